@@ -1,0 +1,108 @@
+/**
+ * NPY v1.0, v2.0 and v3.0 headers (numpy.lib.format): `\x93NUMPY`, version,
+ * header length, then a Python dict literal with descr, fortran_order and shape.
+ */
+import type { Decoded, FileBytes, ReadAt } from '../types';
+import { parseNumericDType } from '../dtype';
+import { parsePyLiteral, PyDict, PyTuple, PyValue } from './pyliteral';
+import { checkExtent, describeError } from './util';
+
+const MAGIC = [0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59]; // \x93NUMPY
+/** numpy refuses headers over 10000 bytes unless told otherwise; we allow more but bound it. */
+const MAX_HEADER = 1 << 20;
+
+export function isNpy(head: Uint8Array): boolean {
+  return head.length >= 6 && MAGIC.every((b, i) => head[i] === b);
+}
+
+function npyError(error: string): Decoded {
+  return { format: 'npy', dtype: null, shape: null, fortranOrder: null, dataOffset: null, error };
+}
+
+export async function decodeNpy(file: FileBytes, read: ReadAt): Promise<Decoded> {
+  try {
+    const head = file.head;
+    if (head.length < 10) return npyError(`truncated NPY preamble (${file.size} bytes)`);
+    const major = head[6];
+    const minor = head[7];
+    if (major < 1 || major > 3 || minor !== 0) return npyError(`unknown NPY version ${major}.${minor}`);
+    const dv = new DataView(head.buffer, head.byteOffset, head.byteLength);
+    let headerLen: number;
+    let start: number;
+    if (major === 1) {
+      headerLen = dv.getUint16(8, true);
+      start = 10;
+    } else {
+      if (head.length < 12) return npyError(`truncated NPY preamble (${file.size} bytes)`);
+      headerLen = dv.getUint32(8, true);
+      start = 12;
+    }
+    if (headerLen > MAX_HEADER) return npyError(`NPY header length ${headerLen} is absurd`);
+    const dataOffset = start + headerLen;
+    if (dataOffset > file.size) {
+      return npyError(`truncated: header says ${headerLen} bytes, file has ${file.size}`);
+    }
+    const bytes = dataOffset <= head.length ? head.subarray(start, dataOffset) : await read(start, headerLen);
+    if (bytes.length < headerLen) return npyError('truncated NPY header');
+    let text: string;
+    if (major === 3) {
+      try {
+        text = new TextDecoder('utf-8', { fatal: true }).decode(bytes);
+      } catch {
+        return npyError('NPY v3 header is not valid UTF-8');
+      }
+    } else {
+      text = latin1(bytes);
+    }
+    const header = parsePyLiteral(text.trimEnd());
+    if (!(header instanceof PyDict)) return npyError('NPY header is not a dict');
+    const descr = header.entries.get('descr');
+    const fortran = header.entries.get('fortran_order');
+    const shapeV = header.entries.get('shape');
+    if (typeof fortran !== 'boolean') return npyError('NPY header: fortran_order missing or not a bool');
+    const shape = shapeOf(shapeV);
+    if (typeof shape === 'string') return npyError(`NPY header: ${shape}`);
+    const base: Decoded = { format: 'npy', dtype: null, shape, fortranOrder: fortran, dataOffset, error: null };
+    if (typeof descr !== 'string') {
+      if (Array.isArray(descr)) {
+        return { ...base, dtype: 'structured', error: null, details: { descr: describePy(descr) } };
+      }
+      return npyError('NPY header: descr missing');
+    }
+    const numeric = parseNumericDType(descr);
+    if (!numeric) {
+      // Object, string, datetime, void... reported as written, not guessed.
+      return { ...base, dtype: descr, details: { numeric: false } };
+    }
+    const extent = checkExtent(shape, numeric.itemsize, dataOffset, file.size);
+    return { ...base, dtype: numeric.str, error: extent };
+  } catch (e) {
+    return npyError(describeError(e));
+  }
+}
+
+function latin1(b: Uint8Array): string {
+  let s = '';
+  for (let i = 0; i < b.length; i += 4096) s += String.fromCharCode(...b.subarray(i, i + 4096));
+  return s;
+}
+
+function shapeOf(v: PyValue | undefined): number[] | string {
+  if (!(v instanceof PyTuple) && !Array.isArray(v)) return 'shape missing or not a tuple';
+  const items = v instanceof PyTuple ? v.items : v;
+  if (items.length > 64) return `shape has ${items.length} dimensions`;
+  const out: number[] = [];
+  for (const d of items) {
+    if (typeof d !== 'number' || !Number.isInteger(d) || d < 0) return `bad dimension ${String(d)} in shape`;
+    out.push(d);
+  }
+  return out;
+}
+
+function describePy(v: PyValue): string {
+  if (v instanceof PyTuple) return `(${v.items.map(describePy).join(', ')})`;
+  if (Array.isArray(v)) return `[${v.map(describePy).join(', ')}]`;
+  if (v instanceof PyDict) return '{...}';
+  if (typeof v === 'string') return `'${v}'`;
+  return String(v);
+}

@@ -1,0 +1,115 @@
+/**
+ * The segment model shared by the catalog, the CLI (`--json` output) and the UI.
+ * Field names follow shared/cli-contract.md ("Segment object") exactly.
+ */
+
+export type SegmentFormat =
+  | 'npy'
+  | 'sharedarray'
+  | 'safetensors'
+  | 'arrow'
+  | 'joblib'
+  | 'semaphore'
+  | 'directory'
+  | 'symlink'
+  | 'raw'
+  | 'tensor'
+  | 'column';
+
+export type Producer =
+  | 'python-shared-memory'
+  | 'python-heap'
+  | 'torch'
+  | 'joblib'
+  | 'semaphore'
+  | 'plasma'
+  | null;
+
+export interface Holder {
+  pid: number;
+  comm: string;
+  via: 'map' | 'fd' | 'map+fd';
+}
+
+export interface Segment {
+  name: string;
+  path: string;
+  dev: number;
+  ino: number;
+  size: number;
+  allocatedBytes: number;
+  mtimeMs: number;
+  uid: number;
+  mode: number;
+  format: SegmentFormat;
+  producer: Producer;
+  dtype: string | null;
+  shape: number[] | null;
+  fortranOrder: boolean | null;
+  dataOffset: number | null;
+  children: Segment[] | null;
+  holders: Holder[];
+  orphan: boolean | null;
+  deleted: boolean;
+  symlinkTarget: string | null;
+  error: string | null;
+  /** Extra facts a format knows (safetensors `__metadata__`, Arrow row count...). Not in the contract; optional. */
+  details?: Record<string, unknown>;
+}
+
+/** What a format decoder learns from the bytes of one file. */
+export interface Decoded {
+  format: SegmentFormat;
+  dtype: string | null;
+  shape: number[] | null;
+  fortranOrder: boolean | null;
+  dataOffset: number | null;
+  children?: DecodedChild[];
+  error: string | null;
+  details?: Record<string, unknown>;
+}
+
+/** A part of a container (safetensors tensor, Arrow column). */
+export interface DecodedChild {
+  name: string;
+  format: 'tensor' | 'column';
+  dtype: string | null;
+  shape: number[] | null;
+  fortranOrder: boolean | null;
+  dataOffset: number | null;
+  /** Bytes the child's data occupies, when known. */
+  size: number;
+  error: string | null;
+}
+
+/** The bytes a decoder gets: the start of the file, and its end when the file is larger. */
+export interface FileBytes {
+  /** File size from fstat. */
+  size: number;
+  /** The first bytes of the file (at most HEAD_BYTES). */
+  head: Uint8Array;
+  /** The last bytes of the file (at most TAIL_BYTES), when the file is longer than head. */
+  tail?: Uint8Array;
+  /** Offset of tail[0] in the file. */
+  tailOffset?: number;
+}
+
+export const HEAD_BYTES = 1024;
+export const TAIL_BYTES = 1024;
+
+export interface DirectoryUsage {
+  path: string;
+  size: number;
+  used: number;
+  free: number;
+}
+
+export interface Catalog {
+  directories: DirectoryUsage[];
+  shmem: number | null;
+  invisibleProcesses: number;
+  segments: Segment[];
+}
+
+/** Reads `length` bytes at `offset` of the file being decoded (fewer at its end). */
+export type ReadAt = (offset: number, length: number) => Promise<Uint8Array>;

@@ -1,0 +1,17 @@
+// Entry point of the shm_native addon. Every export that touches the file
+// system or reads memory returns a Promise and does its work off the JS thread.
+#include <napi.h>
+
+#include "scan.h"
+
+namespace {
+Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  exports.Set("scanDir", Napi::Function::New(env, shm::ScanDir, "scanDir"));
+  exports.Set("statfs", Napi::Function::New(env, shm::Statfs, "statfs"));
+  exports.Set("scanHolders", Napi::Function::New(env, shm::ScanHolders, "scanHolders"));
+  exports.Set("abiVersion", Napi::Number::New(env, 1));
+  return shm::InitView(env, exports);
+}
+}  // namespace
+
+NODE_API_MODULE(shm_native, Init)

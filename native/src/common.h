@@ -1,0 +1,41 @@
+#pragma once
+#include <napi.h>
+
+#include <cerrno>
+#include <cstring>
+#include <string>
+
+namespace shm {
+
+// An AsyncWorker that settles a Promise: Execute() runs on a libuv pool thread,
+// Resolve() builds the JS result back on the main thread.
+class PromiseWorker : public Napi::AsyncWorker {
+ public:
+  explicit PromiseWorker(Napi::Env env)
+      : Napi::AsyncWorker(env), deferred_(Napi::Promise::Deferred::New(env)) {}
+  Napi::Promise Promise() const { return deferred_.Promise(); }
+
+ protected:
+  virtual Napi::Value Result(Napi::Env env) = 0;
+  void OnOK() override {
+    Napi::Env env = Env();
+    Napi::HandleScope scope(env);
+    try {
+      deferred_.Resolve(Result(env));
+    } catch (const Napi::Error& e) {
+      deferred_.Reject(e.Value());
+    }
+  }
+  void OnError(const Napi::Error& e) override { deferred_.Reject(e.Value()); }
+
+ private:
+  Napi::Promise::Deferred deferred_;
+};
+
+inline std::string ErrnoText(const std::string& what, int err) {
+  return what + ": " + std::strerror(err) + " (" + std::to_string(err) + ")";
+}
+
+inline Napi::Value Num(Napi::Env env, double v) { return Napi::Number::New(env, v); }
+
+}  // namespace shm

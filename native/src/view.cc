@@ -1,0 +1,594 @@
+// MappedView: a read-only MAP_SHARED mapping of one segment, with async
+// reductions (window -> grid), statistics and byte reads. Nothing here copies
+// the segment; results are small typed arrays copied into JS memory.
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cmath>
+#include <limits>
+#include <memory>
+#include <thread>
+#include <vector>
+
+#include "common.h"
+#include "guard.h"
+#include "kernels.h"
+#include "scan.h"
+
+namespace shm {
+namespace {
+
+struct Mapping {
+  int fd = -1;
+  const uint8_t* addr = nullptr;
+  size_t len = 0;
+  std::string path;
+  uint64_t dev = 0, ino = 0;
+  std::atomic<uint64_t> epoch{0};
+  ~Mapping() {
+    if (addr != nullptr && len > 0) munmap(const_cast<uint8_t*>(addr), len);
+    if (fd >= 0) close(fd);
+  }
+  // The file's size now (it may have shrunk since we mapped it).
+  int64_t CurrentSize() const {
+    struct stat st;
+    if (fstat(fd, &st) != 0) return -1;
+    return static_cast<int64_t>(st.st_size);
+  }
+};
+using MappingPtr = std::shared_ptr<Mapping>;
+
+struct AddonData {
+  Napi::FunctionReference viewCtor;
+};
+
+unsigned WorkerThreads() {
+  unsigned n = std::thread::hardware_concurrency();
+  return std::max(1u, std::min(n == 0 ? 1u : n, 16u));
+}
+
+// Runs body(begin, end, slot) on up to `threads` threads over [0, n).
+template <typename Body>
+void ParallelFor(size_t n, unsigned threads, Body&& body) {
+  threads = static_cast<unsigned>(std::max<size_t>(1, std::min<size_t>(threads, n)));
+  if (threads <= 1) {
+    body(0, n, 0u);
+    return;
+  }
+  std::vector<std::thread> pool;
+  for (unsigned t = 0; t < threads; ++t) {
+    size_t b = n * t / threads, e = n * (t + 1) / threads;
+    pool.emplace_back([&body, b, e, t] { body(b, e, t); });
+  }
+  for (auto& th : pool) th.join();
+}
+
+// A 2-D strided view of the mapping: element (r, c) is at
+// base + r * strideR + c * strideC, for r < rows, c < cols.
+struct Slice {
+  DType dtype = DType::Invalid;
+  bool swap = false;
+  Part part = Part::Magnitude;
+  int64_t base = 0;
+  int64_t strideR = 0, strideC = 0;
+  int64_t rows = 0, cols = 0;
+};
+
+std::string ParseSlice(const Napi::Object& o, Slice& s) {
+  auto num = [&](const char* k) -> double {
+    Napi::Value v = o.Get(k);
+    return v.IsNumber() ? v.As<Napi::Number>().DoubleValue() : std::numeric_limits<double>::quiet_NaN();
+  };
+  std::string dt = o.Get("dtype").IsString() ? o.Get("dtype").As<Napi::String>().Utf8Value() : "";
+  s.dtype = ParseDType(dt);
+  if (s.dtype == DType::Invalid) return "unsupported dtype '" + dt + "'";
+  s.swap = o.Get("byteSwap").ToBoolean();
+  std::string part = o.Get("part").IsString() ? o.Get("part").As<Napi::String>().Utf8Value() : "magnitude";
+  s.part = part == "real" ? Part::Real : part == "imag" ? Part::Imag : part == "phase" ? Part::Phase : Part::Magnitude;
+  double vals[5] = {num("offset"), num("strideR"), num("strideC"), num("rows"), num("cols")};
+  for (double v : vals)
+    if (!std::isfinite(v) || v < 0 || v > 9.007199254740992e15 || std::floor(v) != v)
+      return "slice numbers must be non-negative integers";
+  s.base = static_cast<int64_t>(vals[0]);
+  s.strideR = static_cast<int64_t>(vals[1]);
+  s.strideC = static_cast<int64_t>(vals[2]);
+  s.rows = static_cast<int64_t>(vals[3]);
+  s.cols = static_cast<int64_t>(vals[4]);
+  return "";
+}
+
+// Bytes needed to hold the elements of window rows [r0,r1) x cols [c0,c1).
+bool WindowEnd(const Slice& s, int64_t r0, int64_t r1, int64_t c0, int64_t c1, unsigned __int128& end) {
+  if (r1 <= r0 || c1 <= c0) return false;
+  unsigned __int128 last = static_cast<unsigned __int128>(s.base) +
+                           static_cast<unsigned __int128>(r1 - 1) * static_cast<uint64_t>(s.strideR) +
+                           static_cast<unsigned __int128>(c1 - 1) * static_cast<uint64_t>(s.strideC);
+  end = last + ItemSize(s.dtype);
+  return true;
+}
+
+std::string CheckBounds(const Mapping& m, const Slice& s, int64_t r0, int64_t r1, int64_t c0, int64_t c1) {
+  unsigned __int128 end;
+  if (r0 < 0 || c0 < 0 || r1 > s.rows || c1 > s.cols || !WindowEnd(s, r0, r1, c0, c1, end))
+    return "window is empty or outside the array";
+  if (end > m.len) return "array extends past the end of the segment (" + std::to_string(m.len) + " bytes)";
+  int64_t now = m.CurrentSize();
+  if (now >= 0 && static_cast<unsigned __int128>(now) < end)
+    return "segment shrank to " + std::to_string(now) + " bytes while open (it was " + std::to_string(m.len) + ")";
+  return "";
+}
+
+const char kFault[] =
+    "the segment shrank or vanished while it was being read (SIGBUS caught); reopen it to see its current contents";
+
+// ---- reduce -------------------------------------------------------------
+
+enum class Mode { Strided, Mean, Min, Max };
+
+struct Cell {
+  double sum = 0, mn = INFINITY, mx = -INFINITY;
+  uint64_t n = 0, nan = 0, pinf = 0, ninf = 0;
+};
+
+double CellValue(const Cell& c, Mode mode) {
+  if (c.n > 0) return mode == Mode::Min ? c.mn : mode == Mode::Max ? c.mx : c.sum / static_cast<double>(c.n);
+  if (c.pinf > 0 && c.ninf == 0 && (mode != Mode::Mean || c.nan == 0)) return INFINITY;
+  if (c.ninf > 0 && c.pinf == 0 && (mode != Mode::Mean || c.nan == 0)) return -INFINITY;
+  if (c.nan == 0 && c.pinf > 0 && mode == Mode::Max) return INFINITY;
+  if (c.nan == 0 && c.ninf > 0 && mode == Mode::Min) return -INFINITY;
+  return NAN;
+}
+
+class ReduceWorker : public PromiseWorker {
+ public:
+  ReduceWorker(Napi::Env env, MappingPtr m, Slice s, int64_t r0, int64_t r1, int64_t c0, int64_t c1, int64_t gh,
+               int64_t gw, Mode mode)
+      : PromiseWorker(env), m_(std::move(m)), s_(s), r0_(r0), r1_(r1), c0_(c0), c1_(c1), gh_(gh), gw_(gw),
+        mode_(mode), epoch_(m_->epoch.load()) {}
+
+  void Execute() override {
+    std::string err = CheckBounds(*m_, s_, r0_, r1_, c0_, c1_);
+    if (!err.empty()) return SetError(err);
+    out_.assign(static_cast<size_t>(gh_ * gw_), NAN);
+    std::atomic<bool> fault{false}, cancelled{false};
+    WithLoader(s_.dtype, s_.swap, s_.part, [&](auto load) { Run(load, fault, cancelled); });
+    if (fault) return SetError(kFault);
+    if (cancelled) return SetError("cancelled: superseded by a newer request");
+    for (double v : out_)
+      if (std::isfinite(v)) {
+        lo_ = std::min(lo_, v);
+        hi_ = std::max(hi_, v);
+      }
+  }
+
+  template <typename L>
+  void Run(const L& load, std::atomic<bool>& fault, std::atomic<bool>& cancelled) {
+    const uint8_t* base = m_->addr + s_.base;
+    // Walk the axis with the smaller stride innermost (C order: columns; Fortran order: rows).
+    bool transposed = s_.strideR < s_.strideC;
+    int64_t a0 = transposed ? c0_ : r0_, na = transposed ? c1_ - c0_ : r1_ - r0_;
+    int64_t b0 = transposed ? r0_ : c0_, nb = transposed ? r1_ - r0_ : c1_ - c0_;
+    int64_t ga = transposed ? gw_ : gh_, gb = transposed ? gh_ : gw_;
+    int64_t sa = transposed ? s_.strideC : s_.strideR, sb = transposed ? s_.strideR : s_.strideC;
+    auto cellIndex = [&](int64_t ia, int64_t ib) { return transposed ? ib * gw_ + ia : ia * gw_ + ib; };
+    std::vector<int64_t> bStart(static_cast<size_t>(gb + 1));
+    for (int64_t j = 0; j <= gb; ++j) bStart[j] = b0 + static_cast<int64_t>((static_cast<__int128>(j) * nb) / gb);
+    double* out = out_.data();
+    uint64_t epoch = epoch_;
+    const Mapping* m = m_.get();
+
+    if (mode_ == Mode::Strided) {
+      ParallelFor(static_cast<size_t>(ga), ga * gb > 65536 ? WorkerThreads() : 1, [&](size_t b, size_t e, unsigned) {
+        if (!Guarded([&] {
+              for (size_t ia = b; ia < e; ++ia) {
+                int64_t a = a0 + static_cast<int64_t>((static_cast<__int128>(ia) * na) / ga);
+                const uint8_t* row = base + a * sa;
+                for (int64_t ib = 0; ib < gb; ++ib) out[cellIndex(ia, ib)] = load(row + bStart[ib] * sb);
+              }
+            }))
+          fault = true;
+      });
+      return;
+    }
+    uint64_t total = static_cast<uint64_t>(na) * static_cast<uint64_t>(nb);
+    unsigned threads = total > (1u << 20) ? WorkerThreads() : 1;
+    std::vector<std::vector<Cell>> acc(threads, std::vector<Cell>(static_cast<size_t>(gb)));
+    ParallelFor(static_cast<size_t>(ga), threads, [&](size_t b, size_t e, unsigned slot) {
+      std::vector<Cell>& cells = acc[slot];
+      if (!Guarded([&] {
+            for (size_t ia = b; ia < e && !fault.load(std::memory_order_relaxed); ++ia) {
+              if (m->epoch.load(std::memory_order_relaxed) != epoch) {
+                cancelled = true;
+                break;
+              }
+              std::fill(cells.begin(), cells.end(), Cell());
+              int64_t aS = a0 + static_cast<int64_t>((static_cast<__int128>(ia) * na) / ga);
+              int64_t aE = a0 + static_cast<int64_t>((static_cast<__int128>(ia + 1) * na) / ga);
+              for (int64_t a = aS; a < aE; ++a) {
+                const uint8_t* row = base + a * sa;
+                for (int64_t ib = 0; ib < gb; ++ib) {
+                  Cell& c = cells[ib];
+                  double sum = 0, mn = c.mn, mx = c.mx;
+                  uint64_t n = 0;
+                  for (int64_t x = bStart[ib], xe = bStart[ib + 1]; x < xe; ++x) {
+                    double v = load(row + x * sb);
+                    if (std::isfinite(v)) {
+                      sum += v;
+                      ++n;
+                      mn = v < mn ? v : mn;
+                      mx = v > mx ? v : mx;
+                    } else if (std::isnan(v)) {
+                      ++c.nan;
+                    } else if (v > 0) {
+                      ++c.pinf;
+                    } else {
+                      ++c.ninf;
+                    }
+                  }
+                  c.sum += sum;
+                  c.n += n;
+                  c.mn = mn;
+                  c.mx = mx;
+                }
+              }
+              for (int64_t ib = 0; ib < gb; ++ib) out[cellIndex(ia, ib)] = CellValue(cells[ib], mode_);
+            }
+          }))
+        fault = true;
+    });
+  }
+
+  Napi::Value Result(Napi::Env env) override {
+    Napi::Float64Array values = Napi::Float64Array::New(env, out_.size());
+    std::memcpy(values.Data(), out_.data(), out_.size() * sizeof(double));
+    Napi::Object o = Napi::Object::New(env);
+    o.Set("values", values);
+    o.Set("width", Num(env, static_cast<double>(gw_)));
+    o.Set("height", Num(env, static_cast<double>(gh_)));
+    o.Set("min", lo_ <= hi_ ? Num(env, lo_) : env.Null());
+    o.Set("max", lo_ <= hi_ ? Num(env, hi_) : env.Null());
+    return o;
+  }
+
+ private:
+  MappingPtr m_;
+  Slice s_;
+  int64_t r0_, r1_, c0_, c1_, gh_, gw_;
+  Mode mode_;
+  uint64_t epoch_;
+  std::vector<double> out_;
+  double lo_ = INFINITY, hi_ = -INFINITY;
+};
+
+// ---- stats --------------------------------------------------------------
+
+struct Moments {
+  uint64_t n = 0, nan = 0, pinf = 0, ninf = 0;
+  double mean = 0, m2 = 0, mn = INFINITY, mx = -INFINITY;
+  void Merge(const Moments& o) {
+    if (o.n > 0) {
+      double d = o.mean - mean;
+      uint64_t t = n + o.n;
+      mean += d * static_cast<double>(o.n) / static_cast<double>(t);
+      m2 += o.m2 + d * d * static_cast<double>(n) * static_cast<double>(o.n) / static_cast<double>(t);
+      n = t;
+      mn = std::min(mn, o.mn);
+      mx = std::max(mx, o.mx);
+    }
+    nan += o.nan;
+    pinf += o.pinf;
+    ninf += o.ninf;
+  }
+};
+
+class StatsWorker : public PromiseWorker {
+ public:
+  StatsWorker(Napi::Env env, MappingPtr m, Slice s, int bins, double lo, double hi)
+      : PromiseWorker(env), m_(std::move(m)), s_(s), bins_(bins), lo_(lo), hi_(hi) {}
+
+  void Execute() override {
+    if (s_.rows == 0 || s_.cols == 0) return;
+    std::string err = CheckBounds(*m_, s_, 0, s_.rows, 0, s_.cols);
+    if (!err.empty()) return SetError(err);
+    std::atomic<bool> fault{false};
+    WithLoader(s_.dtype, s_.swap, s_.part, [&](auto load) { Run(load, fault); });
+    if (fault) SetError(kFault);
+  }
+
+  template <typename L>
+  void Run(const L& load, std::atomic<bool>& fault) {
+    bool transposed = s_.strideR < s_.strideC;
+    int64_t na = transposed ? s_.cols : s_.rows, nb = transposed ? s_.rows : s_.cols;
+    int64_t sa = transposed ? s_.strideC : s_.strideR, sb = transposed ? s_.strideR : s_.strideC;
+    const uint8_t* base = m_->addr + s_.base;
+    uint64_t total = static_cast<uint64_t>(na) * static_cast<uint64_t>(nb);
+    unsigned threads = total > (1u << 20) ? WorkerThreads() : 1;
+    std::vector<Moments> parts(threads);
+    std::vector<std::vector<uint64_t>> hists(threads, std::vector<uint64_t>(static_cast<size_t>(std::max(bins_, 0))));
+    double scale = bins_ > 0 && hi_ > lo_ ? bins_ / (hi_ - lo_) : 0;
+    ParallelFor(static_cast<size_t>(na), threads, [&](size_t b, size_t e, unsigned slot) {
+      Moments& mo = parts[slot];
+      uint64_t* hist = hists[slot].data();
+      if (!Guarded([&] {
+            for (size_t a = b; a < e; ++a) {
+              // Per-row sums, then merged: accurate and fast.
+              Moments row;
+              double sum = 0;
+              const uint8_t* p = base + static_cast<int64_t>(a) * sa;
+              for (int64_t x = 0; x < nb; ++x) {
+                double v = load(p + x * sb);
+                if (std::isfinite(v)) {
+                  sum += v;
+                  ++row.n;
+                  row.mn = v < row.mn ? v : row.mn;
+                  row.mx = v > row.mx ? v : row.mx;
+                  if (scale > 0 && v >= lo_ && v <= hi_) {
+                    int64_t k = static_cast<int64_t>((v - lo_) * scale);
+                    hist[k >= bins_ ? bins_ - 1 : k]++;
+                  }
+                } else if (std::isnan(v)) {
+                  ++row.nan;
+                } else if (v > 0) {
+                  ++row.pinf;
+                } else {
+                  ++row.ninf;
+                }
+              }
+              if (row.n > 0) {
+                row.mean = sum / static_cast<double>(row.n);
+                double m2 = 0;
+                for (int64_t x = 0; x < nb; ++x) {
+                  double v = load(p + x * sb);
+                  if (std::isfinite(v)) m2 += (v - row.mean) * (v - row.mean);
+                }
+                row.m2 = m2;
+              }
+              mo.Merge(row);
+            }
+          }))
+        fault = true;
+    });
+    for (const Moments& p : parts) total_.Merge(p);
+    hist_.assign(static_cast<size_t>(std::max(bins_, 0)), 0);
+    for (const auto& h : hists)
+      for (size_t i = 0; i < h.size(); ++i) hist_[i] += h[i];
+  }
+
+  Napi::Value Result(Napi::Env env) override {
+    Napi::Object o = Napi::Object::New(env);
+    const Moments& t = total_;
+    o.Set("count", Num(env, static_cast<double>(s_.rows) * static_cast<double>(s_.cols)));
+    o.Set("finiteCount", Num(env, static_cast<double>(t.n)));
+    o.Set("nanCount", Num(env, static_cast<double>(t.nan)));
+    o.Set("infCount", Num(env, static_cast<double>(t.pinf + t.ninf)));
+    o.Set("posInfCount", Num(env, static_cast<double>(t.pinf)));
+    o.Set("negInfCount", Num(env, static_cast<double>(t.ninf)));
+    if (t.n > 0) {
+      o.Set("min", Num(env, t.mn));
+      o.Set("max", Num(env, t.mx));
+      o.Set("mean", Num(env, t.mean));
+      o.Set("std", Num(env, std::sqrt(t.m2 / static_cast<double>(t.n))));
+    } else {
+      o.Set("min", env.Null());
+      o.Set("max", env.Null());
+      o.Set("mean", env.Null());
+      o.Set("std", env.Null());
+    }
+    if (bins_ > 0) {
+      Napi::Float64Array h = Napi::Float64Array::New(env, hist_.size());
+      for (size_t i = 0; i < hist_.size(); ++i) h[i] = static_cast<double>(hist_[i]);
+      o.Set("histogram", h);
+    }
+    return o;
+  }
+
+ private:
+  MappingPtr m_;
+  Slice s_;
+  int bins_;
+  double lo_, hi_;
+  Moments total_;
+  std::vector<uint64_t> hist_;
+};
+
+// ---- read bytes ---------------------------------------------------------
+
+class ReadWorker : public PromiseWorker {
+ public:
+  ReadWorker(Napi::Env env, MappingPtr m, uint64_t off, uint64_t len)
+      : PromiseWorker(env), m_(std::move(m)), off_(off), len_(len) {}
+  void Execute() override {
+    if (off_ > m_->len) return SetError("offset past the end of the segment");
+    len_ = std::min<uint64_t>(len_, m_->len - off_);
+    int64_t now = m_->CurrentSize();
+    if (now >= 0 && static_cast<uint64_t>(now) < off_ + len_)
+      return SetError("segment shrank to " + std::to_string(now) + " bytes while open");
+    buf_.resize(static_cast<size_t>(len_));
+    bool fault = false;
+    uint8_t* dst = buf_.data();
+    const uint8_t* src = m_->addr + off_;
+    size_t n = buf_.size();
+    if (!Guarded([&] { std::memcpy(dst, src, n); })) fault = true;
+    if (fault) SetError(kFault);
+  }
+  Napi::Value Result(Napi::Env env) override { return Napi::Buffer<uint8_t>::Copy(env, buf_.data(), buf_.size()); }
+
+ private:
+  MappingPtr m_;
+  uint64_t off_, len_;
+  std::vector<uint8_t> buf_;
+};
+
+// ---- the JS class -------------------------------------------------------
+
+class View : public Napi::ObjectWrap<View> {
+ public:
+  static Napi::Function Define(Napi::Env env) {
+    return DefineClass(env, "MappedView",
+                       {InstanceAccessor<&View::Size>("size"), InstanceAccessor<&View::Path>("path"),
+                        InstanceAccessor<&View::Closed>("closed"), InstanceMethod<&View::Reduce>("reduce"),
+                        InstanceMethod<&View::Stats>("stats"), InstanceMethod<&View::Read>("read"),
+                        InstanceMethod<&View::Cancel>("cancelPending"), InstanceMethod<&View::Close>("close")});
+  }
+
+  explicit View(const Napi::CallbackInfo& info) : Napi::ObjectWrap<View>(info) {
+    if (info.Length() < 1 || !info[0].IsExternal())
+      throw Napi::TypeError::New(info.Env(), "MappedView is created by openView(path)");
+    m_ = *info[0].As<Napi::External<MappingPtr>>().Data();
+  }
+
+ private:
+  MappingPtr Live(Napi::Env env) {
+    if (!m_) throw Napi::Error::New(env, "view is closed");
+    return m_;
+  }
+  Napi::Value Size(const Napi::CallbackInfo& info) {
+    return Num(info.Env(), m_ ? static_cast<double>(m_->len) : 0);
+  }
+  Napi::Value Path(const Napi::CallbackInfo& info) { return Napi::String::New(info.Env(), m_ ? m_->path : ""); }
+  Napi::Value Closed(const Napi::CallbackInfo& info) { return Napi::Boolean::New(info.Env(), !m_); }
+
+  Napi::Value Reduce(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    MappingPtr m = Live(env);
+    if (info.Length() < 1 || !info[0].IsObject()) throw Napi::TypeError::New(env, "reduce(request)");
+    Napi::Object o = info[0].As<Napi::Object>();
+    Slice s;
+    std::string err = ParseSlice(o, s);
+    if (!err.empty()) throw Napi::TypeError::New(env, err);
+    auto get = [&](const char* k, double dflt) {
+      Napi::Value v = o.Get(k);
+      return v.IsNumber() ? v.As<Napi::Number>().DoubleValue() : dflt;
+    };
+    double r0 = get("r0", 0), r1 = get("r1", static_cast<double>(s.rows));
+    double c0 = get("c0", 0), c1 = get("c1", static_cast<double>(s.cols));
+    double gh = get("gridHeight", 0), gw = get("gridWidth", 0);
+    for (double v : {r0, r1, c0, c1, gh, gw})
+      if (!std::isfinite(v) || v < 0 || std::floor(v) != v) throw Napi::RangeError::New(env, "window and grid must be non-negative integers");
+    if (r1 <= r0 || c1 <= c0 || r1 > s.rows || c1 > s.cols) throw Napi::RangeError::New(env, "window is empty or outside the array");
+    // Never more cells than the window has elements.
+    gh = std::min(gh, r1 - r0);
+    gw = std::min(gw, c1 - c0);
+    if (gh < 1 || gw < 1 || gh * gw > 64.0 * 1024 * 1024) throw Napi::RangeError::New(env, "grid must have 1 to 64Mi cells");
+    std::string mode = o.Get("mode").IsString() ? o.Get("mode").As<Napi::String>().Utf8Value() : "strided";
+    Mode md = mode == "mean" ? Mode::Mean : mode == "min" ? Mode::Min : mode == "max" ? Mode::Max : Mode::Strided;
+    if (mode != "strided" && mode != "mean" && mode != "min" && mode != "max")
+      throw Napi::TypeError::New(env, "mode must be strided, mean, min or max");
+    auto* w = new ReduceWorker(env, m, s, static_cast<int64_t>(r0), static_cast<int64_t>(r1), static_cast<int64_t>(c0),
+                               static_cast<int64_t>(c1), static_cast<int64_t>(gh), static_cast<int64_t>(gw), md);
+    Napi::Promise p = w->Promise();
+    w->Queue();
+    return p;
+  }
+
+  Napi::Value Stats(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    MappingPtr m = Live(env);
+    if (info.Length() < 1 || !info[0].IsObject()) throw Napi::TypeError::New(env, "stats(slice)");
+    Napi::Object o = info[0].As<Napi::Object>();
+    Slice s;
+    std::string err = ParseSlice(o, s);
+    if (!err.empty()) throw Napi::TypeError::New(env, err);
+    int bins = 0;
+    double lo = 0, hi = 0;
+    if (o.Get("bins").IsNumber()) {
+      bins = std::max(0, std::min(4096, o.Get("bins").As<Napi::Number>().Int32Value()));
+      lo = o.Get("histMin").IsNumber() ? o.Get("histMin").As<Napi::Number>().DoubleValue() : 0;
+      hi = o.Get("histMax").IsNumber() ? o.Get("histMax").As<Napi::Number>().DoubleValue() : 0;
+    }
+    auto* w = new StatsWorker(env, m, s, bins, lo, hi);
+    Napi::Promise p = w->Promise();
+    w->Queue();
+    return p;
+  }
+
+  Napi::Value Read(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    MappingPtr m = Live(env);
+    double off = info.Length() > 0 && info[0].IsNumber() ? info[0].As<Napi::Number>().DoubleValue() : -1;
+    double len = info.Length() > 1 && info[1].IsNumber() ? info[1].As<Napi::Number>().DoubleValue() : -1;
+    if (!(off >= 0) || !(len >= 0) || len > 64.0 * 1024 * 1024) throw Napi::RangeError::New(env, "read(offset, length <= 64 MiB)");
+    auto* w = new ReadWorker(env, m, static_cast<uint64_t>(off), static_cast<uint64_t>(len));
+    Napi::Promise p = w->Promise();
+    w->Queue();
+    return p;
+  }
+
+  Napi::Value Cancel(const Napi::CallbackInfo& info) {
+    if (m_) m_->epoch.fetch_add(1);
+    return info.Env().Undefined();
+  }
+
+  // Drops this handle; the mapping goes away when the last running request ends.
+  Napi::Value Close(const Napi::CallbackInfo& info) {
+    if (m_) m_->epoch.fetch_add(1);
+    m_.reset();
+    return info.Env().Undefined();
+  }
+
+  MappingPtr m_;
+};
+
+class OpenWorker : public PromiseWorker {
+ public:
+  OpenWorker(Napi::Env env, std::string path) : PromiseWorker(env), path_(std::move(path)) {}
+  void Execute() override {
+    auto m = std::make_shared<Mapping>();
+    m->path = path_;
+    m->fd = open(path_.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+    if (m->fd < 0) {
+      int e = errno;
+      return SetError(e == ELOOP ? path_ + ": is a symbolic link (not followed)" : ErrnoText(path_, e));
+    }
+    struct stat st;
+    if (fstat(m->fd, &st) != 0) return SetError(ErrnoText(path_, errno));
+    if (!S_ISREG(st.st_mode)) return SetError(path_ + ": not a regular file");
+    m->dev = st.st_dev;
+    m->ino = st.st_ino;
+    m->len = static_cast<size_t>(st.st_size);
+    if (m->len > 0) {
+      void* a = mmap(nullptr, m->len, PROT_READ, MAP_SHARED, m->fd, 0);
+      if (a == MAP_FAILED) return SetError(ErrnoText("mmap " + path_, errno));
+      madvise(a, m->len, MADV_RANDOM);
+      m->addr = static_cast<const uint8_t*>(a);
+    }
+    m_ = std::move(m);
+  }
+  Napi::Value Result(Napi::Env env) override {
+    AddonData* data = env.GetInstanceData<AddonData>();
+    MappingPtr copy = m_;
+    return data->viewCtor.New({Napi::External<MappingPtr>::New(env, &copy)});
+  }
+
+ private:
+  std::string path_;
+  MappingPtr m_;
+};
+
+}  // namespace
+
+Napi::Value OpenView(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 1 || !info[0].IsString()) throw Napi::TypeError::New(env, "openView(path)");
+  auto* w = new OpenWorker(env, info[0].As<Napi::String>());
+  Napi::Promise p = w->Promise();
+  w->Queue();
+  return p;
+}
+
+Napi::Object InitView(Napi::Env env, Napi::Object exports) {
+  auto* data = new AddonData();
+  Napi::Function ctor = View::Define(env);
+  data->viewCtor = Napi::Persistent(ctor);
+  env.SetInstanceData<AddonData>(data);
+  exports.Set("MappedView", ctor);
+  exports.Set("openView", Napi::Function::New(env, OpenView, "openView"));
+  exports.Set("threads", Num(env, WorkerThreads()));
+  return exports;
+}
+
+}  // namespace shm
