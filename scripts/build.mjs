@@ -7,6 +7,8 @@ import { join } from 'node:path';
 
 const watch = process.argv.includes('--watch');
 const production = process.argv.includes('--production');
+// Tests are transpiled into OUT (default out/); parallel work trees can use their own.
+const OUT = process.env.SHM_OUT || 'out';
 
 function tsFiles(dir) {
   const out = [];
@@ -50,7 +52,7 @@ const builds = [
   {
     // Tests and the modules they import, file by file (no bundling), for mocha.
     entryPoints: [...tsFiles('extension'), ...tsFiles('test'), 'webview/protocol.ts'],
-    outdir: 'out',
+    outdir: OUT,
     outbase: '.',
     platform: 'node',
     format: 'cjs',
@@ -60,7 +62,7 @@ const builds = [
   },
 ];
 
-rmSync('out', { recursive: true, force: true });
+rmSync(OUT, { recursive: true, force: true });
 if (watch) {
   for (const b of builds) (await esbuild.context(b)).watch();
   console.log('esbuild: watching');

@@ -6,7 +6,7 @@ import { join, resolve } from 'node:path';
 
 const level = process.argv[2];
 const grep = process.env.SHM_TEST_GREP;
-const root = resolve('out', 'test', level);
+const root = resolve(process.env.SHM_OUT || 'out', 'test', level);
 
 function files(dir) {
   const out = [];
@@ -22,9 +22,10 @@ const mocha = new Mocha({ ui: 'bdd', reporter: 'spec', timeout: level === 'e2e' 
 if (grep) mocha.grep(grep);
 for (const f of files(root)) mocha.addFile(f);
 const counts = { passed: 0, failed: 0, pending: 0 };
-mkdirSync('test-results', { recursive: true });
+const results = process.env.SHM_RESULTS || 'test-results';
+mkdirSync(results, { recursive: true });
 const runner = mocha.run((failures) => {
-  writeFileSync(join('test-results', `${level}.json`), JSON.stringify(counts));
+  writeFileSync(join(results, `${level}.json`), JSON.stringify(counts));
   process.exitCode = failures > 0 ? 1 : 0;
 });
 runner.on('pass', () => counts.passed++);
