@@ -114,7 +114,7 @@ function draw(msg: Extract<HostToWebview, { type: 'tile' }>): void {
   canvas.dataset.min = String(msg.min);
   canvas.dataset.max = String(msg.max);
   status.textContent =
-    `${msg.mode === 'strided' ? 'sampled' : msg.mode} · ${width}×${height} cells · ` +
+    `${msg.mode === 'strided' ? 'sampled' : msg.mode} · ${height}×${width} cells · ` +
     `range ${fmt(msg.min)} … ${fmt(msg.max)} · ${msg.elapsedMs.toFixed(1)} ms`;
   document.body.dataset.state = msg.mode === 'strided' ? 'preview' : 'exact';
 }

@@ -2,105 +2,101 @@
  * The catalog: every entry of the configured directories, decoded, with the
  * processes that hold it and the deleted segments that are still mapped.
  * All file-system and /proc work happens in the native addon's worker threads
- * (or in libuv's pool on the pure-TS fallback): never on the caller's thread.
+ * (or in libuv's pool on the pure-TS fallback and for single reads): never on
+ * the caller's thread. The /proc holder scan is native only; without the addon
+ * there are no holders (and `orphan` stays null).
  */
 import * as fs from 'fs';
 import * as path from 'path';
-import { scanDir, scanHolders, statfs, tryNative, type HolderScan, type ScanEntry } from '../native';
+import { scanDir, scanHolders, statfs, tryNative, type FsUsage, type HolderScan, type ProcMapRef, type ScanEntry } from '../native';
 import { decodeFile } from './formats';
+import { applyInterpretation, birthOf, InterpretationIndex, loadInterpretations } from './interpretations';
 import { producerOf } from './producer';
-import { HEAD_BYTES, TAIL_BYTES, type Catalog, type Decoded, type Holder, type Segment } from './types';
+import { HEAD_BYTES, TAIL_BYTES, type Catalog, type Decoded, type Holder, type ReadAt, type Segment } from './types';
 
 export const DEFAULT_DIR = '/dev/shm';
+/** Folders inside folders are listed down to this depth (a bind-mount loop must not recurse forever). */
+export const MAX_FOLDER_DEPTH = 16;
 
 export interface ListOptions {
   /** Directories to list (default /dev/shm). */
   dirs?: string[];
   /** Scan /proc for holders and deleted-but-mapped segments (default true). */
   holders?: boolean;
+  /** Apply the user's interpretations of raw segments (default true; a file path reads that file instead). */
+  interpretations?: boolean | string;
 }
+
+export class UsageError extends Error {}
 
 /** Reads `length` bytes at `offset` of a file without following symlinks. */
 export async function readFileRange(file: string, offset: number, length: number): Promise<Uint8Array> {
   const fh = await fs.promises.open(file, fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW | fs.constants.O_NONBLOCK);
   try {
-    const st = await fh.stat();
-    const n = Math.max(0, Math.min(length, st.size - offset));
-    const buf = Buffer.alloc(n);
-    const { bytesRead } = await fh.read(buf, 0, n, offset);
-    return buf.subarray(0, bytesRead);
+    return await readHandleRange(fh, offset, length);
   } finally {
     await fh.close();
   }
 }
 
-function emptyDecoded(format: Segment['format']): Decoded {
-  return { format, dtype: null, shape: null, fortranOrder: null, dataOffset: null, error: null };
+async function readHandleRange(fh: fs.promises.FileHandle, offset: number, length: number): Promise<Uint8Array> {
+  const st = await fh.stat();
+  const n = Math.max(0, Math.min(length, st.size - offset));
+  const buf = Buffer.alloc(n);
+  const { bytesRead } = n > 0 ? await fh.read(buf, 0, n, offset) : { bytesRead: 0 };
+  return buf.subarray(0, bytesRead);
 }
 
-async function entryToSegment(dir: string, rel: string, e: ScanEntry): Promise<Segment> {
-  const full = path.join(dir, rel);
-  let decoded: Decoded;
-  let children: Segment[] | null = null;
-  let size = e.size;
-  let allocated = e.blocks * 512;
-  if (e.kind === 'symlink') {
-    decoded = emptyDecoded('symlink');
-  } else if (e.kind === 'dir') {
-    decoded = emptyDecoded('directory');
-    try {
-      const inner = await scanDir(full, HEAD_BYTES, TAIL_BYTES);
-      children = await Promise.all(inner.map((c) => entryToSegment(dir, `${rel}/${c.name}`, c)));
-      children.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
-      size = children.reduce((s, c) => s + c.size, 0);
-      allocated = children.reduce((s, c) => s + c.allocatedBytes, 0);
-    } catch (err) {
-      decoded.error = `cannot list folder: ${(err as Error).message}`;
-      children = [];
+/** Head and tail of an open file, as the native scan reads them. */
+async function readEnds(fh: fs.promises.FileHandle, size: number): Promise<{ head: Uint8Array; tail?: Uint8Array; tailOffset?: number }> {
+  const head = Buffer.alloc(Math.min(HEAD_BYTES, size));
+  const { bytesRead } = head.length > 0 ? await fh.read(head, 0, head.length, 0) : { bytesRead: 0 };
+  const out: { head: Uint8Array; tail?: Uint8Array; tailOffset?: number } = { head: head.subarray(0, bytesRead) };
+  if (size > head.length) {
+    const t = Buffer.alloc(Math.min(TAIL_BYTES, size));
+    const off = size - t.length;
+    const r = await fh.read(t, 0, t.length, off);
+    if (r.bytesRead > 0) {
+      out.tail = t.subarray(0, r.bytesRead);
+      out.tailOffset = off;
     }
-  } else if (e.kind === 'file' && e.error) {
-    decoded = { ...emptyDecoded(producerOf(rel) === 'semaphore' ? 'semaphore' : 'raw'), error: `unreadable: ${e.error}` };
-  } else if (e.kind === 'file') {
-    if (producerOf(rel) === 'semaphore') {
-      decoded = emptyDecoded('semaphore');
-    } else {
-      decoded = await decodeFile(
-        rel,
-        { size: e.size, head: e.head ?? new Uint8Array(0), tail: e.tail, tailOffset: e.tailOffset },
-        (offset, length) => readFileRange(full, offset, length),
-      );
-    }
-  } else {
-    decoded = { ...emptyDecoded('raw'), error: e.error ?? 'not a regular file' };
   }
+  return out;
+}
+
+function compareNames(a: Segment, b: Segment): number {
+  return a.name < b.name ? -1 : a.name > b.name ? 1 : 0;
+}
+
+function newSegment(name: string, full: string, e: { dev: number; ino: number; size: number; blocks: number; mtimeMs: number; uid: number; mode: number }, d: Decoded): Segment {
   const seg: Segment = {
-    name: rel,
+    name,
     path: full,
     dev: e.dev,
     ino: e.ino,
-    size,
-    allocatedBytes: allocated,
+    size: e.size,
+    allocatedBytes: e.blocks * 512,
     mtimeMs: Math.floor(e.mtimeMs),
     uid: e.uid,
     mode: e.mode & 0o7777,
-    format: decoded.format,
-    producer: producerOf(rel),
-    dtype: decoded.dtype,
-    shape: decoded.shape,
-    fortranOrder: decoded.fortranOrder,
-    dataOffset: decoded.dataOffset,
-    children,
+    format: d.format,
+    producer: producerOf(name),
+    dtype: d.dtype,
+    shape: d.shape,
+    fortranOrder: d.fortranOrder,
+    dataOffset: d.dataOffset,
+    children: null,
     holders: [],
     orphan: null,
     deleted: false,
-    symlinkTarget: e.kind === 'symlink' ? (e.linkTarget ?? '') : null,
-    error: decoded.error,
+    symlinkTarget: null,
+    error: d.error,
   };
-  if (decoded.details) seg.details = decoded.details;
-  if (decoded.children) {
-    seg.children = decoded.children.map((c) => ({
+  if (d.details) seg.details = d.details;
+  if (d.children) {
+    seg.children = d.children.map((c) => ({
       ...seg,
-      name: `${rel}/${c.name}`,
+      name: `${name}/${c.name}`,
       format: c.format,
       size: c.size,
       allocatedBytes: 0,
@@ -116,13 +112,62 @@ async function entryToSegment(dir: string, rel: string, e: ScanEntry): Promise<S
   return seg;
 }
 
-const key = (dev: number, ino: number) => `${dev}:${ino}`;
+function emptyDecoded(format: Segment['format'], error: string | null = null): Decoded {
+  return { format, dtype: null, shape: null, fortranOrder: null, dataOffset: null, error };
+}
+
+/** Decodes one file from the bytes already read; `read` fetches more when a header is longer. */
+async function decodeEntry(rel: string, e: ScanEntry, read: ReadAt): Promise<Decoded> {
+  if (producerOf(rel) === 'semaphore' && !rel.includes('/')) return emptyDecoded('semaphore');
+  return decodeFile(rel, { size: e.size, head: e.head ?? new Uint8Array(0), tail: e.tail, tailOffset: e.tailOffset }, read);
+}
+
+async function entryToSegment(dir: string, rel: string, e: ScanEntry, depth: number): Promise<Segment> {
+  const full = path.join(dir, rel);
+  if (e.kind === 'file' && !e.error) {
+    const d = await decodeEntry(rel, e, (offset, length) => readFileRange(full, offset, length));
+    return newSegment(rel, full, e, d);
+  }
+  if (e.kind === 'symlink') {
+    const seg = newSegment(rel, full, e, emptyDecoded('symlink', e.error ?? null));
+    seg.symlinkTarget = e.linkTarget ?? '';
+    return seg;
+  }
+  if (e.kind === 'dir') {
+    const seg = newSegment(rel, full, e, emptyDecoded('directory'));
+    seg.children = [];
+    if (depth >= MAX_FOLDER_DEPTH) {
+      seg.error = `folder nested deeper than ${MAX_FOLDER_DEPTH} levels; not listed`;
+      return seg;
+    }
+    try {
+      const inner = await scanDir(full, HEAD_BYTES, TAIL_BYTES);
+      const children = await Promise.all(inner.map((c) => entryToSegment(dir, `${rel}/${c.name}`, c, depth + 1)));
+      children.sort(compareNames);
+      seg.children = children;
+      // A folder's size and RAM are its entries' (the directory inode's own blocks are not data).
+      seg.size = children.reduce((s, c) => s + c.size, 0);
+      seg.allocatedBytes = children.reduce((s, c) => s + c.allocatedBytes, 0);
+    } catch (err) {
+      seg.error = `cannot list folder: ${(err as Error).message}`;
+    }
+    return seg;
+  }
+  if (e.kind === 'file') {
+    // Listed but not readable (permissions): stat fields only.
+    const fmt = producerOf(rel) === 'semaphore' && !rel.includes('/') ? 'semaphore' : 'raw';
+    return newSegment(rel, full, e, emptyDecoded(fmt, `unreadable: ${e.error}`));
+  }
+  return newSegment(rel, full, e, emptyDecoded('raw', e.error ?? 'not a regular file (FIFO, socket or device)'));
+}
+
+const inodeKey = (dev: number, ino: number) => `${dev}:${ino}`;
 
 /** Holders by (dev, ino), from one /proc scan. */
 export function holdersIndex(scan: HolderScan): Map<string, Holder[]> {
   const idx = new Map<string, Map<number, Holder>>();
   const add = (dev: number, ino: number, pid: number, comm: string, via: 'map' | 'fd') => {
-    const k = key(dev, ino);
+    const k = inodeKey(dev, ino);
     let m = idx.get(k);
     if (!m) idx.set(k, (m = new Map()));
     const h = m.get(pid);
@@ -138,71 +183,134 @@ export function holdersIndex(scan: HolderScan): Map<string, Holder[]> {
   return out;
 }
 
+function orphanOf(held: boolean, invisible: number): boolean | null {
+  return held ? false : invisible > 0 ? null : true;
+}
+
 function applyHolders(seg: Segment, idx: Map<string, Holder[]>, invisible: number): void {
-  if (seg.format === 'tensor' || seg.format === 'column') {
+  if (seg.format === 'directory') {
+    for (const c of seg.children ?? []) applyHolders(c, idx, invisible);
+    seg.orphan = orphanOf((seg.children ?? []).some((c) => c.orphan === false), invisible);
     return;
   }
-  if (seg.format === 'directory' && seg.children) {
-    for (const c of seg.children) applyHolders(c, idx, invisible);
-    const any = seg.children.some((c) => c.orphan === false);
-    seg.orphan = any ? false : invisible > 0 ? null : true;
-    return;
-  }
-  seg.holders = idx.get(key(seg.dev, seg.ino)) ?? [];
-  seg.orphan = seg.holders.length > 0 ? false : invisible > 0 ? null : true;
-  if (seg.children) {
-    for (const c of seg.children) {
-      c.holders = seg.holders;
-      c.orphan = seg.orphan;
-    }
+  seg.holders = idx.get(inodeKey(seg.dev, seg.ino)) ?? [];
+  seg.orphan = orphanOf(seg.holders.length > 0, invisible);
+  // Tensors and columns live in their container's file: they share its holders.
+  for (const c of seg.children ?? []) {
+    c.holders = seg.holders;
+    c.orphan = seg.orphan;
   }
 }
 
-/** Segments that were unlinked but are still mapped or open, one per (dev, ino). */
-function deletedSegments(scan: HolderScan, dirs: { path: string; dev: number }[], idx: Map<string, Holder[]>, invisible: number): Segment[] {
-  const seen = new Map<string, Segment>();
+/** The map_files path the native scan adds to each mapping (see native/src/scan.cc). */
+type MapRefWithFile = ProcMapRef & { mapFile?: string };
+
+interface DeletedRef {
+  dev: number;
+  ino: number;
+  path: string;
+  dir: string;
+  /** Exact size from fstat through /proc/PID/fd, when some holder has an fd. */
+  fdSize: number | null;
+  /** Highest mapped end offset (page-rounded), when some holder maps it. */
+  mapBytes: number;
+  /** Paths that open the file itself: /proc/PID/fd/N, then /proc/PID/map_files/A-B. */
+  access: string[];
+}
+
+/** Deleted-but-held files of the listed directories, one per (dev, ino). */
+function deletedRefs(scan: HolderScan, dirs: { real: string; dev: number }[], live: Set<string>): DeletedRef[] {
+  const refs = new Map<string, DeletedRef>();
+  const dirOf = (dev: number, p: string) => {
+    let best: string | null = null;
+    for (const d of dirs) {
+      if (d.dev !== dev || !(p.startsWith(d.real + '/') || (d.real === '/' && p.startsWith('/')))) continue;
+      if (best === null || d.real.length > best.length) best = d.real;
+    }
+    return best;
+  };
+  const get = (dev: number, ino: number, p: string): DeletedRef | null => {
+    const k = inodeKey(dev, ino);
+    // A live entry with this inode (a name that merely ends in " (deleted)", or a hard link) is not deleted.
+    if (live.has(k)) return null;
+    let r = refs.get(k);
+    if (!r) {
+      const dir = dirOf(dev, p);
+      if (dir === null) return null;
+      refs.set(k, (r = { dev, ino, path: p, dir, fdSize: null, mapBytes: 0, access: [] }));
+    }
+    return r;
+  };
   for (const p of scan.processes) {
-    const refs = [
-      ...p.maps.filter((m) => m.deleted).map((m) => ({ dev: m.dev, ino: m.ino, path: m.path, size: m.bytes })),
-      ...p.fds.filter((f) => f.deleted).map((f) => ({ dev: f.dev, ino: f.ino, path: f.path, size: f.size })),
-    ];
-    for (const r of refs) {
-      const dir = dirs.find((d) => d.dev === r.dev && (r.path === d.path || r.path.startsWith(d.path + '/')));
-      if (!dir) continue;
-      const k = key(r.dev, r.ino);
-      const existing = seen.get(k);
-      if (existing) {
-        existing.size = Math.max(existing.size, r.size);
-        continue;
-      }
-      const rel = r.path.slice(dir.path.length + 1);
-      const holders = idx.get(k) ?? [];
-      seen.set(k, {
-        name: rel,
-        path: r.path,
-        dev: r.dev,
-        ino: r.ino,
-        size: r.size,
-        allocatedBytes: r.size,
-        mtimeMs: 0,
-        uid: -1,
-        mode: 0,
-        format: 'raw',
-        producer: producerOf(rel),
-        dtype: null,
-        shape: null,
-        fortranOrder: null,
-        dataOffset: null,
-        children: null,
-        holders,
-        orphan: holders.length > 0 ? false : invisible > 0 ? null : true,
-        deleted: true,
-        symlinkTarget: null,
-        error: null,
-      });
+    for (const f of p.fds) {
+      if (!f.deleted) continue;
+      const r = get(f.dev, f.ino, f.path);
+      if (!r) continue;
+      r.fdSize = Math.max(r.fdSize ?? 0, f.size);
+      r.access.unshift(`/proc/${p.pid}/fd/${f.fd}`);
+    }
+    for (const m of p.maps as MapRefWithFile[]) {
+      if (!m.deleted) continue;
+      const r = get(m.dev, m.ino, m.path);
+      if (!r) continue;
+      r.mapBytes = Math.max(r.mapBytes, m.bytes);
+      if (m.mapFile) r.access.push(m.mapFile);
     }
   }
-  return [...seen.values()].sort((a, b) => (a.name < b.name ? -1 : 1));
+  return [...refs.values()];
+}
+
+/**
+ * A deleted segment: its file is opened through a holder (/proc/PID/fd/N, or
+ * /proc/PID/map_files/A-B which needs CAP_SYS_ADMIN) for fstat and decoding;
+ * when none opens, size is the fd's fstat or the mapping's extent.
+ */
+async function deletedSegment(r: DeletedRef, idx: Map<string, Holder[]>, invisible: number, births: Map<Segment, string>): Promise<Segment> {
+  const rel = r.path.slice(r.dir === '/' ? 1 : r.dir.length + 1);
+  const holders = idx.get(inodeKey(r.dev, r.ino)) ?? [];
+  let seg: Segment | null = null;
+  let openError: string | null = null;
+  for (const p of r.access) {
+    let fh: fs.promises.FileHandle | undefined;
+    try {
+      fh = await fs.promises.open(p, fs.constants.O_RDONLY | fs.constants.O_NONBLOCK | fs.constants.O_NOCTTY);
+      const st = await fh.stat({ bigint: true });
+      // The pid may have exited and its number been reused: it must be the same file.
+      if (Number(st.dev) !== r.dev || Number(st.ino) !== r.ino || !st.isFile()) continue;
+      const size = Number(st.size);
+      const ends = await readEnds(fh, size);
+      const handle = fh;
+      const e: ScanEntry = {
+        name: rel, kind: 'file', size, blocks: Number(st.blocks), dev: r.dev, ino: r.ino,
+        mode: Number(st.mode), uid: Number(st.uid), mtimeMs: Number(st.mtimeNs / 1000000n), ...ends,
+      };
+      const d = await decodeEntry(rel, e, (offset, length) => readHandleRange(handle, offset, length));
+      seg = newSegment(rel, r.path, e, d);
+      seg.details = { ...(seg.details ?? {}), sizeFrom: 'fstat' };
+      births.set(seg, birthOf(st));
+      break;
+    } catch (err) {
+      openError = (err as Error).message;
+    } finally {
+      await fh?.close().catch(() => undefined);
+    }
+  }
+  if (!seg) {
+    const size = r.fdSize ?? r.mapBytes;
+    const what = r.access.length > 0 && openError ? `cannot open it through its holders (${openError})` : 'no holder to read it through';
+    seg = newSegment(rel, r.path, { dev: r.dev, ino: r.ino, size, blocks: Math.ceil(size / 512), mtimeMs: 0, uid: -1, mode: 0 }, emptyDecoded('raw'));
+    // Without an open, we know the size but not the bytes: say so rather than guess a format.
+    seg.details = { sizeFrom: r.fdSize !== null ? 'fstat' : 'mapping', unread: what };
+  }
+  seg.deleted = true;
+  seg.holders = holders;
+  seg.orphan = orphanOf(holders.length > 0, invisible);
+  for (const c of seg.children ?? []) {
+    c.deleted = true;
+    c.holders = holders;
+    c.orphan = seg.orphan;
+  }
+  return seg;
 }
 
 async function readShmem(): Promise<number | null> {
@@ -220,71 +328,219 @@ function normaliseDir(d: string): string {
   return r.length > 1 && r.endsWith('/') ? r.slice(0, -1) : r;
 }
 
-/** Lists every configured directory: the `list --json` document. */
-export async function listCatalog(opts: ListOptions = {}): Promise<Catalog> {
-  const dirs = (opts.dirs && opts.dirs.length > 0 ? opts.dirs : [DEFAULT_DIR]).map(normaliseDir);
-  const wantHolders = opts.holders !== false && tryNative() !== null;
+/** Every raw top-level or folder segment (not tensors/columns), depth first. */
+function* rawSegments(list: Segment[]): Generator<Segment> {
+  for (const s of list) {
+    if (s.format === 'raw' && s.error === null) yield s;
+    if (s.format === 'directory' && s.children) yield* rawSegments(s.children);
+  }
+}
+
+/** Gives raw segments their user interpretation (see interpretations.ts for the key). */
+async function applyInterpretations(segments: Segment[], index: InterpretationIndex, births: Map<Segment, string>): Promise<void> {
+  if (index.size === 0) return;
+  const jobs: Promise<void>[] = [];
+  for (const s of rawSegments(segments)) {
+    if (!index.mayHave(s.dev, s.ino)) continue;
+    jobs.push(
+      (async () => {
+        let birth = births.get(s);
+        if (birth === undefined && !s.deleted) {
+          const st = await fs.promises.lstat(s.path, { bigint: true }).catch(() => null);
+          // Replaced since the scan: not the file we listed.
+          if (!st || Number(st.ino) !== s.ino || Number(st.dev) !== s.dev) return;
+          birth = birthOf(st);
+        }
+        if (birth === undefined) return;
+        const interp = index.get({ dev: s.dev, ino: s.ino, birth, name: s.name });
+        if (interp) applyInterpretation(s, interp);
+      })(),
+    );
+  }
+  await Promise.all(jobs);
+}
+
+interface DirScan {
+  dir: string;
+  /** realpath of dir: what /proc/PID/maps shows for files inside it. */
+  real: string;
+  dev: number;
+  usage: FsUsage | null;
+  entries: ScanEntry[];
+}
+
+/** Decodes scanned entries and adds holders, deleted segments and interpretations. */
+async function buildCatalog(scans: DirScan[], holderScan: Promise<HolderScan | null>, interps: Promise<InterpretationIndex>): Promise<Catalog> {
   const perDir = await Promise.all(
-    dirs.map(async (dir) => {
-      const [entries, usage, st] = await Promise.all([
-        scanDir(dir, HEAD_BYTES, TAIL_BYTES),
-        statfs(dir),
-        fs.promises.stat(dir),
-      ]);
-      const segments = await Promise.all(entries.map((e) => entryToSegment(dir, e.name, e)));
-      segments.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
-      return { dir, dev: st.dev, usage, segments };
+    scans.map(async (d) => {
+      const segs = await Promise.all(d.entries.map((e) => entryToSegment(d.dir, e.name, e, 0)));
+      return segs.sort(compareNames);
     }),
   );
-  const [scan, shmem] = await Promise.all([
-    wantHolders ? scanHolders([...new Set(perDir.map((d) => d.dev))]) : Promise.resolve<HolderScan | null>(null),
-    readShmem(),
-  ]);
-  const segments = perDir.flatMap((d) => d.segments);
+  const segments = perDir.flat();
+  const [scan, index] = await Promise.all([holderScan, interps]);
+  const births = new Map<Segment, string>();
   let invisible = 0;
   if (scan) {
     invisible = scan.invisible;
     const idx = holdersIndex(scan);
-    for (const s of segments) applyHolders(s, idx, invisible);
-    segments.push(...deletedSegments(scan, perDir.map((d) => ({ path: d.dir, dev: d.dev })), idx, invisible));
+    const live = new Set<string>();
+    for (const s of segments) {
+      applyHolders(s, idx, invisible);
+      live.add(inodeKey(s.dev, s.ino));
+    }
+    const refs = deletedRefs(scan, scans.map((d) => ({ real: d.real, dev: d.dev })), live);
+    const deleted = await Promise.all(refs.map((r) => deletedSegment(r, idx, invisible, births)));
+    segments.push(...deleted.sort(compareNames));
   }
+  await applyInterpretations(segments, index, births);
   return {
-    directories: perDir.map((d) => ({ path: d.dir, size: d.usage.size, used: d.usage.used, free: d.usage.free })),
-    shmem,
+    directories: scans.filter((d) => d.usage).map((d) => ({ path: d.dir, size: d.usage!.size, used: d.usage!.used, free: d.usage!.free })),
+    shmem: null,
     invisibleProcesses: invisible,
     segments,
   };
 }
 
+function startHolderScan(devs: Promise<number[]>, opts: ListOptions): Promise<HolderScan | null> {
+  if (opts.holders === false || tryNative() === null) return Promise.resolve(null);
+  return devs.then((d) => scanHolders([...new Set(d)]));
+}
+
+function startInterpretations(opts: ListOptions): Promise<InterpretationIndex> {
+  const o = opts.interpretations;
+  if (o === false) return Promise.resolve(new InterpretationIndex({ version: 1, entries: {} }));
+  return (typeof o === 'string' ? loadInterpretations(o) : loadInterpretations()).then((f) => new InterpretationIndex(f));
+}
+
+async function dirIdentity(dir: string): Promise<{ real: string; dev: number }> {
+  try {
+    const [real, st] = await Promise.all([fs.promises.realpath(dir), fs.promises.stat(dir)]);
+    if (!st.isDirectory()) throw new Error(`${dir}: not a directory`);
+    return { real, dev: st.dev };
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') throw new Error(`${dir}: no such directory`);
+    if (code === 'EACCES') throw new Error(`${dir}: permission denied`);
+    if (code === 'ENOTDIR') throw new Error(`${dir}: not a directory`);
+    throw e;
+  }
+}
+
+/** Lists every configured directory: the `list --json` document. */
+export async function listCatalog(opts: ListOptions = {}): Promise<Catalog> {
+  const dirs = [...new Set((opts.dirs && opts.dirs.length > 0 ? opts.dirs : [DEFAULT_DIR]).map(normaliseDir))];
+  const ids = dirs.map(dirIdentity);
+  // The /proc scan only needs the devices: it runs while the directories are read and decoded.
+  const holderScan = startHolderScan(Promise.all(ids).then((l) => l.map((i) => i.dev)), opts);
+  const interps = startInterpretations(opts);
+  const shmem = readShmem();
+  // Settle every started promise even when one directory fails, so none rejects unobserved.
+  holderScan.catch(() => undefined);
+  const scans = await Promise.all(
+    dirs.map(async (dir, i): Promise<DirScan> => {
+      const [id, entries, usage] = await Promise.all([ids[i], scanDir(dir, HEAD_BYTES, TAIL_BYTES), statfs(dir)]);
+      return { dir, real: id.real, dev: id.dev, usage, entries };
+    }),
+  );
+  const cat = await buildCatalog(scans, holderScan, interps);
+  cat.shmem = await shmem;
+  return cat;
+}
+
 /**
  * Resolves a contract NAME (relative to `dir`; a leading `/` is stripped) to an
- * absolute path inside `dir`, or throws when it escapes the directory.
+ * absolute path inside `dir`, or throws a UsageError when it escapes the directory.
  */
 export function resolveName(dir: string, name: string): { rel: string; full: string } {
   const base = normaliseDir(dir);
   const rel = name.replace(/^\/+/, '');
   if (rel === '' || rel.includes('\0')) throw new UsageError(`invalid segment name '${name}'`);
   const full = path.resolve(base, rel);
-  if (!full.startsWith(base + '/')) throw new UsageError(`'${name}' is outside ${base}`);
-  return { rel: full.slice(base.length + 1), full };
+  if (!full.startsWith(base === '/' ? '/' : base + '/') || full === base) throw new UsageError(`'${name}' is outside ${base}`);
+  return { rel: full.slice(base === '/' ? 1 : base.length + 1), full };
 }
 
-export class UsageError extends Error {}
+/** One directory entry, stat'ed and (for a file) its ends read, like one element of scanDir. */
+async function scanOne(dir: string, name: string): Promise<ScanEntry | null> {
+  const full = path.join(dir, name);
+  let st: fs.Stats;
+  try {
+    st = await fs.promises.lstat(full);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT' || (e as NodeJS.ErrnoException).code === 'ENOTDIR') return null;
+    throw e;
+  }
+  const e: ScanEntry = {
+    name,
+    kind: st.isFile() ? 'file' : st.isDirectory() ? 'dir' : st.isSymbolicLink() ? 'symlink' : 'other',
+    size: st.size, blocks: st.blocks, dev: st.dev, ino: st.ino, mode: st.mode, uid: st.uid, mtimeMs: st.mtimeMs,
+  };
+  if (e.kind === 'symlink') {
+    try {
+      e.linkTarget = await fs.promises.readlink(full);
+    } catch (err) {
+      e.error = `readlink: ${(err as Error).message}`;
+    }
+  } else if (e.kind === 'file') {
+    let fh: fs.promises.FileHandle | undefined;
+    try {
+      fh = await fs.promises.open(full, fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW | fs.constants.O_NONBLOCK | fs.constants.O_NOCTTY);
+      const fst = await fh.stat();
+      if (!fst.isFile()) return scanOne(dir, name);
+      Object.assign(e, { size: fst.size, blocks: fst.blocks, dev: fst.dev, ino: fst.ino, mode: fst.mode, uid: fst.uid, mtimeMs: fst.mtimeMs });
+      Object.assign(e, await readEnds(fh, fst.size));
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === 'ENOENT') return null;
+      if (code === 'ELOOP') return scanOne(dir, name); // became a symlink
+      e.error = `open: ${(err as Error).message}`;
+    } finally {
+      await fh?.close().catch(() => undefined);
+    }
+  }
+  return e;
+}
 
-/** One segment by name (live ones preferred over deleted ones of the same name). */
+/**
+ * One segment by name (a live one preferred over a deleted one of the same name).
+ * With several directories, the first that has it wins. Reads only that entry
+ * (and the /proc scan), not the whole directory.
+ */
 export async function inspectSegment(name: string, opts: ListOptions = {}): Promise<Segment | null> {
-  const dir = (opts.dirs && opts.dirs[0]) || DEFAULT_DIR;
-  const { rel } = resolveName(dir, name);
-  const cat = await listCatalog({ ...opts, dirs: [dir] });
-  const find = (list: Segment[]): Segment | null => {
+  const dirs = (opts.dirs && opts.dirs.length > 0 ? opts.dirs : [DEFAULT_DIR]).map(normaliseDir);
+  const resolved = dirs.map((d) => resolveName(d, name));
+  const ids = dirs.map(dirIdentity);
+  const holderScan = startHolderScan(Promise.all(ids).then((l) => l.map((i) => i.dev)), opts);
+  holderScan.catch(() => undefined);
+  const interps = startInterpretations(opts);
+  const scans = await Promise.all(
+    dirs.map(async (dir, i): Promise<DirScan> => {
+      const top = resolved[i].rel.split('/')[0];
+      const [id, entry] = await Promise.all([ids[i], scanOne(dir, top)]);
+      return { dir, real: id.real, dev: id.dev, usage: null, entries: entry ? [entry] : [] };
+    }),
+  );
+  const cat = await buildCatalog(scans, holderScan, interps);
+  const findLive = (list: Segment[], full: string): Segment | null => {
     for (const s of list) {
-      if (s.name === rel && !s.deleted) return s;
-      if (s.children && rel.startsWith(s.name + '/')) {
-        const c = find(s.children);
+      if (s.deleted) continue;
+      if (s.path === full) return s;
+      if (s.children && full.startsWith(s.path + '/')) {
+        const c = findLive(s.children, full);
         if (c) return c;
       }
     }
     return null;
   };
-  return find(cat.segments) ?? cat.segments.find((s) => s.deleted && s.name === rel) ?? null;
+  for (const r of resolved) {
+    const live = findLive(cat.segments, r.full);
+    if (live) return live;
+  }
+  for (let i = 0; i < dirs.length; i++) {
+    const want = path.join(scans[i].real, resolved[i].rel);
+    const del = cat.segments.find((s) => s.deleted && s.path === want);
+    if (del) return del;
+  }
+  return null;
 }

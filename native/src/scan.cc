@@ -13,6 +13,8 @@
 #include <memory>
 #include <set>
 #include <sstream>
+#include <thread>
+#include <chrono>
 #include <utility>
 #include <vector>
 
@@ -24,7 +26,9 @@ namespace {
 
 struct Entry {
   std::string name;
-  std::string kind;  // file, dir, symlink, other
+  unsigned char dtype = DT_UNKNOWN;  // from readdir
+  bool gone = false;                 // vanished between readdir and stat
+  std::string kind;                  // file, dir, symlink, other
   struct stat st {};
   std::string linkTarget;
   std::string error;
@@ -33,15 +37,44 @@ struct Entry {
   uint64_t tailOffset = 0;
 };
 
-void ReadEnds(int dirfd, Entry& e, size_t headBytes, size_t tailBytes) {
+// Opens a regular file (never following a symlink, never blocking on a FIFO),
+// takes the open file's stat as the truth, and reads its first and last bytes.
+// Returns false when the name is not a regular file any more (the caller then lstat()s it).
+bool ReadEnds(int dirfd, Entry& e, size_t headBytes, size_t tailBytes) {
   int fd = openat(dirfd, e.name.c_str(), O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
   if (fd < 0) {
-    e.error = ErrnoText("open", errno);
-    return;
+    int err = errno;
+    if (err == ELOOP || err == ENXIO || err == ENODEV) return false;  // a symlink, socket or device now
+    if (err == ENOENT) {
+      e.gone = true;
+      return true;
+    }
+    // Unreadable (permissions): the name's own stat still tells size, owner, mode.
+    if (fstatat(dirfd, e.name.c_str(), &e.st, AT_SYMLINK_NOFOLLOW) != 0) {
+      e.gone = errno == ENOENT;
+      if (!e.gone) e.error = ErrnoText("stat", errno);
+      e.kind = "other";
+      return true;
+    }
+    if (!S_ISREG(e.st.st_mode)) return false;
+    e.kind = "file";
+    e.error = ErrnoText("open", err);
+    return true;
   }
   struct stat st;
-  if (fstat(fd, &st) == 0) e.st = st;  // the open file is the truth
-  uint64_t size = static_cast<uint64_t>(e.st.st_size);
+  if (fstat(fd, &st) != 0) {
+    e.kind = "file";
+    e.error = ErrnoText("stat", errno);
+    close(fd);
+    return true;
+  }
+  if (!S_ISREG(st.st_mode)) {  // replaced by a FIFO or device between readdir and open
+    close(fd);
+    return false;
+  }
+  e.st = st;
+  e.kind = "file";
+  uint64_t size = static_cast<uint64_t>(st.st_size);
   size_t h = static_cast<size_t>(std::min<uint64_t>(headBytes, size));
   if (h > 0) {
     e.head.resize(h);
@@ -53,12 +86,12 @@ void ReadEnds(int dirfd, Entry& e, size_t headBytes, size_t tailBytes) {
       e.head.resize(static_cast<size_t>(n));
     }
   }
-  if (tailBytes > 0 && size > h) {
+  if (e.error.empty() && tailBytes > 0 && size > h) {
     uint64_t t = std::min<uint64_t>(tailBytes, size);
     uint64_t off = size - t;
     e.tail.resize(static_cast<size_t>(t));
     ssize_t n = pread(fd, e.tail.data(), t, static_cast<off_t>(off));
-    if (n < 0) {
+    if (n <= 0) {
       e.tail.clear();
     } else {
       e.tail.resize(static_cast<size_t>(n));
@@ -66,20 +99,47 @@ void ReadEnds(int dirfd, Entry& e, size_t headBytes, size_t tailBytes) {
     }
   }
   close(fd);
+  return true;
 }
 
-Napi::Object StatObject(Napi::Env env, const struct stat& st) {
-  Napi::Object o = Napi::Object::New(env);
-  o.Set("size", Num(env, static_cast<double>(st.st_size)));
-  o.Set("blocks", Num(env, static_cast<double>(st.st_blocks)));
-  o.Set("dev", Num(env, static_cast<double>(st.st_dev)));
-  o.Set("ino", Num(env, static_cast<double>(st.st_ino)));
-  o.Set("mode", Num(env, static_cast<double>(st.st_mode)));
-  o.Set("uid", Num(env, static_cast<double>(st.st_uid)));
-  o.Set("mtimeMs", Num(env, static_cast<double>(st.st_mtim.tv_sec) * 1e3 +
-                                static_cast<double>(st.st_mtim.tv_nsec) / 1e6));
-  return o;
+void StatEntry(int dirfd, Entry& e, size_t headBytes, size_t tailBytes) {
+  // tmpfs (and most file systems) give the type in readdir: a regular file is
+  // opened straight away and fstat()ed, saving an lstat per file.
+  if (e.dtype == DT_REG && ReadEnds(dirfd, e, headBytes, tailBytes)) return;
+  if (fstatat(dirfd, e.name.c_str(), &e.st, AT_SYMLINK_NOFOLLOW) != 0) {
+    if (errno == ENOENT) {
+      e.gone = true;
+      return;
+    }
+    e.kind = "other";
+    e.error = ErrnoText("stat", errno);
+    return;
+  }
+  if (S_ISREG(e.st.st_mode)) {
+    e.kind = "file";
+    if (!ReadEnds(dirfd, e, headBytes, tailBytes)) e.kind = "other";  // changed type again: leave it
+  } else if (S_ISDIR(e.st.st_mode)) {
+    e.kind = "dir";
+  } else if (S_ISLNK(e.st.st_mode)) {
+    e.kind = "symlink";
+    char buf[4096];
+    ssize_t n = readlinkat(dirfd, e.name.c_str(), buf, sizeof buf);
+    if (n >= 0) e.linkTarget.assign(buf, static_cast<size_t>(n));
+    else e.error = ErrnoText("readlink", errno);
+  } else {
+    e.kind = "other";
+  }
 }
+
+unsigned ScanThreads(size_t n) {
+  unsigned hw = std::thread::hardware_concurrency();
+  if (hw == 0) hw = 1;
+  // Below a few hundred entries a thread costs more than it saves.
+  size_t want = n / 512 + 1;
+  return static_cast<unsigned>(std::max<size_t>(1, std::min<size_t>({want, hw, 8})));
+}
+
+Napi::Value Num64(Napi::Env env, uint64_t v) { return Num(env, static_cast<double>(v)); }
 
 class ScanDirWorker : public PromiseWorker {
  public:
@@ -87,14 +147,18 @@ class ScanDirWorker : public PromiseWorker {
       : PromiseWorker(env), dir_(std::move(dir)), head_(head), tail_(tail) {}
 
   void Execute() override {
+    auto T0 = std::chrono::steady_clock::now();
+    struct Tm { std::chrono::steady_clock::time_point t; ~Tm(){ if (getenv("SHM_SCAN_DEBUG")) fprintf(stderr, "execute %.1f ms\n", std::chrono::duration<double,std::milli>(std::chrono::steady_clock::now()-t).count()); } } tm{T0};
     int dirfd = open(dir_.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (dirfd < 0) {
       SetError(ErrnoText(dir_, errno));
       return;
     }
-    DIR* d = fdopendir(dirfd);
+    int listfd = dup(dirfd);
+    DIR* d = listfd < 0 ? nullptr : fdopendir(listfd);
     if (d == nullptr) {
       SetError(ErrnoText(dir_, errno));
+      if (listfd >= 0) close(listfd);
       close(dirfd);
       return;
     }
@@ -102,48 +166,81 @@ class ScanDirWorker : public PromiseWorker {
       if (std::strcmp(de->d_name, ".") == 0 || std::strcmp(de->d_name, "..") == 0) continue;
       Entry e;
       e.name = de->d_name;
-      if (fstatat(dirfd, de->d_name, &e.st, AT_SYMLINK_NOFOLLOW) != 0) {
-        if (errno == ENOENT) continue;  // vanished between readdir and stat
-        e.kind = "other";
-        e.error = ErrnoText("stat", errno);
-        entries_.push_back(std::move(e));
-        continue;
-      }
-      if (S_ISREG(e.st.st_mode)) {
-        e.kind = "file";
-        if (head_ > 0 || tail_ > 0) ReadEnds(dirfd, e, head_, tail_);
-      } else if (S_ISDIR(e.st.st_mode)) {
-        e.kind = "dir";
-      } else if (S_ISLNK(e.st.st_mode)) {
-        e.kind = "symlink";
-        char buf[4096];
-        ssize_t n = readlinkat(dirfd, de->d_name, buf, sizeof buf);
-        if (n >= 0) e.linkTarget.assign(buf, static_cast<size_t>(n));
-      } else {
-        e.kind = "other";
-      }
+      e.dtype = de->d_type;
       entries_.push_back(std::move(e));
     }
     closedir(d);
+    // Opening and reading thousands of small files is system-call bound: spread it over threads.
+    size_t n = entries_.size();
+    unsigned threads = ScanThreads(n);
+    if (threads <= 1) {
+      for (Entry& e : entries_) StatEntry(dirfd, e, head_, tail_);
+    } else {
+      std::vector<std::thread> pool;
+      for (unsigned t = 0; t < threads; ++t) {
+        size_t b = n * t / threads, end = n * (t + 1) / threads;
+        pool.emplace_back([this, dirfd, b, end] {
+          for (size_t i = b; i < end; ++i) StatEntry(dirfd, entries_[i], head_, tail_);
+        });
+      }
+      for (auto& th : pool) th.join();
+    }
+    close(dirfd);
+    entries_.erase(std::remove_if(entries_.begin(), entries_.end(), [](const Entry& e) { return e.gone; }),
+                   entries_.end());
+    for (const Entry& e : entries_) bytes_ += e.head.size() + e.tail.size();
   }
 
   Napi::Value Result(Napi::Env env) override {
+    // Property names made once (not once per entry), and one ArrayBuffer that
+    // holds every head and tail, viewed by small Uint8Arrays: thousands of
+    // separate Buffers cost far more to make and to collect.
+    enum K { kSize, kBlocks, kDev, kIno, kMode, kUid, kMtime, kName, kKind, kError, kLink, kHead, kTail, kTailOff, kN };
+    static const char* const names[kN] = {"size", "blocks", "dev", "ino", "mode", "uid", "mtimeMs",
+                                          "name", "kind", "error", "linkTarget", "head", "tail", "tailOffset"};
+    struct Tm { std::chrono::steady_clock::time_point t; ~Tm(){ if (getenv("SHM_SCAN_DEBUG")) fprintf(stderr, "result %.1f ms\n", std::chrono::duration<double,std::milli>(std::chrono::steady_clock::now()-t).count()); } } tm{std::chrono::steady_clock::now()};
+    napi_value keys[kN];
+    for (int i = 0; i < kN; ++i) keys[i] = Napi::String::New(env, names[i]);
+    Napi::String kinds[4] = {Napi::String::New(env, "file"), Napi::String::New(env, "dir"),
+                             Napi::String::New(env, "symlink"), Napi::String::New(env, "other")};
+    auto kindValue = [&](const std::string& k) -> napi_value {
+      return k == "file" ? kinds[0] : k == "dir" ? kinds[1] : k == "symlink" ? kinds[2] : kinds[3];
+    };
+    Napi::ArrayBuffer ab = Napi::ArrayBuffer::New(env, std::max<size_t>(bytes_, 1));
+    uint8_t* base = static_cast<uint8_t*>(ab.Data());
+    size_t pos = 0;
+    auto view = [&](const std::vector<uint8_t>& v) -> napi_value {
+      if (!v.empty()) std::memcpy(base + pos, v.data(), v.size());
+      napi_value out;
+      NAPI_THROW_IF_FAILED(env, napi_create_typedarray(env, napi_uint8_array, v.size(), ab, pos, &out), napi_value());
+      pos += v.size();
+      return out;
+    };
     Napi::Array arr = Napi::Array::New(env, entries_.size());
     for (size_t i = 0; i < entries_.size(); ++i) {
       const Entry& e = entries_[i];
-      Napi::Object o = StatObject(env, e.st);
-      o.Set("name", Napi::String::New(env, e.name));
-      o.Set("kind", Napi::String::New(env, e.kind));
-      if (!e.error.empty()) o.Set("error", Napi::String::New(env, e.error));
-      if (e.kind == "symlink") o.Set("linkTarget", Napi::String::New(env, e.linkTarget));
+      const struct stat& st = e.st;
+      Napi::Object o = Napi::Object::New(env);
+      o.Set(keys[kName], Napi::String::New(env, e.name));
+      o.Set(keys[kKind], kindValue(e.kind));
+      o.Set(keys[kSize], Num64(env, static_cast<uint64_t>(st.st_size)));
+      o.Set(keys[kBlocks], Num64(env, static_cast<uint64_t>(st.st_blocks)));
+      o.Set(keys[kDev], Num64(env, st.st_dev));
+      o.Set(keys[kIno], Num64(env, st.st_ino));
+      o.Set(keys[kMode], Num64(env, st.st_mode));
+      o.Set(keys[kUid], Num64(env, st.st_uid));
+      o.Set(keys[kMtime], Num(env, static_cast<double>(st.st_mtim.tv_sec) * 1e3 +
+                                       static_cast<double>(st.st_mtim.tv_nsec) / 1e6));
+      if (!e.error.empty()) o.Set(keys[kError], Napi::String::New(env, e.error));
+      if (e.kind == "symlink") o.Set(keys[kLink], Napi::String::New(env, e.linkTarget));
       if (e.kind == "file" && e.error.empty()) {
-        o.Set("head", Napi::Buffer<uint8_t>::Copy(env, e.head.data(), e.head.size()));
+        o.Set(keys[kHead], view(e.head));
         if (!e.tail.empty()) {
-          o.Set("tail", Napi::Buffer<uint8_t>::Copy(env, e.tail.data(), e.tail.size()));
-          o.Set("tailOffset", Num(env, static_cast<double>(e.tailOffset)));
+          o.Set(keys[kTail], view(e.tail));
+          o.Set(keys[kTailOff], Num64(env, e.tailOffset));
         }
       }
-      arr.Set(i, o);
+      arr.Set(static_cast<uint32_t>(i), o);
     }
     return arr;
   }
@@ -152,6 +249,7 @@ class ScanDirWorker : public PromiseWorker {
   std::string dir_;
   size_t head_, tail_;
   std::vector<Entry> entries_;
+  size_t bytes_ = 0;
 };
 
 class StatfsWorker : public PromiseWorker {
@@ -181,7 +279,8 @@ struct MapRef {
   uint64_t dev, ino;
   std::string path;
   bool deleted;
-  uint64_t bytes;  // mapped length (sum over this process's mappings of the file)
+  uint64_t bytes;  // highest mapped end offset over this process's mappings of the file (page-rounded)
+  std::string mapFile;
 };
 struct FdRef {
   uint64_t dev, ino;
@@ -251,15 +350,20 @@ class HoldersWorker : public PromiseWorker {
         if (ino == 0) continue;
         uint64_t dev = makedev(maj, min);
         if (!devs_.empty() && devs_.count(dev) == 0) continue;
+        // The path is the rest of the line (it may contain spaces; the kernel writes a newline in a name as \012).
         std::string path(line + pos);
-        while (!path.empty() && (path.back() == '\n' || path.back() == ' ')) path.pop_back();
+        if (!path.empty() && path.back() == '\n') path.pop_back();
         bool deleted = EndsWith(path, kDeleted);
         if (deleted) path.resize(path.size() - (sizeof kDeleted - 1));
         auto it = std::find_if(p.maps.begin(), p.maps.end(),
                                [&](const MapRef& m) { return m.dev == dev && m.ino == ino; });
         uint64_t len = end - start;
         if (it == p.maps.end()) {
-          p.maps.push_back(MapRef{dev, ino, path, deleted, off + len});
+          // /proc/PID/map_files/START-END opens the mapped file itself, even once it is
+          // unlinked (privileged: CAP_SYS_ADMIN); the catalog uses it to fstat and read a deleted segment.
+          char mapFile[96];
+          std::snprintf(mapFile, sizeof mapFile, "%s/map_files/%llx-%llx", base.c_str(), start, end);
+          p.maps.push_back(MapRef{dev, ino, path, deleted, off + len, mapFile});
         } else {
           it->bytes = std::max<uint64_t>(it->bytes, off + len);
         }
@@ -315,6 +419,7 @@ class HoldersWorker : public PromiseWorker {
         m.Set("path", Napi::String::New(env, p.maps[j].path));
         m.Set("deleted", Napi::Boolean::New(env, p.maps[j].deleted));
         m.Set("bytes", Num(env, static_cast<double>(p.maps[j].bytes)));
+        m.Set("mapFile", Napi::String::New(env, p.maps[j].mapFile));
         maps.Set(j, m);
       }
       o.Set("maps", maps);

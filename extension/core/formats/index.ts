@@ -4,7 +4,11 @@
  * nothing thrown by a decoder escapes `decodeFile`.
  */
 import type { Decoded, FileBytes, ReadAt } from '../types';
+import { decodeArrow, isArrow } from './arrow';
+import { decodeJoblib, isJoblib } from './joblib';
 import { decodeNpy, isNpy } from './npy';
+import { decodeSafetensors, isSafetensors } from './safetensors';
+import { decodeSharedArray, isSharedArray } from './sharedarray';
 import { describeError } from './util';
 
 export interface FormatDecoder {
@@ -13,9 +17,17 @@ export interface FormatDecoder {
   decode(file: FileBytes, read: ReadAt, name: string): Promise<Decoded>;
 }
 
-/** Decoders tried in order; the first that matches decodes. */
+/**
+ * Decoders tried in order; the first that matches decodes. Most specific first: NPY's magic,
+ * then the SharedArray trailer (its data at offset 0 could look like anything), then the
+ * safetensors length + '{', Arrow's magic or message prefix, joblib's pickle. Anything else is raw.
+ */
 export const DECODERS: FormatDecoder[] = [
   { matches: (_n, f) => isNpy(f.head), decode: (f, r) => decodeNpy(f, r) },
+  { matches: (_n, f) => isSharedArray(f), decode: async (f) => decodeSharedArray(f) },
+  { matches: (_n, f) => isSafetensors(f), decode: (f, r) => decodeSafetensors(f, r) },
+  { matches: (_n, f) => isArrow(f), decode: (f, r) => decodeArrow(f, r) },
+  { matches: (n, f) => isJoblib(n, f), decode: (f, r) => decodeJoblib(f, r) },
 ];
 
 export function rawDecoded(): Decoded {

@@ -1,4 +1,5 @@
 /** Checks shared by the format decoders. */
+import type { Decoded, FileBytes, ReadAt, SegmentFormat } from '../types';
 
 /**
  * Null when `shape` x `itemsize` bytes from `offset` fit in a file of `size` bytes,
@@ -23,4 +24,98 @@ export function describeError(e: unknown): string {
 /** Number of elements of a shape (as a JS number; exact up to 2^53). */
 export function elementCount(shape: readonly number[]): number {
   return shape.reduce((a, b) => a * b, 1);
+}
+
+
+/** A Decoded that only says what went wrong. */
+export function failed(format: SegmentFormat, error: string, details?: Record<string, unknown>): Decoded {
+  const d: Decoded = { format, dtype: null, shape: null, fortranOrder: null, dataOffset: null, error };
+  if (details) d.details = details;
+  return d;
+}
+
+/** Thrown by `readExact` and caught by each decoder, which turns it into an `error` string. */
+export class FormatError extends Error {}
+
+/**
+ * The bytes [offset, offset + length) of the file, from `head`/`tail` when they hold them,
+ * otherwise null (the caller then uses `readExact`).
+ */
+export function bytesAt(file: FileBytes, offset: number, length: number): Uint8Array | null {
+  if (!Number.isSafeInteger(offset) || !Number.isSafeInteger(length) || offset < 0 || length < 0) return null;
+  if (offset + length <= file.head.length) return file.head.subarray(offset, offset + length);
+  const t = file.tail;
+  const to = file.tailOffset;
+  if (t && to !== undefined && offset >= to && offset + length <= to + t.length) {
+    return t.subarray(offset - to, offset - to + length);
+  }
+  return null;
+}
+
+/**
+ * Exactly `length` bytes at `offset`: from head/tail when possible, otherwise through `read`.
+ * Throws a FormatError (never reads) when the range is outside the file or longer than `cap`,
+ * so no decoder can ask for more than the file holds.
+ */
+export async function readExact(
+  file: FileBytes,
+  read: ReadAt,
+  offset: number,
+  length: number,
+  what: string,
+  cap = 16 * MiB,
+): Promise<Uint8Array> {
+  if (!Number.isSafeInteger(offset) || !Number.isSafeInteger(length) || offset < 0 || length < 0) {
+    throw new FormatError(`${what}: bad range ${offset}+${length}`);
+  }
+  if (offset + length > file.size) {
+    throw new FormatError(`truncated: ${what} needs bytes ${offset}..${offset + length}, the file has ${file.size}`);
+  }
+  if (length > cap) throw new FormatError(`${what} is ${length} bytes, more than the ${cap}-byte limit`);
+  const have = bytesAt(file, offset, length);
+  if (have) return have;
+  const got = await read(offset, length);
+  if (got.length < length) throw new FormatError(`truncated: ${what} (file shrank while reading)`);
+  return got.length === length ? got : got.subarray(0, length);
+}
+
+export const MiB = 1024 * 1024;
+
+export function view(b: Uint8Array): DataView {
+  return new DataView(b.buffer, b.byteOffset, b.byteLength);
+}
+
+/** Unsigned 64-bit little-endian as a number, or null beyond 2^53. */
+export function u64le(b: Uint8Array, at: number): number | null {
+  const v = view(b).getBigUint64(at, true);
+  return v <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(v) : null;
+}
+
+/** Signed 64-bit little-endian as a number, or null outside +-2^53. */
+export function i64le(b: Uint8Array, at: number): number | null {
+  const v = view(b).getBigInt64(at, true);
+  return v <= BigInt(Number.MAX_SAFE_INTEGER) && v >= BigInt(Number.MIN_SAFE_INTEGER) ? Number(v) : null;
+}
+
+/** Product of a shape as a BigInt (exact for any shape). */
+export function productBig(shape: readonly number[]): bigint {
+  let n = 1n;
+  for (const d of shape) n *= BigInt(d);
+  return n;
+}
+
+/** Strict UTF-8, or null when the bytes are not valid UTF-8. */
+export function utf8(b: Uint8Array): string | null {
+  try {
+    return new TextDecoder('utf-8', { fatal: true }).decode(b);
+  } catch {
+    return null;
+  }
+}
+
+export function startsWith(b: Uint8Array, magic: readonly number[] | string, at = 0): boolean {
+  const m = typeof magic === 'string' ? [...magic].map((c) => c.charCodeAt(0)) : magic;
+  if (b.length < at + m.length) return false;
+  for (let i = 0; i < m.length; i++) if (b[at + i] !== m[i]) return false;
+  return true;
 }

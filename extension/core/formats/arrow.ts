@@ -1,0 +1,293 @@
+/**
+ * Arrow IPC: the file format (`ARROW1\0\0`, messages, footer, int32 footer length, `ARROW1`;
+ * Feather v2 is this) and the stream format (messages prefixed by 0xFFFFFFFF + int32 length,
+ * or by the int32 length alone before Arrow 0.15). Only metadata is read: the footer, the
+ * schema and the small record-batch headers, never the data pages. Each flatbuffer is
+ * bounds-checked (flatbuf.ts) before apache-arrow decodes it.
+ */
+import { DateUnit, IntervalUnit, MetadataVersion, Precision, Type, UnionMode } from 'apache-arrow/enum';
+import { Footer } from 'apache-arrow/ipc/metadata/file';
+import { Message, type RecordBatch as BatchHeader } from 'apache-arrow/ipc/metadata/message';
+import type { DataType, Field, Schema } from 'apache-arrow';
+import type { Decoded, DecodedChild, FileBytes, ReadAt } from '../types';
+import { HEADER, verifyFooter, verifyMessage } from './flatbuf';
+import { bytesAt, describeError, failed, FormatError, MiB, readExact, startsWith, view } from './util';
+
+const FILE_MAGIC = 'ARROW1';
+const MAX_METADATA = 16 * MiB;
+/** Record-batch headers read to count rows; beyond this the row count is left unknown. */
+const MAX_MESSAGES = 10_000;
+
+/** The prefix of an IPC message at `at`: metadata length and where the flatbuffer starts. */
+function messagePrefix(b: Uint8Array, at = 0): { len: number; start: number } | null {
+  if (b.length < at + 4) return null;
+  const dv = view(b);
+  if (dv.getUint32(at, true) === 0xffffffff) {
+    if (b.length < at + 8) return null;
+    return { len: dv.getInt32(at + 4, true), start: at + 8 };
+  }
+  return { len: dv.getInt32(at, true), start: at + 4 }; // before Arrow 0.15: no continuation marker
+}
+
+/** True when `b` at `start` holds a complete, well-formed Schema message. */
+function schemaMessageAt(b: Uint8Array, start: number, len: number): boolean {
+  if (len <= 0 || start + len > b.length) return false;
+  try {
+    return verifyMessage(b.subarray(start, start + len)) === HEADER.Schema;
+  } catch {
+    return false;
+  }
+}
+
+export function isArrow(file: FileBytes): boolean {
+  const h = file.head;
+  if (startsWith(h, FILE_MAGIC) && h.length >= 8) return true;
+  const p = messagePrefix(h);
+  if (!p || p.len <= 0 || p.start + p.len > file.size) return false;
+  if (p.start + p.len <= h.length) return schemaMessageAt(h, p.start, p.len);
+  // A schema larger than the head: only the continuation marker and a sane root offset.
+  if (p.start !== 8 || h.length < 12) return false;
+  const root = view(h).getUint32(8, true);
+  return root >= 4 && root < p.len;
+}
+
+/** Verifies and decodes one message flatbuffer. */
+function decodeMessage(meta: Uint8Array): Message {
+  verifyMessage(meta);
+  const m = Message.decode(meta);
+  if (m.version < MetadataVersion.V4) throw new FormatError(`Arrow metadata version V${m.version + 1} is too old`);
+  return m;
+}
+
+interface Batch {
+  header: BatchHeader;
+  /** Offset of the message body in the file. */
+  body: number;
+  bodyLength: number;
+}
+
+interface Scan {
+  schema: Schema;
+  version: MetadataVersion;
+  batches: number;
+  dictionaryBatches: number;
+  rows: number | null;
+  first: Batch | null;
+  error: string | null;
+}
+
+/** Reads the metadata of the message at `pos` (prefix, flatbuffer), not its body. */
+async function readMessage(file: FileBytes, read: ReadAt, pos: number, what: string) {
+  const chunk = await readExact(file, read, pos, Math.min(file.size - pos, 4096), what);
+  const p = messagePrefix(chunk);
+  if (!p) throw new FormatError(`truncated: ${what} at ${pos}`);
+  if (p.len === 0) return null; // end-of-stream marker
+  if (p.len < 0 || p.len > MAX_METADATA) throw new FormatError(`${what} at ${pos}: metadata length ${p.len} is absurd`);
+  const start = pos + p.start;
+  const meta = p.start + p.len <= chunk.length ? chunk.subarray(p.start, p.start + p.len) : await readExact(file, read, start, p.len, what, MAX_METADATA);
+  const message = decodeMessage(meta);
+  const body = start + p.len;
+  const bodyLength = message.bodyLength;
+  if (!Number.isSafeInteger(bodyLength) || bodyLength < 0 || body + bodyLength > file.size) {
+    throw new FormatError(`truncated: ${what} at ${pos} has a ${bodyLength}-byte body, the file ends at ${file.size}`);
+  }
+  return { message, body, bodyLength };
+}
+
+/** Walks the messages of a stream (at 0, or at 8 in a file without its footer). */
+async function scanStream(file: FileBytes, read: ReadAt, start: number): Promise<Scan> {
+  const first = await readMessage(file, read, start, 'Arrow schema message');
+  if (!first || !first.message.isSchema()) throw new FormatError('Arrow stream does not start with a schema');
+  const scan: Scan = {
+    schema: first.message.header(),
+    version: first.message.version,
+    batches: 0,
+    dictionaryBatches: 0,
+    rows: 0,
+    first: null,
+    error: null,
+  };
+  let pos = first.body + first.bodyLength;
+  for (let n = 0; ; n++) {
+    if (pos + 4 > file.size) break; // a stream still being written has no end marker yet
+    if (n >= MAX_MESSAGES) {
+      scan.rows = null;
+      break;
+    }
+    let m;
+    try {
+      m = await readMessage(file, read, pos, 'Arrow message');
+    } catch (e) {
+      scan.error = describeError(e);
+      break;
+    }
+    if (!m) break;
+    if (m.message.isRecordBatch()) {
+      const header = m.message.header();
+      if (scan.batches === 0) scan.first = { header, body: m.body, bodyLength: m.bodyLength };
+      scan.batches++;
+      if (scan.rows !== null) scan.rows += header.length;
+    } else if (m.message.isDictionaryBatch()) scan.dictionaryBatches++;
+    else {
+      scan.error = 'Arrow stream holds a second schema';
+      break;
+    }
+    pos = m.body + m.bodyLength;
+  }
+  return scan;
+}
+
+/** Reads the footer of a file and the headers of its record batches. */
+async function scanFile(file: FileBytes, read: ReadAt, footerLength: number): Promise<Scan> {
+  const footerAt = file.size - 10 - footerLength;
+  if (footerLength <= 0 || footerAt < 8) throw new FormatError(`Arrow footer length ${footerLength} does not fit the file`);
+  const bytes = await readExact(file, read, footerAt, footerLength, 'Arrow footer', MAX_METADATA);
+  verifyFooter(bytes);
+  const footer = Footer.decode(bytes);
+  if (footer.version < MetadataVersion.V4) throw new FormatError(`Arrow metadata version V${footer.version + 1} is too old`);
+  const scan: Scan = {
+    schema: footer.schema,
+    version: footer.version,
+    batches: footer.numRecordBatches,
+    dictionaryBatches: footer.numDictionaries,
+    rows: 0,
+    first: null,
+    error: null,
+  };
+  if (scan.batches > MAX_MESSAGES) {
+    scan.rows = null;
+    return scan;
+  }
+  for (let i = 0; i < scan.batches; i++) {
+    const block = footer.getRecordBatch(i);
+    if (!block) throw new FormatError(`Arrow footer: record batch ${i} missing`);
+    const { offset, metaDataLength, bodyLength } = block;
+    const end = offset + metaDataLength + bodyLength;
+    if (offset < 8 || metaDataLength <= 0 || bodyLength < 0 || !Number.isSafeInteger(end) || end > footerAt) {
+      throw new FormatError(`Arrow footer: record batch ${i} (${offset}+${metaDataLength}+${bodyLength}) lies outside the data`);
+    }
+    const meta = await readExact(file, read, offset, metaDataLength, `Arrow record batch ${i} header`, MAX_METADATA);
+    const p = messagePrefix(meta);
+    if (!p || p.len <= 0 || p.start + p.len > meta.length) throw new FormatError(`Arrow record batch ${i}: bad message prefix`);
+    const message = decodeMessage(meta.subarray(p.start, p.start + p.len));
+    if (!message.isRecordBatch()) throw new FormatError(`Arrow footer: block ${i} is not a record batch`);
+    const header = message.header();
+    if (i === 0) scan.first = { header, body: offset + metaDataLength, bodyLength };
+    scan.rows! += header.length;
+  }
+  return scan;
+}
+
+/** Buffers a node of this type owns in a record batch (children not included), or null if unknown. */
+function bufferCount(type: DataType, version: MetadataVersion): number | null {
+  switch (type.typeId) {
+    case Type.Null:
+      return 0;
+    case Type.Struct:
+    case Type.FixedSizeList:
+      return 1;
+    case Type.Binary:
+    case Type.Utf8:
+    case Type.LargeBinary:
+    case Type.LargeUtf8:
+      return 3;
+    case Type.Union:
+      return ((type as unknown as { mode: UnionMode }).mode === UnionMode.Dense ? 2 : 1) + (version < MetadataVersion.V5 ? 1 : 0);
+    case Type.BinaryView:
+    case Type.Utf8View:
+      return null; // plus a per-batch count of variadic buffers
+    default:
+      return fixedWidth(type) !== null || [Type.Bool, Type.List, Type.LargeList, Type.Map, Type.Dictionary].includes(type.typeId)
+        ? 2
+        : null;
+  }
+}
+
+/** Bytes per value of a fixed-width primitive column, or null. */
+function fixedWidth(type: DataType): number | null {
+  const t = type as unknown as Record<string, number>;
+  switch (type.typeId) {
+    case Type.Int:
+    case Type.Time:
+    case Type.Decimal:
+      return t.bitWidth / 8;
+    case Type.Float:
+      return t.precision === Precision.HALF ? 2 : t.precision === Precision.SINGLE ? 4 : 8;
+    case Type.Date:
+      return t.unit === DateUnit.DAY ? 4 : 8;
+    case Type.Timestamp:
+    case Type.Duration:
+      return 8;
+    case Type.Interval:
+      return t.unit === IntervalUnit.YEAR_MONTH ? 4 : t.unit === IntervalUnit.DAY_TIME ? 8 : 16;
+    case Type.FixedSizeBinary:
+      return t.byteWidth;
+  }
+  return null;
+}
+
+/** The columns; for a single uncompressed batch, where fixed-width values lie. */
+function columns(scan: Scan): DecodedChild[] {
+  const batch = scan.batches === 1 && scan.rows !== null && scan.first && !scan.first.header.compression ? scan.first : null;
+  let next: number | null = 0; // index of the next buffer in the batch, null once the layout is unknown
+  const walk = (f: Field): void => {
+    const n: number | null = next === null ? null : bufferCount(f.type, scan.version);
+    next = n === null || next === null ? null : next + n;
+    if (f.type.typeId !== Type.Dictionary) for (const c of f.type.children ?? []) walk(c);
+  };
+  return scan.schema.fields.map((f) => {
+    const child: DecodedChild = { name: f.name, format: 'column', dtype: String(f.type), shape: null, fortranOrder: null, dataOffset: null, size: 0, error: null };
+    const first = next;
+    walk(f);
+    const width = fixedWidth(f.type);
+    if (!batch || first === null || width === null || !Number.isInteger(width) || width <= 0) return child;
+    const values = batch.header.buffers[first + 1];
+    const rows = batch.header.length;
+    const bytes = rows * width;
+    if (!values || values.length < bytes || values.offset + bytes > batch.bodyLength) {
+      return { ...child, error: `column '${f.name}': values buffer of ${values?.length ?? 0} bytes cannot hold ${rows} rows` };
+    }
+    return { ...child, shape: [rows], fortranOrder: false, dataOffset: batch.body + values.offset, size: bytes };
+  });
+}
+
+export async function decodeArrow(file: FileBytes, read: ReadAt): Promise<Decoded> {
+  let kind: 'file' | 'stream' = 'stream';
+  try {
+    let scan: Scan;
+    let error: string | null = null;
+    if (startsWith(file.head, FILE_MAGIC)) {
+      kind = 'file';
+      const end = file.size >= 18 ? bytesAt(file, file.size - 10, 10) : null;
+      if (end && startsWith(end, FILE_MAGIC, 4)) {
+        scan = await scanFile(file, read, view(end).getInt32(0, true));
+      } else {
+        // Still being written, or cut short: the messages after the magic are a stream.
+        error = 'truncated Arrow file: no footer';
+        scan = await scanStream(file, read, 8);
+      }
+    } else {
+      scan = await scanStream(file, read, 0);
+    }
+    const metadata = Object.fromEntries(scan.schema.metadata ?? new Map());
+    return {
+      format: 'arrow',
+      dtype: null,
+      shape: null,
+      fortranOrder: null,
+      dataOffset: null,
+      children: columns(scan),
+      error: error ?? scan.error,
+      details: {
+        ipc: kind,
+        version: `V${scan.version + 1}`,
+        rows: scan.rows,
+        batches: scan.batches,
+        dictionaryBatches: scan.dictionaryBatches,
+        ...(Object.keys(metadata).length > 0 ? { metadata } : {}),
+      },
+    };
+  } catch (e) {
+    return failed('arrow', e instanceof FormatError ? e.message : `Arrow ${kind}: ${describeError(e)}`, { ipc: kind });
+  }
+}
