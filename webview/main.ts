@@ -63,8 +63,11 @@ function fullWindow(s: SegmentSummary): Window2D {
 function layout(): { width: number; height: number } {
   const area = document.getElementById('plot') as HTMLElement;
   const dpr = window.devicePixelRatio || 1;
-  const availW = Math.max(16, area.clientWidth);
-  const availH = Math.max(16, area.clientHeight);
+  const style = getComputedStyle(area);
+  const padX = parseFloat(style.paddingLeft) + parseFloat(style.paddingRight) + 2; // + canvas border
+  const padY = parseFloat(style.paddingTop) + parseFloat(style.paddingBottom) + 2;
+  const availW = Math.max(16, area.clientWidth - padX);
+  const availH = Math.max(16, area.clientHeight - padY);
   if (!segment) return { width: availW, height: availH };
   const aspect = segment.cols / segment.rows;
   let w = availW;

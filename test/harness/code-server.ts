@@ -141,6 +141,8 @@ export async function startCodeServer(opts: CodeServerOptions): Promise<CodeServ
         'extensions.autoCheckUpdates': false,
         'extensions.autoUpdate': false,
         'update.mode': 'none',
+        'git.openRepositoryInParentFolders': 'never',
+        'workbench.enableExperiments': false,
         ...settings,
       },
       null,
