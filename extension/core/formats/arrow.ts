@@ -15,8 +15,8 @@ import { bytesAt, describeError, failed, FormatError, MiB, readExact, startsWith
 
 const FILE_MAGIC = 'ARROW1';
 const MAX_METADATA = 16 * MiB;
-/** Record-batch headers read to count rows; beyond this the row count is left unknown. */
-const MAX_MESSAGES = 10_000;
+/** Message headers read to count rows (one small read each); beyond this the count is left unknown. */
+const MAX_MESSAGES = 2_000;
 
 /** The prefix of an IPC message at `at`: metadata length and where the flatbuffer starts. */
 function messagePrefix(b: Uint8Array, at = 0): { len: number; start: number } | null {
@@ -67,10 +67,12 @@ interface Batch {
 }
 
 interface Scan {
-  schema: Schema;
+  /** Null only for a file cut before its footer. */
+  schema: Schema | null;
   version: MetadataVersion;
-  batches: number;
-  dictionaryBatches: number;
+  /** Null when a stream has more messages than MAX_MESSAGES. */
+  batches: number | null;
+  dictionaryBatches: number | null;
   rows: number | null;
   first: Batch | null;
   error: string | null;
@@ -78,7 +80,7 @@ interface Scan {
 
 /** Reads the metadata of the message at `pos` (prefix, flatbuffer), not its body. */
 async function readMessage(file: FileBytes, read: ReadAt, pos: number, what: string) {
-  const chunk = await readExact(file, read, pos, Math.min(file.size - pos, 4096), what);
+  const chunk = await readExact(file, read, pos, Math.min(file.size - pos, 1024), what);
   const p = messagePrefix(chunk);
   if (!p) throw new FormatError(`truncated: ${what} at ${pos}`);
   if (p.len === 0) return null; // end-of-stream marker
@@ -94,44 +96,44 @@ async function readMessage(file: FileBytes, read: ReadAt, pos: number, what: str
   return { message, body, bodyLength };
 }
 
-/** Walks the messages of a stream (at 0, or at 8 in a file without its footer). */
+/**
+ * Walks the messages of a stream (at 0), or of a file without its footer (at 8; apache-arrow's
+ * file writer leaves the schema out there, it is only in the footer).
+ */
 async function scanStream(file: FileBytes, read: ReadAt, start: number): Promise<Scan> {
-  const first = await readMessage(file, read, start, 'Arrow schema message');
-  if (!first || !first.message.isSchema()) throw new FormatError('Arrow stream does not start with a schema');
-  const scan: Scan = {
-    schema: first.message.header(),
-    version: first.message.version,
-    batches: 0,
-    dictionaryBatches: 0,
-    rows: 0,
-    first: null,
-    error: null,
-  };
-  let pos = first.body + first.bodyLength;
+  const scan: Scan = { schema: null, version: MetadataVersion.V5, batches: 0, dictionaryBatches: 0, rows: 0, first: null, error: null };
+  let pos = start;
   for (let n = 0; ; n++) {
     if (pos + 4 > file.size) break; // a stream still being written has no end marker yet
-    if (n >= MAX_MESSAGES) {
-      scan.rows = null;
+    if (n > MAX_MESSAGES) {
+      scan.rows = scan.batches = scan.dictionaryBatches = null;
       break;
     }
-    let m;
+    let m: Awaited<ReturnType<typeof readMessage>>;
     try {
-      m = await readMessage(file, read, pos, 'Arrow message');
+      m = await readMessage(file, read, pos, n === 0 ? 'Arrow schema message' : 'Arrow message');
     } catch (e) {
+      if (n === 0) throw e;
       scan.error = describeError(e);
       break;
     }
     if (!m) break;
-    if (m.message.isRecordBatch()) {
-      const header = m.message.header();
+    const { message } = m;
+    if (message.isSchema()) {
+      if (n > 0) {
+        scan.error = 'Arrow stream holds a second schema';
+        break;
+      }
+      scan.schema = message.header();
+      scan.version = message.version;
+    } else if (n === 0 && start === 0) {
+      throw new FormatError('Arrow stream does not start with a schema');
+    } else if (message.isRecordBatch()) {
+      const header = message.header();
       if (scan.batches === 0) scan.first = { header, body: m.body, bodyLength: m.bodyLength };
-      scan.batches++;
-      if (scan.rows !== null) scan.rows += header.length;
-    } else if (m.message.isDictionaryBatch()) scan.dictionaryBatches++;
-    else {
-      scan.error = 'Arrow stream holds a second schema';
-      break;
-    }
+      scan.batches!++;
+      scan.rows! += header.length;
+    } else if (message.isDictionaryBatch()) scan.dictionaryBatches!++;
     pos = m.body + m.bodyLength;
   }
   return scan;
@@ -145,20 +147,11 @@ async function scanFile(file: FileBytes, read: ReadAt, footerLength: number): Pr
   verifyFooter(bytes);
   const footer = Footer.decode(bytes);
   if (footer.version < MetadataVersion.V4) throw new FormatError(`Arrow metadata version V${footer.version + 1} is too old`);
-  const scan: Scan = {
-    schema: footer.schema,
-    version: footer.version,
-    batches: footer.numRecordBatches,
-    dictionaryBatches: footer.numDictionaries,
-    rows: 0,
-    first: null,
-    error: null,
-  };
-  if (scan.batches > MAX_MESSAGES) {
-    scan.rows = null;
-    return scan;
-  }
-  for (let i = 0; i < scan.batches; i++) {
+  const batches = footer.numRecordBatches;
+  const scan: Scan = { schema: footer.schema, version: footer.version, batches, dictionaryBatches: footer.numDictionaries, rows: null, first: null, error: null };
+  if (batches > MAX_MESSAGES) return scan; // rows unknown: too many headers to read
+  let rows = 0;
+  for (let i = 0; i < batches; i++) {
     const block = footer.getRecordBatch(i);
     if (!block) throw new FormatError(`Arrow footer: record batch ${i} missing`);
     const { offset, metaDataLength, bodyLength } = block;
@@ -173,9 +166,9 @@ async function scanFile(file: FileBytes, read: ReadAt, footerLength: number): Pr
     if (!message.isRecordBatch()) throw new FormatError(`Arrow footer: block ${i} is not a record batch`);
     const header = message.header();
     if (i === 0) scan.first = { header, body: offset + metaDataLength, bodyLength };
-    scan.rows! += header.length;
+    rows += header.length;
   }
-  return scan;
+  return { ...scan, rows };
 }
 
 /** Buffers a node of this type owns in a record batch (children not included), or null if unknown. */
@@ -235,7 +228,7 @@ function columns(scan: Scan): DecodedChild[] {
     next = n === null || next === null ? null : next + n;
     if (f.type.typeId !== Type.Dictionary) for (const c of f.type.children ?? []) walk(c);
   };
-  return scan.schema.fields.map((f) => {
+  return (scan.schema?.fields ?? []).map((f) => {
     const child: DecodedChild = { name: f.name, format: 'column', dtype: String(f.type), shape: null, fortranOrder: null, dataOffset: null, size: 0, error: null };
     const first = next;
     walk(f);
@@ -244,7 +237,7 @@ function columns(scan: Scan): DecodedChild[] {
     const values = batch.header.buffers[first + 1];
     const rows = batch.header.length;
     const bytes = rows * width;
-    if (!values || values.length < bytes || values.offset + bytes > batch.bodyLength) {
+    if (!values || values.offset < 0 || values.length < bytes || values.offset + bytes > batch.bodyLength) {
       return { ...child, error: `column '${f.name}': values buffer of ${values?.length ?? 0} bytes cannot hold ${rows} rows` };
     }
     return { ...child, shape: [rows], fortranOrder: false, dataOffset: batch.body + values.offset, size: bytes };
@@ -264,12 +257,14 @@ export async function decodeArrow(file: FileBytes, read: ReadAt): Promise<Decode
       } else {
         // Still being written, or cut short: the messages after the magic are a stream.
         error = 'truncated Arrow file: no footer';
-        scan = await scanStream(file, read, 8);
+        scan = await scanStream(file, read, 8).catch((e: unknown) => {
+          throw new FormatError(`${error}; ${describeError(e)}`);
+        });
       }
     } else {
       scan = await scanStream(file, read, 0);
     }
-    const metadata = Object.fromEntries(scan.schema.metadata ?? new Map());
+    const metadata = Object.fromEntries(scan.schema?.metadata ?? new Map());
     return {
       format: 'arrow',
       dtype: null,
@@ -290,4 +285,22 @@ export async function decodeArrow(file: FileBytes, read: ReadAt): Promise<Decode
   } catch (e) {
     return failed('arrow', e instanceof FormatError ? e.message : `Arrow ${kind}: ${describeError(e)}`, { ipc: kind });
   }
+}
+
+const VALUE_DTYPES: Record<string, string> = {
+  Int8: '|i1', Int16: '<i2', Int32: '<i4', Int64: '<i8',
+  Uint8: '|u1', Uint16: '<u2', Uint32: '<u4', Uint64: '<u8',
+  Float16: '<f2', Float32: '<f4', Float64: '<f8',
+};
+
+/**
+ * The numpy dtype of the values buffer of a column whose `dtype` is an Arrow type name
+ * (`Float64` -> `<f8`; dates, times, timestamps and durations -> their integer storage),
+ * or null when the column has no numeric values buffer (strings, lists, decimals...).
+ */
+export function arrowValuesDtype(typeName: string): string | null {
+  if (VALUE_DTYPES[typeName]) return VALUE_DTYPES[typeName];
+  const m = /^(Date32|Date64|Time32|Time64|Timestamp|Duration)</.exec(typeName);
+  if (!m) return null;
+  return m[1] === 'Date32' || m[1] === 'Time32' ? '<i4' : '<i8';
 }

@@ -114,8 +114,9 @@ export function walkPickle(b: Uint8Array, want: (cls: PGlobal) => boolean, compl
       take(n);
       return '';
     }
+    const bytes = take(n);
     try {
-      return new TextDecoder('utf-8', { fatal: true }).decode(take(n));
+      return new TextDecoder('utf-8', { fatal: true }).decode(bytes);
     } catch {
       return fail('pickle string is not valid UTF-8');
     }
