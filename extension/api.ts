@@ -24,4 +24,8 @@ export interface ShmInspectorApi {
   previews(): PreviewInfo[];
   /** Null when the native addon loaded; otherwise why not (every path tried). */
   nativeError(): string | null;
+  /** What the Segments view shows now: top-level names in order (after filter, sort, grouping). */
+  shown(): { state: string; names: string[]; groups: string[]; deleted: string[]; hidden: number };
+  /** The status bar item's text and whether it is in the warning colour. */
+  statusBar(): { text: string; warning: boolean };
 }

@@ -1,54 +1,118 @@
-/** VS Code glue: the tree, the commands and the preview panel over extension/core. */
-import * as fs from 'fs';
+/** VS Code glue: the sidebar, the commands and the preview panel, over extension/core. */
 import * as vscode from 'vscode';
 import type { ShmInspectorApi } from './api';
+import type { ArrangeOptions, SortKey } from './core/arrange';
 import { DEFAULT_DIR, inspectSegment } from './core/catalog';
 import { isPreviewable, segmentDescription } from './core/format-words';
 import type { Segment } from './core/types';
-import { nativeLoadError } from './native';
+import { nativeLoadError, statfs } from './native';
 import { PreviewPanel } from './preview';
-import { SegmentTree } from './tree';
+import type { Node } from './sidebar/nodes';
+import { UsageStatus } from './sidebar/statusbar';
+import { SegmentDecorations, SegmentTree } from './sidebar/tree';
+import { DirWatcher } from './sidebar/watch';
+
+const CONFIG = 'shmInspector';
+const FILTER_KEY = 'shmInspector.filter';
+
+function config(): vscode.WorkspaceConfiguration {
+  return vscode.workspace.getConfiguration(CONFIG);
+}
 
 function configuredDirs(): string[] {
-  const dirs = vscode.workspace.getConfiguration('shmInspector').get<string[]>('directories');
+  const dirs = config().get<string[]>('directories');
   return dirs && dirs.length > 0 ? dirs : [DEFAULT_DIR];
 }
 
-/** Watches the directories and refreshes the tree shortly after a change. */
-function watchDirs(dirs: string[], onChange: () => void): vscode.Disposable {
-  let timer: NodeJS.Timeout | undefined;
-  const fire = () => {
-    clearTimeout(timer);
-    timer = setTimeout(onChange, 150);
-  };
-  const watchers: fs.FSWatcher[] = [];
-  for (const d of dirs) {
-    try {
-      watchers.push(fs.watch(d, { persistent: false }, fire));
-    } catch {
-      // Missing directory: the tree says so; nothing to watch.
+/** The segments a command acts on: the clicked item plus the multi-selection, or a name, or undefined. */
+function segmentsOf(arg: unknown, selected: readonly Node[] | undefined): Segment[] {
+  const fromNode = (n: unknown): Segment | null => {
+    if (n && typeof n === 'object') {
+      const o = n as Partial<Node> & Partial<Segment>;
+      if (o.kind === 'segment' && 'segment' in o) return (o as { segment: Segment }).segment;
+      if (typeof o.path === 'string' && typeof o.name === 'string' && 'format' in o) return o as Segment;
     }
-  }
-  return new vscode.Disposable(() => {
-    clearTimeout(timer);
-    for (const w of watchers) w.close();
-  });
+    return null;
+  };
+  const first = fromNode(arg);
+  const many = (selected ?? []).map(fromNode).filter((s): s is Segment => s !== null);
+  if (first && many.some((s) => s.path === first.path && s.name === first.name)) return many;
+  return first ? [first] : [];
 }
 
 export function activate(context: vscode.ExtensionContext): ShmInspectorApi {
-  const tree = new SegmentTree(configuredDirs);
-  const view = vscode.window.createTreeView('shmInspector.segments', { treeDataProvider: tree, canSelectMany: true });
-  context.subscriptions.push(tree, view);
+  const options = (): ArrangeOptions => ({
+    sortBy: config().get<SortKey>('sortBy', 'name'),
+    groupByProducer: config().get<boolean>('groupByProducer', false),
+    showSemaphores: config().get<boolean>('showSemaphores', true),
+    filter: context.workspaceState.get<string>(FILTER_KEY, ''),
+  });
+  const tree = new SegmentTree(configuredDirs, options);
+  const view = vscode.window.createTreeView('shmInspector.segments', {
+    treeDataProvider: tree,
+    canSelectMany: true,
+    showCollapseAll: true,
+  });
+  const status = new UsageStatus(() => config().get<number>('usageWarningThreshold', 80));
+  context.subscriptions.push(tree, view, status, vscode.window.registerFileDecorationProvider(new SegmentDecorations()));
 
-  let watcher = watchDirs(configuredDirs(), () => void tree.refresh());
-  context.subscriptions.push({ dispose: () => watcher.dispose() });
+  const setContext = (key: string, value: unknown) => void vscode.commands.executeCommand('setContext', key, value);
+  const showFilter = () => {
+    const f = options().filter;
+    view.description = f ? `filter: ${f}` : undefined;
+    setContext('shmInspector.filtered', f !== '');
+  };
+  showFilter();
+
   context.subscriptions.push(
+    tree.onDidScan((cat) => {
+      setContext('shmInspector.state', tree.state);
+      view.message = tree.state === 'error' ? undefined : undefined;
+      if (cat) {
+        status.update(cat.directories, cat.shmem);
+        watcher.syncSubdirs(cat.segments.filter((s) => s.format === 'directory' && !s.deleted).map((s) => s.path));
+      }
+    }),
+  );
+
+  // Live updates: file-system events within a second; holders and sizes written through mappings on a timer.
+  let watcher = new DirWatcher(configuredDirs(), () => void tree.refresh());
+  let timer: NodeJS.Timeout | undefined;
+  const startTimer = () => {
+    clearInterval(timer);
+    const secs = config().get<number>('refreshInterval', 5);
+    if (secs > 0) {
+      timer = setInterval(() => {
+        if (view.visible) void tree.refresh();
+        else void updateUsageOnly();
+      }, secs * 1000);
+    }
+  };
+  const updateUsageOnly = async () => {
+    const dirs = configuredDirs();
+    const usage = await Promise.all(dirs.map((d) => statfs(d).then((u) => ({ path: d, ...u }), () => null)));
+    status.update(usage.filter((u): u is NonNullable<typeof u> => u !== null), tree.lastCatalog?.shmem ?? null);
+  };
+  startTimer();
+  context.subscriptions.push({
+    dispose: () => {
+      watcher.dispose();
+      clearInterval(timer);
+    },
+  });
+  context.subscriptions.push(
+    view.onDidChangeVisibility((e) => {
+      if (e.visible) void tree.refresh();
+    }),
     vscode.workspace.onDidChangeConfiguration((e) => {
-      if (e.affectsConfiguration('shmInspector.directories')) {
+      if (e.affectsConfiguration(`${CONFIG}.directories`)) {
         watcher.dispose();
-        watcher = watchDirs(configuredDirs(), () => void tree.refresh());
+        watcher = new DirWatcher(configuredDirs(), () => void tree.refresh());
         void tree.refresh();
       }
+      if (e.affectsConfiguration(`${CONFIG}.refreshInterval`)) startTimer();
+      if (e.affectsConfiguration(`${CONFIG}.usageWarningThreshold`)) status.reapply();
+      if (['sortBy', 'groupByProducer', 'showSemaphores'].some((k) => e.affectsConfiguration(`${CONFIG}.${k}`))) tree.rearrange();
     }),
   );
 
@@ -59,9 +123,62 @@ export function activate(context: vscode.ExtensionContext): ShmInspectorApi {
     });
   }
 
+  const setSetting = (key: string, value: unknown) => config().update(key, value, vscode.ConfigurationTarget.Global);
+
   context.subscriptions.push(
     vscode.commands.registerCommand('shmInspector.refresh', () => tree.refresh()),
-    vscode.commands.registerCommand('shmInspector.preview', async (arg?: Segment | string) => {
+    vscode.commands.registerCommand('shmInspector.sortBy', async (key?: SortKey) => {
+      const choice =
+        key ??
+        (
+          await vscode.window.showQuickPick(
+            [
+              { label: 'Name', key: 'name' as SortKey, description: 'A to Z' },
+              { label: 'Size', key: 'size' as SortKey, description: 'largest RAM first' },
+              { label: 'Age', key: 'age' as SortKey, description: 'oldest first (leaks are old)' },
+            ].map((o) => ({ ...o, picked: o.key === options().sortBy })),
+            { placeHolder: `Sort segments by (now: ${options().sortBy})` },
+          )
+        )?.key;
+      if (choice) await setSetting('sortBy', choice);
+    }),
+    vscode.commands.registerCommand('shmInspector.groupByProducer', () => setSetting('groupByProducer', true)),
+    vscode.commands.registerCommand('shmInspector.ungroup', () => setSetting('groupByProducer', false)),
+    vscode.commands.registerCommand('shmInspector.showSemaphores', () => setSetting('showSemaphores', true)),
+    vscode.commands.registerCommand('shmInspector.hideSemaphores', () => setSetting('showSemaphores', false)),
+    vscode.commands.registerCommand('shmInspector.filter', async (text?: string) => {
+      const value =
+        typeof text === 'string'
+          ? text
+          : await vscode.window.showInputBox({
+              title: 'Filter segments',
+              prompt: 'Text to look for in names, or a glob such as psm_* or *.npy (empty: show all)',
+              value: options().filter,
+            });
+      if (value === undefined) return;
+      await context.workspaceState.update(FILTER_KEY, value.trim());
+      showFilter();
+      tree.rearrange();
+    }),
+    vscode.commands.registerCommand('shmInspector.clearFilter', async () => {
+      await context.workspaceState.update(FILTER_KEY, '');
+      showFilter();
+      tree.rearrange();
+    }),
+    vscode.commands.registerCommand('shmInspector.copyPath', async (arg?: unknown) => {
+      const segs = segmentsOf(arg, view.selection);
+      if (segs.length > 0) await vscode.env.clipboard.writeText(segs.map((s) => s.path).join('\n'));
+    }),
+    vscode.commands.registerCommand('shmInspector.showDetails', async (arg?: unknown) => {
+      const segs = segmentsOf(arg, view.selection);
+      if (segs.length === 0) return;
+      const doc = await vscode.workspace.openTextDocument({
+        language: 'json',
+        content: JSON.stringify(segs.length === 1 ? segs[0] : segs, null, 2) + '\n',
+      });
+      await vscode.window.showTextDocument(doc, { preview: true });
+    }),
+    vscode.commands.registerCommand('shmInspector.preview', async (arg?: unknown) => {
       let segment: Segment | null | undefined;
       if (typeof arg === 'string') {
         segment = await inspectSegment(arg, { dirs: configuredDirs() });
@@ -69,9 +186,10 @@ export function activate(context: vscode.ExtensionContext): ShmInspectorApi {
           void vscode.window.showErrorMessage(`SHM Inspector: no segment named ${arg}`);
           return;
         }
-      } else if (arg && typeof arg === 'object' && 'path' in arg) {
-        segment = arg;
-      } else {
+      } else if (arg !== undefined) {
+        segment = segmentsOf(arg, undefined)[0];
+      }
+      if (!segment) {
         await tree.refresh();
         const flat: Segment[] = [];
         const walk = (l: Segment[]) => l.forEach((s) => (isPreviewable(s) ? flat.push(s) : walk(s.children ?? [])));
@@ -97,6 +215,7 @@ export function activate(context: vscode.ExtensionContext): ShmInspectorApi {
     }),
   );
 
+  setContext('shmInspector.state', 'loading');
   void tree.refresh();
 
   return {
@@ -105,6 +224,17 @@ export function activate(context: vscode.ExtensionContext): ShmInspectorApi {
     refresh: async () => (await tree.refresh())?.segments ?? [],
     previews: () => PreviewPanel.all(),
     nativeError: () => nativeLoadError(),
+    shown: () => {
+      const v = tree.view;
+      return {
+        state: tree.state,
+        names: v.groups.length > 0 ? v.groups.flatMap((g) => g.segments.map((s) => s.name)) : v.segments.map((s) => s.name),
+        groups: v.groups.map((g) => g.label),
+        deleted: v.deleted.map((s) => s.name),
+        hidden: v.hidden,
+      };
+    },
+    statusBar: () => ({ text: status.text, warning: status.warning }),
   };
 }
 

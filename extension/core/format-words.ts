@@ -38,3 +38,20 @@ export function isPreviewable(s: Segment): boolean {
     /^([<>|]?[biufc]\d+|bfloat16)$/.test(s.dtype)
   );
 }
+
+/** `rw-r--r--` from permission bits. */
+export function modeString(mode: number): string {
+  const bits = 'rwxrwxrwx';
+  let s = '';
+  for (let i = 0; i < 9; i++) s += mode & (1 << (8 - i)) ? bits[i] : '-';
+  return s;
+}
+
+/** `45 s`, `12 min`, `3 h`, `2 days` since `ms`. */
+export function ageWords(ms: number, now = Date.now()): string {
+  const s = Math.max(0, (now - ms) / 1000);
+  if (s < 90) return `${Math.round(s)} s`;
+  if (s < 90 * 60) return `${Math.round(s / 60)} min`;
+  if (s < 36 * 3600) return `${Math.round(s / 3600)} h`;
+  return `${Math.round(s / 86400)} days`;
+}

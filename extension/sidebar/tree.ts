@@ -1,0 +1,320 @@
+/**
+ * The Segments tree: the catalog arranged (filtered, sorted, grouped), with
+ * containers, holders as children and a "Deleted but still mapped" group.
+ * Items get stable ids, so expansion and selection survive refreshes; the
+ * Markdown tooltips are built only when hovered (resolveTreeItem), so 10,000
+ * segments cost 10,000 cheap items.
+ */
+import * as vscode from 'vscode';
+import { arrange, type ArrangeOptions, type Arranged } from '../core/arrange';
+import { listCatalog } from '../core/catalog';
+import { dtypeWords } from '../core/dtype';
+import { ageWords, formatBytes, isPreviewable, modeString, segmentDescription, shapeWords } from '../core/format-words';
+import type { Catalog, Segment } from '../core/types';
+import { userName } from '../core/users';
+import { segmentId, segmentNode, type Node } from './nodes';
+
+const DECORATION_SCHEME = 'shm-inspector';
+
+type Mark = 'orphan' | 'deleted' | 'unreadable' | 'error' | '';
+
+function markOf(s: Segment): Mark {
+  if (s.deleted) return 'deleted';
+  if (s.error && /unreadable|permission|EACCES|EPERM/i.test(s.error)) return 'unreadable';
+  if (s.error) return 'error';
+  if (s.orphan === true && s.format !== 'tensor' && s.format !== 'column') return 'orphan';
+  return '';
+}
+
+function iconOf(s: Segment): vscode.ThemeIcon {
+  const mark = markOf(s);
+  if (mark === 'unreadable') return new vscode.ThemeIcon('lock', new vscode.ThemeColor('problemsWarningIcon.foreground'));
+  if (mark === 'error') return new vscode.ThemeIcon('warning', new vscode.ThemeColor('problemsWarningIcon.foreground'));
+  const color = mark === 'deleted' ? new vscode.ThemeColor('list.deemphasizedForeground') : undefined;
+  switch (s.format) {
+    case 'directory':
+      return new vscode.ThemeIcon('folder', color);
+    case 'symlink':
+      return new vscode.ThemeIcon('file-symlink-file', color);
+    case 'semaphore':
+      return new vscode.ThemeIcon('record-small', color);
+    case 'safetensors':
+      return new vscode.ThemeIcon('package', color);
+    case 'arrow':
+      return new vscode.ThemeIcon('table', color);
+    case 'column':
+      return new vscode.ThemeIcon('symbol-field', color);
+    default:
+      if (s.dtype && s.shape) return new vscode.ThemeIcon(s.shape.length >= 2 ? 'symbol-array' : 'symbol-numeric', color);
+      return new vscode.ThemeIcon(mark === 'deleted' ? 'trash' : 'file-binary', color);
+  }
+}
+
+/** Badges for orphaned, deleted and unreadable segments (FileDecorationProvider on our own scheme). */
+export class SegmentDecorations implements vscode.FileDecorationProvider {
+  provideFileDecoration(uri: vscode.Uri): vscode.FileDecoration | undefined {
+    if (uri.scheme !== DECORATION_SCHEME) return undefined;
+    switch (uri.query as Mark) {
+      case 'orphan':
+        return new vscode.FileDecoration('○', 'Orphan: no process holds it', new vscode.ThemeColor('list.warningForeground'));
+      case 'deleted':
+        return new vscode.FileDecoration('D', 'Deleted, but a process still maps it: its RAM is still in use', new vscode.ThemeColor('list.errorForeground'));
+      case 'unreadable':
+        return new vscode.FileDecoration('!', 'Unreadable', new vscode.ThemeColor('list.warningForeground'));
+      case 'error':
+        return new vscode.FileDecoration('!', 'Could not be decoded', new vscode.ThemeColor('list.warningForeground'));
+      default:
+        return undefined;
+    }
+  }
+}
+
+export type TreeState = 'loading' | 'ok' | 'empty' | 'missing' | 'error';
+
+export class SegmentTree implements vscode.TreeDataProvider<Node>, vscode.Disposable {
+  private readonly changed = new vscode.EventEmitter<Node | undefined | void>();
+  readonly onDidChangeTreeData = this.changed.event;
+  private readonly catalogChanged = new vscode.EventEmitter<Catalog | null>();
+  /** Fires after every scan (also when it failed: then with null). */
+  readonly onDidScan = this.catalogChanged.event;
+  private catalog: Catalog | null = null;
+  private arranged: Arranged = { segments: [], groups: [], deleted: [], hidden: 0 };
+  private parents = new Map<string, Node>();
+  private scanError: string | null = null;
+  private running: Promise<Catalog | null> | null = null;
+  private queued: Promise<Catalog | null> | null = null;
+  state: TreeState = 'loading';
+
+  constructor(
+    private readonly dirs: () => string[],
+    private readonly options: () => ArrangeOptions,
+  ) {}
+
+  /** All segments of the last scan (unfiltered). */
+  get segments(): Segment[] {
+    return this.catalog?.segments ?? [];
+  }
+
+  get lastCatalog(): Catalog | null {
+    return this.catalog;
+  }
+
+  get error(): string | null {
+    return this.scanError;
+  }
+
+  get view(): Arranged {
+    return this.arranged;
+  }
+
+  /** Re-lists. Calls during a scan share one follow-up scan, so the result is never older than the call. */
+  refresh(): Promise<Catalog | null> {
+    if (!this.running) {
+      this.running = this.scan().finally(() => (this.running = null));
+      return this.running;
+    }
+    if (!this.queued) {
+      this.queued = this.running.then(() => {
+        this.queued = null;
+        return this.refresh();
+      });
+    }
+    return this.queued;
+  }
+
+  /** Re-arranges the last scan (after a sort, filter or grouping change) without scanning. */
+  rearrange(): void {
+    this.arranged = arrange(this.segments, this.options());
+    this.changed.fire();
+  }
+
+  private async scan(): Promise<Catalog | null> {
+    const dirs = this.dirs();
+    try {
+      this.catalog = await listCatalog({ dirs });
+      this.scanError = null;
+      this.state = this.catalog.segments.length === 0 ? 'empty' : 'ok';
+    } catch (e) {
+      const err = e as NodeJS.ErrnoException;
+      this.catalog = null;
+      this.state = err.code === 'ENOENT' ? 'missing' : 'error';
+      this.scanError = err.code === 'ENOENT' ? `${dirs.join(', ')} does not exist` : err.message ?? String(e);
+    }
+    this.arranged = arrange(this.segments, this.options());
+    this.changed.fire();
+    this.catalogChanged.fire(this.catalog);
+    return this.catalog;
+  }
+
+  getChildren(node?: Node): Node[] {
+    if (!node) {
+      this.parents.clear();
+      if (this.state === 'error' && this.scanError) {
+        return [{ kind: 'message', id: 'message:error', text: 'Cannot list shared memory', detail: this.scanError }];
+      }
+      const a = this.arranged;
+      const top: Node[] =
+        a.groups.length > 0
+          ? a.groups.map((g) => ({ kind: 'group', id: `group:${g.key}`, group: g }))
+          : a.segments.map(segmentNode);
+      if (a.deleted.length > 0) top.push({ kind: 'deletedGroup', id: 'group:deleted', segments: a.deleted });
+      if (top.length === 0 && a.hidden > 0) {
+        top.push({ kind: 'message', id: 'message:hidden', text: `${a.hidden} segments hidden by the filter`, detail: 'Clear the filter to see them.' });
+      }
+      return top;
+    }
+    let kids: Node[] = [];
+    if (node.kind === 'group') kids = node.group.segments.map(segmentNode);
+    else if (node.kind === 'deletedGroup') kids = node.segments.map(segmentNode);
+    else if (node.kind === 'segment') {
+      const s = node.segment;
+      kids = (s.children ?? []).map(segmentNode);
+      if (s.format !== 'tensor' && s.format !== 'column' && s.format !== 'directory') {
+        kids.push(...s.holders.map((h): Node => ({ kind: 'holder', id: `${node.id}/pid:${h.pid}`, holder: h, segment: s })));
+      }
+    }
+    for (const k of kids) this.parents.set(k.id, node);
+    return kids;
+  }
+
+  getParent(node: Node): Node | undefined {
+    return this.parents.get(node.id);
+  }
+
+  getTreeItem(node: Node): vscode.TreeItem {
+    switch (node.kind) {
+      case 'message': {
+        const item = new vscode.TreeItem(node.text, vscode.TreeItemCollapsibleState.None);
+        item.id = node.id;
+        item.description = node.detail;
+        item.tooltip = node.detail;
+        item.iconPath = new vscode.ThemeIcon(node.id === 'message:error' ? 'error' : 'filter');
+        return item;
+      }
+      case 'group': {
+        const g = node.group;
+        const item = new vscode.TreeItem(g.label, vscode.TreeItemCollapsibleState.Expanded);
+        item.id = node.id;
+        item.description = `${g.segments.length} · ${formatBytes(g.allocatedBytes)}`;
+        item.iconPath = new vscode.ThemeIcon('layers');
+        item.contextValue = 'group';
+        return item;
+      }
+      case 'deletedGroup': {
+        const bytes = node.segments.reduce((t, s) => t + s.size, 0);
+        const item = new vscode.TreeItem('Deleted but still mapped', vscode.TreeItemCollapsibleState.Expanded);
+        item.id = node.id;
+        item.description = `${node.segments.length} · ${formatBytes(bytes)} still in RAM`;
+        item.tooltip = new vscode.MarkdownString(
+          'Segments that were unlinked while a process still maps or holds them open. `ls /dev/shm` cannot show them; ' +
+            'their memory is freed only when the processes below let go.',
+        );
+        item.iconPath = new vscode.ThemeIcon('trash', new vscode.ThemeColor('list.errorForeground'));
+        item.contextValue = 'deletedGroup';
+        return item;
+      }
+      case 'holder': {
+        const h = node.holder;
+        const item = new vscode.TreeItem(`${h.comm}`, vscode.TreeItemCollapsibleState.None);
+        item.id = node.id;
+        item.description = `pid ${h.pid} · ${h.via === 'map' ? 'maps it' : h.via === 'fd' ? 'has it open' : 'maps it, has it open'}`;
+        item.tooltip = `Process ${h.pid} (${h.comm}) ${h.via === 'fd' ? 'holds an open file descriptor to' : 'maps'} ${node.segment.name}`;
+        item.iconPath = new vscode.ThemeIcon('server-process');
+        item.contextValue = 'holder';
+        return item;
+      }
+      case 'segment':
+        return this.segmentItem(node.id, node.segment);
+    }
+  }
+
+  private segmentItem(id: string, s: Segment): vscode.TreeItem {
+    const label = s.name.includes('/') ? s.name.slice(s.name.lastIndexOf('/') + 1) : s.name;
+    const hasKids =
+      (s.children?.length ?? 0) > 0 || (s.format !== 'tensor' && s.format !== 'column' && s.format !== 'directory' && s.holders.length > 0);
+    const item = new vscode.TreeItem(label, hasKids ? vscode.TreeItemCollapsibleState.Collapsed : vscode.TreeItemCollapsibleState.None);
+    item.id = id;
+    item.description = segmentDescription(s);
+    const mark = markOf(s);
+    item.resourceUri = vscode.Uri.from({ scheme: DECORATION_SCHEME, path: `/${s.name}`, query: mark });
+    item.iconPath = iconOf(s);
+    const previewable = isPreviewable(s);
+    item.contextValue = [
+      'segment',
+      s.format,
+      previewable ? 'previewable' : '',
+      s.deleted ? 'deleted' : 'live',
+      s.format === 'tensor' || s.format === 'column' ? 'part' : 'file',
+    ]
+      .filter(Boolean)
+      .join(' ');
+    if (previewable) item.command = { command: 'shmInspector.preview', title: 'Preview Segment', arguments: [s] };
+    return item;
+  }
+
+  async resolveTreeItem(item: vscode.TreeItem, node: Node): Promise<vscode.TreeItem> {
+    if (node.kind === 'segment') item.tooltip = await segmentTooltip(node.segment);
+    return item;
+  }
+
+  /** The node for a segment, if shown (for reveal). */
+  nodeFor(s: Segment): Node {
+    return segmentNode(s);
+  }
+
+  idOf(s: Segment): string {
+    return segmentId(s);
+  }
+
+  dispose(): void {
+    this.changed.dispose();
+    this.catalogChanged.dispose();
+  }
+}
+
+/** Everything the catalog knows, as a Markdown table. */
+export async function segmentTooltip(s: Segment): Promise<vscode.MarkdownString> {
+  const md = new vscode.MarkdownString(undefined, true);
+  md.supportHtml = false;
+  const rows: [string, string][] = [];
+  rows.push(['format', s.format + (s.producer ? ` · made by ${s.producer}` : '')]);
+  if (s.dtype) rows.push(['dtype', `${dtypeWords(s.dtype)} \`${s.dtype}\``]);
+  if (s.shape) rows.push(['shape', shapeWords(s.shape)]);
+  if (s.fortranOrder !== null) rows.push(['order', s.fortranOrder ? 'Fortran (column-major)' : 'C (row-major)']);
+  if (s.dataOffset !== null) rows.push(['data offset', `${s.dataOffset} bytes`]);
+  if (s.format !== 'tensor' && s.format !== 'column') {
+    rows.push(['size', `${formatBytes(s.size)} logical · ${formatBytes(s.allocatedBytes)} in RAM`]);
+  } else {
+    rows.push(['size', formatBytes(s.size)]);
+  }
+  if (!s.deleted) {
+    rows.push(['owner', `${await userName(s.uid)} · ${modeString(s.mode)} (0${s.mode.toString(8)})`]);
+    rows.push(['modified', `${ageWords(s.mtimeMs)} ago · ${new Date(s.mtimeMs).toLocaleString()}`]);
+  }
+  if (s.symlinkTarget !== null) rows.push(['link to', `\`${s.symlinkTarget}\` (not followed)`]);
+  if (s.format !== 'tensor' && s.format !== 'column') {
+    const holders =
+      s.holders.length > 0
+        ? s.holders.map((h) => `${h.comm} (pid ${h.pid}, ${h.via})`).join(', ')
+        : s.orphan === true
+          ? 'none: orphan'
+          : s.orphan === null
+            ? 'none visible (some processes could not be inspected)'
+            : 'none';
+    rows.push(['held by', holders]);
+  }
+  md.appendMarkdown(`**${escapeMd(s.name)}**${s.deleted ? ' — deleted, still mapped' : ''}\n\n`);
+  md.appendMarkdown('| | |\n|---|---|\n');
+  for (const [k, v] of rows) md.appendMarkdown(`| ${k} | ${escapeCell(v)} |\n`);
+  if (s.error) md.appendMarkdown(`\n$(warning) ${escapeMd(s.error)}\n`);
+  if (s.deleted) md.appendMarkdown('\n$(info) Unlinked, but its RAM stays in use until the processes above let go.\n');
+  return md;
+}
+
+function escapeMd(t: string): string {
+  return t.replace(/[\\`*_{}[\]()#+\-.!|<>]/g, '\\$&');
+}
+
+function escapeCell(t: string): string {
+  return t.replace(/\|/g, '\\|');
+}
