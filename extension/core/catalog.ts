@@ -116,18 +116,28 @@ function emptyDecoded(format: Segment['format'], error: string | null = null): D
   return { format, dtype: null, shape: null, fortranOrder: null, dataOffset: null, error };
 }
 
+const NO_BYTES = new Uint8Array(0);
+
 /** Decodes one file from the bytes already read; `read` fetches more when a header is longer. */
-async function decodeEntry(rel: string, e: ScanEntry, read: ReadAt): Promise<Decoded> {
-  if (producerOf(rel) === 'semaphore' && !rel.includes('/')) return emptyDecoded('semaphore');
-  return decodeFile(rel, { size: e.size, head: e.head ?? new Uint8Array(0), tail: e.tail, tailOffset: e.tailOffset }, read);
+function decodeEntry(rel: string, e: ScanEntry, read: ReadAt): Promise<Decoded> {
+  if (rel.startsWith('sem.')) return Promise.resolve(emptyDecoded('semaphore'));
+  return decodeFile(rel, { size: e.size, head: e.head ?? NO_BYTES, tail: e.tail, tailOffset: e.tailOffset }, read);
 }
 
-async function entryToSegment(dir: string, rel: string, e: ScanEntry, depth: number): Promise<Segment> {
-  const full = path.join(dir, rel);
+/** `dir` is normalised (no trailing slash) and `rel` is made of readdir names (no '.', '..' or empty parts). */
+const joinPath = (dir: string, rel: string) => (dir === '/' ? '/' + rel : dir + '/' + rel);
+
+function entryToSegment(dir: string, rel: string, e: ScanEntry, depth: number): Promise<Segment> {
+  // The common case (a readable file) without an extra async frame: this runs once per entry.
   if (e.kind === 'file' && !e.error) {
-    const d = await decodeEntry(rel, e, (offset, length) => readFileRange(full, offset, length));
-    return newSegment(rel, full, e, d);
+    const full = joinPath(dir, rel);
+    return decodeEntry(rel, e, (offset, length) => readFileRange(full, offset, length)).then((d) => newSegment(rel, full, e, d));
   }
+  return otherEntryToSegment(dir, rel, e, depth);
+}
+
+async function otherEntryToSegment(dir: string, rel: string, e: ScanEntry, depth: number): Promise<Segment> {
+  const full = joinPath(dir, rel);
   if (e.kind === 'symlink') {
     const seg = newSegment(rel, full, e, emptyDecoded('symlink', e.error ?? null));
     seg.symlinkTarget = e.linkTarget ?? '';
@@ -155,7 +165,7 @@ async function entryToSegment(dir: string, rel: string, e: ScanEntry, depth: num
   }
   if (e.kind === 'file') {
     // Listed but not readable (permissions): stat fields only.
-    const fmt = producerOf(rel) === 'semaphore' && !rel.includes('/') ? 'semaphore' : 'raw';
+    const fmt = rel.startsWith('sem.') ? 'semaphore' : 'raw';
     return newSegment(rel, full, e, emptyDecoded(fmt, `unreadable: ${e.error}`));
   }
   return newSegment(rel, full, e, emptyDecoded('raw', e.error ?? 'not a regular file (FIFO, socket or device)'));
@@ -187,19 +197,51 @@ function orphanOf(held: boolean, invisible: number): boolean | null {
   return held ? false : invisible > 0 ? null : true;
 }
 
-function applyHolders(seg: Segment, idx: Map<string, Holder[]>, invisible: number): void {
+/** The holder index plus the set of held inode numbers, so that most segments need no key string. */
+interface HolderLookup {
+  idx: Map<string, Holder[]>;
+  inos: Set<number>;
+}
+
+function holderLookup(idx: Map<string, Holder[]>): HolderLookup {
+  const inos = new Set<number>();
+  for (const k of idx.keys()) inos.add(Number(k.slice(k.indexOf(':') + 1)));
+  return { idx, inos };
+}
+
+function holdersOf(h: HolderLookup, dev: number, ino: number): Holder[] {
+  return h.inos.has(ino) ? [...(h.idx.get(inodeKey(dev, ino)) ?? [])] : [];
+}
+
+function applyHolders(seg: Segment, h: HolderLookup, invisible: number): void {
   if (seg.format === 'directory') {
-    for (const c of seg.children ?? []) applyHolders(c, idx, invisible);
+    for (const c of seg.children ?? []) applyHolders(c, h, invisible);
     seg.orphan = orphanOf((seg.children ?? []).some((c) => c.orphan === false), invisible);
     return;
   }
-  seg.holders = idx.get(inodeKey(seg.dev, seg.ino)) ?? [];
+  seg.holders = holdersOf(h, seg.dev, seg.ino);
   seg.orphan = orphanOf(seg.holders.length > 0, invisible);
   // Tensors and columns live in their container's file: they share its holders.
   for (const c of seg.children ?? []) {
     c.holders = seg.holders;
     c.orphan = seg.orphan;
   }
+}
+
+/**
+ * The /proc scan runs while this process reads the directories, so it sees our own
+ * short-lived fds on the files being read: drop our fds except on files we also map
+ * (a MappedView keeps its fd and its mapping: that stays `map+fd`).
+ */
+function withoutOwnReads(scan: HolderScan): HolderScan {
+  const self = scan.processes.find((p) => p.pid === process.pid);
+  if (!self || self.fds.length === 0) return scan;
+  const mapped = new Set(self.maps.map((m) => inodeKey(m.dev, m.ino)));
+  const fds = self.fds.filter((f) => mapped.has(inodeKey(f.dev, f.ino)));
+  const processes = scan.processes
+    .map((p) => (p === self ? { ...p, fds } : p))
+    .filter((p) => p.maps.length > 0 || p.fds.length > 0);
+  return { ...scan, processes };
 }
 
 /** The map_files path the native scan adds to each mapping (see native/src/scan.cc). */
@@ -265,9 +307,9 @@ function deletedRefs(scan: HolderScan, dirs: { real: string; dev: number }[], li
  * /proc/PID/map_files/A-B which needs CAP_SYS_ADMIN) for fstat and decoding;
  * when none opens, size is the fd's fstat or the mapping's extent.
  */
-async function deletedSegment(r: DeletedRef, idx: Map<string, Holder[]>, invisible: number, births: Map<Segment, string>): Promise<Segment> {
+async function deletedSegment(r: DeletedRef, h: HolderLookup, invisible: number, births: Map<Segment, string>): Promise<Segment> {
   const rel = r.path.slice(r.dir === '/' ? 1 : r.dir.length + 1);
-  const holders = idx.get(inodeKey(r.dev, r.ino)) ?? [];
+  const holders = holdersOf(h, r.dev, r.ino);
   let seg: Segment | null = null;
   let openError: string | null = null;
   for (const p of r.access) {
@@ -378,19 +420,25 @@ async function buildCatalog(scans: DirScan[], holderScan: Promise<HolderScan | n
     }),
   );
   const segments = perDir.flat();
-  const [scan, index] = await Promise.all([holderScan, interps]);
+  const [rawScan, index] = await Promise.all([holderScan, interps]);
+  const scan = rawScan && withoutOwnReads(rawScan);
   const births = new Map<Segment, string>();
   let invisible = 0;
   if (scan) {
     invisible = scan.invisible;
-    const idx = holdersIndex(scan);
+    const h = holderLookup(holdersIndex(scan));
+    for (const s of segments) applyHolders(s, h, invisible);
+    const anyDeleted = scan.processes.some((p) => p.maps.some((m) => m.deleted) || p.fds.some((f) => f.deleted));
     const live = new Set<string>();
-    for (const s of segments) {
-      applyHolders(s, idx, invisible);
-      live.add(inodeKey(s.dev, s.ino));
-    }
-    const refs = deletedRefs(scan, scans.map((d) => ({ real: d.real, dev: d.dev })), live);
-    const deleted = await Promise.all(refs.map((r) => deletedSegment(r, idx, invisible, births)));
+    const addLive = (l: Segment[]) => {
+      for (const s of l) {
+        live.add(inodeKey(s.dev, s.ino));
+        if (s.format === 'directory' && s.children) addLive(s.children);
+      }
+    };
+    if (anyDeleted) addLive(segments);
+    const refs = anyDeleted ? deletedRefs(scan, scans.map((d) => ({ real: d.real, dev: d.dev })), live) : [];
+    const deleted = await Promise.all(refs.map((r) => deletedSegment(r, h, invisible, births)));
     segments.push(...deleted.sort(compareNames));
   }
   await applyInterpretations(segments, index, births);
@@ -449,16 +497,29 @@ export async function listCatalog(opts: ListOptions = {}): Promise<Catalog> {
 }
 
 /**
- * Resolves a contract NAME (relative to `dir`; a leading `/` is stripped) to an
- * absolute path inside `dir`, or throws a UsageError when it escapes the directory.
+ * Resolves a contract NAME to a path inside `dir`, or throws a UsageError:
+ * - `psm_1a2b`, `folder/x.pkl`: relative to `dir`;
+ * - `/psm_1a2b` (the shm_open spelling: one component after the slash): the slash is stripped;
+ * - `/dev/shm/folder/x.pkl`: an absolute path inside `dir` is taken as such;
+ * - anything that resolves outside `dir` (`..`, `/etc/passwd`, `/tmp/x`) is a usage error.
  */
 export function resolveName(dir: string, name: string): { rel: string; full: string } {
   const base = normaliseDir(dir);
-  const rel = name.replace(/^\/+/, '');
-  if (rel === '' || rel.includes('\0')) throw new UsageError(`invalid segment name '${name}'`);
+  const inside = base === '/' ? '/' : base + '/';
+  if (name.includes('\0')) throw new UsageError(`invalid segment name '${name.replace(/\0/g, '\\0')}'`);
+  let rel: string;
+  if (name.startsWith('/')) {
+    const abs = path.resolve(name);
+    if (abs.startsWith(inside)) rel = abs.slice(inside.length);
+    else if (!name.replace(/^\/+/, '').includes('/')) rel = name.replace(/^\/+/, '');
+    else throw new UsageError(`'${name}' is outside ${base}`);
+  } else {
+    rel = name;
+  }
+  if (rel === '') throw new UsageError(`invalid segment name '${name}'`);
   const full = path.resolve(base, rel);
-  if (!full.startsWith(base === '/' ? '/' : base + '/') || full === base) throw new UsageError(`'${name}' is outside ${base}`);
-  return { rel: full.slice(base === '/' ? 1 : base.length + 1), full };
+  if (!full.startsWith(inside) || full === base) throw new UsageError(`'${name}' is outside ${base}`);
+  return { rel: full.slice(inside.length), full };
 }
 
 /** One directory entry, stat'ed and (for a file) its ends read, like one element of scanDir. */
@@ -508,17 +569,25 @@ async function scanOne(dir: string, name: string): Promise<ScanEntry | null> {
  * (and the /proc scan), not the whole directory.
  */
 export async function inspectSegment(name: string, opts: ListOptions = {}): Promise<Segment | null> {
-  const dirs = (opts.dirs && opts.dirs.length > 0 ? opts.dirs : [DEFAULT_DIR]).map(normaliseDir);
-  const resolved = dirs.map((d) => resolveName(d, name));
-  const ids = dirs.map(dirIdentity);
+  const all = [...new Set((opts.dirs && opts.dirs.length > 0 ? opts.dirs : [DEFAULT_DIR]).map(normaliseDir))];
+  // An absolute NAME may be inside one configured directory and outside the others.
+  const tried = all.map((d) => {
+    try {
+      return { dir: d, ...resolveName(d, name) };
+    } catch (e) {
+      return e as Error;
+    }
+  });
+  const targets = tried.filter((t): t is { dir: string; rel: string; full: string } => !(t instanceof Error));
+  if (targets.length === 0) throw tried[0];
+  const ids = targets.map((t) => dirIdentity(t.dir));
   const holderScan = startHolderScan(Promise.all(ids).then((l) => l.map((i) => i.dev)), opts);
   holderScan.catch(() => undefined);
   const interps = startInterpretations(opts);
   const scans = await Promise.all(
-    dirs.map(async (dir, i): Promise<DirScan> => {
-      const top = resolved[i].rel.split('/')[0];
-      const [id, entry] = await Promise.all([ids[i], scanOne(dir, top)]);
-      return { dir, real: id.real, dev: id.dev, usage: null, entries: entry ? [entry] : [] };
+    targets.map(async (t, i): Promise<DirScan> => {
+      const [id, entry] = await Promise.all([ids[i], scanOne(t.dir, t.rel.split('/')[0])]);
+      return { dir: t.dir, real: id.real, dev: id.dev, usage: null, entries: entry ? [entry] : [] };
     }),
   );
   const cat = await buildCatalog(scans, holderScan, interps);
@@ -533,12 +602,12 @@ export async function inspectSegment(name: string, opts: ListOptions = {}): Prom
     }
     return null;
   };
-  for (const r of resolved) {
-    const live = findLive(cat.segments, r.full);
+  for (const t of targets) {
+    const live = findLive(cat.segments, t.full);
     if (live) return live;
   }
-  for (let i = 0; i < dirs.length; i++) {
-    const want = path.join(scans[i].real, resolved[i].rel);
+  for (let i = 0; i < targets.length; i++) {
+    const want = path.join(scans[i].real, targets[i].rel);
     const del = cat.segments.find((s) => s.deleted && s.path === want);
     if (del) return del;
   }

@@ -81,6 +81,8 @@ export class SegmentTree implements vscode.TreeDataProvider<Node>, vscode.Dispos
   private arranged: Arranged = { segments: [], groups: [], deleted: [], hidden: 0 };
   private parents = new Map<string, Node>();
   private scanError: string | null = null;
+  /** What the tree showed last; a scan that changes nothing visible does not re-render (hovers survive). */
+  private signature = '';
   private running: Promise<Catalog | null> | null = null;
   private queued: Promise<Catalog | null> | null = null;
   state: TreeState = 'loading';
@@ -125,7 +127,15 @@ export class SegmentTree implements vscode.TreeDataProvider<Node>, vscode.Dispos
   /** Re-arranges the last scan (after a sort, filter or grouping change) without scanning. */
   rearrange(): void {
     this.arranged = arrange(this.segments, this.options());
-    this.changed.fire();
+    this.fireIfChanged(true);
+  }
+
+  private fireIfChanged(force = false): void {
+    const sig = signatureOf(this.arranged, this.state, this.scanError);
+    if (force || sig !== this.signature) {
+      this.signature = sig;
+      this.changed.fire();
+    }
   }
 
   private async scan(): Promise<Catalog | null> {
@@ -141,7 +151,7 @@ export class SegmentTree implements vscode.TreeDataProvider<Node>, vscode.Dispos
       this.scanError = err.code === 'ENOENT' ? `${dirs.join(', ')} does not exist` : err.message ?? String(e);
     }
     this.arranged = arrange(this.segments, this.options());
-    this.changed.fire();
+    this.fireIfChanged();
     this.catalogChanged.fire(this.catalog);
     return this.catalog;
   }
@@ -270,6 +280,22 @@ export class SegmentTree implements vscode.TreeDataProvider<Node>, vscode.Dispos
     this.changed.dispose();
     this.catalogChanged.dispose();
   }
+}
+
+function segmentSignature(s: Segment): string {
+  const kids = s.children ? s.children.map(segmentSignature).join(',') : '';
+  return `${s.name}|${s.ino}|${s.size}|${s.allocatedBytes}|${s.mtimeMs}|${s.dtype}|${s.shape}|${s.error}|${s.orphan}|${s.holders
+    .map((h) => `${h.pid}${h.via}`)
+    .join(' ')}[${kids}]`;
+}
+
+/** A string that changes whenever anything the tree shows (or shows on hover) changes. */
+function signatureOf(a: Arranged, state: string, error: string | null): string {
+  const parts = [state, error ?? '', String(a.hidden)];
+  for (const g of a.groups) parts.push(`G${g.key}`, ...g.segments.map(segmentSignature));
+  for (const s of a.segments) parts.push(segmentSignature(s));
+  parts.push('D', ...a.deleted.map(segmentSignature));
+  return parts.join('\n');
 }
 
 /** Everything the catalog knows, as a Markdown table. */

@@ -9,12 +9,10 @@
 
 #include <algorithm>
 #include <cstdio>
-#include <fstream>
 #include <memory>
 #include <set>
 #include <sstream>
 #include <thread>
-#include <chrono>
 #include <utility>
 #include <vector>
 
@@ -139,7 +137,13 @@ unsigned ScanThreads(size_t n) {
   return static_cast<unsigned>(std::max<size_t>(1, std::min<size_t>({want, hw, 8})));
 }
 
-Napi::Value Num64(Napi::Env env, uint64_t v) { return Num(env, static_cast<double>(v)); }
+// Small integers become V8 Smis (no heap number per field): most sizes, inode numbers, modes and uids fit.
+napi_value Num64(Napi::Env env, uint64_t v) {
+  napi_value out;
+  if (v <= 0x3fffffffu) napi_create_int32(env, static_cast<int32_t>(v), &out);
+  else napi_create_double(env, static_cast<double>(v), &out);
+  return out;
+}
 
 class ScanDirWorker : public PromiseWorker {
  public:
@@ -147,8 +151,6 @@ class ScanDirWorker : public PromiseWorker {
       : PromiseWorker(env), dir_(std::move(dir)), head_(head), tail_(tail) {}
 
   void Execute() override {
-    auto T0 = std::chrono::steady_clock::now();
-    struct Tm { std::chrono::steady_clock::time_point t; ~Tm(){ if (getenv("SHM_SCAN_DEBUG")) fprintf(stderr, "execute %.1f ms\n", std::chrono::duration<double,std::milli>(std::chrono::steady_clock::now()-t).count()); } } tm{T0};
     int dirfd = open(dir_.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (dirfd < 0) {
       SetError(ErrnoText(dir_, errno));
@@ -198,7 +200,6 @@ class ScanDirWorker : public PromiseWorker {
     enum K { kSize, kBlocks, kDev, kIno, kMode, kUid, kMtime, kName, kKind, kError, kLink, kHead, kTail, kTailOff, kN };
     static const char* const names[kN] = {"size", "blocks", "dev", "ino", "mode", "uid", "mtimeMs",
                                           "name", "kind", "error", "linkTarget", "head", "tail", "tailOffset"};
-    struct Tm { std::chrono::steady_clock::time_point t; ~Tm(){ if (getenv("SHM_SCAN_DEBUG")) fprintf(stderr, "result %.1f ms\n", std::chrono::duration<double,std::milli>(std::chrono::steady_clock::now()-t).count()); } } tm{std::chrono::steady_clock::now()};
     napi_value keys[kN];
     for (int i = 0; i < kN; ++i) keys[i] = Napi::String::New(env, names[i]);
     Napi::String kinds[4] = {Napi::String::New(env, "file"), Napi::String::New(env, "dir"),
@@ -323,36 +324,70 @@ class HoldersWorker : public PromiseWorker {
     for (int pid : pids) ScanPid(pid);
   }
 
+  // A whole (small) /proc file; false with errno set when it cannot be opened or read.
+  static bool ReadAll(const std::string& path, std::string& out) {
+    int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return false;
+    out.clear();
+    char buf[65536];
+    for (;;) {
+      ssize_t n = read(fd, buf, sizeof buf);
+      if (n < 0) {
+        if (errno == EINTR) continue;
+        int err = errno;
+        close(fd);
+        errno = err;
+        return false;
+      }
+      if (n == 0) break;
+      out.append(buf, static_cast<size_t>(n));
+    }
+    close(fd);
+    return true;
+  }
+
   void ScanPid(int pid) {
     std::string base = "/proc/" + std::to_string(pid);
     Proc p;
     p.pid = pid;
-    {
-      std::ifstream c(base + "/comm");
-      if (!c) return;  // gone
-      std::getline(c, p.comm);
-    }
+    // stat is readable for every process: name, state and flags.
+    std::string statText;
+    if (!ReadAll(base + "/stat", statText)) return;  // gone
+    size_t lp = statText.find('('), rp = statText.rfind(')');
+    if (lp == std::string::npos || rp == std::string::npos || rp < lp) return;
+    p.comm = statText.substr(lp + 1, rp - lp - 1);
+    char state = 0;
+    unsigned long flags = 0;
+    // After "(comm)": state ppid pgrp session tty_nr tpgid flags
+    if (std::sscanf(statText.c_str() + rp + 1, " %c %*d %*d %*d %*d %*d %lu", &state, &flags) < 2) return;
+    constexpr unsigned long kPfKthread = 0x00200000;  // include/linux/sched.h PF_KTHREAD
+    // Kernel threads and zombies map nothing and hold no files: nothing to hide, whoever we are.
+    if ((flags & kPfKthread) != 0 || state == 'Z' || state == 'X') return;
     bool denied = false;
-    // maps: "start-end perms offset MM:mm inode   path"
-    FILE* f = std::fopen((base + "/maps").c_str(), "re");
-    if (f == nullptr) {
+    // maps: "start-end perms offset MM:mm inode   path"; another user's process
+    // (without CAP_SYS_PTRACE) refuses the open with EACCES.
+    std::string maps;
+    if (!ReadAll(base + "/maps", maps)) {
       if (errno == EACCES || errno == EPERM) denied = true;
     } else {
-      char line[8192];
-      bool any = false;
-      while (std::fgets(line, sizeof line, f)) {
-        any = true;
+      if (!maps.empty() && maps.back() != '\n') maps.push_back('\n');
+      size_t at = 0;
+      while (at < maps.size()) {
+        size_t nl = maps.find('\n', at);
+        maps[nl] = '\0';  // each line becomes a C string for sscanf
+        const char* line = maps.c_str() + at;
+        size_t lineEnd = nl;
+        at = nl + 1;
         unsigned long long start, end, off, ino;
         unsigned maj, min;
         int pos = 0;
         if (std::sscanf(line, "%llx-%llx %*s %llx %x:%x %llu %n", &start, &end, &off, &maj, &min, &ino, &pos) < 6)
           continue;
-        if (ino == 0) continue;
+        if (ino == 0 || pos == 0) continue;
         uint64_t dev = makedev(maj, min);
         if (!devs_.empty() && devs_.count(dev) == 0) continue;
         // The path is the rest of the line (it may contain spaces; the kernel writes a newline in a name as \012).
-        std::string path(line + pos);
-        if (!path.empty() && path.back() == '\n') path.pop_back();
+        std::string path(line + pos, maps.c_str() + lineEnd);
         bool deleted = EndsWith(path, kDeleted);
         if (deleted) path.resize(path.size() - (sizeof kDeleted - 1));
         auto it = std::find_if(p.maps.begin(), p.maps.end(),
@@ -368,9 +403,6 @@ class HoldersWorker : public PromiseWorker {
           it->bytes = std::max<uint64_t>(it->bytes, off + len);
         }
       }
-      std::fclose(f);
-      // Another user's process: maps opens but reads as empty without ptrace rights.
-      if (!any && !KernelThread(pid)) denied = true;
     }
     std::string fdDir = base + "/fd";
     DIR* fd = opendir(fdDir.c_str());
@@ -381,6 +413,7 @@ class HoldersWorker : public PromiseWorker {
         if (de->d_name[0] == '.') continue;
         std::string link = fdDir + "/" + de->d_name;
         struct stat st;
+        // stat() follows the magic link to the open file itself (also when it is unlinked).
         if (stat(link.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) continue;
         if (!devs_.empty() && devs_.count(st.st_dev) == 0) continue;
         char buf[4096];
@@ -395,12 +428,6 @@ class HoldersWorker : public PromiseWorker {
     }
     if (denied) ++invisible_;
     if (!p.maps.empty() || !p.fds.empty()) procs_.push_back(std::move(p));
-  }
-
-  static bool KernelThread(int pid) {
-    // Kernel threads have an empty cmdline and no maps.
-    std::ifstream c("/proc/" + std::to_string(pid) + "/cmdline");
-    return !c || c.peek() == std::ifstream::traits_type::eof();
   }
 
   Napi::Value Result(Napi::Env env) override {

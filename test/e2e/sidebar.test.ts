@@ -1,0 +1,197 @@
+/**
+ * The sidebar as a user meets it, in the real workbench: live updates, tooltips
+ * with holders, sorting, filtering, grouping, the deleted group and the status bar.
+ */
+import * as assert from 'assert';
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import { chromiumOptions, ROOT, startCodeServer, workbenchUrl, type CodeServer } from '../harness/code-server';
+import { py, SegmentJar } from '../fixtures/segments';
+
+const SHOTS = path.join(ROOT, process.env.SHM_RESULTS ?? 'test-results', 'screenshots');
+
+async function shot(page: Page, name: string): Promise<void> {
+  fs.mkdirSync(SHOTS, { recursive: true });
+  await page.screenshot({ path: path.join(SHOTS, `${name}.png`) });
+}
+
+/** Visible tree rows' labels, in screen order. */
+async function rowLabels(page: Page): Promise<string[]> {
+  return page.$$eval('.part.sidebar .monaco-list-row .label-name', (els) => els.map((e) => (e.textContent ?? '').trim()));
+}
+
+async function clickViewAction(page: Page, label: string): Promise<void> {
+  await page.locator('.part.sidebar .title-actions, .part.sidebar .pane-header .actions').getByRole('button', { name: label }).first().click();
+}
+
+/** Clicks a view action that opens a quick pick, and picks `choice` (clicking again if the pick did not open). */
+async function pickFromViewAction(page: Page, label: string, choice: string): Promise<void> {
+  const row = page.locator('.quick-input-list .monaco-list-row', { hasText: choice });
+  for (let attempt = 0; ; attempt++) {
+    await clickViewAction(page, label);
+    try {
+      await row.waitFor({ timeout: 3000 });
+      break;
+    } catch (e) {
+      if (attempt >= 3) throw e;
+      await page.keyboard.press('Escape');
+    }
+  }
+  await row.click();
+}
+
+/** Answers the open input box (waiting until it is there, so no keystroke is lost). */
+async function answerInput(page: Page, text: string): Promise<void> {
+  const input = page.locator('.quick-input-widget .quick-input-box input');
+  await input.waitFor({ state: 'visible' });
+  await input.fill(text);
+  await page.keyboard.press('Enter');
+  await input.waitFor({ state: 'hidden' });
+}
+
+describe('the Segments sidebar', function () {
+  this.timeout(180_000);
+  const jar = new SegmentJar();
+  const scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'shmi-e2e-side-'));
+  const tag = `shmi_side${process.pid}`;
+  let server: CodeServer;
+  let browser: Browser;
+  let page: Page;
+
+  before(async () => {
+    const workspace = path.join(scratch, 'workspace');
+    fs.mkdirSync(workspace);
+    server = await startCodeServer({
+      userDataDir: path.join(scratch, 'user-data'),
+      extensionsDir: path.join(scratch, 'extensions'),
+      folder: workspace,
+    });
+    browser = await chromium.launch(chromiumOptions());
+    page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
+    await page.goto(workbenchUrl(server.base, { folder: workspace, extensionPath: ROOT }));
+    await page.waitForSelector('.monaco-workbench', { timeout: 60_000 });
+    await page.getByRole('tab', { name: /Shared Memory/ }).click();
+    await page.locator('.part.sidebar .monaco-list').first().waitFor();
+  });
+
+  afterEach(async function () {
+    if (this.currentTest?.state === 'failed' && page) {
+      await shot(page, `failed-sidebar-${this.currentTest.title.replace(/[^a-z0-9]+/gi, '-').slice(0, 50)}`).catch(() => undefined);
+    }
+  });
+
+  after(async () => {
+    await browser?.close().catch(() => undefined);
+    server?.stop();
+    jar.cleanup();
+    fs.rmSync(scratch, { recursive: true, force: true });
+  });
+
+  it('shows /dev/shm usage in the status bar from the start', async () => {
+    const item = page.locator('.statusbar-item', { hasText: /shm .* \/ .*B/ }).first();
+    await item.waitFor({ timeout: 30_000 });
+    assert.match(await item.innerText(), /shm \d+(\.\d)? [KMGT]?i?B \/ \d+(\.\d)? [KMGT]iB/);
+  });
+
+  it('a segment created by Python appears without a click, and vanishes when unlinked', async () => {
+    // Narrow the view to this test's segments so the virtual list shows them.
+    await clickViewAction(page, 'Filter…');
+    await answerInput(page, `${tag}*`);
+    const seg = jar.name(`${tag}_live`, '.npy');
+    const t0 = Date.now();
+    py(['npy', seg.path, '<f4', '256,384']);
+    const row = page.locator('.part.sidebar .monaco-list-row', { hasText: seg.name });
+    await row.waitFor({ timeout: 10_000 });
+    const appeared = Date.now() - t0;
+    console.log(`      (appeared ${appeared} ms after Python wrote it, including Python's exit)`);
+    assert.match((await row.innerText()).replace(/\s+/g, ' '), /384\.1 KiB · float32 · 256×384/);
+    await shot(page, '4-sidebar-live');
+    fs.unlinkSync(seg.path);
+    await row.waitFor({ state: 'detached', timeout: 10_000 });
+  });
+
+  it('the tooltip shows dtype, shape, order and the process holding it', async () => {
+    const seg = jar.name(`${tag}_held`, '.npy');
+    py(['npy', seg.path, '<f8', '100,20', '--order', 'F']);
+    const holder = await jar.holder(['hold', seg.path]);
+    await clickViewAction(page, 'Refresh');
+    const row = page.locator('.part.sidebar .monaco-list-row', { hasText: seg.name });
+    await row.waitFor();
+    const hover = page.locator('.monaco-hover', { hasText: seg.name }).first();
+    for (let attempt = 0; ; attempt++) {
+      await page.mouse.move(900, 600);
+      await row.hover();
+      try {
+        await hover.waitFor({ timeout: 3000 });
+        break;
+      } catch (e) {
+        if (attempt >= 4) throw e;
+      }
+    }
+    const text = (await hover.innerText()).replace(/\s+/g, ' ');
+    assert.match(text, /float64/);
+    assert.match(text, /100×20/);
+    assert.match(text, /Fortran/);
+    assert.match(text, new RegExp(`python3 \\(pid ${holder.pid}, map`));
+    await shot(page, '5-sidebar-tooltip');
+    await page.mouse.move(900, 600);
+    // The holder is also a child item.
+    await row.locator('.monaco-tl-twistie').click();
+    await page.locator('.part.sidebar .monaco-list-row', { hasText: `pid ${holder.pid}` }).waitFor();
+  });
+
+  it('sorting by size and by name changes the order; filtering changes the set', async () => {
+    const small = jar.name(`${tag}_a_small`, '.npy');
+    const big = jar.name(`${tag}_b_big`, '.npy');
+    py(['npy', small.path, '|u1', '10,10']);
+    py(['npy', big.path, '<f8', '300,300']);
+    await clickViewAction(page, 'Refresh');
+    await page.locator('.part.sidebar .monaco-list-row', { hasText: big.name }).waitFor();
+    let labels = await rowLabels(page);
+    assert.ok(labels.indexOf(small.name) < labels.indexOf(big.name), `by name: ${labels.join(', ')}`);
+
+    await pickFromViewAction(page, 'Sort By…', 'Size');
+    await page.waitForFunction(
+      ([a, b]) => {
+        const names = [...(globalThis as any).document.querySelectorAll('.part.sidebar .monaco-list-row .label-name')].map((e: any) => e.textContent?.trim());
+        return names.indexOf(b) >= 0 && names.indexOf(b) < names.indexOf(a);
+      },
+      [small.name, big.name],
+    );
+    await shot(page, '6-sidebar-sorted-by-size');
+
+    await clickViewAction(page, 'Filter…');
+    await answerInput(page, `${tag}_a_*`);
+    await page.locator('.part.sidebar .monaco-list-row', { hasText: big.name }).waitFor({ state: 'detached' });
+    labels = await rowLabels(page);
+    assert.ok(labels.includes(small.name), labels.join(', '));
+    assert.ok(!labels.includes(big.name), labels.join(', '));
+
+    await clickViewAction(page, 'Clear Filter');
+    await page.locator('.part.sidebar .monaco-list-row', { hasText: big.name }).waitFor();
+    await pickFromViewAction(page, 'Sort By…', 'Name');
+  });
+
+  it('groups by producer, and shows deleted-but-mapped segments in their own group', async () => {
+    const psm = `psm_${tag}_${Date.now().toString(36)}`;
+    jar.track(path.join('/dev/shm', psm));
+    py(['shared_memory', psm, '<f4', '64,64']);
+    const doomed = jar.name(`${tag}_deleted`, '.npy');
+    py(['npy', doomed.path, '<f4', '512,512']);
+    await jar.holder(['hold', doomed.path, '--unlink']);
+    await clickViewAction(page, 'Filter…');
+    await answerInput(page, tag);
+    await clickViewAction(page, 'Group by Producer');
+    await page.locator('.part.sidebar .monaco-list-row', { hasText: 'Python SharedMemory' }).waitFor();
+    await page.locator('.part.sidebar .monaco-list-row', { hasText: psm }).waitFor();
+    const deletedGroup = page.locator('.part.sidebar .monaco-list-row', { hasText: 'Deleted but still mapped' });
+    await deletedGroup.waitFor();
+    assert.match((await deletedGroup.innerText()).replace(/\s+/g, ' '), /still in RAM/);
+    await page.locator('.part.sidebar .monaco-list-row', { hasText: doomed.name }).waitFor();
+    await shot(page, '7-sidebar-grouped-deleted');
+    await clickViewAction(page, 'Show as a Flat List');
+    await clickViewAction(page, 'Clear Filter');
+  });
+});
