@@ -5,7 +5,7 @@
 import type { Decoded, FileBytes, ReadAt } from '../types';
 import { parseNumericDType } from '../dtype';
 import { parsePyLiteral, PyDict, PyTuple, PyValue } from './pyliteral';
-import { checkExtent, describeError } from './util';
+import { checkExtent, describeError, latin1Text } from './util';
 
 const MAGIC = [0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59]; // \x93NUMPY
 /** numpy refuses headers over 10000 bytes unless told otherwise; we allow more but bound it. */
@@ -52,7 +52,7 @@ export async function decodeNpy(file: FileBytes, read: ReadAt): Promise<Decoded>
         return npyError('NPY v3 header is not valid UTF-8');
       }
     } else {
-      text = latin1(bytes);
+      text = latin1Text(bytes);
     }
     const header = parsePyLiteral(text.trimEnd());
     if (!(header instanceof PyDict)) return npyError('NPY header is not a dict');
@@ -81,11 +81,6 @@ export async function decodeNpy(file: FileBytes, read: ReadAt): Promise<Decoded>
   }
 }
 
-function latin1(b: Uint8Array): string {
-  let s = '';
-  for (let i = 0; i < b.length; i += 4096) s += String.fromCharCode(...b.subarray(i, i + 4096));
-  return s;
-}
 
 function shapeOf(v: PyValue | undefined): number[] | string {
   if (!(v instanceof PyTuple) && !Array.isArray(v)) return 'shape missing or not a tuple';

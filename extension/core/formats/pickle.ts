@@ -4,7 +4,7 @@
  * It stops at the BUILD of an object of a chosen class (joblib's NumpyArrayWrapper, whose
  * raw array bytes follow that opcode) or at STOP. Bounded in opcodes, stack and memo.
  */
-import { view } from './util';
+import { view, latin1Text } from './util';
 
 export class PGlobal {
   constructor(readonly module: string, readonly name: string) {}
@@ -94,7 +94,7 @@ export function walkPickle(b: Uint8Array, want: (cls: PGlobal) => boolean, compl
     const start = i;
     while (true) {
       need(1);
-      if (b[i++] === 0x0a) return latin1(b.subarray(start, i - 1));
+      if (b[i++] === 0x0a) return latin1Text(b.subarray(start, i - 1));
       if (i - start > MAX_STRING) fail('line too long');
     }
   };
@@ -238,13 +238,13 @@ export function walkPickle(b: Uint8Array, want: (cls: PGlobal) => boolean, compl
           break;
         }
         case 0x55: // SHORT_BINSTRING (latin-1 str in Python 2 pickles)
-          push(latin1(take(u8())));
+          push(latin1Text(take(u8())));
           break;
         case 0x54: {
           // BINSTRING
           const n = i32();
           if (n < 0) fail('negative length');
-          push(n > MAX_STRING ? (take(n), '') : latin1(take(n)));
+          push(n > MAX_STRING ? (take(n), '') : latin1Text(take(n)));
           break;
         }
         case 0x43: // SHORT_BINBYTES
@@ -423,11 +423,6 @@ export function walkPickle(b: Uint8Array, want: (cls: PGlobal) => boolean, compl
   }
 }
 
-function latin1(b: Uint8Array): string {
-  let s = '';
-  for (let k = 0; k < b.length; k += 4096) s += String.fromCharCode(...b.subarray(k, k + 4096));
-  return s;
-}
 
 /** Python's raw-unicode-escape: only \uXXXX and \UXXXXXXXX are escapes. */
 function unescapeRaw(s: string): string {

@@ -15,6 +15,13 @@ export class PyDict {
 export class PyLiteralError extends Error {}
 
 const MAX_DEPTH = 32;
+const MIN_SAFE = BigInt(Number.MIN_SAFE_INTEGER);
+const MAX_SAFE = BigInt(Number.MAX_SAFE_INTEGER);
+const WORDS = [
+  ['True', true],
+  ['False', false],
+  ['None', null],
+] as const;
 
 export function parsePyLiteral(text: string): PyValue {
   let i = 0;
@@ -22,7 +29,12 @@ export function parsePyLiteral(text: string): PyValue {
     throw new PyLiteralError(`${what} at character ${i}`);
   };
   const ws = () => {
-    while (i < text.length && /\s/.test(text[i])) i++;
+    for (;;) {
+      const c = text.charCodeAt(i);
+      // space, \t, \n, \v, \f, \r
+      if (c === 32 || (c >= 9 && c <= 13)) i++;
+      else return;
+    }
   };
   const value = (depth: number): PyValue => {
     if (depth > MAX_DEPTH) fail('nested too deeply');
@@ -70,6 +82,13 @@ export function parsePyLiteral(text: string): PyValue {
     }
     if (c === "'" || c === '"') {
       i++;
+      const end = text.indexOf(c, i);
+      if (end >= 0 && text.lastIndexOf('\\', end) < i) {
+        // No escape inside: one slice.
+        const str = text.slice(i, end);
+        i = end + 1;
+        return str;
+      }
       let out = '';
       while (i < text.length && text[i] !== c) {
         if (text[i] === '\\') {
@@ -83,14 +102,18 @@ export function parsePyLiteral(text: string): PyValue {
       i++;
       return out;
     }
-    const m = /^-?\d+/.exec(text.slice(i, i + 64));
-    if (m) {
-      i += m[0].length;
+    let j = i + (c === '-' ? 1 : 0);
+    const digitsStart = j;
+    while (j < text.length && j - digitsStart < 64 && text.charCodeAt(j) >= 48 && text.charCodeAt(j) <= 57) j++;
+    if (j > digitsStart) {
+      const digits = text.slice(i, j);
+      i = j;
       if (text[i] === 'L') i++; // Python 2 long suffix, seen in old headers
-      const big = BigInt(m[0]);
-      return big >= BigInt(Number.MIN_SAFE_INTEGER) && big <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(big) : big;
+      if (j - digitsStart <= 15) return Number(digits);
+      const big = BigInt(digits);
+      return big >= MIN_SAFE && big <= MAX_SAFE ? Number(big) : big;
     }
-    for (const [word, v] of [['True', true], ['False', false], ['None', null]] as const) {
+    for (const [word, v] of WORDS) {
       if (text.startsWith(word, i)) {
         i += word.length;
         return v;

@@ -119,3 +119,8 @@ export function startsWith(b: Uint8Array, magic: readonly number[] | string, at 
   for (let i = 0; i < m.length; i++) if (b[at + i] !== m[i]) return false;
   return true;
 }
+
+/** Bytes as Latin-1 text (one char per byte), without per-byte garbage. */
+export function latin1Text(b: Uint8Array): string {
+  return Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('latin1');
+}

@@ -1,0 +1,121 @@
+/** `list` and `inspect`: the catalog commands. */
+import { inspectSegment, listCatalog, resolveName } from '../core/catalog';
+import { dtypeWords } from '../core/dtype';
+import { formatBytes, shapeWords } from '../core/format-words';
+import type { Catalog, Segment } from '../core/types';
+import { Failure, table, type Command } from './common';
+
+
+
+function flatten(segs: Segment[], depth = 0): { s: Segment; depth: number }[] {
+  const out: { s: Segment; depth: number }[] = [];
+  for (const s of segs) {
+    out.push({ s, depth });
+    if (s.children) out.push(...flatten(s.children, depth + 1));
+  }
+  return out;
+}
+
+function holdersText(s: Segment): string {
+  if (s.format === 'tensor' || s.format === 'column') return '';
+  if (s.holders.length > 0) return s.holders.map((h) => `${h.comm}(${h.pid})`).join(',');
+  if (s.format === 'symlink') return '';
+  return s.orphan === true ? 'orphan' : s.orphan === null ? '?' : '';
+}
+
+function noteText(s: Segment): string {
+  const notes: string[] = [];
+  if (s.deleted) notes.push('deleted, still held');
+  if (s.symlinkTarget !== null) notes.push(`-> ${s.symlinkTarget}`);
+  if (s.details && 'interpretation' in s.details) notes.push('interpreted');
+  if (s.error) notes.push(s.error);
+  return notes.join('; ');
+}
+
+function segmentRows(segs: Segment[]): string[][] {
+  const rows = [['NAME', 'SIZE', 'RAM', 'FORMAT', 'DTYPE', 'SHAPE', 'HOLDERS', 'NOTE']];
+  for (const { s, depth } of flatten(segs)) {
+    const part = s.format === 'tensor' || s.format === 'column';
+    const name = '  '.repeat(depth) + (depth > 0 ? s.name.slice(s.name.lastIndexOf('/') + 1) : s.name);
+    rows.push([
+      name,
+      formatBytes(s.size),
+      part ? '' : formatBytes(s.allocatedBytes),
+      s.format,
+      dtypeWords(s.dtype),
+      shapeWords(s.shape),
+      holdersText(s),
+      noteText(s),
+    ]);
+  }
+  return rows;
+}
+
+function catalogText(cat: Catalog): string {
+  const lines: string[] = [];
+  for (const d of cat.directories) {
+    lines.push(`${d.path}: ${formatBytes(d.used)} used of ${formatBytes(d.size)}, ${formatBytes(d.free)} free`);
+  }
+  if (cat.shmem !== null) lines.push(`shared memory in RAM (Shmem): ${formatBytes(cat.shmem)}`);
+  if (cat.invisibleProcesses > 0) {
+    lines.push(`${cat.invisibleProcesses} process${cat.invisibleProcesses === 1 ? '' : 'es'} could not be inspected; '?' marks segments that may be held by one`);
+  }
+  lines.push('');
+  lines.push(cat.segments.length === 0 ? '(no segments)' : table(segmentRows(cat.segments), new Set([1, 2])));
+  return lines.join('\n');
+}
+
+function segmentText(s: Segment): string {
+  const rows: string[][] = [];
+  const add = (k: string, v: string) => rows.push([k, v]);
+  add('name', s.name);
+  add('path', s.path + (s.deleted ? ' (deleted, still held)' : ''));
+  add('format', s.format + (s.producer ? ` (made by ${s.producer})` : ''));
+  if (s.dtype !== null) add('dtype', `${dtypeWords(s.dtype)} (${s.dtype})`);
+  if (s.shape !== null) add('shape', `${shapeWords(s.shape)}${s.fortranOrder === null ? '' : s.fortranOrder ? ', Fortran order' : ', C order'}`);
+  if (s.dataOffset !== null) add('data offset', String(s.dataOffset));
+  if (s.details && 'interpretation' in s.details) add('interpreted', 'yes (user-given dtype/shape)');
+  add('size', `${formatBytes(s.size)} (${s.size} bytes)`);
+  if (s.format !== 'tensor' && s.format !== 'column') add('in RAM', formatBytes(s.allocatedBytes));
+  if (s.mtimeMs > 0) add('modified', new Date(s.mtimeMs).toISOString());
+  if (s.uid >= 0) add('owner', `uid ${s.uid}, mode ${s.mode.toString(8).padStart(4, '0')}`);
+  add('dev:ino', `${s.dev}:${s.ino}`);
+  if (s.symlinkTarget !== null) add('link to', `${s.symlinkTarget} (not followed)`);
+  if (s.format !== 'symlink' && s.format !== 'tensor' && s.format !== 'column') {
+    add('holders', s.holders.length > 0 ? s.holders.map((h) => `${h.comm} (pid ${h.pid}, ${h.via})`).join(', ') : s.orphan === null ? 'none visible (some processes could not be inspected)' : 'none (orphan)');
+  }
+  if (s.error) add('error', s.error);
+  let text = table(rows);
+  if (s.children && s.children.length > 0) text += '\n\n' + table(segmentRows(s.children), new Set([1, 2]));
+  return text;
+}
+
+export const CATALOG_COMMANDS: Command[] = [
+  {
+    name: 'list',
+    synopsis: 'list [--dir D] [--json]',
+    summary: 'every segment, decoded, with the processes that hold it',
+    positionals: [0, 0],
+    async run(ctx) {
+      const cat = await listCatalog({ dirs: [ctx.dir] });
+      if (ctx.json) ctx.printJson(cat);
+      else ctx.print(catalogText(cat));
+      return 0;
+    },
+  },
+  {
+    name: 'inspect',
+    synopsis: 'inspect NAME [--dir D] [--json]',
+    summary: 'one segment (a live one before a deleted one of the same name)',
+    positionals: [1, 1],
+    async run(ctx) {
+      const { rel } = resolveName(ctx.dir, ctx.positionals[0]);
+      const seg = await inspectSegment(rel, { dirs: [ctx.dir] });
+      if (!seg) throw new Failure(`${rel}: no such segment`);
+      if (ctx.json) ctx.printJson(seg);
+      else ctx.print(segmentText(seg));
+      return 0;
+    },
+  },
+];
+

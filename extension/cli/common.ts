@@ -1,0 +1,47 @@
+/** What every shm-inspector subcommand shares: the Command shape, failures, tables. */
+import type { ParseArgsConfig } from 'util';
+
+/** A command that failed (exit 1); the message is the one-line reason. */
+export class Failure extends Error {}
+
+export type OptionSpecs = NonNullable<ParseArgsConfig['options']>;
+
+export interface CommandContext {
+  /** The directory (`--dir`, default /dev/shm). */
+  dir: string;
+  json: boolean;
+  /** Every parsed option, common ones included. */
+  values: Record<string, string | boolean | (string | boolean)[] | undefined>;
+  positionals: string[];
+  /** Writes the one JSON document of a `--json` run. */
+  printJson(doc: unknown): void;
+  /** Writes human-readable text (a newline is added). */
+  print(text: string): void;
+}
+
+export interface Command {
+  name: string;
+  /** `inspect NAME [--dir D] [--json]` */
+  synopsis: string;
+  summary: string;
+  /** Options of this command, beyond --dir, --json and --help. */
+  options?: OptionSpecs;
+  /** Accepted number of positionals [min, max]. */
+  positionals: [number, number];
+  run(ctx: CommandContext): Promise<number>;
+}
+
+export const COMMON_OPTIONS: OptionSpecs = {
+  dir: { type: 'string', multiple: true },
+  json: { type: 'boolean' },
+  help: { type: 'boolean', short: 'h' },
+};
+
+
+/** Aligned columns; `right` lists the columns aligned to the right (numbers). */
+export function table(rows: string[][], right: Set<number> = new Set()): string {
+  const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
+  return rows
+    .map((r) => r.map((c, i) => (right.has(i) ? c.padStart(widths[i]) : c.padEnd(widths[i]))).join('  ').trimEnd())
+    .join('\n');
+}
