@@ -6,7 +6,9 @@ import { DEFAULT_DIR, inspectSegment } from './core/catalog';
 import { isPreviewable, segmentDescription } from './core/format-words';
 import type { Segment } from './core/types';
 import { nativeLoadError, statfs } from './native';
-import { PreviewPanel } from './preview';
+import { ArrayFileEditorProvider } from './editor';
+import { PreviewPanel, segmentLookup } from './preview';
+import { registerManageCommands } from './commands/manage';
 import type { Node } from './sidebar/nodes';
 import { UsageStatus } from './sidebar/statusbar';
 import { SegmentDecorations, SegmentTree } from './sidebar/tree';
@@ -56,6 +58,8 @@ export function activate(context: vscode.ExtensionContext): ShmInspectorApi {
   const status = new UsageStatus(() => config().get<number>('usageWarningThreshold', 80));
   context.subscriptions.push(tree, view, status, vscode.window.registerFileDecorationProvider(new SegmentDecorations()));
 
+  const log = vscode.window.createOutputChannel('SHM Inspector', { log: true });
+  context.subscriptions.push(log);
   const setContext = (key: string, value: unknown) => void vscode.commands.executeCommand('setContext', key, value);
   const showFilter = () => {
     const f = options().filter;
@@ -67,7 +71,11 @@ export function activate(context: vscode.ExtensionContext): ShmInspectorApi {
   context.subscriptions.push(
     tree.onDidScan((cat) => {
       setContext('shmInspector.state', tree.state);
-      view.message = tree.state === 'error' ? undefined : undefined;
+      if (cat) {
+        log[tree.lastScanMs > 250 ? 'info' : 'debug'](`listed ${cat.segments.length} segments in ${tree.lastScanMs.toFixed(0)} ms (${cat.invisibleProcesses} processes not inspectable)`);
+      } else {
+        log.warn(`listing failed after ${tree.lastScanMs.toFixed(0)} ms: ${tree.error}`);
+      }
       if (cat) {
         status.update(cat.directories, cat.shmem);
         watcher.syncSubdirs(cat.segments.filter((s) => s.format === 'directory' && !s.deleted).map((s) => s.path));
@@ -77,6 +85,7 @@ export function activate(context: vscode.ExtensionContext): ShmInspectorApi {
 
   // Live updates: file-system events within a second; holders and sizes written through mappings on a timer.
   let watcher = new DirWatcher(configuredDirs(), () => void tree.refresh());
+  if (watcher.pollingReason) log.info(`watching is not possible (${watcher.pollingReason}); polling every second`);
   let timer: NodeJS.Timeout | undefined;
   const startTimer = () => {
     clearInterval(timer);
@@ -127,7 +136,9 @@ export function activate(context: vscode.ExtensionContext): ShmInspectorApi {
 
   context.subscriptions.push(
     vscode.commands.registerCommand('shmInspector.refresh', () => tree.refresh()),
-    vscode.commands.registerCommand('shmInspector.sortBy', async (key?: SortKey) => {
+    vscode.commands.registerCommand('shmInspector.sortBy', async (arg?: unknown) => {
+      // Only a sort key from a caller; menus may pass other things.
+      const key = typeof arg === 'string' && ['name', 'size', 'age'].includes(arg) ? (arg as SortKey) : undefined;
       const choice =
         key ??
         (
@@ -211,7 +222,40 @@ export function activate(context: vscode.ExtensionContext): ShmInspectorApi {
         );
         return;
       }
-      PreviewPanel.show(context, segment);
+      PreviewPanel.show(context, segment, segmentLookup(configuredDirs));
+    }),
+  );
+
+  // The viewer: preview panels survive a window reload; .npy/.safetensors files open in it on request.
+  context.subscriptions.push(
+    PreviewPanel.registerSerializer(context, segmentLookup(configuredDirs)),
+    ArrayFileEditorProvider.register(context),
+  );
+
+  // Create, persist, restore, unlink, clear, attach code.
+  const targets = (arg: unknown): Segment[] => {
+    if (typeof arg === 'string') {
+      const name = arg.replace(/^\/+/, '');
+      const s = tree.segments.find((x) => x.name === name && !x.deleted) ?? tree.segments.find((x) => x.name === name);
+      return s ? [s] : [];
+    }
+    if (arg === undefined) return segmentsOf(view.selection[0], view.selection);
+    return segmentsOf(arg, view.selection);
+  };
+  context.subscriptions.push(
+    ...registerManageCommands({
+      dir: () => configuredDirs()[0],
+      targets,
+      refresh: async () => (await tree.refresh())?.segments ?? [],
+      reveal: async (name: string) => {
+        const s = tree.segments.find((x) => x.name === name && !x.deleted);
+        if (!s) return;
+        try {
+          await view.reveal(tree.nodeFor(s), { select: true, focus: false });
+        } catch {
+          // hidden by the filter or the grouping: nothing to reveal
+        }
+      },
     }),
   );
 

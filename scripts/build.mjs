@@ -51,7 +51,7 @@ const builds = [
   },
   {
     // Tests and the modules they import, file by file (no bundling), for mocha.
-    entryPoints: [...tsFiles('extension'), ...tsFiles('test'), 'webview/protocol.ts'],
+    entryPoints: [...tsFiles('extension'), ...tsFiles('test'), ...tsFiles('webview')],
     outdir: OUT,
     outbase: '.',
     platform: 'node',

@@ -1,9 +1,34 @@
 /**
- * The preview webview: a grayscale canvas heatmap of the displayed slice.
- * It asks the host for the visible window at the canvas's pixel size and
- * draws what comes back; it never holds more than one value per pixel.
+ * The viewer webview: a heatmap (or a line plot for 1-D arrays) of the array's
+ * visible window, asked from the host at the plot's device-pixel size, so it
+ * never holds more than about one value per pixel. Colours, scales and domains
+ * are applied here; zoom and pan redraw the last image at once and ask for the
+ * new window after a short debounce; stale answers are dropped.
  */
-import type { HostToWebview, SegmentSummary, WebviewToHost, Window2D } from './protocol';
+import { cssColor, isColormap, specialColors } from './colormaps';
+import { buildSlicer, byId, fillToolbar } from './controls';
+import { attachInteraction } from './interaction';
+import {
+  colorTile,
+  computeLayout,
+  drawColorbar,
+  drawHeatmap,
+  drawLine,
+  drawXAxis,
+  drawYAxis,
+  legendHtml,
+  placeCanvases,
+  readTheme,
+  type Layout,
+  type LineData,
+  type Tile,
+} from './plot';
+import type { HostToWebview, SegmentSummary, SliceSelection, StatsSummary, WebviewToHost } from './protocol';
+import { DOMAIN_QUANTILES, effectiveScale, isDomainMode, isScale, makeNorm, resolveDomain, type Norm } from './scales';
+import { defaultState, sanitizeState, type ViewState } from './state';
+import { formatCount, formatValue } from './ticks';
+import { validateHostMessage } from './validate';
+import { cellAt, clampViewport, fullViewport, gridSize, isFull, toCells, windowOf, type Extent, type Viewport } from './viewport';
 
 interface VsCodeApi {
   postMessage(msg: WebviewToHost): void;
@@ -13,142 +38,776 @@ interface VsCodeApi {
 declare function acquireVsCodeApi(): VsCodeApi;
 
 const vscode = acquireVsCodeApi();
-const canvas = document.getElementById('heatmap') as HTMLCanvasElement;
-const title = document.getElementById('title') as HTMLElement;
-const info = document.getElementById('info') as HTMLElement;
-const status = document.getElementById('status') as HTMLElement;
-const errorBox = document.getElementById('error') as HTMLElement;
-const ctx = canvas.getContext('2d', { willReadFrequently: true }) as CanvasRenderingContext2D;
+/** When this script started (for the first-pixels timing breakdown). */
+const bootAt = Date.now();
+const el = {
+  title: byId('title'),
+  info: byId('info'),
+  status: byId('status'),
+  error: byId('error'),
+  errorText: byId('error-text'),
+  retry: byId<HTMLButtonElement>('retry'),
+  notice: byId('notice'),
+  figure: byId('figure'),
+  heatmap: byId<HTMLCanvasElement>('heatmap'),
+  overlay: byId<HTMLCanvasElement>('overlay'),
+  xaxis: byId<HTMLCanvasElement>('xaxis'),
+  yaxis: byId<HTMLCanvasElement>('yaxis'),
+  colorbar: byId<HTMLCanvasElement>('colorbar'),
+  tooltip: byId('tooltip'),
+  legend: byId('legend'),
+  stats: byId('stats'),
+  colormap: byId<HTMLSelectElement>('colormap'),
+  invert: byId<HTMLInputElement>('invert'),
+  scale: byId<HTMLSelectElement>('scale'),
+  domain: byId<HTMLSelectElement>('domain'),
+  customDomain: byId('custom-domain'),
+  domainLo: byId<HTMLInputElement>('domain-lo'),
+  domainHi: byId<HTMLInputElement>('domain-hi'),
+  mode: byId<HTMLSelectElement>('mode'),
+  aspect: byId<HTMLSelectElement>('aspect'),
+  live: byId<HTMLSelectElement>('live'),
+  pause: byId<HTMLButtonElement>('pause'),
+  reset: byId<HTMLButtonElement>('reset'),
+  exportPng: byId<HTMLButtonElement>('export-png'),
+  saveNpy: byId<HTMLButtonElement>('save-npy'),
+};
 
-let segment: SegmentSummary | null = null;
-let requestId = 0;
-let lastDrawn = 0;
+/** Milliseconds of quiet before a changed view is asked for; and the longest wait while it keeps changing. */
+const DEBOUNCE_MS = 40;
+const MAX_WAIT_MS = 200;
+
+let seg: SegmentSummary | null = null;
+let st: ViewState = defaultState('', '');
+let extent: Extent = { rows: 1, cols: 1 };
+let vp: Viewport = fullViewport(extent);
+let plotKind: 'heatmap' | 'line' = 'heatmap';
+let layout: Layout | null = null;
+let theme = readTheme();
+let tile: Tile | null = null;
+let line: LineData | null = null;
+let stats: StatsSummary | null = null;
+let colorKey = '';
+let viewId = 0;
+let viewInFlight = false;
+let viewTimer: number | undefined;
+let viewPendingSince = 0;
+let statsId = 0;
+let statsInFlight = false;
+let hoverId = 0;
+let hoverTimer: number | undefined;
+let hoverCell: { row: number; col: number } | null = null;
+let liveTimer: number | undefined;
+let requestedAt = 0;
+let timingSent = false;
+let firstPixelsMs: number | null = null;
+let noticeTimer: number | undefined;
+let statsAfterPicture = false;
+/** Plot size (device pixels) of the last view asked for. */
+let askedSize = '';
 
 function post(msg: WebviewToHost): void {
   vscode.postMessage(msg);
 }
 
-function isFiniteNumberOrNull(v: unknown): v is number | null {
-  return v === null || (typeof v === 'number' && Number.isFinite(v));
+function save(): void {
+  if (seg) vscode.setState({ ...st, viewport: vp });
 }
 
-/** Checks a message's shape before anything is done with it. */
-function validate(m: unknown): HostToWebview | null {
-  if (typeof m !== 'object' || m === null) return null;
-  const msg = m as Record<string, unknown>;
-  switch (msg.type) {
-    case 'init': {
-      const s = msg.segment as Record<string, unknown> | undefined;
-      if (!s || typeof s.name !== 'string' || typeof s.rows !== 'number' || typeof s.cols !== 'number') return null;
-      return m as HostToWebview;
+// ---- slice and view geometry ---------------------------------------------
+
+function ndim(): number {
+  return seg?.shape.length ?? 2;
+}
+
+function currentSlice(): SliceSelection {
+  return { axes: ndim() >= 2 ? st.axes : null, index: st.index, part: st.part };
+}
+
+function sliceExtent(): Extent {
+  if (!seg) return { rows: 1, cols: 1 };
+  const s = seg.shape;
+  if (s.length === 0) return { rows: 1, cols: 1 };
+  if (s.length === 1) return { rows: 1, cols: Math.max(1, s[0]) };
+  const [r, c] = st.axes ?? [s.length - 2, s.length - 1];
+  return { rows: Math.max(1, s[r]), cols: Math.max(1, s[c]) };
+}
+
+function effectiveAspect(): 'equal' | 'fill' {
+  if (st.aspect) return st.aspect;
+  const ratio = extent.cols / extent.rows;
+  return ratio <= 8 && ratio >= 1 / 8 ? 'equal' : 'fill';
+}
+
+function lockAspect(): boolean {
+  return plotKind === 'heatmap' && effectiveAspect() === 'equal';
+}
+
+function relayout(): void {
+  const w = el.figure.clientWidth;
+  const h = el.figure.clientHeight;
+  if (w < 10 || h < 10) return;
+  layout = computeLayout(w, h, {
+    aspect: lockAspect() ? extent.cols / extent.rows : null,
+    colorbar: plotKind === 'heatmap',
+  });
+  placeCanvases(layout, el);
+}
+
+// ---- colours -------------------------------------------------------------
+
+function visibleRange(): { min: number | null; max: number | null } | null {
+  if (plotKind === 'line') return line ? { min: line.min, max: line.max } : null;
+  return tile ? { min: tile.min, max: tile.max } : null;
+}
+
+let domainNote: string | null = null;
+
+function currentNorm(): Norm {
+  const custom = st.customLo !== null && st.customHi !== null ? { lo: st.customLo, hi: st.customHi } : null;
+  if (plotKind === 'line') {
+    // A line plot's value axis fits the visible samples (or the custom domain).
+    const d = resolveDomain({ mode: st.domain === 'custom' ? 'custom' : 'visible', scale: st.scale, stats, visible: visibleRange(), custom });
+    let { lo, hi } = d;
+    const scale = effectiveScale(st.scale, d);
+    if (st.domain !== 'custom') {
+      if (scale === 'linear' || scale === 'sqrt') {
+        const pad = hi > lo ? (hi - lo) * 0.05 : Math.abs(lo) * 0.05 || 1;
+        lo -= pad;
+        hi += pad;
+      } else if (hi === lo) {
+        hi = lo * 10;
+      }
     }
-    case 'tile': {
-      const w = msg.width, h = msg.height;
-      if (typeof w !== 'number' || typeof h !== 'number' || !(msg.values instanceof Float64Array)) return null;
-      if (msg.values.length !== w * h || !isFiniteNumberOrNull(msg.min) || !isFiniteNumberOrNull(msg.max)) return null;
-      return m as HostToWebview;
-    }
-    case 'error':
-      return typeof msg.message === 'string' ? (m as HostToWebview) : null;
-    default:
-      return null;
+    domainNote = d.note;
+    return makeNorm(scale, lo, hi);
+  }
+  const d = resolveDomain({ mode: st.domain, scale: st.scale, stats, visible: visibleRange(), custom });
+  domainNote = d.note;
+  return makeNorm(effectiveScale(st.scale, d), d.lo, d.hi);
+}
+
+// ---- drawing -------------------------------------------------------------
+
+function axisTitles(): { x: string; y: string } {
+  if (ndim() <= 1) return { x: ndim() === 1 ? 'index' : '', y: 'value' };
+  const [r, c] = st.axes ?? [ndim() - 2, ndim() - 1];
+  return ndim() === 2 && r === 0 && c === 1 ? { x: 'column', y: 'row' } : { x: `axis ${c}`, y: `axis ${r}` };
+}
+
+function redraw(): void {
+  if (!layout || !seg) return;
+  const norm = currentNorm();
+  const titles = axisTitles();
+  if (plotKind === 'heatmap') {
+    const key = `${st.colormap}|${st.invert}|${norm.scale}|${norm.lo}|${norm.hi}`;
+    if (tile && (!tile.image || key !== colorKey)) colorTile(tile, norm, st.colormap, st.invert);
+    colorKey = key;
+    drawHeatmap(el.heatmap, tile, vp);
+    drawYAxis(el.yaxis, layout, vp, titles.y, theme, null);
+    drawColorbar(el.colorbar, layout, norm, st.colormap, st.invert, stats, theme);
+  } else {
+    drawLine(el.heatmap, line, vp, norm, theme, layout.dpr);
+    drawYAxis(el.yaxis, layout, vp, titles.y, theme, norm);
+  }
+  drawXAxis(el.xaxis, layout, vp, titles.x, theme);
+  el.heatmap.dataset.view = [vp.x0, vp.x1, vp.y0, vp.y1].map((v) => +v.toFixed(3)).join(',');
+  el.heatmap.dataset.lo = String(norm.lo);
+  el.heatmap.dataset.hi = String(norm.hi);
+  el.heatmap.dataset.scale = norm.scale;
+  drawLegend();
+}
+
+function drawLegend(): void {
+  if (plotKind !== 'heatmap') {
+    el.legend.replaceChildren();
+    return;
+  }
+  el.legend.innerHTML = legendHtml(st.colormap, stats);
+  for (const s of el.legend.querySelectorAll<HTMLElement>('.swatch[data-color]')) s.style.background = s.dataset.color ?? '';
+  const sp = specialColors(st.colormap);
+  el.legend.dataset.posInf = cssColor(sp.posInf);
+  el.legend.dataset.negInf = cssColor(sp.negInf);
+  if (domainNote) {
+    const n = document.createElement('span');
+    n.textContent = domainNote;
+    el.legend.append(n);
   }
 }
 
-function fullWindow(s: SegmentSummary): Window2D {
-  return { r0: 0, r1: s.rows, c0: 0, c1: s.cols };
-}
-
-/** Canvas size in device pixels, fitted to the matrix's aspect ratio inside the available area. */
-function layout(): { width: number; height: number } {
-  const area = document.getElementById('plot') as HTMLElement;
-  const dpr = window.devicePixelRatio || 1;
-  const style = getComputedStyle(area);
-  const padX = parseFloat(style.paddingLeft) + parseFloat(style.paddingRight) + 2; // + canvas border
-  const padY = parseFloat(style.paddingTop) + parseFloat(style.paddingBottom) + 2;
-  const availW = Math.max(16, area.clientWidth - padX);
-  const availH = Math.max(16, area.clientHeight - padY);
-  if (!segment) return { width: availW, height: availH };
-  const aspect = segment.cols / segment.rows;
-  let w = availW;
-  let h = w / aspect;
-  if (h > availH) {
-    h = availH;
-    w = h * aspect;
+function showStats(): void {
+  if (!stats) {
+    el.stats.textContent = '';
+    return;
   }
-  canvas.style.width = `${Math.round(w)}px`;
-  canvas.style.height = `${Math.round(h)}px`;
-  return { width: Math.max(1, Math.round(w * dpr)), height: Math.max(1, Math.round(h * dpr)) };
+  const s = stats;
+  const parts = [
+    `min ${formatValue(s.min)}`,
+    `max ${formatValue(s.max)}`,
+    `mean ${formatValue(s.mean)}`,
+    `std ${formatValue(s.std)}`,
+    `${formatCount(s.count)} values`,
+  ];
+  el.stats.textContent = parts.join(' · ');
 }
 
-function requestView(): void {
-  if (!segment) return;
-  const { width, height } = layout();
-  requestId++;
-  post({ type: 'view', requestId, window: fullWindow(segment), width, height });
-}
-
-function draw(msg: Extract<HostToWebview, { type: 'tile' }>): void {
-  if (msg.requestId < lastDrawn) return;
-  lastDrawn = msg.requestId;
-  const { width, height, values } = msg;
-  canvas.width = width;
-  canvas.height = height;
-  const img = ctx.createImageData(width, height);
-  const lo = msg.min ?? 0;
-  const hi = msg.max ?? 1;
-  const span = hi > lo ? hi - lo : 1;
-  for (let i = 0; i < values.length; i++) {
-    const v = values[i];
-    const o = i * 4;
-    if (Number.isNaN(v)) {
-      img.data[o] = 255; img.data[o + 1] = 0; img.data[o + 2] = 255; // NaN: magenta
-    } else if (v === Infinity || v === -Infinity) {
-      const g = v > 0 ? 255 : 0;
-      img.data[o] = g; img.data[o + 1] = 64; img.data[o + 2] = 0; // ±Inf: orange / dark
-    } else {
-      const g = Math.max(0, Math.min(255, Math.round(((v - lo) / span) * 255)));
-      img.data[o] = g; img.data[o + 1] = g; img.data[o + 2] = g;
-    }
-    img.data[o + 3] = 255;
-  }
-  ctx.putImageData(img, 0, 0);
-  canvas.dataset.mode = msg.mode;
-  canvas.dataset.min = String(msg.min);
-  canvas.dataset.max = String(msg.max);
-  status.textContent =
-    `${msg.mode === 'strided' ? 'sampled' : msg.mode} · ${height}×${width} cells · ` +
-    `range ${fmt(msg.min)} … ${fmt(msg.max)} · ${msg.elapsedMs.toFixed(1)} ms`;
-  document.body.dataset.state = msg.mode === 'strided' ? 'preview' : 'exact';
-}
-
-function fmt(v: number | null): string {
+function fmtRange(v: number | null): string {
   if (v === null) return '—';
   return Math.abs(v) >= 1e5 || (Math.abs(v) < 1e-3 && v !== 0) ? v.toExponential(3) : String(+v.toPrecision(6));
 }
 
-window.addEventListener('message', (ev: MessageEvent) => {
-  const msg = validate(ev.data);
-  if (!msg) return;
-  if (msg.type === 'init') {
-    segment = msg.segment;
-    title.textContent = segment.name;
-    info.textContent = `${segment.dtypeWords} · ${segment.shape.join('×') || 'scalar'}${segment.fortranOrder ? ' · Fortran order' : ''}`;
-    errorBox.hidden = true;
-    requestView();
-  } else if (msg.type === 'tile') {
-    draw(msg);
-  } else {
-    errorBox.hidden = false;
-    errorBox.textContent = msg.message;
-    document.body.dataset.state = 'error';
+let statusBase = '';
+
+function setStatus(text: string = statusBase): void {
+  statusBase = text;
+  const live = st.live > 0 && text ? (st.paused ? ' · live paused' : ` · live ${st.live} s`) : '';
+  el.status.textContent = text + live;
+}
+
+// ---- requests --------------------------------------------------------------
+
+function sendView(live = false): void {
+  window.clearTimeout(viewTimer);
+  viewTimer = undefined;
+  viewPendingSince = 0;
+  if (!seg || !layout) return;
+  const win = windowOf(vp, extent);
+  const grid = gridSize(win, vp, el.heatmap.width, el.heatmap.height);
+  askedSize = `${el.heatmap.width}x${el.heatmap.height}`;
+  viewId++;
+  viewInFlight = true;
+  post({
+    type: 'view',
+    requestId: viewId,
+    slice: currentSlice(),
+    window: win,
+    width: grid.width,
+    height: plotKind === 'line' ? 1 : grid.height,
+    mode: st.mode,
+    plot: plotKind,
+    live,
+  });
+}
+
+/** Asks for the current view after a short quiet period (and at least every MAX_WAIT_MS while it changes). */
+function scheduleView(): void {
+  const now = performance.now();
+  if (!viewPendingSince) viewPendingSince = now;
+  window.clearTimeout(viewTimer);
+  if (now - viewPendingSince >= MAX_WAIT_MS) sendView();
+  else viewTimer = window.setTimeout(() => sendView(), DEBOUNCE_MS);
+}
+
+function requestStats(fresh = false): void {
+  if (!seg) return;
+  statsId++;
+  statsInFlight = true;
+  post({ type: 'stats', requestId: statsId, slice: currentSlice(), quantiles: DOMAIN_QUANTILES[st.domain] ?? [], fresh });
+}
+
+function setViewport(next: Viewport): void {
+  vp = clampViewport(next, extent);
+  redraw();
+  save();
+  scheduleView();
+}
+
+function resetView(): void {
+  setViewport(fullViewport(extent));
+}
+
+// ---- hover -----------------------------------------------------------------
+
+function hideTooltip(): void {
+  el.tooltip.hidden = true;
+  hoverCell = null;
+  window.clearTimeout(hoverTimer);
+}
+
+function fullIndex(row: number, col: number): number[] {
+  const s = seg?.shape ?? [];
+  if (s.length === 0) return [];
+  if (s.length === 1) return [col];
+  const [ra, ca] = st.axes ?? [s.length - 2, s.length - 1];
+  return s.map((_, k) => (k === ra ? row : k === ca ? col : st.index[k] ?? 0));
+}
+
+function cellValue(row: number, col: number): { value: number; elements: number } | null {
+  if (plotKind === 'line') {
+    if (!line || col < line.window.c0 || col >= line.window.c1) return null;
+    const n = line.window.c1 - line.window.c0;
+    const i = Math.floor(((col - line.window.c0) * line.width) / n);
+    return { value: line.mins[i], elements: Math.ceil(n / line.width) };
   }
+  if (!tile) return null;
+  const w = tile.window;
+  if (row < w.r0 || row >= w.r1 || col < w.c0 || col >= w.c1) return null;
+  const n = w.r1 - w.r0;
+  const m = w.c1 - w.c0;
+  // The grid cell holding (row, col): cell i covers [r0 + floor(i*n/H), r0 + floor((i+1)*n/H)).
+  let i = Math.floor(((row - w.r0) * tile.height) / n);
+  while (i > 0 && w.r0 + Math.floor((i * n) / tile.height) > row) i--;
+  while (i < tile.height - 1 && w.r0 + Math.floor(((i + 1) * n) / tile.height) <= row) i++;
+  let j = Math.floor(((col - w.c0) * tile.width) / m);
+  while (j > 0 && w.c0 + Math.floor((j * m) / tile.width) > col) j--;
+  while (j < tile.width - 1 && w.c0 + Math.floor(((j + 1) * m) / tile.width) <= col) j++;
+  const rows = Math.floor(((i + 1) * n) / tile.height) - Math.floor((i * n) / tile.height);
+  const cols = Math.floor(((j + 1) * m) / tile.width) - Math.floor((j * m) / tile.width);
+  return { value: tile.values[i * tile.width + j], elements: rows * cols };
+}
+
+function renderTooltip(row: number, col: number, exact: string | null): void {
+  const idx = fullIndex(row, col);
+  const cell = cellValue(row, col);
+  el.tooltip.replaceChildren();
+  const line = (k: string, v: string, cls = '') => {
+    const d = document.createElement('div');
+    const a = document.createElement('span');
+    a.className = 'k';
+    a.textContent = k.padEnd(7);
+    const b = document.createElement('span');
+    b.textContent = v;
+    if (cls) b.className = cls;
+    d.append(a, b);
+    el.tooltip.append(d);
+  };
+  line('index', idx.length ? `(${idx.join(', ')})` : '()');
+  line('value', exact ?? '…', 'exact');
+  if (cell && cell.elements > 1) {
+    const what = plotKind === 'line' ? 'min' : tile?.mode === 'strided' ? 'sample' : (tile?.mode ?? 'mean');
+    line(what, `${formatValue(cell.value)} of ${formatCount(cell.elements)}`);
+  }
+  el.tooltip.dataset.row = String(row);
+  el.tooltip.dataset.col = String(col);
+  if (exact !== null) el.tooltip.dataset.value = exact;
+  else delete el.tooltip.dataset.value;
+}
+
+function hover(px: number, py: number): void {
+  if (!seg || !layout || document.body.dataset.state === 'error') return;
+  const { w, h } = layout.plot;
+  if (px < 0 || py < 0 || px >= w || py >= h) {
+    hideTooltip();
+    return;
+  }
+  const c =
+    plotKind === 'line'
+      ? { row: 0, col: Math.max(0, Math.min(extent.cols - 1, Math.floor(toCells(vp, px, py, w, h).x))) }
+      : cellAt(vp, px, py, w, h, extent);
+  const changed = !hoverCell || hoverCell.row !== c.row || hoverCell.col !== c.col;
+  if (changed) {
+    hoverCell = c;
+    renderTooltip(c.row, c.col, null);
+    window.clearTimeout(hoverTimer);
+    hoverTimer = window.setTimeout(() => {
+      hoverId++;
+      post({ type: 'hover', requestId: hoverId, slice: currentSlice(), row: c.row, col: c.col });
+    }, 30);
+  }
+  el.tooltip.hidden = false;
+  // Beside the cursor, kept inside the figure.
+  const fx = layout.plot.x + px;
+  const fy = layout.plot.y + py;
+  const tw = el.tooltip.offsetWidth;
+  const th = el.tooltip.offsetHeight;
+  const left = fx + 16 + tw > el.figure.clientWidth ? fx - 16 - tw : fx + 16;
+  const top = Math.min(Math.max(0, fy + 16), el.figure.clientHeight - th);
+  el.tooltip.style.left = `${Math.max(0, left)}px`;
+  el.tooltip.style.top = `${Math.max(0, top)}px`;
+}
+
+// ---- messages from the host ------------------------------------------------
+
+function onInit(segment: SegmentSummary, at: number): void {
+  const previous = st;
+  seg = segment;
+  requestedAt = at;
+  if (!timingSent) {
+    document.body.dataset.scriptMs = String(bootAt - at);
+    document.body.dataset.initMs = String(Date.now() - at);
+  }
+  el.title.textContent = seg.name;
+  const shape = seg.shape.length ? seg.shape.join('×') : 'scalar';
+  el.info.textContent = `${seg.dtypeWords} · ${shape}${seg.fortranOrder ? ' · Fortran order' : ''} · ${formatBytes(seg.size)}`;
+  el.error.hidden = true;
+  document.body.dataset.state = 'loading';
+  const saved = sanitizeState(vscode.getState());
+  const sameArray = (s: ViewState | null) => !!s && s.path === seg!.path && s.name === seg!.name && (s.tensor ?? null) === (seg!.tensor ?? null);
+  if (sameArray(previous)) st = previous;
+  else if (sameArray(saved)) st = saved!;
+  else {
+    // Another array (or tensor): keep the display choices, start the slice and zoom afresh.
+    const d = defaultState(seg.name, seg.path);
+    const keep = previous.path ? previous : saved ?? d;
+    st = { ...d, colormap: keep.colormap, invert: keep.invert, scale: keep.scale, domain: keep.domain, mode: keep.mode, live: keep.live };
+  }
+  st.tensor = seg.tensor ?? null;
+  const nd = seg.shape.length;
+  if (nd >= 2) {
+    const ok = st.axes && st.axes[0] < nd && st.axes[1] < nd && st.axes[0] !== st.axes[1];
+    if (!ok) st.axes = [nd - 2, nd - 1];
+  } else st.axes = null;
+  st.index = seg.shape.map((n, k) => Math.min(Math.max(0, st.index[k] ?? 0), Math.max(0, n - 1)));
+  if (!seg.complex) st.part = 'magnitude';
+  plotKind = nd === 1 ? 'line' : 'heatmap';
+  document.body.dataset.plot = plotKind;
+  extent = sliceExtent();
+  vp = clampViewport(st.viewport ?? fullViewport(extent), extent);
+  tile = null;
+  line = null;
+  stats = null;
+  showStats();
+  buildSlicer(seg, { axes: st.axes, index: st.index, part: st.part }, slicerCallbacks);
+  syncControls();
+  relayout();
+  redraw();
+  setStatus('reading…');
+  sendView();
+  // Whole-slice statistics read all the data: ask once the first exact picture is in, so they don't compete.
+  statsAfterPicture = true;
+  startLive();
+  save();
+}
+
+function onTile(msg: Extract<HostToWebview, { type: 'tile' }>): void {
+  if (msg.requestId !== viewId) return; // stale: a newer view was asked for
+  if (tile && tile.requestId === msg.requestId && tile.final && !msg.final) return;
+  tile = { ...msg, image: null };
+  if (msg.final) viewInFlight = false;
+  redraw();
+  const exactCells = msg.width === msg.window.c1 - msg.window.c0 && msg.height === msg.window.r1 - msg.window.r0;
+  setStatus(
+    `${msg.mode === 'strided' ? 'sampled' : msg.mode} · ${msg.height}×${msg.width} cells · ` +
+      `range ${fmtRange(msg.min)} … ${fmtRange(msg.max)} · ${msg.elapsedMs.toFixed(1)} ms${exactCells && !isFull(vp, extent) ? ' · 1 element per cell' : ''}`,
+  );
+  document.body.dataset.state = msg.final ? 'exact' : 'preview';
+  timing(msg.final);
+  if (msg.final && statsAfterPicture) {
+    statsAfterPicture = false;
+    requestStats();
+  }
+  if (hoverCell && !el.tooltip.hidden) renderTooltip(hoverCell.row, hoverCell.col, el.tooltip.dataset.value ?? null);
+}
+
+function onLine(msg: Extract<HostToWebview, { type: 'line' }>): void {
+  if (msg.requestId !== viewId) return;
+  line = msg;
+  viewInFlight = false;
+  redraw();
+  const n = msg.window.c1 - msg.window.c0;
+  setStatus(
+    `${msg.width >= n ? 'samples' : 'min/max'} · ${msg.width} columns of ${formatCount(n)} · ` +
+      `range ${fmtRange(msg.min)} … ${fmtRange(msg.max)} · ${msg.elapsedMs.toFixed(1)} ms`,
+  );
+  document.body.dataset.state = 'exact';
+  timing(true);
+  if (statsAfterPicture) {
+    statsAfterPicture = false;
+    requestStats();
+  }
+  if (hoverCell && !el.tooltip.hidden) renderTooltip(hoverCell.row, hoverCell.col, el.tooltip.dataset.value ?? null);
+}
+
+function timing(final: boolean): void {
+  if (timingSent || !requestedAt) return;
+  const now = Date.now();
+  if (firstPixelsMs === null) {
+    firstPixelsMs = now - requestedAt;
+    document.body.dataset.firstPixelsMs = String(firstPixelsMs);
+  }
+  if (final) {
+    const exactMs = now - requestedAt;
+    document.body.dataset.exactMs = String(exactMs);
+    timingSent = true;
+    post({ type: 'timing', firstPixelsMs, exactMs });
+  }
+}
+
+function onStats(msg: Extract<HostToWebview, { type: 'stats' }>): void {
+  if (msg.requestId !== statsId) return;
+  statsInFlight = false;
+  stats = msg;
+  showStats();
+  redraw();
+}
+
+function onValue(msg: Extract<HostToWebview, { type: 'value' }>): void {
+  if (msg.requestId !== hoverId || !hoverCell || hoverCell.row !== msg.row || hoverCell.col !== msg.col) return;
+  renderTooltip(msg.row, msg.col, msg.text);
+}
+
+function onError(msg: Extract<HostToWebview, { type: 'error' }>): void {
+  el.error.hidden = false;
+  el.errorText.textContent = msg.message;
+  el.retry.textContent = msg.kind === 'changed' || msg.kind === 'vanished' ? 'Reopen' : 'Retry';
+  el.error.dataset.kind = msg.kind;
+  document.body.dataset.state = 'error';
+  viewInFlight = false;
+  statsInFlight = false;
+  statsAfterPicture = false;
+  hideTooltip();
+  setStatus('');
+}
+
+function showNotice(level: string, message: string): void {
+  el.notice.hidden = false;
+  el.notice.className = level;
+  el.notice.textContent = message;
+  window.clearTimeout(noticeTimer);
+  noticeTimer = window.setTimeout(() => (el.notice.hidden = true), level === 'error' ? 12000 : 6000);
+}
+
+window.addEventListener('message', (ev: MessageEvent) => {
+  const msg = validateHostMessage(ev.data);
+  if (!msg) return;
+  switch (msg.type) {
+    case 'init':
+      onInit(msg.segment, msg.requestedAt);
+      break;
+    case 'tile':
+      onTile(msg);
+      break;
+    case 'line':
+      onLine(msg);
+      break;
+    case 'stats':
+      onStats(msg);
+      break;
+    case 'value':
+      onValue(msg);
+      break;
+    case 'error':
+      onError(msg);
+      break;
+    case 'notice':
+      showNotice(msg.level, msg.message);
+      break;
+  }
+});
+
+// ---- controls --------------------------------------------------------------
+
+const slicerCallbacks = {
+  tensor(name: string) {
+    post({ type: 'selectTensor', name });
+  },
+  part(p: SliceSelection['part']) {
+    st.part = p;
+    sliceChanged(false);
+  },
+  axes(r: number, c: number) {
+    st.axes = [r, c];
+    sliceChanged(true);
+  },
+  index(axis: number, value: number) {
+    st.index[axis] = value;
+    sliceChanged(false);
+  },
+};
+
+/** A new 2-D slice: new stats; a new extent (and view) when the axes changed. */
+function sliceChanged(axesChanged: boolean): void {
+  if (!seg) return;
+  if (axesChanged) {
+    extent = sliceExtent();
+    vp = fullViewport(extent);
+    tile = null;
+    buildSlicer(seg, { axes: st.axes, index: st.index, part: st.part }, slicerCallbacks);
+    relayout();
+  }
+  stats = null;
+  showStats();
+  save();
+  scheduleView();
+  requestStats();
+}
+
+function syncControls(): void {
+  el.colormap.value = st.colormap;
+  el.invert.checked = st.invert;
+  el.scale.value = st.scale;
+  el.domain.value = st.domain;
+  el.customDomain.hidden = st.domain !== 'custom';
+  if (st.customLo !== null) el.domainLo.value = String(st.customLo);
+  if (st.customHi !== null) el.domainHi.value = String(st.customHi);
+  el.mode.value = st.mode;
+  el.mode.disabled = plotKind === 'line';
+  el.aspect.value = effectiveAspect();
+  el.aspect.disabled = plotKind === 'line';
+  el.colormap.disabled = el.invert.disabled = plotKind === 'line';
+  el.live.value = String(st.live);
+  el.pause.disabled = st.live === 0;
+  el.pause.textContent = st.paused ? 'Resume' : 'Pause';
+  el.pause.setAttribute('aria-pressed', String(st.paused));
+}
+
+el.colormap.addEventListener('change', () => {
+  if (isColormap(el.colormap.value)) st.colormap = el.colormap.value;
+  save();
+  redraw();
+});
+el.invert.addEventListener('change', () => {
+  st.invert = el.invert.checked;
+  save();
+  redraw();
+});
+el.scale.addEventListener('change', () => {
+  if (isScale(el.scale.value)) st.scale = el.scale.value;
+  save();
+  redraw();
+});
+el.domain.addEventListener('change', () => {
+  if (!isDomainMode(el.domain.value)) return;
+  const before = DOMAIN_QUANTILES[st.domain];
+  st.domain = el.domain.value;
+  if (st.domain === 'custom' && (st.customLo === null || st.customHi === null)) {
+    const n = currentNorm();
+    st.customLo = Number(n.lo.toPrecision(6));
+    st.customHi = Number(n.hi.toPrecision(6));
+  }
+  syncControls();
+  save();
+  if (DOMAIN_QUANTILES[st.domain] && DOMAIN_QUANTILES[st.domain] !== before) requestStats();
+  redraw();
+});
+const customChanged = () => {
+  const lo = el.domainLo.valueAsNumber;
+  const hi = el.domainHi.valueAsNumber;
+  if (Number.isFinite(lo)) st.customLo = lo;
+  if (Number.isFinite(hi)) st.customHi = hi;
+  save();
+  redraw();
+};
+el.domainLo.addEventListener('change', customChanged);
+el.domainHi.addEventListener('change', customChanged);
+el.mode.addEventListener('change', () => {
+  const m = el.mode.value;
+  if (m === 'mean' || m === 'min' || m === 'max' || m === 'strided') st.mode = m;
+  save();
+  sendView();
+});
+el.aspect.addEventListener('change', () => {
+  st.aspect = el.aspect.value === 'fill' ? 'fill' : 'equal';
+  vp = fullViewport(extent);
+  relayout();
+  save();
+  redraw();
+  sendView();
+});
+el.live.addEventListener('change', () => {
+  const s = Number(el.live.value);
+  st.live = Number.isFinite(s) ? s : 0;
+  st.paused = false;
+  syncControls();
+  save();
+  startLive();
+});
+el.pause.addEventListener('click', () => {
+  st.paused = !st.paused;
+  syncControls();
+  setStatus();
+  save();
+  if (!st.paused) liveTick();
+});
+el.reset.addEventListener('click', () => resetView());
+el.retry.addEventListener('click', () => {
+  el.error.hidden = true;
+  document.body.dataset.state = 'loading';
+  setStatus('reopening…');
+  post({ type: 'retry' });
+});
+el.saveNpy.addEventListener('click', () => {
+  if (seg) post({ type: 'saveNpy', slice: currentSlice(), window: windowOf(vp, extent) });
+});
+el.exportPng.addEventListener('click', () => {
+  if (!seg || !layout) return;
+  post({ type: 'exportPng', dataUrl: composeFigure(), suggestedName: `${seg.name.replace(/\.npy$/, '')}.png` });
+});
+
+/** The figure (title, plot, axes, colorbar, legend line) as one PNG data URL. */
+function composeFigure(): string {
+  const l = layout!;
+  const dpr = l.dpr;
+  const W = el.figure.clientWidth;
+  const head = 28;
+  const c = document.createElement('canvas');
+  c.width = Math.round(W * dpr);
+  c.height = Math.round((el.figure.clientHeight + head) * dpr);
+  const ctx = c.getContext('2d') as CanvasRenderingContext2D;
+  ctx.fillStyle = theme.background;
+  ctx.fillRect(0, 0, c.width, c.height);
+  ctx.scale(dpr, dpr);
+  ctx.font = `600 ${theme.font}`;
+  ctx.fillStyle = theme.fg;
+  ctx.textBaseline = 'middle';
+  ctx.fillText(`${seg!.name}   ${el.info.textContent ?? ''}`, 12, head / 2);
+  ctx.setTransform(1, 0, 0, 1, 0, 0);
+  const put = (canvas: HTMLCanvasElement) => {
+    if (canvas.hidden || !canvas.width) return;
+    const x = parseFloat(canvas.style.left) || 0;
+    const y = (parseFloat(canvas.style.top) || 0) + head;
+    ctx.drawImage(canvas, Math.round(x * dpr), Math.round(y * dpr));
+  };
+  for (const cv of [el.yaxis, el.xaxis, el.colorbar, el.heatmap]) put(cv);
+  return c.toDataURL('image/png');
+}
+
+// ---- live mode -------------------------------------------------------------
+
+function liveTick(): void {
+  if (!seg || st.live === 0 || st.paused || document.body.dataset.state === 'error') return;
+  if (!viewInFlight) sendView(true);
+  if (!statsInFlight && plotKind === 'heatmap') requestStats(true);
+}
+
+function startLive(): void {
+  window.clearInterval(liveTimer);
+  liveTimer = undefined;
+  if (st.live > 0) liveTimer = window.setInterval(liveTick, st.live * 1000);
+  syncControls();
+  setStatus();
+}
+
+// ---- plumbing --------------------------------------------------------------
+
+function formatBytes(n: number): string {
+  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
+  let i = 0;
+  let v = n;
+  while (v >= 1024 && i < units.length - 1) {
+    v /= 1024;
+    i++;
+  }
+  return i === 0 ? `${v} B` : `${v.toFixed(1)} ${units[i]}`;
+}
+
+attachInteraction(el.heatmap, el.overlay, {
+  viewport: () => vp,
+  extent: () => extent,
+  size: () => ({ w: layout?.plot.w ?? 1, h: layout?.plot.h ?? 1 }),
+  lockAspect,
+  axes: () => (plotKind === 'line' ? 'x' : 'xy'),
+  setViewport,
+  reset: resetView,
+  hover,
+  leave: hideTooltip,
 });
 
 let resizeTimer: number | undefined;
 new ResizeObserver(() => {
+  relayout();
+  redraw();
   window.clearTimeout(resizeTimer);
-  resizeTimer = window.setTimeout(requestView, 100);
-}).observe(document.getElementById('plot') as HTMLElement);
+  resizeTimer = window.setTimeout(() => {
+    if (`${el.heatmap.width}x${el.heatmap.height}` !== askedSize) sendView();
+  }, 120);
+}).observe(el.figure);
 
+// Theme changes (VS Code swaps the body's classes): re-read colours and redraw.
+new MutationObserver(() => {
+  theme = readTheme();
+  redraw();
+}).observe(document.body, { attributes: true, attributeFilter: ['class'] });
+
+fillToolbar();
 post({ type: 'ready' });

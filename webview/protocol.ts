@@ -1,7 +1,8 @@
 /**
- * Messages between the extension host and the preview webview. Both sides
- * import these types (the host with `import type`); each side validates what
- * it receives before acting on it.
+ * Messages between the extension host and the viewer webview (the preview panel
+ * and the .npy/.safetensors custom editor). Both sides import these types (the
+ * host with `import type`); each side validates what it receives before acting
+ * on it (the host in extension/preview/validate.ts, the webview in webview/validate.ts).
  */
 
 /** A window of the displayed 2-D slice: rows [r0, r1), columns [c0, c1). */
@@ -13,22 +14,73 @@ export interface Window2D {
 }
 
 export type ReduceModeName = 'strided' | 'mean' | 'min' | 'max';
+export type ComplexPart = 'magnitude' | 'phase' | 'real' | 'imag';
+
+/** Which 2-D slice of an N-D array is shown. */
+export interface SliceSelection {
+  /** The displayed axes (row axis, column axis); null for 0-D and 1-D arrays. */
+  axes: [number, number] | null;
+  /** A fixed index for every axis (entries of the displayed axes are ignored). */
+  index: number[];
+  part: ComplexPart;
+}
+
+/** One tensor of a container file (safetensors). */
+export interface TensorSummary {
+  name: string;
+  dtype: string | null;
+  shape: number[] | null;
+  /** Why it cannot be shown, or null. */
+  error: string | null;
+}
 
 export interface SegmentSummary {
   name: string;
   path: string;
+  /** A segment of /dev/shm (or another configured directory), or a file opened in the editor. */
+  kind: 'segment' | 'file';
   dtype: string;
   dtypeWords: string;
   shape: number[];
   fortranOrder: boolean;
+  complex: boolean;
+  /** File size in bytes. */
   size: number;
-  /** Rows and columns of the displayed 2-D slice. */
+  /** Rows and columns of the default 2-D slice (last two axes). */
   rows: number;
   cols: number;
+  /** For container files: every tensor, and the one shown. */
+  tensors?: TensorSummary[];
+  tensor?: string;
+}
+
+export interface StatsSummary {
+  count: number;
+  finiteCount: number;
+  nanCount: number;
+  posInfCount: number;
+  negInfCount: number;
+  min: number | null;
+  max: number | null;
+  mean: number | null;
+  std: number | null;
+  /** Counts of finite values in equal bins over [histMin, histMax] (empty when no finite value). */
+  histogram: Float64Array;
+  histMin: number;
+  histMax: number;
+  /** Smallest positive finite value (for log scales), null when there is none. */
+  minPositive: number | null;
+  /** Requested quantiles (q in [0, 1]) of the finite values. */
+  quantiles: { q: number; value: number }[];
 }
 
 export type HostToWebview =
-  | { type: 'init'; segment: SegmentSummary }
+  | {
+      type: 'init';
+      segment: SegmentSummary;
+      /** Host clock (ms since the epoch) when the user asked for this view, for first-pixel timing. */
+      requestedAt: number;
+    }
   | {
       type: 'tile';
       requestId: number;
@@ -37,14 +89,64 @@ export type HostToWebview =
       height: number;
       mode: ReduceModeName;
       /** width*height cell values, row-major; NaN/±Inf kept as such. */
-      values: Float64Array;
+      values: Float32Array | Float64Array;
       min: number | null;
       max: number | null;
       /** Milliseconds the host spent reading. */
       elapsedMs: number;
+      /** False for a quick sampled image that an exact one will replace. */
+      final: boolean;
     }
-  | { type: 'error'; message: string };
+  | {
+      type: 'line';
+      requestId: number;
+      window: Window2D;
+      width: number;
+      /** Per pixel column: the smallest and the largest value of its samples. */
+      mins: Float64Array;
+      maxs: Float64Array;
+      min: number | null;
+      max: number | null;
+      elapsedMs: number;
+    }
+  | ({ type: 'stats'; requestId: number; sliceKey: string } & StatsSummary)
+  | {
+      type: 'value';
+      requestId: number;
+      row: number;
+      col: number;
+      /** The element exactly as stored, written out (float32 in its shortest round-trip form, int64 exact). */
+      text: string;
+      /** The displayed number (the chosen complex part), NaN/±Inf kept. */
+      value: number;
+    }
+  | {
+      type: 'error';
+      message: string;
+      /** What went wrong, for the panel's wording and its button. */
+      kind: 'changed' | 'vanished' | 'permission' | 'unsupported' | 'other';
+    }
+  | { type: 'notice'; level: 'info' | 'warning' | 'error'; message: string };
 
 export type WebviewToHost =
   | { type: 'ready' }
-  | { type: 'view'; requestId: number; window: Window2D; width: number; height: number };
+  | {
+      type: 'view';
+      requestId: number;
+      slice: SliceSelection;
+      window: Window2D;
+      width: number;
+      height: number;
+      mode: ReduceModeName;
+      /** 'line': 1-D min/max envelope per pixel column (height must be 1). */
+      plot: 'heatmap' | 'line';
+      /** A re-read by live mode: no sampled preview first. */
+      live: boolean;
+    }
+  | { type: 'stats'; requestId: number; slice: SliceSelection; quantiles: number[]; fresh: boolean }
+  | { type: 'hover'; requestId: number; slice: SliceSelection; row: number; col: number }
+  | { type: 'exportPng'; dataUrl: string; suggestedName: string }
+  | { type: 'saveNpy'; slice: SliceSelection; window: Window2D }
+  | { type: 'selectTensor'; name: string }
+  | { type: 'retry' }
+  | { type: 'timing'; firstPixelsMs: number; exactMs: number | null };

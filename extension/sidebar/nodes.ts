@@ -7,7 +7,11 @@ export type Node =
   | { kind: 'group'; id: string; group: ProducerGroup }
   | { kind: 'deletedGroup'; id: string; segments: Segment[] }
   | { kind: 'holder'; id: string; holder: Holder; segment: Segment }
-  | { kind: 'message'; id: string; text: string; detail?: string };
+  | { kind: 'message'; id: string; text: string; detail?: string }
+  | { kind: 'bucket'; id: string; first: string; last: string; segments: Segment[] };
+
+/** Above this many siblings, the tree shows them in ranges of BUCKET_SIZE (10,000 rows would stall the view). */
+export const BUCKET_SIZE = 500;
 
 /** Stable across refreshes, so expansion and selection survive them. */
 export function segmentId(s: Segment): string {
@@ -16,4 +20,21 @@ export function segmentId(s: Segment): string {
 
 export function segmentNode(s: Segment): Node {
   return { kind: 'segment', id: segmentId(s), segment: s };
+}
+
+/** The segments as nodes, in ranges of BUCKET_SIZE when there are more than that. */
+export function segmentNodes(segs: Segment[], parentId: string): Node[] {
+  if (segs.length <= BUCKET_SIZE) return segs.map(segmentNode);
+  const out: Node[] = [];
+  for (let i = 0; i < segs.length; i += BUCKET_SIZE) {
+    const part = segs.slice(i, i + BUCKET_SIZE);
+    out.push({
+      kind: 'bucket',
+      id: `${parentId}/bucket:${i / BUCKET_SIZE}`,
+      first: part[0].name,
+      last: part[part.length - 1].name,
+      segments: part,
+    });
+  }
+  return out;
 }

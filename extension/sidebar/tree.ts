@@ -12,7 +12,7 @@ import { dtypeWords } from '../core/dtype';
 import { ageWords, formatBytes, isPreviewable, modeString, segmentDescription, shapeWords } from '../core/format-words';
 import type { Catalog, Segment } from '../core/types';
 import { userName } from '../core/users';
-import { segmentId, segmentNode, type Node } from './nodes';
+import { segmentId, segmentNode, segmentNodes, type Node } from './nodes';
 
 const DECORATION_SCHEME = 'shm-inspector';
 
@@ -86,6 +86,8 @@ export class SegmentTree implements vscode.TreeDataProvider<Node>, vscode.Dispos
   private running: Promise<Catalog | null> | null = null;
   private queued: Promise<Catalog | null> | null = null;
   state: TreeState = 'loading';
+  /** Milliseconds the last scan took. */
+  lastScanMs = 0;
 
   constructor(
     private readonly dirs: () => string[],
@@ -140,6 +142,7 @@ export class SegmentTree implements vscode.TreeDataProvider<Node>, vscode.Dispos
 
   private async scan(): Promise<Catalog | null> {
     const dirs = this.dirs();
+    const t0 = performance.now();
     try {
       this.catalog = await listCatalog({ dirs });
       this.scanError = null;
@@ -151,6 +154,7 @@ export class SegmentTree implements vscode.TreeDataProvider<Node>, vscode.Dispos
       this.scanError = err.code === 'ENOENT' ? `${dirs.join(', ')} does not exist` : err.message ?? String(e);
     }
     this.arranged = arrange(this.segments, this.options());
+    this.lastScanMs = performance.now() - t0;
     this.fireIfChanged();
     this.catalogChanged.fire(this.catalog);
     return this.catalog;
@@ -166,7 +170,7 @@ export class SegmentTree implements vscode.TreeDataProvider<Node>, vscode.Dispos
       const top: Node[] =
         a.groups.length > 0
           ? a.groups.map((g) => ({ kind: 'group', id: `group:${g.key}`, group: g }))
-          : a.segments.map(segmentNode);
+          : segmentNodes(a.segments, 'root');
       if (a.deleted.length > 0) top.push({ kind: 'deletedGroup', id: 'group:deleted', segments: a.deleted });
       if (top.length === 0 && a.hidden > 0) {
         top.push({ kind: 'message', id: 'message:hidden', text: `${a.hidden} segments hidden by the filter`, detail: 'Clear the filter to see them.' });
@@ -174,8 +178,9 @@ export class SegmentTree implements vscode.TreeDataProvider<Node>, vscode.Dispos
       return top;
     }
     let kids: Node[] = [];
-    if (node.kind === 'group') kids = node.group.segments.map(segmentNode);
-    else if (node.kind === 'deletedGroup') kids = node.segments.map(segmentNode);
+    if (node.kind === 'group') kids = segmentNodes(node.group.segments, node.id);
+    else if (node.kind === 'deletedGroup') kids = segmentNodes(node.segments, node.id);
+    else if (node.kind === 'bucket') kids = node.segments.map(segmentNode);
     else if (node.kind === 'segment') {
       const s = node.segment;
       kids = (s.children ?? []).map(segmentNode);
@@ -235,6 +240,16 @@ export class SegmentTree implements vscode.TreeDataProvider<Node>, vscode.Dispos
       }
       case 'segment':
         return this.segmentItem(node.id, node.segment);
+      case 'bucket': {
+        const item = new vscode.TreeItem(`${node.first} … ${node.last}`, vscode.TreeItemCollapsibleState.Collapsed);
+        item.id = node.id;
+        const bytes = node.segments.reduce((t, s) => t + s.allocatedBytes, 0);
+        item.description = `${node.segments.length} · ${formatBytes(bytes)}`;
+        item.tooltip = 'A range of segments (the view shows long lists in ranges). Filter to narrow them down.';
+        item.iconPath = new vscode.ThemeIcon('list-unordered');
+        item.contextValue = 'bucket';
+        return item;
+      }
     }
   }
 

@@ -114,6 +114,8 @@ describe('the workbench, as a user sees it', function () {
     await frame.waitForSelector('body[data-state="exact"]', { timeout: 30_000 });
     assert.match(await frame.innerText('#info'), /float32 · 256×384/);
     assert.match(await frame.innerText('#status'), /mean · \d+×\d+ cells · range 0 … (1|0\.9\d*) ·/);
+    // The viewer opens in viridis; these checks read gray levels.
+    await frame.selectOption('#colormap', 'gray');
     const grays = await columnGrays(frame);
     assert.ok(grays.length > 50, `canvas is ${grays.length} px tall`);
     // Top row black, bottom row white, and never darker further down.
@@ -141,6 +143,7 @@ describe('the workbench, as a user sees it', function () {
     await frame.waitForSelector('body[data-state="exact"]', { timeout: 30_000 });
     assert.match(await frame.innerText('#info'), /int32 · 50×70/);
     // arange: 0 at the top-left ... 3499 at the bottom-right: the top is darker than the bottom.
+    await frame.selectOption('#colormap', 'gray');
     const grays = await columnGrays(frame);
     assert.ok(grays[0] < 30 && grays[grays.length - 1] > 225, `top ${grays[0]}, bottom ${grays[grays.length - 1]}`);
     await page.locator('.tab', { hasText: `Preview: ${other.name}` }).waitFor();

@@ -75,6 +75,36 @@ describe('SHM Inspector in a real extension host', function () {
     assert.ok(preview.lastTile!.width <= 300 && preview.lastTile!.height <= 200, 'never more cells than elements');
   });
 
+  it('filters by glob, sorts by size and groups by producer, as the view shows it', async () => {
+    const tag = `shmi_intsort${process.pid}`;
+    const small = jar.name(`${tag}_a`, '.npy');
+    const big = jar.name(`${tag}_b`, '.npy');
+    py(['npy', small.path, '|u1', '4,4']);
+    py(['npy', big.path, '<f8', '256,256']);
+    await api.refresh();
+    try {
+      await vscode.commands.executeCommand('shmInspector.filter', `${tag}_*`);
+      assert.deepStrictEqual(api.shown().names, [small.name, big.name]);
+      await vscode.commands.executeCommand('shmInspector.sortBy', 'size');
+      await waitFor('size order', () => api.shown().names[0] === big.name);
+      assert.deepStrictEqual(api.shown().names, [big.name, small.name]);
+      await vscode.commands.executeCommand('shmInspector.filter', `${tag}_a*`);
+      assert.deepStrictEqual(api.shown().names, [small.name]);
+      await vscode.commands.executeCommand('shmInspector.groupByProducer');
+      await waitFor('groups', () => api.shown().groups.length > 0);
+      assert.deepStrictEqual(api.shown().groups, ['Other']);
+    } finally {
+      await vscode.commands.executeCommand('shmInspector.ungroup');
+      await vscode.commands.executeCommand('shmInspector.sortBy', 'name');
+      await vscode.commands.executeCommand('shmInspector.clearFilter');
+    }
+  });
+
+  it('shows /dev/shm usage in the status bar', async () => {
+    await api.refresh();
+    assert.match(api.statusBar().text, /shm .*B \/ .*GiB/);
+  });
+
   it('refuses to preview a segment that is not a numeric array, and opens no panel', async () => {
     const { name, path } = jar.name('shmi_int');
     fs.writeFileSync(path, Buffer.alloc(4096, 7));

@@ -1,0 +1,249 @@
+/** `create`, `persist`, `restore`, `unlink`, `clear` and `attach`: the management commands. */
+import { inspectSegment, resolveName, UsageError } from '../core/catalog';
+import { dtypeWords, parseDTypeSpec } from '../core/dtype';
+import { formatBytes, shapeWords } from '../core/format-words';
+import {
+  attachCode, clearSegments, createSegment, OperationError, parseDuration, persistSegment, restoreSegment, unlinkSegments,
+  validateName, type ClearResult, type Fill, type UnlinkOutcome,
+} from '../core/manage';
+import { Failure, table, type Command, type CommandContext } from './common';
+
+const str = (ctx: CommandContext, k: string): string | undefined => {
+  const v = ctx.values[k];
+  return typeof v === 'string' ? v : undefined;
+};
+const flag = (ctx: CommandContext, k: string): boolean => ctx.values[k] === true;
+
+/** A new segment's NAME: the shm_open spelling `/name` is accepted; no other `/`. */
+function newName(given: string): string {
+  const name = /^\/[^/]/.test(given) ? given.slice(1) : given;
+  const bad = validateName(name);
+  if (bad) throw new UsageError(bad);
+  return name;
+}
+
+function parseShape(text: string): number[] {
+  if (text.trim() === '') return [];
+  return text.split(',').map((p) => {
+    const t = p.trim();
+    if (!/^\d+$/.test(t) || !Number.isSafeInteger(Number(t))) throw new UsageError(`--shape: bad dimension '${p}' (integers separated by commas)`);
+    return Number(t);
+  });
+}
+
+/** Runs a cancellable operation: SIGINT, SIGTERM and SIGHUP abort it (it then cleans up). Operation errors become failures. */
+async function cancellable<T>(op: (signal: AbortSignal) => Promise<T>): Promise<T> {
+  const ac = new AbortController();
+  const stop = () => ac.abort();
+  const sigs: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
+  for (const s of sigs) process.on(s, stop);
+  try {
+    return await op(ac.signal);
+  } catch (e) {
+    throw asFailure(e);
+  } finally {
+    for (const s of sigs) process.off(s, stop);
+  }
+}
+
+function asFailure(e: unknown): unknown {
+  if (e instanceof Error && e.name === 'AbortError') return new Failure('cancelled; nothing was left behind');
+  if (e instanceof OperationError) return new Failure(e.message);
+  return e;
+}
+
+function unlinkLine(o: UnlinkOutcome): string {
+  if (o.status === 'removed') {
+    if (o.pendingBytes > 0) return `unlinked ${o.name}; its ${formatBytes(o.pendingBytes)} stay in RAM until ${o.holders.map((h) => `${h.comm} (pid ${h.pid})`).join(', ')} let go`;
+    return `unlinked ${o.name} (freed ${formatBytes(o.bytes)})`;
+  }
+  return `${o.name}: ${o.error ?? o.status}`;
+}
+
+function clearText(r: ClearResult): string {
+  const lines: string[] = [];
+  const dry = r.dryRun === true;
+  const pending = r.pendingBytes > 0 ? `; ${formatBytes(r.pendingBytes)} more once their holders let go` : '';
+  if (dry) lines.push(r.removed.length === 0 ? 'nothing to remove' : `would remove ${r.removed.length} entr${r.removed.length === 1 ? 'y' : 'ies'}, freeing ${formatBytes(r.bytes)}${pending}:`);
+  else lines.push(r.removed.length === 0 ? 'removed nothing' : `removed ${r.removed.length} entr${r.removed.length === 1 ? 'y' : 'ies'}, freed ${formatBytes(r.bytes)}${pending}:`);
+  for (const n of r.removed) lines.push(`  ${n}`);
+  if (r.skipped.length > 0) {
+    lines.push('skipped:');
+    lines.push(table(r.skipped.map((s) => [`  ${s.name}`, s.reason])));
+  }
+  if (r.failed.length > 0) {
+    lines.push('failed:');
+    lines.push(table(r.failed.map((f) => [`  ${f.name}`, f.error])));
+  }
+  return lines.join('\n');
+}
+
+export const MANAGE_COMMANDS: Command[] = [
+  {
+    name: 'create',
+    synopsis: 'create NAME --dtype D --shape A,B[,...] [--fill zeros|random|arange] [--from FILE.npy] [--format npy|raw]',
+    summary: 'a new array segment (NPY by default: np.load(path, mmap_mode="r+") opens it); never overwrites',
+    options: { dtype: { type: 'string' }, shape: { type: 'string' }, fill: { type: 'string' }, from: { type: 'string' }, format: { type: 'string' } },
+    positionals: [1, 1],
+    async run(ctx) {
+      const name = newName(ctx.positionals[0]);
+      const dtype = str(ctx, 'dtype');
+      if (dtype !== undefined && !parseDTypeSpec(dtype)) throw new UsageError(`--dtype: unsupported dtype '${dtype}' (float32, <f4, >i8, u1, complex64, bfloat16...)`);
+      const shapeText = str(ctx, 'shape');
+      const shape = shapeText !== undefined ? parseShape(shapeText) : undefined;
+      const fill = str(ctx, 'fill');
+      if (fill !== undefined && !['zeros', 'random', 'arange'].includes(fill)) throw new UsageError(`--fill must be zeros, random or arange (got '${fill}')`);
+      const format = str(ctx, 'format');
+      if (format !== undefined && format !== 'npy' && format !== 'raw') throw new UsageError(`--format must be npy or raw (got '${format}')`);
+      const from = str(ctx, 'from');
+      if (from !== undefined && fill !== undefined) throw new UsageError('--fill and --from exclude each other');
+      if (from === undefined && (dtype === undefined || shape === undefined)) throw new UsageError('create needs --dtype and --shape (or --from FILE.npy)');
+      const r = await cancellable((signal) =>
+        createSegment({ dir: ctx.dir, name, dtype, shape, fill: fill as Fill | undefined, from, format: format as 'npy' | 'raw' | undefined, signal }),
+      );
+      if (ctx.json) ctx.printJson(r);
+      else ctx.print(`created ${r.name}: ${dtypeWords(r.dtype)} ${shapeWords(r.shape)}, ${r.format}, ${r.size} bytes (${formatBytes(r.size)}), data at offset ${r.dataOffset}\n${r.path}`);
+      return 0;
+    },
+  },
+  {
+    name: 'persist',
+    synopsis: 'persist NAME --to FILE [--pid P]',
+    summary: 'snapshot a segment to FILE (+ FILE.sha256; FILE.json for raw bytes); --pid reads a deleted one through that holder',
+    options: { to: { type: 'string' }, pid: { type: 'string' } },
+    positionals: [1, 1],
+    async run(ctx) {
+      const to = str(ctx, 'to');
+      if (!to) throw new UsageError('persist needs --to FILE');
+      const pidText = str(ctx, 'pid');
+      if (pidText !== undefined && !/^[1-9]\d{0,9}$/.test(pidText)) throw new UsageError(`--pid: not a process id: '${pidText}'`);
+      const { rel } = resolveName(ctx.dir, ctx.positionals[0]);
+      const r = await cancellable((signal) => persistSegment({ dir: ctx.dir, name: rel, to, pid: pidText ? Number(pidText) : undefined, signal }));
+      if (ctx.json) ctx.printJson(r);
+      else {
+        ctx.print(
+          `persisted ${rel} to ${r.file} (${r.format}, ${r.bytes} bytes)\nsha256 ${r.sha256} in ${r.file}.sha256` +
+            (r.sidecar ? `\nwhat is known about the raw bytes: ${r.sidecar}` : ''),
+        );
+      }
+      return 0;
+    },
+  },
+  {
+    name: 'restore',
+    synopsis: 'restore FILE [--name NAME] [--force]',
+    summary: "load a snapshot back (checked against FILE.sha256); NAME defaults to FILE's base name",
+    options: { name: { type: 'string' }, force: { type: 'boolean' } },
+    positionals: [1, 1],
+    async run(ctx) {
+      const given = str(ctx, 'name');
+      const name = given !== undefined ? newName(given) : undefined;
+      if (name === undefined) {
+        const base = ctx.positionals[0].replace(/\/+$/, '').split('/').pop() ?? '';
+        const bad = validateName(base);
+        if (bad) throw new UsageError(`${bad}; give --name`);
+      }
+      const r = await cancellable((signal) => restoreSegment({ dir: ctx.dir, file: ctx.positionals[0], name, force: flag(ctx, 'force'), signal }));
+      if (ctx.json) ctx.printJson(r);
+      else ctx.print(`restored ${r.name} (${r.bytes} bytes) to ${r.path}; ${r.verified ? 'checksum verified' : 'no .sha256 file: not verified'}`);
+      return 0;
+    },
+  },
+  {
+    name: 'unlink',
+    synopsis: 'unlink NAME... [--force]',
+    summary: 'remove segments; one a process holds only with --force (its RAM stays in use until it lets go)',
+    options: { force: { type: 'boolean' } },
+    positionals: [0, Number.MAX_SAFE_INTEGER],
+    async run(ctx) {
+      if (ctx.positionals.length === 0) throw new UsageError('unlink needs at least one NAME');
+      const outcomes = await unlinkSegments({ dir: ctx.dir, names: ctx.positionals, force: flag(ctx, 'force') }).catch((e: unknown) => {
+        throw asFailure(e);
+      });
+      const bad = outcomes.filter((o) => o.status !== 'removed');
+      if (outcomes.length === 1 && bad.length === 1) throw new Failure(`${bad[0].name}: ${bad[0].error ?? bad[0].status}`);
+      const bytes = outcomes.reduce((a, o) => a + o.bytes, 0);
+      const pendingBytes = outcomes.reduce((a, o) => a + o.pendingBytes, 0);
+      if (ctx.json) ctx.printJson({ outcomes, bytes, pendingBytes });
+      else ctx.print(outcomes.map(unlinkLine).join('\n'));
+      if (bad.length > 0) throw new PartialFailure(`${bad.length} of ${outcomes.length} not unlinked (see above)`);
+      return 0;
+    },
+  },
+  {
+    name: 'clear',
+    synopsis: 'clear [--glob G] [--orphans] [--older-than DURATION] [--include-in-use] [--dry-run] [--yes] [--json]',
+    summary: 'remove segments by selectors (combined with AND); in-use ones only with --include-in-use; a plan unless --yes',
+    options: {
+      glob: { type: 'string' },
+      orphans: { type: 'boolean' },
+      'older-than': { type: 'string' },
+      'include-in-use': { type: 'boolean' },
+      'dry-run': { type: 'boolean' },
+      yes: { type: 'boolean' },
+    },
+    positionals: [0, 0],
+    async run(ctx) {
+      const glob = str(ctx, 'glob');
+      const olderText = str(ctx, 'older-than');
+      const orphans = flag(ctx, 'orphans');
+      if (glob === undefined && olderText === undefined && !orphans) {
+        throw new UsageError('clear needs at least one selector: --glob G, --orphans or --older-than DURATION');
+      }
+      if (glob === '') throw new UsageError('--glob needs a pattern');
+      let olderThanMs: number | undefined;
+      if (olderText !== undefined) {
+        const d = parseDuration(olderText);
+        if (d === null) throw new UsageError(`--older-than: bad duration '${olderText}' (90s, 15m, 2h, 7d)`);
+        olderThanMs = d;
+      }
+      const dryRun = flag(ctx, 'dry-run') || !flag(ctx, 'yes');
+      const r = await cancellable((signal) =>
+        clearSegments({ dir: ctx.dir, glob, orphans, olderThanMs, includeInUse: flag(ctx, 'include-in-use'), dryRun, signal }),
+      );
+      if (ctx.json) ctx.printJson(r);
+      else {
+        let text = clearText(r);
+        if (r.dryRun && !flag(ctx, 'yes') && r.removed.length > 0) text += '\nnothing was removed: pass --yes to remove them';
+        else if (r.dryRun && r.removed.length > 0) text += '\n--dry-run: nothing was removed';
+        ctx.print(text);
+      }
+      if (r.failed.length > 0) throw new PartialFailure(`${r.failed.length} could not be removed (see above)`);
+      return 0;
+    },
+  },
+  {
+    name: 'attach',
+    synopsis: 'attach NAME [--python 3.X]',
+    summary: 'print Python code that opens the segment (np.load, SharedMemory, SharedArray, safetensors, pyarrow, joblib)',
+    options: { python: { type: 'string' } },
+    positionals: [1, 1],
+    async run(ctx) {
+      const pv = str(ctx, 'python');
+      let python: [number, number] | undefined;
+      if (pv !== undefined) {
+        const m = /^(\d)\.(\d{1,2})$/.exec(pv);
+        if (!m || m[1] !== '3') throw new UsageError(`--python: expected 3.X (got '${pv}')`);
+        python = [3, Number(m[2])];
+      }
+      const { rel } = resolveName(ctx.dir, ctx.positionals[0]);
+      const seg = await inspectSegment(rel, { dirs: [ctx.dir] });
+      if (!seg) throw new Failure(`${rel}: no such segment`);
+      const s = attachCode(seg, { python });
+      if (ctx.json) ctx.printJson(s);
+      else {
+        let text = s.code.trimEnd();
+        if (s.requires.length > 0) text = `# needs: ${s.requires.join(', ')}\n${text}`;
+        for (const a of s.alternatives ?? []) text += `\n\n# or, with ${a.requires.join(', ') || 'the standard library'} only:\n${a.code.trimEnd()}`;
+        ctx.print(text);
+      }
+      return 0;
+    },
+  },
+];
+
+/**
+ * Some of several items failed: the details are already on stdout; exit 1 with a one-line summary on stderr.
+ * (A Failure thrown after printing: cli.ts prints its message as the one stderr line.)
+ */
+class PartialFailure extends Failure {}

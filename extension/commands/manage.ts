@@ -1,0 +1,413 @@
+/**
+ * The management commands in VS Code: create, persist, restore, unlink, clear and
+ * copy attach code. Each gathers its inputs (quick input, dialogs, the tree's
+ * selection), runs the operation from extension/core/manage with a cancellable
+ * progress notification, and reports what happened.
+ */
+import * as path from 'path';
+import * as vscode from 'vscode';
+import { formatBytes, shapeWords } from '../core/format-words';
+import {
+  attachCode,
+  clearSegments,
+  createSegment,
+  parseDuration,
+  persistSegment,
+  restoreSegment,
+  unlinkSegments,
+  validateName,
+  type ClearRequest,
+  type ClearResult,
+  type Fill,
+  type LongRunning,
+} from '../core/manage';
+import { parseDTypeSpec } from '../core/dtype';
+import type { Segment } from '../core/types';
+
+export interface ManageDeps {
+  /** The directory new segments go to (the first configured one). */
+  dir(): string;
+  /** Segments the command applies to: the clicked item plus the multi-selection. */
+  targets(arg: unknown): Segment[];
+  /** Re-lists and returns the segments. */
+  refresh(): Promise<Segment[]>;
+  /** Reveals and selects a segment by name in the tree. */
+  reveal(name: string): Promise<void>;
+}
+
+const TITLE = 'SHM Inspector';
+
+function message(e: unknown): string {
+  return e instanceof Error ? e.message : String(e);
+}
+
+function isAbort(e: unknown): boolean {
+  return e instanceof Error && e.name === 'AbortError';
+}
+
+/** Runs `work` under a cancellable progress notification that shows bytes done. */
+export function withByteProgress<T>(title: string, work: (lr: LongRunning) => Promise<T>): Thenable<T> {
+  return vscode.window.withProgress(
+    { location: vscode.ProgressLocation.Notification, title, cancellable: true },
+    async (progress, token) => {
+      const ac = new AbortController();
+      token.onCancellationRequested(() => ac.abort());
+      let last = 0;
+      return work({
+        signal: ac.signal,
+        onProgress: (done, total) => {
+          if (total <= 0) return;
+          const pct = (100 * done) / total;
+          progress.report({ increment: pct - last, message: `${formatBytes(done)} of ${formatBytes(total)}` });
+          last = pct;
+        },
+      });
+    },
+  );
+}
+
+const DTYPES: { label: string; spec: string; description: string }[] = [
+  { label: 'float32', spec: '<f4', description: '4 bytes' },
+  { label: 'float64', spec: '<f8', description: '8 bytes' },
+  { label: 'float16', spec: '<f2', description: '2 bytes' },
+  { label: 'bfloat16', spec: 'bfloat16', description: '2 bytes (ml_dtypes)' },
+  { label: 'int8', spec: '|i1', description: '1 byte' },
+  { label: 'uint8', spec: '|u1', description: '1 byte' },
+  { label: 'int16', spec: '<i2', description: '2 bytes' },
+  { label: 'int32', spec: '<i4', description: '4 bytes' },
+  { label: 'int64', spec: '<i8', description: '8 bytes' },
+  { label: 'uint16', spec: '<u2', description: '2 bytes' },
+  { label: 'uint32', spec: '<u4', description: '4 bytes' },
+  { label: 'uint64', spec: '<u8', description: '8 bytes' },
+  { label: 'bool', spec: '|b1', description: '1 byte' },
+  { label: 'complex64', spec: '<c8', description: '8 bytes' },
+  { label: 'complex128', spec: '<c16', description: '16 bytes' },
+];
+
+function parseShape(text: string): number[] | string {
+  const parts = text.split(/[,x×\s]+/).filter(Boolean);
+  if (parts.length === 0) return 'Give at least one dimension, e.g. 1024,1024';
+  const dims = parts.map(Number);
+  if (dims.some((d) => !Number.isSafeInteger(d) || d < 0)) return 'Dimensions are whole numbers ≥ 0, separated by commas';
+  if (dims.length > 32) return 'At most 32 dimensions';
+  return dims;
+}
+
+/** The create flow: name, dtype, shape, fill, format; then a cancellable write. */
+async function createFlow(deps: ManageDeps): Promise<void> {
+  const dir = deps.dir();
+  const name = await vscode.window.showInputBox({
+    title: `${TITLE}: Create Segment (1/4) — name in ${dir}`,
+    prompt: 'Name of the new segment (no /, no .., at most 255 bytes). np.load("/dev/shm/NAME") opens an .npy one.',
+    placeHolder: 'features.npy',
+    validateInput: (v) => (v === '' ? null : validateName(v)),
+    ignoreFocusOut: true,
+  });
+  if (!name) return;
+  const dtypePick = await vscode.window.showQuickPick([...DTYPES, { label: 'Other…', spec: '', description: 'type a numpy dtype' }], {
+    title: `${TITLE}: Create Segment (2/4) — dtype`,
+    placeHolder: 'Element type',
+    ignoreFocusOut: true,
+  });
+  if (!dtypePick) return;
+  let dtype = dtypePick.spec;
+  if (!dtype) {
+    const typed = await vscode.window.showInputBox({
+      title: `${TITLE}: Create Segment — dtype`,
+      prompt: "What np.dtype() takes for numbers: '<f4', '>i8', 'uint16', 'complex64', or bfloat16",
+      validateInput: (v) => (parseDTypeSpec(v) ? null : `'${v}' is not a numeric dtype`),
+      ignoreFocusOut: true,
+    });
+    if (!typed) return;
+    dtype = typed;
+  }
+  const shapeText = await vscode.window.showInputBox({
+    title: `${TITLE}: Create Segment (3/4) — shape`,
+    prompt: 'Dimensions separated by commas',
+    placeHolder: '1024,1024',
+    validateInput: (v) => {
+      const s = parseShape(v);
+      return typeof s === 'string' ? s : null;
+    },
+    ignoreFocusOut: true,
+  });
+  if (!shapeText) return;
+  const shape = parseShape(shapeText) as number[];
+  const fillPick = await vscode.window.showQuickPick(
+    [
+      { label: 'zeros', description: 'sparse: uses RAM only once written', fill: 'zeros' as Fill | 'file' },
+      { label: 'random', description: 'uniform random values', fill: 'random' as Fill | 'file' },
+      { label: 'arange', description: '0, 1, 2, … in C order', fill: 'arange' as Fill | 'file' },
+      { label: 'from an .npy file…', description: 'copy an array from disk', fill: 'file' as Fill | 'file' },
+    ],
+    { title: `${TITLE}: Create Segment (4/4) — contents`, ignoreFocusOut: true },
+  );
+  if (!fillPick) return;
+  let from: string | undefined;
+  if (fillPick.fill === 'file') {
+    const picked = await vscode.window.showOpenDialog({ canSelectMany: false, filters: { 'NumPy arrays': ['npy'] }, title: 'Array to copy' });
+    if (!picked || picked.length === 0) return;
+    from = picked[0].fsPath;
+  }
+  const formatPick = await vscode.window.showQuickPick(
+    [
+      { label: 'npy', description: "self-describing: np.load(path, mmap_mode='r+')", picked: true },
+      { label: 'raw', description: 'bare bytes (SharedMemory-style); dtype and shape are not stored' },
+    ],
+    { title: `${TITLE}: Create Segment — format`, ignoreFocusOut: true },
+  );
+  if (!formatPick) return;
+  try {
+    const r = await withByteProgress(`Creating ${name}`, (lr) =>
+      createSegment({
+        ...lr,
+        dir,
+        name,
+        dtype: from ? undefined : dtype,
+        shape: from ? undefined : shape,
+        fill: fillPick.fill === 'file' ? undefined : fillPick.fill,
+        from,
+        format: formatPick.label as 'npy' | 'raw',
+      }),
+    );
+    await deps.refresh();
+    await deps.reveal(r.name);
+    const choice = await vscode.window.showInformationMessage(
+      `Created ${r.name}: ${formatBytes(r.size)} · ${r.dtype} · ${shapeWords(r.shape)}`,
+      'Preview',
+      'Copy Python Code',
+    );
+    if (choice === 'Preview') await vscode.commands.executeCommand('shmInspector.preview', r.name);
+    if (choice === 'Copy Python Code') await vscode.commands.executeCommand('shmInspector.copyAttachCode', r.name);
+  } catch (e) {
+    if (isAbort(e)) void vscode.window.showInformationMessage(`Creating ${name} was cancelled; nothing was left behind.`);
+    else void vscode.window.showErrorMessage(`${TITLE}: could not create ${name}: ${message(e)}`);
+  }
+}
+
+/** The directory a listed segment lives in (its path less its relative name). */
+export function dirOf(s: Segment): string {
+  return s.path.slice(0, s.path.length - s.name.length - 1) || '/';
+}
+
+function holdersWords(s: Segment): string {
+  return s.holders.map((h) => (h.pid === process.pid ? `this window's SHM Inspector (a preview maps it)` : `${h.comm} (pid ${h.pid})`)).join(', ');
+}
+
+async function unlinkFlow(deps: ManageDeps, arg: unknown): Promise<void> {
+  const picked = deps.targets(arg).filter((s) => !s.deleted && s.format !== 'tensor' && s.format !== 'column');
+  if (picked.length === 0) {
+    void vscode.window.showInformationMessage(`${TITLE}: select the segments to unlink in the Segments view.`);
+    return;
+  }
+  // Holders change without any file-system event (a process maps the segment): look again now.
+  const fresh = await deps.refresh();
+  const segs = picked
+    .map((p) => fresh.find((s) => !s.deleted && s.path === p.path && s.name === p.name))
+    .filter((s): s is Segment => s !== undefined);
+  if (segs.length === 0) {
+    void vscode.window.showInformationMessage(`${TITLE}: ${picked.map((s) => s.name).join(', ')} no longer exists.`);
+    return;
+  }
+  const held = segs.filter((s) => s.holders.length > 0);
+  const total = segs.reduce((t, s) => t + s.allocatedBytes, 0);
+  const what = segs.length === 1 ? segs[0].name : `${segs.length} segments (${formatBytes(total)})`;
+  const lines = [`Unlink ${what}?`];
+  if (held.length > 0) {
+    lines.push(
+      '',
+      ...held.map((s) => `${s.name} is still held by ${holdersWords(s)}.`),
+      'Unlinking removes the name, but frees no RAM until those processes let go.',
+    );
+  } else {
+    lines.push('', `This frees ${formatBytes(total)} of RAM. Processes that open it by name later will not find it.`);
+  }
+  const choice = await vscode.window.showWarningMessage(lines[0], { modal: true, detail: lines.slice(1).join('\n') }, 'Unlink');
+  if (choice !== 'Unlink') return;
+  const byDir = new Map<string, string[]>();
+  for (const s of segs) byDir.set(dirOf(s), [...(byDir.get(dirOf(s)) ?? []), s.name]);
+  const out = (await Promise.all([...byDir].map(([dir, names]) => unlinkSegments({ dir, names, force: true })))).flat();
+  await deps.refresh();
+  const removed = out.filter((o) => o.status === 'removed');
+  const failed = out.filter((o) => o.status !== 'removed');
+  const freed = removed.reduce((t, o) => t + o.bytes, 0);
+  const pending = removed.reduce((t, o) => t + o.pendingBytes, 0);
+  let text = `Unlinked ${removed.length} of ${out.length}: ${formatBytes(freed)} freed now`;
+  if (pending > 0) text += `, ${formatBytes(pending)} when the holders let go`;
+  if (failed.length > 0) {
+    void vscode.window.showErrorMessage(`${text}. Failed: ${failed.map((f) => `${f.name}: ${f.error ?? f.status}`).join('; ')}`);
+  } else {
+    void vscode.window.showInformationMessage(text + '.');
+  }
+}
+
+async function persistFlow(deps: ManageDeps, arg: unknown, target?: string): Promise<void> {
+  const seg = deps.targets(arg)[0];
+  if (!seg) {
+    void vscode.window.showInformationMessage(`${TITLE}: pick a segment in the Segments view to persist.`);
+    return;
+  }
+  let file = target;
+  if (!file) {
+    const base = path.basename(seg.name);
+    const suggestion = seg.format === 'raw' && seg.dtype ? `${base}.npy` : base;
+    const home = process.env.HOME ?? '/';
+    const folder = vscode.workspace.workspaceFolders?.[0]?.uri.fsPath ?? home;
+    const uri = await vscode.window.showSaveDialog({
+      title: `Persist ${seg.name} to disk`,
+      defaultUri: vscode.Uri.file(path.join(folder, suggestion)),
+      saveLabel: 'Persist',
+    });
+    if (!uri) return;
+    file = uri.fsPath;
+  }
+  try {
+    const r = await withByteProgress(`Persisting ${seg.name}`, (lr) =>
+      persistSegment({ ...lr, dir: dirOf(seg), name: seg.name, to: file!, pid: seg.deleted ? seg.holders[0]?.pid : undefined }),
+    );
+    void vscode.window.showInformationMessage(
+      `Persisted ${seg.name} to ${r.file} (${formatBytes(r.bytes)}, ${r.format}); SHA-256 in ${path.basename(r.file)}.sha256.`,
+    );
+  } catch (e) {
+    if (isAbort(e)) void vscode.window.showInformationMessage(`Persisting ${seg.name} was cancelled; no file was written.`);
+    else void vscode.window.showErrorMessage(`${TITLE}: could not persist ${seg.name}: ${message(e)}`);
+  }
+}
+
+async function restoreFlow(deps: ManageDeps, fileArg?: unknown): Promise<void> {
+  let file = typeof fileArg === 'string' ? fileArg : fileArg instanceof vscode.Uri ? fileArg.fsPath : undefined;
+  if (!file) {
+    const picked = await vscode.window.showOpenDialog({ canSelectMany: false, title: 'Snapshot to restore into shared memory', openLabel: 'Restore' });
+    if (!picked || picked.length === 0) return;
+    file = picked[0].fsPath;
+  }
+  const dir = deps.dir();
+  const name = path.basename(file);
+  const run = (force: boolean) => withByteProgress(`Restoring ${name}`, (lr) => restoreSegment({ ...lr, dir, file: file!, name, force }));
+  try {
+    let r;
+    try {
+      r = await run(false);
+    } catch (e) {
+      if (!/exists/i.test(message(e))) throw e;
+      const choice = await vscode.window.showWarningMessage(
+        `${name} already exists in ${dir}.`,
+        { modal: true, detail: 'Replace it with the snapshot? Processes that map the old one keep seeing the old data.' },
+        'Replace',
+      );
+      if (choice !== 'Replace') return;
+      r = await run(true);
+    }
+    await deps.refresh();
+    await deps.reveal(r.name);
+    void vscode.window.showInformationMessage(
+      `Restored ${r.name} (${formatBytes(r.bytes)})${r.verified ? ', checksum verified' : ' — no .sha256 beside the file, so it was not verified'}.`,
+    );
+  } catch (e) {
+    if (isAbort(e)) void vscode.window.showInformationMessage(`Restoring ${name} was cancelled; nothing was left behind.`);
+    else void vscode.window.showErrorMessage(`${TITLE}: could not restore ${name}: ${message(e)}`);
+  }
+}
+
+async function clearFlow(deps: ManageDeps, arg: unknown): Promise<void> {
+  const dir = deps.dir();
+  const selected = deps.targets(arg).filter((s) => !s.deleted && s.format !== 'tensor' && s.format !== 'column');
+  const req: ClearRequest = { dir };
+  if (selected.length > 0 && arg !== undefined) {
+    req.dir = dirOf(selected[0]);
+    req.names = selected.filter((s) => dirOf(s) === req.dir).map((s) => s.name);
+  } else {
+    const glob = await vscode.window.showInputBox({
+      title: `${TITLE}: Clear Segments — which names? (1/2)`,
+      prompt: `A glob over the names in ${dir} (psm_*, *.npy, joblib_*); empty: any name`,
+      placeHolder: 'psm_*',
+      ignoreFocusOut: true,
+    });
+    if (glob === undefined) return;
+    if (glob.trim() !== '') req.glob = glob.trim();
+    const opts = await vscode.window.showQuickPick(
+      [
+        { label: 'Orphans only', description: 'no process maps or holds them', key: 'orphans' },
+        { label: 'Older than…', description: 'by modification time', key: 'older' },
+        { label: 'Include segments in use', description: 'unlinking them frees RAM only when their holders let go', key: 'inuse' },
+      ],
+      { title: `${TITLE}: Clear Segments — conditions (2/2)`, canPickMany: true, ignoreFocusOut: true },
+    );
+    if (!opts) return;
+    const keys = new Set(opts.map((o) => o.key));
+    if (keys.has('orphans')) req.orphans = true;
+    if (keys.has('inuse')) req.includeInUse = true;
+    if (keys.has('older')) {
+      const d = await vscode.window.showInputBox({
+        title: `${TITLE}: Clear Segments — older than`,
+        prompt: 'A duration: 90s, 15m, 2h, 7d',
+        validateInput: (v) => (parseDuration(v) === null ? 'Write a number and s, m, h or d: 90s, 15m, 2h, 7d' : null),
+        ignoreFocusOut: true,
+      });
+      if (!d) return;
+      req.olderThanMs = parseDuration(d)!;
+    }
+    if (!req.glob && !req.orphans && req.olderThanMs === undefined) {
+      void vscode.window.showWarningMessage(`${TITLE}: give a pattern, orphans only, or an age: clearing everything is not offered.`);
+      return;
+    }
+  }
+  const plan = await clearSegments({ ...req, dryRun: true });
+  if (plan.removed.length === 0) {
+    void vscode.window.showInformationMessage(
+      `${TITLE}: nothing to clear${plan.skipped.length ? ` (${plan.skipped.length} skipped: ${plan.skipped.map((s) => `${s.name}: ${s.reason}`).slice(0, 3).join('; ')})` : ''}.`,
+    );
+    return;
+  }
+  type Item = vscode.QuickPickItem & { name?: string };
+  const items: Item[] = plan.removed.map((n) => ({ label: n, name: n, picked: true }));
+  if (plan.skipped.length > 0) {
+    items.push({ label: 'Skipped', kind: vscode.QuickPickItemKind.Separator });
+    for (const s of plan.skipped) items.push({ label: `$(circle-slash) ${s.name}`, description: s.reason });
+  }
+  const picked = await vscode.window.showQuickPick(items, {
+    title: `Clear ${plan.removed.length} segments: ${formatBytes(plan.bytes)} freed now${plan.pendingBytes ? `, ${formatBytes(plan.pendingBytes)} when holders let go` : ''}`,
+    placeHolder: 'Uncheck what to keep, then press Enter to remove the checked segments',
+    canPickMany: true,
+    ignoreFocusOut: true,
+  });
+  if (!picked) return;
+  const names = picked.map((p) => p.name).filter((n): n is string => !!n);
+  if (names.length === 0) return;
+  const result: ClearResult = await clearSegments({ ...req, names, dryRun: false });
+  await deps.refresh();
+  const summary =
+    `Cleared ${result.removed.length} segments: ${formatBytes(result.bytes)} freed now` +
+    (result.pendingBytes ? `, ${formatBytes(result.pendingBytes)} when holders let go` : '') +
+    (result.skipped.length ? `; ${result.skipped.length} skipped` : '') +
+    (result.failed.length ? `; ${result.failed.length} failed` : '');
+  const show = result.failed.length > 0 ? vscode.window.showErrorMessage : vscode.window.showInformationMessage;
+  const choice = await show(summary + '.', 'Show Details');
+  if (choice === 'Show Details') {
+    const doc = await vscode.workspace.openTextDocument({ language: 'json', content: JSON.stringify(result, null, 2) + '\n' });
+    await vscode.window.showTextDocument(doc, { preview: true });
+  }
+}
+
+async function copyAttachFlow(deps: ManageDeps, arg: unknown): Promise<void> {
+  let seg = deps.targets(arg)[0];
+  if (!seg && typeof arg === 'string') seg = (await deps.refresh()).find((s) => s.name === arg) as Segment;
+  if (!seg) return;
+  const snippet = attachCode(seg);
+  await vscode.env.clipboard.writeText(snippet.code);
+  const req = snippet.requires.length > 0 ? ` (needs ${snippet.requires.join(', ')})` : '';
+  void vscode.window.showInformationMessage(`Copied Python code that opens ${seg.name} with ${snippet.kind}${req}.`);
+}
+
+export function registerManageCommands(deps: ManageDeps): vscode.Disposable[] {
+  return [
+    vscode.commands.registerCommand('shmInspector.create', () => createFlow(deps)),
+    vscode.commands.registerCommand('shmInspector.unlink', (arg?: unknown) => unlinkFlow(deps, arg)),
+    vscode.commands.registerCommand('shmInspector.persist', (arg?: unknown, target?: unknown) =>
+      persistFlow(deps, arg, typeof target === 'string' ? target : undefined),
+    ),
+    vscode.commands.registerCommand('shmInspector.restore', (file?: unknown) => restoreFlow(deps, file)),
+    vscode.commands.registerCommand('shmInspector.clear', (arg?: unknown) => clearFlow(deps, arg)),
+    vscode.commands.registerCommand('shmInspector.copyAttachCode', (arg?: unknown) => copyAttachFlow(deps, arg)),
+  ];
+}

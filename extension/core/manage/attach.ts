@@ -1,0 +1,241 @@
+/**
+ * attachCode: a Python snippet that opens a segment the way its producer meant:
+ * np.load(mmap_mode='r') for NPY, SharedMemory (track=False on >= 3.13; before that the
+ * resource_tracker.unregister workaround) + np.ndarray for raw-with-interpretation and
+ * SharedArray data directly in /dev/shm (np.memmap elsewhere), SharedArray.attach,
+ * safetensors.safe_open, pyarrow.memory_map + ipc, joblib.load(mmap_mode='r'), and for raw
+ * bytes a SharedMemory (or mmap) view. A deleted-but-mapped segment is reached through a
+ * holder's /proc/PID/fd. Snippets avoid f-strings and newer syntax: they compile on 3.6+.
+ */
+import * as path from 'path';
+import { parseNumericDType } from '../dtype';
+import type { Segment } from '../types';
+import type { AttachSnippet } from './api';
+
+const SHM = '/dev/shm';
+
+/** A Python string literal for any text (ASCII only: non-ASCII as escapes). */
+export function pyStr(s: string): string {
+  let out = "'";
+  for (const ch of s) {
+    const cp = ch.codePointAt(0)!;
+    if (ch === '\\') out += '\\\\';
+    else if (ch === "'") out += "\\'";
+    else if (ch === '\n') out += '\\n';
+    else if (ch === '\r') out += '\\r';
+    else if (ch === '\t') out += '\\t';
+    else if (cp < 0x20 || cp === 0x7f) out += '\\x' + cp.toString(16).padStart(2, '0');
+    else if (cp < 0x7f) out += ch;
+    else if (cp <= 0xffff) out += '\\u' + cp.toString(16).padStart(4, '0');
+    else out += '\\U' + cp.toString(16).padStart(8, '0');
+  }
+  return out + "'";
+}
+
+function pyTuple(shape: readonly number[]): string {
+  return shape.length === 1 ? `(${shape[0]},)` : `(${shape.join(', ')})`;
+}
+
+type Version = [number, number] | undefined;
+
+function atLeast(v: Version, major: number, minor: number): boolean | undefined {
+  if (!v) return undefined;
+  return v[0] > major || (v[0] === major && v[1] >= minor);
+}
+
+interface Dtype {
+  expr: string;
+  imports: string[];
+  requires: string[];
+}
+
+/** A numpy dtype expression; ml_dtypes for bfloat16 and float8 types. */
+function dtypeExpr(dtype: string): Dtype {
+  const ml = /^(bfloat16|float8_[a-z0-9]+)$/.exec(dtype.replace(/^</, ''));
+  if (ml) return { expr: `ml_dtypes.${ml[1]}`, imports: ['import ml_dtypes'], requires: ['numpy', 'ml_dtypes'] };
+  return { expr: `np.dtype(${pyStr(dtype)})`, imports: [], requires: ['numpy'] };
+}
+
+/** Where the file is: its path, or (deleted) a search through its holders' /proc/PID/fd. */
+function locate(seg: Segment): string[] {
+  if (!seg.deleted) return [`path = ${pyStr(seg.path)}`];
+  const pids = seg.holders.map((h) => String(h.pid));
+  return [
+    `# ${seg.name} was unlinked but is still held by ${seg.holders.map((h) => `${h.comm} (pid ${h.pid})`).join(', ') || 'a process'}:`,
+    '# it can only be opened through a holder, while that holder keeps it.',
+    'def find_deleted_segment(pids, dev, ino):',
+    '    for pid in pids:',
+    "        for kind in ('fd', 'map_files'):",
+    "            folder = '/proc/%d/%s' % (pid, kind)",
+    '            try:',
+    '                names = os.listdir(folder)',
+    '            except OSError:',
+    '                continue',
+    '            for n in names:',
+    '                p = os.path.join(folder, n)',
+    '                try:',
+    '                    st = os.stat(p)',
+    '                except OSError:',
+    '                    continue',
+    '                if st.st_dev == dev and st.st_ino == ino:',
+    '                    return p',
+    `    raise FileNotFoundError(${pyStr(`no process this user may inspect still holds the deleted segment ${seg.name}`)})`,
+    '',
+    '',
+    `path = find_deleted_segment([${pids.join(', ')}], ${seg.dev}, ${seg.ino})`,
+  ];
+}
+
+/** True when the segment can be opened by name with SharedMemory (directly in /dev/shm, Python >= 3.8). */
+function bySharedMemory(seg: Segment, v: Version): boolean {
+  return !seg.deleted && path.dirname(seg.path) === SHM && atLeast(v, 3, 8) !== false;
+}
+
+/** Opening an existing SharedMemory segment without letting this process's resource tracker unlink it. */
+function sharedMemoryLines(name: string, v: Version): { imports: string[]; body: string[] } {
+  const n = pyStr(name);
+  const tracked = [
+    `shm = shared_memory.SharedMemory(name=${n})`,
+    "# Before Python 3.13, attaching registers the segment with this process's resource tracker, which",
+    '# would unlink it when this process exits: unregister it (the usual workaround, bpo-38119).',
+    "resource_tracker.unregister(shm._name, 'shared_memory')",
+  ];
+  const untracked = [`shm = shared_memory.SharedMemory(name=${n}, track=False)  # track=False: never unlinked by this process`];
+  if (atLeast(v, 3, 13) === true) return { imports: ['from multiprocessing import shared_memory'], body: untracked };
+  if (atLeast(v, 3, 13) === false) return { imports: ['from multiprocessing import resource_tracker, shared_memory'], body: tracked };
+  return {
+    imports: ['import sys', 'from multiprocessing import resource_tracker, shared_memory'],
+    body: ['if sys.version_info >= (3, 13):', ...untracked.map((l) => '    ' + l), 'else:', ...tracked.map((l) => '    ' + l)],
+  };
+}
+
+function snippet(kind: string, imports: string[], body: string[], requires: string[], seg: Segment): AttachSnippet {
+  const imp = [...new Set([...(seg.deleted ? ['import os'] : []), ...imports])];
+  const sorted = [...imp.filter((l) => l.startsWith('import ')), ...imp.filter((l) => l.startsWith('from '))];
+  const code = [...sorted, '', ...locate(seg), ...body].join('\n') + '\n';
+  return { kind, code, requires: [...new Set(requires)] };
+}
+
+/** numpy over raw bytes at an offset: SharedMemory + np.ndarray in /dev/shm, np.memmap elsewhere. */
+function numpyView(seg: Segment, v: Version, dtype: string, shape: number[], offset: number, fortran: boolean): AttachSnippet {
+  const dt = dtypeExpr(dtype);
+  const order = fortran ? ", order='F'" : '';
+  if (bySharedMemory(seg, v)) {
+    const shm = sharedMemoryLines(path.basename(seg.path), v);
+    return dropPath(snippet('SharedMemory', ['import numpy as np', ...dt.imports, ...shm.imports], [
+      ...shm.body,
+      `arr = np.ndarray(${pyTuple(shape)}, dtype=${dt.expr}, buffer=shm.buf, offset=${offset}${order})`,
+      '# before shm.close(): del arr (the array points into shm.buf)',
+    ], dt.requires, seg));
+  }
+  return snippet('numpy', ['import numpy as np', ...dt.imports], [
+    `arr = np.memmap(path, dtype=${dt.expr}, mode='r', offset=${offset}, shape=${pyTuple(shape)}${order})`,
+  ], dt.requires, seg);
+}
+
+function rawBytes(seg: Segment, v: Version, note: string | null): AttachSnippet {
+  const pre = note ? [`# ${note.replace(/\n/g, ' ')}`] : [];
+  if (bySharedMemory(seg, v)) {
+    const shm = sharedMemoryLines(path.basename(seg.path), v);
+    return dropPath(snippet('SharedMemory', shm.imports, [
+      ...pre,
+      ...shm.body,
+      'data = shm.buf  # a memoryview of the raw bytes (no dtype or shape is known)',
+      'print(len(data), bytes(data[:16]))',
+    ], [], seg));
+  }
+  return snippet('mmap', ['import mmap'], [
+    ...pre,
+    "with open(path, 'rb') as f:",
+    '    data = mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ)  # the raw bytes (no dtype or shape is known)',
+    'print(len(data), data[:16])',
+  ], [], seg);
+}
+
+/** Removes the `path = ...` line when the snippet opens the segment by name. */
+function dropPath(s: AttachSnippet): AttachSnippet {
+  return { ...s, code: s.code.replace(/^path = .*\n/m, '') };
+}
+
+function containerAndPart(seg: Segment): { part: string } {
+  // A tensor's or column's name is `<container name>/<part>`; its path is the container's.
+  for (let i = seg.name.indexOf('/'); i >= 0; i = seg.name.indexOf('/', i + 1)) {
+    const prefix = seg.name.slice(0, i);
+    if (seg.path === prefix || seg.path.endsWith('/' + prefix)) return { part: seg.name.slice(i + 1) };
+  }
+  return { part: seg.name.slice(seg.name.lastIndexOf('/') + 1) };
+}
+
+/** A Python snippet that opens `segment`; `python` is the target version (default: works on any 3.x, checked at run time). */
+export function attachCode(segment: Segment, opts: { python?: [number, number] } = {}): AttachSnippet {
+  const v = opts.python;
+  const seg = segment;
+  switch (seg.format) {
+    case 'npy':
+      if (seg.error) break;
+      return snippet('numpy', ['import numpy as np'], ["arr = np.load(path, mmap_mode='r')"], ['numpy'], seg);
+    case 'sharedarray': {
+      if (seg.error || !seg.dtype || !seg.shape) break;
+      const url = !seg.deleted && path.dirname(seg.path) === SHM ? [`arr = sa.attach(${pyStr('shm://' + path.basename(seg.path))})`] : ["arr = sa.attach('file://' + path)"];
+      const main = snippet('SharedArray', ['import SharedArray as sa'], url, ['SharedArray'], seg);
+      return { ...(url[0].includes('shm://') ? dropPath(main) : main), alternatives: [numpyView(seg, v, seg.dtype, seg.shape, seg.dataOffset ?? 0, false)] };
+    }
+    case 'safetensors':
+      return snippet('safetensors', ['from safetensors import safe_open'], [
+        "with safe_open(path, framework='numpy') as f:",
+        '    tensors = {name: f.get_tensor(name) for name in f.keys()}',
+      ], ['safetensors', 'numpy'], seg);
+    case 'tensor': {
+      const { part } = containerAndPart(seg);
+      const main = snippet('safetensors', ['from safetensors import safe_open'], [
+        "with safe_open(path, framework='numpy') as f:",
+        `    tensor = f.get_tensor(${pyStr(part)})`,
+      ], ['safetensors', 'numpy'], seg);
+      if (!seg.error && seg.dtype && seg.shape && seg.dataOffset !== null) {
+        const alt = snippet('numpy', ['import numpy as np', ...dtypeExpr(seg.dtype).imports], [
+          `tensor = np.memmap(path, dtype=${dtypeExpr(seg.dtype).expr}, mode='r', offset=${seg.dataOffset}, shape=${pyTuple(seg.shape)})`,
+        ], dtypeExpr(seg.dtype).requires, seg);
+        return { ...main, alternatives: [alt] };
+      }
+      return main;
+    }
+    case 'arrow':
+    case 'column': {
+      const ipc = seg.format === 'arrow' ? (seg.details?.ipc as string | undefined) : undefined;
+      const open =
+        ipc === 'file'
+          ? ['table = pa.ipc.open_file(source).read_all()']
+          : ipc === 'stream'
+            ? ['table = pa.ipc.open_stream(source).read_all()']
+            : ['try:', '    table = pa.ipc.open_file(source).read_all()', 'except pa.ArrowInvalid:', '    source.seek(0)', '    table = pa.ipc.open_stream(source).read_all()'];
+      const col = seg.format === 'column' ? [`column = table.column(${pyStr(containerAndPart(seg).part)})`] : [];
+      return snippet('pyarrow', ['import pyarrow as pa', 'import pyarrow.ipc'], ["source = pa.memory_map(path, 'r')", ...open, ...col], ['pyarrow'], seg);
+    }
+    case 'joblib':
+      return snippet('joblib', ['import joblib'], ["obj = joblib.load(path, mmap_mode='r')"], ['joblib'], seg);
+    case 'directory':
+      return snippet('joblib', ['import os', 'import joblib'], [
+        'objects = {',
+        "    name: joblib.load(os.path.join(path, name), mmap_mode='r')",
+        '    for name in sorted(os.listdir(path))',
+        "    if name.endswith('.pkl')",
+        '}',
+      ], ['joblib'], seg);
+    case 'symlink':
+      return { kind: 'none', code: `# ${seg.name.replace(/\n/g, ' ')} is a symbolic link to ${String(seg.symlinkTarget).replace(/\n/g, ' ')}; SHM Inspector never follows it.\n`, requires: [] };
+    case 'semaphore': {
+      const name = path.basename(seg.path).replace(/^sem\./, '');
+      return {
+        kind: 'posix_ipc',
+        code: `# a POSIX named semaphore (no array data); posix_ipc (PyPI) opens it:\nimport posix_ipc\n\nsem = posix_ipc.Semaphore(${pyStr('/' + name)})\nprint(sem.value)\n`,
+        requires: ['posix_ipc'],
+      };
+    }
+    case 'raw':
+      if (!seg.error && seg.dtype && seg.shape && parseNumericDType(seg.dtype)) {
+        return numpyView(seg, v, seg.dtype, seg.shape, seg.dataOffset ?? 0, seg.fortranOrder === true);
+      }
+      break;
+  }
+  return rawBytes(seg, v, seg.error ? `the ${seg.format} decoder said: ${seg.error}` : null);
+}

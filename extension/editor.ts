@@ -1,0 +1,69 @@
+/**
+ * .npy and .safetensors files on disk in the viewer, as a read-only custom editor
+ * ("Open With… > SHM Inspector", priority "option": it never replaces another
+ * editor by default). The file is mapped, never read whole, so any size opens.
+ */
+import * as vscode from 'vscode';
+import { viewerHtml, viewerOptions } from './preview/html';
+import { ViewerSession } from './preview/session';
+import { FileSource } from './preview/source';
+
+export const ARRAY_EDITOR_VIEW_TYPE = 'shmInspector.arrayFile';
+
+class ArrayDocument implements vscode.CustomDocument {
+  constructor(readonly uri: vscode.Uri) {}
+  dispose(): void {}
+}
+
+export class ArrayFileEditorProvider implements vscode.CustomReadonlyEditorProvider<ArrayDocument> {
+  private static readonly sessions = new Set<ViewerSession>();
+
+  constructor(private readonly context: vscode.ExtensionContext) {}
+
+  static register(context: vscode.ExtensionContext): vscode.Disposable {
+    return vscode.Disposable.from(
+      vscode.window.registerCustomEditorProvider(ARRAY_EDITOR_VIEW_TYPE, new ArrayFileEditorProvider(context), {
+        webviewOptions: { retainContextWhenHidden: false },
+        supportsMultipleEditorsPerDocument: true,
+      }),
+      vscode.commands.registerCommand('shmInspector.openArrayFile', async (uri?: vscode.Uri) => {
+        let target = uri instanceof vscode.Uri ? uri : vscode.window.activeTextEditor?.document.uri;
+        if (!target) {
+          const picked = await vscode.window.showOpenDialog({
+            title: 'Open an array file in SHM Inspector',
+            canSelectMany: false,
+            filters: { 'Arrays': ['npy', 'safetensors'], 'All files': ['*'] },
+          });
+          target = picked?.[0];
+        }
+        if (target) await vscode.commands.executeCommand('vscode.openWith', target, ARRAY_EDITOR_VIEW_TYPE);
+      }),
+    );
+  }
+
+  /** The open array editors (for the API and tests). */
+  static get open(): ReadonlySet<ViewerSession> {
+    return ArrayFileEditorProvider.sessions;
+  }
+
+  openCustomDocument(uri: vscode.Uri): ArrayDocument {
+    return new ArrayDocument(uri);
+  }
+
+  resolveCustomEditor(document: ArrayDocument, panel: vscode.WebviewPanel): void {
+    const requestedAt = Date.now();
+    const extensionUri = this.context.extensionUri;
+    panel.webview.options = viewerOptions(extensionUri);
+    if (document.uri.scheme !== 'file') {
+      panel.webview.html = `<!DOCTYPE html><html><body><p>SHM Inspector maps files from the local file system; ${document.uri.scheme}: files cannot be opened.</p></body></html>`;
+      return;
+    }
+    const session = new ViewerSession(panel.webview, new FileSource(document.uri.fsPath), requestedAt);
+    ArrayFileEditorProvider.sessions.add(session);
+    panel.webview.html = viewerHtml(panel.webview, extensionUri, document.uri.fsPath);
+    panel.onDidDispose(() => {
+      ArrayFileEditorProvider.sessions.delete(session);
+      session.dispose();
+    });
+  }
+}

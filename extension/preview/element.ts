@@ -1,0 +1,223 @@
+/**
+ * Single elements read exactly from the bytes (for the hover tooltip), and windows
+ * of elements written out as NPY v1.0 files.
+ */
+import type { ResolvedSlice } from '../core/array';
+import type { NumericDType } from '../core/dtype';
+import type { MappedView } from '../native';
+import type { ComplexPart, Window2D } from '../../webview/protocol';
+
+function halfToFloat(h: number): number {
+  const s = h & 0x8000 ? -1 : 1;
+  const e = (h >> 10) & 0x1f;
+  const m = h & 0x3ff;
+  if (e === 0) return s * m * Math.pow(2, -24);
+  if (e === 31) return m ? NaN : s * Infinity;
+  return s * (1 + m / 1024) * Math.pow(2, e - 15);
+}
+
+/** x rounded to a binary float with `bits` significand bits and minimum exponent `emin`. */
+function roundToBits(x: number, bits: number, emin: number): number {
+  if (x === 0 || !Number.isFinite(x)) return x;
+  const e = Math.max(Math.floor(Math.log2(Math.abs(x))), emin);
+  const q = Math.pow(2, e - (bits - 1));
+  return Math.round(x / q) * q;
+}
+
+/** Shortest decimal that reads back as `v` in a float with the given rounding. */
+function shortest(v: number, round: (x: number) => number, maxDigits: number): string {
+  if (Number.isNaN(v)) return 'nan';
+  if (v === Infinity) return 'inf';
+  if (v === -Infinity) return '-inf';
+  for (let p = 1; p <= maxDigits; p++) {
+    const s = Number(v.toPrecision(p));
+    if (round(s) === v) return String(s);
+  }
+  return String(v);
+}
+
+export interface ElementValue {
+  /** As stored, written out exactly (shortest round-trip form for floats). */
+  text: string;
+  /** The number the viewer draws (the chosen part of a complex). */
+  value: number;
+}
+
+function floatText(v: number, kernel: string): string {
+  switch (kernel) {
+    case 'f2':
+      return shortest(v, (x) => roundToBits(x, 11, -14), 6);
+    case 'bf16':
+      return shortest(v, (x) => roundToBits(x, 8, -126), 5);
+    case 'f4':
+    case 'c8':
+      return shortest(v, Math.fround, 9);
+    default:
+      return shortest(v, (x) => x, 17);
+  }
+}
+
+/** Decodes one element from its bytes. */
+export function decodeElement(bytes: Uint8Array, dt: NumericDType, part: ComplexPart): ElementValue {
+  const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const le = !dt.byteSwap;
+  const k = dt.kernel;
+  const num = (value: number, text = String(value)): ElementValue => ({ text, value });
+  switch (k) {
+    case 'b1':
+      return num(bytes[0] ? 1 : 0, bytes[0] ? 'True' : 'False');
+    case 'i1':
+      return num(dv.getInt8(0));
+    case 'u1':
+      return num(dv.getUint8(0));
+    case 'i2':
+      return num(dv.getInt16(0, le));
+    case 'u2':
+      return num(dv.getUint16(0, le));
+    case 'i4':
+      return num(dv.getInt32(0, le));
+    case 'u4':
+      return num(dv.getUint32(0, le));
+    case 'i8': {
+      const b = dv.getBigInt64(0, le);
+      return { text: b.toString(), value: Number(b) };
+    }
+    case 'u8': {
+      const b = dv.getBigUint64(0, le);
+      return { text: b.toString(), value: Number(b) };
+    }
+    case 'f2': {
+      const v = halfToFloat(dv.getUint16(0, le));
+      return { text: floatText(v, k), value: v };
+    }
+    case 'bf16': {
+      const bits = dv.getUint16(0, le) << 16;
+      const v = new DataView(new Uint32Array([bits >>> 0]).buffer).getFloat32(0, true);
+      return { text: floatText(v, k), value: v };
+    }
+    case 'f4': {
+      const v = dv.getFloat32(0, le);
+      return { text: floatText(v, k), value: v };
+    }
+    case 'f8': {
+      const v = dv.getFloat64(0, le);
+      return { text: floatText(v, k), value: v };
+    }
+    case 'c8':
+    case 'c16': {
+      const half = k === 'c8' ? 4 : 8;
+      const re = half === 4 ? dv.getFloat32(0, le) : dv.getFloat64(0, le);
+      const im = half === 4 ? dv.getFloat32(4, le) : dv.getFloat64(8, le);
+      const value = part === 'real' ? re : part === 'imag' ? im : part === 'phase' ? Math.atan2(im, re) : Math.hypot(re, im);
+      const imText = floatText(Math.abs(im), k);
+      const sign = im < 0 || Object.is(im, -0) ? '-' : '+';
+      return { text: `(${floatText(re, k)}${Number.isNaN(im) ? '+' : sign}${Number.isNaN(im) ? 'nan' : imText}j)`, value };
+    }
+  }
+}
+
+/** Byte offset of element (row, col) of a resolved slice. */
+export function elementOffset(slice: ResolvedSlice, row: number, col: number): number {
+  return slice.offset + row * slice.strideR + col * slice.strideC;
+}
+
+export async function readElement(view: MappedView, slice: ResolvedSlice, row: number, col: number): Promise<ElementValue> {
+  if (row < 0 || col < 0 || row >= slice.rows || col >= slice.cols) throw new Error(`(${row}, ${col}) is outside the ${slice.rows}×${slice.cols} slice`);
+  const bytes = await view.read(elementOffset(slice, row, col), slice.numeric.itemsize);
+  if (bytes.length < slice.numeric.itemsize) throw new Error('the segment ends before this element');
+  return decodeElement(bytes, slice.numeric, slice.part ?? 'magnitude');
+}
+
+// ---- NPY ---------------------------------------------------------------
+
+/** An NPY v1.0 header (magic, version, length, dict padded so the data starts at a multiple of 64). */
+export function npyHeader(descr: string, shape: number[], fortranOrder = false): Uint8Array {
+  const shapeText = shape.length === 1 ? `(${shape[0]},)` : `(${shape.join(', ')})`;
+  let dict = `{'descr': '${descr}', 'fortran_order': ${fortranOrder ? 'True' : 'False'}, 'shape': ${shapeText}, }`;
+  const total = 10 + dict.length + 1;
+  dict += ' '.repeat((64 - (total % 64)) % 64) + '\n';
+  const out = new Uint8Array(10 + dict.length);
+  out.set([0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59, 1, 0], 0);
+  out[8] = dict.length & 0xff;
+  out[9] = dict.length >> 8;
+  for (let i = 0; i < dict.length; i++) out[10 + i] = dict.charCodeAt(i);
+  return out;
+}
+
+/** Most bytes a saved window may hold. */
+export const MAX_NPY_BYTES = 256 * 1024 * 1024;
+/** Bytes read at once while gathering. */
+const CHUNK = 16 * 1024 * 1024;
+
+export interface GatheredWindow {
+  descr: string;
+  shape: [number, number];
+  data: Uint8Array;
+  /** Set when the saved type differs from the stored one. */
+  note: string | null;
+}
+
+/**
+ * The elements of `win` exactly as stored, in C order (rows x cols of the displayed slice).
+ * Throws a clear message when the window is larger than MAX_NPY_BYTES.
+ */
+export async function gatherWindow(view: MappedView, slice: ResolvedSlice, win: Window2D, maxBytes = MAX_NPY_BYTES): Promise<GatheredWindow> {
+  const dt = slice.numeric;
+  const n = win.r1 - win.r0;
+  const m = win.c1 - win.c0;
+  const bf16 = dt.kernel === 'bf16';
+  const outItem = bf16 ? 4 : dt.itemsize;
+  const bytes = n * m * outItem;
+  if (bytes > maxBytes) {
+    throw new Error(
+      `the visible window is ${n}×${m} = ${n * m} elements (${(bytes / 2 ** 20).toFixed(1)} MiB); ` +
+        `saving is limited to ${maxBytes / 2 ** 20} MiB. Zoom in to a smaller window first.`,
+    );
+  }
+  const out = new Uint8Array(bytes);
+  const item = dt.itemsize;
+  // Walk the axis with the smaller stride innermost; read runs of lines in chunks.
+  const rowsOuter = slice.strideC <= slice.strideR || n === 1;
+  const nOuter = rowsOuter ? n : m;
+  const nInner = rowsOuter ? m : n;
+  const sOuter = rowsOuter ? slice.strideR : slice.strideC;
+  const sInner = rowsOuter ? slice.strideC : slice.strideR;
+  const start = slice.offset + win.r0 * slice.strideR + win.c0 * slice.strideC;
+  const lineSpan = (nInner - 1) * sInner + item;
+  if (lineSpan > 64 * 1024 * 1024 || (lineSpan > 1 << 20 && lineSpan > 8 * nInner * item)) {
+    throw new Error('this slice is too sparse in memory to save quickly (its elements lie far apart); choose the last two axes');
+  }
+  // Lines close together are read several at a time; lines far apart one by one.
+  const dense = sOuter <= 2 * lineSpan;
+  let o = 0;
+  for (let i = 0; i < nOuter; ) {
+    let k = 1;
+    while (dense && i + k < nOuter && k * sOuter + lineSpan <= CHUNK) k++;
+    const from = start + i * sOuter;
+    const buf = await view.read(from, (k - 1) * sOuter + lineSpan);
+    if (buf.length < (k - 1) * sOuter + lineSpan) throw new Error('the segment ends inside the window');
+    for (let a = 0; a < k; a++) {
+      for (let b = 0; b < nInner; b++) {
+        const src = a * sOuter + b * sInner;
+        const row = rowsOuter ? i + a : b;
+        const col = rowsOuter ? b : i + a;
+        o = (row * m + col) * outItem;
+        if (bf16) {
+          // bfloat16 has no NPY type: its exact float32 (the high half of the float's bits).
+          const lo = dt.byteSwap ? buf[src + 1] : buf[src];
+          const hi = dt.byteSwap ? buf[src] : buf[src + 1];
+          out[o] = 0; out[o + 1] = 0; out[o + 2] = lo; out[o + 3] = hi;
+        } else {
+          for (let q = 0; q < item; q++) out[o + q] = buf[src + q];
+        }
+      }
+    }
+    i += k;
+  }
+  return {
+    descr: bf16 ? '<f4' : dt.str,
+    shape: [n, m],
+    data: out,
+    note: bf16 ? 'bfloat16 has no NPY type: saved as float32 (exact)' : null,
+  };
+}

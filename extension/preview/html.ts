@@ -1,0 +1,149 @@
+/** The viewer's page: strict CSP with a nonce, one script from dist/, styles from the VS Code theme. */
+import * as crypto from 'crypto';
+import * as vscode from 'vscode';
+
+/** The only folder the viewer loads from. */
+export function viewerResourceRoots(extensionUri: vscode.Uri): vscode.Uri[] {
+  return [vscode.Uri.joinPath(extensionUri, 'dist')];
+}
+
+export function viewerOptions(extensionUri: vscode.Uri): vscode.WebviewOptions {
+  return { enableScripts: true, localResourceRoots: viewerResourceRoots(extensionUri) };
+}
+
+const CSS = `
+  :root { --gap: 6px; --ctl-h: 24px; }
+  html, body { height: 100%; margin: 0; padding: 0; overflow: hidden; }
+  body { display: flex; flex-direction: column; font-family: var(--vscode-font-family); font-size: var(--vscode-font-size);
+         color: var(--vscode-foreground); background: var(--vscode-editor-background); }
+  header { display: flex; align-items: baseline; gap: 12px; padding: 8px 12px 2px; flex-wrap: wrap; }
+  #title { font-weight: 600; font-size: 1.15em; }
+  #info { color: var(--vscode-descriptionForeground); }
+  #status { color: var(--vscode-descriptionForeground); margin-left: auto; font-variant-numeric: tabular-nums; font-size: 0.92em; }
+  .bar { display: flex; flex-wrap: wrap; align-items: center; gap: var(--gap) 10px; padding: 4px 12px; }
+  #toolbar { border-bottom: 1px solid var(--vscode-panel-border, var(--vscode-widget-border, transparent)); padding-bottom: 6px; }
+  .group { display: inline-flex; align-items: center; gap: 6px; }
+  .group + .group { padding-left: 10px; border-left: 1px solid var(--vscode-panel-border, var(--vscode-widget-border, rgba(128,128,128,.3))); }
+  label { display: inline-flex; align-items: center; gap: 5px; color: var(--vscode-descriptionForeground); white-space: nowrap; }
+  select, input[type=number] { height: var(--ctl-h); box-sizing: border-box; font: inherit; color: var(--vscode-dropdown-foreground);
+         background: var(--vscode-dropdown-background); border: 1px solid var(--vscode-dropdown-border, transparent); border-radius: 2px; padding: 0 4px; }
+  input[type=number] { width: 7.5em; color: var(--vscode-input-foreground); background: var(--vscode-input-background);
+         border-color: var(--vscode-input-border, transparent); }
+  input[type=checkbox] { accent-color: var(--vscode-checkbox-background, var(--vscode-button-background)); margin: 0; }
+  input[type=range] { accent-color: var(--vscode-button-background); width: 180px; }
+  button { height: var(--ctl-h); font: inherit; color: var(--vscode-button-secondaryForeground); background: var(--vscode-button-secondaryBackground);
+         border: 1px solid var(--vscode-button-border, transparent); border-radius: 2px; padding: 0 9px; cursor: pointer; white-space: nowrap; }
+  button:hover:not(:disabled) { background: var(--vscode-button-secondaryHoverBackground); }
+  button:disabled, select:disabled, input:disabled { opacity: .5; cursor: default; }
+  body[data-state=error] #figure { opacity: .35; }
+  button.primary { color: var(--vscode-button-foreground); background: var(--vscode-button-background); }
+  button.primary:hover { background: var(--vscode-button-hoverBackground); }
+  button[aria-pressed=true] { color: var(--vscode-button-foreground); background: var(--vscode-button-background); }
+  :focus-visible { outline: 1px solid var(--vscode-focusBorder); outline-offset: 1px; }
+  #slicer:empty, [hidden] { display: none !important; }
+  .axis-slider { display: inline-flex; align-items: center; gap: 6px; }
+  .axis-slider output { min-width: 5ch; font-variant-numeric: tabular-nums; color: var(--vscode-foreground); }
+  #error { margin: 8px 12px; padding: 10px 12px; border: 1px solid var(--vscode-inputValidation-errorBorder, #be1100);
+           background: var(--vscode-inputValidation-errorBackground, rgba(190,17,0,.15)); display: flex; gap: 12px; align-items: center; }
+  #error-text { flex: 1; white-space: pre-wrap; }
+  #notice { margin: 0 12px; padding: 4px 8px; border-left: 3px solid var(--vscode-notificationsInfoIcon-foreground, var(--vscode-focusBorder)); }
+  #notice.error { border-left-color: var(--vscode-notificationsErrorIcon-foreground, #f14c4c); }
+  #notice.warning { border-left-color: var(--vscode-notificationsWarningIcon-foreground, #cca700); }
+  #figure { flex: 1; min-height: 0; position: relative; margin: 4px 8px 0; }
+  #figure canvas { position: absolute; }
+  #heatmap { image-rendering: pixelated; cursor: crosshair; outline-offset: 2px;
+             background-color: #bdbdbd; background-image: linear-gradient(45deg, #8e8e8e 25%, transparent 25%, transparent 75%, #8e8e8e 75%),
+             linear-gradient(45deg, #8e8e8e 25%, transparent 25%, transparent 75%, #8e8e8e 75%); background-size: 10px 10px; background-position: 0 0, 5px 5px; }
+  body[data-plot=line] #heatmap { background: transparent; }
+  #heatmap.dragging { cursor: grabbing; }
+  #overlay { pointer-events: none; }
+  #tooltip { position: absolute; pointer-events: none; z-index: 5; padding: 5px 8px; border-radius: 3px; white-space: pre;
+             font-family: var(--vscode-editor-font-family, monospace); font-size: 0.92em; line-height: 1.45;
+             color: var(--vscode-editorHoverWidget-foreground, var(--vscode-foreground)); background: var(--vscode-editorHoverWidget-background);
+             border: 1px solid var(--vscode-editorHoverWidget-border, var(--vscode-widget-border)); box-shadow: 0 2px 8px var(--vscode-widget-shadow, rgba(0,0,0,.35)); }
+  #tooltip .k { color: var(--vscode-descriptionForeground); }
+  footer { display: flex; flex-wrap: wrap; gap: 4px 18px; align-items: center; padding: 4px 12px 8px; color: var(--vscode-descriptionForeground); font-size: 0.92em; }
+  #legend { display: inline-flex; gap: 12px; align-items: center; }
+  .swatch { display: inline-block; width: 11px; height: 11px; vertical-align: -1px; margin-right: 4px; border: 1px solid var(--vscode-widget-border, rgba(128,128,128,.5)); }
+  .swatch.nan { background-color: #bdbdbd; background-image: linear-gradient(45deg, #8e8e8e 25%, transparent 25%, transparent 75%, #8e8e8e 75%),
+             linear-gradient(45deg, #8e8e8e 25%, transparent 25%, transparent 75%, #8e8e8e 75%); background-size: 6px 6px; background-position: 0 0, 3px 3px; }
+  #stats { font-variant-numeric: tabular-nums; margin-left: auto; }
+  #hint { opacity: .75; }
+  .sr-only { position: absolute; width: 1px; height: 1px; overflow: hidden; clip: rect(0 0 0 0); }
+`;
+
+const BODY = `
+<header>
+  <span id="title">Loading…</span>
+  <span id="info"></span>
+  <span id="status" aria-live="polite"></span>
+</header>
+<div id="toolbar" class="bar" role="toolbar" aria-label="Viewer controls">
+  <span class="group">
+    <label for="colormap">Colormap</label><select id="colormap"></select>
+    <label title="Reverse the colormap"><input type="checkbox" id="invert"> Invert</label>
+  </span>
+  <span class="group">
+    <label for="scale">Scale</label><select id="scale"></select>
+    <label for="domain">Domain</label><select id="domain"></select>
+    <span id="custom-domain" hidden>
+      <input id="domain-lo" type="number" step="any" aria-label="Domain low end">
+      <input id="domain-hi" type="number" step="any" aria-label="Domain high end">
+    </span>
+  </span>
+  <span class="group">
+    <label for="mode" title="How many elements one cell on screen stands for are reduced">Cells</label><select id="mode"></select>
+    <label for="aspect">Aspect</label><select id="aspect"><option value="equal">Equal</option><option value="fill">Fill</option></select>
+  </span>
+  <span class="group">
+    <label for="live" title="Re-read the visible window periodically">Live</label><select id="live"></select>
+    <button id="pause" aria-pressed="false" disabled>Pause</button>
+  </span>
+  <span class="group">
+    <button id="reset" title="Show the whole array (0)">Reset zoom</button>
+    <button id="export-png" title="Save the figure as a PNG image">Export PNG</button>
+    <button id="save-npy" title="Save the visible window's elements as a .npy file">Save .npy</button>
+  </span>
+</div>
+<div id="slicer" class="bar" aria-label="Slice selection"></div>
+<div id="error" role="alert" hidden><div id="error-text"></div><button id="retry" class="primary">Reopen</button></div>
+<div id="notice" role="status" hidden></div>
+<div id="figure">
+  <canvas id="yaxis" aria-hidden="true"></canvas>
+  <canvas id="xaxis" aria-hidden="true"></canvas>
+  <canvas id="colorbar" aria-hidden="true"></canvas>
+  <canvas id="heatmap" tabindex="0" role="img" aria-label="Heatmap of the array. Arrow keys pan, plus and minus zoom, 0 resets; shift-drag zooms to a box."></canvas>
+  <canvas id="overlay" aria-hidden="true"></canvas>
+  <div id="tooltip" hidden></div>
+</div>
+<footer>
+  <span id="legend"></span>
+  <span id="hint">Wheel: zoom · drag: pan · shift-drag: box zoom · double-click / 0: reset</span>
+  <span id="stats"></span>
+</footer>`;
+
+export function viewerHtml(webview: vscode.Webview, extensionUri: vscode.Uri, title: string): string {
+  const nonce = crypto.randomBytes(16).toString('base64');
+  const script = webview.asWebviewUri(vscode.Uri.joinPath(extensionUri, 'dist', 'webview.js'));
+  const csp = [
+    "default-src 'none'",
+    `img-src ${webview.cspSource} data: blob:`,
+    `style-src 'nonce-${nonce}'`,
+    `script-src 'nonce-${nonce}'`,
+  ].join('; ');
+  const esc = (s: string) => s.replace(/[&<>"]/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;' })[c] as string);
+  return `<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="UTF-8">
+<meta http-equiv="Content-Security-Policy" content="${csp}">
+<meta name="viewport" content="width=device-width, initial-scale=1.0">
+<style nonce="${nonce}">${CSS}</style>
+<title>${esc(title)}</title>
+</head>
+<body data-state="loading">
+${BODY}
+<script nonce="${nonce}" src="${script}"></script>
+</body>
+</html>`;
+}

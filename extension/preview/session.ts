@@ -1,0 +1,355 @@
+/**
+ * One viewer (a preview panel or a custom editor): owns the mapped view of its
+ * array, answers the webview's requests (windows at screen resolution, stats,
+ * exact values, exports) and turns every failure into a message in the panel.
+ * Nothing here throws into VS Code: a vanished or truncated segment is an error
+ * shown with a Reopen button.
+ */
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import * as vscode from 'vscode';
+import type { HostToWebview, SliceSelection, StatsSummary, WebviewToHost, Window2D } from '../../webview/protocol';
+import type { PreviewInfo } from '../api';
+import { resolveSlice, SliceError, type ResolvedSlice } from '../core/array';
+import { openView, type MappedView, type ReduceMode } from '../native';
+import { gatherWindow, npyHeader, readElement } from './element';
+import { NotAnArrayError, type ArraySource, type LoadedSource } from './source';
+import { baseStats, sliceQuantile } from './stats';
+import { parseWebviewMessage } from './validate';
+
+/** Windows with more elements than this get a quick sampled image before the exact one. */
+const PREVIEW_FIRST_ELEMENTS = 4_000_000;
+
+type ErrorKind = Extract<HostToWebview, { type: 'error' }>['kind'];
+
+/** A clear sentence and a kind for any failure. */
+export function describeFailure(e: unknown, name: string): { kind: ErrorKind; message: string } {
+  const err = e as NodeJS.ErrnoException;
+  const text = e instanceof Error ? e.message : String(e);
+  if (e instanceof NotAnArrayError || e instanceof SliceError) return { kind: 'unsupported', message: text };
+  if (/shrank|SIGBUS|extends past the end|ends before|ends inside/.test(text)) {
+    return { kind: 'changed', message: `${name} changed while open: ${text}. Reopen it to read what it holds now.` };
+  }
+  if (err?.code === 'ENOENT' || /ENOENT|no such file|no longer exists/i.test(text)) {
+    return { kind: 'vanished', message: /no longer exists/.test(text) ? text : `${name} no longer exists: ${text}` };
+  }
+  if (err?.code === 'EACCES' || err?.code === 'EPERM' || /EACCES|EPERM|permission denied/i.test(text)) {
+    return { kind: 'permission', message: `Permission denied reading ${name}: ${text}` };
+  }
+  return { kind: 'other', message: `Could not read ${name}: ${text}` };
+}
+
+function sliceKey(s: SliceSelection, tensor: string | null): string {
+  const fixed = s.index.map((v, k) => (s.axes && (k === s.axes[0] || k === s.axes[1]) ? '*' : v));
+  return `${tensor ?? ''}|${s.axes?.join(',') ?? '-'}|${fixed.join(',')}|${s.part}`;
+}
+
+/** Values sent to the webview: float32 when the dtype has no more precision than that. */
+function compact(values: Float64Array, kernel: string): Float32Array | Float64Array {
+  return ['b1', 'i1', 'u1', 'i2', 'u2', 'f2', 'bf16', 'f4', 'c8'].includes(kernel) ? Float32Array.from(values) : values;
+}
+
+export class ViewerSession implements vscode.Disposable {
+  private view: MappedView | null = null;
+  private loaded: LoadedSource | null = null;
+  private tensor: string | null = null;
+  private generation = 0;
+  private disposed = false;
+  private statsBusy = false;
+  private statsNext: Extract<WebviewToHost, { type: 'stats' }> | null = null;
+  private readonly statsCache = new Map<string, { base: StatsSummary; q: Map<number, number> }>();
+  private readonly disposables: vscode.Disposable[] = [];
+  lastTile: PreviewInfo['lastTile'] = null;
+  error: string | null = null;
+  timing: { firstPixelsMs: number; exactMs: number | null } | null = null;
+
+  constructor(
+    private readonly webview: vscode.Webview,
+    readonly source: ArraySource,
+    private readonly requestedAt: number,
+    initialTensor: string | null = null,
+  ) {
+    this.tensor = initialTensor;
+    this.disposables.push(webview.onDidReceiveMessage((m) => void this.onMessage(m)));
+  }
+
+  get name(): string {
+    return this.loaded?.summary.name ?? this.source.name;
+  }
+
+  private post(msg: HostToWebview): void {
+    if (!this.disposed) void this.webview.postMessage(msg).then(undefined, () => undefined);
+  }
+
+  private fail(e: unknown): void {
+    const { kind, message } = describeFailure(e, this.name);
+    this.error = message;
+    this.post({ type: 'error', kind, message });
+  }
+
+  private notice(level: 'info' | 'warning' | 'error', message: string): void {
+    this.post({ type: 'notice', level, message });
+  }
+
+  private async onMessage(raw: unknown): Promise<void> {
+    const msg = parseWebviewMessage(raw);
+    if (!msg || this.disposed) return;
+    try {
+      switch (msg.type) {
+        case 'ready':
+          if (this.loaded && this.view && !this.error) this.sendInit();
+          else await this.start(false);
+          break;
+        case 'retry':
+          await this.start(true);
+          break;
+        case 'selectTensor':
+          this.tensor = msg.name;
+          await this.start(false);
+          break;
+        case 'view':
+          await this.render(msg);
+          break;
+        case 'stats':
+          await this.stats(msg);
+          break;
+        case 'hover':
+          await this.hover(msg);
+          break;
+        case 'exportPng':
+          await this.exportPng(msg.dataUrl, msg.suggestedName);
+          break;
+        case 'saveNpy':
+          await this.saveNpy(msg.slice, msg.window);
+          break;
+        case 'timing':
+          this.timing = { firstPixelsMs: msg.firstPixelsMs, exactMs: msg.exactMs };
+          console.log(`[shm-inspector] ${this.name}: first pixels ${msg.firstPixelsMs.toFixed(0)} ms after the request; exact image ${msg.exactMs?.toFixed(0) ?? '—'} ms`);
+          break;
+      }
+    } catch (e) {
+      this.fail(e);
+    }
+  }
+
+  private sendInit(): void {
+    if (!this.loaded) return;
+    this.post({ type: 'init', segment: this.loaded.summary, requestedAt: this.requestedAt });
+  }
+
+  /** Finds the array (again) and maps it; `reopen` drops the old mapping first. */
+  private async start(reopen: boolean): Promise<void> {
+    this.generation++;
+    try {
+      const loaded = await this.source.load(this.tensor);
+      resolveSlice(loaded.layout); // refuses non-numeric dtypes with a clear message
+      if (reopen || !this.view || this.view.path !== loaded.path) {
+        this.view?.close();
+        this.view = null;
+        const v = await openView(loaded.path);
+        if (this.disposed) {
+          v.close();
+          return;
+        }
+        this.view = v;
+      }
+      this.loaded = loaded;
+      this.tensor = loaded.summary.tensor ?? null;
+      this.statsCache.clear();
+      this.error = null;
+      this.sendInit();
+    } catch (e) {
+      this.fail(e);
+    }
+  }
+
+  private slice(sel: SliceSelection): ResolvedSlice {
+    if (!this.loaded) throw new Error('not loaded');
+    const shape = this.loaded.layout.shape;
+    if (sel.axes && (sel.axes[0] >= shape.length || sel.axes[1] >= shape.length)) throw new SliceError('axes out of range');
+    return resolveSlice(this.loaded.layout, { axes: sel.axes ?? undefined, index: sel.index, part: sel.part });
+  }
+
+  private async render(msg: Extract<WebviewToHost, { type: 'view' }>): Promise<void> {
+    const view = this.view;
+    if (!view || !this.loaded) return;
+    const gen = ++this.generation;
+    // A newer request supersedes every reduction still running.
+    view.cancelPending();
+    const slice = this.slice(msg.slice);
+    const win: Window2D = {
+      r0: Math.min(msg.window.r0, slice.rows - 1),
+      r1: Math.min(msg.window.r1, slice.rows),
+      c0: Math.min(msg.window.c0, slice.cols - 1),
+      c1: Math.min(msg.window.c1, slice.cols),
+    };
+    if (win.r1 <= win.r0 || win.c1 <= win.c0) return;
+    const n = win.r1 - win.r0;
+    const m = win.c1 - win.c0;
+    const base = { ...slice, r0: win.r0, r1: win.r1, c0: win.c0, c1: win.c1 };
+    try {
+      if (msg.plot === 'line') {
+        const width = Math.min(msg.width, m);
+        const t0 = performance.now();
+        const exact = width >= m;
+        const lo = await view.reduce({ ...base, gridWidth: width, gridHeight: 1, mode: exact ? 'strided' : 'min' });
+        if (gen !== this.generation) return;
+        const hi = exact ? lo : await view.reduce({ ...base, gridWidth: width, gridHeight: 1, mode: 'max' });
+        if (gen !== this.generation || this.disposed) return;
+        this.lastTile = { mode: 'min/max', width: lo.width, height: 1, min: lo.min, max: hi.max };
+        this.error = null;
+        this.post({
+          type: 'line',
+          requestId: msg.requestId,
+          window: win,
+          width: lo.width,
+          mins: lo.values,
+          maxs: hi.values,
+          min: lo.min,
+          max: hi.max,
+          elapsedMs: performance.now() - t0,
+        });
+        return;
+      }
+      const cells = Math.min(msg.width, m) * Math.min(msg.height, n);
+      const phases: ReduceMode[] = [];
+      if (!msg.live && msg.mode !== 'strided' && n * m > cells && n * m > PREVIEW_FIRST_ELEMENTS) phases.push('strided');
+      phases.push(msg.mode);
+      for (let i = 0; i < phases.length; i++) {
+        const mode = phases[i];
+        const t0 = performance.now();
+        const r = await view.reduce({ ...base, gridWidth: msg.width, gridHeight: msg.height, mode });
+        if (gen !== this.generation || this.disposed) return;
+        const final = i === phases.length - 1;
+        this.lastTile = { mode, width: r.width, height: r.height, min: r.min, max: r.max };
+        this.error = null;
+        this.post({
+          type: 'tile',
+          requestId: msg.requestId,
+          window: win,
+          width: r.width,
+          height: r.height,
+          mode,
+          values: compact(r.values, slice.dtype),
+          min: r.min,
+          max: r.max,
+          elapsedMs: performance.now() - t0,
+          final,
+        });
+      }
+    } catch (e) {
+      const text = e instanceof Error ? e.message : String(e);
+      if (text.startsWith('cancelled')) return;
+      if (gen !== this.generation && !/shrank|SIGBUS/.test(text)) return;
+      this.fail(e);
+    }
+  }
+
+  private async stats(msg: Extract<WebviewToHost, { type: 'stats' }>): Promise<void> {
+    // Stats passes cannot be cancelled: run one at a time, and only the latest request waiting.
+    if (this.statsBusy) {
+      this.statsNext = msg;
+      return;
+    }
+    this.statsBusy = true;
+    try {
+      let next: typeof msg | null = msg;
+      while (next && !this.disposed && this.view) {
+        const cur: typeof msg = next;
+        this.statsNext = null;
+        const key = sliceKey(cur.slice, this.tensor);
+        const view = this.view;
+        const slice = this.slice(cur.slice);
+        let entry = cur.fresh ? undefined : this.statsCache.get(key);
+        if (!entry) {
+          entry = { base: await baseStats(view, slice), q: new Map() };
+          this.statsCache.set(key, entry);
+        }
+        for (const q of cur.quantiles) {
+          if (!entry.q.has(q)) entry.q.set(q, await sliceQuantile(view, slice, entry.base, q));
+        }
+        const s: StatsSummary = { ...entry.base, quantiles: cur.quantiles.map((q) => ({ q, value: entry!.q.get(q)! })).filter((x) => Number.isFinite(x.value)) };
+        this.post({ type: 'stats', requestId: cur.requestId, sliceKey: key, ...s });
+        next = this.statsNext;
+      }
+    } catch (e) {
+      this.fail(e);
+    } finally {
+      this.statsBusy = false;
+    }
+  }
+
+  private async hover(msg: Extract<WebviewToHost, { type: 'hover' }>): Promise<void> {
+    if (!this.view) return;
+    const slice = this.slice(msg.slice);
+    if (msg.row >= slice.rows || msg.col >= slice.cols) return;
+    const v = await readElement(this.view, slice, msg.row, msg.col);
+    this.post({ type: 'value', requestId: msg.requestId, row: msg.row, col: msg.col, text: v.text, value: v.value });
+  }
+
+  private defaultUri(file: string): vscode.Uri {
+    const folder = vscode.workspace.workspaceFolders?.[0]?.uri;
+    return folder ? vscode.Uri.joinPath(folder, file) : vscode.Uri.file(path.join(os.homedir(), file));
+  }
+
+  private async exportPng(dataUrl: string, suggested: string): Promise<void> {
+    const name = suggested.replace(/[^\w.\-]+/g, '_') || 'view.png';
+    const uri = await vscode.window.showSaveDialog({
+      title: 'Export the view as PNG',
+      defaultUri: this.defaultUri(name.endsWith('.png') ? name : `${name}.png`),
+      filters: { 'PNG image': ['png'] },
+    });
+    if (!uri) return;
+    const data = Buffer.from(dataUrl.slice(dataUrl.indexOf(',') + 1), 'base64');
+    await vscode.workspace.fs.writeFile(uri, data);
+    this.notice('info', `Saved ${uri.fsPath}`);
+  }
+
+  private async saveNpy(sel: SliceSelection, win: Window2D): Promise<void> {
+    if (!this.view || !this.loaded) return;
+    const slice = this.slice(sel);
+    const w: Window2D = { r0: win.r0, r1: Math.min(win.r1, slice.rows), c0: win.c0, c1: Math.min(win.c1, slice.cols) };
+    if (w.r1 <= w.r0 || w.c1 <= w.c0) return;
+    let gathered;
+    try {
+      gathered = await gatherWindow(this.view, slice, w);
+    } catch (e) {
+      const text = e instanceof Error ? e.message : String(e);
+      if (/shrank|SIGBUS/.test(text)) throw e;
+      this.notice('error', `Not saved: ${text}`);
+      return;
+    }
+    const base = this.name.replace(/\.npy$/, '').replace(/[^\w.\-]+/g, '_');
+    const uri = await vscode.window.showSaveDialog({
+      title: 'Save the visible window as .npy',
+      defaultUri: this.defaultUri(`${base}_r${w.r0}-${w.r1}_c${w.c0}-${w.c1}.npy`),
+      filters: { 'NumPy array': ['npy'] },
+    });
+    if (!uri) return;
+    const header = npyHeader(gathered.descr, gathered.shape);
+    if (uri.scheme === 'file') {
+      const fh = await fs.promises.open(uri.fsPath, 'w');
+      try {
+        await fh.write(header);
+        await fh.write(gathered.data);
+      } finally {
+        await fh.close();
+      }
+    } else {
+      const all = new Uint8Array(header.length + gathered.data.length);
+      all.set(header);
+      all.set(gathered.data, header.length);
+      await vscode.workspace.fs.writeFile(uri, all);
+    }
+    this.notice('info', `Saved rows ${w.r0}:${w.r1}, columns ${w.c0}:${w.c1} (${gathered.shape.join('×')} ${gathered.descr}) to ${uri.fsPath}${gathered.note ? `; ${gathered.note}` : ''}`);
+  }
+
+  dispose(): void {
+    this.disposed = true;
+    this.generation++;
+    this.view?.close();
+    this.view = null;
+    for (const d of this.disposables) d.dispose();
+  }
+}

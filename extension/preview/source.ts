@@ -1,0 +1,154 @@
+/**
+ * Where the viewer's array comes from: a segment of the catalog (re-inspected
+ * on Reopen, since it may have been recreated or truncated) or a file on disk
+ * opened in the custom editor (decoded with the catalog's format decoders).
+ */
+import * as fs from 'fs';
+import * as path from 'path';
+import type { ArrayLayout } from '../core/array';
+import { dtypeWords, parseNumericDType } from '../core/dtype';
+import { decodeFile } from '../core/formats';
+import { HEAD_BYTES, TAIL_BYTES, type Decoded, type Segment } from '../core/types';
+import type { SegmentSummary, TensorSummary } from '../../webview/protocol';
+
+export interface LoadedSource {
+  summary: SegmentSummary;
+  layout: ArrayLayout;
+  /** The file to map. */
+  path: string;
+}
+
+export interface ArraySource {
+  readonly kind: 'segment' | 'file';
+  /** Name for titles and messages. */
+  readonly name: string;
+  readonly path: string;
+  /** Finds the array now (tensor: for containers, which one). Throws an Error saying why it cannot be shown. */
+  load(tensor: string | null): Promise<LoadedSource>;
+}
+
+export class NotAnArrayError extends Error {}
+
+function summary(
+  kind: 'segment' | 'file',
+  name: string,
+  file: string,
+  size: number,
+  layout: ArrayLayout,
+  extra: { tensors?: TensorSummary[]; tensor?: string } = {},
+): SegmentSummary {
+  const numeric = parseNumericDType(layout.dtype);
+  const shape = layout.shape;
+  return {
+    name,
+    path: file,
+    kind,
+    dtype: layout.dtype,
+    dtypeWords: dtypeWords(layout.dtype),
+    shape,
+    fortranOrder: layout.fortranOrder,
+    complex: numeric?.complex ?? false,
+    size,
+    rows: shape.length >= 2 ? shape[shape.length - 2] : 1,
+    cols: shape.length >= 1 ? shape[shape.length - 1] : 1,
+    ...extra,
+  };
+}
+
+function layoutOf(what: string, d: { dtype: string | null; shape: number[] | null; fortranOrder: boolean | null; dataOffset: number | null; error: string | null }): ArrayLayout {
+  if (d.error) throw new NotAnArrayError(`${what}: ${d.error}`);
+  if (!d.dtype || !d.shape || d.dataOffset === null || d.fortranOrder === null) {
+    throw new NotAnArrayError(`${what} is not an array the viewer can read`);
+  }
+  if (!parseNumericDType(d.dtype)) throw new NotAnArrayError(`${what} holds dtype ${d.dtype}, which is not numeric; it cannot be drawn`);
+  return { dtype: d.dtype, shape: d.shape, fortranOrder: d.fortranOrder, dataOffset: d.dataOffset };
+}
+
+/** A catalog segment; `reinspect` looks it up again by name (Reopen, window reload). */
+export class SegmentSource implements ArraySource {
+  readonly kind = 'segment';
+  private current: Segment | null;
+
+  constructor(
+    segment: Segment | null,
+    readonly name: string,
+    readonly path: string,
+    private readonly reinspect: (name: string) => Promise<Segment | null>,
+  ) {
+    this.current = segment;
+  }
+
+  async load(): Promise<LoadedSource> {
+    let s = this.current;
+    this.current = null; // the next load (a Reopen) looks again
+    if (!s) {
+      s = await this.reinspect(this.name);
+      if (!s) throw Object.assign(new Error(`${this.name} no longer exists (it was unlinked or renamed)`), { code: 'ENOENT' });
+    }
+    const layout = layoutOf(s.name, s);
+    const size = s.size;
+    return { summary: summary('segment', s.name, s.path, size, layout), layout, path: s.path };
+  }
+}
+
+async function readRange(fh: fs.promises.FileHandle, offset: number, length: number, size: number): Promise<Uint8Array> {
+  const n = Math.max(0, Math.min(length, size - offset));
+  const buf = Buffer.alloc(n);
+  const { bytesRead } = n > 0 ? await fh.read(buf, 0, n, offset) : { bytesRead: 0 };
+  return buf.subarray(0, bytesRead);
+}
+
+/** Decodes a file's header with the catalog's decoders (reads only the header, never the data). */
+export async function decodeOnDisk(file: string): Promise<{ decoded: Decoded; size: number }> {
+  const fh = await fs.promises.open(file, fs.constants.O_RDONLY | fs.constants.O_NONBLOCK);
+  try {
+    const st = await fh.stat();
+    if (!st.isFile()) throw new NotAnArrayError(`${file} is not a regular file`);
+    const size = st.size;
+    const head = await readRange(fh, 0, HEAD_BYTES, size);
+    const bytes: { size: number; head: Uint8Array; tail?: Uint8Array; tailOffset?: number } = { size, head };
+    if (size > head.length) {
+      const off = Math.max(0, size - TAIL_BYTES);
+      bytes.tail = await readRange(fh, off, TAIL_BYTES, size);
+      bytes.tailOffset = off;
+    }
+    const decoded = await decodeFile(path.basename(file), bytes, (o, l) => readRange(fh, o, l, size));
+    return { decoded, size };
+  } finally {
+    await fh.close().catch(() => undefined);
+  }
+}
+
+/** An .npy or .safetensors file opened in the editor. */
+export class FileSource implements ArraySource {
+  readonly kind = 'file';
+  readonly name: string;
+
+  constructor(readonly path: string) {
+    this.name = path.split('/').pop() ?? path;
+  }
+
+  async load(tensor: string | null): Promise<LoadedSource> {
+    const { decoded, size } = await decodeOnDisk(this.path);
+    if (decoded.children && decoded.children.length > 0) {
+      const tensors: TensorSummary[] = decoded.children.map((c) => ({
+        name: c.name,
+        dtype: c.dtype,
+        shape: c.shape,
+        error: c.error ?? (c.dtype && parseNumericDType(c.dtype) ? null : `dtype ${c.dtype ?? '?'} is not numeric`),
+      }));
+      const pick =
+        decoded.children.find((c) => c.name === tensor) ??
+        decoded.children.find((c) => c.error === null && c.dtype !== null && parseNumericDType(c.dtype) !== null && (c.shape?.length ?? 0) >= 2) ??
+        decoded.children.find((c) => c.error === null && c.dtype !== null && parseNumericDType(c.dtype) !== null) ??
+        decoded.children[0];
+      const layout = layoutOf(`tensor '${pick.name}'`, pick);
+      return { summary: summary('file', this.name, this.path, size, layout, { tensors, tensor: pick.name }), layout, path: this.path };
+    }
+    if (decoded.format === 'raw' && !decoded.error) {
+      throw new NotAnArrayError(`${this.name} is neither an NPY nor a safetensors file (no header the viewer knows)`);
+    }
+    const layout = layoutOf(this.name, decoded);
+    return { summary: summary('file', this.name, this.path, size, layout), layout, path: this.path };
+  }
+}

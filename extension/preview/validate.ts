@@ -1,0 +1,87 @@
+/** Checks every message from the viewer webview before the host acts on it. */
+import type { ComplexPart, ReduceModeName, SliceSelection, WebviewToHost, Window2D } from '../../webview/protocol';
+
+/** Largest grid a webview may ask for (about one value per device pixel of a big screen). */
+export const MAX_CELLS = 4096 * 4096;
+/** Largest PNG data URL accepted (a 4K screenshot compresses well below this). */
+export const MAX_DATA_URL = 64 * 1024 * 1024;
+
+type Rec = Record<string, unknown>;
+const isRec = (v: unknown): v is Rec => typeof v === 'object' && v !== null && !Array.isArray(v);
+const isInt = (v: unknown, min = 0): v is number => typeof v === 'number' && Number.isSafeInteger(v) && v >= min;
+const PARTS: ComplexPart[] = ['magnitude', 'phase', 'real', 'imag'];
+const MODES: ReduceModeName[] = ['strided', 'mean', 'min', 'max'];
+
+function windowOf(v: unknown): Window2D | null {
+  if (!isRec(v) || !isInt(v.r0) || !isInt(v.r1) || !isInt(v.c0) || !isInt(v.c1)) return null;
+  if (v.r1 <= v.r0 || v.c1 <= v.c0) return null;
+  return { r0: v.r0, r1: v.r1, c0: v.c0, c1: v.c1 };
+}
+
+function sliceOf(v: unknown): SliceSelection | null {
+  if (!isRec(v)) return null;
+  let axes: [number, number] | null = null;
+  if (v.axes !== null) {
+    if (!Array.isArray(v.axes) || v.axes.length !== 2 || !isInt(v.axes[0]) || !isInt(v.axes[1]) || v.axes[0] > 64 || v.axes[1] > 64) return null;
+    axes = [v.axes[0], v.axes[1]];
+  }
+  if (!Array.isArray(v.index) || v.index.length > 64 || !v.index.every((i) => isInt(i))) return null;
+  if (!PARTS.includes(v.part as ComplexPart)) return null;
+  return { axes, index: [...(v.index as number[])], part: v.part as ComplexPart };
+}
+
+/** The message, typed and copied, or null when it is malformed. */
+export function parseWebviewMessage(m: unknown): WebviewToHost | null {
+  if (!isRec(m)) return null;
+  switch (m.type) {
+    case 'ready':
+    case 'retry':
+      return { type: m.type };
+    case 'view': {
+      const window = windowOf(m.window);
+      const slice = sliceOf(m.slice);
+      if (!window || !slice || !isInt(m.requestId) || !isInt(m.width, 1) || !isInt(m.height, 1)) return null;
+      if (m.width * m.height > MAX_CELLS || !MODES.includes(m.mode as ReduceModeName)) return null;
+      if ((m.plot !== 'heatmap' && m.plot !== 'line') || typeof m.live !== 'boolean') return null;
+      return {
+        type: 'view',
+        requestId: m.requestId,
+        slice,
+        window,
+        width: m.width,
+        height: m.height,
+        mode: m.mode as ReduceModeName,
+        plot: m.plot,
+        live: m.live,
+      };
+    }
+    case 'stats': {
+      const slice = sliceOf(m.slice);
+      if (!slice || !isInt(m.requestId) || typeof m.fresh !== 'boolean') return null;
+      if (!Array.isArray(m.quantiles) || m.quantiles.length > 8) return null;
+      if (!m.quantiles.every((q) => typeof q === 'number' && q >= 0 && q <= 1)) return null;
+      return { type: 'stats', requestId: m.requestId, slice, quantiles: [...(m.quantiles as number[])], fresh: m.fresh };
+    }
+    case 'hover': {
+      const slice = sliceOf(m.slice);
+      if (!slice || !isInt(m.requestId) || !isInt(m.row) || !isInt(m.col)) return null;
+      return { type: 'hover', requestId: m.requestId, slice, row: m.row, col: m.col };
+    }
+    case 'exportPng':
+      if (typeof m.dataUrl !== 'string' || !m.dataUrl.startsWith('data:image/png;base64,') || m.dataUrl.length > MAX_DATA_URL) return null;
+      if (typeof m.suggestedName !== 'string' || m.suggestedName.length > 255) return null;
+      return { type: 'exportPng', dataUrl: m.dataUrl, suggestedName: m.suggestedName };
+    case 'saveNpy': {
+      const window = windowOf(m.window);
+      const slice = sliceOf(m.slice);
+      return window && slice ? { type: 'saveNpy', window, slice } : null;
+    }
+    case 'selectTensor':
+      return typeof m.name === 'string' && m.name.length < 4096 ? { type: 'selectTensor', name: m.name } : null;
+    case 'timing':
+      if (typeof m.firstPixelsMs !== 'number' || !(m.exactMs === null || typeof m.exactMs === 'number')) return null;
+      return { type: 'timing', firstPixelsMs: m.firstPixelsMs, exactMs: m.exactMs };
+    default:
+      return null;
+  }
+}

@@ -1,0 +1,457 @@
+/**
+ * Issue 6, unlink and clear: `shm-inspector unlink` / `clear` (dist/cli.js as a child process)
+ * and clearSegments/unlinkSegments in-process, each in its own directory under /dev/shm
+ * (so other processes' segments never count), with hostile input: symlinks planted to the
+ * outside, files vanishing or replaced mid-clear, folders growing meanwhile, held segments,
+ * permission denied (as nobody, and as root without capabilities), chattr +i.
+ * Every test compares the directory listing before and after.
+ */
+import * as assert from 'assert';
+import { execFile, execFileSync } from 'child_process';
+import * as fs from 'fs';
+import * as path from 'path';
+import { clearSegments, globRegExp, unlinkSegments, type ClearResult, type UnlinkOutcome } from '../../extension/core/manage';
+import { py, SegmentJar } from '../fixtures/segments';
+
+const CLI = path.resolve(__dirname, '..', '..', '..', 'dist', 'cli.js');
+const NOBODY = ['--reuid', 'nobody', '--regid', 'nogroup', '--clear-groups'];
+const NO_CAPS = ['--bounding-set', '-dac_override,-dac_read_search,-fowner', '--inh-caps', '-all'];
+
+interface Run {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+function runCli(args: string[], as?: string[]): Promise<Run> {
+  const [cmd, argv] = as ? ['setpriv', [...as, process.execPath, CLI, ...args]] : [process.execPath, [CLI, ...args]];
+  return new Promise((resolve) => {
+    execFile(cmd, argv, { encoding: 'utf8' }, (err, stdout, stderr) => {
+      resolve({ code: err ? (typeof err.code === 'number' ? err.code : -1) : 0, stdout, stderr });
+    });
+  });
+}
+
+function snapshot(dir: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  const walk = (d: string, prefix: string) => {
+    for (const n of fs.readdirSync(d)) {
+      const p = path.join(d, n);
+      const st = fs.lstatSync(p);
+      const kind = st.isSymbolicLink() ? 'l' : st.isDirectory() ? 'd' : 'f';
+      out[prefix + n] = `${kind}:${st.ino}:${kind === 'd' ? 0 : st.size}:${st.mode}`;
+      if (kind === 'd') walk(p, prefix + n + '/');
+    }
+  };
+  walk(dir, '');
+  return out;
+}
+
+/** Asserts that `after` is `before` minus exactly `gone` (and plus `added`, when given). */
+function changed(before: Record<string, string>, after: Record<string, string>, gone: string[], added: string[] = []): void {
+  const expect = { ...before };
+  for (const g of gone) {
+    assert.ok(g in expect, `${g} was there`);
+    delete expect[g];
+  }
+  const got = { ...after };
+  for (const a of added) delete got[a];
+  assert.deepStrictEqual(got, expect);
+}
+
+function canSetpriv(): boolean {
+  return process.getuid?.() === 0 && fs.existsSync('/usr/bin/setpriv');
+}
+
+describe('manage: unlink and clear', function () {
+  this.timeout(120_000);
+  const jar = new SegmentJar();
+  let root: string;
+  let outside: string;
+  let n = 0;
+  /** A fresh directory for one test. */
+  const freshDir = () => {
+    const d = path.join(root, `d${++n}`);
+    fs.mkdirSync(d);
+    return d;
+  };
+  const file = (d: string, name: string, bytes = 4096, mode = 0o600) => {
+    const p = path.join(d, name);
+    fs.writeFileSync(p, Buffer.alloc(bytes, 7), { mode });
+    return p;
+  };
+
+  before(() => {
+    assert.ok(fs.existsSync(CLI), 'dist/cli.js is built');
+    root = jar.name('shmi_mremove').path;
+    fs.mkdirSync(root);
+    outside = jar.name('shmi_mremove_outside').path;
+    fs.mkdirSync(outside);
+    fs.writeFileSync(path.join(outside, 'victim.shm'), 'precious');
+    fs.mkdirSync(path.join(outside, 'victim_dir'));
+    fs.writeFileSync(path.join(outside, 'victim_dir', 'inner.pkl'), 'precious too');
+  });
+  after(() => {
+    for (const p of chattred) execFileSync('chattr', ['-i', p]);
+    jar.cleanup();
+  });
+  const chattred: string[] = [];
+
+  it('globRegExp: *, ?, [..], [!..]; * never crosses /; regex characters are literal', () => {
+    const g = (p: string, s: string) => globRegExp(p).test(s);
+    assert.ok(g('*.shm', 'a.shm') && !g('*.shm', 'a.shmx') && !g('*.shm', 'd/a.shm'));
+    assert.ok(g('psm_*', 'psm_1a2b') && !g('psm_*', 'xpsm_1'));
+    assert.ok(g('a?c', 'abc') && !g('a?c', 'ac'));
+    assert.ok(g('[ab]x', 'bx') && !g('[!ab]x', 'bx') && g('[!ab]x', 'cx'));
+    assert.ok(g('a.(b)+', 'a.(b)+') && !g('a.(b)+', 'aX(b)+'));
+  });
+
+  it('clear without a selector: usage error 2; a bad duration: 2', async () => {
+    const d = freshDir();
+    file(d, 'a.shm');
+    const before = snapshot(d);
+    for (const args of [['clear', '--dir', d], ['clear', '--yes', '--dir', d], ['clear', '--older-than', '5x', '--dir', d], ['clear', '--glob', 'x', 'extra', '--dir', d]]) {
+      const r = await runCli(args);
+      assert.strictEqual(r.code, 2, `${args.join(' ')}: ${r.stderr}`);
+      assert.strictEqual(r.stdout, '');
+      assert.match(r.stderr, /^shm-inspector: .*\n$/);
+    }
+    assert.match((await runCli(['clear', '--dir', d])).stderr, /at least one selector/);
+    assert.deepStrictEqual(snapshot(d), before);
+  });
+
+  it('clear --glob without --yes prints the plan and removes nothing; --json gives the contract document with dryRun', async () => {
+    const d = freshDir();
+    file(d, 'a.shm');
+    file(d, 'b.shm', 8192);
+    file(d, 'psm_1');
+    const before = snapshot(d);
+    const text = await runCli(['clear', '--glob', '*.shm', '--dir', d]);
+    assert.strictEqual(text.code, 0, text.stderr);
+    assert.match(text.stdout, /would remove 2 entries/);
+    assert.match(text.stdout, /^ {2}a\.shm$/m);
+    assert.match(text.stdout, /pass --yes/);
+    const j = await runCli(['clear', '--glob', '*.shm', '--dir', d, '--json']);
+    const doc = JSON.parse(j.stdout) as ClearResult;
+    assert.deepStrictEqual(doc, { dryRun: true, removed: ['a.shm', 'b.shm'], skipped: [], failed: [], bytes: 12288, pendingBytes: 0 });
+    const dry = JSON.parse((await runCli(['clear', '--glob', '*.shm', '--dry-run', '--yes', '--dir', d, '--json'])).stdout) as ClearResult;
+    assert.strictEqual(dry.dryRun, true);
+    assert.deepStrictEqual(snapshot(d), before, 'nothing changed');
+    const done = await runCli(['clear', '--glob', '*.shm', '--yes', '--dir', d, '--json']);
+    assert.strictEqual(done.code, 0);
+    assert.deepStrictEqual(JSON.parse(done.stdout), { removed: ['a.shm', 'b.shm'], skipped: [], failed: [], bytes: 12288, pendingBytes: 0 });
+    changed(before, snapshot(d), ['a.shm', 'b.shm']);
+  });
+
+  it('selectors combine with AND: --glob and --older-than', async () => {
+    const d = freshDir();
+    const old = file(d, 'psm_old');
+    file(d, 'psm_new');
+    const oldOther = file(d, 'other_old');
+    const t = new Date(Date.now() - 3 * 3600e3);
+    fs.utimesSync(old, t, t);
+    fs.utimesSync(oldOther, t, t);
+    const before = snapshot(d);
+    const r = JSON.parse((await runCli(['clear', '--glob', 'psm_*', '--older-than', '2h', '--yes', '--json', '--dir', d])).stdout) as ClearResult;
+    assert.deepStrictEqual(r.removed, ['psm_old']);
+    changed(before, snapshot(d), ['psm_old']);
+    const none = JSON.parse((await runCli(['clear', '--older-than', '4h', '--yes', '--json', '--dir', d])).stdout) as ClearResult;
+    assert.deepStrictEqual(none.removed, []);
+  });
+
+  it('in-use segments are skipped (named holders) unless --include-in-use; then their RAM is pendingBytes; --orphans never takes a held one', async () => {
+    const d = freshDir();
+    const held = path.join(d, 'held.npy');
+    py(['npy', held, '<f8', '1024']);
+    const h = await jar.holder(['keep', held, '--via', 'map']);
+    file(d, 'free.bin', 4096);
+    const alloc = fs.statSync(held).blocks * 512;
+    const before = snapshot(d);
+    const plan = JSON.parse((await runCli(['clear', '--glob', '*', '--json', '--dir', d])).stdout) as ClearResult;
+    assert.deepStrictEqual(plan.removed, ['free.bin']);
+    assert.deepStrictEqual(plan.skipped, [{ name: 'held.npy', reason: `in use by python3 (pid ${h.pid})` }]);
+    const orph = JSON.parse((await runCli(['clear', '--orphans', '--include-in-use', '--json', '--dir', d])).stdout) as ClearResult;
+    assert.ok(!orph.removed.includes('held.npy'), 'a held segment is not an orphan');
+    assert.deepStrictEqual(snapshot(d), before);
+    const r = JSON.parse((await runCli(['clear', '--glob', 'held*', '--include-in-use', '--yes', '--json', '--dir', d])).stdout) as ClearResult;
+    assert.deepStrictEqual(r, { removed: ['held.npy'], skipped: [], failed: [], bytes: 0, pendingBytes: alloc });
+    changed(before, snapshot(d), ['held.npy']);
+  });
+
+  it('--orphans: unheld segments go; where some process cannot be inspected it says so instead of guessing', async () => {
+    const d = freshDir();
+    file(d, 'orphan.bin');
+    const held = file(d, 'held.bin');
+    await jar.holder(['keep', held, '--via', 'fd']);
+    const before = snapshot(d);
+    const list = JSON.parse(execFileSync(process.execPath, [CLI, 'list', '--json', '--dir', d], { encoding: 'utf8' }));
+    const r = JSON.parse((await runCli(['clear', '--orphans', '--yes', '--json', '--dir', d])).stdout) as ClearResult;
+    if (list.invisibleProcesses === 0) {
+      assert.deepStrictEqual(r.removed, ['orphan.bin']);
+      changed(before, snapshot(d), ['orphan.bin']);
+    } else {
+      // (Here PID 1 belongs to the sandbox and cannot be read even by root.)
+      assert.deepStrictEqual(r.removed, []);
+      assert.deepStrictEqual(r.skipped.map((s) => s.name), ['orphan.bin']);
+      assert.match(r.skipped[0].reason, /cannot tell whether it is an orphan/);
+      assert.deepStrictEqual(snapshot(d), before);
+      const r2 = JSON.parse((await runCli(['clear', '--orphans', '--include-in-use', '--yes', '--json', '--dir', d])).stdout) as ClearResult;
+      assert.deepStrictEqual(r2.removed, ['orphan.bin'], 'held.bin (visibly held) is still not an orphan');
+      changed(before, snapshot(d), ['orphan.bin']);
+    }
+  });
+
+  it('a symlink planted to the outside: clear and unlink remove the link at most, never the target (file or folder)', async () => {
+    const d = freshDir();
+    fs.symlinkSync(path.join(outside, 'victim.shm'), path.join(d, 'link.shm'));
+    fs.symlinkSync(path.join(outside, 'victim_dir'), path.join(d, 'joblib_memmapping_folder_link'));
+    fs.symlinkSync(path.join(outside, 'victim_dir', 'inner.pkl'), path.join(d, 'psm_link'));
+    file(d, 'real.shm');
+    const before = snapshot(d);
+    const out0 = snapshot(outside);
+    const r = JSON.parse((await runCli(['clear', '--glob', '*.shm', '--yes', '--json', '--dir', d])).stdout) as ClearResult;
+    assert.deepStrictEqual(r.removed, ['link.shm', 'real.shm']);
+    const r2 = JSON.parse((await runCli(['clear', '--glob', 'joblib_*', '--yes', '--json', '--dir', d])).stdout) as ClearResult;
+    assert.deepStrictEqual(r2.removed, ['joblib_memmapping_folder_link']);
+    const u = await runCli(['unlink', 'psm_link', '--dir', d]);
+    assert.strictEqual(u.code, 0, u.stderr);
+    changed(before, snapshot(d), ['link.shm', 'real.shm', 'joblib_memmapping_folder_link', 'psm_link']);
+    assert.deepStrictEqual(snapshot(outside), out0, 'nothing outside changed');
+    assert.strictEqual(fs.readFileSync(path.join(outside, 'victim.shm'), 'utf8'), 'precious');
+    // unlink NAME outside the directory: usage error, nothing removed.
+    for (const bad of ['../' + path.basename(outside) + '/victim.shm', path.join(outside, 'victim.shm'), 'joblib_memmapping_folder_x/../../x']) {
+      const e = await runCli(['unlink', bad, '--dir', d]);
+      assert.strictEqual(e.code, 2, `${bad}: ${e.stderr}`);
+    }
+    assert.deepStrictEqual(snapshot(outside), out0);
+  });
+
+  it('a folder is removed entry by entry as listed (symlinks inside are not followed); one that grows meanwhile is left in place', async () => {
+    const d = freshDir();
+    const f = path.join(d, 'joblib_memmapping_folder_1');
+    fs.mkdirSync(f);
+    file(f, 'a.pkl');
+    fs.mkdirSync(path.join(f, 'sub'));
+    file(path.join(f, 'sub'), 'b.pkl');
+    fs.symlinkSync(path.join(outside, 'victim_dir'), path.join(f, 'escape'));
+    const out0 = snapshot(outside);
+    const before = snapshot(d);
+    const u = await runCli(['unlink', 'joblib_memmapping_folder_1', '--dir', d, '--json']);
+    assert.strictEqual(u.code, 0, u.stderr);
+    const doc = JSON.parse(u.stdout) as { outcomes: UnlinkOutcome[]; bytes: number };
+    assert.strictEqual(doc.outcomes[0].status, 'removed');
+    assert.strictEqual(doc.bytes, 8192);
+    changed(before, snapshot(d), Object.keys(before));
+    assert.deepStrictEqual(snapshot(outside), out0);
+
+    // In-process: a new entry appears in the folder after it was listed: the folder stays, with the newcomer.
+    const g = path.join(d, 'joblib_memmapping_folder_2');
+    fs.mkdirSync(g);
+    file(g, 'x.pkl');
+    const before2 = snapshot(d);
+    const realLstat = fs.promises.lstat;
+    fs.promises.lstat = (async (p: fs.PathLike, o?: fs.StatOptions) => {
+      if (String(p).endsWith('/x.pkl') && !fs.existsSync(path.join(g, 'late.pkl'))) fs.writeFileSync(path.join(g, 'late.pkl'), 'late');
+      return realLstat(p, o as fs.StatOptions);
+    }) as typeof fs.promises.lstat;
+    let r: ClearResult;
+    try {
+      r = await clearSegments({ dir: d, glob: 'joblib_*' });
+    } finally {
+      fs.promises.lstat = realLstat;
+    }
+    assert.deepStrictEqual(r.removed, []);
+    assert.deepStrictEqual(r.failed, [{ name: 'joblib_memmapping_folder_2', error: 'entries that were not listed appeared in it; the folder is left in place' }]);
+    changed(before2, snapshot(d), ['joblib_memmapping_folder_2/x.pkl'], ['joblib_memmapping_folder_2/late.pkl']);
+  });
+
+  it('a file vanishing mid-clear is skipped; one replaced by a new inode is left alone; each is removed at most once', async () => {
+    const d = freshDir();
+    for (const nm of ['a.shm', 'gone.shm', 'swap.shm', 'z.shm']) file(d, nm);
+    const before = snapshot(d);
+    const realLstat = fs.promises.lstat;
+    const seen = new Map<string, number>();
+    fs.promises.lstat = (async (p: fs.PathLike, o?: fs.StatOptions) => {
+      const s = String(p);
+      const base = path.basename(s);
+      seen.set(base, (seen.get(base) ?? 0) + 1);
+      if (s.startsWith('/proc/self/fd/') && base === 'gone.shm' && seen.get(base) === 1) fs.unlinkSync(path.join(d, 'gone.shm'));
+      if (s.startsWith('/proc/self/fd/') && base === 'swap.shm' && seen.get(base) === 1) {
+        // Someone replaces it: a new file renamed over the name (a different inode).
+        fs.writeFileSync(path.join(d, 'swap.new'), 'new content');
+        fs.renameSync(path.join(d, 'swap.new'), path.join(d, 'swap.shm'));
+      }
+      return realLstat(p, o as fs.StatOptions);
+    }) as typeof fs.promises.lstat;
+    let r: ClearResult;
+    try {
+      r = await clearSegments({ dir: d, glob: '*.shm' });
+    } finally {
+      fs.promises.lstat = realLstat;
+    }
+    assert.deepStrictEqual(r.removed, ['a.shm', 'z.shm']);
+    assert.deepStrictEqual(r.skipped, [
+      { name: 'gone.shm', reason: 'vanished before it could be removed' },
+      { name: 'swap.shm', reason: 'replaced by a different file since it was listed; left alone' },
+    ]);
+    assert.deepStrictEqual(r.failed, []);
+    assert.strictEqual(r.bytes, 2 * 4096);
+    const after = snapshot(d);
+    assert.deepStrictEqual(Object.keys(after), ['swap.shm']);
+    assert.notStrictEqual(after['swap.shm'], before['swap.shm'], 'the new file, kept');
+    assert.strictEqual(fs.readFileSync(path.join(d, 'swap.shm'), 'utf8'), 'new content');
+  });
+
+  it('a folder swapped for a symlink to the outside after listing: nothing outside is touched', async () => {
+    const d = freshDir();
+    const f = path.join(d, 'joblib_memmapping_folder_s');
+    fs.mkdirSync(f);
+    file(f, 'inner.pkl');
+    const out0 = snapshot(outside);
+    const realOpen = fs.promises.open;
+    let swapped = false;
+    fs.promises.open = (async (p: fs.PathLike, ...rest: unknown[]) => {
+      if (!swapped && String(p).endsWith('/joblib_memmapping_folder_s') && String(p).startsWith('/proc/self/fd/')) {
+        swapped = true;
+        fs.renameSync(f, path.join(d, 'moved_away'));
+        fs.symlinkSync(path.join(outside, 'victim_dir'), f);
+      }
+      return (realOpen as (...a: unknown[]) => Promise<fs.promises.FileHandle>)(p, ...rest);
+    }) as typeof fs.promises.open;
+    let r: ClearResult;
+    try {
+      r = await clearSegments({ dir: d, glob: 'joblib_*' });
+    } finally {
+      fs.promises.open = realOpen;
+    }
+    assert.ok(swapped);
+    assert.deepStrictEqual(r.removed, []);
+    assert.deepStrictEqual(r.skipped, [{ name: 'joblib_memmapping_folder_s', reason: 'replaced since it was listed; left alone' }]);
+    assert.deepStrictEqual(snapshot(outside), out0);
+    assert.ok(fs.existsSync(path.join(d, 'moved_away', 'inner.pkl')));
+  });
+
+  it('deleted-but-mapped segments are never cleared; unlink calls them missing and names their holders', async () => {
+    const d = freshDir();
+    const p = path.join(d, 'del.npy');
+    py(['npy', p, '<f4', '100']);
+    const h = await jar.holder(['keep', p, '--via', 'fd', '--unlink']);
+    const r = JSON.parse((await runCli(['clear', '--glob', '*', '--include-in-use', '--yes', '--json', '--dir', d])).stdout) as ClearResult;
+    assert.deepStrictEqual(r, { removed: [], skipped: [], failed: [], bytes: 0, pendingBytes: 0 });
+    const byName = await clearSegments({ dir: d, names: ['del.npy'], includeInUse: true });
+    assert.deepStrictEqual(byName.skipped, [{ name: 'del.npy', reason: `deleted but still mapped by python3 (pid ${h.pid}); never cleared` }]);
+    const u = await runCli(['unlink', 'del.npy', '--force', '--dir', d]);
+    assert.strictEqual(u.code, 1);
+    assert.match(u.stderr, new RegExp(`^shm-inspector: del\\.npy: already unlinked; still held by python3 \\(pid ${h.pid}\\)\\n$`));
+  });
+
+  it('unlink refuses a held segment without --force (naming holders), and with --force says the RAM stays until they let go', async () => {
+    const d = freshDir();
+    const p = path.join(d, 'held.npy');
+    py(['npy', p, '<f8', '2048']);
+    const h = await jar.holder(['keep', p, '--via', 'map']);
+    const alloc = fs.statSync(p).blocks * 512;
+    const before = snapshot(d);
+    const r = await runCli(['unlink', 'held.npy', '--dir', d]);
+    assert.strictEqual(r.code, 1);
+    assert.strictEqual(r.stdout, '');
+    assert.match(r.stderr, new RegExp(`^shm-inspector: held\\.npy: held by python3 \\(pid ${h.pid}\\); pass --force .*RAM stays in use.*\\n$`));
+    assert.deepStrictEqual(snapshot(d), before);
+    const f = await runCli(['unlink', '/held.npy', '--force', '--dir', d, '--json']);
+    assert.strictEqual(f.code, 0, f.stderr);
+    const doc = JSON.parse(f.stdout) as { outcomes: UnlinkOutcome[]; bytes: number; pendingBytes: number };
+    assert.deepStrictEqual(doc.outcomes, [{
+      name: 'held.npy', status: 'removed', error: `its RAM is not freed until python3 (pid ${h.pid}) let go`, bytes: 0, pendingBytes: alloc,
+      holders: [{ pid: h.pid, comm: 'python3', via: 'map' }],
+    }]);
+    assert.strictEqual(doc.pendingBytes, alloc);
+    changed(before, snapshot(d), ['held.npy']);
+  });
+
+  it('unlink of several names: the others go, a missing one is a partial failure (exit 1, details on stdout, one line on stderr)', async () => {
+    const d = freshDir();
+    file(d, 'a');
+    file(d, 'b', 8192);
+    const before = snapshot(d);
+    const r = await runCli(['unlink', 'a', 'missing', 'b', '--dir', d, '--json']);
+    assert.strictEqual(r.code, 1);
+    const doc = JSON.parse(r.stdout) as { outcomes: UnlinkOutcome[]; bytes: number };
+    assert.deepStrictEqual(doc.outcomes.map((o) => [o.name, o.status]), [['a', 'removed'], ['missing', 'missing'], ['b', 'removed']]);
+    assert.strictEqual(doc.bytes, 12288);
+    assert.match(r.stderr, /^shm-inspector: 1 of 3 not unlinked.*\n$/);
+    changed(before, snapshot(d), ['a', 'b']);
+    const t = await runCli(['unlink', 'gone', '--dir', d]);
+    assert.strictEqual(t.code, 1);
+    assert.strictEqual(t.stderr, 'shm-inspector: gone: no such segment\n');
+    assert.strictEqual((await runCli(['unlink', '--dir', d])).code, 2);
+  });
+
+  it('permission denied as nobody: a root-owned 0600 segment in a root-owned sticky directory lands in failed (EPERM), exit 1; unlink too', async function () {
+    if (!canSetpriv()) this.skip();
+    const d = freshDir();
+    fs.chmodSync(d, 0o1777);
+    file(d, 'roots.shm', 4096, 0o600);
+    const before = snapshot(d);
+    const r = await runCli(['clear', '--glob', '*.shm', '--yes', '--json', '--dir', d], NOBODY);
+    assert.strictEqual(r.code, 1, r.stderr);
+    const doc = JSON.parse(r.stdout) as ClearResult;
+    assert.deepStrictEqual(doc.removed, []);
+    assert.strictEqual(doc.failed.length, 1);
+    assert.strictEqual(doc.failed[0].name, 'roots.shm');
+    assert.match(doc.failed[0].error, /^(EPERM|EACCES): /);
+    assert.match(r.stderr, /^shm-inspector: 1 could not be removed/);
+    const u = await runCli(['unlink', 'roots.shm', '--dir', d], NOBODY);
+    assert.strictEqual(u.code, 1);
+    assert.match(u.stderr, /^shm-inspector: roots\.shm: .*(EPERM|EACCES)/);
+    assert.deepStrictEqual(snapshot(d), before);
+  });
+
+  it('permission denied as root without capabilities: a directory it may not write (EACCES), exit 1', async function () {
+    if (!canSetpriv()) this.skip();
+    const d = freshDir();
+    file(d, 'x.shm');
+    fs.chownSync(d, 65534, 65534);
+    fs.chmodSync(d, 0o755);
+    const before = snapshot(d);
+    const r = await runCli(['clear', '--glob', '*', '--yes', '--json', '--dir', d], NO_CAPS);
+    assert.strictEqual(r.code, 1, r.stderr);
+    const doc = JSON.parse(r.stdout) as ClearResult;
+    assert.deepStrictEqual(doc.failed.map((f) => f.name), ['x.shm']);
+    assert.match(doc.failed[0].error, /^EACCES: permission denied/);
+    const u = await runCli(['unlink', 'x.shm', '--dir', d], NO_CAPS);
+    assert.strictEqual(u.code, 1);
+    assert.match(u.stderr, /EACCES/);
+    assert.deepStrictEqual(snapshot(d), before);
+  });
+
+  it('chattr +i (immutable, even for root): clear reports EPERM in failed, the others still go', async function () {
+    const d = freshDir();
+    const p = file(d, 'frozen.shm');
+    file(d, 'thawed.shm');
+    try {
+      execFileSync('chattr', ['+i', p], { stdio: 'ignore' });
+    } catch {
+      this.skip(); // no chattr on this tmpfs
+    }
+    chattred.push(p);
+    const before = snapshot(d);
+    const r = await runCli(['clear', '--glob', '*.shm', '--yes', '--json', '--dir', d]);
+    assert.strictEqual(r.code, 1);
+    const doc = JSON.parse(r.stdout) as ClearResult;
+    assert.deepStrictEqual(doc.removed, ['thawed.shm']);
+    assert.deepStrictEqual(doc.failed, [{ name: 'frozen.shm', error: 'EPERM: operation not permitted' }]);
+    changed(before, snapshot(d), ['thawed.shm']);
+    execFileSync('chattr', ['-i', p]);
+    chattred.pop();
+  });
+
+  it('unlinkSegments in-process: outcomes in order; names outside the directory are usage errors before anything is removed', async () => {
+    const d = freshDir();
+    file(d, 'k');
+    const before = snapshot(d);
+    await assert.rejects(unlinkSegments({ dir: d, names: ['k', '../x'] }), /is outside/);
+    assert.deepStrictEqual(snapshot(d), before);
+    const out = await unlinkSegments({ dir: d, names: ['k'] });
+    assert.deepStrictEqual(out.map((o) => o.status), ['removed']);
+  });
+});

@@ -1,0 +1,97 @@
+/** What the viewer remembers across reloads (vscode.setState), with its checks. DOM-free. */
+import { isColormap, type ColormapName } from './colormaps';
+import type { ComplexPart, ReduceModeName } from './protocol';
+import { isDomainMode, isScale, type DomainMode, type ScaleName } from './scales';
+import type { Viewport } from './viewport';
+
+export const LIVE_INTERVALS = [0.5, 1, 2, 5] as const;
+
+export interface ViewState {
+  v: 1;
+  /** Name and path of the array this state belongs to (the panel serializer reads them). */
+  name: string;
+  path: string;
+  tensor: string | null;
+  colormap: ColormapName;
+  invert: boolean;
+  scale: ScaleName;
+  domain: DomainMode;
+  customLo: number | null;
+  customHi: number | null;
+  mode: ReduceModeName;
+  aspect: 'equal' | 'fill' | null;
+  axes: [number, number] | null;
+  index: number[];
+  part: ComplexPart;
+  viewport: Viewport | null;
+  /** Seconds between re-reads; 0 = off. */
+  live: number;
+  paused: boolean;
+}
+
+export function defaultState(name: string, path: string): ViewState {
+  return {
+    v: 1,
+    name,
+    path,
+    tensor: null,
+    colormap: 'viridis',
+    invert: false,
+    scale: 'linear',
+    domain: 'minmax',
+    customLo: null,
+    customHi: null,
+    mode: 'mean',
+    aspect: null,
+    axes: null,
+    index: [],
+    part: 'magnitude',
+    viewport: null,
+    live: 0,
+    paused: false,
+  };
+}
+
+const PARTS: ComplexPart[] = ['magnitude', 'phase', 'real', 'imag'];
+const MODES: ReduceModeName[] = ['mean', 'min', 'max', 'strided'];
+
+function finiteOrNull(v: unknown): number | null {
+  return typeof v === 'number' && Number.isFinite(v) ? v : null;
+}
+
+/** A stored state, checked field by field (anything odd falls back to the default). */
+export function sanitizeState(raw: unknown): ViewState | null {
+  if (typeof raw !== 'object' || raw === null) return null;
+  const r = raw as Record<string, unknown>;
+  if (r.v !== 1 || typeof r.path !== 'string' || typeof r.name !== 'string') return null;
+  const d = defaultState(r.name, r.path);
+  const vp = r.viewport as Record<string, unknown> | null | undefined;
+  const viewport =
+    vp && ['x0', 'x1', 'y0', 'y1'].every((k) => typeof vp[k] === 'number' && Number.isFinite(vp[k] as number))
+      ? { x0: vp.x0 as number, x1: vp.x1 as number, y0: vp.y0 as number, y1: vp.y1 as number }
+      : null;
+  const axes =
+    Array.isArray(r.axes) && r.axes.length === 2 && r.axes.every((a) => Number.isInteger(a) && a >= 0)
+      ? ([r.axes[0], r.axes[1]] as [number, number])
+      : null;
+  return {
+    v: 1,
+    name: r.name,
+    path: r.path,
+    tensor: typeof r.tensor === 'string' ? r.tensor : null,
+    colormap: isColormap(r.colormap) ? r.colormap : d.colormap,
+    invert: r.invert === true,
+    scale: isScale(r.scale) ? r.scale : d.scale,
+    domain: isDomainMode(r.domain) ? r.domain : d.domain,
+    customLo: finiteOrNull(r.customLo),
+    customHi: finiteOrNull(r.customHi),
+    mode: MODES.includes(r.mode as ReduceModeName) ? (r.mode as ReduceModeName) : d.mode,
+    aspect: r.aspect === 'equal' || r.aspect === 'fill' ? r.aspect : null,
+    axes,
+    index: Array.isArray(r.index) && r.index.every((i) => Number.isInteger(i) && i >= 0) ? (r.index as number[]) : [],
+    part: PARTS.includes(r.part as ComplexPart) ? (r.part as ComplexPart) : d.part,
+    viewport,
+    live: (LIVE_INTERVALS as readonly number[]).includes(r.live as number) ? (r.live as number) : 0,
+    paused: r.paused === true,
+  };
+}

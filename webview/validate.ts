@@ -1,0 +1,71 @@
+/** Checks every message from the host before the webview acts on it. DOM-free. */
+import type { HostToWebview, SegmentSummary, TensorSummary, Window2D } from './protocol';
+
+type Rec = Record<string, unknown>;
+
+const isRec = (v: unknown): v is Rec => typeof v === 'object' && v !== null && !Array.isArray(v);
+const isInt = (v: unknown, min = 0): v is number => typeof v === 'number' && Number.isInteger(v) && v >= min;
+const isNum = (v: unknown): v is number => typeof v === 'number';
+const isFiniteOrNull = (v: unknown): v is number | null => v === null || (typeof v === 'number' && Number.isFinite(v));
+const isStr = (v: unknown): v is string => typeof v === 'string';
+const isShape = (v: unknown): v is number[] => Array.isArray(v) && v.length <= 64 && v.every((d) => isInt(d));
+const MODES = ['strided', 'mean', 'min', 'max'];
+
+function isWindow(v: unknown): v is Window2D {
+  return isRec(v) && isInt(v.r0) && isInt(v.r1) && isInt(v.c0) && isInt(v.c1) && v.r1 > v.r0 && v.c1 > v.c0;
+}
+
+function isTensor(v: unknown): v is TensorSummary {
+  return isRec(v) && isStr(v.name) && (v.dtype === null || isStr(v.dtype)) && (v.shape === null || isShape(v.shape)) && (v.error === null || isStr(v.error));
+}
+
+function isSegment(v: unknown): v is SegmentSummary {
+  if (!isRec(v)) return false;
+  if (!isStr(v.name) || !isStr(v.path) || (v.kind !== 'segment' && v.kind !== 'file')) return false;
+  if (!isStr(v.dtype) || !isStr(v.dtypeWords) || !isShape(v.shape) || typeof v.fortranOrder !== 'boolean') return false;
+  if (typeof v.complex !== 'boolean' || !isInt(v.size) || !isInt(v.rows) || !isInt(v.cols)) return false;
+  if (v.tensors !== undefined && !(Array.isArray(v.tensors) && v.tensors.every(isTensor))) return false;
+  if (v.tensor !== undefined && !isStr(v.tensor)) return false;
+  return true;
+}
+
+/** The message, typed, or null when it is not one the host sends. */
+export function validateHostMessage(m: unknown): HostToWebview | null {
+  if (!isRec(m)) return null;
+  switch (m.type) {
+    case 'init':
+      return isSegment(m.segment) && isNum(m.requestedAt) ? (m as HostToWebview) : null;
+    case 'tile': {
+      const { width: w, height: h, values } = m;
+      if (!isInt(m.requestId) || !isWindow(m.window) || !isInt(w, 1) || !isInt(h, 1)) return null;
+      if (!(values instanceof Float64Array || values instanceof Float32Array) || values.length !== w * h) return null;
+      if (!isFiniteOrNull(m.min) || !isFiniteOrNull(m.max) || !isNum(m.elapsedMs) || typeof m.final !== 'boolean') return null;
+      if (!isStr(m.mode) || !MODES.includes(m.mode)) return null;
+      return m as HostToWebview;
+    }
+    case 'line': {
+      if (!isInt(m.requestId) || !isWindow(m.window) || !isInt(m.width, 1)) return null;
+      if (!(m.mins instanceof Float64Array) || !(m.maxs instanceof Float64Array)) return null;
+      if (m.mins.length !== m.width || m.maxs.length !== m.width || !isFiniteOrNull(m.min) || !isFiniteOrNull(m.max)) return null;
+      return isNum(m.elapsedMs) ? (m as HostToWebview) : null;
+    }
+    case 'stats': {
+      if (!isInt(m.requestId) || !isStr(m.sliceKey) || !isInt(m.count) || !isInt(m.finiteCount)) return null;
+      if (!isInt(m.nanCount) || !isInt(m.posInfCount) || !isInt(m.negInfCount)) return null;
+      for (const k of ['min', 'max', 'mean', 'std', 'minPositive']) if (!isFiniteOrNull(m[k])) return null;
+      if (!(m.histogram instanceof Float64Array) || !isNum(m.histMin) || !isNum(m.histMax)) return null;
+      if (!Array.isArray(m.quantiles) || !m.quantiles.every((q) => isRec(q) && isNum(q.q) && isNum(q.value))) return null;
+      return m as HostToWebview;
+    }
+    case 'value':
+      return isInt(m.requestId) && isInt(m.row) && isInt(m.col) && isStr(m.text) && isNum(m.value) ? (m as HostToWebview) : null;
+    case 'error':
+      return isStr(m.message) && ['changed', 'vanished', 'permission', 'unsupported', 'other'].includes(m.kind as string)
+        ? (m as HostToWebview)
+        : null;
+    case 'notice':
+      return isStr(m.message) && ['info', 'warning', 'error'].includes(m.level as string) ? (m as HostToWebview) : null;
+    default:
+      return null;
+  }
+}
