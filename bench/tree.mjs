@@ -33,7 +33,7 @@ function cleanup() {
   server?.stop();
 }
 process.on('exit', cleanup);
-process.on('SIGINT', () => process.exit(130));
+for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP']) process.on(sig, () => process.exit(130));
 
 try {
   mkdirSync(dir);
@@ -105,3 +105,5 @@ for i in range(n): np.save(f'{d}/seg_{i:05d}.npy', a)
   } catch {}
   process.exitCode = 1;
 }
+cleanup();
+process.exit(process.exitCode ?? 0);

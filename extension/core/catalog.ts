@@ -468,9 +468,10 @@ async function dirIdentity(dir: string): Promise<{ real: string; dev: number }> 
     return { real, dev: st.dev };
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT') throw new Error(`${dir}: no such directory`);
-    if (code === 'EACCES') throw new Error(`${dir}: permission denied`);
-    if (code === 'ENOTDIR') throw new Error(`${dir}: not a directory`);
+    // The code stays on the error: the sidebar tells a missing directory (macOS, Windows) from other failures.
+    if (code === 'ENOENT') throw Object.assign(new Error(`${dir}: no such directory`), { code });
+    if (code === 'EACCES') throw Object.assign(new Error(`${dir}: permission denied`), { code });
+    if (code === 'ENOTDIR') throw Object.assign(new Error(`${dir}: not a directory`), { code });
     throw e;
   }
 }

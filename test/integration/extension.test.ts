@@ -100,6 +100,18 @@ describe('SHM Inspector in a real extension host', function () {
     }
   });
 
+  it('says so when the configured directory does not exist (as on macOS or Windows)', async () => {
+    const cfg = vscode.workspace.getConfiguration('shmInspector');
+    await cfg.update('directories', ['/nonexistent/shm-inspector-test'], vscode.ConfigurationTarget.Global);
+    try {
+      await waitFor('missing state', () => api.shown().state === 'missing');
+      assert.deepStrictEqual(api.segments(), []);
+    } finally {
+      await cfg.update('directories', undefined, vscode.ConfigurationTarget.Global);
+      await waitFor('back to /dev/shm', () => api.shown().state === 'ok' || api.shown().state === 'empty');
+    }
+  });
+
   it('shows /dev/shm usage in the status bar', async () => {
     await api.refresh();
     assert.match(api.statusBar().text, /shm .*B \/ .*GiB/);

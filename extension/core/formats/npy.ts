@@ -8,6 +8,9 @@ import { parsePyLiteral, PyDict, PyTuple, PyValue } from './pyliteral';
 import { checkExtent, describeError, latin1Text } from './util';
 
 const MAGIC = [0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59]; // \x93NUMPY
+/** The header exactly as numpy's writer formats it (simple dtypes); anything else takes the general parser. */
+const CANONICAL = /^\{'descr': '([<>|=]?[a-zA-Z]\w{0,15})', 'fortran_order': (True|False), 'shape': \(((?:\d{1,19}, ?)*(?:\d{1,19})?)\), \} *\n?$/;
+
 /** numpy refuses headers over 10000 bytes unless told otherwise; we allow more but bound it. */
 const MAX_HEADER = 1 << 20;
 
@@ -54,13 +57,24 @@ export async function decodeNpy(file: FileBytes, read: ReadAt): Promise<Decoded>
     } else {
       text = latin1Text(bytes);
     }
-    const header = parsePyLiteral(text.trimEnd());
-    if (!(header instanceof PyDict)) return npyError('NPY header is not a dict');
-    const descr = header.entries.get('descr');
-    const fortran = header.entries.get('fortran_order');
-    const shapeV = header.entries.get('shape');
+    let descr: PyValue | undefined;
+    let fortran: PyValue | undefined;
+    let shape: number[] | string;
+    const fast = CANONICAL.exec(text);
+    if (fast) {
+      // The exact form numpy writes: no need for the general literal parser.
+      descr = fast[1];
+      fortran = fast[2] === 'True';
+      shape = fast[3] === '' ? [] : fast[3].split(',').filter((d) => d.trim() !== '').map(Number);
+      if (shape.some((d) => !Number.isSafeInteger(d))) shape = 'bad dimension in shape';
+    } else {
+      const header = parsePyLiteral(text.trimEnd());
+      if (!(header instanceof PyDict)) return npyError('NPY header is not a dict');
+      descr = header.entries.get('descr');
+      fortran = header.entries.get('fortran_order');
+      shape = shapeOf(header.entries.get('shape'));
+    }
     if (typeof fortran !== 'boolean') return npyError('NPY header: fortran_order missing or not a bool');
-    const shape = shapeOf(shapeV);
     if (typeof shape === 'string') return npyError(`NPY header: ${shape}`);
     const base: Decoded = { format: 'npy', dtype: null, shape, fortranOrder: fortran, dataOffset, error: null };
     if (typeof descr !== 'string') {
