@@ -13,22 +13,37 @@ import * as v8 from 'v8';
 v8.setFlagsFromString('--max-semi-space-size=64');
 import { parseArgs } from 'util';
 import { DEFAULT_DIR, UsageError } from './core/catalog';
+import { ARRAY_COMMANDS } from './cli/array';
 import { CATALOG_COMMANDS } from './cli/catalog';
+import { MANAGE_COMMANDS } from './cli/manage';
 import { COMMON_OPTIONS, type Command, type CommandContext } from './cli/common';
 
 export { Failure, table } from './cli/common';
 export type { Command, CommandContext } from './cli/common';
 
 /** Every subcommand; each group lives in its own module under cli/. */
-export const COMMANDS: Command[] = [...CATALOG_COMMANDS];
+export const COMMANDS: Command[] = [...CATALOG_COMMANDS, ...ARRAY_COMMANDS, ...MANAGE_COMMANDS];
+
+/** Splits text into lines of at most `width` characters, at spaces. */
+function wrap(text: string, width: number): string[] {
+  const lines: string[] = [];
+  let line = '';
+  for (const word of text.split(' ')) {
+    if (line && line.length + 1 + word.length > width) {
+      lines.push(line);
+      line = word;
+    } else line = line ? `${line} ${word}` : word;
+  }
+  if (line) lines.push(line);
+  return lines;
+}
 
 export function usage(): string {
-  const width = Math.max(...COMMANDS.map((c) => c.synopsis.length));
   return [
     'usage: shm-inspector <command> [options]',
     '',
     'commands:',
-    ...COMMANDS.map((c) => `  ${c.synopsis.padEnd(width)}  ${c.summary}`),
+    ...COMMANDS.flatMap((c) => [`  ${c.synopsis}`, ...wrap(c.summary, 96).map((l) => `      ${l}`)]),
     '',
     `--dir D   the directory (default ${DEFAULT_DIR}); NAME is relative to it, a leading / is accepted`,
     '--json    print one JSON document on stdout',

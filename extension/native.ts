@@ -93,9 +93,17 @@ export interface ReduceResult {
 }
 
 export interface StatsRequest extends SliceSpec {
+  /**
+   * A histogram of the finite values with this many equal bins (at most 65536): over
+   * [histMin, histMax] when both are given (one pass; values outside are not counted, histMax
+   * falls in the last bin), otherwise over [min, max] of the finite values (a second pass that
+   * only bins). For percentile clipping: find the bin, then refine with a narrower range.
+   */
   bins?: number;
   histMin?: number;
   histMax?: number;
+  /** When true, cancelPending() also stops this pass (it then rejects with "cancelled"). Default false. */
+  cancellable?: boolean;
 }
 
 export interface StatsResult {
@@ -110,6 +118,9 @@ export interface StatsResult {
   mean: number | null;
   std: number | null;
   histogram?: Float64Array;
+  /** The range the histogram's bins cover (present with `histogram`). */
+  histMin?: number;
+  histMax?: number;
 }
 
 export interface MappedView {
@@ -126,7 +137,10 @@ export interface MappedView {
 
 export interface NativeAddon {
   abiVersion: number;
+  /** Threads a full pass uses (the CPUs this process may run on, at most 16). */
   threads: number;
+  /** The instruction set of the inner loops picked for this CPU: 'x86-64-v4', 'x86-64-v3' or 'baseline'. */
+  simd: string;
   scanDir(dir: string, headBytes: number, tailBytes: number): Promise<ScanEntry[]>;
   statfs(dir: string): Promise<FsUsage>;
   scanHolders(devices: number[]): Promise<HolderScan>;

@@ -89,6 +89,7 @@ struct Loader {
 #define SHM_INT_LOADER(DT, U, S)                                                    \
   template <bool kSwap>                                                            \
   struct Loader<DT, kSwap> {                                                       \
+    static constexpr size_t kSize = sizeof(U);                                     \
     Part part = Part::Magnitude;                                                   \
     inline double operator()(const uint8_t* p) const {                             \
       return static_cast<double>(static_cast<S>(LoadBits<U, kSwap>(p)));           \
@@ -106,16 +107,19 @@ SHM_INT_LOADER(DType::U8, uint64_t, uint64_t)
 
 template <bool kSwap>
 struct Loader<DType::B1, kSwap> {
+  static constexpr size_t kSize = 1;
   Part part = Part::Magnitude;
   inline double operator()(const uint8_t* p) const { return *p != 0 ? 1.0 : 0.0; }
 };
 template <bool kSwap>
 struct Loader<DType::F2, kSwap> {
+  static constexpr size_t kSize = 2;
   Part part = Part::Magnitude;
   inline double operator()(const uint8_t* p) const { return HalfToFloat(LoadBits<uint16_t, kSwap>(p)); }
 };
 template <bool kSwap>
 struct Loader<DType::BF16, kSwap> {
+  static constexpr size_t kSize = 2;
   Part part = Part::Magnitude;
   inline double operator()(const uint8_t* p) const {
     return BitsTo<float>(static_cast<uint32_t>(LoadBits<uint16_t, kSwap>(p)) << 16);
@@ -123,11 +127,13 @@ struct Loader<DType::BF16, kSwap> {
 };
 template <bool kSwap>
 struct Loader<DType::F4, kSwap> {
+  static constexpr size_t kSize = 4;
   Part part = Part::Magnitude;
   inline double operator()(const uint8_t* p) const { return BitsTo<float>(LoadBits<uint32_t, kSwap>(p)); }
 };
 template <bool kSwap>
 struct Loader<DType::F8, kSwap> {
+  static constexpr size_t kSize = 8;
   Part part = Part::Magnitude;
   inline double operator()(const uint8_t* p) const { return BitsTo<double>(LoadBits<uint64_t, kSwap>(p)); }
 };
@@ -142,14 +148,18 @@ inline double ComplexPart(double re, double im, Part part) {
 }
 template <bool kSwap>
 struct Loader<DType::C8, kSwap> {
+  static constexpr size_t kSize = 8;
   Part part = Part::Magnitude;
   inline double operator()(const uint8_t* p) const {
-    return ComplexPart(BitsTo<float>(LoadBits<uint32_t, kSwap>(p)), BitsTo<float>(LoadBits<uint32_t, kSwap>(p + 4)),
-                       part);
+    double re = BitsTo<float>(LoadBits<uint32_t, kSwap>(p)), im = BitsTo<float>(LoadBits<uint32_t, kSwap>(p + 4));
+    // Squares of floats cannot overflow a double: no need for hypot's care (and its cost).
+    if (part == Part::Magnitude) return std::isinf(re) || std::isinf(im) ? INFINITY : std::sqrt(re * re + im * im);
+    return ComplexPart(re, im, part);
   }
 };
 template <bool kSwap>
 struct Loader<DType::C16, kSwap> {
+  static constexpr size_t kSize = 16;
   Part part = Part::Magnitude;
   inline double operator()(const uint8_t* p) const {
     return ComplexPart(BitsTo<double>(LoadBits<uint64_t, kSwap>(p)),

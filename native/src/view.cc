@@ -16,8 +16,12 @@
 
 #include "common.h"
 #include "guard.h"
+#include "pages.h"
 #include "kernels.h"
+#include "pool.h"
+#include "reduce.h"
 #include "scan.h"
+#include "simd.h"
 
 namespace shm {
 namespace {
@@ -44,38 +48,6 @@ using MappingPtr = std::shared_ptr<Mapping>;
 
 struct AddonData {
   Napi::FunctionReference viewCtor;
-};
-
-unsigned WorkerThreads() {
-  unsigned n = std::thread::hardware_concurrency();
-  return std::max(1u, std::min(n == 0 ? 1u : n, 16u));
-}
-
-// Runs body(begin, end, slot) on up to `threads` threads over [0, n).
-template <typename Body>
-void ParallelFor(size_t n, unsigned threads, Body&& body) {
-  threads = static_cast<unsigned>(std::max<size_t>(1, std::min<size_t>(threads, n)));
-  if (threads <= 1) {
-    body(0, n, 0u);
-    return;
-  }
-  std::vector<std::thread> pool;
-  for (unsigned t = 0; t < threads; ++t) {
-    size_t b = n * t / threads, e = n * (t + 1) / threads;
-    pool.emplace_back([&body, b, e, t] { body(b, e, t); });
-  }
-  for (auto& th : pool) th.join();
-}
-
-// A 2-D strided view of the mapping: element (r, c) is at
-// base + r * strideR + c * strideC, for r < rows, c < cols.
-struct Slice {
-  DType dtype = DType::Invalid;
-  bool swap = false;
-  Part part = Part::Magnitude;
-  int64_t base = 0;
-  int64_t strideR = 0, strideC = 0;
-  int64_t rows = 0, cols = 0;
 };
 
 std::string ParseSlice(const Napi::Object& o, Slice& s) {
@@ -122,42 +94,30 @@ std::string CheckBounds(const Mapping& m, const Slice& s, int64_t r0, int64_t r1
   return "";
 }
 
+const char kCancelled[] = "cancelled: superseded by a newer request";
 const char kFault[] =
     "the segment shrank or vanished while it was being read (SIGBUS caught); reopen it to see its current contents";
 
 // ---- reduce -------------------------------------------------------------
-
-enum class Mode { Strided, Mean, Min, Max };
-
-struct Cell {
-  double sum = 0, mn = INFINITY, mx = -INFINITY;
-  uint64_t n = 0, nan = 0, pinf = 0, ninf = 0;
-};
-
-double CellValue(const Cell& c, Mode mode) {
-  if (c.n > 0) return mode == Mode::Min ? c.mn : mode == Mode::Max ? c.mx : c.sum / static_cast<double>(c.n);
-  if (c.pinf > 0 && c.ninf == 0 && (mode != Mode::Mean || c.nan == 0)) return INFINITY;
-  if (c.ninf > 0 && c.pinf == 0 && (mode != Mode::Mean || c.nan == 0)) return -INFINITY;
-  if (c.nan == 0 && c.pinf > 0 && mode == Mode::Max) return INFINITY;
-  if (c.nan == 0 && c.ninf > 0 && mode == Mode::Min) return -INFINITY;
-  return NAN;
-}
 
 class ReduceWorker : public PromiseWorker {
  public:
   ReduceWorker(Napi::Env env, MappingPtr m, Slice s, int64_t r0, int64_t r1, int64_t c0, int64_t c1, int64_t gh,
                int64_t gw, Mode mode)
       : PromiseWorker(env), m_(std::move(m)), s_(s), r0_(r0), r1_(r1), c0_(c0), c1_(c1), gh_(gh), gw_(gw),
-        mode_(mode), epoch_(m_->epoch.load()) {}
+        mode_(mode) {
+    ctl_.epoch = &m_->epoch;
+    ctl_.expected = m_->epoch.load();
+  }
 
   void Execute() override {
+    if (ctl_.Poll()) return SetError(kCancelled);
     std::string err = CheckBounds(*m_, s_, r0_, r1_, c0_, c1_);
     if (!err.empty()) return SetError(err);
-    out_.assign(static_cast<size_t>(gh_ * gw_), NAN);
-    std::atomic<bool> fault{false}, cancelled{false};
-    WithLoader(s_.dtype, s_.swap, s_.part, [&](auto load) { Run(load, fault, cancelled); });
-    if (fault) return SetError(kFault);
-    if (cancelled) return SetError("cancelled: superseded by a newer request");
+    out_.Reset(static_cast<size_t>(gh_ * gw_));
+    ReduceGrid(m_->addr, s_, r0_, r1_, c0_, c1_, gh_, gw_, mode_, ctl_, out_.data());
+    if (ctl_.fault) return SetError(kFault);
+    if (ctl_.cancelled) return SetError(kCancelled);
     for (double v : out_)
       if (std::isfinite(v)) {
         lo_ = std::min(lo_, v);
@@ -165,86 +125,10 @@ class ReduceWorker : public PromiseWorker {
       }
   }
 
-  template <typename L>
-  void Run(const L& load, std::atomic<bool>& fault, std::atomic<bool>& cancelled) {
-    const uint8_t* base = m_->addr + s_.base;
-    // Walk the axis with the smaller stride innermost (C order: columns; Fortran order: rows).
-    bool transposed = s_.strideR < s_.strideC;
-    int64_t a0 = transposed ? c0_ : r0_, na = transposed ? c1_ - c0_ : r1_ - r0_;
-    int64_t b0 = transposed ? r0_ : c0_, nb = transposed ? r1_ - r0_ : c1_ - c0_;
-    int64_t ga = transposed ? gw_ : gh_, gb = transposed ? gh_ : gw_;
-    int64_t sa = transposed ? s_.strideC : s_.strideR, sb = transposed ? s_.strideR : s_.strideC;
-    auto cellIndex = [&](int64_t ia, int64_t ib) { return transposed ? ib * gw_ + ia : ia * gw_ + ib; };
-    std::vector<int64_t> bStart(static_cast<size_t>(gb + 1));
-    for (int64_t j = 0; j <= gb; ++j) bStart[j] = b0 + static_cast<int64_t>((static_cast<__int128>(j) * nb) / gb);
-    double* out = out_.data();
-    uint64_t epoch = epoch_;
-    const Mapping* m = m_.get();
-
-    if (mode_ == Mode::Strided) {
-      ParallelFor(static_cast<size_t>(ga), ga * gb > 65536 ? WorkerThreads() : 1, [&](size_t b, size_t e, unsigned) {
-        if (!Guarded([&] {
-              for (size_t ia = b; ia < e; ++ia) {
-                int64_t a = a0 + static_cast<int64_t>((static_cast<__int128>(ia) * na) / ga);
-                const uint8_t* row = base + a * sa;
-                for (int64_t ib = 0; ib < gb; ++ib) out[cellIndex(ia, ib)] = load(row + bStart[ib] * sb);
-              }
-            }))
-          fault = true;
-      });
-      return;
-    }
-    uint64_t total = static_cast<uint64_t>(na) * static_cast<uint64_t>(nb);
-    unsigned threads = total > (1u << 20) ? WorkerThreads() : 1;
-    std::vector<std::vector<Cell>> acc(threads, std::vector<Cell>(static_cast<size_t>(gb)));
-    ParallelFor(static_cast<size_t>(ga), threads, [&](size_t b, size_t e, unsigned slot) {
-      std::vector<Cell>& cells = acc[slot];
-      if (!Guarded([&] {
-            for (size_t ia = b; ia < e && !fault.load(std::memory_order_relaxed); ++ia) {
-              if (m->epoch.load(std::memory_order_relaxed) != epoch) {
-                cancelled = true;
-                break;
-              }
-              std::fill(cells.begin(), cells.end(), Cell());
-              int64_t aS = a0 + static_cast<int64_t>((static_cast<__int128>(ia) * na) / ga);
-              int64_t aE = a0 + static_cast<int64_t>((static_cast<__int128>(ia + 1) * na) / ga);
-              for (int64_t a = aS; a < aE; ++a) {
-                const uint8_t* row = base + a * sa;
-                for (int64_t ib = 0; ib < gb; ++ib) {
-                  Cell& c = cells[ib];
-                  double sum = 0, mn = c.mn, mx = c.mx;
-                  uint64_t n = 0;
-                  for (int64_t x = bStart[ib], xe = bStart[ib + 1]; x < xe; ++x) {
-                    double v = load(row + x * sb);
-                    if (std::isfinite(v)) {
-                      sum += v;
-                      ++n;
-                      mn = v < mn ? v : mn;
-                      mx = v > mx ? v : mx;
-                    } else if (std::isnan(v)) {
-                      ++c.nan;
-                    } else if (v > 0) {
-                      ++c.pinf;
-                    } else {
-                      ++c.ninf;
-                    }
-                  }
-                  c.sum += sum;
-                  c.n += n;
-                  c.mn = mn;
-                  c.mx = mx;
-                }
-              }
-              for (int64_t ib = 0; ib < gb; ++ib) out[cellIndex(ia, ib)] = CellValue(cells[ib], mode_);
-            }
-          }))
-        fault = true;
-    });
-  }
-
   Napi::Value Result(Napi::Env env) override {
     Napi::Float64Array values = Napi::Float64Array::New(env, out_.size());
     std::memcpy(values.Data(), out_.data(), out_.size() * sizeof(double));
+    out_.Release();
     Napi::Object o = Napi::Object::New(env);
     o.Set("values", values);
     o.Set("width", Num(env, static_cast<double>(gw_)));
@@ -259,108 +143,37 @@ class ReduceWorker : public PromiseWorker {
   Slice s_;
   int64_t r0_, r1_, c0_, c1_, gh_, gw_;
   Mode mode_;
-  uint64_t epoch_;
-  std::vector<double> out_;
+  Control ctl_;
+  PageArray<double> out_;  // page-backed: returned to the kernel as soon as it is copied
   double lo_ = INFINITY, hi_ = -INFINITY;
 };
 
 // ---- stats --------------------------------------------------------------
 
-struct Moments {
-  uint64_t n = 0, nan = 0, pinf = 0, ninf = 0;
-  double mean = 0, m2 = 0, mn = INFINITY, mx = -INFINITY;
-  void Merge(const Moments& o) {
-    if (o.n > 0) {
-      double d = o.mean - mean;
-      uint64_t t = n + o.n;
-      mean += d * static_cast<double>(o.n) / static_cast<double>(t);
-      m2 += o.m2 + d * d * static_cast<double>(n) * static_cast<double>(o.n) / static_cast<double>(t);
-      n = t;
-      mn = std::min(mn, o.mn);
-      mx = std::max(mx, o.mx);
-    }
-    nan += o.nan;
-    pinf += o.pinf;
-    ninf += o.ninf;
-  }
-};
-
 class StatsWorker : public PromiseWorker {
  public:
-  StatsWorker(Napi::Env env, MappingPtr m, Slice s, int bins, double lo, double hi)
-      : PromiseWorker(env), m_(std::move(m)), s_(s), bins_(bins), lo_(lo), hi_(hi) {}
-
-  void Execute() override {
-    if (s_.rows == 0 || s_.cols == 0) return;
-    std::string err = CheckBounds(*m_, s_, 0, s_.rows, 0, s_.cols);
-    if (!err.empty()) return SetError(err);
-    std::atomic<bool> fault{false};
-    WithLoader(s_.dtype, s_.swap, s_.part, [&](auto load) { Run(load, fault); });
-    if (fault) SetError(kFault);
+  StatsWorker(Napi::Env env, MappingPtr m, Slice s, int bins, double lo, double hi, bool autoRange, bool cancellable)
+      : PromiseWorker(env), m_(std::move(m)), s_(s), bins_(bins), lo_(lo), hi_(hi), auto_(autoRange) {
+    if (cancellable) {
+      ctl_.epoch = &m_->epoch;
+      ctl_.expected = m_->epoch.load();
+    }
   }
 
-  template <typename L>
-  void Run(const L& load, std::atomic<bool>& fault) {
-    bool transposed = s_.strideR < s_.strideC;
-    int64_t na = transposed ? s_.cols : s_.rows, nb = transposed ? s_.rows : s_.cols;
-    int64_t sa = transposed ? s_.strideC : s_.strideR, sb = transposed ? s_.strideR : s_.strideC;
-    const uint8_t* base = m_->addr + s_.base;
-    uint64_t total = static_cast<uint64_t>(na) * static_cast<uint64_t>(nb);
-    unsigned threads = total > (1u << 20) ? WorkerThreads() : 1;
-    std::vector<Moments> parts(threads);
-    std::vector<std::vector<uint64_t>> hists(threads, std::vector<uint64_t>(static_cast<size_t>(std::max(bins_, 0))));
-    double scale = bins_ > 0 && hi_ > lo_ ? bins_ / (hi_ - lo_) : 0;
-    ParallelFor(static_cast<size_t>(na), threads, [&](size_t b, size_t e, unsigned slot) {
-      Moments& mo = parts[slot];
-      uint64_t* hist = hists[slot].data();
-      if (!Guarded([&] {
-            for (size_t a = b; a < e; ++a) {
-              // Per-row sums, then merged: accurate and fast.
-              Moments row;
-              double sum = 0;
-              const uint8_t* p = base + static_cast<int64_t>(a) * sa;
-              for (int64_t x = 0; x < nb; ++x) {
-                double v = load(p + x * sb);
-                if (std::isfinite(v)) {
-                  sum += v;
-                  ++row.n;
-                  row.mn = v < row.mn ? v : row.mn;
-                  row.mx = v > row.mx ? v : row.mx;
-                  if (scale > 0 && v >= lo_ && v <= hi_) {
-                    int64_t k = static_cast<int64_t>((v - lo_) * scale);
-                    hist[k >= bins_ ? bins_ - 1 : k]++;
-                  }
-                } else if (std::isnan(v)) {
-                  ++row.nan;
-                } else if (v > 0) {
-                  ++row.pinf;
-                } else {
-                  ++row.ninf;
-                }
-              }
-              if (row.n > 0) {
-                row.mean = sum / static_cast<double>(row.n);
-                double m2 = 0;
-                for (int64_t x = 0; x < nb; ++x) {
-                  double v = load(p + x * sb);
-                  if (std::isfinite(v)) m2 += (v - row.mean) * (v - row.mean);
-                }
-                row.m2 = m2;
-              }
-              mo.Merge(row);
-            }
-          }))
-        fault = true;
-    });
-    for (const Moments& p : parts) total_.Merge(p);
-    hist_.assign(static_cast<size_t>(std::max(bins_, 0)), 0);
-    for (const auto& h : hists)
-      for (size_t i = 0; i < h.size(); ++i) hist_[i] += h[i];
+  void Execute() override {
+    if (ctl_.Poll()) return SetError(kCancelled);
+    if (s_.rows > 0 && s_.cols > 0) {
+      std::string err = CheckBounds(*m_, s_, 0, s_.rows, 0, s_.cols);
+      if (!err.empty()) return SetError(err);
+    }
+    ComputeStats(m_->addr, s_, bins_, lo_, hi_, auto_, ctl_, st_);
+    if (ctl_.fault) return SetError(kFault);
+    if (ctl_.cancelled) return SetError(kCancelled);
   }
 
   Napi::Value Result(Napi::Env env) override {
     Napi::Object o = Napi::Object::New(env);
-    const Moments& t = total_;
+    const SliceStats& t = st_;
     o.Set("count", Num(env, static_cast<double>(s_.rows) * static_cast<double>(s_.cols)));
     o.Set("finiteCount", Num(env, static_cast<double>(t.n)));
     o.Set("nanCount", Num(env, static_cast<double>(t.nan)));
@@ -379,9 +192,11 @@ class StatsWorker : public PromiseWorker {
       o.Set("std", env.Null());
     }
     if (bins_ > 0) {
-      Napi::Float64Array h = Napi::Float64Array::New(env, hist_.size());
-      for (size_t i = 0; i < hist_.size(); ++i) h[i] = static_cast<double>(hist_[i]);
+      Napi::Float64Array h = Napi::Float64Array::New(env, t.hist.size());
+      for (size_t i = 0; i < t.hist.size(); ++i) h[i] = static_cast<double>(t.hist[i]);
       o.Set("histogram", h);
+      o.Set("histMin", Num(env, t.histLo));
+      o.Set("histMax", Num(env, t.histHi));
     }
     return o;
   }
@@ -391,8 +206,9 @@ class StatsWorker : public PromiseWorker {
   Slice s_;
   int bins_;
   double lo_, hi_;
-  Moments total_;
-  std::vector<uint64_t> hist_;
+  bool auto_;
+  Control ctl_;
+  SliceStats st_;
 };
 
 // ---- read bytes ---------------------------------------------------------
@@ -495,12 +311,16 @@ class View : public Napi::ObjectWrap<View> {
     if (!err.empty()) throw Napi::TypeError::New(env, err);
     int bins = 0;
     double lo = 0, hi = 0;
+    bool autoRange = false;
     if (o.Get("bins").IsNumber()) {
-      bins = std::max(0, std::min(4096, o.Get("bins").As<Napi::Number>().Int32Value()));
+      bins = std::max(0, std::min(1 << 16, o.Get("bins").As<Napi::Number>().Int32Value()));
+      // Without histMin/histMax: bins over [min, max] of the finite values (a second pass).
+      autoRange = !o.Get("histMin").IsNumber() && !o.Get("histMax").IsNumber();
       lo = o.Get("histMin").IsNumber() ? o.Get("histMin").As<Napi::Number>().DoubleValue() : 0;
       hi = o.Get("histMax").IsNumber() ? o.Get("histMax").As<Napi::Number>().DoubleValue() : 0;
     }
-    auto* w = new StatsWorker(env, m, s, bins, lo, hi);
+    bool cancellable = o.Get("cancellable").ToBoolean();
+    auto* w = new StatsWorker(env, m, s, bins, lo, hi, autoRange, cancellable);
     Napi::Promise p = w->Promise();
     w->Queue();
     return p;
@@ -588,6 +408,7 @@ Napi::Object InitView(Napi::Env env, Napi::Object exports) {
   exports.Set("MappedView", ctor);
   exports.Set("openView", Napi::Function::New(env, OpenView, "openView"));
   exports.Set("threads", Num(env, WorkerThreads()));
+  exports.Set("simd", Napi::String::New(env, SimdLevel()));
   return exports;
 }
 

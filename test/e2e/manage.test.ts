@@ -13,6 +13,13 @@ import { chromiumOptions, ROOT, startCodeServer, workbenchUrl, type CodeServer }
 import { PYTHON, SegmentJar } from '../fixtures/segments';
 import { execFileSync } from 'child_process';
 
+
+/** Moves keyboard focus to the workbench (out of a webview, which keeps F1 to itself): a click on the empty bottom of the sidebar. */
+async function focusWorkbench(page: Page): Promise<void> {
+  const box = await page.locator('.part.sidebar').boundingBox();
+  if (box) await page.mouse.click(box.x + box.width / 2, box.y + box.height - 12);
+}
+
 const SHOTS = path.join(ROOT, process.env.SHM_RESULTS ?? 'test-results', 'screenshots');
 
 async function shot(page: Page, name: string): Promise<void> {
@@ -48,7 +55,7 @@ async function answerFileDialog(page: Page, file: string): Promise<void> {
 }
 
 async function runCommand(page: Page, title: string): Promise<void> {
-  await page.locator('.part.sidebar .title').first().click();
+  await focusWorkbench(page);
   await page.keyboard.press('F1');
   const input = page.locator('.quick-input-widget .quick-input-box input');
   await input.waitFor({ state: 'visible' });
@@ -110,7 +117,8 @@ describe('managing segments in the workbench', function () {
     await page.goto(workbenchUrl(server.base, { folder: workspace, extensionPath: ROOT }));
     await page.waitForSelector('.monaco-workbench', { timeout: 60_000 });
     await page.getByRole('tab', { name: /Shared Memory/ }).click();
-    await page.locator('.part.sidebar .monaco-list').first().waitFor();
+    // The tree, or its welcome content when the directory is empty (a fresh machine).
+    await page.locator('.part.sidebar .monaco-list:visible, .part.sidebar .welcome-view:visible').first().waitFor();
     // Show only this test's segment, so the virtual list always has it in view.
     await runCommand(page, 'SHM Inspector: Filter…');
     await answerStep(page, 'Filter segments', 'shmi_e2e_made_*');

@@ -73,7 +73,8 @@ describe('the Segments sidebar', function () {
     await page.goto(workbenchUrl(server.base, { folder: workspace, extensionPath: ROOT }));
     await page.waitForSelector('.monaco-workbench', { timeout: 60_000 });
     await page.getByRole('tab', { name: /Shared Memory/ }).click();
-    await page.locator('.part.sidebar .monaco-list').first().waitFor();
+    // The tree, or its welcome content when the directory is empty (a fresh machine).
+    await page.locator('.part.sidebar .monaco-list:visible, .part.sidebar .welcome-view:visible').first().waitFor();
   });
 
   afterEach(async function () {

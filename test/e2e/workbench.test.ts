@@ -13,6 +13,13 @@ import { chromium, type Browser, type Frame, type Page } from 'playwright-core';
 import { chromiumOptions, ROOT, startCodeServer, workbenchUrl, type CodeServer } from '../harness/code-server';
 import { py, SegmentJar } from '../fixtures/segments';
 
+
+/** Moves keyboard focus to the workbench (out of a webview, which keeps F1 to itself): a click on the empty bottom of the sidebar. */
+async function focusWorkbench(page: Page): Promise<void> {
+  const box = await page.locator('.part.sidebar').boundingBox();
+  if (box) await page.mouse.click(box.x + box.width / 2, box.y + box.height - 12);
+}
+
 const SHOTS = path.join(ROOT, process.env.SHM_RESULTS ?? 'test-results', 'screenshots');
 
 async function shot(page: Page, name: string): Promise<void> {
@@ -130,7 +137,7 @@ describe('the workbench, as a user sees it', function () {
 
   it('previews from the command palette with a quick pick of segments', async () => {
     // Focus the workbench (not the webview, which keeps F1 to itself).
-    await page.locator('.part.sidebar .title').first().click();
+    await focusWorkbench(page);
     await page.keyboard.press('F1');
     await page.keyboard.type('SHM Inspector: Preview Segment');
     await page.locator('.quick-input-list .monaco-list-row', { hasText: 'Preview Segment' }).first().waitFor();

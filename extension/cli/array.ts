@@ -1,0 +1,221 @@
+/** `stats` and `render`: the array commands (shared/cli-contract.md, "Array commands"). */
+import * as fs from 'fs';
+import * as path from 'path';
+import { COLORMAPS, colorIndex, isColormap, lut, specialColors, type ColormapName } from '../../webview/colormaps';
+import { inspectSegment, resolveName, UsageError } from '../core/catalog';
+import { dtypeWords } from '../core/dtype';
+import { encodePng } from '../core/png';
+import { parseSelectionFlags, selectArray, selectSlice, SELECTION_OPTIONS, SelectionError, wholeArray, type Selected, type SelectionFlags } from '../core/select';
+import { openView, type MappedView, type ReduceMode } from '../native';
+import { Failure, table, type Command, type CommandContext } from './common';
+
+const SELECTION_HELP =
+  'SELECTION: --tensor T | --column C | --dtype D --shape A,B[,...] [--offset N] [--order C|F]; --axes I,J; --index K1,K2,...; --part magnitude|phase|real|imag';
+
+const MODES: readonly ReduceMode[] = ['strided', 'mean', 'min', 'max'];
+const DEFAULT_SIZE = 512;
+const MAX_SIZE = 16384;
+
+/** The array NAME and the selection flags point at, mapped; `use` runs with it, then it is closed. */
+async function withArray<T>(ctx: CommandContext, flags: SelectionFlags, use: (view: MappedView, sel: Selected) => Promise<T>): Promise<T> {
+  const { rel } = resolveName(ctx.dir, ctx.positionals[0]);
+  const seg = await inspectSegment(rel, { dirs: [ctx.dir], holders: false });
+  if (!seg) throw new Failure(`${rel}: no such segment`);
+  let sel: Selected;
+  try {
+    sel = selectArray(seg, flags);
+  } catch (e) {
+    if (e instanceof SelectionError) throw new Failure(e.message);
+    throw e;
+  }
+  let view: MappedView;
+  try {
+    view = await openView(sel.path);
+  } catch (e) {
+    throw new Failure(`${sel.what}: ${(e as Error).message}`);
+  }
+  try {
+    return await use(view, sel);
+  } catch (e) {
+    if (e instanceof UsageError || e instanceof Failure) throw e;
+    if (e instanceof SelectionError) throw new Failure(e.message);
+    // Native errors: shrank, SIGBUS caught, window outside...
+    throw new Failure(`${sel.what}: ${(e as Error).message}`);
+  } finally {
+    view.close();
+  }
+}
+
+function numberText(v: number | null): string {
+  if (v === null) return '—';
+  return Number.isInteger(v) ? String(v) : v.toPrecision(9).replace(/\.?0+(e|$)/, '$1');
+}
+
+/** `r0:r1,c0:c1` (either end may be left out: `:`, `10:`, `:20`). */
+function parseWindow(text: string): { r: [number | null, number | null]; c: [number | null, number | null] } {
+  const parts = text.split(',');
+  const range = (t: string): [number | null, number | null] => {
+    const m = /^\s*(\d*)\s*:\s*(\d*)\s*$/.exec(t);
+    if (!m) throw new UsageError(`--window is r0:r1,c0:c1 (got '${text}')`);
+    return [m[1] === '' ? null : Number(m[1]), m[2] === '' ? null : Number(m[2])];
+  };
+  if (parts.length !== 2) throw new UsageError(`--window is r0:r1,c0:c1 (got '${text}')`);
+  return { r: range(parts[0]), c: range(parts[1]) };
+}
+
+function parseSize(flag: string, v: unknown): number {
+  if (v === undefined) return DEFAULT_SIZE;
+  const s = String(v);
+  const n = Number(s);
+  if (!/^\d+$/.test(s) || n < 1 || n > MAX_SIZE) throw new UsageError(`--${flag} takes an integer from 1 to ${MAX_SIZE} (got '${s}')`);
+  return n;
+}
+
+function parseDomain(v: unknown): [number, number] | 'auto' {
+  if (v === undefined || v === 'auto') return 'auto';
+  const s = String(v);
+  const m = /^\s*([^:]+?)\s*:\s*([^:]+?)\s*$/.exec(s);
+  const lo = m ? Number(m[1]) : NaN;
+  const hi = m ? Number(m[2]) : NaN;
+  if (!m || !Number.isFinite(lo) || !Number.isFinite(hi) || !(hi > lo)) {
+    throw new UsageError(`--domain is auto or LO:HI with LO < HI (got '${s}'; write --domain=-1:1 for a negative bound)`);
+  }
+  return [lo, hi];
+}
+
+/** RGBA pixels of a grid of values under a colormap and a domain (NaN and +-Inf take the colormap's special colours). */
+export function colorize(values: Float64Array, name: ColormapName, lo: number, hi: number): Uint8Array {
+  const table = lut(name);
+  const special = specialColors(name);
+  const out = new Uint8Array(values.length * 4);
+  const span = hi - lo;
+  for (let i = 0; i < values.length; i++) {
+    const v = values[i];
+    let rgba: readonly number[];
+    if (Number.isNaN(v)) rgba = special.nan;
+    else if (v === Infinity) rgba = special.posInf;
+    else if (v === -Infinity) rgba = special.negInf;
+    else {
+      const k = colorIndex(span > 0 ? (v - lo) / span : 0) * 3;
+      rgba = [table[k], table[k + 1], table[k + 2], 255];
+    }
+    out[i * 4] = rgba[0];
+    out[i * 4 + 1] = rgba[1];
+    out[i * 4 + 2] = rgba[2];
+    out[i * 4 + 3] = rgba[3];
+  }
+  return out;
+}
+
+export const ARRAY_COMMANDS: Command[] = [
+  {
+    name: 'stats',
+    synopsis: 'stats NAME [--dir D] [--json] [SELECTION]',
+    summary: `count, finite count, min, max, mean, std (ddof=0), NaN and Inf counts of an array (of the 2-D slice with --index). ${SELECTION_HELP}`,
+    options: { ...SELECTION_OPTIONS },
+    positionals: [1, 1],
+    async run(ctx) {
+      const flags = parseSelectionFlags(ctx.values);
+      return withArray(ctx, flags, async (view, sel) => {
+        const sliced = flags.index !== undefined;
+        // The 2-D slice is resolved either way, so that bad --axes/--part are reported.
+        const slice = selectSlice(sel.layout, flags);
+        const spec = sliced ? slice : wholeArray(sel.layout, flags);
+        const st = await view.stats(spec);
+        const doc = {
+          count: st.count,
+          finiteCount: st.finiteCount,
+          min: st.min,
+          max: st.max,
+          mean: st.mean,
+          std: st.std,
+          nanCount: st.nanCount,
+          infCount: st.infCount,
+        };
+        if (ctx.json) {
+          ctx.printJson(doc);
+          return 0;
+        }
+        const over = sliced ? `the ${spec.rows} x ${spec.cols} slice` : `the whole array [${sel.layout.shape.join(', ')}]`;
+        const part = flags.part ? `, ${flags.part}` : '';
+        ctx.print(`${sel.what}: ${dtypeWords(sel.layout.dtype)}${part}, over ${over}`);
+        ctx.print(
+          table(
+            [
+              ['count', String(doc.count)],
+              ['finite', String(doc.finiteCount)],
+              ['NaN', String(doc.nanCount)],
+              ['Inf', `${doc.infCount}${doc.infCount ? ` (+Inf ${st.posInfCount}, -Inf ${st.negInfCount})` : ''}`],
+              ['min', numberText(doc.min)],
+              ['max', numberText(doc.max)],
+              ['mean', numberText(doc.mean)],
+              ['std', numberText(doc.std)],
+            ],
+            new Set(),
+          ),
+        );
+        return 0;
+      });
+    },
+  },
+  {
+    name: 'render',
+    synopsis: 'render NAME --out FILE.png [--width W] [--height H] [--colormap C] [--mode M] [--domain auto|LO:HI] [--window r0:r1,c0:c1] [SELECTION]',
+    summary: `a W x H PNG of a 2-D slice (default ${DEFAULT_SIZE} x ${DEFAULT_SIZE}, never more pixels than elements; --mode strided|mean|min|max, default mean; --colormap ${COLORMAPS.join('|')}, default viridis). ${SELECTION_HELP}`,
+    options: {
+      ...SELECTION_OPTIONS,
+      out: { type: 'string' },
+      width: { type: 'string' },
+      height: { type: 'string' },
+      colormap: { type: 'string' },
+      mode: { type: 'string' },
+      domain: { type: 'string' },
+      window: { type: 'string' },
+    },
+    positionals: [1, 1],
+    async run(ctx) {
+      const v = ctx.values;
+      const out = typeof v.out === 'string' ? v.out : undefined;
+      if (!out) throw new UsageError('render needs --out FILE.png');
+      const width = parseSize('width', v.width);
+      const height = parseSize('height', v.height);
+      const colormap = v.colormap === undefined ? 'viridis' : String(v.colormap);
+      if (!isColormap(colormap)) throw new UsageError(`unknown colormap '${colormap}' (one of ${COLORMAPS.join(', ')})`);
+      const mode = (v.mode === undefined ? 'mean' : String(v.mode)) as ReduceMode;
+      if (!MODES.includes(mode)) throw new UsageError(`--mode is one of ${MODES.join(', ')} (got '${String(v.mode)}')`);
+      const domain = parseDomain(v.domain);
+      const win = typeof v.window === 'string' ? parseWindow(v.window) : null;
+      const flags = parseSelectionFlags(v);
+      return withArray(ctx, flags, async (view, sel) => {
+        const slice = selectSlice(sel.layout, flags);
+        const r0 = win?.r[0] ?? 0;
+        const r1 = win?.r[1] ?? slice.rows;
+        const c0 = win?.c[0] ?? 0;
+        const c1 = win?.c[1] ?? slice.cols;
+        if (!(r0 < r1 && r1 <= slice.rows && c0 < c1 && c1 <= slice.cols)) {
+          throw new Failure(`${sel.what}: window ${r0}:${r1},${c0}:${c1} is outside the ${slice.rows} x ${slice.cols} slice (or empty)`);
+        }
+        // Never more cells than the window has elements.
+        const gw = Math.min(width, c1 - c0);
+        const gh = Math.min(height, r1 - r0);
+        const grid = await view.reduce({ ...slice, r0, r1, c0, c1, gridWidth: gw, gridHeight: gh, mode });
+        const [lo, hi] = domain === 'auto' ? [grid.min ?? 0, grid.max ?? 1] : domain;
+        const png = encodePng(grid.width, grid.height, colorize(grid.values, colormap, lo, hi));
+        const file = path.resolve(out);
+        try {
+          await fs.promises.writeFile(file, png);
+        } catch (e) {
+          throw new Failure(`cannot write ${out}: ${(e as Error).message}`);
+        }
+        if (ctx.json) {
+          ctx.printJson({ out: file, width: grid.width, height: grid.height, mode, colormap, domain: [lo, hi], window: [r0, r1, c0, c1] });
+        } else {
+          ctx.print(
+            `wrote ${out}: ${grid.width} x ${grid.height} pixels of ${sel.what} rows ${r0}:${r1}, columns ${c0}:${c1} (${mode}), ${colormap} over ${numberText(lo)}..${numberText(hi)}`,
+          );
+        }
+        return 0;
+      });
+    },
+  },
+];

@@ -1,0 +1,250 @@
+/**
+ * What an array command reads (shared/cli-contract.md, "Array commands"): from a catalogued
+ * segment and the selection flags to an array layout, then to the 2-D slice the native kernels
+ * read, or to the whole array as one run of elements. No vscode import: the CLI and the
+ * extension can both use it.
+ *
+ * Errors: UsageError (exit 2) for flags that are malformed or do not apply to the segment;
+ * SelectionError (exit 1) for what the data does not allow (not numeric, index out of range,
+ * a tensor that is not there, an interpretation that does not fit).
+ */
+import type { SliceSpec } from '../native';
+import { resolveSlice, SliceError, type ArrayLayout, type ResolvedSlice } from './array';
+import { UsageError } from './catalog';
+import { parseDTypeSpec, parseNumericDType } from './dtype';
+import { arrowValuesDtype } from './formats/arrow';
+import type { Segment } from './types';
+
+export type Part = 'magnitude' | 'phase' | 'real' | 'imag';
+export const PARTS: readonly Part[] = ['magnitude', 'phase', 'real', 'imag'];
+
+export class SelectionError extends Error {}
+
+export interface SelectionFlags {
+  tensor?: string;
+  column?: string;
+  /** Raw segments: the layout given on the command line (dtype normalised, e.g. `<f4`, `bfloat16`). */
+  raw?: { dtype: string; shape: number[]; offset: number; order: 'C' | 'F' };
+  /** The displayed axes as given (negative counts from the end), resolved against the array later. */
+  axes?: [number, number];
+  /** Fixed indices: one per non-displayed axis (in axis order), or one per axis. */
+  index?: number[];
+  part?: Part;
+}
+
+/** parseArgs option specs of the selection flags. */
+export const SELECTION_OPTIONS = {
+  tensor: { type: 'string' },
+  column: { type: 'string' },
+  dtype: { type: 'string' },
+  shape: { type: 'string' },
+  offset: { type: 'string' },
+  order: { type: 'string' },
+  axes: { type: 'string' },
+  index: { type: 'string' },
+  part: { type: 'string' },
+} as const;
+
+function intList(flag: string, text: string, allowNegative: boolean): number[] {
+  if (text.trim() === '') return [];
+  return text.split(',').map((t) => {
+    const s = t.trim();
+    const ok = allowNegative ? /^-?\d+$/.test(s) : /^\d+$/.test(s);
+    const n = Number(s);
+    if (!ok || !Number.isSafeInteger(n)) {
+      throw new UsageError(`--${flag} takes comma-separated ${allowNegative ? '' : 'non-negative '}integers (got '${text}')`);
+    }
+    return n;
+  });
+}
+
+function str(values: Record<string, unknown>, k: string): string | undefined {
+  const v = values[k];
+  return typeof v === 'string' ? v : undefined;
+}
+
+/** Reads the selection flags from parsed options; UsageError on bad syntax or bad combinations. */
+export function parseSelectionFlags(values: Record<string, unknown>): SelectionFlags {
+  const f: SelectionFlags = {};
+  const tensor = str(values, 'tensor');
+  const column = str(values, 'column');
+  if (tensor !== undefined && column !== undefined) throw new UsageError('give --tensor or --column, not both');
+  if (tensor !== undefined) f.tensor = tensor;
+  if (column !== undefined) f.column = column;
+  const dtype = str(values, 'dtype');
+  const shape = str(values, 'shape');
+  const offset = str(values, 'offset');
+  const order = str(values, 'order');
+  if (dtype !== undefined || shape !== undefined || offset !== undefined || order !== undefined) {
+    if (dtype === undefined || shape === undefined) throw new UsageError('a raw layout needs both --dtype and --shape');
+    if (f.tensor !== undefined || f.column !== undefined) throw new UsageError('--dtype/--shape are for raw segments, not with --tensor or --column');
+    const dt = parseDTypeSpec(dtype);
+    if (!dt) throw new UsageError(`unsupported dtype '${dtype}' (numeric numpy types such as <f4, float32, u1, >i8, complex64, or bfloat16)`);
+    const dims = intList('shape', shape, false);
+    if (dims.length > 32) throw new UsageError('--shape has more than 32 dimensions');
+    let off = 0;
+    if (offset !== undefined) {
+      if (!/^\d+$/.test(offset.trim()) || !Number.isSafeInteger(Number(offset))) throw new UsageError(`--offset takes a non-negative integer (got '${offset}')`);
+      off = Number(offset);
+    }
+    if (order !== undefined && order !== 'C' && order !== 'F') throw new UsageError(`--order is C or F (got '${order}')`);
+    f.raw = { dtype: dt.str, shape: dims, offset: off, order: order === 'F' ? 'F' : 'C' };
+  }
+  const axes = str(values, 'axes');
+  if (axes !== undefined) {
+    const a = intList('axes', axes, true);
+    if (a.length !== 2) throw new UsageError(`--axes takes two axes, I,J (got '${axes}')`);
+    f.axes = [a[0], a[1]];
+  }
+  const index = str(values, 'index');
+  if (index !== undefined) f.index = intList('index', index, false);
+  const part = str(values, 'part');
+  if (part !== undefined) {
+    if (!(PARTS as readonly string[]).includes(part)) throw new UsageError(`--part is one of ${PARTS.join(', ')} (got '${part}')`);
+    f.part = part as Part;
+  }
+  return f;
+}
+
+function layoutFrom(what: string, d: { dtype: string | null; shape: number[] | null; fortranOrder: boolean | null; dataOffset: number | null; error: string | null }): ArrayLayout {
+  if (d.error) throw new SelectionError(`${what}: ${d.error}`);
+  if (d.dtype === null || d.shape === null || d.dataOffset === null) throw new SelectionError(`${what}: not an array`);
+  return { dtype: d.dtype, shape: d.shape, fortranOrder: d.fortranOrder === true, dataOffset: d.dataOffset };
+}
+
+function childNames(seg: Segment): string {
+  return (seg.children ?? []).map((c) => c.name.slice(seg.name.length + 1)).join(', ');
+}
+
+function elementCount(shape: number[]): bigint {
+  return shape.reduce((n, d) => n * BigInt(d), 1n);
+}
+
+export interface Selected {
+  /** Words for messages: `psm_1a2b`, `model.safetensors tensor 'w'`. */
+  what: string;
+  /** The file to map. */
+  path: string;
+  layout: ArrayLayout;
+}
+
+/** The array a segment and the flags select. */
+export function selectArray(seg: Segment, flags: SelectionFlags): Selected {
+  const name = seg.name;
+  if (seg.format === 'directory' || seg.format === 'symlink' || seg.format === 'semaphore') {
+    throw new SelectionError(`${name}: a ${seg.format}, not an array`);
+  }
+  if (seg.deleted) throw new SelectionError(`${name}: deleted (only its holders can still read it)`);
+  if (flags.tensor !== undefined && seg.format !== 'safetensors') throw new UsageError(`--tensor is for safetensors files; ${name} is ${seg.format}`);
+  if (flags.column !== undefined && seg.format !== 'arrow') throw new UsageError(`--column is for Arrow files; ${name} is ${seg.format}`);
+  if (flags.raw && seg.format !== 'raw') throw new UsageError(`--dtype/--shape are for raw segments; ${name} is ${seg.format} (its layout is known)`);
+
+  if (seg.format === 'safetensors' || seg.format === 'arrow') {
+    const kind = seg.format === 'safetensors' ? 'tensor' : 'column';
+    const wanted = seg.format === 'safetensors' ? flags.tensor : flags.column;
+    if (seg.error && !seg.children?.length) throw new SelectionError(`${name}: ${seg.error}`);
+    const children = seg.children ?? [];
+    let child: Segment | undefined;
+    if (wanted === undefined) {
+      if (children.length !== 1) {
+        throw new UsageError(`${name} holds ${children.length} ${kind}s${children.length ? ` (${childNames(seg)})` : ''}: pick one with --${kind}`);
+      }
+      child = children[0];
+    } else {
+      child = children.find((c) => c.name === `${name}/${wanted}`);
+      if (!child) throw new SelectionError(`${name}: no ${kind} '${wanted}'${children.length ? ` (it has ${childNames(seg)})` : ''}`);
+    }
+    const label = `${name} ${kind} '${child.name.slice(name.length + 1)}'`;
+    if (seg.format === 'arrow') {
+      const dt = child.dtype === null ? null : arrowValuesDtype(child.dtype);
+      if (dt === null) throw new SelectionError(`${label}: Arrow type ${child.dtype} is not numeric; it cannot be drawn`);
+      if (child.error) throw new SelectionError(`${label}: ${child.error}`);
+      if (child.shape === null || child.dataOffset === null) {
+        throw new SelectionError(`${label}: its values are not in one place (several record batches, or compressed)`);
+      }
+      return { what: label, path: seg.path, layout: { dtype: dt, shape: child.shape, fortranOrder: false, dataOffset: child.dataOffset } };
+    }
+    return { what: label, path: seg.path, layout: layoutFrom(label, child) };
+  }
+
+  if (seg.format === 'raw') {
+    if (flags.raw) {
+      const dt = parseNumericDType(flags.raw.dtype)!;
+      const need = BigInt(flags.raw.offset) + elementCount(flags.raw.shape) * BigInt(dt.itemsize);
+      if (need > BigInt(seg.size)) {
+        throw new SelectionError(
+          `${name}: ${flags.raw.dtype} ${JSON.stringify(flags.raw.shape)} from offset ${flags.raw.offset} needs ${need} bytes, the segment has ${seg.size}`,
+        );
+      }
+      return {
+        what: name,
+        path: seg.path,
+        layout: { dtype: flags.raw.dtype, shape: flags.raw.shape, fortranOrder: flags.raw.order === 'F', dataOffset: flags.raw.offset },
+      };
+    }
+    if (seg.dtype !== null && seg.shape !== null) return { what: name, path: seg.path, layout: layoutFrom(name, seg) };
+    if (seg.details && 'interpretation' in seg.details && seg.error) throw new SelectionError(`${name}: ${seg.error}`);
+    if (seg.error) throw new SelectionError(`${name}: ${seg.error}`);
+    throw new UsageError(`${name} is a raw segment: give its layout with --dtype D --shape A,B[,...] [--offset N] [--order C|F]`);
+  }
+  return { what: name, path: seg.path, layout: layoutFrom(name, seg) };
+}
+
+function checkPart(layout: ArrayLayout, flags: SelectionFlags): void {
+  const dt = parseNumericDType(layout.dtype);
+  if (!dt) throw new SelectionError(`dtype ${layout.dtype} is not numeric; it cannot be drawn`);
+  if (flags.part !== undefined && !dt.complex) throw new UsageError(`--part is for complex arrays; this one is ${dt.name}`);
+}
+
+/** The 2-D slice that --axes/--index/--part select (default: the last two axes, index 0 elsewhere). */
+export function selectSlice(layout: ArrayLayout, flags: SelectionFlags): ResolvedSlice {
+  checkPart(layout, flags);
+  const nd = layout.shape.length;
+  let axes: [number, number] | undefined;
+  if (flags.axes) {
+    if (nd < 2) throw new UsageError(`--axes needs an array of 2 or more dimensions; this one has ${nd}`);
+    const norm = (a: number) => (a < 0 ? a + nd : a);
+    axes = [norm(flags.axes[0]), norm(flags.axes[1])];
+    if (axes.some((a) => a < 0 || a >= nd) || axes[0] === axes[1]) {
+      throw new UsageError(`--axes ${flags.axes.join(',')}: not two different axes of a ${nd}-D array`);
+    }
+  }
+  let index: number[] | undefined;
+  if (flags.index && flags.index.length > 0) {
+    const shown = axes ?? [nd - 2, nd - 1];
+    const others = [...Array(nd).keys()].filter((k) => nd >= 2 && !shown.includes(k));
+    if (flags.index.length === others.length) {
+      index = new Array<number>(nd).fill(0);
+      others.forEach((k, i) => (index![k] = flags.index![i]));
+    } else if (flags.index.length === nd && nd > 2) {
+      index = [...flags.index];
+    } else {
+      throw new UsageError(
+        `--index takes ${others.length} number${others.length === 1 ? '' : 's'} (one per axis not shown${others.length ? `: ${others.join(', ')}` : ''}) for this ${nd}-D array`,
+      );
+    }
+  }
+  try {
+    return resolveSlice(layout, { axes, index, part: flags.part });
+  } catch (e) {
+    if (e instanceof SliceError) throw new SelectionError(e.message);
+    throw e;
+  }
+}
+
+/** Every element of the array as one run (C or Fortran order alike: statistics ignore the order). */
+export function wholeArray(layout: ArrayLayout, flags: SelectionFlags): SliceSpec {
+  checkPart(layout, flags);
+  const dt = parseNumericDType(layout.dtype)!;
+  const n = Number(elementCount(layout.shape));
+  return {
+    dtype: dt.kernel,
+    byteSwap: dt.byteSwap,
+    part: flags.part ?? 'magnitude',
+    offset: layout.dataOffset,
+    strideR: 0,
+    strideC: dt.itemsize,
+    rows: n > 0 ? 1 : 0,
+    cols: n,
+  };
+}

@@ -1,0 +1,613 @@
+// Grid reductions and statistics; see reduce.h.
+//
+// Loop structure of a mean/min/max pass: the window is cut into bands (the rows of one
+// grid row) and each band into tiles of kTile consecutive elements along the inner
+// (smallest-stride) axis. Rows of the band are read eight (or four, or one) at a time, each
+// in one long contiguous run, and added element-wise into a per-column accumulator
+// (simd.h: vectorised, branch-free, no horizontal reductions in the hot loop, an eighth of
+// the accumulator traffic). At the end of the band each cell folds its columns'
+// accumulators; a non-finite fold (NaN/Inf somewhere, which a sum or a min/max makes
+// visible) sends the columns of those cells through a NaN-aware sweep (also vectorised) that
+// sums/min/maxes only finite values and counts NaN, +Inf and -Inf. Where a tile was mostly
+// NaN/Inf, the next tiles go straight to the NaN-aware sweep until one is clean again.
+// Native-order f4 and f8 are read in place; every other dtype (and strided inner axes) is
+// converted into small double buffers per row first.
+//
+// Statistics read the slice in runs of kRun elements: one fused kernel gives the shifted sum,
+// sum of squares, min and max (a run with NaN/Inf, and the runs after it until a clean one, go
+// through the NaN-aware kernel instead); a histogram, when asked for, bins the same run while
+// it is in L1.
+#include "reduce.h"
+
+#include <algorithm>
+#include <memory>
+#include <type_traits>
+
+#include "guard.h"
+#include "pages.h"
+#include "pool.h"
+#include "simd.h"
+
+namespace shm {
+namespace {
+
+// Elements per tile: in place, 8192 (a 64 KiB double accumulator in L2, 32 KiB runs of each row for
+// the prefetchers; measured against 2048..16384); converted, 2048 (eight 16 KiB row buffers).
+constexpr int64_t kTile = 8192;
+constexpr int64_t kStageTile = 2048;
+constexpr int64_t kParallelMin = 1 << 18;  // fewer elements than this: one thread
+constexpr int64_t kPollElems = 1 << 17;   // elements read between cancellation polls (~50 us)
+
+struct Cell {
+  double sum = 0, mn = INFINITY, mx = -INFINITY;
+  uint64_t n = 0, nan = 0, pinf = 0, ninf = 0;
+};
+
+double CellValue(const Cell& c, Mode mode) {
+  if (c.n > 0) return mode == Mode::Min ? c.mn : mode == Mode::Max ? c.mx : c.sum / static_cast<double>(c.n);
+  if (c.pinf > 0 && c.ninf == 0 && (mode != Mode::Mean || c.nan == 0)) return INFINITY;
+  if (c.ninf > 0 && c.pinf == 0 && (mode != Mode::Mean || c.nan == 0)) return -INFINITY;
+  if (c.nan == 0 && c.pinf > 0 && mode == Mode::Max) return INFINITY;
+  if (c.nan == 0 && c.ninf > 0 && mode == Mode::Min) return -INFINITY;
+  return NAN;
+}
+
+// The window in "a" (outer, larger stride) and "b" (inner, contiguous when possible) terms.
+struct Geo {
+  const uint8_t* base = nullptr;
+  bool transposed = false;
+  int64_t a0 = 0, na = 0, ga = 1, b0 = 0, nb = 0, gb = 1, sa = 0, sb = 0, gw = 1;
+  std::vector<int64_t> bStart;  // gb + 1 absolute b indices
+  size_t Out(int64_t ia, int64_t ib) const {
+    return static_cast<size_t>(transposed ? ib * gw + ia : ia * gw + ib);
+  }
+  int64_t ABegin(int64_t ia) const { return a0 + static_cast<int64_t>((static_cast<__int128>(ia) * na) / ga); }
+};
+
+// The inner axis is the one with the smaller stride, unless the window is one element wide along it.
+bool Transposed(const Slice& s, int64_t nr, int64_t nc) {
+  if (nr > 1 && nc > 1) return s.strideR < s.strideC;
+  return nc == 1 && nr > 1;
+}
+
+Geo MakeGeo(const uint8_t* addr, const Slice& s, int64_t r0, int64_t r1, int64_t c0, int64_t c1, int64_t gh,
+            int64_t gw) {
+  Geo g;
+  g.base = addr + s.base;
+  g.transposed = Transposed(s, r1 - r0, c1 - c0);
+  g.gw = gw;
+  if (g.transposed) {
+    g.a0 = c0, g.na = c1 - c0, g.ga = gw, g.sa = s.strideC;
+    g.b0 = r0, g.nb = r1 - r0, g.gb = gh, g.sb = s.strideR;
+  } else {
+    g.a0 = r0, g.na = r1 - r0, g.ga = gh, g.sa = s.strideR;
+    g.b0 = c0, g.nb = c1 - c0, g.gb = gw, g.sb = s.strideC;
+  }
+  g.bStart.resize(static_cast<size_t>(g.gb + 1));
+  for (int64_t j = 0; j <= g.gb; ++j)
+    g.bStart[j] = g.b0 + static_cast<int64_t>((static_cast<__int128>(j) * g.nb) / g.gb);
+  return g;
+}
+
+struct Scratch {
+  alignas(64) double accD[kTile];
+  alignas(64) float accF[kTile];
+  alignas(64) double stage[8][kStageTile];
+  // The NaN-aware sweep of a tile where some cell saw NaN or Inf (pages touched only then).
+  struct {
+    alignas(64) double sum[kTile];
+    alignas(64) double mnD[kTile];
+    alignas(64) double mxD[kTile];
+    alignas(64) float mnF[kTile];
+    alignas(64) float mxF[kTile];
+    alignas(64) uint64_t fin[kTile];
+    alignas(64) uint64_t nan[kTile];
+    alignas(64) uint64_t pinf[kTile];
+  } all;
+  int64_t failed[kTile];  // cells of the tile that need the NaN-aware sweep
+  int64_t at[kTile + 1];   // cell bounds within the tile
+  alignas(64) double foldD[kTile];
+  alignas(64) float foldF[kTile];
+  bool dirty;  // the last tile was mostly NaN/Inf
+};
+
+template <typename E>
+E* FoldOut(Scratch& sc) {
+  if constexpr (std::is_same_v<E, float>) return sc.foldF;
+  else return sc.foldD;
+}
+
+// Per-slot scratch of one pass (page-backed: see pages.h); each slot's thread sets up its own,
+// outside guarded code.
+class ScratchSet {
+ public:
+  explicit ScratchSet(unsigned slots) : s_(slots), cells_(slots) {}
+  Scratch& Get(unsigned slot) {
+    if (s_[slot].size() == 0) s_[slot].Reset(1);
+    return s_[slot][0];
+  }
+  Cell* Cells(unsigned slot, size_t n) {
+    if (cells_[slot].size() < n) cells_[slot].Reset(n);
+    return cells_[slot].data();
+  }
+
+ private:
+  std::vector<PageArray<Scratch>> s_;
+  std::vector<PageArray<Cell>> cells_;
+};
+
+// The elements [x, x + w) of one row as E values: in place (kDirect) or converted into `stage`.
+template <typename E, bool kDirect, typename L>
+inline const E* RowRun(const L& load, const uint8_t* src, int64_t w, int64_t sb, double* stage) {
+  if constexpr (kDirect) {
+    return reinterpret_cast<const E*>(src);
+  } else {
+    static_assert(std::is_same_v<E, double>, "converted runs are doubles");
+    if (sb == static_cast<int64_t>(L::kSize)) {
+      for (int64_t i = 0; i < w; ++i) stage[i] = load(src + i * static_cast<int64_t>(L::kSize));
+    } else {
+      for (int64_t i = 0; i < w; ++i) stage[i] = load(src + i * sb);
+    }
+    return stage;
+  }
+}
+
+// The NaN-aware sweep of columns [x0, x1) of band rows [aS, aE), into sc.all (vectorised
+// like the fast sweep; used only where that one saw NaN or Inf).
+template <typename E, bool kDirect, typename L>
+bool AllSweep(const Geo& g, const L& load, int64_t aS, int64_t aE, int64_t x0, int64_t x1, Scratch& sc, Control& ctl) {
+  const int64_t w = x1 - x0;
+  E* mn;
+  E* mx;
+  if constexpr (std::is_same_v<E, float>) mn = sc.all.mnF, mx = sc.all.mxF;
+  else mn = sc.all.mnD, mx = sc.all.mxD;
+  std::fill(sc.all.sum, sc.all.sum + w, 0.0);
+  std::fill(mn, mn + w, static_cast<E>(INFINITY));
+  std::fill(mx, mx + w, static_cast<E>(-INFINITY));
+  std::fill(sc.all.fin, sc.all.fin + w, 0);
+  std::fill(sc.all.nan, sc.all.nan + w, 0);
+  std::fill(sc.all.pinf, sc.all.pinf + w, 0);
+  const uint8_t* src = g.base + aS * g.sa + x0 * g.sb;
+  int64_t sincePoll = 0;
+  for (int64_t a = aS; a < aE; ++a, src += g.sa) {
+    if ((sincePoll += w) >= kPollElems) {
+      sincePoll = 0;
+      if (ctl.Poll()) return false;
+    }
+    const E* p = RowRun<E, kDirect>(load, src, w, g.sb, sc.stage[0]);
+    AccAll(sc.all.sum, mn, mx, sc.all.fin, sc.all.nan, sc.all.pinf, p, w);
+  }
+  return true;
+}
+
+inline void Merge(Cell& c, const Cell& p) {
+  c.sum += p.sum;
+  c.n += p.n;
+  c.mn = std::min(c.mn, p.mn);
+  c.mx = std::max(c.mx, p.mx);
+  c.nan += p.nan;
+  c.pinf += p.pinf;
+  c.ninf += p.ninf;
+}
+
+// One band (grid row ia of the a axis), cells [cb, ce) of it. Returns false when stopped.
+template <typename E, bool kDirect, Mode M, typename L>
+bool ReduceItem(const Geo& g, const L& load, int64_t ia, int64_t cb, int64_t ce, Scratch& sc, Cell* cells,
+                Control& ctl, double* out) {
+  const int64_t aS = g.ABegin(ia), aE = g.ABegin(ia + 1), rowsN = aE - aS;
+  std::fill(cells, cells + (ce - cb), Cell());
+  E* accE;
+  if constexpr (std::is_same_v<E, float>) accE = sc.accF;
+  else accE = sc.accD;
+  const int64_t xs = g.bStart[cb], xe = g.bStart[ce];
+  int64_t c = cb;
+  constexpr int64_t tile = kDirect ? kTile : kStageTile;
+  // The NaN-aware sums of cell k's columns [cs, cend) from sc.all (filled from column ax0 on).
+  auto foldAll = [&](int64_t k, int64_t cs, int64_t cend, int64_t ax0) {
+    Cell part;
+    const E* mn;
+    const E* mx;
+    if constexpr (std::is_same_v<E, float>) mn = sc.all.mnF, mx = sc.all.mxF;
+    else mn = sc.all.mnD, mx = sc.all.mxD;
+    for (int64_t j = cs - ax0; j < cend - ax0; ++j) {
+      part.sum += sc.all.sum[j];
+      part.n += sc.all.fin[j];
+      part.nan += sc.all.nan[j];
+      part.pinf += sc.all.pinf[j];
+      part.mn = std::min(part.mn, static_cast<double>(mn[j]));
+      part.mx = std::max(part.mx, static_cast<double>(mx[j]));
+    }
+    const uint64_t all = static_cast<uint64_t>(rowsN * (cend - cs));
+    part.ninf = all - part.n - part.nan - part.pinf;
+    Merge(cells[k - cb], part);
+    return part.n == all;
+  };
+  for (int64_t x0 = xs; x0 < xe; x0 += tile) {
+    const int64_t x1 = std::min(xe, x0 + tile), w = x1 - x0;
+    if (sc.dirty) {
+      // The last tile was mostly NaN/Inf: only the NaN-aware sweep, until a tile is clean again.
+      if (!AllSweep<E, kDirect>(g, load, aS, aE, x0, x1, sc, ctl)) return false;
+      bool clean = true;
+      for (; c < ce; ++c) {
+        clean &= foldAll(c, std::max(g.bStart[c], x0), std::min(g.bStart[c + 1], x1), x0);
+        if (g.bStart[c + 1] > x1) break;
+      }
+      sc.dirty = !clean;
+      continue;
+    }
+    // Mean: the first eight rows set the accumulator (no memset); otherwise it starts empty.
+    bool fresh = M == Mode::Mean && aE - aS >= 8;
+    if constexpr (M == Mode::Mean) {
+      if (!fresh) std::fill(sc.accD, sc.accD + w, 0.0);
+    } else {
+      std::fill(accE, accE + w, static_cast<E>(M == Mode::Min ? INFINITY : -INFINITY));
+    }
+    const uint8_t* src = g.base + aS * g.sa + x0 * g.sb;
+    int64_t sincePoll = 0;
+    for (int64_t a = aS; a < aE;) {
+      if ((sincePoll += w) >= kPollElems) {
+        sincePoll = 0;
+        if (ctl.Poll()) return false;
+      }
+      if (aE - a >= 8) {
+        const E* r[8];
+        for (int k = 0; k < 8; ++k) r[k] = RowRun<E, kDirect>(load, src + k * g.sa, w, g.sb, sc.stage[k]);
+        if constexpr (M == Mode::Mean) {
+          if (fresh) SetSum8(sc.accD, r, w);
+          else AccSum8(sc.accD, r, w);
+          fresh = false;
+        }
+        else if constexpr (M == Mode::Min) AccMin8(accE, r, w);
+        else AccMax8(accE, r, w);
+        a += 8, src += 8 * g.sa;
+      } else if (aE - a >= 4) {
+        // Four rows at once: four sequential streams, a quarter of the accumulator traffic.
+        const E* p0 = RowRun<E, kDirect>(load, src, w, g.sb, sc.stage[0]);
+        const E* p1 = RowRun<E, kDirect>(load, src + g.sa, w, g.sb, sc.stage[1]);
+        const E* p2 = RowRun<E, kDirect>(load, src + 2 * g.sa, w, g.sb, sc.stage[2]);
+        const E* p3 = RowRun<E, kDirect>(load, src + 3 * g.sa, w, g.sb, sc.stage[3]);
+        if constexpr (M == Mode::Mean) AccSum4(sc.accD, p0, p1, p2, p3, w);
+        else if constexpr (M == Mode::Min) AccMin4(accE, p0, p1, p2, p3, w);
+        else AccMax4(accE, p0, p1, p2, p3, w);
+        a += 4, src += 4 * g.sa;
+      } else {
+        const E* p = RowRun<E, kDirect>(load, src, w, g.sb, sc.stage[0]);
+        if constexpr (M == Mode::Mean) AccSum(sc.accD, p, w);
+        else if constexpr (M == Mode::Min) AccMin(accE, p, w);
+        else AccMax(accE, p, w);
+        a += 1, src += g.sa;
+      }
+    }
+    // Fold the columns of each cell that meets this tile (cells c .. c + nc - 1); cells whose fold
+    // is not finite (NaN or Inf somewhere) are noted for the NaN-aware sweep below.
+    int64_t nc = 0;
+    sc.at[0] = std::max(g.bStart[c], x0) - x0;
+    while (c + nc < ce) {
+      const int64_t end = std::min(g.bStart[c + nc + 1], x1);
+      sc.at[++nc] = end - x0;
+      if (end == x1) break;
+    }
+    if constexpr (M == Mode::Mean) FoldSum(sc.accD, sc.at, nc, sc.foldD);
+    else if constexpr (M == Mode::Min) FoldMin(accE, sc.at, nc, FoldOut<E>(sc));
+    else FoldMax(accE, sc.at, nc, FoldOut<E>(sc));
+    int64_t nFailed = 0, fx0 = x1, fx1 = x0;
+    for (int64_t i = 0; i < nc; ++i) {
+      const int64_t k = c + i, cs = x0 + sc.at[i], cend = x0 + sc.at[i + 1];
+      Cell& cell = cells[k - cb];
+      bool ok;
+      if constexpr (M == Mode::Mean) {
+        const double sum = sc.foldD[i];
+        ok = std::isfinite(sum);
+        if (ok) {
+          cell.sum += sum;
+          cell.n += static_cast<uint64_t>(rowsN * (cend - cs));
+        }
+      } else {
+        // NaN never enters the accumulator; a finite fold means no -Inf (min) / +Inf (max)
+        // and at least one finite value: exactly the min/max of the finite values.
+        const E m = FoldOut<E>(sc)[i];
+        ok = std::isfinite(m);
+        if (ok) {
+          if (M == Mode::Min) cell.mn = std::min(cell.mn, static_cast<double>(m));
+          else cell.mx = std::max(cell.mx, static_cast<double>(m));
+          cell.n += 1;
+        }
+      }
+      if (!ok) {
+        sc.failed[nFailed++] = k;
+        fx0 = std::min(fx0, cs);
+        fx1 = std::max(fx1, cend);
+      }
+    }
+    // The last cell goes on in the next tile unless it ends here.
+    c += nc;
+    if (c > cb && g.bStart[c] > x1) --c;
+    if (nFailed > 0) {
+      if (!AllSweep<E, kDirect>(g, load, aS, aE, fx0, fx1, sc, ctl)) return false;
+      for (int64_t f = 0; f < nFailed; ++f) {
+        const int64_t k = sc.failed[f];
+        foldAll(k, std::max(g.bStart[k], x0), std::min(g.bStart[k + 1], x1), fx0);
+      }
+      // Mostly NaN/Inf here: skip the fast sweep on the next tiles.
+      sc.dirty = 2 * (fx1 - fx0) >= w;
+    }
+  }
+  for (int64_t k = cb; k < ce; ++k) out[g.Out(ia, k)] = CellValue(cells[k - cb], M);
+  return true;
+}
+
+template <typename E, bool kDirect, Mode M, typename L>
+void RunReduce(const Geo& g, const L& load, Control& ctl, double* out) {
+  const uint64_t total = static_cast<uint64_t>(g.na) * static_cast<uint64_t>(g.nb);
+  const unsigned threads = total >= static_cast<uint64_t>(kParallelMin) ? WorkerThreads() : 1;
+  // Enough items for dynamic balancing: split bands into cell ranges when there are few bands.
+  const int64_t want = static_cast<int64_t>(threads) * 8;
+  const int64_t chunks = g.ga >= want || threads == 1 ? 1 : std::min<int64_t>(g.gb, (want + g.ga - 1) / g.ga);
+  ScratchSet scratch(threads);
+  PoolRun(static_cast<size_t>(g.ga * chunks), threads, [&](size_t item, unsigned slot) {
+    if (ctl.Poll()) return;
+    const int64_t ia = static_cast<int64_t>(item) / chunks, k = static_cast<int64_t>(item) % chunks;
+    const int64_t cb = k * g.gb / chunks, ce = (k + 1) * g.gb / chunks;
+    Scratch& sc = scratch.Get(slot);
+    Cell* cells = scratch.Cells(slot, static_cast<size_t>(ce - cb));
+    if (!Guarded([&] { ReduceItem<E, kDirect, M>(g, load, ia, cb, ce, sc, cells, ctl, out); }))
+      ctl.fault.store(true, std::memory_order_relaxed);
+  });
+}
+
+template <typename L>
+void RunStrided(const Geo& g, const L& load, Control& ctl, double* out) {
+  const uint64_t cells = static_cast<uint64_t>(g.ga) * static_cast<uint64_t>(g.gb);
+  const unsigned threads = cells >= 65536 ? WorkerThreads() : 1;
+  // Bands in groups of ~16K cells per item.
+  const int64_t per = std::max<int64_t>(1, 16384 / g.gb);
+  const int64_t items = (g.ga + per - 1) / per;
+  PoolRun(static_cast<size_t>(items), threads, [&](size_t item, unsigned) {
+    if (ctl.Poll()) return;
+    const int64_t i0 = static_cast<int64_t>(item) * per, i1 = std::min(g.ga, i0 + per);
+    if (!Guarded([&] {
+          for (int64_t ia = i0; ia < i1; ++ia) {
+            const uint8_t* row = g.base + g.ABegin(ia) * g.sa;
+            for (int64_t ib = 0; ib < g.gb; ++ib) out[g.Out(ia, ib)] = load(row + g.bStart[ib] * g.sb);
+          }
+        }))
+      ctl.fault.store(true, std::memory_order_relaxed);
+  });
+}
+
+// Calls fn.template operator()<E, kDirect>() with the element type the pass reads.
+template <typename L, typename Fn>
+void WithRunType(const L&, const uint8_t* base, int64_t sa, int64_t sb, int64_t na, Fn&& fn) {
+  auto aligned = [&](size_t size) {
+    return reinterpret_cast<uintptr_t>(base) % size == 0 && sb == static_cast<int64_t>(size) &&
+           (na <= 1 || sa % static_cast<int64_t>(size) == 0);
+  };
+  if constexpr (std::is_same_v<L, Loader<DType::F4, false>>) {
+    if (aligned(4)) return fn.template operator()<float, true>();
+  } else if constexpr (std::is_same_v<L, Loader<DType::F8, false>>) {
+    if (aligned(8)) return fn.template operator()<double, true>();
+  }
+  fn.template operator()<double, false>();
+}
+
+}  // namespace
+
+void ReduceGrid(const uint8_t* addr, const Slice& s, int64_t r0, int64_t r1, int64_t c0, int64_t c1, int64_t gh,
+                int64_t gw, Mode mode, Control& ctl, double* out) {
+  const Geo g = MakeGeo(addr, s, r0, r1, c0, c1, gh, gw);
+  WithLoader(s.dtype, s.swap, s.part, [&](auto load) {
+    using L = decltype(load);
+    if (mode == Mode::Strided) return RunStrided(g, load, ctl, out);
+    WithRunType(load, g.base, g.sa, g.sb, g.na, [&]<typename E, bool kDirect>() {
+      switch (mode) {
+        case Mode::Mean: return RunReduce<E, kDirect, Mode::Mean, L>(g, load, ctl, out);
+        case Mode::Min: return RunReduce<E, kDirect, Mode::Min, L>(g, load, ctl, out);
+        default: return RunReduce<E, kDirect, Mode::Max, L>(g, load, ctl, out);
+      }
+    });
+  });
+}
+
+// ---- statistics -----------------------------------------------------------
+
+namespace {
+
+constexpr int64_t kItemElems = 1 << 16;  // elements per stats item
+constexpr int64_t kRun = 2048;           // elements per kernel call (converted runs fit L1)
+
+struct Partial {
+  uint64_t n = 0, nan = 0, pinf = 0, ninf = 0;
+  double s = 0, q = 0, mn = INFINITY, mx = -INFINITY;
+  void Add(const Partial& o) {
+    n += o.n, nan += o.nan, pinf += o.pinf, ninf += o.ninf;
+    s += o.s, q += o.q;
+    mn = std::min(mn, o.mn), mx = std::max(mx, o.mx);
+  }
+};
+
+struct StatsSlot {
+  Partial total;
+  bool dirty;      // the last run had NaN or Inf
+  uint64_t* hist;  // bins + 1 counters, after the slot in the same pages
+  alignas(64) double stage[kRun];
+};
+
+struct StatsPlan {
+  const uint8_t* base;
+  int64_t na, nb, sa, sb;
+  int64_t rowsPerItem, colChunks, items;
+  bool moments, hist;
+  double shift, lo, hi, scale;
+  int bins;
+};
+
+template <typename E, bool kDirect, typename L>
+bool StatsItem(const StatsPlan& p, const L& load, size_t item, StatsSlot& slot, Control& ctl) {
+  const int64_t rowItem = static_cast<int64_t>(item) / p.colChunks, chunk = static_cast<int64_t>(item) % p.colChunks;
+  const int64_t a0 = rowItem * p.rowsPerItem, a1 = std::min(p.na, a0 + p.rowsPerItem);
+  const int64_t x0 = chunk * p.nb / p.colChunks, x1 = (chunk + 1) * p.nb / p.colChunks;
+  Partial part;
+  uint64_t* hist = slot.hist;
+  int64_t done = 0;
+  for (int64_t a = a0; a < a1; ++a) {
+    const uint8_t* row = p.base + a * p.sa;
+    for (int64_t x = x0; x < x1; x += kRun) {
+      const int64_t w = std::min(kRun, x1 - x);
+      if ((done += w) >= 16 * kRun) {
+        done = 0;
+        if (ctl.Poll()) return false;
+      }
+      const E* run = RowRun<E, kDirect>(load, row + x * p.sb, w, p.sb, slot.stage);
+      if (p.moments) {
+        // The fast kernel, unless the last run had NaN/Inf: then straight to the NaN-aware one
+        // (NaN comes in regions), until a run is clean again.
+        RunMoments m{};
+        bool fast = !slot.dirty;
+        if (fast) {
+          m = Moments(run, w, p.shift);
+          fast = std::isfinite(m.s) && std::isfinite(m.q);
+        }
+        if (fast) {
+          part.n += static_cast<uint64_t>(w);
+          part.s += m.s;
+          part.q += m.q;
+          part.mn = std::min(part.mn, m.mn);
+          part.mx = std::max(part.mx, m.mx);
+        } else {
+          RunAll m2 = MomentsAll(run, w, p.shift);
+          slot.dirty = m2.n != static_cast<uint64_t>(w);
+          part.n += m2.n;
+          part.nan += m2.nan;
+          part.pinf += m2.pinf;
+          part.ninf += static_cast<uint64_t>(w) - m2.n - m2.nan - m2.pinf;
+          if (m2.n > 0) {
+            part.s += m2.s;
+            part.q += m2.q;
+            part.mn = std::min(part.mn, m2.mn);
+            part.mx = std::max(part.mx, m2.mx);
+          }
+        }
+      }
+      if (p.hist) Histogram(hist, run, w, p.lo, p.hi, p.scale, p.bins);
+    }
+  }
+  slot.total.Add(part);
+  return true;
+}
+
+// Mean of the finite values of a few thousand evenly spread elements: the shift that keeps
+// the one-pass sum of squares accurate (it only has to be near the mean).
+template <typename L>
+double PilotShift(const L& load, const uint8_t* base, int64_t na, int64_t nb, int64_t sa, int64_t sb, Control& ctl) {
+  double sum = 0;
+  uint64_t n = 0;
+  const int64_t ka = std::min<int64_t>(na, 64), kb = std::min<int64_t>(nb, 64);
+  if (!Guarded([&] {
+        for (int64_t i = 0; i < ka; ++i) {
+          const uint8_t* row = base + (i * na / ka) * sa;
+          for (int64_t j = 0; j < kb; ++j) {
+            double v = load(row + (j * nb / kb) * sb);
+            if (std::isfinite(v)) sum += v, ++n;
+          }
+        }
+      }))
+    ctl.fault.store(true, std::memory_order_relaxed);
+  double m = n > 0 ? sum / static_cast<double>(n) : 0.0;
+  return std::isfinite(m) ? m : 0.0;
+}
+
+template <typename E, bool kDirect, typename L>
+void RunStats(StatsPlan& plan, const L& load, Control& ctl, Partial& total, std::vector<uint64_t>& hist) {
+  const uint64_t elems = static_cast<uint64_t>(plan.na) * static_cast<uint64_t>(plan.nb);
+  const unsigned threads = elems >= static_cast<uint64_t>(kParallelMin) ? WorkerThreads() : 1;
+  // One page-backed block per slot: the slot, then its histogram counters.
+  const size_t words = (sizeof(StatsSlot) + 63) / 64 + (plan.hist ? (static_cast<size_t>(plan.bins) + 8) / 8 : 0);
+  struct alignas(64) Line {
+    uint64_t w[8];
+  };
+  std::vector<PageArray<Line>> mem(threads);
+  std::vector<StatsSlot*> slots(threads, nullptr);
+  PoolRun(static_cast<size_t>(plan.items), threads, [&](size_t item, unsigned s) {
+    if (ctl.Poll()) return;
+    if (slots[s] == nullptr) {
+      mem[s].Reset(words);  // zeroed pages
+      slots[s] = new (mem[s].data()) StatsSlot();
+      slots[s]->hist = reinterpret_cast<uint64_t*>(mem[s].data() + (sizeof(StatsSlot) + 63) / 64);
+    }
+    StatsSlot& slot = *slots[s];
+    if (!Guarded([&] { StatsItem<E, kDirect>(plan, load, item, slot, ctl); }))
+      ctl.fault.store(true, std::memory_order_relaxed);
+  });
+  for (const StatsSlot* slot : slots) {
+    if (slot == nullptr) continue;
+    total.Add(slot->total);
+    if (plan.hist)
+      for (int i = 0; i < plan.bins; ++i) hist[i] += slot->hist[i];
+  }
+}
+
+}  // namespace
+
+void ComputeStats(const uint8_t* addr, const Slice& s, int bins, double lo, double hi, bool autoRange, Control& ctl,
+                  SliceStats& out) {
+  if (bins > 0) out.hist.assign(static_cast<size_t>(bins), 0);
+  if (s.rows == 0 || s.cols == 0) return;
+  const bool tr = Transposed(s, s.rows, s.cols);
+  StatsPlan plan;
+  plan.base = addr + s.base;
+  plan.na = tr ? s.cols : s.rows;
+  plan.nb = tr ? s.rows : s.cols;
+  plan.sa = tr ? s.strideC : s.strideR;
+  plan.sb = tr ? s.strideR : s.strideC;
+  if (plan.nb >= kItemElems) {
+    plan.rowsPerItem = 1;
+    plan.colChunks = (plan.nb + kItemElems - 1) / kItemElems;
+  } else {
+    plan.rowsPerItem = std::max<int64_t>(1, kItemElems / plan.nb);
+    plan.colChunks = 1;
+  }
+  plan.items = (plan.na + plan.rowsPerItem - 1) / plan.rowsPerItem * plan.colChunks;
+  plan.bins = bins;
+  WithLoader(s.dtype, s.swap, s.part, [&](auto load) {
+    plan.shift = PilotShift(load, plan.base, plan.na, plan.nb, plan.sa, plan.sb, ctl);
+    if (ctl.Stopped()) return;
+    WithRunType(load, plan.base, plan.sa, plan.sb, plan.na, [&]<typename E, bool kDirect>() {
+      Partial total;
+      // Pass 1: moments, and the histogram too when its range is given.
+      plan.moments = true;
+      plan.hist = bins > 0 && !autoRange && std::isfinite(lo) && std::isfinite(hi) && hi > lo;
+      plan.lo = lo, plan.hi = hi;
+      plan.scale = plan.hist ? bins / (hi - lo) : 0;
+      RunStats<E, kDirect>(plan, load, ctl, total, out.hist);
+      if (ctl.Stopped()) return;
+      out.n = total.n, out.nan = total.nan, out.pinf = total.pinf, out.ninf = total.ninf;
+      if (total.n > 0) {
+        const double n = static_cast<double>(total.n);
+        out.mean = plan.shift + total.s / n;
+        out.m2 = std::max(0.0, total.q - total.s * total.s / n);
+        out.mn = total.mn;
+        out.mx = total.mx;
+      }
+      if (plan.hist || bins <= 0) {
+        out.histLo = lo, out.histHi = hi;
+        return;
+      }
+      if (!autoRange) return;  // a range that cannot be binned: empty histogram
+      // Pass 2: the histogram over [min, max] of the finite values.
+      out.histLo = out.mn, out.histHi = out.mx;
+      if (total.n == 0) return;
+      if (!(out.mx > out.mn)) {
+        out.hist[0] = total.n;
+        return;
+      }
+      Partial ignored;
+      plan.moments = false;
+      plan.hist = true;
+      plan.lo = out.mn, plan.hi = out.mx;
+      plan.scale = bins / (out.mx - out.mn);
+      RunStats<E, kDirect>(plan, load, ctl, ignored, out.hist);
+    });
+  });
+}
+
+}  // namespace shm
