@@ -3,6 +3,7 @@
  * sort (name, size, age), group by producer, and deleted segments apart.
  * Pure functions, no `vscode`: the tree and the unit tests share them.
  */
+import { globRegExp } from './glob';
 import type { Producer, Segment } from './types';
 
 export type SortKey = 'name' | 'size' | 'age';
@@ -56,24 +57,8 @@ export function nameMatcher(filter: string): (name: string) => boolean {
     const needle = f.toLowerCase();
     return (name) => name.toLowerCase().includes(needle);
   }
-  let re = '';
-  for (let i = 0; i < f.length; i++) {
-    const c = f[i];
-    if (c === '*') re += '.*';
-    else if (c === '?') re += '.';
-    else if (c === '[') {
-      const end = f.indexOf(']', i + 2);
-      if (end < 0) {
-        re += '\\[';
-      } else {
-        let body = f.slice(i + 1, end).replace(/\\/g, '\\\\');
-        if (body.startsWith('!')) body = '^' + body.slice(1);
-        re += `[${body}]`;
-        i = end;
-      }
-    } else re += c.replace(/[.+^${}()|\\\]]/g, '\\$&');
-  }
-  const rx = new RegExp(`^${re}$`, 'i');
+  // The same glob as `clear --glob` (case-insensitive here: it only narrows what is shown).
+  const rx = new RegExp(globRegExp(f).source, 'is');
   return (name) => rx.test(name) || rx.test(name.slice(name.lastIndexOf('/') + 1));
 }
 

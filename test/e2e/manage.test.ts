@@ -4,37 +4,23 @@
  * restore (open dialog); each step checked on screen and on disk.
  */
 import * as assert from 'assert';
+import { execFileSync } from 'child_process';
 import * as crypto from 'crypto';
 import * as fs from 'fs';
-import * as os from 'os';
 import * as path from 'path';
-import { chromium, type Browser, type Frame, type Page } from 'playwright-core';
-import { chromiumOptions, ROOT, startCodeServer, workbenchUrl, type CodeServer } from '../harness/code-server';
+import type { Page } from 'playwright-core';
 import { PYTHON, SegmentJar } from '../fixtures/segments';
-import { execFileSync } from 'child_process';
-
-
-/** Moves keyboard focus to the workbench (out of a webview, which keeps F1 to itself): a click on the empty bottom of the sidebar. */
-async function focusWorkbench(page: Page): Promise<void> {
-  const box = await page.locator('.part.sidebar').boundingBox();
-  if (box) await page.mouse.click(box.x + box.width / 2, box.y + box.height - 12);
-}
-
-const SHOTS = path.join(ROOT, process.env.SHM_RESULTS ?? 'test-results', 'screenshots');
-
-async function shot(page: Page, name: string): Promise<void> {
-  fs.mkdirSync(SHOTS, { recursive: true });
-  await page.screenshot({ path: path.join(SHOTS, `${name}.png`) });
-}
-
-/** Waits for the quick input step whose title contains `title`, types `text`, presses Enter. */
-async function answerStep(page: Page, title: string | RegExp, text: string): Promise<void> {
-  await page.locator('.quick-input-widget .quick-input-title', { hasText: title }).waitFor({ state: 'visible' });
-  const input = page.locator('.quick-input-widget .quick-input-box input');
-  await input.fill(text);
-  await page.waitForTimeout(150);
-  await page.keyboard.press('Enter');
-}
+import {
+  answerStep,
+  contextMenu,
+  heatmapFrame,
+  openSharedMemoryView,
+  openWorkbench,
+  runCommand,
+  shot,
+  shotIfFailed,
+  type Workbench,
+} from './helpers';
 
 /** The simple file dialog of the web workbench: type the full path, accept. */
 async function answerFileDialog(page: Page, file: string): Promise<void> {
@@ -54,40 +40,6 @@ async function answerFileDialog(page: Page, file: string): Promise<void> {
   await page.keyboard.press('Enter');
 }
 
-async function runCommand(page: Page, title: string): Promise<void> {
-  await focusWorkbench(page);
-  await page.keyboard.press('F1');
-  const input = page.locator('.quick-input-widget .quick-input-box input');
-  await input.waitFor({ state: 'visible' });
-  await input.fill(`>${title}`);
-  await page.locator('.quick-input-list .monaco-list-row', { hasText: title }).first().waitFor();
-  await page.keyboard.press('Enter');
-}
-
-async function contextMenu(page: Page, rowText: string, item: string): Promise<void> {
-  const row = page.locator('.part.sidebar .monaco-list-row', { hasText: rowText });
-  await row.click({ button: 'right' });
-  const entry = page.getByRole('menuitem', { name: item });
-  await entry.hover();
-  await page.waitForTimeout(300);
-  await page.keyboard.press('Enter');
-}
-
-async function heatmapFrame(page: Page, title: string, ms = 30_000): Promise<Frame> {
-  const deadline = Date.now() + ms;
-  while (Date.now() < deadline) {
-    for (const f of page.frames()) {
-      try {
-        if ((await f.$eval('#title', (el) => el.textContent)) === title && (await f.$('#heatmap'))) return f;
-      } catch {
-        // not ours
-      }
-    }
-    await page.waitForTimeout(200);
-  }
-  throw new Error(`no preview of ${title}`);
-}
-
 function sha256(file: string): string {
   return crypto.createHash('sha256').update(fs.readFileSync(file)).digest('hex');
 }
@@ -95,46 +47,29 @@ function sha256(file: string): string {
 describe('managing segments in the workbench', function () {
   this.timeout(240_000);
   const jar = new SegmentJar();
-  const scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'shmi-e2e-manage-'));
-  const snapDir = path.join(scratch, 'snapshots');
+  let snapDir = '';
   const seg = jar.name('shmi_e2e_made', '.npy');
-  let server: CodeServer;
-  let browser: Browser;
+  let wb: Workbench | undefined;
   let page: Page;
 
   before(async () => {
+    wb = await openWorkbench('manage', { 'files.simpleDialog.enable': true });
+    page = wb.page;
+    snapDir = path.join(wb.scratch, 'snapshots');
     fs.mkdirSync(snapDir);
-    const workspace = path.join(scratch, 'workspace');
-    fs.mkdirSync(workspace);
-    server = await startCodeServer({
-      userDataDir: path.join(scratch, 'user-data'),
-      extensionsDir: path.join(scratch, 'extensions'),
-      folder: workspace,
-      settings: { 'files.simpleDialog.enable': true },
-    });
-    browser = await chromium.launch(chromiumOptions());
-    page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
-    await page.goto(workbenchUrl(server.base, { folder: workspace, extensionPath: ROOT }));
-    await page.waitForSelector('.monaco-workbench', { timeout: 60_000 });
-    await page.getByRole('tab', { name: /Shared Memory/ }).click();
-    // The tree, or its welcome content when the directory is empty (a fresh machine).
-    await page.locator('.part.sidebar .monaco-list:visible, .part.sidebar .welcome-view:visible').first().waitFor();
+    await openSharedMemoryView(page);
     // Show only this test's segment, so the virtual list always has it in view.
     await runCommand(page, 'SHM Inspector: Filter…');
     await answerStep(page, 'Filter segments', 'shmi_e2e_made_*');
   });
 
   afterEach(async function () {
-    if (this.currentTest?.state === 'failed' && page) {
-      await shot(page, `failed-manage-${this.currentTest.title.replace(/[^a-z0-9]+/gi, '-').slice(0, 50)}`).catch(() => undefined);
-    }
+    await shotIfFailed(page, this.currentTest, 'manage');
   });
 
   after(async () => {
-    await browser?.close().catch(() => undefined);
-    server?.stop();
+    await wb?.close();
     jar.cleanup();
-    fs.rmSync(scratch, { recursive: true, force: true });
   });
 
   it('creates a float32 arange matrix from the palette, which numpy then reads', async () => {

@@ -4,18 +4,10 @@
  */
 import * as assert from 'assert';
 import * as fs from 'fs';
-import * as os from 'os';
 import * as path from 'path';
-import { chromium, type Browser, type Page } from 'playwright-core';
-import { chromiumOptions, ROOT, startCodeServer, workbenchUrl, type CodeServer } from '../harness/code-server';
+import type { Page } from 'playwright-core';
 import { py, SegmentJar } from '../fixtures/segments';
-
-const SHOTS = path.join(ROOT, process.env.SHM_RESULTS ?? 'test-results', 'screenshots');
-
-async function shot(page: Page, name: string): Promise<void> {
-  fs.mkdirSync(SHOTS, { recursive: true });
-  await page.screenshot({ path: path.join(SHOTS, `${name}.png`) });
-}
+import { answerInput, openSharedMemoryView, openWorkbench, shot, shotIfFailed, type Workbench } from './helpers';
 
 /** Visible tree rows' labels, in screen order. */
 async function rowLabels(page: Page): Promise<string[]> {
@@ -42,52 +34,26 @@ async function pickFromViewAction(page: Page, label: string, choice: string): Pr
   await row.click();
 }
 
-/** Answers the open input box (waiting until it is there, so no keystroke is lost). */
-async function answerInput(page: Page, text: string): Promise<void> {
-  const input = page.locator('.quick-input-widget .quick-input-box input');
-  await input.waitFor({ state: 'visible' });
-  await input.fill(text);
-  await page.keyboard.press('Enter');
-  await input.waitFor({ state: 'hidden' });
-}
-
 describe('the Segments sidebar', function () {
   this.timeout(180_000);
   const jar = new SegmentJar();
-  const scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'shmi-e2e-side-'));
   const tag = `shmi_side${process.pid}`;
-  let server: CodeServer;
-  let browser: Browser;
+  let wb: Workbench | undefined;
   let page: Page;
 
   before(async () => {
-    const workspace = path.join(scratch, 'workspace');
-    fs.mkdirSync(workspace);
-    server = await startCodeServer({
-      userDataDir: path.join(scratch, 'user-data'),
-      extensionsDir: path.join(scratch, 'extensions'),
-      folder: workspace,
-    });
-    browser = await chromium.launch(chromiumOptions());
-    page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
-    await page.goto(workbenchUrl(server.base, { folder: workspace, extensionPath: ROOT }));
-    await page.waitForSelector('.monaco-workbench', { timeout: 60_000 });
-    await page.getByRole('tab', { name: /Shared Memory/ }).click();
-    // The tree, or its welcome content when the directory is empty (a fresh machine).
-    await page.locator('.part.sidebar .monaco-list:visible, .part.sidebar .welcome-view:visible').first().waitFor();
+    wb = await openWorkbench('sidebar');
+    page = wb.page;
+    await openSharedMemoryView(page);
   });
 
   afterEach(async function () {
-    if (this.currentTest?.state === 'failed' && page) {
-      await shot(page, `failed-sidebar-${this.currentTest.title.replace(/[^a-z0-9]+/gi, '-').slice(0, 50)}`).catch(() => undefined);
-    }
+    await shotIfFailed(page, this.currentTest, 'sidebar');
   });
 
   after(async () => {
-    await browser?.close().catch(() => undefined);
-    server?.stop();
+    await wb?.close();
     jar.cleanup();
-    fs.rmSync(scratch, { recursive: true, force: true });
   });
 
   it('shows /dev/shm usage in the status bar from the start', async () => {

@@ -15,6 +15,7 @@ import * as path from 'path';
 import { chromium, type Browser, type Frame, type Page } from 'playwright-core';
 import { chromiumOptions, ROOT, startCodeServer, workbenchUrl, type CodeServer } from '../harness/code-server';
 import { PYTHON, SegmentJar } from '../fixtures/segments';
+import { focusWorkbench, heatmapFrame, shot as saveShot } from './helpers';
 
 // Functions given to waitForFunction run in the webview; the test build has no DOM types.
 declare const document: any;
@@ -33,17 +34,9 @@ function loadWebview<T>(rel: string): T {
 const cm = loadWebview<Colormaps>('webview/colormaps.ts');
 const sc = loadWebview<Scales>('webview/scales.ts');
 
-/** Moves keyboard focus to the workbench (out of a webview, which keeps F1 to itself): a click on the empty bottom of the sidebar. */
-async function focusWorkbench(page: Page): Promise<void> {
-  const box = await page.locator('.part.sidebar').boundingBox();
-  if (box) await page.mouse.click(box.x + box.width / 2, box.y + box.height - 12);
-}
-
-const SHOTS = path.join(ROOT, 'test-results', 'screenshots');
-
-async function shot(page: Page, name: string): Promise<void> {
-  fs.mkdirSync(SHOTS, { recursive: true });
-  await page.screenshot({ path: path.join(SHOTS, `viewer-${name}.png`) });
+/** Screenshots of this suite are named viewer-*. */
+function shot(page: Page, name: string): Promise<void> {
+  return saveShot(page, `viewer-${name}`);
 }
 
 /** Runs Python (Debian's numpy) with the script on stdin-free `-c`; returns stdout. */
@@ -51,21 +44,7 @@ function python(code: string, ...args: string[]): string {
   return execFileSync(PYTHON, ['-c', code, ...args], { encoding: 'utf8', timeout: 120_000 });
 }
 
-async function viewerFrame(page: Page, title: string, ms = 30_000): Promise<Frame> {
-  const deadline = Date.now() + ms;
-  while (Date.now() < deadline) {
-    for (const f of page.frames()) {
-      try {
-        const t = await f.$eval('#title', (e) => e.textContent);
-        if (t === title && (await f.$('#heatmap'))) return f;
-      } catch {
-        // detached or not ours
-      }
-    }
-    await page.waitForTimeout(200);
-  }
-  throw new Error(`no viewer showing ${title}`);
-}
+const viewerFrame = heatmapFrame;
 
 /** RGBA of the plot canvas at cell (row, col) of the full view (the centre of the cell). */
 async function pixelAtCell(frame: Frame, row: number, col: number, rows: number, cols: number): Promise<number[]> {

@@ -6,43 +6,10 @@
  * test-results/screenshots/.
  */
 import * as assert from 'assert';
-import * as fs from 'fs';
-import * as os from 'os';
-import * as path from 'path';
-import { chromium, type Browser, type Frame, type Page } from 'playwright-core';
-import { chromiumOptions, ROOT, startCodeServer, workbenchUrl, type CodeServer } from '../harness/code-server';
+import type { Frame, Page } from 'playwright-core';
 import { py, SegmentJar } from '../fixtures/segments';
+import { focusWorkbench, heatmapFrame, openWorkbench, shot, shotIfFailed, type Workbench } from './helpers';
 
-
-/** Moves keyboard focus to the workbench (out of a webview, which keeps F1 to itself): a click on the empty bottom of the sidebar. */
-async function focusWorkbench(page: Page): Promise<void> {
-  const box = await page.locator('.part.sidebar').boundingBox();
-  if (box) await page.mouse.click(box.x + box.width / 2, box.y + box.height - 12);
-}
-
-const SHOTS = path.join(ROOT, process.env.SHM_RESULTS ?? 'test-results', 'screenshots');
-
-async function shot(page: Page, name: string): Promise<void> {
-  fs.mkdirSync(SHOTS, { recursive: true });
-  await page.screenshot({ path: path.join(SHOTS, `${name}.png`) });
-}
-
-/** The webview frame that holds the heatmap canvas (webviews are nested iframes). */
-async function heatmapFrame(page: Page, title: string, ms = 30_000): Promise<Frame> {
-  const deadline = Date.now() + ms;
-  while (Date.now() < deadline) {
-    for (const f of page.frames()) {
-      try {
-        const t = await f.$eval('#title', (el) => el.textContent);
-        if (t === title && (await f.$('#heatmap'))) return f;
-      } catch {
-        // detached or not ours
-      }
-    }
-    await page.waitForTimeout(200);
-  }
-  throw new Error(`no preview webview showing ${title}`);
-}
 
 /** Gray levels down the canvas's middle column: one sample per `step` pixels. */
 async function columnGrays(frame: Frame): Promise<number[]> {
@@ -61,9 +28,7 @@ async function columnGrays(frame: Frame): Promise<number[]> {
 describe('the workbench, as a user sees it', function () {
   this.timeout(180_000);
   const jar = new SegmentJar();
-  const scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'shmi-e2e-'));
-  let server: CodeServer;
-  let browser: Browser;
+  let wb: Workbench | undefined;
   let page: Page;
   const gradient = jar.name('shmi_e2e_gradient', '.npy');
   const other = jar.name('shmi_e2e_ints', '.npy');
@@ -72,30 +37,17 @@ describe('the workbench, as a user sees it', function () {
     // 256 rows x 384 columns, value = row / 255: black at the top, white at the bottom.
     py(['npy', gradient.path, '<f4', '256,384', '--fill', 'gradient']);
     py(['npy', other.path, '<i4', '50,70', '--fill', 'arange']);
-    const workspace = path.join(scratch, 'workspace');
-    fs.mkdirSync(workspace);
-    server = await startCodeServer({
-      userDataDir: path.join(scratch, 'user-data'),
-      extensionsDir: path.join(scratch, 'extensions'),
-      folder: workspace,
-    });
-    browser = await chromium.launch(chromiumOptions());
-    page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
-    await page.goto(workbenchUrl(server.base, { folder: workspace, extensionPath: ROOT }));
-    await page.waitForSelector('.monaco-workbench', { timeout: 60_000 });
+    wb = await openWorkbench('workbench');
+    page = wb.page;
   });
 
   afterEach(async function () {
-    if (this.currentTest?.state === 'failed' && page) {
-      await shot(page, `failed-${this.currentTest.title.replace(/[^a-z0-9]+/gi, '-').slice(0, 60)}`).catch(() => undefined);
-    }
+    await shotIfFailed(page, this.currentTest, 'workbench');
   });
 
   after(async () => {
-    await browser?.close().catch(() => undefined);
-    server?.stop();
+    await wb?.close();
     jar.cleanup();
-    fs.rmSync(scratch, { recursive: true, force: true });
   });
 
   it('shows the segments of /dev/shm in the Shared Memory view, with sizes, dtypes and shapes', async () => {

@@ -1,0 +1,130 @@
+/**
+ * What every e2e suite does in the real workbench: start code-server with the
+ * extension, drive Chromium, answer quick inputs, find preview webviews, and save
+ * screenshots (test-results/screenshots/, and one per failed test).
+ */
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { chromium, type Browser, type Frame, type Page } from 'playwright-core';
+import { chromiumOptions, ROOT, startCodeServer, workbenchUrl, type CodeServer } from '../harness/code-server';
+
+export const SHOTS = path.join(ROOT, process.env.SHM_RESULTS ?? 'test-results', 'screenshots');
+
+export async function shot(page: Page, name: string): Promise<void> {
+  fs.mkdirSync(SHOTS, { recursive: true });
+  await page.screenshot({ path: path.join(SHOTS, `${name}.png`) });
+}
+
+export interface Workbench {
+  server: CodeServer;
+  browser: Browser;
+  page: Page;
+  /** This suite's scratch folder (removed by close). */
+  scratch: string;
+  workspace: string;
+  close(): Promise<void>;
+}
+
+/** Starts code-server with the extension from this repository and opens its workbench in headless Chromium. */
+export async function openWorkbench(prefix: string, settings: Record<string, unknown> = {}): Promise<Workbench> {
+  const scratch = fs.mkdtempSync(path.join(os.tmpdir(), `shmi-e2e-${prefix}-`));
+  const workspace = path.join(scratch, 'workspace');
+  fs.mkdirSync(workspace);
+  const server = await startCodeServer({
+    userDataDir: path.join(scratch, 'user-data'),
+    extensionsDir: path.join(scratch, 'extensions'),
+    folder: workspace,
+    settings,
+  });
+  const browser = await chromium.launch(chromiumOptions());
+  const page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
+  await page.goto(workbenchUrl(server.base, { folder: workspace, extensionPath: ROOT }));
+  await page.waitForSelector('.monaco-workbench', { timeout: 60_000 });
+  return {
+    server,
+    browser,
+    page,
+    scratch,
+    workspace,
+    async close() {
+      await browser.close().catch(() => undefined);
+      server.stop();
+      fs.rmSync(scratch, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Opens the Shared Memory view and waits for the tree (or its welcome content, on an empty /dev/shm). */
+export async function openSharedMemoryView(page: Page): Promise<void> {
+  await page.getByRole('tab', { name: /Shared Memory/ }).click();
+  await page.locator('.part.sidebar .monaco-list:visible, .part.sidebar .welcome-view:visible').first().waitFor();
+}
+
+/** Saves a screenshot named after the test when it failed (use in afterEach). */
+export async function shotIfFailed(page: Page | undefined, test: Mocha.Test | undefined, prefix: string): Promise<void> {
+  if (test?.state === 'failed' && page) {
+    await shot(page, `failed-${prefix}-${test.title.replace(/[^a-z0-9]+/gi, '-').slice(0, 50)}`).catch(() => undefined);
+  }
+}
+
+/** Moves keyboard focus to the workbench (out of a webview, which keeps F1 to itself): a click on the empty bottom of the sidebar. */
+export async function focusWorkbench(page: Page): Promise<void> {
+  const box = await page.locator('.part.sidebar').boundingBox();
+  if (box) await page.mouse.click(box.x + box.width / 2, box.y + box.height - 12);
+}
+
+/** Answers the open input box (waiting until it is there, so no keystroke is lost). */
+export async function answerInput(page: Page, text: string): Promise<void> {
+  const input = page.locator('.quick-input-widget .quick-input-box input');
+  await input.waitFor({ state: 'visible' });
+  await input.fill(text);
+  await page.keyboard.press('Enter');
+  await input.waitFor({ state: 'hidden' });
+}
+
+/** Waits for the quick input step whose title contains `title`, types `text`, presses Enter. */
+export async function answerStep(page: Page, title: string | RegExp, text: string): Promise<void> {
+  await page.locator('.quick-input-widget .quick-input-title', { hasText: title }).waitFor({ state: 'visible' });
+  const input = page.locator('.quick-input-widget .quick-input-box input');
+  await input.fill(text);
+  await page.waitForTimeout(150);
+  await page.keyboard.press('Enter');
+}
+
+/** Runs a command from the palette by its full title. */
+export async function runCommand(page: Page, title: string): Promise<void> {
+  await focusWorkbench(page);
+  await page.keyboard.press('F1');
+  const input = page.locator('.quick-input-widget .quick-input-box input');
+  await input.waitFor({ state: 'visible' });
+  await input.fill(`>${title}`);
+  await page.locator('.quick-input-list .monaco-list-row', { hasText: title }).first().waitFor();
+  await page.keyboard.press('Enter');
+}
+
+/** Right-clicks a tree row and picks a context menu item (VS Code's menus ignore a click that lands at once: hover, then Enter). */
+export async function contextMenu(page: Page, rowText: string, item: string): Promise<void> {
+  const row = page.locator('.part.sidebar .monaco-list-row', { hasText: rowText });
+  await row.click({ button: 'right' });
+  const entry = page.getByRole('menuitem', { name: item });
+  await entry.hover();
+  await page.waitForTimeout(300);
+  await page.keyboard.press('Enter');
+}
+
+/** The webview frame that shows the preview of `title` (webviews are nested iframes). */
+export async function heatmapFrame(page: Page, title: string, ms = 30_000): Promise<Frame> {
+  const deadline = Date.now() + ms;
+  while (Date.now() < deadline) {
+    for (const f of page.frames()) {
+      try {
+        if ((await f.$eval('#title', (el) => el.textContent)) === title && (await f.$('#heatmap'))) return f;
+      } catch {
+        // detached or not ours
+      }
+    }
+    await page.waitForTimeout(200);
+  }
+  throw new Error(`no preview webview showing ${title}`);
+}
