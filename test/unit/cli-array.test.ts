@@ -6,7 +6,7 @@
  */
 import * as A from 'apache-arrow';
 import * as assert from 'assert';
-import { execFile, execFileSync } from 'child_process';
+import { execFileSync } from 'child_process';
 import * as esbuild from 'esbuild';
 import * as fs from 'fs';
 import * as os from 'os';
@@ -14,10 +14,10 @@ import * as path from 'path';
 import * as zlib from 'zlib';
 import { identityOf, setInterpretation } from '../../extension/core/interpretations';
 import { PYTHON, py, SegmentJar, SHM_DIR, uniqueName } from '../fixtures/segments';
+import { runCli as runCliWith, type Run } from '../fixtures/cli';
 
 
 const ROOT = path.resolve(__dirname, '..', '..', '..');
-const CLI = path.join(ROOT, 'dist', 'cli.js');
 const MAKE_FORMATS = path.join(ROOT, 'test', 'fixtures', 'make_formats.py');
 
 type Colormaps = typeof import('../../webview/colormaps');
@@ -29,27 +29,10 @@ function loadColormaps(): Colormaps {
   return mod.exports;
 }
 
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
 
 let configDir = '';
 
-function cli(args: string[]): Promise<Run> {
-  return new Promise((resolve) => {
-    execFile(
-      process.execPath,
-      [CLI, ...args],
-      { encoding: 'utf8', maxBuffer: 64 << 20, env: { ...process.env, SHM_INSPECTOR_CONFIG_DIR: configDir } },
-      (err, stdout, stderr) => {
-        const code = err ? (typeof (err as { code?: unknown }).code === 'number' ? (err as { code: number }).code : -1) : 0;
-        resolve({ code, stdout, stderr });
-      },
-    );
-  });
-}
+const cli = (args: string[]): Promise<Run> => runCliWith(args, { env: { SHM_INSPECTOR_CONFIG_DIR: configDir } });
 
 function json<T>(r: Run): T {
   assert.strictEqual(r.stderr, '', 'nothing on stderr');

@@ -11,33 +11,16 @@ import * as path from 'path';
 import { identityOf, setInterpretation } from '../../extension/core/interpretations';
 import type { Catalog, Segment } from '../../extension/core/types';
 import { MAKE_SEGMENTS, py, PYTHON, SegmentJar, SHM_DIR, uniqueName } from '../fixtures/segments';
+import { CLI, runCli as runCliWith, type Run } from '../fixtures/cli';
 
-const CLI = path.resolve(__dirname, '..', '..', '..', 'dist', 'cli.js');
 const NOBODY = ['--reuid', 'nobody', '--regid', 'nogroup', '--clear-groups'];
 const NO_CAPS = ['--bounding-set', '-dac_override,-dac_read_search,-fowner,-sys_ptrace,-sys_admin', '--inh-caps', '-all'];
 
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
 
 let configDir = '';
 
-function runCli(args: string[], opts: { as?: string[]; env?: NodeJS.ProcessEnv } = {}): Promise<Run> {
-  const [cmd, argv] = opts.as ? ['setpriv', [...opts.as, process.execPath, CLI, ...args]] : [process.execPath, [CLI, ...args]];
-  return new Promise((resolve) => {
-    execFile(
-      cmd,
-      argv,
-      { encoding: 'utf8', maxBuffer: 256 << 20, env: { ...process.env, SHM_INSPECTOR_CONFIG_DIR: configDir, ...(opts.env ?? {}) } },
-      (err, stdout, stderr) => {
-        const code = err ? (typeof (err as { code?: unknown }).code === 'number' ? (err as { code: number }).code : -1) : 0;
-        resolve({ code, stdout, stderr });
-      },
-    );
-  });
-}
+const runCli = (args: string[], opts: { as?: string[]; env?: NodeJS.ProcessEnv } = {}): Promise<Run> =>
+  runCliWith(args, { as: opts.as, env: { SHM_INSPECTOR_CONFIG_DIR: configDir, ...(opts.env ?? {}) } });
 
 function json<T>(r: Run): T {
   assert.strictEqual(r.stderr, '', 'nothing on stderr');

@@ -5,45 +5,18 @@
  * own directory and checks that exactly the intended entries changed.
  */
 import * as assert from 'assert';
-import { execFile, execFileSync } from 'child_process';
+import { execFileSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { createSegment, npyHeader, validateName } from '../../extension/core/manage';
 import { py, SegmentJar } from '../fixtures/segments';
+import { CLI, runCli, treeSnapshot as snapshot, type Run } from '../fixtures/cli';
 
-const CLI = path.resolve(__dirname, '..', '..', '..', 'dist', 'cli.js');
 const MANAGE_JS = path.resolve(__dirname, '..', '..', 'extension', 'core', 'manage', 'index.js');
 
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
 
-function runCli(args: string[]): Promise<Run> {
-  return new Promise((resolve) => {
-    execFile(process.execPath, [CLI, ...args], { encoding: 'utf8' }, (err, stdout, stderr) => {
-      resolve({ code: err ? (typeof err.code === 'number' ? err.code : -1) : 0, stdout, stderr });
-    });
-  });
-}
 
-/** name -> kind:ino:size:mode of every entry under dir (lstat, recursive, symlinks not followed). */
-function snapshot(dir: string): Record<string, string> {
-  const out: Record<string, string> = {};
-  const walk = (d: string, prefix: string) => {
-    for (const n of fs.readdirSync(d)) {
-      const p = path.join(d, n);
-      const st = fs.lstatSync(p);
-      const kind = st.isSymbolicLink() ? 'l' : st.isDirectory() ? 'd' : 'f';
-      out[prefix + n] = `${kind}:${st.ino}:${kind === 'd' ? 0 : st.size}:${st.mode}`;
-      if (kind === 'd') walk(p, prefix + n + '/');
-    }
-  };
-  walk(dir, '');
-  return out;
-}
 
 function oneLine(r: Run, code: number, re: RegExp): void {
   assert.strictEqual(r.code, code, `exit ${code}: ${r.stderr}`);

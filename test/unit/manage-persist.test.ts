@@ -6,31 +6,20 @@
  * tmpfs, and SIGKILL / SIGINT mid-copy of a 512 MiB segment leaving no partial target.
  */
 import * as assert from 'assert';
-import { execFile, execFileSync, spawn } from 'child_process';
+import { execFileSync, spawn } from 'child_process';
 import * as crypto from 'crypto';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { identityOf, setInterpretation } from '../../extension/core/interpretations';
 import { py, SegmentJar } from '../fixtures/segments';
+import { CLI, runCli as runCliWith, type Run } from '../fixtures/cli';
 
-const CLI = path.resolve(__dirname, '..', '..', '..', 'dist', 'cli.js');
 
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
 
 let configDir = '';
 
-function runCli(args: string[]): Promise<Run> {
-  return new Promise((resolve) => {
-    execFile(process.execPath, [CLI, ...args], { encoding: 'utf8', env: { ...process.env, SHM_INSPECTOR_CONFIG_DIR: configDir } }, (err, stdout, stderr) => {
-      resolve({ code: err ? (typeof err.code === 'number' ? err.code : -1) : 0, stdout, stderr });
-    });
-  });
-}
+const runCli = (args: string[]): Promise<Run> => runCliWith(args, { env: { SHM_INSPECTOR_CONFIG_DIR: configDir } });
 
 function ok<T>(r: Run): T {
   assert.strictEqual(r.code, 0, r.stderr);

@@ -7,45 +7,19 @@
  * Every test compares the directory listing before and after.
  */
 import * as assert from 'assert';
-import { execFile, execFileSync } from 'child_process';
+import { execFileSync } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
 import { clearSegments, globRegExp, unlinkSegments, type ClearResult, type UnlinkOutcome } from '../../extension/core/manage';
 import { py, SegmentJar } from '../fixtures/segments';
+import { CLI, runCli as runCliWith, treeSnapshot as snapshot, type Run } from '../fixtures/cli';
+const runCli = (args: string[], as?: string[]): Promise<Run> => runCliWith(args, { as });
 
-const CLI = path.resolve(__dirname, '..', '..', '..', 'dist', 'cli.js');
 const NOBODY = ['--reuid', 'nobody', '--regid', 'nogroup', '--clear-groups'];
 const NO_CAPS = ['--bounding-set', '-dac_override,-dac_read_search,-fowner', '--inh-caps', '-all'];
 
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
 
-function runCli(args: string[], as?: string[]): Promise<Run> {
-  const [cmd, argv] = as ? ['setpriv', [...as, process.execPath, CLI, ...args]] : [process.execPath, [CLI, ...args]];
-  return new Promise((resolve) => {
-    execFile(cmd, argv, { encoding: 'utf8' }, (err, stdout, stderr) => {
-      resolve({ code: err ? (typeof err.code === 'number' ? err.code : -1) : 0, stdout, stderr });
-    });
-  });
-}
 
-function snapshot(dir: string): Record<string, string> {
-  const out: Record<string, string> = {};
-  const walk = (d: string, prefix: string) => {
-    for (const n of fs.readdirSync(d)) {
-      const p = path.join(d, n);
-      const st = fs.lstatSync(p);
-      const kind = st.isSymbolicLink() ? 'l' : st.isDirectory() ? 'd' : 'f';
-      out[prefix + n] = `${kind}:${st.ino}:${kind === 'd' ? 0 : st.size}:${st.mode}`;
-      if (kind === 'd') walk(p, prefix + n + '/');
-    }
-  };
-  walk(dir, '');
-  return out;
-}
 
 /** Asserts that `after` is `before` minus exactly `gone` (and plus `added`, when given). */
 function changed(before: Record<string, string>, after: Record<string, string>, gone: string[], added: string[] = []): void {
