@@ -7,10 +7,6 @@
  * returns the exit code or throws a Failure (1) or a UsageError (2).
  * To add a command, add an entry; parsing, help and errors come with it.
  */
-import * as v8 from 'v8';
-// A listing of 10,000 segments makes ~50 MB of short-lived objects: a larger young
-// generation turns most scavenges into none (measured: about a quarter off a cold `list`).
-v8.setFlagsFromString('--max-semi-space-size=64');
 import { parseArgs } from 'util';
 import { DEFAULT_DIR, UsageError } from './core/catalog';
 import { ARRAY_COMMANDS } from './cli/array';

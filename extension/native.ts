@@ -23,6 +23,48 @@ export interface ScanEntry {
   head?: Uint8Array;
   tail?: Uint8Array;
   tailOffset?: number;
+  /** An NPY header the native scan decoded (only the exact form numpy writes); then there is no `head`. */
+  npy?: NpyHeader;
+}
+
+/** The fields of an NPY header, before they are checked against the file. */
+export interface NpyHeader {
+  descr: string;
+  fortran: boolean;
+  shape: number[];
+  dataOffset: number;
+}
+
+/** What the addon's scanDir returns: one array per field (see native/src/scan.cc). */
+export interface ScanColumns {
+  names: string;
+  kinds: Uint8Array;
+  nums: Float64Array;
+  ints: Int32Array;
+  spans: Uint32Array;
+  bytes: ArrayBuffer;
+  npy: Int32Array;
+  shapes: Float64Array;
+  shapeAt: Uint32Array;
+  descrs: string[];
+  errors: (number | string)[];
+  links: (number | string)[];
+}
+
+/** The columns with their sparse lists as maps (made in `withMaps`). */
+export interface ScanListing extends ScanColumns {
+  errorAt: Map<number, string>;
+  linkAt: Map<number, string>;
+}
+
+function pairs(list: (number | string)[]): Map<number, string> {
+  const m = new Map<number, string>();
+  for (let k = 0; k < list.length; k += 2) m.set(list[k] as number, list[k + 1] as string);
+  return m;
+}
+
+function withMaps(c: ScanColumns): ScanListing {
+  return Object.assign(c, { errorAt: pairs(c.errors), linkAt: pairs(c.links) });
 }
 
 export interface FsUsage {
@@ -141,7 +183,7 @@ export interface NativeAddon {
   threads: number;
   /** The instruction set of the inner loops picked for this CPU: 'x86-64-v4', 'x86-64-v3' or 'baseline'. */
   simd: string;
-  scanDir(dir: string, headBytes: number, tailBytes: number): Promise<ScanEntry[]>;
+  scanDir(dir: string, headBytes: number, tailBytes: number): Promise<ScanColumns>;
   statfs(dir: string): Promise<FsUsage>;
   scanHolders(devices: number[]): Promise<HolderScan>;
   openView(file: string): Promise<MappedView>;
@@ -260,10 +302,77 @@ async function scanDirTs(dir: string, headBytes: number, tailBytes: number): Pro
   return out;
 }
 
+const KINDS: ScanEntry['kind'][] = ['file', 'dir', 'symlink', 'other'];
+
+/** Entry i's stat field k (0 size, 1 blocks, 2 dev, 3 ino, 4 mode, 5 uid): a small integer when it fits. */
+export function scanField(c: ScanListing, i: number, k: number): number {
+  const v = c.ints[i * 6 + k];
+  return v >= 0 ? v : c.nums[i * 8 + k];
+}
+
+/** The names of a native scan, in its order. */
+export function scanNames(c: ScanListing): string[] {
+  return c.kinds.length === 0 ? [] : c.names.split('\0');
+}
+
+/** Entry i of a native scan as an object. */
+export function scanEntry(c: ScanListing, i: number, name: string): ScanEntry {
+  const e: ScanEntry = {
+    name,
+    kind: KINDS[c.kinds[i]],
+    size: scanField(c, i, 0),
+    blocks: scanField(c, i, 1),
+    dev: scanField(c, i, 2),
+    ino: scanField(c, i, 3),
+    mode: scanField(c, i, 4),
+    uid: scanField(c, i, 5),
+    mtimeMs: c.nums[i * 8 + 6],
+  };
+  const error = c.errorAt.get(i);
+  if (error !== undefined) {
+    e.error = error;
+  } else if (e.kind === 'file') {
+    const h = scanNpyHeader(c, i);
+    if (h) {
+      e.npy = h;
+    } else {
+      const s = i * 4;
+      e.head = new Uint8Array(c.bytes, c.spans[s], c.spans[s + 1]);
+      if (c.spans[s + 3] > 0) {
+        e.tail = new Uint8Array(c.bytes, c.spans[s + 2], c.spans[s + 3]);
+        e.tailOffset = c.nums[i * 8 + 7];
+      }
+    }
+  } else if (e.kind === 'symlink') {
+    e.linkTarget = c.linkAt.get(i) ?? '';
+  }
+  return e;
+}
+
+/** The NPY header the native scan decoded for entry i, if it did. */
+export function scanNpyHeader(c: ScanListing, i: number): NpyHeader | null {
+  const d = c.npy[i * 3];
+  if (d < 0) return null;
+  const shape: number[] = [];
+  for (let k = c.shapeAt[i]; k < c.shapeAt[i + 1]; k++) shape.push(c.shapes[k]);
+  return { descr: c.descrs[d], fortran: c.npy[i * 3 + 1] === 1, shape, dataOffset: c.npy[i * 3 + 2] };
+}
+
+function entriesOf(c: ScanListing): ScanEntry[] {
+  const names = scanNames(c);
+  return names.map((name, i) => scanEntry(c, i, name));
+}
+
+/** The native scan's columns, or null without the addon (then use scanDir). */
+export function scanDirListing(dir: string, headBytes: number, tailBytes: number): Promise<ScanListing> | null {
+  const n = tryNative();
+  return n ? n.scanDir(dir, headBytes, tailBytes).then(withMaps) : null;
+}
+
 /** Lists a directory with stat fields and the first/last bytes of each file. */
 export function scanDir(dir: string, headBytes: number, tailBytes: number): Promise<ScanEntry[]> {
   const n = tryNative();
-  return n ? n.scanDir(dir, headBytes, tailBytes) : scanDirTs(dir, headBytes, tailBytes);
+  return n ? n.scanDir(dir, headBytes, tailBytes).then((c) => entriesOf(withMaps(c))) : scanDirTs(dir, headBytes, tailBytes);
 }
 
 export async function statfs(dir: string): Promise<FsUsage> {

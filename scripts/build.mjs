@@ -20,7 +20,15 @@ function tsFiles(dir) {
   return out;
 }
 
-const common = { bundle: true, sourcemap: !production, minify: production, logLevel: 'warning' };
+/** formats/arrow.ts loads './arrow-meta.js' at run time: next to the bundles, that is dist/arrow-meta.js. */
+const lazyArrow = {
+  name: 'lazy-arrow-meta',
+  setup(b) {
+    b.onResolve({ filter: /^\.\/arrow-meta\.js$/ }, () => ({ path: './arrow-meta.js', external: true }));
+  },
+};
+
+const common = { bundle: true, sourcemap: !production, minify: production, logLevel: 'warning', plugins: [lazyArrow] };
 
 const builds = [
   {
@@ -40,6 +48,14 @@ const builds = [
     format: 'cjs',
     target: 'node20',
     banner: { js: '#!/usr/bin/env node' },
+  },
+  {
+    ...common,
+    entryPoints: { 'arrow-meta': 'extension/core/formats/arrow-meta.ts' },
+    outdir: 'dist',
+    platform: 'node',
+    format: 'cjs',
+    target: 'node20',
   },
   {
     ...common,

@@ -8,8 +8,9 @@
  */
 import * as fs from 'fs';
 import * as path from 'path';
-import { scanDir, scanHolders, statfs, tryNative, type FsUsage, type HolderScan, type ProcMapRef, type ScanEntry } from '../native';
+import { scanDir, scanDirListing, scanEntry, scanField, scanHolders, scanNames, scanNpyHeader, statfs, tryNative, type FsUsage, type HolderScan, type ProcMapRef, type ScanEntry, type ScanListing } from '../native';
 import { decodeFile } from './formats';
+import { npyDecoded } from './formats/npy';
 import { applyInterpretation, birthOf, InterpretationIndex, loadInterpretations } from './interpretations';
 import { producerOf } from './producer';
 import { HEAD_BYTES, TAIL_BYTES, type Catalog, type Decoded, type Holder, type ReadAt, type Segment } from './types';
@@ -112,6 +113,51 @@ function newSegment(name: string, full: string, e: { dev: number; ino: number; s
   return seg;
 }
 
+/** Every entry of one directory listing as segments, sorted by name; awaits only those that read more. */
+async function segmentsOf(dir: string, entries: ScanEntry[], depth: number, prefix = ''): Promise<Segment[]> {
+  const out: Segment[] = new Array(entries.length);
+  const pending: Promise<void>[] = [];
+  for (let i = 0; i < entries.length; i++) {
+    const s = entryToSegment(dir, prefix + entries[i].name, entries[i], depth);
+    if (s instanceof Promise) pending.push(s.then((seg) => void (out[i] = seg)));
+    else out[i] = s;
+  }
+  if (pending.length > 0) await Promise.all(pending);
+  return out.sort(compareNames);
+}
+
+/**
+ * The segments of a native listing. A readable file whose NPY header the native scan
+ * decoded goes straight from the columns to its segment, through one reused stat record:
+ * a listing of 10,000 such files makes no per-entry object but the segment itself.
+ */
+async function segmentsOfListing(dir: string, c: ScanListing): Promise<Segment[]> {
+  const names = scanNames(c);
+  const out: Segment[] = new Array(names.length);
+  const pending: Promise<void>[] = [];
+  const st = { dev: 0, ino: 0, size: 0, blocks: 0, mtimeMs: 0, uid: 0, mode: 0 };
+  for (let i = 0; i < names.length; i++) {
+    const name = names[i];
+    const h = c.kinds[i] === 0 && !c.errorAt.has(i) && !name.startsWith('sem.') ? scanNpyHeader(c, i) : null;
+    if (h) {
+      st.size = scanField(c, i, 0);
+      st.blocks = scanField(c, i, 1);
+      st.dev = scanField(c, i, 2);
+      st.ino = scanField(c, i, 3);
+      st.mode = scanField(c, i, 4);
+      st.uid = scanField(c, i, 5);
+      st.mtimeMs = c.nums[i * 8 + 6];
+      out[i] = newSegment(name, joinPath(dir, name), st, npyDecoded(h.descr, h.fortran, h.shape, h.dataOffset, st.size));
+      continue;
+    }
+    const s = entryToSegment(dir, name, scanEntry(c, i, name), 0);
+    if (s instanceof Promise) pending.push(s.then((seg) => void (out[i] = seg)));
+    else out[i] = s;
+  }
+  if (pending.length > 0) await Promise.all(pending);
+  return out.sort(compareNames);
+}
+
 function emptyDecoded(format: Segment['format'], error: string | null = null): Decoded {
   return { format, dtype: null, shape: null, fortranOrder: null, dataOffset: null, error };
 }
@@ -127,10 +173,15 @@ function decodeEntry(rel: string, e: ScanEntry, read: ReadAt): Promise<Decoded> 
 /** `dir` is normalised (no trailing slash) and `rel` is made of readdir names (no '.', '..' or empty parts). */
 const joinPath = (dir: string, rel: string) => (dir === '/' ? '/' + rel : dir + '/' + rel);
 
-function entryToSegment(dir: string, rel: string, e: ScanEntry, depth: number): Promise<Segment> {
-  // The common case (a readable file) without an extra async frame: this runs once per entry.
+/**
+ * One entry as a segment. An NPY header the native scan decoded needs no promise
+ * (this runs once per entry: 10,000 of them make a listing's cost); others may read more.
+ */
+function entryToSegment(dir: string, rel: string, e: ScanEntry, depth: number): Segment | Promise<Segment> {
   if (e.kind === 'file' && !e.error) {
     const full = joinPath(dir, rel);
+    const h = e.npy;
+    if (h && !rel.startsWith('sem.')) return newSegment(rel, full, e, npyDecoded(h.descr, h.fortran, h.shape, h.dataOffset, e.size));
     return decodeEntry(rel, e, (offset, length) => readFileRange(full, offset, length)).then((d) => newSegment(rel, full, e, d));
   }
   return otherEntryToSegment(dir, rel, e, depth);
@@ -152,8 +203,7 @@ async function otherEntryToSegment(dir: string, rel: string, e: ScanEntry, depth
     }
     try {
       const inner = await scanDir(full, HEAD_BYTES, TAIL_BYTES);
-      const children = await Promise.all(inner.map((c) => entryToSegment(dir, `${rel}/${c.name}`, c, depth + 1)));
-      children.sort(compareNames);
+      const children = await segmentsOf(dir, inner, depth + 1, `${rel}/`);
       seg.children = children;
       // A folder's size and RAM are its entries' (the directory inode's own blocks are not data).
       seg.size = children.reduce((s, c) => s + c.size, 0);
@@ -408,16 +458,14 @@ interface DirScan {
   real: string;
   dev: number;
   usage: FsUsage | null;
-  entries: ScanEntry[];
+  /** The native listing, or the pure-TypeScript scan's entries. */
+  entries: ScanListing | ScanEntry[];
 }
 
 /** Decodes scanned entries and adds holders, deleted segments and interpretations. */
 async function buildCatalog(scans: DirScan[], holderScan: Promise<HolderScan | null>, interps: Promise<InterpretationIndex>): Promise<Catalog> {
   const perDir = await Promise.all(
-    scans.map(async (d) => {
-      const segs = await Promise.all(d.entries.map((e) => entryToSegment(d.dir, e.name, e, 0)));
-      return segs.sort(compareNames);
-    }),
+    scans.map((d) => (Array.isArray(d.entries) ? segmentsOf(d.dir, d.entries, 0) : segmentsOfListing(d.dir, d.entries))),
   );
   const segments = perDir.flat();
   const [rawScan, index] = await Promise.all([holderScan, interps]);
@@ -488,7 +536,8 @@ export async function listCatalog(opts: ListOptions = {}): Promise<Catalog> {
   holderScan.catch(() => undefined);
   const scans = await Promise.all(
     dirs.map(async (dir, i): Promise<DirScan> => {
-      const [id, entries, usage] = await Promise.all([ids[i], scanDir(dir, HEAD_BYTES, TAIL_BYTES), statfs(dir)]);
+      const listing = scanDirListing(dir, HEAD_BYTES, TAIL_BYTES) ?? scanDir(dir, HEAD_BYTES, TAIL_BYTES);
+      const [id, entries, usage] = await Promise.all([ids[i], listing, statfs(dir)]);
       return { dir, real: id.real, dev: id.dev, usage, entries };
     }),
   );

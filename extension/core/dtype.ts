@@ -28,8 +28,23 @@ const KINDS: Record<string, { sizes: number[]; name: string }> = {
   c: { sizes: [8, 16], name: 'complex' },
 };
 
-/** Parses an array-interface dtype string; null when it is not a plain numeric type. */
+const parsedDTypes = new Map<string, NumericDType | null>();
+
+/**
+ * Parses an array-interface dtype string; null when it is not a plain numeric type.
+ * Results are shared (a listing asks for the same few thousands of times): never mutate one.
+ */
 export function parseNumericDType(descr: string): NumericDType | null {
+  let r = parsedDTypes.get(descr);
+  if (r === undefined) {
+    r = parseNumericDTypeOnce(descr);
+    if (r) Object.freeze(r);
+    if (parsedDTypes.size < 256) parsedDTypes.set(descr, r);
+  }
+  return r;
+}
+
+function parseNumericDTypeOnce(descr: string): NumericDType | null {
   if (descr === 'bfloat16' || descr === '<bfloat16') {
     return { str: 'bfloat16', kernel: 'bf16', itemsize: 2, byteSwap: false, name: 'bfloat16', complex: false };
   }

@@ -24,7 +24,7 @@
  * serialised between processes with a lock file (create-exclusive, stale after 10 s),
  * so the CLI and the extension writing at once lose nothing.
  */
-import * as crypto from 'crypto';
+import { nodeCrypto } from './lazy';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
@@ -270,7 +270,7 @@ async function update(file: string, change: (f: InterpretationFile) => boolean):
 }
 
 async function writeAtomic(file: string, text: string): Promise<void> {
-  const tmp = `${file}.${process.pid}.${crypto.randomBytes(4).toString('hex')}.tmp`;
+  const tmp = `${file}.${process.pid}.${nodeCrypto().randomBytes(4).toString('hex')}.tmp`;
   const fh = await fs.promises.open(tmp, 'wx', 0o644);
   try {
     await fh.writeFile(text, 'utf8');
@@ -291,7 +291,7 @@ async function writeAtomic(file: string, text: string): Promise<void> {
 
 async function lock(lockPath: string): Promise<() => Promise<void>> {
   const deadline = Date.now() + LOCK_WAIT_MS;
-  const token = `${process.pid} ${crypto.randomBytes(6).toString('hex')}\n`;
+  const token = `${process.pid} ${nodeCrypto().randomBytes(6).toString('hex')}\n`;
   for (;;) {
     try {
       await fs.promises.writeFile(lockPath, token, { flag: 'wx' });

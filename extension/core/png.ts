@@ -3,7 +3,7 @@
  * is smaller by the usual sum-of-absolute-values heuristic) and deflated with Node's zlib.
  * The chunk CRC-32 is computed here (ISO 3309 / ITU-T V.42, as the PNG specification gives it).
  */
-import * as zlib from 'zlib';
+import { nodeZlib } from './lazy';
 
 const SIGNATURE = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
 
@@ -73,6 +73,6 @@ export function encodePng(width: number, height: number, rgba: Uint8Array): Buff
       raw.set(sub, at + 1);
     }
   }
-  const idat = zlib.deflateSync(raw, { level: 6 });
+  const idat = nodeZlib().deflateSync(raw, { level: 6 });
   return Buffer.concat([SIGNATURE, chunk('IHDR', ihdr), chunk('IDAT', idat), chunk('IEND', new Uint8Array(0))]);
 }

@@ -9,10 +9,12 @@ import { execFileSync } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
 import * as A from 'apache-arrow';
+import { listCatalog } from '../../extension/core/catalog';
 import { parseNumericDType } from '../../extension/core/dtype';
 import { decodeFile } from '../../extension/core/formats';
 import { checkExtent } from '../../extension/core/formats/util';
 import { HEAD_BYTES, TAIL_BYTES, type Decoded, type FileBytes } from '../../extension/core/types';
+import { scanDirListing } from '../../extension/native';
 import { PYTHON, SegmentJar } from '../fixtures/segments';
 
 const MAKE_FORMATS = path.resolve(__dirname, '..', '..', '..', 'test', 'fixtures', 'make_formats.py');
@@ -265,6 +267,90 @@ describe('formats: fuzz (mutated and truncated headers of every format)', () => 
       const d = await decodeChecked(b, what, 'x.pkl');
       assert.strictEqual(d.format, format, what);
       if (error !== undefined) assert.strictEqual(d.error !== null, error, `${what}: ${d.error}`);
+    }
+  });
+});
+
+/**
+ * The native scan decodes NPY headers in the exact form numpy writes (native/src/scan.cc)
+ * and leaves every other header to the TypeScript decoder. Both must agree on every file:
+ * canonical headers, near misses of that form, and mutations of both, listed from disk.
+ */
+describe('formats: the native NPY fast path agrees with the TypeScript decoder', () => {
+  const jar = new SegmentJar();
+  after(() => jar.cleanup());
+
+  /** An NPY file with a header dict given as text (padded to 64 like numpy unless told otherwise). */
+  function npyText(major: 1 | 2 | 3, dict: string, dataBytes: number, opts: { pad?: number; newline?: boolean } = {}): Buffer {
+    const pre = major === 1 ? 10 : 12;
+    let header = Buffer.from(dict, major === 3 ? 'utf8' : 'latin1');
+    const nl = opts.newline === false ? 0 : 1;
+    const align = opts.pad ?? 64;
+    const total = align > 0 ? Math.ceil((pre + header.length + nl) / align) * align : pre + header.length + nl;
+    header = Buffer.concat([header, Buffer.alloc(total - pre - header.length - nl, 0x20), Buffer.from(nl ? '\n' : '')]);
+    const p = Buffer.alloc(pre);
+    Buffer.from([0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59, major, 0]).copy(p);
+    if (major === 1) p.writeUInt16LE(header.length, 8);
+    else p.writeUInt32LE(header.length, 8);
+    return Buffer.concat([p, header, Buffer.alloc(dataBytes, 7)]);
+  }
+
+  it('gives the same segment for canonical headers, near misses and their mutations', async function () {
+    this.timeout(60_000);
+    const dir = jar.name('shmi_npy_native').path;
+    fs.mkdirSync(dir);
+    const files = new Map<string, Buffer>();
+    const dict = (descr: string, fortran: string, shape: string) => `{'descr': '${descr}', 'fortran_order': ${fortran}, 'shape': ${shape}, }`;
+    const cases: [string, Buffer][] = [];
+    for (const major of [1, 2, 3] as const) {
+      for (const [descr, item] of [['<f4', 4], ['>i8', 8], ['|u1', 1], ['|b1', 1], ['<c16', 16], ['=f2', 2], ['<U7', 28], ['|O', 8], ['<M8[ns]', 8], ['V16', 16], ['<f4x', 4], ['aaaaaaaaaaaaaaaa', 4], ['aaaaaaaaaaaaaaaaa', 4]] as const) {
+        for (const shape of ['()', '(5,)', '(3, 4)', '(3,4)', '(2, 3, )', '(0, 9)', '(1, 1, 1, 1, 1, 1, 1, 1)', '(9007199254740991,)', '(9007199254740992,)', '(99999999999999999999,)', '(3, -4)', '(3,  4)', '( 3, 4)', '(3, 4']) {
+          for (const fortran of ['False', 'True', 'true']) {
+            const dims = /^\(([\d, ]*)\)$/.test(shape) ? shape.slice(1, -1).split(',').filter((d) => d.trim()).map(Number) : [1];
+            const n = dims.every((d) => d < 1e6) ? dims.reduce((a, b) => a * b, 1) : 1;
+            cases.push([`v${major} ${descr} ${shape} ${fortran}`, npyText(major, dict(descr, fortran, shape), n * item)]);
+          }
+        }
+      }
+      // Spacing, quoting and padding numpy does not write, but which are valid Python.
+      cases.push([`v${major} double quotes`, npyText(major, `{"descr": "<f4", "fortran_order": False, "shape": (2, 2), }`, 16)]);
+      cases.push([`v${major} no trailing comma`, npyText(major, `{'descr': '<f4', 'fortran_order': False, 'shape': (2, 2)}`, 16)]);
+      cases.push([`v${major} other key order`, npyText(major, `{'shape': (2, 2), 'descr': '<f4', 'fortran_order': False, }`, 16)]);
+      cases.push([`v${major} no newline`, npyText(major, dict('<f4', 'False', '(2, 2)'), 16, { newline: false })]);
+      cases.push([`v${major} 16-aligned`, npyText(major, dict('<f4', 'False', '(2, 2)'), 16, { pad: 16 })]);
+      cases.push([`v${major} unpadded`, npyText(major, dict('<f4', 'False', '(2, 2)'), 16, { pad: 0 })]);
+      cases.push([`v${major} short data`, npyText(major, dict('<f8', 'False', '(10, 10)'), 799)]);
+      cases.push([`v${major} header past the head read`, npyText(major, dict('<f4', 'False', '(2, 2)') + ' '.repeat(1500), 16)]);
+      cases.push([`v${major} tab padding`, Buffer.from(npyText(major, dict('<f4', 'False', '(2, 2)'), 16).toString('latin1').replace(/ {4}\n/, '\t   \n'), 'latin1')]);
+    }
+    const r = rng(0x9e37);
+    const base = cases.slice();
+    for (let i = 0; i < 1500; i++) {
+      const [what, b] = base[Math.floor(r() * base.length)];
+      cases.push([`${what}, mutation ${i}`, mutate(b, r)]);
+    }
+    cases.forEach(([, b], i) => {
+      const name = `f${String(i).padStart(5, '0')}.npy`;
+      fs.writeFileSync(path.join(dir, name), b);
+      files.set(name, b);
+    });
+
+    const listing = await scanDirListing(dir, HEAD_BYTES, TAIL_BYTES);
+    assert.ok(listing, 'the native addon is loaded');
+    let native = 0;
+    for (let i = 0; i < listing.kinds.length; i++) if (listing.npy[i * 3] >= 0) native++;
+    assert.ok(native > 400, `the native path decoded ${native} files`);
+    assert.ok(native < cases.length - 400, `the TypeScript path decoded ${cases.length - native} files`);
+
+    const cat = await listCatalog({ dirs: [dir], holders: false, interpretations: false });
+    assert.strictEqual(cat.segments.length, cases.length);
+    for (const seg of cat.segments) {
+      const b = files.get(seg.name)!;
+      const what = cases[Number(seg.name.slice(1, 6))][0];
+      const d = await decodeChecked(b, what, seg.name);
+      const got = { format: seg.format, dtype: seg.dtype, shape: seg.shape, fortranOrder: seg.fortranOrder, dataOffset: seg.dataOffset, error: seg.error, details: seg.details };
+      const want = { format: d.format, dtype: d.dtype, shape: d.shape, fortranOrder: d.fortranOrder, dataOffset: d.dataOffset, error: d.error, details: d.details };
+      assert.deepStrictEqual(got, want, `${what} (${seg.name})`);
     }
   });
 });

@@ -6,12 +6,18 @@
  * bounds-checked (flatbuf.ts) before apache-arrow decodes it.
  */
 import { DateUnit, IntervalUnit, MetadataVersion, Precision, Type, UnionMode } from 'apache-arrow/enum';
-import { Footer } from 'apache-arrow/ipc/metadata/file';
-import { Message, type RecordBatch as BatchHeader } from 'apache-arrow/ipc/metadata/message';
+import type { Message, RecordBatch as BatchHeader } from 'apache-arrow/ipc/metadata/message';
 import type { DataType, Field, Schema } from 'apache-arrow';
 import type { Decoded, DecodedChild, FileBytes, ReadAt } from '../types';
 import { HEADER, verifyFooter, verifyMessage } from './flatbuf';
 import { bytesAt, describeError, failed, FormatError, MiB, readExact, startsWith, view } from './util';
+
+/** The metadata readers, loaded on the first Arrow file (see arrow-meta.ts). */
+let meta: typeof import('./arrow-meta') | undefined;
+function arrowIpc(): typeof import('./arrow-meta') {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  return (meta ??= require('./arrow-meta.js') as typeof import('./arrow-meta'));
+}
 
 const FILE_MAGIC = 'ARROW1';
 const MAX_METADATA = 16 * MiB;
@@ -54,7 +60,7 @@ export function isArrow(file: FileBytes): boolean {
 /** Verifies and decodes one message flatbuffer. */
 function decodeMessage(meta: Uint8Array): Message {
   verifyMessage(meta);
-  const m = Message.decode(meta);
+  const m = arrowIpc().Message.decode(meta);
   if (m.version < MetadataVersion.V4) throw new FormatError(`Arrow metadata version V${m.version + 1} is too old`);
   return m;
 }
@@ -145,7 +151,7 @@ async function scanFile(file: FileBytes, read: ReadAt, footerLength: number): Pr
   if (footerLength <= 0 || footerAt < 8) throw new FormatError(`Arrow footer length ${footerLength} does not fit the file`);
   const bytes = await readExact(file, read, footerAt, footerLength, 'Arrow footer', MAX_METADATA);
   verifyFooter(bytes);
-  const footer = Footer.decode(bytes);
+  const footer = arrowIpc().Footer.decode(bytes);
   if (footer.version < MetadataVersion.V4) throw new FormatError(`Arrow metadata version V${footer.version + 1} is too old`);
   const batches = footer.numRecordBatches;
   const scan: Scan = { schema: footer.schema, version: footer.version, batches, dictionaryBatches: footer.numDictionaries, rows: null, first: null, error: null };

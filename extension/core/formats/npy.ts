@@ -76,25 +76,30 @@ export async function decodeNpy(file: FileBytes, read: ReadAt): Promise<Decoded>
     }
     if (typeof fortran !== 'boolean') return npyError('NPY header: fortran_order missing or not a bool');
     if (typeof shape === 'string') return npyError(`NPY header: ${shape}`);
-    const base: Decoded = { format: 'npy', dtype: null, shape, fortranOrder: fortran, dataOffset, error: null };
-    if (typeof descr !== 'string') {
-      if (Array.isArray(descr)) {
-        return { ...base, dtype: 'structured', error: null, details: { descr: describePy(descr) } };
-      }
-      return npyError('NPY header: descr missing');
-    }
-    const numeric = parseNumericDType(descr);
-    if (!numeric) {
-      // Object, string, datetime, void... reported as written, not guessed.
-      return { ...base, dtype: descr, details: { numeric: false } };
-    }
-    const extent = checkExtent(shape, numeric.itemsize, dataOffset, file.size);
-    return { ...base, dtype: numeric.str, error: extent };
+    return npyDecoded(descr, fortran, shape, dataOffset, file.size);
   } catch (e) {
     return npyError(describeError(e));
   }
 }
 
+/** A parsed header checked against the file: also what the native scan's decoded headers go through. */
+export function npyDecoded(descr: PyValue | undefined, fortran: boolean, shape: number[], dataOffset: number, size: number): Decoded {
+  const base: Decoded = { format: 'npy', dtype: null, shape, fortranOrder: fortran, dataOffset, error: null };
+  if (typeof descr !== 'string') {
+    if (Array.isArray(descr)) {
+      return { ...base, dtype: 'structured', error: null, details: { descr: describePy(descr) } };
+    }
+    return npyError('NPY header: descr missing');
+  }
+  const numeric = parseNumericDType(descr);
+  if (!numeric) {
+    // Object, string, datetime, void... reported as written, not guessed.
+    return { ...base, dtype: descr, details: { numeric: false } };
+  }
+  base.dtype = numeric.str;
+  base.error = checkExtent(shape, numeric.itemsize, dataOffset, size);
+  return base;
+}
 
 function shapeOf(v: PyValue | undefined): number[] | string {
   if (!(v instanceof PyTuple) && !Array.isArray(v)) return 'shape missing or not a tuple';

@@ -6,6 +6,10 @@ import type { Decoded, FileBytes, ReadAt, SegmentFormat } from '../types';
  * otherwise a message with the figures. Uses BigInt so absurd shapes cannot overflow.
  */
 export function checkExtent(shape: number[], itemsize: number, offset: number, size: number): string | null {
+  // In doubles while exact (below 2^53, the common case); in BigInt past that.
+  let p = itemsize;
+  for (const d of shape) p *= d;
+  if (p <= Number.MAX_SAFE_INTEGER && size <= Number.MAX_SAFE_INTEGER && p <= size - offset) return null;
   let n = 1n;
   for (const d of shape) n *= BigInt(d);
   const need = n * BigInt(itemsize);

@@ -4,7 +4,7 @@
  * Never clobbers (O_EXCL|O_NOFOLLOW); checks free space first; a cancelled or failed
  * create removes the file it made (and only that file: checked by dev/ino).
  */
-import * as crypto from 'crypto';
+import { nodeCrypto } from '../lazy';
 import * as fs from 'fs';
 import * as path from 'path';
 import { DEFAULT_DIR } from '../catalog';
@@ -160,13 +160,13 @@ export function fillChunk(dt: NumericDType, fill: Exclude<Fill, 'zeros'>, start:
   switch (dt.kernel) {
     case 'b1':
       if (rnd) {
-        crypto.randomFillSync(u8);
+        nodeCrypto().randomFillSync(u8);
         for (let i = 0; i < count; i++) u8[i] &= 1;
       } else for (let i = 0; i < count; i++) u8[i] = at(i) !== 0 ? 1 : 0;
       break;
     case 'i1': case 'u1': case 'i2': case 'u2': case 'i4': case 'u4': {
       if (rnd) {
-        crypto.randomFillSync(u8);
+        nodeCrypto().randomFillSync(u8);
         break;
       }
       const Arr = { i1: Int8Array, u1: Uint8Array, i2: Int16Array, u2: Uint16Array, i4: Int32Array, u4: Uint32Array }[dt.kernel];
@@ -176,7 +176,7 @@ export function fillChunk(dt: NumericDType, fill: Exclude<Fill, 'zeros'>, start:
     }
     case 'i8': case 'u8': {
       if (rnd) {
-        crypto.randomFillSync(u8);
+        nodeCrypto().randomFillSync(u8);
         break;
       }
       const a = new Uint32Array(ab);

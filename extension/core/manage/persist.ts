@@ -7,7 +7,7 @@
  * restoreSegment: a snapshot loaded back into the segment directory, checked against
  * FILE.sha256, through a temp name and a rename (or a link when it must not overwrite).
  */
-import * as crypto from 'crypto';
+import { nodeCrypto } from '../lazy';
 import * as fs from 'fs';
 import * as path from 'path';
 import { DEFAULT_DIR, inspectSegment, listCatalog, resolveName } from '../catalog';
@@ -172,7 +172,7 @@ export async function persistSegment(req: PersistRequest): Promise<PersistResult
     } catch (e) {
       throw new OperationError(`${toDir}: cannot write there: ${errnoText(e)}`);
     }
-    const hash = crypto.createHash('sha256');
+    const hash = nodeCrypto().createHash('sha256');
     if (header.length > 0) {
       hash.update(header);
       await writeAll(made.fh, header, 0);
@@ -275,7 +275,7 @@ export async function restoreSegment(req: RestoreRequest): Promise<RestoreResult
     } catch (e) {
       throw new OperationError(`${dir}: cannot write there: ${errnoText(e)}`);
     }
-    const hash = crypto.createHash('sha256');
+    const hash = nodeCrypto().createHash('sha256');
     await copyRange(src, 0, st.size, made.fh, 0, { signal: req.signal, onProgress: req.onProgress, hash });
     await made.fh.close();
     const got = hash.digest('hex');

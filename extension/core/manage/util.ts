@@ -2,7 +2,8 @@
  * What the management operations share: name rules, cancellation, NPY headers,
  * chunked copies with hashing, temp files and careful removal. All I/O is async.
  */
-import * as crypto from 'crypto';
+import { nodeCrypto } from '../lazy';
+import type { Hash } from 'crypto';
 import * as fs from 'fs';
 import * as path from 'path';
 import { formatBytes } from '../format-words';
@@ -83,7 +84,7 @@ export async function removeIfSame(file: string, dev: number, ino: number): Prom
 
 /** A temp name beside `target` (short: the target's name may already be 255 bytes). */
 export function tempBeside(dir: string): string {
-  return path.join(dir, `.shmi-${process.pid}-${crypto.randomBytes(6).toString('hex')}.tmp`);
+  return path.join(dir, `.shmi-${process.pid}-${nodeCrypto().randomBytes(6).toString('hex')}.tmp`);
 }
 
 /** Creates a new file exclusively, never following a symlink; returns it with its identity. */
@@ -125,7 +126,7 @@ export async function writeAll(fh: fs.promises.FileHandle, buf: Uint8Array, posi
 export interface CopyOptions {
   signal?: AbortSignal;
   onProgress?: ProgressFn;
-  hash?: crypto.Hash;
+  hash?: Hash;
   /** Progress is reported as (base + copied, total). */
   base?: number;
   total?: number;
