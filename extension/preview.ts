@@ -9,7 +9,7 @@ import type { PreviewInfo } from './api';
 import { inspectSegment } from './core/catalog';
 import type { Segment } from './core/types';
 import { viewerHtml, viewerOptions } from './preview/html';
-import { ViewerSession } from './preview/session';
+import { ViewerSession, type PlotArea } from './preview/session';
 import { SegmentSource } from './preview/source';
 
 export { describeFailure } from './preview/session';
@@ -45,25 +45,42 @@ export class PreviewPanel {
   static readonly viewType = 'shmInspector.preview';
   private static readonly open = new Set<PreviewPanel>();
 
-  private readonly session: ViewerSession;
+  private session: ViewerSession;
+  /** When this panel was last asked to show something (the most recent unpinned panel is reused first). */
+  private lastShown: number;
 
   static all(): PreviewInfo[] {
     return [...PreviewPanel.open].map((p) => ({ name: p.session.name, lastTile: p.session.lastTile, error: p.session.error }));
   }
 
-  static show(context: vscode.ExtensionContext, segment: Segment, lookup?: SegmentLookup): PreviewPanel {
+  /**
+   * Shows a segment: the panel that already shows it, else the open panel the user has not
+   * changed (zoomed, panned, set a control), like VS Code's preview editors (a panel that
+   * is already running shows the new array in tens of milliseconds, where a new webview takes
+   * hundreds), else a new panel. `reuse` (default: the shmInspector.preview.reusePanel setting)
+   * false always opens a new panel.
+   */
+  static show(context: vscode.ExtensionContext, segment: Segment, lookup?: SegmentLookup, opts: { reuse?: boolean } = {}): PreviewPanel {
     const requestedAt = Date.now();
     for (const p of PreviewPanel.open) {
       if (p.session.source.path === segment.path && p.session.name === segment.name) {
         p.panel.reveal();
+        p.lastShown = requestedAt;
         return p;
       }
     }
+    const source = new SegmentSource(segment, segment.name, segment.path, lookup ?? (async () => null));
+    const reuse = opts.reuse ?? vscode.workspace.getConfiguration('shmInspector.preview').get<boolean>('reusePanel', true);
+    const spare = reuse ? [...PreviewPanel.open].filter((p) => !p.session.pinned).sort((a, b) => b.lastShown - a.lastShown)[0] : undefined;
+    if (spare) {
+      spare.showSource(source, requestedAt);
+      return spare;
+    }
     const panel = vscode.window.createWebviewPanel(PreviewPanel.viewType, `Preview: ${segment.name}`, vscode.ViewColumn.Active, {
       ...viewerOptions(context.extensionUri),
-      retainContextWhenHidden: false,
+      // Switching tabs back to a preview keeps its picture, zoom and statistics instead of starting the webview again.
+      retainContextWhenHidden: true,
     });
-    const source = new SegmentSource(segment, segment.name, segment.path, lookup ?? (async () => null));
     return new PreviewPanel(context, panel, source, requestedAt);
   }
 
@@ -91,13 +108,33 @@ export class PreviewPanel {
     source: SegmentSource,
     requestedAt: number,
   ) {
-    PreviewPanel.open.add(this);
+    this.lastShown = requestedAt;
     panel.iconPath = vscode.Uri.joinPath(context.extensionUri, 'media', 'shm.svg');
-    this.session = new ViewerSession(panel.webview, source, requestedAt);
+    // The plot size of the last viewer that reported one: the array is mapped and its first
+    // picture made at that size while this webview starts (it says its own size when ready).
+    this.session = new ViewerSession(panel.webview, source, requestedAt, null, { plotArea: PreviewPanel.lastPlotArea });
+    PreviewPanel.open.add(this);
     panel.webview.html = viewerHtml(panel.webview, context.extensionUri, `Preview: ${source.name}`);
     panel.onDidDispose(() => {
       PreviewPanel.open.delete(this);
       this.session.dispose();
     });
+  }
+
+  /** The last plot size a preview reported (a new panel usually opens where the last one was). */
+  private static get lastPlotArea(): PlotArea | null {
+    let best: PreviewPanel | undefined;
+    for (const p of PreviewPanel.open) if (p.session.plotArea && (!best || p.lastShown > best.lastShown)) best = p;
+    return best?.session.plotArea ?? null;
+  }
+
+  /** Shows another array in this (running) panel: its mapping is replaced, its webview kept. */
+  private showSource(source: SegmentSource, requestedAt: number): void {
+    const plotArea = this.session.plotArea;
+    this.session.dispose();
+    this.lastShown = requestedAt;
+    this.session = new ViewerSession(this.panel.webview, source, requestedAt, null, { plotArea, running: true });
+    this.panel.title = `Preview: ${source.name}`;
+    this.panel.reveal();
   }
 }

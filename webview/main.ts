@@ -23,7 +23,7 @@ import {
   type LineData,
   type Tile,
 } from './plot';
-import type { HostToWebview, SegmentSummary, SliceSelection, StatsSummary, WebviewToHost } from './protocol';
+import type { FirstPicture, HostToWebview, SegmentSummary, SliceSelection, StatsSummary, WebviewMessage, WebviewToHost } from './protocol';
 import { DOMAIN_QUANTILES, effectiveScale, isDomainMode, isScale, makeNorm, resolveDomain, type Norm } from './scales';
 import { defaultState, sanitizeState, type ViewState } from './state';
 import { formatCount, formatValue } from './ticks';
@@ -106,8 +106,11 @@ let statsAfterPicture = false;
 /** Plot size (device pixels) of the last view asked for. */
 let askedSize = '';
 
-function post(msg: WebviewToHost): void {
-  vscode.postMessage(msg);
+/** The epoch of the last init (0 before any): stamped on every message (see WebviewToHost). */
+let epoch = 0;
+
+function post(msg: WebviewMessage): void {
+  vscode.postMessage({ ...msg, epoch });
 }
 
 function save(): void {
@@ -274,6 +277,7 @@ function sendView(live = false): void {
   const win = windowOf(vp, extent);
   const grid = gridSize(win, vp, el.heatmap.width, el.heatmap.height);
   askedSize = `${el.heatmap.width}x${el.heatmap.height}`;
+  if (requestedAt && !document.body.dataset.viewMs) document.body.dataset.viewMs = String(Date.now() - requestedAt);
   viewId++;
   viewInFlight = true;
   post({
@@ -305,7 +309,23 @@ function requestStats(fresh = false): void {
   post({ type: 'stats', requestId: statsId, slice: currentSlice(), quantiles: DOMAIN_QUANTILES[st.domain] ?? [], fresh });
 }
 
+/** The user changed the view: say so once, so that the host stops reusing this panel for other arrays. */
+let pinned = false;
+function pin(): void {
+  if (pinned || !seg) return;
+  pinned = true;
+  post({ type: 'pin' });
+}
+
+function sameSlice(a: SliceSelection, b: SliceSelection): boolean {
+  const axes = (x: SliceSelection) => (x.axes ? x.axes.join(',') : '-');
+  // Only the fixed indices matter, not those of the displayed axes.
+  const fixed = (x: SliceSelection) => x.index.map((v, k) => (x.axes && (k === x.axes[0] || k === x.axes[1]) ? '*' : v)).join(',');
+  return axes(a) === axes(b) && fixed(a) === fixed(b) && a.part === b.part;
+}
+
 function setViewport(next: Viewport): void {
+  pin();
   vp = clampViewport(next, extent);
   redraw();
   save();
@@ -418,12 +438,16 @@ function hover(px: number, py: number): void {
 
 // ---- messages from the host ------------------------------------------------
 
-function onInit(segment: SegmentSummary, at: number): void {
+function onInit(segment: SegmentSummary, at: number, first: FirstPicture | undefined): void {
   const previous = st;
   seg = segment;
-  requestedAt = at;
-  if (!timingSent) {
-    document.body.dataset.scriptMs = String(bootAt - at);
+  if (at !== requestedAt) {
+    // A new request (also a new array in a reused panel): time it afresh.
+    requestedAt = at;
+    timingSent = false;
+    firstPixelsMs = null;
+    for (const k of ['scriptMs', 'initMs', 'viewMs', 'tileMs', 'firstPixelsMs', 'exactMs']) delete document.body.dataset[k];
+    document.body.dataset.scriptMs = String(Math.max(0, bootAt - at));
     document.body.dataset.initMs = String(Date.now() - at);
   }
   el.title.textContent = seg.name;
@@ -456,12 +480,21 @@ function onInit(segment: SegmentSummary, at: number): void {
   tile = null;
   line = null;
   stats = null;
+  // The host's first picture, when it shows what this view starts on: drawn before anything is asked.
+  const firstFits = first && plotKind === 'heatmap' && isFull(vp, extent) && sameSlice(first.slice, currentSlice());
+  if (first && firstFits) tile = { requestId: -1, window: first.window, width: first.width, height: first.height, values: first.values, min: first.min, max: first.max, mode: 'strided', elapsedMs: first.elapsedMs, final: false, image: null };
   showStats();
   buildSlicer(seg, { axes: st.axes, index: st.index, part: st.part }, slicerCallbacks);
   syncControls();
   relayout();
   redraw();
-  setStatus('reading…');
+  if (tile) {
+    timing(false);
+    setStatus(`${first!.exact ? 'every element' : 'sampled'} · ${tile.height}×${tile.width} cells · reading…`);
+    document.body.dataset.state = 'preview';
+  } else {
+    setStatus('reading…');
+  }
   sendView();
   // Whole-slice statistics read all the data: ask once the first exact picture is in, so they don't compete.
   statsAfterPicture = true;
@@ -470,6 +503,7 @@ function onInit(segment: SegmentSummary, at: number): void {
 }
 
 function onTile(msg: Extract<HostToWebview, { type: 'tile' }>): void {
+  if (requestedAt && !document.body.dataset.tileMs) document.body.dataset.tileMs = String(Date.now() - requestedAt);
   if (msg.requestId !== viewId) return; // stale: a newer view was asked for
   if (tile && tile.requestId === msg.requestId && tile.final && !msg.final) return;
   tile = { ...msg, image: null };
@@ -482,6 +516,8 @@ function onTile(msg: Extract<HostToWebview, { type: 'tile' }>): void {
   );
   document.body.dataset.state = msg.final ? 'exact' : 'preview';
   timing(msg.final);
+  // The host holds the exact pass (it takes every core) until this sample is on screen.
+  if (!msg.final) post({ type: 'drawn', requestId: msg.requestId });
   if (msg.final && statsAfterPicture) {
     statsAfterPicture = false;
     requestStats();
@@ -562,7 +598,8 @@ window.addEventListener('message', (ev: MessageEvent) => {
   if (!msg) return;
   switch (msg.type) {
     case 'init':
-      onInit(msg.segment, msg.requestedAt);
+      epoch = msg.epoch;
+      onInit(msg.segment, msg.requestedAt, msg.first);
       break;
     case 'tile':
       onTile(msg);
@@ -809,5 +846,19 @@ new MutationObserver(() => {
   redraw();
 }).observe(document.body, { attributes: true, attributeFilter: ['class'] });
 
+// Any control the user changes (toolbar or slice sliders) keeps this array in the panel.
+byId('toolbar').addEventListener('change', pin);
+byId('slicer').addEventListener('input', pin);
+byId('slicer').addEventListener('change', pin);
+
 fillToolbar();
-post({ type: 'ready' });
+post({ type: 'ready', plotArea: plotArea() });
+
+/** The largest plot this panel can show now, in device pixels (no aspect lock, with a colorbar). */
+function plotArea(): { width: number; height: number } | null {
+  const w = el.figure.clientWidth;
+  const h = el.figure.clientHeight;
+  if (w < 10 || h < 10) return null;
+  const l = computeLayout(w, h, { aspect: null, colorbar: true });
+  return { width: Math.max(1, Math.round(l.plot.w * l.dpr)), height: Math.max(1, Math.round(l.plot.h * l.dpr)) };
+}

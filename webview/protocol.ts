@@ -74,12 +74,33 @@ export interface StatsSummary {
   quantiles: { q: number; value: number }[];
 }
 
+/**
+ * A sampled picture of the whole default slice, made while the webview was starting
+ * (or, in a reused panel, at once) and sent with `init`: the webview draws it before it
+ * asks for anything, which saves the first view's round trip.
+ */
+export interface FirstPicture {
+  slice: SliceSelection;
+  window: Window2D;
+  width: number;
+  height: number;
+  values: Float32Array | Float64Array;
+  min: number | null;
+  max: number | null;
+  elapsedMs: number;
+  /** True when every element is a cell (a small array): it is already the exact picture. */
+  exact: boolean;
+}
+
 export type HostToWebview =
   | {
       type: 'init';
       segment: SegmentSummary;
       /** Host clock (ms since the epoch) when the user asked for this view, for first-pixel timing. */
       requestedAt: number;
+      /** Names this array's session: the webview stamps its requests with it (see WebviewToHost). */
+      epoch: number;
+      first?: FirstPicture;
     }
   | {
       type: 'tile';
@@ -128,8 +149,22 @@ export type HostToWebview =
     }
   | { type: 'notice'; level: 'info' | 'warning' | 'error'; message: string };
 
-export type WebviewToHost =
-  | { type: 'ready' }
+/**
+ * Every message from the webview carries the epoch of the last init it received (0 before
+ * any): a panel reused for another array drops requests still in flight for the old one.
+ */
+export type WebviewToHost = WebviewMessage & { epoch: number };
+
+export type WebviewMessage =
+  | {
+      type: 'ready';
+      /** Device pixels the plot may take at most (the figure less its axes): the first picture's size. */
+      plotArea: { width: number; height: number } | null;
+    }
+  /** A sampled (non-final) tile is on screen: the host may start the exact pass, which takes every core. */
+  | { type: 'drawn'; requestId: number }
+  /** The user changed the view (zoom, pan, a control): the panel is no longer reused for other segments. */
+  | { type: 'pin' }
   | {
       type: 'view';
       requestId: number;

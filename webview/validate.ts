@@ -29,12 +29,24 @@ function isSegment(v: unknown): v is SegmentSummary {
   return true;
 }
 
+function isFirstPicture(f: unknown): boolean {
+  if (!isRec(f) || !isRec(f.slice) || !isWindow(f.window) || !isInt(f.width, 1) || !isInt(f.height, 1)) return false;
+  const { values } = f;
+  if (!(values instanceof Float64Array || values instanceof Float32Array) || values.length !== f.width * f.height) return false;
+  const sl = f.slice;
+  if (!(sl.axes === null || (Array.isArray(sl.axes) && sl.axes.length === 2 && sl.axes.every((a) => isInt(a))))) return false;
+  if (!Array.isArray(sl.index) || !sl.index.every((i) => isInt(i)) || !isStr(sl.part)) return false;
+  return isFiniteOrNull(f.min) && isFiniteOrNull(f.max) && isNum(f.elapsedMs) && typeof f.exact === 'boolean';
+}
+
 /** The message, typed, or null when it is not one the host sends. */
 export function validateHostMessage(m: unknown): HostToWebview | null {
   if (!isRec(m)) return null;
   switch (m.type) {
     case 'init':
-      return isSegment(m.segment) && isNum(m.requestedAt) ? (m as HostToWebview) : null;
+      if (!isSegment(m.segment) || !isNum(m.requestedAt) || !isInt(m.epoch)) return null;
+      if (m.first !== undefined && !isFirstPicture(m.first)) return null;
+      return m as HostToWebview;
     case 'tile': {
       const { width: w, height: h, values } = m;
       if (!isInt(m.requestId) || !isWindow(m.window) || !isInt(w, 1) || !isInt(h, 1)) return null;

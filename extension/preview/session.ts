@@ -9,7 +9,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import * as vscode from 'vscode';
-import type { HostToWebview, SliceSelection, StatsSummary, WebviewToHost, Window2D } from '../../webview/protocol';
+import type { FirstPicture, HostToWebview, SliceSelection, StatsSummary, WebviewToHost, Window2D } from '../../webview/protocol';
 import type { PreviewInfo } from '../api';
 import { resolveSlice, SliceError, type ResolvedSlice } from '../core/array';
 import { openView, type MappedView, type ReduceMode } from '../native';
@@ -20,6 +20,18 @@ import { parseWebviewMessage } from './validate';
 
 /** Windows with more elements than this get a quick sampled image before the exact one. */
 const PREVIEW_FIRST_ELEMENTS = 4_000_000;
+/**
+ * After a sampled image, the exact pass (which takes every core) waits until the webview
+ * says the sample is on screen, or this long: on a small machine it would otherwise slow
+ * the very message and drawing that show the first picture.
+ */
+const DRAWN_WAIT_MS = 250;
+
+/** Device pixels a plot may take, as the webview last said. */
+export interface PlotArea {
+  width: number;
+  height: number;
+}
 
 type ErrorKind = Extract<HostToWebview, { type: 'error' }>['kind'];
 
@@ -63,15 +75,37 @@ export class ViewerSession implements vscode.Disposable {
   lastTile: PreviewInfo['lastTile'] = null;
   error: string | null = null;
   timing: { firstPixelsMs: number; exactMs: number | null } | null = null;
+  /** The plot size the webview reported (kept by the panel for the next session in it). */
+  plotArea: PlotArea | null;
+  /** Set once the user changes the view; the panel then keeps this array. */
+  pinned = false;
+  /** The array being found and mapped while the webview starts (the first 'ready' awaits it). */
+  private preparing: Promise<void> | null;
+  /** The first picture sent with init, so that the view it answers skips its own sampled pass. */
+  private firstSent: { key: string; window: Window2D } | null = null;
+  private readonly drawnWaiters = new Map<number, () => void>();
+  private static nextEpoch = 1;
+  /** Stamped on init; the webview's requests carry it back (a reused panel's old requests do not match). */
+  private readonly epoch = ViewerSession.nextEpoch++;
 
+  /**
+   * Starts finding and mapping the array at once, in parallel with the webview's start-up.
+   * `running`: the webview is already up (a reused panel), so no 'ready' will come:
+   * init (with a first picture at `plotArea`) is sent as soon as the array is mapped.
+   */
   constructor(
     private readonly webview: vscode.Webview,
     readonly source: ArraySource,
     private readonly requestedAt: number,
     initialTensor: string | null = null,
+    opts: { plotArea?: PlotArea | null; running?: boolean } = {},
   ) {
     this.tensor = initialTensor;
+    this.plotArea = opts.plotArea ?? null;
     this.disposables.push(webview.onDidReceiveMessage((m) => void this.onMessage(m)));
+    this.preparing = this.load(false);
+    this.preparing.catch(() => undefined); // reported when awaited
+    if (opts.running) void this.begin().catch((e) => this.fail(e));
   }
 
   get name(): string {
@@ -95,11 +129,19 @@ export class ViewerSession implements vscode.Disposable {
   private async onMessage(raw: unknown): Promise<void> {
     const msg = parseWebviewMessage(raw);
     if (!msg || this.disposed) return;
+    // Requests about an array: only those made since this session's init (a reused panel may still send some for the last one).
+    if (['view', 'stats', 'hover', 'saveNpy', 'selectTensor', 'drawn'].includes(msg.type) && msg.epoch !== this.epoch) return;
     try {
       switch (msg.type) {
         case 'ready':
-          if (this.loaded && this.view && !this.error) this.sendInit();
-          else await this.start(false);
+          if (msg.plotArea) this.plotArea = msg.plotArea;
+          await this.begin();
+          break;
+        case 'drawn':
+          this.drawnWaiters.get(msg.requestId)?.();
+          break;
+        case 'pin':
+          this.pinned = true;
           break;
         case 'retry':
           await this.start(true);
@@ -133,35 +175,95 @@ export class ViewerSession implements vscode.Disposable {
     }
   }
 
-  private sendInit(): void {
-    if (!this.loaded) return;
-    this.post({ type: 'init', segment: this.loaded.summary, requestedAt: this.requestedAt });
+  /** Sends init, with a first picture, once the array is mapped (prepared in the constructor, or now). */
+  private async begin(): Promise<void> {
+    const preparing = this.preparing;
+    if (preparing) {
+      try {
+        await preparing;
+      } finally {
+        if (this.preparing === preparing) this.preparing = null;
+      }
+    } else if (!(this.loaded && this.view && !this.error)) {
+      await this.load(false);
+    }
+    await this.sendInit();
   }
 
-  /** Finds the array (again) and maps it; `reopen` drops the old mapping first. */
-  private async start(reopen: boolean): Promise<void> {
+  private async sendInit(): Promise<void> {
+    if (!this.loaded) return;
+    // A failure here is not the panel's error: the view request that follows meets it again and says so.
+    const first = await this.firstPicture().catch(() => undefined);
+    if (this.disposed || !this.loaded) return;
+    this.post({ type: 'init', segment: this.loaded.summary, requestedAt: this.requestedAt, epoch: this.epoch, first });
+  }
+
+  /** A sampled picture of the whole default slice at the plot's size (heatmaps only). */
+  private async firstPicture(): Promise<FirstPicture | undefined> {
+    const view = this.view;
+    const area = this.plotArea;
+    if (!view || !this.loaded || !area) return undefined;
+    const nd = this.loaded.layout.shape.length;
+    if (nd < 2) return undefined;
+    const sel: SliceSelection = { axes: [nd - 2, nd - 1], index: new Array<number>(nd).fill(0), part: 'magnitude' };
+    const slice = this.slice(sel);
+    const win: Window2D = { r0: 0, r1: slice.rows, c0: 0, c1: slice.cols };
+    // Half the plot's resolution each way, a quarter of its pixels: what takes the time to the
+    // first picture is carrying the values to the webview (through code-server, ~1.5 MB cost
+    // ~100 ms), and the exact picture at full resolution follows at once.
+    const width = Math.min(Math.ceil(area.width / 2), slice.cols);
+    const height = Math.min(Math.ceil(area.height / 2), slice.rows);
+    const t0 = performance.now();
+    const r = await view.reduce({ ...slice, r0: 0, r1: slice.rows, c0: 0, c1: slice.cols, gridWidth: width, gridHeight: height, mode: 'strided' });
+    const exact = r.width === slice.cols && r.height === slice.rows;
+    this.firstSent = { key: sliceKey(sel, this.tensor), window: win };
+    this.lastTile = { mode: 'strided', width: r.width, height: r.height, min: r.min, max: r.max };
+    return { slice: sel, window: win, width: r.width, height: r.height, values: compact(r.values, slice.dtype), min: r.min, max: r.max, elapsedMs: performance.now() - t0, exact };
+  }
+
+  /** Finds the array (again) and maps it; `reopen` drops the old mapping first. Throws what fails. */
+  private async load(reopen: boolean): Promise<void> {
     this.generation++;
-    try {
-      const loaded = await this.source.load(this.tensor);
-      resolveSlice(loaded.layout); // refuses non-numeric dtypes with a clear message
-      if (reopen || !this.view || this.view.path !== loaded.path) {
-        this.view?.close();
-        this.view = null;
-        const v = await openView(loaded.path);
-        if (this.disposed) {
-          v.close();
-          return;
-        }
-        this.view = v;
+    const loaded = await this.source.load(this.tensor);
+    resolveSlice(loaded.layout); // refuses non-numeric dtypes with a clear message
+    if (reopen || !this.view || this.view.path !== loaded.path) {
+      this.view?.close();
+      this.view = null;
+      const v = await openView(loaded.path);
+      if (this.disposed) {
+        v.close();
+        return;
       }
-      this.loaded = loaded;
-      this.tensor = loaded.summary.tensor ?? null;
-      this.statsCache.clear();
-      this.error = null;
-      this.sendInit();
+      this.view = v;
+    }
+    this.loaded = loaded;
+    this.tensor = loaded.summary.tensor ?? null;
+    this.statsCache.clear();
+    this.firstSent = null;
+    this.error = null;
+  }
+
+  private async start(reopen: boolean): Promise<void> {
+    this.preparing = null;
+    try {
+      await this.load(reopen);
+      await this.sendInit();
     } catch (e) {
       this.fail(e);
     }
+  }
+
+  /** Resolves when the webview says tile `requestId` is drawn, or after `ms`. */
+  private whenDrawn(requestId: number, ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        this.drawnWaiters.delete(requestId);
+        resolve();
+      };
+      const timer = setTimeout(done, ms);
+      this.drawnWaiters.set(requestId, done);
+    });
   }
 
   private slice(sel: SliceSelection): ResolvedSlice {
@@ -214,7 +316,13 @@ export class ViewerSession implements vscode.Disposable {
       }
       const cells = Math.min(msg.width, m) * Math.min(msg.height, n);
       const phases: ReduceMode[] = [];
-      if (!msg.live && msg.mode !== 'strided' && n * m > cells && n * m > PREVIEW_FIRST_ELEMENTS) phases.push('strided');
+      // The first picture (sent with init) is this window's quick sample already: straight to the exact pass.
+      const f = this.firstSent;
+      const firstCovers =
+        f !== null && f.key === sliceKey(msg.slice, this.tensor) && f.window.r0 === win.r0 && f.window.r1 === win.r1 &&
+        f.window.c0 === win.c0 && f.window.c1 === win.c1;
+      this.firstSent = null;
+      if (!msg.live && !firstCovers && msg.mode !== 'strided' && n * m > cells && n * m > PREVIEW_FIRST_ELEMENTS) phases.push('strided');
       phases.push(msg.mode);
       for (let i = 0; i < phases.length; i++) {
         const mode = phases[i];
@@ -237,6 +345,8 @@ export class ViewerSession implements vscode.Disposable {
           elapsedMs: performance.now() - t0,
           final,
         });
+        if (!final) await this.whenDrawn(msg.requestId, DRAWN_WAIT_MS);
+        if (gen !== this.generation || this.disposed) return;
       }
     } catch (e) {
       const text = e instanceof Error ? e.message : String(e);
@@ -348,6 +458,7 @@ export class ViewerSession implements vscode.Disposable {
   dispose(): void {
     this.disposed = true;
     this.generation++;
+    for (const done of [...this.drawnWaiters.values()]) done();
     this.view?.close();
     this.view = null;
     for (const d of this.disposables) d.dispose();

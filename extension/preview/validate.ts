@@ -1,5 +1,5 @@
 /** Checks every message from the viewer webview before the host acts on it. */
-import type { ComplexPart, ReduceModeName, SliceSelection, WebviewToHost, Window2D } from '../../webview/protocol';
+import type { ComplexPart, ReduceModeName, SliceSelection, WebviewMessage, WebviewToHost, Window2D } from '../../webview/protocol';
 
 /** Largest grid a webview may ask for (about one value per device pixel of a big screen). */
 export const MAX_CELLS = 4096 * 4096;
@@ -33,10 +33,22 @@ function sliceOf(v: unknown): SliceSelection | null {
 /** The message, typed and copied, or null when it is malformed. */
 export function parseWebviewMessage(m: unknown): WebviewToHost | null {
   if (!isRec(m)) return null;
+  const msg = parseMessage(m);
+  return msg ? { ...msg, epoch: isInt(m.epoch) ? m.epoch : 0 } : null;
+}
+
+function parseMessage(m: Record<string, unknown>): WebviewMessage | null {
   switch (m.type) {
-    case 'ready':
+    case 'ready': {
+      const a = m.plotArea;
+      const plotArea = isRec(a) && isInt(a.width, 1) && isInt(a.height, 1) && a.width <= 16384 && a.height <= 16384 ? { width: a.width, height: a.height } : null;
+      return { type: 'ready', plotArea };
+    }
     case 'retry':
+    case 'pin':
       return { type: m.type };
+    case 'drawn':
+      return isInt(m.requestId) ? { type: 'drawn', requestId: m.requestId } : null;
     case 'view': {
       const window = windowOf(m.window);
       const slice = sliceOf(m.slice);

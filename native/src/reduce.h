@@ -34,6 +34,8 @@ struct Control {
   // null when the request is not cancellable.
   const std::atomic<uint64_t>* epoch = nullptr;
   uint64_t expected = 0;
+  // Set when the view is closed: stops every request, cancellable or not.
+  const std::atomic<bool>* closed = nullptr;
   std::atomic<bool> fault{false}, cancelled{false};
 
   bool Stopped() const {
@@ -41,7 +43,8 @@ struct Control {
   }
   // Stopped(), after noticing a newer request.
   bool Poll() {
-    if (epoch != nullptr && epoch->load(std::memory_order_relaxed) != expected)
+    if ((epoch != nullptr && epoch->load(std::memory_order_relaxed) != expected) ||
+        (closed != nullptr && closed->load(std::memory_order_relaxed)))
       cancelled.store(true, std::memory_order_relaxed);
     return Stopped();
   }

@@ -33,6 +33,7 @@ struct Mapping {
   std::string path;
   uint64_t dev = 0, ino = 0;
   std::atomic<uint64_t> epoch{0};
+  std::atomic<bool> closed{false};
   ~Mapping() {
     if (addr != nullptr && len > 0) munmap(const_cast<uint8_t*>(addr), len);
     if (fd >= 0) close(fd);
@@ -95,6 +96,7 @@ std::string CheckBounds(const Mapping& m, const Slice& s, int64_t r0, int64_t r1
 }
 
 const char kCancelled[] = "cancelled: superseded by a newer request";
+const char kClosed[] = "cancelled: the view was closed";
 const char kFault[] =
     "the segment shrank or vanished while it was being read (SIGBUS caught); reopen it to see its current contents";
 
@@ -108,16 +110,17 @@ class ReduceWorker : public PromiseWorker {
         mode_(mode) {
     ctl_.epoch = &m_->epoch;
     ctl_.expected = m_->epoch.load();
+    ctl_.closed = &m_->closed;
   }
 
   void Execute() override {
-    if (ctl_.Poll()) return SetError(kCancelled);
+    if (ctl_.Poll()) return SetError(m_->closed.load() ? kClosed : kCancelled);
     std::string err = CheckBounds(*m_, s_, r0_, r1_, c0_, c1_);
     if (!err.empty()) return SetError(err);
     out_.Reset(static_cast<size_t>(gh_ * gw_));
     ReduceGrid(m_->addr, s_, r0_, r1_, c0_, c1_, gh_, gw_, mode_, ctl_, out_.data());
     if (ctl_.fault) return SetError(kFault);
-    if (ctl_.cancelled) return SetError(kCancelled);
+    if (ctl_.cancelled) return SetError(m_->closed.load() ? kClosed : kCancelled);
     for (double v : out_)
       if (std::isfinite(v)) {
         lo_ = std::min(lo_, v);
@@ -158,17 +161,19 @@ class StatsWorker : public PromiseWorker {
       ctl_.epoch = &m_->epoch;
       ctl_.expected = m_->epoch.load();
     }
+    // Closing the view (its panel closed, or it shows another array) stops even an uncancellable pass.
+    ctl_.closed = &m_->closed;
   }
 
   void Execute() override {
-    if (ctl_.Poll()) return SetError(kCancelled);
+    if (ctl_.Poll()) return SetError(m_->closed.load() ? kClosed : kCancelled);
     if (s_.rows > 0 && s_.cols > 0) {
       std::string err = CheckBounds(*m_, s_, 0, s_.rows, 0, s_.cols);
       if (!err.empty()) return SetError(err);
     }
     ComputeStats(m_->addr, s_, bins_, lo_, hi_, auto_, ctl_, st_);
     if (ctl_.fault) return SetError(kFault);
-    if (ctl_.cancelled) return SetError(kCancelled);
+    if (ctl_.cancelled) return SetError(m_->closed.load() ? kClosed : kCancelled);
   }
 
   Napi::Value Result(Napi::Env env) override {
@@ -345,7 +350,10 @@ class View : public Napi::ObjectWrap<View> {
 
   // Drops this handle; the mapping goes away when the last running request ends.
   Napi::Value Close(const Napi::CallbackInfo& info) {
-    if (m_) m_->epoch.fetch_add(1);
+    if (m_) {
+      m_->epoch.fetch_add(1);
+      m_->closed.store(true);
+    }
     m_.reset();
     return info.Env().Undefined();
   }

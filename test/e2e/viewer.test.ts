@@ -471,6 +471,37 @@ print(w.dtype.str, w.shape == (r1 - r0, c1 - c0) and bool(np.array_equal(w, a[r0
     assert.ok(head.readUInt32BE(16) > 300 && head.readUInt32BE(20) > 200, 'PNG has the figure size');
   });
 
+  it('shows the next segment in the preview panel until the user changes it, like VS Code preview editors', async () => {
+    await focusWorkbench(page);
+    await page.keyboard.press('F1');
+    await page.keyboard.type('View: Close All Editors');
+    await page.locator('.quick-input-list .monaco-list-row', { hasText: 'Close All Editors' }).first().waitFor();
+    await page.keyboard.press('Enter');
+    const previewTabs = page.locator('.tabs-container .tab', { hasText: 'Preview: ' });
+    await previewTabs.first().waitFor({ state: 'detached', timeout: 10_000 }).catch(() => undefined);
+    const first = await preview(pattern.name);
+    assert.strictEqual(await previewTabs.count(), 1);
+    // Untouched: the next preview replaces it, in the same running webview.
+    const second = await preview(cplx.name);
+    assert.strictEqual(second, first, 'the same webview frame shows the next segment');
+    assert.strictEqual(await previewTabs.count(), 1, 'one preview tab');
+    await page.locator('.tabs-container .tab', { hasText: `Preview: ${cplx.name}` }).waitFor();
+    // The first picture came with init, before any view was asked for.
+    const t = await second.$eval('body', (b: any) => ({ ...b.dataset }));
+    assert.ok(Number(t.firstPixelsMs) <= Number(t.tileMs ?? Infinity), `first pixels ${t.firstPixelsMs} ms, first tile ${t.tileMs} ms`);
+    assert.strictEqual(await second.innerText('#title'), cplx.name);
+    // Changed (zoomed): the panel keeps its array and the next preview opens a panel of its own.
+    await second.focus('#heatmap');
+    await page.keyboard.press('+');
+    await second.waitForSelector('body[data-state="exact"]');
+    await page.waitForTimeout(200);
+    const third = await preview(pattern.name);
+    assert.notStrictEqual(third, second);
+    assert.strictEqual(await previewTabs.count(), 2, 'a second preview tab');
+    assert.strictEqual(await second.innerText('#title'), cplx.name, 'the changed panel still shows its array');
+    await shot(page, '8b-reused-panel');
+  });
+
   it('survives a window reload with its colormap and zoom', async () => {
     const frame = await preview(pattern.name);
     await frame.selectOption('#colormap', 'cividis');
@@ -530,6 +561,7 @@ describe('the matrix viewer on a 1 GiB matrix', function () {
   const jar = new SegmentJar();
   const scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'shmi-viewer-big-'));
   const huge = jar.name('shmi_view_1gib', '.npy');
+  const small = jar.name('shmi_view_small', '.npy');
   let server: CodeServer;
   let browser: Browser;
 
@@ -540,7 +572,7 @@ describe('the matrix viewer on a 1 GiB matrix', function () {
     fs.rmSync(scratch, { recursive: true, force: true });
   });
 
-  it('draws the first pixels of a 16384×16384 float32 segment quickly', async () => {
+  it('times the first pixels of a 16384×16384 float32 segment, in a new panel and in a reused one', async () => {
     python(
       `
 import numpy as np, sys
@@ -550,8 +582,12 @@ for i in range(0, 16384, 1024):
     r = np.arange(i, i + 1024, dtype=np.float32)[:, None]
     a[i:i+1024] = np.sin(r / 900) * np.cos(x / 1300) + (r + x) / 32768
 a.flush()
+s = np.lib.format.open_memmap(sys.argv[2], mode='w+', dtype='<f4', shape=(30, 40))
+s[...] = np.arange(1200, dtype='<f4').reshape(30, 40)
+s.flush()
 `,
       huge.path,
+      small.path,
     );
     const workspace = path.join(scratch, 'ws');
     fs.mkdirSync(workspace);
@@ -563,31 +599,46 @@ a.flush()
     await page.getByRole('tab', { name: /Shared Memory/ }).click();
     await page.locator('.monaco-list-row', { hasText: huge.name }).waitFor({ timeout: 30_000 });
     const times: string[] = [];
-    for (let run = 0; run < 3; run++) {
-      await focusWorkbench(page);
-      await page.keyboard.press('F1');
-      await page.keyboard.type('SHM Inspector: Preview Segment');
-      await page.locator('.quick-input-list .monaco-list-row', { hasText: 'Preview Segment' }).first().waitFor();
-      await page.keyboard.press('Enter');
-      await page.getByPlaceholder('Segment to preview').waitFor();
-      await page.keyboard.type(huge.name);
-      await page.locator('.quick-input-list .monaco-list-row', { hasText: huge.name }).first().waitFor();
-      await page.keyboard.press('Enter');
-      const frame = await viewerFrame(page, huge.name, 60_000);
-      await frame.waitForSelector('body[data-state="exact"]', { timeout: 120_000 });
-      await frame.waitForFunction(() => (document.getElementById('stats')?.textContent ?? '').includes('values'), undefined, { timeout: 120_000 });
-      const t = await frame.$eval('body', (b) => ({ ...b.dataset }));
-      times.push(
-        `run ${run + 1}: webview script ran at ${t.scriptMs} ms, init at ${t.initMs} ms, first pixels ${t.firstPixelsMs} ms, ` +
-          `exact ${t.exactMs} ms after the request; status: ${await frame.innerText('#status')}`,
-      );
-      await shot(page, `big-${run + 1}`);
+    const closeAll = async () => {
       await focusWorkbench(page);
       await page.keyboard.press('F1');
       await page.keyboard.type('View: Close All Editors');
       await page.locator('.quick-input-list .monaco-list-row', { hasText: 'Close All Editors' }).first().waitFor();
       await page.keyboard.press('Enter');
       await page.waitForTimeout(1500);
+    };
+    const previewByPalette = async (name: string) => {
+      await focusWorkbench(page);
+      await page.keyboard.press('F1');
+      await page.keyboard.type('SHM Inspector: Preview Segment');
+      await page.locator('.quick-input-list .monaco-list-row', { hasText: 'Preview Segment' }).first().waitFor();
+      await page.keyboard.press('Enter');
+      await page.getByPlaceholder('Segment to preview').waitFor();
+      await page.keyboard.type(name);
+      await page.locator('.quick-input-list .monaco-list-row', { hasText: name }).first().waitFor();
+      await page.keyboard.press('Enter');
+      const frame = await viewerFrame(page, name, 60_000);
+      await frame.waitForSelector('body[data-state="exact"]', { timeout: 120_000 });
+      return frame;
+    };
+    const record = async (what: string, frame: Frame) => {
+      await frame.waitForFunction(() => (document.getElementById('stats')?.textContent ?? '').includes('values'), undefined, { timeout: 120_000 });
+      const t = await frame.$eval('body', (b: any) => ({ ...b.dataset }));
+      times.push(
+        `${what}: webview script ran at ${t.scriptMs} ms, init at ${t.initMs} ms, first pixels ${t.firstPixelsMs} ms, ` +
+          `first view asked at ${t.viewMs} ms, first tile in at ${t.tileMs ?? '—'} ms, exact ${t.exactMs} ms after the request; status: ${await frame.innerText('#status')}`,
+      );
+    };
+    for (let run = 1; run <= 3; run++) {
+      // A new panel: the webview starts from nothing.
+      await closeAll();
+      await record(`new panel, run ${run}`, await previewByPalette(huge.name));
+      await shot(page, `big-new-${run}`);
+      // The running panel, showing another (small) array first, is reused.
+      await closeAll();
+      await previewByPalette(small.name);
+      await record(`reused panel, run ${run}`, await previewByPalette(huge.name));
+      await shot(page, `big-reused-${run}`);
     }
     console.log(times.join('\n'));
     fs.mkdirSync(path.join(ROOT, 'test-results'), { recursive: true });

@@ -388,6 +388,23 @@ describe('native statistics: histograms and cancellation (reduce)', function () 
     }
   });
 
+  it('stops every pass of a view when it is closed, stats that are not cancellable too', async () => {
+    const { path: p } = jar.name('shmi_reduce', '.npy');
+    const rows = 4096;
+    const cols = 4096;
+    const offset = Number(py(['fill_f32', p, String(rows), String(cols)]).trim());
+    const slice = resolveSlice({ dtype: '<f4', shape: [rows, cols], fortranOrder: false, dataOffset: offset });
+    const view = await openView(p);
+    // A panel that shows another array closes its view: what it was computing must not hold the threads.
+    const pending = [view.stats(slice), view.stats({ ...slice, bins: 4096 }), view.reduce({ ...slice, r0: 0, r1: rows, c0: 0, c1: cols, gridHeight: 512, gridWidth: 512, mode: 'mean' })].map((q) =>
+      q.then(() => 'done', (e: Error) => e.message),
+    );
+    view.close();
+    for (const outcome of await Promise.all(pending)) assert.strictEqual(outcome, 'cancelled: the view was closed');
+    assert.strictEqual(view.closed, true);
+    assert.throws(() => view.stats(slice), /view is closed/);
+  });
+
   it('reports its thread count and instruction set', () => {
     assert.ok(native().threads >= 1);
     assert.match(native().simd, /^(x86-64-v4|x86-64-v3|baseline)$/);

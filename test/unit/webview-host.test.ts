@@ -16,12 +16,20 @@ const py = (code: string, ...args: string[]) => execFileSync(PYTHON, ['-c', code
 
 describe('webview host: messages from the viewer', () => {
   const slice = { axes: [0, 1], index: [0, 0], part: 'magnitude' };
-  const view = { type: 'view', requestId: 3, slice, window: { r0: 0, r1: 10, c0: 0, c1: 10 }, width: 5, height: 5, mode: 'mean', plot: 'heatmap', live: false };
+  const view = { type: 'view', requestId: 3, slice, window: { r0: 0, r1: 10, c0: 0, c1: 10 }, width: 5, height: 5, mode: 'mean', plot: 'heatmap', live: false, epoch: 7 };
   it('accepts well-formed requests and copies them', () => {
     const m = parseWebviewMessage(view);
     assert.deepStrictEqual(m, view);
     assert.notStrictEqual((m as typeof view).window, view.window);
-    assert.deepStrictEqual(parseWebviewMessage({ type: 'ready', extra: 1 }), { type: 'ready' });
+    assert.deepStrictEqual(parseWebviewMessage({ type: 'ready', extra: 1 }), { type: 'ready', plotArea: null, epoch: 0 });
+    assert.deepStrictEqual(parseWebviewMessage({ type: 'ready', plotArea: { width: 800, height: 600 }, epoch: 2 }), { type: 'ready', plotArea: { width: 800, height: 600 }, epoch: 2 });
+    // A plot size that is not one (negative, fractional, absurd) is dropped, not trusted.
+    for (const plotArea of [{ width: -1, height: 5 }, { width: 1.5, height: 5 }, { width: 1e9, height: 5 }, 'big']) {
+      assert.deepStrictEqual(parseWebviewMessage({ type: 'ready', plotArea }), { type: 'ready', plotArea: null, epoch: 0 });
+    }
+    assert.deepStrictEqual(parseWebviewMessage({ type: 'drawn', requestId: 4, epoch: 1 }), { type: 'drawn', requestId: 4, epoch: 1 });
+    assert.strictEqual(parseWebviewMessage({ type: 'drawn', requestId: 'x' }), null);
+    assert.deepStrictEqual(parseWebviewMessage({ type: 'pin', epoch: 3 }), { type: 'pin', epoch: 3 });
   });
   it('refuses malformed or oversized ones', () => {
     assert.strictEqual(parseWebviewMessage({ ...view, width: 4097, height: 4097 }), null);

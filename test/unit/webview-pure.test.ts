@@ -210,6 +210,15 @@ describe('webview: message checks and saved state', () => {
     assert.strictEqual(va.validateHostMessage({ type: 'error', message: 'x', kind: 'boom' }), null);
     assert.ok(va.validateHostMessage({ type: 'error', message: 'x', kind: 'changed' }));
     assert.strictEqual(va.validateHostMessage({ type: 'init', segment: { name: 'x' }, requestedAt: 0 }), null);
+    const segment = { name: 'a', path: '/dev/shm/a', kind: 'segment', dtype: '<f4', dtypeWords: 'float32', shape: [4, 6], fortranOrder: false, complex: false, size: 224, rows: 4, cols: 6 };
+    const init = { type: 'init', segment, requestedAt: 5, epoch: 2 };
+    assert.ok(va.validateHostMessage(init));
+    assert.strictEqual(va.validateHostMessage({ ...init, epoch: undefined }), null);
+    const first = { slice: { axes: [0, 1], index: [0, 0], part: 'magnitude' }, window: { r0: 0, r1: 4, c0: 0, c1: 6 }, width: 3, height: 2, values: new Float32Array(6), min: 0, max: 1, elapsedMs: 1, exact: false };
+    assert.ok(va.validateHostMessage({ ...init, first }));
+    assert.strictEqual(va.validateHostMessage({ ...init, first: { ...first, values: new Float32Array(5) } }), null);
+    assert.strictEqual(va.validateHostMessage({ ...init, first: { ...first, slice: { axes: 'x', index: [], part: 'magnitude' } } }), null);
+    assert.strictEqual(va.validateHostMessage({ ...init, first: { ...first, exact: 1 } }), null);
     assert.strictEqual(va.validateHostMessage(null), null);
     assert.strictEqual(va.validateHostMessage('tile'), null);
   });

@@ -1,0 +1,41 @@
+// Benchmark: time from the preview request to the first pixels drawn in the webview, in the
+// real workbench (code-server + headless Chromium), on a 16384 x 16384 float32 matrix
+// (1 GiB) made by numpy in /dev/shm. Prints figures; not part of npm test.
+//
+//   node scripts/build.mjs && node bench/first-image.mjs
+//
+// It runs the opt-in e2e test "the matrix viewer on a 1 GiB matrix" (test/e2e/viewer.test.ts,
+// SHM_VIEWER_BIG=1), which previews the matrix from the command palette 3 times in a new
+// panel and 3 times in the running panel of another segment (reused, as VS Code reuses its
+// preview editors), and reads the webview's own timestamps (host clock at the request, webview
+// clock at each step: both are this machine's Date.now()). Its segments have unique names and
+// are removed when it ends.
+import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { loadavg } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+const results = process.env.SHM_RESULTS ?? 'test-results';
+console.log(`load average before: ${loadavg().map((x) => x.toFixed(2)).join(' ')} (2-core machine)`);
+const r = spawnSync(process.execPath, [join(root, 'test', 'harness', 'run-all.mjs')], {
+  cwd: root,
+  env: { ...process.env, SHM_VIEWER_BIG: '1', SHM_TEST_LEVELS: 'e2e', SHM_TEST_GREP: '1 GiB matrix' },
+  encoding: 'utf8',
+  maxBuffer: 1 << 26,
+});
+if (r.status !== 0) {
+  process.stdout.write(r.stdout.slice(-4000));
+  process.stderr.write(r.stderr.slice(-4000));
+  throw new Error(`the timing test failed (exit ${r.status})`);
+}
+const lines = readFileSync(join(root, results, 'viewer-timing.txt'), 'utf8').trim().split('\n');
+for (const l of lines) console.log(l);
+const firstPixels = (kind) => lines.filter((l) => l.startsWith(kind)).map((l) => Number(/first pixels (\d+) ms/.exec(l)?.[1]));
+const median = (xs) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
+for (const kind of ['new panel', 'reused panel']) {
+  const xs = firstPixels(kind);
+  console.log(`${kind}: first pixels ${xs.join(' / ')} ms (median ${median(xs)} ms; target 100 ms: ${median(xs) <= 100 ? 'met' : 'MISSED'})`);
+}
+console.log(`load average after: ${loadavg().map((x) => x.toFixed(2)).join(' ')}`);
