@@ -168,6 +168,9 @@ export interface StatsResult {
 export interface MappedView {
   readonly size: number;
   readonly path: string;
+  /** The mapped file's device and inode (from the open file: its name may since name another). */
+  readonly dev: number;
+  readonly ino: number;
   readonly closed: boolean;
   reduce(req: ReduceRequest): Promise<ReduceResult>;
   stats(req: StatsRequest): Promise<StatsResult>;

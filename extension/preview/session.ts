@@ -84,6 +84,9 @@ export class ViewerSession implements vscode.Disposable {
   /** The first picture sent with init, so that the view it answers skips its own sampled pass. */
   private firstSent: { key: string; window: Window2D } | null = null;
   private readonly drawnWaiters = new Map<number, () => void>();
+  /** Live mode has said once that the segment was unlinked, or replaced. */
+  private unlinkNoted = false;
+  private replacedNoted = false;
   private static nextEpoch = 1;
   /** Stamped on init; the webview's requests carry it back (a reused panel's old requests do not match). */
   private readonly epoch = ViewerSession.nextEpoch++;
@@ -241,6 +244,7 @@ export class ViewerSession implements vscode.Disposable {
     this.statsCache.clear();
     this.firstSent = null;
     this.error = null;
+    this.unlinkNoted = this.replacedNoted = false;
   }
 
   private async start(reopen: boolean): Promise<void> {
@@ -273,9 +277,34 @@ export class ViewerSession implements vscode.Disposable {
     return resolveSlice(this.loaded.layout, { axes: sel.axes ?? undefined, index: sel.index, part: sel.part });
   }
 
+  /**
+   * Live mode re-reads the mapped file; this says when its name no longer names it: unlinked
+   * (the mapping still shows the memory, a notice says so once) or replaced by a new segment
+   * of the same name (an error with Reopen, which maps the new one). False when replaced.
+   */
+  private async stillTheSegment(view: MappedView): Promise<boolean> {
+    if (view.path.startsWith('/proc/')) return true; // a deleted segment read through its holder
+    const st = await fs.promises.lstat(view.path, { bigint: true }).catch((e: NodeJS.ErrnoException) => (e.code === 'ENOENT' ? null : undefined));
+    if (st === undefined) return true; // cannot tell (permissions): keep reading what is mapped
+    if (st === null) {
+      if (!this.unlinkNoted) {
+        this.unlinkNoted = true;
+        this.notice('warning', `${this.name} was unlinked: the picture shows the memory this panel still maps, which no one else can open by name.`);
+      }
+      return true;
+    }
+    if (Number(st.dev) === view.dev && Number(st.ino) === view.ino) return true;
+    if (this.replacedNoted) return false;
+    this.replacedNoted = true;
+    this.error = `${this.name} was replaced by another segment of the same name`;
+    this.post({ type: 'error', kind: 'changed', message: `${this.name} was replaced by a new segment of the same name while live mode watched it. Reopen it to see the new one.` });
+    return false;
+  }
+
   private async render(msg: Extract<WebviewToHost, { type: 'view' }>): Promise<void> {
     const view = this.view;
     if (!view || !this.loaded) return;
+    if (msg.live && !(await this.stillTheSegment(view))) return;
     const gen = ++this.generation;
     // A newer request supersedes every reduction still running.
     view.cancelPending();

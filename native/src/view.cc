@@ -251,6 +251,7 @@ class View : public Napi::ObjectWrap<View> {
   static Napi::Function Define(Napi::Env env) {
     return DefineClass(env, "MappedView",
                        {InstanceAccessor<&View::Size>("size"), InstanceAccessor<&View::Path>("path"),
+                        InstanceAccessor<&View::Dev>("dev"), InstanceAccessor<&View::Ino>("ino"),
                         InstanceAccessor<&View::Closed>("closed"), InstanceMethod<&View::Reduce>("reduce"),
                         InstanceMethod<&View::Stats>("stats"), InstanceMethod<&View::Read>("read"),
                         InstanceMethod<&View::Cancel>("cancelPending"), InstanceMethod<&View::Close>("close")});
@@ -271,6 +272,9 @@ class View : public Napi::ObjectWrap<View> {
     return Num(info.Env(), m_ ? static_cast<double>(m_->len) : 0);
   }
   Napi::Value Path(const Napi::CallbackInfo& info) { return Napi::String::New(info.Env(), m_ ? m_->path : ""); }
+  // The mapped file's identity (fstat of the open file): a name now naming another file is a replacement.
+  Napi::Value Dev(const Napi::CallbackInfo& info) { return Num(info.Env(), m_ ? static_cast<double>(m_->dev) : 0); }
+  Napi::Value Ino(const Napi::CallbackInfo& info) { return Num(info.Env(), m_ ? static_cast<double>(m_->ino) : 0); }
   Napi::Value Closed(const Napi::CallbackInfo& info) { return Napi::Boolean::New(info.Env(), !m_); }
 
   Napi::Value Reduce(const Napi::CallbackInfo& info) {

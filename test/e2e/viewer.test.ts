@@ -420,6 +420,14 @@ with open(sys.argv[8] + '/model.safetensors', 'wb') as f:
     assert.match(await frame.innerText('#status'), /range 0 … 1 /);
     await frame.click('#pause');
     await frame.waitForFunction(() => /range 5 … 5 /.test(document.getElementById('status')?.textContent ?? ''), undefined, { timeout: 10_000 });
+    // Python makes a new segment under the same name: live mode says so, and Reopen maps the new one.
+    jar.track(`${live.path}.new.npy`);
+    python(`import numpy as np,sys,os; np.save(sys.argv[1] + '.new.npy', np.full((64, 64), 7, dtype='<f4')); os.replace(sys.argv[1] + '.new.npy', sys.argv[1])`, live.path);
+    await frame.waitForSelector('#error:not([hidden])', { timeout: 10_000 });
+    assert.match(await frame.innerText('#error-text'), /replaced by a new segment of the same name/);
+    await shot(page, '8c-live-replaced');
+    await frame.click('#retry');
+    await frame.waitForFunction(() => /range 7 … 7 /.test(document.getElementById('status')?.textContent ?? ''), undefined, { timeout: 10_000 });
     await frame.selectOption('#live', '0');
   });
 
