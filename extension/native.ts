@@ -175,6 +175,8 @@ export interface MappedView {
   reduce(req: ReduceRequest): Promise<ReduceResult>;
   stats(req: StatsRequest): Promise<StatsResult>;
   read(offset: number, length: number): Promise<Uint8Array>;
+  /** The window's elements as stored, in C order, at any strides (at most 256 MiB). */
+  gather(req: { offset: number; rows: number; cols: number; strideR: number; strideC: number; itemSize: number }): Promise<Uint8Array>;
   /** Makes running reductions of this view stop early (their promises reject with "cancelled"). */
   cancelPending(): void;
   close(): void;

@@ -146,8 +146,6 @@ export function npyHeader(descr: string, shape: number[], fortranOrder = false):
 
 /** Most bytes a saved window may hold. */
 export const MAX_NPY_BYTES = 256 * 1024 * 1024;
-/** Bytes read at once while gathering. */
-const CHUNK = 16 * 1024 * 1024;
 
 export interface GatheredWindow {
   descr: string;
@@ -174,45 +172,26 @@ export async function gatherWindow(view: MappedView, slice: ResolvedSlice, win: 
         `saving is limited to ${maxBytes / 2 ** 20} MiB. Zoom in to a smaller window first.`,
     );
   }
-  const out = new Uint8Array(bytes);
+  // The addon reads the window at its strides (any slice of any order, however far apart
+  // its elements lie) on a worker thread, row by row in C order.
   const item = dt.itemsize;
-  // Walk the axis with the smaller stride innermost; read runs of lines in chunks.
-  const rowsOuter = slice.strideC <= slice.strideR || n === 1;
-  const nOuter = rowsOuter ? n : m;
-  const nInner = rowsOuter ? m : n;
-  const sOuter = rowsOuter ? slice.strideR : slice.strideC;
-  const sInner = rowsOuter ? slice.strideC : slice.strideR;
-  const start = slice.offset + win.r0 * slice.strideR + win.c0 * slice.strideC;
-  const lineSpan = (nInner - 1) * sInner + item;
-  if (lineSpan > 64 * 1024 * 1024 || (lineSpan > 1 << 20 && lineSpan > 8 * nInner * item)) {
-    throw new Error('this slice is too sparse in memory to save quickly (its elements lie far apart); choose the last two axes');
-  }
-  // Lines close together are read several at a time; lines far apart one by one.
-  const dense = sOuter <= 2 * lineSpan;
-  let o = 0;
-  for (let i = 0; i < nOuter; ) {
-    let k = 1;
-    while (dense && i + k < nOuter && k * sOuter + lineSpan <= CHUNK) k++;
-    const from = start + i * sOuter;
-    const buf = await view.read(from, (k - 1) * sOuter + lineSpan);
-    if (buf.length < (k - 1) * sOuter + lineSpan) throw new Error('the segment ends inside the window');
-    for (let a = 0; a < k; a++) {
-      for (let b = 0; b < nInner; b++) {
-        const src = a * sOuter + b * sInner;
-        const row = rowsOuter ? i + a : b;
-        const col = rowsOuter ? b : i + a;
-        o = (row * m + col) * outItem;
-        if (bf16) {
-          // bfloat16 has no NPY type: its exact float32 (the high half of the float's bits).
-          const lo = dt.byteSwap ? buf[src + 1] : buf[src];
-          const hi = dt.byteSwap ? buf[src] : buf[src + 1];
-          out[o] = 0; out[o + 1] = 0; out[o + 2] = lo; out[o + 3] = hi;
-        } else {
-          for (let q = 0; q < item; q++) out[o + q] = buf[src + q];
-        }
-      }
+  const raw = await view.gather({
+    offset: slice.offset + win.r0 * slice.strideR + win.c0 * slice.strideC,
+    rows: n,
+    cols: m,
+    strideR: slice.strideR,
+    strideC: slice.strideC,
+    itemSize: item,
+  });
+  let out: Uint8Array = raw;
+  if (bf16) {
+    // bfloat16 has no NPY type: its exact float32 (the high half of the float's bits).
+    out = new Uint8Array(bytes);
+    for (let k = 0, o = 0; k < n * m; k++, o += 4) {
+      const src = k * 2;
+      out[o + 2] = dt.byteSwap ? raw[src + 1] : raw[src];
+      out[o + 3] = dt.byteSwap ? raw[src] : raw[src + 1];
     }
-    i += k;
   }
   return {
     descr: bf16 ? '<f4' : dt.str,

@@ -244,6 +244,45 @@ class ReadWorker : public PromiseWorker {
   std::vector<uint8_t> buf_;
 };
 
+// Elements of a 2-D window at any strides, in C order (row by row), exactly as stored.
+class GatherWorker : public PromiseWorker {
+ public:
+  GatherWorker(Napi::Env env, MappingPtr m, uint64_t off, int64_t rows, int64_t cols, int64_t sr, int64_t sc, int64_t item)
+      : PromiseWorker(env), m_(std::move(m)), off_(off), rows_(rows), cols_(cols), sr_(sr), sc_(sc), item_(item) {}
+  void Execute() override {
+    // Strides are non-negative (resolveSlice's), so the window's last byte is its farthest.
+    const unsigned __int128 end = static_cast<unsigned __int128>(off_) + static_cast<unsigned __int128>(rows_ - 1) * sr_ +
+                                  static_cast<unsigned __int128>(cols_ - 1) * sc_ + item_;
+    if (end > m_->len) return SetError("the window extends past the end of the segment");
+    int64_t now = m_->CurrentSize();
+    if (now >= 0 && static_cast<unsigned __int128>(now) < end)
+      return SetError("segment shrank to " + std::to_string(now) + " bytes while open");
+    buf_.resize(static_cast<size_t>(rows_ * cols_ * item_));
+    uint8_t* dst = buf_.data();
+    const uint8_t* base = m_->addr + off_;
+    const int64_t rows = rows_, cols = cols_, sr = sr_, sc = sc_, item = item_;
+    bool ok = Guarded([&] {
+      for (int64_t r = 0; r < rows; ++r) {
+        const uint8_t* src = base + r * sr;
+        uint8_t* d = dst + r * cols * item;
+        if (sc == item) {
+          std::memcpy(d, src, static_cast<size_t>(cols * item));
+        } else {
+          for (int64_t c = 0; c < cols; ++c) std::memcpy(d + c * item, src + c * sc, static_cast<size_t>(item));
+        }
+      }
+    });
+    if (!ok) SetError(kFault);
+  }
+  Napi::Value Result(Napi::Env env) override { return Napi::Buffer<uint8_t>::Copy(env, buf_.data(), buf_.size()); }
+
+ private:
+  MappingPtr m_;
+  uint64_t off_;
+  int64_t rows_, cols_, sr_, sc_, item_;
+  std::vector<uint8_t> buf_;
+};
+
 // ---- the JS class -------------------------------------------------------
 
 class View : public Napi::ObjectWrap<View> {
@@ -254,6 +293,7 @@ class View : public Napi::ObjectWrap<View> {
                         InstanceAccessor<&View::Dev>("dev"), InstanceAccessor<&View::Ino>("ino"),
                         InstanceAccessor<&View::Closed>("closed"), InstanceMethod<&View::Reduce>("reduce"),
                         InstanceMethod<&View::Stats>("stats"), InstanceMethod<&View::Read>("read"),
+                        InstanceMethod<&View::Gather>("gather"),
                         InstanceMethod<&View::Cancel>("cancelPending"), InstanceMethod<&View::Close>("close")});
   }
 
@@ -342,6 +382,31 @@ class View : public Napi::ObjectWrap<View> {
     double len = info.Length() > 1 && info[1].IsNumber() ? info[1].As<Napi::Number>().DoubleValue() : -1;
     if (!(off >= 0) || !(len >= 0) || len > 64.0 * 1024 * 1024) throw Napi::RangeError::New(env, "read(offset, length <= 64 MiB)");
     auto* w = new ReadWorker(env, m, static_cast<uint64_t>(off), static_cast<uint64_t>(len));
+    Napi::Promise p = w->Promise();
+    w->Queue();
+    return p;
+  }
+
+  // gather({ offset, rows, cols, strideR, strideC, itemSize }): at most 256 MiB.
+  Napi::Value Gather(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    MappingPtr m = Live(env);
+    if (info.Length() < 1 || !info[0].IsObject()) throw Napi::TypeError::New(env, "gather(request)");
+    Napi::Object o = info[0].As<Napi::Object>();
+    double v[6];
+    const char* keys[6] = {"offset", "rows", "cols", "strideR", "strideC", "itemSize"};
+    for (int k = 0; k < 6; ++k) {
+      Napi::Value x = o.Get(keys[k]);
+      v[k] = x.IsNumber() ? x.As<Napi::Number>().DoubleValue() : -1;
+      if (!(v[k] >= 0) || std::floor(v[k]) != v[k] || v[k] > 9007199254740991.0)
+        throw Napi::RangeError::New(env, std::string("gather: ") + keys[k] + " must be a non-negative integer");
+    }
+    const double item = v[5];
+    if (v[1] < 1 || v[2] < 1 || !(item == 1 || item == 2 || item == 4 || item == 8 || item == 16))
+      throw Napi::RangeError::New(env, "gather: an empty window or a bad item size");
+    if (v[1] * v[2] * item > 256.0 * 1024 * 1024) throw Napi::RangeError::New(env, "gather: at most 256 MiB");
+    auto* w = new GatherWorker(env, m, static_cast<uint64_t>(v[0]), static_cast<int64_t>(v[1]), static_cast<int64_t>(v[2]),
+                               static_cast<int64_t>(v[3]), static_cast<int64_t>(v[4]), static_cast<int64_t>(item));
     Napi::Promise p = w->Promise();
     w->Queue();
     return p;

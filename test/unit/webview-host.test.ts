@@ -118,6 +118,19 @@ a.flush()`,
         const e = await readElement(view, slice, 123, 45);
         assert.strictEqual(e.text, py(`import numpy as np,sys; print(np.load(sys.argv[1])[123,45])`, file).trim());
         await assert.rejects(gatherWindow(view, slice, { r0: 0, r1: 300, c0: 0, c1: 200 }, 1000), /limited to/);
+        // A slice whose elements lie far apart (the first two axes of a 4-D array): 24 KB and 1.9 MB strides.
+        const far = path.join(dir, 'far.npy');
+        py(`import numpy as np,sys; a=np.lib.format.open_memmap(sys.argv[1], mode='w+', dtype='<f8', shape=(20, 80, 50, 60)); a[...] = np.arange(a.size, dtype='<f8').reshape(a.shape); a.flush()`, far);
+        const farView = await openView(far);
+        try {
+          const farSlice = resolveSlice({ dtype: '<f8', shape: [20, 80, 50, 60], fortranOrder: false, dataOffset: 128 }, { axes: [0, 1], index: [0, 0, 7, 9] });
+          const fg = await gatherWindow(farView, farSlice, { r0: 3, r1: 17, c0: 5, c1: 70 });
+          const fout = path.join(dir, 'fw.npy');
+          fs.writeFileSync(fout, Buffer.concat([npyHeader(fg.descr, fg.shape), fg.data]));
+          assert.strictEqual(py(`import numpy as np,sys; a=np.load(sys.argv[1], mmap_mode='r'); w=np.load(sys.argv[2]); print(np.array_equal(w, a[3:17, 5:70, 7, 9]))`, far, fout).trim(), 'True');
+        } finally {
+          farView.close();
+        }
         const base = await baseStats(view, slice);
         const ours = [await sliceQuantile(view, slice, base, 0.01), await sliceQuantile(view, slice, base, 0.99)];
         const ref = JSON.parse(py(`import numpy as np,sys,json; print(json.dumps(np.percentile(np.load(sys.argv[1]).astype(np.float64), [1, 99]).tolist()))`, file));
