@@ -4,7 +4,7 @@ import { dtypeWords, parseDTypeSpec } from '../core/dtype';
 import { formatBytes, shapeWords } from '../core/format-words';
 import {
   attachCode, clearSegments, createSegment, OperationError, parseDuration, persistSegment, restoreSegment, unlinkSegments,
-  validateName, type ClearResult, type Fill, type UnlinkOutcome,
+  validateName, type ClearResult, type Fill, type ProgressFn, type UnlinkOutcome,
 } from '../core/manage';
 import { Failure, table, type Command, type CommandContext } from './common';
 
@@ -31,17 +31,47 @@ function parseShape(text: string): number[] {
   });
 }
 
-/** Runs a cancellable operation: SIGINT, SIGTERM and SIGHUP abort it (it then cleans up). Operation errors become failures. */
-async function cancellable<T>(op: (signal: AbortSignal) => Promise<T>): Promise<T> {
+/**
+ * A progress line on stderr for a long copy, only when stderr is a terminal (scripts that
+ * capture stderr see nothing but errors), redrawn at most every 100 ms and erased at the end.
+ */
+function progressLine(what: string): { report: ProgressFn; done(): void } {
+  const tty = process.stderr.isTTY === true;
+  const started = Date.now();
+  let last = 0;
+  let shown = false;
+  return {
+    report(done, total) {
+      const now = Date.now();
+      if (!tty || now - last < 100 || now - started < 300 || total <= 0) return;
+      last = now;
+      shown = true;
+      const rate = done / Math.max(0.001, (now - started) / 1000);
+      const pct = Math.min(100, Math.floor((done * 100) / total));
+      process.stderr.write(`\r\x1b[K${what}: ${pct}% (${formatBytes(done)} of ${formatBytes(total)}, ${formatBytes(rate)}/s; Ctrl+C cancels)`);
+    },
+    done() {
+      if (shown) process.stderr.write('\r\x1b[K');
+    },
+  };
+}
+
+/**
+ * Runs a cancellable operation: SIGINT, SIGTERM and SIGHUP abort it (it then cleans up).
+ * Operation errors become failures. `what` names a long copy for its progress line.
+ */
+async function cancellable<T>(op: (signal: AbortSignal, onProgress: ProgressFn) => Promise<T>, what = ''): Promise<T> {
   const ac = new AbortController();
   const stop = () => ac.abort();
   const sigs: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
   for (const s of sigs) process.on(s, stop);
+  const progress = progressLine(what);
   try {
-    return await op(ac.signal);
+    return await op(ac.signal, progress.report);
   } catch (e) {
     throw asFailure(e);
   } finally {
+    progress.done();
     for (const s of sigs) process.off(s, stop);
   }
 }
@@ -98,8 +128,8 @@ export const MANAGE_COMMANDS: Command[] = [
       const from = str(ctx, 'from');
       if (from !== undefined && fill !== undefined) throw new UsageError('--fill and --from exclude each other');
       if (from === undefined && (dtype === undefined || shape === undefined)) throw new UsageError('create needs --dtype and --shape (or --from FILE.npy)');
-      const r = await cancellable((signal) =>
-        createSegment({ dir: ctx.dir, name, dtype, shape, fill: fill as Fill | undefined, from, format: format as 'npy' | 'raw' | undefined, signal }),
+      const r = await cancellable((signal, onProgress) =>
+        createSegment({ dir: ctx.dir, name, dtype, shape, fill: fill as Fill | undefined, from, format: format as 'npy' | 'raw' | undefined, signal, onProgress }), `creating ${name}`,
       );
       if (ctx.json) ctx.printJson(r);
       else ctx.print(`created ${r.name}: ${dtypeWords(r.dtype)} ${shapeWords(r.shape)}, ${r.format}, ${r.size} bytes (${formatBytes(r.size)}), data at offset ${r.dataOffset}\n${r.path}`);
@@ -118,7 +148,7 @@ export const MANAGE_COMMANDS: Command[] = [
       const pidText = str(ctx, 'pid');
       if (pidText !== undefined && !/^[1-9]\d{0,9}$/.test(pidText)) throw new UsageError(`--pid: not a process id: '${pidText}'`);
       const { rel } = resolveName(ctx.dir, ctx.positionals[0]);
-      const r = await cancellable((signal) => persistSegment({ dir: ctx.dir, name: rel, to, pid: pidText ? Number(pidText) : undefined, signal }));
+      const r = await cancellable((signal, onProgress) => persistSegment({ dir: ctx.dir, name: rel, to, pid: pidText ? Number(pidText) : undefined, signal, onProgress }), `persisting ${rel}`);
       if (ctx.json) ctx.printJson(r);
       else {
         ctx.print(
@@ -143,7 +173,7 @@ export const MANAGE_COMMANDS: Command[] = [
         const bad = validateName(base);
         if (bad) throw new UsageError(`${bad}; give --name`);
       }
-      const r = await cancellable((signal) => restoreSegment({ dir: ctx.dir, file: ctx.positionals[0], name, force: flag(ctx, 'force'), signal }));
+      const r = await cancellable((signal, onProgress) => restoreSegment({ dir: ctx.dir, file: ctx.positionals[0], name, force: flag(ctx, 'force'), signal, onProgress }), `restoring ${ctx.positionals[0]}`);
       if (ctx.json) ctx.printJson(r);
       else ctx.print(`restored ${r.name} (${r.bytes} bytes) to ${r.path}; ${r.verified ? 'checksum verified' : 'no .sha256 file: not verified'}`);
       return 0;

@@ -190,6 +190,18 @@ print(a.dtype == b.dtype and np.array_equal(a, b) and b.flags.f_contiguous)`, sr
     fs.unlinkSync(victim);
   });
 
+  it('CLI create: a progress line on a terminal only, erased when done; nothing on a captured stderr', async () => {
+    // `script` gives the command a terminal (util-linux); its output is what the terminal showed.
+    const shown = execFileSync('script', ['-qec', `${process.execPath} ${CLI} create --dir ${dir} tty.npy --dtype float64 --shape 32000000 --fill random`, '/dev/null'], { encoding: 'utf8', timeout: 60_000 });
+    assert.match(shown, /\r\x1b\[Kcreating tty\.npy: \d+% \([\d.]+ MiB of 244\.1 MiB, [\d.]+ [KMG]iB\/s; Ctrl\+C cancels\)/);
+    assert.match(shown, /\r\x1b\[Kcreated tty\.npy: float64 32000000/, 'the line is erased before the result');
+    const r = await runCli(['create', '--dir', dir, 'piped.npy', '--dtype', 'float64', '--shape', '32000000', '--fill', 'random']);
+    assert.strictEqual(r.code, 0, r.stderr);
+    assert.strictEqual(r.stderr, '', 'no progress when stderr is not a terminal');
+    fs.rmSync(path.join(dir, 'tty.npy'));
+    fs.rmSync(path.join(dir, 'piped.npy'));
+  });
+
   it('cancelled mid-fill (AbortSignal): rejects with an AbortError and leaves nothing behind', async () => {
     const before = snapshot(dir);
     const ac = new AbortController();
