@@ -27,6 +27,9 @@ const PREVIEW_FIRST_ELEMENTS = 4_000_000;
  */
 const DRAWN_WAIT_MS = 250;
 
+/** Most cells of the first picture (float32: 1 MiB). */
+const FIRST_CELLS = 1 << 18;
+
 /** Device pixels a plot may take, as the webview last said. */
 export interface PlotArea {
   width: number;
@@ -211,11 +214,13 @@ export class ViewerSession implements vscode.Disposable {
     const sel: SliceSelection = { axes: [nd - 2, nd - 1], index: new Array<number>(nd).fill(0), part: 'magnitude' };
     const slice = this.slice(sel);
     const win: Window2D = { r0: 0, r1: slice.rows, c0: 0, c1: slice.cols };
-    // Half the plot's resolution each way, a quarter of its pixels: what takes the time to the
-    // first picture is carrying the values to the webview (through code-server, ~1.5 MB cost
-    // ~100 ms), and the exact picture at full resolution follows at once.
-    const width = Math.min(Math.ceil(area.width / 2), slice.cols);
-    const height = Math.min(Math.ceil(area.height / 2), slice.rows);
+    // Half the plot's resolution each way (a quarter of its pixels), and at most FIRST_CELLS
+    // cells on big screens: what takes the time to the first picture is carrying the values to
+    // the webview (through code-server, 1.5 MB cost ~100 ms); the exact picture at full
+    // resolution follows at once.
+    const k = Math.max(2, Math.sqrt((area.width * area.height) / FIRST_CELLS));
+    const width = Math.min(Math.ceil(area.width / k), slice.cols);
+    const height = Math.min(Math.ceil(area.height / k), slice.rows);
     const t0 = performance.now();
     const r = await view.reduce({ ...slice, r0: 0, r1: slice.rows, c0: 0, c1: slice.cols, gridWidth: width, gridHeight: height, mode: 'strided' });
     const exact = r.width === slice.cols && r.height === slice.rows;
