@@ -482,7 +482,7 @@ function onInit(segment: SegmentSummary, at: number, first: FirstPicture | undef
   stats = null;
   // The host's first picture, when it shows what this view starts on: drawn before anything is asked.
   const firstFits = first && plotKind === 'heatmap' && isFull(vp, extent) && sameSlice(first.slice, currentSlice());
-  if (first && firstFits) tile = { requestId: -1, window: first.window, width: first.width, height: first.height, values: first.values, min: first.min, max: first.max, mode: 'strided', elapsedMs: first.elapsedMs, final: false, image: null };
+  if (first && firstFits) tile = { ...first, requestId: -1, mode: 'strided', final: false, image: null };
   showStats();
   buildSlicer(seg, { axes: st.axes, index: st.index, part: st.part }, slicerCallbacks);
   syncControls();

@@ -8,7 +8,7 @@ import { colorize, rebin, type Norm } from './scales';
 import { formatTick, formatValue, indexTicks, niceStep, scaleTicks } from './ticks';
 import type { Viewport } from './viewport';
 import { windowRect } from './viewport';
-import type { StatsSummary, Window2D } from './protocol';
+import type { CellGrid, StatsSummary, Window2D } from './protocol';
 
 export interface Rect {
   x: number;
@@ -109,17 +109,10 @@ export function readTheme(): Theme {
 
 // ---- heatmap ------------------------------------------------------------
 
-export interface Tile {
+export interface Tile extends CellGrid {
   requestId: number;
-  window: Window2D;
-  width: number;
-  height: number;
-  values: Float32Array | Float64Array;
-  min: number | null;
-  max: number | null;
   mode: string;
   final: boolean;
-  elapsedMs: number;
   image: HTMLCanvasElement | null;
 }
 

@@ -79,17 +79,23 @@ export interface StatsSummary {
  * (or, in a reused panel, at once) and sent with `init`: the webview draws it before it
  * asks for anything, which saves the first view's round trip.
  */
-export interface FirstPicture {
+export interface FirstPicture extends CellGrid {
   slice: SliceSelection;
+  /** True when every element is a cell (a small array): it is already the exact picture. */
+  exact: boolean;
+}
+
+/** Cell values of a window, as the host reduced them. */
+export interface CellGrid {
   window: Window2D;
   width: number;
   height: number;
+  /** width*height cell values, row-major; NaN/±Inf kept as such. */
   values: Float32Array | Float64Array;
   min: number | null;
   max: number | null;
+  /** Milliseconds the host spent reading. */
   elapsedMs: number;
-  /** True when every element is a cell (a small array): it is already the exact picture. */
-  exact: boolean;
 }
 
 export type HostToWebview =
@@ -102,22 +108,13 @@ export type HostToWebview =
       epoch: number;
       first?: FirstPicture;
     }
-  | {
+  | ({
       type: 'tile';
       requestId: number;
-      window: Window2D;
-      width: number;
-      height: number;
       mode: ReduceModeName;
-      /** width*height cell values, row-major; NaN/±Inf kept as such. */
-      values: Float32Array | Float64Array;
-      min: number | null;
-      max: number | null;
-      /** Milliseconds the host spent reading. */
-      elapsedMs: number;
       /** False for a quick sampled image that an exact one will replace. */
       final: boolean;
-    }
+    } & CellGrid)
   | {
       type: 'line';
       requestId: number;

@@ -113,6 +113,22 @@ export async function contextMenu(page: Page, rowText: string, item: string): Pr
   await page.keyboard.press('Enter');
 }
 
+/** Runs "SHM Inspector: Preview Segment" from the palette, picks `name`, and waits for its exact picture. */
+export async function previewFromPalette(page: Page, name: string, ms = 30_000): Promise<Frame> {
+  await focusWorkbench(page);
+  await page.keyboard.press('F1');
+  await page.keyboard.type('SHM Inspector: Preview Segment');
+  await page.locator('.quick-input-list .monaco-list-row', { hasText: 'Preview Segment' }).first().waitFor();
+  await page.keyboard.press('Enter');
+  await page.getByPlaceholder('Segment to preview').waitFor();
+  await page.keyboard.type(name);
+  await page.locator('.quick-input-list .monaco-list-row', { hasText: name }).first().waitFor();
+  await page.keyboard.press('Enter');
+  const frame = await heatmapFrame(page, name, ms);
+  await frame.waitForSelector('body[data-state="exact"]', { timeout: ms });
+  return frame;
+}
+
 /** The webview frame that shows the preview of `title` (webviews are nested iframes). */
 export async function heatmapFrame(page: Page, title: string, ms = 30_000): Promise<Frame> {
   const deadline = Date.now() + ms;

@@ -15,7 +15,7 @@ import * as path from 'path';
 import { chromium, type Browser, type Frame, type Page } from 'playwright-core';
 import { chromiumOptions, ROOT, startCodeServer, workbenchUrl, type CodeServer } from '../harness/code-server';
 import { PYTHON, SegmentJar } from '../fixtures/segments';
-import { focusWorkbench, heatmapFrame, shot as saveShot } from './helpers';
+import { heatmapFrame, previewFromPalette, runCommand, shot as saveShot } from './helpers';
 
 // Functions given to waitForFunction run in the webview; the test build has no DOM types.
 declare const document: any;
@@ -180,20 +180,7 @@ with open(sys.argv[8] + '/model.safetensors', 'wb') as f:
   });
 
   /** Runs "SHM Inspector: Preview Segment" from the palette and picks `name`. */
-  async function preview(name: string): Promise<Frame> {
-    await focusWorkbench(page);
-    await page.keyboard.press('F1');
-    await page.keyboard.type('SHM Inspector: Preview Segment');
-    await page.locator('.quick-input-list .monaco-list-row', { hasText: 'Preview Segment' }).first().waitFor();
-    await page.keyboard.press('Enter');
-    await page.getByPlaceholder('Segment to preview').waitFor();
-    await page.keyboard.type(name);
-    await page.locator('.quick-input-list .monaco-list-row', { hasText: name }).first().waitFor();
-    await page.keyboard.press('Enter');
-    const frame = await viewerFrame(page, name);
-    await frame.waitForSelector('body[data-state="exact"]', { timeout: 30_000 });
-    return frame;
-  }
+  const preview = (name: string): Promise<Frame> => previewFromPalette(page, name);
 
   /** Waits until the save dialog's path input shows the suggested file (it fills in the folder first). */
   async function settled(input: ReturnType<Page['locator']>, re: RegExp): Promise<void> {
@@ -480,11 +467,7 @@ print(w.dtype.str, w.shape == (r1 - r0, c1 - c0) and bool(np.array_equal(w, a[r0
   });
 
   it('shows the next segment in the preview panel until the user changes it, like VS Code preview editors', async () => {
-    await focusWorkbench(page);
-    await page.keyboard.press('F1');
-    await page.keyboard.type('View: Close All Editors');
-    await page.locator('.quick-input-list .monaco-list-row', { hasText: 'Close All Editors' }).first().waitFor();
-    await page.keyboard.press('Enter');
+    await runCommand(page, 'View: Close All Editors');
     const previewTabs = page.locator('.tabs-container .tab', { hasText: 'Preview: ' });
     await previewTabs.first().waitFor({ state: 'detached', timeout: 10_000 }).catch(() => undefined);
     const first = await preview(pattern.name);
@@ -518,11 +501,7 @@ print(w.dtype.str, w.shape == (r1 - r0, c1 - c0) and bool(np.array_equal(w, a[r0
     await frame.waitForSelector('body[data-state="exact"]');
     await page.waitForTimeout(300);
     // Developer: Reload Window (the workbench saves its state, as on any reload).
-    await focusWorkbench(page);
-    await page.keyboard.press('F1');
-    await page.keyboard.type('Developer: Reload Window');
-    await page.locator('.quick-input-list .monaco-list-row', { hasText: 'Reload Window' }).first().waitFor();
-    await page.keyboard.press('Enter');
+    await runCommand(page, 'Developer: Reload Window');
     await page.waitForTimeout(2000);
     await page.waitForSelector('.monaco-workbench', { timeout: 60_000 });
     // Every editor comes back; a webview loads once its tab is shown.
@@ -608,27 +587,10 @@ s.flush()
     await page.locator('.monaco-list-row', { hasText: huge.name }).waitFor({ timeout: 30_000 });
     const times: string[] = [];
     const closeAll = async () => {
-      await focusWorkbench(page);
-      await page.keyboard.press('F1');
-      await page.keyboard.type('View: Close All Editors');
-      await page.locator('.quick-input-list .monaco-list-row', { hasText: 'Close All Editors' }).first().waitFor();
-      await page.keyboard.press('Enter');
+      await runCommand(page, 'View: Close All Editors');
       await page.waitForTimeout(1500);
     };
-    const previewByPalette = async (name: string) => {
-      await focusWorkbench(page);
-      await page.keyboard.press('F1');
-      await page.keyboard.type('SHM Inspector: Preview Segment');
-      await page.locator('.quick-input-list .monaco-list-row', { hasText: 'Preview Segment' }).first().waitFor();
-      await page.keyboard.press('Enter');
-      await page.getByPlaceholder('Segment to preview').waitFor();
-      await page.keyboard.type(name);
-      await page.locator('.quick-input-list .monaco-list-row', { hasText: name }).first().waitFor();
-      await page.keyboard.press('Enter');
-      const frame = await viewerFrame(page, name, 60_000);
-      await frame.waitForSelector('body[data-state="exact"]', { timeout: 120_000 });
-      return frame;
-    };
+    const previewByPalette = (name: string) => previewFromPalette(page, name, 120_000);
     const record = async (what: string, frame: Frame) => {
       await frame.waitForFunction(() => (document.getElementById('stats')?.textContent ?? '').includes('values'), undefined, { timeout: 120_000 });
       const t = await frame.$eval('body', (b: any) => ({ ...b.dataset }));

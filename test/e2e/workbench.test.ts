@@ -8,7 +8,7 @@
 import * as assert from 'assert';
 import type { Frame, Page } from 'playwright-core';
 import { py, SegmentJar } from '../fixtures/segments';
-import { focusWorkbench, heatmapFrame, openWorkbench, shot, shotIfFailed, type Workbench } from './helpers';
+import { heatmapFrame, openWorkbench, previewFromPalette, shot, shotIfFailed, type Workbench } from './helpers';
 
 
 /** Gray levels down the canvas's middle column: one sample per `step` pixels. */
@@ -88,18 +88,7 @@ describe('the workbench, as a user sees it', function () {
   });
 
   it('previews from the command palette with a quick pick of segments', async () => {
-    // Focus the workbench (not the webview, which keeps F1 to itself).
-    await focusWorkbench(page);
-    await page.keyboard.press('F1');
-    await page.keyboard.type('SHM Inspector: Preview Segment');
-    await page.locator('.quick-input-list .monaco-list-row', { hasText: 'Preview Segment' }).first().waitFor();
-    await page.keyboard.press('Enter');
-    await page.getByPlaceholder('Segment to preview').waitFor();
-    await page.keyboard.type(other.name);
-    await page.locator('.quick-input-list .monaco-list-row', { hasText: other.name }).first().waitFor();
-    await page.keyboard.press('Enter');
-    const frame = await heatmapFrame(page, other.name);
-    await frame.waitForSelector('body[data-state="exact"]', { timeout: 30_000 });
+    const frame = await previewFromPalette(page, other.name);
     assert.match(await frame.innerText('#info'), /int32 · 50×70/);
     // arange: 0 at the top-left ... 3499 at the bottom-right: the top is darker than the bottom.
     await frame.selectOption('#colormap', 'gray');
