@@ -55,6 +55,8 @@ function stop() {
 }
 process.on('SIGINT', stop);
 process.on('SIGTERM', stop);
+// A closed terminal (an SSH session that dropped) must not leave the demo segments behind either.
+process.on('SIGHUP', stop);
 server.proc.on('exit', (code) => {
   if (!stopping) {
     console.error(`code-server exited (${code})`);
