@@ -70,7 +70,7 @@ export class PreviewPanel {
       }
     }
     const source = new SegmentSource(segment, segment.name, segment.path, lookup ?? (async () => null));
-    const reuse = opts.reuse ?? vscode.workspace.getConfiguration('shmInspector.preview').get<boolean>('reusePanel', true);
+    const reuse = opts.reuse ?? PreviewPanel.reuseSetting();
     const spare = reuse ? [...PreviewPanel.open].filter((p) => !p.session.pinned).sort((a, b) => b.lastShown - a.lastShown)[0] : undefined;
     if (spare) {
       spare.showSource(source, requestedAt);
@@ -112,13 +112,17 @@ export class PreviewPanel {
     panel.iconPath = vscode.Uri.joinPath(context.extensionUri, 'media', 'shm.svg');
     // The plot size of the last viewer that reported one: the array is mapped and its first
     // picture made at that size while this webview starts (it says its own size when ready).
-    this.session = new ViewerSession(panel.webview, source, requestedAt, null, { plotArea: PreviewPanel.lastPlotArea });
+    this.session = new ViewerSession(panel.webview, source, requestedAt, null, { plotArea: PreviewPanel.lastPlotArea, reusable: PreviewPanel.reuseSetting() });
     PreviewPanel.open.add(this);
     panel.webview.html = viewerHtml(panel.webview, context.extensionUri, `Preview: ${source.name}`);
     panel.onDidDispose(() => {
       PreviewPanel.open.delete(this);
       this.session.dispose();
     });
+  }
+
+  private static reuseSetting(): boolean {
+    return vscode.workspace.getConfiguration('shmInspector.preview').get<boolean>('reusePanel', true);
   }
 
   /** The last plot size a preview reported (a new panel usually opens where the last one was). */
@@ -133,7 +137,7 @@ export class PreviewPanel {
     const plotArea = this.session.plotArea;
     this.session.dispose();
     this.lastShown = requestedAt;
-    this.session = new ViewerSession(this.panel.webview, source, requestedAt, null, { plotArea, running: true });
+    this.session = new ViewerSession(this.panel.webview, source, requestedAt, null, { plotArea, running: true, reusable: true });
     this.panel.title = `Preview: ${source.name}`;
     this.panel.reveal();
   }

@@ -47,6 +47,7 @@ const el = {
   error: byId('error'),
   errorText: byId('error-text'),
   retry: byId<HTMLButtonElement>('retry'),
+  keep: byId<HTMLButtonElement>('keep'),
   notice: byId('notice'),
   figure: byId('figure'),
   heatmap: byId<HTMLCanvasElement>('heatmap'),
@@ -309,11 +310,14 @@ function requestStats(fresh = false): void {
   post({ type: 'stats', requestId: statsId, slice: currentSlice(), quantiles: DOMAIN_QUANTILES[st.domain] ?? [], fresh });
 }
 
-/** The user changed the view: say so once, so that the host stops reusing this panel for other arrays. */
+/** The user changed the view (or pressed Keep open): say so once, so that the host stops reusing this panel for other arrays. */
 let pinned = false;
+/** The host may show the next previewed segment in this panel (until it is pinned). */
+let reusable = false;
 function pin(): void {
   if (pinned || !seg) return;
   pinned = true;
+  el.keep.hidden = true;
   post({ type: 'pin' });
 }
 
@@ -599,7 +603,9 @@ window.addEventListener('message', (ev: MessageEvent) => {
   switch (msg.type) {
     case 'init':
       epoch = msg.epoch;
+      reusable = msg.reusable === true;
       onInit(msg.segment, msg.requestedAt, msg.first);
+      el.keep.hidden = !reusable || pinned;
       break;
     case 'tile':
       onTile(msg);
@@ -846,6 +852,7 @@ new MutationObserver(() => {
   redraw();
 }).observe(document.body, { attributes: true, attributeFilter: ['class'] });
 
+el.keep.addEventListener('click', pin);
 // Any control the user changes (toolbar or slice sliders) keeps this array in the panel.
 byId('toolbar').addEventListener('change', pin);
 byId('slicer').addEventListener('input', pin);

@@ -107,6 +107,8 @@ export type HostToWebview =
       /** Names this array's session: the webview stamps its requests with it (see WebviewToHost). */
       epoch: number;
       first?: FirstPicture;
+      /** The next previewed segment will replace this one here unless the user keeps (pins) the panel. */
+      reusable?: boolean;
     }
   | ({
       type: 'tile';

@@ -46,6 +46,7 @@ export function validateHostMessage(m: unknown): HostToWebview | null {
     case 'init':
       if (!isSegment(m.segment) || !isNum(m.requestedAt) || !isInt(m.epoch)) return null;
       if (m.first !== undefined && !isFirstPicture(m.first)) return null;
+      if (m.reusable !== undefined && typeof m.reusable !== 'boolean') return null;
       return m as HostToWebview;
     case 'tile': {
       const { width: w, height: h, values } = m;

@@ -19,6 +19,7 @@ const CSS = `
   header { display: flex; align-items: baseline; gap: 12px; padding: 8px 12px 2px; flex-wrap: wrap; }
   #title { font-weight: 600; font-size: 1.15em; }
   #info { color: var(--vscode-descriptionForeground); }
+  #keep { height: 20px; padding: 0 7px; font-size: 0.9em; }
   #status { color: var(--vscode-descriptionForeground); margin-left: auto; font-variant-numeric: tabular-nums; font-size: 0.92em; }
   .bar { display: flex; flex-wrap: wrap; align-items: center; gap: var(--gap) 10px; padding: 4px 12px; }
   #toolbar { border-bottom: 1px solid var(--vscode-panel-border, var(--vscode-widget-border, transparent)); padding-bottom: 6px; }
@@ -76,6 +77,7 @@ const BODY = `
 <header>
   <span id="title">Loading…</span>
   <span id="info"></span>
+  <button id="keep" hidden title="This panel shows the next segment you preview, unless you keep it (zooming, panning or changing a control keeps it too)">Keep open</button>
   <span id="status" aria-live="polite"></span>
 </header>
 <div id="toolbar" class="bar" role="toolbar" aria-label="Viewer controls">

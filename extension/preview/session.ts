@@ -82,6 +82,8 @@ export class ViewerSession implements vscode.Disposable {
   plotArea: PlotArea | null;
   /** Set once the user changes the view; the panel then keeps this array. */
   pinned = false;
+  /** A preview panel that the next previewed segment may take over (the webview offers Keep open). */
+  private readonly reusable: boolean;
   /** The array being found and mapped while the webview starts (the first 'ready' awaits it). */
   private preparing: Promise<void> | null;
   /** The first picture sent with init, so that the view it answers skips its own sampled pass. */
@@ -104,10 +106,11 @@ export class ViewerSession implements vscode.Disposable {
     readonly source: ArraySource,
     private readonly requestedAt: number,
     initialTensor: string | null = null,
-    opts: { plotArea?: PlotArea | null; running?: boolean } = {},
+    opts: { plotArea?: PlotArea | null; running?: boolean; reusable?: boolean } = {},
   ) {
     this.tensor = initialTensor;
     this.plotArea = opts.plotArea ?? null;
+    this.reusable = opts.reusable ?? false;
     this.disposables.push(webview.onDidReceiveMessage((m) => void this.onMessage(m)));
     this.preparing = this.load(false);
     this.preparing.catch(() => undefined); // reported when awaited
@@ -201,7 +204,7 @@ export class ViewerSession implements vscode.Disposable {
     // A failure here is not the panel's error: the view request that follows meets it again and says so.
     const first = await this.firstPicture().catch(() => undefined);
     if (this.disposed || !this.loaded) return;
-    this.post({ type: 'init', segment: this.loaded.summary, requestedAt: this.requestedAt, epoch: this.epoch, first });
+    this.post({ type: 'init', segment: this.loaded.summary, requestedAt: this.requestedAt, epoch: this.epoch, first, reusable: this.reusable && !this.pinned });
   }
 
   /** A sampled picture of the whole default slice at the plot's size (heatmaps only). */

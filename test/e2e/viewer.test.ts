@@ -490,7 +490,17 @@ print(w.dtype.str, w.shape == (r1 - r0, c1 - c0) and bool(np.array_equal(w, a[r0
     assert.notStrictEqual(third, second);
     assert.strictEqual(await previewTabs.count(), 2, 'a second preview tab');
     assert.strictEqual(await second.innerText('#title'), cplx.name, 'the changed panel still shows its array');
+    assert.ok(await second.isHidden('#keep'), 'a kept panel offers no Keep open');
+    // Keep open: the same, without changing anything.
+    assert.ok(await third.isVisible('#keep'), 'an untouched preview offers Keep open');
     await shot(page, '8b-reused-panel');
+    await third.click('#keep');
+    assert.ok(await third.isHidden('#keep'));
+    await page.waitForTimeout(200);
+    const fourth = await preview(cube.name);
+    assert.notStrictEqual(fourth, third);
+    assert.strictEqual(await previewTabs.count(), 3, 'a third preview tab');
+    assert.strictEqual(await third.innerText('#title'), pattern.name);
   });
 
   it('survives a window reload with its colormap and zoom', async () => {
