@@ -314,10 +314,16 @@ function requestStats(fresh = false): void {
 let pinned = false;
 /** The host may show the next previewed segment in this panel (until it is pinned). */
 let reusable = false;
+/** Keep open takes its room in the header whether offered or not: showing it must not resize the plot. */
+function showKeep(on: boolean): void {
+  el.keep.classList.toggle('off', !on);
+  el.keep.disabled = !on;
+}
+
 function pin(): void {
   if (pinned || !seg) return;
   pinned = true;
-  el.keep.hidden = true;
+  showKeep(false);
   post({ type: 'pin' });
 }
 
@@ -605,7 +611,7 @@ window.addEventListener('message', (ev: MessageEvent) => {
       epoch = msg.epoch;
       reusable = msg.reusable === true;
       onInit(msg.segment, msg.requestedAt, msg.first);
-      el.keep.hidden = !reusable || pinned;
+      showKeep(reusable && !pinned);
       break;
     case 'tile':
       onTile(msg);

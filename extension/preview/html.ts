@@ -16,11 +16,15 @@ const CSS = `
   html, body { height: 100%; margin: 0; padding: 0; overflow: hidden; }
   body { display: flex; flex-direction: column; font-family: var(--vscode-font-family); font-size: var(--vscode-font-size);
          color: var(--vscode-foreground); background: var(--vscode-editor-background); }
-  header { display: flex; align-items: baseline; gap: 12px; padding: 8px 12px 2px; flex-wrap: wrap; }
-  #title { font-weight: 600; font-size: 1.15em; }
-  #info { color: var(--vscode-descriptionForeground); }
-  #keep { height: 20px; padding: 0 7px; font-size: 0.9em; }
-  #status { color: var(--vscode-descriptionForeground); margin-left: auto; font-variant-numeric: tabular-nums; font-size: 0.92em; }
+  /* Header and footer keep one line whatever their text (long names, statistics arriving): the plot
+     never changes size under the user, which would also ask the host for the picture again. */
+  header { display: flex; align-items: baseline; gap: 12px; padding: 8px 12px 2px; white-space: nowrap; overflow: hidden; }
+  #title { font-weight: 600; font-size: 1.15em; overflow: hidden; text-overflow: ellipsis; min-width: 4em; flex: 0 1 auto; }
+  #info { color: var(--vscode-descriptionForeground); overflow: hidden; text-overflow: ellipsis; min-width: 0; flex: 0 1 auto; }
+  #keep { height: 20px; padding: 0 7px; font-size: 0.9em; align-self: center; }
+  #keep.off { visibility: hidden; }
+  #status { color: var(--vscode-descriptionForeground); margin-left: auto; font-variant-numeric: tabular-nums; font-size: 0.92em;
+             overflow: hidden; text-overflow: ellipsis; min-width: 0; flex: 0 1 auto; }
   .bar { display: flex; flex-wrap: wrap; align-items: center; gap: var(--gap) 10px; padding: 4px 12px; }
   #toolbar { border-bottom: 1px solid var(--vscode-panel-border, var(--vscode-widget-border, transparent)); padding-bottom: 6px; }
   .group { display: inline-flex; align-items: center; gap: 6px; }
@@ -63,13 +67,14 @@ const CSS = `
              color: var(--vscode-editorHoverWidget-foreground, var(--vscode-foreground)); background: var(--vscode-editorHoverWidget-background);
              border: 1px solid var(--vscode-editorHoverWidget-border, var(--vscode-widget-border)); box-shadow: 0 2px 8px var(--vscode-widget-shadow, rgba(0,0,0,.35)); }
   #tooltip .k { color: var(--vscode-descriptionForeground); }
-  footer { display: flex; flex-wrap: wrap; gap: 4px 18px; align-items: center; padding: 4px 12px 8px; color: var(--vscode-descriptionForeground); font-size: 0.92em; }
-  #legend { display: inline-flex; gap: 12px; align-items: center; }
+  footer { display: flex; gap: 4px 18px; align-items: center; padding: 4px 12px 8px; color: var(--vscode-descriptionForeground); font-size: 0.92em;
+           white-space: nowrap; overflow: hidden; }
+  #legend { display: inline-flex; gap: 12px; align-items: center; flex: none; }
   .swatch { display: inline-block; width: 11px; height: 11px; vertical-align: -1px; margin-right: 4px; border: 1px solid var(--vscode-widget-border, rgba(128,128,128,.5)); }
   .swatch.nan { background-color: #bdbdbd; background-image: linear-gradient(45deg, #8e8e8e 25%, transparent 25%, transparent 75%, #8e8e8e 75%),
              linear-gradient(45deg, #8e8e8e 25%, transparent 25%, transparent 75%, #8e8e8e 75%); background-size: 6px 6px; background-position: 0 0, 3px 3px; }
-  #stats { font-variant-numeric: tabular-nums; margin-left: auto; }
-  #hint { opacity: .75; }
+  #stats { font-variant-numeric: tabular-nums; margin-left: auto; overflow: hidden; text-overflow: ellipsis; min-width: 0; flex: 0 1 auto; }
+  #hint { opacity: .75; overflow: hidden; text-overflow: ellipsis; min-width: 0; flex: 0 1000 auto; }
   .sr-only { position: absolute; width: 1px; height: 1px; overflow: hidden; clip: rect(0 0 0 0); }
 `;
 
@@ -77,7 +82,7 @@ const BODY = `
 <header>
   <span id="title">Loading…</span>
   <span id="info"></span>
-  <button id="keep" hidden title="This panel shows the next segment you preview, unless you keep it (zooming, panning or changing a control keeps it too)">Keep open</button>
+  <button id="keep" class="off" disabled title="This panel shows the next segment you preview, unless you keep it (zooming, panning or changing a control keeps it too)">Keep open</button>
   <span id="status" aria-live="polite"></span>
 </header>
 <div id="toolbar" class="bar" role="toolbar" aria-label="Viewer controls">
