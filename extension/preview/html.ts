@@ -20,11 +20,11 @@ const CSS = `
      never changes size under the user, which would also ask the host for the picture again. */
   header { display: flex; align-items: baseline; gap: 12px; padding: 8px 12px 2px; white-space: nowrap; overflow: hidden; }
   #title { font-weight: 600; font-size: 1.15em; overflow: hidden; text-overflow: ellipsis; min-width: 4em; flex: 0 1 auto; }
-  #info { color: var(--vscode-descriptionForeground); overflow: hidden; text-overflow: ellipsis; min-width: 0; flex: 0 1 auto; }
+  #info { color: var(--vscode-descriptionForeground); overflow: hidden; text-overflow: ellipsis; min-width: 0; flex: 0 10 auto; }
   #keep { height: 20px; padding: 0 7px; font-size: 0.9em; align-self: center; }
   #keep.off { visibility: hidden; }
   #status { color: var(--vscode-descriptionForeground); margin-left: auto; font-variant-numeric: tabular-nums; font-size: 0.92em;
-             overflow: hidden; text-overflow: ellipsis; min-width: 0; flex: 0 1 auto; }
+             overflow: hidden; text-overflow: ellipsis; min-width: 0; flex: 0 100 auto; }
   .bar { display: flex; flex-wrap: wrap; align-items: center; gap: var(--gap) 10px; padding: 4px 12px; }
   #toolbar { border-bottom: 1px solid var(--vscode-panel-border, var(--vscode-widget-border, transparent)); padding-bottom: 6px; }
   .group { display: inline-flex; align-items: center; gap: 6px; }
