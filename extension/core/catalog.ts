@@ -113,17 +113,21 @@ function newSegment(name: string, full: string, e: { dev: number; ino: number; s
   return seg;
 }
 
-/** Every entry of one directory listing as segments, sorted by name; awaits only those that read more. */
-async function segmentsOf(dir: string, entries: ScanEntry[], depth: number, prefix = ''): Promise<Segment[]> {
-  const out: Segment[] = new Array(entries.length);
+/** The segments sorted by name, awaiting only those that still read more (most are made at once). */
+async function settled(items: (Segment | Promise<Segment>)[]): Promise<Segment[]> {
+  const out: Segment[] = new Array(items.length);
   const pending: Promise<void>[] = [];
-  for (let i = 0; i < entries.length; i++) {
-    const s = entryToSegment(dir, prefix + entries[i].name, entries[i], depth);
+  items.forEach((s, i) => {
     if (s instanceof Promise) pending.push(s.then((seg) => void (out[i] = seg)));
     else out[i] = s;
-  }
+  });
   if (pending.length > 0) await Promise.all(pending);
   return out.sort(compareNames);
+}
+
+/** Every entry of one directory listing as segments, sorted by name. */
+function segmentsOf(dir: string, entries: ScanEntry[], depth: number, prefix = ''): Promise<Segment[]> {
+  return settled(entries.map((e) => entryToSegment(dir, prefix + e.name, e, depth)));
 }
 
 /**
@@ -131,10 +135,9 @@ async function segmentsOf(dir: string, entries: ScanEntry[], depth: number, pref
  * decoded goes straight from the columns to its segment, through one reused stat record:
  * a listing of 10,000 such files makes no per-entry object but the segment itself.
  */
-async function segmentsOfListing(dir: string, c: ScanListing): Promise<Segment[]> {
+function segmentsOfListing(dir: string, c: ScanListing): Promise<Segment[]> {
   const names = scanNames(c);
-  const out: Segment[] = new Array(names.length);
-  const pending: Promise<void>[] = [];
+  const items: (Segment | Promise<Segment>)[] = new Array(names.length);
   const st = { dev: 0, ino: 0, size: 0, blocks: 0, mtimeMs: 0, uid: 0, mode: 0 };
   for (let i = 0; i < names.length; i++) {
     const name = names[i];
@@ -147,15 +150,12 @@ async function segmentsOfListing(dir: string, c: ScanListing): Promise<Segment[]
       st.mode = scanField(c, i, 4);
       st.uid = scanField(c, i, 5);
       st.mtimeMs = c.nums[i * 8 + 6];
-      out[i] = newSegment(name, joinPath(dir, name), st, npyDecoded(h.descr, h.fortran, h.shape, h.dataOffset, st.size));
-      continue;
+      items[i] = newSegment(name, joinPath(dir, name), st, npyDecoded(h.descr, h.fortran, h.shape, h.dataOffset, st.size));
+    } else {
+      items[i] = entryToSegment(dir, name, scanEntry(c, i, name), 0);
     }
-    const s = entryToSegment(dir, name, scanEntry(c, i, name), 0);
-    if (s instanceof Promise) pending.push(s.then((seg) => void (out[i] = seg)));
-    else out[i] = s;
   }
-  if (pending.length > 0) await Promise.all(pending);
-  return out.sort(compareNames);
+  return settled(items);
 }
 
 function emptyDecoded(format: Segment['format'], error: string | null = null): Decoded {
