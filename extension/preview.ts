@@ -41,6 +41,9 @@ export function segmentLookup(dirs: () => string[]): SegmentLookup {
   };
 }
 
+/** The plot size assumed for a first picture before any viewer has said its own (it only sets the picture's aspect). */
+const GUESSED_PLOT: PlotArea = { width: 1000, height: 640 };
+
 export class PreviewPanel {
   static readonly viewType = 'shmInspector.preview';
   private static readonly open = new Set<PreviewPanel>();
@@ -97,7 +100,8 @@ export class PreviewPanel {
           return;
         }
         const source = new SegmentSource(null, name, file, lookup);
-        new PreviewPanel(context, panel, source, Date.now());
+        // A restored panel shows its saved view (zoom, slice): it asks for that itself.
+        new PreviewPanel(context, panel, source, Date.now(), false);
       },
     });
   }
@@ -107,18 +111,31 @@ export class PreviewPanel {
     private readonly panel: vscode.WebviewPanel,
     source: SegmentSource,
     requestedAt: number,
+    embed = true,
   ) {
     this.lastShown = requestedAt;
     panel.iconPath = vscode.Uri.joinPath(context.extensionUri, 'media', 'shm.svg');
     // The plot size of the last viewer that reported one: the array is mapped and its first
     // picture made at that size while this webview starts (it says its own size when ready).
-    this.session = new ViewerSession(panel.webview, source, requestedAt, null, { plotArea: PreviewPanel.lastPlotArea, reusable: PreviewPanel.reuseSetting() });
+    this.session = new ViewerSession(panel.webview, source, requestedAt, null, { plotArea: PreviewPanel.lastPlotArea ?? GUESSED_PLOT, reusable: PreviewPanel.reuseSetting() });
     PreviewPanel.open.add(this);
-    panel.webview.html = viewerHtml(panel.webview, context.extensionUri, `Preview: ${source.name}`);
+    let disposed = false;
     panel.onDidDispose(() => {
+      disposed = true;
       PreviewPanel.open.delete(this);
       this.session.dispose();
     });
+    const title = `Preview: ${source.name}`;
+    if (!embed) {
+      panel.webview.html = viewerHtml(panel.webview, context.extensionUri, title);
+      return;
+    }
+    // The page carries the first picture: the array is mapped and sampled (tens of milliseconds)
+    // while VS Code is still starting the webview's frame (hundreds).
+    void this.session.embeddableInit().then(
+      (init) => !disposed && (panel.webview.html = viewerHtml(panel.webview, context.extensionUri, title, init ?? undefined)),
+      () => !disposed && (panel.webview.html = viewerHtml(panel.webview, context.extensionUri, title)),
+    );
   }
 
   private static reuseSetting(): boolean {

@@ -603,8 +603,10 @@ function showNotice(level: string, message: string): void {
   noticeTimer = window.setTimeout(() => (el.notice.hidden = true), level === 'error' ? 12000 : 6000);
 }
 
-window.addEventListener('message', (ev: MessageEvent) => {
-  const msg = validateHostMessage(ev.data);
+window.addEventListener('message', (ev: MessageEvent) => onHostMessage(ev.data));
+
+function onHostMessage(data: unknown): void {
+  const msg = validateHostMessage(data);
   if (!msg) return;
   switch (msg.type) {
     case 'init':
@@ -632,7 +634,31 @@ window.addEventListener('message', (ev: MessageEvent) => {
       showNotice(msg.level, msg.message);
       break;
   }
-});
+}
+
+/**
+ * A new panel's page may carry its init (with the first picture) in two script elements of
+ * data (JSON, and the picture's float32 values in base64): drawn at once, without waiting for
+ * the round trip of 'ready'. It goes through the same checks as a posted message.
+ */
+function embeddedInit(): void {
+  const json = document.getElementById('init-json')?.textContent;
+  if (!json) return;
+  try {
+    const msg = JSON.parse(json) as Record<string, unknown>;
+    const b64 = document.getElementById('init-values')?.textContent ?? '';
+    const first = msg.first as Record<string, unknown> | undefined;
+    if (first && b64) {
+      const bin = atob(b64.trim());
+      const bytes = new Uint8Array(bin.length);
+      for (let i = 0; i < bin.length; i++) bytes[i] = bin.charCodeAt(i);
+      first.values = new Float32Array(bytes.buffer, 0, bytes.length >> 2);
+    }
+    onHostMessage(msg);
+  } catch {
+    // A page that cannot be read is only slower: the host sends init after 'ready'.
+  }
+}
 
 // ---- controls --------------------------------------------------------------
 
@@ -865,7 +891,8 @@ byId('slicer').addEventListener('input', pin);
 byId('slicer').addEventListener('change', pin);
 
 fillToolbar();
-post({ type: 'ready', plotArea: plotArea() });
+embeddedInit();
+post({ type: 'ready', plotArea: plotArea(), embedded: epoch !== 0 });
 
 /** The largest plot this panel can show now, in device pixels (no aspect lock, with a colorbar). */
 function plotArea(): { width: number; height: number } | null {

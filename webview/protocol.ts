@@ -159,6 +159,8 @@ export type WebviewMessage =
       type: 'ready';
       /** Device pixels the plot may take at most (the figure less its axes): the first picture's size. */
       plotArea: { width: number; height: number } | null;
+      /** The page carried its init and the webview has drawn it: no init needs to follow. */
+      embedded?: boolean;
     }
   /** A sampled (non-final) tile is on screen: the host may start the exact pass, which takes every core. */
   | { type: 'drawn'; requestId: number }

@@ -129,7 +129,13 @@ const BODY = `
   <span id="stats"></span>
 </footer>`;
 
-export function viewerHtml(webview: vscode.Webview, extensionUri: vscode.Uri, title: string): string {
+/** An init message carried by the page itself: JSON (without the picture's values) and the values as base64 float32. */
+export interface EmbeddedInit {
+  json: string;
+  values: string;
+}
+
+export function viewerHtml(webview: vscode.Webview, extensionUri: vscode.Uri, title: string, init?: EmbeddedInit): string {
   const nonce = crypto.randomBytes(16).toString('base64');
   const script = webview.asWebviewUri(vscode.Uri.joinPath(extensionUri, 'dist', 'webview.js'));
   const csp = [
@@ -150,7 +156,12 @@ export function viewerHtml(webview: vscode.Webview, extensionUri: vscode.Uri, ti
 </head>
 <body data-state="loading">
 ${BODY}
-<script nonce="${nonce}" src="${script}"></script>
+${
+  init
+    ? // Data blocks, never run; '<' is escaped so that no text in them can close the element.
+      `<script type="application/json" id="init-json">${init.json.replace(/</g, '\\u003c')}</script>\n<script type="text/plain" id="init-values">${init.values}</script>\n`
+    : ''
+}<script nonce="${nonce}" src="${script}"></script>
 </body>
 </html>`;
 }

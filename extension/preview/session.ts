@@ -14,6 +14,7 @@ import type { PreviewInfo } from '../api';
 import { resolveSlice, SliceError, type ResolvedSlice } from '../core/array';
 import { openView, type MappedView, type ReduceMode } from '../native';
 import { gatherWindow, npyHeader, readElement } from './element';
+import type { EmbeddedInit } from './html';
 import { NotAnArrayError, type ArraySource, type LoadedSource } from './source';
 import { baseStats, sliceQuantile } from './stats';
 import { parseWebviewMessage } from './validate';
@@ -92,6 +93,8 @@ export class ViewerSession implements vscode.Disposable {
   /** The first picture sent with init, so that the view it answers skips its own sampled pass. */
   private firstSent: { key: string; window: Window2D } | null = null;
   private readonly drawnWaiters = new Map<number, () => void>();
+  /** The page was given this session's init (see embeddableInit); the first 'ready' then needs none. */
+  private embedded = false;
   /** Live mode has said once that the segment was unlinked, or replaced. */
   private unlinkNoted = false;
   private replacedNoted = false;
@@ -147,6 +150,11 @@ export class ViewerSession implements vscode.Disposable {
       switch (msg.type) {
         case 'ready':
           if (msg.plotArea) this.plotArea = msg.plotArea;
+          // The page carried this session's init and the webview drew it: nothing to send.
+          if (msg.embedded && this.embedded) {
+            this.embedded = false;
+            break;
+          }
           await this.begin();
           break;
         case 'drawn':
@@ -208,6 +216,38 @@ export class ViewerSession implements vscode.Disposable {
     const first = await this.firstPicture().catch(() => undefined);
     if (this.disposed || !this.loaded) return;
     this.post({ type: 'init', segment: this.loaded.summary, requestedAt: this.requestedAt, epoch: this.epoch, first, reusable: this.reusable && !this.pinned });
+  }
+
+  /**
+   * The init message for a new panel's page to carry (viewerHtml), first picture included, so
+   * that the webview draws it as soon as its script runs, without the round trip of 'ready'.
+   * Null when there is nothing to draw yet (the array failed to load: the usual flow says why)
+   * or the picture does not fit float32 (the page carries float32 values).
+   */
+  async embeddableInit(): Promise<EmbeddedInit | null> {
+    const preparing = this.preparing;
+    if (!preparing) return null;
+    try {
+      await preparing;
+    } catch {
+      return null;
+    }
+    const first = await this.firstPicture().catch(() => undefined);
+    if (this.disposed || !this.loaded || !first) return null;
+    const F32 = 3.4028234663852886e38;
+    if ((first.min !== null && Math.abs(first.min) > F32) || (first.max !== null && Math.abs(first.max) > F32)) return null;
+    const values = Buffer.from(Float32Array.from(first.values).buffer).toString('base64');
+    const msg: HostToWebview = {
+      type: 'init',
+      segment: this.loaded.summary,
+      requestedAt: this.requestedAt,
+      epoch: this.epoch,
+      first: { ...first, values: new Float32Array(0) },
+      reusable: this.reusable && !this.pinned,
+    };
+    this.embedded = true;
+    if (this.preparing === preparing) this.preparing = null;
+    return { json: JSON.stringify(msg, (k, v) => (k === 'values' ? undefined : v)), values };
   }
 
   /** A sampled picture of the whole default slice at the plot's size (heatmaps only). */

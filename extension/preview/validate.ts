@@ -42,7 +42,7 @@ function parseMessage(m: Record<string, unknown>): WebviewMessage | null {
     case 'ready': {
       const a = m.plotArea;
       const plotArea = isRec(a) && isInt(a.width, 1) && isInt(a.height, 1) && a.width <= 16384 && a.height <= 16384 ? { width: a.width, height: a.height } : null;
-      return { type: 'ready', plotArea };
+      return { type: 'ready', plotArea, embedded: m.embedded === true };
     }
     case 'retry':
     case 'pin':

@@ -21,11 +21,11 @@ describe('webview host: messages from the viewer', () => {
     const m = parseWebviewMessage(view);
     assert.deepStrictEqual(m, view);
     assert.notStrictEqual((m as typeof view).window, view.window);
-    assert.deepStrictEqual(parseWebviewMessage({ type: 'ready', extra: 1 }), { type: 'ready', plotArea: null, epoch: 0 });
-    assert.deepStrictEqual(parseWebviewMessage({ type: 'ready', plotArea: { width: 800, height: 600 }, epoch: 2 }), { type: 'ready', plotArea: { width: 800, height: 600 }, epoch: 2 });
+    assert.deepStrictEqual(parseWebviewMessage({ type: 'ready', extra: 1 }), { type: 'ready', plotArea: null, embedded: false, epoch: 0 });
+    assert.deepStrictEqual(parseWebviewMessage({ type: 'ready', plotArea: { width: 800, height: 600 }, embedded: true, epoch: 2 }), { type: 'ready', plotArea: { width: 800, height: 600 }, embedded: true, epoch: 2 });
     // A plot size that is not one (negative, fractional, absurd) is dropped, not trusted.
     for (const plotArea of [{ width: -1, height: 5 }, { width: 1.5, height: 5 }, { width: 1e9, height: 5 }, 'big']) {
-      assert.deepStrictEqual(parseWebviewMessage({ type: 'ready', plotArea }), { type: 'ready', plotArea: null, epoch: 0 });
+      assert.deepStrictEqual(parseWebviewMessage({ type: 'ready', plotArea }), { type: 'ready', plotArea: null, embedded: false, epoch: 0 });
     }
     assert.deepStrictEqual(parseWebviewMessage({ type: 'drawn', requestId: 4, epoch: 1 }), { type: 'drawn', requestId: 4, epoch: 1 });
     assert.strictEqual(parseWebviewMessage({ type: 'drawn', requestId: 'x' }), null);
