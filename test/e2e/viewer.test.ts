@@ -503,6 +503,32 @@ print(w.dtype.str, w.shape == (r1 - r0, c1 - c0) and bool(np.array_equal(w, a[r0
     assert.strictEqual(await third.innerText('#title'), pattern.name);
   });
 
+  it('draws a tensor whose name is hostile markup as text, in a new panel whose page carries its init', async () => {
+    const st = jar.name('shmi_view_hostile', '.safetensors');
+    // No quotes: JSON would escape them, and the markup must survive JSON to be a test of the page.
+    const evil = '</script><b id=pwn>x</b><script>document.title=document.URL.length</script>';
+    python(
+      `
+import json, struct, sys
+import numpy as np
+t = np.arange(12, dtype='<f4').reshape(3, 4)
+h = json.dumps({sys.argv[2]: {'dtype': 'F32', 'shape': [3, 4], 'data_offsets': [0, t.nbytes]}}).encode()
+h += b' ' * ((8 - len(h) % 8) % 8)
+open(sys.argv[1], 'wb').write(struct.pack('<Q', len(h)) + h + t.tobytes())
+`,
+      st.path,
+      evil,
+    );
+    await runCommand(page, 'View: Close All Editors');
+    await page.locator('.monaco-list-row', { hasText: st.name }).waitFor({ timeout: 15_000 });
+    const frame = await preview(`${st.name}/${evil}`);
+    assert.strictEqual(await frame.innerText('#title'), `${st.name}/${evil}`, 'the name is shown as text');
+    assert.ok(await frame.$('#init-json'), 'the page carried its init');
+    assert.strictEqual(await frame.$('#pwn'), null, 'no markup from the name made it into the page');
+    assert.doesNotMatch(await frame.evaluate(() => document.title), /^\d+$/, 'no script from the name ran');
+    assert.match(await frame.innerText('#info'), /float32 · 3×4/);
+  });
+
   it('survives a window reload with its colormap and zoom', async () => {
     const frame = await preview(pattern.name);
     await frame.selectOption('#colormap', 'cividis');
