@@ -8,7 +8,7 @@ import { colorize, rebin, type Norm } from './scales';
 import { formatTick, formatValue, indexTicks, niceStep, scaleTicks } from './ticks';
 import type { Viewport } from './viewport';
 import { windowRect } from './viewport';
-import type { CellGrid, StatsSummary, Window2D } from './protocol';
+import type { CellGrid, HostToWebview, StatsSummary } from './protocol';
 
 export interface Rect {
   x: number;
@@ -141,16 +141,8 @@ export function drawHeatmap(canvas: HTMLCanvasElement, tile: Tile | null, vp: Vi
 
 // ---- line plot ----------------------------------------------------------
 
-export interface LineData {
-  requestId: number;
-  window: Window2D;
-  width: number;
-  mins: Float64Array;
-  maxs: Float64Array;
-  min: number | null;
-  max: number | null;
-  elapsedMs: number;
-}
+/** A 1-D array's envelope, as the host's 'line' message carries it. */
+export type LineData = Omit<Extract<HostToWebview, { type: 'line' }>, 'type'>;
 
 /** The line plot of a 1-D array: the min/max envelope per column, or the samples themselves when zoomed in. */
 export function drawLine(canvas: HTMLCanvasElement, line: LineData | null, vp: Viewport, norm: Norm, theme: Theme, dpr: number): void {
