@@ -390,7 +390,9 @@ describe('native statistics: histograms and cancellation (reduce)', function () 
 
   it('stops every pass of a view when it is closed, stats that are not cancellable too', async () => {
     const { path: p } = jar.name('shmi_reduce', '.npy');
-    const rows = 4096;
+    // 256 MiB: each pass takes tens of milliseconds, so close() (microseconds after the calls)
+    // lands while all of them are queued or running, even on a loaded machine.
+    const rows = 16384;
     const cols = 4096;
     const offset = Number(py(['fill_f32', p, String(rows), String(cols)]).trim());
     const slice = resolveSlice({ dtype: '<f4', shape: [rows, cols], fortranOrder: false, dataOffset: offset });
