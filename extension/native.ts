@@ -123,13 +123,18 @@ export interface ReduceRequest extends SliceSpec {
   gridWidth: number;
   gridHeight: number;
   mode: ReduceMode;
+  /**
+   * The cells' type: 'f64' (the default), or 'f32': each cell rounded once to float32 after the
+   * double-precision pass (half the memory and transfer; for pictures of data no finer than float32).
+   */
+  output?: 'f64' | 'f32';
 }
 
-export interface ReduceResult {
-  values: Float64Array;
+export interface ReduceResult<V extends Float64Array | Float32Array = Float64Array> {
+  values: V;
   width: number;
   height: number;
-  /** Finite range of the cells, null when no cell is finite. */
+  /** Finite range of the cells as stored, null when no cell is finite. */
   min: number | null;
   max: number | null;
 }
@@ -172,7 +177,9 @@ export interface MappedView {
   readonly dev: number;
   readonly ino: number;
   readonly closed: boolean;
-  reduce(req: ReduceRequest): Promise<ReduceResult>;
+  reduce(req: ReduceRequest & { output: 'f32' }): Promise<ReduceResult<Float32Array>>;
+  reduce(req: ReduceRequest & { output?: 'f64' }): Promise<ReduceResult>;
+  reduce(req: ReduceRequest): Promise<ReduceResult<Float32Array | Float64Array>>;
   stats(req: StatsRequest): Promise<StatsResult>;
   read(offset: number, length: number): Promise<Uint8Array>;
   /** The window's elements as stored, in C order, at any strides (at most 256 MiB). */

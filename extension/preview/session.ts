@@ -64,9 +64,12 @@ function sliceKey(s: SliceSelection, tensor: string | null): string {
   return `${tensor ?? ''}|${s.axes?.join(',') ?? '-'}|${fixed.join(',')}|${s.part}`;
 }
 
-/** Values sent to the webview: float32 when the dtype has no more precision than that. */
-function compact(values: Float64Array, kernel: string): Float32Array | Float64Array {
-  return ['b1', 'i1', 'u1', 'i2', 'u2', 'f2', 'bf16', 'f4', 'c8'].includes(kernel) ? Float32Array.from(values) : values;
+/**
+ * The cells' type for the webview: float32 when the dtype has no more precision than that (the
+ * pass still sums in doubles; the cells are rounded once, natively).
+ */
+function cellType(kernel: string): 'f32' | 'f64' {
+  return ['b1', 'i1', 'u1', 'i2', 'u2', 'f2', 'bf16', 'f4', 'c8'].includes(kernel) ? 'f32' : 'f64';
 }
 
 export class ViewerSession implements vscode.Disposable {
@@ -236,7 +239,8 @@ export class ViewerSession implements vscode.Disposable {
     if (this.disposed || !this.loaded || !first) return null;
     const F32 = 3.4028234663852886e38;
     if ((first.min !== null && Math.abs(first.min) > F32) || (first.max !== null && Math.abs(first.max) > F32)) return null;
-    const values = Buffer.from(Float32Array.from(first.values).buffer).toString('base64');
+    const f32 = first.values instanceof Float32Array ? first.values : Float32Array.from(first.values);
+    const values = Buffer.from(f32.buffer, f32.byteOffset, f32.byteLength).toString('base64');
     const msg: HostToWebview = {
       type: 'init',
       segment: this.loaded.summary,
@@ -267,11 +271,11 @@ export class ViewerSession implements vscode.Disposable {
     const width = Math.min(Math.ceil(area.width / k), slice.cols);
     const height = Math.min(Math.ceil(area.height / k), slice.rows);
     const t0 = performance.now();
-    const r = await view.reduce({ ...slice, r0: 0, r1: slice.rows, c0: 0, c1: slice.cols, gridWidth: width, gridHeight: height, mode: 'strided' });
+    const r = await view.reduce({ ...slice, r0: 0, r1: slice.rows, c0: 0, c1: slice.cols, gridWidth: width, gridHeight: height, mode: 'strided', output: cellType(slice.dtype) });
     const exact = r.width === slice.cols && r.height === slice.rows;
     this.firstSent = { key: sliceKey(sel, this.tensor), window: win };
     this.lastTile = { mode: 'strided', width: r.width, height: r.height, min: r.min, max: r.max };
-    return { slice: sel, window: win, width: r.width, height: r.height, values: compact(r.values, slice.dtype), min: r.min, max: r.max, elapsedMs: performance.now() - t0, exact };
+    return { slice: sel, window: win, width: r.width, height: r.height, values: r.values, min: r.min, max: r.max, elapsedMs: performance.now() - t0, exact };
   }
 
   /** Finds the array (again) and maps it; `reopen` drops the old mapping first. Throws what fails. */
@@ -406,7 +410,7 @@ export class ViewerSession implements vscode.Disposable {
       for (let i = 0; i < phases.length; i++) {
         const mode = phases[i];
         const t0 = performance.now();
-        const r = await view.reduce({ ...base, gridWidth: msg.width, gridHeight: msg.height, mode });
+        const r = await view.reduce({ ...base, gridWidth: msg.width, gridHeight: msg.height, mode, output: cellType(slice.dtype) });
         if (gen !== this.generation || this.disposed) return;
         const final = i === phases.length - 1;
         this.lastTile = { mode, width: r.width, height: r.height, min: r.min, max: r.max };
@@ -418,7 +422,7 @@ export class ViewerSession implements vscode.Disposable {
           width: r.width,
           height: r.height,
           mode,
-          values: compact(r.values, slice.dtype),
+          values: r.values,
           min: r.min,
           max: r.max,
           elapsedMs: performance.now() - t0,

@@ -5,11 +5,14 @@
 // (smallest-stride) axis. Rows of the band are read eight (or four, or one) at a time, each
 // in one long contiguous run, and added element-wise into a per-column accumulator
 // (simd.h: vectorised, branch-free, no horizontal reductions in the hot loop, an eighth of
-// the accumulator traffic). At the end of the band each cell folds its columns'
-// accumulators; a non-finite fold (NaN/Inf somewhere, which a sum or a min/max makes
-// visible) sends the columns of those cells through a NaN-aware sweep (also vectorised) that
-// sums/min/maxes only finite values and counts NaN, +Inf and -Inf. Where a tile was mostly
-// NaN/Inf, the next tiles go straight to the NaN-aware sweep until one is clean again.
+// the accumulator traffic). At the end of the tile each cell folds its columns'
+// accumulators into one double a cell (the only per-cell state of a clean band); a non-finite
+// fold (NaN/Inf somewhere, which a sum or a min/max makes visible) sends the columns of those
+// cells through a NaN-aware sweep (also vectorised) that sums/min/maxes only finite values and
+// counts NaN, +Inf and -Inf into a full record for those cells only. Where a tile was mostly
+// NaN/Inf, the next tiles go straight to the NaN-aware sweep until one is clean again. The
+// threads note the least and greatest finite cell as they store the cells (float64, or float32
+// rounded once at the end).
 // Native-order f4 and f8 are read in place; every other dtype (and strided inner axes) is
 // converted into small double buffers per row first.
 //
@@ -119,21 +122,37 @@ E* FoldOut(Scratch& sc) {
 
 // Per-slot scratch of one pass (page-backed: see pages.h); each slot's thread sets up its own,
 // outside guarded code.
+// The cells [cb, ce) of one band. fast[k - cb]: what the fast sweeps found over the columns they
+// covered (mean: the sum; min/max: the extreme, +-Inf while none); one double a cell, the only
+// per-cell state of a band without NaN/Inf. A cell some columns of which went through the
+// NaN-aware sweep also has a full Cell (set up on first use, marked in hasSlow).
+struct BandCells {
+  double* fast;
+  Cell* slow;
+  uint8_t* hasSlow;
+};
+
 class ScratchSet {
  public:
-  explicit ScratchSet(unsigned slots) : s_(slots), cells_(slots) {}
+  explicit ScratchSet(unsigned slots) : s_(slots), fast_(slots), slow_(slots), has_(slots) {}
   Scratch& Get(unsigned slot) {
     if (s_[slot].size() == 0) s_[slot].Reset(1);
     return s_[slot][0];
   }
-  Cell* Cells(unsigned slot, size_t n) {
-    if (cells_[slot].size() < n) cells_[slot].Reset(n);
-    return cells_[slot].data();
+  BandCells Cells(unsigned slot, size_t n) {
+    if (fast_[slot].size() < n) {
+      fast_[slot].Reset(n);
+      slow_[slot].Reset(n);
+      has_[slot].Reset(n);
+    }
+    return {fast_[slot].data(), slow_[slot].data(), has_[slot].data()};
   }
 
  private:
   std::vector<PageArray<Scratch>> s_;
-  std::vector<PageArray<Cell>> cells_;
+  std::vector<PageArray<double>> fast_;
+  std::vector<PageArray<Cell>> slow_;  // pages touched only where NaN/Inf are
+  std::vector<PageArray<uint8_t>> has_;
 };
 
 // The elements [x, x + w) of one row as E values: in place (kDirect) or converted into `stage`.
@@ -180,6 +199,29 @@ bool AllSweep(const Geo& g, const L& load, int64_t aS, int64_t aE, int64_t x0, i
   return true;
 }
 
+// The least and greatest finite cell one thread of a pass stored (a cache line each).
+struct alignas(64) Extent {
+  double lo = INFINITY, hi = -INFINITY;
+};
+
+// Stores cell i (rounded to O) and notes it in the thread's extent.
+template <typename O>
+inline void Put(O* out, size_t i, double v, Extent& e) {
+  const O s = static_cast<O>(v);
+  out[i] = s;
+  if (std::isfinite(s)) {
+    e.lo = std::min(e.lo, static_cast<double>(s));
+    e.hi = std::max(e.hi, static_cast<double>(s));
+  }
+}
+
+inline void MergeExtents(const std::vector<Extent>& ext, GridOut& out) {
+  for (const Extent& e : ext) {
+    out.lo = std::min(out.lo, e.lo);
+    out.hi = std::max(out.hi, e.hi);
+  }
+}
+
 inline void Merge(Cell& c, const Cell& p) {
   c.sum += p.sum;
   c.n += p.n;
@@ -191,11 +233,21 @@ inline void Merge(Cell& c, const Cell& p) {
 }
 
 // One band (grid row ia of the a axis), cells [cb, ce) of it. Returns false when stopped.
-template <typename E, bool kDirect, Mode M, typename L>
-bool ReduceItem(const Geo& g, const L& load, int64_t ia, int64_t cb, int64_t ce, Scratch& sc, Cell* cells,
-                Control& ctl, double* out) {
+template <typename E, bool kDirect, Mode M, typename L, typename O>
+bool ReduceItem(const Geo& g, const L& load, int64_t ia, int64_t cb, int64_t ce, Scratch& sc, BandCells bc,
+                Control& ctl, O* out, Extent& ext) {
   const int64_t aS = g.ABegin(ia), aE = g.ABegin(ia + 1), rowsN = aE - aS;
-  std::fill(cells, cells + (ce - cb), Cell());
+  constexpr double kFastNone = M == Mode::Mean ? 0.0 : M == Mode::Min ? INFINITY : -INFINITY;
+  std::fill(bc.fast, bc.fast + (ce - cb), kFastNone);
+  std::fill(bc.hasSlow, bc.hasSlow + (ce - cb), 0);
+  auto slowCell = [&](int64_t k) -> Cell& {
+    Cell& cell = bc.slow[k - cb];
+    if (!bc.hasSlow[k - cb]) {
+      bc.hasSlow[k - cb] = 1;
+      cell = Cell();
+    }
+    return cell;
+  };
   E* accE;
   if constexpr (std::is_same_v<E, float>) accE = sc.accF;
   else accE = sc.accD;
@@ -219,7 +271,7 @@ bool ReduceItem(const Geo& g, const L& load, int64_t ia, int64_t cb, int64_t ce,
     }
     const uint64_t all = static_cast<uint64_t>(rowsN * (cend - cs));
     part.ninf = all - part.n - part.nan - part.pinf;
-    Merge(cells[k - cb], part);
+    Merge(slowCell(k), part);
     return part.n == all;
   };
   for (int64_t x0 = xs; x0 < xe; x0 += tile) {
@@ -293,25 +345,18 @@ bool ReduceItem(const Geo& g, const L& load, int64_t ia, int64_t cb, int64_t ce,
     int64_t nFailed = 0, fx0 = x1, fx1 = x0;
     for (int64_t i = 0; i < nc; ++i) {
       const int64_t k = c + i, cs = x0 + sc.at[i], cend = x0 + sc.at[i + 1];
-      Cell& cell = cells[k - cb];
+      double& fast = bc.fast[k - cb];
       bool ok;
       if constexpr (M == Mode::Mean) {
         const double sum = sc.foldD[i];
         ok = std::isfinite(sum);
-        if (ok) {
-          cell.sum += sum;
-          cell.n += static_cast<uint64_t>(rowsN * (cend - cs));
-        }
+        if (ok) fast += sum;
       } else {
         // NaN never enters the accumulator; a finite fold means no -Inf (min) / +Inf (max)
         // and at least one finite value: exactly the min/max of the finite values.
         const E m = FoldOut<E>(sc)[i];
         ok = std::isfinite(m);
-        if (ok) {
-          if (M == Mode::Min) cell.mn = std::min(cell.mn, static_cast<double>(m));
-          else cell.mx = std::max(cell.mx, static_cast<double>(m));
-          cell.n += 1;
-        }
+        if (ok) fast = M == Mode::Min ? std::min(fast, static_cast<double>(m)) : std::max(fast, static_cast<double>(m));
       }
       if (!ok) {
         sc.failed[nFailed++] = k;
@@ -332,47 +377,80 @@ bool ReduceItem(const Geo& g, const L& load, int64_t ia, int64_t cb, int64_t ce,
       sc.dirty = 2 * (fx1 - fx0) >= w;
     }
   }
-  for (int64_t k = cb; k < ce; ++k) out[g.Out(ia, k)] = CellValue(cells[k - cb], M);
+  Extent e = ext;  // in registers for the loop (the out stores could alias ext)
+  for (int64_t k = cb; k < ce; ++k) {
+    const double fast = bc.fast[k - cb];
+    const int64_t width = g.bStart[k + 1] - g.bStart[k];
+    double v;
+    if (!bc.hasSlow[k - cb]) {
+      // Every column of the cell went through the fast sweep: no NaN/Inf in it.
+      v = M == Mode::Mean ? fast / static_cast<double>(rowsN * width) : fast;
+    } else {
+      // Part fast, part NaN-aware: the fast columns are those the slow cell did not count.
+      Cell cell = bc.slow[k - cb];
+      const uint64_t slowN = cell.n + cell.nan + cell.pinf + cell.ninf;
+      const uint64_t fastN = static_cast<uint64_t>(rowsN * width) - slowN;
+      if (fastN > 0) {
+        if constexpr (M == Mode::Mean) {
+          cell.sum += fast;
+          cell.n += fastN;
+        } else {
+          if (M == Mode::Min) cell.mn = std::min(cell.mn, fast);
+          else cell.mx = std::max(cell.mx, fast);
+          cell.n += 1;
+        }
+      }
+      v = CellValue(cell, M);
+    }
+    Put(out, g.Out(ia, k), v, e);
+  }
+  ext = e;
   return true;
 }
 
-template <typename E, bool kDirect, Mode M, typename L>
-void RunReduce(const Geo& g, const L& load, Control& ctl, double* out) {
+template <typename E, bool kDirect, Mode M, typename L, typename O>
+void RunReduce(const Geo& g, const L& load, Control& ctl, O* out, GridOut& res) {
   const uint64_t total = static_cast<uint64_t>(g.na) * static_cast<uint64_t>(g.nb);
   const unsigned threads = total >= static_cast<uint64_t>(kParallelMin) ? WorkerThreads() : 1;
   // Enough items for dynamic balancing: split bands into cell ranges when there are few bands.
   const int64_t want = static_cast<int64_t>(threads) * 8;
   const int64_t chunks = g.ga >= want || threads == 1 ? 1 : std::min<int64_t>(g.gb, (want + g.ga - 1) / g.ga);
   ScratchSet scratch(threads);
+  std::vector<Extent> ext(threads);
   PoolRun(static_cast<size_t>(g.ga * chunks), threads, [&](size_t item, unsigned slot) {
     if (ctl.Poll()) return;
     const int64_t ia = static_cast<int64_t>(item) / chunks, k = static_cast<int64_t>(item) % chunks;
     const int64_t cb = k * g.gb / chunks, ce = (k + 1) * g.gb / chunks;
     Scratch& sc = scratch.Get(slot);
-    Cell* cells = scratch.Cells(slot, static_cast<size_t>(ce - cb));
-    if (!Guarded([&] { ReduceItem<E, kDirect, M>(g, load, ia, cb, ce, sc, cells, ctl, out); }))
+    const BandCells bc = scratch.Cells(slot, static_cast<size_t>(ce - cb));
+    if (!Guarded([&] { ReduceItem<E, kDirect, M>(g, load, ia, cb, ce, sc, bc, ctl, out, ext[slot]); }))
       ctl.fault.store(true, std::memory_order_relaxed);
   });
+  MergeExtents(ext, res);
 }
 
-template <typename L>
-void RunStrided(const Geo& g, const L& load, Control& ctl, double* out) {
+template <typename L, typename O>
+void RunStrided(const Geo& g, const L& load, Control& ctl, O* out, GridOut& res) {
   const uint64_t cells = static_cast<uint64_t>(g.ga) * static_cast<uint64_t>(g.gb);
   const unsigned threads = cells >= 65536 ? WorkerThreads() : 1;
   // Bands in groups of ~16K cells per item.
   const int64_t per = std::max<int64_t>(1, 16384 / g.gb);
   const int64_t items = (g.ga + per - 1) / per;
-  PoolRun(static_cast<size_t>(items), threads, [&](size_t item, unsigned) {
+  std::vector<Extent> ext(threads);
+  PoolRun(static_cast<size_t>(items), threads, [&](size_t item, unsigned slot) {
     if (ctl.Poll()) return;
     const int64_t i0 = static_cast<int64_t>(item) * per, i1 = std::min(g.ga, i0 + per);
     if (!Guarded([&] {
+          Extent e = ext[slot];  // in registers for the loop
           for (int64_t ia = i0; ia < i1; ++ia) {
             const uint8_t* row = g.base + g.ABegin(ia) * g.sa;
-            for (int64_t ib = 0; ib < g.gb; ++ib) out[g.Out(ia, ib)] = load(row + g.bStart[ib] * g.sb);
+            for (int64_t ib = 0; ib < g.gb; ++ib) Put(out, g.Out(ia, ib), load(row + g.bStart[ib] * g.sb), e);
           }
+          ext[slot] = e;
         }))
       ctl.fault.store(true, std::memory_order_relaxed);
   });
+  MergeExtents(ext, res);
 }
 
 // Calls fn.template operator()<E, kDirect>() with the element type the pass reads.
@@ -393,19 +471,23 @@ void WithRunType(const L&, const uint8_t* base, int64_t sa, int64_t sb, int64_t 
 }  // namespace
 
 void ReduceGrid(const uint8_t* addr, const Slice& s, int64_t r0, int64_t r1, int64_t c0, int64_t c1, int64_t gh,
-                int64_t gw, Mode mode, Control& ctl, double* out) {
+                int64_t gw, Mode mode, Control& ctl, GridOut& out) {
   const Geo g = MakeGeo(addr, s, r0, r1, c0, c1, gh, gw);
-  WithLoader(s.dtype, s.swap, s.part, [&](auto load) {
-    using L = decltype(load);
-    if (mode == Mode::Strided) return RunStrided(g, load, ctl, out);
-    WithRunType(load, g.base, g.sa, g.sb, g.na, [&]<typename E, bool kDirect>() {
-      switch (mode) {
-        case Mode::Mean: return RunReduce<E, kDirect, Mode::Mean, L>(g, load, ctl, out);
-        case Mode::Min: return RunReduce<E, kDirect, Mode::Min, L>(g, load, ctl, out);
-        default: return RunReduce<E, kDirect, Mode::Max, L>(g, load, ctl, out);
-      }
+  auto run = [&](auto* cells) {
+    WithLoader(s.dtype, s.swap, s.part, [&](auto load) {
+      using L = decltype(load);
+      if (mode == Mode::Strided) return RunStrided(g, load, ctl, cells, out);
+      WithRunType(load, g.base, g.sa, g.sb, g.na, [&]<typename E, bool kDirect>() {
+        switch (mode) {
+          case Mode::Mean: return RunReduce<E, kDirect, Mode::Mean, L>(g, load, ctl, cells, out);
+          case Mode::Min: return RunReduce<E, kDirect, Mode::Min, L>(g, load, ctl, cells, out);
+          default: return RunReduce<E, kDirect, Mode::Max, L>(g, load, ctl, cells, out);
+        }
+      });
     });
-  });
+  };
+  if (out.f != nullptr) run(out.f);
+  else run(out.d);
 }
 
 // ---- statistics -----------------------------------------------------------

@@ -50,13 +50,22 @@ struct Control {
   }
 };
 
-// Reduces window rows [r0, r1) x cols [c0, c1) of the slice onto gh x gw cells
-// (out: gh * gw doubles, row-major). Cell i of n rows covers rows
+// Where a grid reduction writes its cells (gh * gw, row-major): doubles, or floats (rounded once,
+// after the double-precision accumulation: half the memory, for pictures of data that is no finer
+// than float32 anyway). lo/hi: the least and greatest finite cell as stored, found by the threads of
+// the pass while the cells are still in cache (lo > hi when no cell is finite).
+struct GridOut {
+  double* d = nullptr;
+  float* f = nullptr;
+  double lo = INFINITY, hi = -INFINITY;
+};
+
+// Reduces window rows [r0, r1) x cols [c0, c1) of the slice onto gh x gw cells. Cell i of n rows covers rows
 // [r0 + floor(i*n/gh), r0 + floor((i+1)*n/gh)); columns likewise. gh <= r1 - r0 and gw <= c1 - c0.
 // Strided: each cell's first element. Mean/min/max: over the cell's finite values; a cell
 // without any is +-Inf when only one sign of infinity (and, for mean, no NaN) is in it, else NaN.
 void ReduceGrid(const uint8_t* addr, const Slice& s, int64_t r0, int64_t r1, int64_t c0, int64_t c1, int64_t gh,
-                int64_t gw, Mode mode, Control& ctl, double* out);
+                int64_t gw, Mode mode, Control& ctl, GridOut& out);
 
 struct SliceStats {
   uint64_t n = 0, nan = 0, pinf = 0, ninf = 0;  // n: finite values

@@ -105,18 +105,25 @@ const char kFault[] =
 class ReduceWorker : public PromiseWorker {
  public:
   ReduceWorker(Napi::Env env, MappingPtr m, Slice s, int64_t r0, int64_t r1, int64_t c0, int64_t c1, int64_t gh,
-               int64_t gw, Mode mode)
+               int64_t gw, Mode mode, bool f32)
       : PromiseWorker(env), m_(std::move(m)), s_(s), r0_(r0), r1_(r1), c0_(c0), c1_(c1), gh_(gh), gw_(gw),
         mode_(mode) {
     ctl_.epoch = &m_->epoch;
     ctl_.expected = m_->epoch.load();
     ctl_.closed = &m_->closed;
     // The result array is made here, on the main thread, and the worker writes the cells straight
-    // into it: no second buffer and no copy of up to 128 MiB back on the main thread. V8 never moves
+    // into it: no second buffer and no copy of up to 512 MiB back on the main thread. V8 never moves
     // an ArrayBuffer's memory, and the reference keeps it alive until the promise settles.
-    Napi::Float64Array values = Napi::Float64Array::New(env, static_cast<size_t>(gh * gw));
-    out_ = values.Data();
-    values_ = Napi::Persistent(values);
+    const size_t n = static_cast<size_t>(gh * gw);
+    if (f32) {
+      Napi::Float32Array values = Napi::Float32Array::New(env, n);
+      out_.f = values.Data();
+      values_ = Napi::Persistent(values.As<Napi::Object>());
+    } else {
+      Napi::Float64Array values = Napi::Float64Array::New(env, n);
+      out_.d = values.Data();
+      values_ = Napi::Persistent(values.As<Napi::Object>());
+    }
   }
 
   void Execute() override {
@@ -126,11 +133,6 @@ class ReduceWorker : public PromiseWorker {
     ReduceGrid(m_->addr, s_, r0_, r1_, c0_, c1_, gh_, gw_, mode_, ctl_, out_);
     if (ctl_.fault) return SetError(kFault);
     if (ctl_.cancelled) return SetError(m_->closed.load() ? kClosed : kCancelled);
-    for (const double* p = out_, *e = out_ + gh_ * gw_; p < e; ++p)
-      if (double v = *p; std::isfinite(v)) {
-        lo_ = std::min(lo_, v);
-        hi_ = std::max(hi_, v);
-      }
   }
 
   Napi::Value Result(Napi::Env env) override {
@@ -138,8 +140,8 @@ class ReduceWorker : public PromiseWorker {
     o.Set("values", values_.Value());
     o.Set("width", Num(env, static_cast<double>(gw_)));
     o.Set("height", Num(env, static_cast<double>(gh_)));
-    o.Set("min", lo_ <= hi_ ? Num(env, lo_) : env.Null());
-    o.Set("max", lo_ <= hi_ ? Num(env, hi_) : env.Null());
+    o.Set("min", out_.lo <= out_.hi ? Num(env, out_.lo) : env.Null());
+    o.Set("max", out_.lo <= out_.hi ? Num(env, out_.hi) : env.Null());
     return o;
   }
 
@@ -149,9 +151,8 @@ class ReduceWorker : public PromiseWorker {
   int64_t r0_, r1_, c0_, c1_, gh_, gw_;
   Mode mode_;
   Control ctl_;
-  double* out_;                                  // the cells, in values_
-  Napi::Reference<Napi::Float64Array> values_;
-  double lo_ = INFINITY, hi_ = -INFINITY;
+  GridOut out_;                          // the cells, in values_, and their finite extent
+  Napi::Reference<Napi::Object> values_;  // a Float64Array, or a Float32Array (output: 'f32')
 };
 
 // ---- stats --------------------------------------------------------------
@@ -346,8 +347,13 @@ class View : public Napi::ObjectWrap<View> {
     Mode md = mode == "mean" ? Mode::Mean : mode == "min" ? Mode::Min : mode == "max" ? Mode::Max : Mode::Strided;
     if (mode != "strided" && mode != "mean" && mode != "min" && mode != "max")
       throw Napi::TypeError::New(env, "mode must be strided, mean, min or max");
+    Napi::Value output = o.Get("output");
+    if (!output.IsUndefined() && !(output.IsString() && (output.As<Napi::String>().Utf8Value() == "f64" ||
+                                                          output.As<Napi::String>().Utf8Value() == "f32")))
+      throw Napi::TypeError::New(env, "output must be f64 or f32");
+    const bool f32 = output.IsString() && output.As<Napi::String>().Utf8Value() == "f32";
     auto* w = new ReduceWorker(env, m, s, static_cast<int64_t>(r0), static_cast<int64_t>(r1), static_cast<int64_t>(c0),
-                               static_cast<int64_t>(c1), static_cast<int64_t>(gh), static_cast<int64_t>(gw), md);
+                               static_cast<int64_t>(c1), static_cast<int64_t>(gh), static_cast<int64_t>(gw), md, f32);
     Napi::Promise p = w->Promise();
     w->Queue();
     return p;

@@ -297,6 +297,13 @@ describe('native reductions against numpy (reduce)', function () {
             });
             near(got.min, lo <= hi ? lo : null, `${mode} grid min`);
             near(got.max, lo <= hi ? hi : null, `${mode} grid max`);
+            // The viewer's form: the same cells rounded once to float32, and their extent.
+            const f32 = await view.reduce({ ...slice, r0, r1, c0, c1, gridHeight: gh, gridWidth: gw, mode, output: 'f32' });
+            assert.ok(f32.values instanceof Float32Array, `${mode} f32 output is a Float32Array`);
+            assert.deepStrictEqual(Array.from(f32.values), Array.from(got.values, Math.fround), `${mode} f32 cells`);
+            const finite = Array.from(f32.values).filter(Number.isFinite);
+            assert.strictEqual(f32.min, finite.length ? Math.min(...finite) : null, `${mode} f32 grid min`);
+            assert.strictEqual(f32.max, finite.length ? Math.max(...finite) : null, `${mode} f32 grid max`);
           }
           checkStats(await view.stats(slice), r.stats, `selection ${si} stats`);
         }
