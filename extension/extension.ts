@@ -8,6 +8,7 @@ import type { Segment } from './core/types';
 import { nativeLoadError, statfs } from './native';
 import { ArrayFileEditorProvider } from './editor';
 import { PreviewPanel, segmentLookup } from './preview';
+import { QuickLook } from './quicklook';
 import { registerManageCommands } from './commands/manage';
 import type { Node } from './sidebar/nodes';
 import { UsageStatus } from './sidebar/statusbar';
@@ -57,6 +58,18 @@ export function activate(context: vscode.ExtensionContext): ShmInspectorApi {
   });
   const status = new UsageStatus(() => config().get<number>('usageWarningThreshold', 80));
   context.subscriptions.push(tree, view, status, vscode.window.registerFileDecorationProvider(new SegmentDecorations()));
+
+  // Quick Look follows the tree's selection (clicks and arrow keys): one array selected, it is shown.
+  const quickLook = QuickLook.register(context, segmentLookup(configuredDirs));
+  context.subscriptions.push(
+    view.onDidChangeSelection((e) => {
+      const [node, more] = e.selection;
+      if (node?.kind === 'segment' && !more && isPreviewable(node.segment)) quickLook.show(node.segment);
+    }),
+    tree.onDidScan((cat) => cat && quickLook.onList(tree.segments)),
+    // Quick Look is off until asked for (the view container's menu, or this command).
+    vscode.commands.registerCommand('shmInspector.showQuickLook', () => vscode.commands.executeCommand(`${QuickLook.viewType}.focus`)),
+  );
 
   const log = vscode.window.createOutputChannel('SHM Inspector', { log: true });
   context.subscriptions.push(log);
@@ -267,6 +280,7 @@ export function activate(context: vscode.ExtensionContext): ShmInspectorApi {
     segments: () => tree.segments,
     refresh: async () => (await tree.refresh())?.segments ?? [],
     previews: () => PreviewPanel.all(),
+    quickLook: () => quickLook.shown,
     nativeError: () => nativeLoadError(),
     shown: () => {
       const v = tree.view;

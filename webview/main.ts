@@ -40,6 +40,15 @@ declare function acquireVsCodeApi(): VsCodeApi;
 const vscode = acquireVsCodeApi();
 /** When this script started (for the first-pixels timing breakdown). */
 const bootAt = Date.now();
+/** Quick Look's narrow layout (the page says so): no controls, thin margins. */
+const COMPACT = document.body.dataset.layout === 'compact';
+/**
+ * Quick Look reads every element (exact cells, statistics) only of arrays up to this size; bigger
+ * ones it samples, one element a cell, and leaves the passes over gigabytes to a preview editor
+ * (a click shows the array in both: they would read it twice at once).
+ */
+const QUICK_EXACT_MAX = 256 * 1024 * 1024;
+const sampledOnly = (): boolean => COMPACT && !!seg && seg.size > QUICK_EXACT_MAX;
 const el = {
   title: byId('title'),
   info: byId('info'),
@@ -48,6 +57,7 @@ const el = {
   errorText: byId('error-text'),
   retry: byId<HTMLButtonElement>('retry'),
   keep: byId<HTMLButtonElement>('keep'),
+  open: byId<HTMLButtonElement>('open'),
   notice: byId('notice'),
   figure: byId('figure'),
   heatmap: byId<HTMLCanvasElement>('heatmap'),
@@ -154,6 +164,7 @@ function relayout(): void {
   layout = computeLayout(w, h, {
     aspect: lockAspect() ? extent.cols / extent.rows : null,
     colorbar: plotKind === 'heatmap',
+    compact: COMPACT,
   });
   placeCanvases(layout, el);
 }
@@ -288,7 +299,7 @@ function sendView(live = false): void {
     window: win,
     width: grid.width,
     height: plotKind === 'line' ? 1 : grid.height,
-    mode: st.mode,
+    mode: sampledOnly() && plotKind === 'heatmap' ? 'strided' : st.mode,
     plot: plotKind,
     live,
   });
@@ -304,7 +315,7 @@ function scheduleView(): void {
 }
 
 function requestStats(fresh = false): void {
-  if (!seg) return;
+  if (!seg || sampledOnly()) return;
   statsId++;
   statsInFlight = true;
   post({ type: 'stats', requestId: statsId, slice: currentSlice(), quantiles: DOMAIN_QUANTILES[st.domain] ?? [], fresh });
@@ -461,8 +472,9 @@ function onInit(segment: SegmentSummary, at: number, first: FirstPicture | undef
     document.body.dataset.initMs = String(Date.now() - at);
   }
   el.title.textContent = seg.name;
+  el.open.disabled = false;
   const shape = seg.shape.length ? seg.shape.join('×') : 'scalar';
-  el.info.textContent = `${seg.dtypeWords} · ${shape}${seg.fortranOrder ? ' · Fortran order' : ''} · ${formatBytes(seg.size)}`;
+  el.info.textContent = `${seg.dtypeWords} · ${shape}${seg.fortranOrder ? ' · Fortran order' : ''} · ${formatBytes(seg.size)}${sampledOnly() ? ' · sampled' : ''}`;
   el.error.hidden = true;
   document.body.dataset.state = 'loading';
   const saved = sanitizeState(vscode.getState());
@@ -885,6 +897,7 @@ new MutationObserver(() => {
 }).observe(document.body, { attributes: true, attributeFilter: ['class'] });
 
 el.keep.addEventListener('click', pin);
+el.open.addEventListener('click', () => post({ type: 'openPreview' }));
 // Any control the user changes (toolbar or slice sliders) keeps this array in the panel.
 byId('toolbar').addEventListener('change', pin);
 byId('slicer').addEventListener('input', pin);
@@ -899,6 +912,6 @@ function plotArea(): { width: number; height: number } | null {
   const w = el.figure.clientWidth;
   const h = el.figure.clientHeight;
   if (w < 10 || h < 10) return null;
-  const l = computeLayout(w, h, { aspect: null, colorbar: true });
+  const l = computeLayout(w, h, { aspect: null, colorbar: true, compact: COMPACT });
   return { width: Math.max(1, Math.round(l.plot.w * l.dpr)), height: Math.max(1, Math.round(l.plot.h * l.dpr)) };
 }

@@ -24,9 +24,12 @@ export interface Layout {
   yaxis: Rect;
   xaxis: Rect;
   colorbar: Rect | null;
+  /** Quick Look's narrow layout: thin margins, no axis titles, no histogram beside the colorbar. */
+  compact: boolean;
 }
 
-export const MARGIN = { left: 70, bottom: 42, top: 10, right: 132, rightLine: 36 };
+export const MARGIN_FULL = { left: 70, bottom: 42, top: 10, right: 132, rightLine: 36 };
+const MARGIN_COMPACT = { left: 44, bottom: 22, top: 8, right: 62, rightLine: 24 };
 
 function fitCanvas(c: HTMLCanvasElement, r: Rect, dpr: number): void {
   c.style.left = `${Math.round(r.x)}px`;
@@ -43,8 +46,10 @@ function fitCanvas(c: HTMLCanvasElement, r: Rect, dpr: number): void {
  * Lays the figure out in a box of width x height CSS pixels. `aspect` (columns/rows
  * of the full array) fixes the plot's shape when cells are to stay square.
  */
-export function computeLayout(width: number, height: number, opts: { aspect: number | null; colorbar: boolean }): Layout {
+export function computeLayout(width: number, height: number, opts: { aspect: number | null; colorbar: boolean; compact?: boolean }): Layout {
   const dpr = window.devicePixelRatio || 1;
+  const compact = opts.compact ?? false;
+  const MARGIN = compact ? MARGIN_COMPACT : MARGIN_FULL;
   const right = opts.colorbar ? MARGIN.right : MARGIN.rightLine;
   const aw = Math.max(40, width - MARGIN.left - right);
   const ah = Math.max(40, height - MARGIN.top - MARGIN.bottom);
@@ -67,6 +72,7 @@ export function computeLayout(width: number, height: number, opts: { aspect: num
     yaxis: { x: ox, y: oy, w: MARGIN.left, h: ph + MARGIN.top + 8 },
     xaxis: { x: plot.x - 40, y: plot.y + ph, w: pw + 80, h: MARGIN.bottom },
     colorbar: opts.colorbar ? { x: plot.x + pw, y: oy, w: right, h: ph + MARGIN.top * 2 } : null,
+    compact,
   };
 }
 
@@ -260,6 +266,7 @@ export function drawXAxis(canvas: HTMLCanvasElement, l: Layout, vp: Viewport, ti
     ctx.stroke();
     ctx.fillText(String(i), x, 8);
   }
+  if (l.compact) return;
   ctx.fillStyle = theme.fg;
   ctx.fillText(title, off + pw / 2, 25);
 }
@@ -299,6 +306,7 @@ export function drawYAxis(canvas: HTMLCanvasElement, l: Layout, vp: Viewport, ti
       ctx.fillText(String(i), right - 8, y);
     }
   }
+  if (l.compact) return;
   ctx.save();
   ctx.translate(12, top + ph / 2);
   ctx.rotate(-Math.PI / 2);
@@ -310,7 +318,8 @@ export function drawYAxis(canvas: HTMLCanvasElement, l: Layout, vp: Viewport, ti
 
 // ---- colorbar -----------------------------------------------------------
 
-const CB = { gap: 10, hist: 34, bar: 14, tick: 5 };
+const CB_FULL = { gap: 10, hist: 34, bar: 14, tick: 5 };
+const CB_COMPACT = { gap: 6, hist: 0, bar: 10, tick: 4 };
 
 /**
  * The colorbar beside the plot (domain low end at the bottom), its ticks in the
@@ -326,6 +335,7 @@ export function drawColorbar(
   theme: Theme,
 ): void {
   if (!l.colorbar) return;
+  const CB = l.compact ? CB_COMPACT : CB_FULL;
   const ctx = prep(canvas, l.dpr, theme);
   const top = l.plot.y - l.colorbar.y;
   const h = l.plot.h;
@@ -342,7 +352,7 @@ export function drawColorbar(
     ctx.fillRect(Math.round(bx * l.dpr), Math.round(top * l.dpr) + y, Math.round(CB.bar * l.dpr), 1);
   }
   // Histogram: counts of the values that fall in each band of rows (2 CSS px), square-root scaled.
-  if (stats && stats.histogram.length > 0) {
+  if (CB.hist > 0 && stats && stats.histogram.length > 0) {
     const band = Math.max(1, Math.round(2 * l.dpr));
     const nb = Math.ceil(rows / band);
     const edges = new Float64Array(nb + 1);

@@ -166,6 +166,8 @@ export type WebviewMessage =
   | { type: 'drawn'; requestId: number }
   /** The user changed the view (zoom, pan, a control): the panel is no longer reused for other segments. */
   | { type: 'pin' }
+  /** Quick Look's Open button: show this array in a preview editor. */
+  | { type: 'openPreview' }
   | {
       type: 'view';
       requestId: number;

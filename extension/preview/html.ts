@@ -75,6 +75,16 @@ const CSS = `
              linear-gradient(45deg, #8e8e8e 25%, transparent 25%, transparent 75%, #8e8e8e 75%); background-size: 6px 6px; background-position: 0 0, 3px 3px; }
   #stats { font-variant-numeric: tabular-nums; margin-left: auto; overflow: hidden; text-overflow: ellipsis; min-width: 0; flex: 0 1 auto; }
   #hint { opacity: .75; overflow: hidden; text-overflow: ellipsis; min-width: 0; flex: 0 1000 auto; }
+  /* Quick Look (a view in the sidebar): the picture, its name and the colorbar; the controls are the full preview's. */
+  #open { height: 20px; padding: 0 7px; font-size: 0.9em; align-self: center; flex: none; }
+  body[data-layout=compact] { background: var(--vscode-sideBar-background, var(--vscode-editor-background)); }
+  body[data-layout=compact] header { padding: 4px 8px 0; gap: 8px; }
+  body[data-layout=compact] #title { font-size: 1em; }
+  body[data-layout=compact] #toolbar, body[data-layout=compact] #slicer, body[data-layout=compact] #hint,
+  body[data-layout=compact] #keep, body[data-layout=compact] #status { display: none !important; }
+  body[data-layout=compact] #figure { margin: 2px 4px 0; }
+  body[data-layout=compact] footer { padding: 2px 8px 4px; gap: 4px 10px; }
+  body:not([data-layout=compact]) #open { display: none; }
   .sr-only { position: absolute; width: 1px; height: 1px; overflow: hidden; clip: rect(0 0 0 0); }
 `;
 
@@ -82,6 +92,7 @@ const BODY = `
 <header>
   <span id="title">Loading…</span>
   <span id="info"></span>
+  <button id="open" disabled title="Open this array in a preview editor, with every control">Open</button>
   <button id="keep" class="off" disabled title="This panel shows the next segment you preview, unless you keep it (zooming, panning or changing a control keeps it too)">Keep open</button>
   <span id="status" aria-live="polite"></span>
 </header>
@@ -135,7 +146,17 @@ export interface EmbeddedInit {
   values: string;
 }
 
-export function viewerHtml(webview: vscode.Webview, extensionUri: vscode.Uri, title: string, init?: EmbeddedInit): string {
+/**
+ * The viewer's page. `compact`: the Quick Look layout (picture and colorbar, no controls), with
+ * `placeholder` in the title until an array is shown.
+ */
+export function viewerHtml(
+  webview: vscode.Webview,
+  extensionUri: vscode.Uri,
+  title: string,
+  init?: EmbeddedInit,
+  opts: { compact?: boolean; placeholder?: string } = {},
+): string {
   const nonce = crypto.randomBytes(16).toString('base64');
   const script = webview.asWebviewUri(vscode.Uri.joinPath(extensionUri, 'dist', 'webview.js'));
   const csp = [
@@ -154,8 +175,8 @@ export function viewerHtml(webview: vscode.Webview, extensionUri: vscode.Uri, ti
 <style nonce="${nonce}">${CSS}</style>
 <title>${esc(title)}</title>
 </head>
-<body data-state="loading">
-${BODY}
+<body data-state="loading"${opts.compact ? ' data-layout="compact"' : ''}>
+${opts.placeholder ? BODY.replace('<span id="title">Loading…</span>', `<span id="title">${esc(opts.placeholder)}</span>`) : BODY}
 ${
   init
     ? // Data blocks, never run; '<' is escaped so that no text in them can close the element.

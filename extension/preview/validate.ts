@@ -46,6 +46,7 @@ function parseMessage(m: Record<string, unknown>): WebviewMessage | null {
     }
     case 'retry':
     case 'pin':
+    case 'openPreview':
       return { type: m.type };
     case 'drawn':
       return isInt(m.requestId) ? { type: 'drawn', requestId: m.requestId } : null;

@@ -68,10 +68,19 @@ export async function shotIfFailed(page: Page | undefined, test: Mocha.Test | un
   }
 }
 
-/** Moves keyboard focus to the workbench (out of a webview, which keeps F1 to itself): a click on the empty bottom of the sidebar. */
+/**
+ * Moves keyboard focus to the workbench (out of a webview, which keeps F1 to itself): a click on
+ * the empty bottom of the sidebar (with Quick Look shown, that is its webview: see quicklook.test.ts).
+ */
 export async function focusWorkbench(page: Page): Promise<void> {
   const box = await page.locator('.part.sidebar').boundingBox();
   if (box) await page.mouse.click(box.x + box.width / 2, box.y + box.height - 12);
+}
+
+/** Keyboard focus to the workbench when Quick Look is shown (the sidebar's bottom is its webview): a click on the empty end of the segment list. */
+export async function focusSegmentList(page: Page): Promise<void> {
+  const box = await page.locator('.part.sidebar .monaco-list').first().boundingBox();
+  if (box) await page.mouse.click(box.x + box.width / 2, box.y + box.height - 6);
 }
 
 /** Answers the open input box (waiting until it is there, so no keystroke is lost). */
@@ -92,9 +101,9 @@ export async function answerStep(page: Page, title: string | RegExp, text: strin
   await page.keyboard.press('Enter');
 }
 
-/** Runs a command from the palette by its full title. */
-export async function runCommand(page: Page, title: string): Promise<void> {
-  await focusWorkbench(page);
+/** Runs a command from the palette by its full title (`focus` first moves keyboard focus out of any webview). */
+export async function runCommand(page: Page, title: string, focus: (page: Page) => Promise<void> = focusWorkbench): Promise<void> {
+  await focus(page);
   await page.keyboard.press('F1');
   const input = page.locator('.quick-input-widget .quick-input-box input');
   await input.waitFor({ state: 'visible' });
@@ -129,18 +138,29 @@ export async function previewFromPalette(page: Page, name: string, ms = 30_000):
   return frame;
 }
 
-/** The webview frame that shows the preview of `title` (webviews are nested iframes). */
-export async function heatmapFrame(page: Page, title: string, ms = 30_000): Promise<Frame> {
+/** The webview frame of a preview editor that shows `title` (webviews are nested iframes; Quick Look's is not one). */
+export function heatmapFrame(page: Page, title: string, ms = 30_000): Promise<Frame> {
+  return viewerFrame(page, title, false, ms);
+}
+
+/** The Quick Look view's webview frame, once it shows `title` (or its placeholder). */
+export function quickLookFrame(page: Page, title: string | RegExp, ms = 30_000): Promise<Frame> {
+  return viewerFrame(page, title, true, ms);
+}
+
+async function viewerFrame(page: Page, title: string | RegExp, compact: boolean, ms: number): Promise<Frame> {
   const deadline = Date.now() + ms;
   while (Date.now() < deadline) {
     for (const f of page.frames()) {
       try {
-        if ((await f.$eval('#title', (el) => el.textContent)) === title && (await f.$('#heatmap'))) return f;
+        const t = await f.$eval('#title', (el) => el.textContent ?? '');
+        if (!(typeof title === 'string' ? t === title : title.test(t)) || !(await f.$('#heatmap'))) continue;
+        if ((await f.$eval('body', (b) => b.getAttribute('data-layout') === 'compact')) === compact) return f;
       } catch {
         // detached or not ours
       }
     }
     await page.waitForTimeout(200);
   }
-  throw new Error(`no preview webview showing ${title}`);
+  throw new Error(`no ${compact ? 'Quick Look' : 'preview'} webview showing ${title}`);
 }

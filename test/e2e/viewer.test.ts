@@ -15,7 +15,7 @@ import * as path from 'path';
 import { chromium, type Browser, type Frame, type Page } from 'playwright-core';
 import { chromiumOptions, ROOT, startCodeServer, workbenchUrl, type CodeServer } from '../harness/code-server';
 import { PYTHON, SegmentJar } from '../fixtures/segments';
-import { heatmapFrame, previewFromPalette, runCommand, shot as saveShot } from './helpers';
+import { focusSegmentList, heatmapFrame, previewFromPalette, quickLookFrame, runCommand, shot as saveShot } from './helpers';
 
 // Functions given to waitForFunction run in the webview; the test build has no DOM types.
 declare const document: any;
@@ -622,8 +622,9 @@ s.flush()
     await page.getByRole('tab', { name: /Shared Memory/ }).click();
     await page.locator('.monaco-list-row', { hasText: huge.name }).waitFor({ timeout: 30_000 });
     const times: string[] = [];
+    let quickLookShown = false;
     const closeAll = async () => {
-      await runCommand(page, 'View: Close All Editors');
+      await runCommand(page, 'View: Close All Editors', quickLookShown ? focusSegmentList : undefined);
       await page.waitForTimeout(1500);
     };
     const previewByPalette = (name: string) => previewFromPalette(page, name, 120_000);
@@ -645,6 +646,21 @@ s.flush()
       await previewByPalette(small.name);
       await record(`reused panel, run ${run}`, await previewByPalette(huge.name));
       await shot(page, `big-reused-${run}`);
+    }
+    // Quick Look: a click on the row (which also shows the array in the preview editor, reused).
+    await runCommand(page, 'SHM Inspector: Show Quick Look');
+    quickLookShown = true;
+    for (let run = 1; run <= 3; run++) {
+      await closeAll();
+      await page.locator('.part.sidebar .monaco-list-row', { hasText: small.name }).click();
+      const ql = await quickLookFrame(page, small.name, 120_000);
+      await ql.waitForSelector('body[data-state="exact"]', { timeout: 120_000 });
+      await page.waitForTimeout(1500);
+      await page.locator('.part.sidebar .monaco-list-row', { hasText: huge.name }).click();
+      await ql.waitForFunction((n: string) => document.getElementById('title')?.textContent === n && document.body.dataset.state === 'exact', huge.name, { timeout: 120_000 });
+      const t = await ql.$eval('body', (b: any) => ({ ...b.dataset }));
+      times.push(`Quick Look after a click (the reused preview editor draws it too), run ${run}: init at ${t.initMs} ms, first pixels ${t.firstPixelsMs} ms, last tile ${t.exactMs ?? '—'} ms after the selection`);
+      await shot(page, `big-quick-look-${run}`);
     }
     console.log(times.join('\n'));
     fs.mkdirSync(path.join(ROOT, 'test-results'), { recursive: true });

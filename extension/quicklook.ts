@@ -1,0 +1,140 @@
+/**
+ * Quick Look: a webview view under the segment tree that shows the selected array at once.
+ *
+ * Its webview starts with the sidebar, before anything is asked of it; selecting a segment
+ * (a click, or the arrow keys in the tree) then only maps the array and posts its first picture
+ * to a page that is already running: tens of milliseconds, where a new preview editor waits
+ * hundreds for VS Code to start its webview. The same ViewerSession as the preview editor
+ * serves it (exact pass, hover values, zoom); Open shows the array in a full preview editor.
+ * The mapping is dropped when the view is hidden or the segment vanishes from the list.
+ */
+import * as vscode from 'vscode';
+import type { Segment } from './core/types';
+import { viewerHtml, viewerOptions } from './preview/html';
+import { ViewerSession, type PlotArea } from './preview/session';
+import { SegmentSource } from './preview/source';
+import { parseWebviewMessage } from './preview/validate';
+import type { SegmentLookup } from './preview';
+import type { HostToWebview } from '../webview/protocol';
+
+const PLACEHOLDER = 'Select an array in Segments to see it here';
+
+export class QuickLook implements vscode.WebviewViewProvider, vscode.Disposable {
+  static readonly viewType = 'shmInspector.quickLook';
+
+  private view: vscode.WebviewView | null = null;
+  private session: ViewerSession | null = null;
+  /** The segment shown (or to show once the webview is ready). */
+  private segment: Segment | null = null;
+  private ready = false;
+  private plotArea: PlotArea | null = null;
+  private readonly disposables: vscode.Disposable[] = [];
+
+  static register(context: vscode.ExtensionContext, lookup: SegmentLookup): QuickLook {
+    const q = new QuickLook(context, lookup);
+    context.subscriptions.push(
+      q,
+      // Kept when the view is collapsed or another view container is shown: the next selection draws at once.
+      vscode.window.registerWebviewViewProvider(QuickLook.viewType, q, { webviewOptions: { retainContextWhenHidden: true } }),
+    );
+    return q;
+  }
+
+  private constructor(
+    private readonly context: vscode.ExtensionContext,
+    private readonly lookup: SegmentLookup,
+  ) {}
+
+  /** What the view shows now (for tests and the API): the segment's name and the session's state. */
+  get shown(): { name: string; error: string | null; lastTile: ViewerSession['lastTile'] } | null {
+    return this.session ? { name: this.session.name, error: this.session.error, lastTile: this.session.lastTile } : null;
+  }
+
+  resolveWebviewView(view: vscode.WebviewView): void {
+    this.view = view;
+    this.ready = false;
+    view.webview.options = viewerOptions(this.context.extensionUri);
+    view.webview.html = viewerHtml(view.webview, this.context.extensionUri, 'Quick Look', undefined, { compact: true, placeholder: PLACEHOLDER });
+    this.disposables.push(
+      view.webview.onDidReceiveMessage((raw) => {
+        const msg = parseWebviewMessage(raw);
+        if (!msg) return;
+        if (msg.type === 'ready') {
+          this.plotArea = msg.plotArea ?? this.plotArea;
+          const first = !this.ready;
+          this.ready = true;
+          // The page (re)started: show what was selected meanwhile. A session already there answers
+          // a later 'ready' itself.
+          if (first && this.segment && !this.session) this.start(this.segment, Date.now());
+        } else if (msg.type === 'openPreview' && this.segment) {
+          void vscode.commands.executeCommand('shmInspector.preview', this.segment);
+        }
+      }),
+      view.onDidChangeVisibility(() => {
+        if (view.visible) {
+          if (this.segment && !this.session && this.ready) this.start(this.segment, Date.now());
+        } else {
+          // Hidden: give the mapping back (the picture stays in the retained page).
+          this.stop();
+        }
+      }),
+      view.onDidDispose(() => {
+        this.stop();
+        this.view = null;
+        this.ready = false;
+      }),
+    );
+  }
+
+  /** Shows a segment (the tree's selection); a segment already shown is left as it is. */
+  show(segment: Segment): void {
+    const same = this.segment && this.segment.path === segment.path && this.segment.name === segment.name;
+    this.segment = segment;
+    if (same && this.session) return;
+    if (!this.view || !this.view.visible || !this.ready) return;
+    this.start(segment, Date.now());
+  }
+
+  /** The list changed: a shown segment that is gone is let go; one replaced by another file of its name is shown afresh. */
+  onList(segments: readonly Segment[]): void {
+    const s = this.segment;
+    if (!s) return;
+    const find = (list: readonly Segment[]): Segment | undefined => {
+      for (const x of list) {
+        if (x.path === s.path && x.name === s.name) return x;
+        const c = x.children ? find(x.children) : undefined;
+        if (c) return c;
+      }
+      return undefined;
+    };
+    const now = find(segments);
+    if (now && !now.deleted && now.ino === s.ino) return;
+    this.stop();
+    this.segment = null;
+    if (now && !now.deleted) {
+      // Replaced by another file of the same name: show that one.
+      this.show(now);
+      return;
+    }
+    const notice: HostToWebview = { type: 'notice', level: 'info', message: `${s.name} is no longer in the list.` };
+    if (this.ready) void this.view?.webview.postMessage(notice).then(undefined, () => undefined);
+  }
+
+  private start(segment: Segment, requestedAt: number): void {
+    if (!this.view) return;
+    this.session?.dispose();
+    const source = new SegmentSource(segment, segment.name, segment.path, this.lookup);
+    this.session = new ViewerSession(this.view.webview, source, requestedAt, null, { plotArea: this.session?.plotArea ?? this.plotArea, running: true });
+  }
+
+  private stop(): void {
+    if (this.session?.plotArea) this.plotArea = this.session.plotArea;
+    this.session?.dispose();
+    this.session = null;
+  }
+
+  dispose(): void {
+    this.stop();
+    for (const d of this.disposables.splice(0)) d.dispose();
+  }
+}
