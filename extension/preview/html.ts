@@ -78,7 +78,10 @@ const CSS = `
   /* Quick Look (a view in the sidebar): the picture, its name and the colorbar; the controls are the full preview's. */
   #open { height: 20px; padding: 0 7px; font-size: 0.9em; align-self: center; flex: none; }
   body[data-layout=compact] { background: var(--vscode-sideBar-background, var(--vscode-editor-background)); }
-  body[data-layout=compact] header { padding: 4px 8px 0; gap: 8px; }
+  body[data-layout=compact] header { padding: 4px 8px 0; gap: 0 8px; flex-wrap: wrap; }
+  body[data-layout=compact] #title { flex: 1 1 0; }
+  /* dtype · shape · size on a line of its own, there from the start (the plot keeps its size). */
+  body[data-layout=compact] #info { order: 3; flex: 1 0 100%; min-height: 1.4em; font-size: 0.92em; }
   body[data-layout=compact] #title { font-size: 1em; }
   body[data-layout=compact] #toolbar, body[data-layout=compact] #slicer, body[data-layout=compact] #hint,
   body[data-layout=compact] #keep, body[data-layout=compact] #status { display: none !important; }
