@@ -59,7 +59,7 @@ export function activate(context: vscode.ExtensionContext): ShmInspectorApi {
   const status = new UsageStatus(() => config().get<number>('usageWarningThreshold', 80));
   context.subscriptions.push(tree, view, status, vscode.window.registerFileDecorationProvider(new SegmentDecorations()));
 
-  // Quick Look follows the tree's selection (clicks and arrow keys): one array selected, it is shown.
+  // Quick Look follows the tree's selection (a click, or Enter on a row): one array selected, it is shown.
   const quickLook = QuickLook.register(context, segmentLookup(configuredDirs));
   context.subscriptions.push(
     view.onDidChangeSelection((e) => {

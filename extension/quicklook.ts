@@ -1,12 +1,13 @@
 /**
  * Quick Look: a webview view under the segment tree that shows the selected array at once.
  *
- * Its webview starts with the sidebar, before anything is asked of it; selecting a segment
- * (a click, or the arrow keys in the tree) then only maps the array and posts its first picture
- * to a page that is already running: tens of milliseconds, where a new preview editor waits
- * hundreds for VS Code to start its webview. The same ViewerSession as the preview editor
- * serves it (exact pass, hover values, zoom); Open shows the array in a full preview editor.
- * The mapping is dropped when the view is hidden or the segment vanishes from the list.
+ * Off by default (Show Quick Look). Once shown, its page keeps running; selecting a segment
+ * (a click or Enter on its row) then only maps the array and posts its first picture to that
+ * page: tens of milliseconds, where a new preview editor waits hundreds for VS Code to start its
+ * webview. The same ViewerSession as the preview editor serves it (hover values, zoom; exact
+ * cells and statistics for arrays up to 256 MiB, sampled beyond: see webview/main.ts); Open
+ * shows the array in a full preview editor. The mapping is dropped when the view is hidden or
+ * the segment leaves the list.
  */
 import * as vscode from 'vscode';
 import type { Segment } from './core/types';
