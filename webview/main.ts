@@ -299,7 +299,8 @@ function sendView(live = false): void {
     window: win,
     width: grid.width,
     height: plotKind === 'line' ? 1 : grid.height,
-    mode: sampledOnly() && plotKind === 'heatmap' ? 'strided' : st.mode,
+    // Lines are min/max envelopes (the Cells control is off for them) unless Quick Look samples.
+    mode: sampledOnly() ? 'strided' : plotKind === 'line' ? 'min' : st.mode,
     plot: plotKind,
     live,
   });
@@ -553,8 +554,10 @@ function onLine(msg: Extract<HostToWebview, { type: 'line' }>): void {
   viewInFlight = false;
   redraw();
   const n = msg.window.c1 - msg.window.c0;
+  // Every element; one sample a column (Quick Look on a big array); or the envelope.
+  const kind = msg.width >= n ? 'samples' : sampledOnly() ? 'sampled' : 'min/max';
   setStatus(
-    `${msg.width >= n ? 'samples' : 'min/max'} · ${msg.width} columns of ${formatCount(n)} · ` +
+    `${kind} · ${msg.width} columns of ${formatCount(n)} · ` +
       `range ${fmtRange(msg.min)} … ${fmtRange(msg.max)} · ${msg.elapsedMs.toFixed(1)} ms`,
   );
   document.body.dataset.state = 'exact';

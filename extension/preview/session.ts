@@ -378,11 +378,13 @@ export class ViewerSession implements vscode.Disposable {
         const width = Math.min(msg.width, m);
         const t0 = performance.now();
         const exact = width >= m;
-        const lo = await view.reduce({ ...base, gridWidth: width, gridHeight: 1, mode: exact ? 'strided' : 'min' });
+        // One sample a pixel column when that is every element, or when sampling was asked for.
+        const sampled = exact || msg.mode === 'strided';
+        const lo = await view.reduce({ ...base, gridWidth: width, gridHeight: 1, mode: sampled ? 'strided' : 'min' });
         if (gen !== this.generation) return;
-        const hi = exact ? lo : await view.reduce({ ...base, gridWidth: width, gridHeight: 1, mode: 'max' });
+        const hi = sampled ? lo : await view.reduce({ ...base, gridWidth: width, gridHeight: 1, mode: 'max' });
         if (gen !== this.generation || this.disposed) return;
-        this.lastTile = { mode: 'min/max', width: lo.width, height: 1, min: lo.min, max: hi.max };
+        this.lastTile = { mode: sampled && !exact ? 'strided' : 'min/max', width: lo.width, height: 1, min: lo.min, max: hi.max };
         this.error = null;
         this.post({
           type: 'line',

@@ -21,6 +21,7 @@ describe('Quick Look', function () {
   const ramp = jar.name('shmi_ql_ramp', '.npy');
   const ints = jar.name('shmi_ql_ints', '.npy');
   const gone = jar.name('shmi_ql_gone', '.npy');
+  const big = jar.name('shmi_ql_big', '.npy');
 
   before(async () => {
     py(['npy', ramp.path, '<f4', '256,384', '--fill', 'gradient']);
@@ -80,5 +81,26 @@ describe('Quick Look', function () {
     fs.rmSync(gone.path);
     await ql.waitForFunction(() => (document.getElementById('notice')?.textContent ?? '').includes('no longer in the list'), undefined, { timeout: 30_000 });
     await shot(page, 'quicklook-2-gone');
+  });
+
+  it('samples an array over 256 MiB (one element a cell) instead of reading all of it beside the preview editor', async () => {
+    py(['npy', big.path, '<f4', '8400,8400', '--fill', 'gradient']); // 269 MiB
+    await row(big.name).waitFor({ timeout: 30_000 });
+    const ql = await quickLookFrame(page, /.*/);
+    await row(big.name).click();
+    await shows(ql, big.name);
+    assert.match(await ql.innerText('#info'), /sampled/, 'Quick Look says it samples');
+    const lum = await ql.$eval('#heatmap', (c: any) => {
+      const ctx = c.getContext('2d');
+      const px = (y: number) => Array.from(ctx.getImageData(Math.floor(c.width / 2), y, 1, 1).data as Uint8ClampedArray).slice(0, 3);
+      const l = (p: number[]) => 0.2126 * p[0] + 0.7152 * p[1] + 0.0722 * p[2];
+      return [l(px(1)), l(px(c.height - 2))];
+    });
+    assert.ok(lum[0] < lum[1] - 80, `the gradient, sampled: dark at the top, bright at the bottom (${lum.map((x) => x.toFixed(0)).join(' → ')})`);
+    // The preview editor the click opened reads every element.
+    const editor = await heatmapFrame(page, big.name);
+    await editor.waitForSelector('body[data-state="exact"]', { timeout: 60_000 });
+    assert.doesNotMatch(await editor.innerText('#info'), /sampled/);
+    await shot(page, 'quicklook-3-sampled');
   });
 });
