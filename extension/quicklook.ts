@@ -66,7 +66,7 @@ export class QuickLook implements vscode.WebviewViewProvider, vscode.Disposable 
           this.ready = true;
           // The page (re)started: show what was selected meanwhile. A session already there answers
           // a later 'ready' itself.
-          if (first && this.segment && !this.session) this.start(this.segment, Date.now());
+          if (first && this.segment && !this.session && view.visible) this.start(this.segment, Date.now());
         } else if (msg.type === 'openPreview' && this.segment) {
           void vscode.commands.executeCommand('shmInspector.preview', this.segment);
         }
@@ -92,7 +92,11 @@ export class QuickLook implements vscode.WebviewViewProvider, vscode.Disposable 
     const same = this.segment && this.segment.path === segment.path && this.segment.name === segment.name;
     this.segment = segment;
     if (same && this.session) return;
-    if (!this.view || !this.view.visible || !this.ready) return;
+    if (!this.view || !this.view.visible || !this.ready) {
+      // Shown when the view is (visible and running) again; nothing of another array meanwhile.
+      this.stop();
+      return;
+    }
     this.start(segment, Date.now());
   }
 

@@ -65,11 +65,13 @@ function sliceKey(s: SliceSelection, tensor: string | null): string {
 }
 
 /**
- * The cells' type for the webview: float32 when the dtype has no more precision than that (the
- * pass still sums in doubles; the cells are rounded once, natively).
+ * The cells' type for the webview: float32 when the values fit it with no more precision than the
+ * data has (the pass still sums in doubles; the cells are rounded once, natively). Not a complex64's
+ * magnitude: that of two floats near FLT_MAX is beyond float32's range.
  */
-function cellType(kernel: string): 'f32' | 'f64' {
-  return ['b1', 'i1', 'u1', 'i2', 'u2', 'f2', 'bf16', 'f4', 'c8'].includes(kernel) ? 'f32' : 'f64';
+function cellType(slice: { dtype: string; part?: string }): 'f32' | 'f64' {
+  if (slice.dtype === 'c8') return (slice.part ?? 'magnitude') === 'magnitude' ? 'f64' : 'f32';
+  return ['b1', 'i1', 'u1', 'i2', 'u2', 'f2', 'bf16', 'f4'].includes(slice.dtype) ? 'f32' : 'f64';
 }
 
 export class ViewerSession implements vscode.Disposable {
@@ -271,7 +273,7 @@ export class ViewerSession implements vscode.Disposable {
     const width = Math.min(Math.ceil(area.width / k), slice.cols);
     const height = Math.min(Math.ceil(area.height / k), slice.rows);
     const t0 = performance.now();
-    const r = await view.reduce({ ...slice, r0: 0, r1: slice.rows, c0: 0, c1: slice.cols, gridWidth: width, gridHeight: height, mode: 'strided', output: cellType(slice.dtype) });
+    const r = await view.reduce({ ...slice, r0: 0, r1: slice.rows, c0: 0, c1: slice.cols, gridWidth: width, gridHeight: height, mode: 'strided', output: cellType(slice) });
     const exact = r.width === slice.cols && r.height === slice.rows;
     this.firstSent = { key: sliceKey(sel, this.tensor), window: win };
     this.lastTile = { mode: 'strided', width: r.width, height: r.height, min: r.min, max: r.max };
@@ -412,7 +414,7 @@ export class ViewerSession implements vscode.Disposable {
       for (let i = 0; i < phases.length; i++) {
         const mode = phases[i];
         const t0 = performance.now();
-        const r = await view.reduce({ ...base, gridWidth: msg.width, gridHeight: msg.height, mode, output: cellType(slice.dtype) });
+        const r = await view.reduce({ ...base, gridWidth: msg.width, gridHeight: msg.height, mode, output: cellType(slice) });
         if (gen !== this.generation || this.disposed) return;
         const final = i === phases.length - 1;
         this.lastTile = { mode, width: r.width, height: r.height, min: r.min, max: r.max };

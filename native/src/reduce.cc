@@ -207,7 +207,10 @@ struct alignas(64) Extent {
 // Stores cell i (rounded to O) and notes it in the thread's extent.
 template <typename O>
 inline void Put(O* out, size_t i, double v, Extent& e) {
-  const O s = static_cast<O>(v);
+  // A double beyond float's range would be undefined as a float: it is stored as the infinity of its sign.
+  const O s = std::is_same_v<O, float> && std::fabs(v) > 3.4028234663852886e38 && std::isfinite(v)
+                  ? static_cast<O>(std::copysign(INFINITY, v))
+                  : static_cast<O>(v);
   out[i] = s;
   if (std::isfinite(s)) {
     e.lo = std::min(e.lo, static_cast<double>(s));

@@ -6,12 +6,13 @@
  * tiled paths. Plus histograms and cancellation.
  */
 import * as assert from 'assert';
+import { execFileSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { resolveSlice, type ArrayLayout, type SliceChoice } from '../../extension/core/array';
 import { native, openView, type ReduceMode, type StatsResult } from '../../extension/native';
-import { py, SegmentJar, uniqueName } from '../fixtures/segments';
+import { PYTHON, py, SegmentJar, uniqueName } from '../fixtures/segments';
 
 type Enc = number | null | 'Infinity' | '-Infinity';
 interface RefStats {
@@ -412,6 +413,26 @@ describe('native statistics: histograms and cancellation (reduce)', function () 
     for (const outcome of await Promise.all(pending)) assert.strictEqual(outcome, 'cancelled: the view was closed');
     assert.strictEqual(view.closed, true);
     assert.throws(() => view.stats(slice), /view is closed/);
+  });
+
+  it('stores a cell beyond float32 range as ±Inf in float32 cells, and leaves it out of their extent', async () => {
+    // complex64 magnitudes of parts near FLT_MAX exceed it (the viewer asks float64 cells for them).
+    const seg = jar.name('shmi_reduce_c8big', '.npy');
+    execFileSync(PYTHON, ['-c', "import numpy as np, sys; a = np.lib.format.open_memmap(sys.argv[1], mode='w+', dtype='<c8', shape=(2, 2)); a[:, 0] = 3e38 + 3e38j; a[:, 1] = 1 + 1j; a.flush()", seg.path]);
+    const view = await openView(seg.path);
+    try {
+      const slice = resolveSlice({ dtype: '<c8', shape: [2, 2], fortranOrder: false, dataOffset: 128 }, { part: 'magnitude' });
+      const req = { ...slice, r0: 0, r1: 2, c0: 0, c1: 2, gridHeight: 1, gridWidth: 2, mode: 'max' as const };
+      const f64 = await view.reduce(req);
+      assert.ok(Math.abs(f64.values[0] / (Math.SQRT2 * 3e38) - 1) < 1e-6, `float64 cell ${f64.values[0]}`);
+      assert.strictEqual(f64.max, f64.values[0]);
+      const f32 = await view.reduce({ ...req, output: 'f32' });
+      assert.deepStrictEqual(Array.from(f32.values), [Infinity, Math.fround(Math.SQRT2)]);
+      assert.strictEqual(f32.min, Math.fround(Math.SQRT2));
+      assert.strictEqual(f32.max, Math.fround(Math.SQRT2));
+    } finally {
+      view.close();
+    }
   });
 
   it('reports its thread count and instruction set', () => {
