@@ -22,8 +22,6 @@ export interface ShmInspectorApi {
   refresh(): Promise<Segment[]>;
   /** The open preview panels. */
   previews(): PreviewInfo[];
-  /** What the Quick Look view shows, null when nothing. */
-  quickLook(): PreviewInfo | null;
   /** Null when the native addon loaded; otherwise why not (every path tried). */
   nativeError(): string | null;
   /** What the Segments view shows now: top-level names in order (after filter, sort, grouping). */

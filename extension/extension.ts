@@ -280,7 +280,6 @@ export function activate(context: vscode.ExtensionContext): ShmInspectorApi {
     segments: () => tree.segments,
     refresh: async () => (await tree.refresh())?.segments ?? [],
     previews: () => PreviewPanel.all(),
-    quickLook: () => quickLook.shown,
     nativeError: () => nativeLoadError(),
     shown: () => {
       const v = tree.view;

@@ -46,11 +46,6 @@ export class QuickLook implements vscode.WebviewViewProvider, vscode.Disposable 
     private readonly lookup: SegmentLookup,
   ) {}
 
-  /** What the view shows now (for tests and the API): the segment's name and the session's state. */
-  get shown(): { name: string; error: string | null; lastTile: ViewerSession['lastTile'] } | null {
-    return this.session ? { name: this.session.name, error: this.session.error, lastTile: this.session.lastTile } : null;
-  }
-
   resolveWebviewView(view: vscode.WebviewView): void {
     this.view = view;
     this.ready = false;
