@@ -64,7 +64,9 @@ export function activate(context: vscode.ExtensionContext): ShmInspectorApi {
   context.subscriptions.push(
     view.onDidChangeSelection((e) => {
       const [node, more] = e.selection;
-      if (node?.kind === 'segment' && !more && isPreviewable(node.segment)) quickLook.show(node.segment);
+      if (node?.kind !== 'segment' || more) return;
+      if (isPreviewable(node.segment)) quickLook.show(node.segment);
+      else quickLook.cannotShow(node.segment);
     }),
     tree.onDidScan((cat) => cat && quickLook.onList(tree.segments)),
     // Quick Look is off until asked for (the view container's menu, or this command).

@@ -95,6 +95,15 @@ export class QuickLook implements vscode.WebviewViewProvider, vscode.Disposable 
     this.start(segment, Date.now());
   }
 
+  /** A selected segment that holds no array it can draw: says why, and lets go of the last one. */
+  cannotShow(segment: Segment): void {
+    this.stop();
+    this.segment = null;
+    const why = segment.error?.replace(/\.$/, '') ?? (segment.dtype ? `${segment.dtype} is not a numeric dtype` : 'it holds no array (no dtype and shape were found)');
+    const msg: HostToWebview = { type: 'error', kind: 'unsupported', subject: segment.name, message: `${segment.name} cannot be shown: ${why}.` };
+    if (this.ready) void this.view?.webview.postMessage(msg).then(undefined, () => undefined);
+  }
+
   /** The list changed: a shown segment that is gone is let go; one replaced by another file of its name is shown afresh. */
   onList(segments: readonly Segment[]): void {
     const s = this.segment;

@@ -474,6 +474,7 @@ function onInit(segment: SegmentSummary, at: number, first: FirstPicture | undef
   }
   el.title.textContent = seg.name;
   el.open.disabled = false;
+  el.figure.style.visibility = '';
   const shape = seg.shape.length ? seg.shape.join('×') : 'scalar';
   el.info.textContent = `${seg.dtypeWords} · ${shape}${seg.fortranOrder ? ' · Fortran order' : ''} · ${formatBytes(seg.size)}${sampledOnly() ? ' · sampled' : ''}`;
   el.error.hidden = true;
@@ -601,7 +602,18 @@ function onError(msg: Extract<HostToWebview, { type: 'error' }>): void {
   el.error.hidden = false;
   el.errorText.textContent = msg.message;
   el.retry.textContent = msg.kind === 'changed' || msg.kind === 'vanished' ? 'Reopen' : 'Retry';
+  // Nothing to retry in an array that cannot be shown (Quick Look's subject is not even mapped).
+  el.retry.hidden = msg.kind === 'unsupported';
   el.error.dataset.kind = msg.kind;
+  if (msg.subject !== undefined) {
+    // About another segment than the picture: no picture, no notice of the last array.
+    el.title.textContent = msg.subject;
+    el.info.textContent = '';
+    el.open.disabled = true;
+    el.notice.hidden = true;
+    el.stats.textContent = '';
+    el.figure.style.visibility = 'hidden';
+  }
   document.body.dataset.state = 'error';
   viewInFlight = false;
   statsInFlight = false;

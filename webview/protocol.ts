@@ -145,6 +145,8 @@ export type HostToWebview =
       message: string;
       /** What went wrong, for the panel's wording and its button. */
       kind: 'changed' | 'vanished' | 'permission' | 'unsupported' | 'other';
+      /** What the error is about when that is not the array shown (Quick Look: a segment it cannot show). */
+      subject?: string;
     }
   | { type: 'notice'; level: 'info' | 'warning' | 'error'; message: string };
 

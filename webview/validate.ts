@@ -73,7 +73,8 @@ export function validateHostMessage(m: unknown): HostToWebview | null {
     case 'value':
       return isInt(m.requestId) && isInt(m.row) && isInt(m.col) && isStr(m.text) && isNum(m.value) ? (m as HostToWebview) : null;
     case 'error':
-      return isStr(m.message) && ['changed', 'vanished', 'permission', 'unsupported', 'other'].includes(m.kind as string)
+      return isStr(m.message) && ['changed', 'vanished', 'permission', 'unsupported', 'other'].includes(m.kind as string) &&
+        (m.subject === undefined || isStr(m.subject))
         ? (m as HostToWebview)
         : null;
     case 'notice':

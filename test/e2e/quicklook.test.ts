@@ -22,6 +22,7 @@ describe('Quick Look', function () {
   const ints = jar.name('shmi_ql_ints', '.npy');
   const gone = jar.name('shmi_ql_gone', '.npy');
   const big = jar.name('shmi_ql_big', '.npy');
+  const cut = jar.name('shmi_ql_cut', '.npy');
 
   before(async () => {
     py(['npy', ramp.path, '<f4', '256,384', '--fill', 'gradient']);
@@ -81,6 +82,24 @@ describe('Quick Look', function () {
     fs.rmSync(gone.path);
     await ql.waitForFunction(() => (document.getElementById('notice')?.textContent ?? '').includes('no longer in the list'), undefined, { timeout: 30_000 });
     await shot(page, 'quicklook-2-gone');
+  });
+
+  it('says why it cannot show a truncated segment, offers nothing to retry, and shows the next array', async () => {
+    // A header for 100 x 100 float32, and a quarter of the data.
+    py(['npy', cut.path, '<f4', '100,100', '--fill', 'arange']);
+    fs.truncateSync(cut.path, fs.statSync(cut.path).size - 30_000);
+    const ql = await quickLookFrame(page, /.*/);
+    await row(cut.name).waitFor({ timeout: 30_000 });
+    await row(cut.name).click({ position: { x: 60, y: 8 } });
+    await ql.waitForFunction((n: string) => document.getElementById('title')?.textContent === n && !document.getElementById('error')?.hidden, cut.name, { timeout: 30_000 });
+    const text = await ql.innerText('#error-text');
+    assert.match(text, new RegExp(`^${cut.name.replace(/\./g, '\\.')} cannot be shown: .*(truncat|short|bytes)`, 'i'));
+    assert.ok(await ql.isHidden('#retry'), 'no Retry for an array that cannot be shown');
+    assert.ok(await ql.isDisabled('#open'));
+    await shot(page, 'quicklook-4-cannot-show');
+    await row(ramp.name).click();
+    await shows(ql, ramp.name);
+    assert.ok(await ql.isHidden('#error'), 'the next array clears the error');
   });
 
   it('samples an array over 256 MiB (one element a cell) instead of reading all of it beside the preview editor', async () => {
