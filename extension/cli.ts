@@ -1,5 +1,5 @@
 /**
- * `shm-inspector`: the extension's core as a command line (shared/cli-contract.md).
+ * `shm-inspector`: the extension's core as a command line (docs/cli.md).
  * Exit codes: 0 success, 1 failure (one-line reason on stderr), 2 usage error.
  *
  * Each subcommand is one entry of COMMANDS: its own options (on top of the common

@@ -1,4 +1,4 @@
-/** `stats` and `render`: the array commands (shared/cli-contract.md, "Array commands"). */
+/** `stats` and `render`: the array commands (docs/cli.md, "Array commands"). */
 import * as fs from 'fs';
 import * as path from 'path';
 import { COLORMAPS, colorIndex, isColormap, lut, specialColors, type ColormapName } from '../../webview/colormaps';

@@ -1,6 +1,6 @@
 import type { Producer } from './types';
 
-/** Who made a segment, as far as its name tells (shared/cli-contract.md values). */
+/** Who made a segment, as far as its name tells (docs/cli.md values). */
 export function producerOf(name: string): Producer {
   const base = name.includes('/') ? name.slice(0, name.indexOf('/')) : name;
   if (base.startsWith('psm_')) return 'python-shared-memory';

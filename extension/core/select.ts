@@ -1,5 +1,5 @@
 /**
- * What an array command reads (shared/cli-contract.md, "Array commands"): from a catalogued
+ * What an array command reads (docs/cli.md, "Array commands"): from a catalogued
  * segment and the selection flags to an array layout, then to the 2-D slice the native kernels
  * read, or to the whole array as one run of elements. No vscode import: the CLI and the
  * extension can both use it.

@@ -1,6 +1,6 @@
 /**
  * The segment model shared by the catalog, the CLI (`--json` output) and the UI.
- * Field names follow shared/cli-contract.md ("Segment object") exactly.
+ * Field names follow docs/cli.md ("Segment object") exactly.
  */
 
 export type SegmentFormat =

@@ -1,7 +1,7 @@
 /**
  * `shm-inspector list` and `inspect` (dist/cli.js, as built) run as a child
  * process on segments numpy made: JSON fields, exit codes and stderr lines
- * exactly as shared/cli-contract.md fixes them; also as an ordinary user.
+ * exactly as docs/cli.md fixes them; also as an ordinary user.
  */
 import * as assert from 'assert';
 import { execFile, spawn, type ChildProcess } from 'child_process';

@@ -124,7 +124,7 @@ export interface ClearRequest {
   signal?: AbortSignal;
 }
 
-/** The contract's clear document (shared/cli-contract.md). */
+/** The contract's clear document (docs/cli.md). */
 export interface ClearResult {
   dryRun?: true;
   removed: string[];
