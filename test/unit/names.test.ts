@@ -176,6 +176,11 @@ describe('names: hostile and non-UTF-8 names through the CLI', function () {
     const stats = json<{ count: number; max: number }>(await cli(['stats', 'caf\\xe9.npy', '--dir', dir, '--json']));
     assert.deepStrictEqual([stats.count, stats.max], [12, 11]);
 
+    // attach prints Python that opens the exact bytes (os's surrogateescape spelling).
+    const attach = await cli(['attach', 'caf\\xe9.npy', '--dir', dir]);
+    assert.strictEqual(attach.code, 0, attach.stderr);
+    assert.strictEqual(execFileSync(PYTHON, ['-c', `${attach.stdout}\nprint(int(arr.sum()))`], { encoding: 'utf8' }).trim(), '66');
+
     const out = path.join(configDir, 'snap.npy');
     json(await cli(['persist', 'caf\\xe9.npy', '--to', out, '--dir', dir, '--json']));
     assert.strictEqual(execFileSync(PYTHON, ['-c', 'import numpy as np,sys; print(np.load(sys.argv[1]).sum())', out], { encoding: 'utf8' }).trim(), '66');
@@ -204,6 +209,44 @@ describe('names: hostile and non-UTF-8 names through the CLI', function () {
     assert.strictEqual(human.stdout.split('\n').filter((l) => l.startsWith('x\\')).length, 3, human.stdout);
     json(await cli(['unlink', 'x\\xff', '--dir', dir, '--json']));
     assert.deepStrictEqual(rawNames(dir), [hex('x\xfe'), hex('x\\xff')].sort());
+  });
+
+  it('a tensor named with an escape sequence and a newline: escaped in list, selected by its spelling', async () => {
+    python(
+      "import json\nh = json.dumps({'w\\x1b[31m\\nx': {'dtype': 'F32', 'shape': [2], 'data_offsets': [0, 8]}, 'ok': {'dtype': 'F32', 'shape': [2], 'data_offsets': [8, 16]}}).encode()\n" +
+        "h += b' ' * (-len(h) % 8)\nopen(d + b'/m.safetensors', 'wb').write(len(h).to_bytes(8, 'little') + h + np.array([1, 2, 3, 4], '<f4').tobytes())",
+      dir,
+    );
+    const r = await cli(['list', '--dir', dir]);
+    assert.ok(!CONTROL.test(r.stdout), JSON.stringify(r.stdout));
+    assert.match(r.stdout, /^ {2}w\\x1b\[31m\\x0ax +8 B/m);
+    const cat = json<Catalog>(await cli(['list', '--json', '--dir', dir]));
+    assert.deepStrictEqual(cat.segments[0].children!.map((c) => [c.name, c.nameBytes]), [
+      ['m.safetensors/w\\x1b[31m\\x0ax', hex('m.safetensors/w\x1b[31m\nx')],
+      ['m.safetensors/ok', undefined],
+    ]);
+    for (const t of ['w\\x1b[31m\\x0ax', 'w\x1b[31m\nx']) {
+      const st = json<{ max: number }>(await cli(['stats', 'm.safetensors', '--tensor', t, '--dir', dir, '--json']));
+      assert.strictEqual(st.max, 2);
+    }
+  });
+
+  it('a deleted segment whose name is not UTF-8 keeps its bytes: listed once by its spelling, persisted through its holder', async () => {
+    const child = spawn(
+      PYTHON,
+      ['-c', "import mmap,os,sys\nimport numpy as np\np = os.fsencode(sys.argv[1]) + b'/d\\xe9l\\xff'\nnp.save(open(p, 'wb'), np.arange(5.0))\nf=open(p,'rb')\nm=mmap.mmap(f.fileno(),0,prot=mmap.PROT_READ)\nos.unlink(p)\nprint('ready',flush=True)\nsys.stdin.read()", dir],
+      { stdio: ['pipe', 'pipe', 'inherit'] },
+    );
+    procs.push(child);
+    await new Promise<void>((resolve) => child.stdout!.once('data', () => resolve()));
+    const cat = json<Catalog>(await cli(['list', '--json', '--dir', dir]));
+    const del = cat.segments.filter((s) => s.deleted);
+    assert.deepStrictEqual(del.map((s) => [s.name, s.nameBytes, s.path, s.format]), [['d\\xe9l\\xff', hex('d\xe9l\xff'), `${dir}/d\\xe9l\\xff`, 'npy']]);
+    const out = path.join(configDir, 'del.npy');
+    json(await cli(['persist', 'd\\xe9l\\xff', '--pid', String(child.pid), '--to', out, '--dir', dir, '--json']));
+    assert.strictEqual(execFileSync(PYTHON, ['-c', 'import numpy as np,sys; print(np.load(sys.argv[1]).sum())', out], { encoding: 'utf8' }).trim(), '10.0');
+    child.kill('SIGKILL');
+    await new Promise((resolve) => child.once('exit', resolve));
   });
 
   it('inside a folder whose name is not UTF-8: the entries are listed and addressed as FOLDER/ENTRY', async () => {
