@@ -192,7 +192,8 @@ export function spellJoinedNames(joined: Uint8Array, count: number): string[] {
   let start = 0;
   for (let i = 0; i <= buf.length; i++) {
     if (i === buf.length || buf[i] === 0) {
-      out.push(escapeBytes(buf.subarray(start, i)));
+      const name = buf.subarray(start, i);
+      out.push(isUtf8(name) ? escapeText(name.toString('utf8')) : escapeBytes(name));
       start = i + 1;
     }
   }
