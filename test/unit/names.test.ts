@@ -249,6 +249,20 @@ describe('names: hostile and non-UTF-8 names through the CLI', function () {
     await new Promise((resolve) => child.once('exit', resolve));
   });
 
+  it('an entry named like another kind (sysv:, memfd:, anon:, ns:) is written ./NAME, and is addressed and removed so', async () => {
+    python("np.save(open(d + b'/sysv:7.npy', 'wb'), np.ones(3))\nos.mkdir(d + b'/anon:x')\nnp.save(open(d + b'/anon:x/a.npy', 'wb'), np.ones(2))", dir);
+    const cat = json<Catalog>(await cli(['list', '--json', '--dir', dir]));
+    assert.deepStrictEqual(cat.segments.map((s) => [s.name, s.path, s.nameBytes]), [
+      ['./anon:x', `${dir}/anon:x`, undefined],
+      ['./sysv:7.npy', `${dir}/sysv:7.npy`, undefined],
+    ]);
+    assert.strictEqual(cat.segments[0].children![0].name, './anon:x/a.npy');
+    assert.deepStrictEqual(json<Segment>(await cli(['inspect', './anon:x/a.npy', '--dir', dir, '--json'])).shape, [2]);
+    const u = json<{ outcomes: { name: string; status: string }[] }>(await cli(['unlink', './sysv:7.npy', '--dir', dir, '--json']));
+    assert.deepStrictEqual(u.outcomes.map((o) => [o.name, o.status]), [['./sysv:7.npy', 'removed']]);
+    assert.deepStrictEqual(rawNames(dir), [hex('anon:x')]);
+  });
+
   it('inside a folder whose name is not UTF-8: the entries are listed and addressed as FOLDER/ENTRY', async () => {
     python("os.mkdir(d + b'/f\\xe9')\nnp.save(open(d + b'/f\\xe9/a\\xff.npy', 'wb'), np.ones(3))", dir);
     const cat = await listCatalog({ dirs: [dir], holders: false });
