@@ -13,6 +13,7 @@ import { ARRAY_COMMANDS } from './cli/array';
 import { CATALOG_COMMANDS } from './cli/catalog';
 import { MANAGE_COMMANDS } from './cli/manage';
 import { COMMON_OPTIONS, type Command, type CommandContext } from './cli/common';
+import { displayLines, displayText } from './core/names';
 
 export { Failure, table } from './cli/common';
 export type { Command, CommandContext } from './cli/common';
@@ -95,14 +96,15 @@ export async function run(argv: string[], io: { out: (s: string) => void; err: (
         printed = true;
         io.out(JSON.stringify(doc) + '\n');
       },
+      // Human output never carries a control character but its line breaks (core/names.ts).
       print(text) {
-        io.out(text + '\n');
+        io.out(displayLines(text) + '\n');
       },
     };
     return await cmd.run(ctx);
   } catch (e) {
-    // Exactly one line on stderr.
-    const msg = (e instanceof Error ? e.message : String(e)).split('\n')[0];
+    // Exactly one line on stderr, with no control character in it.
+    const msg = displayText((e instanceof Error ? e.message : String(e)).split('\n')[0]);
     if (e instanceof UsageError) {
       io.err(`shm-inspector: ${msg} (see 'shm-inspector --help')\n`);
       return 2;
@@ -127,7 +129,7 @@ if (require.main === module) {
       process.exitCode = code;
     },
     (e: unknown) => {
-      process.stderr.write(`shm-inspector: ${e instanceof Error ? e.message : String(e)}\n`);
+      process.stderr.write(`shm-inspector: ${displayText(e instanceof Error ? e.message : String(e))}\n`);
       process.exitCode = 1;
     },
   );

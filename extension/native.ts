@@ -7,8 +7,10 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import type { KernelType } from './core/dtype';
+import { spellEntry, spellJoinedNames } from './core/names';
 
 export interface ScanEntry {
+  /** The entry's name as spelled (extension/core/names.ts): printable UTF-8 as is, other bytes `\xHH`. */
   name: string;
   kind: 'file' | 'dir' | 'symlink' | 'other';
   size: number;
@@ -37,7 +39,8 @@ export interface NpyHeader {
 
 /** What the addon's scanDir returns: one array per field (see native/src/scan.cc). */
 export interface ScanColumns {
-  names: string;
+  /** Every name's raw bytes, joined by NUL (see scanNames). */
+  names: Uint8Array;
   kinds: Uint8Array;
   nums: Float64Array;
   ints: Int32Array;
@@ -77,6 +80,8 @@ export interface ProcMapRef {
   dev: number;
   ino: number;
   path: string;
+  /** The path's exact bytes, only when they are not UTF-8 (`path` then has U+FFFD in their place). */
+  pathBytes?: Uint8Array;
   deleted: boolean;
   /** Bytes of the file this process maps (highest mapped end offset). */
   bytes: number;
@@ -85,6 +90,8 @@ export interface ProcFdRef {
   dev: number;
   ino: number;
   path: string;
+  /** As in ProcMapRef. */
+  pathBytes?: Uint8Array;
   deleted: boolean;
   fd: number;
   size: number;
@@ -195,10 +202,11 @@ export interface NativeAddon {
   threads: number;
   /** The instruction set of the inner loops picked for this CPU: 'x86-64-v4', 'x86-64-v3' or 'baseline'. */
   simd: string;
-  scanDir(dir: string, headBytes: number, tailBytes: number): Promise<ScanColumns>;
+  /** `dir` as a Buffer when its bytes are not UTF-8 (see core/names.ts fsPath). */
+  scanDir(dir: string | Buffer, headBytes: number, tailBytes: number): Promise<ScanColumns>;
   statfs(dir: string): Promise<FsUsage>;
   scanHolders(devices: number[]): Promise<HolderScan>;
-  openView(file: string): Promise<MappedView>;
+  openView(file: string | Buffer): Promise<MappedView>;
 }
 
 const ADDON_FILE = 'shm_native.node';
@@ -262,12 +270,14 @@ export function nativeLoadError(): string | null {
 
 // ---- pure-TypeScript fallbacks (slower; used only when the addon is missing) ----
 
-async function scanDirTs(dir: string, headBytes: number, tailBytes: number): Promise<ScanEntry[]> {
-  const names = await fs.promises.readdir(dir);
+async function scanDirTs(dir: string | Buffer, headBytes: number, tailBytes: number): Promise<ScanEntry[]> {
+  const raw = await fs.promises.readdir(dir, { encoding: 'buffer' });
   const out: ScanEntry[] = [];
+  const base = Buffer.isBuffer(dir) ? dir : Buffer.from(dir, 'utf8');
   await Promise.all(
-    names.map(async (name) => {
-      const full = path.join(dir, name);
+    raw.map(async (bytes) => {
+      const name = spellEntry(bytes);
+      const full = Buffer.concat([base, Buffer.from('/'), bytes]);
       let st: fs.Stats;
       try {
         st = await fs.promises.lstat(full);
@@ -322,9 +332,9 @@ export function scanField(c: ScanListing, i: number, k: number): number {
   return v >= 0 ? v : c.nums[i * 8 + k];
 }
 
-/** The names of a native scan, in its order. */
+/** The names of a native scan, in its order, spelled (core/names.ts). */
 export function scanNames(c: ScanListing): string[] {
-  return c.kinds.length === 0 ? [] : c.names.split('\0');
+  return spellJoinedNames(c.names, c.kinds.length);
 }
 
 /** Entry i of a native scan as an object. */
@@ -376,13 +386,13 @@ function entriesOf(c: ScanListing): ScanEntry[] {
 }
 
 /** The native scan's columns, or null without the addon (then use scanDir). */
-export function scanDirListing(dir: string, headBytes: number, tailBytes: number): Promise<ScanListing> | null {
+export function scanDirListing(dir: string | Buffer, headBytes: number, tailBytes: number): Promise<ScanListing> | null {
   const n = tryNative();
   return n ? n.scanDir(dir, headBytes, tailBytes).then(withMaps) : null;
 }
 
 /** Lists a directory with stat fields and the first/last bytes of each file. */
-export function scanDir(dir: string, headBytes: number, tailBytes: number): Promise<ScanEntry[]> {
+export function scanDir(dir: string | Buffer, headBytes: number, tailBytes: number): Promise<ScanEntry[]> {
   const n = tryNative();
   return n ? n.scanDir(dir, headBytes, tailBytes).then((c) => entriesOf(withMaps(c))) : scanDirTs(dir, headBytes, tailBytes);
 }
@@ -394,7 +404,8 @@ export async function statfs(dir: string): Promise<FsUsage> {
   return { size: s.bsize * s.blocks, used: s.bsize * (s.blocks - s.bfree), free: s.bsize * s.bavail };
 }
 
-export function openView(file: string): Promise<MappedView> {
+/** `file` as a Buffer when its bytes are not UTF-8 (core/names.ts fsPath gives it from a spelled path). */
+export function openView(file: string | Buffer): Promise<MappedView> {
   return native().openView(file);
 }
 

@@ -2,6 +2,7 @@
 import { COLORMAP_LABELS, COLORMAPS } from './colormaps';
 import type { ComplexPart, SegmentSummary } from './protocol';
 import { DOMAIN_LABELS, DOMAIN_MODES, SCALES } from './scales';
+import { displayText } from './text';
 import { LIVE_INTERVALS } from './state';
 
 export function byId<T extends HTMLElement = HTMLElement>(id: string): T {
@@ -15,7 +16,7 @@ function options(select: HTMLSelectElement, items: readonly (readonly [string, s
     ...items.map(([value, label]) => {
       const o = document.createElement('option');
       o.value = value;
-      o.textContent = label;
+      o.textContent = displayText(label);
       return o;
     }),
   );

@@ -26,6 +26,7 @@ import {
 import type { FirstPicture, HostToWebview, SegmentSummary, SliceSelection, StatsSummary, WebviewMessage, WebviewToHost } from './protocol';
 import { DOMAIN_QUANTILES, effectiveScale, isDomainMode, isScale, makeNorm, resolveDomain, type Norm } from './scales';
 import { defaultState, sanitizeState, type ViewState } from './state';
+import { displayText } from './text';
 import { formatCount, formatValue } from './ticks';
 import { validateHostMessage } from './validate';
 import { cellAt, clampViewport, fullViewport, gridSize, isFull, toCells, windowOf, type Extent, type Viewport } from './viewport';
@@ -472,7 +473,8 @@ function onInit(segment: SegmentSummary, at: number, first: FirstPicture | undef
     document.body.dataset.scriptMs = String(Math.max(0, bootAt - at));
     document.body.dataset.initMs = String(Date.now() - at);
   }
-  el.title.textContent = seg.name;
+  // Text only (never HTML), with control characters escaped as the host spells names (./text.ts).
+  el.title.textContent = displayText(seg.name);
   el.open.disabled = false;
   el.figure.style.visibility = '';
   const shape = seg.shape.length ? seg.shape.join('×') : 'scalar';
@@ -600,14 +602,14 @@ function onValue(msg: Extract<HostToWebview, { type: 'value' }>): void {
 
 function onError(msg: Extract<HostToWebview, { type: 'error' }>): void {
   el.error.hidden = false;
-  el.errorText.textContent = msg.message;
+  el.errorText.textContent = displayText(msg.message);
   el.retry.textContent = msg.kind === 'changed' || msg.kind === 'vanished' ? 'Reopen' : 'Retry';
   // Nothing to retry in an array that cannot be shown (Quick Look's subject is not even mapped).
   el.retry.hidden = msg.kind === 'unsupported';
   el.error.dataset.kind = msg.kind;
   if (msg.subject !== undefined) {
     // About another segment than the picture: no picture, no notice of the last array.
-    el.title.textContent = msg.subject;
+    el.title.textContent = displayText(msg.subject);
     el.info.textContent = '';
     el.open.disabled = true;
     el.notice.hidden = true;
@@ -625,7 +627,7 @@ function onError(msg: Extract<HostToWebview, { type: 'error' }>): void {
 function showNotice(level: string, message: string): void {
   el.notice.hidden = false;
   el.notice.className = level;
-  el.notice.textContent = message;
+  el.notice.textContent = displayText(message);
   window.clearTimeout(noticeTimer);
   noticeTimer = window.setTimeout(() => (el.notice.hidden = true), level === 'error' ? 12000 : 6000);
 }
@@ -842,7 +844,7 @@ function composeFigure(): string {
   ctx.font = `600 ${theme.font}`;
   ctx.fillStyle = theme.fg;
   ctx.textBaseline = 'middle';
-  ctx.fillText(`${seg!.name}   ${el.info.textContent ?? ''}`, 12, head / 2);
+  ctx.fillText(`${displayText(seg!.name)}   ${el.info.textContent ?? ''}`, 12, head / 2);
   ctx.setTransform(1, 0, 0, 1, 0, 0);
   const put = (canvas: HTMLCanvasElement) => {
     if (canvas.hidden || !canvas.width) return;

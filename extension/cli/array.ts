@@ -4,6 +4,7 @@ import * as path from 'path';
 import { COLORMAPS, colorIndex, isColormap, lut, specialColors, type ColormapName } from '../../webview/colormaps';
 import { inspectSegment, resolveName, UsageError } from '../core/catalog';
 import { dtypeWords } from '../core/dtype';
+import { fsPath } from '../core/names';
 import { encodePng } from '../core/png';
 import { parseSelectionFlags, selectArray, selectSlice, SELECTION_OPTIONS, SelectionError, wholeArray, type Selected, type SelectionFlags } from '../core/select';
 import { openView, type MappedView, type ReduceMode } from '../native';
@@ -30,7 +31,7 @@ async function withArray<T>(ctx: CommandContext, flags: SelectionFlags, use: (vi
   }
   let view: MappedView;
   try {
-    view = await openView(sel.path);
+    view = await openView(fsPath(sel.path));
   } catch (e) {
     throw new Failure(`${sel.what}: ${(e as Error).message}`);
   }

@@ -1,5 +1,6 @@
 /** What every shm-inspector subcommand shares: the Command shape, failures, tables. */
 import type { ParseArgsConfig } from 'util';
+import { displayText } from '../core/names';
 
 /** A command that failed (exit 1); the message is the one-line reason. */
 export class Failure extends Error {}
@@ -38,8 +39,13 @@ export const COMMON_OPTIONS: OptionSpecs = {
 };
 
 
-/** Aligned columns; `right` lists the columns aligned to the right (numbers). */
-export function table(rows: string[][], right: Set<number> = new Set()): string {
+/**
+ * Aligned columns; `right` lists the columns aligned to the right (numbers). Every cell is
+ * display-escaped (core/names.ts): a newline or an escape sequence in a cell (a process name, a
+ * tensor name, an error) can neither add a row nor reach the terminal.
+ */
+export function table(cells: string[][], right: Set<number> = new Set()): string {
+  const rows = cells.map((r) => r.map(displayText));
   const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
   return rows
     .map((r) => r.map((c, i) => (right.has(i) ? c.padStart(widths[i]) : c.padEnd(widths[i]))).join('  ').trimEnd())

@@ -6,6 +6,7 @@ import {
   attachCode, clearSegments, createSegment, OperationError, parseDuration, persistSegment, restoreSegment, unlinkSegments,
   validateName, type ClearResult, type Fill, type ProgressFn, type UnlinkOutcome,
 } from '../core/manage';
+import { displayText } from '../core/names';
 import { Failure, table, type Command, type CommandContext } from './common';
 
 const str = (ctx: CommandContext, k: string): string | undefined => {
@@ -84,7 +85,7 @@ function asFailure(e: unknown): unknown {
 
 function unlinkLine(o: UnlinkOutcome): string {
   if (o.status === 'removed') {
-    if (o.pendingBytes > 0) return `unlinked ${o.name}; its ${formatBytes(o.pendingBytes)} stay in RAM until ${o.holders.map((h) => `${h.comm} (pid ${h.pid})`).join(', ')} let go`;
+    if (o.pendingBytes > 0) return `unlinked ${o.name}; its ${formatBytes(o.pendingBytes)} stay in RAM until ${o.holders.map((h) => `${displayText(h.comm)} (pid ${h.pid})`).join(', ')} let go`;
     return `unlinked ${o.name} (freed ${formatBytes(o.bytes)})`;
   }
   return `${o.name}: ${o.error ?? o.status}`;

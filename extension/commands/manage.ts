@@ -22,6 +22,7 @@ import {
   type LongRunning,
 } from '../core/manage';
 import { parseDTypeSpec } from '../core/dtype';
+import { displayText, entryPath } from '../core/names';
 import type { Segment } from '../core/types';
 
 export interface ManageDeps {
@@ -187,11 +188,11 @@ async function createFlow(deps: ManageDeps): Promise<void> {
 
 /** The directory a listed segment lives in (its path less its relative name). */
 export function dirOf(s: Segment): string {
-  return s.path.slice(0, s.path.length - s.name.length - 1) || '/';
+  return s.path.slice(0, s.path.length - entryPath(s.name).length - 1) || '/';
 }
 
 function holdersWords(s: Segment): string {
-  return s.holders.map((h) => (h.pid === process.pid ? `this window's SHM Inspector (a preview maps it)` : `${h.comm} (pid ${h.pid})`)).join(', ');
+  return s.holders.map((h) => (h.pid === process.pid ? `this window's SHM Inspector (a preview maps it)` : `${displayText(h.comm)} (pid ${h.pid})`)).join(', ');
 }
 
 async function unlinkFlow(deps: ManageDeps, arg: unknown): Promise<void> {

@@ -12,6 +12,7 @@ import { scanDir, scanDirListing, scanEntry, scanField, scanHolders, scanNames, 
 import { decodeFile } from './formats';
 import { npyDecoded } from './formats/npy';
 import { applyInterpretation, birthOf, InterpretationIndex, loadInterpretations } from './interpretations';
+import { displayText, entryName, entryPath, escapeBytes, escapeText, fsPath, isPlainName, nameBytesHex, unescapeName } from './names';
 import { producerOf } from './producer';
 import { HEAD_BYTES, TAIL_BYTES, type Catalog, type Decoded, type Holder, type ReadAt, type Segment } from './types';
 
@@ -31,7 +32,7 @@ export interface ListOptions {
 export class UsageError extends Error {}
 
 /** Reads `length` bytes at `offset` of a file without following symlinks. */
-export async function readFileRange(file: string, offset: number, length: number): Promise<Uint8Array> {
+export async function readFileRange(file: string | Buffer, offset: number, length: number): Promise<Uint8Array> {
   const fh = await fs.promises.open(file, fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW | fs.constants.O_NONBLOCK);
   try {
     return await readHandleRange(fh, offset, length);
@@ -69,9 +70,17 @@ function compareNames(a: Segment, b: Segment): number {
   return a.name < b.name ? -1 : a.name > b.name ? 1 : 0;
 }
 
-function newSegment(name: string, full: string, e: { dev: number; ino: number; size: number; blocks: number; mtimeMs: number; uid: number; mode: number }, d: Decoded): Segment {
+/** `nameBytes` beside a spelled name that is not the plain name (docs/cli.md, "Names"). */
+function nameBytesOf(name: string): { nameBytes?: string } {
+  return isPlainName(name) ? {} : { nameBytes: nameBytesHex(entryPath(name)) };
+}
+
+/** `rel` and `full` are spelled (core/names.ts); the segment's name gets `./` when it reads as another kind's. */
+function newSegment(rel: string, full: string, e: { dev: number; ino: number; size: number; blocks: number; mtimeMs: number; uid: number; mode: number }, d: Decoded): Segment {
+  const name = entryName(rel);
   const seg: Segment = {
     name,
+    ...nameBytesOf(name),
     path: full,
     dev: e.dev,
     ino: e.ino,
@@ -81,7 +90,7 @@ function newSegment(name: string, full: string, e: { dev: number; ino: number; s
     uid: e.uid,
     mode: e.mode & 0o7777,
     format: d.format,
-    producer: producerOf(name),
+    producer: producerOf(rel),
     dtype: d.dtype,
     shape: d.shape,
     fortranOrder: d.fortranOrder,
@@ -97,7 +106,8 @@ function newSegment(name: string, full: string, e: { dev: number; ino: number; s
   if (d.children) {
     seg.children = d.children.map((c) => ({
       ...seg,
-      name: `${name}/${c.name}`,
+      name: `${name}/${escapeText(c.name)}`,
+      ...nameBytesOf(`${name}/${escapeText(c.name)}`),
       format: c.format,
       size: c.size,
       allocatedBytes: 0,
@@ -182,7 +192,7 @@ function entryToSegment(dir: string, rel: string, e: ScanEntry, depth: number): 
     const full = joinPath(dir, rel);
     const h = e.npy;
     if (h && !rel.startsWith('sem.')) return newSegment(rel, full, e, npyDecoded(h.descr, h.fortran, h.shape, h.dataOffset, e.size));
-    return decodeEntry(rel, e, (offset, length) => readFileRange(full, offset, length)).then((d) => newSegment(rel, full, e, d));
+    return decodeEntry(rel, e, (offset, length) => readFileRange(fsPath(full), offset, length)).then((d) => newSegment(rel, full, e, d));
   }
   return otherEntryToSegment(dir, rel, e, depth);
 }
@@ -202,7 +212,7 @@ async function otherEntryToSegment(dir: string, rel: string, e: ScanEntry, depth
       return seg;
     }
     try {
-      const inner = await scanDir(full, HEAD_BYTES, TAIL_BYTES);
+      const inner = await scanDir(fsPath(full), HEAD_BYTES, TAIL_BYTES);
       const children = await segmentsOf(dir, inner, depth + 1, `${rel}/`);
       seg.children = children;
       // A folder's size and RAM are its entries' (the directory inode's own blocks are not data).
@@ -300,6 +310,7 @@ type MapRefWithFile = ProcMapRef & { mapFile?: string };
 interface DeletedRef {
   dev: number;
   ino: number;
+  /** Spelled (core/names.ts), as `dir` is. */
   path: string;
   dir: string;
   /** Exact size from fstat through /proc/PID/fd, when some holder has an fd. */
@@ -311,8 +322,11 @@ interface DeletedRef {
 }
 
 /** Deleted-but-held files of the listed directories, one per (dev, ino). */
-function deletedRefs(scan: HolderScan, dirs: { real: string; dev: number }[], live: Set<string>): DeletedRef[] {
+function deletedRefs(scan: HolderScan, realDirs: { real: string; dev: number }[], live: Set<string>): DeletedRef[] {
   const refs = new Map<string, DeletedRef>();
+  // Paths compared and kept spelled: a name that is not UTF-8 keeps its bytes.
+  const dirs = realDirs.map((d) => ({ dev: d.dev, real: escapeText(d.real) }));
+  const spelled = (r: { path: string; pathBytes?: Uint8Array }) => (r.pathBytes ? escapeBytes(r.pathBytes) : escapeText(r.path));
   const dirOf = (dev: number, p: string) => {
     let best: string | null = null;
     for (const d of dirs) {
@@ -336,14 +350,14 @@ function deletedRefs(scan: HolderScan, dirs: { real: string; dev: number }[], li
   for (const p of scan.processes) {
     for (const f of p.fds) {
       if (!f.deleted) continue;
-      const r = get(f.dev, f.ino, f.path);
+      const r = get(f.dev, f.ino, spelled(f));
       if (!r) continue;
       r.fdSize = Math.max(r.fdSize ?? 0, f.size);
       r.access.unshift(`/proc/${p.pid}/fd/${f.fd}`);
     }
     for (const m of p.maps as MapRefWithFile[]) {
       if (!m.deleted) continue;
-      const r = get(m.dev, m.ino, m.path);
+      const r = get(m.dev, m.ino, spelled(m));
       if (!r) continue;
       r.mapBytes = Math.max(r.mapBytes, m.bytes);
       if (m.mapFile) r.access.push(m.mapFile);
@@ -438,7 +452,7 @@ async function applyInterpretations(segments: Segment[], index: InterpretationIn
       (async () => {
         let birth = births.get(s);
         if (birth === undefined && !s.deleted) {
-          const st = await fs.promises.lstat(s.path, { bigint: true }).catch(() => null);
+          const st = await fs.promises.lstat(fsPath(s.path), { bigint: true }).catch(() => null);
           // Replaced since the scan: not the file we listed.
           if (!st || Number(st.ino) !== s.ino || Number(st.dev) !== s.dev) return;
           birth = birthOf(st);
@@ -465,7 +479,8 @@ interface DirScan {
 /** Decodes scanned entries and adds holders, deleted segments and interpretations. */
 async function buildCatalog(scans: DirScan[], holderScan: Promise<HolderScan | null>, interps: Promise<InterpretationIndex>): Promise<Catalog> {
   const perDir = await Promise.all(
-    scans.map((d) => (Array.isArray(d.entries) ? segmentsOf(d.dir, d.entries, 0) : segmentsOfListing(d.dir, d.entries))),
+    // Segment paths are spelled like names (core/names.ts): the directory's too.
+    scans.map((d) => (Array.isArray(d.entries) ? segmentsOf(escapeText(d.dir), d.entries, 0) : segmentsOfListing(escapeText(d.dir), d.entries))),
   );
   const segments = perDir.flat();
   const [rawScan, index] = await Promise.all([holderScan, interps]);
@@ -547,34 +562,40 @@ export async function listCatalog(opts: ListOptions = {}): Promise<Catalog> {
 }
 
 /**
- * Resolves a contract NAME to a path inside `dir`, or throws a UsageError:
+ * Resolves a contract NAME to a segment name and path inside `dir`, or throws a UsageError:
  * - `psm_1a2b`, `folder/x.pkl`: relative to `dir`;
  * - `/psm_1a2b` (the shm_open spelling: one component after the slash): the slash is stripped;
  * - `/dev/shm/folder/x.pkl`: an absolute path inside `dir` is taken as such;
  * - anything that resolves outside `dir` (`..`, `/etc/passwd`, `/tmp/x`) is a usage error.
+ * NAME is read as a spelling (core/names.ts: `\xHH` a byte, `\\` a backslash; any other text as its
+ * UTF-8), so the escaped form that `list` prints and a plain UTF-8 name both work. `rel` is the
+ * name as segments spell it (`./` before one that reads as another kind's), `full` the spelled
+ * path (fsPath(full) is what to open).
  */
 export function resolveName(dir: string, name: string): { rel: string; full: string } {
-  const base = normaliseDir(dir);
+  const base = escapeText(normaliseDir(dir));
   const inside = base === '/' ? '/' : base + '/';
-  if (name.includes('\0')) throw new UsageError(`invalid segment name '${name.replace(/\0/g, '\\0')}'`);
+  const bytes = unescapeName(name);
+  if (bytes.includes(0)) throw new UsageError(`invalid segment name '${displayText(name).replace(/\0/g, '\\0')}': it contains a NUL byte`);
+  const spelled = escapeBytes(bytes);
   let rel: string;
-  if (name.startsWith('/')) {
-    const abs = path.resolve(name);
+  if (spelled.startsWith('/')) {
+    const abs = path.resolve(spelled);
     if (abs.startsWith(inside)) rel = abs.slice(inside.length);
-    else if (!name.replace(/^\/+/, '').includes('/')) rel = name.replace(/^\/+/, '');
-    else throw new UsageError(`'${name}' is outside ${base}`);
+    else if (!spelled.replace(/^\/+/, '').includes('/')) rel = spelled.replace(/^\/+/, '');
+    else throw new UsageError(`'${spelled}' is outside ${base}`);
   } else {
-    rel = name;
+    rel = spelled;
   }
-  if (rel === '') throw new UsageError(`invalid segment name '${name}'`);
+  if (rel === '') throw new UsageError(`invalid segment name '${spelled}'`);
   const full = path.resolve(base, rel);
-  if (!full.startsWith(inside) || full === base) throw new UsageError(`'${name}' is outside ${base}`);
-  return { rel: full.slice(inside.length), full };
+  if (!full.startsWith(inside) || full === base) throw new UsageError(`'${spelled}' is outside ${base}`);
+  return { rel: entryName(full.slice(inside.length)), full };
 }
 
-/** One directory entry, stat'ed and (for a file) its ends read, like one element of scanDir. */
+/** One directory entry (`name` spelled), stat'ed and (for a file) its ends read, like one element of scanDir. */
 async function scanOne(dir: string, name: string): Promise<ScanEntry | null> {
-  const full = path.join(dir, name);
+  const full = fsPath(joinPath(escapeText(dir), name));
   let st: fs.Stats;
   try {
     st = await fs.promises.lstat(full);
@@ -636,7 +657,7 @@ export async function inspectSegment(name: string, opts: ListOptions = {}): Prom
   const interps = startInterpretations(opts);
   const scans = await Promise.all(
     targets.map(async (t, i): Promise<DirScan> => {
-      const [id, entry] = await Promise.all([ids[i], scanOne(t.dir, t.rel.split('/')[0])]);
+      const [id, entry] = await Promise.all([ids[i], scanOne(t.dir, entryPath(t.rel).split('/')[0])]);
       return { dir: t.dir, real: id.real, dev: id.dev, usage: null, entries: entry ? [entry] : [] };
     }),
   );
@@ -657,7 +678,7 @@ export async function inspectSegment(name: string, opts: ListOptions = {}): Prom
     if (live) return live;
   }
   for (let i = 0; i < targets.length; i++) {
-    const want = path.join(scans[i].real, targets[i].rel);
+    const want = joinPath(escapeText(scans[i].real), entryPath(targets[i].rel));
     const del = cat.segments.find((s) => s.deleted && s.path === want);
     if (del) return del;
   }

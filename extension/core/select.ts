@@ -13,6 +13,7 @@ import { resolveSlice, SliceError, type ArrayLayout, type ResolvedSlice } from '
 import { UsageError } from './catalog';
 import { parseDTypeSpec, parseNumericDType } from './dtype';
 import { arrowValuesDtype } from './formats/arrow';
+import { escapeText } from './names';
 import type { Segment } from './types';
 
 export type Part = 'magnitude' | 'phase' | 'real' | 'imag';
@@ -151,7 +152,8 @@ export function selectArray(seg: Segment, flags: SelectionFlags): Selected {
       }
       child = children[0];
     } else {
-      child = children.find((c) => c.name === `${name}/${wanted}`);
+      // Children are spelled like names (core/names.ts): the spelling or the plain text finds one.
+      child = children.find((c) => c.name === `${name}/${wanted}` || c.name === `${name}/${escapeText(wanted)}`);
       if (!child) throw new SelectionError(`${name}: no ${kind} '${wanted}'${children.length ? ` (it has ${childNames(seg)})` : ''}`);
     }
     const label = `${name} ${kind} '${child.name.slice(name.length + 1)}'`;

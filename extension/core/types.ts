@@ -32,7 +32,14 @@ export interface Holder {
 }
 
 export interface Segment {
+  /**
+   * The name as docs/cli.md spells it (extension/core/names.ts): printable UTF-8 as is, a byte that
+   * is not UTF-8 or not printable `\xHH`, a backslash `\\`; `./` before an entry named like another kind.
+   */
   name: string;
+  /** The name's bytes in hex, only when `name` is not the plain name (it holds an escape). */
+  nameBytes?: string;
+  /** Absolute path, spelled like `name` (fsPath in core/names.ts gives what to open). */
   path: string;
   dev: number;
   ino: number;

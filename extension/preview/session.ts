@@ -285,10 +285,10 @@ export class ViewerSession implements vscode.Disposable {
     this.generation++;
     const loaded = await this.source.load(this.tensor);
     resolveSlice(loaded.layout); // refuses non-numeric dtypes with a clear message
-    if (reopen || !this.view || this.view.path !== loaded.path) {
+    if (reopen || !this.view || this.loaded?.path !== loaded.path) {
       this.view?.close();
       this.view = null;
-      const v = await openView(loaded.path);
+      const v = await openView(loaded.file ?? loaded.path);
       if (this.disposed) {
         v.close();
         return;
@@ -340,7 +340,7 @@ export class ViewerSession implements vscode.Disposable {
    */
   private async stillTheSegment(view: MappedView): Promise<boolean> {
     if (view.path.startsWith('/proc/')) return true; // a deleted segment read through its holder
-    const st = await fs.promises.lstat(view.path, { bigint: true }).catch((e: NodeJS.ErrnoException) => (e.code === 'ENOENT' ? null : undefined));
+    const st = await fs.promises.lstat(this.loaded?.file ?? view.path, { bigint: true }).catch((e: NodeJS.ErrnoException) => (e.code === 'ENOENT' ? null : undefined));
     if (st === undefined) return true; // cannot tell (permissions): keep reading what is mapped
     if (st === null) {
       if (!this.unlinkNoted) {

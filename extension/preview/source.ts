@@ -8,14 +8,17 @@ import * as path from 'path';
 import type { ArrayLayout } from '../core/array';
 import { dtypeWords, parseNumericDType } from '../core/dtype';
 import { decodeFile } from '../core/formats';
+import { fsPath } from '../core/names';
 import { HEAD_BYTES, TAIL_BYTES, type Decoded, type Segment } from '../core/types';
 import type { SegmentSummary, TensorSummary } from '../../webview/protocol';
 
 export interface LoadedSource {
   summary: SegmentSummary;
   layout: ArrayLayout;
-  /** The file to map. */
+  /** The file to map (a segment's spelled path: core/names.ts). */
   path: string;
+  /** What to open when `path` is a spelled name that is not itself the bytes (fsPath of it). */
+  file?: string | Buffer;
 }
 
 export interface ArraySource {
@@ -87,7 +90,7 @@ export class SegmentSource implements ArraySource {
     }
     const layout = layoutOf(s.name, s);
     const size = s.size;
-    return { summary: summary('segment', s.name, s.path, size, layout), layout, path: s.path };
+    return { summary: summary('segment', s.name, s.path, size, layout), layout, path: s.path, file: fsPath(s.path) };
   }
 }
 

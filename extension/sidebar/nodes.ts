@@ -1,6 +1,7 @@
 /** The elements of the Segments tree. */
 import type { Holder, Segment } from '../core/types';
 import type { ProducerGroup } from '../core/arrange';
+import { displayText } from '../core/names';
 
 export type Node =
   | { kind: 'segment'; id: string; segment: Segment }
@@ -12,6 +13,19 @@ export type Node =
 
 /** Above this many siblings, the tree shows them in ranges of BUCKET_SIZE (10,000 rows would stall the view). */
 export const BUCKET_SIZE = 500;
+
+/**
+ * A segment's tree label: the last part of its name, display-escaped (core/names.ts). Names come
+ * spelled from the catalog already; the escaping holds for any segment a caller builds.
+ */
+export function segmentLabel(s: Segment): string {
+  return displayText(s.name.includes('/') ? s.name.slice(s.name.lastIndexOf('/') + 1) : s.name);
+}
+
+/** A holder's tree label: its process name (which the process sets itself: any bytes), display-escaped. */
+export function holderLabel(h: Holder): string {
+  return displayText(h.comm);
+}
 
 /** Stable across refreshes, so expansion and selection survive them. */
 export function segmentId(s: Segment): string {

@@ -12,7 +12,8 @@ import { dtypeWords } from '../core/dtype';
 import { ageWords, formatBytes, isPreviewable, modeString, segmentDescription, shapeWords } from '../core/format-words';
 import type { Catalog, Segment } from '../core/types';
 import { userName } from '../core/users';
-import { segmentId, segmentNode, segmentNodes, type Node } from './nodes';
+import { displayText } from '../core/names';
+import { holderLabel, segmentId, segmentLabel, segmentNode, segmentNodes, type Node } from './nodes';
 
 const DECORATION_SCHEME = 'shm-inspector';
 
@@ -201,8 +202,8 @@ export class SegmentTree implements vscode.TreeDataProvider<Node>, vscode.Dispos
       case 'message': {
         const item = new vscode.TreeItem(node.text, vscode.TreeItemCollapsibleState.None);
         item.id = node.id;
-        item.description = node.detail;
-        item.tooltip = node.detail;
+        item.description = node.detail && displayText(node.detail);
+        item.tooltip = item.description;
         item.iconPath = new vscode.ThemeIcon(node.id === 'message:error' ? 'error' : 'filter');
         return item;
       }
@@ -230,10 +231,10 @@ export class SegmentTree implements vscode.TreeDataProvider<Node>, vscode.Dispos
       }
       case 'holder': {
         const h = node.holder;
-        const item = new vscode.TreeItem(`${h.comm}`, vscode.TreeItemCollapsibleState.None);
+        const item = new vscode.TreeItem(holderLabel(h), vscode.TreeItemCollapsibleState.None);
         item.id = node.id;
         item.description = `pid ${h.pid} · ${h.via === 'map' ? 'maps it' : h.via === 'fd' ? 'has it open' : 'maps it, has it open'}`;
-        item.tooltip = `Process ${h.pid} (${h.comm}) ${h.via === 'fd' ? 'holds an open file descriptor to' : 'maps'} ${node.segment.name}`;
+        item.tooltip = `Process ${h.pid} (${holderLabel(h)}) ${h.via === 'fd' ? 'holds an open file descriptor to' : 'maps'} ${node.segment.name}`;
         item.iconPath = new vscode.ThemeIcon('server-process');
         item.contextValue = 'holder';
         return item;
@@ -241,7 +242,7 @@ export class SegmentTree implements vscode.TreeDataProvider<Node>, vscode.Dispos
       case 'segment':
         return this.segmentItem(node.id, node.segment);
       case 'bucket': {
-        const item = new vscode.TreeItem(`${node.first} … ${node.last}`, vscode.TreeItemCollapsibleState.Collapsed);
+        const item = new vscode.TreeItem(displayText(`${node.first} … ${node.last}`), vscode.TreeItemCollapsibleState.Collapsed);
         item.id = node.id;
         const bytes = node.segments.reduce((t, s) => t + s.allocatedBytes, 0);
         item.description = `${node.segments.length} · ${formatBytes(bytes)}`;
@@ -254,7 +255,7 @@ export class SegmentTree implements vscode.TreeDataProvider<Node>, vscode.Dispos
   }
 
   private segmentItem(id: string, s: Segment): vscode.TreeItem {
-    const label = s.name.includes('/') ? s.name.slice(s.name.lastIndexOf('/') + 1) : s.name;
+    const label = segmentLabel(s);
     const hasKids =
       (s.children?.length ?? 0) > 0 || (s.format !== 'tensor' && s.format !== 'column' && s.format !== 'directory' && s.holders.length > 0);
     const item = new vscode.TreeItem(label, hasKids ? vscode.TreeItemCollapsibleState.Collapsed : vscode.TreeItemCollapsibleState.None);
@@ -332,11 +333,11 @@ export async function segmentTooltip(s: Segment): Promise<vscode.MarkdownString>
     rows.push(['owner', `${await userName(s.uid)} · ${modeString(s.mode)} (0${s.mode.toString(8)})`]);
     rows.push(['modified', `${ageWords(s.mtimeMs)} ago · ${new Date(s.mtimeMs).toLocaleString()}`]);
   }
-  if (s.symlinkTarget !== null) rows.push(['link to', `\`${s.symlinkTarget}\` (not followed)`]);
+  if (s.symlinkTarget !== null) rows.push(['link to', `\`${displayText(s.symlinkTarget)}\` (not followed)`]);
   if (s.format !== 'tensor' && s.format !== 'column') {
     const holders =
       s.holders.length > 0
-        ? s.holders.map((h) => `${h.comm} (pid ${h.pid}, ${h.via})`).join(', ')
+        ? s.holders.map((h) => `${holderLabel(h)} (pid ${h.pid}, ${h.via})`).join(', ')
         : s.orphan === true
           ? 'none: orphan'
           : s.orphan === null
@@ -344,10 +345,10 @@ export async function segmentTooltip(s: Segment): Promise<vscode.MarkdownString>
             : 'none';
     rows.push(['held by', holders]);
   }
-  md.appendMarkdown(`**${escapeMd(s.name)}**${s.deleted ? ' — deleted, still mapped' : ''}\n\n`);
+  md.appendMarkdown(`**${escapeMd(displayText(s.name))}**${s.deleted ? ' — deleted, still mapped' : ''}\n\n`);
   md.appendMarkdown('| | |\n|---|---|\n');
   for (const [k, v] of rows) md.appendMarkdown(`| ${k} | ${escapeCell(v)} |\n`);
-  if (s.error) md.appendMarkdown(`\n$(warning) ${escapeMd(s.error)}\n`);
+  if (s.error) md.appendMarkdown(`\n$(warning) ${escapeMd(displayText(s.error))}\n`);
   if (s.deleted) md.appendMarkdown('\n$(info) Unlinked, but its RAM stays in use until the processes above let go.\n');
   return md;
 }

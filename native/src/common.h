@@ -38,4 +38,18 @@ inline std::string ErrnoText(const std::string& what, int err) {
 
 inline Napi::Value Num(Napi::Env env, double v) { return Napi::Number::New(env, v); }
 
+// A path argument: a string (its UTF-8), or a Buffer of the exact bytes (a file name that is
+// not UTF-8; see extension/core/names.ts). False when it is neither, or holds a NUL.
+inline bool PathArg(const Napi::Value& v, std::string& out) {
+  if (v.IsString()) {
+    out = v.As<Napi::String>().Utf8Value();
+  } else if (v.IsBuffer()) {
+    Napi::Buffer<char> b = v.As<Napi::Buffer<char>>();
+    out.assign(b.Data(), b.Length());
+  } else {
+    return false;
+  }
+  return out.find('\0') == std::string::npos;
+}
+
 }  // namespace shm

@@ -272,7 +272,8 @@ class ScanDirWorker : public PromiseWorker {
   // Columns, not an object per entry: setting a dozen properties through Node-API on
   // each of 10,000 objects costs more than the scan itself, while JavaScript builds
   // the same objects from these arrays in a fraction of that (extension/native.ts).
-  //   names     every name, joined by NUL (which no file name holds)
+  //   names     every name's bytes as readdir gave them (not necessarily UTF-8), joined by NUL
+  //             (which no file name holds), in a Buffer: extension/core/names.ts spells them
   //   kinds     0 file, 1 dir, 2 symlink, 3 other
   //   nums      8 per entry: size, blocks, dev, ino, mode, uid, mtimeMs, tailOffset
   //   ints      the first 6 of those again where they fit in 31 bits, else -1: JavaScript
@@ -362,7 +363,7 @@ class ScanDirWorker : public PromiseWorker {
     }
     shapeAt[n] = static_cast<uint32_t>(dimAt);
     Napi::Object out = Napi::Object::New(env);
-    out.Set("names", Napi::String::New(env, names));
+    out.Set("names", Napi::Buffer<char>::Copy(env, names.data(), names.size()));
     out.Set("kinds", kinds);
     out.Set("nums", nums);
     out.Set("ints", ints);
@@ -428,6 +429,37 @@ struct Proc {
 };
 
 const char kDeleted[] = " (deleted)";
+
+// True when s is well-formed UTF-8 (no overlong forms, no surrogates, nothing past U+10FFFF):
+// then JavaScript gets the path as a string; otherwise its bytes too (extension/core/names.ts).
+bool IsUtf8(const std::string& s) {
+  const auto* b = reinterpret_cast<const unsigned char*>(s.data());
+  size_t n = s.size(), i = 0;
+  auto cont = [&](size_t k) { return i + k < n && (b[i + k] & 0xC0) == 0x80; };
+  while (i < n) {
+    unsigned char c = b[i];
+    if (c < 0x80) {
+      ++i;
+    } else if (c >= 0xC2 && c <= 0xDF && cont(1)) {
+      i += 2;
+    } else if (c >= 0xE0 && c <= 0xEF && cont(1) && cont(2) && !(c == 0xE0 && b[i + 1] < 0xA0) &&
+               !(c == 0xED && b[i + 1] >= 0xA0)) {
+      i += 3;
+    } else if (c >= 0xF0 && c <= 0xF4 && cont(1) && cont(2) && cont(3) && !(c == 0xF0 && b[i + 1] < 0x90) &&
+               !(c == 0xF4 && b[i + 1] >= 0x90)) {
+      i += 4;
+    } else {
+      return false;
+    }
+  }
+  return true;
+}
+
+// Sets o.path (a string) and, when the path is not UTF-8, o.pathBytes (a Buffer of the exact bytes).
+void SetPath(Napi::Env env, Napi::Object& o, const std::string& path) {
+  o.Set("path", Napi::String::New(env, path));
+  if (!IsUtf8(path)) o.Set("pathBytes", Napi::Buffer<char>::Copy(env, path.data(), path.size()));
+}
 
 bool EndsWith(const std::string& s, const char* suf) {
   size_t n = std::strlen(suf);
@@ -520,6 +552,8 @@ class HoldersWorker : public PromiseWorker {
         std::string path(line + pos, maps.c_str() + lineEnd);
         bool deleted = EndsWith(path, kDeleted);
         if (deleted) path.resize(path.size() - (sizeof kDeleted - 1));
+        // The kernel writes a newline in a mapped file's name as \012 (seq_file_path): undo it.
+        for (size_t k = path.find("\\012"); k != std::string::npos; k = path.find("\\012", k + 1)) path.replace(k, 4, "\n");
         auto it = std::find_if(p.maps.begin(), p.maps.end(),
                                [&](const MapRef& m) { return m.dev == dev && m.ino == ino; });
         uint64_t len = end - start;
@@ -573,7 +607,7 @@ class HoldersWorker : public PromiseWorker {
         Napi::Object m = Napi::Object::New(env);
         m.Set("dev", Num(env, static_cast<double>(p.maps[j].dev)));
         m.Set("ino", Num(env, static_cast<double>(p.maps[j].ino)));
-        m.Set("path", Napi::String::New(env, p.maps[j].path));
+        SetPath(env, m, p.maps[j].path);
         m.Set("deleted", Napi::Boolean::New(env, p.maps[j].deleted));
         m.Set("bytes", Num(env, static_cast<double>(p.maps[j].bytes)));
         m.Set("mapFile", Napi::String::New(env, p.maps[j].mapFile));
@@ -585,7 +619,7 @@ class HoldersWorker : public PromiseWorker {
         Napi::Object m = Napi::Object::New(env);
         m.Set("dev", Num(env, static_cast<double>(p.fds[j].dev)));
         m.Set("ino", Num(env, static_cast<double>(p.fds[j].ino)));
-        m.Set("path", Napi::String::New(env, p.fds[j].path));
+        SetPath(env, m, p.fds[j].path);
         m.Set("deleted", Napi::Boolean::New(env, p.fds[j].deleted));
         m.Set("fd", Num(env, p.fds[j].fd));
         m.Set("size", Num(env, static_cast<double>(p.fds[j].size)));
@@ -609,10 +643,11 @@ class HoldersWorker : public PromiseWorker {
 
 Napi::Value ScanDir(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  if (info.Length() < 1 || !info[0].IsString()) throw Napi::TypeError::New(env, "scanDir(dir, headBytes, tailBytes)");
+  std::string dir;
+  if (info.Length() < 1 || !PathArg(info[0], dir)) throw Napi::TypeError::New(env, "scanDir(dir: string | Buffer, headBytes, tailBytes)");
   size_t head = info.Length() > 1 ? info[1].As<Napi::Number>().Uint32Value() : 0;
   size_t tail = info.Length() > 2 ? info[2].As<Napi::Number>().Uint32Value() : 0;
-  auto* w = new ScanDirWorker(env, info[0].As<Napi::String>(), std::min<size_t>(head, 1 << 20),
+  auto* w = new ScanDirWorker(env, std::move(dir), std::min<size_t>(head, 1 << 20),
                               std::min<size_t>(tail, 1 << 20));
   Napi::Promise p = w->Promise();
   w->Queue();

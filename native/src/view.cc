@@ -479,8 +479,9 @@ class OpenWorker : public PromiseWorker {
 
 Napi::Value OpenView(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  if (info.Length() < 1 || !info[0].IsString()) throw Napi::TypeError::New(env, "openView(path)");
-  auto* w = new OpenWorker(env, info[0].As<Napi::String>());
+  std::string path;
+  if (info.Length() < 1 || !PathArg(info[0], path)) throw Napi::TypeError::New(env, "openView(path: string | Buffer)");
+  auto* w = new OpenWorker(env, std::move(path));
   Napi::Promise p = w->Promise();
   w->Queue();
   return p;

@@ -9,6 +9,7 @@
  */
 import * as path from 'path';
 import { parseNumericDType } from '../dtype';
+import { displayText, pythonFsName } from '../names';
 import type { Segment } from '../types';
 import type { AttachSnippet } from './api';
 
@@ -56,12 +57,15 @@ function dtypeExpr(dtype: string): Dtype {
   return { expr: `np.dtype(${pyStr(dtype)})`, imports: [], requires: ['numpy'] };
 }
 
+/** A Python literal of a spelled name or path (core/names.ts): its exact bytes, as Python's os decodes them. */
+const pyName = (spelled: string) => pyStr(pythonFsName(spelled));
+
 /** Where the file is: its path, or (deleted) a search through its holders' /proc/PID/fd. */
 function locate(seg: Segment): string[] {
-  if (!seg.deleted) return [`path = ${pyStr(seg.path)}`];
+  if (!seg.deleted) return [`path = ${pyName(seg.path)}`];
   const pids = seg.holders.map((h) => String(h.pid));
   return [
-    `# ${seg.name} was unlinked but is still held by ${seg.holders.map((h) => `${h.comm} (pid ${h.pid})`).join(', ') || 'a process'}:`,
+    `# ${seg.name} was unlinked but is still held by ${seg.holders.map((h) => `${displayText(h.comm)} (pid ${h.pid})`).join(', ') || 'a process'}:`,
     '# it can only be opened through a holder, while that holder keeps it.',
     'def find_deleted_segment(pids, dev, ino):',
     '    for pid in pids:',
@@ -93,7 +97,7 @@ function bySharedMemory(seg: Segment, v: Version): boolean {
 
 /** Opening an existing SharedMemory segment without letting this process's resource tracker unlink it. */
 function sharedMemoryLines(name: string, v: Version): { imports: string[]; body: string[] } {
-  const n = pyStr(name);
+  const n = pyName(name);
   const tracked = [
     `shm = shared_memory.SharedMemory(name=${n})`,
     "# Before Python 3.13, attaching registers the segment with this process's resource tracker, which",
@@ -176,7 +180,7 @@ export function attachCode(segment: Segment, opts: { python?: [number, number] }
       return snippet('numpy', ['import numpy as np'], ["arr = np.load(path, mmap_mode='r')"], ['numpy'], seg);
     case 'sharedarray': {
       if (seg.error || !seg.dtype || !seg.shape) break;
-      const url = !seg.deleted && path.dirname(seg.path) === SHM ? [`arr = sa.attach(${pyStr('shm://' + path.basename(seg.path))})`] : ["arr = sa.attach('file://' + path)"];
+      const url = !seg.deleted && path.dirname(seg.path) === SHM ? [`arr = sa.attach(${pyName('shm://' + path.basename(seg.path))})`] : ["arr = sa.attach('file://' + path)"];
       const main = snippet('SharedArray', ['import SharedArray as sa'], url, ['SharedArray'], seg);
       return { ...(url[0].includes('shm://') ? dropPath(main) : main), alternatives: [numpyView(seg, v, seg.dtype, seg.shape, seg.dataOffset ?? 0, false)] };
     }
@@ -189,7 +193,7 @@ export function attachCode(segment: Segment, opts: { python?: [number, number] }
       const { part } = containerAndPart(seg);
       const main = snippet('safetensors', ['from safetensors import safe_open'], [
         "with safe_open(path, framework='numpy') as f:",
-        `    tensor = f.get_tensor(${pyStr(part)})`,
+        `    tensor = f.get_tensor(${pyName(part)})`,
       ], ['safetensors', 'numpy'], seg);
       if (!seg.error && seg.dtype && seg.shape && seg.dataOffset !== null) {
         const alt = snippet('numpy', ['import numpy as np', ...dtypeExpr(seg.dtype).imports], [
@@ -208,7 +212,7 @@ export function attachCode(segment: Segment, opts: { python?: [number, number] }
           : ipc === 'stream'
             ? ['table = pa.ipc.open_stream(source).read_all()']
             : ['try:', '    table = pa.ipc.open_file(source).read_all()', 'except pa.ArrowInvalid:', '    source.seek(0)', '    table = pa.ipc.open_stream(source).read_all()'];
-      const col = seg.format === 'column' ? [`column = table.column(${pyStr(containerAndPart(seg).part)})`] : [];
+      const col = seg.format === 'column' ? [`column = table.column(${pyName(containerAndPart(seg).part)})`] : [];
       return snippet('pyarrow', ['import pyarrow as pa', 'import pyarrow.ipc'], ["source = pa.memory_map(path, 'r')", ...open, ...col], ['pyarrow'], seg);
     }
     case 'joblib':

@@ -12,6 +12,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { DEFAULT_DIR, inspectSegment, listCatalog, resolveName } from '../catalog';
 import { parseNumericDType } from '../dtype';
+import { fsPath } from '../names';
 import type { Segment } from '../types';
 import { OperationError, type PersistRequest, type PersistResult, type RestoreRequest, type RestoreResult } from './api';
 import {
@@ -40,7 +41,7 @@ async function openLive(seg: Segment): Promise<Source> {
   const c = fs.constants;
   let fh: fs.promises.FileHandle;
   try {
-    fh = await fs.promises.open(seg.path, c.O_RDONLY | c.O_NOFOLLOW | c.O_NONBLOCK | c.O_NOCTTY);
+    fh = await fs.promises.open(fsPath(seg.path), c.O_RDONLY | c.O_NOFOLLOW | c.O_NONBLOCK | c.O_NOCTTY);
   } catch (e) {
     const code = errnoOf(e);
     if (code === 'ELOOP') throw new OperationError(`${seg.name}: a symbolic link; not followed`);

@@ -11,6 +11,7 @@ import type { Holder, Segment } from '../types';
 import type { ClearRequest, ClearResult, UnlinkOutcome, UnlinkRequest } from './api';
 import { checkAbort, errnoOf, errnoText } from './util';
 import { globRegExp } from '../glob';
+import { entryName, entryPath, fsPath } from '../names';
 
 export { globRegExp };
 
@@ -35,7 +36,7 @@ export function holdersWords(h: Holder[]): string {
 /** A directory opened without following a symlink; entries are reached through its fd. */
 class DirFd {
   private constructor(readonly fh: fs.promises.FileHandle, readonly label: string) {}
-  static async open(p: string, label: string, expect?: { dev: number; ino: number }, follow = false): Promise<DirFd> {
+  static async open(p: string | Buffer, label: string, expect?: { dev: number; ino: number }, follow = false): Promise<DirFd> {
     const c = fs.constants;
     const fh = await fs.promises.open(p, c.O_RDONLY | c.O_DIRECTORY | (follow ? 0 : c.O_NOFOLLOW));
     if (expect) {
@@ -49,8 +50,9 @@ class DirFd {
     }
     return new DirFd(fh, label);
   }
-  entry(name: string): string {
-    return `/proc/self/fd/${this.fh.fd}/${name}`;
+  /** The path of an entry (`name` spelled: core/names.ts) through this directory's fd. */
+  entry(name: string): string | Buffer {
+    return fsPath(`/proc/self/fd/${this.fh.fd}/${name}`);
   }
   /** A subfolder, checked to be the one listed. */
   sub(name: string, expect: { dev: number; ino: number }): Promise<DirFd> {
@@ -168,11 +170,11 @@ async function removeFolder(parent: DirFd, seg: Segment, t: Tally, signal?: Abor
 
 /** Opens the directory holding `rel` (inside `dir`), folder by folder, never following a symlink. */
 async function openParent(dir: string, rel: string, cat: Segment[] | null): Promise<DirFd> {
-  const parts = rel.split('/');
+  const parts = entryPath(rel).split('/');
   let d = await DirFd.open(dir, '', undefined, true);
   let list = cat;
   for (let i = 0; i < parts.length - 1; i++) {
-    const name = parts.slice(0, i + 1).join('/');
+    const name = entryName(parts.slice(0, i + 1).join('/'));
     const listed = list?.find((s) => s.name === name && !s.deleted) ?? null;
     try {
       const st = listed ?? (await fs.promises.lstat(d.entry(parts[i])));
