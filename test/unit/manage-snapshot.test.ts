@@ -309,6 +309,29 @@ describe('manage: snapshots, creation and opens leave no wrong state', function 
     for (const n of left) fs.unlinkSync(path.join(dir, n));
   });
 
+  it('temps a SIGKILL left (process gone, untouched for 10 min) are removed by the next create, persist or restore there; a live or recent one is kept', async () => {
+    const gone = spawn('true');
+    await exited(gone);
+    const deadPid = gone.pid!;
+    const sweepDir = fs.mkdtempSync(path.join(disk, 'sweep-'));
+    const hour = Date.now() / 1000 - 3600;
+    const make = (name: string, old: boolean) => {
+      fs.writeFileSync(path.join(sweepDir, name), 'left');
+      if (old) fs.utimesSync(path.join(sweepDir, name), hour, hour);
+    };
+    make(`.shmi-${deadPid}-0123456789ab.tmp`, true);
+    make(`.shmi-${deadPid}-0123456789ac.tmp`, false);
+    make(`.shmi-${process.pid}-0123456789ad.tmp`, true);
+    make(`.shmi-rm-${deadPid}-x`, true);
+    ok(await runCli(['create', 'after_kill', '--dtype', 'u1', '--shape', '4', '--dir', sweepDir, '--json']));
+    assert.deepStrictEqual(fs.readdirSync(sweepDir).sort(), [`.shmi-${deadPid}-0123456789ac.tmp`, `.shmi-${process.pid}-0123456789ad.tmp`, `.shmi-rm-${deadPid}-x`, 'after_kill'].sort());
+    make(`.shmi-${deadPid}-0123456789ae.tmp`, true);
+    fs.writeFileSync(path.join(dir, 'p7'), 'x');
+    ok(await runCli(['persist', 'p7', '--to', path.join(sweepDir, 'p7.bin'), '--dir', dir, '--json']));
+    assert.ok(!fs.existsSync(path.join(sweepDir, `.shmi-${deadPid}-0123456789ae.tmp`)), 'persist sweeps its target folder');
+    fs.rmSync(sweepDir, { recursive: true });
+  });
+
   it('list never shows .shmi-* temporary names (top level or in a folder); create and restore refuse them as names', async () => {
     fs.writeFileSync(path.join(dir, '.shmi-12345-0123456789ab.tmp'), 'half');
     fs.writeFileSync(path.join(dir, '.shmi-rm-0123'), 'going');

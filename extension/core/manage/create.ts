@@ -14,7 +14,7 @@ import { decodeNpy } from '../formats/npy';
 import { OperationError, type CreateRequest, type CreateResult, type Fill } from './api';
 import {
   arrayBytes, bytesWords, checkAbort, CHUNK, copyRange, createExclusive, errnoOf, errnoText, isAbort, npyDescr, npyHeader,
-  openRegular, placeNoReplace, removeIfSame, requireRoom, tempBeside, validateName, writeAll,
+  openRegular, placeNoReplace, removeIfSame, requireRoom, sweepStaleTemps, tempBeside, validateName, writeAll,
 } from './util';
 
 export interface CreatePlan {
@@ -222,6 +222,7 @@ export async function createSegment(req: CreateRequest): Promise<CreateResult> {
   const fill = req.fill ?? 'zeros';
   const full = path.join(dir, req.name);
   const total = plan.header.length + plan.dataBytes;
+  await sweepStaleTemps(dir);
   await requireRoom(dir, total, req.name);
   checkAbort(req.signal);
   const taken = async () => {

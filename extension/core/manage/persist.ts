@@ -19,7 +19,7 @@ import type { Segment } from '../types';
 import { ExistsError, OperationError, type PersistRequest, type PersistResult, type RestoreRequest, type RestoreResult } from './api';
 import {
   arrayBytes, bytesWords, checkAbort, copyRange, createExclusive, errnoOf, errnoText, fsyncDir, isAbort, npyDescr, npyHeader,
-  openRegular, placeNoReplace, readSmallRegular, removeIfSame, requireRoom, tempBeside, validateName, writeAll,
+  openRegular, placeNoReplace, readSmallRegular, removeIfSame, requireRoom, sweepStaleTemps, tempBeside, validateName, writeAll,
 } from './util';
 
 /** The segment to persist: with `pid`, a deleted one that this process holds is preferred. */
@@ -258,6 +258,7 @@ export async function persistSegment(req: PersistRequest): Promise<PersistResult
   const staged: Staged[] = [];
   let placed = 0;
   try {
+    await sweepStaleTemps(toDir);
     await requireRoom(toDir, total, path.basename(to));
     const tmp = tempBeside(toDir);
     let made: Awaited<ReturnType<typeof createExclusive>>;
@@ -368,6 +369,7 @@ export async function restoreSegment(req: RestoreRequest): Promise<RestoreResult
     const existing = await fs.promises.lstat(full).catch(() => null);
     if (existing?.isDirectory()) throw new OperationError(`${name}: a folder of that name exists in ${dir}; not replaced`);
     if (existing && !req.force) throw new ExistsError(`${name}: already exists in ${dir}; pass --force to replace it`, [full]);
+    await sweepStaleTemps(dir);
     await requireRoom(dir, st.size, name);
     checkAbort(req.signal);
     tmp = tempBeside(dir);

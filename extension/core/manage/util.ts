@@ -103,6 +103,45 @@ export function tempBeside(dir: string): string {
   return path.join(dir, `${TEMP_PREFIX}${process.pid}-${nodeCrypto().randomBytes(6).toString('hex')}.tmp`);
 }
 
+/** A temp name tempBeside made: its process id, then random hex. */
+const OUR_TEMP = /^\.shmi-(\d+)-[0-9a-f]{12}\.tmp$/;
+
+/** A temp of ours whose process is gone and that nobody wrote for this long was left by a kill. */
+export const STALE_TEMP_MS = 10 * 60_000;
+
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return errnoOf(e) === 'EPERM';
+  }
+}
+
+/**
+ * Removes the temps that a killed operation left in `dir` (SIGKILL runs no clean-up): a
+ * `.shmi-PID-HEX.tmp` whose process is gone and which nobody wrote for STALE_TEMP_MS
+ * (a writer in another PID namespace keeps writing, so it is never taken for dead).
+ * Best effort: returns the names removed, never throws.
+ */
+export async function sweepStaleTemps(dir: string): Promise<string[]> {
+  const removed: string[] = [];
+  try {
+    for (const n of await fs.promises.readdir(dir)) {
+      const m = OUR_TEMP.exec(n);
+      if (!m || processAlive(Number(m[1]))) continue;
+      const p = path.join(dir, n);
+      const st = await fs.promises.lstat(p).catch(() => null);
+      if (!st?.isFile() || Date.now() - st.mtimeMs < STALE_TEMP_MS) continue;
+      await removeIfSame(p, st.dev, st.ino);
+      removed.push(n);
+    }
+  } catch {
+    // an unreadable folder: the operation itself will say so
+  }
+  return removed;
+}
+
 /** Creates a new file exclusively, never following a symlink; returns it with its identity. */
 export async function createExclusive(file: string, mode: number): Promise<{ fh: fs.promises.FileHandle; dev: number; ino: number }> {
   const c = fs.constants;
