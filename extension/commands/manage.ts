@@ -243,6 +243,21 @@ async function unlinkFlow(deps: ManageDeps, arg: unknown): Promise<void> {
   }
 }
 
+/** Runs `run(false)`; when its target exists, asks `confirm` and runs `run(true)` if it agrees (undefined if not). */
+async function replacingIfConfirmed<T>(run: (force: boolean) => Thenable<T>, confirm: (e: ExistsError) => Promise<boolean>): Promise<T | undefined> {
+  try {
+    return await run(false);
+  } catch (e) {
+    if (!(e instanceof ExistsError)) throw e;
+    return (await confirm(e)) ? run(true) : undefined;
+  }
+}
+
+/** A modal warning with a Replace button: true when the user chose it. */
+async function askToReplace(text: string, detail: string): Promise<boolean> {
+  return (await vscode.window.showWarningMessage(text, { modal: true, detail }, 'Replace')) === 'Replace';
+}
+
 async function persistFlow(deps: ManageDeps, arg: unknown, target?: string): Promise<void> {
   const seg = deps.targets(arg)[0];
   if (!seg) {
@@ -272,21 +287,14 @@ async function persistFlow(deps: ManageDeps, arg: unknown, target?: string): Pro
       persistSegment({ ...lr, dir: dirOf(seg), name: seg.name, to, force, pid: seg.deleted ? seg.holders[0]?.pid : undefined }),
     );
   try {
-    let r;
-    try {
-      r = await run(false);
-    } catch (e) {
-      if (!(e instanceof ExistsError)) throw e;
-      if (!confirmed) {
-        const choice = await vscode.window.showWarningMessage(
-          `Replace the snapshot at ${to}?`,
-          { modal: true, detail: `${e.existing.map((p) => path.basename(p)).join(', ')} already ${e.existing.length === 1 ? 'exists' : 'exist'} there and would be replaced.` },
-          'Replace',
-        );
-        if (choice !== 'Replace') return;
-      }
-      r = await run(true);
-    }
+    const r = await replacingIfConfirmed(run, async (e) =>
+      confirmed ||
+      askToReplace(
+        `Replace the snapshot at ${to}?`,
+        `${e.existing.map((p) => path.basename(p)).join(', ')} already ${e.existing.length === 1 ? 'exists' : 'exist'} there and would be replaced.`,
+      ),
+    );
+    if (!r) return;
     void vscode.window.showInformationMessage(
       `Persisted ${seg.name} to ${r.file} (${formatBytes(r.bytes)}, ${r.format}); SHA-256 in ${path.basename(r.file)}.sha256.`,
     );
@@ -307,19 +315,10 @@ async function restoreFlow(deps: ManageDeps, fileArg?: unknown): Promise<void> {
   const name = path.basename(file);
   const run = (force: boolean) => withByteProgress(`Restoring ${name}`, (lr) => restoreSegment({ ...lr, dir, file: file!, name, force }));
   try {
-    let r;
-    try {
-      r = await run(false);
-    } catch (e) {
-      if (!(e instanceof ExistsError)) throw e;
-      const choice = await vscode.window.showWarningMessage(
-        `${name} already exists in ${dir}.`,
-        { modal: true, detail: 'Replace it with the snapshot? Processes that map the old one keep seeing the old data.' },
-        'Replace',
-      );
-      if (choice !== 'Replace') return;
-      r = await run(true);
-    }
+    const r = await replacingIfConfirmed(run, () =>
+      askToReplace(`${name} already exists in ${dir}.`, 'Replace it with the snapshot? Processes that map the old one keep seeing the old data.'),
+    );
+    if (!r) return;
     await deps.refresh();
     await deps.reveal(r.name);
     void vscode.window.showInformationMessage(
