@@ -163,8 +163,7 @@ function kindWords(st: fs.Stats): string {
   if (st.isCharacterDevice()) return 'a character device';
   if (st.isBlockDevice()) return 'a block device';
   if (st.isDirectory()) return 'a directory';
-  if (st.isSymbolicLink()) return 'a symbolic link';
-  return 'not a regular file';
+  return 'something else';
 }
 
 /** statfs f_type of kernel file systems whose files' sizes are not their contents. */
@@ -207,7 +206,7 @@ export async function openRegular(file: string, o: { follow?: boolean } = {}): P
   }
   try {
     const st = await fh.stat();
-    if (!st.isFile()) throw new OperationError(`${file}: not a regular file (${kindWords(st)})`);
+    if (!st.isFile()) throw new OperationError(`${file}: ${kindWords(st)}, not a regular file; not read`);
     const fsType = await fs.promises.statfs(file).then((s) => PSEUDO_FS[s.type], () => undefined);
     if (fsType) throw new OperationError(`${file}: a ${fsType} file, whose size is not its content; copy it to a regular file first`);
     if (st.size === 0) {
