@@ -14,6 +14,7 @@ import * as crypto from 'crypto';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
+import { identityOf, setInterpretation } from '../../extension/core/interpretations';
 import { SegmentJar } from '../fixtures/segments';
 import { CLI, runCli as runCliWith, type Run } from '../fixtures/cli';
 
@@ -21,9 +22,10 @@ let configDir = '';
 const runCli = (args: string[]): Promise<Run> => runCliWith(args, { env: { SHM_INSPECTOR_CONFIG_DIR: configDir } });
 
 /** `shm-inspector ARGS...` that must finish within 20 s (a blocked open would hang forever): SIGKILLed after. */
-function runCliSoon(args: string[]): Promise<Run> {
+function runCliSoon(args: string[], config = configDir): Promise<Run> {
   return new Promise((resolve) => {
-    execFile(process.execPath, [CLI, ...args], { encoding: 'utf8', timeout: 20_000, killSignal: 'SIGKILL' }, (err, stdout, stderr) => {
+    const env = { ...process.env, SHM_INSPECTOR_CONFIG_DIR: config };
+    execFile(process.execPath, [CLI, ...args], { encoding: 'utf8', timeout: 20_000, killSignal: 'SIGKILL', env }, (err, stdout, stderr) => {
       const code = err ? (typeof (err as { code?: unknown }).code === 'number' ? (err as { code: number }).code : -1) : 0;
       resolve({ code, stdout, stderr: err?.killed ? `${stderr}(still blocked after 20 s: killed)` : stderr });
     });
@@ -287,6 +289,23 @@ describe('manage: snapshots, creation and opens leave no wrong state', function 
     assert.match(sys.stderr, /: a \/sys file, whose size is not its content|no such file/);
     assert.ok(!fs.existsSync(path.join(dir, 'proc_status')) && !fs.existsSync(path.join(dir, 'sys_file')));
     assert.deepStrictEqual(temps(dir), []);
+  });
+
+  it('a FIFO planted as the interpretations file: list still answers, and setting an interpretation says why it cannot', async () => {
+    const cfg = fs.mkdtempSync(path.join(os.tmpdir(), 'shmi-snap-fifocfg-'));
+    try {
+      const file = path.join(cfg, 'interpretations.json');
+      execFileSync('mkfifo', [file]);
+      const r = await runCliSoon(['list', '--dir', dir, '--json'], cfg);
+      assert.strictEqual(r.code, 0, r.stderr);
+      assert.ok(Array.isArray(JSON.parse(r.stdout).segments));
+      fs.writeFileSync(path.join(dir, 'p8'), 'x'.repeat(64));
+      const set = setInterpretation(await identityOf(dir, 'p8'), { dtype: '<f4', shape: [16], offset: 0, order: 'C' }, file);
+      const settled = await Promise.race([set.then(() => 'set', (e: Error) => e.message), sleep(10_000).then(() => 'still blocked after 10 s')]);
+      assert.strictEqual(settled, `${file}: a FIFO (named pipe), not a regular file; not read`);
+    } finally {
+      fs.rmSync(cfg, { recursive: true, force: true });
+    }
   });
 
   it('SIGKILL during create of a 256 MiB random segment: nothing under its name (the hidden temp is not listed)', async () => {
