@@ -38,9 +38,14 @@ if (install) {
 
 const demo = join(root, 'scripts', 'demo_segments.py');
 const removeDemo = () => spawnSync(python, [demo, '--remove'], { stdio: 'ignore' });
-let server = null;
+let codeServer = null;
 steps.stopWith(async () => {
-  server?.stop();
+  // Its own process group (detached): stopped whole, also when Ctrl+C comes while it starts.
+  try {
+    if (codeServer?.pid) process.kill(-codeServer.pid, 'SIGTERM');
+  } catch {
+    // gone already
+  }
   removeDemo();
 });
 await steps.step('creating the demo segments in /dev/shm (shmi_demo_*)', () => steps.run(python, [demo]));
@@ -49,13 +54,14 @@ const state = join(root, '.cache', 'vscode');
 const workspace = join(state, 'workspace');
 mkdirSync(workspace, { recursive: true });
 const port = process.env.PORT ? Number(process.env.PORT) : undefined;
-server = await steps.step('starting code-server', () =>
+const server = await steps.step('starting code-server', () =>
   startCodeServer({
     userDataDir: join(state, 'user-data'),
     extensionsDir: join(state, 'extensions'),
     folder: workspace,
     port,
     quiet: true,
+    onSpawn: (p) => (codeServer = p),
   }),
 );
 const url = workbenchUrl(server.base, { folder: workspace, extensionPath: root });

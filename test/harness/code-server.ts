@@ -130,6 +130,8 @@ export interface CodeServerOptions {
   env?: Record<string, string>;
   settings?: Record<string, unknown>;
   quiet?: boolean;
+  /** Called with the code-server process as soon as it is spawned (npm start stops it on Ctrl+C during start-up). */
+  onSpawn?: (proc: ChildProcess) => void;
 }
 
 export interface CodeServer {
@@ -184,6 +186,7 @@ export async function startCodeServer(opts: CodeServerOptions): Promise<CodeServ
     stdio: ['ignore', quiet ? 'ignore' : 'inherit', quiet ? 'ignore' : 'inherit'],
     env: { ...process.env, ...env },
   });
+  opts.onSpawn?.(proc);
   const stop = () => {
     try {
       if (proc.pid) process.kill(-proc.pid, 'SIGTERM');
