@@ -139,9 +139,9 @@ export const MANAGE_COMMANDS: Command[] = [
   },
   {
     name: 'persist',
-    synopsis: 'persist NAME --to FILE [--pid P]',
-    summary: 'snapshot a segment to FILE (+ FILE.sha256; FILE.json for raw bytes); --pid reads a deleted one through that holder',
-    options: { to: { type: 'string' }, pid: { type: 'string' } },
+    synopsis: 'persist NAME --to FILE [--pid P] [--force]',
+    summary: 'snapshot a segment to FILE (+ FILE.sha256; FILE.json for raw bytes); --pid reads a deleted one through that holder; never overwrites without --force',
+    options: { to: { type: 'string' }, pid: { type: 'string' }, force: { type: 'boolean' } },
     positionals: [1, 1],
     async run(ctx) {
       const to = str(ctx, 'to');
@@ -149,7 +149,7 @@ export const MANAGE_COMMANDS: Command[] = [
       const pidText = str(ctx, 'pid');
       if (pidText !== undefined && !/^[1-9]\d{0,9}$/.test(pidText)) throw new UsageError(`--pid: not a process id: '${pidText}'`);
       const { rel } = resolveName(ctx.dir, ctx.positionals[0]);
-      const r = await cancellable((signal, onProgress) => persistSegment({ dir: ctx.dir, name: rel, to, pid: pidText ? Number(pidText) : undefined, signal, onProgress }), `persisting ${rel}`);
+      const r = await cancellable((signal, onProgress) => persistSegment({ dir: ctx.dir, name: rel, to, pid: pidText ? Number(pidText) : undefined, force: flag(ctx, 'force'), signal, onProgress }), `persisting ${rel}`);
       if (ctx.json) ctx.printJson(r);
       else {
         ctx.print(

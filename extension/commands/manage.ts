@@ -4,6 +4,7 @@
  * selection), runs the operation from extension/core/manage with a cancellable
  * progress notification, and reports what happened.
  */
+import * as fs from 'fs';
 import * as path from 'path';
 import * as vscode from 'vscode';
 import { formatBytes, shapeWords } from '../core/format-words';
@@ -11,6 +12,7 @@ import {
   attachCode,
   clearSegments,
   createSegment,
+  ExistsError,
   parseDuration,
   persistSegment,
   restoreSegment,
@@ -242,6 +244,21 @@ async function unlinkFlow(deps: ManageDeps, arg: unknown): Promise<void> {
   }
 }
 
+/** Runs `run(false)`; when its target exists, asks `confirm` and runs `run(true)` if it agrees (undefined if not). */
+async function replacingIfConfirmed<T>(run: (force: boolean) => Thenable<T>, confirm: (e: ExistsError) => Promise<boolean>): Promise<T | undefined> {
+  try {
+    return await run(false);
+  } catch (e) {
+    if (!(e instanceof ExistsError)) throw e;
+    return (await confirm(e)) ? run(true) : undefined;
+  }
+}
+
+/** A modal warning with a Replace button: true when the user chose it. */
+async function askToReplace(text: string, detail: string): Promise<boolean> {
+  return (await vscode.window.showWarningMessage(text, { modal: true, detail }, 'Replace')) === 'Replace';
+}
+
 async function persistFlow(deps: ManageDeps, arg: unknown, target?: string): Promise<void> {
   const seg = deps.targets(arg)[0];
   if (!seg) {
@@ -249,6 +266,8 @@ async function persistFlow(deps: ManageDeps, arg: unknown, target?: string): Pro
     return;
   }
   let file = target;
+  /** The save dialog asks before it returns an existing file: replacing that snapshot (its .sha256 and .json too) is confirmed. */
+  let confirmed = false;
   if (!file) {
     const base = path.basename(seg.name);
     const suggestion = seg.format === 'raw' && seg.dtype ? `${base}.npy` : base;
@@ -261,16 +280,27 @@ async function persistFlow(deps: ManageDeps, arg: unknown, target?: string): Pro
     });
     if (!uri) return;
     file = uri.fsPath;
+    confirmed = await fs.promises.lstat(file).then(() => true, () => false);
   }
-  try {
-    const r = await withByteProgress(`Persisting ${seg.name}`, (lr) =>
-      persistSegment({ ...lr, dir: dirOf(seg), name: seg.name, to: file!, pid: seg.deleted ? seg.holders[0]?.pid : undefined }),
+  const to = file;
+  const run = (force: boolean) =>
+    withByteProgress(`Persisting ${seg.name}`, (lr) =>
+      persistSegment({ ...lr, dir: dirOf(seg), name: seg.name, to, force, pid: seg.deleted ? seg.holders[0]?.pid : undefined }),
     );
+  try {
+    const r = await replacingIfConfirmed(run, async (e) =>
+      confirmed ||
+      askToReplace(
+        `Replace the snapshot at ${to}?`,
+        `${e.existing.map((p) => path.basename(p)).join(', ')} already ${e.existing.length === 1 ? 'exists' : 'exist'} there and would be replaced.`,
+      ),
+    );
+    if (!r) return;
     void vscode.window.showInformationMessage(
       `Persisted ${seg.name} to ${r.file} (${formatBytes(r.bytes)}, ${r.format}); SHA-256 in ${path.basename(r.file)}.sha256.`,
     );
   } catch (e) {
-    if (isAbort(e)) void vscode.window.showInformationMessage(`Persisting ${seg.name} was cancelled; no file was written.`);
+    if (isAbort(e)) void vscode.window.showInformationMessage(`Persisting ${seg.name} was cancelled; no file was changed.`);
     else void vscode.window.showErrorMessage(`${TITLE}: could not persist ${seg.name}: ${message(e)}`);
   }
 }
@@ -286,19 +316,10 @@ async function restoreFlow(deps: ManageDeps, fileArg?: unknown): Promise<void> {
   const name = path.basename(file);
   const run = (force: boolean) => withByteProgress(`Restoring ${name}`, (lr) => restoreSegment({ ...lr, dir, file: file!, name, force }));
   try {
-    let r;
-    try {
-      r = await run(false);
-    } catch (e) {
-      if (!/exists/i.test(message(e))) throw e;
-      const choice = await vscode.window.showWarningMessage(
-        `${name} already exists in ${dir}.`,
-        { modal: true, detail: 'Replace it with the snapshot? Processes that map the old one keep seeing the old data.' },
-        'Replace',
-      );
-      if (choice !== 'Replace') return;
-      r = await run(true);
-    }
+    const r = await replacingIfConfirmed(run, () =>
+      askToReplace(`${name} already exists in ${dir}.`, 'Replace it with the snapshot? Processes that map the old one keep seeing the old data.'),
+    );
+    if (!r) return;
     await deps.refresh();
     await deps.reveal(r.name);
     void vscode.window.showInformationMessage(

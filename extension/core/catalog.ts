@@ -14,6 +14,7 @@ import { npyDecoded } from './formats/npy';
 import { applyInterpretation, birthOf, InterpretationIndex, loadInterpretations } from './interpretations';
 import { displayText, entryName, entryPath, escapeBytes, escapeText, fsPath, isPlainName, nameBytesHex, unescapeName } from './names';
 import { producerOf } from './producer';
+import { isOurTemporary } from './manage/util';
 import { HEAD_BYTES, TAIL_BYTES, type Catalog, type Decoded, type Holder, type ReadAt, type Segment } from './types';
 
 export const DEFAULT_DIR = '/dev/shm';
@@ -137,7 +138,7 @@ async function settled(items: (Segment | Promise<Segment>)[]): Promise<Segment[]
 
 /** Every entry of one directory listing as segments, sorted by name. */
 function segmentsOf(dir: string, entries: ScanEntry[], depth: number, prefix = ''): Promise<Segment[]> {
-  return settled(entries.map((e) => entryToSegment(dir, prefix + e.name, e, depth)));
+  return settled(entries.filter((e) => !isOurTemporary(e.name)).map((e) => entryToSegment(dir, prefix + e.name, e, depth)));
 }
 
 /**
@@ -147,10 +148,11 @@ function segmentsOf(dir: string, entries: ScanEntry[], depth: number, prefix = '
  */
 function segmentsOfListing(dir: string, c: ScanListing): Promise<Segment[]> {
   const names = scanNames(c);
-  const items: (Segment | Promise<Segment>)[] = new Array(names.length);
+  const items: (Segment | Promise<Segment>)[] = [];
   const st = { dev: 0, ino: 0, size: 0, blocks: 0, mtimeMs: 0, uid: 0, mode: 0 };
   for (let i = 0; i < names.length; i++) {
     const name = names[i];
+    if (isOurTemporary(name)) continue;
     const h = c.kinds[i] === 0 && !c.errorAt.has(i) && !name.startsWith('sem.') ? scanNpyHeader(c, i) : null;
     if (h) {
       st.size = scanField(c, i, 0);
@@ -160,9 +162,9 @@ function segmentsOfListing(dir: string, c: ScanListing): Promise<Segment[]> {
       st.mode = scanField(c, i, 4);
       st.uid = scanField(c, i, 5);
       st.mtimeMs = c.nums[i * 8 + 6];
-      items[i] = newSegment(name, joinPath(dir, name), st, npyDecoded(h.descr, h.fortran, h.shape, h.dataOffset, st.size));
+      items.push(newSegment(name, joinPath(dir, name), st, npyDecoded(h.descr, h.fortran, h.shape, h.dataOffset, st.size)));
     } else {
-      items[i] = entryToSegment(dir, name, scanEntry(c, i, name), 0);
+      items.push(entryToSegment(dir, name, scanEntry(c, i, name), 0));
     }
   }
   return settled(items);

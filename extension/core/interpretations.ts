@@ -30,6 +30,10 @@ import * as os from 'os';
 import * as path from 'path';
 import { parseDTypeSpec, parseNumericDType } from './dtype';
 import type { Segment } from './types';
+import { readSmallRegular } from './manage/util';
+
+/** The interpretations file is small; one beyond this is not ours. */
+const MAX_FILE_BYTES = 64 << 20;
 
 export interface Interpretation {
   /** numpy array-interface string as stored (`<f4`, `|u1`, `bfloat16`); any spelling np.dtype() takes is accepted on set. */
@@ -184,7 +188,9 @@ function parseFile(text: string): InterpretationFile | null {
 /** The whole file (empty when it does not exist or cannot be read or parsed). */
 export async function loadInterpretations(file = interpretationsPath()): Promise<InterpretationFile> {
   try {
-    return parseFile(await fs.promises.readFile(file, 'utf8')) ?? emptyFile();
+    // Never a blocking open: a FIFO planted there must not hang every listing.
+    const text = await readSmallRegular(file, MAX_FILE_BYTES);
+    return (text === null ? null : parseFile(text)) ?? emptyFile();
   } catch {
     return emptyFile();
   }
@@ -250,12 +256,7 @@ async function update(file: string, change: (f: InterpretationFile) => boolean):
   await fs.promises.mkdir(path.dirname(file), { recursive: true });
   const release = await lock(file + '.lock');
   try {
-    let text: string | null = null;
-    try {
-      text = await fs.promises.readFile(file, 'utf8');
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
-    }
+    const text = await readSmallRegular(file, MAX_FILE_BYTES);
     let current = text === null ? emptyFile() : parseFile(text);
     if (current === null) {
       // Unparseable: keep it for the user rather than overwrite it silently.

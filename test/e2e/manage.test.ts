@@ -108,6 +108,32 @@ describe('managing segments in the workbench', function () {
     await shot(page, '10-manage-persisted');
   });
 
+  it('persisting where a FILE.sha256 is already (no FILE) asks first: Cancel leaves it, Replace replaces it', async () => {
+    const target = path.join(snapDir, `again_${seg.name}`);
+    fs.writeFileSync(`${target}.sha256`, 'an old checksum\n');
+    const dialog = page.locator('.monaco-dialog-box');
+    for (const answer of ['Cancel', 'Replace']) {
+      await contextMenu(page, seg.name, 'Persist to Disk…');
+      await answerFileDialog(page, target);
+      await dialog.waitFor();
+      const text = (await dialog.innerText()).replace(/\s+/g, ' ');
+      assert.match(text, /Replace the snapshot at .*\?/);
+      assert.match(text, new RegExp(`again_${seg.name.replace(/\./g, '\\.')}\\.sha256 already exists there and would be replaced`));
+      if (answer === 'Cancel') {
+        await shot(page, '10b-manage-persist-replace-confirm');
+        await dialog.getByRole('button', { name: 'Cancel' }).click();
+        await dialog.waitFor({ state: 'detached' });
+        assert.strictEqual(fs.readFileSync(`${target}.sha256`, 'utf8'), 'an old checksum\n', 'Cancel: untouched');
+        assert.ok(!fs.existsSync(target));
+      } else {
+        await dialog.getByRole('button', { name: 'Replace' }).click();
+      }
+    }
+    await page.locator('.notification-list-item', { hasText: `Persisted ${seg.name} to ${target}` }).waitFor({ timeout: 30_000 });
+    assert.strictEqual(fs.readFileSync(`${target}.sha256`, 'utf8'), `${sha256(target)}  again_${seg.name}\n`);
+    assert.deepStrictEqual(fs.readdirSync(snapDir).filter((n) => n.startsWith('.shmi-')), []);
+  });
+
   it('unlinks it after a confirmation naming who holds it; the open preview keeps it alive until closed', async () => {
     await contextMenu(page, seg.name, 'Unlink…');
     const dialog = page.locator('.monaco-dialog-box');

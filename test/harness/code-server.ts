@@ -20,7 +20,7 @@ function log(msg: string): void {
   process.stderr.write(`[code-server] ${msg}\n`);
 }
 
-function missingDebPackages(pkgs: string[]): string[] {
+export function missingDebPackages(pkgs: string[]): string[] {
   return pkgs.filter((p) => {
     try {
       const out = execFileSync('dpkg-query', ['-W', '-f=${Status}', p], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
@@ -56,20 +56,36 @@ function seedRipgrepCache(): void {
   rmSync(stage, { recursive: true, force: true });
 }
 
+/**
+ * What installing code-server takes (null when it is installed): the Debian packages, a
+ * preparation, and the npm command. `npm start` runs these steps itself, logging to a file.
+ */
+export function codeServerInstall(): { bin: string; aptPackages: string[]; prepare(): void; npm: { args: string[]; cwd: string; env: NodeJS.ProcessEnv } } | null {
+  if (process.env.SHM_CODE_SERVER_BIN || existsSync(BIN)) return null;
+  return {
+    bin: BIN,
+    aptPackages: APT_PACKAGES,
+    prepare() {
+      seedRipgrepCache();
+      mkdirSync(CACHE, { recursive: true });
+      writeFileSync(join(CACHE, 'package.json'), JSON.stringify({ name: 'code-server-cache', private: true }));
+    },
+    npm: {
+      args: ['install', '--no-save', '--no-audit', '--no-fund', '--unsafe-perm', `code-server@${CODE_SERVER_VERSION}`],
+      cwd: CACHE,
+      env: { ...process.env, npm_config_yes: 'true', npm_config_nodedir: process.env.npm_config_nodedir || '/usr' },
+    },
+  };
+}
+
 /** Path of the code-server binary, installing it on first use (about a minute). */
 export function ensureCodeServer(): string {
-  if (process.env.SHM_CODE_SERVER_BIN) return process.env.SHM_CODE_SERVER_BIN;
-  if (existsSync(BIN)) return BIN;
-  ensureDebPackages(APT_PACKAGES);
-  seedRipgrepCache();
-  mkdirSync(CACHE, { recursive: true });
-  writeFileSync(join(CACHE, 'package.json'), JSON.stringify({ name: 'code-server-cache', private: true }));
+  const plan = codeServerInstall();
+  if (!plan) return process.env.SHM_CODE_SERVER_BIN || BIN;
+  ensureDebPackages(plan.aptPackages);
+  plan.prepare();
   log(`installing code-server@${CODE_SERVER_VERSION} into ${CACHE} (first use only)`);
-  execFileSync('npm', ['install', '--no-save', '--no-audit', '--no-fund', '--unsafe-perm', `code-server@${CODE_SERVER_VERSION}`], {
-    cwd: CACHE,
-    stdio: ['ignore', 'inherit', 'inherit'],
-    env: { ...process.env, npm_config_yes: 'true', npm_config_nodedir: process.env.npm_config_nodedir || '/usr' },
-  });
+  execFileSync('npm', plan.npm.args, { cwd: plan.npm.cwd, stdio: ['ignore', 'inherit', 'inherit'], env: plan.npm.env });
   if (!existsSync(BIN)) throw new Error(`code-server install finished but ${BIN} is missing`);
   return BIN;
 }
@@ -114,6 +130,8 @@ export interface CodeServerOptions {
   env?: Record<string, string>;
   settings?: Record<string, unknown>;
   quiet?: boolean;
+  /** Called with the code-server process as soon as it is spawned (npm start stops it on Ctrl+C during start-up). */
+  onSpawn?: (proc: ChildProcess) => void;
 }
 
 export interface CodeServer {
@@ -168,6 +186,7 @@ export async function startCodeServer(opts: CodeServerOptions): Promise<CodeServ
     stdio: ['ignore', quiet ? 'ignore' : 'inherit', quiet ? 'ignore' : 'inherit'],
     env: { ...process.env, ...env },
   });
+  opts.onSpawn?.(proc);
   const stop = () => {
     try {
       if (proc.pid) process.kill(-proc.pid, 'SIGTERM');

@@ -59,6 +59,8 @@ export interface PersistRequest extends LongRunning {
   to: string;
   /** Read a deleted segment through this holder's /proc/PID/fd (or map_files). */
   pid?: number;
+  /** Replace an existing FILE (and its FILE.sha256, FILE.json); without it, an ExistsError. */
+  force?: boolean;
 }
 
 export interface PersistResult {
@@ -148,6 +150,13 @@ export interface AttachSnippet {
 
 /** Errors the operations throw on purpose: the message is the one-line reason for the user. */
 export class OperationError extends Error {}
+
+/** The target is taken and `force` was not given: `existing` lists the paths that would be replaced. */
+export class ExistsError extends OperationError {
+  constructor(message: string, readonly existing: string[]) {
+    super(message);
+  }
+}
 
 /** `90s`, `15m`, `2h`, `7d` → milliseconds; null when malformed. */
 export function parseDuration(text: string): number | null {

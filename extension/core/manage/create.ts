@@ -1,8 +1,9 @@
 /**
  * createSegment: a new array segment (NPY with a numpy-identical header, or raw bytes),
  * filled with zeros (sparse: ftruncate), random values, arange, or an .npy file's array.
- * Never clobbers (O_EXCL|O_NOFOLLOW); checks free space first; a cancelled or failed
- * create removes the file it made (and only that file: checked by dev/ino).
+ * Written completely under a `.shmi-*.tmp` name first, then linked to its name, which never
+ * replaces anything (a kill leaves no truncated segment under the name); checks free space
+ * first; a cancelled or failed create removes the file it made (only that file: by dev/ino).
  */
 import { nodeCrypto } from '../lazy';
 import * as fs from 'fs';
@@ -13,7 +14,7 @@ import { decodeNpy } from '../formats/npy';
 import { OperationError, type CreateRequest, type CreateResult, type Fill } from './api';
 import {
   arrayBytes, bytesWords, checkAbort, CHUNK, copyRange, createExclusive, errnoOf, errnoText, isAbort, npyDescr, npyHeader,
-  removeIfSame, requireRoom, validateName, writeAll,
+  openRegular, placeNoReplace, removeIfSame, requireRoom, sweepStaleTemps, tempBeside, validateName, writeAll,
 } from './util';
 
 export interface CreatePlan {
@@ -22,8 +23,8 @@ export interface CreatePlan {
   fortranOrder: boolean;
   header: Buffer;
   dataBytes: number;
-  /** The .npy to copy from: its data offset. */
-  from: { file: string; dataOffset: number } | null;
+  /** The .npy to copy from: its data offset, and its identity (the copy reads that very file). */
+  from: { file: string; dataOffset: number; dev: number; ino: number } | null;
 }
 
 function checkShape(shape: unknown): number[] {
@@ -36,16 +37,9 @@ function checkShape(shape: unknown): number[] {
 }
 
 /** The .npy header of a file on disk, numeric dtypes only. */
-async function readNpySource(file: string): Promise<{ dt: NumericDType; shape: number[]; fortranOrder: boolean; dataOffset: number }> {
-  let fh: fs.promises.FileHandle;
+async function readNpySource(file: string): Promise<{ dt: NumericDType; shape: number[]; fortranOrder: boolean; dataOffset: number; dev: number; ino: number }> {
+  const { fh, st } = await openRegular(file, { follow: true });
   try {
-    fh = await fs.promises.open(file, fs.constants.O_RDONLY | fs.constants.O_NONBLOCK);
-  } catch (e) {
-    throw new OperationError(`${file}: ${errnoOf(e) === 'ENOENT' ? 'no such file' : errnoText(e)}`);
-  }
-  try {
-    const st = await fh.stat();
-    if (!st.isFile()) throw new OperationError(`${file}: not a regular file`);
     const head = Buffer.alloc(Math.min(st.size, 4096));
     const { bytesRead } = await fh.read(head, 0, head.length, 0);
     const read = async (offset: number, length: number) => {
@@ -58,7 +52,7 @@ async function readNpySource(file: string): Promise<{ dt: NumericDType; shape: n
     if (d.error) throw new OperationError(`${file}: ${d.error}`);
     const dt = d.dtype ? parseNumericDType(d.dtype) : null;
     if (!dt) throw new OperationError(`${file}: dtype ${d.dtype ?? '?'} is not numeric; only numeric arrays can be copied into a segment`);
-    return { dt, shape: d.shape!, fortranOrder: d.fortranOrder === true, dataOffset: d.dataOffset! };
+    return { dt, shape: d.shape!, fortranOrder: d.fortranOrder === true, dataOffset: d.dataOffset!, dev: st.dev, ino: st.ino };
   } finally {
     await fh.close().catch(() => undefined);
   }
@@ -88,7 +82,7 @@ export async function planCreate(req: CreateRequest): Promise<CreatePlan> {
     }
     dt = src.dt;
     fortranOrder = src.fortranOrder;
-    from = { file: req.from, dataOffset: src.dataOffset };
+    from = { file: req.from, dataOffset: src.dataOffset, dev: src.dev, ino: src.ino };
     const dataBytes = arrayBytes(src.shape, dt.itemsize);
     const header = format === 'npy' ? npyHeader(npyDescr(dt), fortranOrder, src.shape) : Buffer.alloc(0);
     return { dt, shape: src.shape, fortranOrder, header, dataBytes, from };
@@ -228,18 +222,22 @@ export async function createSegment(req: CreateRequest): Promise<CreateResult> {
   const fill = req.fill ?? 'zeros';
   const full = path.join(dir, req.name);
   const total = plan.header.length + plan.dataBytes;
+  await sweepStaleTemps(dir);
   await requireRoom(dir, total, req.name);
   checkAbort(req.signal);
+  const taken = async () => {
+    const st = await fs.promises.lstat(full).catch(() => null);
+    return st ? new OperationError(`${req.name}: already exists${st.isSymbolicLink() ? ' (a symbolic link; not followed)' : ''}`) : null;
+  };
+  // Refused before any byte is written; placeNoReplace checks again, atomically, at the end.
+  const early = await taken();
+  if (early) throw early;
+  const tmp = tempBeside(dir);
   let made: Awaited<ReturnType<typeof createExclusive>>;
   try {
-    made = await createExclusive(full, req.mode ?? 0o600);
+    made = await createExclusive(tmp, req.mode ?? 0o600);
   } catch (e) {
-    const code = errnoOf(e);
-    if (code === 'EEXIST') {
-      const st = await fs.promises.lstat(full).catch(() => null);
-      throw new OperationError(`${req.name}: already exists${st?.isSymbolicLink() ? ' (a symbolic link; not followed)' : ''}`);
-    }
-    if (code === 'ENOENT') throw new OperationError(`${dir}: no such directory`);
+    if (errnoOf(e) === 'ENOENT') throw new OperationError(`${dir}: no such directory`);
     throw new OperationError(`${req.name}: cannot create: ${errnoText(e)}`);
   }
   const { fh, dev, ino } = made;
@@ -248,7 +246,9 @@ export async function createSegment(req: CreateRequest): Promise<CreateResult> {
     if (plan.header.length > 0) await writeAll(fh, plan.header, 0);
     const base = plan.header.length;
     if (plan.from) {
-      src = await fs.promises.open(plan.from.file, fs.constants.O_RDONLY | fs.constants.O_NONBLOCK);
+      const opened = await openRegular(plan.from.file, { follow: true });
+      src = opened.fh;
+      if (opened.st.dev !== plan.from.dev || opened.st.ino !== plan.from.ino) throw new OperationError(`${plan.from.file}: replaced while it was being read; try again`);
       await copyRange(src, plan.from.dataOffset, plan.dataBytes, fh, base, { signal: req.signal, onProgress: req.onProgress });
     } else if (fill === 'zeros') {
       await fh.truncate(total);
@@ -263,17 +263,18 @@ export async function createSegment(req: CreateRequest): Promise<CreateResult> {
         req.onProgress?.((i + count) * plan.dt.itemsize, plan.dataBytes);
       }
     }
+    await fh.close();
     checkAbort(req.signal);
+    if (!(await placeNoReplace(tmp, full))) throw (await taken()) ?? new OperationError(`${req.name}: already exists`);
   } catch (e) {
     await src?.close().catch(() => undefined);
     await fh.close().catch(() => undefined);
-    await removeIfSame(full, dev, ino);
+    await removeIfSame(tmp, dev, ino);
     if (isAbort(e) || e instanceof OperationError) throw e;
     if (errnoOf(e) === 'ENOSPC') throw new OperationError(`${dir} ran out of room while writing ${req.name} (${bytesWords(total)}); nothing was left behind`);
     throw new OperationError(`${req.name}: ${errnoText(e)}; nothing was left behind`);
   }
   await src?.close().catch(() => undefined);
-  await fh.close();
   return {
     name: req.name,
     path: full,

@@ -1,11 +1,14 @@
 /**
  * persistSegment: a segment snapshotted to disk (its own format; a raw segment with an
- * interpretation as .npy; raw otherwise, with FILE.json), atomically (temp file beside the
- * target, fsync, rename, directory fsync), with FILE.sha256 computed while copying.
+ * interpretation as .npy; raw otherwise, with FILE.json), with FILE.sha256 computed while
+ * copying. Every part is written completely under a `.shmi-*.tmp` name first (fsync'ed),
+ * then renamed into place; an existing FILE is replaced only with `force`.
  * Deleted-but-mapped segments are read through a holder's /proc/PID/fd or map_files.
  *
  * restoreSegment: a snapshot loaded back into the segment directory, checked against
- * FILE.sha256, through a temp name and a rename (or a link when it must not overwrite).
+ * FILE.sha256 (read as `sha256sum -c` does) and our FILE.json, through a temp name and a
+ * rename (or a link when it must not overwrite). Files are opened without blocking and
+ * must be regular (no FIFO, device or /proc file).
  */
 import { nodeCrypto } from '../lazy';
 import * as fs from 'fs';
@@ -14,10 +17,10 @@ import { DEFAULT_DIR, inspectSegment, listCatalog, resolveName } from '../catalo
 import { parseNumericDType } from '../dtype';
 import { fsPath } from '../names';
 import type { Segment } from '../types';
-import { OperationError, type PersistRequest, type PersistResult, type RestoreRequest, type RestoreResult } from './api';
+import { ExistsError, OperationError, type PersistRequest, type PersistResult, type RestoreRequest, type RestoreResult } from './api';
 import {
   arrayBytes, bytesWords, checkAbort, copyRange, createExclusive, errnoOf, errnoText, fsyncDir, isAbort, npyDescr, npyHeader,
-  removeIfSame, requireRoom, tempBeside, validateName, writeAll,
+  openRegular, placeNoReplace, readSmallRegular, removeIfSame, requireRoom, sweepStaleTemps, tempBeside, validateName, writeAll,
 } from './util';
 
 /** The segment to persist: with `pid`, a deleted one that this process holds is preferred. */
@@ -108,15 +111,23 @@ function interpretationOf(seg: Segment): Interp | null {
   return i;
 }
 
-/** Writes `text` to `file` atomically (temp + fsync + rename). */
-async function writeSmallAtomic(file: string, text: string, mode: number): Promise<void> {
-  const tmp = tempBeside(path.dirname(file));
+/** A part of a snapshot written completely under a temporary name, waiting for its final one. */
+interface Staged {
+  tmp: string;
+  final: string;
+  dev: number;
+  ino: number;
+}
+
+/** Writes `text` completely under a temp name in `dir` (fsync'ed, closed), to become `final`. */
+async function stageText(dir: string, final: string, text: string, mode: number): Promise<Staged> {
+  const tmp = tempBeside(dir);
   const { fh, dev, ino } = await createExclusive(tmp, mode);
   try {
     await writeAll(fh, Buffer.from(text, 'utf8'), 0);
     await fh.sync();
     await fh.close();
-    await fs.promises.rename(tmp, file);
+    return { tmp, final, dev, ino };
   } catch (e) {
     await fh.close().catch(() => undefined);
     await removeIfSame(tmp, dev, ino);
@@ -124,7 +135,77 @@ async function writeSmallAtomic(file: string, text: string, mode: number): Promi
   }
 }
 
-/** Snapshots a segment to a file (see PersistRequest). */
+/** Checksums and sidecars are small; anything bigger is not one. */
+const SMALL_FILE_MAX = 16 << 20;
+
+/** A file name as sha256sum writes it: `\` and newlines escaped, the line then starting with `\`. */
+export function checksumLine(sha256: string, name: string): string {
+  if (!/[\\\n\r]/.test(name)) return `${sha256}  ${name}\n`;
+  const esc = name.replace(/\\/g, '\\\\').replace(/\n/g, '\\n').replace(/\r/g, '\\r');
+  return `\\${sha256}  ${esc}\n`;
+}
+
+/**
+ * The hashes that a checksum file gives for `file`, read as `sha256sum -c` reads it: every
+ * line `HASH  NAME`, `HASH *NAME` or `SHA256 (NAME) = HASH` (a leading `\` unescapes NAME)
+ * whose NAME, relative to the checksum file's folder, is `file`. Other lines are skipped.
+ */
+export function checksumsFor(text: string, file: string): { hashes: string[]; wellFormed: number } {
+  const hashes: string[] = [];
+  let wellFormed = 0;
+  const dir = path.dirname(file);
+  for (const raw of text.split('\n')) {
+    const line = raw.endsWith('\r') ? raw.slice(0, -1) : raw;
+    const escaped = line.startsWith('\\');
+    const body = escaped ? line.slice(1) : line;
+    const gnu = /^([0-9a-fA-F]{64}) [ *](.+)$/.exec(body);
+    const bsd = gnu ? null : /^SHA256 \((.+)\) = ([0-9a-fA-F]{64})$/.exec(body);
+    if (!gnu && !bsd) continue;
+    wellFormed++;
+    const [hash, nameText] = gnu ? [gnu[1], gnu[2]] : [bsd![2], bsd![1]];
+    const name = escaped ? nameText.replace(/\\(.)/g, (_, ch: string) => (ch === 'n' ? '\n' : ch === 'r' ? '\r' : ch)) : nameText;
+    if (name === path.basename(file) || path.resolve(dir, name) === file) hashes.push(hash.toLowerCase());
+  }
+  return { hashes, wellFormed };
+}
+
+/** Names a final path cannot have (checked before anything is written): too long, a folder. */
+async function finalNameProblem(p: string): Promise<{ exists: boolean }> {
+  try {
+    const st = await fs.promises.lstat(p);
+    if (st.isDirectory()) throw new OperationError(`${p}: is a directory; give a file name`);
+    return { exists: true };
+  } catch (e) {
+    if (e instanceof OperationError) throw e;
+    const code = errnoOf(e);
+    if (code === 'ENOENT') return { exists: false };
+    if (code === 'ENAMETOOLONG') {
+      throw new OperationError(`${path.basename(p)}: a file name of ${Buffer.byteLength(path.basename(p))} bytes; at most 255 (FILE.sha256 needs 7 more than FILE)`);
+    }
+    throw new OperationError(`${p}: ${errnoText(e)}`);
+  }
+}
+
+/** Whether a FILE.json was written by shm-inspector (then it describes FILE, and goes or is replaced with it). */
+async function ourSidecar(file: string): Promise<{ sha256: string | null } | null> {
+  const text = await readSmallRegular(file, SMALL_FILE_MAX).catch(() => null);
+  if (text === null || !/"writer": "shm-inspector"/.test(text)) return null;
+  try {
+    const j = JSON.parse(text) as { writer?: unknown; sha256?: unknown };
+    if (j.writer !== 'shm-inspector') return null;
+    return { sha256: typeof j.sha256 === 'string' ? j.sha256.toLowerCase() : null };
+  } catch {
+    return { sha256: null };
+  }
+}
+
+/**
+ * Snapshots a segment to a file (see PersistRequest). Every part (FILE, FILE.sha256, FILE.json)
+ * is written completely under a temporary name first; any error or a cancel removes them and
+ * leaves the old snapshot untouched. Only then are they renamed into place: FILE.json, then
+ * FILE.sha256, then FILE, so that a kill between two renames leaves parts that do not match
+ * each other, which restore refuses.
+ */
 export async function persistSegment(req: PersistRequest): Promise<PersistResult> {
   const dir = req.dir ?? DEFAULT_DIR;
   const { rel } = resolveName(dir, req.name);
@@ -137,8 +218,13 @@ export async function persistSegment(req: PersistRequest): Promise<PersistResult
   if (seg.format === 'symlink') throw new OperationError(`${rel}: a symbolic link (to ${seg.symlinkTarget}); not followed`);
   if (seg.format === 'tensor' || seg.format === 'column') throw new OperationError(`${rel}: part of a container; persist the container`);
   const tst = await fs.promises.lstat(to).catch(() => null);
-  if (tst?.isDirectory()) throw new OperationError(`${to}: is a directory; give a file name`);
   if (tst && !seg.deleted && tst.dev === seg.dev && tst.ino === seg.ino) throw new OperationError(`${to}: is the segment itself`);
+  const checksumFile = `${to}.sha256`;
+  const sidecarFile = `${to}.json`;
+  const taken: string[] = [];
+  for (const p of [to, checksumFile]) if ((await finalNameProblem(p)).exists) taken.push(p);
+  const sidecarExists = (await finalNameProblem(sidecarFile)).exists;
+  const oldSidecar = sidecarExists ? await ourSidecar(sidecarFile) : null;
   checkAbort(req.signal);
 
   const src = seg.deleted ? await openDeleted(seg, req.pid) : await openLive(seg);
@@ -162,34 +248,43 @@ export async function persistSegment(req: PersistRequest): Promise<PersistResult
     }
     format = 'npy';
   }
+  const raw = format === 'raw';
+  if (raw ? sidecarExists : oldSidecar) taken.push(sidecarFile);
+  if (taken.length > 0 && !req.force) {
+    await src.fh.close();
+    const words = taken.length === 1 ? `${taken[0]} already exists` : `${taken.join(', ')} already exist`;
+    throw new ExistsError(`${words}; pass --force to replace ${taken.length === 1 ? 'it' : 'them'}`, taken);
+  }
   const total = header.length + length;
-  let tmp = '';
-  let made: Awaited<ReturnType<typeof createExclusive>> | undefined;
+  const staged: Staged[] = [];
+  let placed = 0;
   try {
+    await sweepStaleTemps(toDir);
     await requireRoom(toDir, total, path.basename(to));
-    tmp = tempBeside(toDir);
+    const tmp = tempBeside(toDir);
+    let made: Awaited<ReturnType<typeof createExclusive>>;
     try {
       made = await createExclusive(tmp, src.mode || 0o600);
     } catch (e) {
       throw new OperationError(`${toDir}: cannot write there: ${errnoText(e)}`);
     }
+    staged.push({ tmp, final: to, dev: made.dev, ino: made.ino });
     const hash = nodeCrypto().createHash('sha256');
-    if (header.length > 0) {
-      hash.update(header);
-      await writeAll(made.fh, header, 0);
+    try {
+      if (header.length > 0) {
+        hash.update(header);
+        await writeAll(made.fh, header, 0);
+      }
+      await copyRange(src.fh, srcOffset, length, made.fh, header.length, { signal: req.signal, onProgress: req.onProgress, hash, base: 0, total: length });
+      await made.fh.sync();
+    } finally {
+      await made.fh.close().catch(() => undefined);
     }
-    await copyRange(src.fh, srcOffset, length, made.fh, header.length, { signal: req.signal, onProgress: req.onProgress, hash, base: 0, total: length });
-    await made.fh.sync();
-    await made.fh.close();
-    checkAbort(req.signal);
     const sha256 = hash.digest('hex');
-    await fs.promises.rename(tmp, to);
-    made = undefined;
-    const checksumFile = `${to}.sha256`;
-    await writeSmallAtomic(checksumFile, `${sha256}  ${path.basename(to)}\n`, 0o644);
+    staged.unshift(await stageText(toDir, checksumFile, checksumLine(sha256, path.basename(to)), 0o644));
     let sidecar: string | null = null;
-    if (format === 'raw') {
-      sidecar = `${to}.json`;
+    if (raw) {
+      sidecar = sidecarFile;
       const known = {
         writer: 'shm-inspector',
         note: 'raw bytes of a shared-memory segment; no dtype or shape was known',
@@ -210,42 +305,55 @@ export async function persistSegment(req: PersistRequest): Promise<PersistResult
         error: seg.error,
         details: seg.details ?? null,
       };
-      await writeSmallAtomic(sidecar, JSON.stringify(known, null, 2) + '\n', 0o644);
-    } else {
-      // A FILE.json from an earlier raw snapshot under this name would now describe the wrong bytes.
-      const old = await fs.promises.readFile(`${to}.json`, 'utf8').catch(() => null);
-      if (old !== null && /"writer": "shm-inspector"/.test(old)) await fs.promises.unlink(`${to}.json`).catch(() => undefined);
+      staged.unshift(await stageText(toDir, sidecarFile, JSON.stringify(known, null, 2) + '\n', 0o644));
+    }
+    checkAbort(req.signal);
+    // Everything is written: from here on, only renames (and the removal of our stale FILE.json).
+    // A FILE.json from an earlier raw snapshot under this name would now describe the wrong bytes.
+    if (!raw && oldSidecar) await fs.promises.unlink(sidecarFile).catch((e) => (errnoOf(e) === 'ENOENT' ? undefined : Promise.reject(e)));
+    for (const s of staged) {
+      await fs.promises.rename(s.tmp, s.final);
+      placed++;
     }
     await fsyncDir(toDir);
     return { file: to, sha256, bytes: total, format, sidecar, checksumFile };
   } catch (e) {
-    if (made) {
-      await made.fh.close().catch(() => undefined);
-      await removeIfSame(tmp, made.dev, made.ino);
+    for (const s of staged.slice(placed)) await removeIfSame(s.tmp, s.dev, s.ino);
+    if (placed > 0) {
+      const done = staged.slice(0, placed).map((s) => path.basename(s.final)).join(' and ');
+      throw new OperationError(
+        `${rel}: persist failed after ${done} had been replaced (${errnoText(e)}): the files at ${to} no longer belong together, and restore refuses them; persist again`,
+      );
     }
-    if (isAbort(e) || e instanceof OperationError) throw e;
-    if (errnoOf(e) === 'ENOSPC') throw new OperationError(`${toDir} ran out of room while writing ${path.basename(to)} (${bytesWords(total)}); nothing was left behind`);
-    throw new OperationError(`${rel}: persist failed: ${errnoText(e)}`);
+    if (isAbort(e)) throw e;
+    const kept = taken.length > 0 ? `; ${path.basename(to)} is untouched` : '; nothing was left behind';
+    if (errnoOf(e) === 'ENOSPC') throw new OperationError(`${toDir} ran out of room while writing ${path.basename(to)} (${bytesWords(total)})${kept}`);
+    if (e instanceof OperationError) throw e;
+    throw new OperationError(`${rel}: persist failed: ${errnoText(e)}${kept}`);
   } finally {
     await src.fh.close().catch(() => undefined);
   }
 }
 
-/** The checksum in FILE.sha256 (sha256sum's format), or null when there is no such file. */
-async function expectedChecksum(file: string): Promise<string | null> {
-  let text: string;
-  try {
-    text = await fs.promises.readFile(`${file}.sha256`, 'utf8');
-  } catch (e) {
-    if (errnoOf(e) === 'ENOENT') return null;
-    throw new OperationError(`${file}.sha256: ${errnoText(e)}`);
-  }
-  const m = /^\\?([0-9a-fA-F]{64}) [ *](.+)$/m.exec(text);
-  if (!m) throw new OperationError(`${file}.sha256 is not in sha256sum's format`);
-  return m[1].toLowerCase();
+/** The checksum that FILE.sha256 gives for FILE, or null when there is no FILE.sha256. */
+async function expectedChecksum(file: string): Promise<string[] | null> {
+  const sumFile = `${file}.sha256`;
+  const text = await readSmallRegular(sumFile, SMALL_FILE_MAX);
+  if (text === null) return null;
+  const { hashes, wellFormed } = checksumsFor(text, file);
+  if (wellFormed === 0) throw new OperationError(`${sumFile} is not in sha256sum's format`);
+  if (hashes.length === 0) throw new OperationError(`${sumFile} has no line for ${path.basename(file)} (it checks other files); not restored`);
+  return hashes;
 }
 
-/** Loads a snapshot back into the segment directory (see RestoreRequest). */
+/**
+ * Loads a snapshot back into the segment directory (see RestoreRequest). Every file is opened
+ * without blocking and must be regular (openRegular). FILE must match every line of FILE.sha256
+ * for its name, and the sha256 in a FILE.json that shm-inspector wrote: parts of two different
+ * snapshots (a persist killed between its renames) are refused. The copy goes to a `.shmi-*.tmp`
+ * name that is removed on every path, then takes the segment's name (never replacing one
+ * unless `force`).
+ */
 export async function restoreSegment(req: RestoreRequest): Promise<RestoreResult> {
   const dir = req.dir ?? DEFAULT_DIR;
   const file = path.resolve(req.file);
@@ -253,21 +361,16 @@ export async function restoreSegment(req: RestoreRequest): Promise<RestoreResult
   const bad = validateName(name);
   if (bad) throw new OperationError(bad);
   const full = path.join(dir, name);
-  let src: fs.promises.FileHandle;
-  try {
-    src = await fs.promises.open(file, fs.constants.O_RDONLY | fs.constants.O_NONBLOCK | fs.constants.O_NOCTTY);
-  } catch (e) {
-    throw new OperationError(`${file}: ${errnoOf(e) === 'ENOENT' ? 'no such file' : errnoText(e)}`);
-  }
+  const { fh: src, st } = await openRegular(file, { follow: true });
   let made: Awaited<ReturnType<typeof createExclusive>> | undefined;
   let tmp = '';
   try {
-    const st = await src.stat();
-    if (!st.isFile()) throw new OperationError(`${file}: not a regular file`);
     const expected = await expectedChecksum(file);
+    const sidecar = await ourSidecar(`${file}.json`);
     const existing = await fs.promises.lstat(full).catch(() => null);
     if (existing?.isDirectory()) throw new OperationError(`${name}: a folder of that name exists in ${dir}; not replaced`);
-    if (existing && !req.force) throw new OperationError(`${name}: already exists in ${dir}; pass --force to replace it`);
+    if (existing && !req.force) throw new ExistsError(`${name}: already exists in ${dir}; pass --force to replace it`, [full]);
+    await sweepStaleTemps(dir);
     await requireRoom(dir, st.size, name);
     checkAbort(req.signal);
     tmp = tempBeside(dir);
@@ -279,22 +382,22 @@ export async function restoreSegment(req: RestoreRequest): Promise<RestoreResult
     const hash = nodeCrypto().createHash('sha256');
     await copyRange(src, 0, st.size, made.fh, 0, { signal: req.signal, onProgress: req.onProgress, hash });
     await made.fh.close();
+    // More bytes than its size said: a file that grows while read (or lies about its size) is no snapshot.
+    if ((await src.read(Buffer.alloc(1), 0, 1, st.size)).bytesRead > 0) throw new OperationError(`${file}: it grew while it was read; not restored`);
     const got = hash.digest('hex');
-    if (expected !== null && got !== expected) {
-      throw new OperationError(`${file}: checksum mismatch (${path.basename(file)}.sha256 says ${expected}, the file has ${got}); not restored`);
+    const wrong = expected?.find((h) => h !== got);
+    if (wrong !== undefined) {
+      throw new OperationError(`${file}: checksum mismatch (${path.basename(file)}.sha256 says ${wrong}, the file has ${got}); not restored`);
+    }
+    if (sidecar?.sha256 && sidecar.sha256 !== got) {
+      throw new OperationError(`${file}: ${path.basename(file)}.json describes other bytes (sha256 ${sidecar.sha256}, the file has ${got}): they are not from the same snapshot; not restored`);
     }
     checkAbort(req.signal);
     if (req.force) {
       await fs.promises.rename(tmp, full);
-    } else {
-      // link() never replaces: a segment that appeared meanwhile is not overwritten.
-      try {
-        await fs.promises.link(tmp, full);
-      } catch (e) {
-        if (errnoOf(e) === 'EEXIST') throw new OperationError(`${name}: already exists in ${dir}; pass --force to replace it`);
-        throw e;
-      }
-      await fs.promises.unlink(tmp).catch(() => undefined);
+    } else if (!(await placeNoReplace(tmp, full))) {
+      // A segment of that name appeared meanwhile: not overwritten.
+      throw new ExistsError(`${name}: already exists in ${dir}; pass --force to replace it`, [full]);
     }
     made = undefined;
     return { name, path: full, bytes: st.size, verified: expected !== null };
@@ -305,7 +408,7 @@ export async function restoreSegment(req: RestoreRequest): Promise<RestoreResult
     }
     if (isAbort(e) || e instanceof OperationError) throw e;
     if (errnoOf(e) === 'ENOSPC') throw new OperationError(`${dir} ran out of room while restoring ${name}; nothing was left behind`);
-    throw new OperationError(`${name}: restore failed: ${errnoText(e)}`);
+    throw new OperationError(`${name}: restore failed: ${errnoText(e)}; nothing was left behind`);
   } finally {
     await src.close().catch(() => undefined);
   }
