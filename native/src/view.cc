@@ -177,13 +177,16 @@ struct Mapping {
     std::lock_guard<std::mutex> lock(remap);
     int64_t size = CurrentSize();
     std::vector<Range> found = FindHoles(fd, len, size < 0 ? len : static_cast<uint64_t>(size));
+    if (found.empty() && holes.empty()) {  // a dense file: one lseek, nothing to map
+      holesLeft = holeBytesLeft = 0;
+      return "";
+    }
     // Each range splits a file area in up to three: use at most a quarter of the free areas (the
     // ones this view holds count as free again).
     const int64_t avail = FreeMapAreas() + 2 * static_cast<int64_t>(holes.size());
     std::vector<Range> want = Largest(found, static_cast<size_t>(std::max<int64_t>(0, avail / 8)));
     holesLeft = found.size() - want.size();
     holeBytesLeft = Bytes(found) - Bytes(want);
-    if (found.empty() && holes.empty()) return "";
     for (const Range& r : Subtract(holes, want)) {
       if (MapFile(r)) continue;
       const int e = errno;

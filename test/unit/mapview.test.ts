@@ -217,6 +217,34 @@ os.close(fd)
     }
   });
 
+  it('more holes than map areas allow: the largest read as zeros, the rest stay mapped to the file (holesLeft says so), and the figures hold', async () => {
+    const { path: p } = jar.name('shmi_holey', '.bin');
+    const cap = Math.floor(Number(fs.readFileSync('/proc/sys/vm/max_map_count', 'utf8')) / 8);
+    const pages = 2 * (cap + 500);
+    // Every other page holds data (ones): a page-sized hole between each two.
+    python(`
+import numpy as np, os, sys
+fd = os.open(sys.argv[1], os.O_WRONLY | os.O_CREAT, 0o600)
+os.ftruncate(fd, ${pages} * 4096)
+one = np.ones(1024, "<f4").tobytes()
+for k in range(0, ${pages}, 2):
+    os.pwrite(fd, one, k * 4096)
+os.close(fd)
+`, [p]);
+    const before = fs.statSync(p).blocks;
+    const view = await openView(p);
+    try {
+      const h = view.holes!;
+      assert.ok(h.holes > 0 && h.holesLeft > 0 && h.holes + h.holesLeft === pages / 2, `holes split between zeros and the file: ${JSON.stringify(h)}`);
+      assert.strictEqual(h.holeBytes + h.holeBytesLeft, (pages / 2) * 4096);
+      const s = await view.stats(resolveSlice({ dtype: '<f4', shape: [pages * 1024], fortranOrder: false, dataOffset: 0 }));
+      assert.strictEqual(s.mean, 0.5);
+      assert.ok((fs.statSync(p).blocks - before) * 512 <= h.holeBytesLeft, 'only the holes left to the file took pages');
+    } finally {
+      view.close();
+    }
+  });
+
   it('a 1 TiB sparse file on a private 64 MiB tmpfs (unshare -m): stats of a slice and renders leave it unfilled', async function () {
     if (!isRoot) this.skip();
     const mnt = fs.mkdtempSync(path.join(os.tmpdir(), 'shmi-tib-'));
