@@ -17,7 +17,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { resolveSlice } from '../../extension/core/array';
-import { openView, viewErrorCode } from '../../extension/native';
+import { openView, viewErrorCode, type StatsResult } from '../../extension/native';
 import { baseStats, sliceQuantile } from '../../extension/preview/stats';
 import { CLI, runCli, type Run } from '../fixtures/cli';
 import { PYTHON, SegmentJar } from '../fixtures/segments';
@@ -49,14 +49,8 @@ function reports(out: string): Record<string, unknown> {
   return r;
 }
 
-interface StatsDoc {
-  count: number;
-  finiteCount: number;
-  min: number | null;
-  max: number | null;
-  mean: number | null;
-  std: number | null;
-}
+/** The figures of `stats --json` these tests look at (the contract's names, as the view's). */
+type StatsDoc = Pick<StatsResult, 'count' | 'min' | 'max' | 'mean' | 'std'>;
 
 function near(actual: number | null, expected: number, what: string): void {
   assert.ok(actual !== null && Math.abs(actual - expected) <= 1e-6 * Math.max(1, Math.abs(expected)), `${what}: expected ${expected}, got ${actual}`);
