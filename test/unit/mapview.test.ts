@@ -18,6 +18,7 @@ import * as os from 'os';
 import * as path from 'path';
 import { resolveSlice } from '../../extension/core/array';
 import { openView, viewErrorCode, type StatsResult } from '../../extension/native';
+import { FileSource } from '../../extension/preview/source';
 import { baseStats, sliceQuantile } from '../../extension/preview/stats';
 import { CLI, runCli, type Run } from '../fixtures/cli';
 import { PYTHON, SegmentJar } from '../fixtures/segments';
@@ -108,6 +109,28 @@ while True:
       assert.ok(outcomes.a + outcomes.b >= 1, `some run succeeded (${JSON.stringify(outcomes)})`);
     } finally {
       swapper.kill('SIGKILL');
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it("the viewer's sources carry the identity of the file they decoded: a file renamed over after the decode is refused (CHANGED), the next load maps the new one", async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'shmi-source-'));
+    try {
+      const a = path.join(dir, 'a.npy');
+      python('import numpy as np, sys; np.save(sys.argv[1], np.ones((8, 8), "<f4")); np.save(sys.argv[2], np.full((4, 4), 3, "<f8"))', [a, path.join(dir, 'b.npy')]);
+      const source = new FileSource(a);
+      const first = await source.load(null);
+      fs.renameSync(path.join(dir, 'b.npy'), a);
+      await assert.rejects(openView(first.path, first.identity), (e: Error) => viewErrorCode(e) === 'CHANGED' && /replaced by another file since it was inspected/.test(e.message));
+      const again = await source.load(null);
+      assert.deepStrictEqual(again.layout.shape, [4, 4]);
+      const view = await openView(again.path, again.identity);
+      try {
+        assert.strictEqual((await view.stats(resolveSlice(again.layout))).mean, 3);
+      } finally {
+        view.close();
+      }
+    } finally {
       fs.rmSync(dir, { recursive: true, force: true });
     }
   });
