@@ -302,7 +302,7 @@ export class ViewerSession implements vscode.Disposable {
       const loaded = await this.source.load(this.tensor);
       resolveSlice(loaded.layout); // refuses non-numeric dtypes with a clear message
       const v0 = this.view;
-      const same = !reopen && v0 !== null && v0.path === loaded.path && v0.dev === loaded.identity.dev && v0.ino === loaded.identity.ino;
+      const same = !reopen && v0 !== null && this.loaded?.path === loaded.path && v0.dev === loaded.identity.dev && v0.ino === loaded.identity.ino;
       if (!same) {
         this.view?.close();
         this.view = null;
