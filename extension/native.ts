@@ -177,6 +177,45 @@ export interface StatsResult {
   histMax?: number;
 }
 
+/**
+ * The stable `code` on a view's rejected Error (beside its one-line message):
+ * SHRANK: the file now ends before the bytes a read needs (truncated before or during it);
+ * NOSPACE: a read met a hole that needed a new page and its file system is full (the file did not shrink);
+ * FAULT: a read failed otherwise (SIGBUS on a file that did not shrink: an I/O error, truncated and grown again);
+ * CANCELLED: superseded (cancelPending); CLOSED: the view was closed;
+ * CHANGED: openView's `expect` names another file than the path does now (renamed over, recreated);
+ * RANGE: the bytes asked for lie past the end the file had when opened; NOTFILE: a FIFO, socket, device or directory;
+ * else the errno name of a failed open or mmap (ENOENT, EACCES, ELOOP for a symbolic link, ENOMEM...).
+ */
+export type ViewErrorCode = 'SHRANK' | 'NOSPACE' | 'FAULT' | 'CANCELLED' | 'CLOSED' | 'CHANGED' | 'RANGE' | 'NOTFILE' | 'ENOENT' | 'EACCES' | 'ELOOP' | (string & {});
+
+/** The code of a view's rejection, or null for any other error. */
+export function viewErrorCode(e: unknown): ViewErrorCode | null {
+  const code = (e as { code?: unknown } | null)?.code;
+  return e instanceof Error && typeof code === 'string' ? code : null;
+}
+
+/** The file a header was decoded from: openView refuses another (CHANGED). */
+export interface FileIdentity {
+  dev: number;
+  ino: number;
+}
+
+/**
+ * The holes of the mapped file that read as zeros without touching the file (reading a hole of a
+ * tmpfs file through a plain mapping would give it a page: a sparse segment would fill its RAM).
+ * `holesLeft`/`holeBytesLeft`: holes beyond what vm.max_map_count allows to map over, which stay
+ * mapped to the file and take a page each when read (none in practice: their number is in the thousands).
+ */
+export interface HoleInfo {
+  /** The mapped length (holes), or the file's size now (refresh). */
+  size: number;
+  holes: number;
+  holeBytes: number;
+  holesLeft: number;
+  holeBytesLeft: number;
+}
+
 export interface MappedView {
   readonly size: number;
   readonly path: string;
@@ -184,6 +223,13 @@ export interface MappedView {
   readonly dev: number;
   readonly ino: number;
   readonly closed: boolean;
+  /** The holes as of the open or the last refresh; null once closed. */
+  readonly holes: HoleInfo | null;
+  /**
+   * Looks for the file's holes again: ranges a producer has since written read its data, new holes
+   * read as zeros. Live mode calls it before each re-read. Resolves with the file's size now.
+   */
+  refresh(): Promise<HoleInfo>;
   reduce(req: ReduceRequest & { output: 'f32' }): Promise<ReduceResult<Float32Array>>;
   reduce(req: ReduceRequest & { output?: 'f64' }): Promise<ReduceResult>;
   reduce(req: ReduceRequest): Promise<ReduceResult<Float32Array | Float64Array>>;
@@ -206,7 +252,7 @@ export interface NativeAddon {
   scanDir(dir: string | Buffer, headBytes: number, tailBytes: number): Promise<ScanColumns>;
   statfs(dir: string): Promise<FsUsage>;
   scanHolders(devices: number[]): Promise<HolderScan>;
-  openView(file: string | Buffer): Promise<MappedView>;
+  openView(file: string | Buffer, expect?: FileIdentity): Promise<MappedView>;
 }
 
 const ADDON_FILE = 'shm_native.node';
@@ -404,9 +450,13 @@ export async function statfs(dir: string): Promise<FsUsage> {
   return { size: s.bsize * s.blocks, used: s.bsize * (s.blocks - s.bfree), free: s.bsize * s.bavail };
 }
 
-/** `file` as a Buffer when its bytes are not UTF-8 (core/names.ts fsPath gives it from a spelled path). */
-export function openView(file: string | Buffer): Promise<MappedView> {
-  return native().openView(file);
+/**
+ * Maps `file` read-only, through the descriptor it fstat()s (never following a symbolic link, never
+ * blocking on a FIFO). With `expect`, a file other than the one whose header was decoded is refused
+ * with code CHANGED. Rejections carry a `code` (ViewErrorCode).
+ */
+export function openView(file: string | Buffer, expect?: FileIdentity): Promise<MappedView> {
+  return native().openView(file, expect);
 }
 
 export function scanHolders(devices: number[]): Promise<HolderScan> {

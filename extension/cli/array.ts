@@ -7,7 +7,7 @@ import { dtypeWords } from '../core/dtype';
 import { fsPath } from '../core/names';
 import { encodePng } from '../core/png';
 import { parseSelectionFlags, selectArray, selectSlice, SELECTION_OPTIONS, SelectionError, wholeArray, type Selected, type SelectionFlags } from '../core/select';
-import { openView, type MappedView, type ReduceMode } from '../native';
+import { openView, viewErrorCode, type MappedView, type ReduceMode } from '../native';
 import { Failure, table, type Command, type CommandContext } from './common';
 
 const SELECTION_HELP =
@@ -17,31 +17,38 @@ const MODES: readonly ReduceMode[] = ['strided', 'mean', 'min', 'max'];
 const DEFAULT_SIZE = 512;
 const MAX_SIZE = 16384;
 
-/** The array NAME and the selection flags point at, mapped; `use` runs with it, then it is closed. */
+/**
+ * The array NAME and the selection flags point at, mapped; `use` runs with it, then it is closed.
+ * The view is opened only on the very file whose header was decoded: when the name was renamed over
+ * (or recreated) in between, the segment is inspected once more, and then refused (exit 1).
+ */
 async function withArray<T>(ctx: CommandContext, flags: SelectionFlags, use: (view: MappedView, sel: Selected) => Promise<T>): Promise<T> {
   const { rel } = resolveName(ctx.dir, ctx.positionals[0]);
-  const seg = await inspectSegment(rel, { dirs: [ctx.dir], holders: false });
-  if (!seg) throw new Failure(`${rel}: no such segment`);
-  let sel: Selected;
-  try {
-    sel = selectArray(seg, flags);
-  } catch (e) {
-    if (e instanceof SelectionError) throw new Failure(e.message);
-    throw e;
+  let view: MappedView | null = null;
+  let sel: Selected | null = null;
+  for (let attempt = 0; !view; attempt++) {
+    const seg = await inspectSegment(rel, { dirs: [ctx.dir], holders: false });
+    if (!seg) throw new Failure(`${rel}: no such segment`);
+    try {
+      sel = selectArray(seg, flags);
+    } catch (e) {
+      if (e instanceof SelectionError) throw new Failure(e.message);
+      throw e;
+    }
+    try {
+      view = await openView(fsPath(sel.path), sel.identity);
+    } catch (e) {
+      if (viewErrorCode(e) !== 'CHANGED') throw new Failure(`${sel.what}: ${(e as Error).message}`);
+      if (attempt > 0) throw new Failure(`${sel.what}: replaced by another file while it was being opened, twice (renamed over or recreated); try again`);
+    }
   }
-  let view: MappedView;
   try {
-    view = await openView(fsPath(sel.path));
-  } catch (e) {
-    throw new Failure(`${sel.what}: ${(e as Error).message}`);
-  }
-  try {
-    return await use(view, sel);
+    return await use(view, sel!);
   } catch (e) {
     if (e instanceof UsageError || e instanceof Failure) throw e;
     if (e instanceof SelectionError) throw new Failure(e.message);
-    // Native errors: shrank, SIGBUS caught, window outside...
-    throw new Failure(`${sel.what}: ${(e as Error).message}`);
+    // Native errors: shrank, file system full, window outside...
+    throw new Failure(`${sel!.what}: ${(e as Error).message}`);
   } finally {
     view.close();
   }

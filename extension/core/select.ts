@@ -8,7 +8,7 @@
  * SelectionError (exit 1) for what the data does not allow (not numeric, index out of range,
  * a tensor that is not there, an interpretation that does not fit).
  */
-import type { SliceSpec } from '../native';
+import type { FileIdentity, SliceSpec } from '../native';
 import { resolveSlice, SliceError, type ArrayLayout, type ResolvedSlice } from './array';
 import { UsageError } from './catalog';
 import { parseDTypeSpec, parseNumericDType } from './dtype';
@@ -126,6 +126,8 @@ export interface Selected {
   what: string;
   /** The file to map. */
   path: string;
+  /** The file the layout was decoded from: the view is opened on it or not at all (openView's `expect`). */
+  identity: FileIdentity;
   layout: ArrayLayout;
 }
 
@@ -136,6 +138,7 @@ export function selectArray(seg: Segment, flags: SelectionFlags): Selected {
     throw new SelectionError(`${name}: a ${seg.format}, not an array`);
   }
   if (seg.deleted) throw new SelectionError(`${name}: deleted (only its holders can still read it)`);
+  const identity = { dev: seg.dev, ino: seg.ino };
   if (flags.tensor !== undefined && seg.format !== 'safetensors') throw new UsageError(`--tensor is for safetensors files; ${name} is ${seg.format}`);
   if (flags.column !== undefined && seg.format !== 'arrow') throw new UsageError(`--column is for Arrow files; ${name} is ${seg.format}`);
   if (flags.raw && seg.format !== 'raw') throw new UsageError(`--dtype/--shape are for raw segments; ${name} is ${seg.format} (its layout is known)`);
@@ -164,12 +167,16 @@ export function selectArray(seg: Segment, flags: SelectionFlags): Selected {
       if (child.shape === null || child.dataOffset === null) {
         throw new SelectionError(`${label}: its values are not in one place (several record batches, or compressed)`);
       }
-      return { what: label, path: seg.path, layout: { dtype: dt, shape: child.shape, fortranOrder: false, dataOffset: child.dataOffset } };
+      return { what: label, path: seg.path, identity, layout: { dtype: dt, shape: child.shape, fortranOrder: false, dataOffset: child.dataOffset } };
     }
-    return { what: label, path: seg.path, layout: layoutFrom(label, child) };
+    return { what: label, path: seg.path, identity, layout: layoutFrom(label, child) };
   }
 
   if (seg.format === 'raw') {
+    // What keeps a layout from applying at all (a FIFO, socket or device; an unreadable file) is said
+    // before any layout check: a FIFO is not "a segment of 0 bytes".
+    const interpreted = seg.details !== undefined && 'interpretation' in seg.details;
+    if (seg.error && !interpreted) throw new SelectionError(`${name}: ${seg.error}`);
     if (flags.raw) {
       const dt = parseNumericDType(flags.raw.dtype)!;
       const need = BigInt(flags.raw.offset) + elementCount(flags.raw.shape) * BigInt(dt.itemsize);
@@ -181,15 +188,15 @@ export function selectArray(seg: Segment, flags: SelectionFlags): Selected {
       return {
         what: name,
         path: seg.path,
+        identity,
         layout: { dtype: flags.raw.dtype, shape: flags.raw.shape, fortranOrder: flags.raw.order === 'F', dataOffset: flags.raw.offset },
       };
     }
-    if (seg.dtype !== null && seg.shape !== null) return { what: name, path: seg.path, layout: layoutFrom(name, seg) };
-    if (seg.details && 'interpretation' in seg.details && seg.error) throw new SelectionError(`${name}: ${seg.error}`);
+    if (seg.dtype !== null && seg.shape !== null) return { what: name, path: seg.path, identity, layout: layoutFrom(name, seg) };
     if (seg.error) throw new SelectionError(`${name}: ${seg.error}`);
     throw new UsageError(`${name} is a raw segment: give its layout with --dtype D --shape A,B[,...] [--offset N] [--order C|F]`);
   }
-  return { what: name, path: seg.path, layout: layoutFrom(name, seg) };
+  return { what: name, path: seg.path, identity, layout: layoutFrom(name, seg) };
 }
 
 function checkPart(layout: ArrayLayout, flags: SelectionFlags): void {

@@ -12,7 +12,7 @@ import * as vscode from 'vscode';
 import type { FirstPicture, HostToWebview, SliceSelection, StatsSummary, WebviewToHost, Window2D } from '../../webview/protocol';
 import type { PreviewInfo } from '../api';
 import { resolveSlice, SliceError, type ResolvedSlice } from '../core/array';
-import { openView, type MappedView, type ReduceMode } from '../native';
+import { openView, viewErrorCode, type MappedView, type ReduceMode } from '../native';
 import { gatherWindow, npyHeader, readElement } from './element';
 import type { EmbeddedInit } from './html';
 import { NotAnArrayError, type ArraySource, type LoadedSource } from './source';
@@ -47,6 +47,17 @@ export function describeFailure(e: unknown, name: string): { kind: ErrorKind; me
   const err = e as NodeJS.ErrnoException;
   const text = e instanceof Error ? e.message : String(e);
   if (e instanceof NotAnArrayError || e instanceof SliceError) return { kind: 'unsupported', message: text };
+  switch (viewErrorCode(e)) {
+    case 'NOSPACE':
+      return { kind: 'other', message: `Could not read ${name}: ${text}` };
+    case 'NOTFILE':
+      return { kind: 'unsupported', message: text };
+    case 'SHRANK':
+    case 'FAULT':
+    case 'CHANGED':
+    case 'RANGE':
+      return { kind: 'changed', message: `${name} changed while open: ${text}. Reopen it to read what it holds now.` };
+  }
   if (/shrank|SIGBUS|extends past the end|ends before|ends inside/.test(text)) {
     return { kind: 'changed', message: `${name} changed while open: ${text}. Reopen it to read what it holds now.` };
   }
@@ -280,27 +291,42 @@ export class ViewerSession implements vscode.Disposable {
     return { slice: sel, window: win, width: r.width, height: r.height, values: r.values, min: r.min, max: r.max, elapsedMs: performance.now() - t0, exact };
   }
 
-  /** Finds the array (again) and maps it; `reopen` drops the old mapping first. Throws what fails. */
+  /**
+   * Finds the array (again) and maps it; `reopen` drops the old mapping first. Throws what fails.
+   * The view maps the file whose header was decoded or none: when the name was renamed over in
+   * between (CHANGED), the array is found once more.
+   */
   private async load(reopen: boolean): Promise<void> {
     this.generation++;
-    const loaded = await this.source.load(this.tensor);
-    resolveSlice(loaded.layout); // refuses non-numeric dtypes with a clear message
-    if (reopen || !this.view || this.loaded?.path !== loaded.path) {
-      this.view?.close();
-      this.view = null;
-      const v = await openView(loaded.file ?? loaded.path);
-      if (this.disposed) {
-        v.close();
-        return;
+    for (let attempt = 0; ; attempt++) {
+      const loaded = await this.source.load(this.tensor);
+      resolveSlice(loaded.layout); // refuses non-numeric dtypes with a clear message
+      const v0 = this.view;
+      const same = !reopen && v0 !== null && this.loaded?.path === loaded.path && v0.dev === loaded.identity.dev && v0.ino === loaded.identity.ino;
+      if (!same) {
+        this.view?.close();
+        this.view = null;
+        let v: MappedView;
+        try {
+          v = await openView(loaded.file ?? loaded.path, loaded.identity);
+        } catch (e) {
+          if (viewErrorCode(e) === 'CHANGED' && attempt === 0) continue;
+          throw e;
+        }
+        if (this.disposed) {
+          v.close();
+          return;
+        }
+        this.view = v;
       }
-      this.view = v;
+      this.loaded = loaded;
+      this.tensor = loaded.summary.tensor ?? null;
+      this.statsCache.clear();
+      this.firstSent = null;
+      this.error = null;
+      this.unlinkNoted = this.replacedNoted = false;
+      return;
     }
-    this.loaded = loaded;
-    this.tensor = loaded.summary.tensor ?? null;
-    this.statsCache.clear();
-    this.firstSent = null;
-    this.error = null;
-    this.unlinkNoted = this.replacedNoted = false;
   }
 
   private async start(reopen: boolean): Promise<void> {
@@ -360,7 +386,11 @@ export class ViewerSession implements vscode.Disposable {
   private async render(msg: Extract<WebviewToHost, { type: 'view' }>): Promise<void> {
     const view = this.view;
     if (!view || !this.loaded) return;
-    if (msg.live && !(await this.stillTheSegment(view))) return;
+    if (msg.live) {
+      if (!(await this.stillTheSegment(view))) return;
+      // A producer may have written into holes that read as zeros until now (or punched new ones).
+      await view.refresh();
+    }
     const gen = ++this.generation;
     // A newer request supersedes every reduction still running.
     view.cancelPending();
@@ -459,6 +489,7 @@ export class ViewerSession implements vscode.Disposable {
         const view = this.view;
         const slice = this.slice(cur.slice);
         let entry = cur.fresh ? undefined : this.statsCache.get(key);
+        if (cur.fresh) await view.refresh();
         if (!entry) {
           entry = { base: await baseStats(view, slice), q: new Map() };
           this.statsCache.set(key, entry);

@@ -10,6 +10,7 @@ import { dtypeWords, parseNumericDType } from '../core/dtype';
 import { decodeFile } from '../core/formats';
 import { fsPath } from '../core/names';
 import { HEAD_BYTES, TAIL_BYTES, type Decoded, type Segment } from '../core/types';
+import type { FileIdentity } from '../native';
 import type { SegmentSummary, TensorSummary } from '../../webview/protocol';
 
 export interface LoadedSource {
@@ -19,6 +20,8 @@ export interface LoadedSource {
   path: string;
   /** What to open when `path` is a spelled name that is not itself the bytes (fsPath of it). */
   file?: string | Buffer;
+  /** The file the layout was decoded from: the view maps that one or none (openView's `expect`). */
+  identity: FileIdentity;
 }
 
 export interface ArraySource {
@@ -90,7 +93,7 @@ export class SegmentSource implements ArraySource {
     }
     const layout = layoutOf(s.name, s);
     const size = s.size;
-    return { summary: summary('segment', s.name, s.path, size, layout), layout, path: s.path, file: fsPath(s.path) };
+    return { summary: summary('segment', s.name, s.path, size, layout), layout, path: s.path, file: fsPath(s.path), identity: { dev: s.dev, ino: s.ino } };
   }
 }
 
@@ -102,7 +105,7 @@ async function readRange(fh: fs.promises.FileHandle, offset: number, length: num
 }
 
 /** Decodes a file's header with the catalog's decoders (reads only the header, never the data). */
-export async function decodeOnDisk(file: string): Promise<{ decoded: Decoded; size: number }> {
+export async function decodeOnDisk(file: string): Promise<{ decoded: Decoded; size: number; identity: FileIdentity }> {
   const fh = await fs.promises.open(file, fs.constants.O_RDONLY | fs.constants.O_NONBLOCK);
   try {
     const st = await fh.stat();
@@ -116,7 +119,7 @@ export async function decodeOnDisk(file: string): Promise<{ decoded: Decoded; si
       bytes.tailOffset = off;
     }
     const decoded = await decodeFile(path.basename(file), bytes, (o, l) => readRange(fh, o, l, size));
-    return { decoded, size };
+    return { decoded, size, identity: { dev: st.dev, ino: st.ino } };
   } finally {
     await fh.close().catch(() => undefined);
   }
@@ -132,7 +135,7 @@ export class FileSource implements ArraySource {
   }
 
   async load(tensor: string | null): Promise<LoadedSource> {
-    const { decoded, size } = await decodeOnDisk(this.path);
+    const { decoded, size, identity } = await decodeOnDisk(this.path);
     if (decoded.children && decoded.children.length > 0) {
       const tensors: TensorSummary[] = decoded.children.map((c) => ({
         name: c.name,
@@ -146,12 +149,12 @@ export class FileSource implements ArraySource {
         decoded.children.find((c) => c.error === null && c.dtype !== null && parseNumericDType(c.dtype) !== null) ??
         decoded.children[0];
       const layout = layoutOf(`tensor '${pick.name}'`, pick);
-      return { summary: summary('file', this.name, this.path, size, layout, { tensors, tensor: pick.name }), layout, path: this.path };
+      return { summary: summary('file', this.name, this.path, size, layout, { tensors, tensor: pick.name }), layout, path: this.path, identity };
     }
     if (decoded.format === 'raw' && !decoded.error) {
       throw new NotAnArrayError(`${this.name} is neither an NPY nor a safetensors file (no header the viewer knows)`);
     }
     const layout = layoutOf(this.name, decoded);
-    return { summary: summary('file', this.name, this.path, size, layout), layout, path: this.path };
+    return { summary: summary('file', this.name, this.path, size, layout), layout, path: this.path, identity };
   }
 }

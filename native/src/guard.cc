@@ -13,6 +13,7 @@ std::once_flag g_once;
 void OnBus(int sig, siginfo_t* info, void* ctx) {
   GuardFrame* frame = CurrentGuardFrame();
   if (frame != nullptr) {
+    LastFaultAddress() = reinterpret_cast<uintptr_t>(info != nullptr ? info->si_addr : nullptr);
     siglongjmp(frame->env, 1);
   }
   // Not ours: behave as if we had never been installed.
@@ -35,6 +36,11 @@ void OnBus(int sig, siginfo_t* info, void* ctx) {
 GuardFrame*& CurrentGuardFrame() {
   static thread_local GuardFrame* frame = nullptr;
   return frame;
+}
+
+uintptr_t& LastFaultAddress() {
+  static thread_local uintptr_t addr = 0;
+  return addr;
 }
 
 void InstallBusGuard() {

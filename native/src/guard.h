@@ -7,6 +7,7 @@
 // to the region's start in the faulting thread, and the caller reports an error.
 #pragma once
 #include <csetjmp>
+#include <cstdint>
 
 namespace shm {
 
@@ -21,6 +22,10 @@ void InstallBusGuard();
 
 // The current thread's innermost frame (nullptr when unguarded).
 GuardFrame*& CurrentGuardFrame();
+
+// The address the current thread's last caught SIGBUS named (si_addr), 0 before any:
+// where the read failed, for telling a file that shrank from a hole that found no free page.
+uintptr_t& LastFaultAddress();
 
 }  // namespace shm
 

@@ -427,7 +427,7 @@ void RunReduce(const Geo& g, const L& load, Control& ctl, O* out, GridOut& res) 
     Scratch& sc = scratch.Get(slot);
     const BandCells bc = scratch.Cells(slot, static_cast<size_t>(ce - cb));
     if (!Guarded([&] { ReduceItem<E, kDirect, M>(g, load, ia, cb, ce, sc, bc, ctl, out, ext[slot]); }))
-      ctl.fault.store(true, std::memory_order_relaxed);
+      ctl.Fault(LastFaultAddress());
   });
   MergeExtents(ext, res);
 }
@@ -451,7 +451,7 @@ void RunStrided(const Geo& g, const L& load, Control& ctl, O* out, GridOut& res)
           }
           ext[slot] = e;
         }))
-      ctl.fault.store(true, std::memory_order_relaxed);
+      ctl.Fault(LastFaultAddress());
   });
   MergeExtents(ext, res);
 }
@@ -596,7 +596,7 @@ double PilotShift(const L& load, const uint8_t* base, int64_t na, int64_t nb, in
           }
         }
       }))
-    ctl.fault.store(true, std::memory_order_relaxed);
+    ctl.Fault(LastFaultAddress());
   double m = n > 0 ? sum / static_cast<double>(n) : 0.0;
   return std::isfinite(m) ? m : 0.0;
 }
@@ -621,7 +621,7 @@ void RunStats(StatsPlan& plan, const L& load, Control& ctl, Partial& total, std:
     }
     StatsSlot& slot = *slots[s];
     if (!Guarded([&] { StatsItem<E, kDirect>(plan, load, item, slot, ctl); }))
-      ctl.fault.store(true, std::memory_order_relaxed);
+      ctl.Fault(LastFaultAddress());
   });
   for (const StatsSlot* slot : slots) {
     if (slot == nullptr) continue;

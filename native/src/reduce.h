@@ -37,6 +37,14 @@ struct Control {
   // Set when the view is closed: stops every request, cancellable or not.
   const std::atomic<bool>* closed = nullptr;
   std::atomic<bool> fault{false}, cancelled{false};
+  // The address of the first SIGBUS a thread of the pass caught (0: none, or unknown).
+  std::atomic<uintptr_t> faultAddr{0};
+
+  void Fault(uintptr_t at) {
+    uintptr_t none = 0;
+    faultAddr.compare_exchange_strong(none, at, std::memory_order_relaxed);
+    fault.store(true, std::memory_order_relaxed);
+  }
 
   bool Stopped() const {
     return fault.load(std::memory_order_relaxed) || cancelled.load(std::memory_order_relaxed);

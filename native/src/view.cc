@@ -1,16 +1,27 @@
 // MappedView: a read-only MAP_SHARED mapping of one segment, with async
 // reductions (window -> grid), statistics and byte reads. Nothing here copies
 // the segment; results are small typed arrays copied into JS memory.
+//
+// Reading never allocates: a read fault on a hole of a tmpfs file gives the file a
+// new zeroed page (a sparse 1 GiB segment would become 1 GiB of RAM, a sparse 1 TiB
+// one would fill its tmpfs). So the holes (SEEK_DATA/SEEK_HOLE) are mapped over with
+// anonymous read-only memory, which reads as zeros from the kernel's zero page.
+// The file is mapped through the very descriptor that was fstat'ed, and the caller
+// may name the dev/ino it decoded the header of: another file is refused (CHANGED).
+// Every rejection carries a stable `code` beside its message.
 #include <fcntl.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
 #include <cmath>
+#include <cstdio>
 #include <limits>
 #include <memory>
+#include <mutex>
 #include <thread>
 #include <vector>
 
@@ -26,6 +37,99 @@
 namespace shm {
 namespace {
 
+// ---- holes ----------------------------------------------------------------
+
+struct Range {
+  uint64_t a, b;  // [a, b), file offsets
+};
+
+uint64_t PageSize() {
+  static const uint64_t p = static_cast<uint64_t>(sysconf(_SC_PAGESIZE));
+  return p;
+}
+uint64_t RoundUp(uint64_t v, uint64_t p) { return (v + p - 1) / p * p; }
+uint64_t RoundDown(uint64_t v, uint64_t p) { return v / p * p; }
+
+// The whole pages of holes in [0, min(len, size)) of the open file (len: the mapping's length,
+// size: the file's now). A hole that reaches the end of a file that has not shrunk runs to the
+// mapping's last page. Nothing when the file system cannot tell (every byte is then data).
+std::vector<Range> FindHoles(int fd, uint64_t len, uint64_t size) {
+  std::vector<Range> out;
+  const uint64_t pg = PageSize(), limit = std::min(len, size);
+  uint64_t off = 0;
+  while (off < limit) {
+    off_t d = lseek(fd, static_cast<off_t>(off), SEEK_DATA);
+    uint64_t data;
+    if (d >= 0) data = std::min<uint64_t>(static_cast<uint64_t>(d), limit);
+    else if (errno == ENXIO) data = limit;  // a hole up to the end
+    else break;
+    if (data > off) {
+      const uint64_t a = RoundUp(off, pg);
+      const uint64_t b = data < limit ? RoundDown(data, pg) : size >= len ? RoundUp(len, pg) : RoundDown(limit, pg);
+      if (b > a) out.push_back({a, b});
+    }
+    if (data >= limit) break;
+    off_t h = lseek(fd, static_cast<off_t>(data), SEEK_HOLE);
+    if (h < 0 || static_cast<uint64_t>(h) <= data) break;
+    off = static_cast<uint64_t>(h);
+  }
+  return out;
+}
+
+// Ranges of a that are not in b (both sorted, disjoint).
+std::vector<Range> Subtract(const std::vector<Range>& a, const std::vector<Range>& b) {
+  std::vector<Range> out;
+  size_t j = 0;
+  for (const Range& r : a) {
+    while (j < b.size() && b[j].b <= r.a) ++j;
+    uint64_t at = r.a;
+    for (size_t k = j; at < r.b; ++k) {
+      if (k >= b.size() || b[k].a >= r.b) {
+        out.push_back({at, r.b});
+        break;
+      }
+      if (b[k].a > at) out.push_back({at, b[k].a});
+      at = std::max(at, b[k].b);
+    }
+  }
+  return out;
+}
+
+uint64_t Bytes(const std::vector<Range>& v) {
+  uint64_t n = 0;
+  for (const Range& r : v) n += r.b - r.a;
+  return n;
+}
+
+// Memory-map areas this process may still create (vm.max_map_count minus the lines of /proc/self/maps).
+int64_t FreeMapAreas() {
+  int64_t max = 65530;
+  if (FILE* f = std::fopen("/proc/sys/vm/max_map_count", "re")) {
+    long long v;
+    if (std::fscanf(f, "%lld", &v) == 1 && v > 0) max = v;
+    std::fclose(f);
+  }
+  int64_t used = 0;
+  int fd = open("/proc/self/maps", O_RDONLY | O_CLOEXEC);
+  if (fd >= 0) {
+    char buf[65536];
+    ssize_t n;
+    while ((n = read(fd, buf, sizeof buf)) > 0) used += std::count(buf, buf + n, '\n');
+    close(fd);
+  }
+  return std::max<int64_t>(0, max - used);
+}
+
+// At most `cap` ranges: the largest (the rest stay mapped to the file, and may allocate when read).
+std::vector<Range> Largest(std::vector<Range> v, size_t cap) {
+  if (v.size() <= cap) return v;
+  std::nth_element(v.begin(), v.begin() + static_cast<std::ptrdiff_t>(cap), v.end(),
+                   [](const Range& x, const Range& y) { return x.b - x.a > y.b - y.a; });
+  v.resize(cap);
+  std::sort(v.begin(), v.end(), [](const Range& x, const Range& y) { return x.a < y.a; });
+  return v;
+}
+
 struct Mapping {
   int fd = -1;
   const uint8_t* addr = nullptr;
@@ -34,6 +138,14 @@ struct Mapping {
   uint64_t dev = 0, ino = 0;
   std::atomic<uint64_t> epoch{0};
   std::atomic<bool> closed{false};
+  // Guards holes (refreshes run on pool threads; the accessors read it on the JS thread).
+  mutable std::mutex remap;
+  // The ranges mapped over with anonymous zero pages; the holes left mapped to the file (too many
+  // for vm.max_map_count) and their bytes.
+  std::vector<Range> holes;
+  uint64_t holesLeft = 0, holeBytesLeft = 0;
+  // A remap failed half-way: what the mapping shows is no longer the file.
+  std::atomic<bool> broken{false};
   ~Mapping() {
     if (addr != nullptr && len > 0) munmap(const_cast<uint8_t*>(addr), len);
     if (fd >= 0) close(fd);
@@ -43,6 +155,66 @@ struct Mapping {
     struct stat st;
     if (fstat(fd, &st) != 0) return -1;
     return static_cast<int64_t>(st.st_size);
+  }
+  uint8_t* At(uint64_t off) const { return const_cast<uint8_t*>(addr) + off; }
+  bool MapZeros(const Range& r) const {
+    void* p = mmap(At(r.a), r.b - r.a, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED | MAP_NORESERVE, -1, 0);
+    if (p == MAP_FAILED) return false;
+    // Read faults of a large hole then map the huge zero page: fewer faults and page tables.
+    if (r.b - r.a >= (2u << 20)) madvise(p, r.b - r.a, MADV_HUGEPAGE);
+    return true;
+  }
+  bool MapFile(const Range& r) const {
+    void* p = mmap(At(r.a), r.b - r.a, PROT_READ, MAP_SHARED | MAP_FIXED, fd, static_cast<off_t>(r.a));
+    if (p == MAP_FAILED) return false;
+    madvise(p, r.b - r.a, MADV_RANDOM);
+    return true;
+  }
+
+  // Maps the file's holes (as they are now) to zero pages, and the former holes that hold data
+  // now back to the file. Returns "" or why the mapping could not be kept whole (then it is unusable).
+  std::string SyncHoles() {
+    std::lock_guard<std::mutex> lock(remap);
+    struct stat st;
+    const bool known = fstat(fd, &st) == 0;
+    const uint64_t size = known ? static_cast<uint64_t>(st.st_size) : len;
+    // A file with a block for every page has no hole: no lseek at all (SEEK_HOLE walks every page
+    // of a tmpfs file: some 30 ms for 1 GiB).
+    const bool dense = known && static_cast<uint64_t>(st.st_blocks) * 512 >= RoundUp(std::min<uint64_t>(len, size), PageSize());
+    std::vector<Range> found = dense ? std::vector<Range>() : FindHoles(fd, len, size);
+    if (found.empty() && holes.empty()) {
+      holesLeft = holeBytesLeft = 0;
+      return "";
+    }
+    // Each range splits a file area in up to three: use at most a quarter of the free areas (the
+    // ones this view holds count as free again).
+    const int64_t avail = FreeMapAreas() + 2 * static_cast<int64_t>(holes.size());
+    std::vector<Range> want = Largest(found, static_cast<size_t>(std::max<int64_t>(0, avail / 8)));
+    holesLeft = found.size() - want.size();
+    holeBytesLeft = Bytes(found) - Bytes(want);
+    for (const Range& r : Subtract(holes, want)) {
+      if (MapFile(r)) continue;
+      const int e = errno;
+      MapZeros(r);  // never leave a gap in the mapping
+      broken = true;
+      return ErrnoText("mmap " + path, e);
+    }
+    std::vector<Range> done;
+    for (const Range& r : Subtract(want, holes)) {
+      if (MapZeros(r)) continue;
+      // Out of map areas after all: the range stays (or is mapped again) to the file.
+      if (!MapFile(r)) {
+        broken = true;
+        return ErrnoText("mmap " + path, errno);
+      }
+      done.push_back(r);
+    }
+    holes = done.empty() ? want : Subtract(want, done);
+    if (!done.empty()) {
+      holesLeft += done.size();
+      holeBytesLeft += Bytes(done);
+    }
+    return "";
   }
 };
 using MappingPtr = std::shared_ptr<Mapping>;
@@ -84,29 +256,119 @@ bool WindowEnd(const Slice& s, int64_t r0, int64_t r1, int64_t c0, int64_t c1, u
   return true;
 }
 
-std::string CheckBounds(const Mapping& m, const Slice& s, int64_t r0, int64_t r1, int64_t c0, int64_t c1) {
-  unsigned __int128 end;
-  if (r0 < 0 || c0 < 0 || r1 > s.rows || c1 > s.cols || !WindowEnd(s, r0, r1, c0, c1, end))
-    return "window is empty or outside the array";
-  if (end > m.len) return "array extends past the end of the segment (" + std::to_string(m.len) + " bytes)";
-  int64_t now = m.CurrentSize();
-  if (now >= 0 && static_cast<unsigned __int128>(now) < end)
-    return "segment shrank to " + std::to_string(now) + " bytes while open (it was " + std::to_string(m.len) + ")";
-  return "";
+std::string U128(unsigned __int128 v) {
+  if (v > std::numeric_limits<uint64_t>::max()) return "more than 2^64";
+  return std::to_string(static_cast<uint64_t>(v));
 }
 
 const char kCancelled[] = "cancelled: superseded by a newer request";
 const char kClosed[] = "cancelled: the view was closed";
-const char kFault[] =
-    "the segment shrank or vanished while it was being read (SIGBUS caught); reopen it to see its current contents";
+
+// A PromiseWorker of the view: its rejections carry a stable `code` beside the message
+// (SHRANK, NOSPACE, FAULT, CANCELLED, CLOSED, CHANGED, RANGE, NOTFILE, or an errno name such as ENOENT).
+class ViewWorker : public PromiseWorker {
+ public:
+  using PromiseWorker::PromiseWorker;
+
+ protected:
+  void Fail(const char* code, const std::string& message) {
+    code_ = code;
+    SetError(message);
+  }
+  void OnError(const Napi::Error& e) override {
+    if (!code_.empty()) e.Value().Set("code", Napi::String::New(Env(), code_));
+    PromiseWorker::OnError(e);
+  }
+
+  // Whether bytes [0, end) can be read now; otherwise rejects, saying why.
+  bool Readable(const Mapping& m, unsigned __int128 end) {
+    if (m.broken.load()) {
+      Fail("FAULT", "the mapping could not be rebuilt after the segment changed; reopen it");
+      return false;
+    }
+    if (end > m.len) {
+      Fail("RANGE", "the array extends past the end of the segment (it needs " + U128(end) + " bytes; the segment had " +
+                        std::to_string(m.len) + " when opened)");
+      return false;
+    }
+    return !Shrank(m, end, "while open");
+  }
+
+  // After a pass: a file that now ends before `end` gave some of it as zeros (a hole's) or not at all.
+  bool Shrank(const Mapping& m, unsigned __int128 end, const char* when) {
+    int64_t now = m.CurrentSize();
+    if (now < 0 || static_cast<unsigned __int128>(now) >= end) return false;
+    Fail("SHRANK", "the segment shrank to " + std::to_string(now) + " bytes " + when + " (it had " +
+                       std::to_string(m.len) + "; this read needs " + U128(end) + "); reopen it to see what it holds now");
+    return true;
+  }
+
+  // A SIGBUS at `at` (0: unknown) while reading bytes [0, end): the file shrank under the read
+  // (SHRANK), a hole found no free page because the file system is full (NOSPACE), or else (FAULT).
+  void Faulted(const Mapping& m, uintptr_t at, unsigned __int128 end) {
+    const uintptr_t base = reinterpret_cast<uintptr_t>(m.addr);
+    const bool known = at >= base && at - base < RoundUp(m.len, PageSize());
+    const uint64_t off = known ? at - base : 0;
+    const std::string where = known ? " at offset " + std::to_string(off) : "";
+    const int64_t now = m.CurrentSize();
+    if (now >= 0 && ((known && static_cast<uint64_t>(now) <= off) || static_cast<unsigned __int128>(now) < end)) {
+      Fail("SHRANK", "the segment shrank to " + std::to_string(now) + " bytes while it was being read (SIGBUS caught" +
+                         where + "); reopen it to see what it holds now");
+      return;
+    }
+    bool hole = false;
+    if (known) {
+      const off_t page = static_cast<off_t>(RoundDown(off, PageSize()));
+      const off_t d = lseek(m.fd, page, SEEK_DATA);
+      hole = (d < 0 && errno == ENXIO) || d > page;
+    }
+    struct statfs fs;
+    const bool sized = fstatfs(m.fd, &fs) == 0 && fs.f_blocks > 0;
+    const uint64_t bsize = sized ? static_cast<uint64_t>(fs.f_bsize) : 0;
+    const uint64_t free = sized ? static_cast<uint64_t>(fs.f_bavail) * bsize : 0;
+    const bool full = sized && free < 16 * PageSize();
+    if (full || hole) {
+      const std::string room = sized ? " (" + std::to_string(free) + " of " +
+                                           std::to_string(static_cast<uint64_t>(fs.f_blocks) * bsize) + " bytes free)"
+                                     : "";
+      Fail("NOSPACE", "the file system holding the segment is full" + room + ": reading " +
+                          (hole ? "the hole" + where + " needed a new page" : "it" + where + " needed memory") +
+                          " (SIGBUS caught); the segment did not shrink. Free some space and read again");
+      return;
+    }
+    Fail("FAULT", "reading the segment failed" + where +
+                      " (SIGBUS caught, yet it did not shrink and its file system has room: an I/O error, or it was "
+                      "truncated and grown again); reopen it");
+  }
+
+  // Why a pass stopped early, as a rejection; false when it ran to the end.
+  bool Stopped(const Mapping& m, const Control& ctl, unsigned __int128 end) {
+    if (ctl.fault.load()) {
+      Faulted(m, ctl.faultAddr.load(), end);
+      return true;
+    }
+    if (ctl.cancelled.load()) {
+      Cancelled(m);
+      return true;
+    }
+    return Shrank(m, end, "while it was being read");
+  }
+  void Cancelled(const Mapping& m) {
+    if (m.closed.load()) Fail("CLOSED", kClosed);
+    else Fail("CANCELLED", kCancelled);
+  }
+
+ private:
+  std::string code_;
+};
 
 // ---- reduce -------------------------------------------------------------
 
-class ReduceWorker : public PromiseWorker {
+class ReduceWorker : public ViewWorker {
  public:
   ReduceWorker(Napi::Env env, MappingPtr m, Slice s, int64_t r0, int64_t r1, int64_t c0, int64_t c1, int64_t gh,
                int64_t gw, Mode mode, bool f32)
-      : PromiseWorker(env), m_(std::move(m)), s_(s), r0_(r0), r1_(r1), c0_(c0), c1_(c1), gh_(gh), gw_(gw),
+      : ViewWorker(env), m_(std::move(m)), s_(s), r0_(r0), r1_(r1), c0_(c0), c1_(c1), gh_(gh), gw_(gw),
         mode_(mode) {
     ctl_.epoch = &m_->epoch;
     ctl_.expected = m_->epoch.load();
@@ -127,12 +389,13 @@ class ReduceWorker : public PromiseWorker {
   }
 
   void Execute() override {
-    if (ctl_.Poll()) return SetError(m_->closed.load() ? kClosed : kCancelled);
-    std::string err = CheckBounds(*m_, s_, r0_, r1_, c0_, c1_);
-    if (!err.empty()) return SetError(err);
+    if (ctl_.Poll()) return Cancelled(*m_);
+    unsigned __int128 end;
+    if (r0_ < 0 || c0_ < 0 || r1_ > s_.rows || c1_ > s_.cols || !WindowEnd(s_, r0_, r1_, c0_, c1_, end))
+      return Fail("RANGE", "window is empty or outside the array");
+    if (!Readable(*m_, end)) return;
     ReduceGrid(m_->addr, s_, r0_, r1_, c0_, c1_, gh_, gw_, mode_, ctl_, out_);
-    if (ctl_.fault) return SetError(kFault);
-    if (ctl_.cancelled) return SetError(m_->closed.load() ? kClosed : kCancelled);
+    Stopped(*m_, ctl_, end);
   }
 
   Napi::Value Result(Napi::Env env) override {
@@ -157,10 +420,10 @@ class ReduceWorker : public PromiseWorker {
 
 // ---- stats --------------------------------------------------------------
 
-class StatsWorker : public PromiseWorker {
+class StatsWorker : public ViewWorker {
  public:
   StatsWorker(Napi::Env env, MappingPtr m, Slice s, int bins, double lo, double hi, bool autoRange, bool cancellable)
-      : PromiseWorker(env), m_(std::move(m)), s_(s), bins_(bins), lo_(lo), hi_(hi), auto_(autoRange) {
+      : ViewWorker(env), m_(std::move(m)), s_(s), bins_(bins), lo_(lo), hi_(hi), auto_(autoRange) {
     if (cancellable) {
       ctl_.epoch = &m_->epoch;
       ctl_.expected = m_->epoch.load();
@@ -170,14 +433,14 @@ class StatsWorker : public PromiseWorker {
   }
 
   void Execute() override {
-    if (ctl_.Poll()) return SetError(m_->closed.load() ? kClosed : kCancelled);
+    if (ctl_.Poll()) return Cancelled(*m_);
+    unsigned __int128 end = 0;
     if (s_.rows > 0 && s_.cols > 0) {
-      std::string err = CheckBounds(*m_, s_, 0, s_.rows, 0, s_.cols);
-      if (!err.empty()) return SetError(err);
+      if (!WindowEnd(s_, 0, s_.rows, 0, s_.cols, end)) return Fail("RANGE", "window is empty or outside the array");
+      if (!Readable(*m_, end)) return;
     }
     ComputeStats(m_->addr, s_, bins_, lo_, hi_, auto_, ctl_, st_);
-    if (ctl_.fault) return SetError(kFault);
-    if (ctl_.cancelled) return SetError(m_->closed.load() ? kClosed : kCancelled);
+    Stopped(*m_, ctl_, end);
   }
 
   Napi::Value Result(Napi::Env env) override {
@@ -222,23 +485,20 @@ class StatsWorker : public PromiseWorker {
 
 // ---- read bytes ---------------------------------------------------------
 
-class ReadWorker : public PromiseWorker {
+class ReadWorker : public ViewWorker {
  public:
   ReadWorker(Napi::Env env, MappingPtr m, uint64_t off, uint64_t len)
-      : PromiseWorker(env), m_(std::move(m)), off_(off), len_(len) {}
+      : ViewWorker(env), m_(std::move(m)), off_(off), len_(len) {}
   void Execute() override {
-    if (off_ > m_->len) return SetError("offset past the end of the segment");
+    if (off_ > m_->len) return Fail("RANGE", "offset past the end of the segment");
     len_ = std::min<uint64_t>(len_, m_->len - off_);
-    int64_t now = m_->CurrentSize();
-    if (now >= 0 && static_cast<uint64_t>(now) < off_ + len_)
-      return SetError("segment shrank to " + std::to_string(now) + " bytes while open");
+    if (!Readable(*m_, off_ + len_)) return;
     buf_.resize(static_cast<size_t>(len_));
-    bool fault = false;
     uint8_t* dst = buf_.data();
     const uint8_t* src = m_->addr + off_;
     size_t n = buf_.size();
-    if (!Guarded([&] { std::memcpy(dst, src, n); })) fault = true;
-    if (fault) SetError(kFault);
+    if (!Guarded([&] { std::memcpy(dst, src, n); })) return Faulted(*m_, LastFaultAddress(), off_ + len_);
+    Shrank(*m_, off_ + len_, "while it was being read");
   }
   Napi::Value Result(Napi::Env env) override { return Napi::Buffer<uint8_t>::Copy(env, buf_.data(), buf_.size()); }
 
@@ -249,18 +509,15 @@ class ReadWorker : public PromiseWorker {
 };
 
 // Elements of a 2-D window at any strides, in C order (row by row), exactly as stored.
-class GatherWorker : public PromiseWorker {
+class GatherWorker : public ViewWorker {
  public:
   GatherWorker(Napi::Env env, MappingPtr m, uint64_t off, int64_t rows, int64_t cols, int64_t sr, int64_t sc, int64_t item)
-      : PromiseWorker(env), m_(std::move(m)), off_(off), rows_(rows), cols_(cols), sr_(sr), sc_(sc), item_(item) {}
+      : ViewWorker(env), m_(std::move(m)), off_(off), rows_(rows), cols_(cols), sr_(sr), sc_(sc), item_(item) {}
   void Execute() override {
     // Strides are non-negative (resolveSlice's), so the window's last byte is its farthest.
     const unsigned __int128 end = static_cast<unsigned __int128>(off_) + static_cast<unsigned __int128>(rows_ - 1) * sr_ +
                                   static_cast<unsigned __int128>(cols_ - 1) * sc_ + item_;
-    if (end > m_->len) return SetError("the window extends past the end of the segment");
-    int64_t now = m_->CurrentSize();
-    if (now >= 0 && static_cast<unsigned __int128>(now) < end)
-      return SetError("segment shrank to " + std::to_string(now) + " bytes while open");
+    if (!Readable(*m_, end)) return;
     buf_.resize(static_cast<size_t>(rows_ * cols_ * item_));
     uint8_t* dst = buf_.data();
     const uint8_t* base = m_->addr + off_;
@@ -276,7 +533,8 @@ class GatherWorker : public PromiseWorker {
         }
       }
     });
-    if (!ok) SetError(kFault);
+    if (!ok) return Faulted(*m_, LastFaultAddress(), end);
+    Shrank(*m_, end, "while it was being read");
   }
   Napi::Value Result(Napi::Env env) override { return Napi::Buffer<uint8_t>::Copy(env, buf_.data(), buf_.size()); }
 
@@ -287,6 +545,38 @@ class GatherWorker : public PromiseWorker {
   std::vector<uint8_t> buf_;
 };
 
+// ---- holes, again -------------------------------------------------------
+
+Napi::Object HoleInfo(Napi::Env env, const Mapping& m, int64_t size) {
+  Napi::Object o = Napi::Object::New(env);
+  std::lock_guard<std::mutex> lock(m.remap);
+  o.Set("size", Num(env, static_cast<double>(size)));
+  o.Set("holes", Num(env, static_cast<double>(m.holes.size())));
+  o.Set("holeBytes", Num(env, static_cast<double>(Bytes(m.holes))));
+  o.Set("holesLeft", Num(env, static_cast<double>(m.holesLeft)));
+  o.Set("holeBytesLeft", Num(env, static_cast<double>(m.holeBytesLeft)));
+  return o;
+}
+
+// Looks for the file's holes again (a producer may have written into some, or punched new ones).
+class RefreshWorker : public ViewWorker {
+ public:
+  RefreshWorker(Napi::Env env, MappingPtr m) : ViewWorker(env), m_(std::move(m)) {}
+  void Execute() override {
+    if (m_->broken.load()) return Fail("FAULT", "the mapping could not be rebuilt after the segment changed; reopen it");
+    if (m_->len > 0) {
+      std::string err = m_->SyncHoles();
+      if (!err.empty()) return Fail("FAULT", err);
+    }
+    size_ = m_->CurrentSize();
+  }
+  Napi::Value Result(Napi::Env env) override { return HoleInfo(env, *m_, size_); }
+
+ private:
+  MappingPtr m_;
+  int64_t size_ = 0;
+};
+
 // ---- the JS class -------------------------------------------------------
 
 class View : public Napi::ObjectWrap<View> {
@@ -295,7 +585,8 @@ class View : public Napi::ObjectWrap<View> {
     return DefineClass(env, "MappedView",
                        {InstanceAccessor<&View::Size>("size"), InstanceAccessor<&View::Path>("path"),
                         InstanceAccessor<&View::Dev>("dev"), InstanceAccessor<&View::Ino>("ino"),
-                        InstanceAccessor<&View::Closed>("closed"), InstanceMethod<&View::Reduce>("reduce"),
+                        InstanceAccessor<&View::Closed>("closed"), InstanceAccessor<&View::Holes>("holes"),
+                        InstanceMethod<&View::Refresh>("refresh"), InstanceMethod<&View::Reduce>("reduce"),
                         InstanceMethod<&View::Stats>("stats"), InstanceMethod<&View::Read>("read"),
                         InstanceMethod<&View::Gather>("gather"),
                         InstanceMethod<&View::Cancel>("cancelPending"), InstanceMethod<&View::Close>("close")});
@@ -320,6 +611,18 @@ class View : public Napi::ObjectWrap<View> {
   Napi::Value Dev(const Napi::CallbackInfo& info) { return Num(info.Env(), m_ ? static_cast<double>(m_->dev) : 0); }
   Napi::Value Ino(const Napi::CallbackInfo& info) { return Num(info.Env(), m_ ? static_cast<double>(m_->ino) : 0); }
   Napi::Value Closed(const Napi::CallbackInfo& info) { return Napi::Boolean::New(info.Env(), !m_); }
+  // The holes read as zeros as of the open or the last refresh (size: the mapped length).
+  Napi::Value Holes(const Napi::CallbackInfo& info) {
+    if (!m_) return info.Env().Null();
+    return HoleInfo(info.Env(), *m_, static_cast<int64_t>(m_->len));
+  }
+  Napi::Value Refresh(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    auto* w = new RefreshWorker(env, Live(env));
+    Napi::Promise p = w->Promise();
+    w->Queue();
+    return p;
+  }
 
   Napi::Value Reduce(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
@@ -439,28 +742,45 @@ class View : public Napi::ObjectWrap<View> {
   MappingPtr m_;
 };
 
-class OpenWorker : public PromiseWorker {
+const char* ErrnoCode(int e) {
+  const char* name = strerrorname_np(e);
+  return name != nullptr ? name : "EIO";
+}
+
+class OpenWorker : public ViewWorker {
  public:
-  OpenWorker(Napi::Env env, std::string path) : PromiseWorker(env), path_(std::move(path)) {}
+  OpenWorker(Napi::Env env, std::string path, bool expect, double dev, double ino)
+      : ViewWorker(env), path_(std::move(path)), expect_(expect), dev_(dev), ino_(ino) {}
   void Execute() override {
     auto m = std::make_shared<Mapping>();
     m->path = path_;
+    // Never blocks (a FIFO), never follows a symbolic link; everything after is read through this descriptor.
     m->fd = open(path_.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
     if (m->fd < 0) {
       int e = errno;
-      return SetError(e == ELOOP ? path_ + ": is a symbolic link (not followed)" : ErrnoText(path_, e));
+      return Fail(ErrnoCode(e), e == ELOOP ? path_ + ": is a symbolic link (not followed)" : ErrnoText(path_, e));
     }
     struct stat st;
-    if (fstat(m->fd, &st) != 0) return SetError(ErrnoText(path_, errno));
-    if (!S_ISREG(st.st_mode)) return SetError(path_ + ": not a regular file");
+    if (fstat(m->fd, &st) != 0) return Fail(ErrnoCode(errno), ErrnoText(path_, errno));
+    if (!S_ISREG(st.st_mode)) {
+      const char* kind = S_ISFIFO(st.st_mode) ? "a FIFO" : S_ISSOCK(st.st_mode) ? "a socket" : S_ISDIR(st.st_mode) ? "a directory"
+                         : S_ISCHR(st.st_mode) || S_ISBLK(st.st_mode) ? "a device" : "not a file";
+      return Fail("NOTFILE", path_ + ": not a regular file (" + kind + "); there is no array to read");
+    }
+    // The header the caller decoded is that of (dev_, ino_): the name must still name that file.
+    // (Compared as the doubles JavaScript holds: an inode number past 2^53 is rounded alike on both sides.)
+    if (expect_ && (static_cast<double>(st.st_dev) != dev_ || static_cast<double>(st.st_ino) != ino_))
+      return Fail("CHANGED", path_ + ": replaced by another file since it was inspected (renamed over or recreated)");
     m->dev = st.st_dev;
     m->ino = st.st_ino;
     m->len = static_cast<size_t>(st.st_size);
     if (m->len > 0) {
       void* a = mmap(nullptr, m->len, PROT_READ, MAP_SHARED, m->fd, 0);
-      if (a == MAP_FAILED) return SetError(ErrnoText("mmap " + path_, errno));
+      if (a == MAP_FAILED) return Fail(ErrnoCode(errno), ErrnoText("mmap " + path_, errno));
       madvise(a, m->len, MADV_RANDOM);
       m->addr = static_cast<const uint8_t*>(a);
+      std::string err = m->SyncHoles();
+      if (!err.empty()) return Fail("FAULT", err);
     }
     m_ = std::move(m);
   }
@@ -472,16 +792,33 @@ class OpenWorker : public PromiseWorker {
 
  private:
   std::string path_;
+  bool expect_;
+  double dev_, ino_;
   MappingPtr m_;
 };
 
 }  // namespace
 
+// openView(path, expect?: { dev, ino })
 Napi::Value OpenView(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   std::string path;
-  if (info.Length() < 1 || !PathArg(info[0], path)) throw Napi::TypeError::New(env, "openView(path: string | Buffer)");
-  auto* w = new OpenWorker(env, std::move(path));
+  if (info.Length() < 1 || !PathArg(info[0], path)) throw Napi::TypeError::New(env, "openView(path: string | Buffer, expect?)");
+  bool expect = false;
+  double dev = 0, ino = 0;
+  if (info.Length() > 1 && !info[1].IsUndefined() && !info[1].IsNull()) {
+    if (!info[1].IsObject()) throw Napi::TypeError::New(env, "openView: expect is { dev, ino }");
+    Napi::Object o = info[1].As<Napi::Object>();
+    Napi::Value d = o.Get("dev"), i = o.Get("ino");
+    const double dv = d.IsNumber() ? d.As<Napi::Number>().DoubleValue() : -1;
+    const double iv = i.IsNumber() ? i.As<Napi::Number>().DoubleValue() : -1;
+    if (!(dv >= 0) || !(iv >= 0) || std::floor(dv) != dv || std::floor(iv) != iv || dv > 1.8e19 || iv > 1.8e19)
+      throw Napi::TypeError::New(env, "openView: expect.dev and expect.ino must be non-negative integers");
+    expect = true;
+    dev = dv;
+    ino = iv;
+  }
+  auto* w = new OpenWorker(env, std::move(path), expect, dev, ino);
   Napi::Promise p = w->Promise();
   w->Queue();
   return p;

@@ -90,6 +90,7 @@ describe('the matrix viewer', function () {
   const cplx = jar.name('shmi_view_complex', '.npy');
   const doomed = jar.name('shmi_view_doomed', '.npy');
   const live = jar.name('shmi_view_live', '.npy');
+  const sparse = jar.name('shmi_view_sparse', '.npy');
   // Pattern: 4 x 6 blocks of 12 x 12 cells; block k = 6*bi + bj holds 10^(k/8) for k < 21, then NaN, +Inf, -Inf.
   const blockValue = (k: number) => (k < 21 ? Math.fround(Math.pow(10, k / 8)) : k === 21 ? NaN : k === 22 ? Infinity : -Infinity);
 
@@ -416,6 +417,25 @@ with open(sys.argv[8] + '/model.safetensors', 'wb') as f:
     await frame.click('#retry');
     await frame.waitForFunction(() => /range 7 … 7 /.test(document.getElementById('status')?.textContent ?? ''), undefined, { timeout: 10_000 });
     await frame.selectOption('#live', '0');
+  });
+
+  it('previews a sparse 1 GiB segment, exact picture and stats, without giving its holes a page', async () => {
+    // numpy writes the header and the last element; 64 rows of 5 are written at row 8000 (pwrite: no other page).
+    python(
+      `import numpy as np, os, sys
+m = np.lib.format.open_memmap(sys.argv[1], mode='w+', dtype='<f4', shape=(16384, 16384)); off = m.offset; del m
+fd = os.open(sys.argv[1], os.O_WRONLY); os.pwrite(fd, np.full(64 * 16384, 5, '<f4').tobytes(), off + 8000 * 16384 * 4); os.close(fd)`,
+      sparse.path,
+    );
+    const before = fs.statSync(sparse.path).blocks;
+    assert.ok(before * 512 < 8 << 20, 'the fixture is sparse');
+    const frame = await preview(sparse.name);
+    await frame.waitForFunction(() => /range 0 … 5 /.test(document.getElementById('status')?.textContent ?? ''), undefined, { timeout: 60_000 });
+    await frame.selectOption('#live', '0.5');
+    await page.waitForTimeout(2000);
+    await frame.selectOption('#live', '0');
+    await shot(page, '8d-sparse');
+    assert.strictEqual(fs.statSync(sparse.path).blocks, before, 'the preview gave no hole a page');
   });
 
   it('saves the visible window as .npy (numpy reads back the same elements) and the figure as PNG', async () => {
