@@ -6,6 +6,8 @@ import { inspectSegment, resolveName, UsageError } from '../core/catalog';
 import { dtypeWords } from '../core/dtype';
 import { encodePng } from '../core/png';
 import { parseSelectionFlags, selectArray, selectSlice, SELECTION_OPTIONS, SelectionError, wholeArray, type Selected, type SelectionFlags } from '../core/select';
+import type { Interpretation } from '../core/interpretations';
+import { leftoverWords } from '../core/layouts';
 import { openView, type MappedView, type ReduceMode } from '../native';
 import { Failure, table, type Command, type CommandContext } from './common';
 
@@ -28,6 +30,10 @@ async function withArray<T>(ctx: CommandContext, flags: SelectionFlags, use: (vi
     if (e instanceof SelectionError) throw new Failure(e.message);
     throw e;
   }
+  // A raw layout (given or stored) that stops short of the end reads a prefix: say so.
+  const layout = seg.format === 'raw' ? (flags.raw ?? (seg.details?.interpretation as Interpretation | undefined)) : undefined;
+  const left = layout ? leftoverWords(seg.size, layout) : null;
+  if (left) ctx.note(`${seg.name}: the layout ${left}`);
   let view: MappedView;
   try {
     view = await openView(sel.path);

@@ -15,7 +15,8 @@
  * and where the zeros at the end begin (padding must be zeros). No vscode import.
  */
 import { parseNumericDType } from './dtype';
-import type { Interpretation } from './interpretations';
+import { openView } from '../native';
+import { leftoverBytes, type Interpretation } from './interpretations';
 
 export interface LayoutProposal extends Interpretation {
   /** Bytes the array takes (elements x itemsize). */
@@ -299,12 +300,30 @@ export async function sampleSegment(view: ByteReader, size: number): Promise<Byt
   return { size, chunks, zerosFrom: last < 0 ? tailFrom : tailFrom + last + 1, tailFrom };
 }
 
-/** `the layout leaves 896 bytes after the data unread` (or null when it reads to the end). */
+/** `leaves 896 bytes after the data unread` (null when the layout reads to the end of the segment). */
 export function leftoverWords(size: number, i: Interpretation): string | null {
-  const dt = parseNumericDType(i.dtype);
-  if (!dt) return null;
-  const end = i.offset + i.shape.reduce((n, d) => n * d, 1) * dt.itemsize;
-  const after = size - end;
+  const after = leftoverBytes(size, i);
   if (after <= 0) return null;
-  return `the layout leaves ${after} byte${after === 1 ? '' : 's'} after the data unread (${end} of ${size} bytes used${i.offset ? `, from offset ${i.offset}` : ''})`;
+  return `leaves ${after} byte${after === 1 ? '' : 's'} after the data unread (it uses ${size - after} of ${size} bytes${i.offset ? `, from offset ${i.offset}` : ''})`;
+}
+
+/**
+ * Proposals for the file of a segment: its bytes sampled through a mapping (on the addon's
+ * worker threads), or from its size alone when it cannot be mapped (permission, vanished).
+ */
+export async function proposeForFile(file: string, size: number, max = 12): Promise<LayoutProposal[]> {
+  let sample: ByteSample | null = null;
+  if (size > 0) {
+    const view = await openView(file).catch(() => null);
+    if (view) {
+      try {
+        sample = await sampleSegment(view, Math.min(size, view.size));
+      } catch {
+        sample = null; // shrank, SIGBUS: the size still proposes
+      } finally {
+        view.close();
+      }
+    }
+  }
+  return proposeLayouts(size, { sample, max });
 }
