@@ -99,7 +99,13 @@ export class QuickLook implements vscode.WebviewViewProvider, vscode.Disposable 
   cannotShow(segment: Segment): void {
     this.stop();
     this.segment = null;
-    const why = segment.error?.replace(/\.$/, '') ?? (segment.dtype ? `${segment.dtype} is not a numeric dtype` : 'it holds no array (no dtype and shape were found)');
+    const why =
+      segment.error?.replace(/\.$/, '') ??
+      (segment.dtype
+        ? `${segment.dtype} is not a numeric dtype`
+        : segment.format === 'raw' && !segment.deleted
+          ? 'it is raw bytes with no header saying its dtype and shape; give them with Interpret As… (click the row, or its context menu)'
+          : 'it holds no array (no dtype and shape were found)');
     const msg: HostToWebview = { type: 'error', kind: 'unsupported', subject: segment.name, message: `${segment.name} cannot be shown: ${why}.` };
     if (this.ready) void this.view?.webview.postMessage(msg).then(undefined, () => undefined);
   }

@@ -13,6 +13,7 @@ import { ageWords, formatBytes, isPreviewable, modeString, segmentDescription, s
 import type { Catalog, Segment } from '../core/types';
 import { userName } from '../core/users';
 import { segmentId, segmentNode, segmentNodes, type Node } from './nodes';
+import { isInterpretable } from '../commands/interpret';
 
 const DECORATION_SCHEME = 'shm-inspector';
 
@@ -274,6 +275,7 @@ export class SegmentTree implements vscode.TreeDataProvider<Node>, vscode.Dispos
       .filter(Boolean)
       .join(' ');
     if (previewable) item.command = { command: 'shmInspector.preview', title: 'Preview Segment', arguments: [s] };
+    else if (isInterpretable(s)) item.command = { command: 'shmInspector.interpretAs', title: 'Interpret As…', arguments: [s] };
     return item;
   }
 
@@ -323,6 +325,8 @@ export async function segmentTooltip(s: Segment): Promise<vscode.MarkdownString>
   if (s.shape) rows.push(['shape', shapeWords(s.shape)]);
   if (s.fortranOrder !== null) rows.push(['order', s.fortranOrder ? 'Fortran (column-major)' : 'C (row-major)']);
   if (s.dataOffset !== null) rows.push(['data offset', `${s.dataOffset} bytes`]);
+  const interp = s.details?.interpretation as { leftoverBytes?: number } | undefined;
+  if (interp) rows.push(['layout', `given with Interpret As…${interp.leftoverBytes ? ` · ${interp.leftoverBytes} bytes after the data unread` : ''}`]);
   if (s.format !== 'tensor' && s.format !== 'column') {
     rows.push(['size', `${formatBytes(s.size)} logical · ${formatBytes(s.allocatedBytes)} in RAM`]);
   } else {
