@@ -12,7 +12,7 @@ import * as os from 'os';
 import * as path from 'path';
 import type { Frame, Page } from 'playwright-core';
 import { py, SegmentJar } from '../fixtures/segments';
-import { heatmapFrame, openSharedMemoryView, openWorkbench, shot, shotIfFailed, type Workbench } from './helpers';
+import { answerStep, contextMenu, focusWorkbench, heatmapFrame, openSharedMemoryView, openWorkbench, shot, shotIfFailed, type Workbench } from './helpers';
 
 declare const document: any;
 
@@ -99,8 +99,8 @@ describe('Interpret As… (raw segments)', function () {
     await shot(page, 'interpret-2-chosen');
   });
 
-  it('Escape drops the layout tried: its preview closes, nothing is stored', async () => {
-    await row(other.name).click();
+  it('Escape drops the layout tried (from the context menu): its preview closes, nothing is stored', async () => {
+    await contextMenu(page, other.name, 'Interpret As…');
     await pickRows().filter({ hasText: 'float16 1000×1000' }).first().waitFor({ timeout: 30_000 });
     const live = await heatmapFrame(page, other.name);
     await live.waitForSelector('body[data-state="exact"]', { timeout: 30_000 });
@@ -108,5 +108,36 @@ describe('Interpret As… (raw segments)', function () {
     await page.locator('.tabs-container .tab', { hasText: `Preview: ${other.name}` }).waitFor({ state: 'detached', timeout: 10_000 });
     assert.deepStrictEqual(Object.values(stored()).map((e) => e.name), [matrix.name], 'only the first segment has a layout');
     assert.doesNotMatch((await row(other.name).textContent()) ?? '', /1000×1000/);
+  });
+
+  it('Preview Segment lists the raw segment and sends it to Interpret As…; Other layout… asks dtype, offset, shape and order, and says what a layout leaves over', async () => {
+    await focusWorkbench(page);
+    await page.keyboard.press('F1');
+    await page.keyboard.type('SHM Inspector: Preview Segment');
+    await page.locator('.quick-input-list .monaco-list-row', { hasText: 'Preview Segment' }).first().waitFor();
+    await page.keyboard.press('Enter');
+    await page.getByPlaceholder('Segment to preview').waitFor();
+    await page.keyboard.type(other.name);
+    const listed = pickRows().filter({ hasText: other.name }).first();
+    await listed.waitFor();
+    assert.match((await listed.textContent()) ?? '', /raw bytes: Interpret As…/);
+    await page.keyboard.press('Enter');
+    await page.locator('.quick-input-widget .quick-input-title', { hasText: `Interpret ${other.name}` }).waitFor({ state: 'visible', timeout: 30_000 });
+    await pickRows().filter({ hasText: 'Other layout…' }).first().click();
+    await answerStep(page, '(1/4)', 'float16');
+    await answerStep(page, '(2/4)', '0');
+    await page.locator('.quick-input-widget .quick-input-title', { hasText: '(3/4)' }).waitFor({ state: 'visible' });
+    await page.locator('.quick-input-widget .quick-input-box input').fill('1000,999');
+    const warning = page.locator('.quick-input-widget .quick-input-message', { hasText: 'leaves 4944 bytes after the data unread' });
+    await warning.waitFor({ state: 'visible', timeout: 10_000 });
+    await shot(page, 'interpret-3-other-layout-warning');
+    await page.keyboard.press('Enter');
+    await answerStep(page, '(4/4)', 'C');
+    await page.locator('.notification-toast', { hasText: /interpreted as float16 1000×999.*leaves 4944 bytes after the data unread/ }).waitFor({ timeout: 15_000 });
+    const mine = Object.values(stored()).find((e) => e.name === other.name);
+    assert.deepStrictEqual(mine && [mine.dtype, mine.shape, mine.offset, mine.order], ['<f2', [1000, 999], 0, 'C']);
+    const frame = await heatmapFrame(page, other.name);
+    await frame.waitForFunction(() => /^float16 · 1000×999 · /.test(document.getElementById('info')?.textContent ?? ''), undefined, { timeout: 30_000 });
+    await shot(page, 'interpret-4-other-layout-chosen');
   });
 });
