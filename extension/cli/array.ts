@@ -6,7 +6,7 @@ import { inspectSegment, resolveName, UsageError } from '../core/catalog';
 import { dtypeWords } from '../core/dtype';
 import { encodePng } from '../core/png';
 import { parseSelectionFlags, selectArray, selectSlice, SELECTION_OPTIONS, SelectionError, wholeArray, type Selected, type SelectionFlags } from '../core/select';
-import type { Interpretation } from '../core/interpretations';
+import { storedInterpretation } from '../core/interpretations';
 import { leftoverWords } from '../core/layouts';
 import { openView, type MappedView, type ReduceMode } from '../native';
 import { Failure, table, type Command, type CommandContext } from './common';
@@ -31,7 +31,7 @@ async function withArray<T>(ctx: CommandContext, flags: SelectionFlags, use: (vi
     throw e;
   }
   // A raw layout (given or stored) that stops short of the end reads a prefix: say so.
-  const layout = seg.format === 'raw' ? (flags.raw ?? (seg.details?.interpretation as Interpretation | undefined)) : undefined;
+  const layout = seg.format === 'raw' ? (flags.raw ?? storedInterpretation(seg)) : null;
   const left = layout ? leftoverWords(seg.size, layout) : null;
   if (left) ctx.note(`${seg.name}: the layout ${left}`);
   let view: MappedView;

@@ -8,7 +8,7 @@ import { inspectSegment, resolveName, UsageError } from '../core/catalog';
 import { dtypeWords } from '../core/dtype';
 import { formatBytes, shapeWords } from '../core/format-words';
 import {
-  identityOf, InterpretationError, interpretSegment, leftoverBytes, removeInterpretation, type Interpretation,
+  identityOf, InterpretationError, interpretSegment, leftoverBytes, removeInterpretation, storedInterpretation, type Interpretation,
 } from '../core/interpretations';
 import { leftoverWords, proposeForFile } from '../core/layouts';
 import { parseSelectionFlags } from '../core/select';
@@ -18,11 +18,6 @@ import { Failure, table, type Command } from './common';
 /** `float16 1000×1000, C order` (`, from offset 16` when there is one). */
 export function layoutWords(i: Interpretation): string {
   return `${dtypeWords(i.dtype)} ${shapeWords(i.shape)}, ${i.order} order${i.offset ? `, from offset ${i.offset}` : ''}`;
-}
-
-function storedOf(seg: Segment): Interpretation | null {
-  const i = seg.details?.interpretation as Interpretation | undefined;
-  return i ? { dtype: i.dtype, shape: i.shape, offset: i.offset, order: i.order } : null;
 }
 
 /** The live raw segment NAME names (Failure when it is not one). */
@@ -78,7 +73,7 @@ export const INTERPRET_COMMANDS: Command[] = [
         throw e;
       }
       // No layout given: what is stored, and what the size and the bytes suggest.
-      const stored = storedOf(seg);
+      const stored = storedInterpretation(seg);
       const proposals = await proposeForFile(seg.path, seg.size, 10);
       if (ctx.json) {
         ctx.printJson({

@@ -17,6 +17,7 @@ import {
   interpretSegment,
   misfit,
   removeInterpretation,
+  storedInterpretation,
   type Interpretation,
 } from '../core/interpretations';
 import { leftoverWords, proposeForFile, type LayoutProposal } from '../core/layouts';
@@ -44,11 +45,6 @@ export function isInterpretable(s: Segment): boolean {
 /** The directory a segment's name is relative to. */
 function dirOf(s: Segment): string {
   return s.path.endsWith('/' + s.name) ? s.path.slice(0, s.path.length - s.name.length - 1) : path.dirname(s.path);
-}
-
-function storedOf(s: Segment): Interpretation | null {
-  const i = s.details?.interpretation as Interpretation | undefined;
-  return i ? { dtype: i.dtype, shape: i.shape, offset: i.offset, order: i.order } : null;
 }
 
 export function layoutLabel(i: Interpretation): string {
@@ -151,7 +147,7 @@ async function askLayout(s: Segment, start: Interpretation | null): Promise<Inte
  * the caller), 'other', 'clear', or undefined when dismissed.
  */
 async function pickLayout(deps: InterpretDeps, s: Segment): Promise<{ layout?: Interpretation; action?: 'other' | 'clear'; panel: PreviewPanel | null; active?: Interpretation } | undefined> {
-  const current = storedOf(s);
+  const current = storedInterpretation(s);
   const qp = vscode.window.createQuickPick<Item>();
   qp.title = `Interpret ${s.name} (${formatBytes(s.size)}, ${s.size} bytes) As…`;
   qp.placeholder = 'Likely layouts from its size and bytes; the highlighted one is previewed';
@@ -217,7 +213,7 @@ export async function interpretAs(deps: InterpretDeps, s: Segment): Promise<void
   const hadPanel = PreviewPanel.all().some((p) => p.name === s.name);
   const picked = await pickLayout(deps, s);
   let layout = picked?.layout;
-  if (picked?.action === 'other') layout = await askLayout(s, picked.active ?? storedOf(s));
+  if (picked?.action === 'other') layout = await askLayout(s, picked.active ?? storedInterpretation(s));
   if (picked?.action === 'clear') {
     const cleared = await removeInterpretation(await identityOf(dirOf(s), s.name)).catch((e: unknown) => {
       void vscode.window.showErrorMessage(`${TITLE}: ${e instanceof Error ? e.message : String(e)}`);
@@ -231,14 +227,17 @@ export async function interpretAs(deps: InterpretDeps, s: Segment): Promise<void
   if (!layout || !(await commit(s, layout))) {
     // Cancelled: the layout tried is dropped (a panel that showed the stored one shows it again).
     if (picked?.panel) {
-      if (hadPanel && storedOf(s)) PreviewPanel.show(deps.context, s, deps.lookup, { relayout: true });
+      if (hadPanel && storedInterpretation(s)) PreviewPanel.show(deps.context, s, deps.lookup, { relayout: true });
       else picked.panel.close();
     }
     return;
   }
   const now = (await deps.refresh()).find((x) => x.path === s.path && x.name === s.name);
-  // The panel shows what was chosen (a layout entered step by step was not previewed yet).
-  PreviewPanel.show(deps.context, now ?? withLayout(s, layout), deps.lookup, { relayout: true });
+  // The panel shows what was chosen: already, when it was the layout previewed last; otherwise (entered
+  // step by step, or chosen before its preview came up) it is drawn now.
+  const a = picked?.active;
+  const previewed = picked?.panel && a && a.dtype === layout.dtype && a.shape.join() === layout.shape.join() && a.offset === layout.offset && a.order === layout.order;
+  if (!previewed) PreviewPanel.show(deps.context, now ?? withLayout(s, layout), deps.lookup, { relayout: true });
 }
 
 export function registerInterpretCommands(deps: InterpretDeps): vscode.Disposable[] {
@@ -258,7 +257,7 @@ export function registerInterpretCommands(deps: InterpretDeps): vscode.Disposabl
           return;
         }
         const pick = await vscode.window.showQuickPick(
-          raw.map((x) => ({ label: x.name, description: `${formatBytes(x.size)} · ${storedOf(x) ? `now ${layoutLabel(storedOf(x)!)}` : 'raw'}`, segment: x })),
+          raw.map((x) => ({ label: x.name, description: `${formatBytes(x.size)} · ${storedInterpretation(x) ? `now ${layoutLabel(storedInterpretation(x)!)}` : 'raw'}`, segment: x })),
           { placeHolder: 'Raw segment to interpret', matchOnDescription: true },
         );
         s = pick?.segment;

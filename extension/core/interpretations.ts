@@ -165,6 +165,12 @@ export function applyInterpretation(seg: Segment, interp: Interpretation): void 
   seg.dataOffset = interp.offset;
 }
 
+/** The stored interpretation a catalogued raw segment was given (applyInterpretation), or null. */
+export function storedInterpretation(seg: Segment): Interpretation | null {
+  const i = seg.details?.interpretation as Interpretation | undefined;
+  return i ? { dtype: i.dtype, shape: [...i.shape], offset: i.offset, order: i.order } : null;
+}
+
 function emptyFile(): InterpretationFile {
   return { version: 1, entries: {} };
 }

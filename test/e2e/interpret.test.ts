@@ -12,7 +12,7 @@ import * as os from 'os';
 import * as path from 'path';
 import type { Frame, Page } from 'playwright-core';
 import { py, SegmentJar } from '../fixtures/segments';
-import { answerStep, contextMenu, focusWorkbench, heatmapFrame, openSharedMemoryView, openWorkbench, shot, shotIfFailed, type Workbench } from './helpers';
+import { answerStep, contextMenu, heatmapFrame, openSharedMemoryView, openWorkbench, runCommand, shot, shotIfFailed, type Workbench } from './helpers';
 
 declare const document: any;
 
@@ -111,11 +111,7 @@ describe('Interpret As… (raw segments)', function () {
   });
 
   it('Preview Segment lists the raw segment and sends it to Interpret As…; Other layout… asks dtype, offset, shape and order, and says what a layout leaves over', async () => {
-    await focusWorkbench(page);
-    await page.keyboard.press('F1');
-    await page.keyboard.type('SHM Inspector: Preview Segment');
-    await page.locator('.quick-input-list .monaco-list-row', { hasText: 'Preview Segment' }).first().waitFor();
-    await page.keyboard.press('Enter');
+    await runCommand(page, 'SHM Inspector: Preview Segment');
     await page.getByPlaceholder('Segment to preview').waitFor();
     await page.keyboard.type(other.name);
     const listed = pickRows().filter({ hasText: other.name }).first();
