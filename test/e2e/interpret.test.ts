@@ -12,7 +12,7 @@ import * as os from 'os';
 import * as path from 'path';
 import type { Frame, Page } from 'playwright-core';
 import { py, SegmentJar } from '../fixtures/segments';
-import { answerStep, contextMenu, heatmapFrame, openSharedMemoryView, openWorkbench, runCommand, shot, shotIfFailed, type Workbench } from './helpers';
+import { answerInput, answerStep, contextMenu, heatmapFrame, quickLookFrame, openSharedMemoryView, openWorkbench, runCommand, shot, shotIfFailed, type Workbench } from './helpers';
 
 declare const document: any;
 
@@ -25,6 +25,7 @@ describe('Interpret As… (raw segments)', function () {
   const savedConfigEnv = process.env.SHM_INSPECTOR_CONFIG_DIR;
   const matrix = jar.name('shmi_e2e_interp');
   const other = jar.name('shmi_e2e_interp_x');
+  const third = jar.name('shmi_e2e_interp_q');
   const padded = String(Math.ceil(2_000_000 / 4096) * 4096);
 
   before(async () => {
@@ -36,6 +37,9 @@ describe('Interpret As… (raw segments)', function () {
     wb = await openWorkbench('interpret');
     page = wb.page;
     await openSharedMemoryView(page);
+    // Only this suite's rows: other suites' segments in the shared /dev/shm would re-render the tree under the clicks.
+    await runCommand(page, 'SHM Inspector: Filter…');
+    await answerInput(page, 'shmi_e2e_interp');
     await row(matrix.name).waitFor({ timeout: 30_000 });
   });
   afterEach(async function () {
@@ -50,6 +54,22 @@ describe('Interpret As… (raw segments)', function () {
   });
 
   const row = (name: string) => page.locator('.part.sidebar .monaco-list-row', { hasText: name });
+  /**
+   * Clicks a raw row until Interpret As… opens for it: other suites share /dev/shm, and a click that
+   * lands while their segments re-render the tree selects the row without running its command.
+   */
+  const clickUntilPick = async (name: string, position?: { x: number; y: number }) => {
+    const title = page.locator('.quick-input-widget .quick-input-title', { hasText: `Interpret ${name}` });
+    for (let attempt = 0; ; attempt++) {
+      await row(name).click(position ? { position } : undefined);
+      try {
+        await title.waitFor({ state: 'visible', timeout: 5000 });
+        return;
+      } catch (e) {
+        if (attempt >= 3) throw e;
+      }
+    }
+  };
   const pickRows = () => page.locator('.quick-input-widget .quick-input-list .monaco-list-row');
   const stored = (): Record<string, { name: string; dtype: string; shape: number[]; offset: number; order: string }> => {
     try {
@@ -68,8 +88,7 @@ describe('Interpret As… (raw segments)', function () {
 
   it('a click on the raw row offers layouts, float16 1000x1000 first, previewed live; choosing it stores it and the viewer draws the matrix', async () => {
     assert.match((await row(matrix.name).textContent()) ?? '', /1\.9 MiB/);
-    await row(matrix.name).click();
-    await page.locator('.quick-input-widget .quick-input-title', { hasText: `Interpret ${matrix.name}` }).waitFor({ state: 'visible', timeout: 30_000 });
+    await clickUntilPick(matrix.name);
     await pickRows().filter({ hasText: 'float16 1000×1000' }).first().waitFor({ timeout: 30_000 });
     const first = (await pickRows().first().textContent()) ?? '';
     assert.match(first, /float16 1000×1000.*page padding \(2944 bytes\)/, `first proposal: ${first}`);
@@ -135,5 +154,24 @@ describe('Interpret As… (raw segments)', function () {
     const frame = await heatmapFrame(page, other.name);
     await frame.waitForFunction(() => /^float16 · 1000×999 · /.test(document.getElementById('info')?.textContent ?? ''), undefined, { timeout: 30_000 });
     await shot(page, 'interpret-4-other-layout-chosen');
+  });
+
+  it('Quick Look says a raw segment needs Interpret As…, and draws it once it has a layout', async () => {
+    await runCommand(page, 'View: Close All Editors');
+    await runCommand(page, 'SHM Inspector: Show Quick Look');
+    const ql = await quickLookFrame(page, /.*/);
+    py(['shared_memory', third.name, '<f2', '1000,1000', '--fill', 'gradient', '--size', padded]);
+    await row(third.name).waitFor({ timeout: 30_000 });
+    await clickUntilPick(third.name, { x: 60, y: 8 });
+    await ql.waitForFunction((n: string) => document.getElementById('title')?.textContent === n && !document.getElementById('error')?.hidden, third.name, { timeout: 30_000 });
+    assert.match(await ql.innerText('#error-text'), new RegExp(`^${third.name} cannot be shown: it is raw bytes .*Interpret As…`));
+    // The click also opened Interpret As…: its first proposal, chosen.
+    await pickRows().filter({ hasText: 'float16 1000×1000' }).first().waitFor({ timeout: 30_000 });
+    await page.keyboard.press('Enter');
+    await ql.waitForFunction((n: string) => document.getElementById('title')?.textContent === n && document.body.dataset.state === 'exact', third.name, { timeout: 30_000 });
+    assert.ok(await ql.isHidden('#error'), 'the error is gone');
+    const [top, , bottom] = await luminance(ql);
+    assert.ok(top < bottom - 80, `Quick Look draws the gradient (${top.toFixed(0)} → ${bottom.toFixed(0)})`);
+    await shot(page, 'interpret-5-quicklook');
   });
 });
