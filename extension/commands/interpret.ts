@@ -189,7 +189,11 @@ async function pickLayout(deps: InterpretDeps, s: Segment): Promise<{ layout?: I
       (proposals) => {
         if (done) return;
         const items = proposals.map((p) => proposalItem(p, s.size, current));
-        if (current && !items.some((i) => i.description?.endsWith('current'))) {
+        // The layout it has now comes first (highlighted, so previewed as it is).
+        const at = items.findIndex((i) => i.description?.endsWith('current'));
+        const now = at >= 0 ? items.splice(at, 1)[0] : null;
+        if (now) items.unshift(now);
+        else if (current) {
           items.unshift({ label: layoutLabel(current), description: `${current.offset ? `from offset ${current.offset} · ` : ''}${current.order} order · current`, layout: current });
         }
         qp.items = [...items, { label: '', kind: vscode.QuickPickItemKind.Separator }, ...tail];
