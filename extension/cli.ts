@@ -11,6 +11,7 @@ import { parseArgs } from 'util';
 import { DEFAULT_DIR, UsageError } from './core/catalog';
 import { ARRAY_COMMANDS } from './cli/array';
 import { CATALOG_COMMANDS } from './cli/catalog';
+import { INTERPRET_COMMANDS } from './cli/interpret';
 import { MANAGE_COMMANDS } from './cli/manage';
 import { COMMON_OPTIONS, type Command, type CommandContext } from './cli/common';
 import { displayLines, displayText } from './core/names';
@@ -19,7 +20,7 @@ export { Failure, table } from './cli/common';
 export type { Command, CommandContext } from './cli/common';
 
 /** Every subcommand; each group lives in its own module under cli/. */
-export const COMMANDS: Command[] = [...CATALOG_COMMANDS, ...ARRAY_COMMANDS, ...MANAGE_COMMANDS];
+export const COMMANDS: Command[] = [...CATALOG_COMMANDS, ...ARRAY_COMMANDS, ...MANAGE_COMMANDS, ...INTERPRET_COMMANDS];
 
 /** Splits text into lines of at most `width` characters, at spaces. */
 function wrap(text: string, width: number): string[] {
@@ -99,6 +100,9 @@ export async function run(argv: string[], io: { out: (s: string) => void; err: (
       // Human output never carries a control character but its line breaks (core/names.ts).
       print(text) {
         io.out(displayLines(text) + '\n');
+      },
+      note(text) {
+        io.err(`shm-inspector: note: ${displayText(text)}\n`);
       },
     };
     return await cmd.run(ctx);

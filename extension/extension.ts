@@ -10,6 +10,7 @@ import { ArrayFileEditorProvider } from './editor';
 import { PreviewPanel, segmentLookup } from './preview';
 import { QuickLook } from './quicklook';
 import { registerManageCommands } from './commands/manage';
+import { isInterpretable, registerInterpretCommands } from './commands/interpret';
 import type { Node } from './sidebar/nodes';
 import { UsageStatus } from './sidebar/statusbar';
 import { SegmentDecorations, SegmentTree } from './sidebar/tree';
@@ -218,19 +219,28 @@ export function activate(context: vscode.ExtensionContext): ShmInspectorApi {
       if (!segment) {
         await tree.refresh();
         const flat: Segment[] = [];
-        const walk = (l: Segment[]) => l.forEach((s) => (isPreviewable(s) ? flat.push(s) : walk(s.children ?? [])));
+        const walk = (l: Segment[]) => l.forEach((s) => (isPreviewable(s) || isInterpretable(s) ? flat.push(s) : walk(s.children ?? [])));
         walk(tree.segments);
         if (flat.length === 0) {
           void vscode.window.showInformationMessage('SHM Inspector: no segment holds an array that can be previewed.');
           return;
         }
         const pick = await vscode.window.showQuickPick(
-          flat.map((s) => ({ label: s.name, description: segmentDescription(s), segment: s })),
+          flat.map((s) => ({
+            label: s.name,
+            description: isPreviewable(s) ? segmentDescription(s) : `${segmentDescription(s)} · raw bytes: Interpret As…`,
+            segment: s,
+          })),
           { placeHolder: 'Segment to preview', matchOnDescription: true },
         );
         segment = pick?.segment;
       }
       if (!segment) return;
+      if (!isPreviewable(segment) && isInterpretable(segment)) {
+        // Raw bytes: the layout is asked for (and previewed) first.
+        await vscode.commands.executeCommand('shmInspector.interpretAs', segment);
+        return;
+      }
       if (!isPreviewable(segment)) {
         void vscode.window.showErrorMessage(
           `SHM Inspector: ${segment.name} cannot be previewed${segment.error ? `: ${segment.error}` : ' (not a numeric array)'}`,
@@ -273,6 +283,8 @@ export function activate(context: vscode.ExtensionContext): ShmInspectorApi {
       },
     }),
   );
+
+  context.subscriptions.push(...registerInterpretCommands({ context, targets, refresh: async () => (await tree.refresh())?.segments ?? [], lookup: segmentLookup(configuredDirs) }));
 
   setContext('shmInspector.state', 'loading');
   void tree.refresh();

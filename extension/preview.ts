@@ -61,13 +61,22 @@ export class PreviewPanel {
    * changed (zoomed, panned, set a control), like VS Code's preview editors (a panel that
    * is already running shows the new array in tens of milliseconds, where a new webview takes
    * hundreds), else a new panel. `reuse` (default: the shmInspector.preview.reusePanel setting)
-   * false always opens a new panel.
+   * false always opens a new panel. `relayout`: the segment is shown with another layout than the
+   * panel that shows it has (Interpret As… trying layouts): that panel reads it afresh.
+   * `preserveFocus`: keyboard focus stays where it is (a quick pick driving the preview).
    */
-  static show(context: vscode.ExtensionContext, segment: Segment, lookup?: SegmentLookup, opts: { reuse?: boolean } = {}): PreviewPanel {
+  static show(
+    context: vscode.ExtensionContext,
+    segment: Segment,
+    lookup?: SegmentLookup,
+    opts: { reuse?: boolean; relayout?: boolean; preserveFocus?: boolean } = {},
+  ): PreviewPanel {
     const requestedAt = Date.now();
+    const preserveFocus = opts.preserveFocus ?? false;
     for (const p of PreviewPanel.open) {
       if (p.session.source.path === segment.path && p.session.name === segment.name) {
-        p.panel.reveal();
+        if (opts.relayout) p.showSource(new SegmentSource(segment, segment.name, segment.path, lookup ?? (async () => null)), requestedAt, preserveFocus);
+        else p.panel.reveal(undefined, preserveFocus);
         p.lastShown = requestedAt;
         return p;
       }
@@ -76,10 +85,10 @@ export class PreviewPanel {
     const reuse = opts.reuse ?? PreviewPanel.reuseSetting();
     const spare = reuse ? [...PreviewPanel.open].filter((p) => !p.session.pinned).sort((a, b) => b.lastShown - a.lastShown)[0] : undefined;
     if (spare) {
-      spare.showSource(source, requestedAt);
+      spare.showSource(source, requestedAt, preserveFocus);
       return spare;
     }
-    const panel = vscode.window.createWebviewPanel(PreviewPanel.viewType, `Preview: ${segment.name}`, vscode.ViewColumn.Active, {
+    const panel = vscode.window.createWebviewPanel(PreviewPanel.viewType, `Preview: ${segment.name}`, { viewColumn: vscode.ViewColumn.Active, preserveFocus }, {
       ...viewerOptions(context.extensionUri),
       // Switching tabs back to a preview keeps its picture, zoom and statistics instead of starting the webview again.
       retainContextWhenHidden: true,
@@ -149,13 +158,18 @@ export class PreviewPanel {
     return best?.session.plotArea ?? null;
   }
 
+  /** Closes the panel (Interpret As… cancelled: the layout it tried is dropped). */
+  close(): void {
+    this.panel.dispose();
+  }
+
   /** Shows another array in this (running) panel: its mapping is replaced, its webview kept. */
-  private showSource(source: SegmentSource, requestedAt: number): void {
+  private showSource(source: SegmentSource, requestedAt: number, preserveFocus = false): void {
     const plotArea = this.session.plotArea;
     this.session.dispose();
     this.lastShown = requestedAt;
     this.session = new ViewerSession(this.panel.webview, source, requestedAt, null, { plotArea, running: true, reusable: true });
     this.panel.title = `Preview: ${source.name}`;
-    this.panel.reveal();
+    this.panel.reveal(undefined, preserveFocus);
   }
 }

@@ -10,6 +10,7 @@
  * the segment leaves the list.
  */
 import * as vscode from 'vscode';
+import { isPreviewable } from './core/format-words';
 import type { Segment } from './core/types';
 import { viewerHtml, viewerOptions } from './preview/html';
 import { ViewerSession, type PlotArea } from './preview/session';
@@ -27,6 +28,8 @@ export class QuickLook implements vscode.WebviewViewProvider, vscode.Disposable 
   private session: ViewerSession | null = null;
   /** The segment shown (or to show once the webview is ready). */
   private segment: Segment | null = null;
+  /** The selected segment it said it cannot show (a raw one is shown once it is given a layout). */
+  private refused: Segment | null = null;
   private ready = false;
   private plotArea: PlotArea | null = null;
   private readonly disposables: vscode.Disposable[] = [];
@@ -62,6 +65,8 @@ export class QuickLook implements vscode.WebviewViewProvider, vscode.Disposable 
           // The page (re)started: show what was selected meanwhile. A session already there answers
           // a later 'ready' itself.
           if (first && this.segment && !this.session && view.visible) this.start(this.segment, Date.now());
+          // A selection it cannot show, made before the page was up: said now.
+          else if (first && !this.segment && this.refused) this.postRefusal(this.refused);
         } else if (msg.type === 'openPreview' && this.segment) {
           void vscode.commands.executeCommand('shmInspector.preview', this.segment);
         }
@@ -86,6 +91,7 @@ export class QuickLook implements vscode.WebviewViewProvider, vscode.Disposable 
   show(segment: Segment): void {
     const same = this.segment && this.segment.path === segment.path && this.segment.name === segment.name;
     this.segment = segment;
+    this.refused = null;
     if (same && this.session) return;
     if (!this.view || !this.view.visible || !this.ready) {
       // Shown when the view is (visible and running) again; nothing of another array meanwhile.
@@ -99,14 +105,25 @@ export class QuickLook implements vscode.WebviewViewProvider, vscode.Disposable 
   cannotShow(segment: Segment): void {
     this.stop();
     this.segment = null;
-    const why = segment.error?.replace(/\.$/, '') ?? (segment.dtype ? `${segment.dtype} is not a numeric dtype` : 'it holds no array (no dtype and shape were found)');
+    this.refused = segment;
+    if (this.ready) this.postRefusal(segment);
+  }
+
+  private postRefusal(segment: Segment): void {
+    const why =
+      segment.error?.replace(/\.$/, '') ??
+      (segment.dtype
+        ? `${segment.dtype} is not a numeric dtype`
+        : segment.format === 'raw' && !segment.deleted
+          ? 'it is raw bytes with no header saying its dtype and shape; give them with Interpret As… (click the row, or its context menu)'
+          : 'it holds no array (no dtype and shape were found)');
     const msg: HostToWebview = { type: 'error', kind: 'unsupported', subject: segment.name, message: `${segment.name} cannot be shown: ${why}.` };
-    if (this.ready) void this.view?.webview.postMessage(msg).then(undefined, () => undefined);
+    void this.view?.webview.postMessage(msg).then(undefined, () => undefined);
   }
 
   /** The list changed: a shown segment that is gone is let go; one replaced by another file of its name is shown afresh. */
   onList(segments: readonly Segment[]): void {
-    const s = this.segment;
+    const s = this.segment ?? this.refused;
     if (!s) return;
     const find = (list: readonly Segment[]): Segment | undefined => {
       for (const x of list) {
@@ -117,6 +134,12 @@ export class QuickLook implements vscode.WebviewViewProvider, vscode.Disposable 
       return undefined;
     };
     const now = find(segments);
+    if (s === this.refused) {
+      // Refused before (a raw segment): shown once it reads as an array (Interpret As… gave it a layout).
+      if (now && !now.deleted && now.ino === s.ino && isPreviewable(now)) this.show(now);
+      else if (!now || now.ino !== s.ino) this.refused = null;
+      return;
+    }
     if (now && !now.deleted && now.ino === s.ino) return;
     this.stop();
     this.segment = null;

@@ -7,6 +7,8 @@ import { dtypeWords } from '../core/dtype';
 import { fsPath } from '../core/names';
 import { encodePng } from '../core/png';
 import { parseSelectionFlags, selectArray, selectSlice, SELECTION_OPTIONS, SelectionError, wholeArray, type Selected, type SelectionFlags } from '../core/select';
+import { storedInterpretation } from '../core/interpretations';
+import { leftoverWords } from '../core/layouts';
 import { openView, viewErrorCode, type MappedView, type ReduceMode } from '../native';
 import { Failure, table, type Command, type CommandContext } from './common';
 
@@ -34,6 +36,12 @@ async function withArray<T>(ctx: CommandContext, flags: SelectionFlags, use: (vi
     } catch (e) {
       if (e instanceof SelectionError) throw new Failure(e.message);
       throw e;
+    }
+    if (attempt === 0) {
+      // A raw layout (given or stored) that stops short of the end reads a prefix: say so.
+      const layout = seg.format === 'raw' ? (flags.raw ?? storedInterpretation(seg)) : null;
+      const left = layout ? leftoverWords(seg.size, layout) : null;
+      if (left) ctx.note(`${seg.name}: the layout ${left}`);
     }
     try {
       view = await openView(fsPath(sel.path), sel.identity);

@@ -27,7 +27,8 @@ function noteText(s: Segment): string {
   const notes: string[] = [];
   if (s.deleted) notes.push('deleted, still held');
   if (s.symlinkTarget !== null) notes.push(`-> ${s.symlinkTarget}`);
-  if (s.details && 'interpretation' in s.details) notes.push('interpreted');
+  const interp = s.details?.interpretation as { leftoverBytes?: number } | undefined;
+  if (interp) notes.push(`interpreted${interp.leftoverBytes ? `, ${interp.leftoverBytes} bytes left over` : ''}`);
   if (s.error) notes.push(s.error);
   return notes.join('; ');
 }
@@ -74,7 +75,8 @@ function segmentText(s: Segment): string {
   if (s.dtype !== null) add('dtype', `${dtypeWords(s.dtype)} (${s.dtype})`);
   if (s.shape !== null) add('shape', `${shapeWords(s.shape)}${s.fortranOrder === null ? '' : s.fortranOrder ? ', Fortran order' : ', C order'}`);
   if (s.dataOffset !== null) add('data offset', String(s.dataOffset));
-  if (s.details && 'interpretation' in s.details) add('interpreted', 'yes (user-given dtype/shape)');
+  const interp = s.details?.interpretation as { leftoverBytes?: number } | undefined;
+  if (interp) add('interpreted', `yes (user-given dtype/shape)${interp.leftoverBytes ? `; ${interp.leftoverBytes} bytes after the data left unread` : ''}`);
   add('size', `${formatBytes(s.size)} (${s.size} bytes)`);
   if (s.format !== 'tensor' && s.format !== 'column') add('in RAM', formatBytes(s.allocatedBytes));
   if (s.mtimeMs > 0) add('modified', new Date(s.mtimeMs).toISOString());

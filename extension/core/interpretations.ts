@@ -31,6 +31,7 @@ import * as path from 'path';
 import { parseDTypeSpec, parseNumericDType } from './dtype';
 import type { Segment } from './types';
 import { readSmallRegular } from './manage/util';
+import { fsPath } from './names';
 
 /** The interpretations file is small; one beyond this is not ours. */
 const MAX_FILE_BYTES = 64 << 20;
@@ -101,7 +102,7 @@ export async function identityOf(dir: string, name: string): Promise<SegmentIden
   const full = path.join(dir, rel);
   let st: fs.BigIntStats;
   try {
-    st = await fs.promises.lstat(full, { bigint: true });
+    st = await fs.promises.lstat(fsPath(full), { bigint: true });
   } catch (e) {
     throw new InterpretationError(`${rel}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such segment' : (e as Error).message}`);
   }
@@ -137,13 +138,26 @@ export function interpretationExtent(i: Interpretation): bigint {
   return BigInt(i.offset) + n * BigInt(dt ? dt.itemsize : 1);
 }
 
+/** Bytes of a segment of `size` that the layout leaves after its data (0 when it reads to the end; negative when it does not fit). */
+export function leftoverBytes(size: number, i: Interpretation): number {
+  return Number(BigInt(size) - interpretationExtent(i));
+}
+
+/** Why an interpretation does not fit a segment of `size` bytes, or null when it fits. */
+export function misfit(size: number, i: Interpretation): string | null {
+  const need = interpretationExtent(i);
+  if (need <= BigInt(size)) return null;
+  return `${i.dtype} ${JSON.stringify(i.shape)} from offset ${i.offset} needs ${need} bytes, the segment has ${size}`;
+}
+
 /**
  * Gives a raw segment the array layout of an interpretation (format stays `raw`);
  * when the interpretation does not fit the segment, only `error` says so.
+ * `details.interpretation` carries it, with `leftoverBytes` (bytes after the data left unread).
  */
 export function applyInterpretation(seg: Segment, interp: Interpretation): void {
   const need = interpretationExtent(interp);
-  seg.details = { ...(seg.details ?? {}), interpretation: { ...interp } };
+  seg.details = { ...(seg.details ?? {}), interpretation: { ...interp, leftoverBytes: Math.max(0, leftoverBytes(seg.size, interp)) } };
   if (need > BigInt(seg.size)) {
     seg.error =
       `interpretation does not fit: ${interp.dtype} ${JSON.stringify(interp.shape)} from offset ${interp.offset} ` +
@@ -154,6 +168,12 @@ export function applyInterpretation(seg: Segment, interp: Interpretation): void 
   seg.shape = [...interp.shape];
   seg.fortranOrder = interp.order === 'F';
   seg.dataOffset = interp.offset;
+}
+
+/** The stored interpretation a catalogued raw segment was given (applyInterpretation), or null. */
+export function storedInterpretation(seg: Segment): Interpretation | null {
+  const i = seg.details?.interpretation as Interpretation | undefined;
+  return i ? { dtype: i.dtype, shape: [...i.shape], offset: i.offset, order: i.order } : null;
 }
 
 function emptyFile(): InterpretationFile {
@@ -239,9 +259,30 @@ export async function setInterpretation(id: SegmentIdentity, interp: Interpretat
   return clean;
 }
 
+/**
+ * Interprets the raw segment `name` of `dir` (a regular file now; the layout must fit its size);
+ * returns the stored interpretation and the bytes it leaves after the data.
+ */
+export async function interpretSegment(
+  dir: string,
+  name: string,
+  interp: Interpretation,
+  file = interpretationsPath(),
+): Promise<{ interpretation: Interpretation; leftoverBytes: number }> {
+  const clean = validateInterpretation(interp);
+  const id = await identityOf(dir, name);
+  const st = await fs.promises.lstat(fsPath(path.join(dir, id.name)));
+  const why = misfit(st.size, clean);
+  if (why) throw new InterpretationError(`${id.name}: ${why}`);
+  await setInterpretation(id, clean, file);
+  return { interpretation: clean, leftoverBytes: leftoverBytes(st.size, clean) };
+}
+
 /** Removes a segment's interpretation; false when it had none. */
 export async function removeInterpretation(id: SegmentIdentity, file = interpretationsPath()): Promise<boolean> {
   let had = false;
+  const absent = new InterpretationIndex(await loadInterpretations(file)).get(id) === null;
+  if (absent) return false; // nothing to write (and no lock, no directory made)
   await update(file, (f) => {
     const k = identityKey(id);
     had = k in f.entries;

@@ -14,6 +14,7 @@ import type { Catalog, Segment } from '../core/types';
 import { userName } from '../core/users';
 import { displayText } from '../core/names';
 import { holderLabel, segmentId, segmentLabel, segmentNode, segmentNodes, type Node } from './nodes';
+import { isInterpretable } from '../commands/interpret';
 
 const DECORATION_SCHEME = 'shm-inspector';
 
@@ -275,6 +276,7 @@ export class SegmentTree implements vscode.TreeDataProvider<Node>, vscode.Dispos
       .filter(Boolean)
       .join(' ');
     if (previewable) item.command = { command: 'shmInspector.preview', title: 'Preview Segment', arguments: [s] };
+    else if (isInterpretable(s)) item.command = { command: 'shmInspector.interpretAs', title: 'Interpret As…', arguments: [s] };
     return item;
   }
 
@@ -324,6 +326,8 @@ export async function segmentTooltip(s: Segment): Promise<vscode.MarkdownString>
   if (s.shape) rows.push(['shape', shapeWords(s.shape)]);
   if (s.fortranOrder !== null) rows.push(['order', s.fortranOrder ? 'Fortran (column-major)' : 'C (row-major)']);
   if (s.dataOffset !== null) rows.push(['data offset', `${s.dataOffset} bytes`]);
+  const interp = s.details?.interpretation as { leftoverBytes?: number } | undefined;
+  if (interp) rows.push(['layout', `given with Interpret As…${interp.leftoverBytes ? ` · ${interp.leftoverBytes} bytes after the data unread` : ''}`]);
   if (s.format !== 'tensor' && s.format !== 'column') {
     rows.push(['size', `${formatBytes(s.size)} logical · ${formatBytes(s.allocatedBytes)} in RAM`]);
   } else {

@@ -118,9 +118,12 @@ describe('SHM Inspector in a real extension host', function () {
   });
 
   it('refuses to preview a segment that is not a numeric array, and opens no panel', async () => {
-    const { name, path } = jar.name('shmi_int');
-    fs.writeFileSync(path, Buffer.alloc(4096, 7));
+    // Strings (numpy '<U3'): no picture can be made of them. (Raw bytes are no longer refused: a raw
+    // segment goes to Interpret As…, issue #12, so they are not the example here.)
+    const { name, path } = jar.name('shmi_int', '.npy');
+    py(['npy', path, '<U3', '4,4']);
     await api.refresh();
+    assert.strictEqual(api.segments().find((s) => s.name === name)?.dtype, '<U3');
     const before = api.previews().length;
     await vscode.commands.executeCommand('shmInspector.preview', name);
     assert.strictEqual(api.previews().length, before);

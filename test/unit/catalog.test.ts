@@ -171,7 +171,7 @@ describe('catalog: memory, folders, symlinks, interpretations', function () {
       assert.strictEqual(seg!.error, null);
       const listed = (await listCatalog(opts())).segments.find((s) => s.name === 'raw_interp.bin')!;
       assert.strictEqual(listed.dtype, '<f4');
-      assert.deepStrictEqual(listed.details?.interpretation, { dtype: '<f4', shape: [6, 4], offset: 64, order: 'F' });
+      assert.deepStrictEqual(listed.details?.interpretation, { dtype: '<f4', shape: [6, 4], offset: 64, order: 'F', leftoverBytes: 0 });
       assert.ok(await removeInterpretation(id, interpFile));
       seg = await inspectSegment('raw_interp.bin', opts());
       assert.strictEqual(seg!.dtype, null);
