@@ -267,8 +267,7 @@ function showStats(): void {
 }
 
 function fmtRange(v: number | null): string {
-  if (v === null) return '—';
-  return Math.abs(v) >= 1e5 || (Math.abs(v) < 1e-3 && v !== 0) ? v.toExponential(3) : String(+v.toPrecision(6));
+  return formatValue(v, 6);
 }
 
 let statusBase = '';

@@ -4,6 +4,7 @@ import * as path from 'path';
 import { COLORMAPS, colorIndex, isColormap, lut, specialColors, type ColormapName } from '../../webview/colormaps';
 import { inspectSegment, resolveName, UsageError } from '../core/catalog';
 import { dtypeWords } from '../core/dtype';
+import { formatNumber } from '../core/numbers';
 import { encodePng } from '../core/png';
 import { parseSelectionFlags, selectArray, selectSlice, SELECTION_OPTIONS, SelectionError, wholeArray, type Selected, type SelectionFlags } from '../core/select';
 import { openView, type MappedView, type ReduceMode } from '../native';
@@ -46,10 +47,8 @@ async function withArray<T>(ctx: CommandContext, flags: SelectionFlags, use: (vi
   }
 }
 
-function numberText(v: number | null): string {
-  if (v === null) return '—';
-  return Number.isInteger(v) ? String(v) : v.toPrecision(9).replace(/\.?0+(e|$)/, '$1');
-}
+/** Values on a terminal: 9 significant digits at most (the JSON has them all). */
+const numberText = (v: number | null): string => formatNumber(v, 9);
 
 /** `r0:r1,c0:c1` (either end may be left out: `:`, `10:`, `:20`). */
 function parseWindow(text: string): { r: [number | null, number | null]; c: [number | null, number | null] } {
