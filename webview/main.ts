@@ -477,6 +477,9 @@ function onInit(segment: SegmentSummary, at: number, first: FirstPicture | undef
   const shape = seg.shape.length ? seg.shape.join('×') : 'scalar';
   el.info.textContent = `${seg.dtypeWords} · ${shape}${seg.fortranOrder ? ' · Fortran order' : ''} · ${formatBytes(seg.size)}${sampledOnly() ? ' · sampled' : ''}`;
   el.error.hidden = true;
+  // A sticky notice was about the array shown before; this one's own (an Arrow column's nulls) replaces it.
+  if (el.notice.dataset.sticky === 'true') el.notice.hidden = true;
+  if (seg.note) showNotice('warning', seg.note, true);
   document.body.dataset.state = 'loading';
   const saved = sanitizeState(vscode.getState());
   const sameArray = (s: ViewState | null) => !!s && s.path === seg!.path && s.name === seg!.name && (s.tensor ?? null) === (seg!.tensor ?? null);
@@ -621,12 +624,14 @@ function onError(msg: Extract<HostToWebview, { type: 'error' }>): void {
   setStatus('');
 }
 
-function showNotice(level: string, message: string): void {
+/** A notice under the toolbar; a sticky one (the segment was unlinked) stays while this array is shown. */
+function showNotice(level: string, message: string, sticky = false): void {
   el.notice.hidden = false;
   el.notice.className = level;
   el.notice.textContent = message;
+  el.notice.dataset.sticky = String(sticky);
   window.clearTimeout(noticeTimer);
-  noticeTimer = window.setTimeout(() => (el.notice.hidden = true), level === 'error' ? 12000 : 6000);
+  if (!sticky) noticeTimer = window.setTimeout(() => (el.notice.hidden = true), level === 'error' ? 12000 : 6000);
 }
 
 window.addEventListener('message', (ev: MessageEvent) => onHostMessage(ev.data));
@@ -657,7 +662,7 @@ function onHostMessage(data: unknown): void {
       onError(msg);
       break;
     case 'notice':
-      showNotice(msg.level, msg.message);
+      showNotice(msg.level, msg.message, msg.sticky === true);
       break;
   }
 }

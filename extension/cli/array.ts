@@ -116,6 +116,8 @@ export const ARRAY_COMMANDS: Command[] = [
     async run(ctx) {
       const flags = parseSelectionFlags(ctx.values);
       return withArray(ctx, flags, async (view, sel) => {
+        // Statistics would count the null rows' slots as values: no numbers rather than wrong ones.
+        if (sel.nullCount) throw new Failure(`${sel.what}: ${sel.note}; statistics would count them as values`);
         const sliced = flags.index !== undefined;
         // The 2-D slice is resolved either way, so that bad --axes/--part are reported.
         const slice = selectSlice(sel.layout, flags);
@@ -212,6 +214,7 @@ export const ARRAY_COMMANDS: Command[] = [
           ctx.print(
             `wrote ${out}: ${grid.width} x ${grid.height} pixels of ${sel.what} rows ${r0}:${r1}, columns ${c0}:${c1} (${mode}), ${colormap} over ${numberText(lo)}..${numberText(hi)}`,
           );
+          if (sel.note) ctx.print(`note: ${sel.note}`);
         }
         return 0;
       });
