@@ -12,8 +12,10 @@ import {
   colorTile,
   computeLayout,
   drawColorbar,
+  drawCells,
   drawHeatmap,
   drawLine,
+  singleCells,
   drawXAxis,
   drawYAxis,
   legendHtml,
@@ -62,6 +64,7 @@ const el = {
   figure: byId('figure'),
   heatmap: byId<HTMLCanvasElement>('heatmap'),
   overlay: byId<HTMLCanvasElement>('overlay'),
+  cells: byId<HTMLCanvasElement>('cells'),
   xaxis: byId<HTMLCanvasElement>('xaxis'),
   yaxis: byId<HTMLCanvasElement>('yaxis'),
   colorbar: byId<HTMLCanvasElement>('colorbar'),
@@ -197,9 +200,29 @@ function currentNorm(): Norm {
     domainNote = d.note;
     return makeNorm(scale, lo, hi);
   }
-  const d = resolveDomain({ mode: st.domain, scale: st.scale, stats, visible: visibleRange(), custom });
-  domainNote = d.note;
+  // Zoomed in to single elements, the whole array's min-max would paint neighbours alike: the
+  // colours span the visible cells instead, and the legend says so.
+  const single = st.domain === 'minmax' && !isFull(vp, extent) && singleCells(tile, vp, el.heatmap.width, el.heatmap.height) !== null;
+  const d = resolveDomain({ mode: single ? 'visible' : st.domain, scale: st.scale, stats, visible: visibleRange(), custom });
+  domainNote = single ? `colours: visible cells, ${formatValue(d.lo)} … ${formatValue(d.hi)}${d.note ? `; ${d.note}` : ''}` : d.note;
+  el.heatmap.dataset.domainUsed = single ? 'visible' : st.domain;
   return makeNorm(effectiveScale(st.scale, d), d.lo, d.hi);
+}
+
+/** The heatmap canvas redrawn (cells' borders, values and the hovered cell's outline when zoomed to single elements). */
+function paintHeatmap(): void {
+  drawHeatmap(el.heatmap, tile, vp);
+  paintCells();
+}
+
+function paintCells(): void {
+  const single = drawCells(el.cells, plotKind === 'heatmap' ? tile : null, vp, {
+    label: (v) => formatValue(v, 4),
+    hover: hoverCell,
+    dpr: layout?.dpr ?? 1,
+    fontFamily: theme.font.replace(/^\S+\s+/, ''),
+  });
+  el.heatmap.dataset.cells = single ? 'single' : 'reduced';
 }
 
 // ---- drawing -------------------------------------------------------------
@@ -218,11 +241,12 @@ function redraw(): void {
     const key = `${st.colormap}|${st.invert}|${norm.scale}|${norm.lo}|${norm.hi}`;
     if (tile && (!tile.image || key !== colorKey)) colorTile(tile, norm, st.colormap, st.invert);
     colorKey = key;
-    drawHeatmap(el.heatmap, tile, vp);
+    paintHeatmap();
     drawYAxis(el.yaxis, layout, vp, titles.y, theme, null);
     drawColorbar(el.colorbar, layout, norm, st.colormap, st.invert, stats, theme);
   } else {
     drawLine(el.heatmap, line, vp, norm, theme, layout.dpr);
+    paintCells();
     drawYAxis(el.yaxis, layout, vp, titles.y, theme, norm);
   }
   drawXAxis(el.xaxis, layout, vp, titles.x, theme);
@@ -361,8 +385,10 @@ function resetView(): void {
 
 function hideTooltip(): void {
   el.tooltip.hidden = true;
+  const outlined = hoverCell !== null && el.heatmap.dataset.cells === 'single';
   hoverCell = null;
   window.clearTimeout(hoverTimer);
+  if (outlined) paintCells();
 }
 
 function fullIndex(row: number, col: number): number[] {
@@ -414,6 +440,14 @@ function renderTooltip(row: number, col: number, exact: string | null): void {
   };
   line('index', idx.length ? `(${idx.join(', ')})` : '()');
   line('value', exact ?? '…', 'exact');
+  if (plotKind === 'heatmap' && el.heatmap.dataset.cells === 'single') {
+    // Which colours the cells span, and where this one falls (the domain follows the visible cells).
+    const lo = Number(el.heatmap.dataset.lo);
+    const hi = Number(el.heatmap.dataset.hi);
+    const v = cell?.value ?? NaN;
+    const at = hi > lo && Number.isFinite(v) ? ` · ${Math.round((100 * (v - lo)) / (hi - lo))} %` : '';
+    line('colour', `${formatValue(lo)} … ${formatValue(hi)}${el.heatmap.dataset.domainUsed === 'visible' ? ' (visible cells)' : ''}${at}`);
+  }
   if (cell && cell.elements > 1) {
     const what = plotKind === 'line' ? 'min' : tile?.mode === 'strided' ? 'sample' : (tile?.mode ?? 'mean');
     line(what, `${formatValue(cell.value)} of ${formatCount(cell.elements)}`);
@@ -438,6 +472,7 @@ function hover(px: number, py: number): void {
   const changed = !hoverCell || hoverCell.row !== c.row || hoverCell.col !== c.col;
   if (changed) {
     hoverCell = c;
+    if (plotKind === 'heatmap' && el.heatmap.dataset.cells === 'single') paintCells();
     renderTooltip(c.row, c.col, null);
     window.clearTimeout(hoverTimer);
     hoverTimer = window.setTimeout(() => {
@@ -471,7 +506,7 @@ function onInit(segment: SegmentSummary, at: number, first: FirstPicture | undef
     document.body.dataset.scriptMs = String(Math.max(0, bootAt - at));
     document.body.dataset.initMs = String(Date.now() - at);
   }
-  el.title.textContent = seg.name;
+  setTitle(seg.name);
   el.open.disabled = false;
   el.figure.style.visibility = '';
   const shape = seg.shape.length ? seg.shape.join('×') : 'scalar';
@@ -609,7 +644,7 @@ function onError(msg: Extract<HostToWebview, { type: 'error' }>): void {
   el.error.dataset.kind = msg.kind;
   if (msg.subject !== undefined) {
     // About another segment than the picture: no picture, no notice of the last array.
-    el.title.textContent = msg.subject;
+    setTitle(msg.subject);
     el.info.textContent = '';
     el.open.disabled = true;
     el.notice.hidden = true;
@@ -622,6 +657,25 @@ function onError(msg: Extract<HostToWebview, { type: 'error' }>): void {
   statsAfterPicture = false;
   hideTooltip();
   setStatus('');
+}
+
+/** Characters of a long name kept whole at its end (`_1a2b3c4d.npy`: what tells segments apart). */
+const TITLE_TAIL = 16;
+
+/**
+ * The name in the header, cut in its middle when it does not fit: its start shrinks with an
+ * ellipsis, its end stays. The element's text is the whole name; hovering shows it too.
+ */
+function setTitle(name: string): void {
+  const cut = name.length > TITLE_TAIL * 2 ? name.length - TITLE_TAIL : name.length;
+  const head = document.createElement('span');
+  head.className = 'head';
+  head.textContent = name.slice(0, cut);
+  const tail = document.createElement('span');
+  tail.className = 'tail';
+  tail.textContent = name.slice(cut);
+  el.title.replaceChildren(head, tail);
+  el.title.title = name;
 }
 
 /** A notice under the toolbar; a sticky one (the segment was unlinked) stays while this array is shown. */

@@ -240,7 +240,7 @@ export class SegmentTree implements vscode.TreeDataProvider<Node>, vscode.Dispos
           const panels = this.ownMappings(node.segment);
           const item = new vscode.TreeItem(panels.length > 0 ? "this window's preview" : 'this window (SHM Inspector)', vscode.TreeItemCollapsibleState.None);
           item.id = node.id;
-          item.description = `${panels.map((t) => `“${t}”`).join(', ')}${panels.length ? ' · ' : ''}${how}`;
+          item.description = `${how}${panels.length ? ' · ' : ''}${panels.map((t) => `“${t}”`).join(', ')}`;
           item.tooltip = panels.length
             ? `The preview panel ${panels.map((t) => `“${t}”`).join(', ')} in this window maps ${node.segment.name}${
                 node.segment.deleted ? ': it is what keeps its memory in use. Close the panel to free it.' : '.'
