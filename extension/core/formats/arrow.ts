@@ -251,6 +251,8 @@ function columns(scan: Scan): DecodedChild[] {
     if (!batch || first === null || width === null || !Number.isInteger(width) || width <= 0) return child;
     const values = batch.header.buffers[first + 1];
     const rows = batch.header.length;
+    // Row counts from a damaged header: no layout, no size, rather than negative ones.
+    if (!Number.isSafeInteger(rows) || rows < 0 || !Number.isSafeInteger(scan.rows) || scan.rows! < rows) return child;
     const bytes = rows * width;
     if (!values || values.offset < 0 || values.length < bytes || values.offset + bytes > batch.bodyLength) {
       return { ...child, error: `column '${f.name}': values buffer of ${values?.length ?? 0} bytes cannot hold ${rows} rows` };
