@@ -674,6 +674,9 @@ function setTitle(name: string): void {
   const tail = document.createElement('span');
   tail.className = 'tail';
   tail.textContent = name.slice(cut);
+  // The start gives way to the end: the room the end's characters take (a little over 1ch each).
+  const tailChars = name.length - cut;
+  head.style.maxWidth = tailChars > 0 ? `calc(100% - ${(tailChars * 1.15).toFixed(1)}ch)` : '100%';
   el.title.replaceChildren(head, tail);
   el.title.title = name;
 }

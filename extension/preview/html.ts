@@ -22,9 +22,9 @@ const CSS = `
      line 2: the facts (dtype, shape, size), never cut, and the status, cut at its end. */
   header { display: flex; flex-wrap: wrap; align-items: baseline; gap: 0 12px; padding: 6px 12px 2px; white-space: nowrap; overflow: hidden; }
   header .break { order: 2; flex: 0 0 100%; height: 0; }
-  #title { font-weight: 600; font-size: 1.15em; display: flex; min-width: 4em; flex: 1 1 0; overflow: hidden; min-height: 1.35em; }
-  #title .head { overflow: hidden; text-overflow: ellipsis; flex: 0 1 auto; min-width: 1em; }
-  #title .tail { flex: 0 0 auto; }
+  /* Inline boxes, not flex items: the element's text (innerText too) stays the name on one line. */
+  #title { font-weight: 600; font-size: 1.15em; min-width: 4em; flex: 1 1 0; overflow: hidden; min-height: 1.35em; }
+  #title .head { display: inline-block; vertical-align: bottom; overflow: hidden; text-overflow: ellipsis; max-width: 100%; }
   #info { order: 3; color: var(--vscode-descriptionForeground); flex: 0 0 auto; min-height: 1.35em; }
   #keep { height: 20px; padding: 0 7px; font-size: 0.9em; align-self: center; flex: none; }
   #keep.off { visibility: hidden; }
