@@ -3,6 +3,7 @@ import * as vscode from 'vscode';
 import type { ShmInspectorApi } from './api';
 import type { ArrangeOptions, SortKey } from './core/arrange';
 import { DEFAULT_DIR, inspectSegment } from './core/catalog';
+import { arrayLayoutOf } from './core/array';
 import { isPreviewable, segmentDescription } from './core/format-words';
 import type { Segment } from './core/types';
 import { nativeLoadError, statfs } from './native';
@@ -51,7 +52,7 @@ export function activate(context: vscode.ExtensionContext): ShmInspectorApi {
     showSemaphores: config().get<boolean>('showSemaphores', true),
     filter: context.workspaceState.get<string>(FILTER_KEY, ''),
   });
-  const tree = new SegmentTree(configuredDirs, options);
+  const tree = new SegmentTree(configuredDirs, options, (s) => PreviewPanel.titlesMapping(s));
   const view = vscode.window.createTreeView('shmInspector.segments', {
     treeDataProvider: tree,
     canSelectMany: true,
@@ -70,6 +71,14 @@ export function activate(context: vscode.ExtensionContext): ShmInspectorApi {
       else quickLook.cannotShow(node.segment);
     }),
     tree.onDidScan((cat) => cat && quickLook.onList(tree.segments)),
+    // A preview whose segment was unlinked says so (its mapping is what keeps the memory in use).
+    tree.onDidScan((cat) => cat && PreviewPanel.noteScan(cat.segments)),
+    vscode.commands.registerCommand('shmInspector.closeHoldingPreview', async (arg?: unknown) => {
+      const n = arg as Partial<Node> | undefined;
+      if (n?.kind !== 'holder') return;
+      const { segment } = n as Extract<Node, { kind: 'holder' }>;
+      if (PreviewPanel.closeMapping(segment) > 0) await tree.refresh();
+    }),
     // Quick Look is off until asked for (the view container's menu, or this command).
     vscode.commands.registerCommand('shmInspector.showQuickLook', () => vscode.commands.executeCommand(`${QuickLook.viewType}.focus`)),
   );
@@ -236,15 +245,14 @@ export function activate(context: vscode.ExtensionContext): ShmInspectorApi {
         segment = pick?.segment;
       }
       if (!segment) return;
-      if (!isPreviewable(segment) && isInterpretable(segment)) {
-        // Raw bytes: the layout is asked for (and previewed) first.
-        await vscode.commands.executeCommand('shmInspector.interpretAs', segment);
-        return;
-      }
-      if (!isPreviewable(segment)) {
-        void vscode.window.showErrorMessage(
-          `SHM Inspector: ${segment.name} cannot be previewed${segment.error ? `: ${segment.error}` : ' (not a numeric array)'}`,
-        );
+      const layout = arrayLayoutOf(segment);
+      if ('reason' in layout) {
+        if (isInterpretable(segment)) {
+          // Raw bytes: the layout is asked for (and previewed) first.
+          await vscode.commands.executeCommand('shmInspector.interpretAs', segment);
+          return;
+        }
+        void vscode.window.showErrorMessage(`SHM Inspector: ${segment.name} cannot be previewed: ${layout.reason}`);
         return;
       }
       PreviewPanel.show(context, segment, segmentLookup(configuredDirs));

@@ -56,6 +56,38 @@ export class PreviewPanel {
     return [...PreviewPanel.open].map((p) => ({ name: p.session.name, lastTile: p.session.lastTile, error: p.session.error }));
   }
 
+  /** The open panels that map `s` (a live segment by its path and inode, a deleted one by the inode and the path it had). */
+  static mapping(s: Segment): PreviewPanel[] {
+    return [...PreviewPanel.open].filter((p) => {
+      const m = p.session.mapped;
+      return m !== null && m.ino === s.ino && m.path === s.path;
+    });
+  }
+
+  /** The titles of the panels that map `s`, as the tabs show them. */
+  static titlesMapping(s: Segment): string[] {
+    return PreviewPanel.mapping(s).map((p) => p.panel.title);
+  }
+
+  /** Closes the panels that map `s` (their mapping is what keeps an unlinked segment's memory); how many. */
+  static closeMapping(s: Segment): number {
+    const panels = PreviewPanel.mapping(s);
+    for (const p of panels) p.panel.dispose();
+    return panels.length;
+  }
+
+  /** After a scan: a panel whose segment now shows as deleted says so (and its tab too). */
+  static noteScan(segments: Segment[]): void {
+    for (const s of segments) {
+      if (!s.deleted) continue;
+      for (const p of PreviewPanel.mapping(s)) {
+        if (p.session.unlinked) continue;
+        p.session.markUnlinked();
+        p.panel.title = `Preview: ${p.session.name} (unlinked)`;
+      }
+    }
+  }
+
   /**
    * Shows a segment: the panel that already shows it, else the open panel the user has not
    * changed (zoomed, panned, set a control), like VS Code's preview editors (a panel that

@@ -12,8 +12,10 @@ import {
   colorTile,
   computeLayout,
   drawColorbar,
+  drawCells,
   drawHeatmap,
   drawLine,
+  singleCells,
   drawXAxis,
   drawYAxis,
   legendHtml,
@@ -63,6 +65,7 @@ const el = {
   figure: byId('figure'),
   heatmap: byId<HTMLCanvasElement>('heatmap'),
   overlay: byId<HTMLCanvasElement>('overlay'),
+  cells: byId<HTMLCanvasElement>('cells'),
   xaxis: byId<HTMLCanvasElement>('xaxis'),
   yaxis: byId<HTMLCanvasElement>('yaxis'),
   colorbar: byId<HTMLCanvasElement>('colorbar'),
@@ -198,9 +201,29 @@ function currentNorm(): Norm {
     domainNote = d.note;
     return makeNorm(scale, lo, hi);
   }
-  const d = resolveDomain({ mode: st.domain, scale: st.scale, stats, visible: visibleRange(), custom });
-  domainNote = d.note;
+  // Zoomed in to single elements, the whole array's min-max would paint neighbours alike: the
+  // colours span the visible cells instead, and the legend says so.
+  const single = st.domain === 'minmax' && !isFull(vp, extent) && singleCells(tile, vp, el.heatmap.width, el.heatmap.height) !== null;
+  const d = resolveDomain({ mode: single ? 'visible' : st.domain, scale: st.scale, stats, visible: visibleRange(), custom });
+  domainNote = single ? `colours: visible cells, ${formatValue(d.lo)} … ${formatValue(d.hi)}${d.note ? `; ${d.note}` : ''}` : d.note;
+  el.heatmap.dataset.domainUsed = single ? 'visible' : st.domain;
   return makeNorm(effectiveScale(st.scale, d), d.lo, d.hi);
+}
+
+/** The heatmap canvas redrawn (cells' borders, values and the hovered cell's outline when zoomed to single elements). */
+function paintHeatmap(): void {
+  drawHeatmap(el.heatmap, tile, vp);
+  paintCells();
+}
+
+function paintCells(): void {
+  const single = drawCells(el.cells, plotKind === 'heatmap' ? tile : null, vp, {
+    label: (v) => formatValue(v, 4),
+    hover: hoverCell,
+    dpr: layout?.dpr ?? 1,
+    fontFamily: theme.font.replace(/^\S+\s+/, ''),
+  });
+  el.heatmap.dataset.cells = single ? 'single' : 'reduced';
 }
 
 // ---- drawing -------------------------------------------------------------
@@ -219,11 +242,12 @@ function redraw(): void {
     const key = `${st.colormap}|${st.invert}|${norm.scale}|${norm.lo}|${norm.hi}`;
     if (tile && (!tile.image || key !== colorKey)) colorTile(tile, norm, st.colormap, st.invert);
     colorKey = key;
-    drawHeatmap(el.heatmap, tile, vp);
+    paintHeatmap();
     drawYAxis(el.yaxis, layout, vp, titles.y, theme, null);
     drawColorbar(el.colorbar, layout, norm, st.colormap, st.invert, stats, theme);
   } else {
     drawLine(el.heatmap, line, vp, norm, theme, layout.dpr);
+    paintCells();
     drawYAxis(el.yaxis, layout, vp, titles.y, theme, norm);
   }
   drawXAxis(el.xaxis, layout, vp, titles.x, theme);
@@ -268,8 +292,7 @@ function showStats(): void {
 }
 
 function fmtRange(v: number | null): string {
-  if (v === null) return '—';
-  return Math.abs(v) >= 1e5 || (Math.abs(v) < 1e-3 && v !== 0) ? v.toExponential(3) : String(+v.toPrecision(6));
+  return formatValue(v, 6);
 }
 
 let statusBase = '';
@@ -363,8 +386,10 @@ function resetView(): void {
 
 function hideTooltip(): void {
   el.tooltip.hidden = true;
+  const outlined = hoverCell !== null && el.heatmap.dataset.cells === 'single';
   hoverCell = null;
   window.clearTimeout(hoverTimer);
+  if (outlined) paintCells();
 }
 
 function fullIndex(row: number, col: number): number[] {
@@ -416,6 +441,14 @@ function renderTooltip(row: number, col: number, exact: string | null): void {
   };
   line('index', idx.length ? `(${idx.join(', ')})` : '()');
   line('value', exact ?? '…', 'exact');
+  if (plotKind === 'heatmap' && el.heatmap.dataset.cells === 'single') {
+    // Which colours the cells span, and where this one falls (the domain follows the visible cells).
+    const lo = Number(el.heatmap.dataset.lo);
+    const hi = Number(el.heatmap.dataset.hi);
+    const v = cell?.value ?? NaN;
+    const at = hi > lo && Number.isFinite(v) ? ` · ${Math.round((100 * (v - lo)) / (hi - lo))} %` : '';
+    line('colour', `${formatValue(lo)} … ${formatValue(hi)}${el.heatmap.dataset.domainUsed === 'visible' ? ' (visible cells)' : ''}${at}`);
+  }
   if (cell && cell.elements > 1) {
     const what = plotKind === 'line' ? 'min' : tile?.mode === 'strided' ? 'sample' : (tile?.mode ?? 'mean');
     line(what, `${formatValue(cell.value)} of ${formatCount(cell.elements)}`);
@@ -440,6 +473,7 @@ function hover(px: number, py: number): void {
   const changed = !hoverCell || hoverCell.row !== c.row || hoverCell.col !== c.col;
   if (changed) {
     hoverCell = c;
+    if (plotKind === 'heatmap' && el.heatmap.dataset.cells === 'single') paintCells();
     renderTooltip(c.row, c.col, null);
     window.clearTimeout(hoverTimer);
     hoverTimer = window.setTimeout(() => {
@@ -473,13 +507,15 @@ function onInit(segment: SegmentSummary, at: number, first: FirstPicture | undef
     document.body.dataset.scriptMs = String(Math.max(0, bootAt - at));
     document.body.dataset.initMs = String(Date.now() - at);
   }
-  // Text only (never HTML), with control characters escaped as the host spells names (./text.ts).
-  el.title.textContent = displayText(seg.name);
+  setTitle(displayText(seg.name));
   el.open.disabled = false;
   el.figure.style.visibility = '';
   const shape = seg.shape.length ? seg.shape.join('×') : 'scalar';
   el.info.textContent = `${seg.dtypeWords} · ${shape}${seg.fortranOrder ? ' · Fortran order' : ''} · ${formatBytes(seg.size)}${sampledOnly() ? ' · sampled' : ''}`;
   el.error.hidden = true;
+  // A sticky notice was about the array shown before; this one's own (an Arrow column's nulls) replaces it.
+  if (el.notice.dataset.sticky === 'true') el.notice.hidden = true;
+  if (seg.note) showNotice('warning', seg.note, true);
   document.body.dataset.state = 'loading';
   const saved = sanitizeState(vscode.getState());
   const sameArray = (s: ViewState | null) => !!s && s.path === seg!.path && s.name === seg!.name && (s.tensor ?? null) === (seg!.tensor ?? null);
@@ -609,7 +645,7 @@ function onError(msg: Extract<HostToWebview, { type: 'error' }>): void {
   el.error.dataset.kind = msg.kind;
   if (msg.subject !== undefined) {
     // About another segment than the picture: no picture, no notice of the last array.
-    el.title.textContent = displayText(msg.subject);
+    setTitle(displayText(msg.subject));
     el.info.textContent = '';
     el.open.disabled = true;
     el.notice.hidden = true;
@@ -624,12 +660,36 @@ function onError(msg: Extract<HostToWebview, { type: 'error' }>): void {
   setStatus('');
 }
 
-function showNotice(level: string, message: string): void {
+/** Characters of a long name kept whole at its end (`_1a2b3c4d.npy`: what tells segments apart). */
+const TITLE_TAIL = 16;
+
+/**
+ * The name in the header, cut in its middle when it does not fit: its start shrinks with an
+ * ellipsis, its end stays. The element's text is the whole name; hovering shows it too.
+ */
+function setTitle(name: string): void {
+  const cut = name.length > TITLE_TAIL * 2 ? name.length - TITLE_TAIL : name.length;
+  const head = document.createElement('span');
+  head.className = 'head';
+  head.textContent = name.slice(0, cut);
+  const tail = document.createElement('span');
+  tail.className = 'tail';
+  tail.textContent = name.slice(cut);
+  // The start gives way to the end: the room the end's characters take (a little over 1ch each).
+  const tailChars = name.length - cut;
+  head.style.maxWidth = tailChars > 0 ? `calc(100% - ${(tailChars * 1.15).toFixed(1)}ch)` : '100%';
+  el.title.replaceChildren(head, tail);
+  el.title.title = name;
+}
+
+/** A notice under the toolbar; a sticky one (the segment was unlinked) stays while this array is shown. */
+function showNotice(level: string, message: string, sticky = false): void {
   el.notice.hidden = false;
   el.notice.className = level;
   el.notice.textContent = displayText(message);
+  el.notice.dataset.sticky = String(sticky);
   window.clearTimeout(noticeTimer);
-  noticeTimer = window.setTimeout(() => (el.notice.hidden = true), level === 'error' ? 12000 : 6000);
+  if (!sticky) noticeTimer = window.setTimeout(() => (el.notice.hidden = true), level === 'error' ? 12000 : 6000);
 }
 
 window.addEventListener('message', (ev: MessageEvent) => onHostMessage(ev.data));
@@ -660,7 +720,7 @@ function onHostMessage(data: unknown): void {
       onError(msg);
       break;
     case 'notice':
-      showNotice(msg.level, msg.message);
+      showNotice(msg.level, msg.message, msg.sticky === true);
       break;
   }
 }

@@ -76,8 +76,12 @@ export function computeLayout(width: number, height: number, opts: { aspect: num
   };
 }
 
-export function placeCanvases(l: Layout, c: { heatmap: HTMLCanvasElement; overlay: HTMLCanvasElement; yaxis: HTMLCanvasElement; xaxis: HTMLCanvasElement; colorbar: HTMLCanvasElement }): void {
+export function placeCanvases(
+  l: Layout,
+  c: { heatmap: HTMLCanvasElement; cells: HTMLCanvasElement; overlay: HTMLCanvasElement; yaxis: HTMLCanvasElement; xaxis: HTMLCanvasElement; colorbar: HTMLCanvasElement },
+): void {
   fitCanvas(c.heatmap, l.plot, l.dpr);
+  fitCanvas(c.cells, l.plot, l.dpr);
   fitCanvas(c.overlay, l.plot, l.dpr);
   fitCanvas(c.yaxis, l.yaxis, l.dpr);
   fitCanvas(c.xaxis, l.xaxis, l.dpr);
@@ -134,6 +138,31 @@ export function colorTile(tile: Tile, norm: Norm, cmap: ColormapName, inverted: 
   tile.image = img;
 }
 
+/** Device pixels a cell must span, both ways, before the heatmap draws single elements as a grid. */
+export const SINGLE_CELL_PX = 8;
+/** ... and before each cell carries its value written in it. */
+const LABEL_CELL_W = 46;
+const LABEL_CELL_H = 15;
+
+/**
+ * When the tile holds one element per cell (an exact tile) and each cell spans at least
+ * SINGLE_CELL_PX device pixels on a canvas of this size: the cells' size in device pixels; else null.
+ */
+export function singleCells(tile: Tile | null, vp: Viewport, widthPx: number, heightPx: number): { w: number; h: number } | null {
+  if (!tile) return null;
+  const win = tile.window;
+  if (tile.width !== win.c1 - win.c0 || tile.height !== win.r1 - win.r0) return null;
+  const r = windowRect(win, vp, widthPx, heightPx);
+  const w = r.w / tile.width;
+  const h = r.h / tile.height;
+  return w >= SINGLE_CELL_PX && h >= SINGLE_CELL_PX ? { w, h } : null;
+}
+
+/** Black or white, whichever reads better on an RGB colour. */
+function inkOn(r: number, g: number, b: number): string {
+  return 0.2126 * r + 0.7152 * g + 0.0722 * b > 140 ? 'rgba(0,0,0,0.85)' : 'rgba(255,255,255,0.92)';
+}
+
 /** Draws the tile where its window falls in the viewport (blocks when cells are bigger than pixels). */
 export function drawHeatmap(canvas: HTMLCanvasElement, tile: Tile | null, vp: Viewport): void {
   const ctx = canvas.getContext('2d', { willReadFrequently: true }) as CanvasRenderingContext2D;
@@ -143,6 +172,75 @@ export function drawHeatmap(canvas: HTMLCanvasElement, tile: Tile | null, vp: Vi
   const r = windowRect(tile.window, vp, canvas.width, canvas.height);
   ctx.imageSmoothingEnabled = false;
   ctx.drawImage(tile.image, r.x, r.y, r.w, r.h);
+}
+
+/**
+ * On the transparent canvas over the heatmap (`canvas`): zoomed in to single elements, the cells'
+ * borders (neighbours of one colour stay tellable apart), their values when they are wide enough
+ * (`label`), and the hovered cell's outline; nothing otherwise. True when it drew cells.
+ */
+export function drawCells(
+  canvas: HTMLCanvasElement,
+  tile: Tile | null,
+  vp: Viewport,
+  cells: { label: (v: number) => string; hover: { row: number; col: number } | null; dpr: number; fontFamily: string },
+): boolean {
+  const ctx = canvas.getContext('2d', { willReadFrequently: true }) as CanvasRenderingContext2D;
+  ctx.setTransform(1, 0, 0, 1, 0, 0);
+  ctx.clearRect(0, 0, canvas.width, canvas.height);
+  const size = singleCells(tile, vp, canvas.width, canvas.height);
+  if (!tile?.image || !size) return false;
+  const r = windowRect(tile.window, vp, canvas.width, canvas.height);
+  const { w, h } = size;
+  // Borders: a thin line between cells, visible on light and dark colours alike.
+  ctx.save();
+  ctx.beginPath();
+  for (let j = 0; j <= tile.width; j++) {
+    const x = Math.round(r.x + j * w) + 0.5;
+    if (x < -1 || x > canvas.width + 1) continue;
+    ctx.moveTo(x, Math.max(0, r.y));
+    ctx.lineTo(x, Math.min(canvas.height, r.y + r.h));
+  }
+  for (let i = 0; i <= tile.height; i++) {
+    const y = Math.round(r.y + i * h) + 0.5;
+    if (y < -1 || y > canvas.height + 1) continue;
+    ctx.moveTo(Math.max(0, r.x), y);
+    ctx.lineTo(Math.min(canvas.width, r.x + r.w), y);
+  }
+  ctx.lineWidth = 1;
+  ctx.strokeStyle = 'rgba(128,128,128,0.6)';
+  ctx.stroke();
+  if (w >= LABEL_CELL_W * cells.dpr && h >= LABEL_CELL_H * cells.dpr) {
+    const colours = (tile.image.getContext('2d') as CanvasRenderingContext2D).getImageData(0, 0, tile.width, tile.height).data;
+    const px = Math.max(9, Math.min(13, Math.floor(h / cells.dpr / 2.2))) * cells.dpr;
+    ctx.font = `${px}px ${cells.fontFamily}`;
+    ctx.textAlign = 'center';
+    ctx.textBaseline = 'middle';
+    for (let i = 0; i < tile.height; i++) {
+      const cy = r.y + (i + 0.5) * h;
+      if (cy < 0 || cy > canvas.height) continue;
+      for (let j = 0; j < tile.width; j++) {
+        const cx = r.x + (j + 0.5) * w;
+        if (cx < 0 || cx > canvas.width) continue;
+        const k = (i * tile.width + j) * 4;
+        ctx.fillStyle = inkOn(colours[k], colours[k + 1], colours[k + 2]);
+        ctx.fillText(cells.label(tile.values[i * tile.width + j]), cx, cy, w - 4 * cells.dpr);
+      }
+    }
+  }
+  const hv = cells.hover;
+  if (hv && hv.row >= tile.window.r0 && hv.row < tile.window.r1 && hv.col >= tile.window.c0 && hv.col < tile.window.c1) {
+    const x = r.x + (hv.col - tile.window.c0) * w;
+    const y = r.y + (hv.row - tile.window.r0) * h;
+    ctx.lineWidth = 2 * cells.dpr;
+    ctx.strokeStyle = 'rgba(0,0,0,0.9)';
+    ctx.strokeRect(x + cells.dpr, y + cells.dpr, w - 2 * cells.dpr, h - 2 * cells.dpr);
+    ctx.lineWidth = cells.dpr;
+    ctx.strokeStyle = 'rgba(255,255,255,0.95)';
+    ctx.strokeRect(x + 2 * cells.dpr, y + 2 * cells.dpr, w - 4 * cells.dpr, h - 4 * cells.dpr);
+  }
+  ctx.restore();
+  return true;
 }
 
 // ---- line plot ----------------------------------------------------------

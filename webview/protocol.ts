@@ -52,6 +52,8 @@ export interface SegmentSummary {
   /** For container files: every tensor, and the one shown. */
   tensors?: TensorSummary[];
   tensor?: string;
+  /** What limits reading it as an array, said in the panel (an Arrow column's nulls). */
+  note?: string;
 }
 
 export interface StatsSummary {
@@ -148,7 +150,8 @@ export type HostToWebview =
       /** What the error is about when that is not the array shown (Quick Look: a segment it cannot show). */
       subject?: string;
     }
-  | { type: 'notice'; level: 'info' | 'warning' | 'error'; message: string };
+  /** `sticky`: stays until the array changes (the segment was unlinked: true as long as it is shown). */
+  | { type: 'notice'; level: 'info' | 'warning' | 'error'; message: string; sticky?: boolean };
 
 /**
  * Every message from the webview carries the epoch of the last init it received (0 before

@@ -1,4 +1,5 @@
 /** Axis ticks at nice numbers, for indices and for each value scale, and number formatting. DOM-free. */
+import { formatNumber } from '../extension/core/numbers';
 import type { ScaleName } from './scales';
 
 /** A step of 1, 2 or 5 times a power of ten giving about `count` intervals over `span`. */
@@ -102,16 +103,11 @@ export function formatTick(v: number, step?: number): string {
   return String(Number(v.toPrecision(6)));
 }
 
+const VALUE_WORDS = { posInf: '+Inf', negInf: '−Inf' };
+
 /** A value in about `digits` significant digits (tooltips, stats, colorbar ends). */
 export function formatValue(v: number | null, digits = 5): string {
-  if (v === null) return '—';
-  if (Number.isNaN(v)) return 'NaN';
-  if (v === Infinity) return '+Inf';
-  if (v === -Infinity) return '−Inf';
-  if (v === 0) return '0';
-  const a = Math.abs(v);
-  if (a >= 1e5 || a < 1e-4) return v.toExponential(digits - 1).replace(/\.?0+e/, 'e').replace('e+', 'e');
-  return String(Number(v.toPrecision(digits)));
+  return formatNumber(v, digits, VALUE_WORDS);
 }
 
 /** Thousands separated with thin spaces: 16 384. */

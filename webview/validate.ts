@@ -25,6 +25,7 @@ function isSegment(v: unknown): v is SegmentSummary {
   if (!isStr(v.dtype) || !isStr(v.dtypeWords) || !isShape(v.shape) || typeof v.fortranOrder !== 'boolean') return false;
   if (typeof v.complex !== 'boolean' || !isInt(v.size) || !isInt(v.rows) || !isInt(v.cols)) return false;
   if (v.tensors !== undefined && !(Array.isArray(v.tensors) && v.tensors.every(isTensor))) return false;
+  if (v.note !== undefined && !isStr(v.note)) return false;
   if (v.tensor !== undefined && !isStr(v.tensor)) return false;
   return true;
 }
@@ -78,7 +79,9 @@ export function validateHostMessage(m: unknown): HostToWebview | null {
         ? (m as HostToWebview)
         : null;
     case 'notice':
-      return isStr(m.message) && ['info', 'warning', 'error'].includes(m.level as string) ? (m as HostToWebview) : null;
+      return isStr(m.message) && ['info', 'warning', 'error'].includes(m.level as string) && (m.sticky === undefined || typeof m.sticky === 'boolean')
+        ? (m as HostToWebview)
+        : null;
     default:
       return null;
   }

@@ -5,6 +5,7 @@ import { COLORMAPS, colorIndex, isColormap, lut, specialColors, type ColormapNam
 import { inspectSegment, resolveName, UsageError } from '../core/catalog';
 import { dtypeWords } from '../core/dtype';
 import { fsPath } from '../core/names';
+import { formatNumber } from '../core/numbers';
 import { encodePng } from '../core/png';
 import { parseSelectionFlags, selectArray, selectSlice, SELECTION_OPTIONS, SelectionError, wholeArray, type Selected, type SelectionFlags } from '../core/select';
 import { storedInterpretation } from '../core/interpretations';
@@ -62,10 +63,8 @@ async function withArray<T>(ctx: CommandContext, flags: SelectionFlags, use: (vi
   }
 }
 
-function numberText(v: number | null): string {
-  if (v === null) return '—';
-  return Number.isInteger(v) ? String(v) : v.toPrecision(9).replace(/\.?0+(e|$)/, '$1');
-}
+/** Values on a terminal: 9 significant digits at most (the JSON has them all). */
+const numberText = (v: number | null): string => formatNumber(v, 9);
 
 /** `r0:r1,c0:c1` (either end may be left out: `:`, `10:`, `:20`). */
 function parseWindow(text: string): { r: [number | null, number | null]; c: [number | null, number | null] } {
@@ -133,6 +132,8 @@ export const ARRAY_COMMANDS: Command[] = [
     async run(ctx) {
       const flags = parseSelectionFlags(ctx.values);
       return withArray(ctx, flags, async (view, sel) => {
+        // Statistics would count the null rows' slots as values: no numbers rather than wrong ones.
+        if (sel.nullCount) throw new Failure(`${sel.what}: ${sel.note}; statistics would count them as values`);
         const sliced = flags.index !== undefined;
         // The 2-D slice is resolved either way, so that bad --axes/--part are reported.
         const slice = selectSlice(sel.layout, flags);
@@ -229,6 +230,7 @@ export const ARRAY_COMMANDS: Command[] = [
           ctx.print(
             `wrote ${out}: ${grid.width} x ${grid.height} pixels of ${sel.what} rows ${r0}:${r1}, columns ${c0}:${c1} (${mode}), ${colormap} over ${numberText(lo)}..${numberText(hi)}`,
           );
+          if (sel.note) ctx.print(`note: ${sel.note}`);
         }
         return 0;
       });

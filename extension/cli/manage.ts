@@ -7,6 +7,7 @@ import {
   validateName, type ClearResult, type Fill, type ProgressFn, type UnlinkOutcome,
 } from '../core/manage';
 import { displayText } from '../core/names';
+import { shapeFlag } from '../core/select';
 import { Failure, table, type Command, type CommandContext } from './common';
 
 const str = (ctx: CommandContext, k: string): string | undefined => {
@@ -21,15 +22,6 @@ function newName(given: string): string {
   const bad = validateName(name);
   if (bad) throw new UsageError(bad);
   return name;
-}
-
-function parseShape(text: string): number[] {
-  if (text.trim() === '') return [];
-  return text.split(',').map((p) => {
-    const t = p.trim();
-    if (!/^\d+$/.test(t) || !Number.isSafeInteger(Number(t))) throw new UsageError(`--shape: bad dimension '${p}' (integers separated by commas)`);
-    return Number(t);
-  });
 }
 
 /**
@@ -121,7 +113,7 @@ export const MANAGE_COMMANDS: Command[] = [
       const dtype = str(ctx, 'dtype');
       if (dtype !== undefined && !parseDTypeSpec(dtype)) throw new UsageError(`--dtype: unsupported dtype '${dtype}' (float32, <f4, >i8, u1, complex64, bfloat16...)`);
       const shapeText = str(ctx, 'shape');
-      const shape = shapeText !== undefined ? parseShape(shapeText) : undefined;
+      const shape = shapeText !== undefined ? shapeFlag(shapeText) : undefined;
       const fill = str(ctx, 'fill');
       if (fill !== undefined && !['zeros', 'random', 'arange'].includes(fill)) throw new UsageError(`--fill must be zeros, random or arange (got '${fill}')`);
       const format = str(ctx, 'format');

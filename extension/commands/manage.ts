@@ -23,7 +23,8 @@ import {
   type Fill,
   type LongRunning,
 } from '../core/manage';
-import { parseDTypeSpec } from '../core/dtype';
+import { parseShape } from '../core/array';
+import { dtypeWords, parseDTypeSpec } from '../core/dtype';
 import { displayText, entryPath } from '../core/names';
 import type { Segment } from '../core/types';
 
@@ -87,20 +88,28 @@ const DTYPES: { label: string; spec: string; description: string }[] = [
   { label: 'complex128', spec: '<c16', description: '16 bytes' },
 ];
 
-function parseShape(text: string): number[] | string {
-  const parts = text.split(/[,x×\s]+/).filter(Boolean);
-  if (parts.length === 0) return 'Give at least one dimension, e.g. 1024,1024';
-  const dims = parts.map(Number);
-  if (dims.some((d) => !Number.isSafeInteger(d) || d < 0)) return 'Dimensions are whole numbers ≥ 0, separated by commas';
-  if (dims.length > 32) return 'At most 32 dimensions';
-  return dims;
+/** The shape the wizard's text gives (the CLI's parser: what one accepts the other does), or why not. */
+function wizardShape(text: string): number[] | string {
+  if (text.trim() === '') return 'Give at least one dimension, e.g. 1024,1024';
+  try {
+    return parseShape(text);
+  } catch (e) {
+    return message(e);
+  }
+}
+
+/** The steps of the create wizard, numbered in its titles. */
+const CREATE_STEPS = ['name', 'dtype', 'shape', 'contents', 'format'] as const;
+
+function createTitle(step: (typeof CREATE_STEPS)[number], detail = ''): string {
+  return `${TITLE}: Create Segment (${CREATE_STEPS.indexOf(step) + 1}/${CREATE_STEPS.length}) — ${step}${detail}`;
 }
 
 /** The create flow: name, dtype, shape, fill, format; then a cancellable write. */
 async function createFlow(deps: ManageDeps): Promise<void> {
   const dir = deps.dir();
   const name = await vscode.window.showInputBox({
-    title: `${TITLE}: Create Segment (1/4) — name in ${dir}`,
+    title: createTitle('name', ` in ${dir}`),
     prompt: 'Name of the new segment (no /, no .., at most 255 bytes). np.load("/dev/shm/NAME") opens an .npy one.',
     placeHolder: 'features.npy',
     validateInput: (v) => (v === '' ? null : validateName(v)),
@@ -108,7 +117,7 @@ async function createFlow(deps: ManageDeps): Promise<void> {
   });
   if (!name) return;
   const dtypePick = await vscode.window.showQuickPick([...DTYPES, { label: 'Other…', spec: '', description: 'type a numpy dtype' }], {
-    title: `${TITLE}: Create Segment (2/4) — dtype`,
+    title: createTitle('dtype'),
     placeHolder: 'Element type',
     ignoreFocusOut: true,
   });
@@ -116,7 +125,7 @@ async function createFlow(deps: ManageDeps): Promise<void> {
   let dtype = dtypePick.spec;
   if (!dtype) {
     const typed = await vscode.window.showInputBox({
-      title: `${TITLE}: Create Segment — dtype`,
+      title: createTitle('dtype'),
       prompt: "What np.dtype() takes for numbers: '<f4', '>i8', 'uint16', 'complex64', or bfloat16",
       validateInput: (v) => (parseDTypeSpec(v) ? null : `'${v}' is not a numeric dtype`),
       ignoreFocusOut: true,
@@ -125,17 +134,17 @@ async function createFlow(deps: ManageDeps): Promise<void> {
     dtype = typed;
   }
   const shapeText = await vscode.window.showInputBox({
-    title: `${TITLE}: Create Segment (3/4) — shape`,
-    prompt: 'Dimensions separated by commas',
+    title: createTitle('shape'),
+    prompt: 'Dimensions separated by commas, as the CLI\'s --shape',
     placeHolder: '1024,1024',
     validateInput: (v) => {
-      const s = parseShape(v);
+      const s = wizardShape(v);
       return typeof s === 'string' ? s : null;
     },
     ignoreFocusOut: true,
   });
   if (!shapeText) return;
-  const shape = parseShape(shapeText) as number[];
+  const shape = wizardShape(shapeText) as number[];
   const fillPick = await vscode.window.showQuickPick(
     [
       { label: 'zeros', description: 'sparse: uses RAM only once written', fill: 'zeros' as Fill | 'file' },
@@ -143,7 +152,7 @@ async function createFlow(deps: ManageDeps): Promise<void> {
       { label: 'arange', description: '0, 1, 2, … in C order', fill: 'arange' as Fill | 'file' },
       { label: 'from an .npy file…', description: 'copy an array from disk', fill: 'file' as Fill | 'file' },
     ],
-    { title: `${TITLE}: Create Segment (4/4) — contents`, ignoreFocusOut: true },
+    { title: createTitle('contents'), ignoreFocusOut: true },
   );
   if (!fillPick) return;
   let from: string | undefined;
@@ -157,7 +166,7 @@ async function createFlow(deps: ManageDeps): Promise<void> {
       { label: 'npy', description: "self-describing: np.load(path, mmap_mode='r+')", picked: true },
       { label: 'raw', description: 'bare bytes (SharedMemory-style); dtype and shape are not stored' },
     ],
-    { title: `${TITLE}: Create Segment — format`, ignoreFocusOut: true },
+    { title: createTitle('format'), ignoreFocusOut: true },
   );
   if (!formatPick) return;
   try {
@@ -176,7 +185,7 @@ async function createFlow(deps: ManageDeps): Promise<void> {
     await deps.refresh();
     await deps.reveal(r.name);
     const choice = await vscode.window.showInformationMessage(
-      `Created ${r.name}: ${formatBytes(r.size)} · ${r.dtype} · ${shapeWords(r.shape)}`,
+      `Created ${r.name}: ${formatBytes(r.size)} · ${dtypeWords(r.dtype)} · ${shapeWords(r.shape)}`,
       'Preview',
       'Copy Python Code',
     );

@@ -4,6 +4,8 @@
  */
 import type { SliceSpec } from '../native';
 import { parseNumericDType, type NumericDType } from './dtype';
+import { arrowValuesDtype } from './formats/arrow';
+import type { SegmentFormat } from './types';
 
 export interface ArrayLayout {
   dtype: string;
@@ -26,6 +28,39 @@ export interface ResolvedSlice extends SliceSpec {
 }
 
 export class SliceError extends Error {}
+
+/** What a segment, a tensor or a column says of its array (Segment, Decoded and DecodedChild all have these). */
+export interface ArrayFacts {
+  format: SegmentFormat;
+  dtype: string | null;
+  shape: number[] | null;
+  fortranOrder: boolean | null;
+  dataOffset: number | null;
+  error: string | null;
+  details?: Record<string, unknown>;
+}
+
+/**
+ * The numeric array a segment or a child of one holds, or why there is none (words to put after
+ * its name). The one rule for the tree (click, menus, palette), the preview and the CLI: an Arrow
+ * column is the 1-D array of its values buffer (`Float64` read as `<f8`, timestamps as their
+ * int64 storage), when it lies in one place.
+ */
+export function arrayLayoutOf(s: ArrayFacts): { layout: ArrayLayout } | { reason: string } {
+  if (s.error) return { reason: s.error };
+  if (s.format === 'column') {
+    const values = s.dtype === null ? null : arrowValuesDtype(s.dtype);
+    if (values === null) return { reason: `Arrow type ${s.dtype ?? '?'} is not numeric; it cannot be drawn` };
+    if (s.shape === null || s.dataOffset === null) {
+      const note = typeof s.details?.note === 'string' ? s.details.note : 'its values are not in one place (compressed, or not read)';
+      return { reason: note };
+    }
+    return { layout: { dtype: values, shape: s.shape, fortranOrder: false, dataOffset: s.dataOffset } };
+  }
+  if (s.dtype === null || s.shape === null || s.dataOffset === null || s.fortranOrder === null) return { reason: 'not an array' };
+  if (!parseNumericDType(s.dtype)) return { reason: `dtype ${s.dtype} is not numeric; it cannot be drawn` };
+  return { layout: { dtype: s.dtype, shape: s.shape, fortranOrder: s.fortranOrder, dataOffset: s.dataOffset } };
+}
 
 export function byteStrides(shape: number[], itemsize: number, fortran: boolean): number[] {
   const n = shape.length;
@@ -78,4 +113,30 @@ export function resolveSlice(layout: ArrayLayout, choice: SliceChoice = {}): Res
     offset += i * strides[k];
   }
   return { ...base, offset, strideR: strides[ar], strideC: strides[ac], rows: shape[ar], cols: shape[ac], axes: [ar, ac] };
+}
+
+export class ShapeSyntaxError extends Error {}
+
+/** numpy's limit on dimensions. */
+export const MAX_DIMS = 32;
+
+/**
+ * A shape as the contract writes it (`--shape A,B[,...]`, docs/cli.md): whole numbers >= 0
+ * separated by commas, spaces allowed around them; the empty text is a scalar. The CLI
+ * (create and the array commands) and the create wizard all read shapes here, so what one
+ * accepts the others accept. ShapeSyntaxError says what is wrong and how to write it.
+ */
+export function parseShape(text: string): number[] {
+  if (text.trim() === '') return [];
+  const parts = text.split(',');
+  const dims = parts.map((p) => {
+    const t = p.trim();
+    if (!/^\d+$/.test(t) || !Number.isSafeInteger(Number(t))) {
+      const where = parts.length > 1 ? ` in '${text}'` : '';
+      throw new ShapeSyntaxError(`bad dimension '${t}'${where}: write whole numbers separated by commas, e.g. 512,512`);
+    }
+    return Number(t);
+  });
+  if (dims.length > MAX_DIMS) throw new ShapeSyntaxError(`${dims.length} dimensions; numpy allows ${MAX_DIMS}`);
+  return dims;
 }

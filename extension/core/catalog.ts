@@ -118,7 +118,7 @@ function newSegment(rel: string, full: string, e: { dev: number; ino: number; si
       dataOffset: c.dataOffset,
       children: null,
       error: c.error,
-      details: undefined,
+      details: c.details,
     }));
   }
   return seg;
@@ -664,11 +664,17 @@ export async function inspectSegment(name: string, opts: ListOptions = {}): Prom
     }),
   );
   const cat = await buildCatalog(scans, holderScan, interps);
+  // A folder's entries have paths of their own; a file's children (tensors, columns) share the
+  // file's path: `FILE/CHILD`, the longest prefix that is a file wins and the rest names the child.
   const findLive = (list: Segment[], full: string): Segment | null => {
     for (const s of list) {
       if (s.deleted) continue;
       if (s.path === full) return s;
       if (s.children && full.startsWith(s.path + '/')) {
+        if (s.format !== 'directory') {
+          const want = `${s.name}/${full.slice(s.path.length + 1)}`;
+          return s.children.find((c) => c.name === want) ?? null;
+        }
         const c = findLive(s.children, full);
         if (c) return c;
       }

@@ -1,5 +1,8 @@
 /** Human words for sizes, shapes and segments (tree descriptions, CLI tables). */
+import { arrayLayoutOf } from './array';
+import { arrowValuesDtype } from './formats/arrow';
 import { dtypeWords } from './dtype';
+import { displayText } from './names';
 import type { Segment } from './types';
 
 export function formatBytes(n: number): string {
@@ -27,16 +30,75 @@ export function segmentDescription(s: Segment): string {
   return parts.join(' · ');
 }
 
-/** True when the segment is an array the heatmap can draw. */
+/** `Float64` (an Arrow type) as is; `float32 \`<f4\`` for a numpy dtype. */
+function dtypeCell(s: Segment): string {
+  const d = s.dtype!;
+  if (s.format === 'column') {
+    const values = arrowValuesDtype(d);
+    return values ? `${d} (Arrow; read as ${dtypeWords(values)} \`${values}\`)` : `${d} (Arrow)`;
+  }
+  const words = dtypeWords(d);
+  return words === d ? `\`${d}\`` : `${words} \`${d}\``;
+}
+
+function holderCell(s: Segment, own: { panels: string[]; pid: number }): string {
+  if (s.holders.length > 0) {
+    return s.holders
+      .map((h) =>
+        h.pid === own.pid
+          ? own.panels.length > 0
+            ? `this window's preview ${own.panels.map((t) => `“${t}”`).join(', ')} (pid ${h.pid}, ${h.via})`
+            : `this window's SHM Inspector (pid ${h.pid}, ${h.via})`
+          : `${displayText(h.comm)} (pid ${h.pid}, ${h.via})`,
+      )
+      .join(', ');
+  }
+  return s.orphan === true ? 'none: orphan' : s.orphan === null ? 'none visible (some processes could not be inspected)' : 'none';
+}
+
+/**
+ * What the tree's tooltip tables say of a segment, as (key, value) rows: formats' own facts (an
+ * Arrow table's rows and columns, a column's nulls), no row that does not apply (no memory order
+ * for a 1-D array). `owner` is written by the caller (a user name needs a look-up); `ownPanels`
+ * titles this window's panels that map it, `ownPid` this window's process.
+ */
+export function segmentFacts(s: Segment, opts: { owner?: string | null; ownPanels?: string[]; ownPid?: number } = {}): [string, string][] {
+  const rows: [string, string][] = [];
+  const part = s.format === 'tensor' || s.format === 'column';
+  const d = s.details ?? {};
+  rows.push(['format', s.format + (s.producer ? ` · made by ${s.producer}` : '')]);
+  if (s.format === 'arrow') {
+    const cols = s.children?.length ?? 0;
+    rows.push(['table', `${typeof d.rows === 'number' ? `${d.rows} rows` : 'rows unknown'} × ${cols} column${cols === 1 ? '' : 's'}`]);
+    if (typeof d.batches === 'number') rows.push(['batches', `${d.batches} record batch${d.batches === 1 ? '' : 'es'}${d.ipc ? ` · IPC ${String(d.ipc)}` : ''}`]);
+  }
+  if (s.dtype) rows.push(['dtype', dtypeCell(s)]);
+  if (s.shape) rows.push(['shape', s.format === 'column' ? `${s.shape[0]} rows` : shapeWords(s.shape)]);
+  if (s.shape && s.shape.length >= 2 && s.fortranOrder !== null) rows.push(['order', s.fortranOrder ? 'Fortran (column-major)' : 'C (row-major)']);
+  if (s.dataOffset !== null) rows.push(['data offset', `${s.dataOffset} bytes`]);
+  if (typeof d.nullCount === 'number') rows.push(['nulls', `${d.nullCount}`]);
+  const interp = d.interpretation as { leftoverBytes?: number } | undefined;
+  if (interp) rows.push(['layout', `given with Interpret As…${interp.leftoverBytes ? ` · ${interp.leftoverBytes} bytes after the data unread` : ''}`]);
+  if (!part) rows.push(['size', `${formatBytes(s.size)} logical · ${formatBytes(s.allocatedBytes)} in RAM`]);
+  else rows.push(['size', `${formatBytes(s.size)}${typeof d.indices === 'string' ? ` of ${d.indices} dictionary indices (the dictionary is stored apart)` : ''}`]);
+  if (opts.owner) rows.push(['owner', opts.owner]);
+  if (!s.deleted) rows.push(['modified', `${ageWords(s.mtimeMs)} ago · ${new Date(s.mtimeMs).toLocaleString()}`]);
+  if (s.symlinkTarget !== null) rows.push(['link to', `\`${displayText(s.symlinkTarget)}\` (not followed)`]);
+  if (!part) rows.push(['held by', holderCell(s, { panels: opts.ownPanels ?? [], pid: opts.ownPid ?? -1 })]);
+  return rows;
+}
+
+/** For a tensor or column that has a dtype but cannot be drawn (not numeric, spread over batches), or draws with a caveat (nulls): why. */
+export function arrayLimit(s: Segment): string | null {
+  if ((s.format !== 'tensor' && s.format !== 'column') || s.error) return null;
+  const r = arrayLayoutOf(s);
+  if ('reason' in r) return `Cannot be previewed: ${r.reason}`;
+  return typeof s.details?.note === 'string' ? s.details.note : null;
+}
+
+/** True when the segment (or tensor, or Arrow column) is an array the heatmap can draw. */
 export function isPreviewable(s: Segment): boolean {
-  return (
-    s.error === null &&
-    s.dtype !== null &&
-    s.shape !== null &&
-    s.dataOffset !== null &&
-    s.fortranOrder !== null &&
-    /^([<>|]?[biufc]\d+|bfloat16)$/.test(s.dtype)
-  );
+  return 'layout' in arrayLayoutOf(s);
 }
 
 /** `rw-r--r--` from permission bits. */

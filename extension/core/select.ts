@@ -9,10 +9,9 @@
  * a tensor that is not there, an interpretation that does not fit).
  */
 import type { FileIdentity, SliceSpec } from '../native';
-import { resolveSlice, SliceError, type ArrayLayout, type ResolvedSlice } from './array';
+import { arrayLayoutOf, parseShape, resolveSlice, SliceError, type ArrayFacts, type ArrayLayout, type ResolvedSlice } from './array';
 import { UsageError } from './catalog';
 import { parseDTypeSpec, parseNumericDType } from './dtype';
-import { arrowValuesDtype } from './formats/arrow';
 import { escapeText } from './names';
 import type { Segment } from './types';
 
@@ -59,6 +58,15 @@ function intList(flag: string, text: string, allowNegative: boolean): number[] {
   });
 }
 
+/** `--shape` of `create` and of the array commands: the one shape parser (core/array.ts), a UsageError when malformed. */
+export function shapeFlag(text: string): number[] {
+  try {
+    return parseShape(text);
+  } catch (e) {
+    throw new UsageError(`--shape: ${(e as Error).message}`);
+  }
+}
+
 function str(values: Record<string, unknown>, k: string): string | undefined {
   const v = values[k];
   return typeof v === 'string' ? v : undefined;
@@ -81,8 +89,7 @@ export function parseSelectionFlags(values: Record<string, unknown>): SelectionF
     if (f.tensor !== undefined || f.column !== undefined) throw new UsageError('--dtype/--shape are for raw segments, not with --tensor or --column');
     const dt = parseDTypeSpec(dtype);
     if (!dt) throw new UsageError(`unsupported dtype '${dtype}' (numeric numpy types such as <f4, float32, u1, >i8, complex64, or bfloat16)`);
-    const dims = intList('shape', shape, false);
-    if (dims.length > 32) throw new UsageError('--shape has more than 32 dimensions');
+    const dims = shapeFlag(shape);
     let off = 0;
     if (offset !== undefined) {
       if (!/^\d+$/.test(offset.trim()) || !Number.isSafeInteger(Number(offset))) throw new UsageError(`--offset takes a non-negative integer (got '${offset}')`);
@@ -107,10 +114,10 @@ export function parseSelectionFlags(values: Record<string, unknown>): SelectionF
   return f;
 }
 
-function layoutFrom(what: string, d: { dtype: string | null; shape: number[] | null; fortranOrder: boolean | null; dataOffset: number | null; error: string | null }): ArrayLayout {
-  if (d.error) throw new SelectionError(`${what}: ${d.error}`);
-  if (d.dtype === null || d.shape === null || d.dataOffset === null) throw new SelectionError(`${what}: not an array`);
-  return { dtype: d.dtype, shape: d.shape, fortranOrder: d.fortranOrder === true, dataOffset: d.dataOffset };
+function layoutFrom(what: string, d: ArrayFacts): ArrayLayout {
+  const r = arrayLayoutOf(d);
+  if ('reason' in r) throw new SelectionError(`${what}: ${r.reason}`);
+  return r.layout;
 }
 
 function childNames(seg: Segment): string {
@@ -129,6 +136,16 @@ export interface Selected {
   /** The file the layout was decoded from: the view is opened on it or not at all (openView's `expect`). */
   identity: FileIdentity;
   layout: ArrayLayout;
+  /** Nulls the array's values do not mark (an Arrow column's validity bitmap is not applied). */
+  nullCount?: number;
+  /** What to tell the user about reading it as an array (the nulls), when anything. */
+  note?: string;
+}
+
+/** The nulls an Arrow column's details report, as Selected's fields. */
+function nullsOf(child: Segment): Pick<Selected, 'nullCount' | 'note'> {
+  const n = child.details?.nullCount;
+  return typeof n === 'number' && n > 0 ? { nullCount: n, note: String(child.details?.note ?? `${n} nulls`) } : {};
 }
 
 /** The array a segment and the flags select. */
@@ -139,6 +156,13 @@ export function selectArray(seg: Segment, flags: SelectionFlags): Selected {
   }
   if (seg.deleted) throw new SelectionError(`${name}: deleted (only its holders can still read it)`);
   const identity = { dev: seg.dev, ino: seg.ino };
+  if (seg.format === 'tensor' || seg.format === 'column') {
+    // Named as FILE/CHILD (docs/cli.md): the tensor or column itself.
+    if (flags.tensor !== undefined || flags.column !== undefined || flags.raw) {
+      throw new UsageError(`${name} is a ${seg.format} already: give FILE/${seg.format.toUpperCase()} or --${seg.format} ${seg.format.toUpperCase()}, not both`);
+    }
+    return { what: name, path: seg.path, identity, layout: layoutFrom(name, seg), ...nullsOf(seg) };
+  }
   if (flags.tensor !== undefined && seg.format !== 'safetensors') throw new UsageError(`--tensor is for safetensors files; ${name} is ${seg.format}`);
   if (flags.column !== undefined && seg.format !== 'arrow') throw new UsageError(`--column is for Arrow files; ${name} is ${seg.format}`);
   if (flags.raw && seg.format !== 'raw') throw new UsageError(`--dtype/--shape are for raw segments; ${name} is ${seg.format} (its layout is known)`);
@@ -160,16 +184,7 @@ export function selectArray(seg: Segment, flags: SelectionFlags): Selected {
       if (!child) throw new SelectionError(`${name}: no ${kind} '${wanted}'${children.length ? ` (it has ${childNames(seg)})` : ''}`);
     }
     const label = `${name} ${kind} '${child.name.slice(name.length + 1)}'`;
-    if (seg.format === 'arrow') {
-      const dt = child.dtype === null ? null : arrowValuesDtype(child.dtype);
-      if (dt === null) throw new SelectionError(`${label}: Arrow type ${child.dtype} is not numeric; it cannot be drawn`);
-      if (child.error) throw new SelectionError(`${label}: ${child.error}`);
-      if (child.shape === null || child.dataOffset === null) {
-        throw new SelectionError(`${label}: its values are not in one place (several record batches, or compressed)`);
-      }
-      return { what: label, path: seg.path, identity, layout: { dtype: dt, shape: child.shape, fortranOrder: false, dataOffset: child.dataOffset } };
-    }
-    return { what: label, path: seg.path, identity, layout: layoutFrom(label, child) };
+    return { what: label, path: seg.path, identity, layout: layoutFrom(label, child), ...nullsOf(child) };
   }
 
   if (seg.format === 'raw') {

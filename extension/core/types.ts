@@ -87,6 +87,8 @@ export interface DecodedChild {
   /** Bytes the child's data occupies, when known. */
   size: number;
   error: string | null;
+  /** Extra facts (an Arrow column's nulls, batches...); `note` says what limits reading it as one array. */
+  details?: Record<string, unknown>;
 }
 
 /** The bytes a decoder gets: the start of the file, and its end when the file is larger. */

@@ -4,6 +4,7 @@
  */
 import type { ResolvedSlice } from '../core/array';
 import type { NumericDType } from '../core/dtype';
+import { formatNumber } from '../core/numbers';
 import type { MappedView } from '../native';
 import type { ComplexPart, Window2D } from '../../webview/protocol';
 
@@ -31,9 +32,9 @@ function shortest(v: number, round: (x: number) => number, maxDigits: number): s
   if (v === -Infinity) return '-inf';
   for (let p = 1; p <= maxDigits; p++) {
     const s = Number(v.toPrecision(p));
-    if (round(s) === v) return String(s);
+    if (round(s) === v) return formatNumber(s);
   }
-  return String(v);
+  return formatNumber(v);
 }
 
 export interface ElementValue {

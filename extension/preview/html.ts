@@ -16,15 +16,20 @@ const CSS = `
   html, body { height: 100%; margin: 0; padding: 0; overflow: hidden; }
   body { display: flex; flex-direction: column; font-family: var(--vscode-font-family); font-size: var(--vscode-font-size);
          color: var(--vscode-foreground); background: var(--vscode-editor-background); }
-  /* Header and footer keep one line whatever their text (long names, statistics arriving): the plot
-     never changes size under the user, which would also ask the host for the picture again. */
-  header { display: flex; align-items: baseline; gap: 12px; padding: 8px 12px 2px; white-space: nowrap; overflow: hidden; }
-  #title { font-weight: 600; font-size: 1.15em; overflow: hidden; text-overflow: ellipsis; min-width: 4em; flex: 0 1 auto; }
-  #info { color: var(--vscode-descriptionForeground); overflow: hidden; text-overflow: ellipsis; min-width: 0; flex: 0 10 auto; }
-  #keep { height: 20px; padding: 0 7px; font-size: 0.9em; align-self: center; }
+  /* The header has two lines of fixed height whatever their text (long names, statistics arriving):
+     the plot never changes size under the user, which would also ask the host for the picture again.
+     Line 1: the name, cut in its middle when too long (its end, _1a2b.npy, tells segments apart);
+     line 2: the facts (dtype, shape, size), never cut, and the status, cut at its end. */
+  header { display: flex; flex-wrap: wrap; align-items: baseline; gap: 0 12px; padding: 6px 12px 2px; white-space: nowrap; overflow: hidden; }
+  header .break { order: 2; flex: 0 0 100%; height: 0; }
+  /* Inline boxes, not flex items: the element's text (innerText too) stays the name on one line. */
+  #title { font-weight: 600; font-size: 1.15em; min-width: 4em; flex: 1 1 0; overflow: hidden; min-height: 1.35em; }
+  #title .head { display: inline-block; vertical-align: bottom; overflow: hidden; text-overflow: ellipsis; max-width: 100%; }
+  #info { order: 3; color: var(--vscode-descriptionForeground); flex: 0 0 auto; min-height: 1.35em; }
+  #keep { height: 20px; padding: 0 7px; font-size: 0.9em; align-self: center; flex: none; }
   #keep.off { visibility: hidden; }
-  #status { color: var(--vscode-descriptionForeground); margin-left: auto; font-variant-numeric: tabular-nums; font-size: 0.92em;
-             overflow: hidden; text-overflow: ellipsis; min-width: 0; flex: 0 100 auto; }
+  #status { order: 4; color: var(--vscode-descriptionForeground); margin-left: auto; font-variant-numeric: tabular-nums; font-size: 0.92em;
+             overflow: hidden; text-overflow: ellipsis; min-width: 0; flex: 0 1 auto; }
   .bar { display: flex; flex-wrap: wrap; align-items: center; gap: var(--gap) 10px; padding: 4px 12px; }
   #toolbar { border-bottom: 1px solid var(--vscode-panel-border, var(--vscode-widget-border, transparent)); padding-bottom: 6px; }
   .group { display: inline-flex; align-items: center; gap: 6px; }
@@ -61,7 +66,7 @@ const CSS = `
              linear-gradient(45deg, #8e8e8e 25%, transparent 25%, transparent 75%, #8e8e8e 75%); background-size: 10px 10px; background-position: 0 0, 5px 5px; }
   body[data-plot=line] #heatmap { background: transparent; }
   #heatmap.dragging { cursor: grabbing; }
-  #overlay { pointer-events: none; }
+  #overlay, #cells { pointer-events: none; }
   #tooltip { position: absolute; pointer-events: none; z-index: 5; padding: 5px 8px; border-radius: 3px; white-space: pre;
              font-family: var(--vscode-editor-font-family, monospace); font-size: 0.92em; line-height: 1.45;
              color: var(--vscode-editorHoverWidget-foreground, var(--vscode-foreground)); background: var(--vscode-editorHoverWidget-background);
@@ -79,9 +84,8 @@ const CSS = `
   #open { height: 20px; padding: 0 7px; font-size: 0.9em; align-self: center; flex: none; }
   body[data-layout=compact] { background: var(--vscode-sideBar-background, var(--vscode-editor-background)); }
   body[data-layout=compact] header { padding: 4px 8px 0; gap: 0 8px; flex-wrap: wrap; }
-  body[data-layout=compact] #title { flex: 1 1 0; }
   /* dtype · shape · size on a line of its own, there from the start (the plot keeps its size). */
-  body[data-layout=compact] #info { order: 3; flex: 1 0 100%; min-height: 1.4em; font-size: 0.92em; }
+  body[data-layout=compact] #info { flex: 1 0 100%; min-height: 1.4em; font-size: 0.92em; overflow: hidden; text-overflow: ellipsis; }
   body[data-layout=compact] #title { font-size: 1em; }
   body[data-layout=compact] #toolbar, body[data-layout=compact] #slicer, body[data-layout=compact] #hint,
   body[data-layout=compact] #keep, body[data-layout=compact] #status { display: none !important; }
@@ -97,6 +101,7 @@ const BODY = `
   <span id="info"></span>
   <button id="open" disabled title="Open this array in a preview editor, with every control">Open</button>
   <button id="keep" class="off" disabled title="This panel shows the next segment you preview, unless you keep it (zooming, panning or changing a control keeps it too)">Keep open</button>
+  <span class="break"></span>
   <span id="status" aria-live="polite"></span>
 </header>
 <div id="toolbar" class="bar" role="toolbar" aria-label="Viewer controls">
@@ -134,6 +139,7 @@ const BODY = `
   <canvas id="xaxis" aria-hidden="true"></canvas>
   <canvas id="colorbar" aria-hidden="true"></canvas>
   <canvas id="heatmap" tabindex="0" role="img" aria-label="Heatmap of the array. Arrow keys pan, plus and minus zoom, 0 resets; shift-drag zooms to a box."></canvas>
+  <canvas id="cells" aria-hidden="true"></canvas>
   <canvas id="overlay" aria-hidden="true"></canvas>
   <div id="tooltip" hidden></div>
 </div>

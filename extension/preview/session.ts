@@ -12,6 +12,7 @@ import * as vscode from 'vscode';
 import type { FirstPicture, HostToWebview, SliceSelection, StatsSummary, WebviewToHost, Window2D } from '../../webview/protocol';
 import type { PreviewInfo } from '../api';
 import { resolveSlice, SliceError, type ResolvedSlice } from '../core/array';
+import { formatBytes } from '../core/format-words';
 import { openView, viewErrorCode, type MappedView, type ReduceMode } from '../native';
 import { gatherWindow, npyHeader, readElement } from './element';
 import type { EmbeddedInit } from './html';
@@ -141,6 +142,32 @@ export class ViewerSession implements vscode.Disposable {
 
   get name(): string {
     return this.loaded?.summary.name ?? this.source.name;
+  }
+
+  /** The file this session maps now (device, inode, the path it was opened by), or null. */
+  get mapped(): { dev: number; ino: number; path: string } | null {
+    return this.view ? { dev: this.view.dev, ino: this.view.ino, path: this.view.path } : null;
+  }
+
+  /** True once the panel has said that its segment was unlinked. */
+  get unlinked(): boolean {
+    return this.unlinkNoted;
+  }
+
+  /**
+   * The mapped segment was unlinked (seen by live mode, or by the tree's scan): the panel says so
+   * for as long as it shows it, since its mapping alone now keeps that memory in use.
+   */
+  markUnlinked(): void {
+    if (this.unlinkNoted || this.disposed) return;
+    this.unlinkNoted = true;
+    const size = this.loaded ? ` (${formatBytes(this.loaded.summary.size)})` : '';
+    this.post({
+      type: 'notice',
+      level: 'warning',
+      sticky: true,
+      message: `${this.name} was unlinked: no one can open it by name any more, and this panel's mapping is what keeps its memory${size} in use. Close the panel to free it.`,
+    });
   }
 
   private post(msg: HostToWebview): void {
@@ -369,10 +396,7 @@ export class ViewerSession implements vscode.Disposable {
     const st = await fs.promises.lstat(this.loaded?.file ?? view.path, { bigint: true }).catch((e: NodeJS.ErrnoException) => (e.code === 'ENOENT' ? null : undefined));
     if (st === undefined) return true; // cannot tell (permissions): keep reading what is mapped
     if (st === null) {
-      if (!this.unlinkNoted) {
-        this.unlinkNoted = true;
-        this.notice('warning', `${this.name} was unlinked: the picture shows the memory this panel still maps, which no one else can open by name.`);
-      }
+      this.markUnlinked();
       return true;
     }
     if (Number(st.dev) === view.dev && Number(st.ino) === view.ino) return true;

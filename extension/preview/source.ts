@@ -5,7 +5,7 @@
  */
 import * as fs from 'fs';
 import * as path from 'path';
-import type { ArrayLayout } from '../core/array';
+import { arrayLayoutOf, type ArrayFacts, type ArrayLayout } from '../core/array';
 import { dtypeWords, parseNumericDType } from '../core/dtype';
 import { decodeFile } from '../core/formats';
 import { fsPath } from '../core/names';
@@ -41,7 +41,7 @@ function summary(
   file: string,
   size: number,
   layout: ArrayLayout,
-  extra: { tensors?: TensorSummary[]; tensor?: string } = {},
+  extra: { tensors?: TensorSummary[]; tensor?: string; note?: string } = {},
 ): SegmentSummary {
   const numeric = parseNumericDType(layout.dtype);
   const shape = layout.shape;
@@ -61,13 +61,10 @@ function summary(
   };
 }
 
-function layoutOf(what: string, d: { dtype: string | null; shape: number[] | null; fortranOrder: boolean | null; dataOffset: number | null; error: string | null }): ArrayLayout {
-  if (d.error) throw new NotAnArrayError(`${what}: ${d.error}`);
-  if (!d.dtype || !d.shape || d.dataOffset === null || d.fortranOrder === null) {
-    throw new NotAnArrayError(`${what} is not an array the viewer can read`);
-  }
-  if (!parseNumericDType(d.dtype)) throw new NotAnArrayError(`${what} holds dtype ${d.dtype}, which is not numeric; it cannot be drawn`);
-  return { dtype: d.dtype, shape: d.shape, fortranOrder: d.fortranOrder, dataOffset: d.dataOffset };
+function layoutOf(what: string, d: ArrayFacts): ArrayLayout {
+  const r = arrayLayoutOf(d);
+  if ('reason' in r) throw new NotAnArrayError(`${what}: ${r.reason}`);
+  return r.layout;
 }
 
 /** A catalog segment; `reinspect` looks it up again by name (Reopen, window reload). */
@@ -92,8 +89,8 @@ export class SegmentSource implements ArraySource {
       if (!s) throw Object.assign(new Error(`${this.name} no longer exists (it was unlinked or renamed)`), { code: 'ENOENT' });
     }
     const layout = layoutOf(s.name, s);
-    const size = s.size;
-    return { summary: summary('segment', s.name, s.path, size, layout), layout, path: s.path, file: fsPath(s.path), identity: { dev: s.dev, ino: s.ino } };
+    const note = typeof s.details?.note === 'string' ? s.details.note : undefined;
+    return { summary: summary('segment', s.name, s.path, s.size, layout, note ? { note } : {}), layout, path: s.path, file: fsPath(s.path), identity: { dev: s.dev, ino: s.ino } };
   }
 }
 

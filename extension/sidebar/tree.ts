@@ -8,8 +8,7 @@
 import * as vscode from 'vscode';
 import { arrange, type ArrangeOptions, type Arranged } from '../core/arrange';
 import { listCatalog } from '../core/catalog';
-import { dtypeWords } from '../core/dtype';
-import { ageWords, formatBytes, isPreviewable, modeString, segmentDescription, shapeWords } from '../core/format-words';
+import { arrayLimit, formatBytes, isPreviewable, modeString, segmentDescription, segmentFacts } from '../core/format-words';
 import type { Catalog, Segment } from '../core/types';
 import { userName } from '../core/users';
 import { displayText } from '../core/names';
@@ -91,9 +90,14 @@ export class SegmentTree implements vscode.TreeDataProvider<Node>, vscode.Dispos
   /** Milliseconds the last scan took. */
   lastScanMs = 0;
 
+  /**
+   * `ownMappings`: the titles of this window's panels that map a segment. This extension host
+   * shows up as one of its holders (`node`); the tree names the panel instead.
+   */
   constructor(
     private readonly dirs: () => string[],
     private readonly options: () => ArrangeOptions,
+    private readonly ownMappings: (s: Segment) => string[] = () => [],
   ) {}
 
   /** All segments of the last scan (unfiltered). */
@@ -232,9 +236,25 @@ export class SegmentTree implements vscode.TreeDataProvider<Node>, vscode.Dispos
       }
       case 'holder': {
         const h = node.holder;
+        const how = h.via === 'map' ? 'maps it' : h.via === 'fd' ? 'has it open' : 'maps it, has it open';
+        if (h.pid === process.pid) {
+          // This window's own extension host: name the panel that maps it, and offer to close it.
+          const panels = this.ownMappings(node.segment);
+          const item = new vscode.TreeItem(panels.length > 0 ? "this window's preview" : 'this window (SHM Inspector)', vscode.TreeItemCollapsibleState.None);
+          item.id = node.id;
+          item.description = `${how}${panels.length ? ' · ' : ''}${panels.map((t) => `“${t}”`).join(', ')}`;
+          item.tooltip = panels.length
+            ? `The preview panel ${panels.map((t) => `“${t}”`).join(', ')} in this window maps ${node.segment.name}${
+                node.segment.deleted ? ': it is what keeps its memory in use. Close the panel to free it.' : '.'
+              }`
+            : `This window's SHM Inspector (pid ${h.pid}) ${how.replace(' it', 's')} ${node.segment.name}.`;
+          item.iconPath = new vscode.ThemeIcon('preview');
+          item.contextValue = panels.length ? 'holder ownPreview' : 'holder own';
+          return item;
+        }
         const item = new vscode.TreeItem(holderLabel(h), vscode.TreeItemCollapsibleState.None);
         item.id = node.id;
-        item.description = `pid ${h.pid} · ${h.via === 'map' ? 'maps it' : h.via === 'fd' ? 'has it open' : 'maps it, has it open'}`;
+        item.description = `pid ${h.pid} · ${how}`;
         item.tooltip = `Process ${h.pid} (${holderLabel(h)}) ${h.via === 'fd' ? 'holds an open file descriptor to' : 'maps'} ${node.segment.name}`;
         item.iconPath = new vscode.ThemeIcon('server-process');
         item.contextValue = 'holder';
@@ -281,7 +301,7 @@ export class SegmentTree implements vscode.TreeDataProvider<Node>, vscode.Dispos
   }
 
   async resolveTreeItem(item: vscode.TreeItem, node: Node): Promise<vscode.TreeItem> {
-    if (node.kind === 'segment') item.tooltip = await segmentTooltip(node.segment);
+    if (node.kind === 'segment') item.tooltip = await segmentTooltip(node.segment, this.ownMappings(node.segment));
     return item;
   }
 
@@ -317,42 +337,17 @@ function signatureOf(a: Arranged, state: string, error: string | null): string {
 }
 
 /** Everything the catalog knows, as a Markdown table. */
-export async function segmentTooltip(s: Segment): Promise<vscode.MarkdownString> {
+export async function segmentTooltip(s: Segment, own: string[] = []): Promise<vscode.MarkdownString> {
   const md = new vscode.MarkdownString(undefined, true);
   md.supportHtml = false;
-  const rows: [string, string][] = [];
-  rows.push(['format', s.format + (s.producer ? ` · made by ${s.producer}` : '')]);
-  if (s.dtype) rows.push(['dtype', `${dtypeWords(s.dtype)} \`${s.dtype}\``]);
-  if (s.shape) rows.push(['shape', shapeWords(s.shape)]);
-  if (s.fortranOrder !== null) rows.push(['order', s.fortranOrder ? 'Fortran (column-major)' : 'C (row-major)']);
-  if (s.dataOffset !== null) rows.push(['data offset', `${s.dataOffset} bytes`]);
-  const interp = s.details?.interpretation as { leftoverBytes?: number } | undefined;
-  if (interp) rows.push(['layout', `given with Interpret As…${interp.leftoverBytes ? ` · ${interp.leftoverBytes} bytes after the data unread` : ''}`]);
-  if (s.format !== 'tensor' && s.format !== 'column') {
-    rows.push(['size', `${formatBytes(s.size)} logical · ${formatBytes(s.allocatedBytes)} in RAM`]);
-  } else {
-    rows.push(['size', formatBytes(s.size)]);
-  }
-  if (!s.deleted) {
-    rows.push(['owner', `${await userName(s.uid)} · ${modeString(s.mode)} (0${s.mode.toString(8)})`]);
-    rows.push(['modified', `${ageWords(s.mtimeMs)} ago · ${new Date(s.mtimeMs).toLocaleString()}`]);
-  }
-  if (s.symlinkTarget !== null) rows.push(['link to', `\`${displayText(s.symlinkTarget)}\` (not followed)`]);
-  if (s.format !== 'tensor' && s.format !== 'column') {
-    const holders =
-      s.holders.length > 0
-        ? s.holders.map((h) => `${holderLabel(h)} (pid ${h.pid}, ${h.via})`).join(', ')
-        : s.orphan === true
-          ? 'none: orphan'
-          : s.orphan === null
-            ? 'none visible (some processes could not be inspected)'
-            : 'none';
-    rows.push(['held by', holders]);
-  }
+  const owner = s.deleted ? null : `${await userName(s.uid)} · ${modeString(s.mode)} (0${s.mode.toString(8)})`;
+  const rows = segmentFacts(s, { owner, ownPanels: own, ownPid: process.pid });
   md.appendMarkdown(`**${escapeMd(displayText(s.name))}**${s.deleted ? ' — deleted, still mapped' : ''}\n\n`);
   md.appendMarkdown('| | |\n|---|---|\n');
   for (const [k, v] of rows) md.appendMarkdown(`| ${k} | ${escapeCell(v)} |\n`);
   if (s.error) md.appendMarkdown(`\n$(warning) ${escapeMd(displayText(s.error))}\n`);
+  const limit = arrayLimit(s);
+  if (limit) md.appendMarkdown(`\n$(info) ${escapeMd(limit)}\n`);
   if (s.deleted) md.appendMarkdown('\n$(info) Unlinked, but its RAM stays in use until the processes above let go.\n');
   return md;
 }

@@ -74,12 +74,25 @@ describe('managing segments in the workbench', function () {
 
   it('creates a float32 arange matrix from the palette, which numpy then reads', async () => {
     await runCommand(page, 'SHM Inspector: Create Segment…');
-    await answerStep(page, '(1/4)', seg.name);
-    await answerStep(page, '(2/4)', 'float32');
-    await answerStep(page, '(3/4)', '120,200');
-    await answerStep(page, '(4/4)', 'arange');
-    await answerStep(page, 'format', 'npy');
-    await page.locator('.notification-list-item', { hasText: `Created ${seg.name}` }).waitFor({ timeout: 30_000 });
+    // Five steps, each numbered out of five (issue #12: the fifth used to come after "(4/4)").
+    await answerStep(page, '(1/5) — name', seg.name);
+    await answerStep(page, '(2/5) — dtype', 'float32');
+    // The shape the CLI refuses is refused here too, saying how to write it.
+    const input = page.locator('.quick-input-widget .quick-input-box input');
+    await page.locator('.quick-input-widget .quick-input-title', { hasText: '(3/5) — shape' }).waitFor();
+    await input.fill('512x512');
+    const refusal = page.locator('.quick-input-widget .quick-input-message', { hasText: "bad dimension '512x512'" });
+    await refusal.waitFor();
+    assert.match(await refusal.innerText(), /whole numbers separated by commas, e\.g\. 512,512/);
+    await shot(page, '8a-manage-create-shape-refused');
+    await page.keyboard.press('Enter'); // refused: the step stays
+    await answerStep(page, '(3/5) — shape', '120,200');
+    await answerStep(page, '(4/5) — contents', 'arange');
+    await answerStep(page, '(5/5) — format', 'npy');
+    // The toast words the dtype as the tree does.
+    const toast = page.locator('.notification-list-item', { hasText: `Created ${seg.name}` });
+    await toast.waitFor({ timeout: 30_000 });
+    assert.match(await toast.innerText(), /· float32 · 120×200/);
     await page.locator('.part.sidebar .monaco-list-row', { hasText: seg.name }).waitFor();
     const check = execFileSync(
       PYTHON,

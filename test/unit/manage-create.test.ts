@@ -80,6 +80,8 @@ describe('manage: create', function () {
     [['--dtype', 'object', '--shape', '2'], /unsupported dtype 'object'/],
     [['--dtype', 'f4', '--shape', '2,x'], /bad dimension 'x'/],
     [['--dtype', 'f4', '--shape=-1'], /bad dimension '-1'/],
+    // The create wizard reads shapes with the same parser (issue #12): it refuses this too, with the same words.
+    [['--dtype', 'f4', '--shape', '512x512'], /bad dimension '512x512': write whole numbers separated by commas, e\.g\. 512,512/],
     [['--dtype', 'f4'], /needs --dtype and --shape/],
     [['--dtype', 'f4', '--shape', '2', '--fill', 'ones'], /--fill must be/],
     [['--dtype', 'f4', '--shape', '2', '--format', 'zip'], /--format must be/],

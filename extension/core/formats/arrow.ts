@@ -225,28 +225,54 @@ function fixedWidth(type: DataType): number | null {
   return null;
 }
 
-/** The columns; for a single uncompressed batch, where fixed-width values lie. */
+/**
+ * The columns, laid out from the first uncompressed record batch: where a fixed-width column's
+ * values lie (only a column in one batch is one contiguous array), the bytes a dictionary
+ * column's indices take, and the nulls a validity bitmap marks (their slots hold no value).
+ */
 function columns(scan: Scan): DecodedChild[] {
-  const batch = scan.batches === 1 && scan.rows !== null && scan.first && !scan.first.header.compression ? scan.first : null;
+  const batch = scan.rows !== null && scan.first && !scan.first.header.compression ? scan.first : null;
   let next: number | null = 0; // index of the next buffer in the batch, null once the layout is unknown
+  let node = 0; // index of the next field node (one per field, children included)
   const walk = (f: Field): void => {
     const n: number | null = next === null ? null : bufferCount(f.type, scan.version);
     next = n === null || next === null ? null : next + n;
+    node++;
     if (f.type.typeId !== Type.Dictionary) for (const c of f.type.children ?? []) walk(c);
   };
   return (scan.schema?.fields ?? []).map((f) => {
     const child: DecodedChild = { name: f.name, format: 'column', dtype: String(f.type), shape: null, fortranOrder: null, dataOffset: null, size: 0, error: null };
     const first = next;
+    const fieldNode = node;
     walk(f);
-    const width = fixedWidth(f.type);
+    const dictionary = f.type.typeId === Type.Dictionary;
+    // A dictionary column's batches hold its indices (the dictionary itself is in a dictionary batch).
+    const width = dictionary ? (f.type as unknown as { indices: { bitWidth: number } }).indices.bitWidth / 8 : fixedWidth(f.type);
     if (!batch || first === null || width === null || !Number.isInteger(width) || width <= 0) return child;
     const values = batch.header.buffers[first + 1];
     const rows = batch.header.length;
+    // Row counts from a damaged header: no layout, no size, rather than negative ones.
+    if (!Number.isSafeInteger(rows) || rows < 0 || !Number.isSafeInteger(scan.rows) || scan.rows! < rows) return child;
     const bytes = rows * width;
     if (!values || values.offset < 0 || values.length < bytes || values.offset + bytes > batch.bodyLength) {
       return { ...child, error: `column '${f.name}': values buffer of ${values?.length ?? 0} bytes cannot hold ${rows} rows` };
     }
-    return { ...child, shape: [rows], fortranOrder: false, dataOffset: batch.body + values.offset, size: bytes };
+    const batches = scan.batches ?? 0;
+    // Every batch holds rows x width bytes of values (or indices): the column's size over all of them.
+    const size = scan.rows! * width;
+    if (dictionary) return { ...child, size, details: { indices: `${width * 8}-bit` } };
+    if (batches > 1) {
+      return { ...child, size, details: { batches, note: `its ${scan.rows} rows are spread over ${batches} record batches: not one contiguous array` } };
+    }
+    const nullCount = Number(batch.header.nodes[fieldNode]?.nullCount ?? 0);
+    const out: DecodedChild = { ...child, shape: [rows], fortranOrder: false, dataOffset: batch.body + values.offset, size: bytes };
+    if (nullCount > 0) {
+      out.details = {
+        nullCount,
+        note: `${nullCount} of ${rows} rows are null: the validity bitmap is not applied, their slots hold whatever bytes the writer left`,
+      };
+    }
+    return out;
   });
 }
 
