@@ -381,7 +381,12 @@ async function plan(req: ClearRequest): Promise<{ segments: Segment[]; t: Tally;
     }
     // A name inside a folder that is itself cleared goes with the folder.
     const folders = new Set(found.filter((s) => s.format === 'directory').map((s) => s.path + '/'));
-    candidates = found.filter((s, i) => found.findIndex((x) => x.path === s.path) === i && ![...folders].some((f) => s.path.startsWith(f)));
+    const seen = new Set<string>();
+    const inFolder = (p: string) => {
+      for (let k = p.indexOf('/', 1); k > 0; k = p.indexOf('/', k + 1)) if (folders.has(p.slice(0, k + 1))) return true;
+      return false;
+    };
+    candidates = found.filter((s) => !seen.has(s.path) && seen.add(s.path) && !inFolder(s.path));
   }
   for (const s of candidates) {
     if (re && !re.test(s.name)) continue;
@@ -442,7 +447,9 @@ export async function clearSegments(req: ClearRequest): Promise<ClearResult> {
   const byParent = new Map<string, number[]>();
   segments.forEach((s, i) => {
     const parentRel = s.name.includes('/') ? s.name.slice(0, s.name.lastIndexOf('/')) : '';
-    byParent.set(parentRel, [...(byParent.get(parentRel) ?? []), i]);
+    const list = byParent.get(parentRel);
+    if (list) list.push(i);
+    else byParent.set(parentRel, [i]);
   });
   const fates: Fate[] = segments.map(() => ({ r: 'stopped', gone: [] }));
   for (const idx of byParent.values()) {
