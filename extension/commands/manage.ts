@@ -312,6 +312,8 @@ async function restoreFlow(deps: ManageDeps, fileArg?: unknown): Promise<void> {
   }
 }
 
+const segmentsWord = (n: number) => `${n} segment${n === 1 ? '' : 's'}`;
+
 async function clearFlow(deps: ManageDeps, arg: unknown): Promise<void> {
   const dir = deps.dir();
   const selected = deps.targets(arg).filter((s) => !s.deleted && s.format !== 'tensor' && s.format !== 'column');
@@ -370,7 +372,7 @@ async function clearFlow(deps: ManageDeps, arg: unknown): Promise<void> {
     for (const s of left) items.push({ label: `$(circle-slash) ${s.name}`, description: s.reason });
   }
   const picked = await vscode.window.showQuickPick(items, {
-    title: `Clear ${segments.length} segments: ${formatBytes(plan.bytes)} freed now${plan.pendingBytes ? `, ${formatBytes(plan.pendingBytes)} when holders let go` : ''}`,
+    title: `Clear ${segmentsWord(segments.length)}: ${formatBytes(plan.bytes)} freed now${plan.pendingBytes ? `, ${formatBytes(plan.pendingBytes)} when holders let go` : ''}`,
     placeHolder: 'Uncheck what to keep, then press Enter to remove the checked segments',
     canPickMany: true,
     ignoreFocusOut: true,
@@ -382,7 +384,7 @@ async function clearFlow(deps: ManageDeps, arg: unknown): Promise<void> {
   const result: ClearResult = await withByteProgress(`Clearing ${names.length} segments`, (lr) => clearSegments({ ...req, names, dryRun: false, signal: lr.signal }));
   await deps.refresh();
   const summary =
-    (result.interrupted ? `Clearing was cancelled after removing ${result.removed.length}` : `Cleared ${result.removed.length} segments`) +
+    (result.interrupted ? `Clearing was cancelled after removing ${result.removed.length}` : `Cleared ${segmentsWord(result.removed.length)}`) +
     `: ${formatBytes(result.bytes)} freed now` +
     (result.pendingBytes ? `, ${formatBytes(result.pendingBytes)} when holders let go` : '') +
     (result.skipped.length ? `; ${result.skipped.length} skipped` : '') +
