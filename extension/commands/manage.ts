@@ -381,8 +381,15 @@ async function clearFlow(deps: ManageDeps, arg: unknown): Promise<void> {
   // Exactly the segments shown: one whose name now holds another file is left alone.
   const names = picked.map((p) => p.seg).filter((s): s is Segment => !!s);
   if (names.length === 0) return;
-  const result: ClearResult = await withByteProgress(`Clearing ${names.length} segments`, (lr) => clearSegments({ ...req, names, dryRun: false, signal: lr.signal }));
-  await deps.refresh();
+  let result: ClearResult;
+  try {
+    result = await withByteProgress(`Clearing ${segmentsWord(names.length)}`, (lr) => clearSegments({ ...req, names, dryRun: false, signal: lr.signal }));
+  } catch (e) {
+    void vscode.window.showErrorMessage(`${TITLE}: could not clear: ${message(e)}`);
+    return;
+  } finally {
+    await deps.refresh();
+  }
   const summary =
     (result.interrupted ? `Clearing was cancelled after removing ${result.removed.length}` : `Cleared ${segmentsWord(result.removed.length)}`) +
     `: ${formatBytes(result.bytes)} freed now` +

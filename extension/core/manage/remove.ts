@@ -111,6 +111,16 @@ function baseName(seg: Segment): string {
   return seg.name.slice(seg.name.lastIndexOf('/') + 1);
 }
 
+/** The addon's removeEntries in directory `d`, for planned segments; a call that fails is every item's outcome. */
+async function removeIn(d: DirFd, segs: Segment[]): Promise<RemoveOutcome[]> {
+  const items: RemoveItem[] = segs.map((s) => ({ name: baseName(s), dev: s.dev, ino: s.ino, kind: kindOf(s) }));
+  try {
+    return await removeEntries(d.fh.fd, items);
+  } catch (e) {
+    return items.map(() => ({ code: errnoOf(e) ?? 'EIO', message: e instanceof Error ? e.message : String(e), blocks: 0, nlink: 0 }));
+  }
+}
+
 /** Records the addon's outcome for one planned segment. */
 function settle(seg: Segment, o: RemoveOutcome, t: Tally): Fate {
   const name = seg.name;
@@ -150,13 +160,7 @@ async function removeAll(d: DirFd, segs: Segment[], t: Tally, signal?: AbortSign
   const batch: number[] = [];
   const flush = async () => {
     if (batch.length === 0) return;
-    const items = batch.map((i) => ({ name: baseName(segs[i]), dev: segs[i].dev, ino: segs[i].ino, kind: kindOf(segs[i]) }));
-    let outcomes: RemoveOutcome[];
-    try {
-      outcomes = await removeEntries(d.fh.fd, items);
-    } catch (e) {
-      outcomes = items.map(() => ({ code: errnoOf(e) ?? 'EIO', message: e instanceof Error ? e.message : String(e), blocks: 0, nlink: 0 }));
-    }
+    const outcomes = await removeIn(d, batch.map((i) => segs[i]));
     batch.forEach((i, k) => (fates[i] = settle(segs[i], outcomes[k], t)));
     batch.length = 0;
   };
@@ -210,9 +214,7 @@ async function removeFolder(parent: DirFd, seg: Segment, t: Tally, signal?: Abor
     t.failed.push({ name: seg.name, error: `${kept} of its entries could not be removed; the folder is left in place` });
     return { r: 'kept', gone };
   }
-  const [o] = await removeEntries(parent.fh.fd, [{ name: baseName(seg), dev: seg.dev, ino: seg.ino, kind: 'dir' }]).catch((e: unknown) => [
-    { code: errnoOf(e) ?? 'EIO', message: String(e), blocks: 0, nlink: 0 },
-  ]);
+  const [o] = await removeIn(parent, [seg]);
   const f = settle(seg, o, t);
   return f.r === 'removed' ? f : { r: f.r, gone };
 }
