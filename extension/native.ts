@@ -434,6 +434,11 @@ export function openView(file: string): Promise<MappedView> {
 export async function removeEntries(dirFd: number, items: RemoveItem[]): Promise<RemoveOutcome[]> {
   const n = tryNative();
   if (n) return n.removeEntries(dirFd, items);
+  return removeEntriesTs(dirFd, items);
+}
+
+/** removeEntries without the addon (exported for its tests). */
+export async function removeEntriesTs(dirFd: number, items: RemoveItem[]): Promise<RemoveOutcome[]> {
   const out: RemoveOutcome[] = [];
   for (const it of items) out.push(await removeEntryTs(dirFd, it));
   return out;

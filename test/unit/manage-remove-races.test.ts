@@ -12,7 +12,7 @@ import { execFileSync, spawn } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
 import type { ClearResult, UnlinkOutcome } from '../../extension/core/manage';
-import { removeEntries } from '../../extension/native';
+import { removeEntries, removeEntriesTs } from '../../extension/native';
 import { CLI, runCli, treeSnapshot as snapshot } from '../fixtures/cli';
 import { PYTHON, SegmentJar } from '../fixtures/segments';
 
@@ -69,72 +69,74 @@ describe('manage: removal races (only the planned inode is ever removed)', funct
     jar.cleanup();
   });
 
-  it('removeEntries: removes the planned inode; a name replaced meanwhile is put back untouched (CHANGED); vanished is ENOENT; a bad name EINVAL', async () => {
-    const d = freshDir();
-    fs.writeFileSync(path.join(d, 'a'), Buffer.alloc(8192, 1));
-    fs.writeFileSync(path.join(d, 'b'), 'planned b');
-    fs.writeFileSync(path.join(d, 'c'), 'planned c');
-    const a = fs.lstatSync(path.join(d, 'a'));
-    const b = fs.lstatSync(path.join(d, 'b'));
-    const c = fs.lstatSync(path.join(d, 'c'));
-    // b's name is given to a new file (a producer's atomic rewrite); c's inode is planned as a folder.
-    fs.writeFileSync(path.join(d, 'b.tmp'), 'new b');
-    fs.renameSync(path.join(d, 'b.tmp'), path.join(d, 'b'));
-    const out = await inDir(d, (fd) =>
-      removeEntries(fd, [
-        { name: 'a', dev: a.dev, ino: a.ino, kind: 'file' },
-        { name: 'b', dev: b.dev, ino: b.ino, kind: 'file' },
-        { name: 'c', dev: c.dev, ino: c.ino, kind: 'dir' },
-        { name: 'gone', dev: a.dev, ino: 1 },
-        { name: '../x', dev: a.dev, ino: a.ino },
-        { name: 'a', dev: a.dev, ino: a.ino },
-      ]),
-    );
-    assert.deepStrictEqual(out.map((o) => o.code), ['OK', 'CHANGED', 'CHANGED', 'ENOENT', 'EINVAL', 'ENOENT']);
-    assert.strictEqual(out[0].blocks * 512, a.blocks * 512);
-    assert.strictEqual(out[0].nlink, 1);
-    assert.match(out[1].message!, /replaced by a different file/);
-    assert.deepStrictEqual(fs.readdirSync(d).sort(), ['b', 'c']);
-    assert.strictEqual(fs.readFileSync(path.join(d, 'b'), 'utf8'), 'new b');
-    assert.strictEqual(fs.readFileSync(path.join(d, 'c'), 'utf8'), 'planned c');
-    assert.strictEqual(fs.lstatSync(path.join(d, 'c')).ino, c.ino, 'the same inode, put back');
-  });
+  for (const [impl, remove] of [['removeEntries (addon)', removeEntries], ['removeEntries without the addon', removeEntriesTs]] as const) {
+    it(`${impl}: removes the planned inode; a name replaced meanwhile is put back untouched (CHANGED); vanished is ENOENT; a bad name EINVAL`, async () => {
+      const d = freshDir();
+      fs.writeFileSync(path.join(d, 'a'), Buffer.alloc(8192, 1));
+      fs.writeFileSync(path.join(d, 'b'), 'planned b');
+      fs.writeFileSync(path.join(d, 'c'), 'planned c');
+      const a = fs.lstatSync(path.join(d, 'a'));
+      const b = fs.lstatSync(path.join(d, 'b'));
+      const c = fs.lstatSync(path.join(d, 'c'));
+      // b's name is given to a new file (a producer's atomic rewrite); c's inode is planned as a folder.
+      fs.writeFileSync(path.join(d, 'b.tmp'), 'new b');
+      fs.renameSync(path.join(d, 'b.tmp'), path.join(d, 'b'));
+      const out = await inDir(d, (fd) =>
+        remove(fd, [
+          { name: 'a', dev: a.dev, ino: a.ino, kind: 'file' },
+          { name: 'b', dev: b.dev, ino: b.ino, kind: 'file' },
+          { name: 'c', dev: c.dev, ino: c.ino, kind: 'dir' },
+          { name: 'gone', dev: a.dev, ino: 1 },
+          { name: '../x', dev: a.dev, ino: a.ino },
+          { name: 'a', dev: a.dev, ino: a.ino },
+        ]),
+      );
+      assert.deepStrictEqual(out.map((o) => o.code), ['OK', 'CHANGED', 'CHANGED', 'ENOENT', 'EINVAL', 'ENOENT']);
+      assert.strictEqual(out[0].blocks * 512, a.blocks * 512);
+      assert.strictEqual(out[0].nlink, 1);
+      assert.match(out[1].message!, /replaced by a different file/);
+      assert.deepStrictEqual(fs.readdirSync(d).sort(), ['b', 'c']);
+      assert.strictEqual(fs.readFileSync(path.join(d, 'b'), 'utf8'), 'new b');
+      assert.strictEqual(fs.readFileSync(path.join(d, 'c'), 'utf8'), 'planned c');
+      assert.strictEqual(fs.lstatSync(path.join(d, 'c')).ino, c.ino, 'the same inode, put back');
+    });
 
-  it('removeEntries: a folder that gained an entry is put back (ENOTEMPTY); an immutable file is EPERM and stays; a symlink goes, never its target', async function () {
-    const d = freshDir();
-    const f = path.join(d, 'folder');
-    fs.mkdirSync(f);
-    fs.writeFileSync(path.join(f, 'late.pkl'), 'late');
-    fs.writeFileSync(path.join(d, 'target'), 'target');
-    fs.symlinkSync(path.join(d, 'target'), path.join(d, 'link'));
-    const fst = fs.lstatSync(f);
-    const lst = fs.lstatSync(path.join(d, 'link'));
-    const out = await inDir(d, (fd) =>
-      removeEntries(fd, [
-        { name: 'folder', dev: fst.dev, ino: fst.ino, kind: 'dir' },
-        { name: 'link', dev: lst.dev, ino: lst.ino, kind: 'symlink' },
-      ]),
-    );
-    assert.deepStrictEqual(out.map((o) => o.code), ['ENOTEMPTY', 'OK']);
-    assert.deepStrictEqual(fs.readdirSync(d).sort(), ['folder', 'target']);
-    assert.strictEqual(fs.lstatSync(f).ino, fst.ino);
-    assert.deepStrictEqual(fs.readdirSync(f), ['late.pkl']);
-    const frozen = path.join(d, 'frozen');
-    fs.writeFileSync(frozen, 'frozen');
-    try {
-      execFileSync('chattr', ['+i', frozen], { stdio: 'ignore' });
-    } catch {
-      return; // no chattr on this tmpfs
-    }
-    chattred.push(frozen);
-    const st = fs.lstatSync(frozen);
-    const [o] = await inDir(d, (fd) => removeEntries(fd, [{ name: 'frozen', dev: st.dev, ino: st.ino, kind: 'file' }]));
-    assert.deepStrictEqual([o.code, o.message], ['EPERM', 'operation not permitted']);
-    assert.strictEqual(fs.readFileSync(frozen, 'utf8'), 'frozen');
-    execFileSync('chattr', ['-i', frozen]);
-    chattred.pop();
-    assert.deepStrictEqual(leftovers(d), []);
-  });
+    it(`${impl}: a folder that gained an entry is put back (ENOTEMPTY); an immutable file is EPERM and stays; a symlink goes, never its target`, async function () {
+      const d = freshDir();
+      const f = path.join(d, 'folder');
+      fs.mkdirSync(f);
+      fs.writeFileSync(path.join(f, 'late.pkl'), 'late');
+      fs.writeFileSync(path.join(d, 'target'), 'target');
+      fs.symlinkSync(path.join(d, 'target'), path.join(d, 'link'));
+      const fst = fs.lstatSync(f);
+      const lst = fs.lstatSync(path.join(d, 'link'));
+      const out = await inDir(d, (fd) =>
+        remove(fd, [
+          { name: 'folder', dev: fst.dev, ino: fst.ino, kind: 'dir' },
+          { name: 'link', dev: lst.dev, ino: lst.ino, kind: 'symlink' },
+        ]),
+      );
+      assert.deepStrictEqual(out.map((o) => o.code), ['ENOTEMPTY', 'OK']);
+      assert.deepStrictEqual(fs.readdirSync(d).sort(), ['folder', 'target']);
+      assert.strictEqual(fs.lstatSync(f).ino, fst.ino);
+      assert.deepStrictEqual(fs.readdirSync(f), ['late.pkl']);
+      const frozen = path.join(d, 'frozen');
+      fs.writeFileSync(frozen, 'frozen');
+      try {
+        execFileSync('chattr', ['+i', frozen], { stdio: 'ignore' });
+      } catch {
+        return; // no chattr on this tmpfs
+      }
+      chattred.push(frozen);
+      const st = fs.lstatSync(frozen);
+      const [o] = await inDir(d, (fd) => remove(fd, [{ name: 'frozen', dev: st.dev, ino: st.ino, kind: 'file' }]));
+      assert.deepStrictEqual([o.code, o.message], ['EPERM', 'operation not permitted']);
+      assert.strictEqual(fs.readFileSync(frozen, 'utf8'), 'frozen');
+      execFileSync('chattr', ['-i', frozen]);
+      chattred.pop();
+      assert.deepStrictEqual(leftovers(d), []);
+    });
+  }
 
   it('fuzz: clear races a producer exchanging (RENAME_EXCHANGE) and replacing (rename(tmp, name)) names; no file but a planned one ever disappears', async () => {
     const PAIRS = 1500;
