@@ -11,7 +11,7 @@ import * as assert from 'assert';
 import { execFileSync, spawn } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
-import type { ClearResult, UnlinkOutcome } from '../../extension/core/manage';
+import { clearSegments, planClear, type ClearResult, type UnlinkOutcome } from '../../extension/core/manage';
 import { removeEntries, removeEntriesTs } from '../../extension/native';
 import { CLI, runCli, treeSnapshot as snapshot } from '../fixtures/cli';
 import { PYTHON, SegmentJar } from '../fixtures/segments';
@@ -212,6 +212,59 @@ describe('manage: removal races (only the planned inode is ever removed)', funct
     }
     assert.ok(changed > 0, 'the race was exercised: some names were given to other files between plan and removal');
     assert.ok(removedTotal > 0);
+  });
+
+  it('fuzz, a folder: its entries exchanged with files outside it and replaced while the UI\'s clear (the planned segments) empties it; only planned entries disappear', async () => {
+    const PAIRS = 600;
+    const REPLACES = 200;
+    let changed = 0;
+    for (let trial = 1; trial <= 3; trial++) {
+      const d = freshDir();
+      const folder = path.join(d, 'joblib_memmapping_folder_race');
+      const outside = path.join(d, 'outside');
+      fs.mkdirSync(folder);
+      fs.mkdirSync(outside);
+      for (let i = 0; i < PAIRS + REPLACES; i++) fs.writeFileSync(path.join(folder, `f${String(i).padStart(5, '0')}`), `planned ${i}`);
+      for (let i = 0; i < PAIRS; i++) fs.writeFileSync(path.join(outside, `g${String(i).padStart(5, '0')}`), `bystander ${i}`);
+      const before = inodes(d);
+      const { segments } = await planClear({ dir: d, glob: 'joblib_*' });
+      assert.deepStrictEqual(segments.map((s) => [s.name, s.children!.length]), [['joblib_memmapping_folder_race', PAIRS + REPLACES]]);
+      const plannedInodes = new Set(segments[0].children!.map((c) => c.ino));
+      const log = path.join(root, `racer-folder-${trial}.log`);
+      const stop = path.join(root, `racer-folder-${trial}.stop`);
+      const racer = spawn(PYTHON, [RACER, folder, String(PAIRS), String(REPLACES), log, stop, outside], { stdio: ['ignore', 'pipe', 'inherit'] });
+      const ready = new Promise<void>((resolve, reject) => {
+        racer.stdout!.on('data', (b: Buffer) => b.toString().includes('ready') && resolve());
+        racer.on('exit', (code) => reject(new Error(`racer exited with ${code} before ready`)));
+      });
+      const exited = new Promise<void>((resolve) => racer.on('exit', () => resolve()));
+      let r: ClearResult;
+      try {
+        await ready;
+        r = await clearSegments({ dir: d, names: segments });
+      } finally {
+        fs.writeFileSync(stop, '');
+        await Promise.race([exited, new Promise((res) => setTimeout(res, 10_000))]);
+        if (racer.exitCode === null) racer.kill('SIGKILL');
+      }
+      const after = inodes(d);
+      for (const [ino, content] of before) {
+        if (!plannedInodes.has(ino)) assert.strictEqual(after.get(ino), content, `bystander ${content} survived`);
+      }
+      for (const line of fs.readFileSync(log, 'utf8').trim().split('\n').filter(Boolean)) {
+        const [ino, tag] = line.split(' ');
+        assert.strictEqual(after.get(Number(ino)), `intruder ${tag}`, `the racer's file ${tag} survived`);
+      }
+      const planned = new Map(segments[0].children!.map((c) => [c.name, c.ino]));
+      for (const name of r.removed) assert.ok(!after.has(planned.get(name)!), `${name}: its planned inode is gone`);
+      assert.ok(fs.existsSync(folder), 'the folder stays: files not planned are in it');
+      assert.deepStrictEqual(leftovers(folder), []);
+      changed += r.skipped.filter((s) => /replaced by a different file/.test(s.reason)).length;
+      fs.rmSync(d, { recursive: true, force: true });
+      fs.rmSync(log, { force: true });
+      fs.rmSync(stop, { force: true });
+    }
+    assert.ok(changed > 0, 'the race was exercised');
   });
 
   it('an interrupted clear (SIGINT mid-run over many entries) prints the same document with interrupted: true, removed = exactly what is gone, exit 1', async () => {
