@@ -223,13 +223,13 @@ export interface NativeAddon {
   simd: string;
   scanDir(dir: string, headBytes: number, tailBytes: number): Promise<ScanColumns>;
   statfs(dir: string): Promise<FsUsage>;
-  scanHolders(devices: number[]): Promise<HolderScan>;
   /**
    * Removes entries of the directory open as `dirFd`, each only while its name still holds the
    * planned inode (renamed to a private name, checked there, then unlinked or put back; see
    * native/src/fsops.cc). One outcome per item, in order; all on a worker thread.
    */
   removeEntries(dirFd: number, items: RemoveItem[]): Promise<RemoveOutcome[]>;
+  scanHolders(devices: number[]): Promise<HolderScan>;
   openView(file: string): Promise<MappedView>;
 }
 
