@@ -111,9 +111,20 @@ function baseName(seg: Segment): string {
   return seg.name.slice(seg.name.lastIndexOf('/') + 1);
 }
 
+/**
+ * The entry's name in its directory as the file system has it: the last part of `nameBytes`
+ * when the listing gave the bytes (a name that is not plain UTF-8), else of the name.
+ */
+function entryBytes(seg: Segment): string | Uint8Array {
+  const hex = (seg as Segment & { nameBytes?: string }).nameBytes;
+  if (!hex) return baseName(seg);
+  const b = Buffer.from(hex, 'hex');
+  return b.subarray(b.lastIndexOf(0x2f) + 1);
+}
+
 /** The addon's removeEntries in directory `d`, for planned segments; a call that fails is every item's outcome. */
 async function removeIn(d: DirFd, segs: Segment[]): Promise<RemoveOutcome[]> {
-  const items: RemoveItem[] = segs.map((s) => ({ name: baseName(s), dev: s.dev, ino: s.ino, kind: kindOf(s) }));
+  const items: RemoveItem[] = segs.map((s) => ({ name: entryBytes(s), dev: s.dev, ino: s.ino, kind: kindOf(s) }));
   try {
     return await removeEntries(d.fh.fd, items);
   } catch (e) {
