@@ -242,6 +242,32 @@ export interface MappedView {
   close(): void;
 }
 
+/** One directory entry to remove, as it was planned: its name in the directory and its identity. */
+export interface RemoveItem {
+  /** The entry's name in the directory (no `/`); bytes for a name that is not UTF-8. */
+  name: string | Uint8Array;
+  dev: number;
+  ino: number;
+  /** Its type when planned; removed only while it still is of that type (default: any). */
+  kind?: 'file' | 'dir' | 'symlink' | 'other';
+}
+
+/**
+ * What became of one RemoveItem. `code`: `OK` (removed); `ENOENT` (no entry of that name);
+ * `CHANGED` (the name held a different inode or type: put back untouched); `DISPLACED` (a
+ * different inode whose name was taken while it was checked: left under `displacedAs`, never
+ * deleted); `ENOTEMPTY` (a folder that gained entries: put back); or the errno of the
+ * rename/unlink that failed (`EACCES`, `EPERM`, `EBUSY`...). `message` says it in words.
+ */
+export interface RemoveOutcome {
+  code: string;
+  message?: string;
+  /** The removed inode's st_blocks and st_nlink (0 unless OK). */
+  blocks: number;
+  nlink: number;
+  displacedAs?: string;
+}
+
 export interface NativeAddon {
   abiVersion: number;
   /** Threads a full pass uses (the CPUs this process may run on, at most 16). */
@@ -251,6 +277,12 @@ export interface NativeAddon {
   /** `dir` as a Buffer when its bytes are not UTF-8 (see core/names.ts fsPath). */
   scanDir(dir: string | Buffer, headBytes: number, tailBytes: number): Promise<ScanColumns>;
   statfs(dir: string): Promise<FsUsage>;
+  /**
+   * Removes entries of the directory open as `dirFd`, each only while its name still holds the
+   * planned inode (renamed to a private name, checked there, then unlinked or put back; see
+   * native/src/fsops.cc). One outcome per item, in order; all on a worker thread.
+   */
+  removeEntries(dirFd: number, items: RemoveItem[]): Promise<RemoveOutcome[]>;
   scanHolders(devices: number[]): Promise<HolderScan>;
   openView(file: string | Buffer, expect?: FileIdentity): Promise<MappedView>;
 }
@@ -457,6 +489,83 @@ export async function statfs(dir: string): Promise<FsUsage> {
  */
 export function openView(file: string | Buffer, expect?: FileIdentity): Promise<MappedView> {
   return native().openView(file, expect);
+}
+
+/** See NativeAddon.removeEntries; without the addon, the same steps in libuv's pool (no RENAME_NOREPLACE there). */
+export async function removeEntries(dirFd: number, items: RemoveItem[]): Promise<RemoveOutcome[]> {
+  const n = tryNative();
+  if (n) return n.removeEntries(dirFd, items);
+  return removeEntriesTs(dirFd, items);
+}
+
+/** removeEntries without the addon (exported for its tests). */
+export async function removeEntriesTs(dirFd: number, items: RemoveItem[]): Promise<RemoveOutcome[]> {
+  const out: RemoveOutcome[] = [];
+  for (const it of items) out.push(await removeEntryTs(dirFd, it));
+  return out;
+}
+
+function kindOf(st: fs.Stats): RemoveItem['kind'] {
+  return st.isFile() ? 'file' : st.isDirectory() ? 'dir' : st.isSymbolicLink() ? 'symlink' : 'other';
+}
+
+function failed(e: unknown): RemoveOutcome {
+  const code = (e as NodeJS.ErrnoException).code ?? 'EIO';
+  const m = /^[A-Z]+: ([^,]+)/.exec(e instanceof Error ? e.message : String(e));
+  return { code, message: m ? m[1] : String(e), blocks: 0, nlink: 0 };
+}
+
+/** The fallback of removeEntries for one item: rename to a private name, check, unlink or put back. */
+async function removeEntryTs(dirFd: number, it: RemoveItem): Promise<RemoveOutcome> {
+  const name = Buffer.from(it.name);
+  const at = (n: Buffer) => Buffer.concat([Buffer.from(`/proc/self/fd/${dirFd}/`), n]);
+  if (name.length === 0 || name.includes(0x2f) || name.includes(0) || ['.', '..'].includes(name.toString('latin1'))) {
+    return { code: 'EINVAL', message: 'invalid argument', blocks: 0, nlink: 0 };
+  }
+  const hex = (k: number) => (require('crypto') as typeof import('crypto')).randomBytes(k).toString('hex');
+  const free = async (p: Buffer) => fs.promises.lstat(p).then(() => false, (e: NodeJS.ErrnoException) => e.code === 'ENOENT');
+  const priv = at(Buffer.from(`.shmi-rm-${hex(8)}`));
+  try {
+    if (!(await free(priv))) return { code: 'EEXIST', message: 'file exists', blocks: 0, nlink: 0 };
+    await fs.promises.rename(at(name), priv);
+  } catch (e) {
+    return failed(e);
+  }
+  let st: fs.Stats;
+  try {
+    st = await fs.promises.lstat(priv);
+  } catch (e) {
+    return failed(e);
+  }
+  const putBack = async (code: string, message: string): Promise<RemoveOutcome> => {
+    // Back under its name only if that is still free: link() never replaces (files, links); rename() does not replace a non-empty folder.
+    try {
+      if (st.isDirectory()) {
+        if (!(await free(at(name)))) throw new Error('taken');
+        await fs.promises.rename(priv, at(name));
+      } else {
+        await fs.promises.link(priv, at(name));
+        await fs.promises.unlink(priv);
+      }
+      return { code, message, blocks: 0, nlink: 0 };
+    } catch {
+      const alt = Buffer.concat([name.subarray(0, 240), Buffer.from(`.displaced-${hex(3)}`)]);
+      const left = (await free(at(alt))) && (await fs.promises.rename(priv, at(alt)).then(() => true, () => false)) ? alt : priv.subarray(priv.lastIndexOf(0x2f) + 1);
+      return { code: 'DISPLACED', message: `${message}; its name was taken meanwhile, so it was left as ${left.toString()}`, blocks: 0, nlink: 0, displacedAs: left.toString() };
+    }
+  };
+  if (st.dev !== it.dev || st.ino !== it.ino || (it.kind !== undefined && kindOf(st) !== it.kind)) {
+    return putBack('CHANGED', 'replaced by a different file since it was listed');
+  }
+  try {
+    if (st.isDirectory()) await fs.promises.rmdir(priv);
+    else await fs.promises.unlink(priv);
+  } catch (e) {
+    const f = failed(e);
+    if (f.code === 'ENOTEMPTY' || f.code === 'EEXIST') return putBack('ENOTEMPTY', 'entries that were not listed appeared in it');
+    return putBack(f.code, f.message ?? f.code);
+  }
+  return { code: 'OK', blocks: st.blocks, nlink: st.nlink };
 }
 
 export function scanHolders(devices: number[]): Promise<HolderScan> {

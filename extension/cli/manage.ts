@@ -87,9 +87,12 @@ function clearText(r: ClearResult): string {
   const lines: string[] = [];
   const dry = r.dryRun === true;
   const pending = r.pendingBytes > 0 ? `; ${formatBytes(r.pendingBytes)} more once their holders let go` : '';
-  if (dry) lines.push(r.removed.length === 0 ? 'nothing to remove' : `would remove ${r.removed.length} entr${r.removed.length === 1 ? 'y' : 'ies'}, freeing ${formatBytes(r.bytes)}${pending}:`);
-  else lines.push(r.removed.length === 0 ? 'removed nothing' : `removed ${r.removed.length} entr${r.removed.length === 1 ? 'y' : 'ies'}, freed ${formatBytes(r.bytes)}${pending}:`);
-  for (const n of r.removed) lines.push(`  ${n}`);
+  const entries = (n: number) => `${n} entr${n === 1 ? 'y' : 'ies'}`;
+  const listed = dry ? (r.planned ?? []) : r.removed;
+  if (r.interrupted) lines.push(`interrupted: ${r.removed.length === 0 ? 'removed nothing' : `removed ${entries(r.removed.length)} before it stopped, freed ${formatBytes(r.bytes)}${pending}:`}`);
+  else if (dry) lines.push(listed.length === 0 ? 'nothing to remove' : `would remove ${entries(listed.length)}, freeing ${formatBytes(r.bytes)}${pending}:`);
+  else lines.push(listed.length === 0 ? 'removed nothing' : `removed ${entries(listed.length)}, freed ${formatBytes(r.bytes)}${pending}:`);
+  for (const n of listed) lines.push(`  ${n}`);
   if (r.skipped.length > 0) {
     lines.push('skipped:');
     lines.push(table(r.skipped.map((s) => [`  ${s.name}`, s.reason])));
@@ -224,13 +227,15 @@ export const MANAGE_COMMANDS: Command[] = [
       const r = await cancellable((signal) =>
         clearSegments({ dir: ctx.dir, glob, orphans, olderThanMs, includeInUse: flag(ctx, 'include-in-use'), dryRun, signal }),
       );
+      const planned = r.planned?.length ?? 0;
       if (ctx.json) ctx.printJson(r);
       else {
         let text = clearText(r);
-        if (r.dryRun && !flag(ctx, 'yes') && r.removed.length > 0) text += '\nnothing was removed: pass --yes to remove them';
-        else if (r.dryRun && r.removed.length > 0) text += '\n--dry-run: nothing was removed';
+        if (r.dryRun && !flag(ctx, 'yes') && planned > 0) text += '\nnothing was removed: pass --yes to remove them';
+        else if (r.dryRun && planned > 0) text += '\n--dry-run: nothing was removed';
         ctx.print(text);
       }
+      if (r.interrupted) throw new PartialFailure(`interrupted: ${r.removed.length} removed before it stopped (listed above); the rest is left in place`);
       if (r.failed.length > 0) throw new PartialFailure(`${r.failed.length} could not be removed (see above)`);
       return 0;
     },

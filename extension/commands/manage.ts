@@ -15,6 +15,7 @@ import {
   ExistsError,
   parseDuration,
   persistSegment,
+  planClear,
   restoreSegment,
   unlinkSegments,
   validateName,
@@ -22,6 +23,7 @@ import {
   type ClearResult,
   type Fill,
   type LongRunning,
+  type PlannedName,
 } from '../core/manage';
 import { parseShape } from '../core/array';
 import { dtypeWords, parseDTypeSpec } from '../core/dtype';
@@ -236,8 +238,9 @@ async function unlinkFlow(deps: ManageDeps, arg: unknown): Promise<void> {
   }
   const choice = await vscode.window.showWarningMessage(lines[0], { modal: true, detail: lines.slice(1).join('\n') }, 'Unlink');
   if (choice !== 'Unlink') return;
-  const byDir = new Map<string, string[]>();
-  for (const s of segs) byDir.set(dirOf(s), [...(byDir.get(dirOf(s)) ?? []), s.name]);
+  // Each as shown in the dialog: a name given to another file meanwhile is left alone.
+  const byDir = new Map<string, PlannedName[]>();
+  for (const s of segs) byDir.set(dirOf(s), [...(byDir.get(dirOf(s)) ?? []), s]);
   const out = (await Promise.all([...byDir].map(([dir, names]) => unlinkSegments({ dir, names, force: true })))).flat();
   await deps.refresh();
   const removed = out.filter((o) => o.status === 'removed');
@@ -340,6 +343,8 @@ async function restoreFlow(deps: ManageDeps, fileArg?: unknown): Promise<void> {
   }
 }
 
+const segmentsWord = (n: number) => `${n} segment${n === 1 ? '' : 's'}`;
+
 async function clearFlow(deps: ManageDeps, arg: unknown): Promise<void> {
   const dir = deps.dir();
   const selected = deps.targets(arg).filter((s) => !s.deleted && s.format !== 'tensor' && s.format !== 'column');
@@ -383,42 +388,79 @@ async function clearFlow(deps: ManageDeps, arg: unknown): Promise<void> {
       return;
     }
   }
-  const plan = await clearSegments({ ...req, dryRun: true });
-  if (plan.removed.length === 0) {
+  const { result: plan, segments } = await planClear(req);
+  if (segments.length === 0) {
     void vscode.window.showInformationMessage(
       `${TITLE}: nothing to clear${plan.skipped.length ? ` (${plan.skipped.length} skipped: ${plan.skipped.map((s) => `${s.name}: ${s.reason}`).slice(0, 3).join('; ')})` : ''}.`,
     );
     return;
   }
-  type Item = vscode.QuickPickItem & { name?: string };
-  const items: Item[] = plan.removed.map((n) => ({ label: n, name: n, picked: true }));
-  if (plan.skipped.length > 0) {
+  type Item = vscode.QuickPickItem & { seg?: Segment };
+  const items: Item[] = segments.map((s) => ({ label: s.name, seg: s, picked: true }));
+  const left = [...plan.failed.map((f) => ({ name: f.name, reason: f.error })), ...plan.skipped];
+  if (left.length > 0) {
     items.push({ label: 'Skipped', kind: vscode.QuickPickItemKind.Separator });
-    for (const s of plan.skipped) items.push({ label: `$(circle-slash) ${s.name}`, description: s.reason });
+    for (const s of left) items.push({ label: `$(circle-slash) ${s.name}`, description: s.reason });
   }
   const picked = await vscode.window.showQuickPick(items, {
-    title: `Clear ${plan.removed.length} segments: ${formatBytes(plan.bytes)} freed now${plan.pendingBytes ? `, ${formatBytes(plan.pendingBytes)} when holders let go` : ''}`,
+    title: `Clear ${segmentsWord(segments.length)}: ${formatBytes(plan.bytes)} freed now${plan.pendingBytes ? `, ${formatBytes(plan.pendingBytes)} when holders let go` : ''}`,
     placeHolder: 'Uncheck what to keep, then press Enter to remove the checked segments',
     canPickMany: true,
     ignoreFocusOut: true,
   });
   if (!picked) return;
-  const names = picked.map((p) => p.name).filter((n): n is string => !!n);
+  // Exactly the segments shown: one whose name now holds another file is left alone.
+  const names = picked.map((p) => p.seg).filter((s): s is Segment => !!s);
   if (names.length === 0) return;
-  const result: ClearResult = await clearSegments({ ...req, names, dryRun: false });
-  await deps.refresh();
+  let result: ClearResult;
+  try {
+    result = await withByteProgress(`Clearing ${segmentsWord(names.length)}`, (lr) => clearSegments({ ...req, names, dryRun: false, signal: lr.signal }));
+  } catch (e) {
+    void vscode.window.showErrorMessage(`${TITLE}: could not clear: ${message(e)}`);
+    return;
+  } finally {
+    await deps.refresh();
+  }
   const summary =
-    `Cleared ${result.removed.length} segments: ${formatBytes(result.bytes)} freed now` +
+    (result.interrupted ? `Clearing was cancelled after removing ${result.removed.length}` : `Cleared ${segmentsWord(result.removed.length)}`) +
+    `: ${formatBytes(result.bytes)} freed now` +
     (result.pendingBytes ? `, ${formatBytes(result.pendingBytes)} when holders let go` : '') +
     (result.skipped.length ? `; ${result.skipped.length} skipped` : '') +
     (result.failed.length ? `; ${result.failed.length} failed` : '');
   const show = result.failed.length > 0 ? vscode.window.showErrorMessage : vscode.window.showInformationMessage;
   const choice = await show(summary + '.', 'Show Details');
-  if (choice === 'Show Details') {
-    const doc = await vscode.workspace.openTextDocument({ language: 'json', content: JSON.stringify(result, null, 2) + '\n' });
+  if (choice === 'Show Details') await reports.show('clear', result);
+}
+
+/**
+ * Reports shown as read-only JSON documents (scheme `shm-inspector-report`): they are never
+ * dirty, so closing one asks nothing. Each text is dropped when its document closes.
+ */
+class Reports implements vscode.TextDocumentContentProvider {
+  static readonly scheme = 'shm-inspector-report';
+  private readonly texts = new Map<string, string>();
+  private n = 0;
+  provideTextDocumentContent(uri: vscode.Uri): string {
+    return this.texts.get(uri.toString()) ?? '';
+  }
+  async show(what: string, value: unknown): Promise<void> {
+    const stamp = new Date().toISOString().slice(11, 19).replace(/:/g, '');
+    const uri = vscode.Uri.from({ scheme: Reports.scheme, path: `/${what}-${stamp}-${++this.n}.json` });
+    this.texts.set(uri.toString(), JSON.stringify(value, null, 2) + '\n');
+    const doc = await vscode.workspace.openTextDocument(uri);
     await vscode.window.showTextDocument(doc, { preview: true });
   }
+  register(): vscode.Disposable[] {
+    return [
+      vscode.workspace.registerTextDocumentContentProvider(Reports.scheme, this),
+      vscode.workspace.onDidCloseTextDocument((d) => {
+        if (d.uri.scheme === Reports.scheme) this.texts.delete(d.uri.toString());
+      }),
+    ];
+  }
 }
+
+const reports = new Reports();
 
 async function copyAttachFlow(deps: ManageDeps, arg: unknown): Promise<void> {
   let seg = deps.targets(arg)[0];
@@ -432,6 +474,7 @@ async function copyAttachFlow(deps: ManageDeps, arg: unknown): Promise<void> {
 
 export function registerManageCommands(deps: ManageDeps): vscode.Disposable[] {
   return [
+    ...reports.register(),
     vscode.commands.registerCommand('shmInspector.create', () => createFlow(deps)),
     vscode.commands.registerCommand('shmInspector.unlink', (arg?: unknown) => unlinkFlow(deps, arg)),
     vscode.commands.registerCommand('shmInspector.persist', (arg?: unknown, target?: unknown) =>

@@ -10,7 +10,7 @@ import * as assert from 'assert';
 import { execFileSync } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
-import { clearSegments, globRegExp, unlinkSegments, type ClearResult, type UnlinkOutcome } from '../../extension/core/manage';
+import { clearSegments, globRegExp, planClear, unlinkSegments, type ClearResult, type UnlinkOutcome } from '../../extension/core/manage';
 import { py, SegmentJar } from '../fixtures/segments';
 import { CLI, runCli as runCliWith, treeSnapshot as snapshot, type Run } from '../fixtures/cli';
 const runCli = (args: string[], as?: string[]): Promise<Run> => runCliWith(args, { as });
@@ -107,9 +107,11 @@ describe('manage: unlink and clear', function () {
     assert.match(text.stdout, /pass --yes/);
     const j = await runCli(['clear', '--glob', '*.shm', '--dir', d, '--json']);
     const doc = JSON.parse(j.stdout) as ClearResult;
-    assert.deepStrictEqual(doc, { dryRun: true, removed: ['a.shm', 'b.shm'], skipped: [], failed: [], bytes: 12288, pendingBytes: 0 });
+    // Issue #12 item 9 (a correction of the contract): the plan is `planned`; `removed` names only what is gone.
+    assert.deepStrictEqual(doc, { dryRun: true, planned: ['a.shm', 'b.shm'], removed: [], skipped: [], failed: [], bytes: 12288, pendingBytes: 0 });
     const dry = JSON.parse((await runCli(['clear', '--glob', '*.shm', '--dry-run', '--yes', '--dir', d, '--json'])).stdout) as ClearResult;
     assert.strictEqual(dry.dryRun, true);
+    assert.deepStrictEqual([dry.planned, dry.removed], [['a.shm', 'b.shm'], []]);
     assert.deepStrictEqual(snapshot(d), before, 'nothing changed');
     const done = await runCli(['clear', '--glob', '*.shm', '--yes', '--dir', d, '--json']);
     assert.strictEqual(done.code, 0);
@@ -142,10 +144,10 @@ describe('manage: unlink and clear', function () {
     const alloc = fs.statSync(held).blocks * 512;
     const before = snapshot(d);
     const plan = JSON.parse((await runCli(['clear', '--glob', '*', '--json', '--dir', d])).stdout) as ClearResult;
-    assert.deepStrictEqual(plan.removed, ['free.bin']);
+    assert.deepStrictEqual([plan.planned, plan.removed], [['free.bin'], []]);
     assert.deepStrictEqual(plan.skipped, [{ name: 'held.npy', reason: `in use by python3 (pid ${h.pid})` }]);
     const orph = JSON.parse((await runCli(['clear', '--orphans', '--include-in-use', '--json', '--dir', d])).stdout) as ClearResult;
-    assert.ok(!orph.removed.includes('held.npy'), 'a held segment is not an orphan');
+    assert.ok(!orph.planned!.includes('held.npy'), 'a held segment is not an orphan');
     assert.deepStrictEqual(snapshot(d), before);
     const r = JSON.parse((await runCli(['clear', '--glob', 'held*', '--include-in-use', '--yes', '--json', '--dir', d])).stdout) as ClearResult;
     assert.deepStrictEqual(r, { removed: ['held.npy'], skipped: [], failed: [], bytes: 0, pendingBytes: alloc });
@@ -218,54 +220,33 @@ describe('manage: unlink and clear', function () {
     changed(before, snapshot(d), Object.keys(before));
     assert.deepStrictEqual(snapshot(outside), out0);
 
-    // In-process: a new entry appears in the folder after it was listed: the folder stays, with the newcomer.
+    // A new entry appears in the folder after it was planned: the planned entry goes, the folder stays with the newcomer.
     const g = path.join(d, 'joblib_memmapping_folder_2');
     fs.mkdirSync(g);
     file(g, 'x.pkl');
     const before2 = snapshot(d);
-    const realLstat = fs.promises.lstat;
-    fs.promises.lstat = (async (p: fs.PathLike, o?: fs.StatOptions) => {
-      if (String(p).endsWith('/x.pkl') && !fs.existsSync(path.join(g, 'late.pkl'))) fs.writeFileSync(path.join(g, 'late.pkl'), 'late');
-      return realLstat(p, o as fs.StatOptions);
-    }) as typeof fs.promises.lstat;
-    let r: ClearResult;
-    try {
-      r = await clearSegments({ dir: d, glob: 'joblib_*' });
-    } finally {
-      fs.promises.lstat = realLstat;
-    }
-    assert.deepStrictEqual(r.removed, []);
+    const { segments } = await planClear({ dir: d, glob: 'joblib_*' });
+    fs.writeFileSync(path.join(g, 'late.pkl'), 'late');
+    const r = await clearSegments({ dir: d, names: segments });
+    assert.deepStrictEqual(r.removed, ['joblib_memmapping_folder_2/x.pkl'], 'what is gone: the planned entry');
     assert.deepStrictEqual(r.failed, [{ name: 'joblib_memmapping_folder_2', error: 'entries that were not listed appeared in it; the folder is left in place' }]);
     changed(before2, snapshot(d), ['joblib_memmapping_folder_2/x.pkl'], ['joblib_memmapping_folder_2/late.pkl']);
   });
 
-  it('a file vanishing mid-clear is skipped; one replaced by a new inode is left alone; each is removed at most once', async () => {
+  it('between plan and removal: a file that vanished is skipped, one replaced by a new inode is left alone (the UI removes exactly what it showed)', async () => {
     const d = freshDir();
     for (const nm of ['a.shm', 'gone.shm', 'swap.shm', 'z.shm']) file(d, nm);
     const before = snapshot(d);
-    const realLstat = fs.promises.lstat;
-    const seen = new Map<string, number>();
-    fs.promises.lstat = (async (p: fs.PathLike, o?: fs.StatOptions) => {
-      const s = String(p);
-      const base = path.basename(s);
-      seen.set(base, (seen.get(base) ?? 0) + 1);
-      if (s.startsWith('/proc/self/fd/') && base === 'gone.shm' && seen.get(base) === 1) fs.unlinkSync(path.join(d, 'gone.shm'));
-      if (s.startsWith('/proc/self/fd/') && base === 'swap.shm' && seen.get(base) === 1) {
-        // Someone replaces it: a new file renamed over the name (a different inode).
-        fs.writeFileSync(path.join(d, 'swap.new'), 'new content');
-        fs.renameSync(path.join(d, 'swap.new'), path.join(d, 'swap.shm'));
-      }
-      return realLstat(p, o as fs.StatOptions);
-    }) as typeof fs.promises.lstat;
-    let r: ClearResult;
-    try {
-      r = await clearSegments({ dir: d, glob: '*.shm' });
-    } finally {
-      fs.promises.lstat = realLstat;
-    }
+    const { result, segments } = await planClear({ dir: d, glob: '*.shm' });
+    assert.deepStrictEqual(result.planned, ['a.shm', 'gone.shm', 'swap.shm', 'z.shm']);
+    fs.unlinkSync(path.join(d, 'gone.shm'));
+    // Someone replaces it: a new file renamed over the name (a different inode).
+    fs.writeFileSync(path.join(d, 'swap.new'), 'new content');
+    fs.renameSync(path.join(d, 'swap.new'), path.join(d, 'swap.shm'));
+    const r = await clearSegments({ dir: d, names: segments });
     assert.deepStrictEqual(r.removed, ['a.shm', 'z.shm']);
     assert.deepStrictEqual(r.skipped, [
-      { name: 'gone.shm', reason: 'vanished before it could be removed' },
+      { name: 'gone.shm', reason: 'no such segment' },
       { name: 'swap.shm', reason: 'replaced by a different file since it was listed; left alone' },
     ]);
     assert.deepStrictEqual(r.failed, []);
@@ -273,6 +254,10 @@ describe('manage: unlink and clear', function () {
     const after = snapshot(d);
     assert.deepStrictEqual(Object.keys(after), ['swap.shm']);
     assert.notStrictEqual(after['swap.shm'], before['swap.shm'], 'the new file, kept');
+    assert.strictEqual(fs.readFileSync(path.join(d, 'swap.shm'), 'utf8'), 'new content');
+    // unlink with the identity shown (the tree's Unlink): the same.
+    const u = await unlinkSegments({ dir: d, names: [{ name: 'swap.shm', dev: segments[2].dev, ino: segments[2].ino }] });
+    assert.deepStrictEqual(u.map((o) => [o.status, o.error]), [['failed', 'replaced by a different file since it was listed; left alone']]);
     assert.strictEqual(fs.readFileSync(path.join(d, 'swap.shm'), 'utf8'), 'new content');
   });
 

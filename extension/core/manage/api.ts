@@ -92,9 +92,21 @@ export interface RestoreResult {
   verified: boolean;
 }
 
+/**
+ * A name as it was listed (a Segment is one): removal goes ahead only while the name still
+ * holds this inode; a name given as a plain string means whatever it holds when listed again.
+ */
+export interface PlannedName {
+  name: string;
+  dev: number;
+  ino: number;
+  /** For a folder, the entries planned with it (a Segment's children): only those go; without it, what it holds when listed again. */
+  children?: PlannedName[] | null;
+}
+
 export interface UnlinkRequest {
   dir?: string;
-  names: string[];
+  names: (string | PlannedName)[];
   /** Unlink even when a process holds the segment (its RAM stays in use until they let go). */
   force?: boolean;
 }
@@ -118,17 +130,23 @@ export interface ClearRequest {
   /** Milliseconds; older = mtime before now - olderThan. */
   olderThanMs?: number;
   /** Explicit names (the tree's selection); combined with the other selectors by AND. */
-  names?: string[];
+  names?: (string | PlannedName)[];
   /** Also remove segments that processes hold (and, with `orphans`, those whose holders cannot all be inspected). */
   includeInUse?: boolean;
   /** Plan only (also the default without `yes` in the CLI). */
   dryRun?: boolean;
+  /** Aborting stops the removal between batches: the result then says `interrupted` and what was removed. */
   signal?: AbortSignal;
 }
 
 /** The contract's clear document (docs/cli.md). */
 export interface ClearResult {
   dryRun?: true;
+  /** A dry run's plan: what would be removed (only in a dry run). */
+  planned?: string[];
+  /** Set when the run was stopped (cancelled, SIGINT) before it was done; `removed` is what went before that. */
+  interrupted?: true;
+  /** What is gone: planned names removed whole; of a folder that was not removed whole, the entries that were. Empty in a dry run. */
   removed: string[];
   skipped: { name: string; reason: string }[];
   failed: { name: string; error: string }[];

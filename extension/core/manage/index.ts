@@ -3,5 +3,5 @@ export * from './api';
 export { validateName, abortError, npyHeader, isOurTemporary, TEMP_PREFIX } from './util';
 export { createSegment, planCreate } from './create';
 export { persistSegment, restoreSegment } from './persist';
-export { unlinkSegments, clearSegments, globRegExp } from './remove';
+export { unlinkSegments, clearSegments, planClear, globRegExp, type ClearPlan } from './remove';
 export { attachCode } from './attach';

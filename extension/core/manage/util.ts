@@ -9,6 +9,7 @@ import type { Hash } from 'crypto';
 import * as fs from 'fs';
 import * as path from 'path';
 import { formatBytes } from '../format-words';
+import { removeEntries } from '../../native';
 import type { NumericDType } from '../dtype';
 import { OperationError, type ProgressFn } from './api';
 
@@ -75,13 +76,19 @@ export async function requireRoom(dir: string, need: number, what: string): Prom
   }
 }
 
-/** Removes `file` only when it is still the inode (dev, ino) we made. */
+/**
+ * Removes `file` only when it is still the inode (dev, ino) we made: never a file that was
+ * given its name meanwhile (the addon's removeEntries checks the inode it takes away).
+ */
 export async function removeIfSame(file: string, dev: number, ino: number): Promise<void> {
+  let d: fs.promises.FileHandle | undefined;
   try {
-    const st = await fs.promises.lstat(file);
-    if (st.dev === dev && st.ino === ino) await fs.promises.unlink(file);
+    d = await fs.promises.open(path.dirname(file), fs.constants.O_RDONLY | fs.constants.O_DIRECTORY);
+    await removeEntries(d.fd, [{ name: path.basename(file), dev, ino }]);
   } catch {
     // gone already, or not ours
+  } finally {
+    await d?.close().catch(() => undefined);
   }
 }
 
