@@ -12,13 +12,14 @@ import { DEFAULT_DIR, UsageError } from './core/catalog';
 import { ARRAY_COMMANDS } from './cli/array';
 import { CATALOG_COMMANDS } from './cli/catalog';
 import { MANAGE_COMMANDS } from './cli/manage';
+import { PROCESS_COMMANDS } from './cli/processes';
 import { COMMON_OPTIONS, type Command, type CommandContext } from './cli/common';
 
 export { Failure, table } from './cli/common';
 export type { Command, CommandContext } from './cli/common';
 
 /** Every subcommand; each group lives in its own module under cli/. */
-export const COMMANDS: Command[] = [...CATALOG_COMMANDS, ...ARRAY_COMMANDS, ...MANAGE_COMMANDS];
+export const COMMANDS: Command[] = [...CATALOG_COMMANDS, ...ARRAY_COMMANDS, ...MANAGE_COMMANDS, ...PROCESS_COMMANDS];
 
 /** Splits text into lines of at most `width` characters, at spaces. */
 function wrap(text: string, width: number): string[] {

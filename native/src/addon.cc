@@ -2,6 +2,7 @@
 // system or reads memory returns a Promise and does its work off the JS thread.
 #include <napi.h>
 
+#include "procs.h"
 #include "scan.h"
 
 namespace {
@@ -9,6 +10,10 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("scanDir", Napi::Function::New(env, shm::ScanDir, "scanDir"));
   exports.Set("statfs", Napi::Function::New(env, shm::Statfs, "statfs"));
   exports.Set("scanHolders", Napi::Function::New(env, shm::ScanHolders, "scanHolders"));
+  // Processes: per-process memory, fork families, copied since fork (procs.cc).
+  exports.Set("scanProcesses", Napi::Function::New(env, shm::ScanProcesses, "scanProcesses"));
+  exports.Set("processMappings", Napi::Function::New(env, shm::ProcessMappings, "processMappings"));
+  exports.Set("compareInherited", Napi::Function::New(env, shm::CompareInherited, "compareInherited"));
   exports.Set("abiVersion", Napi::Number::New(env, 1));
   return shm::InitView(env, exports);
 }
