@@ -227,6 +227,15 @@ export async function memoryReport(opts: ReportOptions = {}): Promise<MemoryRepo
     }
   }
   await measureInherited(processes, families, { exact: opts.exact ?? false, signal: opts.signal, onProgress: opts.onProgress });
+  // A child that exited between the scan and the comparison is dropped, as the scan drops those that exit during it.
+  const gone = new Set(processes.filter((p) => p.inherited?.error !== undefined && !fs.existsSync(`/proc/${p.pid}`)).map((p) => p.pid));
+  if (gone.size > 0) {
+    processes = processes.filter((p) => !gone.has(p.pid));
+    for (const f of families) f.members = f.members.filter((m) => !gone.has(m));
+    families = families.filter((f) => f.members.length > 1);
+    for (const p of processes) if (p.family !== null && !families.some((f) => f.root === p.family)) p.family = null;
+    sumFamilies(families, new Map(processes.map((p) => [p.pid, p])));
+  }
   processes.sort((a, b) => b.pss - a.pss || a.pid - b.pid);
   families.sort((a, b) => b.trueBytes - a.trueBytes || a.root - b.root);
   return {
