@@ -1,0 +1,110 @@
+/**
+ * The Processes view in the real workbench, over a real Python fork family
+ * (test/fixtures/fork_family.py): the family row with true RAM, shared and copied, the
+ * warning badge when a child copied what it inherited, the hover that explains it, the
+ * members, and a process's mappings by kind.
+ */
+import * as assert from 'assert';
+import type { Locator, Page } from 'playwright-core';
+import { startFamily, type RunningFamily } from '../fixtures/families';
+import { answerInput, openSharedMemoryView, openWorkbench, runCommand, shot, shotIfFailed, type Workbench } from './helpers';
+
+function row(page: Page, text: string | RegExp): Locator {
+  return page.locator('.part.sidebar .monaco-list-row', { hasText: text });
+}
+
+async function hoverText(page: Page, target: Locator, text: string | RegExp): Promise<string> {
+  const hover = page.locator('.monaco-hover', { hasText: text }).first();
+  for (let attempt = 0; ; attempt++) {
+    await page.mouse.move(1300, 850);
+    await target.hover();
+    try {
+      await hover.waitFor({ timeout: 3000 });
+      return (await hover.innerText()).replace(/\s+/g, ' ');
+    } catch (e) {
+      if (attempt >= 4) throw e;
+    }
+  }
+}
+
+describe('the Processes view', function () {
+  this.timeout(240_000);
+  let wb: Workbench | undefined;
+  let page: Page;
+  let fam: RunningFamily | undefined;
+
+  before(async () => {
+    // A parent with a 16 MiB array and a dict of 300,000 objects; two workers iterate the dict
+    // (copying most of what they inherited), one reads the array.
+    fam = await startFamily(16, 300_000, ['iterate', 'iterate', 'read']);
+    wb = await openWorkbench('processes', { 'shmInspector.processes.refreshInterval': 2 });
+    page = wb.page;
+    await openSharedMemoryView(page);
+    // Give the Processes view the room: a wider sidebar (drag its sash), Segments collapsed, Processes expanded.
+    const box = (await page.locator('.part.sidebar').boundingBox())!;
+    await page.mouse.move(box.x + box.width + 1, box.y + 300);
+    await page.mouse.down();
+    await page.mouse.move(860, box.y + 300, { steps: 8 });
+    await page.mouse.up();
+    for (const [name, expanded] of [['Segments', 'false'], ['Processes', 'true']]) {
+      const header = page.locator('.part.sidebar .pane-header', { hasText: new RegExp(`^${name}`, 'i') }).first();
+      for (let i = 0; i < 3 && (await header.getAttribute('aria-expanded')) !== expanded; i++) {
+        await header.locator('h3').click();
+        await page.waitForTimeout(300);
+      }
+    }
+  });
+
+  afterEach(async function () {
+    await shotIfFailed(page, this.currentTest, 'processes');
+  });
+
+  after(async () => {
+    await wb?.close();
+    await fam?.stop();
+  });
+
+  it('lists the fork family with true RAM, shared and copied; flags it; the hover explains it with its figures', async () => {
+    await runCommand(page, 'SHM Inspector: Filter Processes…');
+    await answerInput(page, 'fork_family.py');
+    const family = row(page, `python3 (${fam!.info.pid}) + 3 forked`);
+    await family.waitFor({ timeout: 60_000 });
+    const text = (await family.innerText()).replace(/\s+/g, ' ');
+    assert.match(text, /true · top .* · shared [\d.]+ MiB · copied [\d.]+ MiB/, text);
+    assert.doesNotMatch(text, /~/, 'exact figures (the host runs as root)');
+    // The dict iterator copied most of what it inherited: the family carries the warning badge.
+    // The badge is drawn by CSS (::after) on the label; the icon turns to a warning.
+    await family.locator('.codicon-warning').waitFor({ timeout: 15_000 });
+    const badges = await family.evaluate((el) => [...el.querySelectorAll('*')].map((e) => (globalThis as any).getComputedStyle(e, '::after').content as string).filter((c) => c && c !== 'none' && c !== 'normal'));
+    assert.ok(badges.some((c) => c.includes('!')), `the warning badge (${badges.join(' ')})`);
+    const tip = await hoverText(page, family, 'Fork family');
+    assert.match(tip, new RegExp(`copied most is PID (${fam!.info.workers[0].pid}|${fam!.info.workers[1].pid})`), 'names a dict iterator as the child that copied most');
+    assert.match(tip, /reference count/);
+    assert.match(tip, /np\.load\(path, mmap_mode='r'\)/);
+    assert.match(tip, /gc\.freeze\(\)/);
+    assert.match(tip, /top and ps add up to/);
+    await shot(page, 'processes-1-family-hover');
+    await page.mouse.move(1300, 850);
+  });
+
+  it('expands to the members with their shared and copied figures, and a process to its mappings by kind', async () => {
+    const family = row(page, `python3 (${fam!.info.pid}) + 3 forked`);
+    await family.locator('.monaco-tl-twistie').click();
+    const iter = row(page, `python3 (${fam!.info.workers[0].pid})`);
+    await iter.waitFor();
+    const it = (await iter.innerText()).replace(/\s+/g, ' ');
+    const read = (await row(page, `python3 (${fam!.worker('read')})`).innerText()).replace(/\s+/g, ' ');
+    const copied = (s: string) => {
+      const m = /copied ([\d.]+) (KiB|MiB|GiB)/.exec(s)!;
+      return Number(m[1]) * { KiB: 1 / 1024, MiB: 1, GiB: 1024 }[m[2] as 'KiB' | 'MiB' | 'GiB'];
+    };
+    assert.ok(copied(it) > 10 * copied(read), `the iterator (${it}) copied far more than the reader (${read})`);
+    const root = row(page, `python3 (${fam!.info.pid})`).filter({ hasNotText: 'forked' });
+    await root.locator('.monaco-tl-twistie').click();
+    const heap = row(page, 'heap and anonymous');
+    await heap.waitFor();
+    assert.match((await heap.innerText()).replace(/\s+/g, ' '), /RSS [\d.]+ MiB · PSS .* · shared .* · private/);
+    await row(page, 'libraries and code').waitFor();
+    await shot(page, 'processes-2-members-mappings');
+  });
+});
