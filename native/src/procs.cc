@@ -467,29 +467,42 @@ class InheritedWorker : public PromiseWorker {
       if (!canExact) childVmas[k] = PrivateAnon(cm);
     }
     Progress(0, total);
-    double done = 0;
-    for (size_t k = 0; k < pairs_.size(); ++k) {
-      if (Cancelled()) return SetError("cancelled");
-      PairResult& r = results_[k];
-      if (r.status < 0) continue;
-      if (canExact) {
-        if (ComparePagemaps(pairs_[k].first, pairs_[k].second, zero, r, done, total)) continue;
-        if (Cancelled()) return SetError("cancelled");
+    total_ = total;
+    // Pairs in parallel: each pagemap read is a page-table walk in the kernel, CPU bound.
+    std::atomic<size_t> next{0};
+    auto work = [&] {
+      for (size_t k; (k = next.fetch_add(1)) < pairs_.size();) {
+        if (Cancelled()) return;
+        PairResult& r = results_[k];
         if (r.status < 0) continue;
-        // Frame numbers hidden for this pair: the estimate, from the child's smaps.
-        std::vector<Vma> cm;
-        if (!ReadVmas(pairs_[k].first, true, cm)) {
-          r.status = -1;
-          r.error = std::strerror(errno);
-          continue;
+        if (canExact) {
+          if (ComparePagemaps(pairs_[k].first, pairs_[k].second, zero, r)) continue;
+          if (Cancelled()) return;
+          if (r.status < 0) continue;
+          // Frame numbers hidden for this pair: the estimate, from the child's smaps.
+          std::vector<Vma> cm;
+          if (!ReadVmas(pairs_[k].first, true, cm)) {
+            r.status = -1;
+            r.error = std::strerror(errno);
+            continue;
+          }
+          childVmas[k] = PrivateAnon(cm);
         }
-        childVmas[k] = PrivateAnon(cm);
+        Estimate(childVmas[k], r);
+        uint64_t bytes = 0;
+        for (const Range& g : r.ranges) bytes += g.end - g.start;
+        Advance(bytes);
       }
-      Estimate(childVmas[k], r);
-      for (const Range& g : r.ranges) done += double(g.end - g.start);
-      Progress(done, total);
-    }
+    };
+    unsigned threads = canExact ? Threads(pairs_.size(), 1) : 1;
+    std::vector<std::thread> pool;
+    for (unsigned t = 1; t < threads; ++t) pool.emplace_back(work);
+    work();
+    for (auto& th : pool) th.join();
+    if (Cancelled()) return SetError("cancelled");
   }
+
+  void Advance(uint64_t bytes) { Progress(double(done_.fetch_add(bytes) + bytes), total_); }
 
   // The estimate: each common range gets the child's Shared_* (shared) and Private_* (copied)
   // of the mappings it overlaps, in proportion to the overlap.
@@ -514,7 +527,7 @@ class InheritedWorker : public PromiseWorker {
   // Streams both pagemaps over the common ranges in chunks. True when done exactly; false
   // when frame numbers turned out hidden (status 0, caller estimates) or a process went away
   // (status -1) or the pass was cancelled.
-  bool ComparePagemaps(int child, int parent, uint64_t zero, PairResult& r, double& done, double total) {
+  bool ComparePagemaps(int child, int parent, uint64_t zero, PairResult& r) {
     char path[64];
     std::snprintf(path, sizeof path, "/proc/%d/pagemap", child);
     int cfd = open(path, O_RDONLY | O_CLOEXEC);
@@ -575,8 +588,7 @@ class InheritedWorker : public PromiseWorker {
         r.childOnly += double(childOnly * page_);
         r.parentOnly += double(parentOnly * page_);
         r.compared += double(m * page_);
-        done += double(n * page_);
-        Progress(done, total);
+        Advance(n * page_);
         if (m < n) break;
         vp += n;
       }
@@ -627,6 +639,8 @@ class InheritedWorker : public PromiseWorker {
   Napi::Reference<Napi::Float64Array> controlRef_;
   uint64_t page_ = 4096;
   std::vector<PairResult> results_;
+  std::atomic<uint64_t> done_{0};
+  double total_ = 0;
 };
 
 }  // namespace
