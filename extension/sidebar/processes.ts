@@ -8,7 +8,7 @@
 import * as vscode from 'vscode';
 import { formatBytes } from '../core/format-words';
 import { explainFamily, type Explanation } from '../core/processes/explain';
-import { MAPPING_KIND_WORDS, processMappings, type Mapping, type MappingGroup } from '../core/processes/mappings';
+import { MAPPING_KIND_WORDS, processMappings, segmentResidency, type Mapping, type MappingGroup } from '../core/processes/mappings';
 import { Cancelled, exactAvailable, memoryReport } from '../core/processes/scan';
 import type { Family, MemoryReport, ProcessMemory } from '../core/processes/types';
 import type { Segment } from '../core/types';
@@ -354,6 +354,31 @@ export function registerProcessesView(context: vscode.ExtensionContext, deps: Pr
       const s = deps.segments().find((x) => x.name === name && !x.deleted);
       if (s) await deps.revealSegment(s);
       else void vscode.window.showInformationMessage(`SHM Inspector: ${String(name)} is not in the Segments view (another directory, or removed).`);
+    }),
+    // From a Segments row: how much of the segment each holder has resident; picking one shows that process here.
+    vscode.commands.registerCommand('shmInspector.processes.residency', async (arg?: unknown) => {
+      const seg = arg && typeof arg === 'object' && 'segment' in arg ? (arg as { segment: Segment }).segment : typeof arg === 'string' ? deps.segments().find((x) => x.name === arg) : undefined;
+      if (!seg) return;
+      const holders = seg.holders.filter((h) => h.via !== 'fd');
+      if (holders.length === 0) {
+        void vscode.window.showInformationMessage(`SHM Inspector: no process maps ${seg.name}${seg.holders.length > 0 ? ' (it is only open, not mapped: nothing of it is resident in a process)' : ''}.`);
+        return;
+      }
+      const res = await segmentResidency(seg.dev, seg.ino, holders.map((h) => h.pid));
+      const items = res.map((r) => {
+        const h = holders.find((x) => x.pid === r.pid)!;
+        return {
+          label: `${h.comm} (${r.pid})`,
+          description: r.error ? r.error : `${formatBytes(r.rss)} of ${formatBytes(seg.size)} resident · PSS ${formatBytes(r.pss)}`,
+          pid: r.pid,
+        };
+      });
+      const pick = await vscode.window.showQuickPick(items, { title: `${seg.name}: resident in each process that maps it`, placeHolder: 'Pick one to show it in the Processes view' });
+      if (!pick) return;
+      await context.workspaceState.update(FILTER_KEY, String(pick.pid));
+      tree.setFilter(String(pick.pid));
+      describe();
+      await vscode.commands.executeCommand(`${PROCESSES_VIEW}.focus`);
     }),
     vscode.commands.registerCommand('shmInspector.processes.copyAttachCode', async (node?: PNode) => {
       const pids = node?.kind === 'family' ? node.family.members : node?.kind === 'process' ? [node.p.pid] : [];

@@ -7,7 +7,9 @@
 import * as assert from 'assert';
 import type { Locator, Page } from 'playwright-core';
 import { startFamily, type RunningFamily } from '../fixtures/families';
-import { answerInput, openSharedMemoryView, openWorkbench, runCommand, shot, shotIfFailed, type Workbench } from './helpers';
+import { PYTHON, SegmentJar } from '../fixtures/segments';
+import { spawn, type ChildProcess } from 'child_process';
+import { answerInput, contextMenu, openSharedMemoryView, openWorkbench, runCommand, shot, shotIfFailed, type Workbench } from './helpers';
 
 function row(page: Page, text: string | RegExp): Locator {
   return page.locator('.part.sidebar .monaco-list-row', { hasText: text });
@@ -59,9 +61,13 @@ describe('the Processes view', function () {
     await shotIfFailed(page, this.currentTest, 'processes');
   });
 
+  const jar = new SegmentJar();
+  let holder: ChildProcess | undefined;
   after(async () => {
     await wb?.close();
     await fam?.stop();
+    holder?.kill('SIGKILL');
+    jar.cleanup();
   });
 
   it('lists the fork family with true RAM, shared and copied; flags it; the hover explains it with its figures', async () => {
@@ -106,5 +112,41 @@ describe('the Processes view', function () {
     assert.match((await heap.innerText()).replace(/\s+/g, ' '), /RSS [\d.]+ MiB · PSS .* · shared .* · private/);
     await row(page, 'libraries and code').waitFor();
     await shot(page, 'processes-2-members-mappings');
+  });
+
+  it('a Segments row shows how much of the segment each holder has resident, and leads to that process', async () => {
+    const seg = jar.name(`shmi_e2e_res_${process.pid}`, '.bin');
+    // 8 MiB in /dev/shm, mapped by Python, which touches the first 3 MiB only.
+    const code = `import mmap,os,sys
+fd=os.open(sys.argv[1],os.O_RDWR|os.O_CREAT,0o600); os.ftruncate(fd,8<<20)
+m=mmap.mmap(fd,8<<20); os.close(fd)
+for i in range(0,3<<20,4096): m[i]=1
+print('ready',flush=True); sys.stdin.read()`;
+    holder = spawn(PYTHON, ['-c', code, seg.path], { stdio: ['pipe', 'pipe', 'inherit'] });
+    await new Promise<void>((r) => holder!.stdout!.once('data', () => r()));
+    const header = page.locator('.part.sidebar .pane-header', { hasText: /^Segments/i }).first();
+    if ((await header.getAttribute('aria-expanded')) !== 'true') await header.locator('h3').click();
+    await runCommand(page, 'SHM Inspector: Filter…');
+    await answerInput(page, seg.name);
+    await runCommand(page, 'SHM Inspector: Refresh');
+    await row(page, seg.name).waitFor({ timeout: 30_000 });
+    await contextMenu(page, seg.name, 'Show Residency per Holder');
+    const item = page.locator('.quick-input-list .monaco-list-row', { hasText: `(${holder.pid})` });
+    await item.waitFor({ timeout: 15_000 });
+    assert.match((await item.innerText()).replace(/\s+/g, ' '), /3\.0 MiB of 8\.0 MiB resident · PSS 3\.0 MiB/);
+    await shot(page, 'processes-3-residency');
+    await item.click();
+    // The Processes view now shows that process (filtered by its PID), with its segment under shared memory.
+    const proc = row(page, `python3 (${holder.pid})`);
+    await proc.waitFor({ timeout: 15_000 });
+    await proc.locator('.monaco-tl-twistie').click();
+    const shm = row(page, 'shared-memory segments');
+    await shm.waitFor();
+    await shm.locator('.monaco-tl-twistie').click();
+    const mapped = row(page, seg.name).last();
+    await mapped.waitFor();
+    assert.match((await mapped.innerText()).replace(/\s+/g, ' '), /RSS 3\.0 MiB of 8\.0 MiB/);
+    await shot(page, 'processes-4-segment-mapping');
+    await runCommand(page, 'SHM Inspector: Clear Filter');
   });
 });
