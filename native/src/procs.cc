@@ -25,34 +25,13 @@
 #include <vector>
 
 #include "common.h"
+#include "procfs.h"
 #include "procs.h"
 
 namespace shm {
 namespace {
 
 // ---- small /proc helpers ---------------------------------------------------
-
-// Reads a whole /proc file into `out` (reused). False, errno set, when it cannot.
-bool ReadProcFile(const char* path, std::string& out) {
-  int fd = open(path, O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return false;
-  out.clear();
-  char buf[16384];
-  for (;;) {
-    ssize_t n = read(fd, buf, sizeof buf);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      int err = errno;
-      close(fd);
-      errno = err;
-      return false;
-    }
-    if (n == 0) break;
-    out.append(buf, static_cast<size_t>(n));
-  }
-  close(fd);
-  return true;
-}
 
 // "Key:   1234 kB" lines: calls f(key, keyLen, bytes) for each line that has a number.
 template <typename F>

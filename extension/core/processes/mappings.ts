@@ -16,7 +16,18 @@ export const MAPPING_KIND_WORDS: Record<MappingKind, string> = {
   kernel: 'kernel (vdso, vvar)',
 };
 
-export interface Mapping {
+/** Bytes of a mapping (or a group of them), from smaps. */
+export interface MappingFigures {
+  rss: number;
+  pss: number;
+  /** Pages other processes map too (Shared_Clean + Shared_Dirty). */
+  shared: number;
+  /** Pages only this process maps (Private_Clean + Private_Dirty). */
+  private: number;
+  swap: number;
+}
+
+export interface Mapping extends MappingFigures {
   start: number;
   end: number;
   perms: string;
@@ -27,20 +38,10 @@ export interface Mapping {
   path: string;
   deleted: boolean;
   kind: MappingKind;
-  rss: number;
-  pss: number;
-  shared: number;
-  private: number;
-  swap: number;
 }
 
-export interface MappingGroup {
+export interface MappingGroup extends MappingFigures {
   kind: MappingKind;
-  rss: number;
-  pss: number;
-  shared: number;
-  private: number;
-  swap: number;
   /** Its mappings, most resident first; mappings of one file are merged into one row. */
   mappings: Mapping[];
 }
@@ -54,6 +55,14 @@ function kindOf(perms: string, ino: number, path: string): MappingKind {
   if (ino === 0 || path === '[heap]' || path.startsWith('[anon')) return 'heap';
   if (perms[2] === 'x' || /\.so(\.[\d.]+)?( \(deleted\))?$/.test(path) || /\.so\b/.test(path)) return 'library';
   return 'file';
+}
+
+function addFigures(to: MappingFigures, m: MappingFigures): void {
+  to.rss += m.rss;
+  to.pss += m.pss;
+  to.shared += m.shared;
+  to.private += m.private;
+  to.swap += m.swap;
 }
 
 const ORDER: MappingKind[] = ['heap', 'shm', 'file', 'library', 'stack', 'kernel'];
@@ -87,22 +96,14 @@ export async function processMappings(pid: number): Promise<MappingGroup[]> {
     };
     let g = groups.get(kind);
     if (!g) groups.set(kind, (g = { kind, rss: 0, pss: 0, shared: 0, private: 0, swap: 0, mappings: [] }));
-    g.rss += m.rss;
-    g.pss += m.pss;
-    g.shared += m.shared;
-    g.private += m.private;
-    g.swap += m.swap;
+    addFigures(g, m);
     // A file mapped in several pieces (a library's text, data, bss) is one row; anonymous ranges stay apart.
     const key = m.ino !== 0 ? `${kind}:${m.dev}:${m.ino}` : path ? `${kind}:${path}` : '';
     const prev = key ? merged.get(key) : undefined;
     if (prev) {
       prev.start = Math.min(prev.start, m.start);
       prev.end = Math.max(prev.end, m.end);
-      prev.rss += m.rss;
-      prev.pss += m.pss;
-      prev.shared += m.shared;
-      prev.private += m.private;
-      prev.swap += m.swap;
+      addFigures(prev, m);
     } else {
       g.mappings.push(m);
       if (key) merged.set(key, m);
