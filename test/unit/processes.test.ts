@@ -15,7 +15,7 @@ import { processMappings, segmentResidency } from '../../extension/core/processe
 import { explainFamily } from '../../extension/core/processes/explain';
 import { Cancelled, exactAvailable, findFamilies, measureInherited, memoryReport, scanProcesses } from '../../extension/core/processes/scan';
 import type { MemoryReport, ProcessMemory } from '../../extension/core/processes/types';
-import { runCli } from '../fixtures/cli';
+import { CLI, runCli } from '../fixtures/cli';
 import { childrenOf, startFamily, type RunningFamily } from '../fixtures/families';
 import { PYTHON, SegmentJar } from '../fixtures/segments';
 
@@ -300,7 +300,7 @@ for i in range(8):
     const r = await memoryReport();
     assert.ok(!r.processes.some((p) => p.pid === 1));
     assert.ok(r.uninspectable >= 1);
-    const asNobody = execFileSync('setpriv', ['--reuid', 'nobody', '--regid', 'nogroup', '--clear-groups', process.execPath, require.resolve('../../../dist/cli.js'), 'ps', '--json'], { encoding: 'utf8' });
+    const asNobody = execFileSync('setpriv', ['--reuid', 'nobody', '--regid', 'nogroup', '--clear-groups', process.execPath, CLI, 'ps', '--json'], { encoding: 'utf8' });
     const other = JSON.parse(asNobody) as MemoryReport;
     assert.ok(other.uninspectable > r.uninspectable, 'nobody may inspect fewer processes, and says how many it could not');
     assert.ok(other.processes.every((p) => p.uid === 65534), 'nobody lists only its own processes');
