@@ -104,9 +104,21 @@ sys.stdin.buffer.read()`;
   const sleepers = Math.max(0, PROCS - PY);
   for (let i = 0; i < sleepers; i++) started.push(spawn('sleep', ['3600'], { stdio: 'ignore' }));
   await new Promise((r) => setTimeout(r, 500));
+  // The same machine doing nothing of ours: how long the main thread waits for a CPU anyway
+  // (2 cores shared with other work: a gap is not always a block).
+  const [, idleGap] = await blockedDuring(() => new Promise((r) => setTimeout(r, 3000)));
   const scan0 = await scanProcesses();
   console.log(`processes: ${scan0.processes.length} inspectable (${before} before this bench; +${PY} Python with numpy, +${sleepers} sleep), ${scan0.uninspectable} not inspectable`);
 
+  // The synchronous JavaScript of a report (what could block an extension host): families and sums.
+  const { findFamilies: ff } = require(join(root, OUT, 'extension', 'core', 'processes', 'scan.js'));
+  const syncTimes = [];
+  for (let i = 0; i < RUNS; i++) {
+    const s = await scanProcesses();
+    const t = performance.now();
+    ff(s);
+    syncTimes.push(performance.now() - t);
+  }
   const scanTimes = [];
   const reportTimes = [];
   let scanBlock = 0;
@@ -121,7 +133,7 @@ sys.stdin.buffer.read()`;
     if (i === 0) console.log(`  ${rep.families.length} families, ${rep.processes.filter((p) => p.inherited).length} forked children measured (estimate)`);
   }
   console.log(`in-process native scan (scanProcesses): median ${ms(median(scanTimes))} (runs: ${scanTimes.map((x) => x.toFixed(0)).join(', ')})`);
-  console.log(`in-process full report, families + estimate (memoryReport): median ${ms(median(reportTimes))}`);
+  console.log(`in-process full report, families + estimate (memoryReport): median ${ms(median(reportTimes))}; its synchronous family pass ${ms(median(syncTimes))}`);
 
   const wall = (cmd, args) => {
     const t = performance.now();
@@ -172,7 +184,7 @@ sys.stdin.buffer.read()`;
       `exact copied-since-fork, 4 children of a ${PARENT_GIB} GiB parent: pagemap pass median ${ms(median(passTimes))}; whole report (scan + pass) median ${ms(median(exactTimes))}` +
         ` — shared ${(f.sharedBytes / 2 ** 30).toFixed(2)} GiB, copied ${(f.copiedBytes / 2 ** 20).toFixed(1)} MiB, exact ${f.exact}`,
     );
-    console.log(`longest main-thread block: ${ms(scanBlock)} during the whole-machine scans, ${ms(exactBlock)} during the exact passes`);
+    console.log(`longest main-thread gap between 1 ms timer ticks: ${ms(scanBlock)} during the whole-machine scans, ${ms(exactBlock)} during the exact passes; ${ms(idleGap)} over 3 s of doing nothing (the machine's own scheduling)`);
   } finally {
     await fam.stop();
   }

@@ -173,6 +173,20 @@ unsigned Threads(size_t work, size_t perThread) {
   return static_cast<unsigned>(std::max<size_t>(1, std::min<size_t>({work / perThread + 1, hw, 8})));
 }
 
+// Runs f(0..n-1) on up to Threads(n, perThread) threads (this one included).
+template <typename F>
+void Parallel(size_t n, size_t perThread, F&& f) {
+  std::atomic<size_t> next{0};
+  auto work = [&] {
+    for (size_t i; (i = next.fetch_add(1)) < n;) f(i);
+  };
+  unsigned threads = Threads(n, perThread);
+  std::vector<std::thread> pool;
+  for (unsigned t = 1; t < threads; ++t) pool.emplace_back(work);
+  work();
+  for (auto& th : pool) th.join();
+}
+
 class ScanProcessesWorker : public PromiseWorker {
  public:
   explicit ScanProcessesWorker(Napi::Env env) : PromiseWorker(env) {}
@@ -181,17 +195,10 @@ class ScanProcessesWorker : public PromiseWorker {
     if (pids.empty()) return SetError("/proc: cannot list processes");
     rows_.resize(pids.size());
     // smaps_rollup walks each process's page tables: spread the processes over threads.
-    unsigned threads = Threads(pids.size(), 64);
-    std::atomic<size_t> next{0};
-    auto work = [&] {
-      std::string buf;
-      buf.reserve(8192);
-      for (size_t i; (i = next.fetch_add(1)) < pids.size();) ScanOne(pids[i], rows_[i], buf);
-    };
-    std::vector<std::thread> pool;
-    for (unsigned t = 1; t < threads; ++t) pool.emplace_back(work);
-    work();
-    for (auto& th : pool) th.join();
+    Parallel(pids.size(), 64, [&](size_t i) {
+      thread_local std::string buf;
+      ScanOne(pids[i], rows_[i], buf);
+    });
   }
   // Columns: `nums` (kFields per listed process), `comms` and `cmdlines` (one string each,
   // cmdline NUL-separated), and the counts of what was left out.
@@ -430,54 +437,59 @@ class InheritedWorker : public PromiseWorker {
     page_ = static_cast<uint64_t>(sysconf(_SC_PAGESIZE));
     uint64_t zero = exact_ ? ZeroPfn() : 0;
     bool canExact = exact_ && zero != 0;
-    // First every pair's common ranges (for the total the progress counts against).
+    // First every pair's common ranges (for the total the progress counts against): each parent's
+    // maps read once (a pool parent has many children), then each child's, in parallel.
     std::vector<std::vector<Vma>> childVmas(pairs_.size());
-    double total = 0;
-    for (size_t k = 0; k < pairs_.size(); ++k) {
+    std::vector<int> parents;
+    for (const auto& pr : pairs_) parents.push_back(pr.second);
+    std::sort(parents.begin(), parents.end());
+    parents.erase(std::unique(parents.begin(), parents.end()), parents.end());
+    std::vector<std::vector<Vma>> parentVmas(parents.size());
+    std::vector<int> parentErr(parents.size(), 0);
+    Parallel(parents.size(), 4, [&](size_t i) {
+      std::vector<Vma> pm;
+      if (ReadVmas(parents[i], false, pm)) parentVmas[i] = PrivateAnon(pm);
+      else parentErr[i] = errno;
+    });
+    Parallel(pairs_.size(), 4, [&](size_t k) {
       PairResult& r = results_[k];
-      std::vector<Vma> cm, pm;
-      if (!ReadVmas(pairs_[k].first, !canExact, cm) || !ReadVmas(pairs_[k].second, false, pm)) {
+      size_t pi = static_cast<size_t>(std::lower_bound(parents.begin(), parents.end(), pairs_[k].second) - parents.begin());
+      std::vector<Vma> cm;
+      if (parentErr[pi] != 0 || !ReadVmas(pairs_[k].first, !canExact, cm)) {
         r.status = -1;
-        r.error = std::strerror(errno);
-        continue;
+        r.error = std::strerror(parentErr[pi] != 0 ? parentErr[pi] : errno);
+        return;
       }
-      r.ranges = Common(PrivateAnon(cm), PrivateAnon(pm));
+      childVmas[k] = PrivateAnon(cm);
+      r.ranges = Common(childVmas[k], parentVmas[pi]);
+    });
+    double total = 0;
+    for (const PairResult& r : results_)
       for (const Range& g : r.ranges) total += double(g.end - g.start);
-      if (!canExact) childVmas[k] = PrivateAnon(cm);
-    }
     Progress(0, total);
     total_ = total;
     // Pairs in parallel: each pagemap read is a page-table walk in the kernel, CPU bound.
-    std::atomic<size_t> next{0};
-    auto work = [&] {
-      for (size_t k; (k = next.fetch_add(1)) < pairs_.size();) {
-        if (Cancelled()) return;
-        PairResult& r = results_[k];
-        if (r.status < 0) continue;
-        if (canExact) {
-          if (ComparePagemaps(pairs_[k].first, pairs_[k].second, zero, r)) continue;
-          if (Cancelled()) return;
-          if (r.status < 0) continue;
-          // Frame numbers hidden for this pair: the estimate, from the child's smaps.
-          std::vector<Vma> cm;
-          if (!ReadVmas(pairs_[k].first, true, cm)) {
-            r.status = -1;
-            r.error = std::strerror(errno);
-            continue;
-          }
-          childVmas[k] = PrivateAnon(cm);
+    Parallel(pairs_.size(), 1, [&](size_t k) {
+      if (Cancelled()) return;
+      PairResult& r = results_[k];
+      if (r.status < 0) return;
+      if (canExact) {
+        if (ComparePagemaps(pairs_[k].first, pairs_[k].second, zero, r)) return;
+        if (Cancelled() || r.status < 0) return;
+        // Frame numbers hidden for this pair: the estimate, from the child's smaps.
+        std::vector<Vma> cm;
+        if (!ReadVmas(pairs_[k].first, true, cm)) {
+          r.status = -1;
+          r.error = std::strerror(errno);
+          return;
         }
-        Estimate(childVmas[k], r);
-        uint64_t bytes = 0;
-        for (const Range& g : r.ranges) bytes += g.end - g.start;
-        Advance(bytes);
+        childVmas[k] = PrivateAnon(cm);
       }
-    };
-    unsigned threads = canExact ? Threads(pairs_.size(), 1) : 1;
-    std::vector<std::thread> pool;
-    for (unsigned t = 1; t < threads; ++t) pool.emplace_back(work);
-    work();
-    for (auto& th : pool) th.join();
+      Estimate(childVmas[k], r);
+      uint64_t bytes = 0;
+      for (const Range& g : r.ranges) bytes += g.end - g.start;
+      Advance(bytes);
+    });
     if (Cancelled()) return SetError("cancelled");
   }
 
