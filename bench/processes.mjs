@@ -11,6 +11,7 @@
 //
 // Every process it starts is killed at the end (also on failure or Ctrl-C).
 import { spawn, spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { loadavg } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -59,10 +60,15 @@ const ticker = setInterval(() => {
   maxGap = Math.max(maxGap, now - last - 1);
   last = now;
 }, 1);
+// CPU time of the main thread itself (its schedstat, ns): the most any synchronous part could have blocked it.
+const mainCpuMs = () => Number(readFileSync(`/proc/self/task/${process.pid}/schedstat`, 'utf8').split(' ')[0]) / 1e6;
+let mainCpu = 0;
 const blockedDuring = async (fn) => {
   maxGap = 0;
   last = performance.now();
+  const c0 = mainCpuMs();
   const r = await fn();
+  mainCpu = Math.max(mainCpu, mainCpuMs() - c0);
   return [r, maxGap];
 };
 
@@ -185,6 +191,7 @@ sys.stdin.buffer.read()`;
         ` — shared ${(f.sharedBytes / 2 ** 30).toFixed(2)} GiB, copied ${(f.copiedBytes / 2 ** 20).toFixed(1)} MiB, exact ${f.exact}`,
     );
     console.log(`longest main-thread gap between 1 ms timer ticks: ${ms(scanBlock)} during the whole-machine scans, ${ms(exactBlock)} during the exact passes; ${ms(idleGap)} over 3 s of doing nothing (the machine's own scheduling)`);
+    console.log(`main thread's own CPU time during one whole report or pass, at most: ${ms(mainCpu)} (timers and all: no synchronous part can have blocked it longer)`);
   } finally {
     await fam.stop();
   }
