@@ -11,8 +11,31 @@ import { PYTHON, SegmentJar } from '../fixtures/segments';
 import { spawn, type ChildProcess } from 'child_process';
 import { answerInput, contextMenu, openSharedMemoryView, openWorkbench, runCommand, shot, shotIfFailed, type Workbench } from './helpers';
 
+/** A row of the Processes view (not of Segments, which may show the same name). */
 function row(page: Page, text: string | RegExp): Locator {
-  return page.locator('.part.sidebar .monaco-list-row', { hasText: text });
+  return page
+    .locator('.part.sidebar .pane', { has: page.locator('.pane-header', { hasText: /^Processes/i }) })
+    .locator('.monaco-list-row', { hasText: text });
+}
+
+function segmentRow(page: Page, text: string): Locator {
+  return page
+    .locator('.part.sidebar .pane', { has: page.locator('.pane-header', { hasText: /^Segments/i }) })
+    .locator('.monaco-list-row', { hasText: text });
+}
+
+/** Expands `parent` until a row with `child` shows (a refresh that lands with the click can swallow it). */
+async function expand(page: Page, parent: Locator, child: string | RegExp): Promise<Locator> {
+  const target = row(page, child);
+  for (let attempt = 0; ; attempt++) {
+    if ((await parent.getAttribute('aria-expanded')) !== 'true') await parent.locator('.monaco-tl-twistie').click();
+    try {
+      await target.first().waitFor({ timeout: 4000 });
+      return target;
+    } catch (e) {
+      if (attempt >= 4) throw e;
+    }
+  }
 }
 
 async function hoverText(page: Page, target: Locator, text: string | RegExp): Promise<string> {
@@ -81,7 +104,11 @@ describe('the Processes view', function () {
     // The dict iterator copied most of what it inherited: the family carries the warning badge.
     // The badge is drawn by CSS (::after) on the label; the icon turns to a warning.
     await family.locator('.codicon-warning').waitFor({ timeout: 15_000 });
-    const badges = await family.evaluate((el) => [...el.querySelectorAll('*')].map((e) => (globalThis as any).getComputedStyle(e, '::after').content as string).filter((c) => c && c !== 'none' && c !== 'normal'));
+    let badges: string[] = [];
+    for (let i = 0; i < 40 && !badges.some((c) => c.includes('!')); i++) {
+      if (i > 0) await page.waitForTimeout(250);
+      badges = await family.evaluate((el) => [...el.querySelectorAll('*')].map((e) => (globalThis as any).getComputedStyle(e, '::after').content as string).filter((c) => c && c !== 'none' && c !== 'normal'));
+    }
     assert.ok(badges.some((c) => c.includes('!')), `the warning badge (${badges.join(' ')})`);
     const tip = await hoverText(page, family, 'Fork family');
     assert.match(tip, new RegExp(`copied most is PID (${fam!.info.workers[0].pid}|${fam!.info.workers[1].pid})`), 'names a dict iterator as the child that copied most');
@@ -95,9 +122,7 @@ describe('the Processes view', function () {
 
   it('expands to the members with their shared and copied figures, and a process to its mappings by kind', async () => {
     const family = row(page, `python3 (${fam!.info.pid}) + 3 forked`);
-    await family.locator('.monaco-tl-twistie').click();
-    const iter = row(page, `python3 (${fam!.info.workers[0].pid})`);
-    await iter.waitFor();
+    const iter = await expand(page, family, `python3 (${fam!.info.workers[0].pid})`);
     const it = (await iter.innerText()).replace(/\s+/g, ' ');
     const read = (await row(page, `python3 (${fam!.worker('read')})`).innerText()).replace(/\s+/g, ' ');
     const copied = (s: string) => {
@@ -106,9 +131,7 @@ describe('the Processes view', function () {
     };
     assert.ok(copied(it) > 10 * copied(read), `the iterator (${it}) copied far more than the reader (${read})`);
     const root = row(page, `python3 (${fam!.info.pid})`).filter({ hasNotText: 'forked' });
-    await root.locator('.monaco-tl-twistie').click();
-    const heap = row(page, 'heap and anonymous');
-    await heap.waitFor();
+    const heap = await expand(page, root, 'heap and anonymous');
     assert.match((await heap.innerText()).replace(/\s+/g, ' '), /RSS [\d.]+ MiB · PSS .* · shared .* · private/);
     await row(page, 'libraries and code').waitFor();
     await shot(page, 'processes-2-members-mappings');
@@ -129,7 +152,7 @@ print('ready',flush=True); sys.stdin.read()`;
     await runCommand(page, 'SHM Inspector: Filter…');
     await answerInput(page, seg.name);
     await runCommand(page, 'SHM Inspector: Refresh');
-    await row(page, seg.name).waitFor({ timeout: 30_000 });
+    await segmentRow(page, seg.name).waitFor({ timeout: 30_000 });
     await contextMenu(page, seg.name, 'Show Residency per Holder');
     const item = page.locator('.quick-input-list .monaco-list-row', { hasText: `(${holder.pid})` });
     await item.waitFor({ timeout: 15_000 });
@@ -139,14 +162,13 @@ print('ready',flush=True); sys.stdin.read()`;
     // The Processes view now shows that process (filtered by its PID), with its segment under shared memory.
     const proc = row(page, `python3 (${holder.pid})`);
     await proc.waitFor({ timeout: 15_000 });
-    await proc.locator('.monaco-tl-twistie').click();
-    const shm = row(page, 'shared-memory segments');
-    await shm.waitFor();
-    await shm.locator('.monaco-tl-twistie').click();
-    const mapped = row(page, seg.name).last();
-    await mapped.waitFor();
+    const shm = await expand(page, proc, 'shared-memory segments');
+    const mapped = await expand(page, shm, seg.name);
     assert.match((await mapped.innerText()).replace(/\s+/g, ' '), /RSS 3\.0 MiB of 8\.0 MiB/);
     await shot(page, 'processes-4-segment-mapping');
+    // The mapping links to the segment's row in the Segments view.
+    await mapped.click();
+    await segmentRow(page, seg.name).and(page.locator('.selected')).waitFor({ timeout: 10_000 });
     await runCommand(page, 'SHM Inspector: Clear Filter');
   });
 });
