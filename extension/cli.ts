@@ -13,6 +13,7 @@ import { ARRAY_COMMANDS } from './cli/array';
 import { CATALOG_COMMANDS } from './cli/catalog';
 import { INTERPRET_COMMANDS } from './cli/interpret';
 import { MANAGE_COMMANDS } from './cli/manage';
+import { PROCESS_COMMANDS } from './cli/processes';
 import { COMMON_OPTIONS, type Command, type CommandContext } from './cli/common';
 import { displayLines, displayText } from './core/names';
 
@@ -20,7 +21,7 @@ export { Failure, table } from './cli/common';
 export type { Command, CommandContext } from './cli/common';
 
 /** Every subcommand; each group lives in its own module under cli/. */
-export const COMMANDS: Command[] = [...CATALOG_COMMANDS, ...ARRAY_COMMANDS, ...MANAGE_COMMANDS, ...INTERPRET_COMMANDS];
+export const COMMANDS: Command[] = [...CATALOG_COMMANDS, ...ARRAY_COMMANDS, ...MANAGE_COMMANDS, ...INTERPRET_COMMANDS, ...PROCESS_COMMANDS];
 
 /** Splits text into lines of at most `width` characters, at spaces. */
 function wrap(text: string, width: number): string[] {

@@ -16,6 +16,7 @@ import type { Node } from './sidebar/nodes';
 import { UsageStatus } from './sidebar/statusbar';
 import { SegmentDecorations, SegmentTree } from './sidebar/tree';
 import { DirWatcher } from './sidebar/watch';
+import { registerProcessesView } from './sidebar/processes';
 
 const CONFIG = 'shmInspector';
 const FILTER_KEY = 'shmInspector.filter';
@@ -293,6 +294,7 @@ export function activate(context: vscode.ExtensionContext): ShmInspectorApi {
   );
 
   context.subscriptions.push(...registerInterpretCommands({ context, targets, refresh: async () => (await tree.refresh())?.segments ?? [], lookup: segmentLookup(configuredDirs) }));
+  context.subscriptions.push(...registerProcessesView(context, { segments: () => tree.segments, revealSegment: (s) => view.reveal(tree.nodeFor(s), { select: true, focus: true }) }));
 
   setContext('shmInspector.state', 'loading');
   void tree.refresh();

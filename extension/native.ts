@@ -285,6 +285,37 @@ export interface NativeAddon {
   removeEntries(dirFd: number, items: RemoveItem[]): Promise<RemoveOutcome[]>;
   scanHolders(devices: number[]): Promise<HolderScan>;
   openView(file: string | Buffer, expect?: FileIdentity): Promise<MappedView>;
+  // ---- processes (native/src/procs.cc; read by extension/core/processes/) ----
+  /** Every inspectable process: `fields` numbers each in `nums` (order in core/processes/scan.ts). */
+  scanProcesses(): Promise<ProcScanColumns>;
+  /** One process's smaps: 12 numbers per mapping in `nums`, its `perms` and `paths`. */
+  processMappings(pid: number): Promise<{ nums: Float64Array; perms: string[]; paths: string[] }>;
+  /**
+   * Pages shared and copied since fork for pairs [child, parent, child, parent, ...]; `control`
+   * (3 numbers): set [0] to 1 to cancel; [1] and [2] are bytes done and total as it runs.
+   */
+  compareInherited(pairs: number[], exact: boolean, control: Float64Array): Promise<InheritedColumns>;
+}
+
+export interface ProcScanColumns {
+  fields: number;
+  nums: Float64Array;
+  comms: string[];
+  /** The command line, arguments separated by NUL. */
+  cmdlines: string[];
+  zombies: number;
+  uninspectable: number;
+  pageSize: number;
+  clockTicks: number;
+}
+
+export interface InheritedColumns {
+  /** 6 per pair: shared, copied, status (1 exact, 0 estimate, -1 failed), childOnly, parentOnly, compared. */
+  nums: Float64Array;
+  /** Per pair: (start, end, shared, copied) of each common range. */
+  ranges: Float64Array[];
+  errors: (string | null)[];
+  pageSize: number;
 }
 
 const ADDON_FILE = 'shm_native.node';

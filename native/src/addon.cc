@@ -3,6 +3,7 @@
 #include <napi.h>
 
 #include "fsops.h"
+#include "procs.h"
 #include "scan.h"
 
 namespace {
@@ -11,6 +12,10 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("statfs", Napi::Function::New(env, shm::Statfs, "statfs"));
   exports.Set("scanHolders", Napi::Function::New(env, shm::ScanHolders, "scanHolders"));
   exports.Set("removeEntries", Napi::Function::New(env, shm::RemoveEntries, "removeEntries"));
+  // Processes: per-process memory, fork families, copied since fork (procs.cc).
+  exports.Set("scanProcesses", Napi::Function::New(env, shm::ScanProcesses, "scanProcesses"));
+  exports.Set("processMappings", Napi::Function::New(env, shm::ProcessMappings, "processMappings"));
+  exports.Set("compareInherited", Napi::Function::New(env, shm::CompareInherited, "compareInherited"));
   exports.Set("abiVersion", Napi::Number::New(env, 1));
   return shm::InitView(env, exports);
 }

@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "common.h"
+#include "procfs.h"
 #include "scan.h"
 
 namespace shm {
@@ -487,26 +488,7 @@ class HoldersWorker : public PromiseWorker {
   }
 
   // A whole (small) /proc file; false with errno set when it cannot be opened or read.
-  static bool ReadAll(const std::string& path, std::string& out) {
-    int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
-    if (fd < 0) return false;
-    out.clear();
-    char buf[65536];
-    for (;;) {
-      ssize_t n = read(fd, buf, sizeof buf);
-      if (n < 0) {
-        if (errno == EINTR) continue;
-        int err = errno;
-        close(fd);
-        errno = err;
-        return false;
-      }
-      if (n == 0) break;
-      out.append(buf, static_cast<size_t>(n));
-    }
-    close(fd);
-    return true;
-  }
+  static bool ReadAll(const std::string& path, std::string& out) { return ReadProcFile(path.c_str(), out); }
 
   void ScanPid(int pid) {
     std::string base = "/proc/" + std::to_string(pid);
