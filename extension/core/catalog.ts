@@ -28,7 +28,8 @@ export interface ListOptions {
   interpretations?: boolean | string;
 }
 
-export class UsageError extends Error {}
+export { UsageError } from './usage-error';
+import { UsageError } from './usage-error';
 
 /** Reads `length` bytes at `offset` of a file without following symlinks. */
 export async function readFileRange(file: string, offset: number, length: number): Promise<Uint8Array> {
