@@ -43,10 +43,10 @@ interface Run {
   stderr: string;
 }
 
-/** dist/cli.js ARGS, killed (SIGKILL) after `ceilingMs`: a hang shows as signal SIGKILL. */
-function cliWithin(args: string[], ceilingMs = 20_000): Promise<Run> {
+/** dist/cli.js ARGS (node started with `nodeArgs`), killed (SIGKILL) after `ceilingMs`: a hang shows as signal SIGKILL. */
+function cliWithin(args: string[], ceilingMs = 20_000, nodeArgs: string[] = []): Promise<Run> {
   return new Promise((resolve) => {
-    execFile(process.execPath, [CLI, ...args], { encoding: 'utf8', timeout: ceilingMs, killSignal: 'SIGKILL', maxBuffer: 256 << 20 }, (err, stdout, stderr) => {
+    execFile(process.execPath, [...nodeArgs, CLI, ...args], { encoding: 'utf8', timeout: ceilingMs, killSignal: 'SIGKILL', maxBuffer: 256 << 20 }, (err, stdout, stderr) => {
       const e = err as (Error & { code?: unknown; signal?: string | null }) | null;
       resolve({ code: e ? (typeof e.code === 'number' ? e.code : null) : 0, signal: e?.signal ?? null, stdout, stderr });
     });
@@ -230,12 +230,7 @@ describe('decoders: bounded, linear-time decoding', function () {
       const file = path.join(d, 'model.safetensors');
       fs.writeFileSync(file, Buffer.concat([len, header, Buffer.alloc(8)]));
       for (let k = 1; k < 46; k++) fs.linkSync(file, path.join(d, `link${k}.safetensors`));
-      const r = await new Promise<Run>((resolve) =>
-        execFile(process.execPath, ['--max-old-space-size=400', CLI, 'list', '--json', '--dir', d], { encoding: 'utf8', maxBuffer: 64 << 20, timeout: 120_000, killSignal: 'SIGKILL' }, (err, stdout, stderr) => {
-          const e = err as (Error & { code?: unknown; signal?: string | null }) | null;
-          resolve({ code: e ? (typeof e.code === 'number' ? e.code : null) : 0, signal: e?.signal ?? null, stdout, stderr });
-        }),
-      );
+      const r = await cliWithin(['list', '--json', '--dir', d], 120_000, ['--max-old-space-size=400']);
       assert.strictEqual(r.code, 0, `list survived (it aborted out of heap): ${r.stderr.slice(-300)}`);
       const segs = (JSON.parse(r.stdout) as { segments: Segment[] }).segments;
       assert.strictEqual(segs.length, 46);
