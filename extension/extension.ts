@@ -1,7 +1,7 @@
 /** VS Code glue: the sidebar, the commands and the preview panel, over extension/core. */
 import * as vscode from 'vscode';
 import type { ShmInspectorApi } from './api';
-import type { ArrangeOptions, SortKey } from './core/arrange';
+import { filterProblem, type ArrangeOptions, type SortKey } from './core/arrange';
 import { DEFAULT_DIR, inspectSegment } from './core/catalog';
 import { arrayLayoutOf } from './core/array';
 import { isPreviewable, segmentDescription } from './core/format-words';
@@ -191,8 +191,14 @@ export function activate(context: vscode.ExtensionContext): ShmInspectorApi {
               title: 'Filter segments',
               prompt: 'Text to look for in names, or a glob such as psm_* or *.npy (empty: show all)',
               value: options().filter,
+              validateInput: (v) => filterProblem(v),
             });
       if (value === undefined) return;
+      const problem = filterProblem(value);
+      if (problem) {
+        void vscode.window.showErrorMessage(`SHM Inspector: filter not applied: ${problem}`);
+        return;
+      }
       await context.workspaceState.update(FILTER_KEY, value.trim());
       showFilter();
       tree.rearrange();

@@ -283,7 +283,7 @@ export interface NativeAddon {
    * native/src/fsops.cc). One outcome per item, in order; all on a worker thread.
    */
   removeEntries(dirFd: number, items: RemoveItem[]): Promise<RemoveOutcome[]>;
-  scanHolders(devices: number[]): Promise<HolderScan>;
+  scanHolders(devices: number[]): Promise<RawHolderScan>;
   openView(file: string | Buffer, expect?: FileIdentity): Promise<MappedView>;
   // ---- processes (native/src/procs.cc; read by extension/core/processes/) ----
   /** Every inspectable process: `fields` numbers each in `nums` (order in core/processes/scan.ts). */
@@ -599,6 +599,30 @@ async function removeEntryTs(dirFd: number, it: RemoveItem): Promise<RemoveOutco
   return { code: 'OK', blocks: st.blocks, nlink: st.nlink };
 }
 
+/** The addon's holder scan: each process's mapped files as columns (see native/src/scan.cc). */
+interface RawHolderScan {
+  processes: (Omit<ProcHolding, 'maps'> & {
+    maps: { dev: Float64Array; ino: Float64Array; bytes: Float64Array; deleted: Uint8Array; paths: string; mapFile: (number | string)[]; pathBytes: (number | Uint8Array)[] };
+  })[];
+  invisible: number;
+}
+
+/** Builds the mapped-file objects from the columns (in JavaScript: far cheaper than through Node-API). */
+function holderScanOf(raw: RawHolderScan): HolderScan {
+  return {
+    invisible: raw.invisible,
+    processes: raw.processes.map((p) => {
+      const c = p.maps;
+      const paths = c.paths === '' && c.dev.length === 0 ? [] : c.paths.split('\0');
+      const maps: (ProcMapRef & { mapFile?: string })[] = new Array(c.dev.length);
+      for (let j = 0; j < c.dev.length; j++) maps[j] = { dev: c.dev[j], ino: c.ino[j], path: paths[j], deleted: c.deleted[j] === 1, bytes: c.bytes[j] };
+      for (let k = 0; k + 1 < c.mapFile.length; k += 2) maps[c.mapFile[k] as number].mapFile = c.mapFile[k + 1] as string;
+      for (let k = 0; k + 1 < c.pathBytes.length; k += 2) maps[c.pathBytes[k] as number].pathBytes = c.pathBytes[k + 1] as Uint8Array;
+      return { pid: p.pid, comm: p.comm, maps, fds: p.fds };
+    }),
+  };
+}
+
 export function scanHolders(devices: number[]): Promise<HolderScan> {
-  return native().scanHolders(devices);
+  return native().scanHolders(devices).then(holderScanOf);
 }

@@ -19,6 +19,8 @@ const SELECTION_HELP =
 const MODES: readonly ReduceMode[] = ['strided', 'mean', 'min', 'max'];
 const DEFAULT_SIZE = 512;
 const MAX_SIZE = 16384;
+/** Pixels of one image at most (8192 x 8192): the native reducer's own limit on grid cells. */
+const MAX_PIXELS = 64 * 1024 * 1024;
 
 /**
  * The array NAME and the selection flags point at, mapped; `use` runs with it, then it is closed.
@@ -215,6 +217,12 @@ export const ARRAY_COMMANDS: Command[] = [
         // Never more cells than the window has elements.
         const gw = Math.min(width, c1 - c0);
         const gh = Math.min(height, r1 - r0);
+        // The image is made in memory (4 bytes a pixel, the grid beside it): as many pixels as the reducer takes, no more.
+        if (gw * gh > MAX_PIXELS) {
+          throw new UsageError(
+            `--width ${width} --height ${height} makes a ${gw} x ${gh} image of this ${r1 - r0} x ${c1 - c0} window: ${gw * gh} pixels, more than ${MAX_PIXELS} (e.g. --width 8192 --height 8192)`,
+          );
+        }
         const grid = await view.reduce({ ...slice, r0, r1, c0, c1, gridWidth: gw, gridHeight: gh, mode });
         const [lo, hi] = domain === 'auto' ? [grid.min ?? 0, grid.max ?? 1] : domain;
         const png = encodePng(grid.width, grid.height, colorize(grid.values, colormap, lo, hi));

@@ -3,7 +3,7 @@
  * sort (name, size, age), group by producer, and deleted segments apart.
  * Pure functions, no `vscode`: the tree and the unit tests share them.
  */
-import { globRegExp } from './glob';
+import { compileGlob, GlobError, globProblem, type Glob } from './glob';
 import type { Producer, Segment } from './types';
 
 export type SortKey = 'name' | 'size' | 'age';
@@ -49,6 +49,12 @@ export function isGlob(pattern: string): boolean {
   return /[*?[]/.test(pattern);
 }
 
+/** Why a filter cannot be applied (a malformed glob class), or null. */
+export function filterProblem(filter: string): string | null {
+  const f = filter.trim();
+  return f !== '' && isGlob(f) ? globProblem(f) : null;
+}
+
 /** A case-insensitive matcher for a text or glob filter. */
 export function nameMatcher(filter: string): (name: string) => boolean {
   const f = filter.trim();
@@ -58,8 +64,16 @@ export function nameMatcher(filter: string): (name: string) => boolean {
     return (name) => name.toLowerCase().includes(needle);
   }
   // The same glob as `clear --glob` (case-insensitive here: it only narrows what is shown).
-  const rx = new RegExp(globRegExp(f).source, 'is');
-  return (name) => rx.test(name) || rx.test(name.slice(name.lastIndexOf('/') + 1));
+  let g: Glob;
+  try {
+    g = compileGlob(f, { ignoreCase: true });
+  } catch (e) {
+    // The filter command refuses a malformed glob (globProblem); one stored before is read as text.
+    if (!(e instanceof GlobError)) throw e;
+    const needle = f.toLowerCase();
+    return (name) => name.toLowerCase().includes(needle);
+  }
+  return (name) => g.test(name) || g.test(name.slice(name.lastIndexOf('/') + 1));
 }
 
 function matchesDeep(s: Segment, m: (n: string) => boolean): boolean {

@@ -9,7 +9,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { scanDir, scanDirListing, scanEntry, scanField, scanHolders, scanNames, scanNpyHeader, statfs, tryNative, type FsUsage, type HolderScan, type ProcMapRef, type ScanEntry, type ScanListing } from '../native';
-import { decodeFile } from './formats';
+import { decodeFile, nameClass } from './formats';
 import { npyDecoded } from './formats/npy';
 import { applyInterpretation, birthOf, InterpretationIndex, loadInterpretations } from './interpretations';
 import { displayText, entryName, entryPath, escapeBytes, escapeText, fsPath, isPlainName, nameBytesHex, unescapeName } from './names';
@@ -30,7 +30,8 @@ export interface ListOptions {
   interpretations?: boolean | string;
 }
 
-export class UsageError extends Error {}
+export { UsageError } from './usage-error';
+import { UsageError } from './usage-error';
 
 /** Reads `length` bytes at `offset` of a file without following symlinks. */
 export async function readFileRange(file: string | Buffer, offset: number, length: number): Promise<Uint8Array> {
@@ -176,10 +177,50 @@ function emptyDecoded(format: Segment['format'], error: string | null = null): D
 
 const NO_BYTES = new Uint8Array(0);
 
+/**
+ * Bytes that decoders may hold at once beyond the heads and tails the scan read (safetensors
+ * headers of up to 100 MiB, Arrow footers...): a decode whose first read would pass it waits for
+ * others to finish (one alone always runs), so 46 links to a 100 MiB header, or 46 such files,
+ * are never all in memory at once. A decode already reading is never stopped (no deadlock).
+ */
+const DECODE_BYTES_IN_FLIGHT = 128 * 1024 * 1024;
+const gate = { used: 0, waiting: [] as (() => void)[] };
+
+async function gatedDecode(read: ReadAt, decode: (read: ReadAt) => Promise<Decoded>): Promise<Decoded> {
+  let held = 0;
+  const counted: ReadAt = async (offset, length) => {
+    if (held === 0) while (gate.used > 0 && gate.used + length > DECODE_BYTES_IN_FLIGHT) await new Promise<void>((r) => gate.waiting.push(r));
+    gate.used += length;
+    held += length;
+    return read(offset, length);
+  };
+  try {
+    return await decode(counted);
+  } finally {
+    if (held > 0) {
+      gate.used -= held;
+      for (const wake of gate.waiting.splice(0)) wake();
+    }
+  }
+}
+
+/**
+ * Decodes in progress or done during the current listings, by inode, size, mtime and the part of
+ * the name decoders look at: hard links (46 names of one file) decode once. Emptied when no
+ * listing runs, so nothing outlives the listings that read it.
+ */
+const decodes = new Map<string, Promise<Decoded>>();
+let listingsRunning = 0;
+
 /** Decodes one file from the bytes already read; `read` fetches more when a header is longer. */
 function decodeEntry(rel: string, e: ScanEntry, read: ReadAt): Promise<Decoded> {
   if (rel.startsWith('sem.')) return Promise.resolve(emptyDecoded('semaphore'));
-  return decodeFile(rel, { size: e.size, head: e.head ?? NO_BYTES, tail: e.tail, tailOffset: e.tailOffset }, read);
+  const key = `${e.dev}:${e.ino}:${e.size}:${e.mtimeMs}:${nameClass(rel)}`;
+  const known = listingsRunning > 0 ? decodes.get(key) : undefined;
+  if (known) return known;
+  const d = gatedDecode(read, (r) => decodeFile(rel, { size: e.size, head: e.head ?? NO_BYTES, tail: e.tail, tailOffset: e.tailOffset }, r));
+  if (listingsRunning > 0) decodes.set(key, d);
+  return d;
 }
 
 /** `dir` is normalised (no trailing slash) and `rel` is made of readdir names (no '.', '..' or empty parts). */
@@ -235,44 +276,57 @@ async function otherEntryToSegment(dir: string, rel: string, e: ScanEntry, depth
 
 const inodeKey = (dev: number, ino: number) => `${dev}:${ino}`;
 
-/** Holders by (dev, ino), from one /proc scan. */
-export function holdersIndex(scan: HolderScan): Map<string, Holder[]> {
-  const idx = new Map<string, Map<number, Holder>>();
-  const add = (dev: number, ino: number, pid: number, comm: string, via: 'map' | 'fd') => {
-    const k = inodeKey(dev, ino);
-    let m = idx.get(k);
-    if (!m) idx.set(k, (m = new Map()));
-    const h = m.get(pid);
-    if (!h) m.set(pid, { pid, comm, via });
-    else if (h.via !== via) h.via = 'map+fd';
-  };
-  for (const p of scan.processes) {
-    for (const r of p.maps) add(r.dev, r.ino, p.pid, p.comm, 'map');
-    for (const r of p.fds) add(r.dev, r.ino, p.pid, p.comm, 'fd');
+/**
+ * Holders by (dev, ino), from one /proc scan: numbers to arrays, no key strings (a process that
+ * maps 60,000 files adds 60,000 entries on every refresh).
+ */
+export class HolderIndex {
+  private readonly byDev = new Map<number, Map<number, Holder[]>>();
+  /** Number of files held. */
+  size = 0;
+
+  constructor(scan: HolderScan) {
+    for (const p of scan.processes) {
+      for (const r of p.maps) this.add(r.dev, r.ino, p.pid, p.comm, 'map');
+      for (const r of p.fds) this.add(r.dev, r.ino, p.pid, p.comm, 'fd');
+    }
+    for (const m of this.byDev.values()) for (const hs of m.values()) if (hs.length > 1) hs.sort((a, b) => a.pid - b.pid);
   }
-  const out = new Map<string, Holder[]>();
-  for (const [k, m] of idx) out.set(k, [...m.values()].sort((a, b) => a.pid - b.pid));
-  return out;
+
+  private add(dev: number, ino: number, pid: number, comm: string, via: 'map' | 'fd'): void {
+    let m = this.byDev.get(dev);
+    if (!m) this.byDev.set(dev, (m = new Map()));
+    const hs = m.get(ino);
+    if (!hs) {
+      m.set(ino, [{ pid, comm, via }]);
+      this.size++;
+      return;
+    }
+    // One process's maps and fds are added one after the other: only the last holder can be this one.
+    const last = hs[hs.length - 1];
+    if (last.pid !== pid) hs.push({ pid, comm, via });
+    else if (last.via !== via) last.via = 'map+fd';
+  }
+
+  /** The holders of a file, sorted by pid (a fresh array), or none. */
+  get(dev: number, ino: number): Holder[] {
+    const hs = this.byDev.get(dev)?.get(ino);
+    return hs ? [...hs] : [];
+  }
+}
+
+export function holdersIndex(scan: HolderScan): HolderIndex {
+  return new HolderIndex(scan);
 }
 
 function orphanOf(held: boolean, invisible: number): boolean | null {
   return held ? false : invisible > 0 ? null : true;
 }
 
-/** The holder index plus the set of held inode numbers, so that most segments need no key string. */
-interface HolderLookup {
-  idx: Map<string, Holder[]>;
-  inos: Set<number>;
-}
-
-function holderLookup(idx: Map<string, Holder[]>): HolderLookup {
-  const inos = new Set<number>();
-  for (const k of idx.keys()) inos.add(Number(k.slice(k.indexOf(':') + 1)));
-  return { idx, inos };
-}
+type HolderLookup = HolderIndex;
 
 function holdersOf(h: HolderLookup, dev: number, ino: number): Holder[] {
-  return h.inos.has(ino) ? [...(h.idx.get(inodeKey(dev, ino)) ?? [])] : [];
+  return h.get(dev, ino);
 }
 
 function applyHolders(seg: Segment, h: HolderLookup, invisible: number): void {
@@ -480,6 +534,15 @@ interface DirScan {
 
 /** Decodes scanned entries and adds holders, deleted segments and interpretations. */
 async function buildCatalog(scans: DirScan[], holderScan: Promise<HolderScan | null>, interps: Promise<InterpretationIndex>): Promise<Catalog> {
+  listingsRunning++;
+  try {
+    return await buildCatalogOnce(scans, holderScan, interps);
+  } finally {
+    if (--listingsRunning === 0) decodes.clear();
+  }
+}
+
+async function buildCatalogOnce(scans: DirScan[], holderScan: Promise<HolderScan | null>, interps: Promise<InterpretationIndex>): Promise<Catalog> {
   const perDir = await Promise.all(
     // Segment paths are spelled like names (core/names.ts): the directory's too.
     scans.map((d) => (Array.isArray(d.entries) ? segmentsOf(escapeText(d.dir), d.entries, 0) : segmentsOfListing(escapeText(d.dir), d.entries))),
@@ -491,7 +554,7 @@ async function buildCatalog(scans: DirScan[], holderScan: Promise<HolderScan | n
   let invisible = 0;
   if (scan) {
     invisible = scan.invisible;
-    const h = holderLookup(holdersIndex(scan));
+    const h = holdersIndex(scan);
     for (const s of segments) applyHolders(s, h, invisible);
     const anyDeleted = scan.processes.some((p) => p.maps.some((m) => m.deleted) || p.fds.some((f) => f.deleted));
     const live = new Set<string>();

@@ -14,6 +14,7 @@
 #include <set>
 #include <sstream>
 #include <thread>
+#include <unordered_map>
 #include <utility>
 #include <vector>
 
@@ -42,6 +43,9 @@ struct Entry {
   std::string npyDescr;
   std::vector<double> npyShape;
 };
+
+// numpy 2's NPY_MAXDIMS: the same limit as MAX_DIMS in extension/core/formats/util.ts.
+constexpr size_t kMaxDims = 64;
 
 bool IsWordChar(uint8_t c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_'; }
 
@@ -97,6 +101,8 @@ bool ParseCanonicalNpy(Entry& e) {
     while (p < stop && *p >= '0' && *p <= '9' && p - q < 19) v = v * 10 + static_cast<uint64_t>(*p++ - '0');
     if (p == q || (p < stop && *p >= '0' && *p <= '9')) return false;
     if (v > (uint64_t{1} << 53) - 1) return false;  // not a safe integer: the TS decoder reports it
+    // One rule for both paths: past MAX_DIMS (extension/core/formats/util.ts) the TS decoder says so.
+    if (shape.size() == kMaxDims) return false;
     shape.push_back(static_cast<double>(v));
     if (p < stop && *p == ',') {
       ++p;
@@ -429,6 +435,14 @@ struct Proc {
   std::vector<FdRef> fds;
 };
 
+struct FileKey {
+  uint64_t dev, ino;
+  bool operator==(const FileKey& o) const { return dev == o.dev && ino == o.ino; }
+};
+struct FileKeyHash {
+  size_t operator()(const FileKey& k) const { return std::hash<uint64_t>()(k.ino * 0x9E3779B97F4A7C15ull ^ k.dev); }
+};
+
 const char kDeleted[] = " (deleted)";
 
 // True when s is well-formed UTF-8 (no overlong forms, no surrogates, nothing past U+10FFFF):
@@ -460,6 +474,46 @@ bool IsUtf8(const std::string& s) {
 void SetPath(Napi::Env env, Napi::Object& o, const std::string& path) {
   o.Set("path", Napi::String::New(env, path));
   if (!IsUtf8(path)) o.Set("pathBytes", Napi::Buffer<char>::Copy(env, path.data(), path.size()));
+}
+
+// One line of /proc/PID/maps: "start-end perms offset major:minor inode   path".
+struct MapsLine {
+  uint64_t start = 0, end = 0, offset = 0, ino = 0;
+  unsigned major = 0, minor = 0;
+  const char* path = nullptr;  // up to the end of the line; empty for anonymous mappings
+};
+
+// Parsed by hand, field by field (sscanf, which re-reads its format for each of 60,000 lines,
+// was most of a scan's own time).
+bool ParseMapsLine(const char* p, const char* e, MapsLine& out) {
+  auto hex = [&](uint64_t& v, char stop) {
+    const char* q = p;
+    v = 0;
+    for (; p < e && *p != stop; ++p) {
+      int d = (*p >= '0' && *p <= '9') ? *p - '0' : (*p >= 'a' && *p <= 'f') ? *p - 'a' + 10 : (*p >= 'A' && *p <= 'F') ? *p - 'A' + 10 : -1;
+      if (d < 0 || p - q >= 16) return false;
+      v = (v << 4) | static_cast<uint64_t>(d);
+    }
+    if (p == q || p >= e) return false;
+    ++p;  // the separator
+    return true;
+  };
+  uint64_t major = 0, minor = 0;
+  if (!hex(out.start, '-') || !hex(out.end, ' ')) return false;
+  while (p < e && *p != ' ') ++p;  // perms
+  if (p >= e) return false;
+  ++p;
+  if (!hex(out.offset, ' ') || !hex(major, ':') || !hex(minor, ' ')) return false;
+  const char* q = p;
+  uint64_t ino = 0;
+  for (; p < e && *p >= '0' && *p <= '9' && p - q < 20; ++p) ino = ino * 10 + static_cast<uint64_t>(*p - '0');
+  if (p == q || (p < e && *p != ' ')) return false;
+  while (p < e && *p == ' ') ++p;
+  out.ino = ino;
+  out.major = static_cast<unsigned>(major);
+  out.minor = static_cast<unsigned>(minor);
+  out.path = p;
+  return true;
 }
 
 bool EndsWith(const std::string& s, const char* suf) {
@@ -511,6 +565,7 @@ class HoldersWorker : public PromiseWorker {
     // maps: "start-end perms offset MM:mm inode   path"; another user's process
     // (without CAP_SYS_PTRACE) refuses the open with EACCES.
     std::string maps;
+    std::unordered_map<FileKey, size_t, FileKeyHash> mapIndex;
     if (!ReadAll(base + "/maps", maps)) {
       if (errno == EACCES || errno == EPERM) denied = true;
     } else {
@@ -518,35 +573,35 @@ class HoldersWorker : public PromiseWorker {
       size_t at = 0;
       while (at < maps.size()) {
         size_t nl = maps.find('\n', at);
-        maps[nl] = '\0';  // each line becomes a C string for sscanf
-        const char* line = maps.c_str() + at;
-        size_t lineEnd = nl;
+        const char* line = maps.data() + at;
+        const char* const lineEnd = maps.data() + nl;
         at = nl + 1;
-        unsigned long long start, end, off, ino;
-        unsigned maj, min;
-        int pos = 0;
-        if (std::sscanf(line, "%llx-%llx %*s %llx %x:%x %llu %n", &start, &end, &off, &maj, &min, &ino, &pos) < 6)
-          continue;
-        if (ino == 0 || pos == 0) continue;
-        uint64_t dev = makedev(maj, min);
+        MapsLine ml;
+        if (!ParseMapsLine(line, lineEnd, ml) || ml.ino == 0) continue;
+        uint64_t start = ml.start, end = ml.end, off = ml.offset, ino = ml.ino;
+        uint64_t dev = makedev(ml.major, ml.minor);
         if (!devs_.empty() && devs_.count(dev) == 0) continue;
-        // The path is the rest of the line (it may contain spaces; the kernel writes a newline in a name as \012).
-        std::string path(line + pos, maps.c_str() + lineEnd);
+        std::string path(ml.path, lineEnd);
         bool deleted = EndsWith(path, kDeleted);
         if (deleted) path.resize(path.size() - (sizeof kDeleted - 1));
         // The kernel writes a newline in a mapped file's name as \012 (seq_file_path): undo it.
         for (size_t k = path.find("\\012"); k != std::string::npos; k = path.find("\\012", k + 1)) path.replace(k, 4, "\n");
-        auto it = std::find_if(p.maps.begin(), p.maps.end(),
-                               [&](const MapRef& m) { return m.dev == dev && m.ino == ino; });
         uint64_t len = end - start;
-        if (it == p.maps.end()) {
+        // One entry per file: found by hash, not by a search of the entries so far (a process
+        // mapping 60,000 files made that search quadratic: seconds per scan).
+        auto [it, fresh] = mapIndex.try_emplace(FileKey{dev, ino}, p.maps.size());
+        if (fresh) {
           // /proc/PID/map_files/START-END opens the mapped file itself, even once it is
           // unlinked (privileged: CAP_SYS_ADMIN); the catalog uses it to fstat and read a deleted segment.
-          char mapFile[96];
-          std::snprintf(mapFile, sizeof mapFile, "%s/map_files/%llx-%llx", base.c_str(), start, end);
+          char mapFile[96] = "";
+          if (deleted) {
+            std::snprintf(mapFile, sizeof mapFile, "%s/map_files/%llx-%llx", base.c_str(), static_cast<unsigned long long>(start),
+                          static_cast<unsigned long long>(end));
+          }
           p.maps.push_back(MapRef{dev, ino, path, deleted, off + len, mapFile});
         } else {
-          it->bytes = std::max<uint64_t>(it->bytes, off + len);
+          MapRef& m = p.maps[it->second];
+          m.bytes = std::max<uint64_t>(m.bytes, off + len);
         }
       }
     }
@@ -579,32 +634,68 @@ class HoldersWorker : public PromiseWorker {
   Napi::Value Result(Napi::Env env) override {
     Napi::Object out = Napi::Object::New(env);
     Napi::Array arr = Napi::Array::New(env, procs_.size());
+    // Property names made once, not once per object: a process mapping 60,000 files makes
+    // 60,000 objects here, and re-making each key string was most of the cost.
+    Napi::String kDev = Napi::String::New(env, "dev"), kIno = Napi::String::New(env, "ino"), kPath = Napi::String::New(env, "path"),
+                 kDel = Napi::String::New(env, "deleted"), kBytes = Napi::String::New(env, "bytes"), kMapFile = Napi::String::New(env, "mapFile"),
+                 kFd = Napi::String::New(env, "fd"), kSize = Napi::String::New(env, "size");
+    Napi::Boolean yes = Napi::Boolean::New(env, true), no = Napi::Boolean::New(env, false);
     for (size_t i = 0; i < procs_.size(); ++i) {
       const Proc& p = procs_[i];
       Napi::Object o = Napi::Object::New(env);
       o.Set("pid", Num(env, p.pid));
       o.Set("comm", Napi::String::New(env, p.comm));
-      Napi::Array maps = Napi::Array::New(env, p.maps.size());
-      for (size_t j = 0; j < p.maps.size(); ++j) {
-        Napi::Object m = Napi::Object::New(env);
-        m.Set("dev", Num(env, static_cast<double>(p.maps[j].dev)));
-        m.Set("ino", Num(env, static_cast<double>(p.maps[j].ino)));
-        SetPath(env, m, p.maps[j].path);
-        m.Set("deleted", Napi::Boolean::New(env, p.maps[j].deleted));
-        m.Set("bytes", Num(env, static_cast<double>(p.maps[j].bytes)));
-        m.Set("mapFile", Napi::String::New(env, p.maps[j].mapFile));
-        maps.Set(j, m);
+      // The mapped files as columns (extension/native.ts makes the objects): a process mapping
+      // 60,000 files would otherwise cost 60,000 objects built property by property here.
+      //   dev, ino, bytes   Float64Array, one per file;  deleted  Uint8Array;
+      //   paths             every path joined by NUL;    mapFiles  [index, /proc/PID/map_files/A-B, ...] of deleted ones
+      size_t nm = p.maps.size();
+      Napi::Float64Array cDev = Napi::Float64Array::New(env, nm), cIno = Napi::Float64Array::New(env, nm), cBytes = Napi::Float64Array::New(env, nm);
+      Napi::Uint8Array cDel = Napi::Uint8Array::New(env, nm);
+      std::string paths;
+      Napi::Array mapFiles = Napi::Array::New(env);
+      uint32_t nFiles = 0;
+      Napi::Array pathBytes = Napi::Array::New(env);
+      uint32_t nBytes = 0;
+      for (size_t j = 0; j < nm; ++j) {
+        const MapRef& r = p.maps[j];
+        cDev[j] = static_cast<double>(r.dev);
+        cIno[j] = static_cast<double>(r.ino);
+        cBytes[j] = static_cast<double>(r.bytes);
+        cDel[j] = r.deleted ? 1 : 0;
+        if (j > 0) paths.push_back('\0');
+        paths.append(r.path);
+        // Only a deleted file is opened through its mapping (catalog.ts).
+        // A path that is not UTF-8 goes as its exact bytes too (extension/core/names.ts).
+        if (!IsUtf8(r.path)) {
+          pathBytes.Set(nBytes++, Num(env, static_cast<double>(j)));
+          pathBytes.Set(nBytes++, Napi::Buffer<char>::Copy(env, r.path.data(), r.path.size()));
+        }
+        if (r.deleted) {
+          mapFiles.Set(nFiles++, Num(env, static_cast<double>(j)));
+          mapFiles.Set(nFiles++, Napi::String::New(env, r.mapFile));
+        }
       }
+      Napi::Object maps = Napi::Object::New(env);
+      maps.Set(kDev, cDev);
+      maps.Set(kIno, cIno);
+      maps.Set(kBytes, cBytes);
+      maps.Set(kDel, cDel);
+      maps.Set("paths", Napi::String::New(env, paths));
+      maps.Set(kMapFile, mapFiles);
+      maps.Set("pathBytes", pathBytes);
       o.Set("maps", maps);
       Napi::Array fds = Napi::Array::New(env, p.fds.size());
       for (size_t j = 0; j < p.fds.size(); ++j) {
+        const FdRef& r = p.fds[j];
         Napi::Object m = Napi::Object::New(env);
-        m.Set("dev", Num(env, static_cast<double>(p.fds[j].dev)));
-        m.Set("ino", Num(env, static_cast<double>(p.fds[j].ino)));
-        SetPath(env, m, p.fds[j].path);
-        m.Set("deleted", Napi::Boolean::New(env, p.fds[j].deleted));
-        m.Set("fd", Num(env, p.fds[j].fd));
-        m.Set("size", Num(env, static_cast<double>(p.fds[j].size)));
+        m.Set(kDev, Num(env, static_cast<double>(r.dev)));
+        m.Set(kIno, Num(env, static_cast<double>(r.ino)));
+        m.Set(kPath, Napi::String::New(env, r.path));
+        if (!IsUtf8(r.path)) m.Set("pathBytes", Napi::Buffer<char>::Copy(env, r.path.data(), r.path.size()));
+        m.Set(kDel, r.deleted ? yes : no);
+        m.Set(kFd, Num(env, r.fd));
+        m.Set(kSize, Num(env, static_cast<double>(r.size)));
         fds.Set(j, m);
       }
       o.Set("fds", fds);

@@ -10,7 +10,7 @@
 import type { Decoded, FileBytes, ReadAt } from '../types';
 import { parseNumericDType } from '../dtype';
 import { PDict, PGlobal, PList, PObject, PTuple, walkPickle, type PValue } from './pickle';
-import { checkExtent, describeError, failed, FormatError, readExact } from './util';
+import { bytesAt, checkExtent, describeError, dimsProblem, elementCount, failed, FormatError, readExact } from './util';
 
 /** Where to look for the wrapper: joblib's pickle headers are a few hundred bytes. */
 const MAX_PICKLE_HEAD = 256 * 1024;
@@ -30,7 +30,7 @@ function looksLikePickle(h: Uint8Array): boolean {
   return (h[0] === 0x80 && h[1] >= 2 && h[1] <= 5) || h[0] === 0x63 /* c */ || h[0] === 0x28 /* ( */;
 }
 
-const IN_JOBLIB_FOLDER = /(^|\/)joblib_memmapping_folder_[^/]*\/[^/]+\.pkl$/;
+export const IN_JOBLIB_FOLDER = /(^|\/)joblib_memmapping_folder_[^/]*\/[^/]+\.pkl$/;
 
 export function isJoblib(name: string, file: FileBytes): boolean {
   const h = file.head;
@@ -68,7 +68,8 @@ function dtypeOf(v: PValue): { dtype: string; itemsize: number | null; numeric: 
 function shapeOf(v: PValue): number[] | string {
   const items = v instanceof PTuple || v instanceof PList ? v.items : null;
   if (!items) return 'shape is not a tuple';
-  if (items.length > 64) return `shape has ${items.length} dimensions`;
+  const tooMany = dimsProblem(items.length);
+  if (tooMany) return tooMany;
   const out: number[] = [];
   for (const d of items) {
     if (typeof d !== 'number' || !Number.isSafeInteger(d) || d < 0) return `bad dimension ${String(d)} in shape`;
@@ -114,6 +115,31 @@ function fromWrapper(file: FileBytes, bytes: Uint8Array, buildAt: number, wrappe
   return { ...base, dataOffset, error: extent };
 }
 
+/** Globals a joblib array pickle names (the wrapper, the array class, dtype; copyreg in protocols 0 and 1). */
+const SAFE_GLOBALS = new Set([
+  'joblib.numpy_pickle.NumpyArrayWrapper',
+  ...['numpy', 'numpy.core.memmap', 'numpy._core.memmap', 'numpy.matrixlib.defmatrix'].flatMap((m) => ['ndarray', 'dtype', 'memmap', 'matrix'].map((n) => `${m}.${n}`)),
+  'copy_reg._reconstructor', 'copyreg._reconstructor', '__builtin__.object', 'builtins.object',
+]);
+
+/**
+ * Why loading this pickle (joblib.load) could run code we did not see, or null when the walker
+ * saw all of it: only the globals of an array wrapper, then the raw array, then STOP as the last byte.
+ */
+async function unsafeBecause(file: FileBytes, read: ReadAt, d: Decoded, globals: PGlobal[]): Promise<string | null> {
+  const other = globals.find((g) => !SAFE_GLOBALS.has(`${g.module}.${g.name}`));
+  if (other) return `the pickle names ${other.module}.${other.name}, which loading it would import and may call`;
+  if (d.error !== null) return `the array could not be checked (${d.error})`;
+  if (d.dataOffset === null || d.shape === null) return 'an object array: its items are pickled objects, not checked';
+  const text = /^[<>|]([SUV])(\d+)$/.exec(d.dtype ?? '');
+  const itemsize = parseNumericDType(d.dtype ?? '')?.itemsize ?? (text ? Number(text[2]) * (text[1] === 'U' ? 4 : 1) : null);
+  if (itemsize === null) return `a ${d.dtype} array: its layout is not checked`;
+  const end = d.dataOffset + elementCount(d.shape) * itemsize;
+  if (end + 1 !== file.size) return `the pickle goes on for ${file.size - end} bytes after the array (more objects), not checked`;
+  const last = bytesAt(file, end, 1) ?? (await readExact(file, read, end, 1, 'joblib pickle end'));
+  return last[0] === 0x2e ? null : `the byte after the array is 0x${last[0].toString(16)}, not the pickle's STOP`;
+}
+
 export async function decodeJoblib(file: FileBytes, read: ReadAt): Promise<Decoded> {
   try {
     let bytes = file.head;
@@ -125,8 +151,12 @@ export async function decodeJoblib(file: FileBytes, read: ReadAt): Promise<Decod
     }
     const protocol = bytes[0] === 0x80 ? bytes[1] : null;
     switch (r.kind) {
-      case 'build':
-        return fromWrapper(file, bytes, r.pos, r.object, protocol);
+      case 'build': {
+        const d = fromWrapper(file, bytes, r.pos, r.object, protocol);
+        const why = await unsafeBecause(file, read, d, r.globals);
+        d.details = { ...(d.details ?? {}), ...(why === null ? { loadable: true } : { notLoadable: why }) };
+        return d;
+      }
       case 'stop':
         return failed('joblib', 'pickle holds no joblib NumpyArrayWrapper', { protocol });
       case 'more':

@@ -5,7 +5,7 @@
 import type { Decoded, FileBytes, ReadAt } from '../types';
 import { parseNumericDType } from '../dtype';
 import { parsePyLiteral, PyDict, PyTuple, PyValue } from './pyliteral';
-import { checkExtent, describeError, latin1Text } from './util';
+import { checkExtent, describeError, dimsProblem, latin1Text, MAX_KEPT_TEXT } from './util';
 
 const MAGIC = [0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59]; // \x93NUMPY
 /** The header exactly as numpy's writer formats it (simple dtypes); anything else takes the general parser. */
@@ -65,8 +65,9 @@ export async function decodeNpy(file: FileBytes, read: ReadAt): Promise<Decoded>
       // The exact form numpy writes: no need for the general literal parser.
       descr = fast[1];
       fortran = fast[2] === 'True';
-      shape = fast[3] === '' ? [] : fast[3].split(',').filter((d) => d.trim() !== '').map(Number);
-      if (shape.some((d) => !Number.isSafeInteger(d))) shape = 'bad dimension in shape';
+      const dims = fast[3] === '' ? [] : fast[3].split(',').filter((d) => d.trim() !== '').map(Number);
+      shape = dimsProblem(dims.length) ?? dims;
+      if (dims.some((d) => !Number.isSafeInteger(d))) shape = 'bad dimension in shape';
     } else {
       const header = parsePyLiteral(text.trimEnd());
       if (!(header instanceof PyDict)) return npyError('NPY header is not a dict');
@@ -87,10 +88,12 @@ export function npyDecoded(descr: PyValue | undefined, fortran: boolean, shape: 
   const base: Decoded = { format: 'npy', dtype: null, shape, fortranOrder: fortran, dataOffset, error: null };
   if (typeof descr !== 'string') {
     if (Array.isArray(descr)) {
-      return { ...base, dtype: 'structured', error: null, details: { descr: describePy(descr) } };
+      return { ...base, dtype: 'structured', error: null, details: { descr: describePy(descr), fields: descr.length } };
     }
     return npyError('NPY header: descr missing');
   }
+  // A dtype string is short ('<f8', '|V24', '<U10'): a longer one is not kept.
+  if (descr.length > 64) return npyError(`NPY header: descr is a ${descr.length}-character string, not a dtype`);
   const numeric = parseNumericDType(descr);
   if (!numeric) {
     // Object, string, datetime, void... reported as written, not guessed.
@@ -104,7 +107,8 @@ export function npyDecoded(descr: PyValue | undefined, fortran: boolean, shape: 
 function shapeOf(v: PyValue | undefined): number[] | string {
   if (!(v instanceof PyTuple) && !Array.isArray(v)) return 'shape missing or not a tuple';
   const items = v instanceof PyTuple ? v.items : v;
-  if (items.length > 64) return `shape has ${items.length} dimensions`;
+  const tooMany = dimsProblem(items.length);
+  if (tooMany) return tooMany;
   const out: number[] = [];
   for (const d of items) {
     if (typeof d !== 'number' || !Number.isInteger(d) || d < 0) return `bad dimension ${String(d)} in shape`;
@@ -113,10 +117,30 @@ function shapeOf(v: PyValue | undefined): number[] | string {
   return out;
 }
 
+/** A Python-like description of a value, at most MAX_KEPT_TEXT characters (a 1 MiB descr is cut, not copied). */
 function describePy(v: PyValue): string {
-  if (v instanceof PyTuple) return `(${v.items.map(describePy).join(', ')})`;
-  if (Array.isArray(v)) return `[${v.map(describePy).join(', ')}]`;
-  if (v instanceof PyDict) return '{...}';
-  if (typeof v === 'string') return `'${v}'`;
-  return String(v);
+  const parts: string[] = [];
+  let n = 0;
+  const put = (s: string) => {
+    parts.push(s);
+    n += s.length;
+  };
+  const walk = (x: PyValue): void => {
+    if (n > MAX_KEPT_TEXT) return;
+    if (x instanceof PyTuple || Array.isArray(x)) {
+      const items = x instanceof PyTuple ? x.items : x;
+      put(x instanceof PyTuple ? '(' : '[');
+      items.forEach((it, k) => {
+        if (n > MAX_KEPT_TEXT) return;
+        if (k > 0) put(', ');
+        walk(it);
+      });
+      put(x instanceof PyTuple ? ')' : ']');
+    } else if (x instanceof PyDict) put('{...}');
+    else if (typeof x === 'string') put(`'${x.length > MAX_KEPT_TEXT ? x.slice(0, MAX_KEPT_TEXT) : x}'`);
+    else put(String(x));
+  };
+  walk(v);
+  const text = parts.join('');
+  return n > MAX_KEPT_TEXT ? `${text.slice(0, MAX_KEPT_TEXT)}… (cut)` : text;
 }

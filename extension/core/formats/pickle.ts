@@ -47,9 +47,9 @@ export class POpaque {
 export type PValue = undefined | null | boolean | number | bigint | string | PGlobal | PTuple | PList | PDict | PObject | POpaque;
 
 export type WalkResult =
-  /** BUILD of a wanted object: `pos` is the offset of the BUILD opcode. */
-  | { kind: 'build'; pos: number; object: PObject }
-  | { kind: 'stop'; pos: number }
+  /** BUILD of a wanted object: `pos` is the offset of the BUILD opcode; `globals` every global named before it. */
+  | { kind: 'build'; pos: number; object: PObject; globals: PGlobal[] }
+  | { kind: 'stop'; pos: number; globals: PGlobal[] }
   /** The bytes ran out before the pickle did. */
   | { kind: 'more' }
   | { kind: 'error'; error: string };
@@ -69,6 +69,17 @@ export function walkPickle(b: Uint8Array, want: (cls: PGlobal) => boolean, compl
   const dv = view(b);
   let i = 0;
   const stack: PValue[] = [];
+  // Every distinct global the pickle names (what unpickling it would import and may call).
+  const globals = new Map<string, PGlobal>();
+  const global = (module: string, name: string): PGlobal => {
+    const key = `${module}\n${name}`;
+    let g = globals.get(key);
+    if (!g) {
+      if (globals.size >= 1024) fail('pickle names too many globals');
+      globals.set(key, (g = new PGlobal(module, name)));
+    }
+    return g;
+  };
   const marks: number[] = [];
   const memo = new Map<number, PValue>();
   const fail = (msg: string): never => {
@@ -148,7 +159,7 @@ export function walkPickle(b: Uint8Array, want: (cls: PGlobal) => boolean, compl
           u64();
           break;
         case 0x2e: // STOP
-          return { kind: 'stop', pos: at };
+          return { kind: 'stop', pos: at, globals: [...globals.values()] };
         case 0x28: // MARK
           marks.push(stack.length);
           break;
@@ -335,7 +346,7 @@ export function walkPickle(b: Uint8Array, want: (cls: PGlobal) => boolean, compl
         case 0x63: {
           // GLOBAL (text)
           const module = line();
-          push(new PGlobal(module, line()));
+          push(global(module, line()));
           break;
         }
         case 0x93: {
@@ -343,7 +354,7 @@ export function walkPickle(b: Uint8Array, want: (cls: PGlobal) => boolean, compl
           const name = pop();
           const module = pop();
           if (typeof module !== 'string' || typeof name !== 'string') fail('STACK_GLOBAL of non-strings');
-          push(new PGlobal(module as string, name as string));
+          push(global(module as string, name as string));
           break;
         }
         case 0x52: {
@@ -368,7 +379,7 @@ export function walkPickle(b: Uint8Array, want: (cls: PGlobal) => boolean, compl
         case 0x69: {
           // INST (text): class by name, arguments since MARK
           const module = line();
-          const g = new PGlobal(module, line());
+          const g = global(module, line());
           push(new PObject(g, new PTuple(popMark())));
           break;
         }
@@ -386,7 +397,7 @@ export function walkPickle(b: Uint8Array, want: (cls: PGlobal) => boolean, compl
           if (obj instanceof PObject) {
             obj.state = state;
             const cls = obj.cls;
-            if (cls instanceof PGlobal && want(cls)) return { kind: 'build', pos: at, object: obj };
+            if (cls instanceof PGlobal && want(cls)) return { kind: 'build', pos: at, object: obj, globals: [...globals.values()] };
           }
           break;
         }

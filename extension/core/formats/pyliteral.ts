@@ -23,8 +23,19 @@ const WORDS = [
   ['None', null],
 ] as const;
 
+// Character codes the parser compares against (charCodeAt: no one-character strings made).
+const LBRACE = 0x7b, RBRACE = 0x7d, LPAREN = 0x28, RPAREN = 0x29, LBRACKET = 0x5b, RBRACKET = 0x5d;
+const COLON = 0x3a, COMMA = 0x2c, QUOTE = 0x27, DQUOTE = 0x22, BACKSLASH = 0x5c, MINUS = 0x2d, ZERO = 0x30, NINE = 0x39;
+
+/**
+ * Parses `text` in one pass: every character is looked at a bounded number of times (a 1 MiB
+ * header of 100,000 strings is parsed in milliseconds), recursion is bounded by MAX_DEPTH.
+ */
 export function parsePyLiteral(text: string): PyValue {
   let i = 0;
+  // The next backslash at or after i, found once and reused by every later string until passed
+  // (a lastIndexOf per string rescanned the text back to its start: a 1 MiB header took a minute).
+  let backslash = -1;
   const fail = (what: string): never => {
     throw new PyLiteralError(`${what} at character ${i}`);
   };
@@ -36,75 +47,80 @@ export function parsePyLiteral(text: string): PyValue {
       else return;
     }
   };
+  const str = (q: number): string => {
+    i++;
+    const end = text.indexOf(q === QUOTE ? "'" : '"', i);
+    if (backslash < i) backslash = text.indexOf('\\', i) >>> 0; // not found: 2^32 - 1, past any text
+    if (end >= 0 && backslash > end) {
+      // No escape inside: one slice.
+      const out = text.slice(i, end);
+      i = end + 1;
+      return out;
+    }
+    const parts: string[] = [];
+    let from = i;
+    while (i < text.length && text.charCodeAt(i) !== q) {
+      if (text.charCodeAt(i) === BACKSLASH) {
+        const n = text[i + 1];
+        if (n === undefined) fail('unterminated escape');
+        parts.push(text.slice(from, i), n === 'n' ? '\n' : n === 't' ? '\t' : n);
+        i += 2;
+        from = i;
+      } else i++;
+    }
+    if (text.charCodeAt(i) !== q) fail('unterminated string');
+    parts.push(text.slice(from, i));
+    i++;
+    return parts.join('');
+  };
   const value = (depth: number): PyValue => {
     if (depth > MAX_DEPTH) fail('nested too deeply');
     ws();
-    const c = text[i];
-    if (c === undefined) fail('unexpected end');
-    if (c === '{') {
+    const c = text.charCodeAt(i);
+    if (i >= text.length) fail('unexpected end');
+    if (c === LBRACE) {
       i++;
       const map = new Map<string, PyValue>();
       ws();
-      while (text[i] !== '}') {
+      while (text.charCodeAt(i) !== RBRACE) {
         const k = value(depth + 1);
         if (typeof k !== 'string') fail('dict key is not a string');
         ws();
-        if (text[i] !== ':') fail("expected ':'");
+        if (text.charCodeAt(i) !== COLON) fail("expected ':'");
         i++;
         map.set(k as string, value(depth + 1));
         ws();
-        if (text[i] === ',') {
+        if (text.charCodeAt(i) === COMMA) {
           i++;
           ws();
-        } else if (text[i] !== '}') fail("expected ',' or '}'");
+        } else if (text.charCodeAt(i) !== RBRACE) fail("expected ',' or '}'");
       }
       i++;
       return new PyDict(map);
     }
-    if (c === '(' || c === '[') {
-      const close = c === '(' ? ')' : ']';
+    if (c === LPAREN || c === LBRACKET) {
+      const close = c === LPAREN ? RPAREN : RBRACKET;
       i++;
       const items: PyValue[] = [];
       let sawComma = false;
       ws();
-      while (text[i] !== close) {
+      while (text.charCodeAt(i) !== close) {
         items.push(value(depth + 1));
         ws();
-        if (text[i] === ',') {
+        if (text.charCodeAt(i) === COMMA) {
           sawComma = true;
           i++;
           ws();
-        } else if (text[i] !== close) fail(`expected ',' or '${close}'`);
+        } else if (text.charCodeAt(i) !== close) fail(`expected ',' or '${String.fromCharCode(close)}'`);
       }
       i++;
-      if (c === '(' && items.length === 1 && !sawComma) return items[0]; // parenthesised expression
-      return c === '(' ? new PyTuple(items) : items;
+      if (c === LPAREN && items.length === 1 && !sawComma) return items[0]; // parenthesised expression
+      return c === LPAREN ? new PyTuple(items) : items;
     }
-    if (c === "'" || c === '"') {
-      i++;
-      const end = text.indexOf(c, i);
-      if (end >= 0 && text.lastIndexOf('\\', end) < i) {
-        // No escape inside: one slice.
-        const str = text.slice(i, end);
-        i = end + 1;
-        return str;
-      }
-      let out = '';
-      while (i < text.length && text[i] !== c) {
-        if (text[i] === '\\') {
-          const n = text[i + 1];
-          if (n === undefined) fail('unterminated escape');
-          out += n === 'n' ? '\n' : n === 't' ? '\t' : n;
-          i += 2;
-        } else out += text[i++];
-      }
-      if (text[i] !== c) fail('unterminated string');
-      i++;
-      return out;
-    }
-    let j = i + (c === '-' ? 1 : 0);
+    if (c === QUOTE || c === DQUOTE) return str(c);
+    let j = i + (c === MINUS ? 1 : 0);
     const digitsStart = j;
-    while (j < text.length && j - digitsStart < 64 && text.charCodeAt(j) >= 48 && text.charCodeAt(j) <= 57) j++;
+    while (j < text.length && j - digitsStart < 64 && text.charCodeAt(j) >= ZERO && text.charCodeAt(j) <= NINE) j++;
     if (j > digitsStart) {
       const digits = text.slice(i, j);
       i = j;

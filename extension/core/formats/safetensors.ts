@@ -4,7 +4,7 @@
  * then the data; offsets are relative to byte 8 + N.
  */
 import type { Decoded, DecodedChild, FileBytes, ReadAt } from '../types';
-import { describeError, failed, FormatError, MiB, productBig, readExact, u64le, utf8 } from './util';
+import { describeError, dimsProblem, failed, FormatError, keptMetadata, keptParts, MiB, productBig, readExact, u64le, utf8 } from './util';
 
 /** The reference implementation refuses headers over 100 MB (N_LEN_MAX). */
 const MAX_HEADER = 100 * MiB;
@@ -48,9 +48,11 @@ function tensor(name: string, info: unknown, base: number, dataBytes: number): D
   const { dtype, shape, data_offsets: offsets } = info;
   if (typeof dtype !== 'string') return bad('dtype missing');
   const dt = DTYPES[dtype];
-  if (!Array.isArray(shape) || shape.length > 64 || !shape.every((d) => Number.isSafeInteger(d) && d >= 0)) {
+  if (!Array.isArray(shape) || !shape.every((d) => Number.isSafeInteger(d) && d >= 0)) {
     return bad(`bad shape ${JSON.stringify(shape)?.slice(0, 80)}`);
   }
+  const tooMany = dimsProblem(shape.length);
+  if (tooMany) return bad(tooMany);
   if (!Array.isArray(offsets) || offsets.length !== 2 || !offsets.every((o) => Number.isSafeInteger(o) && o >= 0)) {
     return bad(`bad data_offsets ${JSON.stringify(offsets)?.slice(0, 80)}`);
   }
@@ -118,8 +120,13 @@ export async function decodeSafetensors(file: FileBytes, read: ReadAt): Promise<
       error ??= '__metadata__ is not a map of strings';
     }
     const details: Record<string, unknown> = { headerLength: n, tensors: children.length };
-    if (metadata !== null) details.metadata = metadata;
-    return { format: 'safetensors', dtype: null, shape: null, fortranOrder: null, dataOffset: null, children, error, details };
+    if (metadata !== null) {
+      // Kept bounded (a 100 MiB __metadata__ was kept whole, once per hard link): cut, with its size.
+      const kept = keptMetadata(isObject(metadata) ? Object.entries(metadata) : [['__metadata__', metadata]]);
+      details.metadata = kept.metadata;
+      if (kept.cut) Object.assign(details, { metadataCut: true, metadataBytes: kept.size });
+    }
+    return { format: 'safetensors', dtype: null, shape: null, fortranOrder: null, dataOffset: null, children: keptParts(children, details), error, details };
   } catch (e) {
     return failed('safetensors', e instanceof FormatError ? e.message : `safetensors: ${describeError(e)}`);
   }

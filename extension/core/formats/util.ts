@@ -1,5 +1,5 @@
 /** Checks shared by the format decoders. */
-import type { Decoded, FileBytes, ReadAt, SegmentFormat } from '../types';
+import type { Decoded, DecodedChild, FileBytes, ReadAt, SegmentFormat } from '../types';
 
 /**
  * Null when `shape` x `itemsize` bytes from `offset` fit in a file of `size` bytes,
@@ -18,6 +18,68 @@ export function checkExtent(shape: number[], itemsize: number, offset: number, s
     return `truncated: shape ${JSON.stringify(shape)} needs ${need} bytes of data from offset ${offset}, the file has ${have < 0n ? 0n : have}`;
   }
   return null;
+}
+
+/**
+ * At most this many dimensions, in every decoder and in the native scan's NPY fast path
+ * (numpy 2's NPY_MAXDIMS; numpy 1 allowed 32, so nothing numpy wrote has more).
+ */
+export const MAX_DIMS = 64;
+
+/** Null when a shape has at most MAX_DIMS dimensions, otherwise the message every decoder gives. */
+export function dimsProblem(ndim: number): string | null {
+  return ndim > MAX_DIMS ? `shape has ${ndim} dimensions, more than numpy's ${MAX_DIMS}` : null;
+}
+
+/**
+ * What a decoder keeps of a file is bounded, whatever the file holds: one text (a metadata
+ * value, a dtype description, a name) up to MAX_KEPT_TEXT characters, all of a file's metadata
+ * together up to MAX_KEPT_METADATA, and up to MAX_PARTS tensors or columns. Longer texts are cut
+ * (with their full length said), the rest is counted, not kept.
+ */
+export const MAX_KEPT_TEXT = 4096;
+export const MAX_KEPT_METADATA = 64 * 1024;
+export const MAX_PARTS = 10_000;
+
+/** `s`, or its first `max` characters and how long it was. */
+export function cutText(s: string, max = MAX_KEPT_TEXT): string {
+  return s.length <= max ? s : `${s.slice(0, max)}… (cut: ${s.length} characters in all)`;
+}
+
+/**
+ * Metadata (string keys to values) as a decoder keeps it: each value a string, cut to
+ * MAX_KEPT_TEXT; keys past MAX_KEPT_METADATA in all left out. `size` is the whole metadata's
+ * size in UTF-8 bytes (keys and values), `cut` says whether anything was cut or left out.
+ */
+export function keptMetadata(entries: Iterable<[string, unknown]>): { metadata: Record<string, string>; size: number; cut: boolean } {
+  const metadata: Record<string, string> = {};
+  let size = 0;
+  let kept = 0;
+  let cut = false;
+  for (const [k, v] of entries) {
+    const text = typeof v === 'string' ? v : (JSON.stringify(v) ?? String(v));
+    size += Buffer.byteLength(k) + Buffer.byteLength(text);
+    const key = cutText(k, 256);
+    const value = cutText(text);
+    if (key !== k || value !== text) cut = true;
+    if (kept + key.length + value.length > MAX_KEPT_METADATA) {
+      cut = true;
+      continue;
+    }
+    kept += key.length + value.length;
+    metadata[key] = value;
+  }
+  return { metadata, size, cut };
+}
+
+/**
+ * The tensors or columns a decoder keeps: the first MAX_PARTS, names cut to MAX_KEPT_TEXT
+ * (such a part gets an error saying so); `details.partsListed` says how many when some are left out.
+ */
+export function keptParts(parts: DecodedChild[], details: Record<string, unknown>): DecodedChild[] {
+  const kept = parts.length > MAX_PARTS ? parts.slice(0, MAX_PARTS) : parts;
+  if (kept !== parts) details.partsListed = kept.length;
+  return kept.map((c) => (c.name.length <= MAX_KEPT_TEXT ? c : { ...c, name: cutText(c.name), error: c.error ?? `a name of ${c.name.length} characters (cut here)` }));
 }
 
 export function describeError(e: unknown): string {

@@ -170,6 +170,23 @@ function containerAndPart(seg: Segment): { part: string } {
   return { part: seg.name.slice(seg.name.lastIndexOf('/') + 1) };
 }
 
+/** Why unpickling a joblib segment could run code that was not checked, or null when it was checked whole. */
+function unpickleRisk(seg: Segment): string | null {
+  if (seg.format !== 'joblib') return 'not recognised as a joblib array pickle';
+  if (seg.details?.loadable === true) return null;
+  const why = seg.details?.notLoadable ?? seg.error;
+  return typeof why === 'string' ? why : 'the pickle was not recognised';
+}
+
+/** A comment saying that a pickle is not loaded, and why (loading a pickle runs the code it names). */
+function notLoading(name: string, why: string): string {
+  const line = (s: string) => `# ${s.replace(/\n/g, ' ')}\n`;
+  return (
+    line(`${name}: not loading it with joblib.load or pickle: ${why}.`) +
+    line('Unpickling runs whatever code the pickle names; SHM Inspector suggests it only for an array pickle it has read whole.')
+  );
+}
+
 /** A Python snippet that opens `segment`; `python` is the target version (default: works on any 3.x, checked at run time). */
 export function attachCode(segment: Segment, opts: { python?: [number, number] } = {}): AttachSnippet {
   const v = opts.python;
@@ -215,16 +232,36 @@ export function attachCode(segment: Segment, opts: { python?: [number, number] }
       const col = seg.format === 'column' ? [`column = table.column(${pyName(containerAndPart(seg).part)})`] : [];
       return snippet('pyarrow', ['import pyarrow as pa', 'import pyarrow.ipc'], ["source = pa.memory_map(path, 'r')", ...open, ...col], ['pyarrow'], seg);
     }
-    case 'joblib':
-      return snippet('joblib', ['import joblib'], ["obj = joblib.load(path, mmap_mode='r')"], ['joblib'], seg);
-    case 'directory':
+    case 'joblib': {
+      const why = unpickleRisk(seg);
+      if (why === null) return snippet('joblib', ['import joblib'], ["obj = joblib.load(path, mmap_mode='r')"], ['joblib'], seg);
+      // Never suggest running a pickle the walker did not see through: say why, and offer the array's bytes.
+      const safe = !seg.error && seg.dtype && seg.shape && seg.dataOffset !== null && parseNumericDType(seg.dtype);
+      return {
+        kind: 'none',
+        code: notLoading(seg.name, why),
+        requires: [],
+        ...(safe ? { alternatives: [numpyView(seg, v, seg.dtype!, seg.shape!, seg.dataOffset!, seg.fortranOrder === true)] } : {}),
+      };
+    }
+    case 'directory': {
+      const pkls = (seg.children ?? []).filter((c) => c.name.endsWith('.pkl'));
+      const ok = pkls.filter((c) => unpickleRisk(c) === null);
+      const skipped = pkls.filter((c) => unpickleRisk(c) !== null).map((c) => `#   ${c.name.slice(c.name.lastIndexOf('/') + 1).replace(/\n/g, ' ')}: ${unpickleRisk(c)}`);
+      if (ok.length === 0) {
+        const why = pkls.length === 0 ? 'it holds no .pkl file' : 'none of its .pkl files is an array pickle that was checked whole';
+        return { kind: 'none', code: notLoading(seg.name, why) + skipped.join('\n') + (skipped.length ? '\n' : ''), requires: [] };
+      }
+      // The files checked when listed, by name (not whatever the folder holds when this runs).
+      const names = ok.map((c) => pyStr(c.name.slice(c.name.lastIndexOf('/') + 1)));
       return snippet('joblib', ['import os', 'import joblib'], [
+        ...(skipped.length ? ['# not loaded (loading runs what a pickle names; these were not checked whole):', ...skipped] : []),
         'objects = {',
         "    name: joblib.load(os.path.join(path, name), mmap_mode='r')",
-        '    for name in sorted(os.listdir(path))',
-        "    if name.endswith('.pkl')",
+        `    for name in [${names.join(', ')}]`,
         '}',
       ], ['joblib'], seg);
+    }
     case 'symlink':
       return { kind: 'none', code: `# ${seg.name.replace(/\n/g, ' ')} is a symbolic link to ${String(seg.symlinkTarget).replace(/\n/g, ' ')}; SHM Inspector never follows it.\n`, requires: [] };
     case 'semaphore': {
