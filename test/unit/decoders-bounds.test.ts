@@ -104,10 +104,10 @@ describe('decoders: bounded, linear-time decoding', function () {
       const r = await cliWithin(['clear', '--glob', '*a*a*a*a*a*a*b', '--dry-run', '--json', '--dir', d]);
       assert.strictEqual(r.signal, null, 'clear --glob finished (not killed at the ceiling)');
       assert.strictEqual(r.code, 0, r.stderr);
-      const plan = JSON.parse(r.stdout) as { removed: string[] };
-      assert.deepStrictEqual(plan.removed, [], 'the long name has no b; a_b has too few a');
-      const hit = JSON.parse((await cliWithin(['clear', '--glob', '*a*b', '--dry-run', '--json', '--dir', d])).stdout) as { removed: string[] };
-      assert.deepStrictEqual(hit.removed, ['a_b']);
+      const plan = JSON.parse(r.stdout) as { planned: string[] };
+      assert.deepStrictEqual(plan.planned, [], 'the long name has no b; a_b has too few a');
+      const hit = JSON.parse((await cliWithin(['clear', '--glob', '*a*b', '--dry-run', '--json', '--dir', d])).stdout) as { planned: string[] };
+      assert.deepStrictEqual(hit.planned, ['a_b']);
 
       const bad = await cliWithin(['clear', '--glob', 'psm_[z-a]*', '--dry-run', '--dir', d]);
       assert.strictEqual(bad.code, 2, bad.stderr);
