@@ -205,8 +205,20 @@ export interface NativeAddon {
   /** `dir` as a Buffer when its bytes are not UTF-8 (see core/names.ts fsPath). */
   scanDir(dir: string | Buffer, headBytes: number, tailBytes: number): Promise<ScanColumns>;
   statfs(dir: string): Promise<FsUsage>;
-  scanHolders(devices: number[]): Promise<HolderScan>;
+  /**
+   * Processes' mappings and fds of files on these devices (all devices when empty). `sysv: true`
+   * also keeps System V attachments (`/SYSV%08x`, inode = shmid) whatever their device; with no
+   * devices, only those.
+   */
+  scanHolders(devices: number[], opts?: { sysv?: boolean }): Promise<HolderScan>;
   openView(file: string | Buffer): Promise<MappedView>;
+  /**
+   * Attaches System V segment `shmid` read-only (shmat SHM_RDONLY); close() detaches. Rejects
+   * with `code` EINVAL (no such segment, removed), EACCES (not readable), ENOMEM (too large).
+   */
+  openSysvView(shmid: number): Promise<MappedView>;
+  /** shmctl(IPC_RMID). Rejects with `code` EINVAL (no such segment) or EPERM. */
+  removeSysv(shmid: number): Promise<void>;
 }
 
 const ADDON_FILE = 'shm_native.node';
@@ -409,6 +421,16 @@ export function openView(file: string | Buffer): Promise<MappedView> {
   return native().openView(file);
 }
 
-export function scanHolders(devices: number[]): Promise<HolderScan> {
-  return native().scanHolders(devices);
+export function scanHolders(devices: number[], opts?: { sysv?: boolean }): Promise<HolderScan> {
+  return opts ? native().scanHolders(devices, opts) : native().scanHolders(devices);
+}
+
+/** A System V segment attached read-only, as a view (see NativeAddon.openSysvView). */
+export function openSysvView(shmid: number): Promise<MappedView> {
+  return native().openSysvView(shmid);
+}
+
+/** shmctl(IPC_RMID) on a worker thread (see NativeAddon.removeSysv). */
+export function removeSysv(shmid: number): Promise<void> {
+  return native().removeSysv(shmid);
 }

@@ -7,7 +7,9 @@ import { dtypeWords } from '../core/dtype';
 import { fsPath } from '../core/names';
 import { encodePng } from '../core/png';
 import { parseSelectionFlags, selectArray, selectSlice, SELECTION_OPTIONS, SelectionError, wholeArray, type Selected, type SelectionFlags } from '../core/select';
-import { openView, type MappedView, type ReduceMode } from '../native';
+import { inspectSysv, ownIpcNamespace, parseSysvName } from '../core/sysv';
+import type { Segment } from '../core/types';
+import { openSysvView, openView, type MappedView, type ReduceMode } from '../native';
 import { Failure, table, type Command, type CommandContext } from './common';
 
 const SELECTION_HELP =
@@ -19,9 +21,20 @@ const MAX_SIZE = 16384;
 
 /** The array NAME and the selection flags point at, mapped; `use` runs with it, then it is closed. */
 async function withArray<T>(ctx: CommandContext, flags: SelectionFlags, use: (view: MappedView, sel: Selected) => Promise<T>): Promise<T> {
-  const { rel } = resolveName(ctx.dir, ctx.positionals[0]);
-  const seg = await inspectSegment(rel, { dirs: [ctx.dir], holders: false });
-  if (!seg) throw new Failure(`${rel}: no such segment`);
+  const shmid = parseSysvName(ctx.positionals[0], await ownIpcNamespace());
+  let seg: Segment | null;
+  if (shmid !== null) {
+    const s = await inspectSysv(shmid, { holders: false });
+    if (!s) throw new Failure(`sysv:${shmid}: no such System V segment`);
+    // Not attachable (another user's, too large): say why rather than ask for a dtype.
+    if (s.error?.startsWith('unreadable')) throw new Failure(`${s.name}: ${s.error}`);
+    // The selection needs no path: the view is attached by shmid below.
+    seg = { ...s, path: s.name };
+  } else {
+    const { rel } = resolveName(ctx.dir, ctx.positionals[0]);
+    seg = await inspectSegment(rel, { dirs: [ctx.dir], holders: false });
+    if (!seg) throw new Failure(`${rel}: no such segment`);
+  }
   let sel: Selected;
   try {
     sel = selectArray(seg, flags);
@@ -31,7 +44,7 @@ async function withArray<T>(ctx: CommandContext, flags: SelectionFlags, use: (vi
   }
   let view: MappedView;
   try {
-    view = await openView(fsPath(sel.path));
+    view = shmid !== null ? await openSysvView(shmid) : await openView(fsPath(sel.path));
   } catch (e) {
     throw new Failure(`${sel.what}: ${(e as Error).message}`);
   }

@@ -7,6 +7,7 @@ import {
   validateName, type ClearResult, type Fill, type ProgressFn, type UnlinkOutcome,
 } from '../core/manage';
 import { displayText } from '../core/names';
+import { ownIpcNamespace, parseSysvName, removeSysvSegment } from '../core/sysv';
 import { Failure, table, type Command, type CommandContext } from './common';
 
 const str = (ctx: CommandContext, k: string): string | undefined => {
@@ -84,6 +85,10 @@ function asFailure(e: unknown): unknown {
 }
 
 function unlinkLine(o: UnlinkOutcome): string {
+  if (o.status === 'removed' && o.name.startsWith('sysv:')) {
+    if (o.pendingBytes > 0 || o.holders.length > 0) return `removed ${o.name}; its ${formatBytes(o.pendingBytes)} stay in RAM until ${o.holders.length > 0 ? o.holders.map((h) => `${displayText(h.comm)} (pid ${h.pid})`).join(', ') : 'its processes'} detach`;
+    return `removed ${o.name} (freed ${formatBytes(o.bytes)})`;
+  }
   if (o.status === 'removed') {
     if (o.pendingBytes > 0) return `unlinked ${o.name}; its ${formatBytes(o.pendingBytes)} stay in RAM until ${o.holders.map((h) => `${displayText(h.comm)} (pid ${h.pid})`).join(', ')} let go`;
     return `unlinked ${o.name} (freed ${formatBytes(o.bytes)})`;
@@ -183,14 +188,20 @@ export const MANAGE_COMMANDS: Command[] = [
   {
     name: 'unlink',
     synopsis: 'unlink NAME... [--force]',
-    summary: 'remove segments; one a process holds only with --force (its RAM stays in use until it lets go)',
+    summary: 'remove segments (sysv:SHMID with IPC_RMID); one a process holds only with --force (its RAM stays in use until it lets go)',
     options: { force: { type: 'boolean' } },
     positionals: [0, Number.MAX_SAFE_INTEGER],
     async run(ctx) {
       if (ctx.positionals.length === 0) throw new UsageError('unlink needs at least one NAME');
-      const outcomes = await unlinkSegments({ dir: ctx.dir, names: ctx.positionals, force: flag(ctx, 'force') }).catch((e: unknown) => {
+      // System V names (sysv:SHMID) are removed with IPC_RMID; the rest are files of D. Outcomes keep the given order.
+      const ns = await ownIpcNamespace();
+      const ids = ctx.positionals.map((n) => parseSysvName(n, ns));
+      const files = ctx.positionals.filter((_, i) => ids[i] === null);
+      const fileOutcomes = files.length === 0 ? [] : await unlinkSegments({ dir: ctx.dir, names: files, force: flag(ctx, 'force') }).catch((e: unknown) => {
         throw asFailure(e);
       });
+      const outcomes: UnlinkOutcome[] = [];
+      for (const id of ids) outcomes.push(id === null ? fileOutcomes.shift()! : await removeSysvSegment(id, { force: flag(ctx, 'force') }));
       const bad = outcomes.filter((o) => o.status !== 'removed');
       if (outcomes.length === 1 && bad.length === 1) throw new Failure(`${bad[0].name}: ${bad[0].error ?? bad[0].status}`);
       const bytes = outcomes.reduce((a, o) => a + o.bytes, 0);

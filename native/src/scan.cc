@@ -468,7 +468,10 @@ bool EndsWith(const std::string& s, const char* suf) {
 
 class HoldersWorker : public PromiseWorker {
  public:
-  HoldersWorker(Napi::Env env, std::set<uint64_t> devs) : PromiseWorker(env), devs_(std::move(devs)) {}
+  // sysv: also keep System V attachments (maps named "/SYSV%08x (deleted)", inode = shmid) whatever
+  // their device; with sysv and no devices, only those (no fd is read).
+  HoldersWorker(Napi::Env env, std::set<uint64_t> devs, bool sysv)
+      : PromiseWorker(env), devs_(std::move(devs)), sysv_(sysv), sysvOnly_(sysv && devs_.empty()) {}
 
   void Execute() override {
     DIR* d = opendir("/proc");
@@ -547,7 +550,8 @@ class HoldersWorker : public PromiseWorker {
           continue;
         if (ino == 0 || pos == 0) continue;
         uint64_t dev = makedev(maj, min);
-        if (!devs_.empty() && devs_.count(dev) == 0) continue;
+        const bool sysvMap = sysv_ && std::strncmp(line + pos, "/SYSV", 5) == 0;
+        if (sysvOnly_ ? !sysvMap : (!devs_.empty() && devs_.count(dev) == 0 && !sysvMap)) continue;
         // The path is the rest of the line (it may contain spaces; the kernel writes a newline in a name as \012).
         std::string path(line + pos, maps.c_str() + lineEnd);
         bool deleted = EndsWith(path, kDeleted);
@@ -569,8 +573,9 @@ class HoldersWorker : public PromiseWorker {
       }
     }
     std::string fdDir = base + "/fd";
-    DIR* fd = opendir(fdDir.c_str());
-    if (fd == nullptr) {
+    DIR* fd = sysvOnly_ ? nullptr : opendir(fdDir.c_str());
+    if (sysvOnly_) {
+    } else if (fd == nullptr) {
       if (errno == EACCES || errno == EPERM) denied = true;
     } else {
       while (struct dirent* de = readdir(fd)) {
@@ -635,6 +640,7 @@ class HoldersWorker : public PromiseWorker {
 
  private:
   std::set<uint64_t> devs_;
+  bool sysv_ = false, sysvOnly_ = false;
   std::vector<Proc> procs_;
   int invisible_ = 0;
 };
@@ -670,7 +676,8 @@ Napi::Value ScanHolders(const Napi::CallbackInfo& info) {
     Napi::Array a = info[0].As<Napi::Array>();
     for (uint32_t i = 0; i < a.Length(); ++i) devs.insert(static_cast<uint64_t>(a.Get(i).As<Napi::Number>().DoubleValue()));
   }
-  auto* w = new HoldersWorker(env, std::move(devs));
+  bool sysv = info.Length() > 1 && info[1].IsObject() && info[1].As<Napi::Object>().Get("sysv").ToBoolean();
+  auto* w = new HoldersWorker(env, std::move(devs), sysv);
   Napi::Promise p = w->Promise();
   w->Queue();
   return p;

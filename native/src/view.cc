@@ -2,7 +2,9 @@
 // reductions (window -> grid), statistics and byte reads. Nothing here copies
 // the segment; results are small typed arrays copied into JS memory.
 #include <fcntl.h>
+#include <sys/ipc.h>
 #include <sys/mman.h>
+#include <sys/shm.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -32,14 +34,22 @@ struct Mapping {
   size_t len = 0;
   std::string path;
   uint64_t dev = 0, ino = 0;
+  // A System V segment attached with shmat (then fd is -1 and shmdt detaches it); -1 for a file.
+  int shmid = -1;
   std::atomic<uint64_t> epoch{0};
   std::atomic<bool> closed{false};
   ~Mapping() {
-    if (addr != nullptr && len > 0) munmap(const_cast<uint8_t*>(addr), len);
+    if (shmid >= 0) {
+      if (addr != nullptr) shmdt(addr);
+    } else if (addr != nullptr && len > 0) {
+      munmap(const_cast<uint8_t*>(addr), len);
+    }
     if (fd >= 0) close(fd);
   }
-  // The file's size now (it may have shrunk since we mapped it).
+  // The file's size now (it may have shrunk since we mapped it). A System V segment never
+  // shrinks, and stays whole while attached even once removed (IPC_RMID).
   int64_t CurrentSize() const {
+    if (shmid >= 0) return static_cast<int64_t>(len);
     struct stat st;
     if (fstat(fd, &st) != 0) return -1;
     return static_cast<int64_t>(st.st_size);
@@ -439,6 +449,12 @@ class View : public Napi::ObjectWrap<View> {
   MappingPtr m_;
 };
 
+// A MappedView object over a mapping (on the main thread, when its worker is done).
+Napi::Value NewView(Napi::Env env, MappingPtr m) {
+  AddonData* data = env.GetInstanceData<AddonData>();
+  return data->viewCtor.New({Napi::External<MappingPtr>::New(env, &m)});
+}
+
 class OpenWorker : public PromiseWorker {
  public:
   OpenWorker(Napi::Env env, std::string path) : PromiseWorker(env), path_(std::move(path)) {}
@@ -464,18 +480,105 @@ class OpenWorker : public PromiseWorker {
     }
     m_ = std::move(m);
   }
-  Napi::Value Result(Napi::Env env) override {
-    AddonData* data = env.GetInstanceData<AddonData>();
-    MappingPtr copy = m_;
-    return data->viewCtor.New({Napi::External<MappingPtr>::New(env, &copy)});
-  }
+  Napi::Value Result(Napi::Env env) override { return NewView(env, m_); }
 
  private:
   std::string path_;
   MappingPtr m_;
 };
 
+// The errno name a System V call failed with: the `code` of the rejection.
+const char* ErrnoCode(int e) {
+  switch (e) {
+    case EACCES: return "EACCES";
+    case EPERM: return "EPERM";
+    case EINVAL: return "EINVAL";
+    case EIDRM: return "EIDRM";
+    case ENOMEM: return "ENOMEM";
+    case EMFILE: return "EMFILE";
+    default: return "EIO";
+  }
+}
+
+// Attaches System V segment `shmid` read-only (shmat SHM_RDONLY) as a view; shmdt when the
+// last user of the view is done. The segment cannot shrink, so reads need no size check.
+class OpenSysvWorker : public PromiseWorker {
+ public:
+  OpenSysvWorker(Napi::Env env, int shmid) : PromiseWorker(env), shmid_(shmid) {}
+  void Execute() override {
+    const std::string what = "sysv:" + std::to_string(shmid_);
+    struct shmid_ds ds {};
+    if (shmctl(shmid_, IPC_STAT, &ds) != 0) return Fail(what, errno, "IPC_STAT");
+    auto m = std::make_shared<Mapping>();
+    m->path = what;
+    m->ino = static_cast<uint64_t>(shmid_);
+    m->len = static_cast<size_t>(ds.shm_segsz);
+    void* a = shmat(shmid_, nullptr, SHM_RDONLY);
+    if (a == reinterpret_cast<void*>(-1)) return Fail(what, errno, "shmat");
+    m->shmid = shmid_;
+    m->addr = static_cast<const uint8_t*>(a);
+    if (m->len > 0) madvise(a, m->len, MADV_RANDOM);
+    m_ = std::move(m);
+  }
+  Napi::Value Result(Napi::Env env) override { return NewView(env, m_); }
+
+ private:
+  void Fail(const std::string& what, int e, const char* call) {
+    SetCode(e == EIDRM ? "EINVAL" : ErrnoCode(e));
+    if (e == EINVAL || e == EIDRM)
+      SetError(what + ": no such System V segment (removed?)");
+    else if (e == EACCES || e == EPERM)
+      SetError(what + ": permission denied (" + call + "; the segment's mode does not let this user read it)");
+    else if (e == ENOMEM)
+      SetError(what + ": too large to attach in this process's address space (" + call + ": " + std::strerror(e) + ")");
+    else
+      SetError(ErrnoText(what + ": " + call, e));
+  }
+  int shmid_;
+  MappingPtr m_;
+};
+
+// shmctl(IPC_RMID): the segment is gone once its last process detaches.
+class RemoveSysvWorker : public PromiseWorker {
+ public:
+  RemoveSysvWorker(Napi::Env env, int shmid) : PromiseWorker(env), shmid_(shmid) {}
+  void Execute() override {
+    if (shmctl(shmid_, IPC_RMID, nullptr) == 0) return;
+    int e = errno;
+    const std::string what = "sysv:" + std::to_string(shmid_);
+    SetCode(e == EIDRM ? "EINVAL" : ErrnoCode(e));
+    if (e == EINVAL || e == EIDRM) SetError(what + ": no such System V segment (removed?)");
+    else if (e == EPERM || e == EACCES) SetError(what + ": permission denied (only its owner, creator or root may remove it)");
+    else SetError(ErrnoText(what + ": IPC_RMID", e));
+  }
+  Napi::Value Result(Napi::Env env) override { return env.Undefined(); }
+
+ private:
+  int shmid_;
+};
+
+int ShmidArg(const Napi::CallbackInfo& info, const char* fn) {
+  Napi::Env env = info.Env();
+  double v = info.Length() > 0 && info[0].IsNumber() ? info[0].As<Napi::Number>().DoubleValue() : -1;
+  if (!(v >= 0) || v > 2147483647.0 || std::floor(v) != v) throw Napi::TypeError::New(env, std::string(fn) + "(shmid: a non-negative integer)");
+  return static_cast<int>(v);
+}
+
 }  // namespace
+
+Napi::Value OpenSysvView(const Napi::CallbackInfo& info) {
+  auto* w = new OpenSysvWorker(info.Env(), ShmidArg(info, "openSysvView"));
+  Napi::Promise p = w->Promise();
+  w->Queue();
+  return p;
+}
+
+Napi::Value RemoveSysv(const Napi::CallbackInfo& info) {
+  auto* w = new RemoveSysvWorker(info.Env(), ShmidArg(info, "removeSysv"));
+  Napi::Promise p = w->Promise();
+  w->Queue();
+  return p;
+}
 
 Napi::Value OpenView(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
@@ -494,6 +597,8 @@ Napi::Object InitView(Napi::Env env, Napi::Object exports) {
   env.SetInstanceData<AddonData>(data);
   exports.Set("MappedView", ctor);
   exports.Set("openView", Napi::Function::New(env, OpenView, "openView"));
+  exports.Set("openSysvView", Napi::Function::New(env, OpenSysvView, "openSysvView"));
+  exports.Set("removeSysv", Napi::Function::New(env, RemoveSysv, "removeSysv"));
   exports.Set("threads", Num(env, WorkerThreads()));
   exports.Set("simd", Napi::String::New(env, SimdLevel()));
   return exports;
