@@ -219,6 +219,18 @@ export interface NativeAddon {
   openSysvView(shmid: number): Promise<MappedView>;
   /** shmctl(IPC_RMID). Rejects with `code` EINVAL (no such segment) or EPERM. */
   removeSysv(shmid: number): Promise<void>;
+  /** The first and last bytes of each segment, each attached read-only and detached at once, in one worker pass. */
+  readSysvEnds(shmids: number[], headBytes: number, tailBytes: number): Promise<SysvEnds[]>;
+}
+
+/** One segment's ends (readSysvEnds), or why it could not be read (`code` EINVAL, EACCES, ENOMEM...). */
+export interface SysvEnds {
+  size: number;
+  head?: Uint8Array;
+  tail?: Uint8Array;
+  tailOffset?: number;
+  error?: string;
+  code?: string;
 }
 
 const ADDON_FILE = 'shm_native.node';
@@ -428,6 +440,11 @@ export function scanHolders(devices: number[], opts?: { sysv?: boolean }): Promi
 /** A System V segment attached read-only, as a view (see NativeAddon.openSysvView). */
 export function openSysvView(shmid: number): Promise<MappedView> {
   return native().openSysvView(shmid);
+}
+
+/** Heads and tails of System V segments, one worker pass (see NativeAddon.readSysvEnds). */
+export function readSysvEnds(shmids: number[], headBytes: number, tailBytes: number): Promise<SysvEnds[]> {
+  return native().readSysvEnds(shmids, headBytes, tailBytes);
 }
 
 /** shmctl(IPC_RMID) on a worker thread (see NativeAddon.removeSysv). */

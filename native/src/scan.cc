@@ -534,6 +534,8 @@ class HoldersWorker : public PromiseWorker {
     std::string maps;
     if (!ReadAll(base + "/maps", maps)) {
       if (errno == EACCES || errno == EPERM) denied = true;
+    } else if (sysvOnly_ && maps.find("/SYSV") == std::string::npos) {
+      // No System V attachment in this process: nothing to parse.
     } else {
       if (!maps.empty() && maps.back() != '\n') maps.push_back('\n');
       size_t at = 0;

@@ -500,6 +500,15 @@ const char* ErrnoCode(int e) {
   }
 }
 
+// Why a System V segment could not be read, for a person.
+std::string SysvErrorText(const std::string& what, int e) {
+  if (e == EINVAL || e == EIDRM) return what + ": no such System V segment (removed?)";
+  if (e == EACCES || e == EPERM) return what + ": permission denied (its mode does not let this user read it)";
+  if (e == ENOMEM) return what + ": too large to attach in this process's address space (" + std::strerror(e) + ")";
+  if (e == EFAULT) return what + ": it vanished while being read (SIGBUS caught)";
+  return ErrnoText(what, e);
+}
+
 // Attaches System V segment `shmid` read-only (shmat SHM_RDONLY) as a view; shmdt when the
 // last user of the view is done. The segment cannot shrink, so reads need no size check.
 class OpenSysvWorker : public PromiseWorker {
@@ -525,14 +534,7 @@ class OpenSysvWorker : public PromiseWorker {
  private:
   void Fail(const std::string& what, int e, const char* call) {
     SetCode(e == EIDRM ? "EINVAL" : ErrnoCode(e));
-    if (e == EINVAL || e == EIDRM)
-      SetError(what + ": no such System V segment (removed?)");
-    else if (e == EACCES || e == EPERM)
-      SetError(what + ": permission denied (" + call + "; the segment's mode does not let this user read it)");
-    else if (e == ENOMEM)
-      SetError(what + ": too large to attach in this process's address space (" + call + ": " + std::strerror(e) + ")");
-    else
-      SetError(ErrnoText(what + ": " + call, e));
+    SetError(SysvErrorText(what, e));
   }
   int shmid_;
   MappingPtr m_;
@@ -557,6 +559,77 @@ class RemoveSysvWorker : public PromiseWorker {
   int shmid_;
 };
 
+// The first and last bytes of many System V segments in one pass (the catalog's header decoding):
+// each attached read-only, copied under the SIGBUS guard and detached at once. A segment that
+// cannot be attached gets an error and a code instead; the others are unaffected.
+class SysvEndsWorker : public PromiseWorker {
+ public:
+  SysvEndsWorker(Napi::Env env, std::vector<int> ids, size_t head, size_t tail)
+      : PromiseWorker(env), ids_(std::move(ids)), head_(head), tail_(tail), out_(ids_.size()) {}
+  void Execute() override {
+    for (size_t i = 0; i < ids_.size(); ++i) {
+      Ends& e = out_[i];
+      struct shmid_ds ds {};
+      if (shmctl(ids_[i], IPC_STAT, &ds) != 0) {
+        e.err = errno;
+        continue;
+      }
+      e.size = ds.shm_segsz;
+      if (e.size == 0) continue;
+      void* a = shmat(ids_[i], nullptr, SHM_RDONLY);
+      if (a == reinterpret_cast<void*>(-1)) {
+        e.err = errno;
+        continue;
+      }
+      const uint8_t* p = static_cast<const uint8_t*>(a);
+      const size_t h = std::min<size_t>(head_, e.size);
+      const size_t t = e.size > h ? std::min<size_t>(tail_, e.size) : 0;
+      e.head.resize(h);
+      e.tail.resize(t);
+      uint8_t* hd = e.head.data();
+      uint8_t* tl = e.tail.data();
+      const size_t size = e.size;
+      if (!Guarded([&] {
+            std::memcpy(hd, p, h);
+            if (t > 0) std::memcpy(tl, p + size - t, t);
+          }))
+        e.err = EFAULT;
+      shmdt(a);
+    }
+  }
+  Napi::Value Result(Napi::Env env) override {
+    Napi::Array arr = Napi::Array::New(env, out_.size());
+    for (size_t i = 0; i < out_.size(); ++i) {
+      const Ends& e = out_[i];
+      Napi::Object o = Napi::Object::New(env);
+      o.Set("size", Num(env, static_cast<double>(e.size)));
+      if (e.err != 0) {
+        const std::string what = "sysv:" + std::to_string(ids_[i]);
+        o.Set("code", Napi::String::New(env, e.err == EIDRM ? "EINVAL" : e.err == EFAULT ? "EFAULT" : ErrnoCode(e.err)));
+        o.Set("error", Napi::String::New(env, SysvErrorText(what, e.err)));
+      } else {
+        o.Set("head", Napi::Buffer<uint8_t>::Copy(env, e.head.data(), e.head.size()));
+        if (!e.tail.empty()) {
+          o.Set("tail", Napi::Buffer<uint8_t>::Copy(env, e.tail.data(), e.tail.size()));
+          o.Set("tailOffset", Num(env, static_cast<double>(e.size - e.tail.size())));
+        }
+      }
+      arr.Set(i, o);
+    }
+    return arr;
+  }
+
+ private:
+  struct Ends {
+    uint64_t size = 0;
+    int err = 0;
+    std::vector<uint8_t> head, tail;
+  };
+  std::vector<int> ids_;
+  size_t head_, tail_;
+  std::vector<Ends> out_;
+};
+
 int ShmidArg(const Napi::CallbackInfo& info, const char* fn) {
   Napi::Env env = info.Env();
   double v = info.Length() > 0 && info[0].IsNumber() ? info[0].As<Napi::Number>().DoubleValue() : -1;
@@ -568,6 +641,27 @@ int ShmidArg(const Napi::CallbackInfo& info, const char* fn) {
 
 Napi::Value OpenSysvView(const Napi::CallbackInfo& info) {
   auto* w = new OpenSysvWorker(info.Env(), ShmidArg(info, "openSysvView"));
+  Napi::Promise p = w->Promise();
+  w->Queue();
+  return p;
+}
+
+// readSysvEnds(shmids, headBytes, tailBytes): [{size, head, tail?, tailOffset?} | {size, error, code}].
+Napi::Value ReadSysvEnds(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 3 || !info[0].IsArray() || !info[1].IsNumber() || !info[2].IsNumber())
+    throw Napi::TypeError::New(env, "readSysvEnds(shmids: number[], headBytes, tailBytes)");
+  Napi::Array a = info[0].As<Napi::Array>();
+  std::vector<int> ids;
+  ids.reserve(a.Length());
+  for (uint32_t i = 0; i < a.Length(); ++i) {
+    double v = a.Get(i).IsNumber() ? a.Get(i).As<Napi::Number>().DoubleValue() : -1;
+    if (!(v >= 0) || v > 2147483647.0 || std::floor(v) != v) throw Napi::TypeError::New(env, "readSysvEnds: shmids are non-negative integers");
+    ids.push_back(static_cast<int>(v));
+  }
+  size_t head = std::min<uint32_t>(info[1].As<Napi::Number>().Uint32Value(), 1 << 20);
+  size_t tail = std::min<uint32_t>(info[2].As<Napi::Number>().Uint32Value(), 1 << 20);
+  auto* w = new SysvEndsWorker(env, std::move(ids), head, tail);
   Napi::Promise p = w->Promise();
   w->Queue();
   return p;
@@ -599,6 +693,7 @@ Napi::Object InitView(Napi::Env env, Napi::Object exports) {
   exports.Set("openView", Napi::Function::New(env, OpenView, "openView"));
   exports.Set("openSysvView", Napi::Function::New(env, OpenSysvView, "openSysvView"));
   exports.Set("removeSysv", Napi::Function::New(env, RemoveSysv, "removeSysv"));
+  exports.Set("readSysvEnds", Napi::Function::New(env, ReadSysvEnds, "readSysvEnds"));
   exports.Set("threads", Num(env, WorkerThreads()));
   exports.Set("simd", Napi::String::New(env, SimdLevel()));
   return exports;

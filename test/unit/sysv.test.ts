@@ -12,7 +12,7 @@ import { execFileSync, spawn, type ChildProcess } from 'child_process';
 import * as crypto from 'crypto';
 import * as fs from 'fs';
 import * as path from 'path';
-import { inspectSysv, listSysv, readSysvTable, type SysvSegment } from '../../extension/core/sysv';
+import { inspectSysv, listSysv, parseSysvTable, readSysvTable, type SysvSegment } from '../../extension/core/sysv';
 import { openSysvView } from '../../extension/native';
 import { runCli, type Run } from '../fixtures/cli';
 import { PYTHON } from '../fixtures/segments';
@@ -75,6 +75,23 @@ function oneLine(r: Run, code: number, pattern: RegExp): void {
 }
 
 const byId = (l: SysvSegment[], id: number) => l.find((s) => s.sysv.shmid === id);
+
+describe('System V table parsing (/proc/sysvipc/shm)', () => {
+  it('reads every field: a negative key as unsigned, octal perms with SHM_DEST, times in ms; skips torn lines', () => {
+    const text =
+      '       key      shmid perms                  size  cpid  lpid nattch   uid   gid  cuid  cgid      atime      dtime      ctime                   rss                  swap\n' +
+      '         0         13   600                   176  8716  8716      0     0     0     0     0 1796192600 1796192601 1796192602                  4096                     0\n' +
+      '-559038737     65537  1640      219902325555200   42    43      2  1000  1001     0     0          0          0 1796192603                     0                  8192\n' +
+      '  12 garbage\n';
+    assert.deepStrictEqual(parseSysvTable(text), [
+      { key: 0, shmid: 13, perms: 0o600, size: 176, cpid: 8716, lpid: 8716, nattch: 0, uid: 0, gid: 0, cuid: 0, cgid: 0,
+        atimeMs: 1796192600000, dtimeMs: 1796192601000, ctimeMs: 1796192602000, rss: 4096, swap: 0 },
+      { key: 0xdeadbeef, shmid: 65537, perms: 0o1640, size: 219902325555200, cpid: 42, lpid: 43, nattch: 2, uid: 1000, gid: 1001, cuid: 0, cgid: 0,
+        atimeMs: 0, dtimeMs: 0, ctimeMs: 1796192603000, rss: 0, swap: 8192 },
+    ]);
+    assert.deepStrictEqual(parseSysvTable(''), []);
+  });
+});
 
 describe('System V segments (real shmget/shmat producers)', function () {
   this.timeout(120_000);
