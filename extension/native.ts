@@ -85,6 +85,15 @@ export interface ProcMapRef {
   deleted: boolean;
   /** Bytes of the file this process maps (highest mapped end offset). */
   bytes: number;
+  /** How many mappings (VMAs) of it the process has; a System V segment's attach count sums these. */
+  count?: number;
+}
+
+export interface HolderScanOptions {
+  /** Keep System V attachments (`/SYSV%08x`) whatever their device; with no devices, only those. */
+  sysv?: boolean;
+  /** Read only these processes. */
+  pids?: number[];
 }
 export interface ProcFdRef {
   dev: number;
@@ -208,9 +217,9 @@ export interface NativeAddon {
   /**
    * Processes' mappings and fds of files on these devices (all devices when empty). `sysv: true`
    * also keeps System V attachments (`/SYSV%08x`, inode = shmid) whatever their device; with no
-   * devices, only those.
+   * devices, only those. `pids`: only these processes (none read when it holds no valid pid).
    */
-  scanHolders(devices: number[], opts?: { sysv?: boolean }): Promise<HolderScan>;
+  scanHolders(devices: number[], opts?: HolderScanOptions): Promise<HolderScan>;
   openView(file: string | Buffer): Promise<MappedView>;
   /**
    * Attaches System V segment `shmid` read-only (shmat SHM_RDONLY); close() detaches. Rejects
@@ -433,7 +442,7 @@ export function openView(file: string | Buffer): Promise<MappedView> {
   return native().openView(file);
 }
 
-export function scanHolders(devices: number[], opts?: { sysv?: boolean }): Promise<HolderScan> {
+export function scanHolders(devices: number[], opts?: HolderScanOptions): Promise<HolderScan> {
   return opts ? native().scanHolders(devices, opts) : native().scanHolders(devices);
 }
 

@@ -154,14 +154,16 @@ export const ownIpcNamespace = () => ipcNamespace('self');
 const SYSV_PATH = /^\/SYSV([0-9a-f]{8})$/;
 
 /**
- * Holders by shmid, from a holder scan made with `{ sysv: true }`. A process in another IPC
- * namespace (whose shmids are its own) is left out; when its namespace cannot be read, the
- * key in the mapping's name must match too.
+ * Holders by shmid, from a holder scan made with `{ sysv: true }`, and how many mappings of each
+ * they have (the kernel's attach count sums these). A process in another IPC namespace (whose
+ * shmids are its own) is left out; when its namespace cannot be read, the key in the mapping's
+ * name must match too.
  */
-export async function sysvHolders(scan: HolderScan, records: SysvRecord[]): Promise<Map<number, Holder[]>> {
+async function matchSysv(scan: HolderScan, records: SysvRecord[]): Promise<{ holders: Map<number, Holder[]>; vmas: Map<number, number> }> {
   const byId = new Map(records.map((r) => [r.shmid, r]));
   const own = await ownIpcNamespace();
-  const out = new Map<number, Holder[]>();
+  const holders = new Map<number, Holder[]>();
+  const vmas = new Map<number, number>();
   const candidates = scan.processes.filter((p) => p.maps.some((m) => SYSV_PATH.test(m.path)));
   const nss = await Promise.all(candidates.map((p) => (own === null ? null : ipcNamespace(p.pid))));
   candidates.forEach((p, i) => {
@@ -171,13 +173,33 @@ export async function sysvHolders(scan: HolderScan, records: SysvRecord[]): Prom
       const r = k && byId.get(m.ino);
       // The maps name keeps the key the segment was made with; the kernel sets a removed one's key to 0.
       if (!r || (r.key !== 0 && parseInt(k[1], 16) !== r.key)) continue;
-      let l = out.get(m.ino);
-      if (!l) out.set(m.ino, (l = []));
+      let l = holders.get(m.ino);
+      if (!l) holders.set(m.ino, (l = []));
       if (!l.some((h) => h.pid === p.pid)) l.push({ pid: p.pid, comm: p.comm, via: 'map' });
+      vmas.set(m.ino, (vmas.get(m.ino) ?? 0) + (m.count ?? 1));
     }
   });
-  for (const l of out.values()) l.sort((a, b) => a.pid - b.pid);
-  return out;
+  for (const l of holders.values()) l.sort((a, b) => a.pid - b.pid);
+  return { holders, vmas };
+}
+
+export async function sysvHolders(scan: HolderScan, records: SysvRecord[]): Promise<Map<number, Holder[]>> {
+  return (await matchSysv(scan, records)).holders;
+}
+
+/**
+ * The holders of the attached segments. First only their creators and last attachers (cpid,
+ * lpid): when the mappings found there add up to every attach count, no other process can
+ * attach one, and the other processes' maps (hundreds of them, the slow part) are never read.
+ * Otherwise every process is read.
+ */
+async function findSysvHolders(records: SysvRecord[]): Promise<Map<number, Holder[]>> {
+  const attached = records.filter((r) => r.nattch > 0);
+  if (attached.length === 0) return new Map();
+  const hint = [...new Set(attached.flatMap((r) => [r.cpid, r.lpid]))].filter((p) => p > 0);
+  const first = await matchSysv(await scanHolders([], { sysv: true, pids: hint }), records);
+  if (attached.every((r) => (first.vmas.get(r.shmid) ?? 0) >= r.nattch)) return first.holders;
+  return (await matchSysv(await scanHolders([], { sysv: true }), records)).holders;
 }
 
 function undecoded(error: string | null): Decoded {
@@ -264,8 +286,7 @@ export async function listSysv(opts: SysvListOptions = {}): Promise<SysvSegment[
  */
 async function segmentsOf(records: SysvRecord[], opts: SysvListOptions): Promise<SysvSegment[]> {
   const native = tryNative() !== null;
-  const wantHolders = opts.holders !== false && native && records.some((r) => r.nattch > 0);
-  const holders = wantHolders ? await sysvHolders(await scanHolders([], { sysv: true }), records) : new Map<number, Holder[]>();
+  const holders = opts.holders !== false && native ? await findSysvHolders(records) : new Map<number, Holder[]>();
   const decode = opts.decode !== false && native && records.length > 0;
   const decoded = decode ? await decodeSysv(records) : records.map(() => undecoded(null));
   return records.map((r, i) => sysvSegment(r, holders.get(r.shmid) ?? [], decoded[i]));

@@ -413,6 +413,7 @@ struct MapRef {
   bool deleted;
   uint64_t bytes;  // highest mapped end offset over this process's mappings of the file (page-rounded)
   std::string mapFile;
+  uint32_t count = 1;  // mappings (VMAs) of it: a System V segment's attach count sums these
 };
 struct FdRef {
   uint64_t dev, ino;
@@ -470,10 +471,14 @@ class HoldersWorker : public PromiseWorker {
  public:
   // sysv: also keep System V attachments (maps named "/SYSV%08x (deleted)", inode = shmid) whatever
   // their device; with sysv and no devices, only those (no fd is read).
-  HoldersWorker(Napi::Env env, std::set<uint64_t> devs, bool sysv)
-      : PromiseWorker(env), devs_(std::move(devs)), sysv_(sysv), sysvOnly_(sysv && devs_.empty()) {}
+  HoldersWorker(Napi::Env env, std::set<uint64_t> devs, bool sysv, std::vector<int> pids)
+      : PromiseWorker(env), devs_(std::move(devs)), sysv_(sysv), sysvOnly_(sysv && devs_.empty()), pids_(std::move(pids)) {}
 
   void Execute() override {
+    if (!pids_.empty()) {  // only these processes (those the caller knows may hold something)
+      for (int pid : pids_) ScanPid(pid);
+      return;
+    }
     DIR* d = opendir("/proc");
     if (d == nullptr) {
       SetError(ErrnoText("/proc", errno));
@@ -571,6 +576,7 @@ class HoldersWorker : public PromiseWorker {
           p.maps.push_back(MapRef{dev, ino, path, deleted, off + len, mapFile});
         } else {
           it->bytes = std::max<uint64_t>(it->bytes, off + len);
+          ++it->count;
         }
       }
     }
@@ -618,6 +624,7 @@ class HoldersWorker : public PromiseWorker {
         m.Set("deleted", Napi::Boolean::New(env, p.maps[j].deleted));
         m.Set("bytes", Num(env, static_cast<double>(p.maps[j].bytes)));
         m.Set("mapFile", Napi::String::New(env, p.maps[j].mapFile));
+        m.Set("count", Num(env, p.maps[j].count));
         maps.Set(j, m);
       }
       o.Set("maps", maps);
@@ -643,6 +650,7 @@ class HoldersWorker : public PromiseWorker {
  private:
   std::set<uint64_t> devs_;
   bool sysv_ = false, sysvOnly_ = false;
+  std::vector<int> pids_;
   std::vector<Proc> procs_;
   int invisible_ = 0;
 };
@@ -678,8 +686,21 @@ Napi::Value ScanHolders(const Napi::CallbackInfo& info) {
     Napi::Array a = info[0].As<Napi::Array>();
     for (uint32_t i = 0; i < a.Length(); ++i) devs.insert(static_cast<uint64_t>(a.Get(i).As<Napi::Number>().DoubleValue()));
   }
-  bool sysv = info.Length() > 1 && info[1].IsObject() && info[1].As<Napi::Object>().Get("sysv").ToBoolean();
-  auto* w = new HoldersWorker(env, std::move(devs), sysv);
+  bool sysv = false;
+  std::vector<int> pids;
+  if (info.Length() > 1 && info[1].IsObject()) {
+    Napi::Object o = info[1].As<Napi::Object>();
+    sysv = o.Get("sysv").ToBoolean();
+    if (o.Get("pids").IsArray()) {
+      Napi::Array a = o.Get("pids").As<Napi::Array>();
+      for (uint32_t i = 0; i < a.Length(); ++i)
+        if (a.Get(i).IsNumber() && a.Get(i).As<Napi::Number>().Int32Value() > 0) pids.push_back(a.Get(i).As<Napi::Number>().Int32Value());
+      std::sort(pids.begin(), pids.end());
+      pids.erase(std::unique(pids.begin(), pids.end()), pids.end());
+      if (pids.empty()) pids.push_back(-1);  // none: scan nothing (ScanPid of -1 finds no /proc/-1)
+    }
+  }
+  auto* w = new HoldersWorker(env, std::move(devs), sysv, std::move(pids));
   Napi::Promise p = w->Promise();
   w->Queue();
   return p;
