@@ -230,6 +230,8 @@ export interface NativeAddon {
   removeSysv(shmid: number): Promise<void>;
   /** The first and last bytes of each segment, each attached read-only and detached at once, in one worker pass. */
   readSysvEnds(shmids: number[], headBytes: number, tailBytes: number): Promise<SysvEnds[]>;
+  /** /proc/sysvipc/shm and every listed segment's ends (with `shmid`), in one worker pass. */
+  scanSysv(headBytes: number, tailBytes: number): Promise<{ table: string; ends: (SysvEnds & { shmid: number })[] }>;
 }
 
 /** One segment's ends (readSysvEnds), or why it could not be read (`code` EINVAL, EACCES, ENOMEM...). */
@@ -454,6 +456,11 @@ export function openSysvView(shmid: number): Promise<MappedView> {
 /** Heads and tails of System V segments, one worker pass (see NativeAddon.readSysvEnds). */
 export function readSysvEnds(shmids: number[], headBytes: number, tailBytes: number): Promise<SysvEnds[]> {
   return native().readSysvEnds(shmids, headBytes, tailBytes);
+}
+
+/** The System V table and every segment's ends in one worker pass (see NativeAddon.scanSysv). */
+export function scanSysv(headBytes: number, tailBytes: number): Promise<{ table: string; ends: (SysvEnds & { shmid: number })[] }> {
+  return native().scanSysv(headBytes, tailBytes);
 }
 
 /** shmctl(IPC_RMID) on a worker thread (see NativeAddon.removeSysv). */

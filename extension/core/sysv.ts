@@ -9,7 +9,7 @@
  * No `vscode` import: the CLI, the UI and the tests all call this.
  */
 import * as fs from 'fs';
-import { openSysvView, readSysvEnds, removeSysv, scanHolders, tryNative, type HolderScan, type MappedView } from '../native';
+import { openSysvView, readSysvEnds, removeSysv, scanHolders, scanSysv, tryNative, type HolderScan, type MappedView, type SysvEnds } from '../native';
 import { decodeFile } from './formats';
 import { UsageError } from './catalog';
 import { HEAD_BYTES, TAIL_BYTES, type Decoded, type Holder, type Segment } from './types';
@@ -227,9 +227,13 @@ async function readSysvRange(shmid: number, offset: number, length: number): Pro
   }
 }
 
-/** Decodes segments' headers from their ends, read in one native pass; a refused attach is the error. */
-async function decodeSysv(records: SysvRecord[]): Promise<Decoded[]> {
-  const ends = await readSysvEnds(records.map((r) => r.shmid), HEAD_BYTES, TAIL_BYTES);
+/** Decodes segments' headers from their ends (read in one native pass unless given); a refused attach is the error. */
+async function decodeSysv(records: SysvRecord[], given?: Map<number, SysvEnds>): Promise<Decoded[]> {
+  const missing = given ? records.filter((r) => !given.has(r.shmid)) : records;
+  const read = missing.length > 0 ? await readSysvEnds(missing.map((r) => r.shmid), HEAD_BYTES, TAIL_BYTES) : [];
+  const byId = new Map(given ?? []);
+  missing.forEach((r, i) => byId.set(r.shmid, read[i]));
+  const ends = records.map((r) => byId.get(r.shmid)!);
   return Promise.all(
     records.map(async (r, i) => {
       const e = ends[i];
@@ -254,7 +258,8 @@ export function sysvSegment(r: SysvRecord, holders: Holder[], d: Decoded): SysvS
     ino: r.shmid,
     size: r.size,
     allocatedBytes: r.rss,
-    mtimeMs: Math.max(r.atimeMs, r.dtimeMs, r.ctimeMs),
+    // Not atime/dtime: our own read-only attach (decoding) sets those, and lpid, to now and to us.
+    mtimeMs: r.ctimeMs,
     uid: r.uid,
     mode: r.perms & 0o777,
     format: d.format,
@@ -287,6 +292,12 @@ export interface SysvListOptions {
 
 /** Every System V segment of this IPC namespace, by shmid. */
 export async function listSysv(opts: SysvListOptions = {}): Promise<SysvSegment[]> {
+  if (opts.table === undefined && opts.decode !== false && tryNative() !== null) {
+    // The table and every segment's ends in one worker pass (the common case: one thread hop).
+    const { table, ends } = await scanSysv(HEAD_BYTES, TAIL_BYTES);
+    const records = parseSysvTable(table).sort((a, b) => a.shmid - b.shmid);
+    return segmentsOf(records, opts, new Map(ends.map((e) => [e.shmid, e])));
+  }
   const records = await readSysvTable(opts.table);
   return segmentsOf(records.sort((a, b) => a.shmid - b.shmid), opts);
 }
@@ -295,11 +306,12 @@ export async function listSysv(opts: SysvListOptions = {}): Promise<SysvSegment[
  * The records as segments. The /proc scan for holders runs only when one is attached (the kernel
  * counts attachments), and before the decoding: our own short attach must not show as a holder.
  */
-async function segmentsOf(records: SysvRecord[], opts: SysvListOptions): Promise<SysvSegment[]> {
+async function segmentsOf(records: SysvRecord[], opts: SysvListOptions, ends?: Map<number, SysvEnds>): Promise<SysvSegment[]> {
   const native = tryNative() !== null;
+  // Our own attaches for reading the ends are over (each is detached at once): none shows as a holder.
   const holders = opts.holders !== false && native ? await findSysvHolders(records) : new Map<number, Holder[]>();
   const decode = opts.decode !== false && native && records.length > 0;
-  const decoded = decode ? await decodeSysv(records) : records.map(() => undecoded(null));
+  const decoded = decode ? await decodeSysv(records, ends) : records.map(() => undecoded(null));
   return records.map((r, i) => sysvSegment(r, holders.get(r.shmid) ?? [], decoded[i]));
 }
 

@@ -564,9 +564,31 @@ class RemoveSysvWorker : public PromiseWorker {
 // cannot be attached gets an error and a code instead; the others are unaffected.
 class SysvEndsWorker : public PromiseWorker {
  public:
-  SysvEndsWorker(Napi::Env env, std::vector<int> ids, size_t head, size_t tail)
-      : PromiseWorker(env), ids_(std::move(ids)), head_(head), tail_(tail), out_(ids_.size()) {}
+  SysvEndsWorker(Napi::Env env, std::vector<int> ids, size_t head, size_t tail, bool table = false)
+      : PromiseWorker(env), ids_(std::move(ids)), head_(head), tail_(tail), table_(table), out_(ids_.size()) {}
   void Execute() override {
+    if (table_) {
+      // The table and every segment's ends in one worker pass (scanSysv): the shmid is a line's 2nd field.
+      int fd = open("/proc/sysvipc/shm", O_RDONLY | O_CLOEXEC);
+      if (fd < 0 && errno != ENOENT) return SetError(ErrnoText("/proc/sysvipc/shm", errno));
+      if (fd >= 0) {
+        char buf[65536];
+        for (;;) {
+          ssize_t n = read(fd, buf, sizeof buf);
+          if (n < 0 && errno == EINTR) continue;
+          if (n <= 0) break;
+          text_.append(buf, static_cast<size_t>(n));
+        }
+        close(fd);
+      }
+      size_t at = text_.find('\n');
+      while (at != std::string::npos && at + 1 < text_.size()) {
+        long long key, id;
+        if (std::sscanf(text_.c_str() + at + 1, "%lld %lld", &key, &id) == 2 && id >= 0 && id <= 2147483647) ids_.push_back(static_cast<int>(id));
+        at = text_.find('\n', at + 1);
+      }
+      out_.resize(ids_.size());
+    }
     for (size_t i = 0; i < ids_.size(); ++i) {
       Ends& e = out_[i];
       struct shmid_ds ds {};
@@ -614,9 +636,14 @@ class SysvEndsWorker : public PromiseWorker {
           o.Set("tailOffset", Num(env, static_cast<double>(e.size - e.tail.size())));
         }
       }
+      if (table_) o.Set("shmid", Num(env, ids_[i]));
       arr.Set(i, o);
     }
-    return arr;
+    if (!table_) return arr;
+    Napi::Object r = Napi::Object::New(env);
+    r.Set("table", Napi::String::New(env, text_));
+    r.Set("ends", arr);
+    return r;
   }
 
  private:
@@ -627,6 +654,8 @@ class SysvEndsWorker : public PromiseWorker {
   };
   std::vector<int> ids_;
   size_t head_, tail_;
+  bool table_;
+  std::string text_;
   std::vector<Ends> out_;
 };
 
@@ -667,6 +696,19 @@ Napi::Value ReadSysvEnds(const Napi::CallbackInfo& info) {
   return p;
 }
 
+// scanSysv(headBytes, tailBytes): {table: the text of /proc/sysvipc/shm ('' without System V IPC),
+// ends: [{shmid, size, head...} | {shmid, size, error, code}]}, in one worker pass.
+Napi::Value ScanSysv(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 2 || !info[0].IsNumber() || !info[1].IsNumber()) throw Napi::TypeError::New(env, "scanSysv(headBytes, tailBytes)");
+  size_t head = std::min<uint32_t>(info[0].As<Napi::Number>().Uint32Value(), 1 << 20);
+  size_t tail = std::min<uint32_t>(info[1].As<Napi::Number>().Uint32Value(), 1 << 20);
+  auto* w = new SysvEndsWorker(env, {}, head, tail, true);
+  Napi::Promise p = w->Promise();
+  w->Queue();
+  return p;
+}
+
 Napi::Value RemoveSysv(const Napi::CallbackInfo& info) {
   auto* w = new RemoveSysvWorker(info.Env(), ShmidArg(info, "removeSysv"));
   Napi::Promise p = w->Promise();
@@ -694,6 +736,7 @@ Napi::Object InitView(Napi::Env env, Napi::Object exports) {
   exports.Set("openSysvView", Napi::Function::New(env, OpenSysvView, "openSysvView"));
   exports.Set("removeSysv", Napi::Function::New(env, RemoveSysv, "removeSysv"));
   exports.Set("readSysvEnds", Napi::Function::New(env, ReadSysvEnds, "readSysvEnds"));
+  exports.Set("scanSysv", Napi::Function::New(env, ScanSysv, "scanSysv"));
   exports.Set("threads", Num(env, WorkerThreads()));
   exports.Set("simd", Napi::String::New(env, SimdLevel()));
   return exports;
