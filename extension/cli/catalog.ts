@@ -96,7 +96,7 @@ function segmentText(s: Segment): string {
 export const CATALOG_COMMANDS: Command[] = [
   {
     name: 'list',
-    synopsis: 'list [--dir D] [--kind posix|sysv|all|K1,K2] [--json]',
+    synopsis: 'list [--dir D] [--json] [--kind posix|sysv|all|K1,K2]',
     summary: 'every segment, decoded, with the processes that hold it; --kind sysv (or all) adds System V segments',
     options: { kind: { type: 'string' } },
     positionals: [0, 0],
