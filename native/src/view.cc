@@ -666,13 +666,23 @@ int ShmidArg(const Napi::CallbackInfo& info, const char* fn) {
   return static_cast<int>(v);
 }
 
+// Queues a worker; its promise is the entry point's result.
+Napi::Value Start(PromiseWorker* w, Napi::Promise p) {
+  w->Queue();
+  return p;
+}
+
+// headBytes and tailBytes at info[i], info[i + 1] (at most 1 MiB each).
+void EndsArgs(const Napi::CallbackInfo& info, size_t i, size_t& head, size_t& tail) {
+  head = std::min<uint32_t>(info[i].As<Napi::Number>().Uint32Value(), 1 << 20);
+  tail = std::min<uint32_t>(info[i + 1].As<Napi::Number>().Uint32Value(), 1 << 20);
+}
+
 }  // namespace
 
 Napi::Value OpenSysvView(const Napi::CallbackInfo& info) {
   auto* w = new OpenSysvWorker(info.Env(), ShmidArg(info, "openSysvView"));
-  Napi::Promise p = w->Promise();
-  w->Queue();
-  return p;
+  return Start(w, w->Promise());
 }
 
 // readSysvEnds(shmids, headBytes, tailBytes): [{size, head, tail?, tailOffset?} | {size, error, code}].
@@ -688,12 +698,10 @@ Napi::Value ReadSysvEnds(const Napi::CallbackInfo& info) {
     if (!(v >= 0) || v > 2147483647.0 || std::floor(v) != v) throw Napi::TypeError::New(env, "readSysvEnds: shmids are non-negative integers");
     ids.push_back(static_cast<int>(v));
   }
-  size_t head = std::min<uint32_t>(info[1].As<Napi::Number>().Uint32Value(), 1 << 20);
-  size_t tail = std::min<uint32_t>(info[2].As<Napi::Number>().Uint32Value(), 1 << 20);
+  size_t head, tail;
+  EndsArgs(info, 1, head, tail);
   auto* w = new SysvEndsWorker(env, std::move(ids), head, tail);
-  Napi::Promise p = w->Promise();
-  w->Queue();
-  return p;
+  return Start(w, w->Promise());
 }
 
 // scanSysv(headBytes, tailBytes): {table: the text of /proc/sysvipc/shm ('' without System V IPC),
@@ -701,19 +709,15 @@ Napi::Value ReadSysvEnds(const Napi::CallbackInfo& info) {
 Napi::Value ScanSysv(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (info.Length() < 2 || !info[0].IsNumber() || !info[1].IsNumber()) throw Napi::TypeError::New(env, "scanSysv(headBytes, tailBytes)");
-  size_t head = std::min<uint32_t>(info[0].As<Napi::Number>().Uint32Value(), 1 << 20);
-  size_t tail = std::min<uint32_t>(info[1].As<Napi::Number>().Uint32Value(), 1 << 20);
+  size_t head, tail;
+  EndsArgs(info, 0, head, tail);
   auto* w = new SysvEndsWorker(env, {}, head, tail, true);
-  Napi::Promise p = w->Promise();
-  w->Queue();
-  return p;
+  return Start(w, w->Promise());
 }
 
 Napi::Value RemoveSysv(const Napi::CallbackInfo& info) {
   auto* w = new RemoveSysvWorker(info.Env(), ShmidArg(info, "removeSysv"));
-  Napi::Promise p = w->Promise();
-  w->Queue();
-  return p;
+  return Start(w, w->Promise());
 }
 
 Napi::Value OpenView(const Napi::CallbackInfo& info) {
