@@ -7,7 +7,7 @@ import {
   validateName, type ClearResult, type Fill, type ProgressFn, type UnlinkOutcome,
 } from '../core/manage';
 import { displayText } from '../core/names';
-import { ownIpcNamespace, parseSysvName, removeSysvSegment } from '../core/sysv';
+import { clearSysv, ownIpcNamespace, parseSysvName, removeSysvSegment } from '../core/sysv';
 import { Failure, table, type Command, type CommandContext } from './common';
 
 const str = (ctx: CommandContext, k: string): string | undefined => {
@@ -214,7 +214,7 @@ export const MANAGE_COMMANDS: Command[] = [
   },
   {
     name: 'clear',
-    synopsis: 'clear [--glob G] [--orphans] [--older-than DURATION] [--include-in-use] [--dry-run] [--yes] [--json]',
+    synopsis: 'clear [--glob G] [--orphans] [--older-than DURATION] [--include-in-use] [--dry-run] [--yes] [--json] [--kind posix|sysv]',
     summary: 'remove segments by selectors (combined with AND); in-use ones only with --include-in-use; a plan unless --yes',
     options: {
       glob: { type: 'string' },
@@ -223,9 +223,12 @@ export const MANAGE_COMMANDS: Command[] = [
       'include-in-use': { type: 'boolean' },
       'dry-run': { type: 'boolean' },
       yes: { type: 'boolean' },
+      kind: { type: 'string' },
     },
     positionals: [0, 0],
     async run(ctx) {
+      const kind = str(ctx, 'kind') ?? 'posix';
+      if (kind !== 'posix' && kind !== 'sysv') throw new UsageError(`clear --kind: posix or sysv (got '${kind}')`);
       const glob = str(ctx, 'glob');
       const olderText = str(ctx, 'older-than');
       const orphans = flag(ctx, 'orphans');
@@ -240,9 +243,10 @@ export const MANAGE_COMMANDS: Command[] = [
         olderThanMs = d;
       }
       const dryRun = flag(ctx, 'dry-run') || !flag(ctx, 'yes');
-      const r = await cancellable((signal) =>
-        clearSegments({ dir: ctx.dir, glob, orphans, olderThanMs, includeInUse: flag(ctx, 'include-in-use'), dryRun, signal }),
-      );
+      const r =
+        kind === 'sysv'
+          ? await clearSysv({ glob, orphans, olderThanMs, includeInUse: flag(ctx, 'include-in-use'), dryRun })
+          : await cancellable((signal) => clearSegments({ dir: ctx.dir, glob, orphans, olderThanMs, includeInUse: flag(ctx, 'include-in-use'), dryRun, signal }));
       if (ctx.json) ctx.printJson(r);
       else {
         let text = clearText(r);

@@ -218,6 +218,36 @@ describe('System V segments (real shmget/shmat producers)', function () {
     assert.deepStrictEqual([st.count, st.min, st.max, st.mean], [12, 0, 11, 5.5]);
   });
 
+  it('CLI: clear --kind sysv plans by key glob, keeps attached ones unless --include-in-use, then removes', async () => {
+    // Keys under one random prefix: the glob selects this test's segments only (the machine is shared).
+    const hi = (crypto.randomBytes(2).readUInt16BE(0) & 0x7fff) | 0x1000;
+    const key = (i: number) => String((hi << 16) | i);
+    const glob = `0x${hi.toString(16).padStart(4, '0')}*`;
+    const a = jar.make(['4096', '--key', key(1), '--npy', '<f8', '512']);
+    const b = jar.make(['4096', '--key', key(2)]);
+    const { id: held, child } = await jar.hold(['4096', '--key', key(3)]);
+    type Clear = { dryRun?: true; removed: string[]; skipped: { name: string; reason: string }[]; failed: unknown[]; bytes: number; pendingBytes: number };
+    const plan = json<Clear>(await runCli(['clear', '--kind', 'sysv', '--glob', glob, '--json']));
+    assert.strictEqual(plan.dryRun, true);
+    assert.deepStrictEqual(plan.removed.sort(), [`sysv:${a}`, `sysv:${b}`].sort());
+    assert.deepStrictEqual(plan.skipped, [{ name: `sysv:${held}`, reason: `attached by python3 (pid ${child.pid}); pass --include-in-use` }]);
+    assert.ok(plan.bytes >= 4096, 'the array page is resident');
+    assert.strictEqual((await readSysvTable()).filter((r) => [a, b, held].includes(r.shmid)).length, 3, 'a plan removes nothing');
+    const text = await runCli(['clear', '--kind', 'sysv', '--glob', glob]);
+    assert.match(text.stdout, /would remove 2 entries[^]*nothing was removed: pass --yes/);
+    const done = json<Clear>(await runCli(['clear', '--kind', 'sysv', '--glob', glob, '--orphans', '--yes', '--json']));
+    assert.deepStrictEqual(done.removed.sort(), [`sysv:${a}`, `sysv:${b}`].sort());
+    assert.deepStrictEqual(done.skipped, [], '--orphans leaves the attached one out of the selection');
+    let table = await readSysvTable();
+    assert.ok(!table.some((r) => r.shmid === a || r.shmid === b), 'the orphans are gone');
+    const forced = json<Clear>(await runCli(['clear', '--kind', 'sysv', '--glob', glob, '--include-in-use', '--yes', '--json']));
+    assert.deepStrictEqual(forced.removed, [`sysv:${held}`]);
+    table = await readSysvTable();
+    assert.ok((table.find((r) => r.shmid === held)!.perms & 0o1000) !== 0, 'marked for removal, still attached');
+    oneLine(await runCli(['clear', '--kind', 'sysv']), 2, /needs at least one selector/);
+    oneLine(await runCli(['clear', '--kind', 'memfd', '--orphans']), 2, /posix or sysv/);
+  });
+
   it('CLI: unlink sysv:ID refuses an attached segment without --force, removes it with; an orphan goes at once', async () => {
     const { id: held, child } = await jar.hold(['0', '--npy', '<f8', '1024']);
     const orphan = jar.make(['8192']);
