@@ -9,7 +9,7 @@
  * No `vscode` import: the CLI, the UI and the tests all call this.
  */
 import * as fs from 'fs';
-import { openSysvView, readSysvEnds, removeSysv, scanHolders, scanSysv, tryNative, type HolderScan, type MappedView, type SysvEnds } from '../native';
+import { openSysvView, readSysvEnds, removeSysv, scanHolders, scanSysv, tryNative, type HolderScan, type SysvEnds } from '../native';
 import { decodeFile } from './formats';
 import { UsageError } from './catalog';
 import { globRegExp } from './glob';
@@ -196,10 +196,6 @@ async function matchSysv(scan: HolderScan, records: SysvRecord[]): Promise<{ hol
   return { holders, vmas };
 }
 
-export async function sysvHolders(scan: HolderScan, records: SysvRecord[]): Promise<Map<number, Holder[]>> {
-  return (await matchSysv(scan, records)).holders;
-}
-
 /**
  * The holders of the attached segments. First only their creators and last attachers (cpid,
  * lpid): when the mappings found there add up to every attach count, no other process can
@@ -321,11 +317,6 @@ async function segmentsOf(records: SysvRecord[], opts: SysvListOptions, ends?: M
 export async function inspectSysv(shmid: number, opts: SysvListOptions = {}): Promise<SysvSegment | null> {
   const r = (await readSysvTable(opts.table)).find((x) => x.shmid === shmid);
   return r ? (await segmentsOf([r], opts))[0] : null;
-}
-
-/** The segment's bytes, attached read-only (close() detaches). Errors carry `code` (EACCES, EINVAL...). */
-export function attachSysv(shmid: number): Promise<MappedView> {
-  return openSysvView(shmid);
 }
 
 export type SysvRemoveStatus = 'removed' | 'held' | 'missing' | 'failed';
