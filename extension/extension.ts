@@ -12,6 +12,7 @@ import { PreviewPanel, segmentLookup } from './preview';
 import { QuickLook } from './quicklook';
 import { registerManageCommands } from './commands/manage';
 import { isInterpretable, registerInterpretCommands } from './commands/interpret';
+import { registerSysvCommands } from './sidebar/sysv';
 import type { Node } from './sidebar/nodes';
 import { UsageStatus } from './sidebar/statusbar';
 import { SegmentDecorations, SegmentTree } from './sidebar/tree';
@@ -283,6 +284,7 @@ export function activate(context: vscode.ExtensionContext): ShmInspectorApi {
     return segmentsOf(arg, view.selection);
   };
   context.subscriptions.push(
+    ...registerSysvCommands({ segments: () => tree.sysv, refresh: () => tree.refresh() }),
     ...registerManageCommands({
       dir: () => configuredDirs()[0],
       targets,

@@ -85,6 +85,15 @@ export interface ProcMapRef {
   deleted: boolean;
   /** Bytes of the file this process maps (highest mapped end offset). */
   bytes: number;
+  /** How many mappings (VMAs) of it the process has; a System V segment's attach count sums these. */
+  count?: number;
+}
+
+export interface HolderScanOptions {
+  /** Keep System V attachments (`/SYSV%08x`) whatever their device; with no devices, only those. */
+  sysv?: boolean;
+  /** Read only these processes. */
+  pids?: number[];
 }
 export interface ProcFdRef {
   dev: number;
@@ -283,8 +292,24 @@ export interface NativeAddon {
    * native/src/fsops.cc). One outcome per item, in order; all on a worker thread.
    */
   removeEntries(dirFd: number, items: RemoveItem[]): Promise<RemoveOutcome[]>;
-  scanHolders(devices: number[]): Promise<RawHolderScan>;
+  /**
+   * Processes' mappings and fds of files on these devices (all devices when empty). `sysv: true`
+   * also keeps System V attachments (`/SYSV%08x`, inode = shmid) whatever their device; with no
+   * devices, only those. `pids`: only these processes (none read when it holds no valid pid).
+   */
+  scanHolders(devices: number[], opts?: HolderScanOptions): Promise<RawHolderScan>;
   openView(file: string | Buffer, expect?: FileIdentity): Promise<MappedView>;
+  /**
+   * Attaches System V segment `shmid` read-only (shmat SHM_RDONLY); close() detaches. Rejects
+   * with `code` EINVAL (no such segment, removed), EACCES (not readable), ENOMEM (too large).
+   */
+  openSysvView(shmid: number): Promise<MappedView>;
+  /** shmctl(IPC_RMID). Rejects with `code` EINVAL (no such segment) or EPERM. */
+  removeSysv(shmid: number): Promise<void>;
+  /** The first and last bytes of each segment, each attached read-only and detached at once, in one worker pass. */
+  readSysvEnds(shmids: number[], headBytes: number, tailBytes: number): Promise<SysvEnds[]>;
+  /** /proc/sysvipc/shm and every listed segment's ends (with `shmid`), in one worker pass. */
+  scanSysv(headBytes: number, tailBytes: number): Promise<{ table: string; ends: (SysvEnds & { shmid: number })[] }>;
   // ---- processes (native/src/procs.cc; read by extension/core/processes/) ----
   /** Every inspectable process: `fields` numbers each in `nums` (order in core/processes/scan.ts). */
   scanProcesses(): Promise<ProcScanColumns>;
@@ -316,6 +341,16 @@ export interface InheritedColumns {
   ranges: Float64Array[];
   errors: (string | null)[];
   pageSize: number;
+}
+
+/** One segment's ends (readSysvEnds), or why it could not be read (`code` EINVAL, EACCES, ENOMEM...). */
+export interface SysvEnds {
+  size: number;
+  head?: Uint8Array;
+  tail?: Uint8Array;
+  tailOffset?: number;
+  error?: string;
+  code?: string;
 }
 
 const ADDON_FILE = 'shm_native.node';
@@ -602,7 +637,7 @@ async function removeEntryTs(dirFd: number, it: RemoveItem): Promise<RemoveOutco
 /** The addon's holder scan: each process's mapped files as columns (see native/src/scan.cc). */
 interface RawHolderScan {
   processes: (Omit<ProcHolding, 'maps'> & {
-    maps: { dev: Float64Array; ino: Float64Array; bytes: Float64Array; deleted: Uint8Array; paths: string; mapFile: (number | string)[]; pathBytes: (number | Uint8Array)[] };
+    maps: { dev: Float64Array; ino: Float64Array; bytes: Float64Array; count: Float64Array; deleted: Uint8Array; paths: string; mapFile: (number | string)[]; pathBytes: (number | Uint8Array)[] };
   })[];
   invisible: number;
 }
@@ -615,7 +650,7 @@ function holderScanOf(raw: RawHolderScan): HolderScan {
       const c = p.maps;
       const paths = c.paths === '' && c.dev.length === 0 ? [] : c.paths.split('\0');
       const maps: (ProcMapRef & { mapFile?: string })[] = new Array(c.dev.length);
-      for (let j = 0; j < c.dev.length; j++) maps[j] = { dev: c.dev[j], ino: c.ino[j], path: paths[j], deleted: c.deleted[j] === 1, bytes: c.bytes[j] };
+      for (let j = 0; j < c.dev.length; j++) maps[j] = { dev: c.dev[j], ino: c.ino[j], path: paths[j], deleted: c.deleted[j] === 1, bytes: c.bytes[j], count: c.count[j] };
       for (let k = 0; k + 1 < c.mapFile.length; k += 2) maps[c.mapFile[k] as number].mapFile = c.mapFile[k + 1] as string;
       for (let k = 0; k + 1 < c.pathBytes.length; k += 2) maps[c.pathBytes[k] as number].pathBytes = c.pathBytes[k + 1] as Uint8Array;
       return { pid: p.pid, comm: p.comm, maps, fds: p.fds };
@@ -623,6 +658,26 @@ function holderScanOf(raw: RawHolderScan): HolderScan {
   };
 }
 
-export function scanHolders(devices: number[]): Promise<HolderScan> {
-  return native().scanHolders(devices).then(holderScanOf);
+export function scanHolders(devices: number[], opts?: HolderScanOptions): Promise<HolderScan> {
+  return (opts ? native().scanHolders(devices, opts) : native().scanHolders(devices)).then(holderScanOf);
+}
+
+/** A System V segment attached read-only, as a view (see NativeAddon.openSysvView). */
+export function openSysvView(shmid: number): Promise<MappedView> {
+  return native().openSysvView(shmid);
+}
+
+/** Heads and tails of System V segments, one worker pass (see NativeAddon.readSysvEnds). */
+export function readSysvEnds(shmids: number[], headBytes: number, tailBytes: number): Promise<SysvEnds[]> {
+  return native().readSysvEnds(shmids, headBytes, tailBytes);
+}
+
+/** The System V table and every segment's ends in one worker pass (see NativeAddon.scanSysv). */
+export function scanSysv(headBytes: number, tailBytes: number): Promise<{ table: string; ends: (SysvEnds & { shmid: number })[] }> {
+  return native().scanSysv(headBytes, tailBytes);
+}
+
+/** shmctl(IPC_RMID) on a worker thread (see NativeAddon.removeSysv). */
+export function removeSysv(shmid: number): Promise<void> {
+  return native().removeSysv(shmid);
 }

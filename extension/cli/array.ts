@@ -10,7 +10,9 @@ import { encodePng } from '../core/png';
 import { parseSelectionFlags, selectArray, selectSlice, SELECTION_OPTIONS, SelectionError, wholeArray, type Selected, type SelectionFlags } from '../core/select';
 import { storedInterpretation } from '../core/interpretations';
 import { leftoverWords } from '../core/layouts';
-import { openView, viewErrorCode, type MappedView, type ReduceMode } from '../native';
+import { inspectSysv, ownIpcNamespace, parseSysvName } from '../core/sysv';
+import type { Segment } from '../core/types';
+import { openSysvView, openView, viewErrorCode, type MappedView, type ReduceMode } from '../native';
 import { Failure, table, type Command, type CommandContext } from './common';
 
 const SELECTION_HELP =
@@ -28,12 +30,23 @@ const MAX_PIXELS = 64 * 1024 * 1024;
  * (or recreated) in between, the segment is inspected once more, and then refused (exit 1).
  */
 async function withArray<T>(ctx: CommandContext, flags: SelectionFlags, use: (view: MappedView, sel: Selected) => Promise<T>): Promise<T> {
-  const { rel } = resolveName(ctx.dir, ctx.positionals[0]);
+  const shmid = parseSysvName(ctx.positionals[0], await ownIpcNamespace());
   let view: MappedView | null = null;
   let sel: Selected | null = null;
   for (let attempt = 0; !view; attempt++) {
-    const seg = await inspectSegment(rel, { dirs: [ctx.dir], holders: false });
-    if (!seg) throw new Failure(`${rel}: no such segment`);
+    let seg: Segment | null;
+    if (shmid !== null) {
+      const s = await inspectSysv(shmid, { holders: false });
+      if (!s) throw new Failure(`sysv:${shmid}: no such System V segment`);
+      // Not attachable (another user's, too large): say why rather than ask for a dtype.
+      if (s.error?.startsWith('unreadable')) throw new Failure(`${s.name}: ${s.error}`);
+      // The selection needs no path: the view is attached by shmid below.
+      seg = { ...s, path: s.name };
+    } else {
+      const { rel } = resolveName(ctx.dir, ctx.positionals[0]);
+      seg = await inspectSegment(rel, { dirs: [ctx.dir], holders: false });
+      if (!seg) throw new Failure(`${rel}: no such segment`);
+    }
     try {
       sel = selectArray(seg, flags);
     } catch (e) {
@@ -47,9 +60,9 @@ async function withArray<T>(ctx: CommandContext, flags: SelectionFlags, use: (vi
       if (left) ctx.note(`${seg.name}: the layout ${left}`);
     }
     try {
-      view = await openView(fsPath(sel.path), sel.identity);
+      view = shmid !== null ? await openSysvView(shmid) : await openView(fsPath(sel.path), sel.identity);
     } catch (e) {
-      if (viewErrorCode(e) !== 'CHANGED') throw new Failure(`${sel.what}: ${(e as Error).message}`);
+      if (shmid !== null || viewErrorCode(e) !== 'CHANGED') throw new Failure(`${sel.what}: ${(e as Error).message}`);
       if (attempt > 0) throw new Failure(`${sel.what}: replaced by another file while it was being opened, twice (renamed over or recreated); try again`);
     }
   }

@@ -1,9 +1,12 @@
 /** `list` and `inspect`: the catalog commands. */
-import { inspectSegment, listCatalog, resolveName } from '../core/catalog';
+import * as fs from 'fs';
+import { inspectSegment, listCatalog, resolveName, UsageError } from '../core/catalog';
 import { dtypeWords } from '../core/dtype';
 import { formatBytes, shapeWords } from '../core/format-words';
 import type { Catalog, Segment } from '../core/types';
-import { Failure, table, type Command } from './common';
+import { inspectSysv, listSysv, ownIpcNamespace, parseSysvName, type SysvSegment } from '../core/sysv';
+import { Failure, table, type Command, type CommandContext } from './common';
+import { sysvSegmentText, sysvTableText } from './sysv';
 
 
 
@@ -95,22 +98,43 @@ function segmentText(s: Segment): string {
 export const CATALOG_COMMANDS: Command[] = [
   {
     name: 'list',
-    synopsis: 'list [--dir D] [--json]',
-    summary: 'every segment, decoded, with the processes that hold it',
+    synopsis: 'list [--dir D] [--json] [--kind posix|sysv|all|K1,K2]',
+    summary: 'every segment, decoded, with the processes that hold it; --kind sysv (or all) adds System V segments',
+    options: { kind: { type: 'string' } },
     positionals: [0, 0],
     async run(ctx) {
-      const cat = await listCatalog({ dirs: [ctx.dir] });
-      if (ctx.json) ctx.printJson(cat);
-      else ctx.print(catalogText(cat));
+      const kinds = parseKinds(ctx);
+      const sysvP = kinds.has('sysv') ? listSysv() : null;
+      sysvP?.catch(() => undefined);
+      const cat: Catalog = kinds.has('posix')
+        ? await listCatalog({ dirs: [ctx.dir] })
+        : { directories: [], shmem: await readShmemBytes(), invisibleProcesses: 0, segments: [] };
+      const sysv: SysvSegment[] = sysvP ? await sysvP : [];
+      if (ctx.json) ctx.printJson(sysv.length > 0 ? { ...cat, segments: [...cat.segments, ...sysv] } : cat);
+      else {
+        const parts: string[] = [];
+        if (kinds.has('posix')) parts.push(catalogText(cat));
+        else if (cat.shmem !== null) parts.push(`shared memory in RAM (Shmem): ${formatBytes(cat.shmem)}`);
+        if (kinds.has('sysv')) parts.push(sysvTableText(sysv));
+        ctx.print(parts.join('\n\n'));
+      }
       return 0;
     },
   },
   {
     name: 'inspect',
     synopsis: 'inspect NAME [--dir D] [--json]',
-    summary: 'one segment (a live one before a deleted one of the same name)',
+    summary: 'one segment (a live one before a deleted one of the same name); sysv:SHMID for a System V one',
     positionals: [1, 1],
     async run(ctx) {
+      const shmid = parseSysvName(ctx.positionals[0], await ownIpcNamespace());
+      if (shmid !== null) {
+        const s = await inspectSysv(shmid);
+        if (!s) throw new Failure(`sysv:${shmid}: no such System V segment`);
+        if (ctx.json) ctx.printJson(s);
+        else ctx.print(sysvSegmentText(s));
+        return 0;
+      }
       const { rel } = resolveName(ctx.dir, ctx.positionals[0]);
       const seg = await inspectSegment(rel, { dirs: [ctx.dir] });
       if (!seg) throw new Failure(`${rel}: no such segment`);
@@ -121,3 +145,30 @@ export const CATALOG_COMMANDS: Command[] = [
   },
 ];
 
+
+/** The kinds `--kind` selects (docs/cli.md): posix by default; `all` is every kind listed so far. */
+const KNOWN_KINDS = ['posix', 'sysv', 'memfd', 'anonymous', 'container'];
+const LISTED_KINDS = new Set(['posix', 'sysv']);
+
+function parseKinds(ctx: CommandContext): Set<string> {
+  const v = ctx.values.kind;
+  if (v === undefined) return new Set(['posix']);
+  const parts = String(v).split(',').map((k) => k.trim());
+  const out = new Set<string>();
+  for (const k of parts) {
+    if (k === 'all') LISTED_KINDS.forEach((x) => out.add(x));
+    else if (LISTED_KINDS.has(k)) out.add(k);
+    else if (KNOWN_KINDS.includes(k)) throw new UsageError(`--kind ${k}: not listed yet (posix, sysv, all)`);
+    else throw new UsageError(`--kind: unknown kind '${k}' (posix, sysv, all, or a comma list)`);
+  }
+  return out;
+}
+
+async function readShmemBytes(): Promise<number | null> {
+  try {
+    const m = /^Shmem:\s+(\d+) kB/m.exec(await fs.promises.readFile('/proc/meminfo', 'utf8'));
+    return m ? Number(m[1]) * 1024 : null;
+  } catch {
+    return null;
+  }
+}

@@ -8,6 +8,7 @@ import {
 } from '../core/manage';
 import { displayText } from '../core/names';
 import { shapeFlag } from '../core/select';
+import { clearSysv, ownIpcNamespace, parseSysvName, removeSysvSegment } from '../core/sysv';
 import { Failure, table, type Command, type CommandContext } from './common';
 
 const str = (ctx: CommandContext, k: string): string | undefined => {
@@ -76,6 +77,10 @@ function asFailure(e: unknown): unknown {
 }
 
 function unlinkLine(o: UnlinkOutcome): string {
+  if (o.status === 'removed' && o.name.startsWith('sysv:')) {
+    if (o.pendingBytes > 0 || o.holders.length > 0) return `removed ${o.name}; its ${formatBytes(o.pendingBytes)} stay in RAM until ${o.holders.length > 0 ? o.holders.map((h) => `${displayText(h.comm)} (pid ${h.pid})`).join(', ') : 'its processes'} detach`;
+    return `removed ${o.name} (freed ${formatBytes(o.bytes)})`;
+  }
   if (o.status === 'removed') {
     if (o.pendingBytes > 0) return `unlinked ${o.name}; its ${formatBytes(o.pendingBytes)} stay in RAM until ${o.holders.map((h) => `${displayText(h.comm)} (pid ${h.pid})`).join(', ')} let go`;
     return `unlinked ${o.name} (freed ${formatBytes(o.bytes)})`;
@@ -178,14 +183,20 @@ export const MANAGE_COMMANDS: Command[] = [
   {
     name: 'unlink',
     synopsis: 'unlink NAME... [--force]',
-    summary: 'remove segments; one a process holds only with --force (its RAM stays in use until it lets go)',
+    summary: 'remove segments (sysv:SHMID with IPC_RMID); one a process holds only with --force (its RAM stays in use until it lets go)',
     options: { force: { type: 'boolean' } },
     positionals: [0, Number.MAX_SAFE_INTEGER],
     async run(ctx) {
       if (ctx.positionals.length === 0) throw new UsageError('unlink needs at least one NAME');
-      const outcomes = await unlinkSegments({ dir: ctx.dir, names: ctx.positionals, force: flag(ctx, 'force') }).catch((e: unknown) => {
+      // System V names (sysv:SHMID) are removed with IPC_RMID; the rest are files of D. Outcomes keep the given order.
+      const ns = await ownIpcNamespace();
+      const ids = ctx.positionals.map((n) => parseSysvName(n, ns));
+      const files = ctx.positionals.filter((_, i) => ids[i] === null);
+      const fileOutcomes = files.length === 0 ? [] : await unlinkSegments({ dir: ctx.dir, names: files, force: flag(ctx, 'force') }).catch((e: unknown) => {
         throw asFailure(e);
       });
+      const outcomes: UnlinkOutcome[] = [];
+      for (const id of ids) outcomes.push(id === null ? fileOutcomes.shift()! : await removeSysvSegment(id, { force: flag(ctx, 'force') }));
       const bad = outcomes.filter((o) => o.status !== 'removed');
       if (outcomes.length === 1 && bad.length === 1) throw new Failure(`${bad[0].name}: ${bad[0].error ?? bad[0].status}`);
       const bytes = outcomes.reduce((a, o) => a + o.bytes, 0);
@@ -198,7 +209,7 @@ export const MANAGE_COMMANDS: Command[] = [
   },
   {
     name: 'clear',
-    synopsis: 'clear [--glob G] [--orphans] [--older-than DURATION] [--include-in-use] [--dry-run] [--yes] [--json]',
+    synopsis: 'clear [--glob G] [--orphans] [--older-than DURATION] [--include-in-use] [--dry-run] [--yes] [--json] [--kind posix|sysv]',
     summary: 'remove segments by selectors (combined with AND); in-use ones only with --include-in-use; a plan unless --yes',
     options: {
       glob: { type: 'string' },
@@ -207,9 +218,12 @@ export const MANAGE_COMMANDS: Command[] = [
       'include-in-use': { type: 'boolean' },
       'dry-run': { type: 'boolean' },
       yes: { type: 'boolean' },
+      kind: { type: 'string' },
     },
     positionals: [0, 0],
     async run(ctx) {
+      const kind = str(ctx, 'kind') ?? 'posix';
+      if (kind !== 'posix' && kind !== 'sysv') throw new UsageError(`clear --kind: posix or sysv (got '${kind}')`);
       const glob = str(ctx, 'glob');
       const olderText = str(ctx, 'older-than');
       const orphans = flag(ctx, 'orphans');
@@ -224,9 +238,10 @@ export const MANAGE_COMMANDS: Command[] = [
         olderThanMs = d;
       }
       const dryRun = flag(ctx, 'dry-run') || !flag(ctx, 'yes');
-      const r = await cancellable((signal) =>
-        clearSegments({ dir: ctx.dir, glob, orphans, olderThanMs, includeInUse: flag(ctx, 'include-in-use'), dryRun, signal }),
-      );
+      const r =
+        kind === 'sysv'
+          ? await clearSysv({ glob, orphans, olderThanMs, includeInUse: flag(ctx, 'include-in-use'), dryRun })
+          : await cancellable((signal) => clearSegments({ dir: ctx.dir, glob, orphans, olderThanMs, includeInUse: flag(ctx, 'include-in-use'), dryRun, signal }));
       const planned = r.planned?.length ?? 0;
       if (ctx.json) ctx.printJson(r);
       else {

@@ -1,5 +1,6 @@
 /** The elements of the Segments tree. */
 import type { Holder, Segment } from '../core/types';
+import type { SysvSegment } from '../core/sysv';
 import type { ProducerGroup } from '../core/arrange';
 import { displayText } from '../core/names';
 
@@ -9,7 +10,9 @@ export type Node =
   | { kind: 'deletedGroup'; id: string; segments: Segment[] }
   | { kind: 'holder'; id: string; holder: Holder; segment: Segment }
   | { kind: 'message'; id: string; text: string; detail?: string }
-  | { kind: 'bucket'; id: string; first: string; last: string; segments: Segment[] };
+  | { kind: 'bucket'; id: string; first: string; last: string; segments: Segment[] }
+  | { kind: 'sysvGroup'; id: string; segments: SysvSegment[] }
+  | { kind: 'sysvSegment'; id: string; segment: SysvSegment };
 
 /** Above this many siblings, the tree shows them in ranges of BUCKET_SIZE (10,000 rows would stall the view). */
 export const BUCKET_SIZE = 500;

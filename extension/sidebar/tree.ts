@@ -14,6 +14,8 @@ import { userName } from '../core/users';
 import { displayText } from '../core/names';
 import { holderLabel, segmentId, segmentLabel, segmentNode, segmentNodes, type Node } from './nodes';
 import { isInterpretable } from '../commands/interpret';
+import { listSysv, type SysvSegment } from '../core/sysv';
+import { SYSV_GROUP_ID, sysvGroupItem, sysvSegmentItem, sysvTooltip } from './sysv';
 
 const DECORATION_SCHEME = 'shm-inspector';
 
@@ -79,6 +81,8 @@ export class SegmentTree implements vscode.TreeDataProvider<Node>, vscode.Dispos
   /** Fires after every scan (also when it failed: then with null). */
   readonly onDidScan = this.catalogChanged.event;
   private catalog: Catalog | null = null;
+  /** The System V segments of the last scan (their own group; none when the kernel has none). */
+  sysv: SysvSegment[] = [];
   private arranged: Arranged = { segments: [], groups: [], deleted: [], hidden: 0 };
   private parents = new Map<string, Node>();
   private scanError: string | null = null;
@@ -139,7 +143,7 @@ export class SegmentTree implements vscode.TreeDataProvider<Node>, vscode.Dispos
   }
 
   private fireIfChanged(force = false): void {
-    const sig = signatureOf(this.arranged, this.state, this.scanError);
+    const sig = signatureOf(this.arranged, this.state, this.scanError) + '\nS' + this.sysv.map((s) => segmentSignature(s as unknown as Segment) + s.sysv.nattch + s.sysv.perms).join('\n');
     if (force || sig !== this.signature) {
       this.signature = sig;
       this.changed.fire();
@@ -149,6 +153,7 @@ export class SegmentTree implements vscode.TreeDataProvider<Node>, vscode.Dispos
   private async scan(): Promise<Catalog | null> {
     const dirs = this.dirs();
     const t0 = performance.now();
+    const sysv = listSysv().catch((): SysvSegment[] => []);
     try {
       this.catalog = await listCatalog({ dirs });
       this.scanError = null;
@@ -159,6 +164,7 @@ export class SegmentTree implements vscode.TreeDataProvider<Node>, vscode.Dispos
       this.state = err.code === 'ENOENT' ? 'missing' : 'error';
       this.scanError = err.code === 'ENOENT' ? `${dirs.join(', ')} does not exist` : err.message ?? String(e);
     }
+    this.sysv = await sysv;
     this.arranged = arrange(this.segments, this.options());
     this.lastScanMs = performance.now() - t0;
     this.fireIfChanged();
@@ -178,6 +184,7 @@ export class SegmentTree implements vscode.TreeDataProvider<Node>, vscode.Dispos
           ? a.groups.map((g) => ({ kind: 'group', id: `group:${g.key}`, group: g }))
           : segmentNodes(a.segments, 'root');
       if (a.deleted.length > 0) top.push({ kind: 'deletedGroup', id: 'group:deleted', segments: a.deleted });
+      if (this.sysv.length > 0) top.push({ kind: 'sysvGroup', id: SYSV_GROUP_ID, segments: this.sysv });
       if (top.length === 0 && a.hidden > 0) {
         top.push({ kind: 'message', id: 'message:hidden', text: `${a.hidden} segments hidden by the filter`, detail: 'Clear the filter to see them.' });
       }
@@ -187,6 +194,11 @@ export class SegmentTree implements vscode.TreeDataProvider<Node>, vscode.Dispos
     if (node.kind === 'group') kids = segmentNodes(node.group.segments, node.id);
     else if (node.kind === 'deletedGroup') kids = segmentNodes(node.segments, node.id);
     else if (node.kind === 'bucket') kids = node.segments.map(segmentNode);
+    else if (node.kind === 'sysvGroup') kids = node.segments.map((s): Node => ({ kind: 'sysvSegment', id: `sysv:${s.sysv.shmid}:${s.sysv.ctimeMs}`, segment: s }));
+    else if (node.kind === 'sysvSegment') {
+      const s = node.segment as unknown as Segment;
+      kids = node.segment.holders.map((h): Node => ({ kind: 'holder', id: `${node.id}/pid:${h.pid}`, holder: h, segment: s }));
+    }
     else if (node.kind === 'segment') {
       const s = node.segment;
       kids = (s.children ?? []).map(segmentNode);
@@ -262,6 +274,10 @@ export class SegmentTree implements vscode.TreeDataProvider<Node>, vscode.Dispos
       }
       case 'segment':
         return this.segmentItem(node.id, node.segment);
+      case 'sysvGroup':
+        return sysvGroupItem(node.segments);
+      case 'sysvSegment':
+        return sysvSegmentItem(node.id, node.segment);
       case 'bucket': {
         const item = new vscode.TreeItem(displayText(`${node.first} … ${node.last}`), vscode.TreeItemCollapsibleState.Collapsed);
         item.id = node.id;
@@ -302,6 +318,7 @@ export class SegmentTree implements vscode.TreeDataProvider<Node>, vscode.Dispos
 
   async resolveTreeItem(item: vscode.TreeItem, node: Node): Promise<vscode.TreeItem> {
     if (node.kind === 'segment') item.tooltip = await segmentTooltip(node.segment, this.ownMappings(node.segment));
+    else if (node.kind === 'sysvSegment') item.tooltip = await sysvTooltip(node.segment);
     return item;
   }
 

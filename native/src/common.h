@@ -26,9 +26,16 @@ class PromiseWorker : public Napi::AsyncWorker {
       deferred_.Reject(e.Value());
     }
   }
-  void OnError(const Napi::Error& e) override { deferred_.Reject(e.Value()); }
+  void OnError(const Napi::Error& e) override {
+    // A stable machine-readable reason beside the message (SetCode), e.g. "EACCES".
+    if (!code_.empty()) e.Value().Set("code", Napi::String::New(Env(), code_));
+    deferred_.Reject(e.Value());
+  }
+  // Call with SetError: the rejection's Error then carries `code`.
+  void SetCode(std::string code) { code_ = std::move(code); }
 
  private:
+  std::string code_;
   Napi::Promise::Deferred deferred_;
 };
 

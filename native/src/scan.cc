@@ -420,6 +420,7 @@ struct MapRef {
   bool deleted;
   uint64_t bytes;  // highest mapped end offset over this process's mappings of the file (page-rounded)
   std::string mapFile;
+  uint32_t count = 1;  // mappings (VMAs) of it: a System V segment's attach count sums these
 };
 struct FdRef {
   uint64_t dev, ino;
@@ -523,9 +524,16 @@ bool EndsWith(const std::string& s, const char* suf) {
 
 class HoldersWorker : public PromiseWorker {
  public:
-  HoldersWorker(Napi::Env env, std::set<uint64_t> devs) : PromiseWorker(env), devs_(std::move(devs)) {}
+  // sysv: also keep System V attachments (maps named "/SYSV%08x (deleted)", inode = shmid) whatever
+  // their device; with sysv and no devices, only those (no fd is read).
+  HoldersWorker(Napi::Env env, std::set<uint64_t> devs, bool sysv, std::vector<int> pids)
+      : PromiseWorker(env), devs_(std::move(devs)), sysv_(sysv), sysvOnly_(sysv && devs_.empty()), pids_(std::move(pids)) {}
 
   void Execute() override {
+    if (!pids_.empty()) {  // only these processes (those the caller knows may hold something)
+      for (int pid : pids_) ScanPid(pid);
+      return;
+    }
     DIR* d = opendir("/proc");
     if (d == nullptr) {
       SetError(ErrnoText("/proc", errno));
@@ -568,6 +576,8 @@ class HoldersWorker : public PromiseWorker {
     std::unordered_map<FileKey, size_t, FileKeyHash> mapIndex;
     if (!ReadAll(base + "/maps", maps)) {
       if (errno == EACCES || errno == EPERM) denied = true;
+    } else if (sysvOnly_ && maps.find("/SYSV") == std::string::npos) {
+      // No System V attachment in this process: nothing to parse.
     } else {
       if (!maps.empty() && maps.back() != '\n') maps.push_back('\n');
       size_t at = 0;
@@ -580,7 +590,8 @@ class HoldersWorker : public PromiseWorker {
         if (!ParseMapsLine(line, lineEnd, ml) || ml.ino == 0) continue;
         uint64_t start = ml.start, end = ml.end, off = ml.offset, ino = ml.ino;
         uint64_t dev = makedev(ml.major, ml.minor);
-        if (!devs_.empty() && devs_.count(dev) == 0) continue;
+        const bool sysvMap = sysv_ && std::strncmp(ml.path, "/SYSV", 5) == 0;
+        if (sysvOnly_ ? !sysvMap : (!devs_.empty() && devs_.count(dev) == 0 && !sysvMap)) continue;
         std::string path(ml.path, lineEnd);
         bool deleted = EndsWith(path, kDeleted);
         if (deleted) path.resize(path.size() - (sizeof kDeleted - 1));
@@ -602,12 +613,14 @@ class HoldersWorker : public PromiseWorker {
         } else {
           MapRef& m = p.maps[it->second];
           m.bytes = std::max<uint64_t>(m.bytes, off + len);
+          ++m.count;
         }
       }
     }
     std::string fdDir = base + "/fd";
-    DIR* fd = opendir(fdDir.c_str());
-    if (fd == nullptr) {
+    DIR* fd = sysvOnly_ ? nullptr : opendir(fdDir.c_str());
+    if (sysvOnly_) {
+    } else if (fd == nullptr) {
       if (errno == EACCES || errno == EPERM) denied = true;
     } else {
       while (struct dirent* de = readdir(fd)) {
@@ -647,10 +660,11 @@ class HoldersWorker : public PromiseWorker {
       o.Set("comm", Napi::String::New(env, p.comm));
       // The mapped files as columns (extension/native.ts makes the objects): a process mapping
       // 60,000 files would otherwise cost 60,000 objects built property by property here.
-      //   dev, ino, bytes   Float64Array, one per file;  deleted  Uint8Array;
+      //   dev, ino, bytes, count (mappings of it)  Float64Array, one per file;  deleted  Uint8Array;
       //   paths             every path joined by NUL;    mapFiles  [index, /proc/PID/map_files/A-B, ...] of deleted ones
       size_t nm = p.maps.size();
-      Napi::Float64Array cDev = Napi::Float64Array::New(env, nm), cIno = Napi::Float64Array::New(env, nm), cBytes = Napi::Float64Array::New(env, nm);
+      Napi::Float64Array cDev = Napi::Float64Array::New(env, nm), cIno = Napi::Float64Array::New(env, nm), cBytes = Napi::Float64Array::New(env, nm),
+                         cCount = Napi::Float64Array::New(env, nm);
       Napi::Uint8Array cDel = Napi::Uint8Array::New(env, nm);
       std::string paths;
       Napi::Array mapFiles = Napi::Array::New(env);
@@ -663,6 +677,7 @@ class HoldersWorker : public PromiseWorker {
         cIno[j] = static_cast<double>(r.ino);
         cBytes[j] = static_cast<double>(r.bytes);
         cDel[j] = r.deleted ? 1 : 0;
+        cCount[j] = r.count;
         if (j > 0) paths.push_back('\0');
         paths.append(r.path);
         // Only a deleted file is opened through its mapping (catalog.ts).
@@ -680,6 +695,7 @@ class HoldersWorker : public PromiseWorker {
       maps.Set(kDev, cDev);
       maps.Set(kIno, cIno);
       maps.Set(kBytes, cBytes);
+      maps.Set("count", cCount);
       maps.Set(kDel, cDel);
       maps.Set("paths", Napi::String::New(env, paths));
       maps.Set(kMapFile, mapFiles);
@@ -708,6 +724,8 @@ class HoldersWorker : public PromiseWorker {
 
  private:
   std::set<uint64_t> devs_;
+  bool sysv_ = false, sysvOnly_ = false;
+  std::vector<int> pids_;
   std::vector<Proc> procs_;
   int invisible_ = 0;
 };
@@ -743,7 +761,21 @@ Napi::Value ScanHolders(const Napi::CallbackInfo& info) {
     Napi::Array a = info[0].As<Napi::Array>();
     for (uint32_t i = 0; i < a.Length(); ++i) devs.insert(static_cast<uint64_t>(a.Get(i).As<Napi::Number>().DoubleValue()));
   }
-  auto* w = new HoldersWorker(env, std::move(devs));
+  bool sysv = false;
+  std::vector<int> pids;
+  if (info.Length() > 1 && info[1].IsObject()) {
+    Napi::Object o = info[1].As<Napi::Object>();
+    sysv = o.Get("sysv").ToBoolean();
+    if (o.Get("pids").IsArray()) {
+      Napi::Array a = o.Get("pids").As<Napi::Array>();
+      for (uint32_t i = 0; i < a.Length(); ++i)
+        if (a.Get(i).IsNumber() && a.Get(i).As<Napi::Number>().Int32Value() > 0) pids.push_back(a.Get(i).As<Napi::Number>().Int32Value());
+      std::sort(pids.begin(), pids.end());
+      pids.erase(std::unique(pids.begin(), pids.end()), pids.end());
+      if (pids.empty()) pids.push_back(-1);  // none: scan nothing (ScanPid of -1 finds no /proc/-1)
+    }
+  }
+  auto* w = new HoldersWorker(env, std::move(devs), sysv, std::move(pids));
   Napi::Promise p = w->Promise();
   w->Queue();
   return p;

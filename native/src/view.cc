@@ -10,7 +10,9 @@
 // may name the dev/ino it decoded the header of: another file is refused (CHANGED).
 // Every rejection carries a stable `code` beside its message.
 #include <fcntl.h>
+#include <sys/ipc.h>
 #include <sys/mman.h>
+#include <sys/shm.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
 #include <unistd.h>
@@ -136,6 +138,8 @@ struct Mapping {
   size_t len = 0;
   std::string path;
   uint64_t dev = 0, ino = 0;
+  // A System V segment attached with shmat (then fd is -1 and shmdt detaches it); -1 for a file.
+  int shmid = -1;
   std::atomic<uint64_t> epoch{0};
   std::atomic<bool> closed{false};
   // Guards holes (refreshes run on pool threads; the accessors read it on the JS thread).
@@ -147,11 +151,17 @@ struct Mapping {
   // A remap failed half-way: what the mapping shows is no longer the file.
   std::atomic<bool> broken{false};
   ~Mapping() {
-    if (addr != nullptr && len > 0) munmap(const_cast<uint8_t*>(addr), len);
+    if (shmid >= 0) {
+      if (addr != nullptr) shmdt(addr);
+    } else if (addr != nullptr && len > 0) {
+      munmap(const_cast<uint8_t*>(addr), len);
+    }
     if (fd >= 0) close(fd);
   }
-  // The file's size now (it may have shrunk since we mapped it).
+  // The file's size now (it may have shrunk since we mapped it). A System V segment never
+  // shrinks, and stays whole while attached even once removed (IPC_RMID).
   int64_t CurrentSize() const {
+    if (shmid >= 0) return static_cast<int64_t>(len);
     struct stat st;
     if (fstat(fd, &st) != 0) return -1;
     return static_cast<int64_t>(st.st_size);
@@ -175,6 +185,10 @@ struct Mapping {
   // now back to the file. Returns "" or why the mapping could not be kept whole (then it is unusable).
   std::string SyncHoles() {
     std::lock_guard<std::mutex> lock(remap);
+    if (fd < 0) {  // a System V segment (shmat): no file, no holes
+      holesLeft = holeBytesLeft = 0;
+      return "";
+    }
     struct stat st;
     const bool known = fstat(fd, &st) == 0;
     const uint64_t size = known ? static_cast<uint64_t>(st.st_size) : len;
@@ -272,12 +286,8 @@ class ViewWorker : public PromiseWorker {
 
  protected:
   void Fail(const char* code, const std::string& message) {
-    code_ = code;
+    SetCode(code);
     SetError(message);
-  }
-  void OnError(const Napi::Error& e) override {
-    if (!code_.empty()) e.Value().Set("code", Napi::String::New(Env(), code_));
-    PromiseWorker::OnError(e);
   }
 
   // Whether bytes [0, end) can be read now; otherwise rejects, saying why.
@@ -747,6 +757,12 @@ const char* ErrnoCode(int e) {
   return name != nullptr ? name : "EIO";
 }
 
+// A MappedView object over a mapping (on the main thread, when its worker is done).
+Napi::Value NewView(Napi::Env env, MappingPtr m) {
+  AddonData* data = env.GetInstanceData<AddonData>();
+  return data->viewCtor.New({Napi::External<MappingPtr>::New(env, &m)});
+}
+
 class OpenWorker : public ViewWorker {
  public:
   OpenWorker(Napi::Env env, std::string path, bool expect, double dev, double ino)
@@ -784,11 +800,7 @@ class OpenWorker : public ViewWorker {
     }
     m_ = std::move(m);
   }
-  Napi::Value Result(Napi::Env env) override {
-    AddonData* data = env.GetInstanceData<AddonData>();
-    MappingPtr copy = m_;
-    return data->viewCtor.New({Napi::External<MappingPtr>::New(env, &copy)});
-  }
+  Napi::Value Result(Napi::Env env) override { return NewView(env, m_); }
 
  private:
   std::string path_;
@@ -797,7 +809,225 @@ class OpenWorker : public ViewWorker {
   MappingPtr m_;
 };
 
+// Why a System V segment could not be read, for a person.
+std::string SysvErrorText(const std::string& what, int e) {
+  if (e == EINVAL || e == EIDRM) return what + ": no such System V segment (removed?)";
+  if (e == EACCES || e == EPERM) return what + ": permission denied (its mode does not let this user read it)";
+  if (e == ENOMEM) return what + ": too large to attach in this process's address space (" + std::strerror(e) + ")";
+  if (e == EFAULT) return what + ": it vanished while being read (SIGBUS caught)";
+  return ErrnoText(what, e);
+}
+
+// Attaches System V segment `shmid` read-only (shmat SHM_RDONLY) as a view; shmdt when the
+// last user of the view is done. The segment cannot shrink, so reads need no size check.
+class OpenSysvWorker : public PromiseWorker {
+ public:
+  OpenSysvWorker(Napi::Env env, int shmid) : PromiseWorker(env), shmid_(shmid) {}
+  void Execute() override {
+    const std::string what = "sysv:" + std::to_string(shmid_);
+    struct shmid_ds ds {};
+    if (shmctl(shmid_, IPC_STAT, &ds) != 0) return Fail(what, errno, "IPC_STAT");
+    auto m = std::make_shared<Mapping>();
+    m->path = what;
+    m->ino = static_cast<uint64_t>(shmid_);
+    m->len = static_cast<size_t>(ds.shm_segsz);
+    void* a = shmat(shmid_, nullptr, SHM_RDONLY);
+    if (a == reinterpret_cast<void*>(-1)) return Fail(what, errno, "shmat");
+    m->shmid = shmid_;
+    m->addr = static_cast<const uint8_t*>(a);
+    if (m->len > 0) madvise(a, m->len, MADV_RANDOM);
+    m_ = std::move(m);
+  }
+  Napi::Value Result(Napi::Env env) override { return NewView(env, m_); }
+
+ private:
+  void Fail(const std::string& what, int e, const char* call) {
+    SetCode(e == EIDRM ? "EINVAL" : ErrnoCode(e));
+    SetError(SysvErrorText(what, e));
+  }
+  int shmid_;
+  MappingPtr m_;
+};
+
+// shmctl(IPC_RMID): the segment is gone once its last process detaches.
+class RemoveSysvWorker : public PromiseWorker {
+ public:
+  RemoveSysvWorker(Napi::Env env, int shmid) : PromiseWorker(env), shmid_(shmid) {}
+  void Execute() override {
+    if (shmctl(shmid_, IPC_RMID, nullptr) == 0) return;
+    int e = errno;
+    const std::string what = "sysv:" + std::to_string(shmid_);
+    SetCode(e == EIDRM ? "EINVAL" : ErrnoCode(e));
+    if (e == EINVAL || e == EIDRM) SetError(what + ": no such System V segment (removed?)");
+    else if (e == EPERM || e == EACCES) SetError(what + ": permission denied (only its owner, creator or root may remove it)");
+    else SetError(ErrnoText(what + ": IPC_RMID", e));
+  }
+  Napi::Value Result(Napi::Env env) override { return env.Undefined(); }
+
+ private:
+  int shmid_;
+};
+
+// The first and last bytes of many System V segments in one pass (the catalog's header decoding):
+// each attached read-only, copied under the SIGBUS guard and detached at once. A segment that
+// cannot be attached gets an error and a code instead; the others are unaffected.
+class SysvEndsWorker : public PromiseWorker {
+ public:
+  SysvEndsWorker(Napi::Env env, std::vector<int> ids, size_t head, size_t tail, bool table = false)
+      : PromiseWorker(env), ids_(std::move(ids)), head_(head), tail_(tail), table_(table), out_(ids_.size()) {}
+  void Execute() override {
+    if (table_) {
+      // The table and every segment's ends in one worker pass (scanSysv): the shmid is a line's 2nd field.
+      int fd = open("/proc/sysvipc/shm", O_RDONLY | O_CLOEXEC);
+      if (fd < 0 && errno != ENOENT) return SetError(ErrnoText("/proc/sysvipc/shm", errno));
+      if (fd >= 0) {
+        char buf[65536];
+        for (;;) {
+          ssize_t n = read(fd, buf, sizeof buf);
+          if (n < 0 && errno == EINTR) continue;
+          if (n <= 0) break;
+          text_.append(buf, static_cast<size_t>(n));
+        }
+        close(fd);
+      }
+      size_t at = text_.find('\n');
+      while (at != std::string::npos && at + 1 < text_.size()) {
+        long long key, id;
+        if (std::sscanf(text_.c_str() + at + 1, "%lld %lld", &key, &id) == 2 && id >= 0 && id <= 2147483647) ids_.push_back(static_cast<int>(id));
+        at = text_.find('\n', at + 1);
+      }
+      out_.resize(ids_.size());
+    }
+    for (size_t i = 0; i < ids_.size(); ++i) {
+      Ends& e = out_[i];
+      struct shmid_ds ds {};
+      if (shmctl(ids_[i], IPC_STAT, &ds) != 0) {
+        e.err = errno;
+        continue;
+      }
+      e.size = ds.shm_segsz;
+      if (e.size == 0) continue;
+      void* a = shmat(ids_[i], nullptr, SHM_RDONLY);
+      if (a == reinterpret_cast<void*>(-1)) {
+        e.err = errno;
+        continue;
+      }
+      const uint8_t* p = static_cast<const uint8_t*>(a);
+      const size_t h = std::min<size_t>(head_, e.size);
+      const size_t t = e.size > h ? std::min<size_t>(tail_, e.size) : 0;
+      e.head.resize(h);
+      e.tail.resize(t);
+      uint8_t* hd = e.head.data();
+      uint8_t* tl = e.tail.data();
+      const size_t size = e.size;
+      if (!Guarded([&] {
+            std::memcpy(hd, p, h);
+            if (t > 0) std::memcpy(tl, p + size - t, t);
+          }))
+        e.err = EFAULT;
+      shmdt(a);
+    }
+  }
+  Napi::Value Result(Napi::Env env) override {
+    Napi::Array arr = Napi::Array::New(env, out_.size());
+    for (size_t i = 0; i < out_.size(); ++i) {
+      const Ends& e = out_[i];
+      Napi::Object o = Napi::Object::New(env);
+      o.Set("size", Num(env, static_cast<double>(e.size)));
+      if (e.err != 0) {
+        const std::string what = "sysv:" + std::to_string(ids_[i]);
+        o.Set("code", Napi::String::New(env, e.err == EIDRM ? "EINVAL" : e.err == EFAULT ? "EFAULT" : ErrnoCode(e.err)));
+        o.Set("error", Napi::String::New(env, SysvErrorText(what, e.err)));
+      } else {
+        o.Set("head", Napi::Buffer<uint8_t>::Copy(env, e.head.data(), e.head.size()));
+        if (!e.tail.empty()) {
+          o.Set("tail", Napi::Buffer<uint8_t>::Copy(env, e.tail.data(), e.tail.size()));
+          o.Set("tailOffset", Num(env, static_cast<double>(e.size - e.tail.size())));
+        }
+      }
+      if (table_) o.Set("shmid", Num(env, ids_[i]));
+      arr.Set(i, o);
+    }
+    if (!table_) return arr;
+    Napi::Object r = Napi::Object::New(env);
+    r.Set("table", Napi::String::New(env, text_));
+    r.Set("ends", arr);
+    return r;
+  }
+
+ private:
+  struct Ends {
+    uint64_t size = 0;
+    int err = 0;
+    std::vector<uint8_t> head, tail;
+  };
+  std::vector<int> ids_;
+  size_t head_, tail_;
+  bool table_;
+  std::string text_;
+  std::vector<Ends> out_;
+};
+
+int ShmidArg(const Napi::CallbackInfo& info, const char* fn) {
+  Napi::Env env = info.Env();
+  double v = info.Length() > 0 && info[0].IsNumber() ? info[0].As<Napi::Number>().DoubleValue() : -1;
+  if (!(v >= 0) || v > 2147483647.0 || std::floor(v) != v) throw Napi::TypeError::New(env, std::string(fn) + "(shmid: a non-negative integer)");
+  return static_cast<int>(v);
+}
+
+// Queues a worker; its promise is the entry point's result.
+Napi::Value Start(PromiseWorker* w, Napi::Promise p) {
+  w->Queue();
+  return p;
+}
+
+// headBytes and tailBytes at info[i], info[i + 1] (at most 1 MiB each).
+void EndsArgs(const Napi::CallbackInfo& info, size_t i, size_t& head, size_t& tail) {
+  head = std::min<uint32_t>(info[i].As<Napi::Number>().Uint32Value(), 1 << 20);
+  tail = std::min<uint32_t>(info[i + 1].As<Napi::Number>().Uint32Value(), 1 << 20);
+}
+
 }  // namespace
+
+Napi::Value OpenSysvView(const Napi::CallbackInfo& info) {
+  auto* w = new OpenSysvWorker(info.Env(), ShmidArg(info, "openSysvView"));
+  return Start(w, w->Promise());
+}
+
+// readSysvEnds(shmids, headBytes, tailBytes): [{size, head, tail?, tailOffset?} | {size, error, code}].
+Napi::Value ReadSysvEnds(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 3 || !info[0].IsArray() || !info[1].IsNumber() || !info[2].IsNumber())
+    throw Napi::TypeError::New(env, "readSysvEnds(shmids: number[], headBytes, tailBytes)");
+  Napi::Array a = info[0].As<Napi::Array>();
+  std::vector<int> ids;
+  ids.reserve(a.Length());
+  for (uint32_t i = 0; i < a.Length(); ++i) {
+    double v = a.Get(i).IsNumber() ? a.Get(i).As<Napi::Number>().DoubleValue() : -1;
+    if (!(v >= 0) || v > 2147483647.0 || std::floor(v) != v) throw Napi::TypeError::New(env, "readSysvEnds: shmids are non-negative integers");
+    ids.push_back(static_cast<int>(v));
+  }
+  size_t head, tail;
+  EndsArgs(info, 1, head, tail);
+  auto* w = new SysvEndsWorker(env, std::move(ids), head, tail);
+  return Start(w, w->Promise());
+}
+
+// scanSysv(headBytes, tailBytes): {table: the text of /proc/sysvipc/shm ('' without System V IPC),
+// ends: [{shmid, size, head...} | {shmid, size, error, code}]}, in one worker pass.
+Napi::Value ScanSysv(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 2 || !info[0].IsNumber() || !info[1].IsNumber()) throw Napi::TypeError::New(env, "scanSysv(headBytes, tailBytes)");
+  size_t head, tail;
+  EndsArgs(info, 0, head, tail);
+  auto* w = new SysvEndsWorker(env, {}, head, tail, true);
+  return Start(w, w->Promise());
+}
+
+Napi::Value RemoveSysv(const Napi::CallbackInfo& info) {
+  auto* w = new RemoveSysvWorker(info.Env(), ShmidArg(info, "removeSysv"));
+  return Start(w, w->Promise());
+}
 
 // openView(path, expect?: { dev, ino })
 Napi::Value OpenView(const Napi::CallbackInfo& info) {
@@ -831,6 +1061,10 @@ Napi::Object InitView(Napi::Env env, Napi::Object exports) {
   env.SetInstanceData<AddonData>(data);
   exports.Set("MappedView", ctor);
   exports.Set("openView", Napi::Function::New(env, OpenView, "openView"));
+  exports.Set("openSysvView", Napi::Function::New(env, OpenSysvView, "openSysvView"));
+  exports.Set("removeSysv", Napi::Function::New(env, RemoveSysv, "removeSysv"));
+  exports.Set("readSysvEnds", Napi::Function::New(env, ReadSysvEnds, "readSysvEnds"));
+  exports.Set("scanSysv", Napi::Function::New(env, ScanSysv, "scanSysv"));
   exports.Set("threads", Num(env, WorkerThreads()));
   exports.Set("simd", Napi::String::New(env, SimdLevel()));
   return exports;
