@@ -83,6 +83,11 @@ export interface ProcMapRef {
   /** The path's exact bytes, only when they are not UTF-8 (`path` then has U+FFFD in their place). */
   pathBytes?: Uint8Array;
   deleted: boolean;
+  /**
+   * True when the path came from /proc/PID/maps with a `\012` in it that /proc/PID/map_files could
+   * not settle (unprivileged): the kernel writes a newline and a literal `\012` alike; read as a newline.
+   */
+  pathUncertain?: boolean;
   /** Bytes of the file this process maps (highest mapped end offset). */
   bytes: number;
 }

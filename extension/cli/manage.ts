@@ -6,7 +6,7 @@ import {
   attachCode, clearSegments, createSegment, OperationError, parseDuration, persistSegment, restoreSegment, unlinkSegments,
   validateName, type ClearResult, type Fill, type ProgressFn, type UnlinkOutcome,
 } from '../core/manage';
-import { displayText } from '../core/names';
+import { displayText, escapeText, respell } from '../core/names';
 import { shapeFlag } from '../core/select';
 import { Failure, table, type Command, type CommandContext } from './common';
 
@@ -21,7 +21,7 @@ function newName(given: string): string {
   const name = /^\/[^/]/.test(given) ? given.slice(1) : given;
   const bad = validateName(name);
   if (bad) throw new UsageError(bad);
-  return name;
+  return respell(name);
 }
 
 /**
@@ -166,7 +166,7 @@ export const MANAGE_COMMANDS: Command[] = [
       const name = given !== undefined ? newName(given) : undefined;
       if (name === undefined) {
         const base = ctx.positionals[0].replace(/\/+$/, '').split('/').pop() ?? '';
-        const bad = validateName(base);
+        const bad = validateName(escapeText(base));
         if (bad) throw new UsageError(`${bad}; give --name`);
       }
       const r = await cancellable((signal, onProgress) => restoreSegment({ dir: ctx.dir, file: ctx.positionals[0], name, force: flag(ctx, 'force'), signal, onProgress }), `restoring ${ctx.positionals[0]}`);

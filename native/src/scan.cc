@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <climits>
 #include <map>
 #include <cstdio>
 #include <memory>
@@ -413,6 +414,7 @@ struct MapRef {
   bool deleted;
   uint64_t bytes;  // highest mapped end offset over this process's mappings of the file (page-rounded)
   std::string mapFile;
+  bool uncertain = false;  // the path came from the maps text with a \012 in it (newline or those 4 characters)
 };
 struct FdRef {
   uint64_t dev, ino;
@@ -552,8 +554,23 @@ class HoldersWorker : public PromiseWorker {
         std::string path(line + pos, maps.c_str() + lineEnd);
         bool deleted = EndsWith(path, kDeleted);
         if (deleted) path.resize(path.size() - (sizeof kDeleted - 1));
-        // The kernel writes a newline in a mapped file's name as \012 (seq_file_path): undo it.
-        for (size_t k = path.find("\\012"); k != std::string::npos; k = path.find("\\012", k + 1)) path.replace(k, 4, "\n");
+        // The kernel writes a newline in a mapped file's name as \012 (seq_file_path) but a backslash
+        // as itself, so "\012" is ambiguous. The link /proc/PID/map_files/START-END holds the exact
+        // bytes (readable with CAP_SYS_ADMIN); without it \012 is read as a newline, marked uncertain.
+        bool uncertain = false;
+        if (path.find("\\012") != std::string::npos) {
+          char link[96];
+          std::snprintf(link, sizeof link, "%s/map_files/%llx-%llx", base.c_str(), start, end);
+          char buf[PATH_MAX + sizeof kDeleted];
+          ssize_t n = readlink(link, buf, sizeof buf);
+          if (n > 0 && static_cast<size_t>(n) < sizeof buf) {
+            path.assign(buf, static_cast<size_t>(n));
+            if (deleted && EndsWith(path, kDeleted)) path.resize(path.size() - (sizeof kDeleted - 1));
+          } else {
+            for (size_t k = path.find("\\012"); k != std::string::npos; k = path.find("\\012", k + 1)) path.replace(k, 4, "\n");
+            uncertain = true;
+          }
+        }
         auto it = std::find_if(p.maps.begin(), p.maps.end(),
                                [&](const MapRef& m) { return m.dev == dev && m.ino == ino; });
         uint64_t len = end - start;
@@ -562,7 +579,7 @@ class HoldersWorker : public PromiseWorker {
           // unlinked (privileged: CAP_SYS_ADMIN); the catalog uses it to fstat and read a deleted segment.
           char mapFile[96];
           std::snprintf(mapFile, sizeof mapFile, "%s/map_files/%llx-%llx", base.c_str(), start, end);
-          p.maps.push_back(MapRef{dev, ino, path, deleted, off + len, mapFile});
+          p.maps.push_back(MapRef{dev, ino, path, deleted, off + len, mapFile, uncertain});
         } else {
           it->bytes = std::max<uint64_t>(it->bytes, off + len);
         }
@@ -611,6 +628,7 @@ class HoldersWorker : public PromiseWorker {
         m.Set("deleted", Napi::Boolean::New(env, p.maps[j].deleted));
         m.Set("bytes", Num(env, static_cast<double>(p.maps[j].bytes)));
         m.Set("mapFile", Napi::String::New(env, p.maps[j].mapFile));
+        if (p.maps[j].uncertain) m.Set("pathUncertain", Napi::Boolean::New(env, true));
         maps.Set(j, m);
       }
       o.Set("maps", maps);

@@ -15,7 +15,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { DEFAULT_DIR, inspectSegment, listCatalog, resolveName } from '../catalog';
 import { parseNumericDType } from '../dtype';
-import { fsPath } from '../names';
+import { escapeText, fsPath, fsPathIn, respell } from '../names';
 import type { Segment } from '../types';
 import { ExistsError, OperationError, type PersistRequest, type PersistResult, type RestoreRequest, type RestoreResult } from './api';
 import {
@@ -357,10 +357,12 @@ async function expectedChecksum(file: string): Promise<string[] | null> {
 export async function restoreSegment(req: RestoreRequest): Promise<RestoreResult> {
   const dir = req.dir ?? DEFAULT_DIR;
   const file = path.resolve(req.file);
-  const name = req.name ?? path.basename(file);
+  // The name is a spelling (core/names.ts); FILE's base name is a literal name, spelled here.
+  const name = req.name !== undefined ? respell(req.name) : escapeText(path.basename(file));
   const bad = validateName(name);
   if (bad) throw new OperationError(bad);
-  const full = path.join(dir, name);
+  const full = fsPathIn(dir, name);
+  const shownPath = path.join(dir, name);
   const { fh: src, st } = await openRegular(file, { follow: true });
   let made: Awaited<ReturnType<typeof createExclusive>> | undefined;
   let tmp = '';
@@ -369,7 +371,7 @@ export async function restoreSegment(req: RestoreRequest): Promise<RestoreResult
     const sidecar = await ourSidecar(`${file}.json`);
     const existing = await fs.promises.lstat(full).catch(() => null);
     if (existing?.isDirectory()) throw new OperationError(`${name}: a folder of that name exists in ${dir}; not replaced`);
-    if (existing && !req.force) throw new ExistsError(`${name}: already exists in ${dir}; pass --force to replace it`, [full]);
+    if (existing && !req.force) throw new ExistsError(`${name}: already exists in ${dir}; pass --force to replace it`, [shownPath]);
     await sweepStaleTemps(dir);
     await requireRoom(dir, st.size, name);
     checkAbort(req.signal);
@@ -397,10 +399,10 @@ export async function restoreSegment(req: RestoreRequest): Promise<RestoreResult
       await fs.promises.rename(tmp, full);
     } else if (!(await placeNoReplace(tmp, full))) {
       // A segment of that name appeared meanwhile: not overwritten.
-      throw new ExistsError(`${name}: already exists in ${dir}; pass --force to replace it`, [full]);
+      throw new ExistsError(`${name}: already exists in ${dir}; pass --force to replace it`, [shownPath]);
     }
     made = undefined;
-    return { name, path: full, bytes: st.size, verified: expected !== null };
+    return { name, path: shownPath, bytes: st.size, verified: expected !== null };
   } catch (e) {
     if (made) {
       await made.fh.close().catch(() => undefined);

@@ -12,22 +12,25 @@ import { formatBytes } from '../format-words';
 import { removeEntries } from '../../native';
 import type { NumericDType } from '../dtype';
 import { OperationError, type ProgressFn } from './api';
+import { respell, unescapeName } from '../names';
 
 /** Copies and fills go in chunks of this many bytes (progress and cancellation between them). */
 export const CHUNK = 8 * 1024 * 1024;
 
 /**
  * Why `name` cannot be a new segment's name, or null when it can:
- * not empty, no `/`, not `.` or `..`, no NUL, at most 255 bytes (UTF-8).
+ * not empty, no `/`, not `.` or `..`, no NUL, at most 255 bytes. NAME is a spelling (core/names.ts).
  */
 export function validateName(name: string): string | null {
   if (typeof name !== 'string' || name.length === 0) return 'a segment name cannot be empty';
-  if (name.includes('\0')) return `invalid segment name '${name.replace(/\0/g, '\\0')}': it contains a NUL byte`;
-  if (name.includes('/')) return `invalid segment name '${name}': it may not contain '/'`;
-  if (name === '.' || name === '..') return `invalid segment name '${name}'`;
-  if (isOurTemporary(name)) return `invalid segment name '${name}': names starting with ${TEMP_PREFIX} are SHM Inspector's temporary files`;
-  const bytes = Buffer.byteLength(name, 'utf8');
-  if (bytes > 255) return `invalid segment name: ${bytes} bytes long, at most 255`;
+  // NAME is a spelling (core/names.ts): its bytes are what is checked, it is what messages show.
+  const shown = respell(name);
+  const bytes = unescapeName(name);
+  if (bytes.includes(0)) return `invalid segment name '${shown.replace(/\\x00/g, '\\0')}': it contains a NUL byte`;
+  if (bytes.includes(0x2f)) return `invalid segment name '${shown}': it may not contain '/'`;
+  if (shown === '.' || shown === '..') return `invalid segment name '${shown}'`;
+  if (isOurTemporary(shown)) return `invalid segment name '${shown}': names like ${TEMP_PREFIX}PID-HEX.tmp and ${TEMP_PREFIX}rm-HEX are SHM Inspector's temporary files`;
+  if (bytes.length > 255) return `invalid segment name: ${bytes.length} bytes long, at most 255`;
   return null;
 }
 
@@ -96,13 +99,18 @@ export async function removeIfSame(file: string, dev: number, ino: number): Prom
 export const TEMP_PREFIX = '.shmi-';
 
 /**
- * True for a name (or the last part of a path) that is one of our temporary files
- * (`.shmi-PID-HEX.tmp` while a file is written, `.shmi-rm-*` while one is removed):
- * never a segment, so never listed.
+ * Our temporary names, exactly: `.shmi-PID-HEX.tmp` (12 hex digits: tempBeside, while persist,
+ * create or restore write a file) and `.shmi-rm-HEX` (16 hex digits: native.ts removeEntries,
+ * while one is removed). Any other `.shmi-*` name is a user's file like any other.
+ */
+const OUR_TEMPORARY = /^\.shmi-(?:\d+-[0-9a-f]{12}\.tmp|rm-[0-9a-f]{16})$/;
+
+/**
+ * True for a name (or the last part of a path) that is one of our temporary files (see
+ * OUR_TEMPORARY): never a segment, so never listed, and never a name a new segment may take.
  */
 export function isOurTemporary(name: string): boolean {
-  const slash = name.lastIndexOf('/');
-  return name.startsWith(TEMP_PREFIX, slash + 1);
+  return OUR_TEMPORARY.test(name.slice(name.lastIndexOf('/') + 1));
 }
 
 /** A temp name in `dir` (short: the target's name may already be 255 bytes). */
@@ -260,7 +268,7 @@ export async function readSmallRegular(file: string, max: number): Promise<strin
  * (link(2) fails with EEXIST: never a replacement, never a half-written file under
  * `final`), then removes the temp name. Resolves false when `final` is taken (tmp left).
  */
-export async function placeNoReplace(tmp: string, final: string): Promise<boolean> {
+export async function placeNoReplace(tmp: string, final: string | Buffer): Promise<boolean> {
   try {
     await fs.promises.link(tmp, final);
   } catch (e) {
