@@ -1,10 +1,10 @@
 /** `stats` and `render`: the array commands (docs/cli.md, "Array commands"). */
-import * as fs from 'fs';
 import * as path from 'path';
 import { COLORMAPS, colorIndex, isColormap, lut, specialColors, type ColormapName } from '../../webview/colormaps';
 import { inspectSegment, resolveName, UsageError } from '../core/catalog';
 import { dtypeWords } from '../core/dtype';
 import { fsPath } from '../core/names';
+import { writeUserFile } from '../core/fsutil';
 import { formatNumber } from '../core/numbers';
 import { encodePng } from '../core/png';
 import { parseSelectionFlags, selectArray, selectSlice, SELECTION_OPTIONS, SelectionError, wholeArray, type Selected, type SelectionFlags } from '../core/select';
@@ -220,7 +220,8 @@ export const ARRAY_COMMANDS: Command[] = [
         const png = encodePng(grid.width, grid.height, colorize(grid.values, colormap, lo, hi));
         const file = path.resolve(out);
         try {
-          await fs.promises.writeFile(file, png);
+          // Never opens what is at --out (a FIFO would block, a symlink would be written through).
+          await writeUserFile(file, [png]);
         } catch (e) {
           throw new Failure(`cannot write ${out}: ${(e as Error).message}`);
         }

@@ -14,7 +14,7 @@ import { npyDecoded } from './formats/npy';
 import { applyInterpretation, birthOf, InterpretationIndex, loadInterpretations } from './interpretations';
 import { displayText, entryName, entryPath, escapeBytes, escapeText, fsPath, isPlainName, nameBytesHex, unescapeName } from './names';
 import { producerOf } from './producer';
-import { isOurTemporary } from './manage/util';
+import { isOurTemporary } from './fsutil';
 import { HEAD_BYTES, TAIL_BYTES, type Catalog, type Decoded, type Holder, type ReadAt, type Segment } from './types';
 
 export const DEFAULT_DIR = '/dev/shm';

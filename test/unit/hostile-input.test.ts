@@ -5,7 +5,7 @@
  * Each test works in its own directory (never all of /dev/shm) and removes what it made.
  */
 import * as assert from 'assert';
-import { spawn, type ChildProcess } from 'child_process';
+import { execFileSync, spawn, type ChildProcess } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
@@ -208,5 +208,30 @@ describe('hostile input: names, messages and paths', function () {
     assert.deepStrictEqual(del.map((s) => s.name), ['a\\\\012b'], JSON.stringify(list.segments));
     assert.deepStrictEqual(del[0].holders.map((h) => [h.pid, h.via]), [[child.pid, 'map']]);
     assert.ok(!del[0].details || !('nameUncertain' in del[0].details));
+  });
+  it('render --out never opens what is there: a FIFO or a symlink is refused at once, a regular file is replaced whole', async () => {
+    const d = freshDir();
+    assert.strictEqual((await runCli(['create', 'img', '--dtype', 'f4', '--shape', '8,8', '--fill', 'arange', '--dir', d])).code, 0);
+    const fifo = path.join(tmp, 'out.fifo');
+    execFileSync('mkfifo', [fifo]);
+    const t0 = Date.now();
+    const f = await runCli(['render', 'img', '--out', fifo, '--dir', d]);
+    assert.strictEqual(f.code, 1, f.stderr);
+    assert.match(f.stderr, /out\.fifo: a FIFO \(named pipe\), not a regular file; not written/);
+    assert.ok(Date.now() - t0 < 20_000);
+    const precious = path.join(tmp, 'precious');
+    fs.writeFileSync(precious, 'keep me');
+    fs.symlinkSync(precious, path.join(tmp, 'link.png'));
+    const l = await runCli(['render', 'img', '--out', path.join(tmp, 'link.png'), '--dir', d]);
+    assert.strictEqual(l.code, 1);
+    assert.match(l.stderr, /a symbolic link; not followed/);
+    assert.strictEqual(fs.readFileSync(precious, 'utf8'), 'keep me');
+    const png = path.join(tmp, 'ok.png');
+    fs.writeFileSync(png, 'old', { mode: 0o640 });
+    const ok = await runCli(['render', 'img', '--out', png, '--dir', d]);
+    assert.strictEqual(ok.code, 0, ok.stderr);
+    assert.deepStrictEqual([...fs.readFileSync(png).subarray(1, 4)], [...Buffer.from('PNG')]);
+    assert.strictEqual(fs.statSync(png).mode & 0o777, 0o640);
+    assert.deepStrictEqual(fs.readdirSync(tmp).filter((n) => n.startsWith('.shmi-')), [], 'no temp left');
   });
 });
