@@ -3,7 +3,7 @@ import * as path from 'path';
 import { COLORMAPS, colorIndex, isColormap, lut, specialColors, type ColormapName } from '../../webview/colormaps';
 import { inspectSegment, resolveName, UsageError } from '../core/catalog';
 import { dtypeWords } from '../core/dtype';
-import { fsPath } from '../core/names';
+import { displayText, fsPath } from '../core/names';
 import { writeUserFile } from '../core/fsutil';
 import { formatNumber } from '../core/numbers';
 import { encodePng } from '../core/png';
@@ -229,7 +229,7 @@ export const ARRAY_COMMANDS: Command[] = [
           ctx.printJson({ out: file, width: grid.width, height: grid.height, mode, colormap, domain: [lo, hi], window: [r0, r1, c0, c1] });
         } else {
           ctx.print(
-            `wrote ${out}: ${grid.width} x ${grid.height} pixels of ${sel.what} rows ${r0}:${r1}, columns ${c0}:${c1} (${mode}), ${colormap} over ${numberText(lo)}..${numberText(hi)}`,
+            `wrote ${displayText(out)}: ${grid.width} x ${grid.height} pixels of ${sel.what} rows ${r0}:${r1}, columns ${c0}:${c1} (${mode}), ${colormap} over ${numberText(lo)}..${numberText(hi)}`,
           );
           if (sel.note) ctx.print(`note: ${sel.note}`);
         }

@@ -128,7 +128,7 @@ export const MANAGE_COMMANDS: Command[] = [
         createSegment({ dir: ctx.dir, name, dtype, shape, fill: fill as Fill | undefined, from, format: format as 'npy' | 'raw' | undefined, signal, onProgress }), `creating ${name}`,
       );
       if (ctx.json) ctx.printJson(r);
-      else ctx.print(`created ${r.name}: ${dtypeWords(r.dtype)} ${shapeWords(r.shape)}, ${r.format}, ${r.size} bytes (${formatBytes(r.size)}), data at offset ${r.dataOffset}\n${r.path}`);
+      else ctx.print(`created ${r.name}: ${dtypeWords(r.dtype)} ${shapeWords(r.shape)}, ${r.format}, ${r.size} bytes (${formatBytes(r.size)}), data at offset ${r.dataOffset}\n${displayText(r.path)}`);
       return 0;
     },
   },
@@ -148,8 +148,8 @@ export const MANAGE_COMMANDS: Command[] = [
       if (ctx.json) ctx.printJson(r);
       else {
         ctx.print(
-          `persisted ${rel} to ${r.file} (${r.format}, ${r.bytes} bytes)\nsha256 ${r.sha256} in ${r.file}.sha256` +
-            (r.sidecar ? `\nwhat is known about the raw bytes: ${r.sidecar}` : ''),
+          `persisted ${rel} to ${displayText(r.file)} (${r.format}, ${r.bytes} bytes)\nsha256 ${r.sha256} in ${displayText(r.file)}.sha256` +
+            (r.sidecar ? `\nwhat is known about the raw bytes: ${displayText(r.sidecar)}` : ''),
         );
       }
       return 0;
@@ -171,7 +171,7 @@ export const MANAGE_COMMANDS: Command[] = [
       }
       const r = await cancellable((signal, onProgress) => restoreSegment({ dir: ctx.dir, file: ctx.positionals[0], name, force: flag(ctx, 'force'), signal, onProgress }), `restoring ${ctx.positionals[0]}`);
       if (ctx.json) ctx.printJson(r);
-      else ctx.print(`restored ${r.name} (${r.bytes} bytes) to ${r.path}; ${r.verified ? 'checksum verified' : 'no .sha256 file: not verified'}`);
+      else ctx.print(`restored ${r.name} (${r.bytes} bytes) to ${displayText(r.path)}; ${r.verified ? 'checksum verified' : 'no .sha256 file: not verified'}`);
       return 0;
     },
   },

@@ -234,4 +234,24 @@ describe('hostile input: names, messages and paths', function () {
     assert.strictEqual(fs.statSync(png).mode & 0o777, 0o640);
     assert.deepStrictEqual(fs.readdirSync(tmp).filter((n) => n.startsWith('.shmi-')), [], 'no temp left');
   });
+  it('a newline in a user-given path is escaped in human output: one line per fact, as without it', async () => {
+    const d = freshDir();
+    assert.strictEqual((await runCli(['create', 'img', '--dtype', 'f4', '--shape', '8,8', '--dir', d])).code, 0);
+    const nl = fs.mkdtempSync(path.join(tmp, 'n\nl-'));
+    const r = await runCli(['render', 'img', '--out', path.join(nl, 'a\nb.png'), '--dir', d]);
+    assert.strictEqual(r.code, 0, r.stderr);
+    assert.strictEqual(lines(r.stdout).length, 1, r.stdout);
+    assert.ok(r.stdout.includes('n\\x0al-') && r.stdout.includes('/a\\x0ab.png: 8 x 8 pixels'), r.stdout);
+    const p = await runCli(['persist', 'img', '--to', path.join(nl, 'snap\n.npy'), '--dir', d]);
+    assert.strictEqual(p.code, 0, p.stderr);
+    assert.strictEqual(lines(p.stdout).length, 2, p.stdout);
+    assert.match(lines(p.stdout)[1], /^sha256 [0-9a-f]{64} in .*\/snap\\x0a\.npy\.sha256$/);
+    const dn = fs.mkdtempSync(path.join(root, 'd\nn-'));
+    const c = await runCli(['create', 'x', '--dtype', 'u1', '--shape', '2', '--dir', dn]);
+    assert.strictEqual(c.code, 0, c.stderr);
+    assert.strictEqual(lines(c.stdout).length, 2, c.stdout);
+    const rs = await runCli(['restore', path.join(nl, 'snap\n.npy'), '--name', 'back', '--dir', dn]);
+    assert.strictEqual(rs.code, 0, rs.stderr);
+    assert.strictEqual(lines(rs.stdout).length, 1, rs.stdout);
+  });
 });
