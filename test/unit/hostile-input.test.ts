@@ -254,4 +254,39 @@ describe('hostile input: names, messages and paths', function () {
     assert.strictEqual(rs.code, 0, rs.stderr);
     assert.strictEqual(lines(rs.stdout).length, 1, rs.stdout);
   });
+  it('restore refuses a FIFO FILE.json at once (as a FIFO FILE.sha256), never skipping it', async () => {
+    const d = freshDir();
+    const snap = path.join(tmp, 'fsnap');
+    fs.writeFileSync(snap, Buffer.alloc(16, 1));
+    execFileSync('mkfifo', [`${snap}.json`]);
+    const r = await runCli(['restore', snap, '--dir', d]);
+    assert.strictEqual(r.code, 1, r.stdout);
+    assert.strictEqual(r.stderr, `shm-inspector: ${snap}.json: a FIFO (named pipe), not a regular file; not read; not restored\n`);
+    assert.deepStrictEqual(fs.readdirSync(d), []);
+  });
+
+  it("persist's failure text is true: a rename refused (FILE.sha256 immutable) leaves the old FILE.json, and says which old files are untouched", async function () {
+    const d = freshDir();
+    const out = freshDir();
+    fs.writeFileSync(path.join(d, 'rawseg'), Buffer.alloc(64, 9));
+    assert.strictEqual((await runCli(['create', 'arr', '--dtype', 'u1', '--shape', '64', '--dir', d])).code, 0);
+    const to = path.join(out, 'snap');
+    assert.strictEqual((await runCli(['persist', 'rawseg', '--to', to, '--dir', d])).code, 0);
+    assert.deepStrictEqual(fs.readdirSync(out).sort(), ['snap', 'snap.json', 'snap.sha256']);
+    const before = fs.readFileSync(`${to}.json`, 'utf8');
+    try {
+      execFileSync('chattr', ['+i', `${to}.sha256`], { stdio: 'ignore' });
+    } catch {
+      this.skip(); // no chattr on this tmpfs
+    }
+    try {
+      const r = await runCli(['persist', 'arr', '--to', to, '--force', '--dir', d]);
+      assert.strictEqual(r.code, 1);
+      assert.match(r.stderr, /^shm-inspector: arr: persist failed: EPERM: .*; snap, snap\.sha256 and snap\.json are untouched\n$/);
+      assert.strictEqual(fs.readFileSync(`${to}.json`, 'utf8'), before, 'the old FILE.json is still there');
+      assert.deepStrictEqual(fs.readdirSync(out).sort(), ['snap', 'snap.json', 'snap.sha256']);
+    } finally {
+      execFileSync('chattr', ['-i', `${to}.sha256`]);
+    }
+  });
 });

@@ -186,9 +186,21 @@ async function finalNameProblem(p: string): Promise<{ exists: boolean }> {
   }
 }
 
-/** Whether a FILE.json was written by shm-inspector (then it describes FILE, and goes or is replaced with it). */
-async function ourSidecar(file: string): Promise<{ sha256: string | null } | null> {
-  const text = await readSmallRegular(file, SMALL_FILE_MAX).catch(() => null);
+/** `a`, `a and b`, `a, b and c`. */
+function wordList(words: string[]): string {
+  return words.length <= 1 ? words.join('') : `${words.slice(0, -1).join(', ')} and ${words[words.length - 1]}`;
+}
+
+/**
+ * Whether a FILE.json was written by shm-inspector (then it describes FILE, and goes or is
+ * replaced with it). `strict` (restore): a FILE.json that cannot be read (a FIFO, a device,
+ * unreadable, too large) is an error, as for FILE.sha256, never skipped; else it is not ours.
+ */
+async function ourSidecar(file: string, strict = false): Promise<{ sha256: string | null } | null> {
+  const text = await readSmallRegular(file, SMALL_FILE_MAX).catch((e: unknown) => {
+    if (strict) throw e instanceof OperationError ? new OperationError(`${e.message}; not restored`) : e;
+    return null;
+  });
   if (text === null || !/"writer": "shm-inspector"/.test(text)) return null;
   try {
     const j = JSON.parse(text) as { writer?: unknown; sha256?: unknown };
@@ -308,13 +320,15 @@ export async function persistSegment(req: PersistRequest): Promise<PersistResult
       staged.unshift(await stageText(toDir, sidecarFile, JSON.stringify(known, null, 2) + '\n', 0o644));
     }
     checkAbort(req.signal);
-    // Everything is written: from here on, only renames (and the removal of our stale FILE.json).
-    // A FILE.json from an earlier raw snapshot under this name would now describe the wrong bytes.
-    if (!raw && oldSidecar) await fs.promises.unlink(sidecarFile).catch((e) => (errnoOf(e) === 'ENOENT' ? undefined : Promise.reject(e)));
+    // Everything is written: from here on, only renames, then the removal of our stale FILE.json:
+    // one from an earlier raw snapshot under this name would now describe the wrong bytes. It goes
+    // after the renames, so a failure before them leaves every old file as it was (and a kill
+    // between leaves a FILE.json whose sha256 does not match FILE, which restore refuses).
     for (const s of staged) {
       await fs.promises.rename(s.tmp, s.final);
       placed++;
     }
+    if (!raw && oldSidecar) await fs.promises.unlink(sidecarFile).catch((e) => (errnoOf(e) === 'ENOENT' ? undefined : Promise.reject(e)));
     await fsyncDir(toDir);
     return { file: to, sha256, bytes: total, format, sidecar, checksumFile };
   } catch (e) {
@@ -326,7 +340,10 @@ export async function persistSegment(req: PersistRequest): Promise<PersistResult
       );
     }
     if (isAbort(e)) throw e;
-    const kept = taken.length > 0 ? `; ${path.basename(to)} is untouched` : '; nothing was left behind';
+    // True in every path that gets here: no rename happened, every temp is removed, and each
+    // old file (whichever existed) is as it was.
+    const old = taken.map((p) => path.basename(p));
+    const kept = old.length > 0 ? `; ${wordList(old)} ${old.length === 1 ? 'is' : 'are'} untouched` : '; nothing was left behind';
     if (errnoOf(e) === 'ENOSPC') throw new OperationError(`${toDir} ran out of room while writing ${path.basename(to)} (${bytesWords(total)})${kept}`);
     if (e instanceof OperationError) throw e;
     throw new OperationError(`${rel}: persist failed: ${errnoText(e)}${kept}`);
@@ -368,7 +385,7 @@ export async function restoreSegment(req: RestoreRequest): Promise<RestoreResult
   let tmp = '';
   try {
     const expected = await expectedChecksum(file);
-    const sidecar = await ourSidecar(`${file}.json`);
+    const sidecar = await ourSidecar(`${file}.json`, true);
     const existing = await fs.promises.lstat(full).catch(() => null);
     if (existing?.isDirectory()) throw new OperationError(`${name}: a folder of that name exists in ${dir}; not replaced`);
     if (existing && !req.force) throw new ExistsError(`${name}: already exists in ${dir}; pass --force to replace it`, [shownPath]);
