@@ -289,4 +289,49 @@ describe('hostile input: names, messages and paths', function () {
       execFileSync('chattr', ['-i', `${to}.sha256`]);
     }
   });
+  /** Runs `act` once, the moment a `.shmi-*` temp appears in `dir` (the operation has checked its target and is copying). */
+  function onTemp(dir: string, act: () => void): { stop: () => void; fired: () => boolean } {
+    let fired = false;
+    const w = fs.watch(dir, (_ev, f) => {
+      if (fired || !String(f ?? '').startsWith('.shmi-')) return;
+      fired = true;
+      act();
+    });
+    return { stop: () => w.close(), fired: () => fired };
+  }
+
+  it('persist without --force never replaces a FILE that appears while it copies; restore --force replaces only the file it checked', async () => {
+    const d = freshDir();
+    const out = freshDir();
+    const big = path.join(d, 'big');
+    fs.writeFileSync(big, Buffer.alloc(64 << 20, 1));
+    const to = path.join(out, 'snap');
+    const w = onTemp(out, () => fs.writeFileSync(to, 'theirs', { flag: 'wx' }));
+    const r = await runCli(['persist', 'big', '--to', to, '--dir', d]);
+    w.stop();
+    assert.ok(w.fired(), 'the other writer ran');
+    assert.strictEqual(r.code, 1, r.stdout);
+    assert.match(r.stderr, /snap appeared while the snapshot was written; not replaced \(pass --force to replace it\); nothing was left behind\n$/);
+    assert.strictEqual(fs.readFileSync(to, 'utf8'), 'theirs');
+    assert.deepStrictEqual(fs.readdirSync(out), ['snap']);
+
+    const snap = path.join(tmp, 'bigsnap');
+    fs.writeFileSync(snap, Buffer.alloc(64 << 20, 2));
+    const tgt = path.join(d, 'tgt');
+    fs.writeFileSync(tgt, 'confirmed');
+    const w2 = onTemp(d, () => {
+      fs.writeFileSync(path.join(d, 'newcomer'), 'newcomer');
+      fs.renameSync(path.join(d, 'newcomer'), tgt);
+    });
+    const r2 = await runCli(['restore', snap, '--name', 'tgt', '--force', '--dir', d]);
+    w2.stop();
+    assert.ok(w2.fired(), 'the other writer ran');
+    assert.strictEqual(r2.code, 1, r2.stdout);
+    assert.match(r2.stderr, /tgt: another file took its place in .* while the snapshot was restored; not replaced/);
+    assert.strictEqual(fs.readFileSync(tgt, 'utf8'), 'newcomer');
+    assert.deepStrictEqual(fs.readdirSync(d).sort(), ['big', 'tgt']);
+    const r3 = await runCli(['restore', snap, '--name', 'tgt', '--force', '--dir', d]);
+    assert.strictEqual(r3.code, 0, r3.stderr);
+    assert.strictEqual(fs.statSync(tgt).size, 64 << 20);
+  });
 });

@@ -324,8 +324,13 @@ export async function persistSegment(req: PersistRequest): Promise<PersistResult
     // one from an earlier raw snapshot under this name would now describe the wrong bytes. It goes
     // after the renames, so a failure before them leaves every old file as it was (and a kill
     // between leaves a FILE.json whose sha256 does not match FILE, which restore refuses).
+    // Without force, each part takes a name that must still be free (link, EEXIST when taken):
+    // a file that appeared there after the check above is never replaced.
     for (const s of staged) {
-      await fs.promises.rename(s.tmp, s.final);
+      if (req.force) await fs.promises.rename(s.tmp, s.final);
+      else if (!(await placeNoReplace(s.tmp, s.final))) {
+        throw new ExistsError(`${s.final} appeared while the snapshot was written; not replaced (pass --force to replace it)`, [s.final]);
+      }
       placed++;
     }
     if (!raw && oldSidecar) await fs.promises.unlink(sidecarFile).catch((e) => (errnoOf(e) === 'ENOENT' ? undefined : Promise.reject(e)));
@@ -333,6 +338,13 @@ export async function persistSegment(req: PersistRequest): Promise<PersistResult
     return { file: to, sha256, bytes: total, format, sidecar, checksumFile };
   } catch (e) {
     for (const s of staged.slice(placed)) await removeIfSame(s.tmp, s.dev, s.ino);
+    if (placed > 0 && !req.force) {
+      // Without force the names placed so far were free: taking them back restores how it was.
+      for (const s of staged.slice(0, placed)) await removeIfSame(s.final, s.dev, s.ino);
+      if (e instanceof ExistsError) throw new ExistsError(`${e.message}; nothing was left behind`, e.existing);
+      if (e instanceof OperationError) throw new OperationError(`${e.message}; nothing was left behind`);
+      throw new OperationError(`${rel}: persist failed: ${errnoText(e)}; nothing was left behind`);
+    }
     if (placed > 0) {
       const done = staged.slice(0, placed).map((s) => path.basename(s.final)).join(' and ');
       throw new OperationError(
@@ -412,7 +424,13 @@ export async function restoreSegment(req: RestoreRequest): Promise<RestoreResult
       throw new OperationError(`${file}: ${path.basename(file)}.json describes other bytes (sha256 ${sidecar.sha256}, the file has ${got}): they are not from the same snapshot; not restored`);
     }
     checkAbort(req.signal);
-    if (req.force) {
+    // Replace only what was checked: the entry the name held then (`existing`, which the caller's
+    // force was about), never a file that took the name since; a name that was free must still be.
+    const now = existing ? await fs.promises.lstat(full).catch(() => null) : null;
+    if (req.force && existing && now && !(now.dev === existing.dev && now.ino === existing.ino)) {
+      throw new ExistsError(`${name}: another file took its place in ${dir} while the snapshot was restored; not replaced (restore again to replace what is there now)`, [shownPath]);
+    }
+    if (req.force && existing && now) {
       await fs.promises.rename(tmp, full);
     } else if (!(await placeNoReplace(tmp, full))) {
       // A segment of that name appeared meanwhile: not overwritten.

@@ -143,7 +143,11 @@ export async function placeNoReplace(tmp: string, final: string | Buffer): Promi
     await fs.promises.link(tmp, final);
   } catch (e) {
     if (errnoOf(e) === 'EEXIST') return false;
-    throw e;
+    // A file system without hard links (vfat, some FUSE): check, then rename (not atomic there).
+    if (!['EPERM', 'EOPNOTSUPP', 'ENOTSUP', 'ENOSYS'].includes(errnoOf(e) ?? '')) throw e;
+    if (await fs.promises.lstat(final).then(() => true, () => false)) return false;
+    await fs.promises.rename(tmp, final);
+    return true;
   }
   await fs.promises.unlink(tmp).catch(() => undefined);
   return true;
