@@ -351,20 +351,20 @@ describe('manage: snapshots, creation and opens leave no wrong state', function 
     fs.rmSync(sweepDir, { recursive: true });
   });
 
-  it('list never shows .shmi-* temporary names (top level or in a folder); create and restore refuse them as names', async () => {
+  it('list never shows our temporary names (.shmi-PID-HEX.tmp, .shmi-rm-HEX; top level or in a folder); create and restore refuse them as names', async () => {
     fs.writeFileSync(path.join(dir, '.shmi-12345-0123456789ab.tmp'), 'half');
-    fs.writeFileSync(path.join(dir, '.shmi-rm-0123'), 'going');
+    fs.writeFileSync(path.join(dir, '.shmi-rm-0123456789abcdef'), 'going');
     fs.mkdirSync(path.join(dir, 'joblib_memmapping_folder_t'));
-    fs.writeFileSync(path.join(dir, 'joblib_memmapping_folder_t', '.shmi-1-ab.tmp'), 'x');
+    fs.writeFileSync(path.join(dir, 'joblib_memmapping_folder_t', '.shmi-1-0123456789ab.tmp'), 'x');
     fs.writeFileSync(path.join(dir, 'joblib_memmapping_folder_t', 'real.pkl'), 'x');
     const cat = ok<{ segments: { name: string; children: { name: string }[] | null }[] }>(await runCli(['list', '--dir', dir, '--json']));
     const names = cat.segments.flatMap((s) => [s.name, ...(s.children ?? []).map((c) => c.name)]);
     assert.deepStrictEqual(names.filter((n) => n.includes('.shmi-')), []);
     assert.ok(names.includes('joblib_memmapping_folder_t/real.pkl'));
-    const c = await runCli(['create', '.shmi-mine', '--dtype', 'u1', '--shape', '3', '--dir', dir]);
+    const c = await runCli(['create', '.shmi-99-0123456789ab.tmp', '--dtype', 'u1', '--shape', '3', '--dir', dir]);
     assert.strictEqual(c.code, 2);
-    assert.match(c.stderr, /names starting with \.shmi- are SHM Inspector's temporary files/);
-    for (const n of ['.shmi-12345-0123456789ab.tmp', '.shmi-rm-0123']) fs.unlinkSync(path.join(dir, n));
+    assert.match(c.stderr, /names like \.shmi-PID-HEX\.tmp and \.shmi-rm-HEX are SHM Inspector's temporary files/);
+    for (const n of ['.shmi-12345-0123456789ab.tmp', '.shmi-rm-0123456789abcdef']) fs.unlinkSync(path.join(dir, n));
     fs.rmSync(path.join(dir, 'joblib_memmapping_folder_t'), { recursive: true });
   });
 });
