@@ -19,9 +19,9 @@
  * No `vscode` import: the CLI, the UI and the tests all call this.
  */
 import * as buffer from 'buffer';
+// A character of a name that the spelling writes as `\xHH` bytes: the one definition, which displayText uses too.
+import { UNPRINTABLE } from '../../webview/text';
 
-/** A character of a name that the spelling writes as `\xHH` bytes (see the module comment). */
-const UNPRINTABLE = /[\p{Cc}\p{Cf}\p{Zl}\p{Zp}]/u;
 /**
  * A character that makes a string's spelling differ from the string itself; a lone surrogate
  * (\p{Cs}: a JSON key such as a tensor's may hold one) is not UTF-8, so it is spelled too.
