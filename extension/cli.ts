@@ -108,8 +108,9 @@ export async function run(argv: string[], io: { out: (s: string) => void; err: (
     };
     return await cmd.run(ctx);
   } catch (e) {
-    // Exactly one line on stderr, with no control character in it.
-    const msg = displayText((e instanceof Error ? e.message : String(e)).split('\n')[0]);
+    // Exactly one line on stderr, with no control character in it: the whole message, a newline
+    // in it (a path's, a link target's) escaped like any control character, never a line break.
+    const msg = displayText(e instanceof Error ? e.message : String(e));
     if (e instanceof UsageError) {
       io.err(`shm-inspector: ${msg} (see 'shm-inspector --help')\n`);
       return 2;

@@ -83,6 +83,11 @@ export interface ProcMapRef {
   /** The path's exact bytes, only when they are not UTF-8 (`path` then has U+FFFD in their place). */
   pathBytes?: Uint8Array;
   deleted: boolean;
+  /**
+   * True when the path came from /proc/PID/maps with a `\012` in it that /proc/PID/map_files could
+   * not settle (unprivileged): the kernel writes a newline and a literal `\012` alike; read as a newline.
+   */
+  pathUncertain?: boolean;
   /** Bytes of the file this process maps (highest mapped end offset). */
   bytes: number;
   /** How many mappings (VMAs) of it the process has; a System V segment's attach count sums these. */
@@ -637,7 +642,7 @@ async function removeEntryTs(dirFd: number, it: RemoveItem): Promise<RemoveOutco
 /** The addon's holder scan: each process's mapped files as columns (see native/src/scan.cc). */
 interface RawHolderScan {
   processes: (Omit<ProcHolding, 'maps'> & {
-    maps: { dev: Float64Array; ino: Float64Array; bytes: Float64Array; count: Float64Array; deleted: Uint8Array; paths: string; mapFile: (number | string)[]; pathBytes: (number | Uint8Array)[] };
+    maps: { dev: Float64Array; ino: Float64Array; bytes: Float64Array; count: Float64Array; deleted: Uint8Array; paths: string; mapFile: (number | string)[]; pathBytes: (number | Uint8Array)[]; uncertain: number[] };
   })[];
   invisible: number;
 }
@@ -653,6 +658,7 @@ function holderScanOf(raw: RawHolderScan): HolderScan {
       for (let j = 0; j < c.dev.length; j++) maps[j] = { dev: c.dev[j], ino: c.ino[j], path: paths[j], deleted: c.deleted[j] === 1, bytes: c.bytes[j], count: c.count[j] };
       for (let k = 0; k + 1 < c.mapFile.length; k += 2) maps[c.mapFile[k] as number].mapFile = c.mapFile[k + 1] as string;
       for (let k = 0; k + 1 < c.pathBytes.length; k += 2) maps[c.pathBytes[k] as number].pathBytes = c.pathBytes[k + 1] as Uint8Array;
+      for (const j of c.uncertain) maps[j].pathUncertain = true;
       return { pid: p.pid, comm: p.comm, maps, fds: p.fds };
     }),
   };

@@ -4,9 +4,9 @@
 // trace); Ctrl+C says "stopping…", stops what runs (an apt-get install is let finish, so
 // dpkg is never left half-done) and cleans up. scripts/start.mjs uses it; the tests drive it.
 import { spawn } from 'node:child_process';
-import { closeSync, openSync, readFileSync, statSync, writeSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { closeSync, constants, fstatSync, ftruncateSync, mkdirSync, openSync, readFileSync, statSync, writeSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { dirname, join } from 'node:path';
 
 /** The locks apt and dpkg take (fcntl), in the order apt-get takes them. SHM_START_APT_LOCKS (colon-separated) replaces them. */
 export const APT_LOCKS = ['/var/lib/dpkg/lock-frontend', '/var/lib/dpkg/lock', '/var/lib/apt/lists/lock'];
@@ -15,9 +15,39 @@ export function aptLocks(env = process.env) {
   return env.SHM_START_APT_LOCKS ? env.SHM_START_APT_LOCKS.split(':').filter(Boolean) : APT_LOCKS;
 }
 
-/** Where the full output goes: SHM_START_LOG, else a file per user in the temp folder. */
+/**
+ * Where the full output goes: SHM_START_LOG, else `shm-inspector/start.log` in the user's own
+ * state folder ($XDG_STATE_HOME, else ~/.local/state): never a predictable name in a shared /tmp.
+ */
 export function defaultLogFile(env = process.env) {
-  return env.SHM_START_LOG || join(tmpdir(), `shm-inspector-start-${process.getuid?.() ?? 'user'}.log`);
+  if (env.SHM_START_LOG) return env.SHM_START_LOG;
+  const state = env.XDG_STATE_HOME && env.XDG_STATE_HOME.startsWith('/') ? env.XDG_STATE_HOME : join(env.HOME || homedir(), '.local', 'state');
+  return join(state, 'shm-inspector', 'start.log');
+}
+
+/**
+ * Opens the log for writing without ever blocking or following a symlink at its name: a FIFO,
+ * a device or a symlink there is refused (an Error saying so), a regular file is truncated once
+ * it is known to be one. The default log's folder is made private (0700) when it is missing.
+ */
+export function openLog(file, { makeDir = false } = {}) {
+  if (makeDir) mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
+  const c = constants;
+  let fd;
+  try {
+    fd = openSync(file, c.O_WRONLY | c.O_CREAT | c.O_NOFOLLOW | c.O_NONBLOCK | c.O_CLOEXEC, 0o600);
+  } catch (e) {
+    if (e?.code === 'ELOOP') throw new Error(`the log file ${file} is a symbolic link; not followed (remove it, or set SHM_START_LOG)`);
+    if (e?.code === 'ENXIO') throw new Error(`the log file ${file} is a FIFO with no reader; not used (remove it, or set SHM_START_LOG)`);
+    throw new Error(`cannot write the log file ${file}: ${e?.message ?? e}`);
+  }
+  const st = fstatSync(fd);
+  if (!st.isFile()) {
+    closeSync(fd);
+    throw new Error(`the log file ${file} is not a regular file; not used (remove it, or set SHM_START_LOG)`);
+  }
+  ftruncateSync(fd, 0);
+  return fd;
 }
 
 /** Linux's major and minor numbers of an st_dev, as /proc/locks prints them. */
@@ -92,10 +122,10 @@ function seconds(ms) {
  * `onStop` (set with stopWith) runs once on SIGINT, SIGTERM or SIGHUP, after "stopping…".
  */
 export class Steps {
-  constructor({ out = process.stdout, logFile = defaultLogFile() } = {}) {
+  constructor({ out = process.stdout, logFile } = {}) {
     this.out = out;
-    this.logFile = logFile;
-    this.fd = openSync(logFile, 'w', 0o600);
+    this.logFile = logFile ?? defaultLogFile();
+    this.fd = openLog(this.logFile, { makeDir: logFile === undefined && !process.env.SHM_START_LOG });
     this.stopRequested = false;
     this.child = null;
     this.letFinish = false;
@@ -103,6 +133,7 @@ export class Steps {
     this.wakers = new Set();
     this.inStep = false;
     this.noted = false;
+    this.aptSaidWait = false;
     const stop = (sig) => void this.stop(sig);
     for (const s of ['SIGINT', 'SIGTERM', 'SIGHUP']) process.on(s, stop);
   }
@@ -178,6 +209,12 @@ export class Steps {
       this.log(`failed: ${e?.stack ?? reason}\n`);
       this.out.write(`${this.noted ? '  ' : ' '}failed: ${reason}\n`);
       this.out.write(`full log: ${this.logFile}\n`);
+      // What stopWith set runs on a failure too (a started server stopped, demo segments removed).
+      try {
+        await this.cleanup();
+      } catch (c) {
+        this.log(`cleanup after the failure: ${c?.stack ?? c}\n`);
+      }
       closeSync(this.fd);
       process.exit(1);
     }

@@ -12,7 +12,13 @@ import { Steps } from './start-steps.mjs';
 
 const root = resolve(new URL('..', import.meta.url).pathname);
 process.chdir(root);
-const steps = new Steps();
+let steps;
+try {
+  steps = new Steps();
+} catch (e) {
+  console.error(`SHM Inspector: ${e.message}`);
+  process.exit(1);
+}
 console.log(`SHM Inspector: starting (full log: ${steps.logFile})`);
 
 if (!process.argv.includes('--no-build')) {

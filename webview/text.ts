@@ -5,7 +5,7 @@
  */
 
 /** Characters never shown raw: Unicode Cc (C0, DEL, C1), Cf (bidi overrides, zero-width...), Zl, Zp. */
-const UNPRINTABLE = /[\p{Cc}\p{Cf}\p{Zl}\p{Zp}]/u;
+export const UNPRINTABLE = /[\p{Cc}\p{Cf}\p{Zl}\p{Zp}]/u;
 const UNPRINTABLE_ALL = /[\p{Cc}\p{Cf}\p{Zl}\p{Zp}]/gu;
 const encoder = new TextEncoder();
 

@@ -1,10 +1,10 @@
 /** `stats` and `render`: the array commands (docs/cli.md, "Array commands"). */
-import * as fs from 'fs';
 import * as path from 'path';
 import { COLORMAPS, colorIndex, isColormap, lut, specialColors, type ColormapName } from '../../webview/colormaps';
 import { inspectSegment, resolveName, UsageError } from '../core/catalog';
 import { dtypeWords } from '../core/dtype';
-import { fsPath } from '../core/names';
+import { displayText, fsPath } from '../core/names';
+import { writeUserFile } from '../core/fsutil';
 import { formatNumber } from '../core/numbers';
 import { encodePng } from '../core/png';
 import { parseSelectionFlags, selectArray, selectSlice, SELECTION_OPTIONS, SelectionError, wholeArray, type Selected, type SelectionFlags } from '../core/select';
@@ -241,7 +241,8 @@ export const ARRAY_COMMANDS: Command[] = [
         const png = encodePng(grid.width, grid.height, colorize(grid.values, colormap, lo, hi));
         const file = path.resolve(out);
         try {
-          await fs.promises.writeFile(file, png);
+          // Never opens what is at --out (a FIFO would block, a symlink would be written through).
+          await writeUserFile(file, [png]);
         } catch (e) {
           throw new Failure(`cannot write ${out}: ${(e as Error).message}`);
         }
@@ -249,7 +250,7 @@ export const ARRAY_COMMANDS: Command[] = [
           ctx.printJson({ out: file, width: grid.width, height: grid.height, mode, colormap, domain: [lo, hi], window: [r0, r1, c0, c1] });
         } else {
           ctx.print(
-            `wrote ${out}: ${grid.width} x ${grid.height} pixels of ${sel.what} rows ${r0}:${r1}, columns ${c0}:${c1} (${mode}), ${colormap} over ${numberText(lo)}..${numberText(hi)}`,
+            `wrote ${displayText(out)}: ${grid.width} x ${grid.height} pixels of ${sel.what} rows ${r0}:${r1}, columns ${c0}:${c1} (${mode}), ${colormap} over ${numberText(lo)}..${numberText(hi)}`,
           );
           if (sel.note) ctx.print(`note: ${sel.note}`);
         }

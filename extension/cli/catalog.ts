@@ -4,6 +4,7 @@ import { inspectSegment, listCatalog, resolveName, UsageError } from '../core/ca
 import { dtypeWords } from '../core/dtype';
 import { formatBytes, shapeWords } from '../core/format-words';
 import type { Catalog, Segment } from '../core/types';
+import { displayText } from '../core/names';
 import { inspectSysv, listSysv, ownIpcNamespace, parseSysvName, type SysvSegment } from '../core/sysv';
 import { Failure, table, type Command, type CommandContext } from './common';
 import { sysvSegmentText, sysvTableText } from './sysv';
@@ -21,7 +22,7 @@ function flatten(segs: Segment[], depth = 0): { s: Segment; depth: number }[] {
 
 function holdersText(s: Segment): string {
   if (s.format === 'tensor' || s.format === 'column') return '';
-  if (s.holders.length > 0) return s.holders.map((h) => `${h.comm}(${h.pid})`).join(',');
+  if (s.holders.length > 0) return s.holders.map((h) => `${displayText(h.comm)}(${h.pid})`).join(',');
   if (s.format === 'symlink') return '';
   return s.orphan === true ? 'orphan' : s.orphan === null ? '?' : '';
 }
@@ -87,7 +88,7 @@ function segmentText(s: Segment): string {
   add('dev:ino', `${s.dev}:${s.ino}`);
   if (s.symlinkTarget !== null) add('link to', `${s.symlinkTarget} (not followed)`);
   if (s.format !== 'symlink' && s.format !== 'tensor' && s.format !== 'column') {
-    add('holders', s.holders.length > 0 ? s.holders.map((h) => `${h.comm} (pid ${h.pid}, ${h.via})`).join(', ') : s.orphan === null ? 'none visible (some processes could not be inspected)' : 'none (orphan)');
+    add('holders', s.holders.length > 0 ? s.holders.map((h) => `${displayText(h.comm)} (pid ${h.pid}, ${h.via})`).join(', ') : s.orphan === null ? 'none visible (some processes could not be inspected)' : 'none (orphan)');
   }
   if (s.error) add('error', s.error);
   let text = table(rows);

@@ -6,7 +6,7 @@ import {
   attachCode, clearSegments, createSegment, OperationError, parseDuration, persistSegment, restoreSegment, unlinkSegments,
   validateName, type ClearResult, type Fill, type ProgressFn, type UnlinkOutcome,
 } from '../core/manage';
-import { displayText } from '../core/names';
+import { displayText, escapeText, respell } from '../core/names';
 import { shapeFlag } from '../core/select';
 import { clearSysv, ownIpcNamespace, parseSysvName, removeSysvSegment } from '../core/sysv';
 import { Failure, table, type Command, type CommandContext } from './common';
@@ -22,7 +22,7 @@ function newName(given: string): string {
   const name = /^\/[^/]/.test(given) ? given.slice(1) : given;
   const bad = validateName(name);
   if (bad) throw new UsageError(bad);
-  return name;
+  return respell(name);
 }
 
 /**
@@ -133,7 +133,7 @@ export const MANAGE_COMMANDS: Command[] = [
         createSegment({ dir: ctx.dir, name, dtype, shape, fill: fill as Fill | undefined, from, format: format as 'npy' | 'raw' | undefined, signal, onProgress }), `creating ${name}`,
       );
       if (ctx.json) ctx.printJson(r);
-      else ctx.print(`created ${r.name}: ${dtypeWords(r.dtype)} ${shapeWords(r.shape)}, ${r.format}, ${r.size} bytes (${formatBytes(r.size)}), data at offset ${r.dataOffset}\n${r.path}`);
+      else ctx.print(`created ${r.name}: ${dtypeWords(r.dtype)} ${shapeWords(r.shape)}, ${r.format}, ${r.size} bytes (${formatBytes(r.size)}), data at offset ${r.dataOffset}\n${displayText(r.path)}`);
       return 0;
     },
   },
@@ -153,8 +153,8 @@ export const MANAGE_COMMANDS: Command[] = [
       if (ctx.json) ctx.printJson(r);
       else {
         ctx.print(
-          `persisted ${rel} to ${r.file} (${r.format}, ${r.bytes} bytes)\nsha256 ${r.sha256} in ${r.file}.sha256` +
-            (r.sidecar ? `\nwhat is known about the raw bytes: ${r.sidecar}` : ''),
+          `persisted ${rel} to ${displayText(r.file)} (${r.format}, ${r.bytes} bytes)\nsha256 ${r.sha256} in ${displayText(r.file)}.sha256` +
+            (r.sidecar ? `\nwhat is known about the raw bytes: ${displayText(r.sidecar)}` : ''),
         );
       }
       return 0;
@@ -171,12 +171,12 @@ export const MANAGE_COMMANDS: Command[] = [
       const name = given !== undefined ? newName(given) : undefined;
       if (name === undefined) {
         const base = ctx.positionals[0].replace(/\/+$/, '').split('/').pop() ?? '';
-        const bad = validateName(base);
+        const bad = validateName(escapeText(base));
         if (bad) throw new UsageError(`${bad}; give --name`);
       }
       const r = await cancellable((signal, onProgress) => restoreSegment({ dir: ctx.dir, file: ctx.positionals[0], name, force: flag(ctx, 'force'), signal, onProgress }), `restoring ${ctx.positionals[0]}`);
       if (ctx.json) ctx.printJson(r);
-      else ctx.print(`restored ${r.name} (${r.bytes} bytes) to ${r.path}; ${r.verified ? 'checksum verified' : 'no .sha256 file: not verified'}`);
+      else ctx.print(`restored ${r.name} (${r.bytes} bytes) to ${displayText(r.path)}; ${r.verified ? 'checksum verified' : 'no .sha256 file: not verified'}`);
       return 0;
     },
   },

@@ -14,7 +14,7 @@ import { npyDecoded } from './formats/npy';
 import { applyInterpretation, birthOf, InterpretationIndex, loadInterpretations } from './interpretations';
 import { displayText, entryName, entryPath, escapeBytes, escapeText, fsPath, isPlainName, nameBytesHex, unescapeName } from './names';
 import { producerOf } from './producer';
-import { isOurTemporary } from './manage/util';
+import { isOurTemporary } from './fsutil';
 import { HEAD_BYTES, TAIL_BYTES, type Catalog, type Decoded, type Holder, type ReadAt, type Segment } from './types';
 
 export const DEFAULT_DIR = '/dev/shm';
@@ -244,7 +244,10 @@ async function otherEntryToSegment(dir: string, rel: string, e: ScanEntry, depth
   const full = joinPath(dir, rel);
   if (e.kind === 'symlink') {
     const seg = newSegment(rel, full, e, emptyDecoded('symlink', e.error ?? null));
-    seg.symlinkTarget = e.linkTarget ?? '';
+    // The target's exact bytes (the scan's text is decoded lossily), spelled like a name.
+    const raw = await fs.promises.readlink(fsPath(full), { encoding: 'buffer' }).catch(() => null);
+    seg.symlinkTarget = raw ? escapeBytes(raw) : escapeText(e.linkTarget ?? '');
+    if (!isPlainName(seg.symlinkTarget)) seg.symlinkTargetBytes = (raw ?? unescapeName(seg.symlinkTarget)).toString('hex');
     return seg;
   }
   if (e.kind === 'dir') {
@@ -369,6 +372,8 @@ interface DeletedRef {
   /** Spelled (core/names.ts), as `dir` is. */
   path: string;
   dir: string;
+  /** The name was read from /proc/PID/maps text only, where a newline and `\012` look alike. */
+  uncertain?: boolean;
   /** Exact size from fstat through /proc/PID/fd, when some holder has an fd. */
   fdSize: number | null;
   /** Highest mapped end offset (page-rounded), when some holder maps it. */
@@ -408,6 +413,11 @@ function deletedRefs(scan: HolderScan, realDirs: { real: string; dev: number }[]
       if (!f.deleted) continue;
       const r = get(f.dev, f.ino, spelled(f));
       if (!r) continue;
+      if (r.uncertain && dirOf(f.dev, spelled(f)) === r.dir) {
+        // An fd's link holds the exact name: it settles one read from another process's maps.
+        r.path = spelled(f);
+        r.uncertain = false;
+      }
       r.fdSize = Math.max(r.fdSize ?? 0, f.size);
       r.access.unshift(`/proc/${p.pid}/fd/${f.fd}`);
     }
@@ -415,6 +425,7 @@ function deletedRefs(scan: HolderScan, realDirs: { real: string; dev: number }[]
       if (!m.deleted) continue;
       const r = get(m.dev, m.ino, spelled(m));
       if (!r) continue;
+      if (m.pathUncertain && r.access.every((a) => !a.includes('/fd/'))) r.uncertain = true;
       r.mapBytes = Math.max(r.mapBytes, m.bytes);
       if (m.mapFile) r.access.push(m.mapFile);
     }
@@ -466,6 +477,7 @@ async function deletedSegment(r: DeletedRef, h: HolderLookup, invisible: number,
   }
   seg.deleted = true;
   seg.holders = holders;
+  if (r.uncertain) seg.details = { ...(seg.details ?? {}), nameUncertain: 'its name was read from /proc/PID/maps, which writes a newline and the 4 characters \\012 alike (reading /proc/PID/map_files needs CAP_SYS_ADMIN): \\012 was taken for a newline' };
   seg.orphan = orphanOf(holders.length > 0, invisible);
   for (const c of seg.children ?? []) {
     c.deleted = true;

@@ -30,7 +30,7 @@ import * as os from 'os';
 import * as path from 'path';
 import { parseDTypeSpec, parseNumericDType } from './dtype';
 import type { Segment } from './types';
-import { readSmallRegular } from './manage/util';
+import { readSmallRegular } from './fsutil';
 import { fsPath } from './names';
 
 /** The interpretations file is small; one beyond this is not ours. */

@@ -19,11 +19,14 @@
  * No `vscode` import: the CLI, the UI and the tests all call this.
  */
 import * as buffer from 'buffer';
+// A character of a name that the spelling writes as `\xHH` bytes: the one definition, which displayText uses too.
+import { UNPRINTABLE } from '../../webview/text';
 
-/** A character of a name that the spelling writes as `\xHH` bytes (see the module comment). */
-const UNPRINTABLE = /[\p{Cc}\p{Cf}\p{Zl}\p{Zp}]/u;
-/** A character that makes a UTF-8 name's spelling differ from the name itself. */
-const NEEDS_SPELLING = /[\\\p{Cc}\p{Cf}\p{Zl}\p{Zp}]/u;
+/**
+ * A character that makes a string's spelling differ from the string itself; a lone surrogate
+ * (\p{Cs}: a JSON key such as a tensor's may hold one) is not UTF-8, so it is spelled too.
+ */
+const NEEDS_SPELLING = /[\\\p{Cc}\p{Cf}\p{Zl}\p{Zp}\p{Cs}]/u;
 /** The spellings of other kinds (docs/cli.md): an entry of D named like one is written `./NAME`. */
 const RESERVED_PREFIX = /^(?:sysv|memfd|anon|ns):/;
 
@@ -84,9 +87,24 @@ export function escapeBytes(b: Uint8Array): string {
   return out;
 }
 
-/** The spelling of a name held as a JavaScript string (its UTF-8 bytes). */
+/**
+ * The spelling of a name held as a JavaScript string (its UTF-8 bytes). A lone surrogate, which
+ * UTF-8 cannot hold (Buffer.from would make it U+FFFD, so `"a\ud800"` and `"a\ufffd"` would read
+ * alike), is spelled as its WTF-8 bytes: U+D800 is `\xed\xa0\x80`, distinct from U+FFFD's `�`.
+ */
 export function escapeText(s: string): string {
-  return NEEDS_SPELLING.test(s) ? escapeBytes(Buffer.from(s, 'utf8')) : s;
+  return NEEDS_SPELLING.test(s) ? escapeBytes(wtf8(s)) : s;
+}
+
+/** UTF-8 of a string, but a lone surrogate as the three bytes its code point would take (WTF-8). */
+function wtf8(s: string): Buffer {
+  if (!/\p{Cs}/u.test(s)) return Buffer.from(s, 'utf8');
+  const parts: Buffer[] = [];
+  for (const ch of s) {
+    const cp = ch.codePointAt(0)!;
+    parts.push(cp >= 0xd800 && cp <= 0xdfff ? Buffer.from([0xe0 | (cp >> 12), 0x80 | ((cp >> 6) & 63), 0x80 | (cp & 63)]) : Buffer.from(ch, 'utf8'));
+  }
+  return Buffer.concat(parts);
 }
 
 /**
@@ -150,6 +168,21 @@ export function fsPath(spelled: string): string | Buffer {
   if (!spelled.includes('\\')) return spelled;
   const b = unescapeName(spelled);
   return isUtf8(b) ? b.toString('utf8') : b;
+}
+
+/**
+ * What to give `fs` for the entry of a directory named by a spelling: the directory as given (a
+ * literal path, never unescaped), `/`, and the name's exact bytes; a string when it is all UTF-8.
+ */
+export function fsPathIn(dir: string, spelledName: string): string | Buffer {
+  if (!spelledName.includes('\\')) return `${dir.replace(/\/+$/, '')}/${spelledName}`;
+  const b = Buffer.concat([Buffer.from(`${dir.replace(/\/+$/, '')}/`, 'utf8'), unescapeName(spelledName)]);
+  return isUtf8(b) ? b.toString('utf8') : b;
+}
+
+/** The canonical spelling of a name given as a spelling (or a plain name): `a\b` becomes `a\\b`. */
+export function respell(spelled: string): string {
+  return spelled.includes('\\') ? escapeBytes(unescapeName(spelled)) : escapeText(spelled);
 }
 
 /**

@@ -12,7 +12,7 @@ import type { FileIdentity, SliceSpec } from '../native';
 import { arrayLayoutOf, parseShape, resolveSlice, SliceError, type ArrayFacts, type ArrayLayout, type ResolvedSlice } from './array';
 import { UsageError } from './catalog';
 import { parseDTypeSpec, parseNumericDType } from './dtype';
-import { escapeText } from './names';
+import { respell } from './names';
 import type { Segment } from './types';
 
 export type Part = 'magnitude' | 'phase' | 'real' | 'imag';
@@ -180,7 +180,7 @@ export function selectArray(seg: Segment, flags: SelectionFlags): Selected {
       child = children[0];
     } else {
       // Children are spelled like names (core/names.ts): the spelling or the plain text finds one.
-      child = children.find((c) => c.name === `${name}/${wanted}` || c.name === `${name}/${escapeText(wanted)}`);
+      child = children.find((c) => c.name === `${name}/${wanted}` || c.name === `${name}/${respell(wanted)}`);
       if (!child) throw new SelectionError(`${name}: no ${kind} '${wanted}'${children.length ? ` (it has ${childNames(seg)})` : ''}`);
     }
     const label = `${name} ${kind} '${child.name.slice(name.length + 1)}'`;

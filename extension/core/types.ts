@@ -58,7 +58,10 @@ export interface Segment {
   holders: Holder[];
   orphan: boolean | null;
   deleted: boolean;
+  /** A symlink's target, spelled like a name (core/names.ts); never followed. */
   symlinkTarget: string | null;
+  /** The target's bytes in hex, beside symlinkTarget exactly when its spelling is not the target itself (as nameBytes). */
+  symlinkTargetBytes?: string;
   error: string | null;
   /** Extra facts a format knows (safetensors `__metadata__`, Arrow row count...). Not in the contract; optional. */
   details?: Record<string, unknown>;

@@ -13,6 +13,7 @@ import type { FirstPicture, HostToWebview, SliceSelection, StatsSummary, Webview
 import type { PreviewInfo } from '../api';
 import { resolveSlice, SliceError, type ResolvedSlice } from '../core/array';
 import { formatBytes } from '../core/format-words';
+import { writeUserFile } from '../core/fsutil';
 import { openView, viewErrorCode, type MappedView, type ReduceMode } from '../native';
 import { gatherWindow, npyHeader, readElement } from './element';
 import type { EmbeddedInit } from './html';
@@ -554,7 +555,14 @@ export class ViewerSession implements vscode.Disposable {
     });
     if (!uri) return;
     const data = Buffer.from(dataUrl.slice(dataUrl.indexOf(',') + 1), 'base64');
-    await vscode.workspace.fs.writeFile(uri, data);
+    if (uri.scheme === 'file') {
+      try {
+        await writeUserFile(uri.fsPath, [data]);
+      } catch (e) {
+        this.notice('error', `Not saved: ${e instanceof Error ? e.message : String(e)}`);
+        return;
+      }
+    } else await vscode.workspace.fs.writeFile(uri, data);
     this.notice('info', `Saved ${uri.fsPath}`);
   }
 
@@ -581,12 +589,12 @@ export class ViewerSession implements vscode.Disposable {
     if (!uri) return;
     const header = npyHeader(gathered.descr, gathered.shape);
     if (uri.scheme === 'file') {
-      const fh = await fs.promises.open(uri.fsPath, 'w');
+      // Never opens what is there (a FIFO would block the extension host, a symlink be written through).
       try {
-        await fh.write(header);
-        await fh.write(gathered.data);
-      } finally {
-        await fh.close();
+        await writeUserFile(uri.fsPath, [header, gathered.data]);
+      } catch (e) {
+        this.notice('error', `Not saved: ${e instanceof Error ? e.message : String(e)}`);
+        return;
       }
     } else {
       const all = new Uint8Array(header.length + gathered.data.length);

@@ -10,6 +10,7 @@ import { dtypeWords, parseNumericDType } from '../core/dtype';
 import { decodeFile } from '../core/formats';
 import { fsPath } from '../core/names';
 import { HEAD_BYTES, TAIL_BYTES, type Decoded, type Segment } from '../core/types';
+import { errnoOf, openRegular } from '../core/fsutil';
 import type { FileIdentity } from '../native';
 import type { SegmentSummary, TensorSummary } from '../../webview/protocol';
 
@@ -103,10 +104,11 @@ async function readRange(fh: fs.promises.FileHandle, offset: number, length: num
 
 /** Decodes a file's header with the catalog's decoders (reads only the header, never the data). */
 export async function decodeOnDisk(file: string): Promise<{ decoded: Decoded; size: number; identity: FileIdentity }> {
-  const fh = await fs.promises.open(file, fs.constants.O_RDONLY | fs.constants.O_NONBLOCK);
+  // Never blocks (a FIFO), follows the editor's path, refuses what is not a regular file.
+  const { fh, st } = await openRegular(file, { follow: true }).catch((e: unknown) => {
+    throw errnoOf(e) === undefined && e instanceof Error ? new NotAnArrayError(e.message) : e;
+  });
   try {
-    const st = await fh.stat();
-    if (!st.isFile()) throw new NotAnArrayError(`${file} is not a regular file`);
     const size = st.size;
     const head = await readRange(fh, 0, HEAD_BYTES, size);
     const bytes: { size: number; head: Uint8Array; tail?: Uint8Array; tailOffset?: number } = { size, head };

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <climits>
 #include <map>
 #include <cstdio>
 #include <memory>
@@ -420,6 +421,7 @@ struct MapRef {
   bool deleted;
   uint64_t bytes;  // highest mapped end offset over this process's mappings of the file (page-rounded)
   std::string mapFile;
+  bool uncertain = false;  // the path came from the maps text with a \012 in it (newline or those 4 characters)
   uint32_t count = 1;  // mappings (VMAs) of it: a System V segment's attach count sums these
 };
 struct FdRef {
@@ -595,8 +597,24 @@ class HoldersWorker : public PromiseWorker {
         std::string path(ml.path, lineEnd);
         bool deleted = EndsWith(path, kDeleted);
         if (deleted) path.resize(path.size() - (sizeof kDeleted - 1));
-        // The kernel writes a newline in a mapped file's name as \012 (seq_file_path): undo it.
-        for (size_t k = path.find("\\012"); k != std::string::npos; k = path.find("\\012", k + 1)) path.replace(k, 4, "\n");
+        // The kernel writes a newline in a mapped file's name as \012 (seq_file_path) but a backslash
+        // as itself, so "\012" is ambiguous. The link /proc/PID/map_files/START-END holds the exact
+        // bytes (readable with CAP_SYS_ADMIN); without it \012 is read as a newline, marked uncertain.
+        bool uncertain = false;
+        if (path.find("\\012") != std::string::npos) {
+          char link[96];
+          std::snprintf(link, sizeof link, "%s/map_files/%llx-%llx", base.c_str(), static_cast<unsigned long long>(start),
+                        static_cast<unsigned long long>(end));
+          char buf[PATH_MAX + sizeof kDeleted];
+          ssize_t n = readlink(link, buf, sizeof buf);
+          if (n > 0 && static_cast<size_t>(n) < sizeof buf) {
+            path.assign(buf, static_cast<size_t>(n));
+            if (deleted && EndsWith(path, kDeleted)) path.resize(path.size() - (sizeof kDeleted - 1));
+          } else {
+            for (size_t k = path.find("\\012"); k != std::string::npos; k = path.find("\\012", k + 1)) path.replace(k, 4, "\n");
+            uncertain = true;
+          }
+        }
         uint64_t len = end - start;
         // One entry per file: found by hash, not by a search of the entries so far (a process
         // mapping 60,000 files made that search quadratic: seconds per scan).
@@ -609,7 +627,7 @@ class HoldersWorker : public PromiseWorker {
             std::snprintf(mapFile, sizeof mapFile, "%s/map_files/%llx-%llx", base.c_str(), static_cast<unsigned long long>(start),
                           static_cast<unsigned long long>(end));
           }
-          p.maps.push_back(MapRef{dev, ino, path, deleted, off + len, mapFile});
+          p.maps.push_back(MapRef{dev, ino, path, deleted, off + len, mapFile, uncertain});
         } else {
           MapRef& m = p.maps[it->second];
           m.bytes = std::max<uint64_t>(m.bytes, off + len);
@@ -671,6 +689,8 @@ class HoldersWorker : public PromiseWorker {
       uint32_t nFiles = 0;
       Napi::Array pathBytes = Napi::Array::New(env);
       uint32_t nBytes = 0;
+      Napi::Array uncertain = Napi::Array::New(env);  // indices of paths read from the maps text with a \012 in it
+      uint32_t nUncertain = 0;
       for (size_t j = 0; j < nm; ++j) {
         const MapRef& r = p.maps[j];
         cDev[j] = static_cast<double>(r.dev);
@@ -686,6 +706,7 @@ class HoldersWorker : public PromiseWorker {
           pathBytes.Set(nBytes++, Num(env, static_cast<double>(j)));
           pathBytes.Set(nBytes++, Napi::Buffer<char>::Copy(env, r.path.data(), r.path.size()));
         }
+        if (r.uncertain) uncertain.Set(nUncertain++, Num(env, static_cast<double>(j)));
         if (r.deleted) {
           mapFiles.Set(nFiles++, Num(env, static_cast<double>(j)));
           mapFiles.Set(nFiles++, Napi::String::New(env, r.mapFile));
@@ -700,6 +721,7 @@ class HoldersWorker : public PromiseWorker {
       maps.Set("paths", Napi::String::New(env, paths));
       maps.Set(kMapFile, mapFiles);
       maps.Set("pathBytes", pathBytes);
+      maps.Set("uncertain", uncertain);
       o.Set("maps", maps);
       Napi::Array fds = Napi::Array::New(env, p.fds.size());
       for (size_t j = 0; j < p.fds.size(); ++j) {

@@ -134,7 +134,7 @@ describe('manage: snapshots, creation and opens leave no wrong state', function 
         `ls -A ${mnt}`,
       ].join('\n'));
       const lines = out.trim().split('\n');
-      assert.match(lines[0], new RegExp(`^shm-inspector: ${mnt} ran out of room while writing snap \\(\\d+ bytes \\([\\d.]+ [KM]iB\\)\\); snap is untouched$`), out);
+      assert.match(lines[0], new RegExp(`^shm-inspector: ${mnt} ran out of room while writing snap \\(\\d+ bytes \\([\\d.]+ [KM]iB\\)\\); snap, snap.sha256 and snap.json are untouched$`), out);
       assert.deepStrictEqual(lines.slice(1), ['rc=1', 'snap: OK', '0', 'snap', 'snap.json', 'snap.sha256'], out);
     } finally {
       fs.rmdirSync(mnt);
@@ -270,12 +270,16 @@ describe('manage: snapshots, creation and opens leave no wrong state', function 
     const a = await runCliSoon(['restore', to, '--name', 'fifo_back', '--dir', dir]);
     assert.strictEqual(a.stderr, `shm-inspector: ${to}.sha256: a FIFO (named pipe), not a regular file; not read\n`);
     assert.strictEqual(a.code, 1);
-    // A FIFO as FILE.json beside an .npy snapshot (which has none of its own): not read, left alone.
+    // A FIFO as FILE.json: refused at once by restore, as a FIFO FILE.sha256 is (never skipped, never waited on);
+    // persist, which only replaces or removes a FILE.json of its own, leaves it alone.
     fs.unlinkSync(`${to}.sha256`);
     fs.writeFileSync(`${to}.sha256`, `${r.sha256}  fifo.bin\n`);
     fs.unlinkSync(`${to}.json`);
     execFileSync('mkfifo', [`${to}.json`]);
-    assert.strictEqual(ok<{ verified: boolean }>(await runCliSoon(['restore', to, '--name', 'fifo_json', '--dir', dir, '--json'])).verified, true);
+    const j = await runCliSoon(['restore', to, '--name', 'fifo_json', '--dir', dir]);
+    assert.strictEqual(j.stderr, `shm-inspector: ${to}.json: a FIFO (named pipe), not a regular file; not read; not restored\n`);
+    assert.strictEqual(j.code, 1);
+    assert.ok(!fs.existsSync(path.join(dir, 'fifo_json')));
     execFileSync('/usr/bin/python3', ['-c', 'import numpy as np, sys; np.save(sys.argv[1], np.arange(5))', path.join(dir, 'p6.npy')]);
     ok(await runCliSoon(['persist', 'p6.npy', '--to', to, '--dir', dir, '--force', '--json']));
     assert.ok(fs.lstatSync(`${to}.json`).isFIFO(), 'a FIFO that is not our sidecar is left alone');
@@ -351,20 +355,20 @@ describe('manage: snapshots, creation and opens leave no wrong state', function 
     fs.rmSync(sweepDir, { recursive: true });
   });
 
-  it('list never shows .shmi-* temporary names (top level or in a folder); create and restore refuse them as names', async () => {
+  it('list never shows our temporary names (.shmi-PID-HEX.tmp, .shmi-rm-HEX; top level or in a folder); create and restore refuse them as names', async () => {
     fs.writeFileSync(path.join(dir, '.shmi-12345-0123456789ab.tmp'), 'half');
-    fs.writeFileSync(path.join(dir, '.shmi-rm-0123'), 'going');
+    fs.writeFileSync(path.join(dir, '.shmi-rm-0123456789abcdef'), 'going');
     fs.mkdirSync(path.join(dir, 'joblib_memmapping_folder_t'));
-    fs.writeFileSync(path.join(dir, 'joblib_memmapping_folder_t', '.shmi-1-ab.tmp'), 'x');
+    fs.writeFileSync(path.join(dir, 'joblib_memmapping_folder_t', '.shmi-1-0123456789ab.tmp'), 'x');
     fs.writeFileSync(path.join(dir, 'joblib_memmapping_folder_t', 'real.pkl'), 'x');
     const cat = ok<{ segments: { name: string; children: { name: string }[] | null }[] }>(await runCli(['list', '--dir', dir, '--json']));
     const names = cat.segments.flatMap((s) => [s.name, ...(s.children ?? []).map((c) => c.name)]);
     assert.deepStrictEqual(names.filter((n) => n.includes('.shmi-')), []);
     assert.ok(names.includes('joblib_memmapping_folder_t/real.pkl'));
-    const c = await runCli(['create', '.shmi-mine', '--dtype', 'u1', '--shape', '3', '--dir', dir]);
+    const c = await runCli(['create', '.shmi-99-0123456789ab.tmp', '--dtype', 'u1', '--shape', '3', '--dir', dir]);
     assert.strictEqual(c.code, 2);
-    assert.match(c.stderr, /names starting with \.shmi- are SHM Inspector's temporary files/);
-    for (const n of ['.shmi-12345-0123456789ab.tmp', '.shmi-rm-0123']) fs.unlinkSync(path.join(dir, n));
+    assert.match(c.stderr, /names like \.shmi-PID-HEX\.tmp and \.shmi-rm-HEX are SHM Inspector's temporary files/);
+    for (const n of ['.shmi-12345-0123456789ab.tmp', '.shmi-rm-0123456789abcdef']) fs.unlinkSync(path.join(dir, n));
     fs.rmSync(path.join(dir, 'joblib_memmapping_folder_t'), { recursive: true });
   });
 });

@@ -8,7 +8,7 @@
  * the arguments it was given. A failure is one labelled line and the log's name.
  */
 import * as assert from 'assert';
-import { spawn, type ChildProcess } from 'child_process';
+import { execFileSync, spawn, type ChildProcess } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
@@ -143,5 +143,61 @@ describe('npm start: steps, apt lock, Ctrl+C', function () {
     assert.match(d.out(), /stopped\.\n$/);
     assert.doesNotMatch(d.out(), /next step/);
     assert.strictEqual(args().split('\n').filter(Boolean).length, 1, 'the update ran to its end; the install never started');
+  });
+});
+
+describe("npm start: its log file is the user's own, never a FIFO or a symlink's target", function () {
+  this.timeout(30_000);
+  let tmp = '';
+  beforeEach(() => {
+    tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'shmi-startlog-'));
+  });
+  afterEach(() => fs.rmSync(tmp, { recursive: true, force: true }));
+
+  /** Constructs Steps as start.mjs does (then a failing step, whose cleanup must run); its stdout and exit code. */
+  function construct(env: Record<string, string | undefined>): Promise<{ out: string; code: number | null; ms: number }> {
+    const driver = `
+import { Steps } from ${JSON.stringify(STEPS)};
+let steps;
+try { steps = new Steps(); } catch (e) { console.log('refused: ' + e.message); process.exit(3); }
+console.log('log: ' + steps.logFile);
+steps.stopWith(async () => console.log('cleaned up'));
+await steps.step('failing', async () => { throw new Error('no'); });
+`;
+    const t0 = Date.now();
+    const e = { ...process.env, ...env };
+    for (const k of Object.keys(e)) if (e[k] === undefined) delete e[k];
+    const proc = spawn(process.execPath, ['--input-type=module', '-e', driver], { env: e, stdio: ['ignore', 'pipe', 'inherit'] });
+    let out = '';
+    proc.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+    const timer = setTimeout(() => proc.kill('SIGKILL'), 10_000);
+    return new Promise((r) => proc.on('exit', (code) => (clearTimeout(timer), r({ out, code, ms: Date.now() - t0 }))));
+  }
+
+  it('a FIFO at the log path is refused at once (no hang); a symlink there is not followed and its target is untouched', async () => {
+    const fifo = path.join(tmp, 'fifo.log');
+    execFileSync('mkfifo', [fifo]);
+    const f = await construct({ SHM_START_LOG: fifo });
+    assert.strictEqual(f.code, 3, f.out);
+    assert.match(f.out, /^refused: the log file .*fifo\.log is a FIFO/);
+    const target = path.join(tmp, 'precious');
+    fs.writeFileSync(target, 'keep me');
+    fs.symlinkSync(target, path.join(tmp, 'link.log'));
+    const l = await construct({ SHM_START_LOG: path.join(tmp, 'link.log') });
+    assert.strictEqual(l.code, 3, l.out);
+    assert.match(l.out, /symbolic link; not followed/);
+    assert.strictEqual(fs.readFileSync(target, 'utf8'), 'keep me');
+  });
+
+  it('by default the log is in the private state folder ($XDG_STATE_HOME/shm-inspector), not /tmp; a failed step runs the cleanup', async () => {
+    const state = path.join(tmp, 'state');
+    const r = await construct({ SHM_START_LOG: undefined, XDG_STATE_HOME: state });
+    const log = path.join(state, 'shm-inspector', 'start.log');
+    assert.strictEqual(r.code, 1, r.out);
+    assert.ok(r.out.startsWith(`log: ${log}\n`), r.out);
+    assert.match(r.out, /failed: no\nfull log: .*\ncleaned up\n$/);
+    assert.strictEqual(fs.statSync(path.dirname(log)).mode & 0o777, 0o700);
+    assert.strictEqual(fs.statSync(log).mode & 0o777, 0o600);
+    assert.match(fs.readFileSync(log, 'utf8'), /=== failing/);
   });
 });

@@ -11,6 +11,7 @@ import * as path from 'path';
 import { DEFAULT_DIR } from '../catalog';
 import { parseDTypeSpec, parseNumericDType, type NumericDType } from '../dtype';
 import { decodeNpy } from '../formats/npy';
+import { fsPathIn, respell } from '../names';
 import { OperationError, type CreateRequest, type CreateResult, type Fill } from './api';
 import {
   arrayBytes, bytesWords, checkAbort, CHUNK, copyRange, createExclusive, errnoOf, errnoText, isAbort, npyDescr, npyHeader,
@@ -220,14 +221,16 @@ export async function createSegment(req: CreateRequest): Promise<CreateResult> {
   const plan = await planCreate(req);
   const format = req.format ?? 'npy';
   const fill = req.fill ?? 'zeros';
-  const full = path.join(dir, req.name);
+  // req.name is a spelling (core/names.ts): `full` holds its exact bytes, `shown` its canonical spelling.
+  const name = respell(req.name);
+  const full = fsPathIn(dir, req.name);
   const total = plan.header.length + plan.dataBytes;
   await sweepStaleTemps(dir);
-  await requireRoom(dir, total, req.name);
+  await requireRoom(dir, total, name);
   checkAbort(req.signal);
   const taken = async () => {
     const st = await fs.promises.lstat(full).catch(() => null);
-    return st ? new OperationError(`${req.name}: already exists${st.isSymbolicLink() ? ' (a symbolic link; not followed)' : ''}`) : null;
+    return st ? new OperationError(`${name}: already exists${st.isSymbolicLink() ? ' (a symbolic link; not followed)' : ''}`) : null;
   };
   // Refused before any byte is written; placeNoReplace checks again, atomically, at the end.
   const early = await taken();
@@ -238,7 +241,7 @@ export async function createSegment(req: CreateRequest): Promise<CreateResult> {
     made = await createExclusive(tmp, req.mode ?? 0o600);
   } catch (e) {
     if (errnoOf(e) === 'ENOENT') throw new OperationError(`${dir}: no such directory`);
-    throw new OperationError(`${req.name}: cannot create: ${errnoText(e)}`);
+    throw new OperationError(`${name}: cannot create: ${errnoText(e)}`);
   }
   const { fh, dev, ino } = made;
   let src: fs.promises.FileHandle | undefined;
@@ -265,19 +268,19 @@ export async function createSegment(req: CreateRequest): Promise<CreateResult> {
     }
     await fh.close();
     checkAbort(req.signal);
-    if (!(await placeNoReplace(tmp, full))) throw (await taken()) ?? new OperationError(`${req.name}: already exists`);
+    if (!(await placeNoReplace(tmp, full))) throw (await taken()) ?? new OperationError(`${name}: already exists`);
   } catch (e) {
     await src?.close().catch(() => undefined);
     await fh.close().catch(() => undefined);
     await removeIfSame(tmp, dev, ino);
     if (isAbort(e) || e instanceof OperationError) throw e;
-    if (errnoOf(e) === 'ENOSPC') throw new OperationError(`${dir} ran out of room while writing ${req.name} (${bytesWords(total)}); nothing was left behind`);
-    throw new OperationError(`${req.name}: ${errnoText(e)}; nothing was left behind`);
+    if (errnoOf(e) === 'ENOSPC') throw new OperationError(`${dir} ran out of room while writing ${name} (${bytesWords(total)}); nothing was left behind`);
+    throw new OperationError(`${name}: ${errnoText(e)}; nothing was left behind`);
   }
   await src?.close().catch(() => undefined);
   return {
-    name: req.name,
-    path: full,
+    name,
+    path: path.join(dir, name),
     size: total,
     dtype: plan.dt.str,
     shape: plan.shape,

@@ -15,7 +15,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { DEFAULT_DIR, inspectSegment, listCatalog, resolveName } from '../catalog';
 import { parseNumericDType } from '../dtype';
-import { fsPath } from '../names';
+import { escapeText, fsPath, fsPathIn, respell } from '../names';
 import type { Segment } from '../types';
 import { ExistsError, OperationError, type PersistRequest, type PersistResult, type RestoreRequest, type RestoreResult } from './api';
 import {
@@ -186,9 +186,21 @@ async function finalNameProblem(p: string): Promise<{ exists: boolean }> {
   }
 }
 
-/** Whether a FILE.json was written by shm-inspector (then it describes FILE, and goes or is replaced with it). */
-async function ourSidecar(file: string): Promise<{ sha256: string | null } | null> {
-  const text = await readSmallRegular(file, SMALL_FILE_MAX).catch(() => null);
+/** `a`, `a and b`, `a, b and c`. */
+function wordList(words: string[]): string {
+  return words.length <= 1 ? words.join('') : `${words.slice(0, -1).join(', ')} and ${words[words.length - 1]}`;
+}
+
+/**
+ * Whether a FILE.json was written by shm-inspector (then it describes FILE, and goes or is
+ * replaced with it). `strict` (restore): a FILE.json that cannot be read (a FIFO, a device,
+ * unreadable, too large) is an error, as for FILE.sha256, never skipped; else it is not ours.
+ */
+async function ourSidecar(file: string, strict = false): Promise<{ sha256: string | null } | null> {
+  const text = await readSmallRegular(file, SMALL_FILE_MAX).catch((e: unknown) => {
+    if (strict) throw e instanceof OperationError ? new OperationError(`${e.message}; not restored`) : e;
+    return null;
+  });
   if (text === null || !/"writer": "shm-inspector"/.test(text)) return null;
   try {
     const j = JSON.parse(text) as { writer?: unknown; sha256?: unknown };
@@ -308,17 +320,31 @@ export async function persistSegment(req: PersistRequest): Promise<PersistResult
       staged.unshift(await stageText(toDir, sidecarFile, JSON.stringify(known, null, 2) + '\n', 0o644));
     }
     checkAbort(req.signal);
-    // Everything is written: from here on, only renames (and the removal of our stale FILE.json).
-    // A FILE.json from an earlier raw snapshot under this name would now describe the wrong bytes.
-    if (!raw && oldSidecar) await fs.promises.unlink(sidecarFile).catch((e) => (errnoOf(e) === 'ENOENT' ? undefined : Promise.reject(e)));
+    // Everything is written: from here on, only renames, then the removal of our stale FILE.json:
+    // one from an earlier raw snapshot under this name would now describe the wrong bytes. It goes
+    // after the renames, so a failure before them leaves every old file as it was (and a kill
+    // between leaves a FILE.json whose sha256 does not match FILE, which restore refuses).
+    // Without force, each part takes a name that must still be free (link, EEXIST when taken):
+    // a file that appeared there after the check above is never replaced.
     for (const s of staged) {
-      await fs.promises.rename(s.tmp, s.final);
+      if (req.force) await fs.promises.rename(s.tmp, s.final);
+      else if (!(await placeNoReplace(s.tmp, s.final))) {
+        throw new ExistsError(`${s.final} appeared while the snapshot was written; not replaced (pass --force to replace it)`, [s.final]);
+      }
       placed++;
     }
+    if (!raw && oldSidecar) await fs.promises.unlink(sidecarFile).catch((e) => (errnoOf(e) === 'ENOENT' ? undefined : Promise.reject(e)));
     await fsyncDir(toDir);
     return { file: to, sha256, bytes: total, format, sidecar, checksumFile };
   } catch (e) {
     for (const s of staged.slice(placed)) await removeIfSame(s.tmp, s.dev, s.ino);
+    if (placed > 0 && !req.force) {
+      // Without force the names placed so far were free: taking them back restores how it was.
+      for (const s of staged.slice(0, placed)) await removeIfSame(s.final, s.dev, s.ino);
+      if (e instanceof ExistsError) throw new ExistsError(`${e.message}; nothing was left behind`, e.existing);
+      if (e instanceof OperationError) throw new OperationError(`${e.message}; nothing was left behind`);
+      throw new OperationError(`${rel}: persist failed: ${errnoText(e)}; nothing was left behind`);
+    }
     if (placed > 0) {
       const done = staged.slice(0, placed).map((s) => path.basename(s.final)).join(' and ');
       throw new OperationError(
@@ -326,7 +352,10 @@ export async function persistSegment(req: PersistRequest): Promise<PersistResult
       );
     }
     if (isAbort(e)) throw e;
-    const kept = taken.length > 0 ? `; ${path.basename(to)} is untouched` : '; nothing was left behind';
+    // True in every path that gets here: no rename happened, every temp is removed, and each
+    // old file (whichever existed) is as it was.
+    const old = taken.map((p) => path.basename(p));
+    const kept = old.length > 0 ? `; ${wordList(old)} ${old.length === 1 ? 'is' : 'are'} untouched` : '; nothing was left behind';
     if (errnoOf(e) === 'ENOSPC') throw new OperationError(`${toDir} ran out of room while writing ${path.basename(to)} (${bytesWords(total)})${kept}`);
     if (e instanceof OperationError) throw e;
     throw new OperationError(`${rel}: persist failed: ${errnoText(e)}${kept}`);
@@ -357,19 +386,21 @@ async function expectedChecksum(file: string): Promise<string[] | null> {
 export async function restoreSegment(req: RestoreRequest): Promise<RestoreResult> {
   const dir = req.dir ?? DEFAULT_DIR;
   const file = path.resolve(req.file);
-  const name = req.name ?? path.basename(file);
+  // The name is a spelling (core/names.ts); FILE's base name is a literal name, spelled here.
+  const name = req.name !== undefined ? respell(req.name) : escapeText(path.basename(file));
   const bad = validateName(name);
   if (bad) throw new OperationError(bad);
-  const full = path.join(dir, name);
+  const full = fsPathIn(dir, name);
+  const shownPath = path.join(dir, name);
   const { fh: src, st } = await openRegular(file, { follow: true });
   let made: Awaited<ReturnType<typeof createExclusive>> | undefined;
   let tmp = '';
   try {
     const expected = await expectedChecksum(file);
-    const sidecar = await ourSidecar(`${file}.json`);
+    const sidecar = await ourSidecar(`${file}.json`, true);
     const existing = await fs.promises.lstat(full).catch(() => null);
     if (existing?.isDirectory()) throw new OperationError(`${name}: a folder of that name exists in ${dir}; not replaced`);
-    if (existing && !req.force) throw new ExistsError(`${name}: already exists in ${dir}; pass --force to replace it`, [full]);
+    if (existing && !req.force) throw new ExistsError(`${name}: already exists in ${dir}; pass --force to replace it`, [shownPath]);
     await sweepStaleTemps(dir);
     await requireRoom(dir, st.size, name);
     checkAbort(req.signal);
@@ -393,14 +424,20 @@ export async function restoreSegment(req: RestoreRequest): Promise<RestoreResult
       throw new OperationError(`${file}: ${path.basename(file)}.json describes other bytes (sha256 ${sidecar.sha256}, the file has ${got}): they are not from the same snapshot; not restored`);
     }
     checkAbort(req.signal);
-    if (req.force) {
+    // Replace only what was checked: the entry the name held then (`existing`, which the caller's
+    // force was about), never a file that took the name since; a name that was free must still be.
+    const now = existing ? await fs.promises.lstat(full).catch(() => null) : null;
+    if (req.force && existing && now && !(now.dev === existing.dev && now.ino === existing.ino)) {
+      throw new ExistsError(`${name}: another file took its place in ${dir} while the snapshot was restored; not replaced (restore again to replace what is there now)`, [shownPath]);
+    }
+    if (req.force && existing && now) {
       await fs.promises.rename(tmp, full);
     } else if (!(await placeNoReplace(tmp, full))) {
       // A segment of that name appeared meanwhile: not overwritten.
-      throw new ExistsError(`${name}: already exists in ${dir}; pass --force to replace it`, [full]);
+      throw new ExistsError(`${name}: already exists in ${dir}; pass --force to replace it`, [shownPath]);
     }
     made = undefined;
-    return { name, path: full, bytes: st.size, verified: expected !== null };
+    return { name, path: shownPath, bytes: st.size, verified: expected !== null };
   } catch (e) {
     if (made) {
       await made.fh.close().catch(() => undefined);

@@ -17,7 +17,7 @@ import type { Holder, Segment } from '../types';
 import type { ClearRequest, ClearResult, PlannedName, UnlinkOutcome, UnlinkRequest } from './api';
 import { errnoOf, errnoText } from './util';
 import { globRegExp } from '../glob';
-import { entryName, entryPath, fsPath } from '../names';
+import { displayText, entryName, entryPath, fsPath } from '../names';
 
 export { globRegExp };
 
@@ -39,7 +39,7 @@ export function holdersOf(seg: Segment): Holder[] {
 }
 
 export function holdersWords(h: Holder[]): string {
-  return h.map((x) => `${x.comm} (pid ${x.pid})`).join(', ');
+  return h.map((x) => `${displayText(x.comm)} (pid ${x.pid})`).join(', ');
 }
 
 /** Why a folder cannot be planned whole (a folder in it was not listed: too deep, unreadable), or null. */
@@ -404,7 +404,7 @@ async function plan(req: ClearRequest): Promise<{ segments: Segment[]; t: Tally;
     candidates = found.filter((s) => !seen.has(s.path) && seen.add(s.path) && !inFolder(s.path));
   }
   for (const s of candidates) {
-    if (re && !re.test(s.name)) continue;
+    if (re && !re.test(entryPath(s.name))) continue;
     if (req.olderThanMs !== undefined && !(newestMtime(s) < now - req.olderThanMs)) continue;
     if (s.format === 'tensor' || s.format === 'column') {
       t.skipped.push({ name: s.name, reason: 'part of a container file; not removed on its own' });

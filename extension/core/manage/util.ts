@@ -4,7 +4,6 @@
  * removal, opening user-given files without blocking (openRegular), and placing a
  * finished file under a name that must not be taken (placeNoReplace). All I/O is async.
  */
-import { nodeCrypto } from '../lazy';
 import type { Hash } from 'crypto';
 import * as fs from 'fs';
 import * as path from 'path';
@@ -12,22 +11,28 @@ import { formatBytes } from '../format-words';
 import { removeEntries } from '../../native';
 import type { NumericDType } from '../dtype';
 import { OperationError, type ProgressFn } from './api';
+import { respell, unescapeName } from '../names';
+import { bytesWords, errnoOf, isOurTemporary, TEMP_PREFIX } from '../fsutil';
+// Re-exported: the management modules take them from here.
+export { bytesWords, errnoOf, errnoText, isOurTemporary, openRegular, readSmallRegular, tempBeside, TEMP_PREFIX, writeUserFile, type RegularFile } from '../fsutil';
 
 /** Copies and fills go in chunks of this many bytes (progress and cancellation between them). */
 export const CHUNK = 8 * 1024 * 1024;
 
 /**
  * Why `name` cannot be a new segment's name, or null when it can:
- * not empty, no `/`, not `.` or `..`, no NUL, at most 255 bytes (UTF-8).
+ * not empty, no `/`, not `.` or `..`, no NUL, at most 255 bytes. NAME is a spelling (core/names.ts).
  */
 export function validateName(name: string): string | null {
   if (typeof name !== 'string' || name.length === 0) return 'a segment name cannot be empty';
-  if (name.includes('\0')) return `invalid segment name '${name.replace(/\0/g, '\\0')}': it contains a NUL byte`;
-  if (name.includes('/')) return `invalid segment name '${name}': it may not contain '/'`;
-  if (name === '.' || name === '..') return `invalid segment name '${name}'`;
-  if (isOurTemporary(name)) return `invalid segment name '${name}': names starting with ${TEMP_PREFIX} are SHM Inspector's temporary files`;
-  const bytes = Buffer.byteLength(name, 'utf8');
-  if (bytes > 255) return `invalid segment name: ${bytes} bytes long, at most 255`;
+  // NAME is a spelling (core/names.ts): its bytes are what is checked, it is what messages show.
+  const shown = respell(name);
+  const bytes = unescapeName(name);
+  if (bytes.includes(0)) return `invalid segment name '${shown.replace(/\\x00/g, '\\0')}': it contains a NUL byte`;
+  if (bytes.includes(0x2f)) return `invalid segment name '${shown}': it may not contain '/'`;
+  if (shown === '.' || shown === '..') return `invalid segment name '${shown}'`;
+  if (isOurTemporary(shown)) return `invalid segment name '${shown}': names like ${TEMP_PREFIX}PID-HEX.tmp and ${TEMP_PREFIX}rm-HEX are SHM Inspector's temporary files`;
+  if (bytes.length > 255) return `invalid segment name: ${bytes.length} bytes long, at most 255`;
   return null;
 }
 
@@ -44,23 +49,6 @@ export function checkAbort(signal: AbortSignal | undefined): void {
 
 export function isAbort(e: unknown): boolean {
   return e instanceof Error && e.name === 'AbortError';
-}
-
-export function errnoOf(e: unknown): string | undefined {
-  return (e as NodeJS.ErrnoException)?.code;
-}
-
-/** `EACCES: permission denied` style text for an fs error. */
-export function errnoText(e: unknown): string {
-  const code = errnoOf(e);
-  const msg = e instanceof Error ? e.message : String(e);
-  if (!code) return msg;
-  const m = /^[A-Z]+: ([^,]+)/.exec(msg);
-  return `${code}: ${m ? m[1] : msg}`;
-}
-
-export function bytesWords(n: number): string {
-  return `${n} bytes (${formatBytes(n)})`;
 }
 
 /** Free bytes on the file system holding `dir` (unprivileged view: f_bavail). */
@@ -90,24 +78,6 @@ export async function removeIfSame(file: string, dev: number, ino: number): Prom
   } finally {
     await d?.close().catch(() => undefined);
   }
-}
-
-/** Every temporary name SHM Inspector makes in a directory starts with this. */
-export const TEMP_PREFIX = '.shmi-';
-
-/**
- * True for a name (or the last part of a path) that is one of our temporary files
- * (`.shmi-PID-HEX.tmp` while a file is written, `.shmi-rm-*` while one is removed):
- * never a segment, so never listed.
- */
-export function isOurTemporary(name: string): boolean {
-  const slash = name.lastIndexOf('/');
-  return name.startsWith(TEMP_PREFIX, slash + 1);
-}
-
-/** A temp name in `dir` (short: the target's name may already be 255 bytes). */
-export function tempBeside(dir: string): string {
-  return path.join(dir, `${TEMP_PREFIX}${process.pid}-${nodeCrypto().randomBytes(6).toString('hex')}.tmp`);
 }
 
 /** A temp name tempBeside made: its process id, then random hex. */
@@ -163,109 +133,21 @@ export async function createExclusive(file: string, mode: number): Promise<{ fh:
   }
 }
 
-/** What a file that is not regular is, in words. */
-function kindWords(st: fs.Stats): string {
-  if (st.isFIFO()) return 'a FIFO (named pipe)';
-  if (st.isSocket()) return 'a socket';
-  if (st.isCharacterDevice()) return 'a character device';
-  if (st.isBlockDevice()) return 'a block device';
-  if (st.isDirectory()) return 'a directory';
-  return 'something else';
-}
-
-/** statfs f_type of kernel file systems whose files' sizes are not their contents. */
-const PSEUDO_FS: Record<number, string> = {
-  0x9fa0: '/proc',
-  0x62656572: '/sys',
-  0x64626720: 'debugfs',
-  0x74726163: 'tracefs',
-  0x73636673: 'securityfs',
-  0x27e0eb: 'cgroup',
-  0x63677270: 'cgroup2',
-  0x62656570: 'configfs',
-  0xcafe4a11: 'bpffs',
-  0xde5e81e4: 'efivarfs',
-};
-
-export interface RegularFile {
-  fh: fs.promises.FileHandle;
-  st: fs.Stats;
-}
-
-/**
- * Opens a user-given file for reading without ever blocking: O_NONBLOCK (a FIFO or a
- * device does not wait for a writer), O_NOCTTY, O_NOFOLLOW unless `follow`; then fstat,
- * and refuses anything but a regular file, and kernel files (/proc, /sys...) whose size
- * is not their content (`/proc/self/status` has size 0). Errors are OperationErrors
- * that name the file.
- */
-export async function openRegular(file: string, o: { follow?: boolean } = {}): Promise<RegularFile> {
-  const c = fs.constants;
-  let fh: fs.promises.FileHandle;
-  try {
-    fh = await fs.promises.open(file, c.O_RDONLY | c.O_NONBLOCK | c.O_NOCTTY | (o.follow ? 0 : c.O_NOFOLLOW));
-  } catch (e) {
-    const code = errnoOf(e);
-    if (code === 'ENOENT' || code === 'ENOTDIR') throw Object.assign(new OperationError(`${file}: no such file`), { code });
-    if (code === 'ELOOP' && !o.follow) throw new OperationError(`${file}: a symbolic link; not followed`);
-    if (code === 'ENXIO') throw new OperationError(`${file}: not a regular file (a socket or a device without its driver)`);
-    throw new OperationError(`${file}: cannot read it: ${errnoText(e)}`);
-  }
-  try {
-    const st = await fh.stat();
-    if (!st.isFile()) throw new OperationError(`${file}: ${kindWords(st)}, not a regular file; not read`);
-    const fsType = await fs.promises.statfs(file).then((s) => PSEUDO_FS[s.type], () => undefined);
-    if (fsType) throw new OperationError(`${file}: a ${fsType} file, whose size is not its content; copy it to a regular file first`);
-    if (st.size === 0) {
-      const { bytesRead } = await fh.read(Buffer.alloc(1), 0, 1, 0);
-      if (bytesRead > 0) throw new OperationError(`${file}: its size says 0 bytes but it has content (a kernel file?); copy it to a regular file first`);
-    }
-    return { fh, st };
-  } catch (e) {
-    await fh.close().catch(() => undefined);
-    if (e instanceof OperationError) throw e;
-    throw new OperationError(`${file}: cannot read it: ${errnoText(e)}`);
-  }
-}
-
-/**
- * The text of a small user-given file (a checksum or a sidecar), read through openRegular;
- * null when it does not exist; refused beyond `max` bytes.
- */
-export async function readSmallRegular(file: string, max: number): Promise<string | null> {
-  let f: RegularFile;
-  try {
-    f = await openRegular(file, { follow: true });
-  } catch (e) {
-    if (errnoOf(e) === 'ENOENT' || errnoOf(e) === 'ENOTDIR') return null;
-    throw e;
-  }
-  try {
-    if (f.st.size > max) throw new OperationError(`${file}: ${bytesWords(f.st.size)}; too large for what it should be (at most ${formatBytes(max)})`);
-    const buf = Buffer.alloc(f.st.size);
-    let done = 0;
-    while (done < buf.length) {
-      const { bytesRead } = await f.fh.read(buf, done, buf.length - done, done);
-      if (bytesRead <= 0) break;
-      done += bytesRead;
-    }
-    return buf.subarray(0, done).toString('utf8');
-  } finally {
-    await f.fh.close().catch(() => undefined);
-  }
-}
-
 /**
  * Gives the finished file `tmp` the name `final` only if no entry has that name
  * (link(2) fails with EEXIST: never a replacement, never a half-written file under
  * `final`), then removes the temp name. Resolves false when `final` is taken (tmp left).
  */
-export async function placeNoReplace(tmp: string, final: string): Promise<boolean> {
+export async function placeNoReplace(tmp: string, final: string | Buffer): Promise<boolean> {
   try {
     await fs.promises.link(tmp, final);
   } catch (e) {
     if (errnoOf(e) === 'EEXIST') return false;
-    throw e;
+    // A file system without hard links (vfat, some FUSE): check, then rename (not atomic there).
+    if (!['EPERM', 'EOPNOTSUPP', 'ENOTSUP', 'ENOSYS'].includes(errnoOf(e) ?? '')) throw e;
+    if (await fs.promises.lstat(final).then(() => true, () => false)) return false;
+    await fs.promises.rename(tmp, final);
+    return true;
   }
   await fs.promises.unlink(tmp).catch(() => undefined);
   return true;
