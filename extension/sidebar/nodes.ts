@@ -19,10 +19,86 @@ export const BUCKET_SIZE = 500;
 
 /**
  * A segment's tree label: the last part of its name, display-escaped (core/names.ts). Names come
- * spelled from the catalog already; the escaping holds for any segment a caller builds.
+ * spelled from the catalog already; the escaping holds for any segment a caller builds. A name
+ * longer than LABEL_WHOLE characters is cut in its middle to `max` characters (cutLabel), so that
+ * the row's description (size · dtype · shape) is not pushed out of the row; the whole name is in
+ * the tooltip and the row's accessible name (tree.ts).
  */
-export function segmentLabel(s: Segment): string {
-  return displayText(s.name.includes('/') ? s.name.slice(s.name.lastIndexOf('/') + 1) : s.name);
+export function segmentLabel(s: Segment, max = LABEL_CUT): string {
+  const whole = displayText(baseName(s.name));
+  return unitsOf(whole).length > LABEL_WHOLE ? cutLabel(whole, max) : whole;
+}
+
+/**
+ * Names up to this many characters are shown whole (every name the tools and tests make, such as
+ * `shmi_e2e_first_outlier_1234567_2_abcdef01.npy`, fits); longer ones are cut to LABEL_CUT.
+ * Measured in the workbench (test/e2e/longnames.test.ts) at the default sidebar width of 300 px:
+ * the label box of a top-level row is 255 px wide, a label character takes about 7.5 px, the
+ * description `76.3 MiB · float64 · 1000×10000` 191 px (so no useful label leaves all of it in
+ * view), its `76.3 MiB · float64` 103 px, and the ellipsis that cuts it about 13 px. A 16-character
+ * label (about 120 px) keeps size and dtype in view.
+ */
+export const LABEL_WHOLE = 48;
+/** A cut label's length: 6 characters of the start, the ellipsis, 9 of the end (`joblib…ker-7.npy`). */
+export const LABEL_CUT = 16;
+/** When colliding siblings give up some of their (shared) start for more of their end, they keep at least this much of it. */
+export const LABEL_MIN_HEAD = 4;
+
+function baseName(name: string): string {
+  return name.includes('/') ? name.slice(name.lastIndexOf('/') + 1) : name;
+}
+
+/** The characters of displayed text, an escape (`\xHH`, `\\`) counting as one, so that a cut never splits one. */
+function unitsOf(text: string): string[] {
+  return text.match(/\\x[0-9a-fA-F]{2}|\\\\|[\s\S]/gu) ?? [];
+}
+
+/** How many characters of the end a cut label of `max` characters keeps: about 60 % of them. */
+function endShare(max: number): number {
+  return Math.ceil((max - 1) * 0.6);
+}
+
+/**
+ * `text` (already display-escaped) in at most `max` characters: its start, `…`, and its end, the end
+ * getting the larger share (names differ at the end: counters, workers, suffixes). `end` overrides
+ * how many characters of the end are kept. Text of `max` characters or fewer comes back unchanged.
+ */
+export function cutLabel(text: string, max: number, end?: number): string {
+  const u = unitsOf(text);
+  if (u.length <= max) return text;
+  const tail = Math.min(end ?? endShare(max), max - 2);
+  const head = max - 1 - tail;
+  return u.slice(0, head).join('') + '…' + u.slice(u.length - tail).join('');
+}
+
+/**
+ * The labels of sibling segments (one row each), by segment id: segmentLabel, except that siblings
+ * whose cut labels collide keep more of their end, first in place of their start (which they share)
+ * down to LABEL_MIN_HEAD characters of it, then by a longer cut, until all differ (at worst they are
+ * shown whole): two long names that share their start and end stay distinguishable.
+ */
+export function segmentLabels(segs: Segment[], max = LABEL_CUT): Map<string, string> {
+  const wholes = segs.map((s) => displayText(baseName(s.name)));
+  const labels = segs.map((s) => segmentLabel(s, max));
+  const byLabel = new Map<string, number[]>();
+  labels.forEach((l, i) => byLabel.set(l, [...(byLabel.get(l) ?? []), i]));
+  const tail0 = endShare(max);
+  const head0 = max - 1 - tail0;
+  for (const idx of byLabel.values()) {
+    if (idx.length < 2 || idx.every((i) => labels[i] === wholes[i])) continue;
+    for (let extra = 1; ; extra++) {
+      const tail = tail0 + extra;
+      const head = Math.max(Math.min(LABEL_MIN_HEAD, head0), head0 - extra);
+      const tries = idx.map((i) => (unitsOf(wholes[i]).length > LABEL_WHOLE ? cutLabel(wholes[i], head + 1 + tail, tail) : wholes[i]));
+      if (new Set(tries).size === tries.length || idx.every((i, k) => tries[k] === wholes[i])) {
+        idx.forEach((i, k) => (labels[i] = tries[k]));
+        break;
+      }
+    }
+  }
+  const out = new Map<string, string>();
+  segs.forEach((s, i) => out.set(segmentId(s), labels[i]));
+  return out;
 }
 
 /** A holder's tree label: its process name (which the process sets itself: any bytes), display-escaped. */

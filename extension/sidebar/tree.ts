@@ -12,7 +12,7 @@ import { arrayLimit, formatBytes, isPreviewable, modeString, segmentDescription,
 import type { Catalog, Segment } from '../core/types';
 import { userName } from '../core/users';
 import { displayText } from '../core/names';
-import { holderLabel, segmentId, segmentLabel, segmentNode, segmentNodes, type Node } from './nodes';
+import { holderLabel, segmentId, segmentLabel, segmentLabels, segmentNode, segmentNodes, type Node } from './nodes';
 import { isInterpretable } from '../commands/interpret';
 import { listSysv, type SysvSegment } from '../core/sysv';
 import { SYSV_GROUP_ID, sysvGroupItem, sysvSegmentItem, sysvTooltip } from './sysv';
@@ -85,6 +85,8 @@ export class SegmentTree implements vscode.TreeDataProvider<Node>, vscode.Dispos
   sysv: SysvSegment[] = [];
   private arranged: Arranged = { segments: [], groups: [], deleted: [], hidden: 0 };
   private parents = new Map<string, Node>();
+  /** Segment rows' labels by node id, made per set of siblings so that cut long names do not collide (nodes.ts). */
+  private labels = new Map<string, string>();
   private scanError: string | null = null;
   /** What the tree showed last; a scan that changes nothing visible does not re-render (hovers survive). */
   private signature = '';
@@ -175,6 +177,7 @@ export class SegmentTree implements vscode.TreeDataProvider<Node>, vscode.Dispos
   getChildren(node?: Node): Node[] {
     if (!node) {
       this.parents.clear();
+      this.labels.clear();
       if (this.state === 'error' && this.scanError) {
         return [{ kind: 'message', id: 'message:error', text: 'Cannot list shared memory', detail: this.scanError }];
       }
@@ -184,6 +187,7 @@ export class SegmentTree implements vscode.TreeDataProvider<Node>, vscode.Dispos
           ? a.groups.map((g) => ({ kind: 'group', id: `group:${g.key}`, group: g }))
           : segmentNodes(a.segments, 'root');
       if (a.deleted.length > 0) top.push({ kind: 'deletedGroup', id: 'group:deleted', segments: a.deleted });
+      this.noteLabels(top);
       if (this.sysv.length > 0) top.push({ kind: 'sysvGroup', id: SYSV_GROUP_ID, segments: this.sysv });
       if (top.length === 0 && a.hidden > 0) {
         top.push({ kind: 'message', id: 'message:hidden', text: `${a.hidden} segments hidden by the filter`, detail: 'Clear the filter to see them.' });
@@ -207,7 +211,13 @@ export class SegmentTree implements vscode.TreeDataProvider<Node>, vscode.Dispos
       }
     }
     for (const k of kids) this.parents.set(k.id, node);
+    this.noteLabels(kids);
     return kids;
+  }
+
+  private noteLabels(siblings: Node[]): void {
+    const segs = siblings.flatMap((n) => (n.kind === 'segment' ? [n.segment] : []));
+    for (const [id, label] of segmentLabels(segs)) this.labels.set(id, label);
   }
 
   getParent(node: Node): Node | undefined {
@@ -292,12 +302,14 @@ export class SegmentTree implements vscode.TreeDataProvider<Node>, vscode.Dispos
   }
 
   private segmentItem(id: string, s: Segment): vscode.TreeItem {
-    const label = segmentLabel(s);
+    const label = this.labels.get(id) ?? segmentLabel(s);
     const hasKids =
       (s.children?.length ?? 0) > 0 || (s.format !== 'tensor' && s.format !== 'column' && s.format !== 'directory' && s.holders.length > 0);
     const item = new vscode.TreeItem(label, hasKids ? vscode.TreeItemCollapsibleState.Collapsed : vscode.TreeItemCollapsibleState.None);
     item.id = id;
     item.description = segmentDescription(s);
+    // The whole name for screen readers (the label may be cut in its middle); the tooltip has it too.
+    item.accessibilityInformation = { label: `${displayText(s.name)}, ${item.description}` };
     const mark = markOf(s);
     item.resourceUri = vscode.Uri.from({ scheme: DECORATION_SCHEME, path: `/${s.name}`, query: mark });
     item.iconPath = iconOf(s);
