@@ -14,12 +14,20 @@ async function rowLabels(page: Page): Promise<string[]> {
   return page.$$eval('.part.sidebar .monaco-list-row .label-name', (els) => els.map((e) => (e.textContent ?? '').trim()));
 }
 
+/** With more than one view in the container, the Segments view's actions sit in its pane header, shown on hover. */
+async function hoverSegmentsHeader(page: Page): Promise<void> {
+  const header = page.locator('.part.sidebar .pane-header', { hasText: /^Segments/i }).first();
+  if ((await header.count()) > 0) await header.hover();
+}
+
 async function clickViewAction(page: Page, label: string): Promise<void> {
+  await hoverSegmentsHeader(page);
   await page.locator('.part.sidebar .title-actions, .part.sidebar .pane-header .actions').getByRole('button', { name: label }).first().click();
 }
 
 /** Picks an action of the view's "More Actions…" menu (grouping lives there, so that the view's title fits the default width). */
 async function overflowAction(page: Page, label: string): Promise<void> {
+  await hoverSegmentsHeader(page);
   await page.locator('.part.sidebar .action-label.codicon-toolbar-more:visible').first().click();
   const entry = page.getByRole('menuitem', { name: label });
   await entry.hover();
