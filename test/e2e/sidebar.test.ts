@@ -28,7 +28,9 @@ async function clickViewAction(page: Page, label: string): Promise<void> {
 /** Picks an action of the view's "More Actions…" menu (grouping lives there, so that the view's title fits the default width). */
 async function overflowAction(page: Page, label: string): Promise<void> {
   await hoverSegmentsHeader(page);
-  await page.locator('.part.sidebar .action-label.codicon-toolbar-more:visible').first().click();
+  // The Segments view's own "…" (in its pane header when the container has two views), not the container's.
+  const paneMore = page.locator('.part.sidebar .pane-header', { hasText: /^Segments/i }).locator('.action-label.codicon-toolbar-more');
+  await ((await paneMore.count()) > 0 ? paneMore.first() : page.locator('.part.sidebar .action-label.codicon-toolbar-more:visible').first()).click();
   const entry = page.getByRole('menuitem', { name: label });
   await entry.hover();
   await page.waitForTimeout(300);
