@@ -595,7 +595,9 @@ async function removeEntryTs(dirFd: number, it: RemoveItem): Promise<RemoveOutco
   }
   const hex = (k: number) => (require('crypto') as typeof import('crypto')).randomBytes(k).toString('hex');
   const free = async (p: Buffer) => fs.promises.lstat(p).then(() => false, (e: NodeJS.ErrnoException) => e.code === 'ENOENT');
-  const priv = at(Buffer.from(`.shmi-rm-${hex(8)}`));
+  // With the name when it fits (NAME_MAX): an unlinked file keeps its last name in /proc/PID/maps and fd links (fsutil.ts removedName).
+  const stem = Buffer.from(`.shmi-rm-${hex(8)}`);
+  const priv = at(stem.length + 1 + name.length <= 255 ? Buffer.concat([stem, Buffer.from('-'), name]) : stem);
   try {
     if (!(await free(priv))) return { code: 'EEXIST', message: 'file exists', blocks: 0, nlink: 0 };
     await fs.promises.rename(at(name), priv);

@@ -14,7 +14,7 @@ import { npyDecoded } from './formats/npy';
 import { applyInterpretation, birthOf, InterpretationIndex, loadInterpretations } from './interpretations';
 import { displayText, entryName, entryPath, escapeBytes, escapeText, fsPath, isPlainName, nameBytesHex, unescapeName } from './names';
 import { producerOf } from './producer';
-import { isOurTemporary } from './fsutil';
+import { isOurTemporary, removedPath } from './fsutil';
 import { HEAD_BYTES, TAIL_BYTES, type Catalog, type Decoded, type Holder, type ReadAt, type Segment } from './types';
 
 export const DEFAULT_DIR = '/dev/shm';
@@ -387,7 +387,8 @@ function deletedRefs(scan: HolderScan, realDirs: { real: string; dev: number }[]
   const refs = new Map<string, DeletedRef>();
   // Paths compared and kept spelled: a name that is not UTF-8 keeps its bytes.
   const dirs = realDirs.map((d) => ({ dev: d.dev, real: escapeText(d.real) }));
-  const spelled = (r: { path: string; pathBytes?: Uint8Array }) => (r.pathBytes ? escapeBytes(r.pathBytes) : escapeText(r.path));
+  // A segment unlinked by SHM Inspector shows its private name there (.shmi-rm-HEX-NAME): named NAME again.
+  const spelled = (r: { path: string; pathBytes?: Uint8Array }) => removedPath(r.pathBytes ? escapeBytes(r.pathBytes) : escapeText(r.path));
   const dirOf = (dev: number, p: string) => {
     let best: string | null = null;
     for (const d of dirs) {

@@ -33,10 +33,24 @@ export const TEMP_PREFIX = '.shmi-';
 
 /**
  * Our temporary names, exactly: `.shmi-PID-HEX.tmp` (12 hex digits: tempBeside, while persist,
- * create or restore write a file) and `.shmi-rm-HEX` (16 hex digits: native.ts removeEntries,
- * while one is removed). Any other `.shmi-*` name is a user's file like any other.
+ * create or restore write a file) and `.shmi-rm-HEX` or `.shmi-rm-HEX-NAME` (16 hex digits:
+ * native.ts removeEntries, while NAME is removed). Any other `.shmi-*` name is a user's file like any other.
  */
-const OUR_TEMPORARY = /^\.shmi-(?:\d+-[0-9a-f]{12}\.tmp|rm-[0-9a-f]{16})$/;
+const OUR_TEMPORARY = /^\.shmi-(?:\d+-[0-9a-f]{12}\.tmp|rm-[0-9a-f]{16}(?:-[\s\S]+)?)$/;
+
+/** The name removeEntries unlinked a file under: `.shmi-rm-HEX-NAME` (see native/src/fsops.cc). */
+const REMOVED = /^\.shmi-rm-[0-9a-f]{16}-([\s\S]+)$/;
+
+/**
+ * The path a removed file had, from the one it was unlinked under: a process that still maps it
+ * or holds it open shows its last name (/proc/PID/maps, fd links), which for a segment unlinked by
+ * SHM Inspector is the private `.shmi-rm-HEX-NAME`. Any other path is returned as it is.
+ */
+export function removedPath(p: string): string {
+  const slash = p.lastIndexOf('/');
+  const m = REMOVED.exec(p.slice(slash + 1));
+  return m ? p.slice(0, slash + 1) + m[1] : p;
+}
 
 /**
  * True for a name (or the last part of a path) that is one of our temporary files (see

@@ -4,7 +4,8 @@
 // Checking an entry (lstat: dev, ino) and then unlinking it by name leaves a window in
 // which the name can be given to another file (a producer's rename(tmp, name), or
 // renameat2(RENAME_EXCHANGE)), and that other file would be deleted. Here, for each entry:
-//   1. renameat2(name -> .shmi-rm-<random>, RENAME_NOREPLACE) in the same directory: the
+//   1. renameat2(name -> .shmi-rm-<random>-<name>, RENAME_NOREPLACE) in the same directory (the
+//      `-<name>` when it fits: an unlinked file keeps its last name in /proc/PID/maps): the
 //      inode is taken out of its name atomically, whatever inode that is;
 //   2. fstatat(private, AT_SYMLINK_NOFOLLOW): is it the planned one (dev, ino, type)?
 //   3. yes: unlinkat(private) (AT_REMOVEDIR for a folder); no: renameat2 back to `name`
@@ -168,6 +169,10 @@ void RemoveOne(int dirfd, Item& it) {
   int e = EEXIST;
   for (int attempt = 0; attempt < 4 && e == EEXIST; ++attempt) {
     priv = ".shmi-rm-" + RandomHex(8);
+    // The name goes along when it fits (NAME_MAX): a process that maps or holds the file open keeps
+    // seeing it under its last name once unlinked (/proc/PID/maps, /proc/PID/fd), and the catalog
+    // reads the segment's name back from there (fsutil.ts removedName).
+    if (priv.size() + 1 + it.name.size() <= 255) priv += "-" + it.name;
     e = MoveToFree(dirfd, it.name, priv);
   }
   if (e != 0) {
