@@ -473,12 +473,6 @@ bool IsUtf8(const std::string& s) {
   return true;
 }
 
-// Sets o.path (a string) and, when the path is not UTF-8, o.pathBytes (a Buffer of the exact bytes).
-void SetPath(Napi::Env env, Napi::Object& o, const std::string& path) {
-  o.Set("path", Napi::String::New(env, path));
-  if (!IsUtf8(path)) o.Set("pathBytes", Napi::Buffer<char>::Copy(env, path.data(), path.size()));
-}
-
 // One line of /proc/PID/maps: "start-end perms offset major:minor inode   path".
 struct MapsLine {
   uint64_t start = 0, end = 0, offset = 0, ino = 0;
