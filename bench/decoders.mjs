@@ -20,6 +20,7 @@ import { loadavg } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { onExit } from './common.mjs';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const { values: opts } = parseArgs({ options: { runs: { type: 'string', default: '9' }, files: { type: 'string', default: '60000' } } });
@@ -37,20 +38,11 @@ const { arrowFile, FileBlock, refooter } = require(join(OUT, 'test/fixtures/arro
 
 const dir = `/dev/shm/shmi_bench_decoders_${process.pid}_${randomBytes(4).toString('hex')}`;
 let holder = null;
-let cleaned = false;
 function cleanup() {
-  if (cleaned) return;
-  cleaned = true;
   holder?.kill('SIGKILL');
   rmSync(dir, { recursive: true, force: true });
 }
-process.on('exit', cleanup);
-for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
-  process.on(sig, () => {
-    cleanup();
-    process.exit(130);
-  });
-}
+onExit(cleanup);
 
 const now = () => Number(process.hrtime.bigint()) / 1e6;
 /** Runs fn RUNS times; prints the median wall time (min, max) and the median CPU time of this process. */

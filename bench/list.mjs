@@ -14,6 +14,7 @@ import { loadavg } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { median, onExit, timeProcess } from './common.mjs';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const { values: opts } = parseArgs({
@@ -28,34 +29,12 @@ const OUT = process.env.SHM_OUT || 'out';
 const require = createRequire(import.meta.url);
 
 const dir = `/dev/shm/shmi_bench_${process.pid}_${randomBytes(4).toString('hex')}`;
-let cleaned = false;
 function cleanup() {
-  if (cleaned) return;
-  cleaned = true;
   rmSync(dir, { recursive: true, force: true });
 }
-process.on('exit', cleanup);
-for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
-  process.on(sig, () => {
-    cleanup();
-    process.exit(130);
-  });
-}
+onExit(cleanup);
 
-const median = (xs) => {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
-};
 const fmt = (x) => x.toFixed(1).padStart(8);
-
-function timeProcess(cmd, args) {
-  const t0 = process.hrtime.bigint();
-  const r = spawnSync(cmd, args, { encoding: 'utf8', maxBuffer: 1 << 30 });
-  const ms = Number(process.hrtime.bigint() - t0) / 1e6;
-  if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} exited ${r.status}: ${r.stderr}`);
-  return { ms, stdout: r.stdout };
-}
 
 async function main() {
   mkdirSync(dir, { mode: 0o755 });

@@ -19,6 +19,7 @@ import { loadavg } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { median, onExit } from './common.mjs';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const { values: opts } = parseArgs({
@@ -32,25 +33,11 @@ const CLI = join(root, 'dist', 'cli.js');
 const RACER = join(root, 'test', 'fixtures', 'rename_racer.py');
 
 const base = `/dev/shm/shmi_bench_remove_${process.pid}_${randomBytes(4).toString('hex')}`;
-let cleaned = false;
 function cleanup() {
-  if (cleaned) return;
-  cleaned = true;
   rmSync(base, { recursive: true, force: true });
 }
-process.on('exit', cleanup);
-for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
-  process.on(sig, () => {
-    cleanup();
-    process.exit(130);
-  });
-}
+onExit(cleanup);
 
-const median = (xs) => {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
-};
 
 function timed(cmd, args) {
   const t0 = process.hrtime.bigint();

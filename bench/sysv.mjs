@@ -15,6 +15,7 @@ import { loadavg } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { median, onExit, timeProcess } from './common.mjs';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const { values: opts } = parseArgs({ options: { count: { type: 'string', default: '1000' }, runs: { type: 'string', default: '9' } } });
@@ -50,37 +51,15 @@ sys.stdin.read()
 
 let ids = [];
 let maker = null;
-let cleaned = false;
 function cleanup() {
-  if (cleaned) return;
-  cleaned = true;
   maker?.kill('SIGKILL');
   if (ids.length > 0) {
     spawnSync(PYTHON, ['-c', 'import ctypes,sys\nl=ctypes.CDLL(None)\nfor a in sys.argv[1:]: l.shmctl(int(a),0,None)', ...ids.map(String)]);
   }
 }
-process.on('exit', cleanup);
-for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
-  process.on(sig, () => {
-    cleanup();
-    process.exit(130);
-  });
-}
+onExit(cleanup);
 
-const median = (xs) => {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
-};
 const fmt = (x) => x.toFixed(2).padStart(8);
-
-function timeProcess(cmd, args) {
-  const t0 = process.hrtime.bigint();
-  const r = spawnSync(cmd, args, { encoding: 'utf8', maxBuffer: 1 << 30 });
-  const ms = Number(process.hrtime.bigint() - t0) / 1e6;
-  if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} exited ${r.status}: ${r.stderr}`);
-  return { ms, stdout: r.stdout };
-}
 
 function make(n) {
   return new Promise((resolveMade, reject) => {

@@ -1,0 +1,35 @@
+// Helpers every benchmark uses: cleanup on any exit, the median, and timing a child process.
+import { spawnSync } from 'node:child_process';
+
+/** Runs `cleanup` once, when the process exits or is interrupted (SIGINT, SIGTERM, SIGHUP exit 130). */
+export function onExit(cleanup) {
+  let done = false;
+  const once = () => {
+    if (done) return;
+    done = true;
+    cleanup();
+  };
+  process.on('exit', once);
+  for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
+    process.on(sig, () => {
+      once();
+      process.exit(130);
+    });
+  }
+}
+
+/** The median of `xs` (NaN when empty). */
+export function median(xs) {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length === 0 ? NaN : s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+}
+
+/** Runs `cmd args` to completion; its wall time in ms and its stdout. Throws on a non-zero exit. */
+export function timeProcess(cmd, args) {
+  const t0 = process.hrtime.bigint();
+  const r = spawnSync(cmd, args, { encoding: 'utf8', maxBuffer: 1 << 30 });
+  const ms = Number(process.hrtime.bigint() - t0) / 1e6;
+  if (r.status !== 0) throw new Error(`${cmd} ${args.slice(0, 3).join(' ')}${args.length > 3 ? ' ...' : ''} exited ${r.status}: ${r.stderr}`);
+  return { ms, stdout: r.stdout };
+}
