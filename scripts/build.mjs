@@ -67,7 +67,7 @@ const builds = [
   },
   {
     // Tests and the modules they import, file by file (no bundling), for mocha.
-    entryPoints: [...tsFiles('extension'), ...tsFiles('test'), ...tsFiles('webview')],
+    entryPoints: [...tsFiles('extension'), ...tsFiles('contract'), ...tsFiles('test'), ...tsFiles('webview')],
     outdir: OUT,
     outbase: '.',
     platform: 'node',

@@ -1,0 +1,44 @@
+// The error codes that the addon, the core, the CLI, the extension and the
+// webview share. A decision about an error is made by its code, never by its
+// message text. One registry, `as const`; the type and the validator derive
+// from it. Append codes; never rename one (scripts read them in JSON).
+
+/** Every stable error code, with what it means (for docs and hovers). */
+export const ERROR_CODES = {
+  // Operating-system errors, spelled as errno names (the addon uses strerrorname_np).
+  ENOENT: 'no such file, segment or process (it vanished)',
+  EACCES: 'permission denied',
+  EPERM: 'operation not permitted',
+  EEXIST: 'the name is taken',
+  EINVAL: 'invalid argument',
+  ELOOP: 'a symbolic link, not followed',
+  ENOTEMPTY: 'the folder is not empty',
+  ENAMETOOLONG: 'the name is too long',
+  ENOSPC: 'no space left on the filesystem',
+  ENOMEM: 'out of memory or address space',
+  EBUSY: 'busy',
+  EIO: 'input/output error (or an unnamed OS error)',
+  // The addon's own.
+  CANCELLED: 'cancelled (by the user, or superseded by a newer request)',
+  CLOSED: 'the view was closed',
+  CHANGED: 'the name now points to another file than the one decoded',
+  SHRANK: 'the segment shrank or vanished while it was read (SIGBUS)',
+  NOSPACE: 'the filesystem is full: a page could not be allocated (SIGBUS)',
+  FAULT: 'a memory fault while reading the mapping',
+  RANGE: 'an offset or length outside the segment',
+  NOTFILE: 'not a regular file',
+  DISPLACED: 'a removal found another file under the name and kept it aside',
+  // The core's own.
+  USAGE: 'bad input from the user (CLI exit 2)',
+  FORMAT: 'the header or layout is malformed or unsupported',
+  NOT_ARRAY: 'the segment is not an array that can be shown',
+  UNREADABLE: 'the segment could not be read',
+  EXISTS: 'the target already exists',
+  INTERNAL: 'a bug: an error without a code',
+} as const;
+
+export type ErrorCode = keyof typeof ERROR_CODES;
+
+export function isErrorCode(x: unknown): x is ErrorCode {
+  return typeof x === 'string' && Object.prototype.hasOwnProperty.call(ERROR_CODES, x);
+}
