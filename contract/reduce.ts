@@ -1,0 +1,32 @@
+// The reductions the addon's tiled pass computes for a picture, and the parts
+// of a complex number a picture can show. One registry each, `as const`; every
+// list of modes or parts in the host, the CLI, the webview and their
+// validators derives from these. The addon exports its own list of modes
+// (`reduceModes`) and a unit test holds it equal to REDUCE_MODES.
+
+/** Reduce modes, with the label the toolbar shows; the first is the default. */
+export const REDUCE_MODES = {
+  mean: 'Mean',
+  min: 'Min',
+  max: 'Max',
+  strided: 'Sample',
+} as const;
+export type ReduceMode = keyof typeof REDUCE_MODES;
+export const REDUCE_MODE_NAMES = Object.keys(REDUCE_MODES) as ReduceMode[];
+export const DEFAULT_REDUCE_MODE: ReduceMode = 'mean';
+export function isReduceMode(x: unknown): x is ReduceMode {
+  return typeof x === 'string' && Object.prototype.hasOwnProperty.call(REDUCE_MODES, x);
+}
+
+/** Parts of a complex element, with their labels; the first is the default. */
+export const COMPLEX_PARTS = {
+  magnitude: 'Magnitude',
+  phase: 'Phase',
+  real: 'Real',
+  imag: 'Imaginary',
+} as const;
+export type ComplexPart = keyof typeof COMPLEX_PARTS;
+export const COMPLEX_PART_NAMES = Object.keys(COMPLEX_PARTS) as ComplexPart[];
+export function isComplexPart(x: unknown): x is ComplexPart {
+  return typeof x === 'string' && Object.prototype.hasOwnProperty.call(COMPLEX_PARTS, x);
+}
