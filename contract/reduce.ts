@@ -4,11 +4,11 @@
 // validators derives from these. The addon exports its own list of modes
 // (`reduceModes`) and a unit test holds it equal to REDUCE_MODES.
 
-/** Reduce modes, with the label the toolbar shows; the first is the default. */
+/** Reduce modes, with the label the toolbar shows, in the toolbar's order; the first is the default. */
 export const REDUCE_MODES = {
   mean: 'Mean',
-  min: 'Min',
   max: 'Max',
+  min: 'Min',
   strided: 'Sample',
 } as const;
 export type ReduceMode = keyof typeof REDUCE_MODES;
