@@ -7,6 +7,7 @@
 import * as vscode from 'vscode';
 import type { PreviewInfo } from './api';
 import { inspectSegment } from './core/catalog';
+import { findSegment } from './core/segments';
 import type { Segment } from './core/types';
 import { viewerHtml, viewerOptions } from './preview/html';
 import { ViewerSession, type PlotArea } from './preview/session';
@@ -20,21 +21,13 @@ export type SegmentLookup = (name: string) => Promise<Segment | null>;
 
 /** A lookup over `dirs()` that also finds a container's child (`model.safetensors/weight`) by name. */
 export function segmentLookup(dirs: () => string[]): SegmentLookup {
-  const find = (list: Segment[] | null, name: string): Segment | null => {
-    for (const s of list ?? []) {
-      if (s.name === name) return s;
-      const c = find(s.children, name);
-      if (c) return c;
-    }
-    return null;
-  };
   return async (name) => {
     const direct = await inspectSegment(name, { dirs: dirs() }).catch(() => null);
     if (direct && direct.name === name) return direct;
     const parts = name.split('/');
     for (let k = parts.length - 1; k >= 1; k--) {
       const parent = await inspectSegment(parts.slice(0, k).join('/'), { dirs: dirs() }).catch(() => null);
-      const child = parent ? find(parent.children, name) : null;
+      const child = parent ? findSegment(parent.children, (s) => s.name === name) : null;
       if (child) return child;
     }
     return direct;

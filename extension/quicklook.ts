@@ -11,6 +11,7 @@
  */
 import * as vscode from 'vscode';
 import { isPreviewable } from './core/format-words';
+import { findSegment } from './core/segments';
 import type { Segment } from './core/types';
 import { viewerHtml, viewerOptions } from './preview/html';
 import { ViewerSession, type PlotArea } from './preview/session';
@@ -125,15 +126,7 @@ export class QuickLook implements vscode.WebviewViewProvider, vscode.Disposable 
   onList(segments: readonly Segment[]): void {
     const s = this.segment ?? this.refused;
     if (!s) return;
-    const find = (list: readonly Segment[]): Segment | undefined => {
-      for (const x of list) {
-        if (x.path === s.path && x.name === s.name) return x;
-        const c = x.children ? find(x.children) : undefined;
-        if (c) return c;
-      }
-      return undefined;
-    };
-    const now = find(segments);
+    const now = findSegment(segments, (x) => x.path === s.path && x.name === s.name);
     if (s === this.refused) {
       // Refused before (a raw segment): shown once it reads as an array (Interpret As… gave it a layout).
       if (now && !now.deleted && now.ino === s.ino && isPreviewable(now)) this.show(now);

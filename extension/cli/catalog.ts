@@ -5,6 +5,7 @@ import { dtypeWords } from '../core/dtype';
 import { formatBytes, shapeWords } from '../core/format-words';
 import type { Catalog, Segment } from '../core/types';
 import { displayText } from '../core/names';
+import { isPart } from '../core/segments';
 import { inspectSysv, listSysv, ownIpcNamespace, parseSysvName, type SysvSegment } from '../core/sysv';
 import { Failure, table, type Command, type CommandContext } from './common';
 import { sysvSegmentText, sysvTableText } from './sysv';
@@ -21,7 +22,7 @@ function flatten(segs: Segment[], depth = 0): { s: Segment; depth: number }[] {
 }
 
 function holdersText(s: Segment): string {
-  if (s.format === 'tensor' || s.format === 'column') return '';
+  if (isPart(s)) return '';
   if (s.holders.length > 0) return s.holders.map((h) => `${displayText(h.comm)}(${h.pid})`).join(',');
   if (s.format === 'symlink') return '';
   return s.orphan === true ? 'orphan' : s.orphan === null ? '?' : '';
@@ -40,7 +41,7 @@ function noteText(s: Segment): string {
 function segmentRows(segs: Segment[]): string[][] {
   const rows = [['NAME', 'SIZE', 'RAM', 'FORMAT', 'DTYPE', 'SHAPE', 'HOLDERS', 'NOTE']];
   for (const { s, depth } of flatten(segs)) {
-    const part = s.format === 'tensor' || s.format === 'column';
+    const part = isPart(s);
     const name = '  '.repeat(depth) + (depth > 0 ? s.name.slice(s.name.lastIndexOf('/') + 1) : s.name);
     rows.push([
       name,
@@ -82,12 +83,12 @@ function segmentText(s: Segment): string {
   const interp = s.details?.interpretation as { leftoverBytes?: number } | undefined;
   if (interp) add('interpreted', `yes (user-given dtype/shape)${interp.leftoverBytes ? `; ${interp.leftoverBytes} bytes after the data left unread` : ''}`);
   add('size', `${formatBytes(s.size)} (${s.size} bytes)`);
-  if (s.format !== 'tensor' && s.format !== 'column') add('in RAM', formatBytes(s.allocatedBytes));
+  if (!isPart(s)) add('in RAM', formatBytes(s.allocatedBytes));
   if (s.mtimeMs > 0) add('modified', new Date(s.mtimeMs).toISOString());
   if (s.uid >= 0) add('owner', `uid ${s.uid}, mode ${s.mode.toString(8).padStart(4, '0')}`);
   add('dev:ino', `${s.dev}:${s.ino}`);
   if (s.symlinkTarget !== null) add('link to', `${s.symlinkTarget} (not followed)`);
-  if (s.format !== 'symlink' && s.format !== 'tensor' && s.format !== 'column') {
+  if (s.format !== 'symlink' && !isPart(s)) {
     add('holders', s.holders.length > 0 ? s.holders.map((h) => `${displayText(h.comm)} (pid ${h.pid}, ${h.via})`).join(', ') : s.orphan === null ? 'none visible (some processes could not be inspected)' : 'none (orphan)');
   }
   if (s.error) add('error', s.error);

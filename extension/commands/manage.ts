@@ -28,6 +28,7 @@ import {
 import { parseShape } from '../core/array';
 import { dtypeWords, parseDTypeSpec } from '../core/dtype';
 import { displayText, entryPath } from '../core/names';
+import { isPart } from '../core/segments';
 import type { Segment } from '../core/types';
 
 export interface ManageDeps {
@@ -209,7 +210,7 @@ function holdersWords(s: Segment): string {
 }
 
 async function unlinkFlow(deps: ManageDeps, arg: unknown): Promise<void> {
-  const picked = deps.targets(arg).filter((s) => !s.deleted && s.format !== 'tensor' && s.format !== 'column');
+  const picked = deps.targets(arg).filter((s) => !s.deleted && !isPart(s));
   if (picked.length === 0) {
     void vscode.window.showInformationMessage(`${TITLE}: select the segments to unlink in the Segments view.`);
     return;
@@ -347,7 +348,7 @@ const segmentsWord = (n: number) => `${n} segment${n === 1 ? '' : 's'}`;
 
 async function clearFlow(deps: ManageDeps, arg: unknown): Promise<void> {
   const dir = deps.dir();
-  const selected = deps.targets(arg).filter((s) => !s.deleted && s.format !== 'tensor' && s.format !== 'column');
+  const selected = deps.targets(arg).filter((s) => !s.deleted && !isPart(s));
   const req: ClearRequest = { dir };
   if (selected.length > 0 && arg !== undefined) {
     req.dir = dirOf(selected[0]);

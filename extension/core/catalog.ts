@@ -14,6 +14,7 @@ import { npyDecoded } from './formats/npy';
 import { applyInterpretation, birthOf, InterpretationIndex, loadInterpretations } from './interpretations';
 import { displayText, entryName, entryPath, escapeBytes, escapeText, fsPath, isPlainName, nameBytesHex, unescapeName } from './names';
 import { producerOf } from './producer';
+import { findLiveByPath } from './segments';
 import { isOurTemporary, removedPath } from './fsutil';
 import { HEAD_BYTES, TAIL_BYTES, type Catalog, type Decoded, type Holder, type ReadAt, type Segment } from './types';
 
@@ -740,25 +741,8 @@ export async function inspectSegment(name: string, opts: ListOptions = {}): Prom
     }),
   );
   const cat = await buildCatalog(scans, holderScan, interps);
-  // A folder's entries have paths of their own; a file's children (tensors, columns) share the
-  // file's path: `FILE/CHILD`, the longest prefix that is a file wins and the rest names the child.
-  const findLive = (list: Segment[], full: string): Segment | null => {
-    for (const s of list) {
-      if (s.deleted) continue;
-      if (s.path === full) return s;
-      if (s.children && full.startsWith(s.path + '/')) {
-        if (s.format !== 'directory') {
-          const want = `${s.name}/${full.slice(s.path.length + 1)}`;
-          return s.children.find((c) => c.name === want) ?? null;
-        }
-        const c = findLive(s.children, full);
-        if (c) return c;
-      }
-    }
-    return null;
-  };
   for (const t of targets) {
-    const live = findLive(cat.segments, t.full);
+    const live = findLiveByPath(cat.segments, t.full);
     if (live) return live;
   }
   for (let i = 0; i < targets.length; i++) {

@@ -3,6 +3,7 @@ import { arrayLayoutOf } from './array';
 import { arrowValuesDtype } from './formats/arrow';
 import { dtypeWords } from './dtype';
 import { displayText } from './names';
+import { isPart } from './segments';
 import type { Segment } from './types';
 
 export function formatBytes(n: number): string {
@@ -64,7 +65,7 @@ function holderCell(s: Segment, own: { panels: string[]; pid: number }): string 
  */
 export function segmentFacts(s: Segment, opts: { owner?: string | null; ownPanels?: string[]; ownPid?: number } = {}): [string, string][] {
   const rows: [string, string][] = [];
-  const part = s.format === 'tensor' || s.format === 'column';
+  const part = isPart(s);
   const d = s.details ?? {};
   rows.push(['format', s.format + (s.producer ? ` · made by ${s.producer}` : '')]);
   if (s.format === 'arrow') {
@@ -90,7 +91,7 @@ export function segmentFacts(s: Segment, opts: { owner?: string | null; ownPanel
 
 /** For a tensor or column that has a dtype but cannot be drawn (not numeric, spread over batches), or draws with a caveat (nulls): why. */
 export function arrayLimit(s: Segment): string | null {
-  if ((s.format !== 'tensor' && s.format !== 'column') || s.error) return null;
+  if (!isPart(s) || s.error) return null;
   const r = arrayLayoutOf(s);
   if ('reason' in r) return `Cannot be previewed: ${r.reason}`;
   return typeof s.details?.note === 'string' ? s.details.note : null;

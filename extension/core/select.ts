@@ -13,6 +13,7 @@ import { arrayLayoutOf, parseShape, resolveSlice, SliceError, type ArrayFacts, t
 import { UsageError } from './catalog';
 import { parseDTypeSpec, parseNumericDType } from './dtype';
 import { respell } from './names';
+import { isPart } from './segments';
 import type { Segment } from './types';
 
 export type Part = 'magnitude' | 'phase' | 'real' | 'imag';
@@ -156,7 +157,7 @@ export function selectArray(seg: Segment, flags: SelectionFlags): Selected {
   }
   if (seg.deleted) throw new SelectionError(`${name}: deleted (only its holders can still read it)`);
   const identity = { dev: seg.dev, ino: seg.ino };
-  if (seg.format === 'tensor' || seg.format === 'column') {
+  if (isPart(seg)) {
     // Named as FILE/CHILD (docs/cli.md): the tensor or column itself.
     if (flags.tensor !== undefined || flags.column !== undefined || flags.raw) {
       throw new UsageError(`${name} is a ${seg.format} already: give FILE/${seg.format.toUpperCase()} or --${seg.format} ${seg.format.toUpperCase()}, not both`);

@@ -12,6 +12,7 @@ import { arrayLimit, formatBytes, isPreviewable, modeString, segmentDescription,
 import type { Catalog, Segment } from '../core/types';
 import { userName } from '../core/users';
 import { displayText } from '../core/names';
+import { isPart } from '../core/segments';
 import { holderLabel, segmentId, segmentLabel, segmentLabels, segmentNode, segmentNodes, type Node } from './nodes';
 import { isInterpretable } from '../commands/interpret';
 import { listSysv, type SysvSegment } from '../core/sysv';
@@ -25,7 +26,7 @@ function markOf(s: Segment): Mark {
   if (s.deleted) return 'deleted';
   if (s.error && /unreadable|permission|EACCES|EPERM/i.test(s.error)) return 'unreadable';
   if (s.error) return 'error';
-  if (s.orphan === true && s.format !== 'tensor' && s.format !== 'column') return 'orphan';
+  if (s.orphan === true && !isPart(s)) return 'orphan';
   return '';
 }
 
@@ -206,7 +207,7 @@ export class SegmentTree implements vscode.TreeDataProvider<Node>, vscode.Dispos
     else if (node.kind === 'segment') {
       const s = node.segment;
       kids = (s.children ?? []).map(segmentNode);
-      if (s.format !== 'tensor' && s.format !== 'column' && s.format !== 'directory') {
+      if (!isPart(s) && s.format !== 'directory') {
         kids.push(...s.holders.map((h): Node => ({ kind: 'holder', id: `${node.id}/pid:${h.pid}`, holder: h, segment: s })));
       }
     }
@@ -304,7 +305,7 @@ export class SegmentTree implements vscode.TreeDataProvider<Node>, vscode.Dispos
   private segmentItem(id: string, s: Segment): vscode.TreeItem {
     const label = this.labels.get(id) ?? segmentLabel(s);
     const hasKids =
-      (s.children?.length ?? 0) > 0 || (s.format !== 'tensor' && s.format !== 'column' && s.format !== 'directory' && s.holders.length > 0);
+      (s.children?.length ?? 0) > 0 || (!isPart(s) && s.format !== 'directory' && s.holders.length > 0);
     const item = new vscode.TreeItem(label, hasKids ? vscode.TreeItemCollapsibleState.Collapsed : vscode.TreeItemCollapsibleState.None);
     item.id = id;
     item.description = segmentDescription(s);
@@ -319,7 +320,7 @@ export class SegmentTree implements vscode.TreeDataProvider<Node>, vscode.Dispos
       s.format,
       previewable ? 'previewable' : '',
       s.deleted ? 'deleted' : 'live',
-      s.format === 'tensor' || s.format === 'column' ? 'part' : 'file',
+      isPart(s) ? 'part' : 'file',
     ]
       .filter(Boolean)
       .join(' ');

@@ -11,10 +11,11 @@ import { execFileSync } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
 import { clearSegments, globRegExp, planClear, unlinkSegments, type ClearResult, type UnlinkOutcome } from '../../extension/core/manage';
-import { py, SegmentJar } from '../fixtures/segments';
+import { PYTHON, py, SegmentJar } from '../fixtures/segments';
 import { CLI, runCli as runCliWith, treeSnapshot as snapshot, type Run } from '../fixtures/cli';
 const runCli = (args: string[], as?: string[]): Promise<Run> => runCliWith(args, { as });
 
+const MAKE_FORMATS = path.resolve(__dirname, '..', '..', '..', 'test', 'fixtures', 'make_formats.py');
 const NOBODY = ['--reuid', 'nobody', '--regid', 'nogroup', '--clear-groups'];
 const NO_CAPS = ['--bounding-set', '-dac_override,-dac_read_search,-fowner', '--inh-caps', '-all'];
 
@@ -343,6 +344,26 @@ describe('manage: unlink and clear', function () {
     assert.strictEqual(t.code, 1);
     assert.strictEqual(t.stderr, 'shm-inspector: gone: no such segment\n');
     assert.strictEqual((await runCli(['unlink', '--dir', d])).code, 2);
+  });
+
+  it('a tensor among several names: refused as part of its container, as when named alone; in clear, it never keeps its container named too from going', async () => {
+    const d = freshDir();
+    const model = path.join(d, 'm.safetensors');
+    execFileSync(PYTHON, [MAKE_FORMATS, 'safetensors', model, 'w:F32:4,4;b:F32:4'], { encoding: 'utf8' });
+    file(d, 'a');
+    const before = snapshot(d);
+    const part = 'part of a container file; unlink the container';
+    const alone = await unlinkSegments({ dir: d, names: ['m.safetensors/w'] });
+    assert.deepStrictEqual(alone.map((o) => [o.name, o.status, o.error]), [['m.safetensors/w', 'failed', part]]);
+    const r = await runCli(['unlink', 'm.safetensors/w', 'a', '--dir', d, '--json']);
+    assert.strictEqual(r.code, 1);
+    const doc = JSON.parse(r.stdout) as { outcomes: UnlinkOutcome[] };
+    assert.deepStrictEqual(doc.outcomes.map((o) => [o.name, o.status, o.error]), [['m.safetensors/w', 'failed', part], ['a', 'removed', null]]);
+    changed(before, snapshot(d), ['a']);
+    const c = await clearSegments({ dir: d, names: ['m.safetensors/b', 'm.safetensors'] });
+    assert.deepStrictEqual(c.removed, ['m.safetensors']);
+    assert.deepStrictEqual(c.skipped, [{ name: 'm.safetensors/b', reason: 'part of a container file; not removed on its own' }]);
+    changed(before, snapshot(d), ['a', 'm.safetensors']);
   });
 
   it('permission denied as nobody: a root-owned 0600 segment in a root-owned sticky directory lands in failed (EPERM), exit 1; unlink too', async function () {

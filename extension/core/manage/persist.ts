@@ -16,6 +16,7 @@ import * as path from 'path';
 import { DEFAULT_DIR, inspectSegment, listCatalog, resolveName } from '../catalog';
 import { parseNumericDType } from '../dtype';
 import { escapeText, fsPath, fsPathIn, respell } from '../names';
+import { isPart } from '../segments';
 import type { Segment } from '../types';
 import { ExistsError, OperationError, type PersistRequest, type PersistResult, type RestoreRequest, type RestoreResult } from './api';
 import {
@@ -228,7 +229,7 @@ export async function persistSegment(req: PersistRequest): Promise<PersistResult
   if (!seg) throw new OperationError(`${rel}: no such segment`);
   if (seg.format === 'directory') throw new OperationError(`${rel}: a folder; persist its entries one by one`);
   if (seg.format === 'symlink') throw new OperationError(`${rel}: a symbolic link (to ${seg.symlinkTarget}); not followed`);
-  if (seg.format === 'tensor' || seg.format === 'column') throw new OperationError(`${rel}: part of a container; persist the container`);
+  if (isPart(seg)) throw new OperationError(`${rel}: part of a container; persist the container`);
   const tst = await fs.promises.lstat(to).catch(() => null);
   if (tst && !seg.deleted && tst.dev === seg.dev && tst.ino === seg.ino) throw new OperationError(`${to}: is the segment itself`);
   const checksumFile = `${to}.sha256`;

@@ -18,6 +18,7 @@ import type { ClearRequest, ClearResult, PlannedName, UnlinkOutcome, UnlinkReque
 import { errnoOf, errnoText } from './util';
 import { globRegExp } from '../glob';
 import { displayText, entryName, entryPath, fsPath } from '../names';
+import { findLiveByPath, isPart } from '../segments';
 
 export { globRegExp };
 
@@ -254,18 +255,6 @@ async function openParent(dir: string, rel: string, cat: Segment[] | null): Prom
   return d;
 }
 
-function findLive(list: Segment[], full: string): Segment | null {
-  for (const s of list) {
-    if (s.deleted) continue;
-    if (s.path === full) return s;
-    if (s.format === 'directory' && s.children && full.startsWith(s.path + '/')) {
-      const c = findLive(s.children, full);
-      if (c) return c;
-    }
-  }
-  return null;
-}
-
 const nameOf = (n: string | PlannedName): string => (typeof n === 'string' ? n : n.name);
 
 /** True when a planned name now lists a different inode than the one planned. */
@@ -300,12 +289,12 @@ export async function unlinkSegments(req: UnlinkRequest): Promise<UnlinkOutcome[
   for (const tgt of targets) {
     const outcome = (status: UnlinkOutcome['status'], error: string | null, holders: Holder[] = [], bytes = 0, pendingBytes = 0): UnlinkOutcome =>
       ({ name: tgt.rel, status, error, bytes, pendingBytes, holders });
-    let seg = cat ? findLive(cat, tgt.full) : await inspectSegment(tgt.rel, { dirs: [dir] });
+    let seg = cat ? findLiveByPath(cat, tgt.full) : await inspectSegment(tgt.rel, { dirs: [dir] });
     if (!seg || seg.deleted) {
       out.push(outcome('missing', seg?.deleted ? `already unlinked; still held by ${holdersWords(seg.holders)}` : 'no such segment', seg?.holders ?? []));
       continue;
     }
-    if (seg.format === 'tensor' || seg.format === 'column') {
+    if (isPart(seg)) {
       out.push(outcome('failed', 'part of a container file; unlink the container'));
       continue;
     }
@@ -385,7 +374,7 @@ async function plan(req: ClearRequest): Promise<{ segments: Segment[]; t: Tally;
   if (wanted) {
     const found: Segment[] = [];
     for (const [full, given] of wanted) {
-      const s = findLive(cat.segments, full);
+      const s = findLiveByPath(cat.segments, full);
       const rel = resolveName(dir, nameOf(given)).rel;
       if (s && replacedSincePlanned(given, s)) t.skipped.push({ name: rel, reason: REPLACED_SINCE_PLANNED });
       else if (s) found.push(asPlanned(given, s));
@@ -401,12 +390,12 @@ async function plan(req: ClearRequest): Promise<{ segments: Segment[]; t: Tally;
       for (let k = p.indexOf('/', 1); k > 0; k = p.indexOf('/', k + 1)) if (folders.has(p.slice(0, k + 1))) return true;
       return false;
     };
-    candidates = found.filter((s) => !seen.has(s.path) && seen.add(s.path) && !inFolder(s.path));
+    candidates = found.filter((s) => !seen.has(s.name) && seen.add(s.name) && !inFolder(s.path));
   }
   for (const s of candidates) {
     if (re && !re.test(entryPath(s.name))) continue;
     if (req.olderThanMs !== undefined && !(newestMtime(s) < now - req.olderThanMs)) continue;
-    if (s.format === 'tensor' || s.format === 'column') {
+    if (isPart(s)) {
       t.skipped.push({ name: s.name, reason: 'part of a container file; not removed on its own' });
       continue;
     }
