@@ -22,6 +22,7 @@ import {
   type Interpretation,
 } from '../core/interpretations';
 import { leftoverWords, proposeForFile, type LayoutProposal } from '../core/layouts';
+import { collectSegments } from '../core/segments';
 import type { Segment } from '../core/types';
 import { PreviewPanel, type SegmentLookup } from '../preview';
 
@@ -254,9 +255,7 @@ export function registerInterpretCommands(deps: InterpretDeps): vscode.Disposabl
         return;
       }
       if (!s) {
-        const raw: Segment[] = [];
-        const walk = (l: Segment[]) => l.forEach((x) => (isInterpretable(x) ? raw.push(x) : walk(x.children ?? [])));
-        walk(await deps.refresh());
+        const raw = collectSegments(await deps.refresh(), isInterpretable);
         if (raw.length === 0) {
           void vscode.window.showInformationMessage(`${TITLE}: no raw segment (bytes with no header) to interpret.`);
           return;

@@ -45,3 +45,8 @@ export function findLiveByPath(list: readonly Segment[], full: string): Segment 
     (s) => !s.deleted && full.startsWith(s.path + '/'),
   );
 }
+
+/** The segments `take` accepts, in order, looking into the children of those it does not take. */
+export function collectSegments(list: readonly Segment[], take: (s: Segment) => boolean): Segment[] {
+  return list.flatMap((s) => (take(s) ? [s] : collectSegments(s.children ?? [], take)));
+}

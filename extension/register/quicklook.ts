@@ -1,0 +1,23 @@
+/** Quick Look: the side view that follows the Segments tree's selection (off until asked for). */
+import * as vscode from 'vscode';
+import { isPreviewable } from '../core/format-words';
+import { segmentLookup } from '../preview';
+import { QuickLook } from '../quicklook';
+import { configuredDirs } from './settings';
+import type { Sidebar } from './sidebar';
+
+export function register(context: vscode.ExtensionContext, sidebar: Sidebar): void {
+  const quickLook = QuickLook.register(context, segmentLookup(configuredDirs));
+  context.subscriptions.push(
+    // One row selected (a click, or Enter): its array is shown, or why it cannot be.
+    sidebar.view.onDidChangeSelection((e) => {
+      const [node, more] = e.selection;
+      if (node?.kind !== 'segment' || more) return;
+      if (isPreviewable(node.segment)) quickLook.show(node.segment);
+      else quickLook.cannotShow(node.segment);
+    }),
+    sidebar.tree.onDidScan((cat) => cat && quickLook.onList(sidebar.tree.segments)),
+    // The view container's menu, or this command, shows it.
+    vscode.commands.registerCommand('shmInspector.showQuickLook', () => vscode.commands.executeCommand(`${QuickLook.viewType}.focus`)),
+  );
+}
