@@ -13,9 +13,6 @@ import { viewerHtml, viewerOptions } from './preview/html';
 import { ViewerSession, type PlotArea } from './preview/session';
 import { SegmentSource } from './preview/source';
 
-export { describeFailure } from './preview/session';
-export { parseWebviewMessage } from './preview/validate';
-
 /** Looks a segment up by name (the configured directories). */
 export type SegmentLookup = (name: string) => Promise<Segment | null>;
 

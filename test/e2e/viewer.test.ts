@@ -8,31 +8,20 @@
  */
 import * as assert from 'assert';
 import { execFileSync } from 'child_process';
-import * as esbuild from 'esbuild';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { chromium, type Browser, type Frame, type Page } from 'playwright-core';
 import { chromiumOptions, ROOT, startCodeServer, workbenchUrl, type CodeServer } from '../harness/code-server';
 import { PYTHON, SegmentJar } from '../fixtures/segments';
+// The webview's DOM-free modules, as the test build transpiles them (webview/ too, into out/webview/).
+import * as cm from '../../webview/colormaps';
+import * as sc from '../../webview/scales';
 import { focusSegmentList, heatmapFrame, previewFromPalette, quickLookFrame, runCommand, shot as saveShot } from './helpers';
 
 // Functions given to waitForFunction run in the webview; the test build has no DOM types.
 declare const document: any;
 
-type Colormaps = typeof import('../../webview/colormaps');
-type Scales = typeof import('../../webview/scales');
-
-/** A DOM-free webview module, bundled from source (the test build does not transpile webview/). */
-function loadWebview<T>(rel: string): T {
-  const r = esbuild.buildSync({ entryPoints: [path.join(ROOT, rel)], bundle: true, format: 'cjs', platform: 'node', write: false });
-  const mod = { exports: {} as T };
-  new Function('module', 'exports', 'require', r.outputFiles[0].text)(mod, mod.exports, require);
-  return mod.exports;
-}
-
-const cm = loadWebview<Colormaps>('webview/colormaps.ts');
-const sc = loadWebview<Scales>('webview/scales.ts');
 
 /** Screenshots of this suite are named viewer-*. */
 function shot(page: Page, name: string): Promise<void> {

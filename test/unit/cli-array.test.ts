@@ -7,7 +7,6 @@
 import * as A from 'apache-arrow';
 import * as assert from 'assert';
 import { execFileSync } from 'child_process';
-import * as esbuild from 'esbuild';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
@@ -15,19 +14,13 @@ import * as zlib from 'zlib';
 import { identityOf, setInterpretation } from '../../extension/core/interpretations';
 import { PYTHON, py, SegmentJar, SHM_DIR, uniqueName } from '../fixtures/segments';
 import { runCli as runCliWith, type Run } from '../fixtures/cli';
+/** The webview's colormaps (DOM-free; the test build transpiles webview/ too): the CLI's PNGs must use the same ones. */
+import * as cm from '../../webview/colormaps';
 
 
 const ROOT = path.resolve(__dirname, '..', '..', '..');
 const MAKE_FORMATS = path.join(ROOT, 'test', 'fixtures', 'make_formats.py');
 
-type Colormaps = typeof import('../../webview/colormaps');
-/** The webview's DOM-free colormap module, bundled from source (the test build does not transpile webview/). */
-function loadColormaps(): Colormaps {
-  const r = esbuild.buildSync({ entryPoints: [path.join(ROOT, 'webview', 'colormaps.ts')], bundle: true, format: 'cjs', platform: 'node', write: false });
-  const mod = { exports: {} as Colormaps };
-  new Function('module', 'exports', 'require', r.outputFiles[0].text)(mod, mod.exports, require);
-  return mod.exports;
-}
 
 
 let configDir = '';
@@ -180,7 +173,6 @@ const decodeEnc = (v: number | null | string) => (v === null ? NaN : v === 'Infi
 describe('shm-inspector CLI: stats and render (cli-array)', function () {
   this.timeout(120_000);
   const jar = new SegmentJar();
-  let cm: Colormaps;
   let tmp = '';
   const seg: Record<string, { name: string; path: string }> = {};
   let refs: Ref[] = [];
@@ -188,7 +180,6 @@ describe('shm-inspector CLI: stats and render (cli-array)', function () {
   before(function () {
     tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'shmi-cli-array-'));
     configDir = path.join(tmp, 'config');
-    cm = loadColormaps();
     for (const k of ['f4', 'f8nd', 'c8', 'rawi4', 'rawbf16', 'grad', 'interp']) seg[k] = jar.name('shmi_cli_array', k.startsWith('raw') || k === 'interp' ? '.bin' : '.npy');
     refs = makeCases([
       { path: seg.f4.path, dtype: '<f4', shape: [37, 53], specials: true, seed: 11, selections: [{ grid: [18, 26], modes: ['mean'] }] },
@@ -334,7 +325,7 @@ describe('shm-inspector CLI: stats and render (cli-array)', function () {
   });
 
   it('colours every cell of numpy\'s grid through the colormap table; NaN transparent, +-Inf in their colours', async () => {
-    const checkGrid = (png: Png, grid: number[], w: number, h: number, name: Parameters<Colormaps['lut']>[0], lo: number, hi: number) => {
+    const checkGrid = (png: Png, grid: number[], w: number, h: number, name: Parameters<typeof cm.lut>[0], lo: number, hi: number) => {
       assert.deepStrictEqual([png.width, png.height], [w, h]);
       const special = cm.specialColors(name);
       let finite = 0;

@@ -1,27 +1,15 @@
 /**
- * The viewer's DOM-free modules (webview/colormaps, scales, ticks, viewport, validate, state),
- * bundled from source with esbuild since the test build transpiles only extension/ and test/.
+ * The viewer's DOM-free modules (webview/colormaps, scales, ticks, viewport, validate, state), as
+ * the test build transpiles them (scripts/build.mjs: webview/ too, into out/webview/).
  */
 import * as assert from 'assert';
 import { execFileSync } from 'child_process';
-import * as esbuild from 'esbuild';
-import * as path from 'path';
-
-const ROOT = path.resolve(__dirname, '..', '..', '..');
-
-function load<T>(rel: string): T {
-  const r = esbuild.buildSync({ entryPoints: [path.join(ROOT, rel)], bundle: true, format: 'cjs', platform: 'node', write: false });
-  const mod = { exports: {} as T };
-  new Function('module', 'exports', 'require', r.outputFiles[0].text)(mod, mod.exports, require);
-  return mod.exports;
-}
-
-const cm = load<typeof import('../../webview/colormaps')>('webview/colormaps.ts');
-const sc = load<typeof import('../../webview/scales')>('webview/scales.ts');
-const tk = load<typeof import('../../webview/ticks')>('webview/ticks.ts');
-const vp = load<typeof import('../../webview/viewport')>('webview/viewport.ts');
-const va = load<typeof import('../../webview/validate')>('webview/validate.ts');
-const stt = load<typeof import('../../webview/state')>('webview/state.ts');
+import * as cm from '../../webview/colormaps';
+import * as sc from '../../webview/scales';
+import * as stt from '../../webview/state';
+import * as tk from '../../webview/ticks';
+import * as va from '../../webview/validate';
+import * as vp from '../../webview/viewport';
 
 describe('webview: colormaps', () => {
   it('has at least 8 maps of 256 RGB entries, viridis first', () => {

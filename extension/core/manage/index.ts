@@ -1,6 +1,6 @@
 /** The management operations (issue 6): create, persist/restore, unlink/clear, attach code. */
 export * from './api';
-export { validateName, abortError, npyHeader } from './util';
+export { validateName, npyHeader } from './util';
 export { createSegment, planCreate } from './create';
 export { persistSegment, restoreSegment } from './persist';
 export { unlinkSegments, clearSegments, planClear, globRegExp, type ClearPlan } from './remove';

@@ -14,7 +14,7 @@ import { OperationError, type ProgressFn } from './api';
 import { respell, unescapeName } from '../names';
 import { bytesWords, errnoOf, isOurTemporary, TEMP_PREFIX } from '../fsutil';
 // Re-exported: the management modules take them from here.
-export { bytesWords, errnoOf, errnoText, isOurTemporary, openRegular, readSmallRegular, tempBeside, TEMP_PREFIX, writeUserFile, type RegularFile } from '../fsutil';
+export { bytesWords, errnoOf, errnoText, openRegular, readSmallRegular, tempBeside } from '../fsutil';
 
 /** Copies and fills go in chunks of this many bytes (progress and cancellation between them). */
 export const CHUNK = 8 * 1024 * 1024;
