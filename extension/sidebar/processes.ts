@@ -293,17 +293,11 @@ export function registerProcessesView(context: vscode.ExtensionContext, deps: Pr
   const tree = new ProcessTree(deps, () => config().get<boolean>('exact', true));
   tree.filter = context.workspaceState.get<string>(FILTER_KEY, '');
   const view = vscode.window.createTreeView(PROCESSES_VIEW, { treeDataProvider: tree, showCollapseAll: true });
-  const describe = () => {
-    const r = tree.report;
-    const parts: string[] = [];
-    if (tree.filter) parts.push(`filter: ${tree.filter}`);
-    if (r) {
-      parts.push(`${r.processes.length} processes`);
-      if (r.uninspectable > 0) parts.push(`${r.uninspectable} not inspectable`);
-    }
-    view.description = parts.join(' · ') || undefined;
-    view.message = r && !r.exactAvailable ? 'Shared and copied figures (~) are estimates from smaps: counting pages exactly needs CAP_SYS_ADMIN.' : tree.error && r ? `Last refresh failed: ${tree.error}` : undefined;
-    void vscode.commands.executeCommand('setContext', 'shmInspector.processes.filtered', tree.filter !== '');
+  const describe = () => describeView(view, tree);
+  const setFilter = async (filter: string) => {
+    await context.workspaceState.update(FILTER_KEY, filter);
+    tree.setFilter(filter);
+    describe();
   };
   describe();
   let timer: NodeJS.Timeout | undefined;
@@ -333,6 +327,29 @@ export function registerProcessesView(context: vscode.ExtensionContext, deps: Pr
       if (e.affectsConfiguration('shmInspector.processes.exact') && view.visible) void tree.refresh();
     }),
     { dispose: () => clearInterval(timer) },
+    ...registerProcessCommands(tree, deps, setFilter),
+  ];
+  if (view.visible) void tree.refresh();
+  schedule();
+  return disposables;
+}
+
+/** The view's description (filter, counts) and message (estimates only, or the last refresh failed), and the filtered context key. */
+function describeView(view: vscode.TreeView<PNode>, tree: ProcessTree): void {
+  const r = tree.report;
+  const parts: string[] = [];
+  if (tree.filter) parts.push(`filter: ${tree.filter}`);
+  if (r) {
+    parts.push(`${r.processes.length} processes`);
+    if (r.uninspectable > 0) parts.push(`${r.uninspectable} not inspectable`);
+  }
+  view.description = parts.join(' · ') || undefined;
+  view.message = r && !r.exactAvailable ? 'Shared and copied figures (~) are estimates from smaps: counting pages exactly needs CAP_SYS_ADMIN.' : tree.error && r ? `Last refresh failed: ${tree.error}` : undefined;
+  void vscode.commands.executeCommand('setContext', 'shmInspector.processes.filtered', tree.filter !== '');
+}
+
+function registerProcessCommands(tree: ProcessTree, deps: ProcessesViewDeps, setFilter: (filter: string) => Promise<void>): vscode.Disposable[] {
+  return [
     vscode.commands.registerCommand('shmInspector.processes.refresh', () => tree.refresh()),
     vscode.commands.registerCommand('shmInspector.processes.cancel', () => tree.cancel()),
     vscode.commands.registerCommand('shmInspector.processes.filter', async (text?: unknown) => {
@@ -340,16 +357,9 @@ export function registerProcessesView(context: vscode.ExtensionContext, deps: Pr
         typeof text === 'string'
           ? text
           : await vscode.window.showInputBox({ title: 'Filter processes', prompt: 'Text in the name or command line, or a PID (empty: show all)', value: tree.filter });
-      if (value === undefined) return;
-      await context.workspaceState.update(FILTER_KEY, value.trim());
-      tree.setFilter(value.trim());
-      describe();
+      if (value !== undefined) await setFilter(value.trim());
     }),
-    vscode.commands.registerCommand('shmInspector.processes.clearFilter', async () => {
-      await context.workspaceState.update(FILTER_KEY, '');
-      tree.setFilter('');
-      describe();
-    }),
+    vscode.commands.registerCommand('shmInspector.processes.clearFilter', () => setFilter('')),
     vscode.commands.registerCommand('shmInspector.processes.revealSegment', async (name?: unknown) => {
       const s = deps.segments().find((x) => x.name === name && !x.deleted);
       if (s) await deps.revealSegment(s);
@@ -358,26 +368,9 @@ export function registerProcessesView(context: vscode.ExtensionContext, deps: Pr
     // From a Segments row: how much of the segment each holder has resident; picking one shows that process here.
     vscode.commands.registerCommand('shmInspector.processes.residency', async (arg?: unknown) => {
       const seg = arg && typeof arg === 'object' && 'segment' in arg ? (arg as { segment: Segment }).segment : typeof arg === 'string' ? deps.segments().find((x) => x.name === arg) : undefined;
-      if (!seg) return;
-      const holders = seg.holders.filter((h) => h.via !== 'fd');
-      if (holders.length === 0) {
-        void vscode.window.showInformationMessage(`SHM Inspector: no process maps ${seg.name}${seg.holders.length > 0 ? ' (it is only open, not mapped: nothing of it is resident in a process)' : ''}.`);
-        return;
-      }
-      const res = await segmentResidency(seg.dev, seg.ino, holders.map((h) => h.pid));
-      const items = res.map((r) => {
-        const h = holders.find((x) => x.pid === r.pid)!;
-        return {
-          label: `${h.comm} (${r.pid})`,
-          description: r.error ? r.error : `${formatBytes(r.rss)} of ${formatBytes(seg.size)} resident · PSS ${formatBytes(r.pss)}`,
-          pid: r.pid,
-        };
-      });
-      const pick = await vscode.window.showQuickPick(items, { title: `${seg.name}: resident in each process that maps it`, placeHolder: 'Pick one to show it in the Processes view' });
-      if (!pick) return;
-      await context.workspaceState.update(FILTER_KEY, String(pick.pid));
-      tree.setFilter(String(pick.pid));
-      describe();
+      const pid = seg ? await pickByResidency(seg) : undefined;
+      if (pid === undefined) return;
+      await setFilter(String(pid));
       await vscode.commands.executeCommand(`${PROCESSES_VIEW}.focus`);
     }),
     vscode.commands.registerCommand('shmInspector.processes.copyAttachCode', async (node?: PNode) => {
@@ -388,7 +381,24 @@ export function registerProcessesView(context: vscode.ExtensionContext, deps: Pr
       if (pick) await vscode.commands.executeCommand('shmInspector.copyAttachCode', pick.name);
     }),
   ];
-  if (view.visible) void tree.refresh();
-  schedule();
-  return disposables;
+}
+
+/** Lists how much of `seg` each process that maps it has resident; the PID picked, if any. */
+async function pickByResidency(seg: Segment): Promise<number | undefined> {
+  const holders = seg.holders.filter((h) => h.via !== 'fd');
+  if (holders.length === 0) {
+    void vscode.window.showInformationMessage(`SHM Inspector: no process maps ${seg.name}${seg.holders.length > 0 ? ' (it is only open, not mapped: nothing of it is resident in a process)' : ''}.`);
+    return undefined;
+  }
+  const res = await segmentResidency(seg.dev, seg.ino, holders.map((h) => h.pid));
+  const items = res.map((r) => {
+    const h = holders.find((x) => x.pid === r.pid)!;
+    return {
+      label: `${h.comm} (${r.pid})`,
+      description: r.error ? r.error : `${formatBytes(r.rss)} of ${formatBytes(seg.size)} resident · PSS ${formatBytes(r.pss)}`,
+      pid: r.pid,
+    };
+  });
+  const pick = await vscode.window.showQuickPick(items, { title: `${seg.name}: resident in each process that maps it`, placeHolder: 'Pick one to show it in the Processes view' });
+  return pick?.pid;
 }
