@@ -31,6 +31,7 @@
 
 #include <algorithm>
 #include <array>
+#include <concepts>
 #include <memory>
 #include <type_traits>
 
@@ -173,8 +174,29 @@ struct StridedOp {
   static constexpr bool kSample = true;
 };
 
+// What the tiled pass asks of an operation, for elements of type E (a clear compile error for a new
+// operation that lacks a part).
+template <typename Op, typename E>
+concept TiledFor = requires(typename Op::template Acc<E>* acc, const E* p, const E* const* rows, const int64_t* at,
+                            int64_t w, uint64_t n, double& part, Cell& cell) {
+  Op::template Init<E>(acc, w);
+  Op::Acc1(acc, p, w);
+  Op::Acc4(acc, p, p, p, p, w);
+  Op::Acc8(acc, rows, w);
+  Op::FoldColumns(acc, at, w, acc);
+  { Op::Fold(part, *acc) } -> std::same_as<bool>;
+  { Op::Finish(part, n) } -> std::same_as<double>;
+  Op::Absorb(cell, part);
+  { Op::Value(cell) } -> std::same_as<double>;
+};
+// An operation: a name, and either a sample (kSample) or all the tiled pass asks for.
+template <typename Op>
+concept Operation = requires {
+  { Op::kName } -> std::convertible_to<std::string_view>;
+} && (Op::kSample || (TiledFor<Op, float> && TiledFor<Op, double>));
+
 // A list of operations: their names, and a call of fn.template operator()<Op>() by mode number.
-template <typename... Ops>
+template <Operation... Ops>
 struct Registry {
   static constexpr std::array<std::string_view, sizeof...(Ops)> kNames{Ops::kName...};
   static constexpr bool Unique() {
