@@ -26,7 +26,8 @@
 // Statistics read the slice in runs of kRun elements: one fused kernel gives the shifted sum,
 // sum of squares, min and max (a run with NaN/Inf, and the runs after it until a clean one, go
 // through the NaN-aware kernel instead); a histogram, when asked for, bins the same run while
-// it is in L1.
+// it is in L1. They are not an operation of the registry: one result for the whole slice, read
+// in runs along its rows rather than in per-cell tiles (Partial::Add folds runs and threads).
 #include "reduce.h"
 
 #include <algorithm>
