@@ -2,7 +2,8 @@
 // against the limits measured in the same run. Prints figures; not part of npm test.
 //
 //   cd native && node-gyp build; node bench/preview.mjs [--runs R] [--sizes 1,4] [--grid 1024]
-//   (SHM_INSPECTOR_NATIVE=path/to/shm_native.node picks another build of the addon)
+//   (SHM_INSPECTOR_NATIVE=path/to/shm_native.node picks another build of the addon; to compare two
+//   builds pass for pass in one process, under the same load: bench/reduce-ab.mjs)
 //
 // For each size (GiB), one N x N float32 NPY is made by numpy in /dev/shm, block by block
 // (bench/preview_numpy.py), under a unique name, removed right after (also on failure or

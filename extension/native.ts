@@ -6,6 +6,7 @@
  */
 import * as fs from 'fs';
 import * as path from 'path';
+import type { ReduceMode } from '../contract/reduce';
 import type { KernelType } from './core/dtype';
 import { spellEntry, spellJoinedNames } from './core/names';
 
@@ -134,7 +135,8 @@ export interface SliceSpec {
   cols: number;
 }
 
-export type ReduceMode = 'strided' | 'mean' | 'min' | 'max';
+/** A reduce mode: one of contract/reduce.ts's registry (REDUCE_MODE_NAMES). */
+export type { ReduceMode };
 
 export interface ReduceRequest extends SliceSpec {
   r0: number;
@@ -288,6 +290,11 @@ export interface NativeAddon {
   threads: number;
   /** The instruction set of the inner loops picked for this CPU: 'x86-64-v4', 'x86-64-v3' or 'baseline'. */
   simd: string;
+  /**
+   * The reduce modes `reduce` accepts, from the addon's own registry of reductions (native/src/reduce.cc):
+   * a unit test holds them equal, as a set, to REDUCE_MODE_NAMES of contract/reduce.ts.
+   */
+  reduceModes: readonly ReduceMode[];
   /** `dir` as a Buffer when its bytes are not UTF-8 (see core/names.ts fsPath). */
   scanDir(dir: string | Buffer, headBytes: number, tailBytes: number): Promise<ScanColumns>;
   statfs(dir: string): Promise<FsUsage>;

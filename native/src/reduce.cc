@@ -1,5 +1,12 @@
 // Grid reductions and statistics; see reduce.h.
 //
+// How to add a reduction (a grid mode such as "count above a threshold"): write one operation
+// type (see "operations" below: its name, init, accumulate 1/4/8 rows, fold, finish; its inner
+// loops in simd.h/simd.cc when they are new) and add it to the `Reductions` registry. The tiled
+// pass (ReduceItem/RunReduce) is written once over any operation; the addon's `reduceModes`
+// export and view.cc's parse of the mode name both come from the registry, and a unit test holds
+// that list equal to contract/reduce.ts (add the mode there, with its label, for the UI).
+//
 // Loop structure of a mean/min/max pass: the window is cut into bands (the rows of one
 // grid row) and each band into tiles of kTile consecutive elements along the inner
 // (smallest-stride) axis. Rows of the band are read eight (or four, or one) at a time, each
@@ -19,10 +26,13 @@
 // Statistics read the slice in runs of kRun elements: one fused kernel gives the shifted sum,
 // sum of squares, min and max (a run with NaN/Inf, and the runs after it until a clean one, go
 // through the NaN-aware kernel instead); a histogram, when asked for, bins the same run while
-// it is in L1.
+// it is in L1. They are not an operation of the registry: one result for the whole slice, read
+// in runs along its rows rather than in per-cell tiles (Partial::Add folds runs and threads).
 #include "reduce.h"
 
 #include <algorithm>
+#include <array>
+#include <concepts>
 #include <memory>
 #include <type_traits>
 
@@ -46,14 +56,167 @@ struct Cell {
   uint64_t n = 0, nan = 0, pinf = 0, ninf = 0;
 };
 
-double CellValue(const Cell& c, Mode mode) {
-  if (c.n > 0) return mode == Mode::Min ? c.mn : mode == Mode::Max ? c.mx : c.sum / static_cast<double>(c.n);
-  if (c.pinf > 0 && c.ninf == 0 && (mode != Mode::Mean || c.nan == 0)) return INFINITY;
-  if (c.ninf > 0 && c.pinf == 0 && (mode != Mode::Mean || c.nan == 0)) return -INFINITY;
-  if (c.nan == 0 && c.pinf > 0 && mode == Mode::Max) return INFINITY;
-  if (c.nan == 0 && c.ninf > 0 && mode == Mode::Min) return -INFINITY;
+// The value of a cell without any finite value: the one infinity it saw (when `nanWins`, only if
+// it saw no NaN either), `both` when it saw both infinities and no NaN, else NaN.
+constexpr double NonFinite(const Cell& c, bool nanWins, double both) {
+  if (c.pinf > 0 && c.ninf == 0 && (!nanWins || c.nan == 0)) return INFINITY;
+  if (c.ninf > 0 && c.pinf == 0 && (!nanWins || c.nan == 0)) return -INFINITY;
+  if (c.nan == 0 && c.pinf > 0 && c.ninf > 0) return both;
   return NAN;
 }
+
+// ---- operations -------------------------------------------------------------
+//
+// One type per reduce mode; all members static. E is the element type the pass reads (float or
+// double), Acc<E> the type of its per-column accumulator and of its column folds.
+//   kName                       the mode's name (the registry's only list of names);
+//   kSample                     true: not a reduction but each cell's first element (RunStrided);
+//   kNone                       a cell's partial result before any tile (the identity);
+//   Init(acc, w)                a tile's empty accumulators, unless kSet8: then Set8 sets them from
+//                               the first eight rows (no memset pass);
+//   Acc1 / Acc4 / Acc8          add one / four / eight rows into the accumulators (simd.h: vectorised,
+//                               branch-free; four or eight rows a quarter or an eighth of the traffic);
+//   FoldColumns(acc, at, k, o)  each cell's columns into one value per cell (vectorised);
+//   Fold(part, v)               one tile's value of a cell into the cell's partial; false when v is not
+//                               finite (NaN/Inf somewhere): those columns then go through the shared
+//                               NaN-aware sweep into the cell's Cell record instead;
+//   Finish(part, n)             the value of a cell whose n elements all folded cleanly;
+//   Absorb(cell, part)          the clean columns' partial into a Cell record (its n is counted by the
+//                               pass), and Value(cell) that record's value.
+struct TiledOp {
+  static constexpr bool kSample = false, kSet8 = false;
+};
+
+// Mean of the finite values, summed in doubles.
+struct MeanOp : TiledOp {
+  static constexpr std::string_view kName = "mean";
+  template <typename E>
+  using Acc = double;
+  static constexpr double kNone = 0.0;
+  static constexpr bool kSet8 = true;
+  template <typename E>
+  static void Init(double* acc, int64_t w) { std::fill(acc, acc + w, 0.0); }
+  template <typename E>
+  static void Set8(double* acc, const E* const* r, int64_t w) { SetSum8(acc, r, w); }
+  template <typename E>
+  static void Acc8(double* acc, const E* const* r, int64_t w) { AccSum8(acc, r, w); }
+  template <typename E>
+  static void Acc4(double* acc, const E* p0, const E* p1, const E* p2, const E* p3, int64_t w) {
+    AccSum4(acc, p0, p1, p2, p3, w);
+  }
+  template <typename E>
+  static void Acc1(double* acc, const E* p, int64_t w) { AccSum(acc, p, w); }
+  static void FoldColumns(const double* acc, const int64_t* at, int64_t cells, double* out) {
+    FoldSum(acc, at, cells, out);
+  }
+  static bool Fold(double& part, double v) {
+    if (!std::isfinite(v)) return false;
+    part += v;
+    return true;
+  }
+  static double Finish(double part, uint64_t n) { return part / static_cast<double>(n); }
+  static void Absorb(Cell& c, double part) { c.sum += part; }
+  static double Value(const Cell& c) { return c.n > 0 ? c.sum / static_cast<double>(c.n) : NonFinite(c, true, NAN); }
+};
+
+// Least (kMin) or greatest finite value. NaN never enters the accumulator (simd.h), so a finite
+// fold means no -Inf (min) / +Inf (max) and at least one finite value: exactly the extreme of the
+// finite values. Without any finite value: the infinity seen, even beside NaN.
+template <bool kMin>
+struct ExtremeOp : TiledOp {
+  static constexpr std::string_view kName = kMin ? "min" : "max";
+  template <typename E>
+  using Acc = E;
+  static constexpr double kNone = kMin ? INFINITY : -INFINITY;
+  template <typename E>
+  static void Init(E* acc, int64_t w) { std::fill(acc, acc + w, static_cast<E>(kNone)); }
+  template <typename E>
+  static void Acc8(E* acc, const E* const* r, int64_t w) {
+    if constexpr (kMin) AccMin8(acc, r, w);
+    else AccMax8(acc, r, w);
+  }
+  template <typename E>
+  static void Acc4(E* acc, const E* p0, const E* p1, const E* p2, const E* p3, int64_t w) {
+    if constexpr (kMin) AccMin4(acc, p0, p1, p2, p3, w);
+    else AccMax4(acc, p0, p1, p2, p3, w);
+  }
+  template <typename E>
+  static void Acc1(E* acc, const E* p, int64_t w) {
+    if constexpr (kMin) AccMin(acc, p, w);
+    else AccMax(acc, p, w);
+  }
+  template <typename E>
+  static void FoldColumns(const E* acc, const int64_t* at, int64_t cells, E* out) {
+    if constexpr (kMin) FoldMin(acc, at, cells, out);
+    else FoldMax(acc, at, cells, out);
+  }
+  template <typename E>
+  static bool Fold(double& part, E v) {
+    if (!std::isfinite(v)) return false;
+    part = Better(part, static_cast<double>(v));
+    return true;
+  }
+  static double Finish(double part, uint64_t) { return part; }
+  static void Absorb(Cell& c, double part) {
+    if constexpr (kMin) c.mn = Better(c.mn, part);
+    else c.mx = Better(c.mx, part);
+  }
+  static double Value(const Cell& c) {
+    return c.n > 0 ? (kMin ? c.mn : c.mx) : NonFinite(c, false, kMin ? -INFINITY : INFINITY);
+  }
+  static double Better(double a, double b) { return kMin ? std::min(a, b) : std::max(a, b); }
+};
+using MinOp = ExtremeOp<true>;
+using MaxOp = ExtremeOp<false>;
+
+// A sample, not a reduction: each cell shows its first element (no tiled pass; see RunStrided).
+struct StridedOp {
+  static constexpr std::string_view kName = "strided";
+  static constexpr bool kSample = true;
+};
+
+// What the tiled pass asks of an operation, for elements of type E (a clear compile error for a new
+// operation that lacks a part).
+template <typename Op, typename E>
+concept TiledFor = requires(typename Op::template Acc<E>* acc, const E* p, const E* const* rows, const int64_t* at,
+                            int64_t w, uint64_t n, double& part, Cell& cell) {
+  Op::template Init<E>(acc, w);
+  Op::Acc1(acc, p, w);
+  Op::Acc4(acc, p, p, p, p, w);
+  Op::Acc8(acc, rows, w);
+  Op::FoldColumns(acc, at, w, acc);
+  { Op::Fold(part, *acc) } -> std::same_as<bool>;
+  { Op::Finish(part, n) } -> std::same_as<double>;
+  Op::Absorb(cell, part);
+  { Op::Value(cell) } -> std::same_as<double>;
+};
+// An operation: a name, and either a sample (kSample) or all the tiled pass asks for.
+template <typename Op>
+concept Operation = requires {
+  { Op::kName } -> std::convertible_to<std::string_view>;
+} && (Op::kSample || (TiledFor<Op, float> && TiledFor<Op, double>));
+
+// A list of operations: their names, and a call of fn.template operator()<Op>() by mode number.
+template <Operation... Ops>
+struct Registry {
+  static constexpr std::array<std::string_view, sizeof...(Ops)> kNames{Ops::kName...};
+  static constexpr bool Unique() {
+    for (size_t i = 0; i < kNames.size(); ++i)
+      for (size_t j = 0; j < i; ++j)
+        if (kNames[i] == kNames[j]) return false;
+    return true;
+  }
+  template <typename Fn>
+  static void With(Mode mode, Fn&& fn) {
+    Mode i = 0;
+    (void)((i++ == mode && (fn.template operator()<Ops>(), true)) || ...);
+  }
+};
+
+// THE REGISTRY of reduce modes, in contract/reduce.ts's order (REDUCE_MODES). A new reduction: its
+// operation above, and its name here.
+using Reductions = Registry<MeanOp, MaxOp, MinOp, StridedOp>;
+static_assert(Reductions::Unique(), "two reductions with one name");
 
 // The window in "a" (outer, larger stride) and "b" (inner, contiguous when possible) terms.
 struct Geo {
@@ -114,10 +277,11 @@ struct Scratch {
   bool dirty;  // the last tile was mostly NaN/Inf
 };
 
-template <typename E>
-E* FoldOut(Scratch& sc) {
-  if constexpr (std::is_same_v<E, float>) return sc.foldF;
-  else return sc.foldD;
+// The float or the double one of two scratch buffers.
+template <typename A>
+A* OfType(double* d, float* f) {
+  if constexpr (std::is_same_v<A, float>) return f;
+  else return d;
 }
 
 // Per-slot scratch of one pass (page-backed: see pages.h); each slot's thread sets up its own,
@@ -235,13 +399,13 @@ inline void Merge(Cell& c, const Cell& p) {
   c.ninf += p.ninf;
 }
 
-// One band (grid row ia of the a axis), cells [cb, ce) of it. Returns false when stopped.
-template <typename E, bool kDirect, Mode M, typename L, typename O>
+// One band (grid row ia of the a axis), cells [cb, ce) of it, reduced by operation Op. Returns false when stopped.
+template <typename Op, typename E, bool kDirect, typename L, typename O>
 bool ReduceItem(const Geo& g, const L& load, int64_t ia, int64_t cb, int64_t ce, Scratch& sc, BandCells bc,
                 Control& ctl, O* out, Extent& ext) {
+  using A = typename Op::template Acc<E>;
   const int64_t aS = g.ABegin(ia), aE = g.ABegin(ia + 1), rowsN = aE - aS;
-  constexpr double kFastNone = M == Mode::Mean ? 0.0 : M == Mode::Min ? INFINITY : -INFINITY;
-  std::fill(bc.fast, bc.fast + (ce - cb), kFastNone);
+  std::fill(bc.fast, bc.fast + (ce - cb), Op::kNone);
   std::fill(bc.hasSlow, bc.hasSlow + (ce - cb), 0);
   auto slowCell = [&](int64_t k) -> Cell& {
     Cell& cell = bc.slow[k - cb];
@@ -251,9 +415,8 @@ bool ReduceItem(const Geo& g, const L& load, int64_t ia, int64_t cb, int64_t ce,
     }
     return cell;
   };
-  E* accE;
-  if constexpr (std::is_same_v<E, float>) accE = sc.accF;
-  else accE = sc.accD;
+  A* acc = OfType<A>(sc.accD, sc.accF);
+  A* fold = OfType<A>(sc.foldD, sc.foldF);
   const int64_t xs = g.bStart[cb], xe = g.bStart[ce];
   int64_t c = cb;
   constexpr int64_t tile = kDirect ? kTile : kStageTile;
@@ -290,13 +453,9 @@ bool ReduceItem(const Geo& g, const L& load, int64_t ia, int64_t cb, int64_t ce,
       sc.dirty = !clean;
       continue;
     }
-    // Mean: the first eight rows set the accumulator (no memset); otherwise it starts empty.
-    bool fresh = M == Mode::Mean && aE - aS >= 8;
-    if constexpr (M == Mode::Mean) {
-      if (!fresh) std::fill(sc.accD, sc.accD + w, 0.0);
-    } else {
-      std::fill(accE, accE + w, static_cast<E>(M == Mode::Min ? INFINITY : -INFINITY));
-    }
+    // The first eight rows may set the accumulator (Op::kSet8: no memset); otherwise it starts empty.
+    bool fresh = Op::kSet8 && aE - aS >= 8;
+    if (!fresh) Op::template Init<E>(acc, w);
     const uint8_t* src = g.base + aS * g.sa + x0 * g.sb;
     int64_t sincePoll = 0;
     for (int64_t a = aS; a < aE;) {
@@ -307,13 +466,13 @@ bool ReduceItem(const Geo& g, const L& load, int64_t ia, int64_t cb, int64_t ce,
       if (aE - a >= 8) {
         const E* r[8];
         for (int k = 0; k < 8; ++k) r[k] = RowRun<E, kDirect>(load, src + k * g.sa, w, g.sb, sc.stage[k]);
-        if constexpr (M == Mode::Mean) {
-          if (fresh) SetSum8(sc.accD, r, w);
-          else AccSum8(sc.accD, r, w);
+        if constexpr (Op::kSet8) {
+          if (fresh) Op::Set8(acc, r, w);
+          else Op::Acc8(acc, r, w);
           fresh = false;
+        } else {
+          Op::Acc8(acc, r, w);
         }
-        else if constexpr (M == Mode::Min) AccMin8(accE, r, w);
-        else AccMax8(accE, r, w);
         a += 8, src += 8 * g.sa;
       } else if (aE - a >= 4) {
         // Four rows at once: four sequential streams, a quarter of the accumulator traffic.
@@ -321,15 +480,11 @@ bool ReduceItem(const Geo& g, const L& load, int64_t ia, int64_t cb, int64_t ce,
         const E* p1 = RowRun<E, kDirect>(load, src + g.sa, w, g.sb, sc.stage[1]);
         const E* p2 = RowRun<E, kDirect>(load, src + 2 * g.sa, w, g.sb, sc.stage[2]);
         const E* p3 = RowRun<E, kDirect>(load, src + 3 * g.sa, w, g.sb, sc.stage[3]);
-        if constexpr (M == Mode::Mean) AccSum4(sc.accD, p0, p1, p2, p3, w);
-        else if constexpr (M == Mode::Min) AccMin4(accE, p0, p1, p2, p3, w);
-        else AccMax4(accE, p0, p1, p2, p3, w);
+        Op::Acc4(acc, p0, p1, p2, p3, w);
         a += 4, src += 4 * g.sa;
       } else {
         const E* p = RowRun<E, kDirect>(load, src, w, g.sb, sc.stage[0]);
-        if constexpr (M == Mode::Mean) AccSum(sc.accD, p, w);
-        else if constexpr (M == Mode::Min) AccMin(accE, p, w);
-        else AccMax(accE, p, w);
+        Op::Acc1(acc, p, w);
         a += 1, src += g.sa;
       }
     }
@@ -342,26 +497,11 @@ bool ReduceItem(const Geo& g, const L& load, int64_t ia, int64_t cb, int64_t ce,
       sc.at[++nc] = end - x0;
       if (end == x1) break;
     }
-    if constexpr (M == Mode::Mean) FoldSum(sc.accD, sc.at, nc, sc.foldD);
-    else if constexpr (M == Mode::Min) FoldMin(accE, sc.at, nc, FoldOut<E>(sc));
-    else FoldMax(accE, sc.at, nc, FoldOut<E>(sc));
+    Op::FoldColumns(acc, sc.at, nc, fold);
     int64_t nFailed = 0, fx0 = x1, fx1 = x0;
     for (int64_t i = 0; i < nc; ++i) {
       const int64_t k = c + i, cs = x0 + sc.at[i], cend = x0 + sc.at[i + 1];
-      double& fast = bc.fast[k - cb];
-      bool ok;
-      if constexpr (M == Mode::Mean) {
-        const double sum = sc.foldD[i];
-        ok = std::isfinite(sum);
-        if (ok) fast += sum;
-      } else {
-        // NaN never enters the accumulator; a finite fold means no -Inf (min) / +Inf (max)
-        // and at least one finite value: exactly the min/max of the finite values.
-        const E m = FoldOut<E>(sc)[i];
-        ok = std::isfinite(m);
-        if (ok) fast = M == Mode::Min ? std::min(fast, static_cast<double>(m)) : std::max(fast, static_cast<double>(m));
-      }
-      if (!ok) {
+      if (!Op::Fold(bc.fast[k - cb], fold[i])) {
         sc.failed[nFailed++] = k;
         fx0 = std::min(fx0, cs);
         fx1 = std::max(fx1, cend);
@@ -387,23 +527,17 @@ bool ReduceItem(const Geo& g, const L& load, int64_t ia, int64_t cb, int64_t ce,
     double v;
     if (!bc.hasSlow[k - cb]) {
       // Every column of the cell went through the fast sweep: no NaN/Inf in it.
-      v = M == Mode::Mean ? fast / static_cast<double>(rowsN * width) : fast;
+      v = Op::Finish(fast, static_cast<uint64_t>(rowsN * width));
     } else {
       // Part fast, part NaN-aware: the fast columns are those the slow cell did not count.
       Cell cell = bc.slow[k - cb];
       const uint64_t slowN = cell.n + cell.nan + cell.pinf + cell.ninf;
       const uint64_t fastN = static_cast<uint64_t>(rowsN * width) - slowN;
       if (fastN > 0) {
-        if constexpr (M == Mode::Mean) {
-          cell.sum += fast;
-          cell.n += fastN;
-        } else {
-          if (M == Mode::Min) cell.mn = std::min(cell.mn, fast);
-          else cell.mx = std::max(cell.mx, fast);
-          cell.n += 1;
-        }
+        Op::Absorb(cell, fast);
+        cell.n += fastN;
       }
-      v = CellValue(cell, M);
+      v = Op::Value(cell);
     }
     Put(out, g.Out(ia, k), v, e);
   }
@@ -411,7 +545,8 @@ bool ReduceItem(const Geo& g, const L& load, int64_t ia, int64_t cb, int64_t ce,
   return true;
 }
 
-template <typename E, bool kDirect, Mode M, typename L, typename O>
+// The tiled pass of operation Op over the window, on the pool.
+template <typename Op, typename E, bool kDirect, typename L, typename O>
 void RunReduce(const Geo& g, const L& load, Control& ctl, O* out, GridOut& res) {
   const uint64_t total = static_cast<uint64_t>(g.na) * static_cast<uint64_t>(g.nb);
   const unsigned threads = total >= static_cast<uint64_t>(kParallelMin) ? WorkerThreads() : 1;
@@ -426,7 +561,7 @@ void RunReduce(const Geo& g, const L& load, Control& ctl, O* out, GridOut& res) 
     const int64_t cb = k * g.gb / chunks, ce = (k + 1) * g.gb / chunks;
     Scratch& sc = scratch.Get(slot);
     const BandCells bc = scratch.Cells(slot, static_cast<size_t>(ce - cb));
-    if (!Guarded([&] { ReduceItem<E, kDirect, M>(g, load, ia, cb, ce, sc, bc, ctl, out, ext[slot]); }))
+    if (!Guarded([&] { ReduceItem<Op, E, kDirect>(g, load, ia, cb, ce, sc, bc, ctl, out, ext[slot]); }))
       ctl.Fault(LastFaultAddress());
   });
   MergeExtents(ext, res);
@@ -479,18 +614,26 @@ void ReduceGrid(const uint8_t* addr, const Slice& s, int64_t r0, int64_t r1, int
   auto run = [&](auto* cells) {
     WithLoader(s.dtype, s.swap, s.part, [&](auto load) {
       using L = decltype(load);
-      if (mode == Mode::Strided) return RunStrided(g, load, ctl, cells, out);
-      WithRunType(load, g.base, g.sa, g.sb, g.na, [&]<typename E, bool kDirect>() {
-        switch (mode) {
-          case Mode::Mean: return RunReduce<E, kDirect, Mode::Mean, L>(g, load, ctl, cells, out);
-          case Mode::Min: return RunReduce<E, kDirect, Mode::Min, L>(g, load, ctl, cells, out);
-          default: return RunReduce<E, kDirect, Mode::Max, L>(g, load, ctl, cells, out);
+      Reductions::With(mode, [&]<typename Op>() {
+        if constexpr (Op::kSample) {
+          RunStrided(g, load, ctl, cells, out);
+        } else {
+          WithRunType(load, g.base, g.sa, g.sb, g.na,
+                      [&]<typename E, bool kDirect>() { RunReduce<Op, E, kDirect, L>(g, load, ctl, cells, out); });
         }
       });
     });
   };
   if (out.f != nullptr) run(out.f);
   else run(out.d);
+}
+
+std::span<const std::string_view> ReduceModeNames() { return Reductions::kNames; }
+
+Mode ParseReduceMode(std::string_view name) {
+  for (size_t i = 0; i < Reductions::kNames.size(); ++i)
+    if (Reductions::kNames[i] == name) return static_cast<Mode>(i);
+  return -1;
 }
 
 // ---- statistics -----------------------------------------------------------

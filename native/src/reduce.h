@@ -1,6 +1,7 @@
 // The passes over a 2-D strided slice of a mapping: grid reductions (a window
 // onto a grid of cells) and whole-slice statistics with a histogram. Pure C++
-// (no N-API): view.cc runs them inside AsyncWorkers.
+// (no N-API): view.cc runs them inside AsyncWorkers. The reductions are
+// operation types in a registry (reduce.cc); their names come from it alone.
 //
 // Every read of mapped memory happens inside Guarded() (SIGBUS -> Outcome::Fault),
 // on the persistent pool (pool.h), and polls Control often enough that a
@@ -9,6 +10,8 @@
 #include <atomic>
 #include <cmath>
 #include <cstdint>
+#include <span>
+#include <string_view>
 #include <vector>
 
 #include "kernels.h"
@@ -26,7 +29,13 @@ struct Slice {
   int64_t rows = 0, cols = 0;
 };
 
-enum class Mode { Strided, Mean, Min, Max };
+// A reduce mode: its index in the registry of operations (reduce.cc).
+using Mode = int;
+
+// The names of the reduce modes, in registry order (the addon exports them as `reduceModes`).
+std::span<const std::string_view> ReduceModeNames();
+// The mode named `name`; -1 when no operation has that name.
+Mode ParseReduceMode(std::string_view name);
 
 // Why a pass stopped early; polled by every thread of the pass.
 struct Control {

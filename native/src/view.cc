@@ -656,10 +656,14 @@ class View : public Napi::ObjectWrap<View> {
     gh = std::min(gh, r1 - r0);
     gw = std::min(gw, c1 - c0);
     if (gh < 1 || gw < 1 || gh * gw > 64.0 * 1024 * 1024) throw Napi::RangeError::New(env, "grid must have 1 to 64Mi cells");
-    std::string mode = o.Get("mode").IsString() ? o.Get("mode").As<Napi::String>().Utf8Value() : "strided";
-    Mode md = mode == "mean" ? Mode::Mean : mode == "min" ? Mode::Min : mode == "max" ? Mode::Max : Mode::Strided;
-    if (mode != "strided" && mode != "mean" && mode != "min" && mode != "max")
-      throw Napi::TypeError::New(env, "mode must be strided, mean, min or max");
+    // The mode names come from the registry of reductions (reduce.cc); no mode given: strided.
+    const std::string mode = o.Get("mode").IsString() ? o.Get("mode").As<Napi::String>().Utf8Value() : "strided";
+    const Mode md = ParseReduceMode(mode);
+    if (md < 0) {
+      std::string names;
+      for (std::string_view n : ReduceModeNames()) names += (names.empty() ? "" : ", ") + std::string(n);
+      throw Napi::TypeError::New(env, "mode must be one of " + names);
+    }
     Napi::Value output = o.Get("output");
     if (!output.IsUndefined() && !(output.IsString() && (output.As<Napi::String>().Utf8Value() == "f64" ||
                                                           output.As<Napi::String>().Utf8Value() == "f32")))
@@ -1067,6 +1071,11 @@ Napi::Object InitView(Napi::Env env, Napi::Object exports) {
   exports.Set("scanSysv", Napi::Function::New(env, ScanSysv, "scanSysv"));
   exports.Set("threads", Num(env, WorkerThreads()));
   exports.Set("simd", Napi::String::New(env, SimdLevel()));
+  // The reduce modes, from the registry of reductions (a unit test holds them equal to contract/reduce.ts).
+  const std::span<const std::string_view> modes = ReduceModeNames();
+  Napi::Array modeNames = Napi::Array::New(env, modes.size());
+  for (size_t i = 0; i < modes.size(); ++i) modeNames.Set(i, Napi::String::New(env, modes[i].data(), modes[i].size()));
+  exports.Set("reduceModes", modeNames);
   return exports;
 }
 
