@@ -7,7 +7,10 @@ import { join } from 'node:path';
 
 const results = process.env.SHM_RESULTS || 'test-results';
 const out = process.env.SHM_OUT || 'out';
-const levels = (process.env.SHM_TEST_LEVELS || 'lint,unit,integration,e2e').split(',').map((s) => s.trim()).filter(Boolean);
+const levels = (process.env.SHM_TEST_LEVELS || 'lint,unit,integration,e2e')
+  .split(',')
+  .map((s) => s.trim())
+  .filter(Boolean);
 const commands = {
   lint: ['node', ['test/harness/lint-level.mjs']],
   unit: ['node', ['test/harness/mocha-level.mjs', 'unit']],
