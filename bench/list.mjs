@@ -6,7 +6,6 @@
 //
 // The segments go to a fresh, uniquely named directory under /dev/shm, removed at
 // the end (also on failure or Ctrl-C). Nothing else in /dev/shm is touched.
-import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, rmSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';

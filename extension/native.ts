@@ -4,6 +4,7 @@
  * says why, naming every path tried; directory scans fall back to a slower
  * pure-TypeScript path, and array reads report that error.
  */
+import { randomBytes } from 'crypto';
 import * as fs from 'fs';
 import * as path from 'path';
 import type { ReduceMode } from '../contract/reduce';
@@ -600,7 +601,7 @@ async function removeEntryTs(dirFd: number, it: RemoveItem): Promise<RemoveOutco
   if (name.length === 0 || name.includes(0x2f) || name.includes(0) || ['.', '..'].includes(name.toString('latin1'))) {
     return { code: 'EINVAL', message: 'invalid argument', blocks: 0, nlink: 0 };
   }
-  const hex = (k: number) => (require('crypto') as typeof import('crypto')).randomBytes(k).toString('hex');
+  const hex = (k: number) => randomBytes(k).toString('hex');
   const free = async (p: Buffer) => fs.promises.lstat(p).then(() => false, (e: NodeJS.ErrnoException) => e.code === 'ENOENT');
   // With the name when it fits (NAME_MAX): an unlinked file keeps its last name in /proc/PID/maps and fd links (fsutil.ts removedName).
   const stem = Buffer.from(`.shmi-rm-${hex(8)}`);

@@ -37,9 +37,9 @@ export function openLog(file, { makeDir = false } = {}) {
   try {
     fd = openSync(file, c.O_WRONLY | c.O_CREAT | c.O_NOFOLLOW | c.O_NONBLOCK | c.O_CLOEXEC, 0o600);
   } catch (e) {
-    if (e?.code === 'ELOOP') throw new Error(`the log file ${file} is a symbolic link; not followed (remove it, or set SHM_START_LOG)`);
-    if (e?.code === 'ENXIO') throw new Error(`the log file ${file} is a FIFO with no reader; not used (remove it, or set SHM_START_LOG)`);
-    throw new Error(`cannot write the log file ${file}: ${e?.message ?? e}`);
+    if (e?.code === 'ELOOP') throw new Error(`the log file ${file} is a symbolic link; not followed (remove it, or set SHM_START_LOG)`, { cause: e });
+    if (e?.code === 'ENXIO') throw new Error(`the log file ${file} is a FIFO with no reader; not used (remove it, or set SHM_START_LOG)`, { cause: e });
+    throw new Error(`cannot write the log file ${file}: ${e?.message ?? e}`, { cause: e });
   }
   const st = fstatSync(fd);
   if (!st.isFile()) {

@@ -547,7 +547,7 @@ export class ViewerSession implements vscode.Disposable {
   }
 
   private async exportPng(dataUrl: string, suggested: string): Promise<void> {
-    const name = suggested.replace(/[^\w.\-]+/g, '_') || 'view.png';
+    const name = suggested.replace(/[^\w.-]+/g, '_') || 'view.png';
     const uri = await vscode.window.showSaveDialog({
       title: 'Export the view as PNG',
       defaultUri: this.defaultUri(name.endsWith('.png') ? name : `${name}.png`),
@@ -580,7 +580,7 @@ export class ViewerSession implements vscode.Disposable {
       this.notice('error', `Not saved: ${text}`);
       return;
     }
-    const base = this.name.replace(/\.npy$/, '').replace(/[^\w.\-]+/g, '_');
+    const base = this.name.replace(/\.npy$/, '').replace(/[^\w.-]+/g, '_');
     const uri = await vscode.window.showSaveDialog({
       title: 'Save the visible window as .npy',
       defaultUri: this.defaultUri(`${base}_r${w.r0}-${w.r1}_c${w.c0}-${w.c1}.npy`),

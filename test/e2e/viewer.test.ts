@@ -224,7 +224,10 @@ with open(sys.argv[8] + '/model.safetensors', 'wb') as f:
         let sum = 0;
         let n = 0;
         // The axis title's row (below the tick labels), drawn in the theme's foreground.
-        for (let i = 4 * c.width * Math.floor(c.height * 0.55); i < d.length; i += 4) if (d[i + 3] > 200) (sum += (d[i] + d[i + 1] + d[i + 2]) / 3), n++;
+        for (let i = 4 * c.width * Math.floor(c.height * 0.55); i < d.length; i += 4) if (d[i + 3] > 200) {
+          sum += (d[i] + d[i + 1] + d[i + 2]) / 3;
+          n++;
+        }
         return n ? sum / n : -1;
       });
     const light = await ink();

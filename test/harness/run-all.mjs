@@ -1,14 +1,18 @@
-// `npm test`: runs the unit, integration and e2e levels one after another and
-// ends with one line `N passed, N failed` summed over all three (CI reads it).
-// SHM_TEST_LEVELS=unit,e2e runs a subset.
+// `npm test`: runs the lint (ESLint, Prettier's check), unit, integration and e2e
+// levels one after another and ends with one line `N passed, N failed` summed over
+// all of them (CI reads it). SHM_TEST_LEVELS=unit,e2e runs a subset.
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 
 const results = process.env.SHM_RESULTS || 'test-results';
 const out = process.env.SHM_OUT || 'out';
-const levels = (process.env.SHM_TEST_LEVELS || 'unit,integration,e2e').split(',').map((s) => s.trim()).filter(Boolean);
+const levels = (process.env.SHM_TEST_LEVELS || 'lint,unit,integration,e2e')
+  .split(',')
+  .map((s) => s.trim())
+  .filter(Boolean);
 const commands = {
+  lint: ['node', ['test/harness/lint-level.mjs']],
   unit: ['node', ['test/harness/mocha-level.mjs', 'unit']],
   integration: ['node', [join(out, 'test', 'integration', 'runTest.js')]],
   e2e: ['node', ['test/harness/mocha-level.mjs', 'e2e']],
