@@ -6,6 +6,8 @@
  */
 import * as fs from 'fs';
 import * as path from 'path';
+import type { ComplexPart, ReduceMode } from '../contract/reduce';
+import type { StatsResult } from '../contract/stats';
 import type { KernelType } from './core/dtype';
 import { spellEntry, spellJoinedNames } from './core/names';
 
@@ -126,7 +128,7 @@ export interface HolderScan {
 export interface SliceSpec {
   dtype: KernelType;
   byteSwap: boolean;
-  part?: 'magnitude' | 'phase' | 'real' | 'imag';
+  part?: ComplexPart;
   offset: number;
   strideR: number;
   strideC: number;
@@ -134,7 +136,7 @@ export interface SliceSpec {
   cols: number;
 }
 
-export type ReduceMode = 'strided' | 'mean' | 'min' | 'max';
+export type { ReduceMode };
 
 export interface ReduceRequest extends SliceSpec {
   r0: number;
@@ -174,22 +176,7 @@ export interface StatsRequest extends SliceSpec {
   cancellable?: boolean;
 }
 
-export interface StatsResult {
-  count: number;
-  finiteCount: number;
-  nanCount: number;
-  infCount: number;
-  posInfCount: number;
-  negInfCount: number;
-  min: number | null;
-  max: number | null;
-  mean: number | null;
-  std: number | null;
-  histogram?: Float64Array;
-  /** The range the histogram's bins cover (present with `histogram`). */
-  histMin?: number;
-  histMax?: number;
-}
+export type { StatsResult };
 
 /**
  * The stable `code` on a view's rejected Error (beside its one-line message):

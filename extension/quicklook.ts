@@ -17,7 +17,7 @@ import { ViewerSession, type PlotArea } from './preview/session';
 import { SegmentSource } from './preview/source';
 import { parseWebviewMessage } from './preview/validate';
 import type { SegmentLookup } from './preview';
-import type { HostToWebview } from '../webview/protocol';
+import type { HostToWebview } from '../contract/protocol';
 
 const PLACEHOLDER = 'Select an array in Segments to see it here';
 
@@ -117,7 +117,7 @@ export class QuickLook implements vscode.WebviewViewProvider, vscode.Disposable 
         : segment.format === 'raw' && !segment.deleted
           ? 'it is raw bytes with no header saying its dtype and shape; give them with Interpret As… (click the row, or its context menu)'
           : 'it holds no array (no dtype and shape were found)');
-    const msg: HostToWebview = { type: 'error', kind: 'unsupported', subject: segment.name, message: `${segment.name} cannot be shown: ${why}.` };
+    const msg: HostToWebview = { type: 'error', kind: 'unsupported', code: 'NOT_ARRAY', subject: segment.name, message: `${segment.name} cannot be shown: ${why}.` };
     void this.view?.webview.postMessage(msg).then(undefined, () => undefined);
   }
 

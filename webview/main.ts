@@ -5,7 +5,9 @@
  * are applied here; zoom and pan redraw the last image at once and ask for the
  * new window after a short debounce; stale answers are dropped.
  */
-import { cssColor, isColormap, specialColors } from './colormaps';
+import { formatBytes } from '../contract/bytes';
+import { cssColor, isColormap, specialColors } from '../contract/colormaps';
+import { isReduceMode } from '../contract/reduce';
 import { buildSlicer, byId, fillToolbar } from './controls';
 import { attachInteraction } from './interaction';
 import {
@@ -25,7 +27,7 @@ import {
   type LineData,
   type Tile,
 } from './plot';
-import type { FirstPicture, HostToWebview, SegmentSummary, SliceSelection, StatsSummary, WebviewMessage, WebviewToHost } from './protocol';
+import type { FirstPicture, HostToWebview, SegmentSummary, SliceSelection, StatsSummary, WebviewMessage, WebviewToHost } from '../contract/protocol';
 import { DOMAIN_QUANTILES, effectiveScale, isDomainMode, isScale, makeNorm, resolveDomain, type Norm } from './scales';
 import { defaultState, sanitizeState, type ViewState } from './state';
 import { displayText } from './text';
@@ -846,7 +848,7 @@ el.domainLo.addEventListener('change', customChanged);
 el.domainHi.addEventListener('change', customChanged);
 el.mode.addEventListener('change', () => {
   const m = el.mode.value;
-  if (m === 'mean' || m === 'min' || m === 'max' || m === 'strided') st.mode = m;
+  if (isReduceMode(m)) st.mode = m;
   save();
   sendView();
 });
@@ -933,17 +935,6 @@ function startLive(): void {
 }
 
 // ---- plumbing --------------------------------------------------------------
-
-function formatBytes(n: number): string {
-  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
-  let i = 0;
-  let v = n;
-  while (v >= 1024 && i < units.length - 1) {
-    v /= 1024;
-    i++;
-  }
-  return i === 0 ? `${v} B` : `${v.toFixed(1)} ${units[i]}`;
-}
 
 attachInteraction(el.heatmap, el.overlay, {
   viewport: () => vp,

@@ -1,6 +1,6 @@
 /** What the viewer remembers across reloads (vscode.setState), with its checks. DOM-free. */
-import { isColormap, type ColormapName } from './colormaps';
-import type { ComplexPart, ReduceModeName } from './protocol';
+import { isColormap, type ColormapName } from '../contract/colormaps';
+import { DEFAULT_REDUCE_MODE, isComplexPart, isReduceMode, type ComplexPart, type ReduceMode } from '../contract/reduce';
 import { isDomainMode, isScale, type DomainMode, type ScaleName } from './scales';
 import type { Viewport } from './viewport';
 
@@ -18,7 +18,7 @@ export interface ViewState {
   domain: DomainMode;
   customLo: number | null;
   customHi: number | null;
-  mode: ReduceModeName;
+  mode: ReduceMode;
   aspect: 'equal' | 'fill' | null;
   axes: [number, number] | null;
   index: number[];
@@ -41,7 +41,7 @@ export function defaultState(name: string, path: string): ViewState {
     domain: 'minmax',
     customLo: null,
     customHi: null,
-    mode: 'mean',
+    mode: DEFAULT_REDUCE_MODE,
     aspect: null,
     axes: null,
     index: [],
@@ -52,8 +52,6 @@ export function defaultState(name: string, path: string): ViewState {
   };
 }
 
-const PARTS: ComplexPart[] = ['magnitude', 'phase', 'real', 'imag'];
-const MODES: ReduceModeName[] = ['mean', 'min', 'max', 'strided'];
 
 function finiteOrNull(v: unknown): number | null {
   return typeof v === 'number' && Number.isFinite(v) ? v : null;
@@ -85,11 +83,11 @@ export function sanitizeState(raw: unknown): ViewState | null {
     domain: isDomainMode(r.domain) ? r.domain : d.domain,
     customLo: finiteOrNull(r.customLo),
     customHi: finiteOrNull(r.customHi),
-    mode: MODES.includes(r.mode as ReduceModeName) ? (r.mode as ReduceModeName) : d.mode,
+    mode: isReduceMode(r.mode) ? r.mode : d.mode,
     aspect: r.aspect === 'equal' || r.aspect === 'fill' ? r.aspect : null,
     axes,
     index: Array.isArray(r.index) && r.index.every((i) => Number.isInteger(i) && i >= 0) ? (r.index as number[]) : [],
-    part: PARTS.includes(r.part as ComplexPart) ? (r.part as ComplexPart) : d.part,
+    part: isComplexPart(r.part) ? r.part : d.part,
     viewport,
     live: (LIVE_INTERVALS as readonly number[]).includes(r.live as number) ? (r.live as number) : 0,
     paused: r.paused === true,

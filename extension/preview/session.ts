@@ -9,12 +9,13 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import * as vscode from 'vscode';
-import type { FirstPicture, HostToWebview, SliceSelection, StatsSummary, WebviewToHost, Window2D } from '../../webview/protocol';
+import { isErrorCode, type ErrorCode } from '../../contract/errors';
+import type { ErrorKind, FirstPicture, HostToWebview, SliceSelection, StatsSummary, WebviewToHost, Window2D } from '../../contract/protocol';
 import type { PreviewInfo } from '../api';
 import { resolveSlice, SliceError, type ResolvedSlice } from '../core/array';
-import { formatBytes } from '../core/format-words';
+import { formatBytes } from '../../contract/bytes';
 import { writeUserFile } from '../core/fsutil';
-import { openView, viewErrorCode, type MappedView, type ReduceMode } from '../native';
+import { openView, type MappedView, type ReduceMode } from '../native';
 import { gatherWindow, npyHeader, readElement } from './element';
 import type { EmbeddedInit } from './html';
 import { NotAnArrayError, type ArraySource, type LoadedSource } from './source';
@@ -42,34 +43,34 @@ export interface PlotArea {
   height: number;
 }
 
-type ErrorKind = Extract<HostToWebview, { type: 'error' }>['kind'];
+/** The failure's stable code (contract/errors.ts): the addon's, an errno's, or null for an error without one. */
+export function failureCode(e: unknown): ErrorCode | null {
+  const code = (e as { code?: unknown } | null)?.code;
+  return isErrorCode(code) ? code : null;
+}
 
-/** A clear sentence and a kind for any failure. */
-export function describeFailure(e: unknown, name: string): { kind: ErrorKind; message: string } {
-  const err = e as NodeJS.ErrnoException;
+/** A clear sentence, a kind (the panel's button) and the code for any failure; decided by the code, never by the message text. */
+export function describeFailure(e: unknown, name: string): { kind: ErrorKind; code: ErrorCode | undefined; message: string } {
   const text = e instanceof Error ? e.message : String(e);
-  if (e instanceof NotAnArrayError || e instanceof SliceError) return { kind: 'unsupported', message: text };
-  switch (viewErrorCode(e)) {
-    case 'NOSPACE':
-      return { kind: 'other', message: `Could not read ${name}: ${text}` };
+  const code = failureCode(e) ?? undefined;
+  if (e instanceof NotAnArrayError || e instanceof SliceError) return { kind: 'unsupported', code: code ?? 'NOT_ARRAY', message: text };
+  switch (code) {
     case 'NOTFILE':
-      return { kind: 'unsupported', message: text };
+    case 'NOT_ARRAY':
+    case 'FORMAT':
+      return { kind: 'unsupported', code, message: text };
     case 'SHRANK':
     case 'FAULT':
     case 'CHANGED':
     case 'RANGE':
-      return { kind: 'changed', message: `${name} changed while open: ${text}. Reopen it to read what it holds now.` };
+      return { kind: 'changed', code, message: `${name} changed while open: ${text}. Reopen it to read what it holds now.` };
+    case 'ENOENT':
+      return { kind: 'vanished', code, message: text.startsWith(name) ? text : `${name} no longer exists: ${text}` };
+    case 'EACCES':
+    case 'EPERM':
+      return { kind: 'permission', code, message: `Permission denied reading ${name}: ${text}` };
   }
-  if (/shrank|SIGBUS|extends past the end|ends before|ends inside/.test(text)) {
-    return { kind: 'changed', message: `${name} changed while open: ${text}. Reopen it to read what it holds now.` };
-  }
-  if (err?.code === 'ENOENT' || /ENOENT|no such file|no longer exists/i.test(text)) {
-    return { kind: 'vanished', message: /no longer exists/.test(text) ? text : `${name} no longer exists: ${text}` };
-  }
-  if (err?.code === 'EACCES' || err?.code === 'EPERM' || /EACCES|EPERM|permission denied/i.test(text)) {
-    return { kind: 'permission', message: `Permission denied reading ${name}: ${text}` };
-  }
-  return { kind: 'other', message: `Could not read ${name}: ${text}` };
+  return { kind: 'other', code, message: `Could not read ${name}: ${text}` };
 }
 
 function sliceKey(s: SliceSelection, tensor: string | null): string {
@@ -176,9 +177,9 @@ export class ViewerSession implements vscode.Disposable {
   }
 
   private fail(e: unknown): void {
-    const { kind, message } = describeFailure(e, this.name);
+    const { kind, code, message } = describeFailure(e, this.name);
     this.error = message;
-    this.post({ type: 'error', kind, message });
+    this.post({ type: 'error', kind, code, message });
   }
 
   private notice(level: 'info' | 'warning' | 'error', message: string): void {
@@ -338,7 +339,7 @@ export class ViewerSession implements vscode.Disposable {
         try {
           v = await openView(loaded.file ?? loaded.path, loaded.identity);
         } catch (e) {
-          if (viewErrorCode(e) === 'CHANGED' && attempt === 0) continue;
+          if (failureCode(e) === 'CHANGED' && attempt === 0) continue;
           throw e;
         }
         if (this.disposed) {
@@ -491,9 +492,9 @@ export class ViewerSession implements vscode.Disposable {
         if (gen !== this.generation || this.disposed) return;
       }
     } catch (e) {
-      const text = e instanceof Error ? e.message : String(e);
-      if (text.startsWith('cancelled')) return;
-      if (gen !== this.generation && !/shrank|SIGBUS/.test(text)) return;
+      const code = failureCode(e);
+      if (code === 'CANCELLED' || code === 'CLOSED') return;
+      if (gen !== this.generation && code !== 'SHRANK') return;
       this.fail(e);
     }
   }
@@ -575,9 +576,8 @@ export class ViewerSession implements vscode.Disposable {
     try {
       gathered = await gatherWindow(this.view, slice, w);
     } catch (e) {
-      const text = e instanceof Error ? e.message : String(e);
-      if (/shrank|SIGBUS/.test(text)) throw e;
-      this.notice('error', `Not saved: ${text}`);
+      if (failureCode(e) === 'SHRANK') throw e;
+      this.notice('error', `Not saved: ${e instanceof Error ? e.message : String(e)}`);
       return;
     }
     const base = this.name.replace(/\.npy$/, '').replace(/[^\w.\-]+/g, '_');

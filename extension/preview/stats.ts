@@ -3,8 +3,8 @@
  * quantiles (for percentile clipping) found from histograms made by the native
  * stats kernel, refined once so they are exact to about range / 4096².
  */
-import type { MappedView, SliceSpec, StatsResult } from '../native';
-import type { StatsSummary } from '../../webview/protocol';
+import type { StatsResult, StatsSummary } from '../../contract/stats';
+import type { MappedView, SliceSpec } from '../native';
 
 export const HIST_BINS = 4096;
 

@@ -1,5 +1,6 @@
 /** Checks every message from the viewer webview before the host acts on it. */
-import type { ComplexPart, ReduceModeName, SliceSelection, WebviewMessage, WebviewToHost, Window2D } from '../../webview/protocol';
+import { isPlotKind, type SliceSelection, type WebviewMessage, type WebviewToHost, type Window2D } from '../../contract/protocol';
+import { isComplexPart, isReduceMode } from '../../contract/reduce';
 
 /** Largest grid a webview may ask for (about one value per device pixel of a big screen). */
 export const MAX_CELLS = 4096 * 4096;
@@ -9,8 +10,6 @@ export const MAX_DATA_URL = 64 * 1024 * 1024;
 type Rec = Record<string, unknown>;
 const isRec = (v: unknown): v is Rec => typeof v === 'object' && v !== null && !Array.isArray(v);
 const isInt = (v: unknown, min = 0): v is number => typeof v === 'number' && Number.isSafeInteger(v) && v >= min;
-const PARTS: ComplexPart[] = ['magnitude', 'phase', 'real', 'imag'];
-const MODES: ReduceModeName[] = ['strided', 'mean', 'min', 'max'];
 
 function windowOf(v: unknown): Window2D | null {
   if (!isRec(v) || !isInt(v.r0) || !isInt(v.r1) || !isInt(v.c0) || !isInt(v.c1)) return null;
@@ -26,8 +25,8 @@ function sliceOf(v: unknown): SliceSelection | null {
     axes = [v.axes[0], v.axes[1]];
   }
   if (!Array.isArray(v.index) || v.index.length > 64 || !v.index.every((i) => isInt(i))) return null;
-  if (!PARTS.includes(v.part as ComplexPart)) return null;
-  return { axes, index: [...(v.index as number[])], part: v.part as ComplexPart };
+  if (!isComplexPart(v.part)) return null;
+  return { axes, index: [...(v.index as number[])], part: v.part };
 }
 
 /** The message, typed and copied, or null when it is malformed. */
@@ -54,8 +53,8 @@ function parseMessage(m: Record<string, unknown>): WebviewMessage | null {
       const window = windowOf(m.window);
       const slice = sliceOf(m.slice);
       if (!window || !slice || !isInt(m.requestId) || !isInt(m.width, 1) || !isInt(m.height, 1)) return null;
-      if (m.width * m.height > MAX_CELLS || !MODES.includes(m.mode as ReduceModeName)) return null;
-      if ((m.plot !== 'heatmap' && m.plot !== 'line') || typeof m.live !== 'boolean') return null;
+      if (m.width * m.height > MAX_CELLS || !isReduceMode(m.mode)) return null;
+      if (!isPlotKind(m.plot) || typeof m.live !== 'boolean') return null;
       return {
         type: 'view',
         requestId: m.requestId,
@@ -63,7 +62,7 @@ function parseMessage(m: Record<string, unknown>): WebviewMessage | null {
         window,
         width: m.width,
         height: m.height,
-        mode: m.mode as ReduceModeName,
+        mode: m.mode,
         plot: m.plot,
         live: m.live,
       };

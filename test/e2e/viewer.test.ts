@@ -20,7 +20,7 @@ import { focusSegmentList, heatmapFrame, previewFromPalette, quickLookFrame, run
 // Functions given to waitForFunction run in the webview; the test build has no DOM types.
 declare const document: any;
 
-type Colormaps = typeof import('../../webview/colormaps');
+type Colormaps = typeof import('../../contract/colormaps');
 type Scales = typeof import('../../webview/scales');
 
 /** A DOM-free webview module, bundled from source (the test build does not transpile webview/). */
@@ -31,7 +31,7 @@ function loadWebview<T>(rel: string): T {
   return mod.exports;
 }
 
-const cm = loadWebview<Colormaps>('webview/colormaps.ts');
+const cm = loadWebview<Colormaps>('contract/colormaps.ts');
 const sc = loadWebview<Scales>('webview/scales.ts');
 
 /** Screenshots of this suite are named viewer-*. */

@@ -20,10 +20,10 @@ import { runCli as runCliWith, type Run } from '../fixtures/cli';
 const ROOT = path.resolve(__dirname, '..', '..', '..');
 const MAKE_FORMATS = path.join(ROOT, 'test', 'fixtures', 'make_formats.py');
 
-type Colormaps = typeof import('../../webview/colormaps');
+type Colormaps = typeof import('../../contract/colormaps');
 /** The webview's DOM-free colormap module, bundled from source (the test build does not transpile webview/). */
 function loadColormaps(): Colormaps {
-  const r = esbuild.buildSync({ entryPoints: [path.join(ROOT, 'webview', 'colormaps.ts')], bundle: true, format: 'cjs', platform: 'node', write: false });
+  const r = esbuild.buildSync({ entryPoints: [path.join(ROOT, 'contract', 'colormaps.ts')], bundle: true, format: 'cjs', platform: 'node', write: false });
   const mod = { exports: {} as Colormaps };
   new Function('module', 'exports', 'require', r.outputFiles[0].text)(mod, mod.exports, require);
   return mod.exports;
@@ -403,7 +403,7 @@ describe('shm-inspector CLI: stats and render (cli-array)', function () {
   it('fails with exit 2 on usage errors', async () => {
     const out = path.join(tmp, 'never.png');
     fails(await cli(['render', seg.f4.name]), 2, /render needs --out/);
-    fails(await cli(['render', seg.f4.name, '--out', out, '--mode', 'median']), 2, /--mode is one of strided, mean, min, max/);
+    fails(await cli(['render', seg.f4.name, '--out', out, '--mode', 'median']), 2, /--mode is one of mean, max, min, strided/);
     fails(await cli(['render', seg.f4.name, '--out', out, '--colormap', 'jet']), 2, /unknown colormap 'jet'/);
     fails(await cli(['render', seg.f4.name, '--out', out, '--width', '0']), 2, /--width takes an integer/);
     fails(await cli(['render', seg.f4.name, '--out', out, '--domain', '3:1']), 2, /--domain is auto or LO:HI/);

@@ -1,5 +1,5 @@
 /**
- * The viewer's DOM-free modules (webview/colormaps, scales, ticks, viewport, validate, state),
+ * The viewer's DOM-free modules (contract/colormaps, webview/scales, ticks, viewport, validate, state),
  * bundled from source with esbuild since the test build transpiles only extension/ and test/.
  */
 import * as assert from 'assert';
@@ -16,7 +16,7 @@ function load<T>(rel: string): T {
   return mod.exports;
 }
 
-const cm = load<typeof import('../../webview/colormaps')>('webview/colormaps.ts');
+const cm = load<typeof import('../../contract/colormaps')>('contract/colormaps.ts');
 const sc = load<typeof import('../../webview/scales')>('webview/scales.ts');
 const tk = load<typeof import('../../webview/ticks')>('webview/ticks.ts');
 const vp = load<typeof import('../../webview/viewport')>('webview/viewport.ts');
@@ -115,7 +115,7 @@ describe('webview: scales and domains', () => {
   it('colours values into RGBA, NaN and ±Inf apart', () => {
     const out = new Uint8ClampedArray(5 * 4);
     const sp = cm.specialColors('gray');
-    sc.colorize(new Float64Array([0, 1, NaN, Infinity, -Infinity]), out, sc.makeNorm('linear', 0, 1), cm.lut('gray'), sp);
+    cm.colorize(new Float64Array([0, 1, NaN, Infinity, -Infinity]), out, sc.makeNorm('linear', 0, 1), 'gray');
     assert.deepStrictEqual(Array.from(out.subarray(0, 8)), [0, 0, 0, 255, 255, 255, 255, 255]);
     assert.deepStrictEqual(Array.from(out.subarray(8, 12)), sp.nan);
     assert.deepStrictEqual(Array.from(out.subarray(12, 16)), sp.posInf);

@@ -1,9 +1,14 @@
 /**
- * Messages between the extension host and the viewer webview (the preview panel
- * and the .npy/.safetensors custom editor). Both sides import these types (the
- * host with `import type`); each side validates what it receives before acting
- * on it (the host in extension/preview/validate.ts, the webview in webview/validate.ts).
+ * Messages between the extension host and the viewer webview (the preview panel, Quick Look
+ * and the .npy/.safetensors custom editor). Both sides import these types; each side validates
+ * what it receives before acting on it (the host in extension/preview/validate.ts, the webview
+ * in webview/validate.ts), with the registries below and those of reduce.ts, errors.ts and stats.ts.
  */
+import type { ErrorCode } from './errors';
+import type { ComplexPart, ReduceMode } from './reduce';
+import type { StatsSummary } from './stats';
+
+export type { ComplexPart, ReduceMode, StatsSummary };
 
 /** A window of the displayed 2-D slice: rows [r0, r1), columns [c0, c1). */
 export interface Window2D {
@@ -13,8 +18,33 @@ export interface Window2D {
   c1: number;
 }
 
-export type ReduceModeName = 'strided' | 'mean' | 'min' | 'max';
-export type ComplexPart = 'magnitude' | 'phase' | 'real' | 'imag';
+/**
+ * What went wrong, for the panel's wording and its button: Reopen (changed, vanished), Retry
+ * (permission, other), none (unsupported: nothing to retry in an array that cannot be shown).
+ */
+export const ERROR_KINDS = {
+  changed: 'Reopen',
+  vanished: 'Reopen',
+  permission: 'Retry',
+  other: 'Retry',
+  unsupported: null,
+} as const;
+export type ErrorKind = keyof typeof ERROR_KINDS;
+export function isErrorKind(x: unknown): x is ErrorKind {
+  return typeof x === 'string' && Object.prototype.hasOwnProperty.call(ERROR_KINDS, x);
+}
+
+export const NOTICE_LEVELS = ['info', 'warning', 'error'] as const;
+export type NoticeLevel = (typeof NOTICE_LEVELS)[number];
+export function isNoticeLevel(x: unknown): x is NoticeLevel {
+  return typeof x === 'string' && (NOTICE_LEVELS as readonly string[]).includes(x);
+}
+
+export const PLOT_KINDS = ['heatmap', 'line'] as const;
+export type PlotKind = (typeof PLOT_KINDS)[number];
+export function isPlotKind(x: unknown): x is PlotKind {
+  return typeof x === 'string' && (PLOT_KINDS as readonly string[]).includes(x);
+}
 
 /** Which 2-D slice of an N-D array is shown. */
 export interface SliceSelection {
@@ -56,26 +86,6 @@ export interface SegmentSummary {
   note?: string;
 }
 
-export interface StatsSummary {
-  count: number;
-  finiteCount: number;
-  nanCount: number;
-  posInfCount: number;
-  negInfCount: number;
-  min: number | null;
-  max: number | null;
-  mean: number | null;
-  std: number | null;
-  /** Counts of finite values in equal bins over [histMin, histMax] (empty when no finite value). */
-  histogram: Float64Array;
-  histMin: number;
-  histMax: number;
-  /** Smallest positive finite value (for log scales), null when there is none. */
-  minPositive: number | null;
-  /** Requested quantiles (q in [0, 1]) of the finite values. */
-  quantiles: { q: number; value: number }[];
-}
-
 /**
  * A sampled picture of the whole default slice, made while the webview was starting
  * (or, in a reused panel, at once) and sent with `init`: the webview draws it before it
@@ -115,7 +125,7 @@ export type HostToWebview =
   | ({
       type: 'tile';
       requestId: number;
-      mode: ReduceModeName;
+      mode: ReduceMode;
       /** False for a quick sampled image that an exact one will replace. */
       final: boolean;
     } & CellGrid)
@@ -145,13 +155,14 @@ export type HostToWebview =
   | {
       type: 'error';
       message: string;
-      /** What went wrong, for the panel's wording and its button. */
-      kind: 'changed' | 'vanished' | 'permission' | 'unsupported' | 'other';
+      kind: ErrorKind;
+      /** The failure's stable code (contract/errors.ts), when it has one. */
+      code?: ErrorCode;
       /** What the error is about when that is not the array shown (Quick Look: a segment it cannot show). */
       subject?: string;
     }
   /** `sticky`: stays until the array changes (the segment was unlinked: true as long as it is shown). */
-  | { type: 'notice'; level: 'info' | 'warning' | 'error'; message: string; sticky?: boolean };
+  | { type: 'notice'; level: NoticeLevel; message: string; sticky?: boolean };
 
 /**
  * Every message from the webview carries the epoch of the last init it received (0 before
@@ -180,9 +191,9 @@ export type WebviewMessage =
       window: Window2D;
       width: number;
       height: number;
-      mode: ReduceModeName;
+      mode: ReduceMode;
       /** 'line': 1-D min/max envelope per pixel column (height must be 1). */
-      plot: 'heatmap' | 'line';
+      plot: PlotKind;
       /** A re-read by live mode: no sampled preview first. */
       live: boolean;
     }
