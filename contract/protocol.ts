@@ -5,6 +5,7 @@
  * in webview/validate.ts), with the registries below and those of reduce.ts, errors.ts and stats.ts.
  */
 import type { ErrorCode } from './errors';
+import type { Addressed, Numbered, Stamped } from './requests';
 import type { ComplexPart, ReduceMode } from './reduce';
 import type { StatsSummary } from './stats';
 
@@ -110,28 +111,30 @@ export interface CellGrid {
   elapsedMs: number;
 }
 
-export type HostToWebview =
+/**
+ * From the host. Replies (tile, line, stats, value) answer a request (`re`, contract/requests.ts);
+ * a session stamps what it sends with its responder's number (`from`).
+ */
+export type HostToWebview = HostMessage & Stamped;
+
+export type HostMessage =
   | {
       type: 'init';
       segment: SegmentSummary;
       /** Host clock (ms since the epoch) when the user asked for this view, for first-pixel timing. */
       requestedAt: number;
-      /** Names this array's session: the webview stamps its requests with it (see WebviewToHost). */
-      epoch: number;
       first?: FirstPicture;
       /** The next previewed segment will replace this one here unless the user keeps (pins) the panel. */
       reusable?: boolean;
     }
   | ({
       type: 'tile';
-      requestId: number;
       mode: ReduceMode;
       /** False for a quick sampled image that an exact one will replace. */
       final: boolean;
     } & CellGrid)
   | {
       type: 'line';
-      requestId: number;
       window: Window2D;
       width: number;
       /** Per pixel column: the smallest and the largest value of its samples. */
@@ -141,10 +144,9 @@ export type HostToWebview =
       max: number | null;
       elapsedMs: number;
     }
-  | ({ type: 'stats'; requestId: number; sliceKey: string } & StatsSummary)
+  | ({ type: 'stats'; sliceKey: string } & StatsSummary)
   | {
       type: 'value';
-      requestId: number;
       row: number;
       col: number;
       /** The element exactly as stored, written out (float32 in its shortest round-trip form, int64 exact). */
@@ -165,10 +167,20 @@ export type HostToWebview =
   | { type: 'notice'; level: NoticeLevel; message: string; sticky?: boolean };
 
 /**
- * Every message from the webview carries the epoch of the last init it received (0 before
- * any): a panel reused for another array drops requests still in flight for the old one.
+ * From the webview, addressed to the session it last heard from (`to`, contract/requests.ts);
+ * requests (view, stats, hover) carry their number (`id`), and a newer one of a type supersedes the older.
  */
-export type WebviewToHost = WebviewMessage & { epoch: number };
+export type WebviewToHost = (WebviewEvent | (WebviewRequest & Numbered)) & Addressed;
+
+/** The webview's messages that the host replies to (each type is its own channel). */
+export type WebviewRequest = Extract<WebviewMessage, { type: 'view' | 'stats' | 'hover' }>;
+export const WEBVIEW_REQUESTS = ['view', 'stats', 'hover'] as const satisfies readonly WebviewRequest['type'][];
+export type WebviewEvent = Exclude<WebviewMessage, WebviewRequest>;
+
+/** A reply's last part: every reply but a sampled tile that an exact one will follow. */
+export function isLastReply(m: HostMessage): boolean {
+  return m.type !== 'tile' || m.final;
+}
 
 export type WebviewMessage =
   | {
@@ -179,14 +191,13 @@ export type WebviewMessage =
       embedded?: boolean;
     }
   /** A sampled (non-final) tile is on screen: the host may start the exact pass, which takes every core. */
-  | { type: 'drawn'; requestId: number }
+  | { type: 'drawn'; re: number }
   /** The user changed the view (zoom, pan, a control): the panel is no longer reused for other segments. */
   | { type: 'pin' }
   /** Quick Look's Open button: show this array in a preview editor. */
   | { type: 'openPreview' }
   | {
       type: 'view';
-      requestId: number;
       slice: SliceSelection;
       window: Window2D;
       width: number;
@@ -197,8 +208,8 @@ export type WebviewMessage =
       /** A re-read by live mode: no sampled preview first. */
       live: boolean;
     }
-  | { type: 'stats'; requestId: number; slice: SliceSelection; quantiles: number[]; fresh: boolean }
-  | { type: 'hover'; requestId: number; slice: SliceSelection; row: number; col: number }
+  | { type: 'stats'; slice: SliceSelection; quantiles: number[]; fresh: boolean }
+  | { type: 'hover'; slice: SliceSelection; row: number; col: number }
   | { type: 'exportPng'; dataUrl: string; suggestedName: string }
   | { type: 'saveNpy'; slice: SliceSelection; window: Window2D }
   | { type: 'selectTensor'; name: string }

@@ -27,7 +27,8 @@ import {
   type LineData,
   type Tile,
 } from './plot';
-import type { FirstPicture, HostToWebview, SegmentSummary, SliceSelection, StatsSummary, WebviewMessage, WebviewToHost } from '../contract/protocol';
+import { isLastReply, type FirstPicture, type HostMessage, type HostToWebview, type SegmentSummary, type SliceSelection, type StatsSummary, type WebviewEvent, type WebviewMessage } from '../contract/protocol';
+import { Requester } from '../contract/requests';
 import { DOMAIN_QUANTILES, effectiveScale, isDomainMode, isScale, makeNorm, resolveDomain, type Norm } from './scales';
 import { defaultState, sanitizeState, type ViewState } from './state';
 import { displayText } from './text';
@@ -36,7 +37,7 @@ import { validateHostMessage } from './validate';
 import { cellAt, clampViewport, fullViewport, gridSize, isFull, toCells, windowOf, type Extent, type Viewport } from './viewport';
 
 interface VsCodeApi {
-  postMessage(msg: WebviewToHost): void;
+  postMessage(msg: unknown): void;
   getState(): unknown;
   setState(s: unknown): void;
 }
@@ -105,13 +106,8 @@ let tile: Tile | null = null;
 let line: LineData | null = null;
 let stats: StatsSummary | null = null;
 let colorKey = '';
-let viewId = 0;
-let viewInFlight = false;
 let viewTimer: number | undefined;
 let viewPendingSince = 0;
-let statsId = 0;
-let statsInFlight = false;
-let hoverId = 0;
 let hoverTimer: number | undefined;
 let hoverCell: { row: number; col: number } | null = null;
 let liveTimer: number | undefined;
@@ -123,11 +119,15 @@ let statsAfterPicture = false;
 /** Plot size (device pixels) of the last view asked for. */
 let askedSize = '';
 
-/** The epoch of the last init (0 before any): stamped on every message (see WebviewToHost). */
-let epoch = 0;
+/** Requests to the host: numbered, replies matched, the superseded cancelled (contract/requests.ts). */
+const requests = new Requester<WebviewMessage, HostMessage>({
+  post: (m) => vscode.postMessage(m),
+  validate: validateHostMessage,
+  isLast: isLastReply,
+});
 
-function post(msg: WebviewMessage): void {
-  vscode.postMessage({ ...msg, epoch });
+function post(msg: WebviewEvent): void {
+  requests.send(msg);
 }
 
 function save(): void {
@@ -316,11 +316,8 @@ function sendView(live = false): void {
   const grid = gridSize(win, vp, el.heatmap.width, el.heatmap.height);
   askedSize = `${el.heatmap.width}x${el.heatmap.height}`;
   if (requestedAt && !document.body.dataset.viewMs) document.body.dataset.viewMs = String(Date.now() - requestedAt);
-  viewId++;
-  viewInFlight = true;
-  post({
+  requests.request({
     type: 'view',
-    requestId: viewId,
     slice: currentSlice(),
     window: win,
     width: grid.width,
@@ -343,9 +340,7 @@ function scheduleView(): void {
 
 function requestStats(fresh = false): void {
   if (!seg || sampledOnly()) return;
-  statsId++;
-  statsInFlight = true;
-  post({ type: 'stats', requestId: statsId, slice: currentSlice(), quantiles: DOMAIN_QUANTILES[st.domain] ?? [], fresh });
+  requests.request({ type: 'stats', slice: currentSlice(), quantiles: DOMAIN_QUANTILES[st.domain] ?? [], fresh });
 }
 
 /** The user changed the view (or pressed Keep open): say so once, so that the host stops reusing this panel for other arrays. */
@@ -478,10 +473,7 @@ function hover(px: number, py: number): void {
     if (plotKind === 'heatmap' && el.heatmap.dataset.cells === 'single') paintCells();
     renderTooltip(c.row, c.col, null);
     window.clearTimeout(hoverTimer);
-    hoverTimer = window.setTimeout(() => {
-      hoverId++;
-      post({ type: 'hover', requestId: hoverId, slice: currentSlice(), row: c.row, col: c.col });
-    }, 30);
+    hoverTimer = window.setTimeout(() => requests.request({ type: 'hover', slice: currentSlice(), row: c.row, col: c.col }), 30);
   }
   el.tooltip.hidden = false;
   // Beside the cursor, kept inside the figure.
@@ -546,7 +538,7 @@ function onInit(segment: SegmentSummary, at: number, first: FirstPicture | undef
   stats = null;
   // The host's first picture, when it shows what this view starts on: drawn before anything is asked.
   const firstFits = first && plotKind === 'heatmap' && isFull(vp, extent) && sameSlice(first.slice, currentSlice());
-  if (first && firstFits) tile = { ...first, requestId: -1, mode: 'strided', final: false, image: null };
+  if (first && firstFits) tile = { ...first, mode: 'strided', final: false, image: null };
   showStats();
   buildSlicer(seg, { axes: st.axes, index: st.index, part: st.part }, slicerCallbacks);
   syncControls();
@@ -568,10 +560,7 @@ function onInit(segment: SegmentSummary, at: number, first: FirstPicture | undef
 
 function onTile(msg: Extract<HostToWebview, { type: 'tile' }>): void {
   if (requestedAt && !document.body.dataset.tileMs) document.body.dataset.tileMs = String(Date.now() - requestedAt);
-  if (msg.requestId !== viewId) return; // stale: a newer view was asked for
-  if (tile && tile.requestId === msg.requestId && tile.final && !msg.final) return;
   tile = { ...msg, image: null };
-  if (msg.final) viewInFlight = false;
   redraw();
   const exactCells = msg.width === msg.window.c1 - msg.window.c0 && msg.height === msg.window.r1 - msg.window.r0;
   setStatus(
@@ -581,7 +570,7 @@ function onTile(msg: Extract<HostToWebview, { type: 'tile' }>): void {
   document.body.dataset.state = msg.final ? 'exact' : 'preview';
   timing(msg.final);
   // The host holds the exact pass (it takes every core) until this sample is on screen.
-  if (!msg.final) post({ type: 'drawn', requestId: msg.requestId });
+  if (!msg.final && msg.re !== undefined) post({ type: 'drawn', re: msg.re });
   if (msg.final && statsAfterPicture) {
     statsAfterPicture = false;
     requestStats();
@@ -590,9 +579,7 @@ function onTile(msg: Extract<HostToWebview, { type: 'tile' }>): void {
 }
 
 function onLine(msg: Extract<HostToWebview, { type: 'line' }>): void {
-  if (msg.requestId !== viewId) return;
   line = msg;
-  viewInFlight = false;
   redraw();
   const n = msg.window.c1 - msg.window.c0;
   // Every element; one sample a column (Quick Look on a big array); or the envelope.
@@ -626,15 +613,13 @@ function timing(final: boolean): void {
 }
 
 function onStats(msg: Extract<HostToWebview, { type: 'stats' }>): void {
-  if (msg.requestId !== statsId) return;
-  statsInFlight = false;
   stats = msg;
   showStats();
   redraw();
 }
 
 function onValue(msg: Extract<HostToWebview, { type: 'value' }>): void {
-  if (msg.requestId !== hoverId || !hoverCell || hoverCell.row !== msg.row || hoverCell.col !== msg.col) return;
+  if (!hoverCell || hoverCell.row !== msg.row || hoverCell.col !== msg.col) return;
   renderTooltip(msg.row, msg.col, msg.text);
 }
 
@@ -655,8 +640,8 @@ function onError(msg: Extract<HostToWebview, { type: 'error' }>): void {
     el.figure.style.visibility = 'hidden';
   }
   document.body.dataset.state = 'error';
-  viewInFlight = false;
-  statsInFlight = false;
+  // What was asked gets no reply now.
+  requests.forget();
   statsAfterPicture = false;
   hideTooltip();
   setStatus('');
@@ -697,11 +682,11 @@ function showNotice(level: string, message: string, sticky = false): void {
 window.addEventListener('message', (ev: MessageEvent) => onHostMessage(ev.data));
 
 function onHostMessage(data: unknown): void {
-  const msg = validateHostMessage(data);
+  // Checked, and dropped when it answers a request no longer wanted.
+  const msg = requests.receive(data);
   if (!msg) return;
   switch (msg.type) {
     case 'init':
-      epoch = msg.epoch;
       reusable = msg.reusable === true;
       onInit(msg.segment, msg.requestedAt, msg.first);
       showKeep(reusable && !pinned);
@@ -922,8 +907,8 @@ function composeFigure(): string {
 
 function liveTick(): void {
   if (!seg || st.live === 0 || st.paused || document.body.dataset.state === 'error') return;
-  if (!viewInFlight) sendView(true);
-  if (!statsInFlight && plotKind === 'heatmap') requestStats(true);
+  if (!requests.pending('view')) sendView(true);
+  if (!requests.pending('stats') && plotKind === 'heatmap') requestStats(true);
 }
 
 function startLive(): void {
@@ -973,7 +958,7 @@ byId('slicer').addEventListener('change', pin);
 
 fillToolbar();
 embeddedInit();
-post({ type: 'ready', plotArea: plotArea(), embedded: epoch !== 0 });
+post({ type: 'ready', plotArea: plotArea(), embedded: seg !== null });
 
 /** The largest plot this panel can show now, in device pixels (no aspect lock, with a colorbar). */
 function plotArea(): { width: number; height: number } | null {

@@ -120,7 +120,6 @@ export function readTheme(): Theme {
 // ---- heatmap ------------------------------------------------------------
 
 export interface Tile extends CellGrid {
-  requestId: number;
   mode: string;
   final: boolean;
   image: HTMLCanvasElement | null;

@@ -10,7 +10,8 @@ import * as os from 'os';
 import * as path from 'path';
 import * as vscode from 'vscode';
 import { isErrorCode, type ErrorCode } from '../../contract/errors';
-import type { ErrorKind, FirstPicture, HostToWebview, SliceSelection, StatsSummary, WebviewToHost, Window2D } from '../../contract/protocol';
+import type { ErrorKind, FirstPicture, HostMessage, HostToWebview, SliceSelection, StatsSummary, WebviewToHost, Window2D } from '../../contract/protocol';
+import { Responder } from '../../contract/requests';
 import type { PreviewInfo } from '../api';
 import { resolveSlice, SliceError, type ResolvedSlice } from '../core/array';
 import { formatBytes } from '../../contract/bytes';
@@ -92,10 +93,11 @@ export class ViewerSession implements vscode.Disposable {
   private view: MappedView | null = null;
   private loaded: LoadedSource | null = null;
   private tensor: string | null = null;
-  private generation = 0;
   private disposed = false;
-  private statsBusy = false;
-  private statsNext: Extract<WebviewToHost, { type: 'stats' }> | null = null;
+  /** Stats passes run one request at a time: this settles when the last one is done. */
+  private statsTail: Promise<void> = Promise.resolve();
+  /** Numbers the requests, matches replies to them, cancels the superseded (contract/requests.ts). */
+  private readonly rpc: Responder<WebviewToHost, HostMessage>;
   private readonly statsCache = new Map<string, { base: StatsSummary; q: Map<number, number> }>();
   private readonly disposables: vscode.Disposable[] = [];
   lastTile: PreviewInfo['lastTile'] = null;
@@ -117,9 +119,6 @@ export class ViewerSession implements vscode.Disposable {
   /** Live mode has said once that the segment was unlinked, or replaced. */
   private unlinkNoted = false;
   private replacedNoted = false;
-  private static nextEpoch = 1;
-  /** Stamped on init; the webview's requests carry it back (a reused panel's old requests do not match). */
-  private readonly epoch = ViewerSession.nextEpoch++;
 
   /**
    * Starts finding and mapping the array at once, in parallel with the webview's start-up.
@@ -127,7 +126,7 @@ export class ViewerSession implements vscode.Disposable {
    * init (with a first picture at `plotArea`) is sent as soon as the array is mapped.
    */
   constructor(
-    private readonly webview: vscode.Webview,
+    webview: vscode.Webview,
     readonly source: ArraySource,
     private readonly requestedAt: number,
     initialTensor: string | null = null,
@@ -136,6 +135,12 @@ export class ViewerSession implements vscode.Disposable {
     this.tensor = initialTensor;
     this.plotArea = opts.plotArea ?? null;
     this.reusable = opts.reusable ?? false;
+    // A reused panel's webview may still send requests for the last array: they are addressed to
+    // that session's responder, and this one drops them.
+    this.rpc = new Responder<WebviewToHost, HostMessage>({
+      post: (m) => void webview.postMessage(m).then(undefined, () => undefined),
+      validate: parseWebviewMessage,
+    });
     this.disposables.push(webview.onDidReceiveMessage((m) => void this.onMessage(m)));
     this.preparing = this.load(false);
     this.preparing.catch(() => undefined); // reported when awaited
@@ -172,8 +177,8 @@ export class ViewerSession implements vscode.Disposable {
     });
   }
 
-  private post(msg: HostToWebview): void {
-    if (!this.disposed) void this.webview.postMessage(msg).then(undefined, () => undefined);
+  private post(msg: HostMessage): void {
+    if (!this.disposed) this.rpc.post(msg);
   }
 
   private fail(e: unknown): void {
@@ -187,10 +192,9 @@ export class ViewerSession implements vscode.Disposable {
   }
 
   private async onMessage(raw: unknown): Promise<void> {
-    const msg = parseWebviewMessage(raw);
-    if (!msg || this.disposed) return;
-    // Requests about an array: only those made since this session's init (a reused panel may still send some for the last one).
-    if (['view', 'stats', 'hover', 'saveNpy', 'selectTensor', 'drawn'].includes(msg.type) && msg.epoch !== this.epoch) return;
+    const got = this.disposed ? null : this.rpc.receive(raw);
+    if (!got) return;
+    const { msg, signal } = got;
     try {
       switch (msg.type) {
         case 'ready':
@@ -203,7 +207,7 @@ export class ViewerSession implements vscode.Disposable {
           await this.begin();
           break;
         case 'drawn':
-          this.drawnWaiters.get(msg.requestId)?.();
+          this.drawnWaiters.get(msg.re)?.();
           break;
         case 'pin':
           this.pinned = true;
@@ -216,13 +220,13 @@ export class ViewerSession implements vscode.Disposable {
           await this.start(false);
           break;
         case 'view':
-          await this.render(msg);
+          await this.render(msg, signal!);
           break;
         case 'stats':
-          await this.stats(msg);
+          await this.stats(msg, signal!);
           break;
         case 'hover':
-          await this.hover(msg);
+          await this.hover(msg, signal!);
           break;
         case 'exportPng':
           await this.exportPng(msg.dataUrl, msg.suggestedName);
@@ -237,6 +241,8 @@ export class ViewerSession implements vscode.Disposable {
       }
     } catch (e) {
       this.fail(e);
+    } finally {
+      if ('id' in msg) this.rpc.done(msg.id);
     }
   }
 
@@ -260,7 +266,7 @@ export class ViewerSession implements vscode.Disposable {
     // A failure here is not the panel's error: the view request that follows meets it again and says so.
     const first = await this.firstPicture().catch(() => undefined);
     if (this.disposed || !this.loaded) return;
-    this.post({ type: 'init', segment: this.loaded.summary, requestedAt: this.requestedAt, epoch: this.epoch, first, reusable: this.reusable && !this.pinned });
+    this.post({ type: 'init', segment: this.loaded.summary, requestedAt: this.requestedAt, first, reusable: this.reusable && !this.pinned });
   }
 
   /**
@@ -285,9 +291,9 @@ export class ViewerSession implements vscode.Disposable {
     const values = Buffer.from(f32.buffer, f32.byteOffset, f32.byteLength).toString('base64');
     const msg: HostToWebview = {
       type: 'init',
+      from: this.rpc.self,
       segment: this.loaded.summary,
       requestedAt: this.requestedAt,
-      epoch: this.epoch,
       first: { ...first, values: new Float32Array(0) },
       reusable: this.reusable && !this.pinned,
     };
@@ -326,7 +332,8 @@ export class ViewerSession implements vscode.Disposable {
    * between (CHANGED), the array is found once more.
    */
   private async load(reopen: boolean): Promise<void> {
-    this.generation++;
+    // What was asked about the array shown so far is not answered any more.
+    this.rpc.abortAll();
     for (let attempt = 0; ; attempt++) {
       const loaded = await this.source.load(this.tensor);
       resolveSlice(loaded.layout); // refuses non-numeric dtypes with a clear message
@@ -368,16 +375,18 @@ export class ViewerSession implements vscode.Disposable {
     }
   }
 
-  /** Resolves when the webview says tile `requestId` is drawn, or after `ms`. */
-  private whenDrawn(requestId: number, ms: number): Promise<void> {
+  /** Resolves when the webview says the sampled tile of request `id` is drawn, after `ms`, or when the request is superseded. */
+  private whenDrawn(id: number, ms: number, signal: AbortSignal): Promise<void> {
     return new Promise((resolve) => {
       const done = () => {
         clearTimeout(timer);
-        this.drawnWaiters.delete(requestId);
+        signal.removeEventListener('abort', done);
+        this.drawnWaiters.delete(id);
         resolve();
       };
       const timer = setTimeout(done, ms);
-      this.drawnWaiters.set(requestId, done);
+      signal.addEventListener('abort', done);
+      this.drawnWaiters.set(id, done);
     });
   }
 
@@ -409,7 +418,7 @@ export class ViewerSession implements vscode.Disposable {
     return false;
   }
 
-  private async render(msg: Extract<WebviewToHost, { type: 'view' }>): Promise<void> {
+  private async render(msg: Extract<WebviewToHost, { type: 'view' }>, signal: AbortSignal): Promise<void> {
     const view = this.view;
     if (!view || !this.loaded) return;
     if (msg.live) {
@@ -417,9 +426,9 @@ export class ViewerSession implements vscode.Disposable {
       // A producer may have written into holes that read as zeros until now (or punched new ones).
       await view.refresh();
     }
-    const gen = ++this.generation;
-    // A newer request supersedes every reduction still running.
-    view.cancelPending();
+    if (signal.aborted) return;
+    // Superseded by a newer view (or cancelled): the reductions still running for it stop early.
+    signal.addEventListener('abort', () => view.cancelPending(), { once: true });
     const slice = this.slice(msg.slice);
     const win: Window2D = {
       r0: Math.min(msg.window.r0, slice.rows - 1),
@@ -439,14 +448,13 @@ export class ViewerSession implements vscode.Disposable {
         // One sample a pixel column when that is every element, or when sampling was asked for.
         const sampled = exact || msg.mode === 'strided';
         const lo = await view.reduce({ ...base, gridWidth: width, gridHeight: 1, mode: sampled ? 'strided' : 'min' });
-        if (gen !== this.generation) return;
+        if (signal.aborted) return;
         const hi = sampled ? lo : await view.reduce({ ...base, gridWidth: width, gridHeight: 1, mode: 'max' });
-        if (gen !== this.generation || this.disposed) return;
+        if (signal.aborted) return;
         this.lastTile = { mode: sampled && !exact ? 'strided' : 'min/max', width: lo.width, height: 1, min: lo.min, max: hi.max };
         this.error = null;
-        this.post({
+        this.rpc.reply(msg.id, {
           type: 'line',
-          requestId: msg.requestId,
           window: win,
           width: lo.width,
           mins: lo.values,
@@ -471,13 +479,12 @@ export class ViewerSession implements vscode.Disposable {
         const mode = phases[i];
         const t0 = performance.now();
         const r = await view.reduce({ ...base, gridWidth: msg.width, gridHeight: msg.height, mode, output: cellType(slice) });
-        if (gen !== this.generation || this.disposed) return;
+        if (signal.aborted) return;
         const final = i === phases.length - 1;
         this.lastTile = { mode, width: r.width, height: r.height, min: r.min, max: r.max };
         this.error = null;
-        this.post({
+        this.rpc.reply(msg.id, {
           type: 'tile',
-          requestId: msg.requestId,
           window: win,
           width: r.width,
           height: r.height,
@@ -488,58 +495,58 @@ export class ViewerSession implements vscode.Disposable {
           elapsedMs: performance.now() - t0,
           final,
         });
-        if (!final) await this.whenDrawn(msg.requestId, DRAWN_WAIT_MS);
-        if (gen !== this.generation || this.disposed) return;
+        if (!final) await this.whenDrawn(msg.id, DRAWN_WAIT_MS, signal);
+        if (signal.aborted) return;
       }
     } catch (e) {
       const code = failureCode(e);
       if (code === 'CANCELLED' || code === 'CLOSED') return;
-      if (gen !== this.generation && code !== 'SHRANK') return;
+      if (signal.aborted && code !== 'SHRANK') return;
       this.fail(e);
     }
   }
 
-  private async stats(msg: Extract<WebviewToHost, { type: 'stats' }>): Promise<void> {
-    // Stats passes cannot be cancelled: run one at a time, and only the latest request waiting.
-    if (this.statsBusy) {
-      this.statsNext = msg;
-      return;
-    }
-    this.statsBusy = true;
+  /**
+   * Stats passes read the whole slice: one request at a time, and a request superseded while it
+   * waits, or between its passes, stops there (what it found so far stays cached for the next).
+   */
+  private stats(msg: Extract<WebviewToHost, { type: 'stats' }>, signal: AbortSignal): Promise<void> {
+    const run = this.statsTail.then(() => this.statsPass(msg, signal));
+    this.statsTail = run.catch(() => undefined);
+    return run;
+  }
+
+  private async statsPass(msg: Extract<WebviewToHost, { type: 'stats' }>, signal: AbortSignal): Promise<void> {
+    const view = this.view;
+    if (signal.aborted || this.disposed || !view) return;
     try {
-      let next: typeof msg | null = msg;
-      while (next && !this.disposed && this.view) {
-        const cur: typeof msg = next;
-        this.statsNext = null;
-        const key = sliceKey(cur.slice, this.tensor);
-        const view = this.view;
-        const slice = this.slice(cur.slice);
-        let entry = cur.fresh ? undefined : this.statsCache.get(key);
-        if (cur.fresh) await view.refresh();
-        if (!entry) {
-          entry = { base: await baseStats(view, slice), q: new Map() };
-          this.statsCache.set(key, entry);
-        }
-        for (const q of cur.quantiles) {
-          if (!entry.q.has(q)) entry.q.set(q, await sliceQuantile(view, slice, entry.base, q));
-        }
-        const s: StatsSummary = { ...entry.base, quantiles: cur.quantiles.map((q) => ({ q, value: entry!.q.get(q)! })).filter((x) => Number.isFinite(x.value)) };
-        this.post({ type: 'stats', requestId: cur.requestId, sliceKey: key, ...s });
-        next = this.statsNext;
+      const key = sliceKey(msg.slice, this.tensor);
+      const slice = this.slice(msg.slice);
+      let entry = msg.fresh ? undefined : this.statsCache.get(key);
+      if (msg.fresh) await view.refresh();
+      if (!entry) {
+        const base = await baseStats(view, slice, undefined, signal);
+        entry = { base, q: new Map() };
+        this.statsCache.set(key, entry);
       }
+      for (const q of msg.quantiles) {
+        if (!entry.q.has(q)) entry.q.set(q, await sliceQuantile(view, slice, entry.base, q, signal));
+      }
+      const e = entry;
+      const s: StatsSummary = { ...e.base, quantiles: msg.quantiles.map((q) => ({ q, value: e.q.get(q)! })).filter((x) => Number.isFinite(x.value)) };
+      this.rpc.reply(msg.id, { type: 'stats', sliceKey: key, ...s });
     } catch (e) {
-      this.fail(e);
-    } finally {
-      this.statsBusy = false;
+      if (failureCode(e) === 'CANCELLED' && signal.aborted) return;
+      throw e;
     }
   }
 
-  private async hover(msg: Extract<WebviewToHost, { type: 'hover' }>): Promise<void> {
+  private async hover(msg: Extract<WebviewToHost, { type: 'hover' }>, signal: AbortSignal): Promise<void> {
     if (!this.view) return;
     const slice = this.slice(msg.slice);
     if (msg.row >= slice.rows || msg.col >= slice.cols) return;
     const v = await readElement(this.view, slice, msg.row, msg.col);
-    this.post({ type: 'value', requestId: msg.requestId, row: msg.row, col: msg.col, text: v.text, value: v.value });
+    if (!signal.aborted) this.rpc.reply(msg.id, { type: 'value', row: msg.row, col: msg.col, text: v.text, value: v.value });
   }
 
   private defaultUri(file: string): vscode.Uri {
@@ -607,7 +614,7 @@ export class ViewerSession implements vscode.Disposable {
 
   dispose(): void {
     this.disposed = true;
-    this.generation++;
+    this.rpc.abortAll(true);
     for (const done of [...this.drawnWaiters.values()]) done();
     this.view?.close();
     this.view = null;
