@@ -16,6 +16,7 @@ import { viewerHtml, viewerOptions } from './preview/html';
 import { ViewerSession, type PlotArea } from './preview/session';
 import { SegmentSource } from './preview/source';
 import { parseWebviewMessage } from './preview/validate';
+import { vscodeViewerIO } from './preview/vscode-io';
 import type { SegmentLookup } from './preview';
 import type { HostToWebview } from '../contract/protocol';
 
@@ -156,7 +157,7 @@ export class QuickLook implements vscode.WebviewViewProvider, vscode.Disposable 
     if (!this.view) return;
     this.session?.dispose();
     const source = new SegmentSource(segment, segment.name, segment.path, this.lookup);
-    this.session = new ViewerSession(this.view.webview, source, requestedAt, null, { plotArea: this.session?.plotArea ?? this.plotArea, running: true });
+    this.session = new ViewerSession(this.view.webview, source, requestedAt, null, { io: vscodeViewerIO, plotArea: this.session?.plotArea ?? this.plotArea, running: true });
   }
 
   private stop(): void {

@@ -1,21 +1,20 @@
 /**
- * One viewer (a preview panel or a custom editor): owns the mapped view of its
- * array, answers the webview's requests (windows at screen resolution, stats,
- * exact values, exports) and turns every failure into a message in the panel.
- * Nothing here throws into VS Code: a vanished or truncated segment is an error
- * shown with a Reopen button.
+ * One viewer (a preview panel, Quick Look or a custom editor): owns the mapped view of its
+ * array, answers the webview's requests (windows at screen resolution, stats, exact values,
+ * exports) and turns every failure into a message in the panel. Nothing here throws into
+ * VS Code: a vanished or truncated segment is an error shown with a Reopen button.
+ *
+ * No vscode import: the webview, the save dialog and the file writer are given to it
+ * (ViewerPort, ViewerIO; extension/preview/vscode-io.ts has VS Code's), so that its state
+ * machine runs in plain Node under test with a fake webview.
  */
 import * as fs from 'fs';
-import * as os from 'os';
-import * as path from 'path';
-import * as vscode from 'vscode';
 import { isErrorCode, type ErrorCode } from '../../contract/errors';
 import type { ErrorKind, FirstPicture, HostMessage, HostToWebview, SliceSelection, StatsSummary, WebviewToHost, Window2D } from '../../contract/protocol';
 import { Responder } from '../../contract/requests';
 import type { PreviewInfo } from '../api';
 import { resolveSlice, SliceError, type ResolvedSlice } from '../core/array';
 import { formatBytes } from '../../contract/bytes';
-import { writeUserFile } from '../core/fsutil';
 import { openView, type MappedView, type ReduceMode } from '../native';
 import { gatherWindow, npyHeader, readElement } from './element';
 import type { EmbeddedInit } from './html';
@@ -37,6 +36,36 @@ const DRAWN_WAIT_MS = 250;
  * machine: ~80 KB reach the webview in ~45 ms, ~630 KB in ~100-160 ms.
  */
 const FIRST_CELLS = 1 << 16;
+
+/** What the session needs of a webview (vscode.Webview is one). */
+export interface ViewerPort {
+  postMessage(msg: unknown): PromiseLike<unknown>;
+  onDidReceiveMessage(listener: (msg: unknown) => void): { dispose(): void };
+}
+
+/** Where the user chose to save: what the notice names it by (its path), and whatever the writer needs. */
+export interface SaveTarget {
+  readonly label: string;
+}
+
+/** Saving: the dialog that asks where, and the writer. */
+export interface ViewerIO {
+  /** undefined: the user cancelled. `fileName`: the suggested name (in the workspace folder, say). */
+  showSaveDialog(opts: { title: string; fileName: string; filters: Record<string, string[]> }): PromiseLike<SaveTarget | undefined>;
+  /** Writes the parts, one after another, as the file; never through a symlink or into a FIFO. */
+  writeFile(target: SaveTarget, parts: readonly Uint8Array[]): PromiseLike<void>;
+}
+
+export interface SessionOptions {
+  /** Saving (Export PNG, Save .npy). */
+  io: ViewerIO;
+  /** Device pixels for the first picture (before the webview says its own size). */
+  plotArea?: PlotArea | null;
+  /** The webview is already up (a reused panel): no 'ready' will come, init is sent once the array is mapped. */
+  running?: boolean;
+  /** A preview panel that the next previewed segment may take over (the webview offers Keep open). */
+  reusable?: boolean;
+}
 
 /** Device pixels a plot may take, as the webview last said. */
 export interface PlotArea {
@@ -89,7 +118,7 @@ function cellType(slice: { dtype: string; part?: string }): 'f32' | 'f64' {
   return ['b1', 'i1', 'u1', 'i2', 'u2', 'f2', 'bf16', 'f4'].includes(slice.dtype) ? 'f32' : 'f64';
 }
 
-export class ViewerSession implements vscode.Disposable {
+export class ViewerSession {
   private view: MappedView | null = null;
   private loaded: LoadedSource | null = null;
   private tensor: string | null = null;
@@ -99,7 +128,8 @@ export class ViewerSession implements vscode.Disposable {
   /** Numbers the requests, matches replies to them, cancels the superseded (contract/requests.ts). */
   private readonly rpc: Responder<WebviewToHost, HostMessage>;
   private readonly statsCache = new Map<string, { base: StatsSummary; q: Map<number, number> }>();
-  private readonly disposables: vscode.Disposable[] = [];
+  private readonly disposables: { dispose(): void }[] = [];
+  private readonly io: ViewerIO;
   lastTile: PreviewInfo['lastTile'] = null;
   error: string | null = null;
   timing: { firstPixelsMs: number; exactMs: number | null } | null = null;
@@ -126,12 +156,13 @@ export class ViewerSession implements vscode.Disposable {
    * init (with a first picture at `plotArea`) is sent as soon as the array is mapped.
    */
   constructor(
-    webview: vscode.Webview,
+    webview: ViewerPort,
     readonly source: ArraySource,
     private readonly requestedAt: number,
-    initialTensor: string | null = null,
-    opts: { plotArea?: PlotArea | null; running?: boolean; reusable?: boolean } = {},
+    initialTensor: string | null,
+    opts: SessionOptions,
   ) {
+    this.io = opts.io;
     this.tensor = initialTensor;
     this.plotArea = opts.plotArea ?? null;
     this.reusable = opts.reusable ?? false;
@@ -414,7 +445,7 @@ export class ViewerSession implements vscode.Disposable {
     if (this.replacedNoted) return false;
     this.replacedNoted = true;
     this.error = `${this.name} was replaced by another segment of the same name`;
-    this.post({ type: 'error', kind: 'changed', message: `${this.name} was replaced by a new segment of the same name while live mode watched it. Reopen it to see the new one.` });
+    this.post({ type: 'error', kind: 'changed', code: 'CHANGED', message: `${this.name} was replaced by a new segment of the same name while live mode watched it. Reopen it to see the new one.` });
     return false;
   }
 
@@ -549,29 +580,26 @@ export class ViewerSession implements vscode.Disposable {
     if (!signal.aborted) this.rpc.reply(msg.id, { type: 'value', row: msg.row, col: msg.col, text: v.text, value: v.value });
   }
 
-  private defaultUri(file: string): vscode.Uri {
-    const folder = vscode.workspace.workspaceFolders?.[0]?.uri;
-    return folder ? vscode.Uri.joinPath(folder, file) : vscode.Uri.file(path.join(os.homedir(), file));
+  /** Asks where to save and writes `parts` there; the panel says what became of it. */
+  private async saveAs(dialog: { title: string; fileName: string; filters: Record<string, string[]> }, parts: () => Uint8Array[], saved: (label: string) => string): Promise<void> {
+    const target = await this.io.showSaveDialog(dialog);
+    if (!target || this.disposed) return;
+    try {
+      await this.io.writeFile(target, parts());
+    } catch (e) {
+      this.notice('error', `Not saved: ${e instanceof Error ? e.message : String(e)}`);
+      return;
+    }
+    this.notice('info', saved(target.label));
   }
 
   private async exportPng(dataUrl: string, suggested: string): Promise<void> {
     const name = suggested.replace(/[^\w.\-]+/g, '_') || 'view.png';
-    const uri = await vscode.window.showSaveDialog({
-      title: 'Export the view as PNG',
-      defaultUri: this.defaultUri(name.endsWith('.png') ? name : `${name}.png`),
-      filters: { 'PNG image': ['png'] },
-    });
-    if (!uri) return;
-    const data = Buffer.from(dataUrl.slice(dataUrl.indexOf(',') + 1), 'base64');
-    if (uri.scheme === 'file') {
-      try {
-        await writeUserFile(uri.fsPath, [data]);
-      } catch (e) {
-        this.notice('error', `Not saved: ${e instanceof Error ? e.message : String(e)}`);
-        return;
-      }
-    } else await vscode.workspace.fs.writeFile(uri, data);
-    this.notice('info', `Saved ${uri.fsPath}`);
+    await this.saveAs(
+      { title: 'Export the view as PNG', fileName: name.endsWith('.png') ? name : `${name}.png`, filters: { 'PNG image': ['png'] } },
+      () => [Buffer.from(dataUrl.slice(dataUrl.indexOf(',') + 1), 'base64')],
+      (label) => `Saved ${label}`,
+    );
   }
 
   private async saveNpy(sel: SliceSelection, win: Window2D): Promise<void> {
@@ -587,29 +615,13 @@ export class ViewerSession implements vscode.Disposable {
       this.notice('error', `Not saved: ${e instanceof Error ? e.message : String(e)}`);
       return;
     }
+    const g = gathered;
     const base = this.name.replace(/\.npy$/, '').replace(/[^\w.\-]+/g, '_');
-    const uri = await vscode.window.showSaveDialog({
-      title: 'Save the visible window as .npy',
-      defaultUri: this.defaultUri(`${base}_r${w.r0}-${w.r1}_c${w.c0}-${w.c1}.npy`),
-      filters: { 'NumPy array': ['npy'] },
-    });
-    if (!uri) return;
-    const header = npyHeader(gathered.descr, gathered.shape);
-    if (uri.scheme === 'file') {
-      // Never opens what is there (a FIFO would block the extension host, a symlink be written through).
-      try {
-        await writeUserFile(uri.fsPath, [header, gathered.data]);
-      } catch (e) {
-        this.notice('error', `Not saved: ${e instanceof Error ? e.message : String(e)}`);
-        return;
-      }
-    } else {
-      const all = new Uint8Array(header.length + gathered.data.length);
-      all.set(header);
-      all.set(gathered.data, header.length);
-      await vscode.workspace.fs.writeFile(uri, all);
-    }
-    this.notice('info', `Saved rows ${w.r0}:${w.r1}, columns ${w.c0}:${w.c1} (${gathered.shape.join('×')} ${gathered.descr}) to ${uri.fsPath}${gathered.note ? `; ${gathered.note}` : ''}`);
+    await this.saveAs(
+      { title: 'Save the visible window as .npy', fileName: `${base}_r${w.r0}-${w.r1}_c${w.c0}-${w.c1}.npy`, filters: { 'NumPy array': ['npy'] } },
+      () => [npyHeader(g.descr, g.shape), g.data],
+      (label) => `Saved rows ${w.r0}:${w.r1}, columns ${w.c0}:${w.c1} (${g.shape.join('×')} ${g.descr}) to ${label}${g.note ? `; ${g.note}` : ''}`,
+    );
   }
 
   dispose(): void {
