@@ -123,6 +123,8 @@ export interface Tile extends CellGrid {
   mode: string;
   final: boolean;
   image: HTMLCanvasElement | null;
+  /** The colours `image` was made with (colormap, inversion, scale, domain). */
+  colorKey?: string;
 }
 
 /** (Re)colours a tile into its own small canvas, one pixel per cell. */

@@ -93,3 +93,39 @@ export function sanitizeState(raw: unknown): ViewState | null {
     paused: r.paused === true,
   };
 }
+
+/** What settingsFor needs to know of the array shown. */
+export interface ArrayFacts {
+  name: string;
+  path: string;
+  tensor?: string;
+  shape: number[];
+  complex: boolean;
+}
+
+/**
+ * The settings for an array about to be shown: those in use when it is the same array (a reopen),
+ * else the saved ones when they are its own (a restored panel), else a fresh slice and zoom that
+ * keep the display choices of the array shown before (or of the saved state). Axes, indices and
+ * the complex part are then fitted to its shape.
+ */
+export function settingsFor(a: ArrayFacts, previous: ViewState, saved: ViewState | null): ViewState {
+  const same = (s: ViewState | null) => !!s && s.path === a.path && s.name === a.name && (s.tensor ?? null) === (a.tensor ?? null);
+  let st: ViewState;
+  if (same(previous)) st = previous;
+  else if (same(saved)) st = saved!;
+  else {
+    const d = defaultState(a.name, a.path);
+    const keep = previous.path ? previous : (saved ?? d);
+    st = { ...d, colormap: keep.colormap, invert: keep.invert, scale: keep.scale, domain: keep.domain, mode: keep.mode, live: keep.live };
+  }
+  st.tensor = a.tensor ?? null;
+  const nd = a.shape.length;
+  if (nd >= 2) {
+    const ok = st.axes && st.axes[0] < nd && st.axes[1] < nd && st.axes[0] !== st.axes[1];
+    if (!ok) st.axes = [nd - 2, nd - 1];
+  } else st.axes = null;
+  st.index = a.shape.map((n, k) => Math.min(Math.max(0, st.index[k] ?? 0), Math.max(0, n - 1)));
+  if (!a.complex) st.part = 'magnitude';
+  return st;
+}
