@@ -17,7 +17,7 @@ import { resolveSlice, SliceError, type ResolvedSlice } from '../core/array';
 import { formatBytes } from '../../contract/bytes';
 import { openView, type MappedView, type ReduceMode } from '../native';
 import { gatherWindow, npyHeader, readElement } from './element';
-import type { EmbeddedInit } from './html';
+import type { EmbeddedInit } from './page';
 import { NotAnArrayError, type ArraySource, type LoadedSource } from './source';
 import { baseStats, sliceQuantile } from './stats';
 import { parseWebviewMessage } from './validate';
