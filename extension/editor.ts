@@ -6,6 +6,7 @@
 import * as vscode from 'vscode';
 import { viewerHtml, viewerOptions } from './preview/html';
 import { ViewerSession } from './preview/session';
+import { vscodeViewerIO } from './preview/vscode-io';
 import { FileSource } from './preview/source';
 
 export const ARRAY_EDITOR_VIEW_TYPE = 'shmInspector.arrayFile';
@@ -58,7 +59,7 @@ export class ArrayFileEditorProvider implements vscode.CustomReadonlyEditorProvi
       panel.webview.html = `<!DOCTYPE html><html><body><p>SHM Inspector maps files from the local file system; ${document.uri.scheme}: files cannot be opened.</p></body></html>`;
       return;
     }
-    const session = new ViewerSession(panel.webview, new FileSource(document.uri.fsPath), requestedAt);
+    const session = new ViewerSession(panel.webview, new FileSource(document.uri.fsPath), requestedAt, null, { io: vscodeViewerIO });
     ArrayFileEditorProvider.sessions.add(session);
     panel.webview.html = viewerHtml(panel.webview, extensionUri, document.uri.fsPath);
     panel.onDidDispose(() => {

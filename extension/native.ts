@@ -7,7 +7,8 @@
 import { randomBytes } from 'crypto';
 import * as fs from 'fs';
 import * as path from 'path';
-import type { ReduceMode } from '../contract/reduce';
+import type { ComplexPart, ReduceMode } from '../contract/reduce';
+import type { StatsResult } from '../contract/stats';
 import type { KernelType } from './core/dtype';
 import { spellEntry, spellJoinedNames } from './core/names';
 
@@ -128,7 +129,7 @@ export interface HolderScan {
 export interface SliceSpec {
   dtype: KernelType;
   byteSwap: boolean;
-  part?: 'magnitude' | 'phase' | 'real' | 'imag';
+  part?: ComplexPart;
   offset: number;
   strideR: number;
   strideC: number;
@@ -136,7 +137,6 @@ export interface SliceSpec {
   cols: number;
 }
 
-/** A reduce mode: one of contract/reduce.ts's registry (REDUCE_MODE_NAMES). */
 export type { ReduceMode };
 
 export interface ReduceRequest extends SliceSpec {
@@ -177,22 +177,7 @@ export interface StatsRequest extends SliceSpec {
   cancellable?: boolean;
 }
 
-export interface StatsResult {
-  count: number;
-  finiteCount: number;
-  nanCount: number;
-  infCount: number;
-  posInfCount: number;
-  negInfCount: number;
-  min: number | null;
-  max: number | null;
-  mean: number | null;
-  std: number | null;
-  histogram?: Float64Array;
-  /** The range the histogram's bins cover (present with `histogram`). */
-  histMin?: number;
-  histMax?: number;
-}
+export type { StatsResult };
 
 /**
  * The stable `code` on a view's rejected Error (beside its one-line message):

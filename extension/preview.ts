@@ -12,6 +12,7 @@ import type { Segment } from './core/types';
 import { viewerHtml, viewerOptions } from './preview/html';
 import { ViewerSession, type PlotArea } from './preview/session';
 import { SegmentSource } from './preview/source';
+import { vscodeViewerIO } from './preview/vscode-io';
 
 /** Looks a segment up by name (the configured directories). */
 export type SegmentLookup = (name: string) => Promise<Segment | null>;
@@ -148,7 +149,7 @@ export class PreviewPanel {
     panel.iconPath = vscode.Uri.joinPath(context.extensionUri, 'media', 'shm.svg');
     // The plot size of the last viewer that reported one: the array is mapped and its first
     // picture made at that size while this webview starts (it says its own size when ready).
-    this.session = new ViewerSession(panel.webview, source, requestedAt, null, { plotArea: PreviewPanel.lastPlotArea ?? GUESSED_PLOT, reusable: PreviewPanel.reuseSetting() });
+    this.session = new ViewerSession(panel.webview, source, requestedAt, null, { io: vscodeViewerIO, plotArea: PreviewPanel.lastPlotArea ?? GUESSED_PLOT, reusable: PreviewPanel.reuseSetting() });
     PreviewPanel.open.add(this);
     let disposed = false;
     panel.onDidDispose(() => {
@@ -190,7 +191,7 @@ export class PreviewPanel {
     const plotArea = this.session.plotArea;
     this.session.dispose();
     this.lastShown = requestedAt;
-    this.session = new ViewerSession(this.panel.webview, source, requestedAt, null, { plotArea, running: true, reusable: true });
+    this.session = new ViewerSession(this.panel.webview, source, requestedAt, null, { io: vscodeViewerIO, plotArea, running: true, reusable: true });
     this.panel.title = `Preview: ${source.name}`;
     this.panel.reveal(undefined, preserveFocus);
   }

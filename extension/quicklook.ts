@@ -17,8 +17,9 @@ import { viewerHtml, viewerOptions } from './preview/html';
 import { ViewerSession, type PlotArea } from './preview/session';
 import { SegmentSource } from './preview/source';
 import { parseWebviewMessage } from './preview/validate';
+import { vscodeViewerIO } from './preview/vscode-io';
 import type { SegmentLookup } from './preview';
-import type { HostToWebview } from '../webview/protocol';
+import type { HostToWebview } from '../contract/protocol';
 
 const PLACEHOLDER = 'Select an array in Segments to see it here';
 
@@ -118,7 +119,7 @@ export class QuickLook implements vscode.WebviewViewProvider, vscode.Disposable 
         : segment.format === 'raw' && !segment.deleted
           ? 'it is raw bytes with no header saying its dtype and shape; give them with Interpret As… (click the row, or its context menu)'
           : 'it holds no array (no dtype and shape were found)');
-    const msg: HostToWebview = { type: 'error', kind: 'unsupported', subject: segment.name, message: `${segment.name} cannot be shown: ${why}.` };
+    const msg: HostToWebview = { type: 'error', kind: 'unsupported', code: 'NOT_ARRAY', subject: segment.name, message: `${segment.name} cannot be shown: ${why}.` };
     void this.view?.webview.postMessage(msg).then(undefined, () => undefined);
   }
 
@@ -149,7 +150,7 @@ export class QuickLook implements vscode.WebviewViewProvider, vscode.Disposable 
     if (!this.view) return;
     this.session?.dispose();
     const source = new SegmentSource(segment, segment.name, segment.path, this.lookup);
-    this.session = new ViewerSession(this.view.webview, source, requestedAt, null, { plotArea: this.session?.plotArea ?? this.plotArea, running: true });
+    this.session = new ViewerSession(this.view.webview, source, requestedAt, null, { io: vscodeViewerIO, plotArea: this.session?.plotArea ?? this.plotArea, running: true });
   }
 
   private stop(): void {

@@ -1,6 +1,7 @@
 /** The toolbar's options and the slice selector (tensor, complex part, displayed axes, index sliders). */
-import { COLORMAP_LABELS, COLORMAPS } from './colormaps';
-import type { ComplexPart, SegmentSummary } from './protocol';
+import { COLORMAP_LABELS, COLORMAPS } from '../contract/colormaps';
+import type { SegmentSummary } from '../contract/protocol';
+import { COMPLEX_PARTS, COMPLEX_PART_NAMES, REDUCE_MODES, REDUCE_MODE_NAMES, type ComplexPart } from '../contract/reduce';
 import { DOMAIN_LABELS, DOMAIN_MODES, SCALES } from './scales';
 import { displayText } from './text';
 import { LIVE_INTERVALS } from './state';
@@ -23,19 +24,13 @@ function options(select: HTMLSelectElement, items: readonly (readonly [string, s
 }
 
 const SCALE_LABELS: Record<string, string> = { linear: 'Linear', log: 'Log', symlog: 'Symlog', sqrt: 'Sqrt' };
-const MODE_LABELS: [string, string][] = [
-  ['mean', 'Mean'],
-  ['max', 'Max'],
-  ['min', 'Min'],
-  ['strided', 'Sample'],
-];
 
 /** Fills the toolbar's selects. */
 export function fillToolbar(): void {
   options(byId<HTMLSelectElement>('colormap'), COLORMAPS.map((c) => [c, COLORMAP_LABELS[c]] as const));
   options(byId<HTMLSelectElement>('scale'), SCALES.map((s) => [s, SCALE_LABELS[s]] as const));
   options(byId<HTMLSelectElement>('domain'), DOMAIN_MODES.map((d) => [d, DOMAIN_LABELS[d]] as const));
-  options(byId<HTMLSelectElement>('mode'), MODE_LABELS);
+  options(byId<HTMLSelectElement>('mode'), REDUCE_MODE_NAMES.map((m) => [m, REDUCE_MODES[m]] as const));
   options(byId<HTMLSelectElement>('live'), [['0', 'Off'], ...LIVE_INTERVALS.map((s) => [String(s), `${s} s`] as const)]);
 }
 
@@ -46,12 +41,6 @@ export interface SlicerCallbacks {
   index(axis: number, value: number): void;
 }
 
-const PART_LABELS: [ComplexPart, string][] = [
-  ['magnitude', 'Magnitude'],
-  ['phase', 'Phase'],
-  ['real', 'Real'],
-  ['imag', 'Imaginary'],
-];
 
 function labelled(text: string, control: HTMLElement, id: string): HTMLElement {
   const wrap = document.createElement('span');
@@ -84,7 +73,7 @@ export function buildSlicer(
   }
   if (seg.complex) {
     const s = document.createElement('select');
-    options(s, PART_LABELS);
+    options(s, COMPLEX_PART_NAMES.map((p) => [p, COMPLEX_PARTS[p]] as const));
     s.value = sel.part;
     s.addEventListener('change', () => cb.part(s.value as ComplexPart));
     root.append(labelled('Part', s, 'part'));

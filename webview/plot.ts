@@ -3,12 +3,12 @@
  * plot of 1-D arrays (min/max envelope), index axes, and the colorbar with the
  * value histogram beside it. Canvases are sized in device pixels.
  */
-import { cssColor, lut, specialColors, type ColormapName } from './colormaps';
-import { colorize, rebin, type Norm } from './scales';
+import { colorize, cssColor, lut, specialColors, type ColormapName } from '../contract/colormaps';
+import { rebin, type Norm } from './scales';
 import { formatTick, formatValue, indexTicks, niceStep, scaleTicks } from './ticks';
 import type { Viewport } from './viewport';
 import { windowRect } from './viewport';
-import type { CellGrid, HostToWebview, StatsSummary } from './protocol';
+import type { CellGrid, HostToWebview, StatsSummary } from '../contract/protocol';
 
 export interface Rect {
   x: number;
@@ -120,10 +120,11 @@ export function readTheme(): Theme {
 // ---- heatmap ------------------------------------------------------------
 
 export interface Tile extends CellGrid {
-  requestId: number;
   mode: string;
   final: boolean;
   image: HTMLCanvasElement | null;
+  /** The colours `image` was made with (colormap, inversion, scale, domain). */
+  colorKey?: string;
 }
 
 /** (Re)colours a tile into its own small canvas, one pixel per cell. */
@@ -133,7 +134,7 @@ export function colorTile(tile: Tile, norm: Norm, cmap: ColormapName, inverted: 
   img.height = tile.height;
   const ctx = img.getContext('2d') as CanvasRenderingContext2D;
   const data = ctx.createImageData(tile.width, tile.height);
-  colorize(tile.values, data.data, norm, lut(cmap, inverted), specialColors(cmap));
+  colorize(tile.values, data.data, norm, cmap, inverted);
   ctx.putImageData(data, 0, 0);
   tile.image = img;
 }

@@ -1,9 +1,8 @@
 /**
  * Value scales (linear, log, symlog, sqrt), the colour domain (min-max,
- * percentile clip, custom) and value-to-pixel colouring. DOM-free, so it runs
- * (and is unit-tested) in Node too.
+ * percentile clip, custom); colouring is contract/colormaps.ts's colorize. DOM-free,
+ * so it runs (and is unit-tested) in Node too.
  */
-import { colorIndex, type SpecialColors } from './colormaps';
 
 export const SCALES = ['linear', 'log', 'symlog', 'sqrt'] as const;
 export type ScaleName = (typeof SCALES)[number];
@@ -169,39 +168,6 @@ export function resolveDomain(inp: DomainInputs): Domain {
 /** True when `resolveDomain` fell back to a linear scale. */
 export function effectiveScale(scale: ScaleName, domain: Domain): ScaleName {
   return scale === 'log' && !(domain.lo > 0 && domain.hi > 0) ? 'linear' : scale;
-}
-
-/**
- * Writes RGBA pixels for `values` (row-major cells) into `out`: colormap entries for
- * finite values, the special colours for NaN and ±Inf.
- */
-export function colorize(
-  values: ArrayLike<number>,
-  out: Uint8ClampedArray,
-  norm: Norm,
-  table: Uint8Array,
-  special: SpecialColors,
-): void {
-  const n = values.length;
-  const [nr, ng, nb, na] = special.nan;
-  const [pr, pg, pb, pa] = special.posInf;
-  const [mr, mg, mb, ma] = special.negInf;
-  const lin = norm.scale === 'linear' && norm.hi > norm.lo;
-  const lo = norm.lo;
-  const inv = lin ? 1 / (norm.hi - norm.lo) : 0;
-  for (let i = 0, o = 0; i < n; i++, o += 4) {
-    const v = values[i];
-    if (v !== v) {
-      out[o] = nr; out[o + 1] = ng; out[o + 2] = nb; out[o + 3] = na;
-    } else if (v === Infinity) {
-      out[o] = pr; out[o + 1] = pg; out[o + 2] = pb; out[o + 3] = pa;
-    } else if (v === -Infinity) {
-      out[o] = mr; out[o + 1] = mg; out[o + 2] = mb; out[o + 3] = ma;
-    } else {
-      const k = colorIndex(lin ? (v - lo) * inv : norm.t(v)) * 3;
-      out[o] = table[k]; out[o + 1] = table[k + 1]; out[o + 2] = table[k + 2]; out[o + 3] = 255;
-    }
-  }
 }
 
 /**

@@ -1,6 +1,6 @@
 /** What the viewer remembers across reloads (vscode.setState), with its checks. DOM-free. */
-import { isColormap, type ColormapName } from './colormaps';
-import type { ComplexPart, ReduceModeName } from './protocol';
+import { isColormap, type ColormapName } from '../contract/colormaps';
+import { DEFAULT_REDUCE_MODE, isComplexPart, isReduceMode, type ComplexPart, type ReduceMode } from '../contract/reduce';
 import { isDomainMode, isScale, type DomainMode, type ScaleName } from './scales';
 import type { Viewport } from './viewport';
 
@@ -18,7 +18,7 @@ export interface ViewState {
   domain: DomainMode;
   customLo: number | null;
   customHi: number | null;
-  mode: ReduceModeName;
+  mode: ReduceMode;
   aspect: 'equal' | 'fill' | null;
   axes: [number, number] | null;
   index: number[];
@@ -41,7 +41,7 @@ export function defaultState(name: string, path: string): ViewState {
     domain: 'minmax',
     customLo: null,
     customHi: null,
-    mode: 'mean',
+    mode: DEFAULT_REDUCE_MODE,
     aspect: null,
     axes: null,
     index: [],
@@ -52,8 +52,6 @@ export function defaultState(name: string, path: string): ViewState {
   };
 }
 
-const PARTS: ComplexPart[] = ['magnitude', 'phase', 'real', 'imag'];
-const MODES: ReduceModeName[] = ['mean', 'min', 'max', 'strided'];
 
 function finiteOrNull(v: unknown): number | null {
   return typeof v === 'number' && Number.isFinite(v) ? v : null;
@@ -85,13 +83,49 @@ export function sanitizeState(raw: unknown): ViewState | null {
     domain: isDomainMode(r.domain) ? r.domain : d.domain,
     customLo: finiteOrNull(r.customLo),
     customHi: finiteOrNull(r.customHi),
-    mode: MODES.includes(r.mode as ReduceModeName) ? (r.mode as ReduceModeName) : d.mode,
+    mode: isReduceMode(r.mode) ? r.mode : d.mode,
     aspect: r.aspect === 'equal' || r.aspect === 'fill' ? r.aspect : null,
     axes,
     index: Array.isArray(r.index) && r.index.every((i) => Number.isInteger(i) && i >= 0) ? (r.index as number[]) : [],
-    part: PARTS.includes(r.part as ComplexPart) ? (r.part as ComplexPart) : d.part,
+    part: isComplexPart(r.part) ? r.part : d.part,
     viewport,
     live: (LIVE_INTERVALS as readonly number[]).includes(r.live as number) ? (r.live as number) : 0,
     paused: r.paused === true,
   };
+}
+
+/** What settingsFor needs to know of the array shown. */
+export interface ArrayFacts {
+  name: string;
+  path: string;
+  tensor?: string;
+  shape: number[];
+  complex: boolean;
+}
+
+/**
+ * The settings for an array about to be shown: those in use when it is the same array (a reopen),
+ * else the saved ones when they are its own (a restored panel), else a fresh slice and zoom that
+ * keep the display choices of the array shown before (or of the saved state). Axes, indices and
+ * the complex part are then fitted to its shape.
+ */
+export function settingsFor(a: ArrayFacts, previous: ViewState, saved: ViewState | null): ViewState {
+  const same = (s: ViewState | null) => !!s && s.path === a.path && s.name === a.name && (s.tensor ?? null) === (a.tensor ?? null);
+  let st: ViewState;
+  if (same(previous)) st = previous;
+  else if (same(saved)) st = saved!;
+  else {
+    const d = defaultState(a.name, a.path);
+    const keep = previous.path ? previous : (saved ?? d);
+    st = { ...d, colormap: keep.colormap, invert: keep.invert, scale: keep.scale, domain: keep.domain, mode: keep.mode, live: keep.live };
+  }
+  st.tensor = a.tensor ?? null;
+  const nd = a.shape.length;
+  if (nd >= 2) {
+    const ok = st.axes && st.axes[0] < nd && st.axes[1] < nd && st.axes[0] !== st.axes[1];
+    if (!ok) st.axes = [nd - 2, nd - 1];
+  } else st.axes = null;
+  st.index = a.shape.map((n, k) => Math.min(Math.max(0, st.index[k] ?? 0), Math.max(0, n - 1)));
+  if (!a.complex) st.part = 'magnitude';
+  return st;
 }

@@ -1,5 +1,9 @@
 /** Checks every message from the host before the webview acts on it. DOM-free. */
-import type { HostToWebview, SegmentSummary, TensorSummary, Window2D } from './protocol';
+import { isErrorCode } from '../contract/errors';
+import { isId } from '../contract/requests';
+import { isErrorKind, isNoticeLevel, type HostToWebview, type SegmentSummary, type TensorSummary, type Window2D } from '../contract/protocol';
+import { isComplexPart, isReduceMode } from '../contract/reduce';
+import { STATS_COUNT_FIELDS, STATS_VALUE_FIELDS } from '../contract/stats';
 
 type Rec = Record<string, unknown>;
 
@@ -9,7 +13,6 @@ const isNum = (v: unknown): v is number => typeof v === 'number';
 const isFiniteOrNull = (v: unknown): v is number | null => v === null || (typeof v === 'number' && Number.isFinite(v));
 const isStr = (v: unknown): v is string => typeof v === 'string';
 const isShape = (v: unknown): v is number[] => Array.isArray(v) && v.length <= 64 && v.every((d) => isInt(d));
-const MODES = ['strided', 'mean', 'min', 'max'];
 
 function isWindow(v: unknown): v is Window2D {
   return isRec(v) && isInt(v.r0) && isInt(v.r1) && isInt(v.c0) && isInt(v.c1) && v.r1 > v.r0 && v.c1 > v.c0;
@@ -36,51 +39,54 @@ function isFirstPicture(f: unknown): boolean {
   if (!(values instanceof Float64Array || values instanceof Float32Array) || values.length !== f.width * f.height) return false;
   const sl = f.slice;
   if (!(sl.axes === null || (Array.isArray(sl.axes) && sl.axes.length === 2 && sl.axes.every((a) => isInt(a))))) return false;
-  if (!Array.isArray(sl.index) || !sl.index.every((i) => isInt(i)) || !isStr(sl.part)) return false;
+  if (!Array.isArray(sl.index) || !sl.index.every((i) => isInt(i)) || !isComplexPart(sl.part)) return false;
   return isFiniteOrNull(f.min) && isFiniteOrNull(f.max) && isNum(f.elapsedMs) && typeof f.exact === 'boolean';
 }
 
-/** The message, typed, or null when it is not one the host sends. */
+/** The message, typed, or null when it is not one the host sends (the container's Requester calls it). */
 export function validateHostMessage(m: unknown): HostToWebview | null {
   if (!isRec(m)) return null;
+  // What contract/requests.ts adds: the sending session's number, the request a reply answers.
+  if ((m.from !== undefined && !isId(m.from)) || (m.re !== undefined && !isId(m.re))) return null;
+  // Replies answer a request; the rest answer none.
+  if ((m.type === 'tile' || m.type === 'line' || m.type === 'stats' || m.type === 'value') !== (m.re !== undefined)) return null;
   switch (m.type) {
     case 'init':
-      if (!isSegment(m.segment) || !isNum(m.requestedAt) || !isInt(m.epoch)) return null;
+      if (!isSegment(m.segment) || !isNum(m.requestedAt)) return null;
       if (m.first !== undefined && !isFirstPicture(m.first)) return null;
       if (m.reusable !== undefined && typeof m.reusable !== 'boolean') return null;
-      return m as HostToWebview;
+      return m as unknown as HostToWebview;
     case 'tile': {
       const { width: w, height: h, values } = m;
-      if (!isInt(m.requestId) || !isWindow(m.window) || !isInt(w, 1) || !isInt(h, 1)) return null;
+      if (!isWindow(m.window) || !isInt(w, 1) || !isInt(h, 1)) return null;
       if (!(values instanceof Float64Array || values instanceof Float32Array) || values.length !== w * h) return null;
       if (!isFiniteOrNull(m.min) || !isFiniteOrNull(m.max) || !isNum(m.elapsedMs) || typeof m.final !== 'boolean') return null;
-      if (!isStr(m.mode) || !MODES.includes(m.mode)) return null;
-      return m as HostToWebview;
+      if (!isReduceMode(m.mode)) return null;
+      return m as unknown as HostToWebview;
     }
     case 'line': {
-      if (!isInt(m.requestId) || !isWindow(m.window) || !isInt(m.width, 1)) return null;
+      if (!isWindow(m.window) || !isInt(m.width, 1)) return null;
       if (!(m.mins instanceof Float64Array) || !(m.maxs instanceof Float64Array)) return null;
       if (m.mins.length !== m.width || m.maxs.length !== m.width || !isFiniteOrNull(m.min) || !isFiniteOrNull(m.max)) return null;
-      return isNum(m.elapsedMs) ? (m as HostToWebview) : null;
+      return isNum(m.elapsedMs) ? (m as unknown as HostToWebview) : null;
     }
     case 'stats': {
-      if (!isInt(m.requestId) || !isStr(m.sliceKey) || !isInt(m.count) || !isInt(m.finiteCount)) return null;
-      if (!isInt(m.nanCount) || !isInt(m.posInfCount) || !isInt(m.negInfCount)) return null;
-      for (const k of ['min', 'max', 'mean', 'std', 'minPositive']) if (!isFiniteOrNull(m[k])) return null;
+      if (!isStr(m.sliceKey)) return null;
+      for (const k of STATS_COUNT_FIELDS) if (!isInt(m[k])) return null;
+      for (const k of [...STATS_VALUE_FIELDS, 'minPositive']) if (!isFiniteOrNull(m[k])) return null;
       if (!(m.histogram instanceof Float64Array) || !isNum(m.histMin) || !isNum(m.histMax)) return null;
       if (!Array.isArray(m.quantiles) || !m.quantiles.every((q) => isRec(q) && isNum(q.q) && isNum(q.value))) return null;
-      return m as HostToWebview;
+      return m as unknown as HostToWebview;
     }
     case 'value':
-      return isInt(m.requestId) && isInt(m.row) && isInt(m.col) && isStr(m.text) && isNum(m.value) ? (m as HostToWebview) : null;
+      return isInt(m.row) && isInt(m.col) && isStr(m.text) && isNum(m.value) ? (m as unknown as HostToWebview) : null;
     case 'error':
-      return isStr(m.message) && ['changed', 'vanished', 'permission', 'unsupported', 'other'].includes(m.kind as string) &&
-        (m.subject === undefined || isStr(m.subject))
-        ? (m as HostToWebview)
+      return isStr(m.message) && isErrorKind(m.kind) && (m.code === undefined || isErrorCode(m.code)) && (m.subject === undefined || isStr(m.subject))
+        ? (m as unknown as HostToWebview)
         : null;
     case 'notice':
-      return isStr(m.message) && ['info', 'warning', 'error'].includes(m.level as string) && (m.sticky === undefined || typeof m.sticky === 'boolean')
-        ? (m as HostToWebview)
+      return isStr(m.message) && isNoticeLevel(m.level) && (m.sticky === undefined || typeof m.sticky === 'boolean')
+        ? (m as unknown as HostToWebview)
         : null;
     default:
       return null;

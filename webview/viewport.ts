@@ -3,7 +3,7 @@
  * cell coordinates (x: columns, y: rows; cell (r, c) spans [c, c+1) x [r, r+1)),
  * zoom about a point, pan, box zoom, and the window and grid to ask the host for.
  */
-import type { Window2D } from './protocol';
+import type { Window2D } from '../contract/protocol';
 
 export interface Viewport {
   x0: number;

@@ -1,6 +1,7 @@
 /** `stats` and `render`: the array commands (docs/cli.md, "Array commands"). */
 import * as path from 'path';
-import { COLORMAPS, colorIndex, isColormap, lut, specialColors, type ColormapName } from '../../webview/colormaps';
+import { COLORMAPS, colorize, isColormap, linearNorm, type ColormapName } from '../../contract/colormaps';
+import { DEFAULT_REDUCE_MODE, isReduceMode, REDUCE_MODE_NAMES } from '../../contract/reduce';
 import { inspectSegment, resolveName, UsageError } from '../core/catalog';
 import { dtypeWords } from '../core/dtype';
 import { displayText, fsPath } from '../core/names';
@@ -12,13 +13,12 @@ import { storedInterpretation } from '../core/interpretations';
 import { leftoverWords } from '../core/layouts';
 import { inspectSysv, ownIpcNamespace, parseSysvName } from '../core/sysv';
 import type { Segment } from '../core/types';
-import { openSysvView, openView, viewErrorCode, type MappedView, type ReduceMode } from '../native';
+import { openSysvView, openView, viewErrorCode, type MappedView } from '../native';
 import { Failure, table, type Command, type CommandContext } from './common';
 
 const SELECTION_HELP =
   'SELECTION: --tensor T | --column C | --dtype D --shape A,B[,...] [--offset N] [--order C|F]; --axes I,J; --index K1,K2,...; --part magnitude|phase|real|imag';
 
-const MODES: readonly ReduceMode[] = ['strided', 'mean', 'min', 'max'];
 const DEFAULT_SIZE = 512;
 const MAX_SIZE = 16384;
 /** Pixels of one image at most (8192 x 8192): the native reducer's own limit on grid cells. */
@@ -113,27 +113,10 @@ function parseDomain(v: unknown): [number, number] | 'auto' {
   return [lo, hi];
 }
 
-/** RGBA pixels of a grid of values under a colormap and a domain (NaN and +-Inf take the colormap's special colours). */
-export function colorize(values: Float64Array, name: ColormapName, lo: number, hi: number): Uint8Array {
-  const table = lut(name);
-  const special = specialColors(name);
+/** RGBA pixels of a grid of values under a colormap over [lo, hi] (NaN and +-Inf take the colormap's special colours). */
+function rgba(values: Float64Array, name: ColormapName, lo: number, hi: number): Uint8Array {
   const out = new Uint8Array(values.length * 4);
-  const span = hi - lo;
-  for (let i = 0; i < values.length; i++) {
-    const v = values[i];
-    let rgba: readonly number[];
-    if (Number.isNaN(v)) rgba = special.nan;
-    else if (v === Infinity) rgba = special.posInf;
-    else if (v === -Infinity) rgba = special.negInf;
-    else {
-      const k = colorIndex(span > 0 ? (v - lo) / span : 0) * 3;
-      rgba = [table[k], table[k + 1], table[k + 2], 255];
-    }
-    out[i * 4] = rgba[0];
-    out[i * 4 + 1] = rgba[1];
-    out[i * 4 + 2] = rgba[2];
-    out[i * 4 + 3] = rgba[3];
-  }
+  colorize(values, out, linearNorm(lo, hi), name);
   return out;
 }
 
@@ -193,7 +176,7 @@ export const ARRAY_COMMANDS: Command[] = [
   {
     name: 'render',
     synopsis: 'render NAME --out FILE.png [--width W] [--height H] [--colormap C] [--mode M] [--domain auto|LO:HI] [--window r0:r1,c0:c1] [SELECTION]',
-    summary: `a W x H PNG of a 2-D slice (default ${DEFAULT_SIZE} x ${DEFAULT_SIZE}, never more pixels than elements; --mode strided|mean|min|max, default mean; --colormap ${COLORMAPS.join('|')}, default viridis). ${SELECTION_HELP}`,
+    summary: `a W x H PNG of a 2-D slice (default ${DEFAULT_SIZE} x ${DEFAULT_SIZE}, never more pixels than elements; --mode ${REDUCE_MODE_NAMES.join('|')}, default ${DEFAULT_REDUCE_MODE}; --colormap ${COLORMAPS.join('|')}, default viridis). ${SELECTION_HELP}`,
     options: {
       ...SELECTION_OPTIONS,
       out: { type: 'string' },
@@ -213,8 +196,8 @@ export const ARRAY_COMMANDS: Command[] = [
       const height = parseSize('height', v.height);
       const colormap = v.colormap === undefined ? 'viridis' : String(v.colormap);
       if (!isColormap(colormap)) throw new UsageError(`unknown colormap '${colormap}' (one of ${COLORMAPS.join(', ')})`);
-      const mode = (v.mode === undefined ? 'mean' : String(v.mode)) as ReduceMode;
-      if (!MODES.includes(mode)) throw new UsageError(`--mode is one of ${MODES.join(', ')} (got '${String(v.mode)}')`);
+      const mode = v.mode === undefined ? DEFAULT_REDUCE_MODE : String(v.mode);
+      if (!isReduceMode(mode)) throw new UsageError(`--mode is one of ${REDUCE_MODE_NAMES.join(', ')} (got '${String(v.mode)}')`);
       const domain = parseDomain(v.domain);
       const win = typeof v.window === 'string' ? parseWindow(v.window) : null;
       const flags = parseSelectionFlags(v);
@@ -238,7 +221,7 @@ export const ARRAY_COMMANDS: Command[] = [
         }
         const grid = await view.reduce({ ...slice, r0, r1, c0, c1, gridWidth: gw, gridHeight: gh, mode });
         const [lo, hi] = domain === 'auto' ? [grid.min ?? 0, grid.max ?? 1] : domain;
-        const png = encodePng(grid.width, grid.height, colorize(grid.values, colormap, lo, hi));
+        const png = encodePng(grid.width, grid.height, rgba(grid.values, colormap, lo, hi));
         const file = path.resolve(out);
         try {
           // Never opens what is at --out (a FIFO would block, a symlink would be written through).

@@ -5,18 +5,9 @@ import { dtypeWords } from './dtype';
 import { displayText } from './names';
 import { isPart } from './segments';
 import type { Segment } from './types';
+import { formatBytes } from '../../contract/bytes';
 
-export function formatBytes(n: number): string {
-  if (!Number.isFinite(n)) return '?';
-  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB', 'PiB'];
-  let i = 0;
-  let v = n;
-  while (Math.abs(v) >= 1024 && i < units.length - 1) {
-    v /= 1024;
-    i++;
-  }
-  return i === 0 ? `${v} B` : `${v.toFixed(1)} ${units[i]}`;
-}
+export { formatBytes };
 
 export function shapeWords(shape: number[] | null): string {
   if (shape === null) return '';

@@ -8,6 +8,7 @@
  * SelectionError (exit 1) for what the data does not allow (not numeric, index out of range,
  * a tensor that is not there, an interpretation that does not fit).
  */
+import { COMPLEX_PART_NAMES, isComplexPart, type ComplexPart } from '../../contract/reduce';
 import type { FileIdentity, SliceSpec } from '../native';
 import { arrayLayoutOf, parseShape, resolveSlice, SliceError, type ArrayFacts, type ArrayLayout, type ResolvedSlice } from './array';
 import { UsageError } from './catalog';
@@ -16,8 +17,7 @@ import { respell } from './names';
 import { isPart } from './segments';
 import type { Segment } from './types';
 
-export type Part = 'magnitude' | 'phase' | 'real' | 'imag';
-export const PARTS: readonly Part[] = ['magnitude', 'phase', 'real', 'imag'];
+export type Part = ComplexPart;
 
 export class SelectionError extends Error {}
 
@@ -109,8 +109,8 @@ export function parseSelectionFlags(values: Record<string, unknown>): SelectionF
   if (index !== undefined) f.index = intList('index', index, false);
   const part = str(values, 'part');
   if (part !== undefined) {
-    if (!(PARTS as readonly string[]).includes(part)) throw new UsageError(`--part is one of ${PARTS.join(', ')} (got '${part}')`);
-    f.part = part as Part;
+    if (!isComplexPart(part)) throw new UsageError(`--part is one of ${COMPLEX_PART_NAMES.join(', ')} (got '${part}')`);
+    f.part = part;
   }
   return f;
 }

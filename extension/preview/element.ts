@@ -6,7 +6,8 @@ import type { ResolvedSlice } from '../core/array';
 import type { NumericDType } from '../core/dtype';
 import { formatNumber } from '../core/numbers';
 import type { MappedView } from '../native';
-import type { ComplexPart, Window2D } from '../../webview/protocol';
+import type { ErrorCode } from '../../contract/errors';
+import type { ComplexPart, Window2D } from '../../contract/protocol';
 
 function halfToFloat(h: number): number {
   const s = h & 0x8000 ? -1 : 1;
@@ -125,7 +126,7 @@ export function elementOffset(slice: ResolvedSlice, row: number, col: number): n
 export async function readElement(view: MappedView, slice: ResolvedSlice, row: number, col: number): Promise<ElementValue> {
   if (row < 0 || col < 0 || row >= slice.rows || col >= slice.cols) throw new Error(`(${row}, ${col}) is outside the ${slice.rows}×${slice.cols} slice`);
   const bytes = await view.read(elementOffset(slice, row, col), slice.numeric.itemsize);
-  if (bytes.length < slice.numeric.itemsize) throw new Error('the segment ends before this element');
+  if (bytes.length < slice.numeric.itemsize) throw Object.assign(new Error('the segment ends before this element'), { code: 'SHRANK' satisfies ErrorCode });
   return decodeElement(bytes, slice.numeric, slice.part ?? 'magnitude');
 }
 

@@ -1,22 +1,23 @@
 /**
- * One viewer (a preview panel or a custom editor): owns the mapped view of its
- * array, answers the webview's requests (windows at screen resolution, stats,
- * exact values, exports) and turns every failure into a message in the panel.
- * Nothing here throws into VS Code: a vanished or truncated segment is an error
- * shown with a Reopen button.
+ * One viewer (a preview panel, Quick Look or a custom editor): owns the mapped view of its
+ * array, answers the webview's requests (windows at screen resolution, stats, exact values,
+ * exports) and turns every failure into a message in the panel. Nothing here throws into
+ * VS Code: a vanished or truncated segment is an error shown with a Reopen button.
+ *
+ * No vscode import: the webview, the save dialog and the file writer are given to it
+ * (ViewerPort, ViewerIO; extension/preview/vscode-io.ts has VS Code's), so that its state
+ * machine runs in plain Node under test with a fake webview.
  */
 import * as fs from 'fs';
-import * as os from 'os';
-import * as path from 'path';
-import * as vscode from 'vscode';
-import type { FirstPicture, HostToWebview, SliceSelection, StatsSummary, WebviewToHost, Window2D } from '../../webview/protocol';
+import { isErrorCode, type ErrorCode } from '../../contract/errors';
+import type { ErrorKind, FirstPicture, HostMessage, HostToWebview, SliceSelection, StatsSummary, WebviewToHost, Window2D } from '../../contract/protocol';
+import { Responder } from '../../contract/requests';
 import type { PreviewInfo } from '../api';
 import { resolveSlice, SliceError, type ResolvedSlice } from '../core/array';
-import { formatBytes } from '../core/format-words';
-import { writeUserFile } from '../core/fsutil';
-import { openView, viewErrorCode, type MappedView, type ReduceMode } from '../native';
+import { formatBytes } from '../../contract/bytes';
+import { openView, type MappedView, type ReduceMode } from '../native';
 import { gatherWindow, npyHeader, readElement } from './element';
-import type { EmbeddedInit } from './html';
+import type { EmbeddedInit } from './page';
 import { NotAnArrayError, type ArraySource, type LoadedSource } from './source';
 import { baseStats, sliceQuantile } from './stats';
 import { parseWebviewMessage } from './validate';
@@ -36,40 +37,70 @@ const DRAWN_WAIT_MS = 250;
  */
 const FIRST_CELLS = 1 << 16;
 
+/** What the session needs of a webview (vscode.Webview is one). */
+export interface ViewerPort {
+  postMessage(msg: unknown): PromiseLike<unknown>;
+  onDidReceiveMessage(listener: (msg: unknown) => void): { dispose(): void };
+}
+
+/** Where the user chose to save: what the notice names it by (its path), and whatever the writer needs. */
+export interface SaveTarget {
+  readonly label: string;
+}
+
+/** Saving: the dialog that asks where, and the writer. */
+export interface ViewerIO {
+  /** undefined: the user cancelled. `fileName`: the suggested name (in the workspace folder, say). */
+  showSaveDialog(opts: { title: string; fileName: string; filters: Record<string, string[]> }): PromiseLike<SaveTarget | undefined>;
+  /** Writes the parts, one after another, as the file; never through a symlink or into a FIFO. */
+  writeFile(target: SaveTarget, parts: readonly Uint8Array[]): PromiseLike<void>;
+}
+
+export interface SessionOptions {
+  /** Saving (Export PNG, Save .npy). */
+  io: ViewerIO;
+  /** Device pixels for the first picture (before the webview says its own size). */
+  plotArea?: PlotArea | null;
+  /** The webview is already up (a reused panel): no 'ready' will come, init is sent once the array is mapped. */
+  running?: boolean;
+  /** A preview panel that the next previewed segment may take over (the webview offers Keep open). */
+  reusable?: boolean;
+}
+
 /** Device pixels a plot may take, as the webview last said. */
 export interface PlotArea {
   width: number;
   height: number;
 }
 
-type ErrorKind = Extract<HostToWebview, { type: 'error' }>['kind'];
+/** The failure's stable code (contract/errors.ts): the addon's, an errno's, or null for an error without one. */
+export function failureCode(e: unknown): ErrorCode | null {
+  const code = (e as { code?: unknown } | null)?.code;
+  return isErrorCode(code) ? code : null;
+}
 
-/** A clear sentence and a kind for any failure. */
-export function describeFailure(e: unknown, name: string): { kind: ErrorKind; message: string } {
-  const err = e as NodeJS.ErrnoException;
+/** A clear sentence, a kind (the panel's button) and the code for any failure; decided by the code, never by the message text. */
+export function describeFailure(e: unknown, name: string): { kind: ErrorKind; code: ErrorCode | undefined; message: string } {
   const text = e instanceof Error ? e.message : String(e);
-  if (e instanceof NotAnArrayError || e instanceof SliceError) return { kind: 'unsupported', message: text };
-  switch (viewErrorCode(e)) {
-    case 'NOSPACE':
-      return { kind: 'other', message: `Could not read ${name}: ${text}` };
+  const code = failureCode(e) ?? undefined;
+  if (e instanceof NotAnArrayError || e instanceof SliceError) return { kind: 'unsupported', code: code ?? 'NOT_ARRAY', message: text };
+  switch (code) {
     case 'NOTFILE':
-      return { kind: 'unsupported', message: text };
+    case 'NOT_ARRAY':
+    case 'FORMAT':
+      return { kind: 'unsupported', code, message: text };
     case 'SHRANK':
     case 'FAULT':
     case 'CHANGED':
     case 'RANGE':
-      return { kind: 'changed', message: `${name} changed while open: ${text}. Reopen it to read what it holds now.` };
+      return { kind: 'changed', code, message: `${name} changed while open: ${text}. Reopen it to read what it holds now.` };
+    case 'ENOENT':
+      return { kind: 'vanished', code, message: text.startsWith(name) ? text : `${name} no longer exists: ${text}` };
+    case 'EACCES':
+    case 'EPERM':
+      return { kind: 'permission', code, message: `Permission denied reading ${name}: ${text}` };
   }
-  if (/shrank|SIGBUS|extends past the end|ends before|ends inside/.test(text)) {
-    return { kind: 'changed', message: `${name} changed while open: ${text}. Reopen it to read what it holds now.` };
-  }
-  if (err?.code === 'ENOENT' || /ENOENT|no such file|no longer exists/i.test(text)) {
-    return { kind: 'vanished', message: /no longer exists/.test(text) ? text : `${name} no longer exists: ${text}` };
-  }
-  if (err?.code === 'EACCES' || err?.code === 'EPERM' || /EACCES|EPERM|permission denied/i.test(text)) {
-    return { kind: 'permission', message: `Permission denied reading ${name}: ${text}` };
-  }
-  return { kind: 'other', message: `Could not read ${name}: ${text}` };
+  return { kind: 'other', code, message: `Could not read ${name}: ${text}` };
 }
 
 function sliceKey(s: SliceSelection, tensor: string | null): string {
@@ -87,16 +118,18 @@ function cellType(slice: { dtype: string; part?: string }): 'f32' | 'f64' {
   return ['b1', 'i1', 'u1', 'i2', 'u2', 'f2', 'bf16', 'f4'].includes(slice.dtype) ? 'f32' : 'f64';
 }
 
-export class ViewerSession implements vscode.Disposable {
+export class ViewerSession {
   private view: MappedView | null = null;
   private loaded: LoadedSource | null = null;
   private tensor: string | null = null;
-  private generation = 0;
   private disposed = false;
-  private statsBusy = false;
-  private statsNext: Extract<WebviewToHost, { type: 'stats' }> | null = null;
+  /** Stats passes run one request at a time: this settles when the last one is done. */
+  private statsTail: Promise<void> = Promise.resolve();
+  /** Numbers the requests, matches replies to them, cancels the superseded (contract/requests.ts). */
+  private readonly rpc: Responder<WebviewToHost, HostMessage>;
   private readonly statsCache = new Map<string, { base: StatsSummary; q: Map<number, number> }>();
-  private readonly disposables: vscode.Disposable[] = [];
+  private readonly disposables: { dispose(): void }[] = [];
+  private readonly io: ViewerIO;
   lastTile: PreviewInfo['lastTile'] = null;
   error: string | null = null;
   timing: { firstPixelsMs: number; exactMs: number | null } | null = null;
@@ -116,9 +149,6 @@ export class ViewerSession implements vscode.Disposable {
   /** Live mode has said once that the segment was unlinked, or replaced. */
   private unlinkNoted = false;
   private replacedNoted = false;
-  private static nextEpoch = 1;
-  /** Stamped on init; the webview's requests carry it back (a reused panel's old requests do not match). */
-  private readonly epoch = ViewerSession.nextEpoch++;
 
   /**
    * Starts finding and mapping the array at once, in parallel with the webview's start-up.
@@ -126,15 +156,22 @@ export class ViewerSession implements vscode.Disposable {
    * init (with a first picture at `plotArea`) is sent as soon as the array is mapped.
    */
   constructor(
-    private readonly webview: vscode.Webview,
+    webview: ViewerPort,
     readonly source: ArraySource,
     private readonly requestedAt: number,
-    initialTensor: string | null = null,
-    opts: { plotArea?: PlotArea | null; running?: boolean; reusable?: boolean } = {},
+    initialTensor: string | null,
+    opts: SessionOptions,
   ) {
+    this.io = opts.io;
     this.tensor = initialTensor;
     this.plotArea = opts.plotArea ?? null;
     this.reusable = opts.reusable ?? false;
+    // A reused panel's webview may still send requests for the last array: they are addressed to
+    // that session's responder, and this one drops them.
+    this.rpc = new Responder<WebviewToHost, HostMessage>({
+      post: (m) => void webview.postMessage(m).then(undefined, () => undefined),
+      validate: parseWebviewMessage,
+    });
     this.disposables.push(webview.onDidReceiveMessage((m) => void this.onMessage(m)));
     this.preparing = this.load(false);
     this.preparing.catch(() => undefined); // reported when awaited
@@ -171,14 +208,14 @@ export class ViewerSession implements vscode.Disposable {
     });
   }
 
-  private post(msg: HostToWebview): void {
-    if (!this.disposed) void this.webview.postMessage(msg).then(undefined, () => undefined);
+  private post(msg: HostMessage): void {
+    if (!this.disposed) this.rpc.post(msg);
   }
 
   private fail(e: unknown): void {
-    const { kind, message } = describeFailure(e, this.name);
+    const { kind, code, message } = describeFailure(e, this.name);
     this.error = message;
-    this.post({ type: 'error', kind, message });
+    this.post({ type: 'error', kind, code, message });
   }
 
   private notice(level: 'info' | 'warning' | 'error', message: string): void {
@@ -186,10 +223,9 @@ export class ViewerSession implements vscode.Disposable {
   }
 
   private async onMessage(raw: unknown): Promise<void> {
-    const msg = parseWebviewMessage(raw);
-    if (!msg || this.disposed) return;
-    // Requests about an array: only those made since this session's init (a reused panel may still send some for the last one).
-    if (['view', 'stats', 'hover', 'saveNpy', 'selectTensor', 'drawn'].includes(msg.type) && msg.epoch !== this.epoch) return;
+    const got = this.disposed ? null : this.rpc.receive(raw);
+    if (!got) return;
+    const { msg, signal } = got;
     try {
       switch (msg.type) {
         case 'ready':
@@ -202,7 +238,7 @@ export class ViewerSession implements vscode.Disposable {
           await this.begin();
           break;
         case 'drawn':
-          this.drawnWaiters.get(msg.requestId)?.();
+          this.drawnWaiters.get(msg.re)?.();
           break;
         case 'pin':
           this.pinned = true;
@@ -215,13 +251,13 @@ export class ViewerSession implements vscode.Disposable {
           await this.start(false);
           break;
         case 'view':
-          await this.render(msg);
+          await this.render(msg, signal!);
           break;
         case 'stats':
-          await this.stats(msg);
+          await this.stats(msg, signal!);
           break;
         case 'hover':
-          await this.hover(msg);
+          await this.hover(msg, signal!);
           break;
         case 'exportPng':
           await this.exportPng(msg.dataUrl, msg.suggestedName);
@@ -236,6 +272,8 @@ export class ViewerSession implements vscode.Disposable {
       }
     } catch (e) {
       this.fail(e);
+    } finally {
+      if ('id' in msg) this.rpc.done(msg.id);
     }
   }
 
@@ -259,7 +297,7 @@ export class ViewerSession implements vscode.Disposable {
     // A failure here is not the panel's error: the view request that follows meets it again and says so.
     const first = await this.firstPicture().catch(() => undefined);
     if (this.disposed || !this.loaded) return;
-    this.post({ type: 'init', segment: this.loaded.summary, requestedAt: this.requestedAt, epoch: this.epoch, first, reusable: this.reusable && !this.pinned });
+    this.post({ type: 'init', segment: this.loaded.summary, requestedAt: this.requestedAt, first, reusable: this.reusable && !this.pinned });
   }
 
   /**
@@ -284,9 +322,9 @@ export class ViewerSession implements vscode.Disposable {
     const values = Buffer.from(f32.buffer, f32.byteOffset, f32.byteLength).toString('base64');
     const msg: HostToWebview = {
       type: 'init',
+      from: this.rpc.self,
       segment: this.loaded.summary,
       requestedAt: this.requestedAt,
-      epoch: this.epoch,
       first: { ...first, values: new Float32Array(0) },
       reusable: this.reusable && !this.pinned,
     };
@@ -325,7 +363,8 @@ export class ViewerSession implements vscode.Disposable {
    * between (CHANGED), the array is found once more.
    */
   private async load(reopen: boolean): Promise<void> {
-    this.generation++;
+    // What was asked about the array shown so far is not answered any more.
+    this.rpc.abortAll();
     for (let attempt = 0; ; attempt++) {
       const loaded = await this.source.load(this.tensor);
       resolveSlice(loaded.layout); // refuses non-numeric dtypes with a clear message
@@ -338,7 +377,7 @@ export class ViewerSession implements vscode.Disposable {
         try {
           v = await openView(loaded.file ?? loaded.path, loaded.identity);
         } catch (e) {
-          if (viewErrorCode(e) === 'CHANGED' && attempt === 0) continue;
+          if (failureCode(e) === 'CHANGED' && attempt === 0) continue;
           throw e;
         }
         if (this.disposed) {
@@ -367,16 +406,18 @@ export class ViewerSession implements vscode.Disposable {
     }
   }
 
-  /** Resolves when the webview says tile `requestId` is drawn, or after `ms`. */
-  private whenDrawn(requestId: number, ms: number): Promise<void> {
+  /** Resolves when the webview says the sampled tile of request `id` is drawn, after `ms`, or when the request is superseded. */
+  private whenDrawn(id: number, ms: number, signal: AbortSignal): Promise<void> {
     return new Promise((resolve) => {
       const done = () => {
         clearTimeout(timer);
-        this.drawnWaiters.delete(requestId);
+        signal.removeEventListener('abort', done);
+        this.drawnWaiters.delete(id);
         resolve();
       };
       const timer = setTimeout(done, ms);
-      this.drawnWaiters.set(requestId, done);
+      signal.addEventListener('abort', done);
+      this.drawnWaiters.set(id, done);
     });
   }
 
@@ -404,11 +445,11 @@ export class ViewerSession implements vscode.Disposable {
     if (this.replacedNoted) return false;
     this.replacedNoted = true;
     this.error = `${this.name} was replaced by another segment of the same name`;
-    this.post({ type: 'error', kind: 'changed', message: `${this.name} was replaced by a new segment of the same name while live mode watched it. Reopen it to see the new one.` });
+    this.post({ type: 'error', kind: 'changed', code: 'CHANGED', message: `${this.name} was replaced by a new segment of the same name while live mode watched it. Reopen it to see the new one.` });
     return false;
   }
 
-  private async render(msg: Extract<WebviewToHost, { type: 'view' }>): Promise<void> {
+  private async render(msg: Extract<WebviewToHost, { type: 'view' }>, signal: AbortSignal): Promise<void> {
     const view = this.view;
     if (!view || !this.loaded) return;
     if (msg.live) {
@@ -416,9 +457,9 @@ export class ViewerSession implements vscode.Disposable {
       // A producer may have written into holes that read as zeros until now (or punched new ones).
       await view.refresh();
     }
-    const gen = ++this.generation;
-    // A newer request supersedes every reduction still running.
-    view.cancelPending();
+    if (signal.aborted) return;
+    // Superseded by a newer view (or cancelled): the reductions still running for it stop early.
+    signal.addEventListener('abort', () => view.cancelPending(), { once: true });
     const slice = this.slice(msg.slice);
     const win: Window2D = {
       r0: Math.min(msg.window.r0, slice.rows - 1),
@@ -438,14 +479,13 @@ export class ViewerSession implements vscode.Disposable {
         // One sample a pixel column when that is every element, or when sampling was asked for.
         const sampled = exact || msg.mode === 'strided';
         const lo = await view.reduce({ ...base, gridWidth: width, gridHeight: 1, mode: sampled ? 'strided' : 'min' });
-        if (gen !== this.generation) return;
+        if (signal.aborted) return;
         const hi = sampled ? lo : await view.reduce({ ...base, gridWidth: width, gridHeight: 1, mode: 'max' });
-        if (gen !== this.generation || this.disposed) return;
+        if (signal.aborted) return;
         this.lastTile = { mode: sampled && !exact ? 'strided' : 'min/max', width: lo.width, height: 1, min: lo.min, max: hi.max };
         this.error = null;
-        this.post({
+        this.rpc.reply(msg.id, {
           type: 'line',
-          requestId: msg.requestId,
           window: win,
           width: lo.width,
           mins: lo.values,
@@ -470,13 +510,12 @@ export class ViewerSession implements vscode.Disposable {
         const mode = phases[i];
         const t0 = performance.now();
         const r = await view.reduce({ ...base, gridWidth: msg.width, gridHeight: msg.height, mode, output: cellType(slice) });
-        if (gen !== this.generation || this.disposed) return;
+        if (signal.aborted) return;
         const final = i === phases.length - 1;
         this.lastTile = { mode, width: r.width, height: r.height, min: r.min, max: r.max };
         this.error = null;
-        this.post({
+        this.rpc.reply(msg.id, {
           type: 'tile',
-          requestId: msg.requestId,
           window: win,
           width: r.width,
           height: r.height,
@@ -487,83 +526,80 @@ export class ViewerSession implements vscode.Disposable {
           elapsedMs: performance.now() - t0,
           final,
         });
-        if (!final) await this.whenDrawn(msg.requestId, DRAWN_WAIT_MS);
-        if (gen !== this.generation || this.disposed) return;
+        if (!final) await this.whenDrawn(msg.id, DRAWN_WAIT_MS, signal);
+        if (signal.aborted) return;
       }
     } catch (e) {
-      const text = e instanceof Error ? e.message : String(e);
-      if (text.startsWith('cancelled')) return;
-      if (gen !== this.generation && !/shrank|SIGBUS/.test(text)) return;
+      const code = failureCode(e);
+      if (code === 'CANCELLED' || code === 'CLOSED') return;
+      if (signal.aborted && code !== 'SHRANK') return;
       this.fail(e);
     }
   }
 
-  private async stats(msg: Extract<WebviewToHost, { type: 'stats' }>): Promise<void> {
-    // Stats passes cannot be cancelled: run one at a time, and only the latest request waiting.
-    if (this.statsBusy) {
-      this.statsNext = msg;
-      return;
-    }
-    this.statsBusy = true;
+  /**
+   * Stats passes read the whole slice: one request at a time, and a request superseded while it
+   * waits, or between its passes, stops there (what it found so far stays cached for the next).
+   */
+  private stats(msg: Extract<WebviewToHost, { type: 'stats' }>, signal: AbortSignal): Promise<void> {
+    const run = this.statsTail.then(() => this.statsPass(msg, signal));
+    this.statsTail = run.catch(() => undefined);
+    return run;
+  }
+
+  private async statsPass(msg: Extract<WebviewToHost, { type: 'stats' }>, signal: AbortSignal): Promise<void> {
+    const view = this.view;
+    if (signal.aborted || this.disposed || !view) return;
     try {
-      let next: typeof msg | null = msg;
-      while (next && !this.disposed && this.view) {
-        const cur: typeof msg = next;
-        this.statsNext = null;
-        const key = sliceKey(cur.slice, this.tensor);
-        const view = this.view;
-        const slice = this.slice(cur.slice);
-        let entry = cur.fresh ? undefined : this.statsCache.get(key);
-        if (cur.fresh) await view.refresh();
-        if (!entry) {
-          entry = { base: await baseStats(view, slice), q: new Map() };
-          this.statsCache.set(key, entry);
-        }
-        for (const q of cur.quantiles) {
-          if (!entry.q.has(q)) entry.q.set(q, await sliceQuantile(view, slice, entry.base, q));
-        }
-        const s: StatsSummary = { ...entry.base, quantiles: cur.quantiles.map((q) => ({ q, value: entry!.q.get(q)! })).filter((x) => Number.isFinite(x.value)) };
-        this.post({ type: 'stats', requestId: cur.requestId, sliceKey: key, ...s });
-        next = this.statsNext;
+      const key = sliceKey(msg.slice, this.tensor);
+      const slice = this.slice(msg.slice);
+      let entry = msg.fresh ? undefined : this.statsCache.get(key);
+      if (msg.fresh) await view.refresh();
+      if (!entry) {
+        const base = await baseStats(view, slice, undefined, signal);
+        entry = { base, q: new Map() };
+        this.statsCache.set(key, entry);
       }
+      for (const q of msg.quantiles) {
+        if (!entry.q.has(q)) entry.q.set(q, await sliceQuantile(view, slice, entry.base, q, signal));
+      }
+      const e = entry;
+      const s: StatsSummary = { ...e.base, quantiles: msg.quantiles.map((q) => ({ q, value: e.q.get(q)! })).filter((x) => Number.isFinite(x.value)) };
+      this.rpc.reply(msg.id, { type: 'stats', sliceKey: key, ...s });
     } catch (e) {
-      this.fail(e);
-    } finally {
-      this.statsBusy = false;
+      if (failureCode(e) === 'CANCELLED' && signal.aborted) return;
+      throw e;
     }
   }
 
-  private async hover(msg: Extract<WebviewToHost, { type: 'hover' }>): Promise<void> {
+  private async hover(msg: Extract<WebviewToHost, { type: 'hover' }>, signal: AbortSignal): Promise<void> {
     if (!this.view) return;
     const slice = this.slice(msg.slice);
     if (msg.row >= slice.rows || msg.col >= slice.cols) return;
     const v = await readElement(this.view, slice, msg.row, msg.col);
-    this.post({ type: 'value', requestId: msg.requestId, row: msg.row, col: msg.col, text: v.text, value: v.value });
+    if (!signal.aborted) this.rpc.reply(msg.id, { type: 'value', row: msg.row, col: msg.col, text: v.text, value: v.value });
   }
 
-  private defaultUri(file: string): vscode.Uri {
-    const folder = vscode.workspace.workspaceFolders?.[0]?.uri;
-    return folder ? vscode.Uri.joinPath(folder, file) : vscode.Uri.file(path.join(os.homedir(), file));
+  /** Asks where to save and writes `parts` there; the panel says what became of it. */
+  private async saveAs(dialog: { title: string; fileName: string; filters: Record<string, string[]> }, parts: () => Uint8Array[], saved: (label: string) => string): Promise<void> {
+    const target = await this.io.showSaveDialog(dialog);
+    if (!target || this.disposed) return;
+    try {
+      await this.io.writeFile(target, parts());
+    } catch (e) {
+      this.notice('error', `Not saved: ${e instanceof Error ? e.message : String(e)}`);
+      return;
+    }
+    this.notice('info', saved(target.label));
   }
 
   private async exportPng(dataUrl: string, suggested: string): Promise<void> {
     const name = suggested.replace(/[^\w.-]+/g, '_') || 'view.png';
-    const uri = await vscode.window.showSaveDialog({
-      title: 'Export the view as PNG',
-      defaultUri: this.defaultUri(name.endsWith('.png') ? name : `${name}.png`),
-      filters: { 'PNG image': ['png'] },
-    });
-    if (!uri) return;
-    const data = Buffer.from(dataUrl.slice(dataUrl.indexOf(',') + 1), 'base64');
-    if (uri.scheme === 'file') {
-      try {
-        await writeUserFile(uri.fsPath, [data]);
-      } catch (e) {
-        this.notice('error', `Not saved: ${e instanceof Error ? e.message : String(e)}`);
-        return;
-      }
-    } else await vscode.workspace.fs.writeFile(uri, data);
-    this.notice('info', `Saved ${uri.fsPath}`);
+    await this.saveAs(
+      { title: 'Export the view as PNG', fileName: name.endsWith('.png') ? name : `${name}.png`, filters: { 'PNG image': ['png'] } },
+      () => [Buffer.from(dataUrl.slice(dataUrl.indexOf(',') + 1), 'base64')],
+      (label) => `Saved ${label}`,
+    );
   }
 
   private async saveNpy(sel: SliceSelection, win: Window2D): Promise<void> {
@@ -575,39 +611,22 @@ export class ViewerSession implements vscode.Disposable {
     try {
       gathered = await gatherWindow(this.view, slice, w);
     } catch (e) {
-      const text = e instanceof Error ? e.message : String(e);
-      if (/shrank|SIGBUS/.test(text)) throw e;
-      this.notice('error', `Not saved: ${text}`);
+      if (failureCode(e) === 'SHRANK') throw e;
+      this.notice('error', `Not saved: ${e instanceof Error ? e.message : String(e)}`);
       return;
     }
+    const g = gathered;
     const base = this.name.replace(/\.npy$/, '').replace(/[^\w.-]+/g, '_');
-    const uri = await vscode.window.showSaveDialog({
-      title: 'Save the visible window as .npy',
-      defaultUri: this.defaultUri(`${base}_r${w.r0}-${w.r1}_c${w.c0}-${w.c1}.npy`),
-      filters: { 'NumPy array': ['npy'] },
-    });
-    if (!uri) return;
-    const header = npyHeader(gathered.descr, gathered.shape);
-    if (uri.scheme === 'file') {
-      // Never opens what is there (a FIFO would block the extension host, a symlink be written through).
-      try {
-        await writeUserFile(uri.fsPath, [header, gathered.data]);
-      } catch (e) {
-        this.notice('error', `Not saved: ${e instanceof Error ? e.message : String(e)}`);
-        return;
-      }
-    } else {
-      const all = new Uint8Array(header.length + gathered.data.length);
-      all.set(header);
-      all.set(gathered.data, header.length);
-      await vscode.workspace.fs.writeFile(uri, all);
-    }
-    this.notice('info', `Saved rows ${w.r0}:${w.r1}, columns ${w.c0}:${w.c1} (${gathered.shape.join('×')} ${gathered.descr}) to ${uri.fsPath}${gathered.note ? `; ${gathered.note}` : ''}`);
+    await this.saveAs(
+      { title: 'Save the visible window as .npy', fileName: `${base}_r${w.r0}-${w.r1}_c${w.c0}-${w.c1}.npy`, filters: { 'NumPy array': ['npy'] } },
+      () => [npyHeader(g.descr, g.shape), g.data],
+      (label) => `Saved rows ${w.r0}:${w.r1}, columns ${w.c0}:${w.c1} (${g.shape.join('×')} ${g.descr}) to ${label}${g.note ? `; ${g.note}` : ''}`,
+    );
   }
 
   dispose(): void {
     this.disposed = true;
-    this.generation++;
+    this.rpc.abortAll(true);
     for (const done of [...this.drawnWaiters.values()]) done();
     this.view?.close();
     this.view = null;

@@ -12,7 +12,7 @@ import { fsPath } from '../core/names';
 import { HEAD_BYTES, TAIL_BYTES, type Decoded, type Segment } from '../core/types';
 import { errnoOf, openRegular } from '../core/fsutil';
 import type { FileIdentity } from '../native';
-import type { SegmentSummary, TensorSummary } from '../../webview/protocol';
+import type { SegmentSummary, TensorSummary } from '../../contract/protocol';
 
 export interface LoadedSource {
   summary: SegmentSummary;

@@ -3,8 +3,9 @@
  * quantiles (for percentile clipping) found from histograms made by the native
  * stats kernel, refined once so they are exact to about range / 4096².
  */
-import type { MappedView, SliceSpec, StatsResult } from '../native';
-import type { StatsSummary } from '../../webview/protocol';
+import type { ErrorCode } from '../../contract/errors';
+import type { StatsResult, StatsSummary } from '../../contract/stats';
+import type { MappedView, SliceSpec, StatsRequest } from '../native';
 
 export const HIST_BINS = 4096;
 
@@ -36,9 +37,18 @@ export function quantileFromHistogram(
   return { value: hi, bin: nb - 1 };
 }
 
+/**
+ * One stats pass, unless `signal` is aborted (then it rejects with code CANCELLED). A pass that has
+ * started runs to its end: the addon cancels passes only per view, which would stop its pictures too.
+ */
+function pass(view: MappedView, req: StatsRequest, signal: AbortSignal | undefined): Promise<StatsResult> {
+  if (signal?.aborted) return Promise.reject(Object.assign(new Error('cancelled: superseded by a newer request'), { code: 'CANCELLED' satisfies ErrorCode }));
+  return view.stats(req);
+}
+
 /** Statistics and histogram of a slice, without quantiles (two passes over the data). */
-export async function baseStats(view: MappedView, slice: SliceSpec, bins = HIST_BINS): Promise<StatsSummary> {
-  const s1: StatsResult = await view.stats(slice);
+export async function baseStats(view: MappedView, slice: SliceSpec, bins = HIST_BINS, signal?: AbortSignal): Promise<StatsSummary> {
+  const s1: StatsResult = await pass(view, { ...slice }, signal);
   const base = {
     count: s1.count,
     finiteCount: s1.finiteCount,
@@ -61,7 +71,7 @@ export async function baseStats(view: MappedView, slice: SliceSpec, bins = HIST_
     h[0] = s1.finiteCount;
     return { ...base, histogram: h, histMin: lo, histMax: hi, minPositive: lo > 0 ? lo : null };
   }
-  const s2 = await view.stats({ ...slice, bins, histMin: lo, histMax: hi });
+  const s2 = await pass(view, { ...slice, bins, histMin: lo, histMax: hi }, signal);
   const hist = s2.histogram ?? new Float64Array(bins);
   const w = (hi - lo) / bins;
   // Smallest positive value: exact when all are positive, else the first non-empty bin above 0 (approximate).
@@ -81,7 +91,7 @@ export async function baseStats(view: MappedView, slice: SliceSpec, bins = HIST_
 }
 
 /** The quantile q of the slice's finite values: from the histogram, refined by one more pass inside its bin. */
-export async function sliceQuantile(view: MappedView, slice: SliceSpec, base: StatsSummary, q: number): Promise<number> {
+export async function sliceQuantile(view: MappedView, slice: SliceSpec, base: StatsSummary, q: number, signal?: AbortSignal): Promise<number> {
   const hist = base.histogram;
   const lo = base.histMin;
   const hi = base.histMax;
@@ -97,7 +107,7 @@ export async function sliceQuantile(view: MappedView, slice: SliceSpec, base: St
   for (let i = 0; i < first.bin; i++) below += hist[i];
   let value = first.value;
   if (hist[first.bin] > 1 && br > bl) {
-    const s3 = await view.stats({ ...slice, bins, histMin: bl, histMax: br });
+    const s3 = await pass(view, { ...slice, bins, histMin: bl, histMax: br }, signal);
     if (s3.histogram) value = quantileFromHistogram(s3.histogram, bl, br, below, total, q).value;
   }
   return Math.min(hi, Math.max(lo, value));

@@ -1,5 +1,7 @@
-/** Checks every message from the viewer webview before the host acts on it. */
-import type { ComplexPart, ReduceModeName, SliceSelection, WebviewMessage, WebviewToHost, Window2D } from '../../webview/protocol';
+/** Checks every message from the viewer webview before the host acts on it (the session's Responder calls it). */
+import { isPlotKind, WEBVIEW_REQUESTS, type SliceSelection, type WebviewEvent, type WebviewMessage, type WebviewRequest, type WebviewToHost, type Window2D } from '../../contract/protocol';
+import { isId } from '../../contract/requests';
+import { isComplexPart, isReduceMode } from '../../contract/reduce';
 
 /** Largest grid a webview may ask for (about one value per device pixel of a big screen). */
 export const MAX_CELLS = 4096 * 4096;
@@ -9,8 +11,6 @@ export const MAX_DATA_URL = 64 * 1024 * 1024;
 type Rec = Record<string, unknown>;
 const isRec = (v: unknown): v is Rec => typeof v === 'object' && v !== null && !Array.isArray(v);
 const isInt = (v: unknown, min = 0): v is number => typeof v === 'number' && Number.isSafeInteger(v) && v >= min;
-const PARTS: ComplexPart[] = ['magnitude', 'phase', 'real', 'imag'];
-const MODES: ReduceModeName[] = ['strided', 'mean', 'min', 'max'];
 
 function windowOf(v: unknown): Window2D | null {
   if (!isRec(v) || !isInt(v.r0) || !isInt(v.r1) || !isInt(v.c0) || !isInt(v.c1)) return null;
@@ -26,15 +26,18 @@ function sliceOf(v: unknown): SliceSelection | null {
     axes = [v.axes[0], v.axes[1]];
   }
   if (!Array.isArray(v.index) || v.index.length > 64 || !v.index.every((i) => isInt(i))) return null;
-  if (!PARTS.includes(v.part as ComplexPart)) return null;
-  return { axes, index: [...(v.index as number[])], part: v.part as ComplexPart };
+  if (!isComplexPart(v.part)) return null;
+  return { axes, index: [...(v.index as number[])], part: v.part };
 }
 
-/** The message, typed and copied, or null when it is malformed. */
+/** The message, typed and copied, or null when it is malformed (a request without its number too). */
 export function parseWebviewMessage(m: unknown): WebviewToHost | null {
   if (!isRec(m)) return null;
   const msg = parseMessage(m);
-  return msg ? { ...msg, epoch: isInt(m.epoch) ? m.epoch : 0 } : null;
+  if (!msg) return null;
+  const to = isId(m.to) ? m.to : 0;
+  if (!(WEBVIEW_REQUESTS as readonly string[]).includes(msg.type)) return { ...(msg as WebviewEvent), to };
+  return isId(m.id) ? { ...(msg as WebviewRequest), id: m.id, to } : null;
 }
 
 function parseMessage(m: Record<string, unknown>): WebviewMessage | null {
@@ -49,36 +52,35 @@ function parseMessage(m: Record<string, unknown>): WebviewMessage | null {
     case 'openPreview':
       return { type: m.type };
     case 'drawn':
-      return isInt(m.requestId) ? { type: 'drawn', requestId: m.requestId } : null;
+      return isId(m.re) ? { type: 'drawn', re: m.re } : null;
     case 'view': {
       const window = windowOf(m.window);
       const slice = sliceOf(m.slice);
-      if (!window || !slice || !isInt(m.requestId) || !isInt(m.width, 1) || !isInt(m.height, 1)) return null;
-      if (m.width * m.height > MAX_CELLS || !MODES.includes(m.mode as ReduceModeName)) return null;
-      if ((m.plot !== 'heatmap' && m.plot !== 'line') || typeof m.live !== 'boolean') return null;
+      if (!window || !slice || !isInt(m.width, 1) || !isInt(m.height, 1)) return null;
+      if (m.width * m.height > MAX_CELLS || !isReduceMode(m.mode)) return null;
+      if (!isPlotKind(m.plot) || typeof m.live !== 'boolean') return null;
       return {
         type: 'view',
-        requestId: m.requestId,
         slice,
         window,
         width: m.width,
         height: m.height,
-        mode: m.mode as ReduceModeName,
+        mode: m.mode,
         plot: m.plot,
         live: m.live,
       };
     }
     case 'stats': {
       const slice = sliceOf(m.slice);
-      if (!slice || !isInt(m.requestId) || typeof m.fresh !== 'boolean') return null;
+      if (!slice || typeof m.fresh !== 'boolean') return null;
       if (!Array.isArray(m.quantiles) || m.quantiles.length > 8) return null;
       if (!m.quantiles.every((q) => typeof q === 'number' && q >= 0 && q <= 1)) return null;
-      return { type: 'stats', requestId: m.requestId, slice, quantiles: [...(m.quantiles as number[])], fresh: m.fresh };
+      return { type: 'stats', slice, quantiles: [...(m.quantiles as number[])], fresh: m.fresh };
     }
     case 'hover': {
       const slice = sliceOf(m.slice);
-      if (!slice || !isInt(m.requestId) || !isInt(m.row) || !isInt(m.col)) return null;
-      return { type: 'hover', requestId: m.requestId, slice, row: m.row, col: m.col };
+      if (!slice || !isInt(m.row) || !isInt(m.col)) return null;
+      return { type: 'hover', slice, row: m.row, col: m.col };
     }
     case 'exportPng':
       if (typeof m.dataUrl !== 'string' || !m.dataUrl.startsWith('data:image/png;base64,') || m.dataUrl.length > MAX_DATA_URL) return null;

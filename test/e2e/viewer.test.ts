@@ -15,7 +15,7 @@ import { chromium, type Browser, type Frame, type Page } from 'playwright-core';
 import { chromiumOptions, ROOT, startCodeServer, workbenchUrl, type CodeServer } from '../harness/code-server';
 import { PYTHON, SegmentJar } from '../fixtures/segments';
 // The webview's DOM-free modules, as the test build transpiles them (webview/ too, into out/webview/).
-import * as cm from '../../webview/colormaps';
+import * as cm from '../../contract/colormaps';
 import * as sc from '../../webview/scales';
 import { focusSegmentList, heatmapFrame, previewFromPalette, quickLookFrame, runCommand, shot as saveShot } from './helpers';
 

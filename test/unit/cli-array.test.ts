@@ -15,7 +15,7 @@ import { identityOf, setInterpretation } from '../../extension/core/interpretati
 import { PYTHON, py, SegmentJar, SHM_DIR, uniqueName } from '../fixtures/segments';
 import { runCli as runCliWith, type Run } from '../fixtures/cli';
 /** The webview's colormaps (DOM-free; the test build transpiles webview/ too): the CLI's PNGs must use the same ones. */
-import * as cm from '../../webview/colormaps';
+import * as cm from '../../contract/colormaps';
 
 
 const ROOT = path.resolve(__dirname, '..', '..', '..');
@@ -394,7 +394,7 @@ describe('shm-inspector CLI: stats and render (cli-array)', function () {
   it('fails with exit 2 on usage errors', async () => {
     const out = path.join(tmp, 'never.png');
     fails(await cli(['render', seg.f4.name]), 2, /render needs --out/);
-    fails(await cli(['render', seg.f4.name, '--out', out, '--mode', 'median']), 2, /--mode is one of strided, mean, min, max/);
+    fails(await cli(['render', seg.f4.name, '--out', out, '--mode', 'median']), 2, /--mode is one of mean, max, min, strided/);
     fails(await cli(['render', seg.f4.name, '--out', out, '--colormap', 'jet']), 2, /unknown colormap 'jet'/);
     fails(await cli(['render', seg.f4.name, '--out', out, '--width', '0']), 2, /--width takes an integer/);
     fails(await cli(['render', seg.f4.name, '--out', out, '--domain', '3:1']), 2, /--domain is auto or LO:HI/);

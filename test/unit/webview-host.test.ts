@@ -16,20 +16,20 @@ const py = (code: string, ...args: string[]) => execFileSync(PYTHON, ['-c', code
 
 describe('webview host: messages from the viewer', () => {
   const slice = { axes: [0, 1], index: [0, 0], part: 'magnitude' };
-  const view = { type: 'view', requestId: 3, slice, window: { r0: 0, r1: 10, c0: 0, c1: 10 }, width: 5, height: 5, mode: 'mean', plot: 'heatmap', live: false, epoch: 7 };
+  const view = { type: 'view', id: 3, slice, window: { r0: 0, r1: 10, c0: 0, c1: 10 }, width: 5, height: 5, mode: 'mean', plot: 'heatmap', live: false, to: 7 };
   it('accepts well-formed requests and copies them', () => {
     const m = parseWebviewMessage(view);
     assert.deepStrictEqual(m, view);
     assert.notStrictEqual((m as typeof view).window, view.window);
-    assert.deepStrictEqual(parseWebviewMessage({ type: 'ready', extra: 1 }), { type: 'ready', plotArea: null, embedded: false, epoch: 0 });
-    assert.deepStrictEqual(parseWebviewMessage({ type: 'ready', plotArea: { width: 800, height: 600 }, embedded: true, epoch: 2 }), { type: 'ready', plotArea: { width: 800, height: 600 }, embedded: true, epoch: 2 });
+    assert.deepStrictEqual(parseWebviewMessage({ type: 'ready', extra: 1 }), { type: 'ready', plotArea: null, embedded: false, to: 0 });
+    assert.deepStrictEqual(parseWebviewMessage({ type: 'ready', plotArea: { width: 800, height: 600 }, embedded: true, to: 2 }), { type: 'ready', plotArea: { width: 800, height: 600 }, embedded: true, to: 2 });
     // A plot size that is not one (negative, fractional, absurd) is dropped, not trusted.
     for (const plotArea of [{ width: -1, height: 5 }, { width: 1.5, height: 5 }, { width: 1e9, height: 5 }, 'big']) {
-      assert.deepStrictEqual(parseWebviewMessage({ type: 'ready', plotArea }), { type: 'ready', plotArea: null, embedded: false, epoch: 0 });
+      assert.deepStrictEqual(parseWebviewMessage({ type: 'ready', plotArea }), { type: 'ready', plotArea: null, embedded: false, to: 0 });
     }
-    assert.deepStrictEqual(parseWebviewMessage({ type: 'drawn', requestId: 4, epoch: 1 }), { type: 'drawn', requestId: 4, epoch: 1 });
-    assert.strictEqual(parseWebviewMessage({ type: 'drawn', requestId: 'x' }), null);
-    assert.deepStrictEqual(parseWebviewMessage({ type: 'pin', epoch: 3 }), { type: 'pin', epoch: 3 });
+    assert.deepStrictEqual(parseWebviewMessage({ type: 'drawn', re: 4, to: 1 }), { type: 'drawn', re: 4, to: 1 });
+    assert.strictEqual(parseWebviewMessage({ type: 'drawn', re: 'x' }), null);
+    assert.deepStrictEqual(parseWebviewMessage({ type: 'pin', to: 3 }), { type: 'pin', to: 3 });
   });
   it('refuses malformed or oversized ones', () => {
     assert.strictEqual(parseWebviewMessage({ ...view, width: 4097, height: 4097 }), null);
@@ -37,9 +37,10 @@ describe('webview host: messages from the viewer', () => {
     assert.strictEqual(parseWebviewMessage({ ...view, window: { r0: 5, r1: 5, c0: 0, c1: 1 } }), null);
     assert.strictEqual(parseWebviewMessage({ ...view, mode: 'median' }), null);
     assert.strictEqual(parseWebviewMessage({ ...view, slice: { ...slice, part: 'angle' } }), null);
-    assert.strictEqual(parseWebviewMessage({ ...view, requestId: -1 }), null);
+    assert.strictEqual(parseWebviewMessage({ ...view, id: -1 }), null);
+    assert.strictEqual(parseWebviewMessage({ ...view, id: undefined }), null);
     assert.strictEqual(parseWebviewMessage({ type: 'exportPng', dataUrl: 'data:text/html,<script>', suggestedName: 'x' }), null);
-    assert.strictEqual(parseWebviewMessage({ type: 'stats', requestId: 1, slice, quantiles: [2], fresh: false }), null);
+    assert.strictEqual(parseWebviewMessage({ type: 'stats', id: 1, slice, quantiles: [2], fresh: false }), null);
     assert.strictEqual(parseWebviewMessage({ type: 'nope' }), null);
     assert.strictEqual(parseWebviewMessage(undefined), null);
   });

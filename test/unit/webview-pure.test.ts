@@ -1,10 +1,10 @@
 /**
- * The viewer's DOM-free modules (webview/colormaps, scales, ticks, viewport, validate, state), as
+ * The viewer's DOM-free modules (contract/colormaps, webview/scales, ticks, viewport, validate, state), as
  * the test build transpiles them (scripts/build.mjs: webview/ too, into out/webview/).
  */
 import * as assert from 'assert';
 import { execFileSync } from 'child_process';
-import * as cm from '../../webview/colormaps';
+import * as cm from '../../contract/colormaps';
 import * as sc from '../../webview/scales';
 import * as stt from '../../webview/state';
 import * as tk from '../../webview/ticks';
@@ -103,7 +103,7 @@ describe('webview: scales and domains', () => {
   it('colours values into RGBA, NaN and ±Inf apart', () => {
     const out = new Uint8ClampedArray(5 * 4);
     const sp = cm.specialColors('gray');
-    sc.colorize(new Float64Array([0, 1, NaN, Infinity, -Infinity]), out, sc.makeNorm('linear', 0, 1), cm.lut('gray'), sp);
+    cm.colorize(new Float64Array([0, 1, NaN, Infinity, -Infinity]), out, sc.makeNorm('linear', 0, 1), 'gray');
     assert.deepStrictEqual(Array.from(out.subarray(0, 8)), [0, 0, 0, 255, 255, 255, 255, 255]);
     assert.deepStrictEqual(Array.from(out.subarray(8, 12)), sp.nan);
     assert.deepStrictEqual(Array.from(out.subarray(12, 16)), sp.posInf);
@@ -189,7 +189,7 @@ describe('webview: viewport', () => {
 
 describe('webview: message checks and saved state', () => {
   it('accepts well-formed host messages and refuses malformed ones', () => {
-    const tile = { type: 'tile', requestId: 1, window: { r0: 0, r1: 2, c0: 0, c1: 2 }, width: 2, height: 2, mode: 'mean', values: new Float32Array(4), min: 0, max: 1, elapsedMs: 1, final: true };
+    const tile = { type: 'tile', re: 1, window: { r0: 0, r1: 2, c0: 0, c1: 2 }, width: 2, height: 2, mode: 'mean', values: new Float32Array(4), min: 0, max: 1, elapsedMs: 1, final: true };
     assert.ok(va.validateHostMessage(tile));
     assert.strictEqual(va.validateHostMessage({ ...tile, values: new Float32Array(3) }), null);
     assert.strictEqual(va.validateHostMessage({ ...tile, values: [0, 0, 0, 0] }), null);
@@ -199,9 +199,12 @@ describe('webview: message checks and saved state', () => {
     assert.ok(va.validateHostMessage({ type: 'error', message: 'x', kind: 'changed' }));
     assert.strictEqual(va.validateHostMessage({ type: 'init', segment: { name: 'x' }, requestedAt: 0 }), null);
     const segment = { name: 'a', path: '/dev/shm/a', kind: 'segment', dtype: '<f4', dtypeWords: 'float32', shape: [4, 6], fortranOrder: false, complex: false, size: 224, rows: 4, cols: 6 };
-    const init = { type: 'init', segment, requestedAt: 5, epoch: 2 };
+    const init = { type: 'init', segment, requestedAt: 5, from: 2 };
     assert.ok(va.validateHostMessage(init));
-    assert.strictEqual(va.validateHostMessage({ ...init, epoch: undefined }), null);
+    assert.strictEqual(va.validateHostMessage({ ...init, from: 'x' }), null);
+    // A reply says which request it answers; nothing else does.
+    assert.strictEqual(va.validateHostMessage({ ...tile, re: undefined }), null);
+    assert.strictEqual(va.validateHostMessage({ ...init, re: 1 }), null);
     const first = { slice: { axes: [0, 1], index: [0, 0], part: 'magnitude' }, window: { r0: 0, r1: 4, c0: 0, c1: 6 }, width: 3, height: 2, values: new Float32Array(6), min: 0, max: 1, elapsedMs: 1, exact: false };
     assert.ok(va.validateHostMessage({ ...init, first }));
     assert.strictEqual(va.validateHostMessage({ ...init, first: { ...first, values: new Float32Array(5) } }), null);

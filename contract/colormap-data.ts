@@ -3,9 +3,16 @@
  * data (the published viridis/magma/inferno/plasma/cividis/turbo/twilight tables and the ColorBrewer
  * RdBu and Moreland's coolwarm segment data) with:
  *   lut = matplotlib.colormaps[name](np.linspace(0, 1, 256))[:, :3]; bytes = np.round(lut * 255)
- * `gray` needs no table: entry i is (i, i, i).
+ * `gray` is generated: entry i is (i, i, i).
  */
-export const LUT_HEX: Record<string, string> = {
+import type { ColormapName } from './colormaps';
+
+/** `gray`: entry i is (i, i, i), written out like the others. */
+const GRAY = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0').repeat(3)).join('');
+
+/** Every colormap's table: one missing is a type error (Record over ColormapName). */
+export const LUT_HEX: Record<ColormapName, string> = {
+  gray: GRAY,
   viridis:
     '44015444025645045745055946075a46085c460a5d460b5e470d60470e6147106347116447136548146748166848176948186a481a6c481b6d481c6e' +
     '481d6f481f70482071482173482374482475482576482677482878482979472a7a472c7a472d7b472e7c472f7d46307e46327e46337f463480453581' +

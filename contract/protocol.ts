@@ -1,9 +1,15 @@
 /**
- * Messages between the extension host and the viewer webview (the preview panel
- * and the .npy/.safetensors custom editor). Both sides import these types (the
- * host with `import type`); each side validates what it receives before acting
- * on it (the host in extension/preview/validate.ts, the webview in webview/validate.ts).
+ * Messages between the extension host and the viewer webview (the preview panel, Quick Look
+ * and the .npy/.safetensors custom editor). Both sides import these types; each side validates
+ * what it receives before acting on it (the host in extension/preview/validate.ts, the webview
+ * in webview/validate.ts), with the registries below and those of reduce.ts, errors.ts and stats.ts.
  */
+import type { ErrorCode } from './errors';
+import type { Addressed, Numbered, Stamped } from './requests';
+import type { ComplexPart, ReduceMode } from './reduce';
+import type { StatsSummary } from './stats';
+
+export type { ComplexPart, ReduceMode, StatsSummary };
 
 /** A window of the displayed 2-D slice: rows [r0, r1), columns [c0, c1). */
 export interface Window2D {
@@ -13,8 +19,33 @@ export interface Window2D {
   c1: number;
 }
 
-export type ReduceModeName = 'strided' | 'mean' | 'min' | 'max';
-export type ComplexPart = 'magnitude' | 'phase' | 'real' | 'imag';
+/**
+ * What went wrong, for the panel's wording and its button: Reopen (changed, vanished), Retry
+ * (permission, other), none (unsupported: nothing to retry in an array that cannot be shown).
+ */
+export const ERROR_KINDS = {
+  changed: 'Reopen',
+  vanished: 'Reopen',
+  permission: 'Retry',
+  other: 'Retry',
+  unsupported: null,
+} as const;
+export type ErrorKind = keyof typeof ERROR_KINDS;
+export function isErrorKind(x: unknown): x is ErrorKind {
+  return typeof x === 'string' && Object.prototype.hasOwnProperty.call(ERROR_KINDS, x);
+}
+
+export const NOTICE_LEVELS = ['info', 'warning', 'error'] as const;
+export type NoticeLevel = (typeof NOTICE_LEVELS)[number];
+export function isNoticeLevel(x: unknown): x is NoticeLevel {
+  return typeof x === 'string' && (NOTICE_LEVELS as readonly string[]).includes(x);
+}
+
+export const PLOT_KINDS = ['heatmap', 'line'] as const;
+export type PlotKind = (typeof PLOT_KINDS)[number];
+export function isPlotKind(x: unknown): x is PlotKind {
+  return typeof x === 'string' && (PLOT_KINDS as readonly string[]).includes(x);
+}
 
 /** Which 2-D slice of an N-D array is shown. */
 export interface SliceSelection {
@@ -56,26 +87,6 @@ export interface SegmentSummary {
   note?: string;
 }
 
-export interface StatsSummary {
-  count: number;
-  finiteCount: number;
-  nanCount: number;
-  posInfCount: number;
-  negInfCount: number;
-  min: number | null;
-  max: number | null;
-  mean: number | null;
-  std: number | null;
-  /** Counts of finite values in equal bins over [histMin, histMax] (empty when no finite value). */
-  histogram: Float64Array;
-  histMin: number;
-  histMax: number;
-  /** Smallest positive finite value (for log scales), null when there is none. */
-  minPositive: number | null;
-  /** Requested quantiles (q in [0, 1]) of the finite values. */
-  quantiles: { q: number; value: number }[];
-}
-
 /**
  * A sampled picture of the whole default slice, made while the webview was starting
  * (or, in a reused panel, at once) and sent with `init`: the webview draws it before it
@@ -100,28 +111,30 @@ export interface CellGrid {
   elapsedMs: number;
 }
 
-export type HostToWebview =
+/**
+ * From the host. Replies (tile, line, stats, value) answer a request (`re`, contract/requests.ts);
+ * a session stamps what it sends with its responder's number (`from`).
+ */
+export type HostToWebview = HostMessage & Stamped;
+
+export type HostMessage =
   | {
       type: 'init';
       segment: SegmentSummary;
       /** Host clock (ms since the epoch) when the user asked for this view, for first-pixel timing. */
       requestedAt: number;
-      /** Names this array's session: the webview stamps its requests with it (see WebviewToHost). */
-      epoch: number;
       first?: FirstPicture;
       /** The next previewed segment will replace this one here unless the user keeps (pins) the panel. */
       reusable?: boolean;
     }
   | ({
       type: 'tile';
-      requestId: number;
-      mode: ReduceModeName;
+      mode: ReduceMode;
       /** False for a quick sampled image that an exact one will replace. */
       final: boolean;
     } & CellGrid)
   | {
       type: 'line';
-      requestId: number;
       window: Window2D;
       width: number;
       /** Per pixel column: the smallest and the largest value of its samples. */
@@ -131,10 +144,9 @@ export type HostToWebview =
       max: number | null;
       elapsedMs: number;
     }
-  | ({ type: 'stats'; requestId: number; sliceKey: string } & StatsSummary)
+  | ({ type: 'stats'; sliceKey: string } & StatsSummary)
   | {
       type: 'value';
-      requestId: number;
       row: number;
       col: number;
       /** The element exactly as stored, written out (float32 in its shortest round-trip form, int64 exact). */
@@ -145,19 +157,30 @@ export type HostToWebview =
   | {
       type: 'error';
       message: string;
-      /** What went wrong, for the panel's wording and its button. */
-      kind: 'changed' | 'vanished' | 'permission' | 'unsupported' | 'other';
+      kind: ErrorKind;
+      /** The failure's stable code (contract/errors.ts), when it has one. */
+      code?: ErrorCode;
       /** What the error is about when that is not the array shown (Quick Look: a segment it cannot show). */
       subject?: string;
     }
   /** `sticky`: stays until the array changes (the segment was unlinked: true as long as it is shown). */
-  | { type: 'notice'; level: 'info' | 'warning' | 'error'; message: string; sticky?: boolean };
+  | { type: 'notice'; level: NoticeLevel; message: string; sticky?: boolean };
 
 /**
- * Every message from the webview carries the epoch of the last init it received (0 before
- * any): a panel reused for another array drops requests still in flight for the old one.
+ * From the webview, addressed to the session it last heard from (`to`, contract/requests.ts);
+ * requests (view, stats, hover) carry their number (`id`), and a newer one of a type supersedes the older.
  */
-export type WebviewToHost = WebviewMessage & { epoch: number };
+export type WebviewToHost = (WebviewEvent | (WebviewRequest & Numbered)) & Addressed;
+
+/** The webview's messages that the host replies to (each type is its own channel). */
+export type WebviewRequest = Extract<WebviewMessage, { type: 'view' | 'stats' | 'hover' }>;
+export const WEBVIEW_REQUESTS = ['view', 'stats', 'hover'] as const satisfies readonly WebviewRequest['type'][];
+export type WebviewEvent = Exclude<WebviewMessage, WebviewRequest>;
+
+/** A reply's last part: every reply but a sampled tile that an exact one will follow. */
+export function isLastReply(m: HostMessage): boolean {
+  return m.type !== 'tile' || m.final;
+}
 
 export type WebviewMessage =
   | {
@@ -168,26 +191,25 @@ export type WebviewMessage =
       embedded?: boolean;
     }
   /** A sampled (non-final) tile is on screen: the host may start the exact pass, which takes every core. */
-  | { type: 'drawn'; requestId: number }
+  | { type: 'drawn'; re: number }
   /** The user changed the view (zoom, pan, a control): the panel is no longer reused for other segments. */
   | { type: 'pin' }
   /** Quick Look's Open button: show this array in a preview editor. */
   | { type: 'openPreview' }
   | {
       type: 'view';
-      requestId: number;
       slice: SliceSelection;
       window: Window2D;
       width: number;
       height: number;
-      mode: ReduceModeName;
+      mode: ReduceMode;
       /** 'line': 1-D min/max envelope per pixel column (height must be 1). */
-      plot: 'heatmap' | 'line';
+      plot: PlotKind;
       /** A re-read by live mode: no sampled preview first. */
       live: boolean;
     }
-  | { type: 'stats'; requestId: number; slice: SliceSelection; quantiles: number[]; fresh: boolean }
-  | { type: 'hover'; requestId: number; slice: SliceSelection; row: number; col: number }
+  | { type: 'stats'; slice: SliceSelection; quantiles: number[]; fresh: boolean }
+  | { type: 'hover'; slice: SliceSelection; row: number; col: number }
   | { type: 'exportPng'; dataUrl: string; suggestedName: string }
   | { type: 'saveNpy'; slice: SliceSelection; window: Window2D }
   | { type: 'selectTensor'; name: string }

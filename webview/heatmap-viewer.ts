@@ -1,0 +1,702 @@
+/**
+ * The heatmap viewer (a line plot for 1-D arrays): what the user sees of the array's visible
+ * window, asked from the host at the plot's device-pixel size, so it never holds more than about
+ * one value per pixel. Zoom and pan redraw the last image at once and ask for the new window
+ * after a short debounce.
+ *
+ * Its parts: the settings store (store.ts: colormap, scale, slice, zoom... saved across reloads),
+ * the container (container.ts: requests and replies, the host's messages checked, timers), the
+ * toolbar (toolbar.ts) and the drawing (draw.ts, plot.ts). What is left here is the viewer's own
+ * state (the array, the picture, the statistics, the hovered cell) and what each message does to it.
+ */
+import { formatBytes } from '../contract/bytes';
+import { ERROR_KINDS, isLastReply, type FirstPicture, type HostMessage, type SegmentSummary, type SliceSelection, type StatsSummary, type WebviewMessage } from '../contract/protocol';
+import type { Stamped } from '../contract/requests';
+import { Container, embeddedInit, type PostApi } from './container';
+import { buildSlicer, byId, fillToolbar } from './controls';
+import { cellValue, composeFigure, drawFigure, fillTooltip, paintCells, sceneNorm, setTitle, statsText, type FigureElements, type Scene } from './draw';
+import { attachInteraction } from './interaction';
+import { computeLayout, placeCanvases, readTheme, type Layout, type LineData, type Tile } from './plot';
+import { DOMAIN_QUANTILES } from './scales';
+import { defaultState, sanitizeState, settingsFor, type ViewState } from './state';
+import { SettingsStore, type StateApi } from './store';
+import { displayText } from './text';
+import { formatCount, formatValue } from './ticks';
+import { showKeep, syncToolbar, toolbarElements, wireToolbar, type ToolbarElements } from './toolbar';
+import { validateHostMessage } from './validate';
+import { cellAt, clampViewport, fullViewport, gridSize, isFull, toCells, windowOf, type Extent, type Viewport } from './viewport';
+
+/** Milliseconds of quiet before a changed view is asked for; and the longest wait while it keeps changing. */
+const DEBOUNCE_MS = 40;
+const MAX_WAIT_MS = 200;
+/**
+ * Quick Look reads every element (exact cells, statistics) only of arrays up to this size; bigger
+ * ones it samples, one element a cell, and leaves the passes over gigabytes to a preview editor
+ * (a click shows the array in both: they would read it twice at once).
+ */
+const QUICK_EXACT_MAX = 256 * 1024 * 1024;
+
+type Host<T extends HostMessage['type']> = Extract<HostMessage, { type: T }> & Stamped;
+
+interface Elements extends FigureElements, ToolbarElements {
+  title: HTMLElement;
+  info: HTMLElement;
+  status: HTMLElement;
+  error: HTMLElement;
+  errorText: HTMLElement;
+  notice: HTMLElement;
+  overlay: HTMLCanvasElement;
+  tooltip: HTMLElement;
+  stats: HTMLElement;
+}
+
+function elements(): Elements {
+  return {
+    ...toolbarElements(),
+    title: byId('title'),
+    info: byId('info'),
+    status: byId('status'),
+    error: byId('error'),
+    errorText: byId('error-text'),
+    notice: byId('notice'),
+    figure: byId('figure'),
+    heatmap: byId<HTMLCanvasElement>('heatmap'),
+    overlay: byId<HTMLCanvasElement>('overlay'),
+    cells: byId<HTMLCanvasElement>('cells'),
+    xaxis: byId<HTMLCanvasElement>('xaxis'),
+    yaxis: byId<HTMLCanvasElement>('yaxis'),
+    colorbar: byId<HTMLCanvasElement>('colorbar'),
+    tooltip: byId('tooltip'),
+    legend: byId('legend'),
+    stats: byId('stats'),
+  };
+}
+
+function sameSlice(a: SliceSelection, b: SliceSelection): boolean {
+  const axes = (x: SliceSelection) => (x.axes ? x.axes.join(',') : '-');
+  // Only the fixed indices matter, not those of the displayed axes.
+  const fixed = (x: SliceSelection) => x.index.map((v, k) => (x.axes && (k === x.axes[0] || k === x.axes[1]) ? '*' : v)).join(',');
+  return axes(a) === axes(b) && fixed(a) === fixed(b) && a.part === b.part;
+}
+
+export class HeatmapViewer {
+  private readonly el = elements();
+  private readonly body = document.body;
+  private readonly store: SettingsStore<ViewState>;
+  private readonly host: Container<WebviewMessage, HostMessage>;
+  /** When this script started (for the first-pixels timing breakdown). */
+  private readonly bootAt = Date.now();
+  /** Quick Look's narrow layout (the page says so): no controls, thin margins. */
+  private readonly compact = document.body.dataset.layout === 'compact';
+
+  private seg: SegmentSummary | null = null;
+  private extent: Extent = { rows: 1, cols: 1 };
+  private vp: Viewport = fullViewport(this.extent);
+  private plot: 'heatmap' | 'line' = 'heatmap';
+  private layout: Layout | null = null;
+  private theme = readTheme();
+  private tile: Tile | null = null;
+  private line: LineData | null = null;
+  private stats: StatsSummary | null = null;
+  private hoverCell: { row: number; col: number } | null = null;
+  private hoverTimer: number | undefined;
+  private noticeTimer: number | undefined;
+  private statusBase = '';
+  /** Whole-slice statistics are asked for once the first exact picture is in, so they don't compete. */
+  private statsAfterPicture = false;
+  /** Plot size (device pixels) of the last view asked for. */
+  private askedSize = '';
+  private requestedAt = 0;
+  private timingSent = false;
+  private firstPixelsMs: number | null = null;
+  /** The user changed the view (or pressed Keep open): the host stops reusing this panel for other arrays. */
+  private pinned = false;
+
+  constructor(api: PostApi & StateApi) {
+    this.store = new SettingsStore<ViewState>(api, sanitizeState, defaultState('', ''));
+    this.host = new Container<WebviewMessage, HostMessage>(api, { validate: validateHostMessage, isLast: isLastReply, onMessage: (m) => this.onHostMessage(m) });
+  }
+
+  private get st(): ViewState {
+    return this.store.state;
+  }
+
+  /** Wires the page and says 'ready' (after drawing the init the page carried, if any). */
+  start(): void {
+    const el = this.el;
+    this.host.listen(window);
+    wireToolbar(el, {
+      colormap: (c) => this.setting({ colormap: c }),
+      invert: (on) => this.setting({ invert: on }),
+      scale: (s) => this.setting({ scale: s }),
+      domain: (d) => this.domainChanged(d),
+      customDomain: (lo, hi) => this.setting({ customLo: lo ?? this.st.customLo, customHi: hi ?? this.st.customHi }),
+      mode: (m) => {
+        this.st.mode = m;
+        this.store.save();
+        this.sendView();
+      },
+      aspect: (a) => {
+        this.st.aspect = a;
+        this.vp = fullViewport(this.extent);
+        this.relayout();
+        this.save();
+        this.redraw();
+        this.sendView();
+      },
+      live: (s) => {
+        this.st.live = s;
+        this.st.paused = false;
+        this.syncControls();
+        this.store.save();
+        this.startLive();
+      },
+      pause: () => {
+        this.st.paused = !this.st.paused;
+        this.syncControls();
+        this.setStatus();
+        this.store.save();
+        if (!this.st.paused) this.liveTick();
+      },
+      reset: () => this.setViewport(fullViewport(this.extent)),
+      retry: () => {
+        el.error.hidden = true;
+        this.body.dataset.state = 'loading';
+        this.setStatus('reopening…');
+        this.host.send({ type: 'retry' });
+      },
+      saveNpy: () => this.seg && this.host.send({ type: 'saveNpy', slice: this.currentSlice(), window: windowOf(this.vp, this.extent) }),
+      exportPng: () => {
+        if (!this.seg || !this.layout) return;
+        const png = composeFigure(el, this.layout, this.theme, `${displayText(this.seg.name)}   ${el.info.textContent ?? ''}`);
+        this.host.send({ type: 'exportPng', dataUrl: png, suggestedName: `${this.seg.name.replace(/\.npy$/, '')}.png` });
+      },
+      pin: () => this.pin(),
+      open: () => this.host.send({ type: 'openPreview' }),
+    });
+    attachInteraction(el.heatmap, el.overlay, {
+      viewport: () => this.vp,
+      extent: () => this.extent,
+      size: () => ({ w: this.layout?.plot.w ?? 1, h: this.layout?.plot.h ?? 1 }),
+      lockAspect: () => this.lockAspect(),
+      axes: () => (this.plot === 'line' ? 'x' : 'xy'),
+      setViewport: (v) => this.setViewport(v),
+      reset: () => this.setViewport(fullViewport(this.extent)),
+      hover: (x, y) => this.hover(x, y),
+      leave: () => this.hideTooltip(),
+    });
+    let resizeTimer: number | undefined;
+    new ResizeObserver(() => {
+      this.relayout();
+      this.redraw();
+      window.clearTimeout(resizeTimer);
+      resizeTimer = window.setTimeout(() => {
+        if (`${el.heatmap.width}x${el.heatmap.height}` !== this.askedSize) this.sendView();
+      }, 120);
+    }).observe(el.figure);
+    // Theme changes (VS Code swaps the body's classes): re-read colours and redraw.
+    new MutationObserver(() => {
+      this.theme = readTheme();
+      this.redraw();
+    }).observe(document.body, { attributes: true, attributeFilter: ['class'] });
+    fillToolbar();
+    // A new panel's page may carry its init (and first picture): drawn before the round trip of 'ready'.
+    const carried = embeddedInit(document);
+    if (carried) this.host.deliver(carried);
+    this.host.send({ type: 'ready', plotArea: this.plotArea(), embedded: this.seg !== null });
+  }
+
+  // ---- settings ------------------------------------------------------------
+
+  private setting(patch: Partial<ViewState>): void {
+    Object.assign(this.st, patch);
+    this.store.save();
+    this.redraw();
+  }
+
+  private save(): void {
+    if (!this.seg) return;
+    this.st.viewport = this.vp;
+    this.store.save();
+  }
+
+  private domainChanged(d: ViewState['domain']): void {
+    const st = this.st;
+    const before = DOMAIN_QUANTILES[st.domain];
+    st.domain = d;
+    if (d === 'custom' && (st.customLo === null || st.customHi === null)) {
+      const n = this.norm();
+      st.customLo = Number(n.lo.toPrecision(6));
+      st.customHi = Number(n.hi.toPrecision(6));
+    }
+    this.syncControls();
+    this.store.save();
+    if (DOMAIN_QUANTILES[d] && DOMAIN_QUANTILES[d] !== before) this.requestStats();
+    this.redraw();
+  }
+
+  private syncControls(): void {
+    syncToolbar(this.el, this.st, { line: this.plot === 'line', aspect: this.effectiveAspect() });
+  }
+
+  // ---- slice and view geometry ---------------------------------------------
+
+  private ndim(): number {
+    return this.seg?.shape.length ?? 2;
+  }
+
+  private currentSlice(): SliceSelection {
+    const st = this.st;
+    return { axes: this.ndim() >= 2 ? st.axes : null, index: st.index, part: st.part };
+  }
+
+  private sliceExtent(): Extent {
+    if (!this.seg) return { rows: 1, cols: 1 };
+    const s = this.seg.shape;
+    if (s.length === 0) return { rows: 1, cols: 1 };
+    if (s.length === 1) return { rows: 1, cols: Math.max(1, s[0]) };
+    const [r, c] = this.st.axes ?? [s.length - 2, s.length - 1];
+    return { rows: Math.max(1, s[r]), cols: Math.max(1, s[c]) };
+  }
+
+  private effectiveAspect(): 'equal' | 'fill' {
+    if (this.st.aspect) return this.st.aspect;
+    const ratio = this.extent.cols / this.extent.rows;
+    return ratio <= 8 && ratio >= 1 / 8 ? 'equal' : 'fill';
+  }
+
+  private lockAspect(): boolean {
+    return this.plot === 'heatmap' && this.effectiveAspect() === 'equal';
+  }
+
+  private sampledOnly(): boolean {
+    return this.compact && !!this.seg && this.seg.size > QUICK_EXACT_MAX;
+  }
+
+  private relayout(): void {
+    const w = this.el.figure.clientWidth;
+    const h = this.el.figure.clientHeight;
+    if (w < 10 || h < 10) return;
+    this.layout = computeLayout(w, h, {
+      aspect: this.lockAspect() ? this.extent.cols / this.extent.rows : null,
+      colorbar: this.plot === 'heatmap',
+      compact: this.compact,
+    });
+    placeCanvases(this.layout, this.el);
+  }
+
+  /** The largest plot this panel can show now, in device pixels (no aspect lock, with a colorbar). */
+  private plotArea(): { width: number; height: number } | null {
+    const w = this.el.figure.clientWidth;
+    const h = this.el.figure.clientHeight;
+    if (w < 10 || h < 10) return null;
+    const l = computeLayout(w, h, { aspect: null, colorbar: true, compact: this.compact });
+    return { width: Math.max(1, Math.round(l.plot.w * l.dpr)), height: Math.max(1, Math.round(l.plot.h * l.dpr)) };
+  }
+
+  // ---- drawing -------------------------------------------------------------
+
+  private axisTitles(): { x: string; y: string } {
+    const nd = this.ndim();
+    if (nd <= 1) return { x: nd === 1 ? 'index' : '', y: 'value' };
+    const [r, c] = this.st.axes ?? [nd - 2, nd - 1];
+    return nd === 2 && r === 0 && c === 1 ? { x: 'column', y: 'row' } : { x: `axis ${c}`, y: `axis ${r}` };
+  }
+
+  private scene(): Scene | null {
+    if (!this.layout || !this.seg) return null;
+    return {
+      st: this.st,
+      plot: this.plot,
+      layout: this.layout,
+      vp: this.vp,
+      extent: this.extent,
+      tile: this.tile,
+      line: this.line,
+      stats: this.stats,
+      theme: this.theme,
+      titles: this.axisTitles(),
+      hover: this.hoverCell,
+    };
+  }
+
+  private norm() {
+    const { st, plot, vp, extent, tile, line, stats } = this;
+    return sceneNorm({ st, plot, layout: this.layout!, vp, extent, tile, line, stats }, this.el.heatmap).norm;
+  }
+
+  private redraw(): void {
+    const s = this.scene();
+    if (s) drawFigure(this.el, s);
+  }
+
+  private paintCells(): void {
+    paintCells(this.el, { plot: this.plot, tile: this.tile, vp: this.vp, hover: this.hoverCell, theme: this.theme, dpr: this.layout?.dpr ?? 1 });
+  }
+
+  private showStats(): void {
+    this.el.stats.textContent = statsText(this.stats);
+  }
+
+  private setStatus(text: string = this.statusBase): void {
+    this.statusBase = text;
+    const st = this.st;
+    const live = st.live > 0 && text ? (st.paused ? ' · live paused' : ` · live ${st.live} s`) : '';
+    this.el.status.textContent = text + live;
+  }
+
+  /** A notice under the toolbar; a sticky one (the segment was unlinked) stays while this array is shown. */
+  private showNotice(level: string, message: string, sticky = false): void {
+    const n = this.el.notice;
+    n.hidden = false;
+    n.className = level;
+    n.textContent = displayText(message);
+    n.dataset.sticky = String(sticky);
+    window.clearTimeout(this.noticeTimer);
+    if (!sticky) this.noticeTimer = window.setTimeout(() => (n.hidden = true), level === 'error' ? 12000 : 6000);
+  }
+
+  // ---- requests --------------------------------------------------------------
+
+  private sendView(live = false): void {
+    this.host.cancelTimer('view');
+    if (!this.seg || !this.layout) return;
+    const el = this.el;
+    const win = windowOf(this.vp, this.extent);
+    const grid = gridSize(win, this.vp, el.heatmap.width, el.heatmap.height);
+    this.askedSize = `${el.heatmap.width}x${el.heatmap.height}`;
+    if (this.requestedAt && !this.body.dataset.viewMs) this.body.dataset.viewMs = String(Date.now() - this.requestedAt);
+    this.host.request({
+      type: 'view',
+      slice: this.currentSlice(),
+      window: win,
+      width: grid.width,
+      height: this.plot === 'line' ? 1 : grid.height,
+      // Lines are min/max envelopes (the Cells control is off for them) unless Quick Look samples.
+      mode: this.sampledOnly() ? 'strided' : this.plot === 'line' ? 'min' : this.st.mode,
+      plot: this.plot,
+      live,
+    });
+  }
+
+  /** Asks for the current view after a short quiet period (and at least every MAX_WAIT_MS while it changes). */
+  private scheduleView(): void {
+    this.host.debounce('view', () => this.sendView(), DEBOUNCE_MS, MAX_WAIT_MS);
+  }
+
+  private requestStats(fresh = false): void {
+    if (!this.seg || this.sampledOnly()) return;
+    this.host.request({ type: 'stats', slice: this.currentSlice(), quantiles: DOMAIN_QUANTILES[this.st.domain] ?? [], fresh });
+  }
+
+  private pin(): void {
+    if (this.pinned || !this.seg) return;
+    this.pinned = true;
+    showKeep(this.el, false);
+    this.host.send({ type: 'pin' });
+  }
+
+  private setViewport(next: Viewport): void {
+    this.pin();
+    this.vp = clampViewport(next, this.extent);
+    this.redraw();
+    this.save();
+    this.scheduleView();
+  }
+
+  // ---- live mode -------------------------------------------------------------
+
+  private liveTick(): void {
+    const st = this.st;
+    if (!this.seg || st.live === 0 || st.paused || this.body.dataset.state === 'error') return;
+    if (!this.host.pending('view')) this.sendView(true);
+    if (!this.host.pending('stats') && this.plot === 'heatmap') this.requestStats(true);
+  }
+
+  private startLive(): void {
+    this.host.every('live', this.st.live * 1000, () => this.liveTick());
+    this.syncControls();
+    this.setStatus();
+  }
+
+  // ---- hover -----------------------------------------------------------------
+
+  private hideTooltip(): void {
+    const el = this.el;
+    el.tooltip.hidden = true;
+    const outlined = this.hoverCell !== null && el.heatmap.dataset.cells === 'single';
+    this.hoverCell = null;
+    window.clearTimeout(this.hoverTimer);
+    if (outlined) this.paintCells();
+  }
+
+  private fullIndex(row: number, col: number): number[] {
+    const s = this.seg?.shape ?? [];
+    if (s.length === 0) return [];
+    if (s.length === 1) return [col];
+    const st = this.st;
+    const [ra, ca] = st.axes ?? [s.length - 2, s.length - 1];
+    return s.map((_, k) => (k === ra ? row : k === ca ? col : (st.index[k] ?? 0)));
+  }
+
+  private renderTooltip(row: number, col: number, exact: string | null): void {
+    const el = this.el;
+    const idx = this.fullIndex(row, col);
+    const cell = cellValue(this.plot, this.tile, this.line, row, col);
+    const rows: [string, string, string?][] = [
+      ['index', idx.length ? `(${idx.join(', ')})` : '()'],
+      ['value', exact ?? '…', 'exact'],
+    ];
+    if (this.plot === 'heatmap' && el.heatmap.dataset.cells === 'single') {
+      // Which colours the cells span, and where this one falls (the domain follows the visible cells).
+      const lo = Number(el.heatmap.dataset.lo);
+      const hi = Number(el.heatmap.dataset.hi);
+      const v = cell?.value ?? NaN;
+      const at = hi > lo && Number.isFinite(v) ? ` · ${Math.round((100 * (v - lo)) / (hi - lo))} %` : '';
+      rows.push(['colour', `${formatValue(lo)} … ${formatValue(hi)}${el.heatmap.dataset.domainUsed === 'visible' ? ' (visible cells)' : ''}${at}`]);
+    }
+    if (cell && cell.elements > 1) {
+      const what = this.plot === 'line' ? 'min' : this.tile?.mode === 'strided' ? 'sample' : (this.tile?.mode ?? 'mean');
+      rows.push([what, `${formatValue(cell.value)} of ${formatCount(cell.elements)}`]);
+    }
+    fillTooltip(el.tooltip, rows);
+    el.tooltip.dataset.row = String(row);
+    el.tooltip.dataset.col = String(col);
+    if (exact !== null) el.tooltip.dataset.value = exact;
+    else delete el.tooltip.dataset.value;
+  }
+
+  private hover(px: number, py: number): void {
+    const { el, layout } = this;
+    if (!this.seg || !layout || this.body.dataset.state === 'error') return;
+    const { w, h } = layout.plot;
+    if (px < 0 || py < 0 || px >= w || py >= h) {
+      this.hideTooltip();
+      return;
+    }
+    const c =
+      this.plot === 'line'
+        ? { row: 0, col: Math.max(0, Math.min(this.extent.cols - 1, Math.floor(toCells(this.vp, px, py, w, h).x))) }
+        : cellAt(this.vp, px, py, w, h, this.extent);
+    const changed = !this.hoverCell || this.hoverCell.row !== c.row || this.hoverCell.col !== c.col;
+    if (changed) {
+      this.hoverCell = c;
+      if (this.plot === 'heatmap' && el.heatmap.dataset.cells === 'single') this.paintCells();
+      this.renderTooltip(c.row, c.col, null);
+      window.clearTimeout(this.hoverTimer);
+      this.hoverTimer = window.setTimeout(() => this.host.request({ type: 'hover', slice: this.currentSlice(), row: c.row, col: c.col }), 30);
+    }
+    el.tooltip.hidden = false;
+    // Beside the cursor, kept inside the figure.
+    const fx = layout.plot.x + px;
+    const fy = layout.plot.y + py;
+    const tw = el.tooltip.offsetWidth;
+    const th = el.tooltip.offsetHeight;
+    const left = fx + 16 + tw > el.figure.clientWidth ? fx - 16 - tw : fx + 16;
+    const top = Math.min(Math.max(0, fy + 16), el.figure.clientHeight - th);
+    el.tooltip.style.left = `${Math.max(0, left)}px`;
+    el.tooltip.style.top = `${Math.max(0, top)}px`;
+  }
+
+  // ---- messages from the host ------------------------------------------------
+
+  private onHostMessage(msg: HostMessage & Stamped): void {
+    switch (msg.type) {
+      case 'init':
+        this.onInit(msg.segment, msg.requestedAt, msg.first);
+        // The host may show the next previewed segment in this panel (until it is pinned).
+        showKeep(this.el, msg.reusable === true && !this.pinned);
+        break;
+      case 'tile':
+        this.onTile(msg);
+        break;
+      case 'line':
+        this.onLine(msg);
+        break;
+      case 'stats':
+        this.stats = msg;
+        this.showStats();
+        this.redraw();
+        break;
+      case 'value':
+        if (this.hoverCell && this.hoverCell.row === msg.row && this.hoverCell.col === msg.col) this.renderTooltip(msg.row, msg.col, msg.text);
+        break;
+      case 'error':
+        this.onError(msg);
+        break;
+      case 'notice':
+        this.showNotice(msg.level, msg.message, msg.sticky === true);
+        break;
+    }
+  }
+
+  private onInit(segment: SegmentSummary, at: number, first: FirstPicture | undefined): void {
+    const { el, body } = this;
+    const previous = this.store.state;
+    this.seg = segment;
+    const seg = segment;
+    if (at !== this.requestedAt) {
+      // A new request (also a new array in a reused panel): time it afresh.
+      this.requestedAt = at;
+      this.timingSent = false;
+      this.firstPixelsMs = null;
+      for (const k of ['scriptMs', 'initMs', 'viewMs', 'tileMs', 'firstPixelsMs', 'exactMs']) delete body.dataset[k];
+      body.dataset.scriptMs = String(Math.max(0, this.bootAt - at));
+      body.dataset.initMs = String(Date.now() - at);
+    }
+    setTitle(el.title, displayText(seg.name));
+    el.open.disabled = false;
+    el.figure.style.visibility = '';
+    const shape = seg.shape.length ? seg.shape.join('×') : 'scalar';
+    el.info.textContent = `${seg.dtypeWords} · ${shape}${seg.fortranOrder ? ' · Fortran order' : ''} · ${formatBytes(seg.size)}${this.sampledOnly() ? ' · sampled' : ''}`;
+    el.error.hidden = true;
+    // A sticky notice was about the array shown before; this one's own (an Arrow column's nulls) replaces it.
+    if (el.notice.dataset.sticky === 'true') el.notice.hidden = true;
+    if (seg.note) this.showNotice('warning', seg.note, true);
+    body.dataset.state = 'loading';
+    this.store.replace(settingsFor(seg, previous, this.store.saved()));
+    const nd = seg.shape.length;
+    this.plot = nd === 1 ? 'line' : 'heatmap';
+    body.dataset.plot = this.plot;
+    this.extent = this.sliceExtent();
+    this.vp = clampViewport(this.st.viewport ?? fullViewport(this.extent), this.extent);
+    this.tile = null;
+    this.line = null;
+    this.stats = null;
+    // The host's first picture, when it shows what this view starts on: drawn before anything is asked.
+    const firstFits = first && this.plot === 'heatmap' && isFull(this.vp, this.extent) && sameSlice(first.slice, this.currentSlice());
+    if (first && firstFits) this.tile = { ...first, mode: 'strided', final: false, image: null };
+    this.showStats();
+    this.buildSlicer();
+    this.syncControls();
+    this.relayout();
+    this.redraw();
+    if (this.tile) {
+      this.timing(false);
+      this.setStatus(`${first!.exact ? 'every element' : 'sampled'} · ${this.tile.height}×${this.tile.width} cells · reading…`);
+      body.dataset.state = 'preview';
+    } else {
+      this.setStatus('reading…');
+    }
+    this.sendView();
+    this.statsAfterPicture = true;
+    this.startLive();
+    this.save();
+  }
+
+  private buildSlicer(): void {
+    const st = this.st;
+    buildSlicer(this.seg!, { axes: st.axes, index: st.index, part: st.part }, {
+      tensor: (name) => this.host.send({ type: 'selectTensor', name }),
+      part: (p) => {
+        this.st.part = p;
+        this.sliceChanged(false);
+      },
+      axes: (r, c) => {
+        this.st.axes = [r, c];
+        this.sliceChanged(true);
+      },
+      index: (axis, value) => {
+        this.st.index[axis] = value;
+        this.sliceChanged(false);
+      },
+    });
+  }
+
+  /** A new 2-D slice: new stats; a new extent (and view) when the axes changed. */
+  private sliceChanged(axesChanged: boolean): void {
+    if (!this.seg) return;
+    if (axesChanged) {
+      this.extent = this.sliceExtent();
+      this.vp = fullViewport(this.extent);
+      this.tile = null;
+      this.buildSlicer();
+      this.relayout();
+    }
+    this.stats = null;
+    this.showStats();
+    this.save();
+    this.scheduleView();
+    this.requestStats();
+  }
+
+  /** After the first exact picture: the whole slice's statistics. */
+  private afterPicture(): void {
+    if (!this.statsAfterPicture) return;
+    this.statsAfterPicture = false;
+    this.requestStats();
+  }
+
+  private onTile(msg: Host<'tile'>): void {
+    const { el, body } = this;
+    if (this.requestedAt && !body.dataset.tileMs) body.dataset.tileMs = String(Date.now() - this.requestedAt);
+    this.tile = { ...msg, image: null };
+    this.redraw();
+    const exactCells = msg.width === msg.window.c1 - msg.window.c0 && msg.height === msg.window.r1 - msg.window.r0;
+    this.setStatus(
+      `${msg.mode === 'strided' ? 'sampled' : msg.mode} · ${msg.height}×${msg.width} cells · ` +
+        `range ${formatValue(msg.min, 6)} … ${formatValue(msg.max, 6)} · ${msg.elapsedMs.toFixed(1)} ms${exactCells && !isFull(this.vp, this.extent) ? ' · 1 element per cell' : ''}`,
+    );
+    body.dataset.state = msg.final ? 'exact' : 'preview';
+    this.timing(msg.final);
+    // The host holds the exact pass (it takes every core) until this sample is on screen.
+    if (!msg.final && msg.re !== undefined) this.host.send({ type: 'drawn', re: msg.re });
+    if (msg.final) this.afterPicture();
+    if (this.hoverCell && !el.tooltip.hidden) this.renderTooltip(this.hoverCell.row, this.hoverCell.col, el.tooltip.dataset.value ?? null);
+  }
+
+  private onLine(msg: Host<'line'>): void {
+    const el = this.el;
+    this.line = msg;
+    this.redraw();
+    const n = msg.window.c1 - msg.window.c0;
+    // Every element; one sample a column (Quick Look on a big array); or the envelope.
+    const kind = msg.width >= n ? 'samples' : this.sampledOnly() ? 'sampled' : 'min/max';
+    this.setStatus(`${kind} · ${msg.width} columns of ${formatCount(n)} · range ${formatValue(msg.min, 6)} … ${formatValue(msg.max, 6)} · ${msg.elapsedMs.toFixed(1)} ms`);
+    this.body.dataset.state = 'exact';
+    this.timing(true);
+    this.afterPicture();
+    if (this.hoverCell && !el.tooltip.hidden) this.renderTooltip(this.hoverCell.row, this.hoverCell.col, el.tooltip.dataset.value ?? null);
+  }
+
+  private timing(final: boolean): void {
+    if (this.timingSent || !this.requestedAt) return;
+    const now = Date.now();
+    if (this.firstPixelsMs === null) {
+      this.firstPixelsMs = now - this.requestedAt;
+      this.body.dataset.firstPixelsMs = String(this.firstPixelsMs);
+    }
+    if (final) {
+      const exactMs = now - this.requestedAt;
+      this.body.dataset.exactMs = String(exactMs);
+      this.timingSent = true;
+      this.host.send({ type: 'timing', firstPixelsMs: this.firstPixelsMs, exactMs });
+    }
+  }
+
+  private onError(msg: Host<'error'>): void {
+    const el = this.el;
+    el.error.hidden = false;
+    el.errorText.textContent = displayText(msg.message);
+    // Reopen, Retry, or nothing to retry in an array that cannot be shown (Quick Look's subject is not even mapped).
+    const button = ERROR_KINDS[msg.kind];
+    el.retry.textContent = button ?? '';
+    el.retry.hidden = button === null;
+    el.error.dataset.kind = msg.kind;
+    if (msg.subject !== undefined) {
+      // About another segment than the picture: no picture, no notice of the last array.
+      setTitle(el.title, displayText(msg.subject));
+      el.info.textContent = '';
+      el.open.disabled = true;
+      el.notice.hidden = true;
+      el.stats.textContent = '';
+      el.figure.style.visibility = 'hidden';
+    }
+    this.body.dataset.state = 'error';
+    // What was asked gets no reply now.
+    this.host.forget();
+    this.statsAfterPicture = false;
+    this.hideTooltip();
+    this.setStatus('');
+  }
+}
