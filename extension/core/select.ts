@@ -14,11 +14,17 @@ import { UsageError } from './catalog';
 import { parseDTypeSpec, parseNumericDType } from './dtype';
 import { respell } from './names';
 import type { Segment } from './types';
+import { ShmError } from './errors';
 
 export type Part = 'magnitude' | 'phase' | 'real' | 'imag';
 export const PARTS: readonly Part[] = ['magnitude', 'phase', 'real', 'imag'];
 
-export class SelectionError extends Error {}
+/** The tensor, column, slice or dtype asked for does not exist or cannot be drawn (code SELECTION). */
+export class SelectionError extends ShmError {
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, 'SELECTION', options);
+  }
+}
 
 export interface SelectionFlags {
   tensor?: string;
