@@ -18,6 +18,8 @@ export const ERROR_CODES = {
   ENOMEM: 'out of memory or address space',
   EBUSY: 'busy',
   EIO: 'input/output error (or an unnamed OS error)',
+  EISDIR: 'a folder where a file was expected',
+  ENOTDIR: 'not a folder (where a folder was expected)',
   // The addon's own.
   CANCELLED: 'cancelled (by the user, or superseded by a newer request)',
   CLOSED: 'the view was closed',
@@ -35,6 +37,10 @@ export const ERROR_CODES = {
   UNREADABLE: 'the segment could not be read',
   EXISTS: 'the target already exists',
   INTERNAL: 'a bug: an error without a code',
+  // Appended (issue #13 item 1).
+  FAILED: 'the operation failed or was refused for the reason its message gives (CLI exit 1)',
+  SELECTION: 'the part of an array asked for (tensor, column, axes, index, dtype) does not exist or cannot be drawn',
+  NATIVE: 'the native addon could not be loaded',
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

@@ -4,7 +4,8 @@
  *
  * Each subcommand is one entry of COMMANDS: its own options (on top of the common
  * `--dir D`, `--json`, `--help`), how many positionals it takes, and `run`, which
- * returns the exit code or throws a Failure (1) or a UsageError (2).
+ * returns the exit code or throws: a UsageError (code USAGE) is exit 2, any other error exit 1
+ * (exitCodeOf, by code).
  * To add a command, add an entry; parsing, help and errors come with it.
  */
 import { parseArgs } from 'util';
@@ -14,7 +15,7 @@ import { CATALOG_COMMANDS } from './cli/catalog';
 import { INTERPRET_COMMANDS } from './cli/interpret';
 import { MANAGE_COMMANDS } from './cli/manage';
 import { PROCESS_COMMANDS } from './cli/processes';
-import { COMMON_OPTIONS, type Command, type CommandContext } from './cli/common';
+import { COMMON_OPTIONS, exitCodeOf, type Command, type CommandContext } from './cli/common';
 import { displayLines, displayText } from './core/names';
 
 export { Failure, table } from './cli/common';
@@ -111,12 +112,9 @@ export async function run(argv: string[], io: { out: (s: string) => void; err: (
     // Exactly one line on stderr, with no control character in it: the whole message, a newline
     // in it (a path's, a link target's) escaped like any control character, never a line break.
     const msg = displayText(e instanceof Error ? e.message : String(e));
-    if (e instanceof UsageError) {
-      io.err(`shm-inspector: ${msg} (see 'shm-inspector --help')\n`);
-      return 2;
-    }
-    io.err(`shm-inspector: ${msg}\n`);
-    return 1;
+    const exit = exitCodeOf(e);
+    io.err(exit === 2 ? `shm-inspector: ${msg} (see 'shm-inspector --help')\n` : `shm-inspector: ${msg}\n`);
+    return exit;
   }
 }
 

@@ -10,6 +10,7 @@ import * as path from 'path';
 import type { ComplexPart, ReduceMode } from '../contract/reduce';
 import type { StatsResult } from '../contract/stats';
 import type { KernelType } from './core/dtype';
+import { errnoWords, errorCode, errorMessage, ShmError, type ErrorCode } from './core/errors';
 import { spellEntry, spellJoinedNames } from './core/names';
 
 export interface ScanEntry {
@@ -24,6 +25,8 @@ export interface ScanEntry {
   uid: number;
   mtimeMs: number;
   error?: string;
+  /** Beside `error`, its code (EACCES, ENOENT...). */
+  errorCode?: ErrorCode;
   linkTarget?: string;
   head?: Uint8Array;
   tail?: Uint8Array;
@@ -54,12 +57,15 @@ export interface ScanColumns {
   shapeAt: Uint32Array;
   descrs: string[];
   errors: (number | string)[];
+  /** The errno name of each error, in the order of `errors`. */
+  errorCodes: string[];
   links: (number | string)[];
 }
 
 /** The columns with their sparse lists as maps (made in `withMaps`). */
 export interface ScanListing extends ScanColumns {
   errorAt: Map<number, string>;
+  errorCodeAt: Map<number, ErrorCode>;
   linkAt: Map<number, string>;
 }
 
@@ -70,7 +76,9 @@ function pairs(list: (number | string)[]): Map<number, string> {
 }
 
 function withMaps(c: ScanColumns): ScanListing {
-  return Object.assign(c, { errorAt: pairs(c.errors), linkAt: pairs(c.links) });
+  const errorCodeAt = new Map<number, ErrorCode>();
+  for (let k = 0; k < c.errors.length; k += 2) errorCodeAt.set(c.errors[k] as number, errorCode({ code: c.errorCodes?.[k / 2] }));
+  return Object.assign(c, { errorAt: pairs(c.errors), errorCodeAt, linkAt: pairs(c.links) });
 }
 
 export interface FsUsage {
@@ -401,7 +409,7 @@ declare const __non_webpack_require__: NodeRequire | undefined;
 /** The addon; throws an error naming every path tried when it cannot load. */
 export function native(): NativeAddon {
   const n = tryNative();
-  if (!n) throw new Error(nativeLoadError() ?? 'native addon unavailable');
+  if (!n) throw new ShmError(nativeLoadError() ?? 'native addon unavailable', 'NATIVE');
   return n;
 }
 
@@ -425,7 +433,7 @@ async function scanDirTs(dir: string | Buffer, headBytes: number, tailBytes: num
         st = await fs.promises.lstat(full);
       } catch (e) {
         if ((e as NodeJS.ErrnoException).code === 'ENOENT') return;
-        out.push({ name, kind: 'other', size: 0, blocks: 0, dev: 0, ino: 0, mode: 0, uid: 0, mtimeMs: 0, error: String(e) });
+        out.push({ name, kind: 'other', size: 0, blocks: 0, dev: 0, ino: 0, mode: 0, uid: 0, mtimeMs: 0, error: String(e), errorCode: errorCode(e) });
         return;
       }
       const e: ScanEntry = {
@@ -456,6 +464,7 @@ async function scanDirTs(dir: string | Buffer, headBytes: number, tailBytes: num
           }
         } catch (err) {
           e.error = `open: ${(err as Error).message}`;
+          e.errorCode = errorCode(err);
         } finally {
           await fh?.close();
         }
@@ -495,6 +504,7 @@ export function scanEntry(c: ScanListing, i: number, name: string): ScanEntry {
   const error = c.errorAt.get(i);
   if (error !== undefined) {
     e.error = error;
+    e.errorCode = c.errorCodeAt.get(i);
   } else if (e.kind === 'file') {
     const h = scanNpyHeader(c, i);
     if (h) {
@@ -575,8 +585,7 @@ function kindOf(st: fs.Stats): RemoveItem['kind'] {
 
 function failed(e: unknown): RemoveOutcome {
   const code = (e as NodeJS.ErrnoException).code ?? 'EIO';
-  const m = /^[A-Z]+: ([^,]+)/.exec(e instanceof Error ? e.message : String(e));
-  return { code, message: m ? m[1] : String(e), blocks: 0, nlink: 0 };
+  return { code, message: errnoWords(e) ?? errorMessage(e), blocks: 0, nlink: 0 };
 }
 
 /** The fallback of removeEntries for one item: rename to a private name, check, unlink or put back. */

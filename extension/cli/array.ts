@@ -13,8 +13,9 @@ import { storedInterpretation } from '../core/interpretations';
 import { leftoverWords } from '../core/layouts';
 import { inspectSysv, ownIpcNamespace, parseSysvName } from '../core/sysv';
 import type { Segment } from '../core/types';
-import { openSysvView, openView, viewErrorCode, type MappedView } from '../native';
-import { Failure, table, type Command, type CommandContext } from './common';
+import { openSysvView, openView, type MappedView } from '../native';
+import { errorCode, isReadFailure, ShmError } from '../core/errors';
+import { Failure, failureOf, table, type Command, type CommandContext } from './common';
 
 const SELECTION_HELP =
   'SELECTION: --tensor T | --column C | --dtype D --shape A,B[,...] [--offset N] [--order C|F]; --axes I,J; --index K1,K2,...; --part magnitude|phase|real|imag';
@@ -37,20 +38,20 @@ async function withArray<T>(ctx: CommandContext, flags: SelectionFlags, use: (vi
     let seg: Segment | null;
     if (shmid !== null) {
       const s = await inspectSysv(shmid, { holders: false });
-      if (!s) throw new Failure(`sysv:${shmid}: no such System V segment`);
+      if (!s) throw new Failure(`sysv:${shmid}: no such System V segment`, 'ENOENT');
       // Not attachable (another user's, too large): say why rather than ask for a dtype.
-      if (s.error?.startsWith('unreadable')) throw new Failure(`${s.name}: ${s.error}`);
+      if (isReadFailure(s.errorCode)) throw failureOf(new ShmError(s.error ?? '', s.errorCode!), s.name);
       // The selection needs no path: the view is attached by shmid below.
       seg = { ...s, path: s.name };
     } else {
       const { rel } = resolveName(ctx.dir, ctx.positionals[0]);
       seg = await inspectSegment(rel, { dirs: [ctx.dir], holders: false });
-      if (!seg) throw new Failure(`${rel}: no such segment`);
+      if (!seg) throw new Failure(`${rel}: no such segment`, 'ENOENT');
     }
     try {
       sel = selectArray(seg, flags);
     } catch (e) {
-      if (e instanceof SelectionError) throw new Failure(e.message);
+      if (e instanceof SelectionError) throw failureOf(e);
       throw e;
     }
     if (attempt === 0) {
@@ -62,17 +63,17 @@ async function withArray<T>(ctx: CommandContext, flags: SelectionFlags, use: (vi
     try {
       view = shmid !== null ? await openSysvView(shmid) : await openView(fsPath(sel.path), sel.identity);
     } catch (e) {
-      if (shmid !== null || viewErrorCode(e) !== 'CHANGED') throw new Failure(`${sel.what}: ${(e as Error).message}`);
-      if (attempt > 0) throw new Failure(`${sel.what}: replaced by another file while it was being opened, twice (renamed over or recreated); try again`);
+      if (shmid !== null || errorCode(e) !== 'CHANGED') throw failureOf(e, sel.what);
+      if (attempt > 0) throw new Failure(`${sel.what}: replaced by another file while it was being opened, twice (renamed over or recreated); try again`, 'CHANGED');
     }
   }
   try {
     return await use(view, sel!);
   } catch (e) {
     if (e instanceof UsageError || e instanceof Failure) throw e;
-    if (e instanceof SelectionError) throw new Failure(e.message);
-    // Native errors: shrank, file system full, window outside...
-    throw new Failure(`${sel!.what}: ${(e as Error).message}`);
+    if (e instanceof SelectionError) throw failureOf(e);
+    // Native errors: shrank, file system full, window outside... (their code goes along)
+    throw failureOf(e, sel!.what);
   } finally {
     view.close();
   }
@@ -227,7 +228,7 @@ export const ARRAY_COMMANDS: Command[] = [
           // Never opens what is at --out (a FIFO would block, a symlink would be written through).
           await writeUserFile(file, [png]);
         } catch (e) {
-          throw new Failure(`cannot write ${out}: ${(e as Error).message}`);
+          throw failureOf(e, `cannot write ${out}`);
         }
         if (ctx.json) {
           ctx.printJson({ out: file, width: grid.width, height: grid.height, mode, colormap, domain: [lo, hi], window: [r0, r1, c0, c1] });

@@ -132,14 +132,14 @@ export const CATALOG_COMMANDS: Command[] = [
       const shmid = parseSysvName(ctx.positionals[0], await ownIpcNamespace());
       if (shmid !== null) {
         const s = await inspectSysv(shmid);
-        if (!s) throw new Failure(`sysv:${shmid}: no such System V segment`);
+        if (!s) throw new Failure(`sysv:${shmid}: no such System V segment`, 'ENOENT');
         if (ctx.json) ctx.printJson(s);
         else ctx.print(sysvSegmentText(s));
         return 0;
       }
       const { rel } = resolveName(ctx.dir, ctx.positionals[0]);
       const seg = await inspectSegment(rel, { dirs: [ctx.dir] });
-      if (!seg) throw new Failure(`${rel}: no such segment`);
+      if (!seg) throw new Failure(`${rel}: no such segment`, 'ENOENT');
       if (ctx.json) ctx.printJson(seg);
       else ctx.print(segmentText(seg));
       return 0;

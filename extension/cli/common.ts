@@ -1,9 +1,26 @@
 /** What every shm-inspector subcommand shares: the Command shape, failures, tables. */
 import type { ParseArgsConfig } from 'util';
 import { displayText } from '../core/names';
+import { errorCode, errorMessage, ShmError, type ErrorCode } from '../core/errors';
 
-/** A command that failed (exit 1); the message is the one-line reason. */
-export class Failure extends Error {}
+/** A command that failed (exit 1); the message is the one-line reason, the code what kind of failure (never USAGE). */
+export class Failure extends ShmError {
+  constructor(message: string, code: Exclude<ErrorCode, 'USAGE'> = 'FAILED', options?: ErrorOptions) {
+    super(message, code, options);
+  }
+}
+
+/** A Failure for an error caught while working on `what` (a name): its message and its code (USAGE, here a failure, is FAILED). */
+export function failureOf(e: unknown, what?: string): Failure {
+  const code = errorCode(e);
+  const text = errorMessage(e);
+  return new Failure(what === undefined ? text : `${what}: ${text}`, code === 'USAGE' ? 'FAILED' : code, { cause: e });
+}
+
+/** The exit code of a failed command (docs/cli.md): 2 for a usage error (code USAGE), 1 for any other. */
+export function exitCodeOf(e: unknown): 1 | 2 {
+  return errorCode(e) === 'USAGE' ? 2 : 1;
+}
 
 export type OptionSpecs = NonNullable<ParseArgsConfig['options']>;
 

@@ -14,7 +14,7 @@ import {
 import { leftoverWords, proposeForFile } from '../core/layouts';
 import { parseSelectionFlags } from '../core/select';
 import type { Segment } from '../core/types';
-import { Failure, table, type Command } from './common';
+import { Failure, failureOf, table, type Command } from './common';
 
 /** `float16 1000×1000, C order` (`, from offset 16` when there is one). */
 export function layoutWords(i: Interpretation): string {
@@ -25,8 +25,8 @@ export function layoutWords(i: Interpretation): string {
 async function rawSegment(dir: string, given: string): Promise<Segment> {
   const { rel } = resolveName(dir, given);
   const seg = await inspectSegment(rel, { dirs: [dir], holders: false });
-  if (!seg || seg.deleted) throw new Failure(`${rel}: no such segment${seg?.deleted ? ' (deleted: only its holders can still read it)' : ''}`);
-  if (seg.format !== 'raw') throw new Failure(`${rel} is ${seg.format}: its layout is known (only raw segments are interpreted)`);
+  if (!seg || seg.deleted) throw new Failure(`${rel}: no such segment${seg?.deleted ? ' (deleted: only its holders can still read it)' : ''}`, 'ENOENT');
+  if (seg.format !== 'raw') throw new Failure(`${rel} is ${seg.format}: its layout is known (only raw segments are interpreted)`, 'FORMAT');
   return seg;
 }
 
@@ -70,7 +70,7 @@ export const INTERPRET_COMMANDS: Command[] = [
           return 0;
         }
       } catch (e) {
-        if (e instanceof InterpretationError) throw new Failure(e.message);
+        if (e instanceof InterpretationError) throw failureOf(e);
         throw e;
       }
       // No layout given: what is stored, and what the size and the bytes suggest.

@@ -9,7 +9,8 @@ import {
 import { displayText, escapeText, respell } from '../core/names';
 import { shapeFlag } from '../core/select';
 import { clearSysv, ownIpcNamespace, parseSysvName, removeSysvSegment } from '../core/sysv';
-import { Failure, table, type Command, type CommandContext } from './common';
+import { Failure, failureOf, table, type Command, type CommandContext } from './common';
+import { errorCode } from '../core/errors';
 
 const str = (ctx: CommandContext, k: string): string | undefined => {
   const v = ctx.values[k];
@@ -71,8 +72,8 @@ async function cancellable<T>(op: (signal: AbortSignal, onProgress: ProgressFn) 
 }
 
 function asFailure(e: unknown): unknown {
-  if (e instanceof Error && e.name === 'AbortError') return new Failure('cancelled; nothing was left behind');
-  if (e instanceof OperationError) return new Failure(e.message);
+  if (errorCode(e) === 'CANCELLED') return new Failure('cancelled; nothing was left behind', 'CANCELLED');
+  if (e instanceof OperationError) return failureOf(e);
   return e;
 }
 
@@ -198,7 +199,7 @@ export const MANAGE_COMMANDS: Command[] = [
       const outcomes: UnlinkOutcome[] = [];
       for (const id of ids) outcomes.push(id === null ? fileOutcomes.shift()! : await removeSysvSegment(id, { force: flag(ctx, 'force') }));
       const bad = outcomes.filter((o) => o.status !== 'removed');
-      if (outcomes.length === 1 && bad.length === 1) throw new Failure(`${bad[0].name}: ${bad[0].error ?? bad[0].status}`);
+      if (outcomes.length === 1 && bad.length === 1) throw new Failure(`${bad[0].name}: ${bad[0].error ?? bad[0].status}`, bad[0].status === 'missing' ? 'ENOENT' : 'FAILED');
       const bytes = outcomes.reduce((a, o) => a + o.bytes, 0);
       const pendingBytes = outcomes.reduce((a, o) => a + o.pendingBytes, 0);
       if (ctx.json) ctx.printJson({ outcomes, bytes, pendingBytes });
@@ -271,7 +272,7 @@ export const MANAGE_COMMANDS: Command[] = [
       }
       const { rel } = resolveName(ctx.dir, ctx.positionals[0]);
       const seg = await inspectSegment(rel, { dirs: [ctx.dir] });
-      if (!seg) throw new Failure(`${rel}: no such segment`);
+      if (!seg) throw new Failure(`${rel}: no such segment`, 'ENOENT');
       const s = attachCode(seg, { python });
       if (ctx.json) ctx.printJson(s);
       else {

@@ -99,7 +99,7 @@ export const PROCESS_COMMANDS: Command[] = [
         family = Number(t);
       }
       const report = await memoryReport({ exact: ctx.values.exact === true, family });
-      if (family !== undefined && report.processes.length === 0) throw new Failure(`${family}: no such process, or not inspectable`);
+      if (family !== undefined && report.processes.length === 0) throw new Failure(`${family}: no such process, or not inspectable`, 'ENOENT');
       if (ctx.json) ctx.printJson(report);
       else ctx.print(reportText(report, family !== undefined));
       return 0;

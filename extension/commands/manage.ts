@@ -12,10 +12,10 @@ import {
   attachCode,
   clearSegments,
   createSegment,
-  ExistsError,
   parseDuration,
   persistSegment,
   planClear,
+  replacingIfConfirmed,
   restoreSegment,
   unlinkSegments,
   validateName,
@@ -26,6 +26,7 @@ import {
   type PlannedName,
 } from '../core/manage';
 import { parseShape } from '../core/array';
+import { errorCode, errorMessage as message } from '../core/errors';
 import { dtypeWords, parseDTypeSpec } from '../core/dtype';
 import { displayText, entryPath } from '../core/names';
 import { isPart } from '../core/segments';
@@ -44,12 +45,9 @@ export interface ManageDeps {
 
 const TITLE = 'SHM Inspector';
 
-function message(e: unknown): string {
-  return e instanceof Error ? e.message : String(e);
-}
-
+/** Cancelled by the user (the progress notification's Cancel: an AbortError, code CANCELLED). */
 function isAbort(e: unknown): boolean {
-  return e instanceof Error && e.name === 'AbortError';
+  return errorCode(e) === 'CANCELLED';
 }
 
 /** Runs `work` under a cancellable progress notification that shows bytes done. */
@@ -254,16 +252,6 @@ async function unlinkFlow(deps: ManageDeps, arg: unknown): Promise<void> {
     void vscode.window.showErrorMessage(`${text}. Failed: ${failed.map((f) => `${f.name}: ${f.error ?? f.status}`).join('; ')}`);
   } else {
     void vscode.window.showInformationMessage(text + '.');
-  }
-}
-
-/** Runs `run(false)`; when its target exists, asks `confirm` and runs `run(true)` if it agrees (undefined if not). */
-async function replacingIfConfirmed<T>(run: (force: boolean) => Thenable<T>, confirm: (e: ExistsError) => Promise<boolean>): Promise<T | undefined> {
-  try {
-    return await run(false);
-  } catch (e) {
-    if (!(e instanceof ExistsError)) throw e;
-    return (await confirm(e)) ? run(true) : undefined;
   }
 }
 

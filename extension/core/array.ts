@@ -6,6 +6,7 @@ import type { SliceSpec } from '../native';
 import { parseNumericDType, type NumericDType } from './dtype';
 import { arrowValuesDtype } from './formats/arrow';
 import type { SegmentFormat } from './types';
+import { ShmError } from './errors';
 
 export interface ArrayLayout {
   dtype: string;
@@ -27,7 +28,12 @@ export interface ResolvedSlice extends SliceSpec {
   axes: [number, number] | null;
 }
 
-export class SliceError extends Error {}
+/** Axes, an index or a dtype that do not give a 2-D slice of the array (code SELECTION). */
+export class SliceError extends ShmError {
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, 'SELECTION', options);
+  }
+}
 
 /** What a segment, a tensor or a column says of its array (Segment, Decoded and DecodedChild all have these). */
 export interface ArrayFacts {
@@ -115,7 +121,12 @@ export function resolveSlice(layout: ArrayLayout, choice: SliceChoice = {}): Res
   return { ...base, offset, strideR: strides[ar], strideC: strides[ac], rows: shape[ar], cols: shape[ac], axes: [ar, ac] };
 }
 
-export class ShapeSyntaxError extends Error {}
+/** A shape written wrongly (code USAGE; the callers say where it was written). */
+export class ShapeSyntaxError extends ShmError {
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, 'USAGE', options);
+  }
+}
 
 /** numpy's limit on dimensions. */
 export const MAX_DIMS = 32;

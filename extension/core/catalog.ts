@@ -9,6 +9,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { scanDir, scanDirListing, scanEntry, scanField, scanHolders, scanNames, scanNpyHeader, statfs, tryNative, type FsUsage, type HolderScan, type ProcMapRef, type ScanEntry, type ScanListing } from '../native';
+import { codeBeside, errorCode, errorCodeOr, ShmError, type ErrorCode } from './errors';
 import { decodeFile, nameClass } from './formats';
 import { npyDecoded } from './formats/npy';
 import { applyInterpretation, birthOf, InterpretationIndex, loadInterpretations } from './interpretations';
@@ -104,6 +105,7 @@ function newSegment(rel: string, full: string, e: { dev: number; ino: number; si
     deleted: false,
     symlinkTarget: null,
     error: d.error,
+    errorCode: codeBeside(d.error, d.errorCode),
   };
   if (d.details) seg.details = d.details;
   if (d.children) {
@@ -120,6 +122,7 @@ function newSegment(rel: string, full: string, e: { dev: number; ino: number; si
       dataOffset: c.dataOffset,
       children: null,
       error: c.error,
+      errorCode: codeBeside(c.error, c.errorCode),
       details: c.details,
     }));
   }
@@ -172,8 +175,8 @@ function segmentsOfListing(dir: string, c: ScanListing): Promise<Segment[]> {
   return settled(items);
 }
 
-function emptyDecoded(format: Segment['format'], error: string | null = null): Decoded {
-  return { format, dtype: null, shape: null, fortranOrder: null, dataOffset: null, error };
+function emptyDecoded(format: Segment['format'], error: string | null = null, errorCode?: ErrorCode): Decoded {
+  return { format, dtype: null, shape: null, fortranOrder: null, dataOffset: null, error, errorCode };
 }
 
 const NO_BYTES = new Uint8Array(0);
@@ -244,7 +247,7 @@ function entryToSegment(dir: string, rel: string, e: ScanEntry, depth: number): 
 async function otherEntryToSegment(dir: string, rel: string, e: ScanEntry, depth: number): Promise<Segment> {
   const full = joinPath(dir, rel);
   if (e.kind === 'symlink') {
-    const seg = newSegment(rel, full, e, emptyDecoded('symlink', e.error ?? null));
+    const seg = newSegment(rel, full, e, emptyDecoded('symlink', e.error ?? null, e.errorCode));
     // The target's exact bytes (the scan's text is decoded lossily), spelled like a name.
     const raw = await fs.promises.readlink(fsPath(full), { encoding: 'buffer' }).catch(() => null);
     seg.symlinkTarget = raw ? escapeBytes(raw) : escapeText(e.linkTarget ?? '');
@@ -256,6 +259,7 @@ async function otherEntryToSegment(dir: string, rel: string, e: ScanEntry, depth
     seg.children = [];
     if (depth >= MAX_FOLDER_DEPTH) {
       seg.error = `folder nested deeper than ${MAX_FOLDER_DEPTH} levels; not listed`;
+      seg.errorCode = 'UNREADABLE';
       return seg;
     }
     try {
@@ -267,15 +271,17 @@ async function otherEntryToSegment(dir: string, rel: string, e: ScanEntry, depth
       seg.allocatedBytes = children.reduce((s, c) => s + c.allocatedBytes, 0);
     } catch (err) {
       seg.error = `cannot list folder: ${(err as Error).message}`;
+      seg.errorCode = errorCodeOr(err, 'UNREADABLE');
     }
     return seg;
   }
   if (e.kind === 'file') {
     // Listed but not readable (permissions): stat fields only.
     const fmt = rel.startsWith('sem.') ? 'semaphore' : 'raw';
-    return newSegment(rel, full, e, emptyDecoded(fmt, `unreadable: ${e.error}`));
+    return newSegment(rel, full, e, emptyDecoded(fmt, `unreadable: ${e.error}`, e.errorCode ?? 'UNREADABLE'));
   }
-  return newSegment(rel, full, e, emptyDecoded('raw', e.error ?? 'not a regular file (FIFO, socket or device)'));
+  if (e.error) return newSegment(rel, full, e, emptyDecoded('raw', e.error, e.errorCode ?? 'UNREADABLE'));
+  return newSegment(rel, full, e, emptyDecoded('raw', 'not a regular file (FIFO, socket or device)', 'NOTFILE'));
 }
 
 const inodeKey = (dev: number, ino: number) => `${dev}:${ino}`;
@@ -606,14 +612,14 @@ function startInterpretations(opts: ListOptions): Promise<InterpretationIndex> {
 async function dirIdentity(dir: string): Promise<{ real: string; dev: number }> {
   try {
     const [real, st] = await Promise.all([fs.promises.realpath(dir), fs.promises.stat(dir)]);
-    if (!st.isDirectory()) throw new Error(`${dir}: not a directory`);
+    if (!st.isDirectory()) throw new ShmError(`${dir}: not a directory`, 'ENOTDIR');
     return { real, dev: st.dev };
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
     // The code stays on the error: the sidebar tells a missing directory (macOS, Windows) from other failures.
-    if (code === 'ENOENT') throw Object.assign(new Error(`${dir}: no such directory`), { code });
-    if (code === 'EACCES') throw Object.assign(new Error(`${dir}: permission denied`), { code });
-    if (code === 'ENOTDIR') throw Object.assign(new Error(`${dir}: not a directory`), { code });
+    if (code === 'ENOENT') throw new ShmError(`${dir}: no such directory`, 'ENOENT');
+    if (code === 'EACCES') throw new ShmError(`${dir}: permission denied`, 'EACCES');
+    if (code === 'ENOTDIR') throw new ShmError(`${dir}: not a directory`, 'ENOTDIR');
     throw e;
   }
 }
@@ -692,6 +698,7 @@ async function scanOne(dir: string, name: string): Promise<ScanEntry | null> {
       e.linkTarget = await fs.promises.readlink(full);
     } catch (err) {
       e.error = `readlink: ${(err as Error).message}`;
+      e.errorCode = errorCode(err);
     }
   } else if (e.kind === 'file') {
     let fh: fs.promises.FileHandle | undefined;
@@ -706,6 +713,7 @@ async function scanOne(dir: string, name: string): Promise<ScanEntry | null> {
       if (code === 'ENOENT') return null;
       if (code === 'ELOOP') return scanOne(dir, name); // became a symlink
       e.error = `open: ${(err as Error).message}`;
+      e.errorCode = errorCode(err);
     } finally {
       await fh?.close().catch(() => undefined);
     }

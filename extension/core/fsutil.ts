@@ -9,19 +9,19 @@ import * as path from 'path';
 import { formatBytes } from './format-words';
 import { nodeCrypto } from './lazy';
 import { OperationError } from './manage/api';
+import { errnoWords, errorCode, errorMessage, isOsCode, ShmError } from './errors';
 
-/** The errno code of an fs error (`ENOENT`...), or undefined. */
+/** The errno code of an fs error (`ENOENT`...), or of a ShmError whose code is one; otherwise undefined. */
 export function errnoOf(e: unknown): string | undefined {
+  if (e instanceof ShmError) return isOsCode(e.code) ? e.code : undefined;
   return (e as NodeJS.ErrnoException)?.code;
 }
 
 /** `EACCES: permission denied` style text for an fs error. */
 export function errnoText(e: unknown): string {
   const code = errnoOf(e);
-  const msg = e instanceof Error ? e.message : String(e);
-  if (!code) return msg;
-  const m = /^[A-Z]+: ([^,]+)/.exec(msg);
-  return `${code}: ${m ? m[1] : msg}`;
+  const msg = errorMessage(e);
+  return code && !(e instanceof ShmError) ? `${code}: ${errnoWords(e) ?? msg}` : msg;
 }
 
 export function bytesWords(n: number): string {
@@ -108,16 +108,16 @@ export async function openRegular(file: string, o: { follow?: boolean } = {}): P
     fh = await fs.promises.open(file, c.O_RDONLY | c.O_NONBLOCK | c.O_NOCTTY | (o.follow ? 0 : c.O_NOFOLLOW));
   } catch (e) {
     const code = errnoOf(e);
-    if (code === 'ENOENT' || code === 'ENOTDIR') throw Object.assign(new OperationError(`${file}: no such file`), { code });
-    if (code === 'ELOOP' && !o.follow) throw new OperationError(`${file}: a symbolic link; not followed`);
-    if (code === 'ENXIO') throw new OperationError(`${file}: not a regular file (a socket or a device without its driver)`);
-    throw new OperationError(`${file}: cannot read it: ${errnoText(e)}`);
+    if (code === 'ENOENT' || code === 'ENOTDIR') throw new OperationError(`${file}: no such file`, 'ENOENT');
+    if (code === 'ELOOP' && !o.follow) throw new OperationError(`${file}: a symbolic link; not followed`, 'ELOOP');
+    if (code === 'ENXIO') throw new OperationError(`${file}: not a regular file (a socket or a device without its driver)`, 'NOTFILE');
+    throw new OperationError(`${file}: cannot read it: ${errnoText(e)}`, errorCode(e));
   }
   try {
     const st = await fh.stat();
-    if (!st.isFile()) throw new OperationError(`${file}: ${kindWords(st)}, not a regular file; not read`);
+    if (!st.isFile()) throw new OperationError(`${file}: ${kindWords(st)}, not a regular file; not read`, 'NOTFILE');
     const fsType = await fs.promises.statfs(file).then((s) => PSEUDO_FS[s.type], () => undefined);
-    if (fsType) throw new OperationError(`${file}: a ${fsType} file, whose size is not its content; copy it to a regular file first`);
+    if (fsType) throw new OperationError(`${file}: a ${fsType} file, whose size is not its content; copy it to a regular file first`, 'NOTFILE');
     if (st.size === 0) {
       const { bytesRead } = await fh.read(Buffer.alloc(1), 0, 1, 0);
       if (bytesRead > 0) throw new OperationError(`${file}: its size says 0 bytes but it has content (a kernel file?); copy it to a regular file first`);
@@ -126,7 +126,7 @@ export async function openRegular(file: string, o: { follow?: boolean } = {}): P
   } catch (e) {
     await fh.close().catch(() => undefined);
     if (e instanceof OperationError) throw e;
-    throw new OperationError(`${file}: cannot read it: ${errnoText(e)}`);
+    throw new OperationError(`${file}: cannot read it: ${errnoText(e)}`, errorCode(e));
   }
 }
 
@@ -168,7 +168,7 @@ export async function readSmallRegular(file: string, max: number): Promise<strin
 export async function writeUserFile(file: string, parts: readonly Uint8Array[]): Promise<void> {
   const st = await fs.promises.lstat(file).catch((e: unknown) => {
     if (errnoOf(e) === 'ENOENT') return null;
-    throw new OperationError(`${file}: cannot write it: ${errnoText(e)}`);
+    throw new OperationError(`${file}: cannot write it: ${errnoText(e)}`, errorCode(e));
   });
   if (st?.isSymbolicLink()) throw new OperationError(`${file}: a symbolic link; not followed, not replaced`);
   if (st && !st.isFile()) throw new OperationError(`${file}: ${kindWords(st)}, not a regular file; not written`);
@@ -178,7 +178,7 @@ export async function writeUserFile(file: string, parts: readonly Uint8Array[]):
   try {
     fh = await fs.promises.open(tmp, c.O_CREAT | c.O_EXCL | c.O_WRONLY | c.O_NOFOLLOW | c.O_NONBLOCK, st ? st.mode & 0o7777 : 0o666);
   } catch (e) {
-    throw new OperationError(`${file}: cannot write there: ${errnoText(e)}`);
+    throw new OperationError(`${file}: cannot write there: ${errnoText(e)}`, errorCode(e));
   }
   try {
     for (const p of parts) {
@@ -190,6 +190,6 @@ export async function writeUserFile(file: string, parts: readonly Uint8Array[]):
   } catch (e) {
     await fh.close().catch(() => undefined);
     await fs.promises.unlink(tmp).catch(() => undefined);
-    throw new OperationError(`${file}: cannot write it: ${errnoText(e)}; nothing was left behind`);
+    throw new OperationError(`${file}: cannot write it: ${errnoText(e)}; nothing was left behind`, errorCode(e));
   }
 }

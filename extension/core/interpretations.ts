@@ -32,6 +32,7 @@ import { parseDTypeSpec, parseNumericDType } from './dtype';
 import type { Segment } from './types';
 import { readSmallRegular } from './fsutil';
 import { fsPath } from './names';
+import { ShmError, type ErrorCode } from './errors';
 
 /** The interpretations file is small; one beyond this is not ours. */
 const MAX_FILE_BYTES = 64 << 20;
@@ -63,7 +64,12 @@ export interface InterpretationFile {
   entries: Record<string, StoredInterpretation>;
 }
 
-export class InterpretationError extends Error {}
+/** A layout that is malformed or does not fit (FORMAT), or a segment that cannot take one (its code says why). */
+export class InterpretationError extends ShmError {
+  constructor(message: string, code: ErrorCode = 'FORMAT', options?: ErrorOptions) {
+    super(message, code, options);
+  }
+}
 
 export const INTERPRETATIONS_FILE = 'interpretations.json';
 /** Most entries kept; the oldest set go first (segments are short-lived, the file must not grow forever). */
@@ -162,6 +168,7 @@ export function applyInterpretation(seg: Segment, interp: Interpretation): void 
     seg.error =
       `interpretation does not fit: ${interp.dtype} ${JSON.stringify(interp.shape)} from offset ${interp.offset} ` +
       `needs ${need} bytes, the segment has ${seg.size}`;
+    seg.errorCode = 'RANGE';
     return;
   }
   seg.dtype = interp.dtype;

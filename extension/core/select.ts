@@ -16,10 +16,16 @@ import { parseDTypeSpec, parseNumericDType } from './dtype';
 import { respell } from './names';
 import { isPart } from './segments';
 import type { Segment } from './types';
+import { ShmError } from './errors';
 
 export type Part = ComplexPart;
 
-export class SelectionError extends Error {}
+/** The tensor, column, slice or dtype asked for does not exist or cannot be drawn (code SELECTION). */
+export class SelectionError extends ShmError {
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, 'SELECTION', options);
+  }
+}
 
 export interface SelectionFlags {
   tensor?: string;

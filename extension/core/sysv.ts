@@ -10,6 +10,7 @@
  */
 import * as fs from 'fs';
 import { openSysvView, readSysvEnds, removeSysv, scanHolders, scanSysv, tryNative, type HolderScan, type SysvEnds } from '../native';
+import { codeBeside, errorCode, errorCodeOr, type ErrorCode } from './errors';
 import { decodeFile } from './formats';
 import { UsageError } from './catalog';
 import { globRegExp } from './glob';
@@ -211,8 +212,8 @@ async function findSysvHolders(records: SysvRecord[]): Promise<Map<number, Holde
   return (await matchSysv(await scanHolders([], { sysv: true }), records)).holders;
 }
 
-function undecoded(error: string | null): Decoded {
-  return { format: 'raw', dtype: null, shape: null, fortranOrder: null, dataOffset: null, error };
+function undecoded(error: string | null, errorCode?: ErrorCode): Decoded {
+  return { format: 'raw', dtype: null, shape: null, fortranOrder: null, dataOffset: null, error, errorCode };
 }
 
 /** Reads more of a segment for a decoder whose header is longer than the head (rare): its own attach. */
@@ -235,12 +236,12 @@ async function decodeSysv(records: SysvRecord[], given?: Map<number, SysvEnds>):
   return Promise.all(
     records.map(async (r, i) => {
       const e = ends[i];
-      if (e.error !== undefined) return undecoded(`unreadable: ${e.error.replace(`sysv:${r.shmid}: `, '')}`);
+      if (e.error !== undefined) return undecoded(`unreadable: ${e.error.replace(`sysv:${r.shmid}: `, '')}`, errorCodeOr(e, 'UNREADABLE'));
       if (!e.head || e.size === 0) return undecoded(null);
       try {
         return await decodeFile(`sysv:${r.shmid}`, { size: e.size, head: e.head, tail: e.tail, tailOffset: e.tailOffset }, (o, n) => readSysvRange(r.shmid, o, n));
       } catch (err) {
-        return undecoded(`unreadable: ${(err as Error).message.replace(`sysv:${r.shmid}: `, '')}`);
+        return undecoded(`unreadable: ${(err as Error).message.replace(`sysv:${r.shmid}: `, '')}`, errorCodeOr(err, 'UNREADABLE'));
       }
     }),
   );
@@ -273,6 +274,7 @@ export function sysvSegment(r: SysvRecord, holders: Holder[], d: Decoded): SysvS
     deleted: (r.perms & SHM_DEST) !== 0,
     symlinkTarget: null,
     error: d.error,
+    errorCode: codeBeside(d.error, d.errorCode),
     sysv: { ...r, keyHex: keyHex(r.key), markedForRemoval: (r.perms & SHM_DEST) !== 0 },
   };
   if (d.details) seg.details = d.details;
@@ -349,8 +351,7 @@ export async function removeSysvSegment(shmid: number, opts: { force?: boolean; 
   try {
     await removeSysv(shmid);
   } catch (e) {
-    const code = (e as { code?: string }).code;
-    if (code === 'EINVAL') return { name, status: 'missing', error: 'no such System V segment', ...none, holders: [] };
+    if (errorCode(e) === 'EINVAL') return { name, status: 'missing', error: 'no such System V segment', ...none, holders: [] };
     return { name, status: 'failed', error: (e as Error).message.replace(`${name}: `, ''), ...none, holders: seg.holders };
   }
   return { name, status: 'removed', error: null, bytes: attached ? 0 : seg.allocatedBytes, pendingBytes: attached ? seg.allocatedBytes : 0, holders: seg.holders };

@@ -2,6 +2,7 @@
  * The segment model shared by the catalog, the CLI (`--json` output) and the UI.
  * Field names follow docs/cli.md ("Segment object") exactly.
  */
+import type { ErrorCode } from '../../contract/errors';
 
 export type SegmentFormat =
   | 'npy'
@@ -63,6 +64,13 @@ export interface Segment {
   /** The target's bytes in hex, beside symlinkTarget exactly when its spelling is not the target itself (as nameBytes). */
   symlinkTargetBytes?: string;
   error: string | null;
+  /**
+   * Beside `error`, its stable code (contract/errors.ts), null exactly when `error` is: EACCES or
+   * EPERM (not readable by this user), ENOENT (vanished), FORMAT (a header that is malformed or
+   * not as the name says), NOTFILE (a FIFO, socket or device), ENOMEM (too large to attach)...
+   * Decisions (icons, what can be read) use it, never the text.
+   */
+  errorCode: ErrorCode | null;
   /** Extra facts a format knows (safetensors `__metadata__`, Arrow row count...). Not in the contract; optional. */
   details?: Record<string, unknown>;
 }
@@ -76,6 +84,8 @@ export interface Decoded {
   dataOffset: number | null;
   children?: DecodedChild[];
   error: string | null;
+  /** The code of `error` when it is not FORMAT (a read that failed: EACCES, ENOENT, SHRANK...). */
+  errorCode?: ErrorCode;
   details?: Record<string, unknown>;
 }
 
@@ -90,6 +100,8 @@ export interface DecodedChild {
   /** Bytes the child's data occupies, when known. */
   size: number;
   error: string | null;
+  /** As Decoded's. */
+  errorCode?: ErrorCode;
   /** Extra facts (an Arrow column's nulls, batches...); `note` says what limits reading it as one array. */
   details?: Record<string, unknown>;
 }

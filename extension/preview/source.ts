@@ -34,7 +34,8 @@ export interface ArraySource {
   load(tensor: string | null): Promise<LoadedSource>;
 }
 
-export class NotAnArrayError extends Error {}
+import { NotAnArrayError } from '../core/errors';
+export { NotAnArrayError };
 
 function summary(
   kind: 'segment' | 'file',

@@ -7,6 +7,7 @@ import * as vscode from 'vscode';
 import { dtypeWords } from '../core/dtype';
 import { formatBytes, modeString, shapeWords } from '../core/format-words';
 import { displayText } from '../core/names';
+import { isPermissionCode } from '../core/errors';
 import { removeSysvSegment, type SysvSegment } from '../core/sysv';
 import { userName } from '../core/users';
 import { holderLabel } from './nodes';
@@ -43,7 +44,7 @@ export function sysvSegmentItem(id: string, s: SysvSegment): vscode.TreeItem {
   item.description = sysvDescription(s);
   const warn = s.error !== null;
   item.iconPath = warn
-    ? new vscode.ThemeIcon(/permission/.test(s.error ?? '') ? 'lock' : 'warning', new vscode.ThemeColor('problemsWarningIcon.foreground'))
+    ? new vscode.ThemeIcon(isPermissionCode(s.errorCode) ? 'lock' : 'warning', new vscode.ThemeColor('problemsWarningIcon.foreground'))
     : new vscode.ThemeIcon(s.dtype ? 'symbol-array' : 'file-binary', s.sysv.nattch === 0 || s.deleted ? new vscode.ThemeColor('list.warningForeground') : undefined);
   item.contextValue = ['sysv', s.format, s.sysv.nattch > 0 ? 'attached' : 'orphan', s.deleted ? 'dest' : ''].filter(Boolean).join(' ');
   return item;

@@ -13,6 +13,7 @@ import type { Catalog, Segment } from '../core/types';
 import { userName } from '../core/users';
 import { displayText } from '../core/names';
 import { isPart } from '../core/segments';
+import { errorCode, errorMessage, isReadFailure } from '../core/errors';
 import { holderLabel, segmentId, segmentLabel, segmentLabels, segmentNode, segmentNodes, type Node } from './nodes';
 import { isInterpretable } from '../commands/interpret';
 import { listSysv, type SysvSegment } from '../core/sysv';
@@ -24,7 +25,7 @@ type Mark = 'orphan' | 'deleted' | 'unreadable' | 'error' | '';
 
 function markOf(s: Segment): Mark {
   if (s.deleted) return 'deleted';
-  if (s.error && /unreadable|permission|EACCES|EPERM/i.test(s.error)) return 'unreadable';
+  if (isReadFailure(s.errorCode)) return 'unreadable';
   if (s.error) return 'error';
   if (s.orphan === true && !isPart(s)) return 'orphan';
   return '';
@@ -162,10 +163,10 @@ export class SegmentTree implements vscode.TreeDataProvider<Node>, vscode.Dispos
       this.scanError = null;
       this.state = this.catalog.segments.length === 0 ? 'empty' : 'ok';
     } catch (e) {
-      const err = e as NodeJS.ErrnoException;
+      const missing = errorCode(e) === 'ENOENT';
       this.catalog = null;
-      this.state = err.code === 'ENOENT' ? 'missing' : 'error';
-      this.scanError = err.code === 'ENOENT' ? `${dirs.join(', ')} does not exist` : err.message ?? String(e);
+      this.state = missing ? 'missing' : 'error';
+      this.scanError = missing ? `${dirs.join(', ')} does not exist` : errorMessage(e);
     }
     this.sysv = await sysv;
     this.arranged = arrange(this.segments, this.options());

@@ -23,16 +23,24 @@ class PromiseWorker : public Napi::AsyncWorker {
     try {
       deferred_.Resolve(Result(env));
     } catch (const Napi::Error& e) {
+      // Building the result failed (no memory for it, a bug): still a rejection with a code.
+      if (!e.Value().Has("code")) e.Value().Set("code", Napi::String::New(env, "INTERNAL"));
       deferred_.Reject(e.Value());
     }
   }
   void OnError(const Napi::Error& e) override {
-    // A stable machine-readable reason beside the message (SetCode), e.g. "EACCES".
-    if (!code_.empty()) e.Value().Set("code", Napi::String::New(Env(), code_));
+    // A stable machine-readable reason beside the message (SetCode), e.g. "EACCES"; every
+    // rejection has one (contract/errors.ts): a SetError without SetCode is a bug, INTERNAL.
+    e.Value().Set("code", Napi::String::New(Env(), code_.empty() ? "INTERNAL" : code_));
     deferred_.Reject(e.Value());
   }
   // Call with SetError: the rejection's Error then carries `code`.
   void SetCode(std::string code) { code_ = std::move(code); }
+  // SetError with its code.
+  void Fail(const std::string& code, const std::string& message) {
+    SetCode(code);
+    SetError(message);
+  }
 
  private:
   std::string code_;
@@ -41,6 +49,22 @@ class PromiseWorker : public Napi::AsyncWorker {
 
 inline std::string ErrnoText(const std::string& what, int err) {
   return what + ": " + std::strerror(err) + " (" + std::to_string(err) + ")";
+}
+
+// The errno's name (ENOENT, EACCES...), a rejection's `code`; EIO for an errno without one.
+inline const char* ErrnoCode(int e) {
+  const char* name = strerrorname_np(e);
+  return name != nullptr ? name : "EIO";
+}
+
+// An error of type E (Napi::Error, TypeError, RangeError) carrying a stable `code`, to throw
+// from an entry point at once: bad arguments are EINVAL (RANGE for numbers out of range), a
+// closed view CLOSED. Like every rejection, a caller decides by the code, not the text.
+template <typename E = Napi::Error>
+E CodedError(Napi::Env env, const char* code, const std::string& message) {
+  E e = E::New(env, message);
+  e.Value().Set("code", Napi::String::New(env, code));
+  return e;
 }
 
 inline Napi::Value Num(Napi::Env env, double v) { return Napi::Number::New(env, v); }

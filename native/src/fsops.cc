@@ -66,15 +66,6 @@ bool SameKind(Kind k, mode_t m) {
   return false;
 }
 
-std::string ErrnoName(int e) {
-#if defined(__GLIBC__) && (__GLIBC__ > 2 || (__GLIBC__ == 2 && __GLIBC_MINOR__ >= 32))
-  if (const char* n = strerrorname_np(e)) return n;
-#endif
-  std::string s = "E";
-  s += std::to_string(e);
-  return s;
-}
-
 // "operation not permitted": strerror's text as Node's errors spell it (lower-case first letter).
 std::string ErrnoMessage(int e) {
   std::string m = std::strerror(e);
@@ -83,7 +74,7 @@ std::string ErrnoMessage(int e) {
 }
 
 void Fail(Item& it, int e) {
-  it.code = ErrnoName(e);
+  it.code = ErrnoCode(e);
   it.message = ErrnoMessage(e);
 }
 
@@ -193,7 +184,7 @@ void RemoveOne(int dirfd, Item& it) {
   if (unlinkat(dirfd, priv.c_str(), dir ? AT_REMOVEDIR : 0) != 0) {
     int u = errno;
     std::string why = (u == ENOTEMPTY || u == EEXIST) ? "entries that were not listed appeared in it" : ErrnoMessage(u);
-    PutBack(dirfd, priv, it, u == EEXIST ? std::string("ENOTEMPTY") : ErrnoName(u), why);
+    PutBack(dirfd, priv, it, u == EEXIST ? std::string("ENOTEMPTY") : ErrnoCode(u), why);
     return;
   }
   it.code = "OK";
@@ -232,13 +223,13 @@ class RemoveWorker : public PromiseWorker {
 Napi::Value RemoveEntries(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   const char* usage = "removeEntries(dirFd, [{name, dev, ino, kind}])";
-  if (info.Length() < 2 || !info[0].IsNumber() || !info[1].IsArray()) throw Napi::TypeError::New(env, usage);
+  if (info.Length() < 2 || !info[0].IsNumber() || !info[1].IsArray()) throw CodedError<Napi::TypeError>(env, "EINVAL", usage);
   int dirfd = info[0].As<Napi::Number>().Int32Value();
   Napi::Array a = info[1].As<Napi::Array>();
   std::vector<Item> items(a.Length());
   for (uint32_t i = 0; i < a.Length(); ++i) {
     Napi::Value v = a.Get(i);
-    if (!v.IsObject()) throw Napi::TypeError::New(env, usage);
+    if (!v.IsObject()) throw CodedError<Napi::TypeError>(env, "EINVAL", usage);
     Napi::Object o = v.As<Napi::Object>();
     Napi::Value name = o.Get("name");
     if (name.IsBuffer()) {
@@ -247,7 +238,7 @@ Napi::Value RemoveEntries(const Napi::CallbackInfo& info) {
     } else if (name.IsString()) {
       items[i].name = name.As<Napi::String>().Utf8Value();
     } else {
-      throw Napi::TypeError::New(env, usage);
+      throw CodedError<Napi::TypeError>(env, "EINVAL", usage);
     }
     items[i].dev = o.Get("dev").ToNumber().DoubleValue();
     items[i].ino = o.Get("ino").ToNumber().DoubleValue();

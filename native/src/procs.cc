@@ -192,7 +192,7 @@ class ScanProcessesWorker : public PromiseWorker {
   explicit ScanProcessesWorker(Napi::Env env) : PromiseWorker(env) {}
   void Execute() override {
     std::vector<int> pids = ListPids();
-    if (pids.empty()) return SetError("/proc: cannot list processes");
+    if (pids.empty()) return Fail("EIO", "/proc: cannot list processes");
     rows_.resize(pids.size());
     // smaps_rollup walks each process's page tables: spread the processes over threads.
     Parallel(pids.size(), 64, [&](size_t i) {
@@ -325,8 +325,8 @@ class MappingsWorker : public PromiseWorker {
   void Execute() override {
     if (!ReadVmas(pid_, true, vmas_)) {
       int err = errno;
-      if (err == ENOENT || err == ESRCH) return SetError("process " + std::to_string(pid_) + " has exited");
-      return SetError(ErrnoText("/proc/" + std::to_string(pid_) + "/smaps", err));
+      if (err == ENOENT || err == ESRCH) return Fail("ENOENT", "process " + std::to_string(pid_) + " has exited");
+      return Fail(ErrnoCode(err), ErrnoText("/proc/" + std::to_string(pid_) + "/smaps", err));
     }
   }
   // Columns: `nums` (12 per mapping: start, end, offset, dev, ino, rss, pss, sharedClean,
@@ -490,7 +490,7 @@ class InheritedWorker : public PromiseWorker {
       for (const Range& g : r.ranges) bytes += g.end - g.start;
       Advance(bytes);
     });
-    if (Cancelled()) return SetError("cancelled");
+    if (Cancelled()) return Fail("CANCELLED", "cancelled");
   }
 
   void Advance(uint64_t bytes) { Progress(double(done_.fetch_add(bytes) + bytes), total_); }
@@ -645,7 +645,7 @@ Napi::Value ScanProcesses(const Napi::CallbackInfo& info) {
 
 Napi::Value ProcessMappings(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  if (info.Length() < 1 || !info[0].IsNumber()) throw Napi::TypeError::New(env, "processMappings(pid)");
+  if (info.Length() < 1 || !info[0].IsNumber()) throw CodedError<Napi::TypeError>(env, "EINVAL", "processMappings(pid)");
   auto* w = new MappingsWorker(env, info[0].As<Napi::Number>().Int32Value());
   Napi::Promise p = w->Promise();
   w->Queue();
@@ -656,7 +656,7 @@ Napi::Value CompareInherited(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (info.Length() < 3 || !info[0].IsArray() || !info[2].IsTypedArray() ||
       info[2].As<Napi::TypedArray>().TypedArrayType() != napi_float64_array)
-    throw Napi::TypeError::New(env, "compareInherited([child, parent, child, parent, ...], exact, control: Float64Array(3))");
+    throw CodedError<Napi::TypeError>(env, "EINVAL", "compareInherited([child, parent, child, parent, ...], exact, control: Float64Array(3))");
   Napi::Array a = info[0].As<Napi::Array>();
   std::vector<std::pair<int, int>> pairs;
   for (uint32_t i = 0; i + 1 < a.Length(); i += 2)

@@ -34,6 +34,7 @@ struct Entry {
   struct stat st {};
   std::string linkTarget;
   std::string error;
+  int err = 0;  // the errno of `error`: its code (ErrnoCode) goes beside it
   std::vector<uint8_t> head;
   std::vector<uint8_t> tail;
   uint64_t tailOffset = 0;
@@ -44,6 +45,12 @@ struct Entry {
   std::string npyDescr;
   std::vector<double> npyShape;
 };
+
+// Sets the entry's error: what failed and the errno (its text, and its code beside it).
+void Failed(Entry& e, const char* what, int err) {
+  e.error = ErrnoText(what, err);
+  e.err = err;
+}
 
 // numpy 2's NPY_MAXDIMS: the same limit as MAX_DIMS in extension/core/formats/util.ts.
 constexpr size_t kMaxDims = 64;
@@ -139,19 +146,19 @@ bool ReadEnds(int dirfd, Entry& e, size_t headBytes, size_t tailBytes) {
     // Unreadable (permissions): the name's own stat still tells size, owner, mode.
     if (fstatat(dirfd, e.name.c_str(), &e.st, AT_SYMLINK_NOFOLLOW) != 0) {
       e.gone = errno == ENOENT;
-      if (!e.gone) e.error = ErrnoText("stat", errno);
+      if (!e.gone) Failed(e, "stat", errno);
       e.kind = "other";
       return true;
     }
     if (!S_ISREG(e.st.st_mode)) return false;
     e.kind = "file";
-    e.error = ErrnoText("open", err);
+    Failed(e, "open", err);
     return true;
   }
   struct stat st;
   if (fstat(fd, &st) != 0) {
     e.kind = "file";
-    e.error = ErrnoText("stat", errno);
+    Failed(e, "stat", errno);
     close(fd);
     return true;
   }
@@ -167,7 +174,7 @@ bool ReadEnds(int dirfd, Entry& e, size_t headBytes, size_t tailBytes) {
     e.head.resize(h);
     ssize_t n = pread(fd, e.head.data(), h, 0);
     if (n < 0) {
-      e.error = ErrnoText("read", errno);
+      Failed(e, "read", errno);
       e.head.clear();
     } else {
       e.head.resize(static_cast<size_t>(n));
@@ -200,7 +207,7 @@ void StatEntry(int dirfd, Entry& e, size_t headBytes, size_t tailBytes) {
       return;
     }
     e.kind = "other";
-    e.error = ErrnoText("stat", errno);
+    Failed(e, "stat", errno);
     return;
   }
   if (S_ISREG(e.st.st_mode)) {
@@ -213,7 +220,7 @@ void StatEntry(int dirfd, Entry& e, size_t headBytes, size_t tailBytes) {
     char buf[4096];
     ssize_t n = readlinkat(dirfd, e.name.c_str(), buf, sizeof buf);
     if (n >= 0) e.linkTarget.assign(buf, static_cast<size_t>(n));
-    else e.error = ErrnoText("readlink", errno);
+    else Failed(e, "readlink", errno);
   } else {
     e.kind = "other";
   }
@@ -235,13 +242,13 @@ class ScanDirWorker : public PromiseWorker {
   void Execute() override {
     int dirfd = open(dir_.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (dirfd < 0) {
-      SetError(ErrnoText(dir_, errno));
+      Fail(ErrnoCode(errno), ErrnoText(dir_, errno));
       return;
     }
     int listfd = dup(dirfd);
     DIR* d = listfd < 0 ? nullptr : fdopendir(listfd);
     if (d == nullptr) {
-      SetError(ErrnoText(dir_, errno));
+      Fail(ErrnoCode(errno), ErrnoText(dir_, errno));
       if (listfd >= 0) close(listfd);
       close(dirfd);
       return;
@@ -292,6 +299,7 @@ class ScanDirWorker : public PromiseWorker {
   //   shapes    the dims of every decoded NPY header, entry i's from shapeAt[i] to shapeAt[i+1]
   //   descrs    the distinct descr strings
   //   errors, links   [index, text, index, text, ...]
+  //   errorCodes  the code of each error, in the order of `errors` (ENOENT, EACCES...)
   Napi::Value Result(Napi::Env env) override {
     size_t n = entries_.size();
     std::string names;
@@ -318,6 +326,7 @@ class ScanDirWorker : public PromiseWorker {
     std::map<std::string, int> descrIndex;
     Napi::Array descrs = Napi::Array::New(env);
     Napi::Array errors = Napi::Array::New(env);
+    Napi::Array errorCodes = Napi::Array::New(env);
     Napi::Array links = Napi::Array::New(env);
     uint32_t nErrors = 0, nLinks = 0;
     for (size_t i = 0; i < n; ++i) {
@@ -340,6 +349,7 @@ class ScanDirWorker : public PromiseWorker {
       if (!e.error.empty()) {
         errors.Set(nErrors++, Napi::Number::New(env, static_cast<double>(i)));
         errors.Set(nErrors++, Napi::String::New(env, e.error));
+        errorCodes.Set(nErrors / 2 - 1, Napi::String::New(env, ErrnoCode(e.err)));
       }
       if (e.kind == "symlink") {
         links.Set(nLinks++, Napi::Number::New(env, static_cast<double>(i)));
@@ -382,6 +392,7 @@ class ScanDirWorker : public PromiseWorker {
     out.Set("shapeAt", shapeAt);
     out.Set("descrs", descrs);
     out.Set("errors", errors);
+    out.Set("errorCodes", errorCodes);
     out.Set("links", links);
     return out;
   }
@@ -396,7 +407,7 @@ class StatfsWorker : public PromiseWorker {
  public:
   StatfsWorker(Napi::Env env, std::string dir) : PromiseWorker(env), dir_(std::move(dir)) {}
   void Execute() override {
-    if (statfs(dir_.c_str(), &sf_) != 0) SetError(ErrnoText(dir_, errno));
+    if (statfs(dir_.c_str(), &sf_) != 0) Fail(ErrnoCode(errno), ErrnoText(dir_, errno));
   }
   Napi::Value Result(Napi::Env env) override {
     double bs = static_cast<double>(sf_.f_bsize);
@@ -532,7 +543,7 @@ class HoldersWorker : public PromiseWorker {
     }
     DIR* d = opendir("/proc");
     if (d == nullptr) {
-      SetError(ErrnoText("/proc", errno));
+      Fail(ErrnoCode(errno), ErrnoText("/proc", errno));
       return;
     }
     std::vector<int> pids;
@@ -751,7 +762,7 @@ class HoldersWorker : public PromiseWorker {
 Napi::Value ScanDir(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   std::string dir;
-  if (info.Length() < 1 || !PathArg(info[0], dir)) throw Napi::TypeError::New(env, "scanDir(dir: string | Buffer, headBytes, tailBytes)");
+  if (info.Length() < 1 || !PathArg(info[0], dir)) throw CodedError<Napi::TypeError>(env, "EINVAL", "scanDir(dir: string | Buffer, headBytes, tailBytes)");
   size_t head = info.Length() > 1 ? info[1].As<Napi::Number>().Uint32Value() : 0;
   size_t tail = info.Length() > 2 ? info[2].As<Napi::Number>().Uint32Value() : 0;
   auto* w = new ScanDirWorker(env, std::move(dir), std::min<size_t>(head, 1 << 20),
@@ -763,7 +774,7 @@ Napi::Value ScanDir(const Napi::CallbackInfo& info) {
 
 Napi::Value Statfs(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  if (info.Length() < 1 || !info[0].IsString()) throw Napi::TypeError::New(env, "statfs(dir)");
+  if (info.Length() < 1 || !info[0].IsString()) throw CodedError<Napi::TypeError>(env, "EINVAL", "statfs(dir)");
   auto* w = new StatfsWorker(env, info[0].As<Napi::String>());
   Napi::Promise p = w->Promise();
   w->Queue();

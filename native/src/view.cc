@@ -285,11 +285,6 @@ class ViewWorker : public PromiseWorker {
   using PromiseWorker::PromiseWorker;
 
  protected:
-  void Fail(const char* code, const std::string& message) {
-    SetCode(code);
-    SetError(message);
-  }
-
   // Whether bytes [0, end) can be read now; otherwise rejects, saying why.
   bool Readable(const Mapping& m, unsigned __int128 end) {
     if (m.broken.load()) {
@@ -367,9 +362,6 @@ class ViewWorker : public PromiseWorker {
     if (m.closed.load()) Fail("CLOSED", kClosed);
     else Fail("CANCELLED", kCancelled);
   }
-
- private:
-  std::string code_;
 };
 
 // ---- reduce -------------------------------------------------------------
@@ -604,13 +596,13 @@ class View : public Napi::ObjectWrap<View> {
 
   explicit View(const Napi::CallbackInfo& info) : Napi::ObjectWrap<View>(info) {
     if (info.Length() < 1 || !info[0].IsExternal())
-      throw Napi::TypeError::New(info.Env(), "MappedView is created by openView(path)");
+      throw CodedError<Napi::TypeError>(info.Env(), "EINVAL", "MappedView is created by openView(path)");
     m_ = *info[0].As<Napi::External<MappingPtr>>().Data();
   }
 
  private:
   MappingPtr Live(Napi::Env env) {
-    if (!m_) throw Napi::Error::New(env, "view is closed");
+    if (!m_) throw CodedError(env, "CLOSED", "view is closed");
     return m_;
   }
   Napi::Value Size(const Napi::CallbackInfo& info) {
@@ -637,11 +629,11 @@ class View : public Napi::ObjectWrap<View> {
   Napi::Value Reduce(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
     MappingPtr m = Live(env);
-    if (info.Length() < 1 || !info[0].IsObject()) throw Napi::TypeError::New(env, "reduce(request)");
+    if (info.Length() < 1 || !info[0].IsObject()) throw CodedError<Napi::TypeError>(env, "EINVAL", "reduce(request)");
     Napi::Object o = info[0].As<Napi::Object>();
     Slice s;
     std::string err = ParseSlice(o, s);
-    if (!err.empty()) throw Napi::TypeError::New(env, err);
+    if (!err.empty()) throw CodedError<Napi::TypeError>(env, "EINVAL", err);
     auto get = [&](const char* k, double dflt) {
       Napi::Value v = o.Get(k);
       return v.IsNumber() ? v.As<Napi::Number>().DoubleValue() : dflt;
@@ -650,24 +642,24 @@ class View : public Napi::ObjectWrap<View> {
     double c0 = get("c0", 0), c1 = get("c1", static_cast<double>(s.cols));
     double gh = get("gridHeight", 0), gw = get("gridWidth", 0);
     for (double v : {r0, r1, c0, c1, gh, gw})
-      if (!std::isfinite(v) || v < 0 || std::floor(v) != v) throw Napi::RangeError::New(env, "window and grid must be non-negative integers");
-    if (r1 <= r0 || c1 <= c0 || r1 > s.rows || c1 > s.cols) throw Napi::RangeError::New(env, "window is empty or outside the array");
+      if (!std::isfinite(v) || v < 0 || std::floor(v) != v) throw CodedError<Napi::RangeError>(env, "RANGE", "window and grid must be non-negative integers");
+    if (r1 <= r0 || c1 <= c0 || r1 > s.rows || c1 > s.cols) throw CodedError<Napi::RangeError>(env, "RANGE", "window is empty or outside the array");
     // Never more cells than the window has elements.
     gh = std::min(gh, r1 - r0);
     gw = std::min(gw, c1 - c0);
-    if (gh < 1 || gw < 1 || gh * gw > 64.0 * 1024 * 1024) throw Napi::RangeError::New(env, "grid must have 1 to 64Mi cells");
+    if (gh < 1 || gw < 1 || gh * gw > 64.0 * 1024 * 1024) throw CodedError<Napi::RangeError>(env, "RANGE", "grid must have 1 to 64Mi cells");
     // The mode names come from the registry of reductions (reduce.cc); no mode given: strided.
     const std::string mode = o.Get("mode").IsString() ? o.Get("mode").As<Napi::String>().Utf8Value() : "strided";
     const Mode md = ParseReduceMode(mode);
     if (md < 0) {
       std::string names;
       for (std::string_view n : ReduceModeNames()) names += (names.empty() ? "" : ", ") + std::string(n);
-      throw Napi::TypeError::New(env, "mode must be one of " + names);
+      throw CodedError<Napi::TypeError>(env, "EINVAL", "mode must be one of " + names);
     }
     Napi::Value output = o.Get("output");
     if (!output.IsUndefined() && !(output.IsString() && (output.As<Napi::String>().Utf8Value() == "f64" ||
                                                           output.As<Napi::String>().Utf8Value() == "f32")))
-      throw Napi::TypeError::New(env, "output must be f64 or f32");
+      throw CodedError<Napi::TypeError>(env, "EINVAL", "output must be f64 or f32");
     const bool f32 = output.IsString() && output.As<Napi::String>().Utf8Value() == "f32";
     auto* w = new ReduceWorker(env, m, s, static_cast<int64_t>(r0), static_cast<int64_t>(r1), static_cast<int64_t>(c0),
                                static_cast<int64_t>(c1), static_cast<int64_t>(gh), static_cast<int64_t>(gw), md, f32);
@@ -679,11 +671,11 @@ class View : public Napi::ObjectWrap<View> {
   Napi::Value Stats(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
     MappingPtr m = Live(env);
-    if (info.Length() < 1 || !info[0].IsObject()) throw Napi::TypeError::New(env, "stats(slice)");
+    if (info.Length() < 1 || !info[0].IsObject()) throw CodedError<Napi::TypeError>(env, "EINVAL", "stats(slice)");
     Napi::Object o = info[0].As<Napi::Object>();
     Slice s;
     std::string err = ParseSlice(o, s);
-    if (!err.empty()) throw Napi::TypeError::New(env, err);
+    if (!err.empty()) throw CodedError<Napi::TypeError>(env, "EINVAL", err);
     int bins = 0;
     double lo = 0, hi = 0;
     bool autoRange = false;
@@ -706,7 +698,7 @@ class View : public Napi::ObjectWrap<View> {
     MappingPtr m = Live(env);
     double off = info.Length() > 0 && info[0].IsNumber() ? info[0].As<Napi::Number>().DoubleValue() : -1;
     double len = info.Length() > 1 && info[1].IsNumber() ? info[1].As<Napi::Number>().DoubleValue() : -1;
-    if (!(off >= 0) || !(len >= 0) || len > 64.0 * 1024 * 1024) throw Napi::RangeError::New(env, "read(offset, length <= 64 MiB)");
+    if (!(off >= 0) || !(len >= 0) || len > 64.0 * 1024 * 1024) throw CodedError<Napi::RangeError>(env, "RANGE", "read(offset, length <= 64 MiB)");
     auto* w = new ReadWorker(env, m, static_cast<uint64_t>(off), static_cast<uint64_t>(len));
     Napi::Promise p = w->Promise();
     w->Queue();
@@ -717,7 +709,7 @@ class View : public Napi::ObjectWrap<View> {
   Napi::Value Gather(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
     MappingPtr m = Live(env);
-    if (info.Length() < 1 || !info[0].IsObject()) throw Napi::TypeError::New(env, "gather(request)");
+    if (info.Length() < 1 || !info[0].IsObject()) throw CodedError<Napi::TypeError>(env, "EINVAL", "gather(request)");
     Napi::Object o = info[0].As<Napi::Object>();
     double v[6];
     const char* keys[6] = {"offset", "rows", "cols", "strideR", "strideC", "itemSize"};
@@ -725,12 +717,12 @@ class View : public Napi::ObjectWrap<View> {
       Napi::Value x = o.Get(keys[k]);
       v[k] = x.IsNumber() ? x.As<Napi::Number>().DoubleValue() : -1;
       if (!(v[k] >= 0) || std::floor(v[k]) != v[k] || v[k] > 9007199254740991.0)
-        throw Napi::RangeError::New(env, std::string("gather: ") + keys[k] + " must be a non-negative integer");
+        throw CodedError<Napi::RangeError>(env, "RANGE", std::string("gather: ") + keys[k] + " must be a non-negative integer");
     }
     const double item = v[5];
     if (v[1] < 1 || v[2] < 1 || !(item == 1 || item == 2 || item == 4 || item == 8 || item == 16))
-      throw Napi::RangeError::New(env, "gather: an empty window or a bad item size");
-    if (v[1] * v[2] * item > 256.0 * 1024 * 1024) throw Napi::RangeError::New(env, "gather: at most 256 MiB");
+      throw CodedError<Napi::RangeError>(env, "RANGE", "gather: an empty window or a bad item size");
+    if (v[1] * v[2] * item > 256.0 * 1024 * 1024) throw CodedError<Napi::RangeError>(env, "RANGE", "gather: at most 256 MiB");
     auto* w = new GatherWorker(env, m, static_cast<uint64_t>(v[0]), static_cast<int64_t>(v[1]), static_cast<int64_t>(v[2]),
                                static_cast<int64_t>(v[3]), static_cast<int64_t>(v[4]), static_cast<int64_t>(item));
     Napi::Promise p = w->Promise();
@@ -755,11 +747,6 @@ class View : public Napi::ObjectWrap<View> {
 
   MappingPtr m_;
 };
-
-const char* ErrnoCode(int e) {
-  const char* name = strerrorname_np(e);
-  return name != nullptr ? name : "EIO";
-}
 
 // A MappedView object over a mapping (on the main thread, when its worker is done).
 Napi::Value NewView(Napi::Env env, MappingPtr m) {
@@ -813,6 +800,10 @@ class OpenWorker : public ViewWorker {
   MappingPtr m_;
 };
 
+// The code of a System V call's errno: removed (EIDRM) is EINVAL, as for a segment that never was;
+// a SIGBUS while copying (EFAULT here) is SHRANK (the segment vanished under the read).
+const char* SysvCode(int e) { return e == EIDRM ? "EINVAL" : e == EFAULT ? "SHRANK" : ErrnoCode(e); }
+
 // Why a System V segment could not be read, for a person.
 std::string SysvErrorText(const std::string& what, int e) {
   if (e == EINVAL || e == EIDRM) return what + ": no such System V segment (removed?)";
@@ -830,13 +821,13 @@ class OpenSysvWorker : public PromiseWorker {
   void Execute() override {
     const std::string what = "sysv:" + std::to_string(shmid_);
     struct shmid_ds ds {};
-    if (shmctl(shmid_, IPC_STAT, &ds) != 0) return Fail(what, errno, "IPC_STAT");
+    if (shmctl(shmid_, IPC_STAT, &ds) != 0) return Refused(what, errno);
     auto m = std::make_shared<Mapping>();
     m->path = what;
     m->ino = static_cast<uint64_t>(shmid_);
     m->len = static_cast<size_t>(ds.shm_segsz);
     void* a = shmat(shmid_, nullptr, SHM_RDONLY);
-    if (a == reinterpret_cast<void*>(-1)) return Fail(what, errno, "shmat");
+    if (a == reinterpret_cast<void*>(-1)) return Refused(what, errno);
     m->shmid = shmid_;
     m->addr = static_cast<const uint8_t*>(a);
     if (m->len > 0) madvise(a, m->len, MADV_RANDOM);
@@ -845,10 +836,7 @@ class OpenSysvWorker : public PromiseWorker {
   Napi::Value Result(Napi::Env env) override { return NewView(env, m_); }
 
  private:
-  void Fail(const std::string& what, int e, const char* call) {
-    SetCode(e == EIDRM ? "EINVAL" : ErrnoCode(e));
-    SetError(SysvErrorText(what, e));
-  }
+  void Refused(const std::string& what, int e) { Fail(SysvCode(e), SysvErrorText(what, e)); }
   int shmid_;
   MappingPtr m_;
 };
@@ -861,7 +849,7 @@ class RemoveSysvWorker : public PromiseWorker {
     if (shmctl(shmid_, IPC_RMID, nullptr) == 0) return;
     int e = errno;
     const std::string what = "sysv:" + std::to_string(shmid_);
-    SetCode(e == EIDRM ? "EINVAL" : ErrnoCode(e));
+    SetCode(SysvCode(e));
     if (e == EINVAL || e == EIDRM) SetError(what + ": no such System V segment (removed?)");
     else if (e == EPERM || e == EACCES) SetError(what + ": permission denied (only its owner, creator or root may remove it)");
     else SetError(ErrnoText(what + ": IPC_RMID", e));
@@ -883,7 +871,7 @@ class SysvEndsWorker : public PromiseWorker {
     if (table_) {
       // The table and every segment's ends in one worker pass (scanSysv): the shmid is a line's 2nd field.
       int fd = open("/proc/sysvipc/shm", O_RDONLY | O_CLOEXEC);
-      if (fd < 0 && errno != ENOENT) return SetError(ErrnoText("/proc/sysvipc/shm", errno));
+      if (fd < 0 && errno != ENOENT) return Fail(ErrnoCode(errno), ErrnoText("/proc/sysvipc/shm", errno));
       if (fd >= 0) {
         char buf[65536];
         for (;;) {
@@ -940,7 +928,7 @@ class SysvEndsWorker : public PromiseWorker {
       o.Set("size", Num(env, static_cast<double>(e.size)));
       if (e.err != 0) {
         const std::string what = "sysv:" + std::to_string(ids_[i]);
-        o.Set("code", Napi::String::New(env, e.err == EIDRM ? "EINVAL" : e.err == EFAULT ? "EFAULT" : ErrnoCode(e.err)));
+        o.Set("code", Napi::String::New(env, SysvCode(e.err)));
         o.Set("error", Napi::String::New(env, SysvErrorText(what, e.err)));
       } else {
         o.Set("head", Napi::Buffer<uint8_t>::Copy(env, e.head.data(), e.head.size()));
@@ -975,7 +963,7 @@ class SysvEndsWorker : public PromiseWorker {
 int ShmidArg(const Napi::CallbackInfo& info, const char* fn) {
   Napi::Env env = info.Env();
   double v = info.Length() > 0 && info[0].IsNumber() ? info[0].As<Napi::Number>().DoubleValue() : -1;
-  if (!(v >= 0) || v > 2147483647.0 || std::floor(v) != v) throw Napi::TypeError::New(env, std::string(fn) + "(shmid: a non-negative integer)");
+  if (!(v >= 0) || v > 2147483647.0 || std::floor(v) != v) throw CodedError<Napi::TypeError>(env, "EINVAL", std::string(fn) + "(shmid: a non-negative integer)");
   return static_cast<int>(v);
 }
 
@@ -1002,13 +990,13 @@ Napi::Value OpenSysvView(const Napi::CallbackInfo& info) {
 Napi::Value ReadSysvEnds(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (info.Length() < 3 || !info[0].IsArray() || !info[1].IsNumber() || !info[2].IsNumber())
-    throw Napi::TypeError::New(env, "readSysvEnds(shmids: number[], headBytes, tailBytes)");
+    throw CodedError<Napi::TypeError>(env, "EINVAL", "readSysvEnds(shmids: number[], headBytes, tailBytes)");
   Napi::Array a = info[0].As<Napi::Array>();
   std::vector<int> ids;
   ids.reserve(a.Length());
   for (uint32_t i = 0; i < a.Length(); ++i) {
     double v = a.Get(i).IsNumber() ? a.Get(i).As<Napi::Number>().DoubleValue() : -1;
-    if (!(v >= 0) || v > 2147483647.0 || std::floor(v) != v) throw Napi::TypeError::New(env, "readSysvEnds: shmids are non-negative integers");
+    if (!(v >= 0) || v > 2147483647.0 || std::floor(v) != v) throw CodedError<Napi::TypeError>(env, "EINVAL", "readSysvEnds: shmids are non-negative integers");
     ids.push_back(static_cast<int>(v));
   }
   size_t head, tail;
@@ -1021,7 +1009,7 @@ Napi::Value ReadSysvEnds(const Napi::CallbackInfo& info) {
 // ends: [{shmid, size, head...} | {shmid, size, error, code}]}, in one worker pass.
 Napi::Value ScanSysv(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  if (info.Length() < 2 || !info[0].IsNumber() || !info[1].IsNumber()) throw Napi::TypeError::New(env, "scanSysv(headBytes, tailBytes)");
+  if (info.Length() < 2 || !info[0].IsNumber() || !info[1].IsNumber()) throw CodedError<Napi::TypeError>(env, "EINVAL", "scanSysv(headBytes, tailBytes)");
   size_t head, tail;
   EndsArgs(info, 0, head, tail);
   auto* w = new SysvEndsWorker(env, {}, head, tail, true);
@@ -1037,17 +1025,17 @@ Napi::Value RemoveSysv(const Napi::CallbackInfo& info) {
 Napi::Value OpenView(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   std::string path;
-  if (info.Length() < 1 || !PathArg(info[0], path)) throw Napi::TypeError::New(env, "openView(path: string | Buffer, expect?)");
+  if (info.Length() < 1 || !PathArg(info[0], path)) throw CodedError<Napi::TypeError>(env, "EINVAL", "openView(path: string | Buffer, expect?)");
   bool expect = false;
   double dev = 0, ino = 0;
   if (info.Length() > 1 && !info[1].IsUndefined() && !info[1].IsNull()) {
-    if (!info[1].IsObject()) throw Napi::TypeError::New(env, "openView: expect is { dev, ino }");
+    if (!info[1].IsObject()) throw CodedError<Napi::TypeError>(env, "EINVAL", "openView: expect is { dev, ino }");
     Napi::Object o = info[1].As<Napi::Object>();
     Napi::Value d = o.Get("dev"), i = o.Get("ino");
     const double dv = d.IsNumber() ? d.As<Napi::Number>().DoubleValue() : -1;
     const double iv = i.IsNumber() ? i.As<Napi::Number>().DoubleValue() : -1;
     if (!(dv >= 0) || !(iv >= 0) || std::floor(dv) != dv || std::floor(iv) != iv || dv > 1.8e19 || iv > 1.8e19)
-      throw Napi::TypeError::New(env, "openView: expect.dev and expect.ino must be non-negative integers");
+      throw CodedError<Napi::TypeError>(env, "EINVAL", "openView: expect.dev and expect.ino must be non-negative integers");
     expect = true;
     dev = dv;
     ino = iv;

@@ -91,6 +91,7 @@ describe('shm-inspector CLI: list and inspect', function () {
       deleted: false,
       symlinkTarget: null,
       error: null,
+      errorCode: null,
     });
     const f = cat.segments.find((s) => s.name === 'b_f.npy')!;
     assert.strictEqual(f.dtype, '>f8');

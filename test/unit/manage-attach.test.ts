@@ -53,7 +53,7 @@ function fakeSegment(over: Partial<Segment>): Segment {
   return {
     name: 'x', path: '/dev/shm/x', dev: 1, ino: 2, size: 100, allocatedBytes: 4096, mtimeMs: 0, uid: 0, mode: 0o600, format: 'raw',
     producer: null, dtype: null, shape: null, fortranOrder: null, dataOffset: null, children: null, holders: [], orphan: true,
-    deleted: false, symlinkTarget: null, error: null, ...over,
+    deleted: false, symlinkTarget: null, error: null, errorCode: null, ...over,
   };
 }
 

@@ -3,6 +3,7 @@
  * Every decoder returns a Decoded (with `error` set for malformed input);
  * nothing thrown by a decoder escapes `decodeFile`.
  */
+import { errorCodeOr } from '../errors';
 import type { Decoded, FileBytes, ReadAt } from '../types';
 import { decodeArrow, isArrow } from './arrow';
 import { decodeJoblib, IN_JOBLIB_FOLDER, isJoblib } from './joblib';
@@ -97,7 +98,7 @@ export async function decodeFile(name: string, file: FileBytes, read: ReadAt): P
     try {
       return await d.decode(file, read, name);
     } catch (e) {
-      return { ...rawDecoded(), error: `decoder failed: ${describeError(e)}` };
+      return { ...rawDecoded(), error: `decoder failed: ${describeError(e)}`, errorCode: errorCodeOr(e, 'FORMAT') };
     }
   }
   return { ...rawDecoded(), error: notAsNamed(name, file) };

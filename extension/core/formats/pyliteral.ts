@@ -3,6 +3,7 @@
  * dicts, tuples, lists, strings, integers, True/False/None. It evaluates
  * nothing and bounds its depth, so hostile headers only produce errors.
  */
+import { ShmError } from '../errors';
 
 export type PyValue = string | number | bigint | boolean | null | PyValue[] | PyTuple | PyDict;
 export class PyTuple {
@@ -12,7 +13,12 @@ export class PyDict {
   constructor(readonly entries: Map<string, PyValue>) {}
 }
 
-export class PyLiteralError extends Error {}
+/** A Python literal that is malformed or beyond what is read (code FORMAT). */
+export class PyLiteralError extends ShmError {
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, 'FORMAT', options);
+  }
+}
 
 const MAX_DEPTH = 32;
 const MIN_SAFE = BigInt(Number.MIN_SAFE_INTEGER);

@@ -1,5 +1,6 @@
 /** Checks shared by the format decoders. */
 import type { Decoded, DecodedChild, FileBytes, ReadAt, SegmentFormat } from '../types';
+import { ShmError } from '../errors';
 
 /**
  * Null when `shape` x `itemsize` bytes from `offset` fit in a file of `size` bytes,
@@ -82,10 +83,8 @@ export function keptParts(parts: DecodedChild[], details: Record<string, unknown
   return kept.map((c) => (c.name.length <= MAX_KEPT_TEXT ? c : { ...c, name: cutText(c.name), error: c.error ?? `a name of ${c.name.length} characters (cut here)` }));
 }
 
-export function describeError(e: unknown): string {
-  if (e instanceof Error) return e.message;
-  return String(e);
-}
+/** The message of any thrown value (one definition: core/errors.ts). */
+export { errorMessage as describeError } from '../errors';
 
 /** Number of elements of a shape (as a JS number; exact up to 2^53). */
 export function elementCount(shape: readonly number[]): number {
@@ -100,8 +99,12 @@ export function failed(format: SegmentFormat, error: string, details?: Record<st
   return d;
 }
 
-/** Thrown by `readExact` and caught by each decoder, which turns it into an `error` string. */
-export class FormatError extends Error {}
+/** Thrown by `readExact` and caught by each decoder, which turns it into an `error` string (code FORMAT). */
+export class FormatError extends ShmError {
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, 'FORMAT', options);
+  }
+}
 
 /**
  * The bytes [offset, offset + length) of the file, from `head`/`tail` when they hold them,

@@ -5,6 +5,7 @@
  * No `vscode` import here or there.
  */
 import type { Segment } from '../types';
+import { ShmError, type ErrorCode } from '../errors';
 
 /** Progress of a long operation: bytes done of total. */
 export type ProgressFn = (done: number, total: number) => void;
@@ -166,13 +167,37 @@ export interface AttachSnippet {
   alternatives?: AttachSnippet[];
 }
 
-/** Errors the operations throw on purpose: the message is the one-line reason for the user. */
-export class OperationError extends Error {}
+/**
+ * Errors the operations throw on purpose: the message is the one-line reason for the user; the
+ * code says what kind of failure it is (FAILED when nothing more specific fits).
+ */
+export class OperationError extends ShmError {
+  constructor(message: string, code: ErrorCode = 'FAILED', options?: ErrorOptions) {
+    super(message, code, options);
+  }
+}
 
-/** The target is taken and `force` was not given: `existing` lists the paths that would be replaced. */
+/** The target is taken and `force` was not given (code EXISTS): `existing` lists the paths that would be replaced. */
 export class ExistsError extends OperationError {
-  constructor(message: string, readonly existing: string[]) {
-    super(message);
+  constructor(
+    message: string,
+    readonly existing: string[],
+  ) {
+    super(message, 'EXISTS');
+  }
+}
+
+/**
+ * Runs `run(false)`; when its target exists (an ExistsError, code EXISTS), asks `confirm` and runs
+ * `run(true)` if it agrees (undefined if not). Any other error goes to the caller as it is, also
+ * one that speaks of something existing (a folder of that name: EISDIR).
+ */
+export async function replacingIfConfirmed<T>(run: (force: boolean) => PromiseLike<T>, confirm: (e: ExistsError) => Promise<boolean>): Promise<T | undefined> {
+  try {
+    return await run(false);
+  } catch (e) {
+    if (!(e instanceof ExistsError) || e.code !== 'EXISTS') throw e;
+    return (await confirm(e)) ? run(true) : undefined;
   }
 }
 

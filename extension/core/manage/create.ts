@@ -17,6 +17,7 @@ import {
   arrayBytes, bytesWords, checkAbort, CHUNK, copyRange, createExclusive, errnoOf, errnoText, isAbort, npyDescr, npyHeader,
   openRegular, placeNoReplace, removeIfSame, requireRoom, sweepStaleTemps, tempBeside, validateName, writeAll,
 } from './util';
+import { errorCode } from '../errors';
 
 export interface CreatePlan {
   dt: NumericDType;
@@ -230,7 +231,7 @@ export async function createSegment(req: CreateRequest): Promise<CreateResult> {
   checkAbort(req.signal);
   const taken = async () => {
     const st = await fs.promises.lstat(full).catch(() => null);
-    return st ? new OperationError(`${name}: already exists${st.isSymbolicLink() ? ' (a symbolic link; not followed)' : ''}`) : null;
+    return st ? new OperationError(`${name}: already exists${st.isSymbolicLink() ? ' (a symbolic link; not followed)' : ''}`, 'EXISTS') : null;
   };
   // Refused before any byte is written; placeNoReplace checks again, atomically, at the end.
   const early = await taken();
@@ -240,8 +241,8 @@ export async function createSegment(req: CreateRequest): Promise<CreateResult> {
   try {
     made = await createExclusive(tmp, req.mode ?? 0o600);
   } catch (e) {
-    if (errnoOf(e) === 'ENOENT') throw new OperationError(`${dir}: no such directory`);
-    throw new OperationError(`${name}: cannot create: ${errnoText(e)}`);
+    if (errnoOf(e) === 'ENOENT') throw new OperationError(`${dir}: no such directory`, 'ENOENT');
+    throw new OperationError(`${name}: cannot create: ${errnoText(e)}`, errorCode(e));
   }
   const { fh, dev, ino } = made;
   let src: fs.promises.FileHandle | undefined;
@@ -268,14 +269,14 @@ export async function createSegment(req: CreateRequest): Promise<CreateResult> {
     }
     await fh.close();
     checkAbort(req.signal);
-    if (!(await placeNoReplace(tmp, full))) throw (await taken()) ?? new OperationError(`${name}: already exists`);
+    if (!(await placeNoReplace(tmp, full))) throw (await taken()) ?? new OperationError(`${name}: already exists`, 'EXISTS');
   } catch (e) {
     await src?.close().catch(() => undefined);
     await fh.close().catch(() => undefined);
     await removeIfSame(tmp, dev, ino);
     if (isAbort(e) || e instanceof OperationError) throw e;
-    if (errnoOf(e) === 'ENOSPC') throw new OperationError(`${dir} ran out of room while writing ${name} (${bytesWords(total)}); nothing was left behind`);
-    throw new OperationError(`${name}: ${errnoText(e)}; nothing was left behind`);
+    if (errnoOf(e) === 'ENOSPC') throw new OperationError(`${dir} ran out of room while writing ${name} (${bytesWords(total)}); nothing was left behind`, 'ENOSPC');
+    throw new OperationError(`${name}: ${errnoText(e)}; nothing was left behind`, errorCode(e));
   }
   await src?.close().catch(() => undefined);
   return {

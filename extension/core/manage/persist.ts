@@ -23,6 +23,7 @@ import {
   arrayBytes, bytesWords, checkAbort, copyRange, createExclusive, errnoOf, errnoText, fsyncDir, isAbort, npyDescr, npyHeader,
   openRegular, placeNoReplace, readSmallRegular, removeIfSame, requireRoom, sweepStaleTemps, tempBeside, validateName, writeAll,
 } from './util';
+import { errorCode } from '../errors';
 
 /** The segment to persist: with `pid`, a deleted one that this process holds is preferred. */
 async function findSegment(dir: string, rel: string, pid: number | undefined): Promise<Segment | null> {
@@ -48,9 +49,9 @@ async function openLive(seg: Segment): Promise<Source> {
     fh = await fs.promises.open(fsPath(seg.path), c.O_RDONLY | c.O_NOFOLLOW | c.O_NONBLOCK | c.O_NOCTTY);
   } catch (e) {
     const code = errnoOf(e);
-    if (code === 'ELOOP') throw new OperationError(`${seg.name}: a symbolic link; not followed`);
-    if (code === 'ENOENT') throw new OperationError(`${seg.name}: no such segment`);
-    throw new OperationError(`${seg.name}: cannot read it: ${errnoText(e)}`);
+    if (code === 'ELOOP') throw new OperationError(`${seg.name}: a symbolic link; not followed`, 'ELOOP');
+    if (code === 'ENOENT') throw new OperationError(`${seg.name}: no such segment`, 'ENOENT');
+    throw new OperationError(`${seg.name}: cannot read it: ${errnoText(e)}`, errorCode(e));
   }
   const st = await fh.stat();
   if (!st.isFile() || st.dev !== seg.dev || st.ino !== seg.ino) {
@@ -183,7 +184,7 @@ async function finalNameProblem(p: string): Promise<{ exists: boolean }> {
     if (code === 'ENAMETOOLONG') {
       throw new OperationError(`${path.basename(p)}: a file name of ${Buffer.byteLength(path.basename(p))} bytes; at most 255 (FILE.sha256 needs 7 more than FILE)`);
     }
-    throw new OperationError(`${p}: ${errnoText(e)}`);
+    throw new OperationError(`${p}: ${errnoText(e)}`, errorCode(e));
   }
 }
 
@@ -199,7 +200,7 @@ function wordList(words: string[]): string {
  */
 async function ourSidecar(file: string, strict = false): Promise<{ sha256: string | null } | null> {
   const text = await readSmallRegular(file, SMALL_FILE_MAX).catch((e: unknown) => {
-    if (strict) throw e instanceof OperationError ? new OperationError(`${e.message}; not restored`) : e;
+    if (strict) throw e instanceof OperationError ? new OperationError(`${e.message}; not restored`, e.code) : e;
     return null;
   });
   if (text === null || !/"writer": "shm-inspector"/.test(text)) return null;
@@ -226,7 +227,7 @@ export async function persistSegment(req: PersistRequest): Promise<PersistResult
   const to = path.resolve(req.to);
   const toDir = path.dirname(to);
   const seg = await findSegment(dir, rel, req.pid);
-  if (!seg) throw new OperationError(`${rel}: no such segment`);
+  if (!seg) throw new OperationError(`${rel}: no such segment`, 'ENOENT');
   if (seg.format === 'directory') throw new OperationError(`${rel}: a folder; persist its entries one by one`);
   if (seg.format === 'symlink') throw new OperationError(`${rel}: a symbolic link (to ${seg.symlinkTarget}); not followed`);
   if (isPart(seg)) throw new OperationError(`${rel}: part of a container; persist the container`);
@@ -279,7 +280,7 @@ export async function persistSegment(req: PersistRequest): Promise<PersistResult
     try {
       made = await createExclusive(tmp, src.mode || 0o600);
     } catch (e) {
-      throw new OperationError(`${toDir}: cannot write there: ${errnoText(e)}`);
+      throw new OperationError(`${toDir}: cannot write there: ${errnoText(e)}`, errorCode(e));
     }
     staged.push({ tmp, final: to, dev: made.dev, ino: made.ino });
     const hash = nodeCrypto().createHash('sha256');
@@ -343,8 +344,8 @@ export async function persistSegment(req: PersistRequest): Promise<PersistResult
       // Without force the names placed so far were free: taking them back restores how it was.
       for (const s of staged.slice(0, placed)) await removeIfSame(s.final, s.dev, s.ino);
       if (e instanceof ExistsError) throw new ExistsError(`${e.message}; nothing was left behind`, e.existing);
-      if (e instanceof OperationError) throw new OperationError(`${e.message}; nothing was left behind`);
-      throw new OperationError(`${rel}: persist failed: ${errnoText(e)}; nothing was left behind`);
+      if (e instanceof OperationError) throw new OperationError(`${e.message}; nothing was left behind`, e.code);
+      throw new OperationError(`${rel}: persist failed: ${errnoText(e)}; nothing was left behind`, errorCode(e));
     }
     if (placed > 0) {
       const done = staged.slice(0, placed).map((s) => path.basename(s.final)).join(' and ');
@@ -357,9 +358,9 @@ export async function persistSegment(req: PersistRequest): Promise<PersistResult
     // old file (whichever existed) is as it was.
     const old = taken.map((p) => path.basename(p));
     const kept = old.length > 0 ? `; ${wordList(old)} ${old.length === 1 ? 'is' : 'are'} untouched` : '; nothing was left behind';
-    if (errnoOf(e) === 'ENOSPC') throw new OperationError(`${toDir} ran out of room while writing ${path.basename(to)} (${bytesWords(total)})${kept}`);
+    if (errnoOf(e) === 'ENOSPC') throw new OperationError(`${toDir} ran out of room while writing ${path.basename(to)} (${bytesWords(total)})${kept}`, 'ENOSPC');
     if (e instanceof OperationError) throw e;
-    throw new OperationError(`${rel}: persist failed: ${errnoText(e)}${kept}`);
+    throw new OperationError(`${rel}: persist failed: ${errnoText(e)}${kept}`, errorCode(e));
   } finally {
     await src.fh.close().catch(() => undefined);
   }
@@ -400,7 +401,7 @@ export async function restoreSegment(req: RestoreRequest): Promise<RestoreResult
     const expected = await expectedChecksum(file);
     const sidecar = await ourSidecar(`${file}.json`, true);
     const existing = await fs.promises.lstat(full).catch(() => null);
-    if (existing?.isDirectory()) throw new OperationError(`${name}: a folder of that name exists in ${dir}; not replaced`);
+    if (existing?.isDirectory()) throw new OperationError(`${name}: a folder of that name exists in ${dir}; not replaced`, 'EISDIR');
     if (existing && !req.force) throw new ExistsError(`${name}: already exists in ${dir}; pass --force to replace it`, [shownPath]);
     await sweepStaleTemps(dir);
     await requireRoom(dir, st.size, name);
@@ -409,7 +410,7 @@ export async function restoreSegment(req: RestoreRequest): Promise<RestoreResult
     try {
       made = await createExclusive(tmp, st.mode & 0o777 || 0o600);
     } catch (e) {
-      throw new OperationError(`${dir}: cannot write there: ${errnoText(e)}`);
+      throw new OperationError(`${dir}: cannot write there: ${errnoText(e)}`, errorCode(e));
     }
     const hash = nodeCrypto().createHash('sha256');
     await copyRange(src, 0, st.size, made.fh, 0, { signal: req.signal, onProgress: req.onProgress, hash });
@@ -429,7 +430,7 @@ export async function restoreSegment(req: RestoreRequest): Promise<RestoreResult
     // force was about), never a file that took the name since; a name that was free must still be.
     const now = existing ? await fs.promises.lstat(full).catch(() => null) : null;
     if (req.force && existing && now && !(now.dev === existing.dev && now.ino === existing.ino)) {
-      throw new ExistsError(`${name}: another file took its place in ${dir} while the snapshot was restored; not replaced (restore again to replace what is there now)`, [shownPath]);
+      throw new OperationError(`${name}: another file took its place in ${dir} while the snapshot was restored; not replaced (restore again to replace what is there now)`, 'CHANGED');
     }
     if (req.force && existing && now) {
       await fs.promises.rename(tmp, full);
@@ -445,8 +446,8 @@ export async function restoreSegment(req: RestoreRequest): Promise<RestoreResult
       await removeIfSame(tmp, made.dev, made.ino);
     }
     if (isAbort(e) || e instanceof OperationError) throw e;
-    if (errnoOf(e) === 'ENOSPC') throw new OperationError(`${dir} ran out of room while restoring ${name}; nothing was left behind`);
-    throw new OperationError(`${name}: restore failed: ${errnoText(e)}; nothing was left behind`);
+    if (errnoOf(e) === 'ENOSPC') throw new OperationError(`${dir} ran out of room while restoring ${name}; nothing was left behind`, 'ENOSPC');
+    throw new OperationError(`${name}: restore failed: ${errnoText(e)}; nothing was left behind`, errorCode(e));
   } finally {
     await src.close().catch(() => undefined);
   }

@@ -107,7 +107,7 @@ const VANISHED = 'vanished before it could be removed';
 function kindOf(seg: Segment): RemoveItem['kind'] {
   if (seg.format === 'directory') return 'dir';
   if (seg.format === 'symlink') return 'symlink';
-  return seg.error?.startsWith('not a regular file') ? 'other' : 'file';
+  return seg.errorCode === 'NOTFILE' ? 'other' : 'file';
 }
 
 function baseName(seg: Segment): string {

@@ -7,6 +7,7 @@
 import * as fs from 'fs';
 import { native } from '../../native';
 import type { Family, Inherited, MemoryReport, ProcessMemory } from './types';
+import { ShmError } from '../errors';
 
 /** The order of the numbers per process in the native scan (native/src/procs.cc `Field`). */
 const F = {
@@ -143,9 +144,9 @@ export interface MeasureOptions {
 }
 
 /** A cancelled pass rejects with this. */
-export class Cancelled extends Error {
+export class Cancelled extends ShmError {
   constructor() {
-    super('cancelled');
+    super('cancelled', 'CANCELLED');
   }
 }
 
