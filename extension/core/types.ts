@@ -9,6 +9,8 @@ export type SegmentFormat =
   | 'safetensors'
   | 'arrow'
   | 'joblib'
+  | 'shareablelist'
+  | 'pickle'
   | 'semaphore'
   | 'directory'
   | 'symlink'

@@ -367,6 +367,23 @@ export class ArrowTable implements TableModel {
     return this.totalRows;
   }
 
+  /**
+   * Where a top-level fixed-width numeric column's values lie, batch by batch (for native
+   * statistics): the absolute offset of its first value, its rows and nulls, its first row.
+   * Throws a TableError for a column of another type or a compressed batch.
+   */
+  valueRuns(col: number): { offset: number; rows: number; nullCount: number; start: number }[] {
+    const type = this.schema.fields[col]?.type as DataType | undefined;
+    if (!type || (type.typeId !== Type.Int && type.typeId !== Type.Float)) throw new TableError(`column '${this.columns[col]?.name}' is ${String(type)}, not a number`);
+    const w = fixedWidth(type)!;
+    return this.batches.map((batch) => {
+      const L = this.layoutOf(batch)[col];
+      const values = L.buffers[1];
+      if (values.length < L.node.length * w) throw new TableError(`record batch ${batch.index}: the values buffer of '${L.path}' holds ${values.length} bytes, its ${L.node.length} rows need ${L.node.length * w}`);
+      return { offset: batch.body + values.offset, rows: L.node.length, nullCount: L.node.nullCount, start: batch.start };
+    });
+  }
+
   /** The batch holding row r (binary search over the batches' first rows). */
   private batchOf(r: number): number {
     let lo = 0;
