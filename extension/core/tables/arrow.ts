@@ -169,7 +169,10 @@ function layOut(fields: readonly Field[], batch: Batch, version: MetadataVersion
         throw new TableError(`record batch ${batch.index}: a buffer of column '${path}' (${b.offset}+${b.length}) lies outside the ${batch.bodyLength}-byte body`);
       }
     }
-    if (!Number.isSafeInteger(n.length) || n.length < 0 || !Number.isSafeInteger(n.nullCount) || n.nullCount < 0 || n.nullCount > n.length) {
+    // A Null column's null count is its length; apache-arrow writes -1 (unknown) for a sliced one.
+    if (type.typeId === Type.Null && Number.isSafeInteger(n.length) && n.length >= 0) {
+      /* no buffers, nothing else to check */
+    } else if (!Number.isSafeInteger(n.length) || n.length < 0 || !Number.isSafeInteger(n.nullCount) || n.nullCount < 0 || n.nullCount > n.length) {
       throw new TableError(`record batch ${batch.index}: column '${path}' has a field node of ${n.length} rows, ${n.nullCount} nulls`);
     }
     const children = childFields(type).map((c) => walk(c, `${path}.${c.name}`));
@@ -311,6 +314,9 @@ export class ArrowTable implements TableModel {
     const batch: Batch = { header: d.data, body, bodyLength, start: 0, dictionaries: new Map(), index };
     const length = d.data.length;
     if (!Number.isSafeInteger(length) || length < 0) throw new TableError(`Arrow dictionary batch ${index}: ${length} entries`);
+    if (!d.isDelta && this.kind === 'file' && this.dicts.has(d.id)) {
+      throw new TableError(`Arrow file: dictionary batch ${index} replaces dictionary ${d.id}, which the file format does not allow (only deltas)`);
+    }
     const parts = d.isDelta ? [...(this.dicts.get(d.id) ?? [])] : [];
     const first = parts.length ? parts[parts.length - 1].first + parts[parts.length - 1].length : 0;
     parts.push({ batch, first, length });
