@@ -310,7 +310,11 @@ export class ArrowTable implements TableModel {
   }
 
   private addDictionary(d: { id: number; isDelta: boolean; data: BatchHeader }, body: number, bodyLength: number, index: number): void {
-    if (!this.dictTypes.has(d.id)) throw new TableError(`Arrow dictionary batch ${index} has id ${d.id}, which no column of the schema uses`);
+    if (!this.dictTypes.has(d.id)) {
+      // Nothing reads it; a column whose id has no dictionary says so when read.
+      if (this.notes.length < 16) this.notes.push(`dictionary batch ${index} has id ${d.id}, which no column of the schema uses: ignored`);
+      return;
+    }
     const batch: Batch = { header: d.data, body, bodyLength, start: 0, dictionaries: new Map(), index };
     const length = d.data.length;
     if (!Number.isSafeInteger(length) || length < 0) throw new TableError(`Arrow dictionary batch ${index}: ${length} entries`);
