@@ -226,7 +226,7 @@ async function scanFile(file: FileBytes, read: ReadAt, footerLength: number): Pr
 }
 
 /** Buffers a node of this type owns in a record batch (children not included), or null if unknown. */
-function bufferCount(type: DataType, version: MetadataVersion): number | null {
+export function bufferCount(type: DataType, version: MetadataVersion): number | null {
   switch (type.typeId) {
     case Type.Null:
       return 0;
@@ -251,7 +251,7 @@ function bufferCount(type: DataType, version: MetadataVersion): number | null {
 }
 
 /** Bytes per value of a fixed-width primitive column, or null. */
-function fixedWidth(type: DataType): number | null {
+export function fixedWidth(type: DataType): number | null {
   const t = type as unknown as Record<string, number>;
   switch (type.typeId) {
     case Type.Int:

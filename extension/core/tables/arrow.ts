@@ -11,7 +11,7 @@
 import { DateUnit, IntervalUnit, MetadataVersion, Precision, TimeUnit, Type, UnionMode } from 'apache-arrow/enum';
 import type { DataType, Field, Schema } from 'apache-arrow';
 import type { BufferRegion, FieldNode, RecordBatch as BatchHeader } from 'apache-arrow/ipc/metadata/message';
-import { arrowIpc, blockMessage, Budget, checkBlocks, decodeMessage, FILE_MAGIC, readMessage } from '../formats/arrow';
+import { arrowIpc, blockMessage, Budget, bufferCount, checkBlocks, decodeMessage, FILE_MAGIC, fixedWidth, readMessage } from '../formats/arrow';
 import { verifyFooter } from '../formats/flatbuf';
 import type { FileBytes } from '../types';
 import { describeError, FormatError } from '../formats/util';
@@ -96,54 +96,11 @@ function kindOf(type: DataType): CellKind {
 
 type T = Record<string, unknown> & DataType;
 
-/** Bytes per value of a fixed-width type, or null. */
-function fixedWidth(type: DataType): number | null {
-  const t = type as T;
-  switch (type.typeId) {
-    case Type.Int:
-    case Type.Time:
-    case Type.Decimal:
-      return (t.bitWidth as number) / 8;
-    case Type.Float:
-      return t.precision === Precision.HALF ? 2 : t.precision === Precision.SINGLE ? 4 : 8;
-    case Type.Date:
-      return t.unit === DateUnit.DAY ? 4 : 8;
-    case Type.Timestamp:
-    case Type.Duration:
-      return 8;
-    case Type.Interval:
-      return t.unit === IntervalUnit.YEAR_MONTH ? 4 : t.unit === IntervalUnit.DAY_TIME ? 8 : 16;
-    case Type.FixedSizeBinary:
-      return t.byteWidth as number;
-  }
-  return null;
-}
-
-/** Buffers a node of this type owns (children not included). */
-function bufferCount(type: DataType, version: MetadataVersion): number {
-  switch (type.typeId) {
-    case Type.Null:
-      return version < MetadataVersion.V5 ? 1 : 0;
-    case Type.Struct:
-    case Type.FixedSizeList:
-      return 1;
-    case Type.Binary:
-    case Type.Utf8:
-    case Type.LargeBinary:
-    case Type.LargeUtf8:
-      return 3;
-    case Type.Union:
-      return ((type as T).mode === UnionMode.Dense ? 2 : 1) + (version < MetadataVersion.V5 ? 1 : 0);
-    case Type.Bool:
-    case Type.List:
-    case Type.LargeList:
-    case Type.Map:
-    case Type.Dictionary:
-      return 2;
-    default:
-      if (fixedWidth(type) !== null) return 2;
-      throw new TableError(`Arrow type ${String(type)} is not read (string and binary views, run-end encoding)`);
-  }
+/** Buffers a node of this type owns (children not included); a TableError for the types not read. */
+function buffersOf(type: DataType, version: MetadataVersion): number {
+  const n = bufferCount(type, version);
+  if (n === null) throw new TableError(`Arrow type ${String(type)} is not read (string and binary views, run-end encoding)`);
+  return n;
 }
 
 /** The children a node of this type has in a batch (a dictionary's values are in its own batch). */
@@ -160,7 +117,7 @@ function layOut(fields: readonly Field[], batch: Batch, version: MetadataVersion
     const type = f.type as DataType;
     const n = h.nodes[node++];
     if (!n) throw new TableError(`record batch ${batch.index}: no field node for column '${path}' (the header has ${h.nodes.length})`);
-    const k = bufferCount(type, version);
+    const k = buffersOf(type, version);
     const buffers = h.buffers.slice(buf, buf + k);
     buf += k;
     if (buffers.length < k) throw new TableError(`record batch ${batch.index}: column '${path}' has ${buffers.length} of its ${k} buffers`);
