@@ -7,7 +7,7 @@
  * naming it; nothing reads outside the file.
  */
 import * as A from 'apache-arrow';
-import { BufferRegion, FieldNode, Message, RecordBatch as BatchHeader, DictionaryBatch } from 'apache-arrow/ipc/metadata/message';
+import { BodyCompression, BufferRegion, FieldNode, Message, RecordBatch as BatchHeader, DictionaryBatch } from 'apache-arrow/ipc/metadata/message';
 import * as assert from 'assert';
 import { execFileSync } from 'child_process';
 import * as fs from 'fs';
@@ -56,13 +56,13 @@ function stream(parts: { meta: Uint8Array; body: Uint8Array }[]): Buffer {
 }
 
 /** The record batch message rewritten: nodes and buffers edited. */
-function editBatch(meta: Uint8Array, edit: (nodes: FieldNode[], buffers: BufferRegion[]) => void): Uint8Array {
+function editBatch(meta: Uint8Array, edit: (nodes: FieldNode[], buffers: BufferRegion[]) => void, compression: BodyCompression | null = null): Uint8Array {
   const m = Message.decode(meta);
   const h = m.header() as BatchHeader;
   const nodes = h.nodes.map((n) => new FieldNode(n.length, n.nullCount));
   const buffers = h.buffers.map((b) => new BufferRegion(b.offset, b.length));
   edit(nodes, buffers);
-  return Message.encode(Message.from(new BatchHeader(h.length, nodes, buffers, null), Number(m.bodyLength)));
+  return Message.encode(Message.from(new BatchHeader(h.length, nodes, buffers, compression), Number(m.bodyLength)));
 }
 
 const ROWS = 10;
@@ -141,6 +141,14 @@ describe('tables: bad input (tables-bad)', function () {
     const r = await runCli(['head', 'falling.arrows', '--dir', dir]);
     assert.strictEqual(r.code, 1);
     assert.match(r.stderr, /falling\.arrows: column 's', record batch 0: /);
+  });
+
+  it('a compressed record batch (LZ4 frame): said in every column, not misread as raw values', async () => {
+    const parts = messages(A.tableToIPC(table(), 'stream'));
+    const at = parts.findIndex((p) => Message.decode(p.meta).isRecordBatch());
+    const lz4 = stream(parts.map((p, i) => (i === at ? { meta: editBatch(p.meta, () => undefined, new BodyCompression(0, 0)), body: p.body } : p)));
+    const errors = await pageErrors('lz4.arrows', lz4);
+    for (const e of errors) assert.match(e!, /record batch 0 is compressed \(LZ4 or ZSTD\): compressed Arrow buffers are not read yet/);
   });
 
   it('a dictionary id that no dictionary batch has; an index past the dictionary', async () => {
