@@ -15,6 +15,7 @@ import { CATALOG_COMMANDS } from './cli/catalog';
 import { INTERPRET_COMMANDS } from './cli/interpret';
 import { MANAGE_COMMANDS } from './cli/manage';
 import { PROCESS_COMMANDS } from './cli/processes';
+import { TABLE_COMMANDS } from './cli/head';
 import { COMMON_OPTIONS, exitCodeOf, type Command, type CommandContext } from './cli/common';
 import { displayLines, displayText } from './core/names';
 
@@ -22,7 +23,7 @@ export { Failure, table } from './cli/common';
 export type { Command, CommandContext } from './cli/common';
 
 /** Every subcommand; each group lives in its own module under cli/. */
-export const COMMANDS: Command[] = [...CATALOG_COMMANDS, ...ARRAY_COMMANDS, ...MANAGE_COMMANDS, ...INTERPRET_COMMANDS, ...PROCESS_COMMANDS];
+export const COMMANDS: Command[] = [...CATALOG_COMMANDS, ...ARRAY_COMMANDS, ...MANAGE_COMMANDS, ...INTERPRET_COMMANDS, ...PROCESS_COMMANDS, ...TABLE_COMMANDS];
 
 /** Splits text into lines of at most `width` characters, at spaces. */
 function wrap(text: string, width: number): string[] {
@@ -102,6 +103,9 @@ export async function run(argv: string[], io: { out: (s: string) => void; err: (
       // Human output never carries a control character but its line breaks (core/names.ts).
       print(text) {
         io.out(displayLines(text) + '\n');
+      },
+      write(text) {
+        io.out(text);
       },
       note(text) {
         io.err(`shm-inspector: note: ${displayText(text)}\n`);

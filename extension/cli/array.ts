@@ -16,6 +16,7 @@ import type { Segment } from '../core/types';
 import { openSysvView, openView, type MappedView } from '../native';
 import { errorCode, isReadFailure, ShmError } from '../core/errors';
 import { Failure, failureOf, table, type Command, type CommandContext } from './common';
+import { tableColumnStats } from './head';
 
 const SELECTION_HELP =
   'SELECTION: --tensor T | --column C | --dtype D --shape A,B[,...] [--offset N] [--order C|F]; --axes I,J; --index K1,K2,...; --part magnitude|phase|real|imag';
@@ -130,6 +131,9 @@ export const ARRAY_COMMANDS: Command[] = [
     positionals: [1, 1],
     async run(ctx) {
       const flags = parseSelectionFlags(ctx.values);
+      // A table's column (Arrow over several batches or with nulls, a record field): cli/head.ts.
+      const column = await tableColumnStats(ctx);
+      if (column !== null) return column;
       return withArray(ctx, flags, async (view, sel) => {
         // Statistics would count the null rows' slots as values: no numbers rather than wrong ones.
         if (sel.nullCount) throw new Failure(`${sel.what}: ${sel.note}; statistics would count them as values`);

@@ -35,6 +35,8 @@ export interface CommandContext {
   printJson(doc: unknown): void;
   /** Writes human-readable text (a newline is added). */
   print(text: string): void;
+  /** Writes data as it is (`head --csv`): no escaping, no newline added. */
+  write(text: string): void;
   /** A note on stderr (`shm-inspector: note: ...`): what the user should know, with or without --json. */
   note(text: string): void;
 }

@@ -10,6 +10,8 @@ export type SegmentFormat =
   | 'safetensors'
   | 'arrow'
   | 'joblib'
+  | 'shareablelist'
+  | 'pickle'
   | 'semaphore'
   | 'directory'
   | 'symlink'

@@ -162,9 +162,12 @@ describe('formats: joblib memmaps (real joblib.Parallel and joblib.dump)', () =>
     }
   });
 
-  it('leaves other pickles alone outside a joblib folder', async () => {
+  // Issue #16 changed what such a file is: a `pickle` (described, never run), where it was `raw`; never joblib.
+  it('leaves other pickles alone outside a joblib folder (a pickle, not a joblib array)', async () => {
     const name = uniqueName('plain') + '.pkl';
     fs.writeFileSync(path.join(dir, name), Buffer.from([0x80, 0x04, 0x4b, 0x01, 0x2e]));
-    assert.strictEqual((await segment(name)).format, 'raw');
+    const seg = await segment(name);
+    assert.strictEqual(seg.format, 'pickle');
+    assert.deepStrictEqual([(seg.details?.pickle as { type: string }).type, seg.dataOffset], ['builtins.int', null]);
   });
 });

@@ -55,7 +55,8 @@ function fileBytes(b: Uint8Array): FileBytes {
   return { size: b.length, head, tail: b.subarray(b.length - t), tailOffset: b.length - t };
 }
 
-const FORMATS = new Set(['npy', 'sharedarray', 'safetensors', 'arrow', 'joblib', 'raw']);
+// `shareablelist` and `pickle` added with issue #16.
+const FORMATS = new Set(['npy', 'sharedarray', 'safetensors', 'arrow', 'joblib', 'shareablelist', 'pickle', 'raw']);
 
 function checkDecoded(d: Decoded, size: number, where: string): void {
   assert.ok(d && typeof d === 'object', `${where}: a Decoded`);
@@ -183,6 +184,13 @@ describe('formats: fuzz (mutated and truncated headers of every format)', () => 
     samples.push({ name: 'arrow file, 2 batches', file: 'b.arrow', bytes: Buffer.from(A.tableToIPC(many, 'file')), format: 'arrow' });
     samples.push({ name: 'arrow stream, 2 batches', file: 'b.arrows', bytes: Buffer.from(A.tableToIPC(many, 'stream')), format: 'arrow' });
     samples.push({ name: 'arrow file, wide schema', file: 'c.arrow', bytes: Buffer.from(A.tableToIPC(new A.Table(wide), 'file')), format: 'arrow' });
+    // Issue #16: a ShareableList (made in /dev/shm by Python, read back) and a pickle in a segment.
+    const sl = jar.name('shmi_fuzz_sl');
+    execFileSync(PYTHON, [path.resolve(__dirname, '..', '..', '..', 'test', 'fixtures', 'make_tables.py'), 'shareablelist', sl.name], { encoding: 'utf8', timeout: 60_000 });
+    samples.push({ name: 'ShareableList', file: sl.name, bytes: fs.readFileSync(sl.path), format: 'shareablelist' });
+    const pk = path.join(dir, 'obj');
+    execFileSync(PYTHON, [path.resolve(__dirname, '..', '..', '..', 'test', 'fixtures', 'make_tables.py'), 'pickle', pk, 'frame'], { encoding: 'utf8', timeout: 60_000 });
+    samples.push({ name: 'pickle in a segment', file: 'obj', bytes: fs.readFileSync(pk), format: 'pickle' });
     samples.push({ name: 'arrow stream, wide schema', file: 'c.arrows', bytes: Buffer.from(A.tableToIPC(new A.Table(wide), 'stream')), format: 'arrow' });
   });
   after(() => jar.cleanup());

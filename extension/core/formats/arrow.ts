@@ -14,12 +14,12 @@ import { bytesAt, describeError, failed, FormatError, keptMetadata, keptParts, M
 
 /** The metadata readers, loaded on the first Arrow file (see arrow-meta.ts). */
 let meta: typeof import('./arrow-meta') | undefined;
-function arrowIpc(): typeof import('./arrow-meta') {
+export function arrowIpc(): typeof import('./arrow-meta') {
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   return (meta ??= require('./arrow-meta.js') as typeof import('./arrow-meta'));
 }
 
-const FILE_MAGIC = 'ARROW1';
+export const FILE_MAGIC = 'ARROW1';
 const MAX_METADATA = 16 * MiB;
 /** Message headers read to count rows (one small read each); beyond this the count is left unknown. */
 const MAX_MESSAGES = 2_000;
@@ -58,7 +58,7 @@ export function isArrow(file: FileBytes): boolean {
 }
 
 /** Verifies and decodes one message flatbuffer. */
-function decodeMessage(meta: Uint8Array): Message {
+export function decodeMessage(meta: Uint8Array): Message {
   verifyMessage(meta);
   const m = arrowIpc().Message.decode(meta);
   if (m.version < MetadataVersion.V4) throw new FormatError(`Arrow metadata version V${m.version + 1} is too old`);
@@ -85,7 +85,7 @@ interface Scan {
 }
 
 /** Metadata bytes a decoder may read past the footer or schema: beyond it, counts are left unknown. */
-class Budget {
+export class Budget {
   constructor(private left: number) {}
   take(n: number): boolean {
     this.left -= n;
@@ -94,7 +94,7 @@ class Budget {
 }
 
 /** Reads the metadata of the message at `pos` (prefix, flatbuffer), not its body. */
-async function readMessage(file: FileBytes, read: ReadAt, pos: number, what: string, budget: Budget | null) {
+export async function readMessage(file: FileBytes, read: ReadAt, pos: number, what: string, budget: Budget | null) {
   const chunk = await readExact(file, read, pos, Math.min(file.size - pos, 1024), what);
   const p = messagePrefix(chunk);
   if (!p) throw new FormatError(`truncated: ${what} at ${pos}`);
@@ -165,7 +165,7 @@ async function scanStream(file: FileBytes, read: ReadAt, start: number): Promise
  * and that no two overlap: a footer whose blocks all point at one region would otherwise have
  * that region read once per block (2000 x 16 MiB: 12 s) and its rows counted as many times.
  */
-function checkBlocks(footer: InstanceType<ReturnType<typeof arrowIpc>['Footer']>, footerAt: number): void {
+export function checkBlocks(footer: InstanceType<ReturnType<typeof arrowIpc>['Footer']>, footerAt: number): void {
   const spans: { offset: number; end: number; what: string }[] = [];
   const add = (block: { offset: number; metaDataLength: number; bodyLength: number } | null, what: string) => {
     if (!block) throw new FormatError(`Arrow footer: ${what} missing`);
@@ -190,7 +190,7 @@ function checkBlocks(footer: InstanceType<ReturnType<typeof arrowIpc>['Footer']>
  * The flatbuffer of the message at `offset` (inside a block of `length` bytes): a small read for
  * the prefix, then only the flatbuffer (never the block's padding or body). Counts its bytes in `budget`.
  */
-async function blockMessage(file: FileBytes, read: ReadAt, offset: number, length: number, what: string, budget: Budget): Promise<Uint8Array | null> {
+export async function blockMessage(file: FileBytes, read: ReadAt, offset: number, length: number, what: string, budget: Budget): Promise<Uint8Array | null> {
   const chunk = await readExact(file, read, offset, Math.min(length, 1024), what);
   const p = messagePrefix(chunk);
   if (!p || p.len <= 0 || p.start + p.len > length) throw new FormatError(`${what}: bad message prefix`);
@@ -226,7 +226,7 @@ async function scanFile(file: FileBytes, read: ReadAt, footerLength: number): Pr
 }
 
 /** Buffers a node of this type owns in a record batch (children not included), or null if unknown. */
-function bufferCount(type: DataType, version: MetadataVersion): number | null {
+export function bufferCount(type: DataType, version: MetadataVersion): number | null {
   switch (type.typeId) {
     case Type.Null:
       return 0;
@@ -251,7 +251,7 @@ function bufferCount(type: DataType, version: MetadataVersion): number | null {
 }
 
 /** Bytes per value of a fixed-width primitive column, or null. */
-function fixedWidth(type: DataType): number | null {
+export function fixedWidth(type: DataType): number | null {
   const t = type as unknown as Record<string, number>;
   switch (type.typeId) {
     case Type.Int:

@@ -8,6 +8,8 @@ import type { Decoded, FileBytes, ReadAt } from '../types';
 import { decodeArrow, isArrow } from './arrow';
 import { decodeJoblib, IN_JOBLIB_FOLDER, isJoblib } from './joblib';
 import { decodeNpy, isNpy } from './npy';
+import { decodePickle, isPickle } from './pickle';
+import { decodeShareableList, isShareableList } from './shareablelist';
 import { decodeSafetensors, isSafetensors } from './safetensors';
 import { decodeSharedArray, isSharedArray } from './sharedarray';
 import { describeError, u64le } from './util';
@@ -21,7 +23,8 @@ export interface FormatDecoder {
 /**
  * Decoders tried in order; the first that matches decodes. Most specific first: NPY's magic,
  * then the SharedArray trailer (its data at offset 0 could look like anything), then the
- * safetensors length + '{', Arrow's magic or message prefix, joblib's pickle. Anything else is raw.
+ * safetensors length + '{', Arrow's magic or message prefix, joblib's pickle, a ShareableList's
+ * count and offsets, any other pickle (protocol 2 to 5). Anything else is raw.
  */
 export const DECODERS: FormatDecoder[] = [
   { matches: (_n, f) => isNpy(f.head), decode: (f, r) => decodeNpy(f, r) },
@@ -29,6 +32,8 @@ export const DECODERS: FormatDecoder[] = [
   { matches: (_n, f) => isSafetensors(f), decode: (f, r) => decodeSafetensors(f, r) },
   { matches: (_n, f) => isArrow(f), decode: (f, r) => decodeArrow(f, r) },
   { matches: (n, f) => isJoblib(n, f), decode: (f, r) => decodeJoblib(f, r) },
+  { matches: (_n, f) => isShareableList(f), decode: (f, r) => decodeShareableList(f, r) },
+  { matches: (_n, f) => isPickle(f), decode: (f, r) => decodePickle(f, r) },
 ];
 
 export function rawDecoded(): Decoded {

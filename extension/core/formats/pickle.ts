@@ -4,7 +4,8 @@
  * It stops at the BUILD of an object of a chosen class (joblib's NumpyArrayWrapper, whose
  * raw array bytes follow that opcode) or at STOP. Bounded in opcodes, stack and memo.
  */
-import { view, latin1Text } from './util';
+import type { Decoded, FileBytes, ReadAt } from '../types';
+import { describeError, failed, latin1Text, MiB, readExact, view } from './util';
 
 export class PGlobal {
   constructor(readonly module: string, readonly name: string) {}
@@ -16,10 +17,18 @@ export class PTuple {
   constructor(readonly items: PValue[]) {}
 }
 export class PList {
-  constructor(readonly items: PValue[]) {}
+  /** Items appended: `items` keeps the first ones (all, unless the walk keeps fewer), `count` counts them all. */
+  count: number;
+  constructor(readonly items: PValue[]) {
+    this.count = items.length;
+  }
 }
 export class PDict {
-  constructor(readonly entries: [PValue, PValue][]) {}
+  /** Entries set, as PList's `count`. */
+  count: number;
+  constructor(readonly entries: [PValue, PValue][]) {
+    this.count = entries.length;
+  }
   get(key: string): PValue | undefined {
     return this.entries.find(([k]) => k === key)?.[1];
   }
@@ -49,9 +58,9 @@ export type PValue = undefined | null | boolean | number | bigint | string | PGl
 export type WalkResult =
   /** BUILD of a wanted object: `pos` is the offset of the BUILD opcode; `globals` every global named before it. */
   | { kind: 'build'; pos: number; object: PObject; globals: PGlobal[] }
-  | { kind: 'stop'; pos: number; globals: PGlobal[] }
-  /** The bytes ran out before the pickle did. */
-  | { kind: 'more' }
+  | { kind: 'stop'; pos: number; globals: PGlobal[]; value: PValue }
+  /** The bytes ran out before the pickle did; `bottom` is the outermost value begun so far. */
+  | { kind: 'more'; bottom?: PValue; globals?: PGlobal[] }
   | { kind: 'error'; error: string };
 
 const MAX_OPS = 200_000;
@@ -65,7 +74,16 @@ class NeedMore extends Error {}
  * Walks the pickle in `b` from offset 0 until BUILD of an object whose class satisfies `want`.
  * `complete` says `b` holds the whole file (running out is then an error, not `more`).
  */
-export function walkPickle(b: Uint8Array, want: (cls: PGlobal) => boolean, complete: boolean): WalkResult {
+export interface WalkOptions {
+  /** Items a list or dict keeps (the rest are only counted): bounds memory on a huge container. */
+  keep?: number;
+  /** Opcodes walked at most (default 200000). */
+  maxOps?: number;
+}
+
+export function walkPickle(b: Uint8Array, want: (cls: PGlobal) => boolean, complete: boolean, opts: WalkOptions = {}): WalkResult {
+  const keep = opts.keep ?? Infinity;
+  const maxOps = opts.maxOps ?? MAX_OPS;
   const dv = view(b);
   let i = 0;
   const stack: PValue[] = [];
@@ -140,15 +158,22 @@ export function walkPickle(b: Uint8Array, want: (cls: PGlobal) => boolean, compl
   };
   const setItems = (d: PValue, items: PValue[]) => {
     if (!(d instanceof PDict)) fail('SETITEMS on a non-dict');
-    for (let k = 0; k + 1 < items.length; k += 2) (d as PDict).entries.push([items[k], items[k + 1]]);
+    const dict = d as PDict;
+    for (let k = 0; k + 1 < items.length; k += 2) {
+      if (dict.entries.length < keep) dict.entries.push([items[k], items[k + 1]]);
+      dict.count++;
+    }
   };
   const append = (l: PValue, items: PValue[]) => {
-    if (l instanceof PList) l.items.push(...items);
+    if (l instanceof PList) {
+      for (const it of items) if (l.items.length < keep) l.items.push(it);
+      l.count += items.length;
+    }
     else if (!(l instanceof POpaque || l instanceof PObject)) fail('APPEND on a non-list');
   };
 
   try {
-    for (let ops = 0; ops < MAX_OPS; ops++) {
+    for (let ops = 0; ops < maxOps; ops++) {
       const at = i;
       const op = u8();
       switch (op) {
@@ -159,7 +184,7 @@ export function walkPickle(b: Uint8Array, want: (cls: PGlobal) => boolean, compl
           u64();
           break;
         case 0x2e: // STOP
-          return { kind: 'stop', pos: at, globals: [...globals.values()] };
+          return { kind: 'stop', pos: at, globals: [...globals.values()], value: stack[stack.length - 1] };
         case 0x28: // MARK
           marks.push(stack.length);
           break;
@@ -426,9 +451,10 @@ export function walkPickle(b: Uint8Array, want: (cls: PGlobal) => boolean, compl
           fail(`unsupported pickle opcode 0x${op.toString(16).padStart(2, '0')}`);
       }
     }
-    return { kind: 'error', error: `pickle longer than ${MAX_OPS} opcodes` };
+    if (opts.maxOps !== undefined) return { kind: 'more', bottom: stack[0], globals: [...globals.values()] };
+    return { kind: 'error', error: `pickle longer than ${maxOps} opcodes` };
   } catch (e) {
-    if (e instanceof NeedMore) return { kind: 'more' };
+    if (e instanceof NeedMore) return { kind: 'more', bottom: stack[0], globals: [...globals.values()] };
     if (e instanceof Fail) return { kind: 'error', error: e.message };
     throw e;
   }
@@ -441,4 +467,129 @@ function unescapeRaw(s: string): string {
     const cp = parseInt(a ?? b ?? '0', 16);
     return cp <= 0x10ffff ? String.fromCodePoint(cp) : '\ufffd';
   });
+}
+
+/** What `details.pickle` says of a pickle (docs/cli.md): found by walking it, never by running it. */
+export interface PickleDescription {
+  /** The top-level object's type as `module.name` (`builtins.dict`, `pandas.core.frame.DataFrame`). */
+  type: string;
+  /** Entries of a dict, items of a list or tuple, characters of a str; null otherwise or when not walked to its end. */
+  length: number | null;
+  protocol: number | null;
+  /** The first keys and values as Python-like text, cut. */
+  preview: string;
+  /** Every global the pickle names (classes, functions), as `module.name`: what loading it would import. */
+  classes: string[];
+  /** False when the walk stopped before STOP (the pickle is longer than what was read). */
+  complete: boolean;
+}
+
+function typeName(v: PValue): string {
+  if (v instanceof PDict) return 'builtins.dict';
+  if (v instanceof PList) return 'builtins.list';
+  if (v instanceof PTuple) return 'builtins.tuple';
+  if (v instanceof PObject) {
+    const c = v.cls;
+    return c instanceof PGlobal ? `${c.module}.${c.name}` : 'object';
+  }
+  if (v instanceof PGlobal) return `${v.module}.${v.name}`;
+  if (v instanceof POpaque) return `builtins.${v.what}`;
+  if (v === null || v === undefined) return 'builtins.NoneType';
+  if (typeof v === 'boolean') return 'builtins.bool';
+  if (typeof v === 'bigint') return 'builtins.int';
+  if (typeof v === 'number') return Number.isInteger(v) ? 'builtins.int' : 'builtins.float';
+  return 'builtins.str';
+}
+
+/** Python-like text of a value, at most `max` characters (a container shows its first items, then `...`). */
+export function pyText(v: PValue, max = 200): string {
+  let out = '';
+  const put = (s: string) => {
+    if (out.length < max) out += s;
+  };
+  const walk = (x: PValue, depth: number): void => {
+    if (out.length >= max) return;
+    if (x instanceof PDict) {
+      put('{');
+      x.entries.forEach(([k, val], i) => {
+        if (i) put(', ');
+        walk(k, depth + 1);
+        put(': ');
+        walk(val, depth + 1);
+      });
+      if (x.count > x.entries.length) put(', ...');
+      put('}');
+    } else if (x instanceof PList || x instanceof PTuple) {
+      const list = x instanceof PList;
+      put(list ? '[' : '(');
+      x.items.forEach((it, i) => {
+        if (i) put(', ');
+        walk(it, depth + 1);
+      });
+      if (list && x.count > x.items.length) put(', ...');
+      put(list ? ']' : x.items.length === 1 ? ',)' : ')');
+    } else if (x instanceof PObject) put(`${typeName(x)}(...)`);
+    else if (x instanceof PGlobal) put(`${x.module}.${x.name}`);
+    else if (x instanceof POpaque) put(`<${x.what}>`);
+    else if (x === null || x === undefined) put('None');
+    else if (typeof x === 'boolean') put(x ? 'True' : 'False');
+    else if (typeof x === 'string') put(`'${x.length > max ? x.slice(0, max) : x}'`);
+    else put(String(x));
+  };
+  walk(v, 0);
+  return out.length >= max ? `${out.slice(0, max)}...` : out;
+}
+
+/** Describes a pickle from its bytes (`complete`: they are all of it). Null when the bytes are not a pickle the walker reads. */
+export function describePickle(b: Uint8Array, complete: boolean, maxOps = 2_000_000): PickleDescription | { error: string } {
+  const r = walkPickle(b, () => false, complete, { keep: 16, maxOps });
+  const protocol = b[0] === 0x80 ? b[1] : null;
+  if (r.kind === 'error') return { error: r.error };
+  if (r.kind === 'build') return { error: 'unexpected' };
+  const value = r.kind === 'stop' ? r.value : r.bottom;
+  const globals = (r.kind === 'stop' ? r.globals : r.globals) ?? [];
+  const done = r.kind === 'stop';
+  let length: number | null = null;
+  if (done) {
+    if (value instanceof PDict || value instanceof PList) length = value.count;
+    else if (value instanceof PTuple) length = value.items.length;
+    else if (typeof value === 'string') length = value.length;
+  }
+  return {
+    type: typeName(value),
+    length,
+    protocol,
+    preview: pyText(value),
+    classes: globals.slice(0, 64).map((g) => `${g.module}.${g.name}`),
+    complete: done,
+  };
+}
+
+/** Bytes of a pickle segment walked at most (its description stops there: `complete` false, `length` null). */
+const MAX_PICKLE_READ = 4 * MiB;
+
+/**
+ * A pickle written into a segment (`shm.buf[:n] = pickle.dumps(obj)`): PROTO 2..5 and opcodes the
+ * walker reads through the first bytes. Protocols 0 and 1 (text) are not guessed at.
+ */
+export function isPickle(file: FileBytes): boolean {
+  const h = file.head;
+  if (h.length < 3 || h[0] !== 0x80 || h[1] < 2 || h[1] > 5) return false;
+  const r = walkPickle(h, () => false, h.length >= file.size, { keep: 0, maxOps: 10_000 });
+  return r.kind === 'stop' || r.kind === 'more';
+}
+
+/** `format` `pickle`: `details.pickle` describes the object (docs/cli.md); nothing is executed, nothing imported. */
+export async function decodePickle(file: FileBytes, read: ReadAt): Promise<Decoded> {
+  try {
+    const n = Math.min(file.size, MAX_PICKLE_READ);
+    const bytes = n <= file.head.length ? file.head.subarray(0, n) : await readExact(file, read, 0, n, 'pickle', MAX_PICKLE_READ);
+    const d = describePickle(bytes, n >= file.size);
+    if ('error' in d) return failed('pickle', `malformed pickle: ${d.error}`);
+    const details: Record<string, unknown> = { pickle: d };
+    if (!d.complete) details.note = `described from its first ${n} bytes: the pickle goes on`;
+    return { format: 'pickle', dtype: null, shape: null, fortranOrder: null, dataOffset: null, error: null, details };
+  } catch (e) {
+    return failed('pickle', `pickle: ${describeError(e)}`);
+  }
 }
