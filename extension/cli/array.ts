@@ -11,6 +11,7 @@ import { parseSelectionFlags, selectArray, selectSlice, SELECTION_OPTIONS, Selec
 import { storedInterpretation } from '../core/interpretations';
 import { leftoverWords } from '../core/layouts';
 import { inspectSysv, ownIpcNamespace, parseSysvName } from '../core/sysv';
+import { heldArraySegment } from '../core/kinds';
 import type { Segment } from '../core/types';
 import { openSysvView, openView, viewErrorCode, type MappedView, type ReduceMode } from '../native';
 import { Failure, table, type Command, type CommandContext } from './common';
@@ -34,8 +35,11 @@ async function withArray<T>(ctx: CommandContext, flags: SelectionFlags, use: (vi
   let view: MappedView | null = null;
   let sel: Selected | null = null;
   for (let attempt = 0; !view; attempt++) {
-    let seg: Segment | null;
-    if (shmid !== null) {
+    // memfd:INO, anon:INO: read through a holder's link (its `path` here), opened only on that inode.
+    let seg: Segment | null = shmid === null ? await heldArraySegment(ctx.positionals[0]) : null;
+    if (seg) {
+      // Found.
+    } else if (shmid !== null) {
       const s = await inspectSysv(shmid, { holders: false });
       if (!s) throw new Failure(`sysv:${shmid}: no such System V segment`);
       // Not attachable (another user's, too large): say why rather than ask for a dtype.

@@ -8,6 +8,8 @@ import { displayText } from '../core/names';
 import { inspectSysv, listSysv, ownIpcNamespace, parseSysvName, type SysvSegment } from '../core/sysv';
 import { Failure, table, type Command, type CommandContext } from './common';
 import { sysvSegmentText, sysvTableText } from './sysv';
+import { inspectMemSegment, listMemSegments, parseMemName, type MemKind, type MemSegment } from '../core/kinds/memfd';
+import { memSegmentText, memTableText } from './kinds';
 
 
 
@@ -99,24 +101,30 @@ function segmentText(s: Segment): string {
 export const CATALOG_COMMANDS: Command[] = [
   {
     name: 'list',
-    synopsis: 'list [--dir D] [--json] [--kind posix|sysv|all|K1,K2]',
-    summary: 'every segment, decoded, with the processes that hold it; --kind sysv (or all) adds System V segments',
+    synopsis: 'list [--dir D] [--json] [--kind posix|sysv|memfd|anonymous|all|K1,K2]',
+    summary: 'every segment, decoded, with the processes that hold it; --kind adds System V segments, memfd regions, shared anonymous memory (all: every kind)',
     options: { kind: { type: 'string' } },
     positionals: [0, 0],
     async run(ctx) {
       const kinds = parseKinds(ctx);
       const sysvP = kinds.has('sysv') ? listSysv() : null;
       sysvP?.catch(() => undefined);
+      const memKinds = (['memfd', 'anonymous'] as MemKind[]).filter((k) => kinds.has(k));
+      const memP = memKinds.length > 0 ? listMemSegments({ kinds: memKinds }) : null;
+      memP?.catch(() => undefined);
       const cat: Catalog = kinds.has('posix')
         ? await listCatalog({ dirs: [ctx.dir] })
         : { directories: [], shmem: await readShmemBytes(), invisibleProcesses: 0, segments: [] };
       const sysv: SysvSegment[] = sysvP ? await sysvP : [];
-      if (ctx.json) ctx.printJson(sysv.length > 0 ? { ...cat, segments: [...cat.segments, ...sysv] } : cat);
+      const mem: MemSegment[] = memP ? await memP : [];
+      const more = [...sysv, ...mem];
+      if (ctx.json) ctx.printJson(more.length > 0 ? { ...cat, segments: [...cat.segments, ...more] } : cat);
       else {
         const parts: string[] = [];
         if (kinds.has('posix')) parts.push(catalogText(cat));
         else if (cat.shmem !== null) parts.push(`shared memory in RAM (Shmem): ${formatBytes(cat.shmem)}`);
         if (kinds.has('sysv')) parts.push(sysvTableText(sysv));
+        for (const k of memKinds) parts.push(memTableText(mem, k));
         ctx.print(parts.join('\n\n'));
       }
       return 0;
@@ -125,9 +133,16 @@ export const CATALOG_COMMANDS: Command[] = [
   {
     name: 'inspect',
     synopsis: 'inspect NAME [--dir D] [--json]',
-    summary: 'one segment (a live one before a deleted one of the same name); sysv:SHMID for a System V one',
+    summary: 'one segment (a live one before a deleted one of the same name); sysv:SHMID, memfd:INO, anon:INO for the other kinds',
     positionals: [1, 1],
     async run(ctx) {
+      if (parseMemName(ctx.positionals[0])) {
+        const s = await inspectMemSegment(ctx.positionals[0]);
+        if (!s) throw new Failure(`${ctx.positionals[0]}: no such region (no visible process holds it)`);
+        if (ctx.json) ctx.printJson(s);
+        else ctx.print(memSegmentText(s));
+        return 0;
+      }
       const shmid = parseSysvName(ctx.positionals[0], await ownIpcNamespace());
       if (shmid !== null) {
         const s = await inspectSysv(shmid);
@@ -149,7 +164,7 @@ export const CATALOG_COMMANDS: Command[] = [
 
 /** The kinds `--kind` selects (docs/cli.md): posix by default; `all` is every kind listed so far. */
 const KNOWN_KINDS = ['posix', 'sysv', 'memfd', 'anonymous', 'container'];
-const LISTED_KINDS = new Set(['posix', 'sysv']);
+const LISTED_KINDS = new Set(['posix', 'sysv', 'memfd', 'anonymous']);
 
 function parseKinds(ctx: CommandContext): Set<string> {
   const v = ctx.values.kind;
@@ -159,8 +174,8 @@ function parseKinds(ctx: CommandContext): Set<string> {
   for (const k of parts) {
     if (k === 'all') LISTED_KINDS.forEach((x) => out.add(x));
     else if (LISTED_KINDS.has(k)) out.add(k);
-    else if (KNOWN_KINDS.includes(k)) throw new UsageError(`--kind ${k}: not listed yet (posix, sysv, all)`);
-    else throw new UsageError(`--kind: unknown kind '${k}' (posix, sysv, all, or a comma list)`);
+    else if (KNOWN_KINDS.includes(k)) throw new UsageError(`--kind ${k}: not listed yet (${[...LISTED_KINDS].join(', ')}, all)`);
+    else throw new UsageError(`--kind: unknown kind '${k}' (${[...LISTED_KINDS].join(', ')}, all, or a comma list)`);
   }
   return out;
 }

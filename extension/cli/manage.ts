@@ -9,6 +9,7 @@ import {
 import { displayText, escapeText, respell } from '../core/names';
 import { shapeFlag } from '../core/select';
 import { clearSysv, ownIpcNamespace, parseSysvName, removeSysvSegment } from '../core/sysv';
+import { inspectMemSegment, memRemoveRefusal, parseMemName } from '../core/kinds/memfd';
 import { Failure, table, type Command, type CommandContext } from './common';
 
 const str = (ctx: CommandContext, k: string): string | undefined => {
@@ -109,6 +110,14 @@ function clearText(r: ClearResult): string {
   return lines.join('\n');
 }
 
+/** `unlink memfd:INO|anon:INO`: never removed (no name to unlink); `failed`, saying who must let go. */
+async function heldOutcome(name: string): Promise<UnlinkOutcome> {
+  const s = await inspectMemSegment(name);
+  const none = { bytes: 0, pendingBytes: 0 };
+  if (!s) return { name, status: 'missing', error: 'no such region (no visible process holds it)', ...none, holders: [] };
+  return { name, status: 'failed', error: memRemoveRefusal(s), ...none, holders: s.holders };
+}
+
 export const MANAGE_COMMANDS: Command[] = [
   {
     name: 'create',
@@ -148,7 +157,7 @@ export const MANAGE_COMMANDS: Command[] = [
       if (!to) throw new UsageError('persist needs --to FILE');
       const pidText = str(ctx, 'pid');
       if (pidText !== undefined && !/^[1-9]\d{0,9}$/.test(pidText)) throw new UsageError(`--pid: not a process id: '${pidText}'`);
-      const { rel } = resolveName(ctx.dir, ctx.positionals[0]);
+      const rel = parseMemName(ctx.positionals[0]) ? ctx.positionals[0] : resolveName(ctx.dir, ctx.positionals[0]).rel;
       const r = await cancellable((signal, onProgress) => persistSegment({ dir: ctx.dir, name: rel, to, pid: pidText ? Number(pidText) : undefined, force: flag(ctx, 'force'), signal, onProgress }), `persisting ${rel}`);
       if (ctx.json) ctx.printJson(r);
       else {
@@ -191,12 +200,16 @@ export const MANAGE_COMMANDS: Command[] = [
       // System V names (sysv:SHMID) are removed with IPC_RMID; the rest are files of D. Outcomes keep the given order.
       const ns = await ownIpcNamespace();
       const ids = ctx.positionals.map((n) => parseSysvName(n, ns));
-      const files = ctx.positionals.filter((_, i) => ids[i] === null);
+      const held = ctx.positionals.map((n) => parseMemName(n) !== null);
+      const files = ctx.positionals.filter((_, i) => ids[i] === null && !held[i]);
       const fileOutcomes = files.length === 0 ? [] : await unlinkSegments({ dir: ctx.dir, names: files, force: flag(ctx, 'force') }).catch((e: unknown) => {
         throw asFailure(e);
       });
       const outcomes: UnlinkOutcome[] = [];
-      for (const id of ids) outcomes.push(id === null ? fileOutcomes.shift()! : await removeSysvSegment(id, { force: flag(ctx, 'force') }));
+      for (const [i, id] of ids.entries()) {
+        if (held[i]) outcomes.push(await heldOutcome(ctx.positionals[i]));
+        else outcomes.push(id === null ? fileOutcomes.shift()! : await removeSysvSegment(id, { force: flag(ctx, 'force') }));
+      }
       const bad = outcomes.filter((o) => o.status !== 'removed');
       if (outcomes.length === 1 && bad.length === 1) throw new Failure(`${bad[0].name}: ${bad[0].error ?? bad[0].status}`);
       const bytes = outcomes.reduce((a, o) => a + o.bytes, 0);
