@@ -10,6 +10,7 @@ import { Failure, table, type Command, type CommandContext } from './common';
 import { sysvSegmentText, sysvTableText } from './sysv';
 import { inspectMemSegment, listMemSegments, parseMemName, type MemKind, type MemSegment } from '../core/kinds/memfd';
 import { memSegmentText, memTableText } from './kinds';
+import { inspectContainerSegment, listContainers, parseContainerName, type ContainerScan } from '../core/kinds/containers';
 
 
 
@@ -98,6 +99,21 @@ function segmentText(s: Segment): string {
   return text;
 }
 
+/** Each container's /dev/shm: a line with its name, namespace and usage, then its segments as `list` shows them. */
+function containersText(c: ContainerScan): string {
+  const lines: string[] = [`Containers: ${c.groups.length} with their own /dev/shm, ${formatBytes(c.groups.reduce((a, g) => a + g.used, 0))} used`];
+  if (c.unreadable.length > 0) {
+    lines.push(`${c.unreadable.length} mount namespace${c.unreadable.length === 1 ? '' : 's'} could not be read: ${c.unreadable.map((u) => `${u.id} (pid ${u.pid}: ${displayText(u.error)})`).join('; ')}`);
+  }
+  for (const g of c.groups) {
+    const ns = g.namespace;
+    lines.push('');
+    lines.push(`${displayText(ns.name)} (mount namespace ${ns.id}, pid ${ns.pid}${g.sharedWith.length > 0 ? `, shared with ${g.sharedWith.join(', ')}` : ''}): ${g.path} ${formatBytes(g.used)} used of ${formatBytes(g.size)}, ${formatBytes(g.free)} free`);
+    lines.push(g.segments.length === 0 ? '(no segments)' : table(segmentRows(g.segments as unknown as Segment[]), new Set([1, 2])));
+  }
+  return lines.join('\n');
+}
+
 export const CATALOG_COMMANDS: Command[] = [
   {
     name: 'list',
@@ -112,19 +128,29 @@ export const CATALOG_COMMANDS: Command[] = [
       const memKinds = (['memfd', 'anonymous'] as MemKind[]).filter((k) => kinds.has(k));
       const memP = memKinds.length > 0 ? listMemSegments({ kinds: memKinds }) : null;
       memP?.catch(() => undefined);
+      const contP = kinds.has('container') ? listContainers() : null;
+      contP?.catch(() => undefined);
       const cat: Catalog = kinds.has('posix')
         ? await listCatalog({ dirs: [ctx.dir] })
         : { directories: [], shmem: await readShmemBytes(), invisibleProcesses: 0, segments: [] };
       const sysv: SysvSegment[] = sysvP ? await sysvP : [];
       const mem: MemSegment[] = memP ? await memP : [];
-      const more = [...sysv, ...mem];
-      if (ctx.json) ctx.printJson(more.length > 0 ? { ...cat, segments: [...cat.segments, ...more] } : cat);
+      const cont: ContainerScan | null = contP ? await contP : null;
+      const more = [...sysv, ...mem, ...(cont?.groups.flatMap((g) => g.segments) ?? [])];
+      const doc: Record<string, unknown> = more.length > 0 ? { ...cat, segments: [...cat.segments, ...more] } : { ...cat };
+      if (cont) {
+        // Each container's tmpfs (its segments are in `segments`), and the namespaces that could not be read.
+        doc.containers = cont.groups.map(({ segments, ...g }) => ({ ...g, segments: segments.length }));
+        doc.containersUnreadable = cont.unreadable;
+      }
+      if (ctx.json) ctx.printJson(doc);
       else {
         const parts: string[] = [];
         if (kinds.has('posix')) parts.push(catalogText(cat));
         else if (cat.shmem !== null) parts.push(`shared memory in RAM (Shmem): ${formatBytes(cat.shmem)}`);
         if (kinds.has('sysv')) parts.push(sysvTableText(sysv));
         for (const k of memKinds) parts.push(memTableText(mem, k));
+        if (cont) parts.push(containersText(cont));
         ctx.print(parts.join('\n\n'));
       }
       return 0;
@@ -136,6 +162,13 @@ export const CATALOG_COMMANDS: Command[] = [
     summary: 'one segment (a live one before a deleted one of the same name); sysv:SHMID, memfd:INO, anon:INO for the other kinds',
     positionals: [1, 1],
     async run(ctx) {
+      if (parseContainerName(ctx.positionals[0])) {
+        const s = await inspectContainerSegment(ctx.positionals[0]);
+        if (!s) throw new Failure(`${ctx.positionals[0]}: no such segment`);
+        if (ctx.json) ctx.printJson(s);
+        else ctx.print(segmentText({ ...s, path: `${String(s.details?.pathInNamespace)} in ${s.namespace.name} (mount namespace ${s.namespace.id})` }));
+        return 0;
+      }
       if (parseMemName(ctx.positionals[0])) {
         const s = await inspectMemSegment(ctx.positionals[0]);
         if (!s) throw new Failure(`${ctx.positionals[0]}: no such region (no visible process holds it)`);
@@ -164,7 +197,7 @@ export const CATALOG_COMMANDS: Command[] = [
 
 /** The kinds `--kind` selects (docs/cli.md): posix by default; `all` is every kind listed so far. */
 const KNOWN_KINDS = ['posix', 'sysv', 'memfd', 'anonymous', 'container'];
-const LISTED_KINDS = new Set(['posix', 'sysv', 'memfd', 'anonymous']);
+const LISTED_KINDS = new Set(['posix', 'sysv', 'memfd', 'anonymous', 'container']);
 
 function parseKinds(ctx: CommandContext): Set<string> {
   const v = ctx.values.kind;

@@ -10,6 +10,7 @@ import { displayText, escapeText, respell } from '../core/names';
 import { shapeFlag } from '../core/select';
 import { clearSysv, ownIpcNamespace, parseSysvName, removeSysvSegment } from '../core/sysv';
 import { inspectMemSegment, memRemoveRefusal, parseMemName } from '../core/kinds/memfd';
+import { isKindName } from '../core/kinds';
 import { Failure, table, type Command, type CommandContext } from './common';
 
 const str = (ctx: CommandContext, k: string): string | undefined => {
@@ -157,7 +158,7 @@ export const MANAGE_COMMANDS: Command[] = [
       if (!to) throw new UsageError('persist needs --to FILE');
       const pidText = str(ctx, 'pid');
       if (pidText !== undefined && !/^[1-9]\d{0,9}$/.test(pidText)) throw new UsageError(`--pid: not a process id: '${pidText}'`);
-      const rel = parseMemName(ctx.positionals[0]) ? ctx.positionals[0] : resolveName(ctx.dir, ctx.positionals[0]).rel;
+      const rel = isKindName(ctx.positionals[0]) ? ctx.positionals[0] : resolveName(ctx.dir, ctx.positionals[0]).rel;
       const r = await cancellable((signal, onProgress) => persistSegment({ dir: ctx.dir, name: rel, to, pid: pidText ? Number(pidText) : undefined, force: flag(ctx, 'force'), signal, onProgress }), `persisting ${rel}`);
       if (ctx.json) ctx.printJson(r);
       else {

@@ -18,6 +18,7 @@ import { parseNumericDType } from '../dtype';
 import { escapeText, fsPath, fsPathIn, respell } from '../names';
 import type { Segment } from '../types';
 import { inspectMemSegment, parseMemName } from '../kinds/memfd';
+import { containerReadPath, inspectContainerSegment, parseContainerName } from '../kinds/containers';
 import { ExistsError, OperationError, type PersistRequest, type PersistResult, type RestoreRequest, type RestoreResult } from './api';
 import {
   arrayBytes, bytesWords, checkAbort, copyRange, createExclusive, errnoOf, errnoText, fsyncDir, isAbort, npyDescr, npyHeader,
@@ -223,11 +224,17 @@ export async function persistSegment(req: PersistRequest): Promise<PersistResult
   const dir = req.dir ?? DEFAULT_DIR;
   // memfd:INO and anon:INO have no name in D: they are read through a holder, as a deleted segment is.
   const held = parseMemName(req.name) !== null;
-  const rel = held ? req.name : resolveName(dir, req.name).rel;
+  // ns:NS/NAME: a file of another mount namespace, opened through /proc/PID/root as the listed inode only.
+  const inNs = !held && parseContainerName(req.name) !== null;
+  const rel = held || inNs ? req.name : resolveName(dir, req.name).rel;
   if (!req.to) throw new OperationError('a target file is needed');
   const to = path.resolve(req.to);
   const toDir = path.dirname(to);
-  const seg = held ? ((await inspectMemSegment(req.name)) as unknown as Segment | null) : await findSegment(dir, rel, req.pid);
+  const seg = held
+    ? ((await inspectMemSegment(req.name)) as unknown as Segment | null)
+    : inNs
+      ? await inspectContainerSegment(req.name, { dir }).then((c) => (c ? { ...c, path: containerReadPath(c) } : null))
+      : await findSegment(dir, rel, req.pid);
   if (!seg) throw new OperationError(`${rel}: no such segment`);
   if (seg.format === 'directory') throw new OperationError(`${rel}: a folder; persist its entries one by one`);
   if (seg.format === 'symlink') throw new OperationError(`${rel}: a symbolic link (to ${seg.symlinkTarget}); not followed`);
