@@ -11,6 +11,7 @@ import { sysvSegmentText, sysvTableText } from './sysv';
 import { inspectMemSegment, listMemSegments, parseMemName, type MemKind, type MemSegment } from '../core/kinds/memfd';
 import { memSegmentText, memTableText } from './kinds';
 import { inspectContainerSegment, listContainers, parseContainerName, type ContainerScan } from '../core/kinds/containers';
+import { inspectForeignSysv, listForeignSysv, parseForeignSysvName, type IpcNamespaceScan } from '../core/kinds/ipcns';
 
 
 
@@ -99,6 +100,20 @@ function segmentText(s: Segment): string {
   return text;
 }
 
+/** Other IPC namespaces' System V tables, one per namespace with segments, and those that could not be entered. */
+function foreignSysvText(f: IpcNamespaceScan): string[] {
+  const parts: string[] = [];
+  if (f.unreadable.length > 0) {
+    parts.push(`${f.unreadable.length} IPC namespace${f.unreadable.length === 1 ? '' : 's'} could not be entered: ${f.unreadable.map((u) => `${u.id} (pid ${u.pid}: ${displayText(u.error)})`).join('; ')}`);
+  }
+  for (const ns of f.namespaces) {
+    const segs = f.segments.filter((s) => s.namespace.id === ns.id);
+    if (segs.length === 0) continue;
+    parts.push(`IPC namespace ${ns.id}, ${displayText(ns.name)} (pid ${ns.pid}):\n` + sysvTableText(segs).replace(/^System V segments/, 'System V segments there'));
+  }
+  return parts;
+}
+
 /** Each container's /dev/shm: a line with its name, namespace and usage, then its segments as `list` shows them. */
 function containersText(c: ContainerScan): string {
   const lines: string[] = [`Containers: ${c.groups.length} with their own /dev/shm, ${formatBytes(c.groups.reduce((a, g) => a + g.used, 0))} used`];
@@ -125,6 +140,9 @@ export const CATALOG_COMMANDS: Command[] = [
       const kinds = parseKinds(ctx);
       const sysvP = kinds.has('sysv') ? listSysv() : null;
       sysvP?.catch(() => undefined);
+      // Other IPC namespaces' System V segments (containers'), each read inside its namespace.
+      const foreignP = kinds.has('sysv') ? listForeignSysv() : null;
+      foreignP?.catch(() => undefined);
       const memKinds = (['memfd', 'anonymous'] as MemKind[]).filter((k) => kinds.has(k));
       const memP = memKinds.length > 0 ? listMemSegments({ kinds: memKinds }) : null;
       memP?.catch(() => undefined);
@@ -136,8 +154,10 @@ export const CATALOG_COMMANDS: Command[] = [
       const sysv: SysvSegment[] = sysvP ? await sysvP : [];
       const mem: MemSegment[] = memP ? await memP : [];
       const cont: ContainerScan | null = contP ? await contP : null;
-      const more = [...sysv, ...mem, ...(cont?.groups.flatMap((g) => g.segments) ?? [])];
+      const foreign: IpcNamespaceScan | null = foreignP ? await foreignP : null;
+      const more = [...sysv, ...(foreign?.segments ?? []), ...mem, ...(cont?.groups.flatMap((g) => g.segments) ?? [])];
       const doc: Record<string, unknown> = more.length > 0 ? { ...cat, segments: [...cat.segments, ...more] } : { ...cat };
+      if (foreign) doc.ipcNamespacesUnreadable = foreign.unreadable;
       if (cont) {
         // Each container's tmpfs (its segments are in `segments`), and the namespaces that could not be read.
         doc.containers = cont.groups.map(({ segments, ...g }) => ({ ...g, segments: segments.length }));
@@ -149,6 +169,7 @@ export const CATALOG_COMMANDS: Command[] = [
         if (kinds.has('posix')) parts.push(catalogText(cat));
         else if (cat.shmem !== null) parts.push(`shared memory in RAM (Shmem): ${formatBytes(cat.shmem)}`);
         if (kinds.has('sysv')) parts.push(sysvTableText(sysv));
+        if (foreign) parts.push(...foreignSysvText(foreign));
         for (const k of memKinds) parts.push(memTableText(mem, k));
         if (cont) parts.push(containersText(cont));
         ctx.print(parts.join('\n\n'));
@@ -162,6 +183,14 @@ export const CATALOG_COMMANDS: Command[] = [
     summary: 'one segment (a live one before a deleted one of the same name); sysv:SHMID, memfd:INO, anon:INO for the other kinds',
     positionals: [1, 1],
     async run(ctx) {
+      const foreign = parseForeignSysvName(ctx.positionals[0], await ownIpcNamespace());
+      if (foreign) {
+        const s = await inspectForeignSysv(foreign.ns, foreign.shmid).catch((e: Error) => Promise.reject(new Failure(e.message)));
+        if (!s) throw new Failure(`${ctx.positionals[0]}: no such System V segment`);
+        if (ctx.json) ctx.printJson(s);
+        else ctx.print(sysvSegmentText(s) + `\nnamespace  IPC namespace ${s.namespace.id}: ${displayText(s.namespace.name)} (pid ${s.namespace.pid})`);
+        return 0;
+      }
       if (parseContainerName(ctx.positionals[0])) {
         const s = await inspectContainerSegment(ctx.positionals[0]);
         if (!s) throw new Failure(`${ctx.positionals[0]}: no such segment`);

@@ -11,6 +11,7 @@ import { shapeFlag } from '../core/select';
 import { clearSysv, ownIpcNamespace, parseSysvName, removeSysvSegment } from '../core/sysv';
 import { inspectMemSegment, memRemoveRefusal, parseMemName } from '../core/kinds/memfd';
 import { isKindName } from '../core/kinds';
+import { parseForeignSysvName, removeForeignSysv } from '../core/kinds/ipcns';
 import { Failure, table, type Command, type CommandContext } from './common';
 
 const str = (ctx: CommandContext, k: string): string | undefined => {
@@ -200,7 +201,8 @@ export const MANAGE_COMMANDS: Command[] = [
       if (ctx.positionals.length === 0) throw new UsageError('unlink needs at least one NAME');
       // System V names (sysv:SHMID) are removed with IPC_RMID; the rest are files of D. Outcomes keep the given order.
       const ns = await ownIpcNamespace();
-      const ids = ctx.positionals.map((n) => parseSysvName(n, ns));
+      const foreign = ctx.positionals.map((n) => parseForeignSysvName(n, ns));
+      const ids = ctx.positionals.map((n, i) => (foreign[i] ? foreign[i].shmid : parseSysvName(n, ns)));
       const held = ctx.positionals.map((n) => parseMemName(n) !== null);
       const files = ctx.positionals.filter((_, i) => ids[i] === null && !held[i]);
       const fileOutcomes = files.length === 0 ? [] : await unlinkSegments({ dir: ctx.dir, names: files, force: flag(ctx, 'force') }).catch((e: unknown) => {
@@ -208,7 +210,9 @@ export const MANAGE_COMMANDS: Command[] = [
       });
       const outcomes: UnlinkOutcome[] = [];
       for (const [i, id] of ids.entries()) {
-        if (held[i]) outcomes.push(await heldOutcome(ctx.positionals[i]));
+        const f = foreign[i];
+        if (f) outcomes.push(await removeForeignSysv(f.ns, f.shmid, { force: flag(ctx, 'force') }));
+        else if (held[i]) outcomes.push(await heldOutcome(ctx.positionals[i]));
         else outcomes.push(id === null ? fileOutcomes.shift()! : await removeSysvSegment(id, { force: flag(ctx, 'force') }));
       }
       const bad = outcomes.filter((o) => o.status !== 'removed');
