@@ -112,10 +112,13 @@ function clearText(r: ClearResult): string {
   return lines.join('\n');
 }
 
-/** `unlink memfd:INO|anon:INO`: never removed (no name to unlink); `failed`, saying who must let go. */
+/** `unlink memfd:INO|anon:INO|ns:NS/NAME`: never removed (no name to unlink); `failed`, saying who must let go. */
 async function heldOutcome(name: string): Promise<UnlinkOutcome> {
-  const s = await inspectMemSegment(name);
   const none = { bytes: 0, pendingBytes: 0 };
+  if (!parseMemName(name)) {
+    return { name, status: 'failed', error: "a container's file: remove it from inside the container, where its processes expect it", ...none, holders: [] };
+  }
+  const s = await inspectMemSegment(name);
   if (!s) return { name, status: 'missing', error: 'no such region (no visible process holds it)', ...none, holders: [] };
   return { name, status: 'failed', error: memRemoveRefusal(s), ...none, holders: s.holders };
 }
@@ -203,7 +206,7 @@ export const MANAGE_COMMANDS: Command[] = [
       const ns = await ownIpcNamespace();
       const foreign = ctx.positionals.map((n) => parseForeignSysvName(n, ns));
       const ids = ctx.positionals.map((n, i) => (foreign[i] ? foreign[i].shmid : parseSysvName(n, ns)));
-      const held = ctx.positionals.map((n) => parseMemName(n) !== null);
+      const held = ctx.positionals.map((n) => isKindName(n));
       const files = ctx.positionals.filter((_, i) => ids[i] === null && !held[i]);
       const fileOutcomes = files.length === 0 ? [] : await unlinkSegments({ dir: ctx.dir, names: files, force: flag(ctx, 'force') }).catch((e: unknown) => {
         throw asFailure(e);
