@@ -17,7 +17,7 @@ import { loadavg } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { median, onExit, timeProcess } from './common.mjs';
+import { median, onExit, timeBeside, timeProcess } from './common.mjs';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const { values: opts } = parseArgs({ options: { namespaces: { type: 'string', default: '10' }, count: { type: 'string', default: '1000' }, runs: { type: 'string', default: '9' } } });
@@ -102,14 +102,13 @@ async function main() {
     await listForeignSysv();
     foreignDecoded.push(performance.now() - t);
   }
-  const cli = [], node = [], lsipc = [], ipcs = [];
-  for (let i = 0; i < RUNS; i++) {
-    cli.push(timeProcess(process.execPath, [CLI, 'list', '--kind', 'sysv', '--json']).ms);
-    node.push(timeProcess(process.execPath, ['-e', '0']).ms);
-    lsipc.push(timeProcess('lsipc', ['-m']).ms);
-    ipcs.push(timeProcess('ipcs', ['-m']).ms);
-  }
-  const mCli = median(cli), mNode = median(node), mOwn = median(own);
+  const t = timeBeside(RUNS, [
+    ['cli', process.execPath, [CLI, 'list', '--kind', 'sysv', '--json']],
+    ['node', process.execPath, ['-e', '0']],
+    ['lsipc', 'lsipc', ['-m']],
+    ['ipcs', 'ipcs', ['-m']],
+  ]);
+  const mCli = t.cli.median, mNode = t.node.median, mOwn = median(own);
   console.log(`\nmedians of ${RUNS} runs, ${NS} namespaces x ${COUNT} segments (ms):`);
   console.log(`${fmt(mOwn)}  this namespace's System V scan in process (table + holders)   target < 5 ms: ${mOwn < 5 ? 'met' : 'MISSED'}`);
   console.log(`${fmt(median(foreign))}  the ${NS} other namespaces, each entered by its own thread (tables + holders)`);
@@ -117,9 +116,9 @@ async function main() {
   console.log(`${fmt(mCli)}  shm-inspector list --kind sysv --json (whole process, every namespace, decoded)`);
   console.log(`${fmt(mNode)}  node -e 0`);
   console.log(`${fmt(mCli - mNode)}  difference   target < 50 ms: ${mCli - mNode < 50 ? 'met' : 'MISSED'}`);
-  console.log(`${fmt(median(lsipc))}  lsipc -m (this namespace only)`);
-  console.log(`${fmt(median(ipcs))}  ipcs -m (this namespace only)`);
-  console.log(`CLI runs: ${cli.map((x) => x.toFixed(0)).join(' ')}`);
+  console.log(`${fmt(t.lsipc.median)}  lsipc -m (this namespace only)`);
+  console.log(`${fmt(t.ipcs.median)}  ipcs -m (this namespace only)`);
+  console.log(`CLI runs: ${t.cli.runs.map((x) => x.toFixed(0)).join(' ')}`);
   console.log(`load average after: ${loadavg().map((x) => x.toFixed(2)).join(' ')}`);
 }
 

@@ -12,7 +12,7 @@ import * as os from 'os';
 import * as path from 'path';
 import type { Page } from 'playwright-core';
 import { PYTHON } from '../fixtures/segments';
-import { heatmapFrame, openSharedMemoryView, openWorkbench, runCommand, shot, shotIfFailed, type Workbench } from './helpers';
+import { heatmapFrame, hoverUntil, openSharedMemoryView, openWorkbench, runCommand, shot, shotIfFailed, type Workbench } from './helpers';
 
 const PRODUCER = path.resolve(__dirname, '..', '..', '..', 'test', 'fixtures', 'memfd_producer.py');
 
@@ -83,16 +83,7 @@ describe('memfd regions in the sidebar', function () {
     const m = /(memfd:\d+) · 4\.0 MiB · float64 · 512×1024/.exec(text);
     assert.ok(m, text);
     const hover = page.locator('.monaco-hover', { hasText: 'Not removable from here' }).first();
-    for (let attempt = 0; ; attempt++) {
-      await page.mouse.move(900, 600);
-      await row.hover();
-      try {
-        await hover.waitFor({ timeout: 3000 });
-        break;
-      } catch (e) {
-        if (attempt >= 4) throw e;
-      }
-    }
+    await hoverUntil(page, row, hover);
     const tip = (await hover.innerText()).replace(/\s+/g, ' ');
     assert.match(tip, new RegExp(`python3 \\(pid ${forked}\\)`));
     assert.match(tip, /no name to unlink/);
