@@ -958,7 +958,8 @@ class SysvEndsWorker : public PromiseWorker {
         continue;
       }
       e.size = ds.shm_segsz;
-      if (e.size == 0) continue;
+      // No bytes wanted (a listing that does not decode): no attach, which would also set atime and lpid.
+      if (e.size == 0 || (head_ == 0 && tail_ == 0)) continue;
       void* a = shmat(ids_[i], nullptr, SHM_RDONLY);
       if (a == reinterpret_cast<void*>(-1)) {
         e.err = errno;
