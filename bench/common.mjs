@@ -25,6 +25,16 @@ export function median(xs) {
   return s.length === 0 ? NaN : s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
 }
 
+/**
+ * Medians over `runs` alternating runs of each command ([label, cmd, args]), in ms: a CLI timed beside
+ * `node -e 0` and the system tools, each run of each in turn so that load drifts hit all alike.
+ */
+export function timeBeside(runs, commands) {
+  const times = commands.map(() => []);
+  for (let i = 0; i < runs; i++) commands.forEach(([, cmd, args], k) => times[k].push(timeProcess(cmd, args).ms));
+  return Object.fromEntries(commands.map(([label], k) => [label, { median: median(times[k]), runs: times[k] }]));
+}
+
 /** Runs `cmd args` to completion; its wall time in ms and its stdout. Throws on a non-zero exit. */
 export function timeProcess(cmd, args) {
   const t0 = process.hrtime.bigint();

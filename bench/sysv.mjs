@@ -15,7 +15,7 @@ import { loadavg } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { median, onExit, timeProcess } from './common.mjs';
+import { median, onExit, timeBeside, timeProcess } from './common.mjs';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const { values: opts } = parseArgs({ options: { count: { type: 'string', default: '1000' }, runs: { type: 'string', default: '9' } } });
@@ -111,14 +111,13 @@ async function main() {
     await listSysv();
     full.push(performance.now() - t);
   }
-  const cli = [], node = [], lsipc = [], ipcs = [];
-  for (let i = 0; i < RUNS; i++) {
-    cli.push(timeProcess(process.execPath, [CLI, 'list', '--kind', 'sysv', '--json']).ms);
-    node.push(timeProcess(process.execPath, ['-e', '0']).ms);
-    lsipc.push(timeProcess('lsipc', ['-m']).ms);
-    ipcs.push(timeProcess('ipcs', ['-m']).ms);
-  }
-  const mCli = median(cli), mNode = median(node), mScan = median(scan);
+  const t = timeBeside(RUNS, [
+    ['cli', process.execPath, [CLI, 'list', '--kind', 'sysv', '--json']],
+    ['node', process.execPath, ['-e', '0']],
+    ['lsipc', 'lsipc', ['-m']],
+    ['ipcs', 'ipcs', ['-m']],
+  ]);
+  const mCli = t.cli.median, mNode = t.node.median, mScan = median(scan);
   console.log(`\nmedians of ${RUNS} runs, ${COUNT} segments (ms):`);
   console.log(`${fmt(median(table))}  /proc/sysvipc/shm read and parsed (in process)`);
   console.log(`${fmt(mScan)}  System V scan in process: table + holders (/proc/*/maps)   target < 5 ms: ${mScan < 5 ? 'met' : 'MISSED'}`);
@@ -126,9 +125,9 @@ async function main() {
   console.log(`${fmt(mCli)}  shm-inspector list --kind sysv --json (whole process, decoded)`);
   console.log(`${fmt(mNode)}  node -e 0`);
   console.log(`${fmt(mCli - mNode)}  difference   target < 50 ms: ${mCli - mNode < 50 ? 'met' : 'MISSED'}`);
-  console.log(`${fmt(median(lsipc))}  lsipc -m`);
-  console.log(`${fmt(median(ipcs))}  ipcs -m`);
-  console.log(`CLI runs: ${cli.map((x) => x.toFixed(0)).join(' ')}`);
+  console.log(`${fmt(t.lsipc.median)}  lsipc -m`);
+  console.log(`${fmt(t.ipcs.median)}  ipcs -m`);
+  console.log(`CLI runs: ${t.cli.runs.map((x) => x.toFixed(0)).join(' ')}`);
   console.log(`load average after: ${loadavg().map((x) => x.toFixed(2)).join(' ')}`);
 }
 

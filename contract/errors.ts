@@ -41,6 +41,7 @@ export const ERROR_CODES = {
   FAILED: 'the operation failed or was refused for the reason its message gives (CLI exit 1)',
   SELECTION: 'the part of an array asked for (tensor, column, axes, index, dtype) does not exist or cannot be drawn',
   NATIVE: 'the native addon could not be loaded',
+  NONS: 'another namespace (IPC, mount) could not be entered: no privilege, or its last process is gone',
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

@@ -309,13 +309,25 @@ export interface NativeAddon {
    * Attaches System V segment `shmid` read-only (shmat SHM_RDONLY); close() detaches. Rejects
    * with `code` EINVAL (no such segment, removed), EACCES (not readable), ENOMEM (too large).
    */
-  openSysvView(shmid: number): Promise<MappedView>;
+  openSysvView(shmid: number, ns?: IpcNamespaceRef | null): Promise<MappedView>;
   /** shmctl(IPC_RMID). Rejects with `code` EINVAL (no such segment) or EPERM. */
-  removeSysv(shmid: number): Promise<void>;
+  removeSysv(shmid: number, ns?: IpcNamespaceRef | null): Promise<void>;
   /** The first and last bytes of each segment, each attached read-only and detached at once, in one worker pass. */
-  readSysvEnds(shmids: number[], headBytes: number, tailBytes: number): Promise<SysvEnds[]>;
-  /** /proc/sysvipc/shm and every listed segment's ends (with `shmid`), in one worker pass. */
-  scanSysv(headBytes: number, tailBytes: number): Promise<{ table: string; ends: (SysvEnds & { shmid: number })[] }>;
+  readSysvEnds(shmids: number[], headBytes: number, tailBytes: number, ns?: IpcNamespaceRef | null): Promise<SysvEnds[]>;
+  /**
+   * /proc/sysvipc/shm and every listed segment's ends (with `shmid`), in one worker pass. With `ns`
+   * (and the four System V calls above), in that IPC namespace, entered by a thread of its own
+   * (setns); rejects with `code` NONS when it cannot be entered (no CAP_SYS_ADMIN, its process gone).
+   */
+  scanSysv(headBytes: number, tailBytes: number, ns?: IpcNamespaceRef | null): Promise<{ table: string; ends: (SysvEnds & { shmid: number })[] }>;
+  /** The device of the kernel's internal shmem mount (memfd, shared anonymous memory, System V). */
+  shmemDevice(): Promise<number>;
+  /**
+   * Opens `path` inside `root` (another mount namespace's /proc/PID/root), resolved in that root
+   * (openat2 RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS; a final symbolic link is not followed: code
+   * ELOOP). The caller owns `fd` (close it); read through /proc/self/fd/FD.
+   */
+  openInRoot(root: string, path: string | Buffer, dir?: boolean): Promise<RootOpened>;
   // ---- processes (native/src/procs.cc; read by extension/core/processes/) ----
   /** Every inspectable process: `fields` numbers each in `nums` (order in core/processes/scan.ts). */
   scanProcesses(): Promise<ProcScanColumns>;
@@ -326,6 +338,24 @@ export interface NativeAddon {
    * (3 numbers): set [0] to 1 to cancel; [1] and [2] are bytes done and total as it runs.
    */
   compareInherited(pairs: number[], exact: boolean, control: Float64Array): Promise<InheritedColumns>;
+}
+
+/** Another IPC namespace: a /proc/PID/ns/ipc link and the namespace inode it must still name. */
+export interface IpcNamespaceRef {
+  path: string;
+  ino: number;
+}
+
+/** What openInRoot opened: its descriptor (ours to close) and fstat. */
+export interface RootOpened {
+  fd: number;
+  dev: number;
+  ino: number;
+  mode: number;
+  uid: number;
+  size: number;
+  blocks: number;
+  mtimeMs: number;
 }
 
 export interface ProcScanColumns {
@@ -673,21 +703,35 @@ export function scanHolders(devices: number[], opts?: HolderScanOptions): Promis
 }
 
 /** A System V segment attached read-only, as a view (see NativeAddon.openSysvView). */
-export function openSysvView(shmid: number): Promise<MappedView> {
-  return native().openSysvView(shmid);
+export function openSysvView(shmid: number, ns?: IpcNamespaceRef | null): Promise<MappedView> {
+  return ns ? native().openSysvView(shmid, ns) : native().openSysvView(shmid);
 }
 
 /** Heads and tails of System V segments, one worker pass (see NativeAddon.readSysvEnds). */
-export function readSysvEnds(shmids: number[], headBytes: number, tailBytes: number): Promise<SysvEnds[]> {
-  return native().readSysvEnds(shmids, headBytes, tailBytes);
+export function readSysvEnds(shmids: number[], headBytes: number, tailBytes: number, ns?: IpcNamespaceRef | null): Promise<SysvEnds[]> {
+  return ns ? native().readSysvEnds(shmids, headBytes, tailBytes, ns) : native().readSysvEnds(shmids, headBytes, tailBytes);
 }
 
 /** The System V table and every segment's ends in one worker pass (see NativeAddon.scanSysv). */
-export function scanSysv(headBytes: number, tailBytes: number): Promise<{ table: string; ends: (SysvEnds & { shmid: number })[] }> {
-  return native().scanSysv(headBytes, tailBytes);
+export function scanSysv(headBytes: number, tailBytes: number, ns?: IpcNamespaceRef | null): Promise<{ table: string; ends: (SysvEnds & { shmid: number })[] }> {
+  return ns ? native().scanSysv(headBytes, tailBytes, ns) : native().scanSysv(headBytes, tailBytes);
 }
 
 /** shmctl(IPC_RMID) on a worker thread (see NativeAddon.removeSysv). */
-export function removeSysv(shmid: number): Promise<void> {
-  return native().removeSysv(shmid);
+export function removeSysv(shmid: number, ns?: IpcNamespaceRef | null): Promise<void> {
+  return ns ? native().removeSysv(shmid, ns) : native().removeSysv(shmid);
+}
+
+let shmemDev: Promise<number> | null = null;
+
+/** The kernel's internal shmem device (memfd regions and shared anonymous memory live there); asked once. */
+export function shmemDevice(): Promise<number> {
+  shmemDev ??= native().shmemDevice();
+  shmemDev.catch(() => (shmemDev = null));
+  return shmemDev;
+}
+
+/** See NativeAddon.openInRoot. */
+export function openInRoot(root: string, file: string | Buffer, dir = false): Promise<RootOpened> {
+  return native().openInRoot(root, file, dir);
 }

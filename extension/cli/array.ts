@@ -12,6 +12,8 @@ import { parseSelectionFlags, selectArray, selectSlice, SELECTION_OPTIONS, Selec
 import { storedInterpretation } from '../core/interpretations';
 import { leftoverWords } from '../core/layouts';
 import { inspectSysv, ownIpcNamespace, parseSysvName } from '../core/sysv';
+import { heldArraySegment } from '../core/kinds';
+import { inspectForeignSysv, openForeignSysvView, parseForeignSysvName, type ForeignSysvSegment } from '../core/kinds/ipcns';
 import type { Segment } from '../core/types';
 import { openSysvView, openView, type MappedView } from '../native';
 import { errorCode, isReadFailure, ShmError } from '../core/errors';
@@ -32,14 +34,21 @@ const MAX_PIXELS = 64 * 1024 * 1024;
  * (or recreated) in between, the segment is inspected once more, and then refused (exit 1).
  */
 async function withArray<T>(ctx: CommandContext, flags: SelectionFlags, use: (view: MappedView, sel: Selected) => Promise<T>): Promise<T> {
-  const shmid = parseSysvName(ctx.positionals[0], await ownIpcNamespace());
+  const own = await ownIpcNamespace();
+  // sysv:NS/SHMID of another IPC namespace: inspected and attached by a thread inside it.
+  const foreign = parseForeignSysvName(ctx.positionals[0], own);
+  let inNs: ForeignSysvSegment | null = null;
+  const shmid = foreign ? foreign.shmid : parseSysvName(ctx.positionals[0], own);
   let view: MappedView | null = null;
   let sel: Selected | null = null;
   for (let attempt = 0; !view; attempt++) {
-    let seg: Segment | null;
-    if (shmid !== null) {
-      const s = await inspectSysv(shmid, { holders: false });
-      if (!s) throw new Failure(`sysv:${shmid}: no such System V segment`, 'ENOENT');
+    // memfd:INO, anon:INO: read through a holder's link (its `path` here), opened only on that inode.
+    let seg: Segment | null = shmid === null ? await heldArraySegment(ctx.positionals[0]) : null;
+    if (seg) {
+      // Found.
+    } else if (shmid !== null) {
+      const s = foreign ? (inNs = await inspectForeignSysv(foreign.ns, shmid, {}).catch((e: unknown) => Promise.reject(failureOf(e)))) : await inspectSysv(shmid, { holders: false });
+      if (!s) throw new Failure(`${foreign ? ctx.positionals[0] : `sysv:${shmid}`}: no such System V segment`, 'ENOENT');
       // Not attachable (another user's, too large): say why rather than ask for a dtype.
       if (isReadFailure(s.errorCode)) throw failureOf(new ShmError(s.error ?? '', s.errorCode!), s.name);
       // The selection needs no path: the view is attached by shmid below.
@@ -62,7 +71,7 @@ async function withArray<T>(ctx: CommandContext, flags: SelectionFlags, use: (vi
       if (left) ctx.note(`${seg.name}: the layout ${left}`);
     }
     try {
-      view = shmid !== null ? await openSysvView(shmid) : await openView(fsPath(sel.path), sel.identity);
+      view = inNs ? await openForeignSysvView(inNs) : shmid !== null ? await openSysvView(shmid) : await openView(fsPath(sel.path), sel.identity);
     } catch (e) {
       if (shmid !== null || errorCode(e) !== 'CHANGED') throw failureOf(e, sel.what);
       if (attempt > 0) throw new Failure(`${sel.what}: replaced by another file while it was being opened, twice (renamed over or recreated); try again`, 'CHANGED');

@@ -9,6 +9,10 @@ import { isPart } from '../core/segments';
 import { inspectSysv, listSysv, ownIpcNamespace, parseSysvName, type SysvSegment } from '../core/sysv';
 import { Failure, table, type Command, type CommandContext } from './common';
 import { sysvSegmentText, sysvTableText } from './sysv';
+import { inspectMemSegment, listMemSegments, parseMemName, type MemKind, type MemSegment } from '../core/kinds/memfd';
+import { memSegmentText, memTableText } from './kinds';
+import { inspectContainerSegment, listContainers, parseContainerName, type ContainerScan } from '../core/kinds/containers';
+import { inspectForeignSysv, listForeignSysv, parseForeignSysvName, type IpcNamespaceScan } from '../core/kinds/ipcns';
 
 
 
@@ -97,27 +101,78 @@ function segmentText(s: Segment): string {
   return text;
 }
 
+/** Other IPC namespaces' System V tables, one per namespace with segments, and those that could not be entered. */
+function foreignSysvText(f: IpcNamespaceScan): string[] {
+  const parts: string[] = [];
+  if (f.unreadable.length > 0) {
+    parts.push(`${f.unreadable.length} IPC namespace${f.unreadable.length === 1 ? '' : 's'} could not be entered: ${f.unreadable.map((u) => `${u.id} (pid ${u.pid}: ${displayText(u.error)})`).join('; ')}`);
+  }
+  for (const ns of f.namespaces) {
+    const segs = f.segments.filter((s) => s.namespace.id === ns.id);
+    if (segs.length === 0) continue;
+    parts.push(`IPC namespace ${ns.id}, ${displayText(ns.name)} (pid ${ns.pid}):\n` + sysvTableText(segs).replace(/^System V segments/, 'System V segments there'));
+  }
+  return parts;
+}
+
+/** Each container's /dev/shm: a line with its name, namespace and usage, then its segments as `list` shows them. */
+function containersText(c: ContainerScan): string {
+  const lines: string[] = [`Containers: ${c.groups.length} with their own /dev/shm, ${formatBytes(c.groups.reduce((a, g) => a + g.used, 0))} used`];
+  if (c.unreadable.length > 0) {
+    lines.push(`${c.unreadable.length} mount namespace${c.unreadable.length === 1 ? '' : 's'} could not be read: ${c.unreadable.map((u) => `${u.id} (pid ${u.pid}: ${displayText(u.error)})`).join('; ')}`);
+  }
+  for (const g of c.groups) {
+    const ns = g.namespace;
+    lines.push('');
+    lines.push(`${displayText(ns.name)} (mount namespace ${ns.id}, pid ${ns.pid}${g.sharedWith.length > 0 ? `, shared with ${g.sharedWith.join(', ')}` : ''}): ${g.path} ${formatBytes(g.used)} used of ${formatBytes(g.size)}, ${formatBytes(g.free)} free`);
+    lines.push(g.segments.length === 0 ? '(no segments)' : table(segmentRows(g.segments as unknown as Segment[]), new Set([1, 2])));
+  }
+  return lines.join('\n');
+}
+
 export const CATALOG_COMMANDS: Command[] = [
   {
     name: 'list',
-    synopsis: 'list [--dir D] [--json] [--kind posix|sysv|all|K1,K2]',
-    summary: 'every segment, decoded, with the processes that hold it; --kind sysv (or all) adds System V segments',
+    synopsis: 'list [--dir D] [--json] [--kind posix|sysv|memfd|anonymous|all|K1,K2]',
+    summary: 'every segment, decoded, with the processes that hold it; --kind adds System V segments, memfd regions, shared anonymous memory (all: every kind)',
     options: { kind: { type: 'string' } },
     positionals: [0, 0],
     async run(ctx) {
       const kinds = parseKinds(ctx);
       const sysvP = kinds.has('sysv') ? listSysv() : null;
       sysvP?.catch(() => undefined);
+      // Other IPC namespaces' System V segments (containers'), each read inside its namespace.
+      const foreignP = kinds.has('sysv') ? listForeignSysv() : null;
+      foreignP?.catch(() => undefined);
+      const memKinds = (['memfd', 'anonymous'] as MemKind[]).filter((k) => kinds.has(k));
+      const memP = memKinds.length > 0 ? listMemSegments({ kinds: memKinds }) : null;
+      memP?.catch(() => undefined);
+      const contP = kinds.has('container') ? listContainers() : null;
+      contP?.catch(() => undefined);
       const cat: Catalog = kinds.has('posix')
         ? await listCatalog({ dirs: [ctx.dir] })
         : { directories: [], shmem: await readShmemBytes(), invisibleProcesses: 0, segments: [] };
       const sysv: SysvSegment[] = sysvP ? await sysvP : [];
-      if (ctx.json) ctx.printJson(sysv.length > 0 ? { ...cat, segments: [...cat.segments, ...sysv] } : cat);
+      const mem: MemSegment[] = memP ? await memP : [];
+      const cont: ContainerScan | null = contP ? await contP : null;
+      const foreign: IpcNamespaceScan | null = foreignP ? await foreignP : null;
+      const more = [...sysv, ...(foreign?.segments ?? []), ...mem, ...(cont?.groups.flatMap((g) => g.segments) ?? [])];
+      const doc: Record<string, unknown> = more.length > 0 ? { ...cat, segments: [...cat.segments, ...more] } : { ...cat };
+      if (foreign) doc.ipcNamespacesUnreadable = foreign.unreadable;
+      if (cont) {
+        // Each container's tmpfs (its segments are in `segments`), and the namespaces that could not be read.
+        doc.containers = cont.groups.map(({ segments, ...g }) => ({ ...g, segments: segments.length }));
+        doc.containersUnreadable = cont.unreadable;
+      }
+      if (ctx.json) ctx.printJson(doc);
       else {
         const parts: string[] = [];
         if (kinds.has('posix')) parts.push(catalogText(cat));
         else if (cat.shmem !== null) parts.push(`shared memory in RAM (Shmem): ${formatBytes(cat.shmem)}`);
         if (kinds.has('sysv')) parts.push(sysvTableText(sysv));
+        if (foreign) parts.push(...foreignSysvText(foreign));
+        for (const k of memKinds) parts.push(memTableText(mem, k));
+        if (cont) parts.push(containersText(cont));
         ctx.print(parts.join('\n\n'));
       }
       return 0;
@@ -126,9 +181,31 @@ export const CATALOG_COMMANDS: Command[] = [
   {
     name: 'inspect',
     synopsis: 'inspect NAME [--dir D] [--json]',
-    summary: 'one segment (a live one before a deleted one of the same name); sysv:SHMID for a System V one',
+    summary: 'one segment (a live one before a deleted one of the same name); sysv:SHMID, memfd:INO, anon:INO for the other kinds',
     positionals: [1, 1],
     async run(ctx) {
+      const foreign = parseForeignSysvName(ctx.positionals[0], await ownIpcNamespace());
+      if (foreign) {
+        const s = await inspectForeignSysv(foreign.ns, foreign.shmid).catch((e: Error) => Promise.reject(new Failure(e.message)));
+        if (!s) throw new Failure(`${ctx.positionals[0]}: no such System V segment`);
+        if (ctx.json) ctx.printJson(s);
+        else ctx.print(sysvSegmentText(s) + `\nnamespace  IPC namespace ${s.namespace.id}: ${displayText(s.namespace.name)} (pid ${s.namespace.pid})`);
+        return 0;
+      }
+      if (parseContainerName(ctx.positionals[0])) {
+        const s = await inspectContainerSegment(ctx.positionals[0]);
+        if (!s) throw new Failure(`${ctx.positionals[0]}: no such segment`);
+        if (ctx.json) ctx.printJson(s);
+        else ctx.print(segmentText({ ...s, path: `${String(s.details?.pathInNamespace)} in ${s.namespace.name} (mount namespace ${s.namespace.id})` }));
+        return 0;
+      }
+      if (parseMemName(ctx.positionals[0])) {
+        const s = await inspectMemSegment(ctx.positionals[0]);
+        if (!s) throw new Failure(`${ctx.positionals[0]}: no such region (no visible process holds it)`);
+        if (ctx.json) ctx.printJson(s);
+        else ctx.print(memSegmentText(s));
+        return 0;
+      }
       const shmid = parseSysvName(ctx.positionals[0], await ownIpcNamespace());
       if (shmid !== null) {
         const s = await inspectSysv(shmid);
@@ -150,7 +227,7 @@ export const CATALOG_COMMANDS: Command[] = [
 
 /** The kinds `--kind` selects (docs/cli.md): posix by default; `all` is every kind listed so far. */
 const KNOWN_KINDS = ['posix', 'sysv', 'memfd', 'anonymous', 'container'];
-const LISTED_KINDS = new Set(['posix', 'sysv']);
+const LISTED_KINDS = new Set(['posix', 'sysv', 'memfd', 'anonymous', 'container']);
 
 function parseKinds(ctx: CommandContext): Set<string> {
   const v = ctx.values.kind;
@@ -160,8 +237,8 @@ function parseKinds(ctx: CommandContext): Set<string> {
   for (const k of parts) {
     if (k === 'all') LISTED_KINDS.forEach((x) => out.add(x));
     else if (LISTED_KINDS.has(k)) out.add(k);
-    else if (KNOWN_KINDS.includes(k)) throw new UsageError(`--kind ${k}: not listed yet (posix, sysv, all)`);
-    else throw new UsageError(`--kind: unknown kind '${k}' (posix, sysv, all, or a comma list)`);
+    else if (KNOWN_KINDS.includes(k)) throw new UsageError(`--kind ${k}: not listed yet (${[...LISTED_KINDS].join(', ')}, all)`);
+    else throw new UsageError(`--kind: unknown kind '${k}' (${[...LISTED_KINDS].join(', ')}, all, or a comma list)`);
   }
   return out;
 }

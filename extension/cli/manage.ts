@@ -9,6 +9,9 @@ import {
 import { displayText, escapeText, respell } from '../core/names';
 import { shapeFlag } from '../core/select';
 import { clearSysv, ownIpcNamespace, parseSysvName, removeSysvSegment } from '../core/sysv';
+import { inspectMemSegment, memRemoveRefusal, parseMemName } from '../core/kinds/memfd';
+import { isKindName } from '../core/kinds';
+import { parseForeignSysvName, removeForeignSysv } from '../core/kinds/ipcns';
 import { Failure, failureOf, table, type Command, type CommandContext } from './common';
 import { errorCode } from '../core/errors';
 
@@ -110,6 +113,17 @@ function clearText(r: ClearResult): string {
   return lines.join('\n');
 }
 
+/** `unlink memfd:INO|anon:INO|ns:NS/NAME`: never removed (no name to unlink); `failed`, saying who must let go. */
+async function heldOutcome(name: string): Promise<UnlinkOutcome> {
+  const none = { bytes: 0, pendingBytes: 0 };
+  if (!parseMemName(name)) {
+    return { name, status: 'failed', error: "a container's file: remove it from inside the container, where its processes expect it", ...none, holders: [] };
+  }
+  const s = await inspectMemSegment(name);
+  if (!s) return { name, status: 'missing', error: 'no such region (no visible process holds it)', ...none, holders: [] };
+  return { name, status: 'failed', error: memRemoveRefusal(s), ...none, holders: s.holders };
+}
+
 export const MANAGE_COMMANDS: Command[] = [
   {
     name: 'create',
@@ -149,7 +163,7 @@ export const MANAGE_COMMANDS: Command[] = [
       if (!to) throw new UsageError('persist needs --to FILE');
       const pidText = str(ctx, 'pid');
       if (pidText !== undefined && !/^[1-9]\d{0,9}$/.test(pidText)) throw new UsageError(`--pid: not a process id: '${pidText}'`);
-      const { rel } = resolveName(ctx.dir, ctx.positionals[0]);
+      const rel = isKindName(ctx.positionals[0]) ? ctx.positionals[0] : resolveName(ctx.dir, ctx.positionals[0]).rel;
       const r = await cancellable((signal, onProgress) => persistSegment({ dir: ctx.dir, name: rel, to, pid: pidText ? Number(pidText) : undefined, force: flag(ctx, 'force'), signal, onProgress }), `persisting ${rel}`);
       if (ctx.json) ctx.printJson(r);
       else {
@@ -191,13 +205,20 @@ export const MANAGE_COMMANDS: Command[] = [
       if (ctx.positionals.length === 0) throw new UsageError('unlink needs at least one NAME');
       // System V names (sysv:SHMID) are removed with IPC_RMID; the rest are files of D. Outcomes keep the given order.
       const ns = await ownIpcNamespace();
-      const ids = ctx.positionals.map((n) => parseSysvName(n, ns));
-      const files = ctx.positionals.filter((_, i) => ids[i] === null);
+      const foreign = ctx.positionals.map((n) => parseForeignSysvName(n, ns));
+      const ids = ctx.positionals.map((n, i) => (foreign[i] ? foreign[i].shmid : parseSysvName(n, ns)));
+      const held = ctx.positionals.map((n) => isKindName(n));
+      const files = ctx.positionals.filter((_, i) => ids[i] === null && !held[i]);
       const fileOutcomes = files.length === 0 ? [] : await unlinkSegments({ dir: ctx.dir, names: files, force: flag(ctx, 'force') }).catch((e: unknown) => {
         throw asFailure(e);
       });
       const outcomes: UnlinkOutcome[] = [];
-      for (const id of ids) outcomes.push(id === null ? fileOutcomes.shift()! : await removeSysvSegment(id, { force: flag(ctx, 'force') }));
+      for (const [i, id] of ids.entries()) {
+        const f = foreign[i];
+        if (f) outcomes.push(await removeForeignSysv(f.ns, f.shmid, { force: flag(ctx, 'force') }));
+        else if (held[i]) outcomes.push(await heldOutcome(ctx.positionals[i]));
+        else outcomes.push(id === null ? fileOutcomes.shift()! : await removeSysvSegment(id, { force: flag(ctx, 'force') }));
+      }
       const bad = outcomes.filter((o) => o.status !== 'removed');
       if (outcomes.length === 1 && bad.length === 1) throw new Failure(`${bad[0].name}: ${bad[0].error ?? bad[0].status}`, bad[0].status === 'missing' ? 'ENOENT' : 'FAILED');
       const bytes = outcomes.reduce((a, o) => a + o.bytes, 0);

@@ -79,9 +79,12 @@ function nameBytesOf(name: string): { nameBytes?: string } {
   return isPlainName(name) ? {} : { nameBytes: nameBytesHex(entryPath(name)) };
 }
 
-/** `rel` and `full` are spelled (core/names.ts); the segment's name gets `./` when it reads as another kind's. */
-function newSegment(rel: string, full: string, e: { dev: number; ino: number; size: number; blocks: number; mtimeMs: number; uid: number; mode: number }, d: Decoded): Segment {
-  const name = entryName(rel);
+/**
+ * `rel` and `full` are spelled (core/names.ts); the segment's name gets `./` when it reads as another
+ * kind's, unless `given` names it (memfd:INO, ns:NS/NAME: core/kinds/).
+ */
+export function newSegment(rel: string, full: string, e: { dev: number; ino: number; size: number; blocks: number; mtimeMs: number; uid: number; mode: number }, d: Decoded, given?: string): Segment {
+  const name = given ?? entryName(rel);
   const seg: Segment = {
     name,
     ...nameBytesOf(name),
@@ -446,35 +449,56 @@ function deletedRefs(scan: HolderScan, realDirs: { real: string; dev: number }[]
  * /proc/PID/map_files/A-B which needs CAP_SYS_ADMIN) for fstat and decoding;
  * when none opens, size is the fd's fstat or the mapping's extent.
  */
-async function deletedSegment(r: DeletedRef, h: HolderLookup, invisible: number, births: Map<Segment, string>): Promise<Segment> {
-  const rel = r.path.slice(r.dir === '/' ? 1 : r.dir.length + 1);
-  const holders = holdersOf(h, r.dev, r.ino);
-  let seg: Segment | null = null;
+/** A file read through one of its holders' links: its stat, decoded header, birth and the link that opened it. */
+export interface HeldFile {
+  e: ScanEntry;
+  d: Decoded;
+  birth: string;
+  via: string;
+}
+
+/**
+ * Opens a file that has no name to open it by (deleted, a memfd, shared anonymous memory) through
+ * the first of `access` (/proc/PID/fd/N, /proc/PID/map_files/A-B) that still reaches (dev, ino),
+ * and decodes its header (`rel` tells the decoders what the name says). `error`: why none opened.
+ */
+export async function readHeld(rel: string, access: string[], dev: number, ino: number): Promise<HeldFile | { error: string | null }> {
   let openError: string | null = null;
-  for (const p of r.access) {
+  for (const p of access) {
     let fh: fs.promises.FileHandle | undefined;
     try {
       fh = await fs.promises.open(p, fs.constants.O_RDONLY | fs.constants.O_NONBLOCK | fs.constants.O_NOCTTY);
       const st = await fh.stat({ bigint: true });
       // The pid may have exited and its number been reused: it must be the same file.
-      if (Number(st.dev) !== r.dev || Number(st.ino) !== r.ino || !st.isFile()) continue;
+      if (Number(st.dev) !== dev || Number(st.ino) !== ino || !st.isFile()) continue;
       const size = Number(st.size);
       const ends = await readEnds(fh, size);
       const handle = fh;
       const e: ScanEntry = {
-        name: rel, kind: 'file', size, blocks: Number(st.blocks), dev: r.dev, ino: r.ino,
+        name: rel, kind: 'file', size, blocks: Number(st.blocks), dev, ino,
         mode: Number(st.mode), uid: Number(st.uid), mtimeMs: Number(st.mtimeNs / 1000000n), ...ends,
       };
       const d = await decodeEntry(rel, e, (offset, length) => readHandleRange(handle, offset, length));
-      seg = newSegment(rel, r.path, e, d);
-      seg.details = { ...(seg.details ?? {}), sizeFrom: 'fstat' };
-      births.set(seg, birthOf(st));
-      break;
+      return { e, d, birth: birthOf(st), via: p };
     } catch (err) {
       openError = (err as Error).message;
     } finally {
       await fh?.close().catch(() => undefined);
     }
+  }
+  return { error: openError };
+}
+
+async function deletedSegment(r: DeletedRef, h: HolderLookup, invisible: number, births: Map<Segment, string>): Promise<Segment> {
+  const rel = r.path.slice(r.dir === '/' ? 1 : r.dir.length + 1);
+  const holders = holdersOf(h, r.dev, r.ino);
+  let seg: Segment | null = null;
+  const held = await readHeld(rel, r.access, r.dev, r.ino);
+  const openError = 'error' in held ? held.error : null;
+  if (!('error' in held)) {
+    seg = newSegment(rel, r.path, held.e, held.d);
+    seg.details = { ...(seg.details ?? {}), sizeFrom: 'fstat' };
+    births.set(seg, held.birth);
   }
   if (!seg) {
     const size = r.fdSize ?? r.mapBytes;

@@ -9,7 +9,7 @@
  * No `vscode` import: the CLI, the UI and the tests all call this.
  */
 import * as fs from 'fs';
-import { openSysvView, readSysvEnds, removeSysv, scanHolders, scanSysv, tryNative, type HolderScan, type SysvEnds } from '../native';
+import { openSysvView, readSysvEnds, removeSysv, scanHolders, scanSysv, tryNative, type HolderScan, type IpcNamespaceRef, type SysvEnds } from '../native';
 import { codeBeside, errorCode, errorCodeOr, type ErrorCode } from './errors';
 import { decodeFile } from './formats';
 import { UsageError } from './catalog';
@@ -217,8 +217,8 @@ function undecoded(error: string | null, errorCode?: ErrorCode): Decoded {
 }
 
 /** Reads more of a segment for a decoder whose header is longer than the head (rare): its own attach. */
-async function readSysvRange(shmid: number, offset: number, length: number): Promise<Uint8Array> {
-  const view = await openSysvView(shmid);
+async function readSysvRange(shmid: number, offset: number, length: number, ns?: IpcNamespaceRef): Promise<Uint8Array> {
+  const view = await openSysvView(shmid, ns);
   try {
     return await view.read(offset, Math.max(0, Math.min(length, view.size - offset)));
   } finally {
@@ -226,22 +226,26 @@ async function readSysvRange(shmid: number, offset: number, length: number): Pro
   }
 }
 
-/** Decodes segments' headers from their ends (read in one native pass unless given); a refused attach is the error. */
-async function decodeSysv(records: SysvRecord[], given?: Map<number, SysvEnds>): Promise<Decoded[]> {
+/**
+ * Decodes segments' headers from their ends (read in one native pass unless given); a refused attach
+ * is the error. `ns`: the segments are another IPC namespace's (core/kinds/ipcns.ts).
+ */
+export async function decodeSysv(records: SysvRecord[], given?: Map<number, SysvEnds>, ns?: IpcNamespaceRef): Promise<Decoded[]> {
   const missing = given ? records.filter((r) => !given.has(r.shmid)) : records;
-  const read = missing.length > 0 ? await readSysvEnds(missing.map((r) => r.shmid), HEAD_BYTES, TAIL_BYTES) : [];
+  const read = missing.length > 0 ? await readSysvEnds(missing.map((r) => r.shmid), HEAD_BYTES, TAIL_BYTES, ns) : [];
   const byId = new Map(given ?? []);
   missing.forEach((r, i) => byId.set(r.shmid, read[i]));
   const ends = records.map((r) => byId.get(r.shmid)!);
   return Promise.all(
     records.map(async (r, i) => {
       const e = ends[i];
-      if (e.error !== undefined) return undecoded(`unreadable: ${e.error.replace(`sysv:${r.shmid}: `, '')}`, errorCodeOr(e, 'UNREADABLE'));
+      const what = new RegExp(`^sysv:(?:\\d+/)?${r.shmid}: `);
+      if (e.error !== undefined) return undecoded(`unreadable: ${e.error.replace(what, '')}`, errorCodeOr(e, 'UNREADABLE'));
       if (!e.head || e.size === 0) return undecoded(null);
       try {
-        return await decodeFile(`sysv:${r.shmid}`, { size: e.size, head: e.head, tail: e.tail, tailOffset: e.tailOffset }, (o, n) => readSysvRange(r.shmid, o, n));
+        return await decodeFile(`sysv:${r.shmid}`, { size: e.size, head: e.head, tail: e.tail, tailOffset: e.tailOffset }, (o, n) => readSysvRange(r.shmid, o, n, ns));
       } catch (err) {
-        return undecoded(`unreadable: ${(err as Error).message.replace(`sysv:${r.shmid}: `, '')}`, errorCodeOr(err, 'UNREADABLE'));
+        return undecoded(`unreadable: ${(err as Error).message.replace(what, '')}`, errorCodeOr(err, 'UNREADABLE'));
       }
     }),
   );

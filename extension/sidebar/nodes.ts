@@ -12,7 +12,9 @@ export type Node =
   | { kind: 'message'; id: string; text: string; detail?: string }
   | { kind: 'bucket'; id: string; first: string; last: string; segments: Segment[] }
   | { kind: 'sysvGroup'; id: string; segments: SysvSegment[] }
-  | { kind: 'sysvSegment'; id: string; segment: SysvSegment };
+  | { kind: 'sysvSegment'; id: string; segment: SysvSegment }
+  /** A group of the other kinds (sidebar/kinds.ts): memfd and anonymous, Containers, one container. */
+  | { kind: 'kindGroup'; id: string; label: string; description: string; tooltip: string; icon: string; children: Node[] };
 
 /** Above this many siblings, the tree shows them in ranges of BUCKET_SIZE (10,000 rows would stall the view). */
 export const BUCKET_SIZE = 500;

@@ -3,6 +3,13 @@ import * as vscode from 'vscode';
 import { formatBytes } from '../core/format-words';
 import type { DirectoryUsage } from '../core/types';
 
+/** What the other kinds of shared memory hold (System V, memfd and anonymous, containers), set after each scan. */
+let otherKinds: { label: string; count: number; bytes: number }[] = [];
+
+export function setOtherKinds(totals: { label: string; count: number; bytes: number }[]): void {
+  otherKinds = totals;
+}
+
 export class UsageStatus implements vscode.Disposable {
   readonly item: vscode.StatusBarItem;
   private last: { dirs: DirectoryUsage[]; shmem: number | null } | null = null;
@@ -32,6 +39,10 @@ export class UsageStatus implements vscode.Disposable {
     md.appendMarkdown('**Shared memory**\n\n| | used | total | free |\n|---|--:|--:|--:|\n');
     for (const u of dirs) {
       md.appendMarkdown(`| \`${u.path}\` | ${formatBytes(u.used)} (${u.size > 0 ? ((100 * u.used) / u.size).toFixed(0) : 0}%) | ${formatBytes(u.size)} | ${formatBytes(u.free)} |\n`);
+    }
+    if (otherKinds.length > 0) {
+      md.appendMarkdown('\n| beyond /dev/shm | segments | in RAM |\n|---|--:|--:|\n');
+      for (const k of otherKinds) md.appendMarkdown(`| ${k.label} | ${k.count} | ${formatBytes(k.bytes)} |\n`);
     }
     if (shmem !== null) md.appendMarkdown(`\nShmem (all shared memory, /proc/meminfo): ${formatBytes(shmem)}\n`);
     if (warn) md.appendMarkdown(`\n$(warning) Above ${limit}%: a full /dev/shm starves every process that needs shared memory.\n`);

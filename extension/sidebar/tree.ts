@@ -18,6 +18,9 @@ import { holderLabel, segmentId, segmentLabel, segmentLabels, segmentNode, segme
 import { isInterpretable } from '../commands/interpret';
 import { listSysv, type SysvSegment } from '../core/sysv';
 import { SYSV_GROUP_ID, sysvGroupItem, sysvSegmentItem, sysvTooltip } from './sysv';
+import { adjustKindItem, kindGroupItem, kindGroupNodes, kindRemoveNote, kindTotals, type KindsState } from './kinds';
+import { listContainers, listMemSegments } from '../core/kinds';
+import { setOtherKinds } from './statusbar';
 
 const DECORATION_SCHEME = 'shm-inspector';
 
@@ -85,6 +88,8 @@ export class SegmentTree implements vscode.TreeDataProvider<Node>, vscode.Dispos
   private catalog: Catalog | null = null;
   /** The System V segments of the last scan (their own group; none when the kernel has none). */
   sysv: SysvSegment[] = [];
+  /** memfd, anonymous and containers' segments of the last scan (sidebar/kinds.ts). */
+  kinds: KindsState = { mem: [], containers: null };
   private arranged: Arranged = { segments: [], groups: [], deleted: [], hidden: 0 };
   private parents = new Map<string, Node>();
   /** Segment rows' labels by node id, made per set of siblings so that cut long names do not collide (nodes.ts). */
@@ -147,7 +152,11 @@ export class SegmentTree implements vscode.TreeDataProvider<Node>, vscode.Dispos
   }
 
   private fireIfChanged(force = false): void {
-    const sig = signatureOf(this.arranged, this.state, this.scanError) + '\nS' + this.sysv.map((s) => segmentSignature(s as unknown as Segment) + s.sysv.nattch + s.sysv.perms).join('\n');
+    const sig =
+      signatureOf(this.arranged, this.state, this.scanError) +
+      '\nS' + this.sysv.map((s) => segmentSignature(s as unknown as Segment) + s.sysv.nattch + s.sysv.perms).join('\n') +
+      '\nK' + [...this.kinds.mem, ...(this.kinds.containers?.groups.flatMap((g) => g.segments) ?? [])].map((s) => segmentSignature(s as unknown as Segment)).join('\n') +
+      (this.kinds.containers?.groups.map((g) => `${g.dev}:${g.used}`).join(',') ?? '');
     if (force || sig !== this.signature) {
       this.signature = sig;
       this.changed.fire();
@@ -158,6 +167,8 @@ export class SegmentTree implements vscode.TreeDataProvider<Node>, vscode.Dispos
     const dirs = this.dirs();
     const t0 = performance.now();
     const sysv = listSysv().catch((): SysvSegment[] => []);
+    const mem = listMemSegments().catch(() => []);
+    const containers = listContainers().catch(() => null);
     try {
       this.catalog = await listCatalog({ dirs });
       this.scanError = null;
@@ -169,6 +180,8 @@ export class SegmentTree implements vscode.TreeDataProvider<Node>, vscode.Dispos
       this.scanError = missing ? `${dirs.join(', ')} does not exist` : errorMessage(e);
     }
     this.sysv = await sysv;
+    this.kinds = { mem: await mem, containers: await containers };
+    setOtherKinds(kindTotals(this.kinds, this.sysv));
     this.arranged = arrange(this.segments, this.options());
     this.lastScanMs = performance.now() - t0;
     this.fireIfChanged();
@@ -191,6 +204,7 @@ export class SegmentTree implements vscode.TreeDataProvider<Node>, vscode.Dispos
       if (a.deleted.length > 0) top.push({ kind: 'deletedGroup', id: 'group:deleted', segments: a.deleted });
       this.noteLabels(top);
       if (this.sysv.length > 0) top.push({ kind: 'sysvGroup', id: SYSV_GROUP_ID, segments: this.sysv });
+      top.push(...kindGroupNodes(this.kinds));
       if (top.length === 0 && a.hidden > 0) {
         top.push({ kind: 'message', id: 'message:hidden', text: `${a.hidden} segments hidden by the filter`, detail: 'Clear the filter to see them.' });
       }
@@ -200,6 +214,7 @@ export class SegmentTree implements vscode.TreeDataProvider<Node>, vscode.Dispos
     if (node.kind === 'group') kids = segmentNodes(node.group.segments, node.id);
     else if (node.kind === 'deletedGroup') kids = segmentNodes(node.segments, node.id);
     else if (node.kind === 'bucket') kids = node.segments.map(segmentNode);
+    else if (node.kind === 'kindGroup') kids = node.children;
     else if (node.kind === 'sysvGroup') kids = node.segments.map((s): Node => ({ kind: 'sysvSegment', id: `sysv:${s.sysv.shmid}:${s.sysv.ctimeMs}`, segment: s }));
     else if (node.kind === 'sysvSegment') {
       const s = node.segment as unknown as Segment;
@@ -288,6 +303,8 @@ export class SegmentTree implements vscode.TreeDataProvider<Node>, vscode.Dispos
         return this.segmentItem(node.id, node.segment);
       case 'sysvGroup':
         return sysvGroupItem(node.segments);
+      case 'kindGroup':
+        return kindGroupItem(node);
       case 'sysvSegment':
         return sysvSegmentItem(node.id, node.segment);
       case 'bucket': {
@@ -327,11 +344,17 @@ export class SegmentTree implements vscode.TreeDataProvider<Node>, vscode.Dispos
       .join(' ');
     if (previewable) item.command = { command: 'shmInspector.preview', title: 'Preview Segment', arguments: [s] };
     else if (isInterpretable(s)) item.command = { command: 'shmInspector.interpretAs', title: 'Interpret As…', arguments: [s] };
+    adjustKindItem(item, s);
     return item;
   }
 
   async resolveTreeItem(item: vscode.TreeItem, node: Node): Promise<vscode.TreeItem> {
-    if (node.kind === 'segment') item.tooltip = await segmentTooltip(node.segment, this.ownMappings(node.segment));
+    if (node.kind === 'segment') {
+      const md = await segmentTooltip(node.segment, this.ownMappings(node.segment));
+      const note = kindRemoveNote(node.segment);
+      if (note) md.appendMarkdown(`\n\nNot removable from here: ${note.replace(/[\\`*_{}[\]()#+\-.!|<>]/g, '\\$&')}.`);
+      item.tooltip = md;
+    }
     else if (node.kind === 'sysvSegment') item.tooltip = await sysvTooltip(node.segment);
     return item;
   }

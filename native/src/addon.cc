@@ -3,6 +3,7 @@
 #include <napi.h>
 
 #include "fsops.h"
+#include "kinds.h"
 #include "procs.h"
 #include "scan.h"
 
@@ -16,6 +17,9 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("scanProcesses", Napi::Function::New(env, shm::ScanProcesses, "scanProcesses"));
   exports.Set("processMappings", Napi::Function::New(env, shm::ProcessMappings, "processMappings"));
   exports.Set("compareInherited", Napi::Function::New(env, shm::CompareInherited, "compareInherited"));
+  // Shared memory beyond /dev/shm: memfd and shared anonymous memory, containers' roots (kinds.cc).
+  exports.Set("shmemDevice", Napi::Function::New(env, shm::ShmemDevice, "shmemDevice"));
+  exports.Set("openInRoot", Napi::Function::New(env, shm::OpenInRoot, "openInRoot"));
   exports.Set("abiVersion", Napi::Number::New(env, 1));
   return shm::InitView(env, exports);
 }

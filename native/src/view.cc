@@ -31,6 +31,7 @@
 #include "guard.h"
 #include "pages.h"
 #include "kernels.h"
+#include "kinds.h"
 #include "pool.h"
 #include "reduce.h"
 #include "scan.h"
@@ -754,6 +755,25 @@ Napi::Value NewView(Napi::Env env, MappingPtr m) {
   return data->viewCtor.New({Napi::External<MappingPtr>::New(env, &m)});
 }
 
+// /proc/PID/fd/N, /proc/PID/map_files/A-B or /proc/self/fd/N, nothing else.
+bool IsHolderLink(const std::string& p) {
+  size_t at = 6;
+  if (p.compare(0, at, "/proc/") != 0) return false;
+  if (p.compare(at, 5, "self/") == 0) at += 5;
+  else {
+    size_t d = at;
+    while (d < p.size() && p[d] >= '0' && p[d] <= '9') ++d;
+    if (d == at || d >= p.size() || p[d] != '/') return false;
+    at = d + 1;
+  }
+  size_t slash = p.find('/', at);
+  if (slash == std::string::npos) return false;
+  const std::string dir = p.substr(at, slash - at);
+  const std::string leaf = p.substr(slash + 1);
+  if ((dir != "fd" && dir != "map_files") || leaf.empty() || leaf.find('/') != std::string::npos) return false;
+  return leaf.find_first_not_of(dir == "fd" ? "0123456789" : "0123456789abcdef-") == std::string::npos;
+}
+
 class OpenWorker : public ViewWorker {
  public:
   OpenWorker(Napi::Env env, std::string path, bool expect, double dev, double ino)
@@ -762,7 +782,11 @@ class OpenWorker : public ViewWorker {
     auto m = std::make_shared<Mapping>();
     m->path = path_;
     // Never blocks (a FIFO), never follows a symbolic link; everything after is read through this descriptor.
-    m->fd = open(path_.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+    // Except a holder's /proc/PID/fd/N or /proc/PID/map_files/A-B (a memfd, shared anonymous memory,
+    // a deleted segment), or our own /proc/self/fd/N (a file opened inside a container's root): that
+    // magic link is the way to the file, followed only when `expect` names the file it must reach.
+    const bool magic = expect_ && IsHolderLink(path_);
+    m->fd = open(path_.c_str(), O_RDONLY | (magic ? 0 : O_NOFOLLOW) | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
     if (m->fd < 0) {
       int e = errno;
       return Fail(ErrnoCode(e), e == ELOOP ? path_ + ": is a symbolic link (not followed)" : ErrnoText(path_, e));
@@ -817,9 +841,21 @@ std::string SysvErrorText(const std::string& what, int e) {
 // last user of the view is done. The segment cannot shrink, so reads need no size check.
 class OpenSysvWorker : public PromiseWorker {
  public:
-  OpenSysvWorker(Napi::Env env, int shmid) : PromiseWorker(env), shmid_(shmid) {}
+  OpenSysvWorker(Napi::Env env, int shmid, IpcNs ns) : PromiseWorker(env), shmid_(shmid), ns_(std::move(ns)) {}
   void Execute() override {
-    const std::string what = "sysv:" + std::to_string(shmid_);
+    // In another IPC namespace, shmctl and shmat run on a thread that entered it; the attachment
+    // is this process's memory, read from any thread and detached (shmdt) from any.
+    int e = InIpcNamespace(ns_, [this] { Attach(); });
+    if (e != 0) {
+      SetCode("NONS");
+      SetError(IpcNsErrorText(ns_, e));
+    }
+  }
+  Napi::Value Result(Napi::Env env) override { return NewView(env, m_); }
+
+ private:
+  void Attach() {
+    const std::string what = ns_.own() ? "sysv:" + std::to_string(shmid_) : "sysv:" + std::to_string(ns_.ino) + "/" + std::to_string(shmid_);
     struct shmid_ds ds {};
     if (shmctl(shmid_, IPC_STAT, &ds) != 0) return Refused(what, errno);
     auto m = std::make_shared<Mapping>();
@@ -833,22 +869,28 @@ class OpenSysvWorker : public PromiseWorker {
     if (m->len > 0) madvise(a, m->len, MADV_RANDOM);
     m_ = std::move(m);
   }
-  Napi::Value Result(Napi::Env env) override { return NewView(env, m_); }
-
- private:
   void Refused(const std::string& what, int e) { Fail(SysvCode(e), SysvErrorText(what, e)); }
   int shmid_;
+  IpcNs ns_;
   MappingPtr m_;
 };
 
 // shmctl(IPC_RMID): the segment is gone once its last process detaches.
 class RemoveSysvWorker : public PromiseWorker {
  public:
-  RemoveSysvWorker(Napi::Env env, int shmid) : PromiseWorker(env), shmid_(shmid) {}
+  RemoveSysvWorker(Napi::Env env, int shmid, IpcNs ns) : PromiseWorker(env), shmid_(shmid), ns_(std::move(ns)) {}
   void Execute() override {
-    if (shmctl(shmid_, IPC_RMID, nullptr) == 0) return;
-    int e = errno;
-    const std::string what = "sysv:" + std::to_string(shmid_);
+    int r = -1, e = 0;
+    int nsErr = InIpcNamespace(ns_, [&] {
+      r = shmctl(shmid_, IPC_RMID, nullptr);
+      e = errno;
+    });
+    if (nsErr != 0) {
+      SetCode("NONS");
+      return SetError(IpcNsErrorText(ns_, nsErr));
+    }
+    if (r == 0) return;
+    const std::string what = ns_.own() ? "sysv:" + std::to_string(shmid_) : "sysv:" + std::to_string(ns_.ino) + "/" + std::to_string(shmid_);
     SetCode(SysvCode(e));
     if (e == EINVAL || e == EIDRM) SetError(what + ": no such System V segment (removed?)");
     else if (e == EPERM || e == EACCES) SetError(what + ": permission denied (only its owner, creator or root may remove it)");
@@ -858,6 +900,7 @@ class RemoveSysvWorker : public PromiseWorker {
 
  private:
   int shmid_;
+  IpcNs ns_;
 };
 
 // The first and last bytes of many System V segments in one pass (the catalog's header decoding):
@@ -865,9 +908,18 @@ class RemoveSysvWorker : public PromiseWorker {
 // cannot be attached gets an error and a code instead; the others are unaffected.
 class SysvEndsWorker : public PromiseWorker {
  public:
-  SysvEndsWorker(Napi::Env env, std::vector<int> ids, size_t head, size_t tail, bool table = false)
-      : PromiseWorker(env), ids_(std::move(ids)), head_(head), tail_(tail), table_(table), out_(ids_.size()) {}
+  SysvEndsWorker(Napi::Env env, std::vector<int> ids, size_t head, size_t tail, bool table = false, IpcNs ns = {})
+      : PromiseWorker(env), ids_(std::move(ids)), head_(head), tail_(tail), table_(table), ns_(std::move(ns)), out_(ids_.size()) {}
   void Execute() override {
+    // Another namespace's table and segments are read on a thread that entered it (/proc/sysvipc/shm
+    // shows the reader's IPC namespace).
+    int e = InIpcNamespace(ns_, [this] { Read(); });
+    if (e != 0) {
+      SetCode("NONS");
+      SetError(IpcNsErrorText(ns_, e));
+    }
+  }
+  void Read() {
     if (table_) {
       // The table and every segment's ends in one worker pass (scanSysv): the shmid is a line's 2nd field.
       int fd = open("/proc/sysvipc/shm", O_RDONLY | O_CLOEXEC);
@@ -898,7 +950,8 @@ class SysvEndsWorker : public PromiseWorker {
         continue;
       }
       e.size = ds.shm_segsz;
-      if (e.size == 0) continue;
+      // No bytes wanted (a listing that does not decode): no attach, which would also set atime and lpid.
+      if (e.size == 0 || (head_ == 0 && tail_ == 0)) continue;
       void* a = shmat(ids_[i], nullptr, SHM_RDONLY);
       if (a == reinterpret_cast<void*>(-1)) {
         e.err = errno;
@@ -927,7 +980,7 @@ class SysvEndsWorker : public PromiseWorker {
       Napi::Object o = Napi::Object::New(env);
       o.Set("size", Num(env, static_cast<double>(e.size)));
       if (e.err != 0) {
-        const std::string what = "sysv:" + std::to_string(ids_[i]);
+        const std::string what = ns_.own() ? "sysv:" + std::to_string(ids_[i]) : "sysv:" + std::to_string(ns_.ino) + "/" + std::to_string(ids_[i]);
         o.Set("code", Napi::String::New(env, SysvCode(e.err)));
         o.Set("error", Napi::String::New(env, SysvErrorText(what, e.err)));
       } else {
@@ -956,6 +1009,7 @@ class SysvEndsWorker : public PromiseWorker {
   std::vector<int> ids_;
   size_t head_, tail_;
   bool table_;
+  IpcNs ns_;
   std::string text_;
   std::vector<Ends> out_;
 };
@@ -982,7 +1036,7 @@ void EndsArgs(const Napi::CallbackInfo& info, size_t i, size_t& head, size_t& ta
 }  // namespace
 
 Napi::Value OpenSysvView(const Napi::CallbackInfo& info) {
-  auto* w = new OpenSysvWorker(info.Env(), ShmidArg(info, "openSysvView"));
+  auto* w = new OpenSysvWorker(info.Env(), ShmidArg(info, "openSysvView"), IpcNsArg(info, 1, "openSysvView"));
   return Start(w, w->Promise());
 }
 
@@ -1001,7 +1055,7 @@ Napi::Value ReadSysvEnds(const Napi::CallbackInfo& info) {
   }
   size_t head, tail;
   EndsArgs(info, 1, head, tail);
-  auto* w = new SysvEndsWorker(env, std::move(ids), head, tail);
+  auto* w = new SysvEndsWorker(env, std::move(ids), head, tail, false, IpcNsArg(info, 3, "readSysvEnds"));
   return Start(w, w->Promise());
 }
 
@@ -1012,12 +1066,12 @@ Napi::Value ScanSysv(const Napi::CallbackInfo& info) {
   if (info.Length() < 2 || !info[0].IsNumber() || !info[1].IsNumber()) throw CodedError<Napi::TypeError>(env, "EINVAL", "scanSysv(headBytes, tailBytes)");
   size_t head, tail;
   EndsArgs(info, 0, head, tail);
-  auto* w = new SysvEndsWorker(env, {}, head, tail, true);
+  auto* w = new SysvEndsWorker(env, {}, head, tail, true, IpcNsArg(info, 2, "scanSysv"));
   return Start(w, w->Promise());
 }
 
 Napi::Value RemoveSysv(const Napi::CallbackInfo& info) {
-  auto* w = new RemoveSysvWorker(info.Env(), ShmidArg(info, "removeSysv"));
+  auto* w = new RemoveSysvWorker(info.Env(), ShmidArg(info, "removeSysv"), IpcNsArg(info, 1, "removeSysv"));
   return Start(w, w->Promise());
 }
 

@@ -6,7 +6,7 @@
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { chromium, type Browser, type Frame, type Page } from 'playwright-core';
+import { chromium, type Browser, type Frame, type Locator, type Page } from 'playwright-core';
 import { chromiumOptions, ROOT, startCodeServer, workbenchUrl, type CodeServer } from '../harness/code-server';
 
 export const SHOTS = path.join(ROOT, process.env.SHM_RESULTS ?? 'test-results', 'screenshots');
@@ -163,4 +163,18 @@ async function viewerFrame(page: Page, title: string | RegExp, compact: boolean,
     await page.waitForTimeout(200);
   }
   throw new Error(`no ${compact ? 'Quick Look' : 'preview'} webview showing ${title}`);
+}
+
+/** Hovers `row` until `hover` shows (a hover that opened elsewhere first is moved away from; five tries). */
+export async function hoverUntil(page: Page, row: Locator, hover: Locator): Promise<void> {
+  for (let attempt = 0; ; attempt++) {
+    await page.mouse.move(900, 600);
+    await row.hover();
+    try {
+      await hover.waitFor({ timeout: 3000 });
+      return;
+    } catch (e) {
+      if (attempt >= 4) throw e;
+    }
+  }
 }

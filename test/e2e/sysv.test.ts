@@ -9,7 +9,7 @@ import { execFileSync, spawn, type ChildProcess } from 'child_process';
 import * as path from 'path';
 import type { Page } from 'playwright-core';
 import { PYTHON } from '../fixtures/segments';
-import { contextMenu, openSharedMemoryView, openWorkbench, runCommand, shot, shotIfFailed, type Workbench } from './helpers';
+import { contextMenu, hoverUntil, openSharedMemoryView, openWorkbench, runCommand, shot, shotIfFailed, type Workbench } from './helpers';
 
 const PRODUCER = path.resolve(__dirname, '..', '..', '..', 'test', 'fixtures', 'sysv_producer.py');
 
@@ -64,16 +64,7 @@ describe('System V segments in the sidebar', function () {
     await heldRow.waitFor({ timeout: 10_000 });
     assert.match((await heldRow.innerText()).replace(/\s+/g, ' '), /64\.0 KiB · 0x00000000 · 1 attached/);
     const hover = page.locator('.monaco-hover', { hasText: 'System V segment' }).first();
-    for (let attempt = 0; ; attempt++) {
-      await page.mouse.move(900, 600);
-      await heldRow.hover();
-      try {
-        await hover.waitFor({ timeout: 3000 });
-        break;
-      } catch (e) {
-        if (attempt >= 4) throw e;
-      }
-    }
+    await hoverUntil(page, heldRow, hover);
     const text = (await hover.innerText()).replace(/\s+/g, ' ');
     assert.match(text, /IPC_PRIVATE/);
     assert.match(text, new RegExp(`python3 \\(pid ${child.pid}\\)`));

@@ -18,6 +18,8 @@ import { parseNumericDType } from '../dtype';
 import { escapeText, fsPath, fsPathIn, respell } from '../names';
 import { isPart } from '../segments';
 import type { Segment } from '../types';
+import { inspectMemSegment, parseMemName } from '../kinds/memfd';
+import { containerReadPath, inspectContainerSegment, parseContainerName } from '../kinds/containers';
 import { ExistsError, OperationError, type PersistRequest, type PersistResult, type RestoreRequest, type RestoreResult } from './api';
 import {
   arrayBytes, bytesWords, checkAbort, copyRange, createExclusive, errnoOf, errnoText, fsyncDir, isAbort, npyDescr, npyHeader,
@@ -97,7 +99,7 @@ async function openDeleted(seg: Segment, pid: number | undefined): Promise<Sourc
     }
   }
   const detail = why.length > 0 ? ` (${why.slice(0, 3).join('; ')})` : '';
-  throw new OperationError(`${seg.name}: deleted, and it cannot be read through ${pids.length > 0 ? `its holders ${pids.join(', ')}` : 'any holder'}${detail}`);
+  throw new OperationError(`${seg.name}: ${seg.deleted ? 'deleted, and it' : 'it'} cannot be read through ${pids.length > 0 ? `its holders ${pids.join(', ')}` : 'any holder'}${detail}`);
 }
 
 interface Interp {
@@ -222,11 +224,19 @@ async function ourSidecar(file: string, strict = false): Promise<{ sha256: strin
  */
 export async function persistSegment(req: PersistRequest): Promise<PersistResult> {
   const dir = req.dir ?? DEFAULT_DIR;
-  const { rel } = resolveName(dir, req.name);
+  // memfd:INO and anon:INO have no name in D: they are read through a holder, as a deleted segment is.
+  const held = parseMemName(req.name) !== null;
+  // ns:NS/NAME: a file of another mount namespace, opened through /proc/PID/root as the listed inode only.
+  const inNs = !held && parseContainerName(req.name) !== null;
+  const rel = held || inNs ? req.name : resolveName(dir, req.name).rel;
   if (!req.to) throw new OperationError('a target file is needed');
   const to = path.resolve(req.to);
   const toDir = path.dirname(to);
-  const seg = await findSegment(dir, rel, req.pid);
+  const seg = held
+    ? ((await inspectMemSegment(req.name)) as unknown as Segment | null)
+    : inNs
+      ? await inspectContainerSegment(req.name, { dir }).then((c) => (c ? { ...c, path: containerReadPath(c) } : null))
+      : await findSegment(dir, rel, req.pid);
   if (!seg) throw new OperationError(`${rel}: no such segment`, 'ENOENT');
   if (seg.format === 'directory') throw new OperationError(`${rel}: a folder; persist its entries one by one`);
   if (seg.format === 'symlink') throw new OperationError(`${rel}: a symbolic link (to ${seg.symlinkTarget}); not followed`);
@@ -241,7 +251,7 @@ export async function persistSegment(req: PersistRequest): Promise<PersistResult
   const oldSidecar = sidecarExists ? await ourSidecar(sidecarFile) : null;
   checkAbort(req.signal);
 
-  const src = seg.deleted ? await openDeleted(seg, req.pid) : await openLive(seg);
+  const src = seg.deleted || held ? await openDeleted(seg, req.pid) : await openLive(seg);
   const interp = interpretationOf(seg);
   let header: Buffer = Buffer.alloc(0);
   let srcOffset = 0;

@@ -1,0 +1,159 @@
+/**
+ * System V segments of other IPC namespaces (issue #15, item 1): containers usually have their
+ * own, invisible in this process's /proc/sysvipc/shm and to `ipcs`. Each namespace is entered by a
+ * native thread of its own (setns on /proc/PID/ns/ipc; the addon's scanSysv with `ns`), which reads
+ * its table and every segment's ends there; segments are named `sysv:NS/SHMID` (NS the namespace's
+ * inode) and carry `namespace` (named from the cgroup of its first process, as containers are).
+ * Namespaces that cannot be entered (no CAP_SYS_ADMIN, their only process gone mid-scan) are
+ * counted with the reason. Holders: the namespace's processes whose maps show the segment.
+ *
+ * No `vscode` import: the CLI, the UI and the tests all call this.
+ */
+import * as fs from 'fs';
+import { openSysvView, removeSysv, scanSysv, tryNative, type IpcNamespaceRef, type MappedView } from '../../native';
+import { UsageError } from '../catalog';
+import { decodeSysv, parseSysvTable, sysvSegment, type SysvRecord, type SysvRemoveOutcome, type SysvSegment } from '../sysv';
+import { HEAD_BYTES, TAIL_BYTES, type Holder } from '../types';
+import { nameFromCgroup, namespacesOf, type ContainerNamespace } from './containers';
+
+export type ForeignSysvSegment = SysvSegment & { namespace: ContainerNamespace };
+
+export interface IpcNamespaceScan {
+  segments: ForeignSysvSegment[];
+  /** The namespaces listed (with or without segments). */
+  namespaces: ContainerNamespace[];
+  unreadable: { id: number; pid: number; error: string }[];
+}
+
+/** `sysv:NS/SHMID` with NS another namespace than ours: the two numbers; null for any other name. */
+export function parseForeignSysvName(name: string, own: number | null): { ns: number; shmid: number } | null {
+  const m = /^sysv:(\d+)\/(\d+)$/.exec(name);
+  if (!m || Number(m[1]) === own) return null;
+  const shmid = Number(m[2]);
+  if (!Number.isSafeInteger(shmid) || shmid > 0x7fffffff) throw new UsageError(`'${name}': shmid out of range`);
+  return { ns: Number(m[1]), shmid };
+}
+
+/** ` 00:01 INODE   /SYSVxxxxxxxx (deleted)` at the end of a maps line: the inode is the shmid. */
+const SYSV_MAP = /^\S+ \S+ \S+ \S+ (\d+) +\/SYSV[0-9a-f]{8} \(deleted\)$/gm;
+
+/**
+ * The namespace's processes that attach its segments, from their maps, read here in JavaScript:
+ * a namespace has few processes, and the native holder scan skips inode 0, which is the shmid of
+ * the first segment of every new namespace.
+ */
+async function holdersIn(pids: number[], records: SysvRecord[]): Promise<Map<number, Holder[]>> {
+  const out = new Map<number, Holder[]>();
+  if (!records.some((r) => r.nattch > 0)) return out;
+  const ids = new Set(records.map((r) => r.shmid));
+  await Promise.all(
+    pids.slice(0, 1024).map(async (pid) => {
+      const [maps, comm] = await Promise.all([
+        fs.promises.readFile(`/proc/${pid}/maps`, 'latin1').catch(() => ''),
+        fs.promises.readFile(`/proc/${pid}/comm`, 'utf8').catch(() => ''),
+      ]);
+      if (!maps.includes('/SYSV')) return;
+      for (const m of maps.matchAll(SYSV_MAP)) {
+        const id = Number(m[1]);
+        if (!ids.has(id)) continue;
+        let l = out.get(id);
+        if (!l) out.set(id, (l = []));
+        if (!l.some((h) => h.pid === pid)) l.push({ pid, comm: comm.trim(), via: 'map' });
+      }
+    }),
+  );
+  for (const l of out.values()) l.sort((a, b) => a.pid - b.pid);
+  return out;
+}
+
+async function namespaceInfo(id: number, pid: number, processes: number): Promise<ContainerNamespace> {
+  const text = await fs.promises.readFile(`/proc/${pid}/cgroup`, 'utf8').catch(() => '');
+  return { id, ...nameFromCgroup(text, pid), pid, processes };
+}
+
+/** One namespace's segments, read on a thread that entered it; its first process that still exists is the way in. */
+async function scanNamespace(id: number, pids: number[], out: IpcNamespaceScan, decode: boolean): Promise<void> {
+  let lastError = 'its processes exited';
+  for (const pid of pids.slice(0, 4)) {
+    const ref: IpcNamespaceRef = { path: `/proc/${pid}/ns/ipc`, ino: id };
+    let table: string;
+    let ends: Awaited<ReturnType<typeof scanSysv>>['ends'];
+    try {
+      ({ table, ends } = await scanSysv(decode ? HEAD_BYTES : 0, decode ? TAIL_BYTES : 0, ref));
+    } catch (e) {
+      lastError = (e as Error).message;
+      // Exited (ESTALE, ENOENT): its next process reaches the same namespace. Refused: say so.
+      if (/needs CAP_SYS_ADMIN/.test(lastError)) break;
+      continue;
+    }
+    const records = parseSysvTable(table).sort((a, b) => a.shmid - b.shmid);
+    const namespace = await namespaceInfo(id, pid, pids.length);
+    out.namespaces.push(namespace);
+    const [holders, decoded] = await Promise.all([
+      holdersIn(pids, records),
+      decode ? decodeSysv(records, new Map(ends.map((e) => [e.shmid, e])), ref) : Promise.resolve(records.map(() => ({ format: 'raw' as const, dtype: null, shape: null, fortranOrder: null, dataOffset: null, error: null }))),
+    ]);
+    for (const [i, r] of records.entries()) {
+      const s = sysvSegment(r, holders.get(r.shmid) ?? [], decoded[i]) as ForeignSysvSegment;
+      s.name = `sysv:${id}/${r.shmid}`;
+      s.namespace = namespace;
+      out.segments.push(s);
+    }
+    return;
+  }
+  out.unreadable.push({ id, pid: pids[0], error: lastError });
+}
+
+/** The System V segments of every IPC namespace but ours (or only `only`), each read inside its namespace. */
+export async function listForeignSysv(opts: { only?: number; decode?: boolean } = {}): Promise<IpcNamespaceScan> {
+  const out: IpcNamespaceScan = { segments: [], namespaces: [], unreadable: [] };
+  if (tryNative() === null) return out;
+  const { own, byNs } = await namespacesOf('ipc');
+  const jobs = [...byNs].filter(([ns]) => ns !== own && (opts.only === undefined || ns === opts.only));
+  await Promise.all(jobs.map(([ns, pids]) => scanNamespace(ns, pids, out, opts.decode !== false)));
+  out.segments.sort((a, b) => a.namespace.id - b.namespace.id || a.sysv.shmid - b.sysv.shmid);
+  out.namespaces.sort((a, b) => a.id - b.id);
+  out.unreadable.sort((a, b) => a.id - b.id);
+  return out;
+}
+
+/** One segment of another namespace, or null; a namespace that cannot be entered is an Error saying why. */
+export async function inspectForeignSysv(ns: number, shmid: number, opts: { decode?: boolean } = {}): Promise<ForeignSysvSegment | null> {
+  const scan = await listForeignSysv({ only: ns, decode: opts.decode });
+  if (scan.unreadable.length > 0) throw new Error(`sysv:${ns}/${shmid}: ${scan.unreadable[0].error}`);
+  return scan.segments.find((s) => s.sysv.shmid === shmid) ?? null;
+}
+
+/** The way into a listed segment's namespace (its process, and the namespace it must still be in). */
+export function namespaceRef(s: ForeignSysvSegment): IpcNamespaceRef {
+  return { path: `/proc/${s.namespace.pid}/ns/ipc`, ino: s.namespace.id };
+}
+
+/** Attaches a segment of another namespace read-only (the attach is made by a thread inside it). */
+export function openForeignSysvView(s: ForeignSysvSegment): Promise<MappedView> {
+  return openSysvView(s.sysv.shmid, namespaceRef(s));
+}
+
+/** IPC_RMID in another namespace, with the rules of removeSysvSegment (attached: `held` unless force). */
+export async function removeForeignSysv(ns: number, shmid: number, opts: { force?: boolean } = {}): Promise<SysvRemoveOutcome> {
+  const name = `sysv:${ns}/${shmid}`;
+  const none = { bytes: 0, pendingBytes: 0 };
+  let s: ForeignSysvSegment | null;
+  try {
+    s = await inspectForeignSysv(ns, shmid, { decode: false });
+  } catch (e) {
+    return { name, status: 'failed', error: (e as Error).message.replace(`${name}: `, ''), ...none, holders: [] };
+  }
+  if (!s) return { name, status: 'missing', error: 'no such System V segment', ...none, holders: [] };
+  const attached = s.sysv.nattch > 0;
+  if (attached && !opts.force) {
+    return { name, status: 'held', error: `attached ${s.sysv.nattch} time${s.sysv.nattch === 1 ? '' : 's'}; pass --force to remove it when they detach`, ...none, holders: s.holders };
+  }
+  try {
+    await removeSysv(shmid, namespaceRef(s));
+  } catch (e) {
+    if ((e as { code?: string }).code === 'EINVAL') return { name, status: 'missing', error: 'no such System V segment', ...none, holders: [] };
+    return { name, status: 'failed', error: (e as Error).message.replace(`${name}: `, ''), ...none, holders: s.holders };
+  }
+  return { name, status: 'removed', error: null, bytes: attached ? 0 : s.allocatedBytes, pendingBytes: attached ? s.allocatedBytes : 0, holders: s.holders };
+}

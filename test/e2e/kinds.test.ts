@@ -1,0 +1,97 @@
+/**
+ * The *memfd and anonymous* group of the Segments view in the real workbench (issue #15): a memfd
+ * that Python made with os.memfd_create, holding an .npy and kept alive by a forked child, appears
+ * under its label with its name, size, dtype and shape; its hover says who holds it and why it
+ * cannot be removed from here; a click previews it (read through the child's /proc/PID/fd link).
+ * The producer is killed in `after`.
+ */
+import * as assert from 'assert';
+import { spawn, type ChildProcess } from 'child_process';
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import type { Page } from 'playwright-core';
+import { PYTHON } from '../fixtures/segments';
+import { heatmapFrame, hoverUntil, openSharedMemoryView, openWorkbench, runCommand, shot, shotIfFailed, type Workbench } from './helpers';
+
+const PRODUCER = path.resolve(__dirname, '..', '..', '..', 'test', 'fixtures', 'memfd_producer.py');
+
+describe('memfd regions in the sidebar', function () {
+  this.timeout(180_000);
+  let child: ChildProcess | undefined;
+  let wb: Workbench | undefined;
+  let page: Page;
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'shmi-e2e-kinds-'));
+
+  before(async () => {
+    // A /dev/shm stand-in of our own, empty: the machine's many other segments would push the groups out of view.
+    wb = await openWorkbench('kinds', { 'shmInspector.directories': [dir] });
+    page = wb.page;
+    await openSharedMemoryView(page);
+  });
+
+  afterEach(async function () {
+    await shotIfFailed(page, this.currentTest, 'kinds');
+  });
+
+  after(async () => {
+    await wb?.close();
+    fs.rmSync(dir, { recursive: true, force: true });
+    if (child?.pid) {
+      try {
+        process.kill(-child.pid, 'SIGKILL');
+      } catch {
+        // gone
+      }
+    }
+  });
+
+  it('shows a memfd under its label in its own group with totals; the hover names its holder; a click previews it', async () => {
+    const label = `shmi_e2e_memfd_${process.pid}.npy`;
+    child = spawn(PYTHON, [PRODUCER, 'memfd', label, '512', '1024'], { stdio: ['pipe', 'pipe', 'inherit'], detached: true });
+    const forked = await new Promise<number>((resolve, reject) => {
+      let buf = '';
+      child!.stdout!.on('data', (d: Buffer) => {
+        buf += d.toString();
+        const m = /ready parent=\d+ child=(\d+)/.exec(buf);
+        if (m) resolve(Number(m[1]));
+      });
+      child!.on('exit', (code) => reject(new Error(`producer exited with ${code}`)));
+    });
+    // No directory holds it: no watcher sees it; a refresh lists it.
+    await runCommand(page, 'SHM Inspector: Refresh');
+    // The groups sit below the /dev/shm rows (the machine's other segments, drawn only when in view): the
+    // Processes view is folded and the list scrolled until each row is drawn.
+    const processes = page.locator('.part.sidebar .pane-header', { hasText: 'Processes' }).first();
+    if ((await processes.count()) > 0 && (await processes.getAttribute('aria-expanded')) === 'true') await processes.click();
+    const list = page.locator('.part.sidebar .monaco-list').first();
+    const scrollTo = async (l: ReturnType<Page['locator']>, ms: number) => {
+      const deadline = Date.now() + ms;
+      while (!(await l.isVisible())) {
+        if (Date.now() > deadline) throw new Error(`not shown within ${ms} ms: ${l.toString()}`);
+        await list.hover();
+        await page.mouse.wheel(0, 300);
+        await page.waitForTimeout(300);
+      }
+    };
+    const group = page.locator('.part.sidebar .monaco-list-row', { hasText: 'memfd and anonymous' }).first();
+    await scrollTo(group, 90_000);
+    assert.match((await group.innerText()).replace(/\s+/g, ' '), /memfd and anonymous\s*\d+ · [\d.]+ [KMG]iB/);
+    const row = page.locator('.part.sidebar .monaco-list-row', { hasText: label });
+    await scrollTo(row, 30_000);
+    const text = (await row.innerText()).replace(/\s+/g, ' ');
+    const m = /(memfd:\d+) · 4\.0 MiB · float64 · 512×1024/.exec(text);
+    assert.ok(m, text);
+    const hover = page.locator('.monaco-hover', { hasText: 'Not removable from here' }).first();
+    await hoverUntil(page, row, hover);
+    const tip = (await hover.innerText()).replace(/\s+/g, ' ');
+    assert.match(tip, new RegExp(`python3 \\(pid ${forked}\\)`));
+    assert.match(tip, /no name to unlink/);
+    await shot(page, 'kinds-memfd-sidebar');
+    await page.mouse.move(900, 600);
+    await row.click();
+    const frame = await heatmapFrame(page, m[1], 60_000);
+    await frame.waitForSelector('body[data-state="exact"]', { timeout: 60_000 });
+    await shot(page, 'kinds-memfd-preview');
+  });
+});
