@@ -5,6 +5,7 @@
  * (docs/cli.md, "Table commands"). Also `stats NAME/COLUMN` of a table's numeric column.
  */
 import { UsageError } from '../core/catalog';
+import { aboutName } from '../core/errors';
 import { formatNumber } from '../core/numbers';
 import { parseSelectionFlags, SELECTION_OPTIONS, SelectionError } from '../core/select';
 import { ArrowTable } from '../core/tables/arrow';
@@ -180,7 +181,7 @@ export async function tableColumnStats(ctx: CommandContext): Promise<number | nu
     }
     return 0;
   } catch (e) {
-    if (e instanceof TableError || e instanceof SelectionError) throw new Failure(e.message.startsWith(t.what) ? e.message : `${t.what}: ${e.message}`);
+    if (e instanceof TableError || e instanceof SelectionError) throw new Failure(aboutName(t.what, e.message), e.code === 'USAGE' ? 'FAILED' : e.code, { cause: e });
     throw e;
   } finally {
     t.view.close();

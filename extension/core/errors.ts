@@ -110,3 +110,11 @@ export function errorMessage(e: unknown): string {
 export function isPermissionCode(code: ErrorCode | null | undefined): boolean {
   return code === 'EACCES' || code === 'EPERM';
 }
+
+/**
+ * `message` said about `name`: prefixed with `name: ` unless it already starts so. Presentation
+ * only (no error is told from another by this); keeps a name from being repeated in one line.
+ */
+export function aboutName(name: string, message: string): string {
+  return message === name || message.startsWith(`${name}: `) || message.startsWith(`${name} `) ? message : `${name}: ${message}`;
+}

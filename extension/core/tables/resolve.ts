@@ -9,7 +9,8 @@ import { fsPath, respell } from '../names';
 import { selectArray, selectSlice, type SelectionFlags } from '../select';
 import { inspectSysv, ownIpcNamespace, parseSysvName } from '../sysv';
 import type { Segment } from '../types';
-import { openSysvView, openView, viewErrorCode, type MappedView } from '../../native';
+import { openSysvView, openView, type MappedView } from '../../native';
+import { aboutName, errorCode, errorMessage } from '../errors';
 import { gridOf, type ArrayGrid } from './npy';
 import { openTable, tableFormat } from './open';
 import { TableError, type TableModel } from './types';
@@ -83,16 +84,17 @@ export async function openNamedTable(dir: string, name: string, flags: Selection
     try {
       view = shmid !== null ? await openSysvView(shmid) : await openView(fsPath(seg.path), { dev: seg.dev, ino: seg.ino });
     } catch (e) {
-      if (shmid === null && viewErrorCode(e) === 'CHANGED' && attempt === 0) continue;
-      if (viewErrorCode(e) === 'CHANGED') throw new TableError(`${seg.name}: replaced by another file while it was being opened, twice (renamed over or recreated); try again`);
-      throw new TableError(`${seg.name}: ${(e as Error).message}`);
+      if (shmid === null && errorCode(e) === 'CHANGED' && attempt === 0) continue;
+      if (errorCode(e) === 'CHANGED') throw new TableError(`${seg.name}: replaced by another file while it was being opened, twice (renamed over or recreated); try again`, 'CHANGED');
+      throw new TableError(`${seg.name}: ${errorMessage(e)}`, errorCode(e), { cause: e });
     }
     try {
       const model = await openTable(seg, view, grid);
       return { what: seg.name, segment: seg, model, view, column: column === null ? null : columnIndex(model, column, seg.name) };
     } catch (e) {
       view.close();
-      if (e instanceof TableError || e instanceof UsageError) throw e.message.startsWith(seg.name) || e instanceof UsageError ? e : new TableError(`${seg.name}: ${e.message}`);
+      if (e instanceof UsageError) throw e;
+      if (e instanceof TableError) throw new TableError(aboutName(seg.name, e.message), e.code, { cause: e });
       throw e;
     }
   }

@@ -4,6 +4,8 @@
  * bytes of those rows and columns from the mapping and returns cells as JSON values (docs/cli.md,
  * `head --json`), so one request/reply carries a page to a webview unchanged. No vscode import.
  */
+import type { ErrorCode } from '../../../contract/errors';
+import { ShmError } from '../errors';
 
 /**
  * One cell, as `head --json` writes it: numbers as JSON numbers (integers beyond 2^53 as decimal
@@ -56,7 +58,11 @@ export interface TableBytes {
 }
 
 /** Input the table model refuses (lying metadata, truncated buffers...): a one-line message. */
-export class TableError extends Error {}
+export class TableError extends ShmError {
+  constructor(message: string, code: ErrorCode = 'FORMAT', options?: ErrorOptions) {
+    super(message, code, options);
+  }
+}
 
 /** Rows asked for, clipped: [start, end). */
 export function clipRows(total: number, offset: number, count: number): [number, number] {
