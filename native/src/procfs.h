@@ -1,9 +1,10 @@
 #pragma once
-// Reading /proc files: they report size 0, so read until EOF (scan.cc, procs.cc).
+// Reading /proc files: they report size 0, so read until EOF; and parsing their maps lines (scan.cc, procs.cc).
 #include <fcntl.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdint>
 #include <cstring>
 #include <memory>
 #include <string>
@@ -66,11 +67,51 @@ class ProcBuf {
   size_t cap_ = 0, len_ = 0;
 };
 
-// A whole (small) /proc file into `out`; false with errno set when it cannot be opened or read.
-inline bool ReadProcFile(const char* path, std::string& out) {
-  ProcBuf b;
-  if (!b.ReadPath(path)) return false;
-  out.assign(b.data(), b.size());
+// A hex number ending at `stop`, at most 16 digits; p is left past the separator.
+inline bool ParseHex(const char*& p, const char* e, uint64_t& v, char stop) {
+  const char* q = p;
+  v = 0;
+  for (; p < e && *p != stop; ++p) {
+    int d = (*p >= '0' && *p <= '9') ? *p - '0' : (*p >= 'a' && *p <= 'f') ? *p - 'a' + 10 : (*p >= 'A' && *p <= 'F') ? *p - 'A' + 10 : -1;
+    if (d < 0 || p - q >= 16) return false;
+    v = (v << 4) | static_cast<uint64_t>(d);
+  }
+  if (p == q || p >= e) return false;
+  ++p;  // the separator
+  return true;
+}
+
+// One line of /proc/PID/maps, or a mapping's first line in smaps: "start-end perms offset major:minor inode   path".
+struct MapsLine {
+  uint64_t start = 0, end = 0, offset = 0, ino = 0;
+  unsigned major = 0, minor = 0;
+  char perms[5] = {};
+  const char* path = nullptr;  // up to the end of the line; empty for anonymous mappings
+};
+
+// Parsed by hand, field by field (sscanf, which re-reads its format for each of 60,000 lines,
+// was most of a scan's own time).
+inline bool ParseMapsLine(const char* p, const char* e, MapsLine& out) {
+  uint64_t major = 0, minor = 0;
+  if (!ParseHex(p, e, out.start, '-') || !ParseHex(p, e, out.end, ' ')) return false;
+  size_t np = 0;
+  while (p < e && *p != ' ') {
+    if (np < 4) out.perms[np++] = *p;
+    ++p;
+  }
+  out.perms[np] = '\0';
+  if (p >= e) return false;
+  ++p;
+  if (!ParseHex(p, e, out.offset, ' ') || !ParseHex(p, e, major, ':') || !ParseHex(p, e, minor, ' ')) return false;
+  const char* q = p;
+  uint64_t ino = 0;
+  for (; p < e && *p >= '0' && *p <= '9' && p - q < 20; ++p) ino = ino * 10 + static_cast<uint64_t>(*p - '0');
+  if (p == q || (p < e && *p != ' ')) return false;
+  while (p < e && *p == ' ') ++p;
+  out.ino = ino;
+  out.major = static_cast<unsigned>(major);
+  out.minor = static_cast<unsigned>(minor);
+  out.path = p;
   return true;
 }
 

@@ -465,48 +465,6 @@ bool IsUtf8(std::string_view s) {
   return true;
 }
 
-// One line of /proc/PID/maps: "start-end perms offset major:minor inode   path".
-struct MapsLine {
-  uint64_t start = 0, end = 0, offset = 0, ino = 0;
-  unsigned major = 0, minor = 0;
-  const char* path = nullptr;  // up to the end of the line; empty for anonymous mappings
-};
-
-// A hex number ending at `stop`, at most 16 digits; p is left past the separator.
-bool Hex(const char*& p, const char* e, uint64_t& v, char stop) {
-  const char* q = p;
-  v = 0;
-  for (; p < e && *p != stop; ++p) {
-    int d = (*p >= '0' && *p <= '9') ? *p - '0' : (*p >= 'a' && *p <= 'f') ? *p - 'a' + 10 : (*p >= 'A' && *p <= 'F') ? *p - 'A' + 10 : -1;
-    if (d < 0 || p - q >= 16) return false;
-    v = (v << 4) | static_cast<uint64_t>(d);
-  }
-  if (p == q || p >= e) return false;
-  ++p;  // the separator
-  return true;
-}
-
-// Parsed by hand, field by field (sscanf, which re-reads its format for each of 60,000 lines,
-// was most of a scan's own time).
-bool ParseMapsLine(const char* p, const char* e, MapsLine& out) {
-  uint64_t major = 0, minor = 0;
-  if (!Hex(p, e, out.start, '-') || !Hex(p, e, out.end, ' ')) return false;
-  while (p < e && *p != ' ') ++p;  // perms
-  if (p >= e) return false;
-  ++p;
-  if (!Hex(p, e, out.offset, ' ') || !Hex(p, e, major, ':') || !Hex(p, e, minor, ' ')) return false;
-  const char* q = p;
-  uint64_t ino = 0;
-  for (; p < e && *p >= '0' && *p <= '9' && p - q < 20; ++p) ino = ino * 10 + static_cast<uint64_t>(*p - '0');
-  if (p == q || (p < e && *p != ' ')) return false;
-  while (p < e && *p == ' ') ++p;
-  out.ino = ino;
-  out.major = static_cast<unsigned>(major);
-  out.minor = static_cast<unsigned>(minor);
-  out.path = p;
-  return true;
-}
-
 // The device of a maps line, read before anything else: most lines of most processes are on
 // other devices (libraries, anonymous memory) and are skipped without parsing the rest. False
 // when the line has no readable device field (ParseMapsLine then rejects it too).
@@ -517,7 +475,7 @@ bool LineDevice(const char* p, const char* e, uint64_t& dev) {
     ++p;
   }
   uint64_t major, minor;
-  if (!Hex(p, e, major, ':') || !Hex(p, e, minor, ' ')) return false;
+  if (!ParseHex(p, e, major, ':') || !ParseHex(p, e, minor, ' ')) return false;
   dev = makedev(static_cast<unsigned>(major), static_cast<unsigned>(minor));
   return true;
 }
@@ -776,9 +734,9 @@ class HoldersWorker : public PromiseWorker {
       uint64_t len = ml.end - ml.start;
       // One entry per file: found by hash, not by a search of the entries so far (a process
       // mapping 60,000 files made that search quadratic: seconds per scan).
-      size_t at = s.index.FindOrAdd(dev, ml.ino, p.maps);
-      if (at < p.maps.size()) {
-        MapRef& m = p.maps[at];
+      size_t idx = s.index.FindOrAdd(dev, ml.ino, p.maps);
+      if (idx < p.maps.size()) {
+        MapRef& m = p.maps[idx];
         m.bytes = std::max<uint64_t>(m.bytes, ml.offset + len);
         ++m.count;
         continue;
@@ -962,14 +920,20 @@ class HoldersWorker : public PromiseWorker {
     {
       std::lock_guard<std::mutex> lk(walksMu_);
       for (Walk* c : walks_) {
-        std::lock_guard<std::mutex> lw(c->mu);
         bool worth = false;
-        for (const Piece& x : c->pieces) worth = worth || x.end - x.cur >= 2 * 4096;
+        {
+          std::lock_guard<std::mutex> lw(c->mu);
+          for (const Piece& x : c->pieces) worth = worth || x.end - x.cur >= 2 * 4096;
+        }
         if (!worth) continue;
-        // Its own fd: opened while the owner keeps /proc/PID open (it is listed in walks_).
+        // Its own fd, opened while the owner keeps /proc/PID open (it is listed in walks_, which
+        // walksMu_ guards) but without holding up the owner's walk.
         mfd = openat(c->pfd, "maps", O_RDONLY | O_CLOEXEC);
         if (mfd < 0) continue;
-        pc = Split(*c);
+        {
+          std::lock_guard<std::mutex> lw(c->mu);
+          pc = Split(*c);
+        }
         if (pc != nullptr) {
           w = c;
           break;
