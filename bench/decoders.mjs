@@ -10,11 +10,12 @@
 //   4. an Arrow file whose footer lists 2000 blocks that all point at one 16 MiB region: rejected
 //      (it was read 2000 times: 12 s) — and a valid one with 2000 blocks, for comparison.
 // Each figure is the median wall time of R runs (default 9), with the minimum and maximum beside it, and
-// the median CPU time of this process (worker threads and GC included): on a loaded machine, the steadier one.
+// the median CPU time of this process (worker threads and GC included; the kernel's part beside it):
+// on a loaded machine, the steadier one. SHM_INSPECTOR_NATIVE=path/to/shm_native.node measures another build.
 // The folder is unique and removed at the end (also on failure or Ctrl-C); nothing else is touched.
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, rmSync, statSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { loadavg } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -45,10 +46,11 @@ function cleanup() {
 onExit(cleanup);
 
 const now = () => Number(process.hrtime.bigint()) / 1e6;
-/** Runs fn RUNS times; prints the median wall time (min, max) and the median CPU time of this process. */
+/** Runs fn RUNS times; prints the median wall time (min, max) and the median CPU time of this process (of it, in the kernel). */
 async function timed(label, fn, check) {
   const ms = [];
   const cpu = [];
+  const sys = [];
   let last;
   for (let i = 0; i < RUNS; i++) {
     const c0 = process.cpuUsage();
@@ -57,11 +59,12 @@ async function timed(label, fn, check) {
     ms.push(now() - t0);
     const c = process.cpuUsage(c0);
     cpu.push((c.user + c.system) / 1000);
+    sys.push(c.system / 1000);
   }
   if (check) check(last);
   const med = (xs) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
   const f = (x) => x.toFixed(2).padStart(8);
-  console.log(`${label.padEnd(78)} median ${f(med(ms))} ms (min ${f(Math.min(...ms))}, max ${f(Math.max(...ms))}); CPU ${f(med(cpu))} ms`);
+  console.log(`${label.padEnd(78)} median ${f(med(ms))} ms (min ${f(Math.min(...ms))}, max ${f(Math.max(...ms))}); CPU ${f(med(cpu))} ms (kernel ${f(med(sys))})`);
   return last;
 }
 
@@ -134,6 +137,9 @@ async function benchHolders() {
   });
   console.log(`one process (pid ${pid}) maps ${FILES} files of ${dir} (made in ${(now() - t0).toFixed(0)} ms)`);
   const dev = statSync(dir).dev;
+  // The kernel's share, for comparison: that one process's maps text read whole, on one thread
+  // (the scan walks it with PROCMAP_QUERY on every thread of the pool instead, native/src/scan.cc).
+  await timed(`/proc/${pid}/maps read whole on one thread (the text the kernel writes for it)`, () => readFileSync(`/proc/${pid}/maps`).length);
   let scan;
   await timed(`holder scan of /proc for that folder's device (${FILES} mapped files)`, async () => (scan = await scanHolders([dev])), (s) => {
     const p = s.processes.find((x) => x.pid === pid);
@@ -166,4 +172,5 @@ await benchNpy();
 await benchGlob();
 await benchArrow();
 await benchHolders();
+console.log(`load average after: ${loadavg().map((x) => x.toFixed(2)).join(' ')}`);
 cleanup();

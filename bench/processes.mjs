@@ -13,7 +13,7 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { loadavg } from 'node:os';
+import { availableParallelism, loadavg } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -124,12 +124,16 @@ sys.stdin.buffer.read()`;
     syncTimes.push(performance.now() - t);
   }
   const scanTimes = [];
+  const scanCpu = [];
   const reportTimes = [];
   let scanBlock = 0;
   for (let i = 0; i < RUNS; i++) {
     let t = performance.now();
+    const c0 = process.cpuUsage();
     const [, b1] = await blockedDuring(() => scanProcesses());
     scanTimes.push(performance.now() - t);
+    const c = process.cpuUsage(c0);
+    scanCpu.push([(c.user + c.system) / 1000, c.system / 1000]);
     t = performance.now();
     const [rep, b2] = await blockedDuring(() => memoryReport({ exact: false }));
     reportTimes.push(performance.now() - t);
@@ -146,7 +150,21 @@ sys.stdin.buffer.read()`;
   }
   ticker = setInterval(tick, 1);
   console.log(`main thread's own CPU time for one whole report (estimate or exact): max ${ms(Math.max(...cpuTimes))} (runs: ${cpuTimes.map((x) => x.toFixed(1)).join(', ')})`);
-  console.log(`in-process native scan (scanProcesses): median ${ms(median(scanTimes))} (runs: ${scanTimes.map((x) => x.toFixed(0)).join(', ')})`);
+  console.log(`in-process native scan (scanProcesses): median ${ms(median(scanTimes))} (runs: ${scanTimes.map((x) => x.toFixed(0)).join(', ')}); CPU median ${ms(median(scanCpu.map((x) => x[0])))}, of it in the kernel ${ms(median(scanCpu.map((x) => x[1])))}`);
+  // The floor: the kernel's own time to produce every process's smaps_rollup (a walk of its page
+  // tables, what PSS costs), read one after the other here; the scan spreads it over the pool's threads.
+  const floor = [];
+  for (let i = 0; i < RUNS; i++) {
+    const c0 = process.cpuUsage();
+    for (const p of scan0.processes) {
+      try {
+        readFileSync(`/proc/${p.pid}/smaps_rollup`);
+      } catch {}
+    }
+    const c = process.cpuUsage(c0);
+    floor.push((c.user + c.system) / 1000);
+  }
+  console.log(`  the kernel's smaps_rollup alone, every listed process one after the other: CPU median ${ms(median(floor))} (/ ${availableParallelism()} CPUs: ${ms(median(floor) / availableParallelism())})`);
   console.log(`in-process full report, families + estimate (memoryReport): median ${ms(median(reportTimes))}; its synchronous family pass ${ms(median(syncTimes))}`);
 
   const wall = (cmd, args) => {
@@ -198,6 +216,7 @@ sys.stdin.buffer.read()`;
       `exact copied-since-fork, 4 children of a ${PARENT_GIB} GiB parent: pagemap pass median ${ms(median(passTimes))}; whole report (scan + pass) median ${ms(median(exactTimes))}` +
         ` — shared ${(f.sharedBytes / 2 ** 30).toFixed(2)} GiB, copied ${(f.copiedBytes / 2 ** 20).toFixed(1)} MiB, exact ${f.exact}`,
     );
+    console.log(`load average after: ${loadavg().map((x) => x.toFixed(2)).join(' ')}`);
     console.log(`longest main-thread gap between 1 ms timer ticks: ${ms(scanBlock)} during the whole-machine scans, ${ms(exactBlock)} during the exact passes; ${ms(idleGap)} over 3 s of doing nothing (the machine's own scheduling)`);
   } finally {
     await fam.stop();

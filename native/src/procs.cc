@@ -21,10 +21,10 @@
 #include <memory>
 #include <mutex>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include "common.h"
+#include "pool.h"
 #include "procfs.h"
 #include "procs.h"
 
@@ -73,19 +73,34 @@ struct ProcRow {
   int outcome = 0;      // 0 listed, 1 gone/kernel thread, 2 zombie, 3 uninspectable
 };
 
-void ScanOne(int pid, ProcRow& r, std::string& buf) {
-  char path[64];
-  std::snprintf(path, sizeof path, "/proc/%d/stat", pid);
-  if (!ReadProcFile(path, buf)) return void(r.outcome = 1);
-  size_t lp = buf.find('('), rp = buf.rfind(')');
-  if (lp == std::string::npos || rp == std::string::npos || rp < lp) return void(r.outcome = 1);
-  r.comm = buf.substr(lp + 1, rp - lp - 1);
+// What one thread of a scan reuses from process to process.
+struct ScanScratch {
+  ProcBuf buf;
+  std::vector<unsigned long long> fields;
+};
+
+// One process from its stat, smaps_rollup, status, cmdline and exe, each opened relative to
+// /proc/PID (one lookup of the process, not one per file).
+void ScanOne(int pid, ProcRow& r, ScanScratch& s) {
+  char dir[32];
+  std::snprintf(dir, sizeof dir, "/proc/%d", pid);
+  int pfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (pfd < 0) return void(r.outcome = 1);
+  struct Closer {
+    int fd;
+    ~Closer() { close(fd); }
+  } closer{pfd};
+  ProcBuf& buf = s.buf;
+  if (!buf.ReadAt(pfd, "stat")) return void(r.outcome = 1);
+  std::string_view text = buf.view();
+  size_t lp = text.find('('), rp = text.rfind(')');
+  if (lp == std::string_view::npos || rp == std::string_view::npos || rp < lp) return void(r.outcome = 1);
   // Fields after "(comm)", numbered as in proc(5): 3 state, 4 ppid, 9 flags, 22 starttime,
   // 28 startstack, 47 start_brk (the last two read 0 without ptrace access).
-  std::vector<unsigned long long> v;
-  v.reserve(50);
-  char state = buf.size() > rp + 2 ? buf[rp + 2] : '?';
-  const char* p = buf.c_str() + rp + 3;
+  std::vector<unsigned long long>& v = s.fields;
+  v.clear();
+  char state = text.size() > rp + 2 ? text[rp + 2] : '?';
+  const char* p = rp + 3 <= text.size() ? buf.data() + rp + 3 : buf.data() + text.size();
   while (*p) {
     while (*p == ' ') ++p;
     if (!*p || *p == '\n') break;
@@ -99,13 +114,13 @@ void ScanOne(int pid, ProcRow& r, std::string& buf) {
   constexpr unsigned long long kPfKthread = 0x00200000;
   if ((field(9) & kPfKthread) != 0) return void(r.outcome = 1);
   if (state == 'Z' || state == 'X') return void(r.outcome = 2);
+  r.comm.assign(text.substr(lp + 1, rp - lp - 1));
   r.f[kPid] = pid;
   r.f[kPpid] = static_cast<double>(field(4));
   r.f[kStartTicks] = static_cast<double>(field(22));
   r.f[kStartStack] = static_cast<double>(field(28));
   r.f[kStartBrk] = static_cast<double>(field(47));
-  std::snprintf(path, sizeof path, "/proc/%d/smaps_rollup", pid);
-  if (!ReadProcFile(path, buf)) {
+  if (!buf.ReadAt(pfd, "smaps_rollup")) {
     int err = errno;
     return void(r.outcome = (err == ENOENT || err == ESRCH) ? 1 : 3);
   }
@@ -113,8 +128,8 @@ void ScanOne(int pid, ProcRow& r, std::string& buf) {
     // No address space: it exited (or became a zombie) between the two reads.
     return void(r.outcome = 1);
   }
-  size_t first = buf.find('\n');
-  ForEachKb(buf.c_str() + (first == std::string::npos ? buf.size() : first + 1), buf.c_str() + buf.size(),
+  const char* first = static_cast<const char*>(std::memchr(buf.data(), '\n', buf.size()));
+  ForEachKb(first == nullptr ? buf.data() + buf.size() : first + 1, buf.data() + buf.size(),
             [&](const char* k, size_t n, uint64_t b) {
               double d = static_cast<double>(b);
               if (KeyIs(k, n, "Rss")) r.f[kRss] = d;
@@ -130,9 +145,8 @@ void ScanOne(int pid, ProcRow& r, std::string& buf) {
               else if (KeyIs(k, n, "SwapPss")) r.f[kSwapPss] = d;
               else if (KeyIs(k, n, "Anonymous")) r.f[kAnonymous] = d;
             });
-  std::snprintf(path, sizeof path, "/proc/%d/status", pid);
-  if (ReadProcFile(path, buf)) {
-    ForEachKb(buf.c_str(), buf.c_str() + buf.size(), [&](const char* k, size_t n, uint64_t b) {
+  if (buf.ReadAt(pfd, "status")) {
+    ForEachKb(buf.data(), buf.data() + buf.size(), [&](const char* k, size_t n, uint64_t b) {
       double d = static_cast<double>(b);
       if (KeyIs(k, n, "Uid")) r.f[kUid] = d;  // the real uid: the first number
       else if (KeyIs(k, n, "RssAnon")) r.f[kRssAnon] = d;
@@ -141,14 +155,13 @@ void ScanOne(int pid, ProcRow& r, std::string& buf) {
       else if (KeyIs(k, n, "Threads")) r.f[kThreads] = d;
     });
   }
-  std::snprintf(path, sizeof path, "/proc/%d/cmdline", pid);
-  if (ReadProcFile(path, buf)) {
-    while (!buf.empty() && buf.back() == '\0') buf.pop_back();
-    r.cmdline = buf;
+  if (buf.ReadAt(pfd, "cmdline")) {
+    size_t n = buf.size();
+    while (n > 0 && buf.data()[n - 1] == '\0') --n;
+    r.cmdline.assign(buf.data(), n);
   }
-  std::snprintf(path, sizeof path, "/proc/%d/exe", pid);
   struct stat st;
-  if (stat(path, &st) == 0) {
+  if (fstatat(pfd, "exe", &st, 0) == 0) {
     r.f[kExeDev] = static_cast<double>(st.st_dev);
     r.f[kExeIno] = static_cast<double>(st.st_ino);
   }
@@ -168,23 +181,11 @@ std::vector<int> ListPids() {
   return pids;
 }
 
-unsigned Threads(size_t work, size_t perThread) {
-  unsigned hw = std::max(1u, std::thread::hardware_concurrency());
-  return static_cast<unsigned>(std::max<size_t>(1, std::min<size_t>({work / perThread + 1, hw, 8})));
-}
-
-// Runs f(0..n-1) on up to Threads(n, perThread) threads (this one included).
+// Runs f(0..n-1) on the addon's pool: up to one thread per perThread items (this one included).
 template <typename F>
 void Parallel(size_t n, size_t perThread, F&& f) {
-  std::atomic<size_t> next{0};
-  auto work = [&] {
-    for (size_t i; (i = next.fetch_add(1)) < n;) f(i);
-  };
-  unsigned threads = Threads(n, perThread);
-  std::vector<std::thread> pool;
-  for (unsigned t = 1; t < threads; ++t) pool.emplace_back(work);
-  work();
-  for (auto& th : pool) th.join();
+  unsigned threads = static_cast<unsigned>(std::max<size_t>(1, std::min<size_t>(n / perThread + 1, WorkerThreads())));
+  PoolRun(n, threads, [&](size_t i, unsigned) { f(i); });
 }
 
 class ScanProcessesWorker : public PromiseWorker {
@@ -194,11 +195,10 @@ class ScanProcessesWorker : public PromiseWorker {
     std::vector<int> pids = ListPids();
     if (pids.empty()) return Fail("EIO", "/proc: cannot list processes");
     rows_.resize(pids.size());
-    // smaps_rollup walks each process's page tables: spread the processes over threads.
-    Parallel(pids.size(), 64, [&](size_t i) {
-      thread_local std::string buf;
-      ScanOne(pids[i], rows_[i], buf);
-    });
+    // smaps_rollup walks each process's page tables: spread the processes over the pool.
+    unsigned threads = static_cast<unsigned>(std::max<size_t>(1, std::min<size_t>(pids.size() / 16 + 1, WorkerThreads())));
+    std::vector<ScanScratch> scratch(threads);
+    PoolRun(pids.size(), threads, [&](size_t i, unsigned slot) { ScanOne(pids[i], rows_[i], scratch[slot]); });
   }
   // Columns: `nums` (kFields per listed process), `comms` and `cmdlines` (one string each,
   // cmdline NUL-separated), and the counts of what was left out.
@@ -249,18 +249,15 @@ struct Vma {
 
 // Parses a maps (or smaps) header line "start-end perms offset MM:mm inode   path".
 bool ParseVmaLine(const char* line, const char* lineEnd, Vma& v) {
-  unsigned long long s, e, off, ino;
-  unsigned maj, min;
-  int pos = 0;
-  std::string l(line, lineEnd);
-  if (std::sscanf(l.c_str(), "%llx-%llx %4s %llx %x:%x %llu %n", &s, &e, v.perms, &off, &maj, &min, &ino, &pos) < 7)
-    return false;
-  v.start = s;
-  v.end = e;
-  v.offset = off;
-  v.dev = makedev(maj, min);
-  v.ino = ino;
-  v.path = pos > 0 && static_cast<size_t>(pos) <= l.size() ? l.substr(static_cast<size_t>(pos)) : std::string();
+  MapsLine ml;
+  if (!ParseMapsLine(line, lineEnd, ml)) return false;
+  v.start = ml.start;
+  v.end = ml.end;
+  v.offset = ml.offset;
+  v.dev = makedev(ml.major, ml.minor);
+  v.ino = ml.ino;
+  std::memcpy(v.perms, ml.perms, sizeof v.perms);
+  v.path.assign(ml.path, lineEnd);
   return true;
 }
 
@@ -275,10 +272,10 @@ bool IsVmaHeader(const char* p, const char* nl) {
 bool ReadVmas(int pid, bool smaps, std::vector<Vma>& out) {
   char path[64];
   std::snprintf(path, sizeof path, "/proc/%d/%s", pid, smaps ? "smaps" : "maps");
-  std::string buf;
-  if (!ReadProcFile(path, buf)) return false;
+  ProcBuf buf;
+  if (!buf.ReadPath(path)) return false;
   out.clear();
-  const char* p = buf.c_str();
+  const char* p = buf.data();
   const char* end = p + buf.size();
   while (p < end) {
     const char* nl = static_cast<const char*>(std::memchr(p, '\n', static_cast<size_t>(end - p)));
