@@ -738,9 +738,12 @@ class HoldersWorker : public PromiseWorker {
       // Only the device is read from lines on devices not listed: no other field, no path.
       if (filterDev && (!LineDevice(line, lineEnd, dev) || !DevListed(dev))) continue;
       MapsLine ml;
-      if (!ParseMapsLine(line, lineEnd, ml) || ml.ino == 0) continue;
+      if (!ParseMapsLine(line, lineEnd, ml)) continue;
       dev = makedev(ml.major, ml.minor);
       const bool sysvMap = sysv_ && lineEnd - ml.path >= 5 && std::memcmp(ml.path, "/SYSV", 5) == 0;
+      // Inode 0 is anonymous memory, except for System V: there the inode is the shmid, and
+      // shmid 0 is the first segment of every IPC namespace.
+      if (ml.ino == 0 && !sysvMap) continue;
       if (sysvOnly_ ? !sysvMap : (!devs_.empty() && !DevListed(dev) && !sysvMap)) continue;
       uint64_t len = ml.end - ml.start;
       // One entry per file: found by hash, not by a search of the entries so far (a process
