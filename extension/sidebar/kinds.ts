@@ -107,8 +107,15 @@ function containerNode(g: ContainerGroup): Node {
   };
 }
 
+/** Up to this many memfd and anonymous regions, their group opens by itself. */
+const MEM_GROUP_OPEN_MAX = 20;
+
 export function kindGroupItem(node: Extract<Node, { kind: 'kindGroup' }>): vscode.TreeItem {
-  const item = new vscode.TreeItem(node.label, node.id === MEM_GROUP_ID || node.id === CONTAINERS_GROUP_ID ? vscode.TreeItemCollapsibleState.Expanded : vscode.TreeItemCollapsibleState.Collapsed);
+  // Open at first, except a memfd group of more rows than fit beside the /dev/shm ones: a browser or
+  // editor on the machine holds dozens of small regions of its own, which would push everything
+  // else out of view (and move the rows under the pointer at each refresh).
+  const open = node.id === CONTAINERS_GROUP_ID || (node.id === MEM_GROUP_ID && node.children.length <= MEM_GROUP_OPEN_MAX);
+  const item = new vscode.TreeItem(node.label, open ? vscode.TreeItemCollapsibleState.Expanded : vscode.TreeItemCollapsibleState.Collapsed);
   item.id = node.id;
   item.description = node.description;
   item.tooltip = new vscode.MarkdownString(node.tooltip);

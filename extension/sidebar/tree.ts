@@ -6,7 +6,7 @@
  * segments cost 10,000 cheap items.
  */
 import * as vscode from 'vscode';
-import { arrange, type ArrangeOptions, type Arranged } from '../core/arrange';
+import { arrange, nameMatcher, type ArrangeOptions, type Arranged } from '../core/arrange';
 import { listCatalog } from '../core/catalog';
 import { arrayLimit, formatBytes, isPreviewable, modeString, segmentDescription, segmentFacts } from '../core/format-words';
 import type { Catalog, Segment } from '../core/types';
@@ -203,8 +203,12 @@ export class SegmentTree implements vscode.TreeDataProvider<Node>, vscode.Dispos
           : segmentNodes(a.segments, 'root');
       if (a.deleted.length > 0) top.push({ kind: 'deletedGroup', id: 'group:deleted', segments: a.deleted });
       this.noteLabels(top);
-      if (this.sysv.length > 0) top.push({ kind: 'sysvGroup', id: SYSV_GROUP_ID, segments: this.sysv });
-      top.push(...kindGroupNodes(this.kinds));
+      // The filter narrows the other kinds too (by name, and a memfd's label): otherwise a browser's
+      // hundred regions stay beside the few rows asked for.
+      const m = nameMatcher(this.options().filter);
+      const sysv = this.sysv.filter((s) => m(s.name));
+      if (sysv.length > 0) top.push({ kind: 'sysvGroup', id: SYSV_GROUP_ID, segments: sysv });
+      top.push(...kindGroupNodes({ ...this.kinds, mem: this.kinds.mem.filter((s) => m(s.name) || (s.label !== null && m(s.label))) }));
       if (top.length === 0 && a.hidden > 0) {
         top.push({ kind: 'message', id: 'message:hidden', text: `${a.hidden} segments hidden by the filter`, detail: 'Clear the filter to see them.' });
       }

@@ -230,27 +230,34 @@ with open(sys.argv[8] + '/model.safetensors', 'wb') as f:
         }
         return n ? sum / n : -1;
       });
-    const light = await ink();
+    const first = await ink();
     const block0 = await pixelAtCell(frame, 6, 6, 48, 72);
-    // This code-server offers no other theme to pick: apply a dark theme's variables the way VS Code does.
-    await frame.evaluate(() => {
+    // The workbench's own theme (Dark Modern here; light when its theme does not load): switch the
+    // webview to the other kind the way VS Code does (its variables and body class), then back.
+    const themeOf = () => frame.evaluate(() => ({ classes: document.body.className as string, style: document.documentElement.getAttribute('style') as string | null }));
+    const before = await themeOf();
+    const startsDark = /\bvscode-(dark|high-contrast)\b/.test(before.classes) && !/\bvscode-high-contrast-light\b/.test(before.classes);
+    await frame.evaluate((toDark: boolean) => {
       const s = document.documentElement.style;
-      s.setProperty('--vscode-foreground', '#cccccc');
-      s.setProperty('--vscode-descriptionForeground', '#9d9d9d');
-      s.setProperty('--vscode-editor-background', '#1f1f1f');
-      document.body.classList.remove('vscode-light');
-      document.body.classList.add('vscode-dark');
-    });
+      s.setProperty('--vscode-foreground', toDark ? '#cccccc' : '#3b3b3b');
+      s.setProperty('--vscode-descriptionForeground', toDark ? '#9d9d9d' : '#717171');
+      s.setProperty('--vscode-editor-background', toDark ? '#1f1f1f' : '#ffffff');
+      document.body.classList.remove('vscode-light', 'vscode-dark', 'vscode-high-contrast');
+      document.body.classList.add(toDark ? 'vscode-dark' : 'vscode-light');
+    }, !startsDark);
     await page.waitForTimeout(200);
-    const dark = await ink();
-    assert.ok(light >= 0 && light < 128 && dark > 128, `axis ink ${light} on the light theme, ${dark} on the dark one`);
+    const second = await ink();
+    const [light, dark] = startsDark ? [second, first] : [first, second];
+    assert.ok(light >= 0 && light < 128 && dark > 128, `axis ink ${light} on the light theme, ${dark} on the dark one (the workbench started ${startsDark ? 'dark' : 'light'})`);
     assert.deepStrictEqual(await pixelAtCell(frame, 6, 6, 48, 72), block0, 'the data keeps its colours');
-    await shot(page, '2b-pattern-dark-theme');
-    await frame.evaluate(() => {
-      for (const k of ['--vscode-foreground', '--vscode-descriptionForeground', '--vscode-editor-background']) document.documentElement.style.removeProperty(k);
-      document.body.classList.remove('vscode-dark');
-      document.body.classList.add('vscode-light');
-    });
+    await shot(page, startsDark ? '2b-pattern-light-theme' : '2b-pattern-dark-theme');
+    await frame.evaluate((t: { classes: string; style: string | null }) => {
+      document.body.className = t.classes;
+      if (t.style === null) document.documentElement.removeAttribute('style');
+      else document.documentElement.setAttribute('style', t.style);
+    }, before);
+    await page.waitForTimeout(200);
+    assert.strictEqual(await ink(), first, 'back to the workbench theme, the axis is drawn as at first');
   });
 
   it('zooms with the wheel down to single cells; the tooltip shows the exact stored value; keys pan and zoom', async () => {
