@@ -74,12 +74,15 @@ describe('memfd regions in the sidebar', function () {
         await page.waitForTimeout(300);
       }
     };
+    const row0 = (text: string) => page.locator('.part.sidebar .monaco-list-row', { hasText: text });
     const group = page.locator('.part.sidebar .monaco-list-row', { hasText: 'memfd and anonymous' }).first();
     await scrollTo(group, 90_000);
     assert.match((await group.innerText()).replace(/\s+/g, ' '), /memfd and anonymous\s*\d+ · [\d.]+ [KMG]iB/);
     // Over 20 regions (this browser's own), the group starts folded: open it.
     if ((await group.getAttribute('aria-expanded')) === 'false') await group.click();
-    const row = page.locator('.part.sidebar .monaco-list-row', { hasText: label });
+    // Largest first: the test's 4 MiB region is drawn just below the group once it is open (scrolling before then passes it).
+    await row0(label).waitFor({ state: 'visible', timeout: 10_000 }).catch(() => undefined);
+    const row = row0(label);
     await scrollTo(row, 30_000);
     const text = (await row.innerText()).replace(/\s+/g, ' ');
     const m = /(memfd:\d+) · 4\.0 MiB · float64 · 512×1024/.exec(text);
