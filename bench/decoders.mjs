@@ -98,13 +98,21 @@ const readOf = (b) => async (o, n) => b.subarray(o, o + n);
 async function benchNpy() {
   const cap = 1 << 20;
   const { bytes, fields } = npyWithHeader(cap);
-  await timed(`NPY header at the cap (${cap} bytes, ${fields} fields, ${2 * fields} strings)`, () => decodeNpy(fileBytes(bytes), readOf(bytes)), (d) => {
-    if (d.error !== null || d.dtype !== 'structured') throw new Error(`decoded wrongly: ${JSON.stringify(d).slice(0, 200)}`);
-  });
+  await timed(
+    `NPY header at the cap (${cap} bytes, ${fields} fields, ${2 * fields} strings)`,
+    () => decodeNpy(fileBytes(bytes), readOf(bytes)),
+    (d) => {
+      if (d.error !== null || d.dtype !== 'structured') throw new Error(`decoded wrongly: ${JSON.stringify(d).slice(0, 200)}`);
+    },
+  );
   const big = Buffer.concat([bytes.subarray(0, 8), Buffer.from([1, 0, 0x10, 0])]);
-  await timed('NPY header over the cap (1 MiB + 1): refused before reading', () => decodeNpy(fileBytes(big), readOf(big)), (d) => {
-    if (!/absurd|limit/.test(d.error ?? '')) throw new Error(`not refused: ${d.error}`);
-  });
+  await timed(
+    'NPY header over the cap (1 MiB + 1): refused before reading',
+    () => decodeNpy(fileBytes(big), readOf(big)),
+    (d) => {
+      if (!/absurd|limit/.test(d.error ?? '')) throw new Error(`not refused: ${d.error}`);
+    },
+  );
 }
 
 async function benchGlob() {
@@ -116,9 +124,13 @@ async function benchGlob() {
     ['*' + 'a'.repeat(100) + 'b*', name, false],
   ];
   for (const [pattern, s, want] of cases) {
-    await timed(`glob '${pattern.length > 24 ? pattern.slice(0, 21) + '...' : pattern}' on a ${s.length}-character name (compile + match)`, () => compileGlob(pattern).test(s), (r) => {
-      if (r !== want) throw new Error(`${pattern}: ${r}, expected ${want}`);
-    });
+    await timed(
+      `glob '${pattern.length > 24 ? pattern.slice(0, 21) + '...' : pattern}' on a ${s.length}-character name (compile + match)`,
+      () => compileGlob(pattern).test(s),
+      (r) => {
+        if (r !== want) throw new Error(`${pattern}: ${r}, expected ${want}`);
+      },
+    );
   }
 }
 
@@ -141,36 +153,60 @@ async function benchHolders() {
   // (the scan walks it with PROCMAP_QUERY on every thread of the pool instead, native/src/scan.cc).
   await timed(`/proc/${pid}/maps read whole on one thread (the text the kernel writes for it)`, () => readFileSync(`/proc/${pid}/maps`).length);
   let scan;
-  await timed(`holder scan of /proc for that folder's device (${FILES} mapped files)`, async () => (scan = await scanHolders([dev])), (s) => {
-    const p = s.processes.find((x) => x.pid === pid);
-    if (!p || p.maps.length !== FILES) throw new Error(`the scan saw ${p?.maps.length ?? 0} of the ${FILES} mappings`);
-  });
-  await timed(`holder index from that scan (${scan.processes.reduce((n, p) => n + p.maps.length, 0)} mappings)`, () => holdersIndex(scan), (idx) => {
-    if (idx.size < FILES) throw new Error(`index holds ${idx.size} files`);
-  });
+  await timed(
+    `holder scan of /proc for that folder's device (${FILES} mapped files)`,
+    async () => (scan = await scanHolders([dev])),
+    (s) => {
+      const p = s.processes.find((x) => x.pid === pid);
+      if (!p || p.maps.length !== FILES) throw new Error(`the scan saw ${p?.maps.length ?? 0} of the ${FILES} mappings`);
+    },
+  );
+  await timed(
+    `holder index from that scan (${scan.processes.reduce((n, p) => n + p.maps.length, 0)} mappings)`,
+    () => holdersIndex(scan),
+    (idx) => {
+      if (idx.size < FILES) throw new Error(`index holds ${idx.size} files`);
+    },
+  );
   holder.stdin.end();
 }
 
 async function benchArrow() {
   const good = arrowFile(2000, 8);
-  await timed(`Arrow file, 2000 record batches (${good.length} bytes): every block header read`, () => decodeArrow(fileBytes(good), readOf(good)), (d) => {
-    if (d.error !== null || d.details.rows !== 16000) throw new Error(`decoded wrongly: ${d.error} rows ${d.details?.rows}`);
-  });
+  await timed(
+    `Arrow file, 2000 record batches (${good.length} bytes): every block header read`,
+    () => decodeArrow(fileBytes(good), readOf(good)),
+    (d) => {
+      if (d.error !== null || d.details.rows !== 16000) throw new Error(`decoded wrongly: ${d.error} rows ${d.details?.rows}`);
+    },
+  );
   // One batch of 2 Mi doubles (16 MiB); the footer lists 2000 blocks, each that whole region as "metadata".
   const one = arrowFile(1, 2 * 1024 * 1024);
   const bad = refooter(one, (blocks) => {
     const b = blocks[0];
     return Array.from({ length: 2000 }, () => new FileBlock(b.metaDataLength + b.bodyLength, 0, b.offset));
   });
-  await timed('Arrow file whose 2000 footer blocks all cover one 16 MiB region: rejected', () => decodeArrow(fileBytes(bad), readOf(bad)), (d) => {
-    if (!/overlaps/.test(d.error ?? '')) throw new Error(`not rejected: ${d.error}`);
-  });
+  await timed(
+    'Arrow file whose 2000 footer blocks all cover one 16 MiB region: rejected',
+    () => decodeArrow(fileBytes(bad), readOf(bad)),
+    (d) => {
+      if (!/overlaps/.test(d.error ?? '')) throw new Error(`not rejected: ${d.error}`);
+    },
+  );
 }
 
-console.log(`load average before: ${loadavg().map((x) => x.toFixed(2)).join(' ')}  (2-core machine shared with other work: noise shows as max)`);
+console.log(
+  `load average before: ${loadavg()
+    .map((x) => x.toFixed(2))
+    .join(' ')}  (2-core machine shared with other work: noise shows as max)`,
+);
 await benchNpy();
 await benchGlob();
 await benchArrow();
 await benchHolders();
-console.log(`load average after: ${loadavg().map((x) => x.toFixed(2)).join(' ')}`);
+console.log(
+  `load average after: ${loadavg()
+    .map((x) => x.toFixed(2))
+    .join(' ')}`,
+);
 cleanup();

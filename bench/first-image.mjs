@@ -18,7 +18,11 @@ import { fileURLToPath } from 'node:url';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const results = process.env.SHM_RESULTS ?? 'test-results';
-console.log(`load average before: ${loadavg().map((x) => x.toFixed(2)).join(' ')} (2-core machine)`);
+console.log(
+  `load average before: ${loadavg()
+    .map((x) => x.toFixed(2))
+    .join(' ')} (2-core machine)`,
+);
 const r = spawnSync(process.execPath, [join(root, 'test', 'harness', 'run-all.mjs')], {
   cwd: root,
   env: { ...process.env, SHM_VIEWER_BIG: '1', SHM_TEST_LEVELS: 'e2e', SHM_TEST_GREP: '1 GiB matrix' },
@@ -30,7 +34,9 @@ if (r.status !== 0) {
   process.stderr.write(r.stderr.slice(-4000));
   throw new Error(`the timing test failed (exit ${r.status})`);
 }
-const lines = readFileSync(join(root, results, 'viewer-timing.txt'), 'utf8').trim().split('\n');
+const lines = readFileSync(join(root, results, 'viewer-timing.txt'), 'utf8')
+  .trim()
+  .split('\n');
 for (const l of lines) console.log(l);
 const firstPixels = (kind) => lines.filter((l) => l.startsWith(kind)).map((l) => Number(/first pixels (\d+) ms/.exec(l)?.[1]));
 const median = (xs) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
@@ -38,4 +44,8 @@ for (const kind of ['new panel', 'reused panel', 'Quick Look']) {
   const xs = firstPixels(kind);
   console.log(`${kind}: first pixels ${xs.join(' / ')} ms (median ${median(xs)} ms; target 100 ms: ${median(xs) <= 100 ? 'met' : 'MISSED'})`);
 }
-console.log(`load average after: ${loadavg().map((x) => x.toFixed(2)).join(' ')}`);
+console.log(
+  `load average after: ${loadavg()
+    .map((x) => x.toFixed(2))
+    .join(' ')}`,
+);

@@ -20,7 +20,9 @@ import { parseArgs } from 'node:util';
 import { median, onExit, timeBeside, timeProcess } from './common.mjs';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
-const { values: opts } = parseArgs({ options: { namespaces: { type: 'string', default: '10' }, count: { type: 'string', default: '1000' }, runs: { type: 'string', default: '9' } } });
+const { values: opts } = parseArgs({
+  options: { namespaces: { type: 'string', default: '10' }, count: { type: 'string', default: '1000' }, runs: { type: 'string', default: '9' } },
+});
 const NS = Number(opts.namespaces);
 const COUNT = Number(opts.count);
 const RUNS = Number(opts.runs);
@@ -76,7 +78,11 @@ async function main() {
   for (let i = 0; i < NS; i++) made.push(await make(COUNT));
   if (made.some((m) => m.made !== COUNT)) throw new Error(`made ${made.map((m) => m.made).join(', ')} segments (kernel.shmmni?)`);
   console.log(`made ${NS} IPC namespaces of ${COUNT} System V segments each in ${Date.now() - t0} ms; one in ten attached by each namespace's process`);
-  console.log(`load average before: ${loadavg().map((x) => x.toFixed(2)).join(' ')}  (shared 2-core machine: other work shows as noise)`);
+  console.log(
+    `load average before: ${loadavg()
+      .map((x) => x.toFixed(2))
+      .join(' ')}  (shared 2-core machine: other work shows as noise)`,
+  );
 
   const ours = new Set(made.map((m) => m.ns));
   const first = JSON.parse(timeProcess(process.execPath, [CLI, 'list', '--kind', 'sysv', '--json']).stdout);
@@ -89,7 +95,9 @@ async function main() {
 
   const { listForeignSysv } = require(join(root, OUT, 'extension', 'core', 'kinds', 'ipcns.js'));
   const { listSysv } = require(join(root, OUT, 'extension', 'core', 'sysv.js'));
-  const own = [], foreign = [], foreignDecoded = [];
+  const own = [],
+    foreign = [],
+    foreignDecoded = [];
   await listForeignSysv({ decode: false });
   for (let i = 0; i < RUNS; i++) {
     let t = performance.now();
@@ -108,7 +116,9 @@ async function main() {
     ['lsipc', 'lsipc', ['-m']],
     ['ipcs', 'ipcs', ['-m']],
   ]);
-  const mCli = t.cli.median, mNode = t.node.median, mOwn = median(own);
+  const mCli = t.cli.median,
+    mNode = t.node.median,
+    mOwn = median(own);
   console.log(`\nmedians of ${RUNS} runs, ${NS} namespaces x ${COUNT} segments (ms):`);
   console.log(`${fmt(mOwn)}  this namespace's System V scan in process (table + holders)   target < 5 ms: ${mOwn < 5 ? 'met' : 'MISSED'}`);
   console.log(`${fmt(median(foreign))}  the ${NS} other namespaces, each entered by its own thread (tables + holders)`);
@@ -119,7 +129,11 @@ async function main() {
   console.log(`${fmt(t.lsipc.median)}  lsipc -m (this namespace only)`);
   console.log(`${fmt(t.ipcs.median)}  ipcs -m (this namespace only)`);
   console.log(`CLI runs: ${t.cli.runs.map((x) => x.toFixed(0)).join(' ')}`);
-  console.log(`load average after: ${loadavg().map((x) => x.toFixed(2)).join(' ')}`);
+  console.log(
+    `load average after: ${loadavg()
+      .map((x) => x.toFixed(2))
+      .join(' ')}`,
+  );
 }
 
 main()

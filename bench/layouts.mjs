@@ -35,7 +35,11 @@ async function time(fn) {
   return median(ms);
 }
 
-console.log(`load average ${loadavg().map((x) => x.toFixed(2)).join(' ')}; median of ${RUNS} runs`);
+console.log(
+  `load average ${loadavg()
+    .map((x) => x.toFixed(2))
+    .join(' ')}; median of ${RUNS} runs`,
+);
 for (const size of [2_000_000, 2_002_944, 4_000_016, 1_000_003, 1 << 30, 64 * 2 ** 30 + 12, 2 ** 40]) {
   const ms = await time(() => proposeLayouts(size));
   const top = proposeLayouts(size)[0];
@@ -45,18 +49,23 @@ for (const size of [2_000_000, 2_002_944, 4_000_016, 1_000_003, 1 << 30, 64 * 2 
 const name = `shmi_bench_layouts_${process.pid}_${randomBytes(4).toString('hex')}`;
 const path = `/dev/shm/${name}`;
 try {
-  execFileSync('/usr/bin/python3', ['-c', `
+  execFileSync('/usr/bin/python3', [
+    '-c',
+    `
 import numpy as np
 from multiprocessing import shared_memory, resource_tracker
 m = shared_memory.SharedMemory(name='${name}', create=True, size=${Math.ceil(2_000_000 / 4096) * 4096})
 np.ndarray((1000, 1000), np.float16, buffer=m.buf)[...] = np.random.default_rng(1).standard_normal((1000, 1000))
 resource_tracker.unregister(m._name, 'shared_memory')
 m.close()
-`]);
+`,
+  ]);
   const ms = await time(() => proposeForFile(path, 2_002_944));
   const l = await proposeForFile(path, 2_002_944);
   const rank = l.findIndex((p) => p.dtype === '<f2' && p.shape.join() === '1000,1000') + 1;
-  console.log(`with bytes (SharedMemory float16 1000x1000, 2002944 B): ${ms.toFixed(1)} ms; true layout ranked ${rank} of ${l.length}: ${l[0].dtype} ${l[0].shape.join('x')} (${l[0].reason})`);
+  console.log(
+    `with bytes (SharedMemory float16 1000x1000, 2002944 B): ${ms.toFixed(1)} ms; true layout ranked ${rank} of ${l.length}: ${l[0].dtype} ${l[0].shape.join('x')} (${l[0].reason})`,
+  );
 } finally {
   rmSync(path, { force: true });
 }

@@ -40,7 +40,11 @@ async function main() {
   const t0 = Date.now();
   timeProcess(PYTHON, [HELPER, 'make', dir, String(COUNT)]);
   console.log(`made ${COUNT} NPY segments in ${dir} in ${Date.now() - t0} ms (one Python process, np.save)`);
-  console.log(`load average before: ${loadavg().map((x) => x.toFixed(2)).join(' ')}  (2-core machine; other work on it shows as noise)`);
+  console.log(
+    `load average before: ${loadavg()
+      .map((x) => x.toFixed(2))
+      .join(' ')}  (2-core machine; other work on it shows as noise)`,
+  );
 
   // Correctness first: the CLI sees every segment, decoded.
   const first = timeProcess(process.execPath, [CLI, 'list', '--json', '--dir', dir]);
@@ -107,11 +111,17 @@ async function main() {
   console.log(`${fmt(median(scanOnly))}    native scanDir alone (stat + head/tail of every file)`);
   console.log(`${fmt(median(holders))}    holder scan alone (/proc/*/maps and /proc/*/fd)`);
   console.log(`${fmt(median(stringify))}    JSON.stringify of the catalog`);
-  console.log(`\nCLI ${mCli < 300 ? 'meets' : 'MISSES'} the 300 ms target (${mCli.toFixed(0)} ms); ` +
-    `speed-up vs reference: ${(mRef / mCli).toFixed(2)}x whole process, ${(mLoop / mIn).toFixed(2)}x in-process (target 3x)`);
+  console.log(
+    `\nCLI ${mCli < 300 ? 'meets' : 'MISSES'} the 300 ms target (${mCli.toFixed(0)} ms); ` +
+      `speed-up vs reference: ${(mRef / mCli).toFixed(2)}x whole process, ${(mLoop / mIn).toFixed(2)}x in-process (target 3x)`,
+  );
   console.log(`CLI runs: ${cli.map((x) => x.toFixed(0)).join(' ')}`);
   console.log(`ref runs: ${ref.map((x) => x.toFixed(0)).join(' ')}`);
-  console.log(`load average after: ${loadavg().map((x) => x.toFixed(2)).join(' ')}`);
+  console.log(
+    `load average after: ${loadavg()
+      .map((x) => x.toFixed(2))
+      .join(' ')}`,
+  );
 }
 
 main()

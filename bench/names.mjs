@@ -17,7 +17,7 @@ const RUNS = Number(opts.runs);
 const require = createRequire(import.meta.url);
 const { spellJoinedNames } = require(join(root, process.env.SHM_OUT || 'out', 'extension', 'core', 'names.js'));
 
-const names = Array.from({ length: COUNT }, (_, i) => `psm_${i.toString(16)}_${(i * 2654435761 >>> 0).toString(36)}.npy`);
+const names = Array.from({ length: COUNT }, (_, i) => `psm_${i.toString(16)}_${((i * 2654435761) >>> 0).toString(36)}.npy`);
 const utf8 = Buffer.from(names.join('\0'));
 const oneLatin1 = Buffer.concat([utf8, Buffer.from([0, 0x63, 0x61, 0x66, 0xe9])]);
 
@@ -32,7 +32,11 @@ function best(fn) {
   return min.toFixed(2);
 }
 
-console.log(`load average: ${loadavg().map((x) => x.toFixed(2)).join(' ')} (best of ${RUNS} runs, ${COUNT} names, ms)`);
+console.log(
+  `load average: ${loadavg()
+    .map((x) => x.toFixed(2))
+    .join(' ')} (best of ${RUNS} runs, ${COUNT} names, ms)`,
+);
 console.log(`  ${best(() => utf8.toString('utf8').split('\0'))}  plain decode and split (before: names came as one string)`);
 console.log(`  ${best(() => spellJoinedNames(utf8, COUNT))}  spelled, all UTF-8`);
 console.log(`  ${best(() => spellJoinedNames(oneLatin1, COUNT + 1))}  spelled, one name not UTF-8`);

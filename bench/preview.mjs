@@ -100,7 +100,10 @@ function buildBandwidth() {
 
 function bandwidth(path, runs) {
   const out = execFileSync(bwBin, [path, String(addon.threads), String(runs)], { encoding: 'utf8' });
-  const rows = out.trim().split('\n').map((l) => JSON.parse(l));
+  const rows = out
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l));
   return { cold: rows.map((r) => r.coldMs), warm: rows.map((r) => r.warmMs), coldCpu: rows.map((r) => r.coldCpuMs), warmCpu: rows.map((r) => r.warmCpuMs) };
 }
 
@@ -141,8 +144,14 @@ async function previewRun(path, n, offset, t) {
   const sh = await time('histWarm', () => v.stats({ ...slice, bins: 4096 }));
   v.close();
   Object.assign(c, {
-    statsMean: st.mean, statsStd: st.std, nanCount: st.nanCount, infCount: st.infCount, finiteCount: st.finiteCount,
-    statsMin: st.min, statsMax: st.max, histTotal: sh.histogram.reduce((a, b) => a + b, 0),
+    statsMean: st.mean,
+    statsStd: st.std,
+    nanCount: st.nanCount,
+    infCount: st.infCount,
+    finiteCount: st.finiteCount,
+    statsMin: st.min,
+    statsMax: st.max,
+    histTotal: sh.histogram.reduce((a, b) => a + b, 0),
   });
   // Stats as the first pass over a fresh mapping.
   v = await addon.openView(path);
@@ -200,12 +209,18 @@ function report(gib, n, makeMs, bw, ours, np, la0, la1) {
   const bytes = n * n * 4;
   const gbps = (ms) => (Number.isFinite(ms) ? `${(bytes / (ms / 1e3) / 1e9).toFixed(1)} GB/s` : '');
   const lines = [];
-  lines.push(`\n== ${gib} GiB: ${n} x ${n} float32 (${bytes} bytes), grid ${GRID} x ${GRID}, ${RUNS} interleaved runs, fixture made in ${(makeMs / 1e3).toFixed(1)} s`);
-  lines.push(`load average before ${la0.map((x) => x.toFixed(2)).join(' ')}, after ${la1.map((x) => x.toFixed(2)).join(' ')} (2 CPUs); addon: ${addon.threads} threads, SIMD ${addon.simd ?? '?'}`);
+  lines.push(
+    `\n== ${gib} GiB: ${n} x ${n} float32 (${bytes} bytes), grid ${GRID} x ${GRID}, ${RUNS} interleaved runs, fixture made in ${(makeMs / 1e3).toFixed(1)} s`,
+  );
+  lines.push(
+    `load average before ${la0.map((x) => x.toFixed(2)).join(' ')}, after ${la1.map((x) => x.toFixed(2)).join(' ')} (2 CPUs); addon: ${addon.threads} threads, SIMD ${addon.simd ?? '?'}`,
+  );
   const cell = (ms) => `${fmt(ms).padStart(10)} ${gbps(ms).padStart(10)}`;
   const row = (name, cold, coldCpu, warm, warmCpu, note = '') =>
     lines.push(`  ${name.padEnd(40)} ${cell(cold)} ${fmt(coldCpu).padStart(10)}   ${cell(warm)} ${fmt(warmCpu).padStart(10)}  ${note}`);
-  lines.push(`  ${'(medians; CPU = all threads, user+sys)'.padEnd(40)} ${'cold wall'.padStart(21)} ${'cold CPU'.padStart(10)}   ${'warm wall'.padStart(21)} ${'warm CPU'.padStart(10)}`);
+  lines.push(
+    `  ${'(medians; CPU = all threads, user+sys)'.padEnd(40)} ${'cold wall'.padStart(21)} ${'cold CPU'.padStart(10)}   ${'warm wall'.padStart(21)} ${'warm CPU'.padStart(10)}`,
+  );
   row('first image (open + strided grid)', m(t.first), m(t.firstCpu), NaN, NaN);
   row('bandwidth: sum u64 (g++ -march=native)', m(bw.cold), m(bw.coldCpu), m(bw.warm), m(bw.warmCpu));
   row('exact mean onto the grid', m(t.meanCold), m(t.meanColdCpu), m(t.meanWarm), m(t.meanWarmCpu));
@@ -219,15 +234,25 @@ function report(gib, n, makeMs, bw, ours, np, la0, la1) {
   row('numpy f64 mean/min/max of the finite', NaN, NaN, m(np.meanMinMaxWarm), NaN, '(64 MiB blocks, 1 run)');
   // Ratios per run (the contenders ran back to back), then the median.
   const paired = (a, b) => (a && b ? median(a.map((x, i) => x / b[i])) : NaN).toFixed(2);
-  lines.push(`  exact mean / bandwidth, per run: cold ${paired(t.meanCold, bw.cold)}x, warm ${paired(t.meanWarm, bw.warm)}x (CPU time: cold ${paired(t.meanColdCpu, bw.coldCpu)}x, warm ${paired(t.meanWarmCpu, bw.warmCpu)}x); float64 cells warm ${paired(t.meanWarm64, bw.warm)}x   target <= 1.5x`);
+  lines.push(
+    `  exact mean / bandwidth, per run: cold ${paired(t.meanCold, bw.cold)}x, warm ${paired(t.meanWarm, bw.warm)}x (CPU time: cold ${paired(t.meanColdCpu, bw.coldCpu)}x, warm ${paired(t.meanWarmCpu, bw.warmCpu)}x); float64 cells warm ${paired(t.meanWarm64, bw.warm)}x   target <= 1.5x`,
+  );
   lines.push(`  stats / mean, per run: cold ${paired(t.statsCold, t.meanCold)}x, warm ${paired(t.statsWarm, t.meanWarm)}x`);
-  lines.push(`  numpy block mean / exact mean, per run: cold ${paired(np.blockMeanCold, t.meanCold)}x, warm ${paired(np.blockMeanWarm, t.meanWarm)}x faster   target >= 3x`);
+  lines.push(
+    `  numpy block mean / exact mean, per run: cold ${paired(np.blockMeanCold, t.meanCold)}x, warm ${paired(np.blockMeanWarm, t.meanWarm)}x faster   target >= 3x`,
+  );
   const mib = (b) => `${(b / 2 ** 20).toFixed(1)} MiB`;
-  lines.push(`  memory growth while previewing: RssAnon ${mib(ours.growth.anon)}, V8 heap ${mib(ours.growth.heap)} (target < 64 MiB each); RssShmem peak +${mib(ours.growth.shmem)} (the segment)`);
+  lines.push(
+    `  memory growth while previewing: RssAnon ${mib(ours.growth.anon)}, V8 heap ${mib(ours.growth.heap)} (target < 64 MiB each); RssShmem peak +${mib(ours.growth.shmem)} (the segment)`,
+  );
   const c = ours.check;
-  lines.push(`  check: ${c.nanCells} of ${c.cells} mean cells NaN (expected 0: NaN counted, not smeared); stats NaN ${c.nanCount}, Inf ${c.infCount}, finite ${c.finiteCount}, histogram total ${c.histTotal}; mean ${c.statsMean?.toFixed(6)}, std ${c.statsStd?.toFixed(6)}, min ${c.statsMin} (grid ${c.min}), max ${c.statsMax} (grid ${c.max})`);
+  lines.push(
+    `  check: ${c.nanCells} of ${c.cells} mean cells NaN (expected 0: NaN counted, not smeared); stats NaN ${c.nanCount}, Inf ${c.infCount}, finite ${c.finiteCount}, histogram total ${c.histTotal}; mean ${c.statsMean?.toFixed(6)}, std ${c.statsStd?.toFixed(6)}, min ${c.statsMin} (grid ${c.min}), max ${c.statsMax} (grid ${c.max})`,
+  );
   const list = (xs) => `[${(xs ?? []).map((x) => x.toFixed(0)).join(' ')}]`;
-  lines.push(`  all runs, wall ms: ${['first', 'meanCold', 'meanWarm', 'meanWarm64', 'minWarm', 'maxWarm', 'statsCold', 'statsWarm', 'histWarm'].map((k) => `${k} ${list(t[k])}`).join('; ')}; bandwidth cold ${list(bw.cold)} warm ${list(bw.warm)}; numpy block mean cold ${list(np.blockMeanCold)} warm ${list(np.blockMeanWarm)}`);
+  lines.push(
+    `  all runs, wall ms: ${['first', 'meanCold', 'meanWarm', 'meanWarm64', 'minWarm', 'maxWarm', 'statsCold', 'statsWarm', 'histWarm'].map((k) => `${k} ${list(t[k])}`).join('; ')}; bandwidth cold ${list(bw.cold)} warm ${list(bw.warm)}; numpy block mean cold ${list(np.blockMeanCold)} warm ${list(np.blockMeanWarm)}`,
+  );
   console.log(lines.join('\n'));
 }
 

@@ -85,7 +85,11 @@ function waitLine(child) {
 }
 
 async function main() {
-  console.log(`load ${loadavg().map((x) => x.toFixed(2)).join(' ')}; exact counting ${exactAvailable() ? 'available' : 'NOT available (no CAP_SYS_ADMIN)'}`);
+  console.log(
+    `load ${loadavg()
+      .map((x) => x.toFixed(2))
+      .join(' ')}; exact counting ${exactAvailable() ? 'available' : 'NOT available (no CAP_SYS_ADMIN)'}`,
+  );
   const before = (await scanProcesses()).processes.length;
   // 1. The crowd: PY Python processes with numpy (PARENTS parents, each forking workers), the rest sleep.
   const parents = Math.min(20, PY);
@@ -112,7 +116,9 @@ sys.stdin.buffer.read()`;
   // (2 cores shared with other work: a gap is not always a block).
   const [, idleGap] = await blockedDuring(() => new Promise((r) => setTimeout(r, 3000)));
   const scan0 = await scanProcesses();
-  console.log(`processes: ${scan0.processes.length} inspectable (${before} before this bench; +${PY} Python with numpy, +${sleepers} sleep), ${scan0.uninspectable} not inspectable`);
+  console.log(
+    `processes: ${scan0.processes.length} inspectable (${before} before this bench; +${PY} Python with numpy, +${sleepers} sleep), ${scan0.uninspectable} not inspectable`,
+  );
 
   // The synchronous JavaScript of a report (what could block an extension host): families and sums.
   const { findFamilies: ff } = require(join(root, OUT, 'extension', 'core', 'processes', 'scan.js'));
@@ -149,8 +155,12 @@ sys.stdin.buffer.read()`;
     cpuTimes.push(mainCpuMs() - c0);
   }
   ticker = setInterval(tick, 1);
-  console.log(`main thread's own CPU time for one whole report (estimate or exact): max ${ms(Math.max(...cpuTimes))} (runs: ${cpuTimes.map((x) => x.toFixed(1)).join(', ')})`);
-  console.log(`in-process native scan (scanProcesses): median ${ms(median(scanTimes))} (runs: ${scanTimes.map((x) => x.toFixed(0)).join(', ')}); CPU median ${ms(median(scanCpu.map((x) => x[0])))}, of it in the kernel ${ms(median(scanCpu.map((x) => x[1])))}`);
+  console.log(
+    `main thread's own CPU time for one whole report (estimate or exact): max ${ms(Math.max(...cpuTimes))} (runs: ${cpuTimes.map((x) => x.toFixed(1)).join(', ')})`,
+  );
+  console.log(
+    `in-process native scan (scanProcesses): median ${ms(median(scanTimes))} (runs: ${scanTimes.map((x) => x.toFixed(0)).join(', ')}); CPU median ${ms(median(scanCpu.map((x) => x[0])))}, of it in the kernel ${ms(median(scanCpu.map((x) => x[1])))}`,
+  );
   // The floor: the kernel's own time to produce every process's smaps_rollup (a walk of its page
   // tables, what PSS costs), read one after the other here; the scan spreads it over the pool's threads.
   const floor = [];
@@ -164,7 +174,9 @@ sys.stdin.buffer.read()`;
     const c = process.cpuUsage(c0);
     floor.push((c.user + c.system) / 1000);
   }
-  console.log(`  the kernel's smaps_rollup alone, every listed process one after the other: CPU median ${ms(median(floor))} (/ ${availableParallelism()} CPUs: ${ms(median(floor) / availableParallelism())})`);
+  console.log(
+    `  the kernel's smaps_rollup alone, every listed process one after the other: CPU median ${ms(median(floor))} (/ ${availableParallelism()} CPUs: ${ms(median(floor) / availableParallelism())})`,
+  );
   console.log(`in-process full report, families + estimate (memoryReport): median ${ms(median(reportTimes))}; its synchronous family pass ${ms(median(syncTimes))}`);
 
   const wall = (cmd, args) => {
@@ -216,8 +228,14 @@ sys.stdin.buffer.read()`;
       `exact copied-since-fork, 4 children of a ${PARENT_GIB} GiB parent: pagemap pass median ${ms(median(passTimes))}; whole report (scan + pass) median ${ms(median(exactTimes))}` +
         ` — shared ${(f.sharedBytes / 2 ** 30).toFixed(2)} GiB, copied ${(f.copiedBytes / 2 ** 20).toFixed(1)} MiB, exact ${f.exact}`,
     );
-    console.log(`load average after: ${loadavg().map((x) => x.toFixed(2)).join(' ')}`);
-    console.log(`longest main-thread gap between 1 ms timer ticks: ${ms(scanBlock)} during the whole-machine scans, ${ms(exactBlock)} during the exact passes; ${ms(idleGap)} over 3 s of doing nothing (the machine's own scheduling)`);
+    console.log(
+      `load average after: ${loadavg()
+        .map((x) => x.toFixed(2))
+        .join(' ')}`,
+    );
+    console.log(
+      `longest main-thread gap between 1 ms timer ticks: ${ms(scanBlock)} during the whole-machine scans, ${ms(exactBlock)} during the exact passes; ${ms(idleGap)} over 3 s of doing nothing (the machine's own scheduling)`,
+    );
   } finally {
     await fam.stop();
   }

@@ -55,9 +55,9 @@ const passes = {
   'strided grid': (v) => v.reduce({ ...whole, mode: 'strided' }),
   'mean (float32 cells)': (v) => v.reduce({ ...whole, mode: 'mean' }),
   'mean (float64 cells)': (v) => v.reduce({ ...whole, mode: 'mean', output: 'f64' }),
-  'min': (v) => v.reduce({ ...whole, mode: 'min' }),
-  'max': (v) => v.reduce({ ...whole, mode: 'max' }),
-  'stats': (v) => v.stats(slice),
+  min: (v) => v.reduce({ ...whole, mode: 'min' }),
+  max: (v) => v.reduce({ ...whole, mode: 'max' }),
+  stats: (v) => v.stats(slice),
   'stats + 4096-bin histogram': (v) => v.stats({ ...slice, bins: 4096 }),
 };
 
@@ -78,7 +78,7 @@ function digest(r) {
 const views = { base: await builds.base.openView(path), head: await builds.head.openView(path) };
 const t = {};
 const seen = {}; // pass -> build -> the distinct results
-const note = (name, who, r) => ((seen[name] ??= { base: new Set(), head: new Set() })[who]).add(digest(r));
+const note = (name, who, r) => (seen[name] ??= { base: new Set(), head: new Set() })[who].add(digest(r));
 for (const [name, fn] of Object.entries(passes)) {
   // Warm-up: page faults and first-touch of both builds' scratch.
   for (const who of ['base', 'head']) note(name, who, await fn(views[who]));
@@ -100,13 +100,20 @@ rmSync(path, { force: true });
 const la1 = loadavg();
 
 const f = (x) => `${x.toFixed(x < 10 ? 2 : 1)} ms`.padStart(10);
-console.log(`${n} x ${n} float32 (${((n * n * 4) / 2 ** 30).toFixed(2)} GiB), grid ${GRID} x ${GRID}, ${RUNS} paired runs; ` +
-  `${builds.head.threads} threads, SIMD ${builds.head.simd}`);
+console.log(
+  `${n} x ${n} float32 (${((n * n * 4) / 2 ** 30).toFixed(2)} GiB), grid ${GRID} x ${GRID}, ${RUNS} paired runs; ` +
+    `${builds.head.threads} threads, SIMD ${builds.head.simd}`,
+);
 console.log(`base ${resolve(opts.base)}\nhead ${resolve(opts.head)}`);
 console.log(`load average before ${la0.map((x) => x.toFixed(2)).join(' ')}, after ${la1.map((x) => x.toFixed(2)).join(' ')}`);
-console.log(`  ${'(medians)'.padEnd(28)} ${'base wall'.padStart(10)} ${'head wall'.padStart(10)} ${'head/base'.padStart(10)}   ${'base CPU'.padStart(10)} ${'head CPU'.padStart(10)} ${'head/base'.padStart(10)}`);
+console.log(
+  `  ${'(medians)'.padEnd(28)} ${'base wall'.padStart(10)} ${'head wall'.padStart(10)} ${'head/base'.padStart(10)}   ${'base CPU'.padStart(10)} ${'head CPU'.padStart(10)} ${'head/base'.padStart(10)}`,
+);
 for (const [name, { base, head }] of Object.entries(t)) {
-  const ratio = (k) => median(head[k].map((x, i) => x / base[k][i])).toFixed(3).padStart(10);
+  const ratio = (k) =>
+    median(head[k].map((x, i) => x / base[k][i]))
+      .toFixed(3)
+      .padStart(10);
   console.log(`  ${name.padEnd(28)} ${f(median(base.ms))} ${f(median(head.ms))} ${ratio('ms')}   ${f(median(base.cpu))} ${f(median(head.cpu))} ${ratio('cpu')}`);
 }
 const differ = Object.keys(seen).filter((k) => ![...seen[k].base].some((d) => seen[k].head.has(d)));

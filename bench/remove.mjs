@@ -38,7 +38,6 @@ function cleanup() {
 }
 onExit(cleanup);
 
-
 function timed(cmd, args) {
   const t0 = process.hrtime.bigint();
   const r = spawnSync(cmd, args, { encoding: 'utf8', maxBuffer: 1 << 30 });
@@ -72,7 +71,9 @@ function throughput() {
   const c = median(clear);
   console.log(`clear over ${COUNT} empty segments (median of ${RUNS}; load ${loadavg()[0].toFixed(1)}):`);
   console.log(`  dry run (start, list, plan):      ${p.toFixed(0).padStart(6)} ms`);
-  console.log(`  clear --yes (the same + removal): ${c.toFixed(0).padStart(6)} ms  -> removal ~${(c - p).toFixed(0)} ms, ~${Math.round((COUNT * 1000) / Math.max(1, c - p))} entries/s`);
+  console.log(
+    `  clear --yes (the same + removal): ${c.toFixed(0).padStart(6)} ms  -> removal ~${(c - p).toFixed(0)} ms, ~${Math.round((COUNT * 1000) / Math.max(1, c - p))} entries/s`,
+  );
   console.log(`  python os.unlink by name:         ${median(py).toFixed(0).padStart(6)} ms  (unchecked; the floor)`);
 }
 
@@ -97,12 +98,19 @@ async function race(trial) {
   const racer = spawn(PYTHON, [RACER, d, String(PAIRS), String(REPLACES), log, stop], { stdio: ['ignore', 'pipe', 'inherit'] });
   await new Promise((res) => racer.stdout.on('data', (b) => b.toString().includes('ready') && res()));
   const exited = new Promise((res) => racer.on('exit', res));
-  const r = spawnSync(process.execPath, [CLI, 'clear', '--glob', 'f*', '--older-than', '30m', '--yes', '--json', '--dir', d], { encoding: 'utf8', maxBuffer: 1 << 28 });
+  const r = spawnSync(process.execPath, [CLI, 'clear', '--glob', 'f*', '--older-than', '30m', '--yes', '--json', '--dir', d], {
+    encoding: 'utf8',
+    maxBuffer: 1 << 28,
+  });
   writeFileSync(stop, '');
   await exited;
   const doc = JSON.parse(r.stdout);
   const after = inodes();
-  const made = readFileSync(log, 'utf8').trim().split('\n').filter(Boolean).map((l) => Number(l.split(' ')[0]));
+  const made = readFileSync(log, 'utf8')
+    .trim()
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => Number(l.split(' ')[0]));
   const lost = [...before].filter((i) => !planned.has(i) && !after.has(i)).length + made.filter((i) => !after.has(i)).length;
   const replaced = doc.skipped.filter((s) => /replaced/.test(s.reason)).length;
   console.log(

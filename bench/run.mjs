@@ -18,8 +18,16 @@ function benches() {
     .sort()
     .map((f) => {
       const head = readFileSync(join(HERE, f), 'utf8').split('\n');
-      const comment = head.slice(0, head.findIndex((l) => !l.startsWith('//'))).map((l) => l.replace(/^\/\/\s?/, ''));
-      const text = comment.join(' ').replace(/^Benchmark( for [^:.]*)?:\s*/i, '').replace(/\s+/g, ' ');
+      const comment = head
+        .slice(
+          0,
+          head.findIndex((l) => !l.startsWith('//')),
+        )
+        .map((l) => l.replace(/^\/\/\s?/, ''));
+      const text = comment
+        .join(' ')
+        .replace(/^Benchmark( for [^:.]*)?:\s*/i, '')
+        .replace(/\s+/g, ' ');
       const usage = comment.find((l) => /node bench\//.test(l))?.trim() ?? '';
       return { name: f.replace(/\.mjs$/, ''), what: text.split(/(?<=\.)\s/)[0], usage: usage.replace(/^.*?(node bench\/)/, '$1') };
     });

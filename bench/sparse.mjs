@@ -35,13 +35,17 @@ const allocated = () => statSync(file).blocks * 512;
 const mib = (b) => `${(b / 2 ** 20).toFixed(1)} MiB`;
 
 try {
-  execFileSync('/usr/bin/python3', ['-c', `
+  execFileSync('/usr/bin/python3', [
+    '-c',
+    `
 import numpy as np, os, sys
 m = np.lib.format.open_memmap(sys.argv[1], mode="w+", dtype="<f4", shape=(${n}, ${n})); off = m.offset; del m
 fd = os.open(sys.argv[1], os.O_WRONLY)
 os.pwrite(fd, (np.arange(64 * ${n}) % 1000).astype("<f4").tobytes(), off + (${n} // 2) * ${n} * 4)
 os.close(fd)
-`, file]);
+`,
+    file,
+  ]);
   const size = statSync(file).size;
   console.log(`sparse ${n} x ${n} float32 NPY (${mib(size)}), ${mib(allocated())} allocated; addon ${addonPath}`);
   const offset = size - n * n * 4;

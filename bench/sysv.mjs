@@ -85,8 +85,14 @@ async function main() {
   const t0 = Date.now();
   await make(COUNT);
   if (ids.length !== COUNT) throw new Error(`made only ${ids.length} of ${COUNT} segments (kernel.shmmni ${shmmni})`);
-  console.log(`made ${COUNT} System V segments (kernel.shmmni ${shmmni}; ${before} existed before) in ${Date.now() - t0} ms; one in ten attached by pid ${maker.pid}`);
-  console.log(`load average before: ${loadavg().map((x) => x.toFixed(2)).join(' ')}  (shared 2-core machine: other work shows as noise)`);
+  console.log(
+    `made ${COUNT} System V segments (kernel.shmmni ${shmmni}; ${before} existed before) in ${Date.now() - t0} ms; one in ten attached by pid ${maker.pid}`,
+  );
+  console.log(
+    `load average before: ${loadavg()
+      .map((x) => x.toFixed(2))
+      .join(' ')}  (shared 2-core machine: other work shows as noise)`,
+  );
 
   const mine = new Set(ids);
   const first = JSON.parse(timeProcess(process.execPath, [CLI, 'list', '--kind', 'sysv', '--json']).stdout);
@@ -98,7 +104,9 @@ async function main() {
   }
 
   const { listSysv, readSysvTable } = require(join(root, OUT, 'extension', 'core', 'sysv.js'));
-  const table = [], scan = [], full = [];
+  const table = [],
+    scan = [],
+    full = [];
   await listSysv();
   for (let i = 0; i < RUNS; i++) {
     let t = performance.now();
@@ -117,7 +125,9 @@ async function main() {
     ['lsipc', 'lsipc', ['-m']],
     ['ipcs', 'ipcs', ['-m']],
   ]);
-  const mCli = t.cli.median, mNode = t.node.median, mScan = median(scan);
+  const mCli = t.cli.median,
+    mNode = t.node.median,
+    mScan = median(scan);
   console.log(`\nmedians of ${RUNS} runs, ${COUNT} segments (ms):`);
   console.log(`${fmt(median(table))}  /proc/sysvipc/shm read and parsed (in process)`);
   console.log(`${fmt(mScan)}  System V scan in process: table + holders (/proc/*/maps)   target < 5 ms: ${mScan < 5 ? 'met' : 'MISSED'}`);
@@ -128,7 +138,11 @@ async function main() {
   console.log(`${fmt(t.lsipc.median)}  lsipc -m`);
   console.log(`${fmt(t.ipcs.median)}  ipcs -m`);
   console.log(`CLI runs: ${t.cli.runs.map((x) => x.toFixed(0)).join(' ')}`);
-  console.log(`load average after: ${loadavg().map((x) => x.toFixed(2)).join(' ')}`);
+  console.log(
+    `load average after: ${loadavg()
+      .map((x) => x.toFixed(2))
+      .join(' ')}`,
+  );
 }
 
 main()

@@ -31,7 +31,9 @@ import { parseArgs } from 'node:util';
 import { median, onExit } from './common.mjs';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
-const { values: opts } = parseArgs({ options: { rows: { type: 'string', default: '10000000' }, runs: { type: 'string', default: '9' }, page: { type: 'string', default: '60' } } });
+const { values: opts } = parseArgs({
+  options: { rows: { type: 'string', default: '10000000' }, runs: { type: 'string', default: '9' }, page: { type: 'string', default: '60' } },
+});
 const N = Number(opts.rows);
 const RUNS = Number(opts.runs);
 const PAGE = Number(opts.page);
@@ -77,7 +79,13 @@ function batch(from, n) {
     A.makeData({ type: new A.Utf8(), length: n, valueOffsets: offsets, data }),
     A.makeData({ type: dictType, length: n, data: cat, dictionary }),
   ];
-  const fields = [new A.Field('id', new A.Int64()), ...f.map((_, k) => new A.Field(`x${k}`, new A.Float64())), new A.Field('qty', new A.Int32()), new A.Field('name', new A.Utf8()), new A.Field('cat', dictType)];
+  const fields = [
+    new A.Field('id', new A.Int64()),
+    ...f.map((_, k) => new A.Field(`x${k}`, new A.Float64())),
+    new A.Field('qty', new A.Int32()),
+    new A.Field('name', new A.Utf8()),
+    new A.Field('cat', dictType),
+  ];
   const schema = new A.Schema(fields);
   return new A.RecordBatch(schema, A.makeData({ type: new A.Struct(fields), length: n, children }));
 }
@@ -142,8 +150,15 @@ function wholeLoad(file) {
   return { ms, growth, ok: last !== null };
 }
 
-console.log(`tables bench: ${N} rows x 10 columns, pages of ${PAGE} rows, ${RUNS} runs; load average ${loadavg().map((x) => x.toFixed(1)).join(' ')}, node ${process.version}`);
-for (const [label, size] of [['64Ki-row batches', 65536], ['one batch', N]]) {
+console.log(
+  `tables bench: ${N} rows x 10 columns, pages of ${PAGE} rows, ${RUNS} runs; load average ${loadavg()
+    .map((x) => x.toFixed(1))
+    .join(' ')}, node ${process.version}`,
+);
+for (const [label, size] of [
+  ['64Ki-row batches', 65536],
+  ['one batch', N],
+]) {
   const file = join(dir, `t-${size}.arrow`);
   const t0 = now();
   await write(file, size);

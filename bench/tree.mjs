@@ -37,13 +37,22 @@ for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP']) process.on(sig, () => process
 
 try {
   mkdirSync(dir);
-  execFileSync('/usr/bin/python3', ['-c', `
+  execFileSync('/usr/bin/python3', [
+    '-c',
+    `
 import numpy as np, sys
 d, n = sys.argv[1], int(sys.argv[2])
 a = np.zeros((4, 4), dtype='<f4')
 for i in range(n): np.save(f'{d}/seg_{i:05d}.npy', a)
-`, dir, String(COUNT)]);
-  console.log(`${COUNT} segments in ${dir}; load average ${loadavg().map((x) => x.toFixed(2)).join(' ')}`);
+`,
+    dir,
+    String(COUNT),
+  ]);
+  console.log(
+    `${COUNT} segments in ${dir}; load average ${loadavg()
+      .map((x) => x.toFixed(2))
+      .join(' ')}`,
+  );
   const ws = join(scratch, 'ws');
   mkdirSync(ws);
   server = await h.startCodeServer({
@@ -73,7 +82,10 @@ for i in range(n): np.save(f'{d}/seg_{i:05d}.npy', a)
   await page.locator('.part.sidebar .monaco-list').first().focus();
   t0 = Date.now();
   await page.keyboard.press('End');
-  await rows.filter({ hasText: `seg_${String(COUNT - 1).padStart(5, '0')}.npy` }).first().waitFor({ timeout: 30_000 });
+  await rows
+    .filter({ hasText: `seg_${String(COUNT - 1).padStart(5, '0')}.npy` })
+    .first()
+    .waitFor({ timeout: 30_000 });
   const toEnd = Date.now() - t0;
   t0 = Date.now();
   await page.keyboard.press('Home');
@@ -96,7 +108,12 @@ for i in range(n): np.save(f'{d}/seg_{i:05d}.npy', a)
   console.log(`End key to last row: ${toEnd} ms; Home key to first row: ${toHome} ms`);
   console.log(`hover tooltip shown: ${hover} ms (includes the workbench's hover delay)`);
   await page.screenshot({ path: join(root, 'test-results', 'bench-tree-10k.png') });
-  console.log(execFileSync('sh', ['-c', `find ${scratch}/ud/logs -name '*.log' -path '*shm-inspector*' -print0 | xargs -0 cat`], { encoding: 'utf8' }).split('\n').slice(-12).join('\n'));
+  console.log(
+    execFileSync('sh', ['-c', `find ${scratch}/ud/logs -name '*.log' -path '*shm-inspector*' -print0 | xargs -0 cat`], { encoding: 'utf8' })
+      .split('\n')
+      .slice(-12)
+      .join('\n'),
+  );
   await browser.close();
 } catch (e) {
   console.error(e);

@@ -122,14 +122,26 @@ export function colorize(values: ArrayLike<number>, out: Uint8Array | Uint8Clamp
   for (let i = 0, o = 0; i < n; i++, o += 4) {
     const v = values[i];
     if (v !== v) {
-      out[o] = nr; out[o + 1] = ng; out[o + 2] = nb; out[o + 3] = na;
+      out[o] = nr;
+      out[o + 1] = ng;
+      out[o + 2] = nb;
+      out[o + 3] = na;
     } else if (v === Infinity) {
-      out[o] = pr; out[o + 1] = pg; out[o + 2] = pb; out[o + 3] = pa;
+      out[o] = pr;
+      out[o + 1] = pg;
+      out[o + 2] = pb;
+      out[o + 3] = pa;
     } else if (v === -Infinity) {
-      out[o] = mr; out[o + 1] = mg; out[o + 2] = mb; out[o + 3] = ma;
+      out[o] = mr;
+      out[o + 1] = mg;
+      out[o + 2] = mb;
+      out[o + 3] = ma;
     } else {
       const k = colorIndex(lin ? (v - lo) / span : norm.t(v)) * 3;
-      out[o] = table[k]; out[o + 1] = table[k + 1]; out[o + 2] = table[k + 2]; out[o + 3] = 255;
+      out[o] = table[k];
+      out[o + 1] = table[k + 1];
+      out[o + 2] = table[k + 2];
+      out[o + 3] = 255;
     }
   }
 }

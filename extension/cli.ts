@@ -85,7 +85,9 @@ export async function run(argv: string[], io: { out: (s: string) => void; err: (
     const pos = parsed.positionals;
     if (pos.length < min || pos.length > max) {
       throw new UsageError(
-        max === 0 ? `${cmd.name} takes no NAME (got '${pos[0]}')` : `${cmd.name} takes ${min === max ? `exactly ${min}` : `${min} to ${max}`} NAME${max > 1 ? 's' : ''}`,
+        max === 0
+          ? `${cmd.name} takes no NAME (got '${pos[0]}')`
+          : `${cmd.name} takes ${min === max ? `exactly ${min}` : `${min} to ${max}`} NAME${max > 1 ? 's' : ''}`,
       );
     }
     let printed = false;

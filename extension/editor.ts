@@ -33,7 +33,7 @@ export class ArrayFileEditorProvider implements vscode.CustomReadonlyEditorProvi
           const picked = await vscode.window.showOpenDialog({
             title: 'Open an array file in SHM Inspector',
             canSelectMany: false,
-            filters: { 'Arrays': ['npy', 'safetensors'], 'All files': ['*'] },
+            filters: { Arrays: ['npy', 'safetensors'], 'All files': ['*'] },
           });
           target = picked?.[0];
         }

@@ -197,7 +197,8 @@ export type { StatsResult };
  * RANGE: the bytes asked for lie past the end the file had when opened; NOTFILE: a FIFO, socket, device or directory;
  * else the errno name of a failed open or mmap (ENOENT, EACCES, ELOOP for a symbolic link, ENOMEM...).
  */
-export type ViewErrorCode = 'SHRANK' | 'NOSPACE' | 'FAULT' | 'CANCELLED' | 'CLOSED' | 'CHANGED' | 'RANGE' | 'NOTFILE' | 'ENOENT' | 'EACCES' | 'ELOOP' | (string & {});
+export type ViewErrorCode =
+  'SHRANK' | 'NOSPACE' | 'FAULT' | 'CANCELLED' | 'CLOSED' | 'CHANGED' | 'RANGE' | 'NOTFILE' | 'ENOENT' | 'EACCES' | 'ELOOP' | (string & {});
 
 /** The code of a view's rejection, or null for any other error. */
 export function viewErrorCode(e: unknown): ViewErrorCode | null {
@@ -626,7 +627,11 @@ async function removeEntryTs(dirFd: number, it: RemoveItem): Promise<RemoveOutco
     return { code: 'EINVAL', message: 'invalid argument', blocks: 0, nlink: 0 };
   }
   const hex = (k: number) => randomBytes(k).toString('hex');
-  const free = async (p: Buffer) => fs.promises.lstat(p).then(() => false, (e: NodeJS.ErrnoException) => e.code === 'ENOENT');
+  const free = async (p: Buffer) =>
+    fs.promises.lstat(p).then(
+      () => false,
+      (e: NodeJS.ErrnoException) => e.code === 'ENOENT',
+    );
   // With the name when it fits (NAME_MAX): an unlinked file keeps its last name in /proc/PID/maps and fd links (fsutil.ts removedName).
   const stem = Buffer.from(`.shmi-rm-${hex(8)}`);
   const priv = at(stem.length + 1 + name.length <= 255 ? Buffer.concat([stem, Buffer.from('-'), name]) : stem);
@@ -655,8 +660,21 @@ async function removeEntryTs(dirFd: number, it: RemoveItem): Promise<RemoveOutco
       return { code, message, blocks: 0, nlink: 0 };
     } catch {
       const alt = Buffer.concat([name.subarray(0, 240), Buffer.from(`.displaced-${hex(3)}`)]);
-      const left = (await free(at(alt))) && (await fs.promises.rename(priv, at(alt)).then(() => true, () => false)) ? alt : priv.subarray(priv.lastIndexOf(0x2f) + 1);
-      return { code: 'DISPLACED', message: `${message}; its name was taken meanwhile, so it was left as ${left.toString()}`, blocks: 0, nlink: 0, displacedAs: left.toString() };
+      const left =
+        (await free(at(alt))) &&
+        (await fs.promises.rename(priv, at(alt)).then(
+          () => true,
+          () => false,
+        ))
+          ? alt
+          : priv.subarray(priv.lastIndexOf(0x2f) + 1);
+      return {
+        code: 'DISPLACED',
+        message: `${message}; its name was taken meanwhile, so it was left as ${left.toString()}`,
+        blocks: 0,
+        nlink: 0,
+        displacedAs: left.toString(),
+      };
     }
   };
   if (st.dev !== it.dev || st.ino !== it.ino || (it.kind !== undefined && kindOf(st) !== it.kind)) {
@@ -676,7 +694,17 @@ async function removeEntryTs(dirFd: number, it: RemoveItem): Promise<RemoveOutco
 /** The addon's holder scan: each process's mapped files as columns (see native/src/scan.cc). */
 interface RawHolderScan {
   processes: (Omit<ProcHolding, 'maps'> & {
-    maps: { dev: Float64Array; ino: Float64Array; bytes: Float64Array; count: Float64Array; deleted: Uint8Array; paths: string; mapFile: (number | string)[]; pathBytes: (number | Uint8Array)[]; uncertain: number[] };
+    maps: {
+      dev: Float64Array;
+      ino: Float64Array;
+      bytes: Float64Array;
+      count: Float64Array;
+      deleted: Uint8Array;
+      paths: string;
+      mapFile: (number | string)[];
+      pathBytes: (number | Uint8Array)[];
+      uncertain: number[];
+    };
   })[];
   invisible: number;
 }
@@ -689,7 +717,8 @@ function holderScanOf(raw: RawHolderScan): HolderScan {
       const c = p.maps;
       const paths = c.paths === '' && c.dev.length === 0 ? [] : c.paths.split('\0');
       const maps: (ProcMapRef & { mapFile?: string })[] = new Array(c.dev.length);
-      for (let j = 0; j < c.dev.length; j++) maps[j] = { dev: c.dev[j], ino: c.ino[j], path: paths[j], deleted: c.deleted[j] === 1, bytes: c.bytes[j], count: c.count[j] };
+      for (let j = 0; j < c.dev.length; j++)
+        maps[j] = { dev: c.dev[j], ino: c.ino[j], path: paths[j], deleted: c.deleted[j] === 1, bytes: c.bytes[j], count: c.count[j] };
       for (let k = 0; k + 1 < c.mapFile.length; k += 2) maps[c.mapFile[k] as number].mapFile = c.mapFile[k + 1] as string;
       for (let k = 0; k + 1 < c.pathBytes.length; k += 2) maps[c.pathBytes[k] as number].pathBytes = c.pathBytes[k + 1] as Uint8Array;
       for (const j of c.uncertain) maps[j].pathUncertain = true;

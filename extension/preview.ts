@@ -111,11 +111,16 @@ export class PreviewPanel {
       spare.showSource(source, requestedAt, preserveFocus);
       return spare;
     }
-    const panel = vscode.window.createWebviewPanel(PreviewPanel.viewType, `Preview: ${segment.name}`, { viewColumn: vscode.ViewColumn.Active, preserveFocus }, {
-      ...viewerOptions(context.extensionUri),
-      // Switching tabs back to a preview keeps its picture, zoom and statistics instead of starting the webview again.
-      retainContextWhenHidden: true,
-    });
+    const panel = vscode.window.createWebviewPanel(
+      PreviewPanel.viewType,
+      `Preview: ${segment.name}`,
+      { viewColumn: vscode.ViewColumn.Active, preserveFocus },
+      {
+        ...viewerOptions(context.extensionUri),
+        // Switching tabs back to a preview keeps its picture, zoom and statistics instead of starting the webview again.
+        retainContextWhenHidden: true,
+      },
+    );
     return new PreviewPanel(context, panel, source, requestedAt);
   }
 
@@ -149,7 +154,11 @@ export class PreviewPanel {
     panel.iconPath = vscode.Uri.joinPath(context.extensionUri, 'media', 'shm.svg');
     // The plot size of the last viewer that reported one: the array is mapped and its first
     // picture made at that size while this webview starts (it says its own size when ready).
-    this.session = new ViewerSession(panel.webview, source, requestedAt, null, { io: vscodeViewerIO, plotArea: PreviewPanel.lastPlotArea ?? GUESSED_PLOT, reusable: PreviewPanel.reuseSetting() });
+    this.session = new ViewerSession(panel.webview, source, requestedAt, null, {
+      io: vscodeViewerIO,
+      plotArea: PreviewPanel.lastPlotArea ?? GUESSED_PLOT,
+      reusable: PreviewPanel.reuseSetting(),
+    });
     PreviewPanel.open.add(this);
     let disposed = false;
     panel.onDidDispose(() => {

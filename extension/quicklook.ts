@@ -150,7 +150,11 @@ export class QuickLook implements vscode.WebviewViewProvider, vscode.Disposable 
     if (!this.view) return;
     this.session?.dispose();
     const source = new SegmentSource(segment, segment.name, segment.path, this.lookup);
-    this.session = new ViewerSession(this.view.webview, source, requestedAt, null, { io: vscodeViewerIO, plotArea: this.session?.plotArea ?? this.plotArea, running: true });
+    this.session = new ViewerSession(this.view.webview, source, requestedAt, null, {
+      io: vscodeViewerIO,
+      plotArea: this.session?.plotArea ?? this.plotArea,
+      running: true,
+    });
   }
 
   private stop(): void {

@@ -205,7 +205,7 @@ export class Steps {
     } catch (e) {
       this.inStep = false;
       if (e instanceof Stopped || this.stopRequested) return new Promise(() => undefined); // stop() exits
-      const reason = e instanceof StepError ? e.message : e?.message ?? String(e);
+      const reason = e instanceof StepError ? e.message : (e?.message ?? String(e));
       this.log(`failed: ${e?.stack ?? reason}\n`);
       this.out.write(`${this.noted ? '  ' : ' '}failed: ${reason}\n`);
       this.out.write(`full log: ${this.logFile}\n`);

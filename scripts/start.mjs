@@ -25,7 +25,9 @@ if (!process.argv.includes('--no-build')) {
   await steps.step('building the extension (type check, bundle)', () => steps.run('npm', ['run', 'build']));
 }
 const require = createRequire(import.meta.url);
-const { codeServerInstall, missingDebPackages, startCodeServer, workbenchUrl, CODE_SERVER_VERSION } = require(join(root, 'out', 'test', 'harness', 'code-server.js'));
+const { codeServerInstall, missingDebPackages, startCodeServer, workbenchUrl, CODE_SERVER_VERSION } = require(
+  join(root, 'out', 'test', 'harness', 'code-server.js'),
+);
 
 const python = existsSync('/usr/bin/python3') ? '/usr/bin/python3' : 'python3';
 const haveNumpy = () => spawnSync(python, ['-c', 'import numpy'], { stdio: 'ignore' }).status === 0;

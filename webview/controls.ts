@@ -27,10 +27,22 @@ const SCALE_LABELS: Record<string, string> = { linear: 'Linear', log: 'Log', sym
 
 /** Fills the toolbar's selects. */
 export function fillToolbar(): void {
-  options(byId<HTMLSelectElement>('colormap'), COLORMAPS.map((c) => [c, COLORMAP_LABELS[c]] as const));
-  options(byId<HTMLSelectElement>('scale'), SCALES.map((s) => [s, SCALE_LABELS[s]] as const));
-  options(byId<HTMLSelectElement>('domain'), DOMAIN_MODES.map((d) => [d, DOMAIN_LABELS[d]] as const));
-  options(byId<HTMLSelectElement>('mode'), REDUCE_MODE_NAMES.map((m) => [m, REDUCE_MODES[m]] as const));
+  options(
+    byId<HTMLSelectElement>('colormap'),
+    COLORMAPS.map((c) => [c, COLORMAP_LABELS[c]] as const),
+  );
+  options(
+    byId<HTMLSelectElement>('scale'),
+    SCALES.map((s) => [s, SCALE_LABELS[s]] as const),
+  );
+  options(
+    byId<HTMLSelectElement>('domain'),
+    DOMAIN_MODES.map((d) => [d, DOMAIN_LABELS[d]] as const),
+  );
+  options(
+    byId<HTMLSelectElement>('mode'),
+    REDUCE_MODE_NAMES.map((m) => [m, REDUCE_MODES[m]] as const),
+  );
   options(byId<HTMLSelectElement>('live'), [['0', 'Off'], ...LIVE_INTERVALS.map((s) => [String(s), `${s} s`] as const)]);
 }
 
@@ -40,7 +52,6 @@ export interface SlicerCallbacks {
   axes(row: number, col: number): void;
   index(axis: number, value: number): void;
 }
-
 
 function labelled(text: string, control: HTMLElement, id: string): HTMLElement {
   const wrap = document.createElement('span');
@@ -54,11 +65,7 @@ function labelled(text: string, control: HTMLElement, id: string): HTMLElement {
 }
 
 /** Builds the slice selector for this array; empty for a plain real 2-D array. */
-export function buildSlicer(
-  seg: SegmentSummary,
-  sel: { axes: [number, number] | null; index: number[]; part: ComplexPart },
-  cb: SlicerCallbacks,
-): void {
+export function buildSlicer(seg: SegmentSummary, sel: { axes: [number, number] | null; index: number[]; part: ComplexPart }, cb: SlicerCallbacks): void {
   const root = byId('slicer');
   root.replaceChildren();
   if (seg.tensors && seg.tensors.length > 0) {
@@ -73,7 +80,10 @@ export function buildSlicer(
   }
   if (seg.complex) {
     const s = document.createElement('select');
-    options(s, COMPLEX_PART_NAMES.map((p) => [p, COMPLEX_PARTS[p]] as const));
+    options(
+      s,
+      COMPLEX_PART_NAMES.map((p) => [p, COMPLEX_PARTS[p]] as const),
+    );
     s.value = sel.part;
     s.addEventListener('change', () => cb.part(s.value as ComplexPart));
     root.append(labelled('Part', s, 'part'));

@@ -51,7 +51,10 @@ export interface Scene {
 }
 
 /** The colour (or value-axis) scale of a scene, a note for the legend, and which domain it used. */
-export function sceneNorm(s: Omit<Scene, 'theme' | 'titles' | 'hover'>, canvas: { width: number; height: number }): { norm: Norm; note: string | null; domainUsed: string } {
+export function sceneNorm(
+  s: Omit<Scene, 'theme' | 'titles' | 'hover'>,
+  canvas: { width: number; height: number },
+): { norm: Norm; note: string | null; domainUsed: string } {
   const { st } = s;
   const custom = st.customLo !== null && st.customHi !== null ? { lo: st.customLo, hi: st.customHi } : null;
   const visible = s.plot === 'line' ? (s.line ? { min: s.line.min, max: s.line.max } : null) : s.tile ? { min: s.tile.min, max: s.tile.max } : null;
@@ -139,7 +142,13 @@ function drawLegend(legend: HTMLElement, st: ViewState | null, stats: StatsSumma
 /** `min … · max … · mean … · std … · N values`, or nothing before the statistics come. */
 export function statsText(s: StatsSummary | null): string {
   if (!s) return '';
-  return [`min ${formatValue(s.min)}`, `max ${formatValue(s.max)}`, `mean ${formatValue(s.mean)}`, `std ${formatValue(s.std)}`, `${formatCount(s.count)} values`].join(' · ');
+  return [
+    `min ${formatValue(s.min)}`,
+    `max ${formatValue(s.max)}`,
+    `mean ${formatValue(s.mean)}`,
+    `std ${formatValue(s.std)}`,
+    `${formatCount(s.count)} values`,
+  ].join(' · ');
 }
 
 /** The value under (row, col) as shown, and how many elements it stands for; null outside what is drawn. */

@@ -10,7 +10,16 @@
  * state (the array, the picture, the statistics, the hovered cell) and what each message does to it.
  */
 import { formatBytes } from '../contract/bytes';
-import { ERROR_KINDS, isLastReply, type FirstPicture, type HostMessage, type SegmentSummary, type SliceSelection, type StatsSummary, type WebviewMessage } from '../contract/protocol';
+import {
+  ERROR_KINDS,
+  isLastReply,
+  type FirstPicture,
+  type HostMessage,
+  type SegmentSummary,
+  type SliceSelection,
+  type StatsSummary,
+  type WebviewMessage,
+} from '../contract/protocol';
 import type { Stamped } from '../contract/requests';
 import { Container, embeddedInit, type PostApi } from './container';
 import { buildSlicer, byId, fillToolbar } from './controls';
@@ -586,21 +595,25 @@ export class HeatmapViewer {
 
   private buildSlicer(): void {
     const st = this.st;
-    buildSlicer(this.seg!, { axes: st.axes, index: st.index, part: st.part }, {
-      tensor: (name) => this.host.send({ type: 'selectTensor', name }),
-      part: (p) => {
-        this.st.part = p;
-        this.sliceChanged(false);
+    buildSlicer(
+      this.seg!,
+      { axes: st.axes, index: st.index, part: st.part },
+      {
+        tensor: (name) => this.host.send({ type: 'selectTensor', name }),
+        part: (p) => {
+          this.st.part = p;
+          this.sliceChanged(false);
+        },
+        axes: (r, c) => {
+          this.st.axes = [r, c];
+          this.sliceChanged(true);
+        },
+        index: (axis, value) => {
+          this.st.index[axis] = value;
+          this.sliceChanged(false);
+        },
       },
-      axes: (r, c) => {
-        this.st.axes = [r, c];
-        this.sliceChanged(true);
-      },
-      index: (axis, value) => {
-        this.st.index[axis] = value;
-        this.sliceChanged(false);
-      },
-    });
+    );
   }
 
   /** A new 2-D slice: new stats; a new extent (and view) when the axes changed. */
@@ -652,7 +665,9 @@ export class HeatmapViewer {
     const n = msg.window.c1 - msg.window.c0;
     // Every element; one sample a column (Quick Look on a big array); or the envelope.
     const kind = msg.width >= n ? 'samples' : this.sampledOnly() ? 'sampled' : 'min/max';
-    this.setStatus(`${kind} · ${msg.width} columns of ${formatCount(n)} · range ${formatValue(msg.min, 6)} … ${formatValue(msg.max, 6)} · ${msg.elapsedMs.toFixed(1)} ms`);
+    this.setStatus(
+      `${kind} · ${msg.width} columns of ${formatCount(n)} · range ${formatValue(msg.min, 6)} … ${formatValue(msg.max, 6)} · ${msg.elapsedMs.toFixed(1)} ms`,
+    );
     this.body.dataset.state = 'exact';
     this.timing(true);
     this.afterPicture();

@@ -78,7 +78,14 @@ export function computeLayout(width: number, height: number, opts: { aspect: num
 
 export function placeCanvases(
   l: Layout,
-  c: { heatmap: HTMLCanvasElement; cells: HTMLCanvasElement; overlay: HTMLCanvasElement; yaxis: HTMLCanvasElement; xaxis: HTMLCanvasElement; colorbar: HTMLCanvasElement },
+  c: {
+    heatmap: HTMLCanvasElement;
+    cells: HTMLCanvasElement;
+    overlay: HTMLCanvasElement;
+    yaxis: HTMLCanvasElement;
+    xaxis: HTMLCanvasElement;
+    colorbar: HTMLCanvasElement;
+  },
 ): void {
   fitCanvas(c.heatmap, l.plot, l.dpr);
   fitCanvas(c.cells, l.plot, l.dpr);
@@ -535,4 +542,3 @@ export function legendHtml(cmap: ColormapName, stats: StatsSummary | null): stri
     `<span><span class="swatch" data-color="${cssColor(sp.negInf)}"></span>−Inf${n(stats?.negInfCount)}</span>`
   );
 }
-

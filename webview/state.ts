@@ -52,7 +52,6 @@ export function defaultState(name: string, path: string): ViewState {
   };
 }
 
-
 function finiteOrNull(v: unknown): number | null {
   return typeof v === 'number' && Number.isFinite(v) ? v : null;
 }
@@ -69,9 +68,7 @@ export function sanitizeState(raw: unknown): ViewState | null {
       ? { x0: vp.x0 as number, x1: vp.x1 as number, y0: vp.y0 as number, y1: vp.y1 as number }
       : null;
   const axes =
-    Array.isArray(r.axes) && r.axes.length === 2 && r.axes.every((a) => Number.isInteger(a) && a >= 0)
-      ? ([r.axes[0], r.axes[1]] as [number, number])
-      : null;
+    Array.isArray(r.axes) && r.axes.length === 2 && r.axes.every((a) => Number.isInteger(a) && a >= 0) ? ([r.axes[0], r.axes[1]] as [number, number]) : null;
   return {
     v: 1,
     name: r.name,

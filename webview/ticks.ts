@@ -112,5 +112,7 @@ export function formatValue(v: number | null, digits = 5): string {
 
 /** Thousands separated with thin spaces: 16 384. */
 export function formatCount(n: number): string {
-  return Math.round(n).toString().replace(/\B(?=(\d{3})+(?!\d))/g, '\u2009');
+  return Math.round(n)
+    .toString()
+    .replace(/\B(?=(\d{3})+(?!\d))/g, '\u2009');
 }

@@ -85,9 +85,7 @@ export function validateHostMessage(m: unknown): HostToWebview | null {
         ? (m as unknown as HostToWebview)
         : null;
     case 'notice':
-      return isStr(m.message) && isNoticeLevel(m.level) && (m.sticky === undefined || typeof m.sticky === 'boolean')
-        ? (m as unknown as HostToWebview)
-        : null;
+      return isStr(m.message) && isNoticeLevel(m.level) && (m.sticky === undefined || typeof m.sticky === 'boolean') ? (m as unknown as HostToWebview) : null;
     default:
       return null;
   }

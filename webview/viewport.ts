@@ -50,14 +50,7 @@ export function clampViewport(vp: Viewport, e: Extent): Viewport {
  * `lockAspect`: both spans change by the same factor (square cells stay square).
  * `axes: 'x'` zooms the columns only (line plots).
  */
-export function zoomAt(
-  vp: Viewport,
-  factor: number,
-  fx: number,
-  fy: number,
-  e: Extent,
-  opts: { lockAspect?: boolean; axes?: 'xy' | 'x' } = {},
-): Viewport {
+export function zoomAt(vp: Viewport, factor: number, fx: number, fy: number, e: Extent, opts: { lockAspect?: boolean; axes?: 'xy' | 'x' } = {}): Viewport {
   const sx = vp.x1 - vp.x0;
   const sy = vp.y1 - vp.y0;
   const minX = Math.min(opts.axes === 'x' ? MIN_LINE_SPAN : MIN_SPAN, e.cols);

@@ -47,7 +47,9 @@ async function withArray<T>(ctx: CommandContext, flags: SelectionFlags, use: (vi
     if (seg) {
       // Found.
     } else if (shmid !== null) {
-      const s = foreign ? (inNs = await inspectForeignSysv(foreign.ns, shmid, {}).catch((e: unknown) => Promise.reject(failureOf(e)))) : await inspectSysv(shmid, { holders: false });
+      const s = foreign
+        ? (inNs = await inspectForeignSysv(foreign.ns, shmid, {}).catch((e: unknown) => Promise.reject(failureOf(e))))
+        : await inspectSysv(shmid, { holders: false });
       if (!s) throw new Failure(`${foreign ? ctx.positionals[0] : `sysv:${shmid}`}: no such System V segment`, 'ENOENT');
       // Not attachable (another user's, too large): say why rather than ask for a dtype.
       if (isReadFailure(s.errorCode)) throw failureOf(new ShmError(s.error ?? '', s.errorCode!), s.name);

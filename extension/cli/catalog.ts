@@ -14,8 +14,6 @@ import { memSegmentText, memTableText } from './kinds';
 import { inspectContainerSegment, listContainers, parseContainerName, type ContainerScan } from '../core/kinds/containers';
 import { inspectForeignSysv, listForeignSysv, parseForeignSysvName, type IpcNamespaceScan } from '../core/kinds/ipcns';
 
-
-
 function flatten(segs: Segment[], depth = 0): { s: Segment; depth: number }[] {
   const out: { s: Segment; depth: number }[] = [];
   for (const s of segs) {
@@ -93,7 +91,14 @@ function segmentText(s: Segment): string {
   add('dev:ino', `${s.dev}:${s.ino}`);
   if (s.symlinkTarget !== null) add('link to', `${s.symlinkTarget} (not followed)`);
   if (s.format !== 'symlink' && !isPart(s)) {
-    add('holders', s.holders.length > 0 ? s.holders.map((h) => `${displayText(h.comm)} (pid ${h.pid}, ${h.via})`).join(', ') : s.orphan === null ? 'none visible (some processes could not be inspected)' : 'none (orphan)');
+    add(
+      'holders',
+      s.holders.length > 0
+        ? s.holders.map((h) => `${displayText(h.comm)} (pid ${h.pid}, ${h.via})`).join(', ')
+        : s.orphan === null
+          ? 'none visible (some processes could not be inspected)'
+          : 'none (orphan)',
+    );
   }
   if (s.error) add('error', s.error);
   let text = table(rows);
@@ -105,7 +110,9 @@ function segmentText(s: Segment): string {
 function foreignSysvText(f: IpcNamespaceScan): string[] {
   const parts: string[] = [];
   if (f.unreadable.length > 0) {
-    parts.push(`${f.unreadable.length} IPC namespace${f.unreadable.length === 1 ? '' : 's'} could not be entered: ${f.unreadable.map((u) => `${u.id} (pid ${u.pid}: ${displayText(u.error)})`).join('; ')}`);
+    parts.push(
+      `${f.unreadable.length} IPC namespace${f.unreadable.length === 1 ? '' : 's'} could not be entered: ${f.unreadable.map((u) => `${u.id} (pid ${u.pid}: ${displayText(u.error)})`).join('; ')}`,
+    );
   }
   for (const ns of f.namespaces) {
     const segs = f.segments.filter((s) => s.namespace.id === ns.id);
@@ -119,12 +126,16 @@ function foreignSysvText(f: IpcNamespaceScan): string[] {
 function containersText(c: ContainerScan): string {
   const lines: string[] = [`Containers: ${c.groups.length} with their own /dev/shm, ${formatBytes(c.groups.reduce((a, g) => a + g.used, 0))} used`];
   if (c.unreadable.length > 0) {
-    lines.push(`${c.unreadable.length} mount namespace${c.unreadable.length === 1 ? '' : 's'} could not be read: ${c.unreadable.map((u) => `${u.id} (pid ${u.pid}: ${displayText(u.error)})`).join('; ')}`);
+    lines.push(
+      `${c.unreadable.length} mount namespace${c.unreadable.length === 1 ? '' : 's'} could not be read: ${c.unreadable.map((u) => `${u.id} (pid ${u.pid}: ${displayText(u.error)})`).join('; ')}`,
+    );
   }
   for (const g of c.groups) {
     const ns = g.namespace;
     lines.push('');
-    lines.push(`${displayText(ns.name)} (mount namespace ${ns.id}, pid ${ns.pid}${g.sharedWith.length > 0 ? `, shared with ${g.sharedWith.join(', ')}` : ''}): ${g.path} ${formatBytes(g.used)} used of ${formatBytes(g.size)}, ${formatBytes(g.free)} free`);
+    lines.push(
+      `${displayText(ns.name)} (mount namespace ${ns.id}, pid ${ns.pid}${g.sharedWith.length > 0 ? `, shared with ${g.sharedWith.join(', ')}` : ''}): ${g.path} ${formatBytes(g.used)} used of ${formatBytes(g.size)}, ${formatBytes(g.free)} free`,
+    );
     lines.push(g.segments.length === 0 ? '(no segments)' : table(segmentRows(g.segments as unknown as Segment[]), new Set([1, 2])));
   }
   return lines.join('\n');
@@ -224,7 +235,6 @@ export const CATALOG_COMMANDS: Command[] = [
   },
 ];
 
-
 /** The kinds `--kind` selects (docs/cli.md): posix by default; `all` is every kind listed so far. */
 const KNOWN_KINDS = ['posix', 'sysv', 'memfd', 'anonymous', 'container'];
 const LISTED_KINDS = new Set(['posix', 'sysv', 'memfd', 'anonymous', 'container']);
@@ -232,7 +242,9 @@ const LISTED_KINDS = new Set(['posix', 'sysv', 'memfd', 'anonymous', 'container'
 function parseKinds(ctx: CommandContext): Set<string> {
   const v = ctx.values.kind;
   if (v === undefined) return new Set(['posix']);
-  const parts = String(v).split(',').map((k) => k.trim());
+  const parts = String(v)
+    .split(',')
+    .map((k) => k.trim());
   const out = new Set<string>();
   for (const k of parts) {
     if (k === 'all') LISTED_KINDS.forEach((x) => out.add(x));

@@ -59,7 +59,6 @@ export const COMMON_OPTIONS: OptionSpecs = {
   help: { type: 'boolean', short: 'h' },
 };
 
-
 /**
  * Aligned columns; `right` lists the columns aligned to the right (numbers). Every cell is
  * display-escaped (core/names.ts): a newline or an escape sequence in a cell (a process name, a
@@ -69,6 +68,11 @@ export function table(cells: string[][], right: Set<number> = new Set()): string
   const rows = cells.map((r) => r.map(displayText));
   const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
   return rows
-    .map((r) => r.map((c, i) => (right.has(i) ? c.padStart(widths[i]) : c.padEnd(widths[i]))).join('  ').trimEnd())
+    .map((r) =>
+      r
+        .map((c, i) => (right.has(i) ? c.padStart(widths[i]) : c.padEnd(widths[i])))
+        .join('  ')
+        .trimEnd(),
+    )
     .join('\n');
 }

@@ -119,9 +119,15 @@ export const TABLE_COMMANDS: Command[] = [
           // CSV is data: printed as is (print() would escape a control character in a cell).
           ctx.write(lines.join('\r\n') + '\r\n');
         } else {
-          ctx.print(`${t.what}: ${m.totalRows} rows x ${m.columns.length} columns${out.length ? `; rows ${start}..${start + out.length - 1}` : `; no rows from ${offset}`}`);
+          ctx.print(
+            `${t.what}: ${m.totalRows} rows x ${m.columns.length} columns${out.length ? `; rows ${start}..${start + out.length - 1}` : `; no rows from ${offset}`}`,
+          );
           if (columns.length) {
-            const cells = [['', ...columns.map((c) => c.name)], ['', ...columns.map((c) => c.type)], ...out.map((row, i) => [String(start + i), ...row.map((c, j) => humanCell(c, columns[j]))])];
+            const cells = [
+              ['', ...columns.map((c) => c.name)],
+              ['', ...columns.map((c) => c.type)],
+              ...out.map((row, i) => [String(start + i), ...row.map((c, j) => humanCell(c, columns[j]))]),
+            ];
             ctx.print(table(cells, new Set([0, ...columns.flatMap((c, j) => (RIGHT.has(c.kind) ? [j + 1] : []))])));
           }
         }
@@ -160,7 +166,17 @@ export async function tableColumnStats(ctx: CommandContext): Promise<number | nu
     }
     const st = await columnStats(t.model, col, t.view);
     const c = t.model.columns[col];
-    const doc = { count: st.count, finiteCount: st.finiteCount, min: st.min, max: st.max, mean: st.mean, std: st.std, nanCount: st.nanCount, infCount: st.infCount, nullCount: st.nullCount };
+    const doc = {
+      count: st.count,
+      finiteCount: st.finiteCount,
+      min: st.min,
+      max: st.max,
+      mean: st.mean,
+      std: st.std,
+      nanCount: st.nanCount,
+      infCount: st.infCount,
+      nullCount: st.nullCount,
+    };
     if (ctx.json) ctx.printJson(doc);
     else {
       const num = (x: number | null) => formatNumber(x, 9);
@@ -181,7 +197,8 @@ export async function tableColumnStats(ctx: CommandContext): Promise<number | nu
     }
     return 0;
   } catch (e) {
-    if (e instanceof TableError || e instanceof SelectionError) throw new Failure(aboutName(t.what, e.message), e.code === 'USAGE' ? 'FAILED' : e.code, { cause: e });
+    if (e instanceof TableError || e instanceof SelectionError)
+      throw new Failure(aboutName(t.what, e.message), e.code === 'USAGE' ? 'FAILED' : e.code, { cause: e });
     throw e;
   } finally {
     t.view.close();

@@ -9,7 +9,13 @@ import { inspectSegment, resolveName, UsageError } from '../core/catalog';
 import { dtypeWords } from '../core/dtype';
 import { formatBytes, shapeWords } from '../core/format-words';
 import {
-  identityOf, InterpretationError, interpretSegment, leftoverBytes, removeInterpretation, storedInterpretation, type Interpretation,
+  identityOf,
+  InterpretationError,
+  interpretSegment,
+  leftoverBytes,
+  removeInterpretation,
+  storedInterpretation,
+  type Interpretation,
 } from '../core/interpretations';
 import { leftoverWords, proposeForFile } from '../core/layouts';
 import { parseSelectionFlags } from '../core/select';

@@ -7,7 +7,10 @@ import { table } from './common';
 
 /** The first three holders, then how many more (a Chromium region is held by a dozen processes). */
 function holdersWords(s: { holders: { pid: number; comm: string; via: string }[] }): string {
-  const shown = s.holders.slice(0, 3).map((h) => `${displayText(h.comm)}(${h.pid})`).join(',');
+  const shown = s.holders
+    .slice(0, 3)
+    .map((h) => `${displayText(h.comm)}(${h.pid})`)
+    .join(',');
   return s.holders.length > 3 ? `${shown},+${s.holders.length - 3} more` : shown;
 }
 

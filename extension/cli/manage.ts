@@ -3,8 +3,19 @@ import { inspectSegment, resolveName, UsageError } from '../core/catalog';
 import { dtypeWords, parseDTypeSpec } from '../core/dtype';
 import { formatBytes, shapeWords } from '../core/format-words';
 import {
-  attachCode, clearSegments, createSegment, OperationError, parseDuration, persistSegment, restoreSegment, unlinkSegments,
-  validateName, type ClearResult, type Fill, type ProgressFn, type UnlinkOutcome,
+  attachCode,
+  clearSegments,
+  createSegment,
+  OperationError,
+  parseDuration,
+  persistSegment,
+  restoreSegment,
+  unlinkSegments,
+  validateName,
+  type ClearResult,
+  type Fill,
+  type ProgressFn,
+  type UnlinkOutcome,
 } from '../core/manage';
 import { displayText, escapeText, respell } from '../core/names';
 import { shapeFlag } from '../core/select';
@@ -82,11 +93,13 @@ function asFailure(e: unknown): unknown {
 
 function unlinkLine(o: UnlinkOutcome): string {
   if (o.status === 'removed' && o.name.startsWith('sysv:')) {
-    if (o.pendingBytes > 0 || o.holders.length > 0) return `removed ${o.name}; its ${formatBytes(o.pendingBytes)} stay in RAM until ${o.holders.length > 0 ? o.holders.map((h) => `${displayText(h.comm)} (pid ${h.pid})`).join(', ') : 'its processes'} detach`;
+    if (o.pendingBytes > 0 || o.holders.length > 0)
+      return `removed ${o.name}; its ${formatBytes(o.pendingBytes)} stay in RAM until ${o.holders.length > 0 ? o.holders.map((h) => `${displayText(h.comm)} (pid ${h.pid})`).join(', ') : 'its processes'} detach`;
     return `removed ${o.name} (freed ${formatBytes(o.bytes)})`;
   }
   if (o.status === 'removed') {
-    if (o.pendingBytes > 0) return `unlinked ${o.name}; its ${formatBytes(o.pendingBytes)} stay in RAM until ${o.holders.map((h) => `${displayText(h.comm)} (pid ${h.pid})`).join(', ')} let go`;
+    if (o.pendingBytes > 0)
+      return `unlinked ${o.name}; its ${formatBytes(o.pendingBytes)} stay in RAM until ${o.holders.map((h) => `${displayText(h.comm)} (pid ${h.pid})`).join(', ')} let go`;
     return `unlinked ${o.name} (freed ${formatBytes(o.bytes)})`;
   }
   return `${o.name}: ${o.error ?? o.status}`;
@@ -98,7 +111,10 @@ function clearText(r: ClearResult): string {
   const pending = r.pendingBytes > 0 ? `; ${formatBytes(r.pendingBytes)} more once their holders let go` : '';
   const entries = (n: number) => `${n} entr${n === 1 ? 'y' : 'ies'}`;
   const listed = dry ? (r.planned ?? []) : r.removed;
-  if (r.interrupted) lines.push(`interrupted: ${r.removed.length === 0 ? 'removed nothing' : `removed ${entries(r.removed.length)} before it stopped, freed ${formatBytes(r.bytes)}${pending}:`}`);
+  if (r.interrupted)
+    lines.push(
+      `interrupted: ${r.removed.length === 0 ? 'removed nothing' : `removed ${entries(r.removed.length)} before it stopped, freed ${formatBytes(r.bytes)}${pending}:`}`,
+    );
   else if (dry) lines.push(listed.length === 0 ? 'nothing to remove' : `would remove ${entries(listed.length)}, freeing ${formatBytes(r.bytes)}${pending}:`);
   else lines.push(listed.length === 0 ? 'removed nothing' : `removed ${entries(listed.length)}, freed ${formatBytes(r.bytes)}${pending}:`);
   for (const n of listed) lines.push(`  ${n}`);
@@ -134,7 +150,8 @@ export const MANAGE_COMMANDS: Command[] = [
     async run(ctx) {
       const name = newName(ctx.positionals[0]);
       const dtype = str(ctx, 'dtype');
-      if (dtype !== undefined && !parseDTypeSpec(dtype)) throw new UsageError(`--dtype: unsupported dtype '${dtype}' (float32, <f4, >i8, u1, complex64, bfloat16...)`);
+      if (dtype !== undefined && !parseDTypeSpec(dtype))
+        throw new UsageError(`--dtype: unsupported dtype '${dtype}' (float32, <f4, >i8, u1, complex64, bfloat16...)`);
       const shapeText = str(ctx, 'shape');
       const shape = shapeText !== undefined ? shapeFlag(shapeText) : undefined;
       const fill = str(ctx, 'fill');
@@ -144,11 +161,16 @@ export const MANAGE_COMMANDS: Command[] = [
       const from = str(ctx, 'from');
       if (from !== undefined && fill !== undefined) throw new UsageError('--fill and --from exclude each other');
       if (from === undefined && (dtype === undefined || shape === undefined)) throw new UsageError('create needs --dtype and --shape (or --from FILE.npy)');
-      const r = await cancellable((signal, onProgress) =>
-        createSegment({ dir: ctx.dir, name, dtype, shape, fill: fill as Fill | undefined, from, format: format as 'npy' | 'raw' | undefined, signal, onProgress }), `creating ${name}`,
+      const r = await cancellable(
+        (signal, onProgress) =>
+          createSegment({ dir: ctx.dir, name, dtype, shape, fill: fill as Fill | undefined, from, format: format as 'npy' | 'raw' | undefined, signal, onProgress }),
+        `creating ${name}`,
       );
       if (ctx.json) ctx.printJson(r);
-      else ctx.print(`created ${r.name}: ${dtypeWords(r.dtype)} ${shapeWords(r.shape)}, ${r.format}, ${r.size} bytes (${formatBytes(r.size)}), data at offset ${r.dataOffset}\n${displayText(r.path)}`);
+      else
+        ctx.print(
+          `created ${r.name}: ${dtypeWords(r.dtype)} ${shapeWords(r.shape)}, ${r.format}, ${r.size} bytes (${formatBytes(r.size)}), data at offset ${r.dataOffset}\n${displayText(r.path)}`,
+        );
       return 0;
     },
   },
@@ -164,7 +186,11 @@ export const MANAGE_COMMANDS: Command[] = [
       const pidText = str(ctx, 'pid');
       if (pidText !== undefined && !/^[1-9]\d{0,9}$/.test(pidText)) throw new UsageError(`--pid: not a process id: '${pidText}'`);
       const rel = isKindName(ctx.positionals[0]) ? ctx.positionals[0] : resolveName(ctx.dir, ctx.positionals[0]).rel;
-      const r = await cancellable((signal, onProgress) => persistSegment({ dir: ctx.dir, name: rel, to, pid: pidText ? Number(pidText) : undefined, force: flag(ctx, 'force'), signal, onProgress }), `persisting ${rel}`);
+      const r = await cancellable(
+        (signal, onProgress) =>
+          persistSegment({ dir: ctx.dir, name: rel, to, pid: pidText ? Number(pidText) : undefined, force: flag(ctx, 'force'), signal, onProgress }),
+        `persisting ${rel}`,
+      );
       if (ctx.json) ctx.printJson(r);
       else {
         ctx.print(
@@ -189,7 +215,10 @@ export const MANAGE_COMMANDS: Command[] = [
         const bad = validateName(escapeText(base));
         if (bad) throw new UsageError(`${bad}; give --name`);
       }
-      const r = await cancellable((signal, onProgress) => restoreSegment({ dir: ctx.dir, file: ctx.positionals[0], name, force: flag(ctx, 'force'), signal, onProgress }), `restoring ${ctx.positionals[0]}`);
+      const r = await cancellable(
+        (signal, onProgress) => restoreSegment({ dir: ctx.dir, file: ctx.positionals[0], name, force: flag(ctx, 'force'), signal, onProgress }),
+        `restoring ${ctx.positionals[0]}`,
+      );
       if (ctx.json) ctx.printJson(r);
       else ctx.print(`restored ${r.name} (${r.bytes} bytes) to ${displayText(r.path)}; ${r.verified ? 'checksum verified' : 'no .sha256 file: not verified'}`);
       return 0;
@@ -209,9 +238,12 @@ export const MANAGE_COMMANDS: Command[] = [
       const ids = ctx.positionals.map((n, i) => (foreign[i] ? foreign[i].shmid : parseSysvName(n, ns)));
       const held = ctx.positionals.map((n) => isKindName(n));
       const files = ctx.positionals.filter((_, i) => ids[i] === null && !held[i]);
-      const fileOutcomes = files.length === 0 ? [] : await unlinkSegments({ dir: ctx.dir, names: files, force: flag(ctx, 'force') }).catch((e: unknown) => {
-        throw asFailure(e);
-      });
+      const fileOutcomes =
+        files.length === 0
+          ? []
+          : await unlinkSegments({ dir: ctx.dir, names: files, force: flag(ctx, 'force') }).catch((e: unknown) => {
+              throw asFailure(e);
+            });
       const outcomes: UnlinkOutcome[] = [];
       for (const [i, id] of ids.entries()) {
         const f = foreign[i];
@@ -220,7 +252,8 @@ export const MANAGE_COMMANDS: Command[] = [
         else outcomes.push(id === null ? fileOutcomes.shift()! : await removeSysvSegment(id, { force: flag(ctx, 'force') }));
       }
       const bad = outcomes.filter((o) => o.status !== 'removed');
-      if (outcomes.length === 1 && bad.length === 1) throw new Failure(`${bad[0].name}: ${bad[0].error ?? bad[0].status}`, bad[0].status === 'missing' ? 'ENOENT' : 'FAILED');
+      if (outcomes.length === 1 && bad.length === 1)
+        throw new Failure(`${bad[0].name}: ${bad[0].error ?? bad[0].status}`, bad[0].status === 'missing' ? 'ENOENT' : 'FAILED');
       const bytes = outcomes.reduce((a, o) => a + o.bytes, 0);
       const pendingBytes = outcomes.reduce((a, o) => a + o.pendingBytes, 0);
       if (ctx.json) ctx.printJson({ outcomes, bytes, pendingBytes });

@@ -58,7 +58,15 @@ function familyRows(f: Family, byPid: Map<number, ProcessMemory>): string[][] {
   };
   walk(f.root, '', '');
   const mark = f.exact ? '' : '~';
-  rows.push([`= family`, formatBytes(f.rssSum), formatBytes(f.trueBytes), '', mark + formatBytes(f.sharedBytes), mark + formatBytes(f.copiedBytes), `${f.members.length} processes; true RAM ${formatBytes(f.trueBytes)}, top says ${formatBytes(f.rssSum)}`]);
+  rows.push([
+    `= family`,
+    formatBytes(f.rssSum),
+    formatBytes(f.trueBytes),
+    '',
+    mark + formatBytes(f.sharedBytes),
+    mark + formatBytes(f.copiedBytes),
+    `${f.members.length} processes; true RAM ${formatBytes(f.trueBytes)}, top says ${formatBytes(f.rssSum)}`,
+  ]);
   return rows;
 }
 
@@ -70,8 +78,11 @@ function reportText(r: MemoryReport, one: boolean): string {
   const anyEstimate = r.processes.some((p) => p.inherited && !p.inherited.exact);
   const head: string[] = [];
   const fam = r.families.length;
-  head.push(`${r.processes.length} process${r.processes.length === 1 ? '' : 'es'}, ${fam} fork famil${fam === 1 ? 'y' : 'ies'}` +
-    (r.uninspectable > 0 ? `; ${r.uninspectable} not inspectable (not counted)` : '') + (r.zombies > 0 ? `; ${r.zombies} zombie${r.zombies === 1 ? '' : 's'}` : ''));
+  head.push(
+    `${r.processes.length} process${r.processes.length === 1 ? '' : 'es'}, ${fam} fork famil${fam === 1 ? 'y' : 'ies'}` +
+      (r.uninspectable > 0 ? `; ${r.uninspectable} not inspectable (not counted)` : '') +
+      (r.zombies > 0 ? `; ${r.zombies} zombie${r.zombies === 1 ? '' : 's'}` : ''),
+  );
   if (anyEstimate) head.push(`~ marks figures estimated from smaps${r.exactAvailable ? ' (pass --exact to count pages)' : ' (exact counts need CAP_SYS_ADMIN)'}`);
   const lines = [...head, '', table(rows, new Set([1, 2, 3, 4, 5]))];
   for (const f of r.families) {

@@ -51,9 +51,18 @@ export function sysvTableText(list: SysvSegment[]): string {
   const rows = [['KEY', 'ID', 'OWNER', 'PERMS', 'SIZE', 'NATTCH', 'STATUS', 'CPID', 'LPID', 'RSS', 'FORMAT', 'HOLDERS']];
   for (const s of list) {
     rows.push([
-      s.sysv.keyHex, String(s.sysv.shmid), userName(s.uid), (s.sysv.perms & 0o777).toString(8).padStart(3, '0'),
-      formatBytes(s.size), String(s.sysv.nattch), sysvStatus(s), String(s.sysv.cpid), String(s.sysv.lpid),
-      formatBytes(s.allocatedBytes), whatWords(s), holdersWords(s),
+      s.sysv.keyHex,
+      String(s.sysv.shmid),
+      userName(s.uid),
+      (s.sysv.perms & 0o777).toString(8).padStart(3, '0'),
+      formatBytes(s.size),
+      String(s.sysv.nattch),
+      sysvStatus(s),
+      String(s.sysv.cpid),
+      String(s.sysv.lpid),
+      formatBytes(s.allocatedBytes),
+      whatWords(s),
+      holdersWords(s),
     ]);
   }
   return `${head}\n${table(rows, new Set([1, 4, 5, 7, 8, 9]))}`;
@@ -78,7 +87,14 @@ export function sysvSegmentText(s: SysvSegment): string {
   add('attached', `${r.nattch} time${r.nattch === 1 ? '' : 's'}; last attach/detach by pid ${r.lpid}`);
   add('status', sysvStatus(s) + (r.markedForRemoval ? ' (removed: goes when its last process detaches)' : ''));
   add('times', `created/changed ${when(r.ctimeMs)}, last attach ${when(r.atimeMs)}, last detach ${when(r.dtimeMs)}`);
-  add('holders', s.holders.length > 0 ? s.holders.map((h) => `${h.comm} (pid ${h.pid})`).join(', ') : r.nattch > 0 ? 'none visible (attached by processes that could not be inspected)' : 'none (orphan)');
+  add(
+    'holders',
+    s.holders.length > 0
+      ? s.holders.map((h) => `${h.comm} (pid ${h.pid})`).join(', ')
+      : r.nattch > 0
+        ? 'none visible (attached by processes that could not be inspected)'
+        : 'none (orphan)',
+  );
   if (s.error) add('error', s.error);
   return table(rows);
 }

@@ -12,15 +12,7 @@ import * as path from 'path';
 import * as vscode from 'vscode';
 import { parseDTypeSpec, dtypeWords, parseNumericDType } from '../core/dtype';
 import { formatBytes, shapeWords } from '../core/format-words';
-import {
-  applyInterpretation,
-  identityOf,
-  interpretSegment,
-  misfit,
-  removeInterpretation,
-  storedInterpretation,
-  type Interpretation,
-} from '../core/interpretations';
+import { applyInterpretation, identityOf, interpretSegment, misfit, removeInterpretation, storedInterpretation, type Interpretation } from '../core/interpretations';
 import { leftoverWords, proposeForFile, type LayoutProposal } from '../core/layouts';
 import { collectSegments } from '../core/segments';
 import type { Segment } from '../core/types';
@@ -148,7 +140,10 @@ async function askLayout(s: Segment, start: Interpretation | null): Promise<Inte
  * The quick pick of layouts with a live preview; resolves with the layout chosen (stored by
  * the caller), 'other', 'clear', or undefined when dismissed.
  */
-async function pickLayout(deps: InterpretDeps, s: Segment): Promise<{ layout?: Interpretation; action?: 'other' | 'clear'; panel: PreviewPanel | null; active?: Interpretation } | undefined> {
+async function pickLayout(
+  deps: InterpretDeps,
+  s: Segment,
+): Promise<{ layout?: Interpretation; action?: 'other' | 'clear'; panel: PreviewPanel | null; active?: Interpretation } | undefined> {
   const current = storedInterpretation(s);
   const qp = vscode.window.createQuickPick<Item>();
   qp.title = `Interpret ${s.name} (${formatBytes(s.size)}, ${s.size} bytes) As…`;
@@ -159,7 +154,8 @@ async function pickLayout(deps: InterpretDeps, s: Segment): Promise<{ layout?: I
   qp.busy = true;
   qp.show();
   const tail: Item[] = [{ label: '$(edit) Other layout…', description: 'dtype, shape, offset and order', action: 'other', alwaysShow: true }];
-  if (current) tail.push({ label: '$(discard) Clear the interpretation', description: `now ${layoutLabel(current)}: raw bytes again`, action: 'clear', alwaysShow: true });
+  if (current)
+    tail.push({ label: '$(discard) Clear the interpretation', description: `now ${layoutLabel(current)}: raw bytes again`, action: 'clear', alwaysShow: true });
 
   let panel: PreviewPanel | null = null;
   let shown: Interpretation | undefined;
@@ -196,7 +192,11 @@ async function pickLayout(deps: InterpretDeps, s: Segment): Promise<{ layout?: I
         const now = at >= 0 ? items.splice(at, 1)[0] : null;
         if (now) items.unshift(now);
         else if (current) {
-          items.unshift({ label: layoutLabel(current), description: `${current.offset ? `from offset ${current.offset} · ` : ''}${current.order} order · current`, layout: current });
+          items.unshift({
+            label: layoutLabel(current),
+            description: `${current.offset ? `from offset ${current.offset} · ` : ''}${current.order} order · current`,
+            layout: current,
+          });
         }
         qp.items = [...items, { label: '', kind: vscode.QuickPickItemKind.Separator }, ...tail];
         qp.busy = false;
@@ -242,7 +242,8 @@ export async function interpretAs(deps: InterpretDeps, s: Segment): Promise<void
   // The panel shows what was chosen: already, when it was the layout previewed last; otherwise (entered
   // step by step, or chosen before its preview came up) it is drawn now.
   const a = picked?.active;
-  const previewed = picked?.panel && a && a.dtype === layout.dtype && a.shape.join() === layout.shape.join() && a.offset === layout.offset && a.order === layout.order;
+  const previewed =
+    picked?.panel && a && a.dtype === layout.dtype && a.shape.join() === layout.shape.join() && a.offset === layout.offset && a.order === layout.order;
   if (!previewed) PreviewPanel.show(deps.context, now ?? withLayout(s, layout), deps.lookup, { relayout: true });
 }
 
@@ -261,7 +262,11 @@ export function registerInterpretCommands(deps: InterpretDeps): vscode.Disposabl
           return;
         }
         const pick = await vscode.window.showQuickPick(
-          raw.map((x) => ({ label: x.name, description: `${formatBytes(x.size)} · ${storedInterpretation(x) ? `now ${layoutLabel(storedInterpretation(x)!)}` : 'raw'}`, segment: x })),
+          raw.map((x) => ({
+            label: x.name,
+            description: `${formatBytes(x.size)} · ${storedInterpretation(x) ? `now ${layoutLabel(storedInterpretation(x)!)}` : 'raw'}`,
+            segment: x,
+          })),
           { placeHolder: 'Raw segment to interpret', matchOnDescription: true },
         );
         s = pick?.segment;

@@ -52,23 +52,20 @@ function isAbort(e: unknown): boolean {
 
 /** Runs `work` under a cancellable progress notification that shows bytes done. */
 export function withByteProgress<T>(title: string, work: (lr: LongRunning) => Promise<T>): Thenable<T> {
-  return vscode.window.withProgress(
-    { location: vscode.ProgressLocation.Notification, title, cancellable: true },
-    async (progress, token) => {
-      const ac = new AbortController();
-      token.onCancellationRequested(() => ac.abort());
-      let last = 0;
-      return work({
-        signal: ac.signal,
-        onProgress: (done, total) => {
-          if (total <= 0) return;
-          const pct = (100 * done) / total;
-          progress.report({ increment: pct - last, message: `${formatBytes(done)} of ${formatBytes(total)}` });
-          last = pct;
-        },
-      });
-    },
-  );
+  return vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title, cancellable: true }, async (progress, token) => {
+    const ac = new AbortController();
+    token.onCancellationRequested(() => ac.abort());
+    let last = 0;
+    return work({
+      signal: ac.signal,
+      onProgress: (done, total) => {
+        if (total <= 0) return;
+        const pct = (100 * done) / total;
+        progress.report({ increment: pct - last, message: `${formatBytes(done)} of ${formatBytes(total)}` });
+        last = pct;
+      },
+    });
+  });
 }
 
 const DTYPES: { label: string; spec: string; description: string }[] = [
@@ -136,7 +133,7 @@ async function createFlow(deps: ManageDeps): Promise<void> {
   }
   const shapeText = await vscode.window.showInputBox({
     title: createTitle('shape'),
-    prompt: 'Dimensions separated by commas, as the CLI\'s --shape',
+    prompt: "Dimensions separated by commas, as the CLI's --shape",
     placeHolder: '1024,1024',
     validateInput: (v) => {
       const s = wizardShape(v);
@@ -215,9 +212,7 @@ async function unlinkFlow(deps: ManageDeps, arg: unknown): Promise<void> {
   }
   // Holders change without any file-system event (a process maps the segment): look again now.
   const fresh = await deps.refresh();
-  const segs = picked
-    .map((p) => fresh.find((s) => !s.deleted && s.path === p.path && s.name === p.name))
-    .filter((s): s is Segment => s !== undefined);
+  const segs = picked.map((p) => fresh.find((s) => !s.deleted && s.path === p.path && s.name === p.name)).filter((s): s is Segment => s !== undefined);
   if (segs.length === 0) {
     void vscode.window.showInformationMessage(`${TITLE}: ${picked.map((s) => s.name).join(', ')} no longer exists.`);
     return;
@@ -281,7 +276,10 @@ async function persistFlow(deps: ManageDeps, arg: unknown, target?: string): Pro
     });
     if (!uri) return;
     file = uri.fsPath;
-    confirmed = await fs.promises.lstat(file).then(() => true, () => false);
+    confirmed = await fs.promises.lstat(file).then(
+      () => true,
+      () => false,
+    );
   }
   const to = file;
   const run = (force: boolean) =>
@@ -289,12 +287,14 @@ async function persistFlow(deps: ManageDeps, arg: unknown, target?: string): Pro
       persistSegment({ ...lr, dir: dirOf(seg), name: seg.name, to, force, pid: seg.deleted ? seg.holders[0]?.pid : undefined }),
     );
   try {
-    const r = await replacingIfConfirmed(run, async (e) =>
-      confirmed ||
-      askToReplace(
-        `Replace the snapshot at ${to}?`,
-        `${e.existing.map((p) => path.basename(p)).join(', ')} already ${e.existing.length === 1 ? 'exists' : 'exist'} there and would be replaced.`,
-      ),
+    const r = await replacingIfConfirmed(
+      run,
+      async (e) =>
+        confirmed ||
+        askToReplace(
+          `Replace the snapshot at ${to}?`,
+          `${e.existing.map((p) => path.basename(p)).join(', ')} already ${e.existing.length === 1 ? 'exists' : 'exist'} there and would be replaced.`,
+        ),
     );
     if (!r) return;
     void vscode.window.showInformationMessage(
@@ -380,7 +380,14 @@ async function clearFlow(deps: ManageDeps, arg: unknown): Promise<void> {
   const { result: plan, segments } = await planClear(req);
   if (segments.length === 0) {
     void vscode.window.showInformationMessage(
-      `${TITLE}: nothing to clear${plan.skipped.length ? ` (${plan.skipped.length} skipped: ${plan.skipped.map((s) => `${s.name}: ${s.reason}`).slice(0, 3).join('; ')})` : ''}.`,
+      `${TITLE}: nothing to clear${
+        plan.skipped.length
+          ? ` (${plan.skipped.length} skipped: ${plan.skipped
+              .map((s) => `${s.name}: ${s.reason}`)
+              .slice(0, 3)
+              .join('; ')})`
+          : ''
+      }.`,
     );
     return;
   }

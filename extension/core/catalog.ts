@@ -8,7 +8,22 @@
  */
 import * as fs from 'fs';
 import * as path from 'path';
-import { scanDir, scanDirListing, scanEntry, scanField, scanHolders, scanNames, scanNpyHeader, statfs, tryNative, type FsUsage, type HolderScan, type ProcMapRef, type ScanEntry, type ScanListing } from '../native';
+import {
+  scanDir,
+  scanDirListing,
+  scanEntry,
+  scanField,
+  scanHolders,
+  scanNames,
+  scanNpyHeader,
+  statfs,
+  tryNative,
+  type FsUsage,
+  type HolderScan,
+  type ProcMapRef,
+  type ScanEntry,
+  type ScanListing,
+} from '../native';
 import { codeBeside, errorCode, errorCodeOr, ShmError, type ErrorCode } from './errors';
 import { decodeFile, nameClass } from './formats';
 import { npyDecoded } from './formats/npy';
@@ -83,7 +98,13 @@ function nameBytesOf(name: string): { nameBytes?: string } {
  * `rel` and `full` are spelled (core/names.ts); the segment's name gets `./` when it reads as another
  * kind's, unless `given` names it (memfd:INO, ns:NS/NAME: core/kinds/).
  */
-export function newSegment(rel: string, full: string, e: { dev: number; ino: number; size: number; blocks: number; mtimeMs: number; uid: number; mode: number }, d: Decoded, given?: string): Segment {
+export function newSegment(
+  rel: string,
+  full: string,
+  e: { dev: number; ino: number; size: number; blocks: number; mtimeMs: number; uid: number; mode: number },
+  d: Decoded,
+  given?: string,
+): Segment {
   const name = given ?? entryName(rel);
   const seg: Segment = {
     name,
@@ -345,7 +366,10 @@ function holdersOf(h: HolderLookup, dev: number, ino: number): Holder[] {
 function applyHolders(seg: Segment, h: HolderLookup, invisible: number): void {
   if (seg.format === 'directory') {
     for (const c of seg.children ?? []) applyHolders(c, h, invisible);
-    seg.orphan = orphanOf((seg.children ?? []).some((c) => c.orphan === false), invisible);
+    seg.orphan = orphanOf(
+      (seg.children ?? []).some((c) => c.orphan === false),
+      invisible,
+    );
     return;
   }
   seg.holders = holdersOf(h, seg.dev, seg.ino);
@@ -367,9 +391,7 @@ function withoutOwnReads(scan: HolderScan): HolderScan {
   if (!self || self.fds.length === 0) return scan;
   const mapped = new Set(self.maps.map((m) => inodeKey(m.dev, m.ino)));
   const fds = self.fds.filter((f) => mapped.has(inodeKey(f.dev, f.ino)));
-  const processes = scan.processes
-    .map((p) => (p === self ? { ...p, fds } : p))
-    .filter((p) => p.maps.length > 0 || p.fds.length > 0);
+  const processes = scan.processes.map((p) => (p === self ? { ...p, fds } : p)).filter((p) => p.maps.length > 0 || p.fds.length > 0);
   return { ...scan, processes };
 }
 
@@ -475,8 +497,16 @@ export async function readHeld(rel: string, access: string[], dev: number, ino: 
       const ends = await readEnds(fh, size);
       const handle = fh;
       const e: ScanEntry = {
-        name: rel, kind: 'file', size, blocks: Number(st.blocks), dev, ino,
-        mode: Number(st.mode), uid: Number(st.uid), mtimeMs: Number(st.mtimeNs / 1000000n), ...ends,
+        name: rel,
+        kind: 'file',
+        size,
+        blocks: Number(st.blocks),
+        dev,
+        ino,
+        mode: Number(st.mode),
+        uid: Number(st.uid),
+        mtimeMs: Number(st.mtimeNs / 1000000n),
+        ...ends,
       };
       const d = await decodeEntry(rel, e, (offset, length) => readHandleRange(handle, offset, length));
       return { e, d, birth: birthOf(st), via: p };
@@ -509,7 +539,12 @@ async function deletedSegment(r: DeletedRef, h: HolderLookup, invisible: number,
   }
   seg.deleted = true;
   seg.holders = holders;
-  if (r.uncertain) seg.details = { ...(seg.details ?? {}), nameUncertain: 'its name was read from /proc/PID/maps, which writes a newline and the 4 characters \\012 alike (reading /proc/PID/map_files needs CAP_SYS_ADMIN): \\012 was taken for a newline' };
+  if (r.uncertain)
+    seg.details = {
+      ...(seg.details ?? {}),
+      nameUncertain:
+        'its name was read from /proc/PID/maps, which writes a newline and the 4 characters \\012 alike (reading /proc/PID/map_files needs CAP_SYS_ADMIN): \\012 was taken for a newline',
+    };
   seg.orphan = orphanOf(holders.length > 0, invisible);
   for (const c of seg.children ?? []) {
     c.deleted = true;
@@ -609,7 +644,13 @@ async function buildCatalogOnce(scans: DirScan[], holderScan: Promise<HolderScan
       }
     };
     if (anyDeleted) addLive(segments);
-    const refs = anyDeleted ? deletedRefs(scan, scans.map((d) => ({ real: d.real, dev: d.dev })), live) : [];
+    const refs = anyDeleted
+      ? deletedRefs(
+          scan,
+          scans.map((d) => ({ real: d.real, dev: d.dev })),
+          live,
+        )
+      : [];
     const deleted = await Promise.all(refs.map((r) => deletedSegment(r, h, invisible, births)));
     segments.push(...deleted.sort(compareNames));
   }
@@ -653,7 +694,10 @@ export async function listCatalog(opts: ListOptions = {}): Promise<Catalog> {
   const dirs = [...new Set((opts.dirs && opts.dirs.length > 0 ? opts.dirs : [DEFAULT_DIR]).map(normaliseDir))];
   const ids = dirs.map(dirIdentity);
   // The /proc scan only needs the devices: it runs while the directories are read and decoded.
-  const holderScan = startHolderScan(Promise.all(ids).then((l) => l.map((i) => i.dev)), opts);
+  const holderScan = startHolderScan(
+    Promise.all(ids).then((l) => l.map((i) => i.dev)),
+    opts,
+  );
   const interps = startInterpretations(opts);
   const shmem = readShmem();
   // Settle every started promise even when one directory fails, so none rejects unobserved.
@@ -715,7 +759,13 @@ async function scanOne(dir: string, name: string): Promise<ScanEntry | null> {
   const e: ScanEntry = {
     name,
     kind: st.isFile() ? 'file' : st.isDirectory() ? 'dir' : st.isSymbolicLink() ? 'symlink' : 'other',
-    size: st.size, blocks: st.blocks, dev: st.dev, ino: st.ino, mode: st.mode, uid: st.uid, mtimeMs: st.mtimeMs,
+    size: st.size,
+    blocks: st.blocks,
+    dev: st.dev,
+    ino: st.ino,
+    mode: st.mode,
+    uid: st.uid,
+    mtimeMs: st.mtimeMs,
   };
   if (e.kind === 'symlink') {
     try {
@@ -763,7 +813,10 @@ export async function inspectSegment(name: string, opts: ListOptions = {}): Prom
   const targets = tried.filter((t): t is { dir: string; rel: string; full: string } => !(t instanceof Error));
   if (targets.length === 0) throw tried[0];
   const ids = targets.map((t) => dirIdentity(t.dir));
-  const holderScan = startHolderScan(Promise.all(ids).then((l) => l.map((i) => i.dev)), opts);
+  const holderScan = startHolderScan(
+    Promise.all(ids).then((l) => l.map((i) => i.dev)),
+    opts,
+  );
   holderScan.catch(() => undefined);
   const interps = startInterpretations(opts);
   const scans = await Promise.all(

@@ -4,9 +4,7 @@
  */
 
 /** The element codes the native kernels know. */
-export type KernelType =
-  | 'b1' | 'i1' | 'u1' | 'i2' | 'u2' | 'i4' | 'u4' | 'i8' | 'u8'
-  | 'f2' | 'bf16' | 'f4' | 'f8' | 'c8' | 'c16';
+export type KernelType = 'b1' | 'i1' | 'u1' | 'i2' | 'u2' | 'i4' | 'u4' | 'i8' | 'u8' | 'f2' | 'bf16' | 'f4' | 'f8' | 'c8' | 'c16';
 
 export interface NumericDType {
   /** Canonical array-interface string: `<f4`, `|u1`, `>c16`, or `bfloat16`. */
@@ -63,14 +61,56 @@ function parseNumericDTypeOnce(descr: string): NumericDType | null {
 }
 
 const ALIASES: Record<string, string> = {
-  bool: '|b1', bool_: '|b1', '?': '|b1',
-  int8: '|i1', byte: '|i1', b: '|i1', uint8: '|u1', ubyte: '|u1', B: '|u1',
-  int16: '<i2', short: '<i2', h: '<i2', uint16: '<u2', ushort: '<u2', H: '<u2',
-  int32: '<i4', intc: '<i4', int: '<i8', i: '<i4', uint32: '<u4', uintc: '<u4', I: '<u4',
-  int64: '<i8', long: '<i8', l: '<i8', q: '<i8', int_: '<i8', uint64: '<u8', ulong: '<u8', L: '<u8', Q: '<u8', uint: '<u8',
-  float16: '<f2', half: '<f2', e: '<f2', float32: '<f4', single: '<f4', f: '<f4',
-  float64: '<f8', double: '<f8', d: '<f8', float: '<f8', float_: '<f8',
-  complex64: '<c8', csingle: '<c8', F: '<c8', complex128: '<c16', cdouble: '<c16', D: '<c16', complex: '<c16',
+  bool: '|b1',
+  bool_: '|b1',
+  '?': '|b1',
+  int8: '|i1',
+  byte: '|i1',
+  b: '|i1',
+  uint8: '|u1',
+  ubyte: '|u1',
+  B: '|u1',
+  int16: '<i2',
+  short: '<i2',
+  h: '<i2',
+  uint16: '<u2',
+  ushort: '<u2',
+  H: '<u2',
+  int32: '<i4',
+  intc: '<i4',
+  int: '<i8',
+  i: '<i4',
+  uint32: '<u4',
+  uintc: '<u4',
+  I: '<u4',
+  int64: '<i8',
+  long: '<i8',
+  l: '<i8',
+  q: '<i8',
+  int_: '<i8',
+  uint64: '<u8',
+  ulong: '<u8',
+  L: '<u8',
+  Q: '<u8',
+  uint: '<u8',
+  float16: '<f2',
+  half: '<f2',
+  e: '<f2',
+  float32: '<f4',
+  single: '<f4',
+  f: '<f4',
+  float64: '<f8',
+  double: '<f8',
+  d: '<f8',
+  float: '<f8',
+  float_: '<f8',
+  complex64: '<c8',
+  csingle: '<c8',
+  F: '<c8',
+  complex128: '<c16',
+  cdouble: '<c16',
+  D: '<c16',
+  complex: '<c16',
   bfloat16: 'bfloat16',
 };
 

@@ -29,7 +29,22 @@ export class NotAnArrayError extends ShmError {
 }
 
 /** The registry's operating-system codes (errno names), as opposed to the addon's and the core's own. */
-const OS_CODES: ReadonlySet<ErrorCode> = new Set<ErrorCode>(['ENOENT', 'EACCES', 'EPERM', 'EEXIST', 'EINVAL', 'ELOOP', 'ENOTEMPTY', 'ENAMETOOLONG', 'ENOSPC', 'ENOMEM', 'EBUSY', 'EIO', 'EISDIR', 'ENOTDIR']);
+const OS_CODES: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
+  'ENOENT',
+  'EACCES',
+  'EPERM',
+  'EEXIST',
+  'EINVAL',
+  'ELOOP',
+  'ENOTEMPTY',
+  'ENAMETOOLONG',
+  'ENOSPC',
+  'ENOMEM',
+  'EBUSY',
+  'EIO',
+  'EISDIR',
+  'ENOTDIR',
+]);
 
 /** Whether a code is an errno name (ENOENT...), not one of the addon's or the core's own (EXISTS, FAILED...). */
 export function isOsCode(code: ErrorCode): boolean {

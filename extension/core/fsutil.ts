@@ -116,7 +116,10 @@ export async function openRegular(file: string, o: { follow?: boolean } = {}): P
   try {
     const st = await fh.stat();
     if (!st.isFile()) throw new OperationError(`${file}: ${kindWords(st)}, not a regular file; not read`, 'NOTFILE');
-    const fsType = await fs.promises.statfs(file).then((s) => PSEUDO_FS[s.type], () => undefined);
+    const fsType = await fs.promises.statfs(file).then(
+      (s) => PSEUDO_FS[s.type],
+      () => undefined,
+    );
     if (fsType) throw new OperationError(`${file}: a ${fsType} file, whose size is not its content; copy it to a regular file first`, 'NOTFILE');
     if (st.size === 0) {
       const { bytesRead } = await fh.read(Buffer.alloc(1), 0, 1, 0);
@@ -157,7 +160,6 @@ export async function readSmallRegular(file: string, max: number): Promise<strin
   }
 }
 
-
 /**
  * Writes `parts` to the user-given path `file` without ever opening what is there: a FIFO, a
  * device, a socket, a folder or a symlink at `file` is refused (an OperationError naming it),
@@ -182,7 +184,7 @@ export async function writeUserFile(file: string, parts: readonly Uint8Array[]):
   }
   try {
     for (const p of parts) {
-      for (let done = 0; done < p.length; ) done += (await fh.write(p, done, p.length - done)).bytesWritten;
+      for (let done = 0; done < p.length;) done += (await fh.write(p, done, p.length - done)).bytesWritten;
     }
     if (st) await fh.chmod(st.mode & 0o7777);
     await fh.close();

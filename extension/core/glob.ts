@@ -15,11 +15,7 @@ import { UsageError } from './usage-error';
 export class GlobError extends UsageError {}
 
 /** One pattern element: a code point, `?`, `*`, or a class. */
-type Token =
-  | { t: 'char'; c: number }
-  | { t: 'any' }
-  | { t: 'star' }
-  | { t: 'class'; neg: boolean; fold: boolean; ranges: number[] /* lo, hi, lo, hi... */ };
+type Token = { t: 'char'; c: number } | { t: 'any' } | { t: 'star' } | { t: 'class'; neg: boolean; fold: boolean; ranges: number[] /* lo, hi, lo, hi... */ };
 
 export interface Glob {
   readonly source: string;

@@ -264,12 +264,32 @@ export function proposeLayouts(size: number, opts: { sample?: ByteSample | null;
       for (const c of local) {
         const dataBytes = c.rows * c.cols * w;
         const trailing = avail - dataBytes;
-        add({ dtype, shape: [c.rows, c.cols], offset, order: 'C', dataBytes, trailingBytes: trailing, reason: reasonOf(c.kind, offset, trailing), score: c.score, plausibility: p });
+        add({
+          dtype,
+          shape: [c.rows, c.cols],
+          offset,
+          order: 'C',
+          dataBytes,
+          trailingBytes: trailing,
+          reason: reasonOf(c.kind, offset, trailing),
+          score: c.score,
+          plausibility: p,
+        });
       }
       // 1-D, when it fits exactly: a vector, or a size with no 2-D factorisation (a prime count).
       if (avail % w === 0) {
         const fit = fitScore(size, offset, 0, avail, sample);
-        add({ dtype, shape: [avail / w], offset, order: 'C', dataBytes: avail, trailingBytes: 0, reason: reasonOf(fit.kind, offset, 0), score: base + fit.score - 2, plausibility: p });
+        add({
+          dtype,
+          shape: [avail / w],
+          offset,
+          order: 'C',
+          dataBytes: avail,
+          trailingBytes: 0,
+          reason: reasonOf(fit.kind, offset, 0),
+          score: base + fit.score - 2,
+          plausibility: p,
+        });
       }
     }
   }
@@ -290,9 +310,7 @@ export async function sampleSegment(view: ByteReader, size: number): Promise<Byt
   const pages = Math.ceil(size / CHUNK);
   const picks = new Set<number>();
   for (let k = 0; k < CHUNKS && k < pages; k++) picks.add(Math.floor((k * pages) / Math.min(CHUNKS, pages)) * CHUNK);
-  const chunks = await Promise.all(
-    [...picks].map(async (offset) => ({ offset, bytes: await view.read(offset, Math.min(CHUNK, size - offset)) })),
-  );
+  const chunks = await Promise.all([...picks].map(async (offset) => ({ offset, bytes: await view.read(offset, Math.min(CHUNK, size - offset)) })));
   const tailFrom = Math.max(0, size - TAIL);
   const tail = await view.read(tailFrom, size - tailFrom);
   let last = tail.length - 1;

@@ -193,7 +193,7 @@ export function pythonFsName(spelled: string): string {
   if (!spelled.includes('\\')) return spelled;
   const b = unescapeName(spelled);
   let out = '';
-  for (let i = 0; i < b.length; ) {
+  for (let i = 0; i < b.length;) {
     const n = utf8Length(b, i);
     if (n === 0) out += String.fromCharCode(0xdc00 + b[i++]);
     else {

@@ -92,9 +92,22 @@ export function parseSysvTable(text: string): SysvRecord[] {
     i++;
     if (bad || k < 14) continue;
     out.push({
-      key: f[0] >>> 0, shmid: f[1], perms: f[2], size: f[3], cpid: f[4], lpid: f[5], nattch: f[6],
-      uid: f[7], gid: f[8], cuid: f[9], cgid: f[10], atimeMs: f[11] * 1000, dtimeMs: f[12] * 1000, ctimeMs: f[13] * 1000,
-      rss: k > 14 ? f[14] : 0, swap: k > 15 ? f[15] : 0,
+      key: f[0] >>> 0,
+      shmid: f[1],
+      perms: f[2],
+      size: f[3],
+      cpid: f[4],
+      lpid: f[5],
+      nattch: f[6],
+      uid: f[7],
+      gid: f[8],
+      cuid: f[9],
+      cgid: f[10],
+      atimeMs: f[11] * 1000,
+      dtimeMs: f[12] * 1000,
+      ctimeMs: f[13] * 1000,
+      rss: k > 14 ? f[14] : 0,
+      swap: k > 15 ? f[15] : 0,
     });
   }
   return out;
@@ -232,7 +245,15 @@ async function readSysvRange(shmid: number, offset: number, length: number, ns?:
  */
 export async function decodeSysv(records: SysvRecord[], given?: Map<number, SysvEnds>, ns?: IpcNamespaceRef): Promise<Decoded[]> {
   const missing = given ? records.filter((r) => !given.has(r.shmid)) : records;
-  const read = missing.length > 0 ? await readSysvEnds(missing.map((r) => r.shmid), HEAD_BYTES, TAIL_BYTES, ns) : [];
+  const read =
+    missing.length > 0
+      ? await readSysvEnds(
+          missing.map((r) => r.shmid),
+          HEAD_BYTES,
+          TAIL_BYTES,
+          ns,
+        )
+      : [];
   const byId = new Map(given ?? []);
   missing.forEach((r, i) => byId.set(r.shmid, read[i]));
   const ends = records.map((r) => byId.get(r.shmid)!);
@@ -243,7 +264,9 @@ export async function decodeSysv(records: SysvRecord[], given?: Map<number, Sysv
       if (e.error !== undefined) return undecoded(`unreadable: ${e.error.replace(what, '')}`, errorCodeOr(e, 'UNREADABLE'));
       if (!e.head || e.size === 0) return undecoded(null);
       try {
-        return await decodeFile(`sysv:${r.shmid}`, { size: e.size, head: e.head, tail: e.tail, tailOffset: e.tailOffset }, (o, n) => readSysvRange(r.shmid, o, n, ns));
+        return await decodeFile(`sysv:${r.shmid}`, { size: e.size, head: e.head, tail: e.tail, tailOffset: e.tailOffset }, (o, n) =>
+          readSysvRange(r.shmid, o, n, ns),
+        );
       } catch (err) {
         return undecoded(`unreadable: ${(err as Error).message.replace(what, '')}`, errorCodeOr(err, 'UNREADABLE'));
       }
@@ -303,7 +326,10 @@ export async function listSysv(opts: SysvListOptions = {}): Promise<SysvSegment[
     return segmentsOf(records, opts, new Map(ends.map((e) => [e.shmid, e])));
   }
   const records = await readSysvTable(opts.table);
-  return segmentsOf(records.sort((a, b) => a.shmid - b.shmid), opts);
+  return segmentsOf(
+    records.sort((a, b) => a.shmid - b.shmid),
+    opts,
+  );
 }
 
 /**
@@ -350,7 +376,13 @@ export async function removeSysvSegment(shmid: number, opts: { force?: boolean; 
   }
   const attached = seg.sysv.nattch > 0;
   if (attached && !opts.force) {
-    return { name, status: 'held', error: `attached ${seg.sysv.nattch} time${seg.sysv.nattch === 1 ? '' : 's'}; pass --force to remove it when they detach`, ...none, holders: seg.holders };
+    return {
+      name,
+      status: 'held',
+      error: `attached ${seg.sysv.nattch} time${seg.sysv.nattch === 1 ? '' : 's'}; pass --force to remove it when they detach`,
+      ...none,
+      holders: seg.holders,
+    };
   }
   try {
     await removeSysv(shmid);
@@ -387,7 +419,14 @@ export async function clearSysv(req: SysvClearRequest): Promise<ClearResult> {
   const now = req.now ?? Date.now();
   // No decoding: our attach would change what ipcs shows (lpid, atime) of segments we only plan to remove.
   const list = await listSysv({ decode: false });
-  const out: ClearResult = { ...(req.dryRun ? { dryRun: true as const, planned: [] as string[] } : {}), removed: [], skipped: [], failed: [], bytes: 0, pendingBytes: 0 };
+  const out: ClearResult = {
+    ...(req.dryRun ? { dryRun: true as const, planned: [] as string[] } : {}),
+    removed: [],
+    skipped: [],
+    failed: [],
+    bytes: 0,
+    pendingBytes: 0,
+  };
   for (const s of list) {
     const r = s.sysv;
     if (re && !re.test(r.keyHex)) continue;

@@ -5,28 +5,9 @@
 import type { ErrorCode } from '../../contract/errors';
 
 export type SegmentFormat =
-  | 'npy'
-  | 'sharedarray'
-  | 'safetensors'
-  | 'arrow'
-  | 'joblib'
-  | 'shareablelist'
-  | 'pickle'
-  | 'semaphore'
-  | 'directory'
-  | 'symlink'
-  | 'raw'
-  | 'tensor'
-  | 'column';
+  'npy' | 'sharedarray' | 'safetensors' | 'arrow' | 'joblib' | 'shareablelist' | 'pickle' | 'semaphore' | 'directory' | 'symlink' | 'raw' | 'tensor' | 'column';
 
-export type Producer =
-  | 'python-shared-memory'
-  | 'python-heap'
-  | 'torch'
-  | 'joblib'
-  | 'semaphore'
-  | 'plasma'
-  | null;
+export type Producer = 'python-shared-memory' | 'python-heap' | 'torch' | 'joblib' | 'semaphore' | 'plasma' | null;
 
 export interface Holder {
   pid: number;

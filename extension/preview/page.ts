@@ -165,12 +165,7 @@ export function viewerPage(o: PageOptions): string {
   const { script, init } = o;
   const opts = o;
   const nonce = crypto.randomBytes(16).toString('base64');
-  const csp = [
-    "default-src 'none'",
-    `img-src ${o.cspSource} data: blob:`,
-    `style-src 'nonce-${nonce}'`,
-    `script-src 'nonce-${nonce}'`,
-  ].join('; ');
+  const csp = ["default-src 'none'", `img-src ${o.cspSource} data: blob:`, `style-src 'nonce-${nonce}'`, `script-src 'nonce-${nonce}'`].join('; ');
   const esc = (s: string) => s.replace(/[&<>"]/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;' })[c] as string);
   return `<!DOCTYPE html>
 <html lang="en">

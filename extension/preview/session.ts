@@ -267,7 +267,9 @@ export class ViewerSession {
           break;
         case 'timing':
           this.timing = { firstPixelsMs: msg.firstPixelsMs, exactMs: msg.exactMs };
-          console.log(`[shm-inspector] ${this.name}: first pixels ${msg.firstPixelsMs.toFixed(0)} ms after the request; exact image ${msg.exactMs?.toFixed(0) ?? '—'} ms`);
+          console.log(
+            `[shm-inspector] ${this.name}: first pixels ${msg.firstPixelsMs.toFixed(0)} ms after the request; exact image ${msg.exactMs?.toFixed(0) ?? '—'} ms`,
+          );
           break;
       }
     } catch (e) {
@@ -350,7 +352,17 @@ export class ViewerSession {
     const width = Math.min(Math.ceil(area.width / k), slice.cols);
     const height = Math.min(Math.ceil(area.height / k), slice.rows);
     const t0 = performance.now();
-    const r = await view.reduce({ ...slice, r0: 0, r1: slice.rows, c0: 0, c1: slice.cols, gridWidth: width, gridHeight: height, mode: 'strided', output: cellType(slice) });
+    const r = await view.reduce({
+      ...slice,
+      r0: 0,
+      r1: slice.rows,
+      c0: 0,
+      c1: slice.cols,
+      gridWidth: width,
+      gridHeight: height,
+      mode: 'strided',
+      output: cellType(slice),
+    });
     const exact = r.width === slice.cols && r.height === slice.rows;
     this.firstSent = { key: sliceKey(sel, this.tensor), window: win };
     this.lastTile = { mode: 'strided', width: r.width, height: r.height, min: r.min, max: r.max };
@@ -435,7 +447,9 @@ export class ViewerSession {
    */
   private async stillTheSegment(view: MappedView): Promise<boolean> {
     if (view.path.startsWith('/proc/')) return true; // a deleted segment read through its holder
-    const st = await fs.promises.lstat(this.loaded?.file ?? view.path, { bigint: true }).catch((e: NodeJS.ErrnoException) => (e.code === 'ENOENT' ? null : undefined));
+    const st = await fs.promises
+      .lstat(this.loaded?.file ?? view.path, { bigint: true })
+      .catch((e: NodeJS.ErrnoException) => (e.code === 'ENOENT' ? null : undefined));
     if (st === undefined) return true; // cannot tell (permissions): keep reading what is mapped
     if (st === null) {
       this.markUnlinked();
@@ -445,7 +459,12 @@ export class ViewerSession {
     if (this.replacedNoted) return false;
     this.replacedNoted = true;
     this.error = `${this.name} was replaced by another segment of the same name`;
-    this.post({ type: 'error', kind: 'changed', code: 'CHANGED', message: `${this.name} was replaced by a new segment of the same name while live mode watched it. Reopen it to see the new one.` });
+    this.post({
+      type: 'error',
+      kind: 'changed',
+      code: 'CHANGED',
+      message: `${this.name} was replaced by a new segment of the same name while live mode watched it. Reopen it to see the new one.`,
+    });
     return false;
   }
 
@@ -501,8 +520,12 @@ export class ViewerSession {
       // The first picture (sent with init) is this window's quick sample already: straight to the exact pass.
       const f = this.firstSent;
       const firstCovers =
-        f !== null && f.key === sliceKey(msg.slice, this.tensor) && f.window.r0 === win.r0 && f.window.r1 === win.r1 &&
-        f.window.c0 === win.c0 && f.window.c1 === win.c1;
+        f !== null &&
+        f.key === sliceKey(msg.slice, this.tensor) &&
+        f.window.r0 === win.r0 &&
+        f.window.r1 === win.r1 &&
+        f.window.c0 === win.c0 &&
+        f.window.c1 === win.c1;
       this.firstSent = null;
       if (!msg.live && !firstCovers && msg.mode !== 'strided' && n * m > cells && n * m > PREVIEW_FIRST_ELEMENTS) phases.push('strided');
       phases.push(msg.mode);
@@ -581,7 +604,11 @@ export class ViewerSession {
   }
 
   /** Asks where to save and writes `parts` there; the panel says what became of it. */
-  private async saveAs(dialog: { title: string; fileName: string; filters: Record<string, string[]> }, parts: () => Uint8Array[], saved: (label: string) => string): Promise<void> {
+  private async saveAs(
+    dialog: { title: string; fileName: string; filters: Record<string, string[]> },
+    parts: () => Uint8Array[],
+    saved: (label: string) => string,
+  ): Promise<void> {
     const target = await this.io.showSaveDialog(dialog);
     if (!target || this.disposed) return;
     try {

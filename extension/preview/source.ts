@@ -92,7 +92,13 @@ export class SegmentSource implements ArraySource {
     }
     const layout = layoutOf(s.name, s);
     const note = typeof s.details?.note === 'string' ? s.details.note : undefined;
-    return { summary: summary('segment', s.name, s.path, s.size, layout, note ? { note } : {}), layout, path: s.path, file: fsPath(s.path), identity: { dev: s.dev, ino: s.ino } };
+    return {
+      summary: summary('segment', s.name, s.path, s.size, layout, note ? { note } : {}),
+      layout,
+      path: s.path,
+      file: fsPath(s.path),
+      identity: { dev: s.dev, ino: s.ino },
+    };
   }
 }
 

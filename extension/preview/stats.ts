@@ -13,14 +13,7 @@ export const HIST_BINS = 4096;
  * The value below which a fraction q of `total` values lies, from a histogram of equal bins
  * over [lo, hi] with `below` values under lo; linear within a bin. Also says which bin.
  */
-export function quantileFromHistogram(
-  hist: ArrayLike<number>,
-  lo: number,
-  hi: number,
-  below: number,
-  total: number,
-  q: number,
-): { value: number; bin: number } {
+export function quantileFromHistogram(hist: ArrayLike<number>, lo: number, hi: number, below: number, total: number, q: number): { value: number; bin: number } {
   const nb = hist.length;
   const w = (hi - lo) / nb;
   // numpy's default ('linear'): the value at rank q * (n - 1) of the sorted values.

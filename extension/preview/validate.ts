@@ -1,5 +1,14 @@
 /** Checks every message from the viewer webview before the host acts on it (the session's Responder calls it). */
-import { isPlotKind, WEBVIEW_REQUESTS, type SliceSelection, type WebviewEvent, type WebviewMessage, type WebviewRequest, type WebviewToHost, type Window2D } from '../../contract/protocol';
+import {
+  isPlotKind,
+  WEBVIEW_REQUESTS,
+  type SliceSelection,
+  type WebviewEvent,
+  type WebviewMessage,
+  type WebviewRequest,
+  type WebviewToHost,
+  type Window2D,
+} from '../../contract/protocol';
 import { isId } from '../../contract/requests';
 import { isComplexPart, isReduceMode } from '../../contract/reduce';
 

@@ -162,8 +162,18 @@ function registerLiveUpdates(context: vscode.ExtensionContext, tree: SegmentTree
   if (watcher.pollingReason) log.info(`watching is not possible (${watcher.pollingReason}); polling every second`);
   let timer: NodeJS.Timeout | undefined;
   const updateUsageOnly = async () => {
-    const usage = await Promise.all(configuredDirs().map((d) => statfs(d).then((u) => ({ path: d, ...u }), () => null)));
-    status.update(usage.filter((u): u is NonNullable<typeof u> => u !== null), tree.lastCatalog?.shmem ?? null);
+    const usage = await Promise.all(
+      configuredDirs().map((d) =>
+        statfs(d).then(
+          (u) => ({ path: d, ...u }),
+          () => null,
+        ),
+      ),
+    );
+    status.update(
+      usage.filter((u): u is NonNullable<typeof u> => u !== null),
+      tree.lastCatalog?.shmem ?? null,
+    );
   };
   const startTimer = () => {
     clearInterval(timer);

@@ -38,7 +38,8 @@ export function kindTotals(k: KindsState, sysv: { allocatedBytes: number }[]): K
   if (sysv.length > 0) out.push({ label: 'System V', count: sysv.length, bytes: sum(sysv) });
   if (k.mem.length > 0) out.push({ label: 'memfd and anonymous', count: k.mem.length, bytes: sum(k.mem) });
   const groups = k.containers?.groups ?? [];
-  if (groups.length > 0) out.push({ label: `Containers (${groups.length})`, count: groups.reduce((a, g) => a + g.segments.length, 0), bytes: groups.reduce((a, g) => a + g.used, 0) });
+  if (groups.length > 0)
+    out.push({ label: `Containers (${groups.length})`, count: groups.reduce((a, g) => a + g.segments.length, 0), bytes: groups.reduce((a, g) => a + g.used, 0) });
   return out;
 }
 

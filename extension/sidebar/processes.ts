@@ -71,7 +71,10 @@ export class ProcessTree implements vscode.TreeDataProvider<PNode>, vscode.FileD
   private readonly scanned = new vscode.EventEmitter<MemoryReport | null>();
   readonly onDidScan = this.scanned.event;
 
-  constructor(private readonly deps: ProcessesViewDeps, private readonly exact: () => boolean) {}
+  constructor(
+    private readonly deps: ProcessesViewDeps,
+    private readonly exact: () => boolean,
+  ) {}
 
   dispose(): void {
     this.cancel();
@@ -174,11 +177,19 @@ export class ProcessTree implements vscode.TreeDataProvider<PNode>, vscode.FileD
         id: `map:${node.pid}:${m.start}`,
         pid: node.pid,
         mapping: m,
-        segment: m.ino !== 0 ? segs.find((s) => s.ino === m.ino && s.dev === m.dev && !s.name.includes('/')) ?? segs.find((s) => s.ino === m.ino && s.dev === m.dev) : undefined,
+        segment:
+          m.ino !== 0
+            ? (segs.find((s) => s.ino === m.ino && s.dev === m.dev && !s.name.includes('/')) ?? segs.find((s) => s.ino === m.ino && s.dev === m.dev))
+            : undefined,
       }));
       const rest = node.group.mappings.slice(MAX_MAPPINGS);
       if (rest.length > 0) {
-        out.push({ kind: 'message', id: `msg:${node.id}:rest`, text: `${rest.length} more mappings`, detail: `RSS ${formatBytes(rest.reduce((s, m) => s + m.rss, 0))}` });
+        out.push({
+          kind: 'message',
+          id: `msg:${node.id}:rest`,
+          text: `${rest.length} more mappings`,
+          detail: `RSS ${formatBytes(rest.reduce((s, m) => s + m.rss, 0))}`,
+        });
       }
       return out;
     }
@@ -202,13 +213,18 @@ export class ProcessTree implements vscode.TreeDataProvider<PNode>, vscode.FileD
         const est = f.exact ? '' : '~';
         item.description = `${formatBytes(f.trueBytes)} true · top ${formatBytes(f.rssSum)} · shared ${est}${formatBytes(f.sharedBytes)} · copied ${est}${formatBytes(f.copiedBytes)}`;
         const e = node.explanation;
-        item.iconPath = new vscode.ThemeIcon(e.verdict === 'copied' ? 'warning' : 'type-hierarchy', e.verdict === 'copied' ? new vscode.ThemeColor('list.warningForeground') : undefined);
+        item.iconPath = new vscode.ThemeIcon(
+          e.verdict === 'copied' ? 'warning' : 'type-hierarchy',
+          e.verdict === 'copied' ? new vscode.ThemeColor('list.warningForeground') : undefined,
+        );
         item.resourceUri = vscode.Uri.from({ scheme: SCHEME, path: `/family/${f.root}`, query: e.verdict });
         const held = this.heldSegments(f.members);
         item.contextValue = `family${held.length > 0 && e.python ? ' attachable' : ''}`;
         const lines = [`**Fork family of ${root?.comm ?? '?'} (PID ${f.root})**: ${e.summary}`, ...e.paragraphs];
         if (held.length > 0 && e.python) {
-          lines.push(`Its processes map ${held.map((s) => `\`${s.name}\``).join(', ')}: [Copy Python Attach Code](command:shmInspector.copyAttachCode?${encodeURIComponent(JSON.stringify([held[0].name]))}) to open ${held.length === 1 ? 'it' : 'the first'} read-only in another process.`);
+          lines.push(
+            `Its processes map ${held.map((s) => `\`${s.name}\``).join(', ')}: [Copy Python Attach Code](command:shmInspector.copyAttachCode?${encodeURIComponent(JSON.stringify([held[0].name]))}) to open ${held.length === 1 ? 'it' : 'the first'} read-only in another process.`,
+          );
         }
         item.tooltip = md(lines);
         return item;
@@ -275,7 +291,8 @@ export class ProcessTree implements vscode.TreeDataProvider<PNode>, vscode.FileD
 
   provideFileDecoration(uri: vscode.Uri): vscode.FileDecoration | undefined {
     if (uri.scheme !== SCHEME) return undefined;
-    if (uri.query === 'copied') return new vscode.FileDecoration('!', 'Its children copied most of what they share with their parents', new vscode.ThemeColor('list.warningForeground'));
+    if (uri.query === 'copied')
+      return new vscode.FileDecoration('!', 'Its children copied most of what they share with their parents', new vscode.ThemeColor('list.warningForeground'));
     if (uri.query === 'copying') return new vscode.FileDecoration('~', 'Its children are copying much of what they inherited');
     return undefined;
   }
@@ -344,7 +361,12 @@ function describeView(view: vscode.TreeView<PNode>, tree: ProcessTree): void {
     if (r.uninspectable > 0) parts.push(`${r.uninspectable} not inspectable`);
   }
   view.description = parts.join(' · ') || undefined;
-  view.message = r && !r.exactAvailable ? 'Shared and copied figures (~) are estimates from smaps: counting pages exactly needs CAP_SYS_ADMIN.' : tree.error && r ? `Last refresh failed: ${tree.error}` : undefined;
+  view.message =
+    r && !r.exactAvailable
+      ? 'Shared and copied figures (~) are estimates from smaps: counting pages exactly needs CAP_SYS_ADMIN.'
+      : tree.error && r
+        ? `Last refresh failed: ${tree.error}`
+        : undefined;
   void vscode.commands.executeCommand('setContext', 'shmInspector.processes.filtered', tree.filter !== '');
 }
 
@@ -356,7 +378,11 @@ function registerProcessCommands(tree: ProcessTree, deps: ProcessesViewDeps, set
       const value =
         typeof text === 'string'
           ? text
-          : await vscode.window.showInputBox({ title: 'Filter processes', prompt: 'Text in the name or command line, or a PID (empty: show all)', value: tree.filter });
+          : await vscode.window.showInputBox({
+              title: 'Filter processes',
+              prompt: 'Text in the name or command line, or a PID (empty: show all)',
+              value: tree.filter,
+            });
       if (value !== undefined) await setFilter(value.trim());
     }),
     vscode.commands.registerCommand('shmInspector.processes.clearFilter', () => setFilter('')),
@@ -367,7 +393,12 @@ function registerProcessCommands(tree: ProcessTree, deps: ProcessesViewDeps, set
     }),
     // From a Segments row: how much of the segment each holder has resident; picking one shows that process here.
     vscode.commands.registerCommand('shmInspector.processes.residency', async (arg?: unknown) => {
-      const seg = arg && typeof arg === 'object' && 'segment' in arg ? (arg as { segment: Segment }).segment : typeof arg === 'string' ? deps.segments().find((x) => x.name === arg) : undefined;
+      const seg =
+        arg && typeof arg === 'object' && 'segment' in arg
+          ? (arg as { segment: Segment }).segment
+          : typeof arg === 'string'
+            ? deps.segments().find((x) => x.name === arg)
+            : undefined;
       const pid = seg ? await pickByResidency(seg) : undefined;
       if (pid === undefined) return;
       await setFilter(String(pid));
@@ -377,7 +408,15 @@ function registerProcessCommands(tree: ProcessTree, deps: ProcessesViewDeps, set
       const pids = node?.kind === 'family' ? node.family.members : node?.kind === 'process' ? [node.p.pid] : [];
       const held = node?.kind === 'mapping' && node.segment ? [node.segment] : tree.heldSegments(pids);
       if (held.length === 0) return;
-      const pick = held.length === 1 ? held[0] : (await vscode.window.showQuickPick(held.map((s) => ({ label: s.name, s })), { placeHolder: 'Segment to open from Python' }))?.s;
+      const pick =
+        held.length === 1
+          ? held[0]
+          : (
+              await vscode.window.showQuickPick(
+                held.map((s) => ({ label: s.name, s })),
+                { placeHolder: 'Segment to open from Python' },
+              )
+            )?.s;
       if (pick) await vscode.commands.executeCommand('shmInspector.copyAttachCode', pick.name);
     }),
   ];
@@ -387,10 +426,16 @@ function registerProcessCommands(tree: ProcessTree, deps: ProcessesViewDeps, set
 async function pickByResidency(seg: Segment): Promise<number | undefined> {
   const holders = seg.holders.filter((h) => h.via !== 'fd');
   if (holders.length === 0) {
-    void vscode.window.showInformationMessage(`SHM Inspector: no process maps ${seg.name}${seg.holders.length > 0 ? ' (it is only open, not mapped: nothing of it is resident in a process)' : ''}.`);
+    void vscode.window.showInformationMessage(
+      `SHM Inspector: no process maps ${seg.name}${seg.holders.length > 0 ? ' (it is only open, not mapped: nothing of it is resident in a process)' : ''}.`,
+    );
     return undefined;
   }
-  const res = await segmentResidency(seg.dev, seg.ino, holders.map((h) => h.pid));
+  const res = await segmentResidency(
+    seg.dev,
+    seg.ino,
+    holders.map((h) => h.pid),
+  );
   const items = res.map((r) => {
     const h = holders.find((x) => x.pid === r.pid)!;
     return {
@@ -399,6 +444,9 @@ async function pickByResidency(seg: Segment): Promise<number | undefined> {
       pid: r.pid,
     };
   });
-  const pick = await vscode.window.showQuickPick(items, { title: `${seg.name}: resident in each process that maps it`, placeHolder: 'Pick one to show it in the Processes view' });
+  const pick = await vscode.window.showQuickPick(items, {
+    title: `${seg.name}: resident in each process that maps it`,
+    placeHolder: 'Pick one to show it in the Processes view',
+  });
   return pick?.pid;
 }

@@ -38,7 +38,9 @@ export class UsageStatus implements vscode.Disposable {
     const md = new vscode.MarkdownString(undefined, true);
     md.appendMarkdown('**Shared memory**\n\n| | used | total | free |\n|---|--:|--:|--:|\n');
     for (const u of dirs) {
-      md.appendMarkdown(`| \`${u.path}\` | ${formatBytes(u.used)} (${u.size > 0 ? ((100 * u.used) / u.size).toFixed(0) : 0}%) | ${formatBytes(u.size)} | ${formatBytes(u.free)} |\n`);
+      md.appendMarkdown(
+        `| \`${u.path}\` | ${formatBytes(u.used)} (${u.size > 0 ? ((100 * u.used) / u.size).toFixed(0) : 0}%) | ${formatBytes(u.size)} | ${formatBytes(u.free)} |\n`,
+      );
     }
     if (otherKinds.length > 0) {
       md.appendMarkdown('\n| beyond /dev/shm | segments | in RAM |\n|---|--:|--:|\n');

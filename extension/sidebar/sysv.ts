@@ -62,7 +62,14 @@ export async function sysvTooltip(s: SysvSegment): Promise<vscode.MarkdownString
     ['size', `${formatBytes(s.size)} · ${formatBytes(r.rss)} in RAM${r.swap > 0 ? ` · ${formatBytes(r.swap)} swapped` : ''}`],
     ['owner', `${await userName(r.uid)} · ${modeString(s.mode)} (0${s.mode.toString(8)})`],
     ['attached', `${r.nattch} time${r.nattch === 1 ? '' : 's'}${r.markedForRemoval ? ' · removed: goes with the last detach' : ''}`],
-    ['held by', s.holders.length > 0 ? s.holders.map((h) => `${holderLabel(h)} (pid ${h.pid})`).join(', ') : r.nattch > 0 ? 'processes that could not be inspected' : 'none: orphan'],
+    [
+      'held by',
+      s.holders.length > 0
+        ? s.holders.map((h) => `${holderLabel(h)} (pid ${h.pid})`).join(', ')
+        : r.nattch > 0
+          ? 'processes that could not be inspected'
+          : 'none: orphan',
+    ],
     ['created by', `pid ${r.cpid}`],
     ['last attach/detach', `pid ${r.lpid}`],
     ['times', `changed ${when(r.ctimeMs)} · attached ${when(r.atimeMs)} · detached ${when(r.dtimeMs)}`],
@@ -86,13 +93,19 @@ export function registerSysvCommands(deps: { segments: () => SysvSegment[]; refr
         attached > 0
           ? `${who} still attach${attached === 1 && s.holders.length <= 1 ? 'es' : ''} it: its ${formatBytes(s.allocatedBytes)} stay in RAM until they detach, and they keep reading and writing it meanwhile.`
           : `No process attaches it: its ${formatBytes(s.allocatedBytes)} are freed at once.`;
-      const ok = await vscode.window.showWarningMessage(`Remove System V segment ${s.name} (key ${s.sysv.keyHex}, ${formatBytes(s.size)})?`, { modal: true, detail }, 'Remove');
+      const ok = await vscode.window.showWarningMessage(
+        `Remove System V segment ${s.name} (key ${s.sysv.keyHex}, ${formatBytes(s.size)})?`,
+        { modal: true, detail },
+        'Remove',
+      );
       if (ok !== 'Remove') return;
       const o = await removeSysvSegment(s.sysv.shmid, { force: true, expected: s.sysv });
       await deps.refresh();
       if (o.status === 'removed') {
         void vscode.window.showInformationMessage(
-          o.pendingBytes > 0 ? `Removed ${s.name}; ${formatBytes(o.pendingBytes)} stay in RAM until its processes detach.` : `Removed ${s.name}; ${formatBytes(o.bytes)} freed.`,
+          o.pendingBytes > 0
+            ? `Removed ${s.name}; ${formatBytes(o.pendingBytes)} stay in RAM until its processes detach.`
+            : `Removed ${s.name}; ${formatBytes(o.bytes)} freed.`,
         );
       } else {
         void vscode.window.showErrorMessage(`Could not remove ${s.name}: ${o.error ?? o.status}`);

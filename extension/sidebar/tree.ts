@@ -154,8 +154,10 @@ export class SegmentTree implements vscode.TreeDataProvider<Node>, vscode.Dispos
   private fireIfChanged(force = false): void {
     const sig =
       signatureOf(this.arranged, this.state, this.scanError) +
-      '\nS' + this.sysv.map((s) => segmentSignature(s as unknown as Segment) + s.sysv.nattch + s.sysv.perms).join('\n') +
-      '\nK' + [...this.kinds.mem, ...(this.kinds.containers?.groups.flatMap((g) => g.segments) ?? [])].map((s) => segmentSignature(s as unknown as Segment)).join('\n') +
+      '\nS' +
+      this.sysv.map((s) => segmentSignature(s as unknown as Segment) + s.sysv.nattch + s.sysv.perms).join('\n') +
+      '\nK' +
+      [...this.kinds.mem, ...(this.kinds.containers?.groups.flatMap((g) => g.segments) ?? [])].map((s) => segmentSignature(s as unknown as Segment)).join('\n') +
       (this.kinds.containers?.groups.map((g) => `${g.dev}:${g.used}`).join(',') ?? '');
     if (force || sig !== this.signature) {
       this.signature = sig;
@@ -197,10 +199,7 @@ export class SegmentTree implements vscode.TreeDataProvider<Node>, vscode.Dispos
         return [{ kind: 'message', id: 'message:error', text: 'Cannot list shared memory', detail: this.scanError }];
       }
       const a = this.arranged;
-      const top: Node[] =
-        a.groups.length > 0
-          ? a.groups.map((g) => ({ kind: 'group', id: `group:${g.key}`, group: g }))
-          : segmentNodes(a.segments, 'root');
+      const top: Node[] = a.groups.length > 0 ? a.groups.map((g) => ({ kind: 'group', id: `group:${g.key}`, group: g })) : segmentNodes(a.segments, 'root');
       if (a.deleted.length > 0) top.push({ kind: 'deletedGroup', id: 'group:deleted', segments: a.deleted });
       this.noteLabels(top);
       // The filter narrows the other kinds too (by name, and a memfd's label): otherwise a browser's
@@ -223,8 +222,7 @@ export class SegmentTree implements vscode.TreeDataProvider<Node>, vscode.Dispos
     else if (node.kind === 'sysvSegment') {
       const s = node.segment as unknown as Segment;
       kids = node.segment.holders.map((h): Node => ({ kind: 'holder', id: `${node.id}/pid:${h.pid}`, holder: h, segment: s }));
-    }
-    else if (node.kind === 'segment') {
+    } else if (node.kind === 'segment') {
       const s = node.segment;
       kids = (s.children ?? []).map(segmentNode);
       if (!isPart(s) && s.format !== 'directory') {
@@ -326,8 +324,7 @@ export class SegmentTree implements vscode.TreeDataProvider<Node>, vscode.Dispos
 
   private segmentItem(id: string, s: Segment): vscode.TreeItem {
     const label = this.labels.get(id) ?? segmentLabel(s);
-    const hasKids =
-      (s.children?.length ?? 0) > 0 || (!isPart(s) && s.format !== 'directory' && s.holders.length > 0);
+    const hasKids = (s.children?.length ?? 0) > 0 || (!isPart(s) && s.format !== 'directory' && s.holders.length > 0);
     const item = new vscode.TreeItem(label, hasKids ? vscode.TreeItemCollapsibleState.Collapsed : vscode.TreeItemCollapsibleState.None);
     item.id = id;
     item.description = segmentDescription(s);
@@ -337,13 +334,7 @@ export class SegmentTree implements vscode.TreeDataProvider<Node>, vscode.Dispos
     item.resourceUri = vscode.Uri.from({ scheme: DECORATION_SCHEME, path: `/${s.name}`, query: mark });
     item.iconPath = iconOf(s);
     const previewable = isPreviewable(s);
-    item.contextValue = [
-      'segment',
-      s.format,
-      previewable ? 'previewable' : '',
-      s.deleted ? 'deleted' : 'live',
-      isPart(s) ? 'part' : 'file',
-    ]
+    item.contextValue = ['segment', s.format, previewable ? 'previewable' : '', s.deleted ? 'deleted' : 'live', isPart(s) ? 'part' : 'file']
       .filter(Boolean)
       .join(' ');
     if (previewable) item.command = { command: 'shmInspector.preview', title: 'Preview Segment', arguments: [s] };
@@ -358,8 +349,7 @@ export class SegmentTree implements vscode.TreeDataProvider<Node>, vscode.Dispos
       const note = kindRemoveNote(node.segment);
       if (note) md.appendMarkdown(`\n\nNot removable from here: ${note.replace(/[\\`*_{}[\]()#+\-.!|<>]/g, '\\$&')}.`);
       item.tooltip = md;
-    }
-    else if (node.kind === 'sysvSegment') item.tooltip = await sysvTooltip(node.segment);
+    } else if (node.kind === 'sysvSegment') item.tooltip = await sysvTooltip(node.segment);
     return item;
   }
 

@@ -11,7 +11,18 @@ import { execFileSync } from 'child_process';
 import * as fs from 'fs';
 import type { Frame, Page } from 'playwright-core';
 import { PYTHON, SegmentJar } from '../fixtures/segments';
-import { answerStep, contextMenu, heatmapFrame, openSharedMemoryView, openWorkbench, previewFromPalette, runCommand, shot, shotIfFailed, type Workbench } from './helpers';
+import {
+  answerStep,
+  contextMenu,
+  heatmapFrame,
+  openSharedMemoryView,
+  openWorkbench,
+  previewFromPalette,
+  runCommand,
+  shot,
+  shotIfFailed,
+  type Workbench,
+} from './helpers';
 
 // Functions given to $eval/waitForFunction run in the webview; the test build has no DOM types.
 declare const document: any;
@@ -22,7 +33,9 @@ function npy(file: string, code: string): void {
 
 /** The tree row whose label is exactly `label`. */
 function row(page: Page, label: string) {
-  return page.locator('.part.sidebar .monaco-list-row', { has: page.locator('.label-name', { hasText: new RegExp(`^${label.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$`) }) });
+  return page.locator('.part.sidebar .monaco-list-row', {
+    has: page.locator('.label-name', { hasText: new RegExp(`^${label.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$`) }),
+  });
 }
 
 /** Zooms with the wheel at the plot's point (fx, fy) (fractions) until a cell spans at least `px` CSS pixels. */
@@ -58,7 +71,10 @@ describe('first use: sidebar and viewer', function () {
     npy(outlier.path, 'np.arange(200 * 300, dtype="<f8").reshape(200, 300) * 1e-3; a[0, 0] = 1e9');
     npy(doomed.path, 'np.ones((256, 256), dtype="<f4")');
     const price = Float64Array.from({ length: 500 }, (_, i) => 100 + Math.sin(i / 20) * 10);
-    fs.writeFileSync(table.path, A.tableToIPC(new A.Table({ price: A.vectorFromArray(price), qty: A.vectorFromArray(Int32Array.from(price, (p) => Math.round(p))) }), 'file'));
+    fs.writeFileSync(
+      table.path,
+      A.tableToIPC(new A.Table({ price: A.vectorFromArray(price), qty: A.vectorFromArray(Int32Array.from(price, (p) => Math.round(p))) }), 'file'),
+    );
     wb = await openWorkbench('first-use');
     page = wb.page;
     await openSharedMemoryView(page);
@@ -171,7 +187,12 @@ describe('first use: sidebar and viewer', function () {
     fs.unlinkSync(doomed.path);
     // The panel says it, for as long as it shows the segment.
     const notice = await frame.waitForSelector('#notice[data-sticky="true"]:not([hidden])', { timeout: 30_000 });
-    assert.match(await notice.innerText(), new RegExp(`${doomed.name.replace(/\./g, '\\.')} was unlinked: .* this panel's mapping is what keeps its memory \\(256\\.\\d KiB\\) in use\\. Close the panel to free it\\.`));
+    assert.match(
+      await notice.innerText(),
+      new RegExp(
+        `${doomed.name.replace(/\./g, '\\.')} was unlinked: .* this panel's mapping is what keeps its memory \\(256\\.\\d KiB\\) in use\\. Close the panel to free it\\.`,
+      ),
+    );
     await page.locator('.tab', { hasText: `Preview: ${doomed.name} (unlinked)` }).waitFor();
     // The tree names the panel, not "node pid N".
     const deleted = row(page, doomed.name);

@@ -12,7 +12,19 @@ import * as os from 'os';
 import * as path from 'path';
 import type { Frame, Page } from 'playwright-core';
 import { py, SegmentJar } from '../fixtures/segments';
-import { answerInput, answerStep, contextMenu, heatmapFrame, quickLookFrame, openSharedMemoryView, openWorkbench, runCommand, shot, shotIfFailed, type Workbench } from './helpers';
+import {
+  answerInput,
+  answerStep,
+  contextMenu,
+  heatmapFrame,
+  quickLookFrame,
+  openSharedMemoryView,
+  openWorkbench,
+  runCommand,
+  shot,
+  shotIfFailed,
+  type Workbench,
+} from './helpers';
 
 declare const document: any;
 
@@ -106,7 +118,10 @@ describe('Interpret As… (raw segments)', function () {
     await frame.waitForSelector('body[data-state="exact"]', { timeout: 30_000 });
     await frame.waitForFunction(() => /^float16 · 1000×1000 · /.test(document.getElementById('info')?.textContent ?? ''), undefined, { timeout: 10_000 });
     const [top, mid, bottom] = await luminance(frame);
-    assert.ok(top < mid - 30 && mid < bottom - 30, `the gradient: dark at the top, bright at the bottom (${[top, mid, bottom].map((x) => x.toFixed(0)).join(' → ')})`);
+    assert.ok(
+      top < mid - 30 && mid < bottom - 30,
+      `the gradient: dark at the top, bright at the bottom (${[top, mid, bottom].map((x) => x.toFixed(0)).join(' → ')})`,
+    );
     const entries = Object.values(stored());
     assert.deepStrictEqual(
       entries.map((e) => [e.name, e.dtype, e.shape, e.offset, e.order]),
@@ -125,7 +140,11 @@ describe('Interpret As… (raw segments)', function () {
     await live.waitForSelector('body[data-state="exact"]', { timeout: 30_000 });
     await page.keyboard.press('Escape');
     await page.locator('.tabs-container .tab', { hasText: `Preview: ${other.name}` }).waitFor({ state: 'detached', timeout: 10_000 });
-    assert.deepStrictEqual(Object.values(stored()).map((e) => e.name), [matrix.name], 'only the first segment has a layout');
+    assert.deepStrictEqual(
+      Object.values(stored()).map((e) => e.name),
+      [matrix.name],
+      'only the first segment has a layout',
+    );
     assert.doesNotMatch((await row(other.name).textContent()) ?? '', /1000×1000/);
   });
 
@@ -163,12 +182,16 @@ describe('Interpret As… (raw segments)', function () {
     py(['shared_memory', third.name, '<f2', '1000,1000', '--fill', 'gradient', '--size', padded]);
     await row(third.name).waitFor({ timeout: 30_000 });
     await clickUntilPick(third.name, { x: 60, y: 8 });
-    await ql.waitForFunction((n: string) => document.getElementById('title')?.textContent === n && !document.getElementById('error')?.hidden, third.name, { timeout: 30_000 });
+    await ql.waitForFunction((n: string) => document.getElementById('title')?.textContent === n && !document.getElementById('error')?.hidden, third.name, {
+      timeout: 30_000,
+    });
     assert.match(await ql.innerText('#error-text'), new RegExp(`^${third.name} cannot be shown: it is raw bytes .*Interpret As…`));
     // The click also opened Interpret As…: its first proposal, chosen.
     await pickRows().filter({ hasText: 'float16 1000×1000' }).first().waitFor({ timeout: 30_000 });
     await page.keyboard.press('Enter');
-    await ql.waitForFunction((n: string) => document.getElementById('title')?.textContent === n && document.body.dataset.state === 'exact', third.name, { timeout: 30_000 });
+    await ql.waitForFunction((n: string) => document.getElementById('title')?.textContent === n && document.body.dataset.state === 'exact', third.name, {
+      timeout: 30_000,
+    });
     assert.ok(await ql.isHidden('#error'), 'the error is gone');
     const [top, , bottom] = await luminance(ql);
     assert.ok(top < bottom - 80, `Quick Look draws the gradient (${top.toFixed(0)} → ${bottom.toFixed(0)})`);

@@ -81,7 +81,9 @@ describe('memfd regions in the sidebar', function () {
     // Over 20 regions (this browser's own), the group starts folded: open it.
     if ((await group.getAttribute('aria-expanded')) === 'false') await group.click();
     // Largest first: the test's 4 MiB region is drawn just below the group once it is open (scrolling before then passes it).
-    await row0(label).waitFor({ state: 'visible', timeout: 10_000 }).catch(() => undefined);
+    await row0(label)
+      .waitFor({ state: 'visible', timeout: 10_000 })
+      .catch(() => undefined);
     const row = row0(label);
     await scrollTo(row, 30_000);
     const text = (await row.innerText()).replace(/\s+/g, ' ');

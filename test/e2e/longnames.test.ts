@@ -113,7 +113,10 @@ describe('long segment names in the tree', function () {
     assert.strictEqual(g.description, '76.3 MiB · float64 · 1000×10000');
     assert.ok(g.desc.width > 0 && g.desc.left >= g.row.left, 'the description is laid out in the row');
     // Size and dtype lie within the row, before the ellipsis with which the label box cuts the rest.
-    assert.ok(g.factsRight <= g.row.right && g.factsRight <= g.clip.right - ELLIPSIS, `size and dtype are in view (${g.factsRight} > ${g.clip.right} - ${ELLIPSIS})`);
+    assert.ok(
+      g.factsRight <= g.row.right && g.factsRight <= g.clip.right - ELLIPSIS,
+      `size and dtype are in view (${g.factsRight} > ${g.clip.right} - ${ELLIPSIS})`,
+    );
     assert.ok(g.label.includes('…'), `the label is cut with an ellipsis: ${g.label}`);
     assert.ok(a.name.startsWith(g.label.slice(0, g.label.indexOf('…'))), 'the label keeps the start of the name');
     assert.ok(a.name.endsWith(g.label.slice(g.label.indexOf('…') + 1)), 'the label keeps the end of the name');
@@ -137,8 +140,14 @@ describe('long segment names in the tree', function () {
     console.log(`      labels ${ga.label} | ${gb.label}; the size ends at ${ga.factsRight}, ${gb.factsRight} (label box ends at ${ga.clip.right})`);
     assert.ok(!ga.label.includes(cutOut) && !gb.label.includes(cutOut), 'the labels leave out the part the filter matched');
     assert.notStrictEqual(ga.label, gb.label);
-    for (const [g, s] of [[ga, a], [gb, b]] as const) {
-      assert.ok(s.name.startsWith(g.label.slice(0, g.label.indexOf('…'))) && s.name.endsWith(g.label.slice(g.label.indexOf('…') + 1)), `${g.label} is cut from ${s.name}`);
+    for (const [g, s] of [
+      [ga, a],
+      [gb, b],
+    ] as const) {
+      assert.ok(
+        s.name.startsWith(g.label.slice(0, g.label.indexOf('…'))) && s.name.endsWith(g.label.slice(g.label.indexOf('…') + 1)),
+        `${g.label} is cut from ${s.name}`,
+      );
       assert.ok(g.factsRight <= g.row.right && g.factsRight <= g.clip.right - ELLIPSIS, `the size is in view (${g.factsRight} > ${g.clip.right} - ${ELLIPSIS})`);
       assert.ok(g.aria?.includes(s.name));
     }

@@ -10,32 +10,17 @@ import * as fs from 'fs';
 import * as path from 'path';
 import type { Page } from 'playwright-core';
 import { PYTHON, SegmentJar } from '../fixtures/segments';
-import {
-  answerStep,
-  contextMenu,
-  heatmapFrame,
-  openSharedMemoryView,
-  openWorkbench,
-  runCommand,
-  shot,
-  shotIfFailed,
-  type Workbench,
-} from './helpers';
+import { answerStep, contextMenu, heatmapFrame, openSharedMemoryView, openWorkbench, runCommand, shot, shotIfFailed, type Workbench } from './helpers';
 
 /** The simple file dialog of the web workbench: type the full path, accept. */
 async function answerFileDialog(page: Page, file: string): Promise<void> {
   const input = page.locator('.quick-input-widget .quick-input-box input');
   await input.waitFor({ state: 'visible' });
   // The dialog fills in its starting folder a moment after it opens: wait for that, then type over it.
-  await page.waitForFunction(
-    () => ((globalThis as any).document.querySelector('.quick-input-widget .quick-input-box input')?.value ?? '').length > 0,
-  );
+  await page.waitForFunction(() => ((globalThis as any).document.querySelector('.quick-input-widget .quick-input-box input')?.value ?? '').length > 0);
   await page.waitForTimeout(300);
   await input.fill(file);
-  await page.waitForFunction(
-    (f) => (globalThis as any).document.querySelector('.quick-input-widget .quick-input-box input')?.value === f,
-    file,
-  );
+  await page.waitForFunction((f) => (globalThis as any).document.querySelector('.quick-input-widget .quick-input-box input')?.value === f, file);
   await page.waitForTimeout(300);
   await page.keyboard.press('Enter');
 }
@@ -104,7 +89,10 @@ describe('managing segments in the workbench', function () {
   });
 
   it('previews it from the notification', async () => {
-    await page.locator('.notification-list-item', { hasText: `Created ${seg.name}` }).getByRole('button', { name: 'Preview' }).click();
+    await page
+      .locator('.notification-list-item', { hasText: `Created ${seg.name}` })
+      .getByRole('button', { name: 'Preview' })
+      .click();
     const frame = await heatmapFrame(page, seg.name);
     await frame.waitForSelector('body[data-state="exact"]', { timeout: 30_000 });
     await shot(page, '9-manage-preview');
@@ -144,7 +132,10 @@ describe('managing segments in the workbench', function () {
     }
     await page.locator('.notification-list-item', { hasText: `Persisted ${seg.name} to ${target}` }).waitFor({ timeout: 30_000 });
     assert.strictEqual(fs.readFileSync(`${target}.sha256`, 'utf8'), `${sha256(target)}  again_${seg.name}\n`);
-    assert.deepStrictEqual(fs.readdirSync(snapDir).filter((n) => n.startsWith('.shmi-')), []);
+    assert.deepStrictEqual(
+      fs.readdirSync(snapDir).filter((n) => n.startsWith('.shmi-')),
+      [],
+    );
   });
 
   it('unlinks it after a confirmation naming who holds it; the open preview keeps it alive until closed', async () => {
@@ -162,7 +153,10 @@ describe('managing segments in the workbench', function () {
     assert.strictEqual(fs.existsSync(seg.path), false);
     await shot(page, '11b-manage-unlinked-still-mapped');
     // Closing the preview lets go of the mapping: the segment is gone for good.
-    await page.locator('.tab', { hasText: `Preview: ${seg.name}` }).locator('.codicon-close').click();
+    await page
+      .locator('.tab', { hasText: `Preview: ${seg.name}` })
+      .locator('.codicon-close')
+      .click();
     await page.locator('.part.sidebar .monaco-list-row', { hasText: 'Deleted but still mapped' }).waitFor({ state: 'detached', timeout: 30_000 });
   });
 

@@ -24,7 +24,7 @@ describe('names in the workbench', function () {
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'shmi-e2e-names-'));
     execFileSync(PYTHON, [
       '-c',
-      "import os, sys\nimport numpy as np\nd = os.fsencode(sys.argv[1])\n" +
+      'import os, sys\nimport numpy as np\nd = os.fsencode(sys.argv[1])\n' +
         "for n in [b'esc\\x1b[31mRED\\x1b[0m.npy', b'two\\nrows.npy', b'caf\\xe9.npy']:\n" +
         "    np.save(open(d + b'/' + n, 'wb'), np.arange(48, dtype='<f4').reshape(6, 8))",
       dir,

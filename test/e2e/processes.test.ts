@@ -13,15 +13,11 @@ import { answerInput, contextMenu, openSharedMemoryView, openWorkbench, runComma
 
 /** A row of the Processes view (not of Segments, which may show the same name). */
 function row(page: Page, text: string | RegExp): Locator {
-  return page
-    .locator('.part.sidebar .pane', { has: page.locator('.pane-header', { hasText: /^Processes/i }) })
-    .locator('.monaco-list-row', { hasText: text });
+  return page.locator('.part.sidebar .pane', { has: page.locator('.pane-header', { hasText: /^Processes/i }) }).locator('.monaco-list-row', { hasText: text });
 }
 
 function segmentRow(page: Page, text: string): Locator {
-  return page
-    .locator('.part.sidebar .pane', { has: page.locator('.pane-header', { hasText: /^Segments/i }) })
-    .locator('.monaco-list-row', { hasText: text });
+  return page.locator('.part.sidebar .pane', { has: page.locator('.pane-header', { hasText: /^Segments/i }) }).locator('.monaco-list-row', { hasText: text });
 }
 
 /** Expands `parent` until a row with `child` shows (a refresh that lands with the click can swallow it). */
@@ -71,7 +67,10 @@ describe('the Processes view', function () {
     await page.mouse.down();
     await page.mouse.move(860, box.y + 300, { steps: 8 });
     await page.mouse.up();
-    for (const [name, expanded] of [['Segments', 'false'], ['Processes', 'true']]) {
+    for (const [name, expanded] of [
+      ['Segments', 'false'],
+      ['Processes', 'true'],
+    ]) {
       const header = page.locator('.part.sidebar .pane-header', { hasText: new RegExp(`^${name}`, 'i') }).first();
       for (let i = 0; i < 3 && (await header.getAttribute('aria-expanded')) !== expanded; i++) {
         await header.locator('h3').click();
@@ -107,11 +106,22 @@ describe('the Processes view', function () {
     let badges: string[] = [];
     for (let i = 0; i < 40 && !badges.some((c) => c.includes('!')); i++) {
       if (i > 0) await page.waitForTimeout(250);
-      badges = await family.evaluate((el) => [...el.querySelectorAll('*')].map((e) => (globalThis as any).getComputedStyle(e, '::after').content as string).filter((c) => c && c !== 'none' && c !== 'normal'));
+      badges = await family.evaluate((el) =>
+        [...el.querySelectorAll('*')]
+          .map((e) => (globalThis as any).getComputedStyle(e, '::after').content as string)
+          .filter((c) => c && c !== 'none' && c !== 'normal'),
+      );
     }
-    assert.ok(badges.some((c) => c.includes('!')), `the warning badge (${badges.join(' ')})`);
+    assert.ok(
+      badges.some((c) => c.includes('!')),
+      `the warning badge (${badges.join(' ')})`,
+    );
     const tip = await hoverText(page, family, 'Fork family');
-    assert.match(tip, new RegExp(`copied most is PID (${fam!.info.workers[0].pid}|${fam!.info.workers[1].pid})`), 'names a dict iterator as the child that copied most');
+    assert.match(
+      tip,
+      new RegExp(`copied most is PID (${fam!.info.workers[0].pid}|${fam!.info.workers[1].pid})`),
+      'names a dict iterator as the child that copied most',
+    );
     assert.match(tip, /reference count/);
     assert.match(tip, /np\.load\(path, mmap_mode='r'\)/);
     assert.match(tip, /gc\.freeze\(\)/);

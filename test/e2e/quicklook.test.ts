@@ -8,7 +8,18 @@ import * as assert from 'assert';
 import * as fs from 'fs';
 import type { Frame, Page } from 'playwright-core';
 import { py, SegmentJar } from '../fixtures/segments';
-import { answerStep, focusSegmentList, heatmapFrame, openSharedMemoryView, openWorkbench, quickLookFrame, runCommand, shot, shotIfFailed, type Workbench } from './helpers';
+import {
+  answerStep,
+  focusSegmentList,
+  heatmapFrame,
+  openSharedMemoryView,
+  openWorkbench,
+  quickLookFrame,
+  runCommand,
+  shot,
+  shotIfFailed,
+  type Workbench,
+} from './helpers';
 
 // Functions given to waitForFunction run in the webview; the test build has no DOM types.
 declare const document: any;
@@ -37,7 +48,11 @@ describe('Quick Look', function () {
     // that focusSegmentList means for the list's empty bottom (a preview then takes the focus, and F1).
     await runCommand(page, 'SHM Inspector: Filter…');
     await answerStep(page, 'Filter segments', `shmi_ql_*_${process.pid}_*`);
-    await page.locator('.part.sidebar .monaco-list-row', { hasText: 'shmi_' }).filter({ hasNotText: '_ql_' }).first().waitFor({ state: 'detached', timeout: 30_000 });
+    await page
+      .locator('.part.sidebar .monaco-list-row', { hasText: 'shmi_' })
+      .filter({ hasNotText: '_ql_' })
+      .first()
+      .waitFor({ state: 'detached', timeout: 30_000 });
     await page.locator('.part.sidebar .monaco-list-row', { hasText: ramp.name }).waitFor({ timeout: 30_000 });
     // The filter leaves the memfd group (a browser's own regions) in place: folded, it is one row.
     const header = page.locator('.part.sidebar .pane-header', { hasText: 'Segments' });
@@ -82,7 +97,11 @@ describe('Quick Look', function () {
     await shows(ql, ints.name);
     // Open shows Quick Look's array in a preview editor.
     await runCommand(page, 'View: Close All Editors', focusSegmentList);
-    await page.locator('.tabs-container .tab', { hasText: 'Preview: ' }).first().waitFor({ state: 'detached', timeout: 10_000 }).catch(() => undefined);
+    await page
+      .locator('.tabs-container .tab', { hasText: 'Preview: ' })
+      .first()
+      .waitFor({ state: 'detached', timeout: 10_000 })
+      .catch(() => undefined);
     await ql.click('#open');
     const opened = await heatmapFrame(page, ints.name);
     await opened.waitForSelector('body[data-state="exact"]', { timeout: 30_000 });
@@ -103,7 +122,9 @@ describe('Quick Look', function () {
     const ql = await quickLookFrame(page, /.*/);
     await row(cut.name).waitFor({ timeout: 30_000 });
     await row(cut.name).click({ position: { x: 60, y: 8 } });
-    await ql.waitForFunction((n: string) => document.getElementById('title')?.textContent === n && !document.getElementById('error')?.hidden, cut.name, { timeout: 30_000 });
+    await ql.waitForFunction((n: string) => document.getElementById('title')?.textContent === n && !document.getElementById('error')?.hidden, cut.name, {
+      timeout: 30_000,
+    });
     const text = await ql.innerText('#error-text');
     assert.match(text, new RegExp(`^${cut.name.replace(/\./g, '\\.')} cannot be shown: .*(truncat|short|bytes)`, 'i'));
     assert.ok(await ql.isHidden('#retry'), 'no Retry for an array that cannot be shown');

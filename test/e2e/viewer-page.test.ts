@@ -24,7 +24,9 @@ const ROOT = path.resolve(__dirname, '..', '..', '..');
 
 /** Typed arrays cross into the page as base64 (what postMessage's structured clone carries). */
 const encode = (m: unknown) =>
-  JSON.stringify(m, (_k, v) => (ArrayBuffer.isView(v) ? { __ta: v.constructor.name, b64: Buffer.from(v.buffer, v.byteOffset, v.byteLength).toString('base64') } : v));
+  JSON.stringify(m, (_k, v) =>
+    ArrayBuffer.isView(v) ? { __ta: v.constructor.name, b64: Buffer.from(v.buffer, v.byteOffset, v.byteLength).toString('base64') } : v,
+  );
 
 describe('the viewer page in Chromium, served by a real session', function () {
   this.timeout(120_000);
@@ -76,7 +78,11 @@ describe('the viewer page in Chromium, served by a real session', function () {
     });
     await page.addInitScript(() => {
       const w = window as unknown as Record<string, unknown>;
-      w.acquireVsCodeApi = () => ({ postMessage: (m: unknown) => (w.__post as (m: unknown) => void)(m), getState: () => w.__state ?? null, setState: (s: unknown) => (w.__state = s) });
+      w.acquireVsCodeApi = () => ({
+        postMessage: (m: unknown) => (w.__post as (m: unknown) => void)(m),
+        getState: () => w.__state ?? null,
+        setState: (s: unknown) => (w.__state = s),
+      });
     });
   });
   after(async () => {
@@ -116,7 +122,9 @@ describe('the viewer page in Chromium, served by a real session', function () {
     // The panel reused for the next array (a 1-D one): a new session on the same page.
     first.dispose();
     session(b, { running: true, plotArea: first.plotArea });
-    await page.waitForFunction(() => document.getElementById('title')?.textContent === 'b.npy' && document.body.dataset.state === 'exact', undefined, { timeout: 30_000 });
+    await page.waitForFunction(() => document.getElementById('title')?.textContent === 'b.npy' && document.body.dataset.state === 'exact', undefined, {
+      timeout: 30_000,
+    });
     assert.strictEqual(await page.$eval('body', (e) => (e as any).dataset.plot), 'line');
     assert.strictEqual(await page.$eval('#colormap', (e) => (e as any).value), 'magma', 'display choices carried to the next array');
     // An array that cannot be read: the error, without a button to retry.

@@ -22,7 +22,6 @@ import { focusSegmentList, heatmapFrame, previewFromPalette, quickLookFrame, run
 // Functions given to waitForFunction run in the webview; the test build has no DOM types.
 declare const document: any;
 
-
 /** Screenshots of this suite are named viewer-*. */
 function shot(page: Page, name: string): Promise<void> {
   return saveShot(page, `viewer-${name}`);
@@ -224,17 +223,19 @@ with open(sys.argv[8] + '/model.safetensors', 'wb') as f:
         let sum = 0;
         let n = 0;
         // The axis title's row (below the tick labels), drawn in the theme's foreground.
-        for (let i = 4 * c.width * Math.floor(c.height * 0.55); i < d.length; i += 4) if (d[i + 3] > 200) {
-          sum += (d[i] + d[i + 1] + d[i + 2]) / 3;
-          n++;
-        }
+        for (let i = 4 * c.width * Math.floor(c.height * 0.55); i < d.length; i += 4)
+          if (d[i + 3] > 200) {
+            sum += (d[i] + d[i + 1] + d[i + 2]) / 3;
+            n++;
+          }
         return n ? sum / n : -1;
       });
     const first = await ink();
     const block0 = await pixelAtCell(frame, 6, 6, 48, 72);
     // The workbench's own theme (Dark Modern here; light when its theme does not load): switch the
     // webview to the other kind the way VS Code does (its variables and body class), then back.
-    const themeOf = () => frame.evaluate(() => ({ classes: document.body.className as string, style: document.documentElement.getAttribute('style') as string | null }));
+    const themeOf = () =>
+      frame.evaluate(() => ({ classes: document.body.className as string, style: document.documentElement.getAttribute('style') as string | null }));
     const before = await themeOf();
     const startsDark = /\bvscode-(dark|high-contrast)\b/.test(before.classes) && !/\bvscode-high-contrast-light\b/.test(before.classes);
     await frame.evaluate((toDark: boolean) => {
@@ -248,7 +249,10 @@ with open(sys.argv[8] + '/model.safetensors', 'wb') as f:
     await page.waitForTimeout(200);
     const second = await ink();
     const [light, dark] = startsDark ? [second, first] : [first, second];
-    assert.ok(light >= 0 && light < 128 && dark > 128, `axis ink ${light} on the light theme, ${dark} on the dark one (the workbench started ${startsDark ? 'dark' : 'light'})`);
+    assert.ok(
+      light >= 0 && light < 128 && dark > 128,
+      `axis ink ${light} on the light theme, ${dark} on the dark one (the workbench started ${startsDark ? 'dark' : 'light'})`,
+    );
     assert.deepStrictEqual(await pixelAtCell(frame, 6, 6, 48, 72), block0, 'the data keeps its colours');
     await shot(page, startsDark ? '2b-pattern-light-theme' : '2b-pattern-dark-theme');
     await frame.evaluate((t: { classes: string; style: string | null }) => {
@@ -263,12 +267,18 @@ with open(sys.argv[8] + '/model.safetensors', 'wb') as f:
     await waitForStats(frame);
     // Percentile clip: the host's quantiles agree with numpy's.
     await frame.selectOption('#domain', 'p1');
-    await frame.waitForFunction(() => {
-      const c = document.getElementById('heatmap');
-      return Number(c.dataset.lo) > -300 && Number(c.dataset.lo) < -200;
-    }, undefined, { timeout: 30_000 });
+    await frame.waitForFunction(
+      () => {
+        const c = document.getElementById('heatmap');
+        return Number(c.dataset.lo) > -300 && Number(c.dataset.lo) < -200;
+      },
+      undefined,
+      { timeout: 30_000 },
+    );
     const d = await domain(frame);
-    const [p1, p99] = JSON.parse(python(`import numpy as np,sys,json; a=np.load(sys.argv[1], mmap_mode='r'); print(json.dumps([float(x) for x in np.percentile(a, [1, 99])]))`, big.path));
+    const [p1, p99] = JSON.parse(
+      python(`import numpy as np,sys,json; a=np.load(sys.argv[1], mmap_mode='r'); print(json.dumps([float(x) for x in np.percentile(a, [1, 99])]))`, big.path),
+    );
     assert.ok(Math.abs(d.lo - p1) < 0.05 && Math.abs(d.hi - p99) < 0.05, `1-99% ${d.lo} … ${d.hi}, numpy ${p1} … ${p99}`);
     await shot(page, '3-big-percentile');
     const box = await canvasBox(frame);
@@ -299,7 +309,12 @@ with open(sys.argv[8] + '/model.safetensors', 'wb') as f:
     await page.mouse.move(fx + 3, fy + 2);
     await frame.waitForSelector('#tooltip[data-value]', { timeout: 10_000 });
     const tip = await frame.$eval('#tooltip', (t: any) => ({ row: Number(t.dataset.row), col: Number(t.dataset.col), value: t.dataset.value, text: t.innerText }));
-    const expected = python(`import numpy as np,sys; a=np.load(sys.argv[1], mmap_mode='r'); print(repr(float(a[int(sys.argv[2]), int(sys.argv[3])])))`, big.path, String(tip.row), String(tip.col)).trim();
+    const expected = python(
+      `import numpy as np,sys; a=np.load(sys.argv[1], mmap_mode='r'); print(repr(float(a[int(sys.argv[2]), int(sys.argv[3])])))`,
+      big.path,
+      String(tip.row),
+      String(tip.col),
+    ).trim();
     assert.strictEqual(Math.fround(Number(tip.value)), Math.fround(Number(expected)), `tooltip ${tip.value} vs numpy ${expected}`);
     assert.match(tip.text, new RegExp(`\\(${tip.row}, ${tip.col}\\)`));
     // The block under the cursor has the colour of that exact value.
@@ -320,7 +335,13 @@ with open(sys.argv[8] + '/model.safetensors', 'wb') as f:
     await page.keyboard.press('ArrowDown');
     await page.keyboard.press('-');
     await page.keyboard.press('0');
-    await frame.waitForFunction(() => /· \d+×\d+ cells/.test(document.getElementById('status')?.textContent ?? '') && !/1 element per cell/.test(document.getElementById('status')?.textContent ?? ''), undefined, { timeout: 20_000 });
+    await frame.waitForFunction(
+      () =>
+        /· \d+×\d+ cells/.test(document.getElementById('status')?.textContent ?? '') &&
+        !/1 element per cell/.test(document.getElementById('status')?.textContent ?? ''),
+      undefined,
+      { timeout: 20_000 },
+    );
   });
 
   it('shows the slice of an N-D array picked with the sliders, and complex parts', async () => {
@@ -364,7 +385,9 @@ with open(sys.argv[8] + '/model.safetensors', 'wb') as f:
     await page.mouse.move(box.x + box.width / 2 + 5, box.y + box.height / 2);
     await frame.waitForSelector('#tooltip[data-value]', { timeout: 10_000 });
     const tip = await frame.$eval('#tooltip', (t: any) => ({ col: Number(t.dataset.col), value: Number(t.dataset.value) }));
-    const expected = Number(python(`import numpy as np,sys; a=np.load(sys.argv[1], mmap_mode='r'); print(repr(float(a[int(sys.argv[2])])))`, waves.path, String(tip.col)));
+    const expected = Number(
+      python(`import numpy as np,sys; a=np.load(sys.argv[1], mmap_mode='r'); print(repr(float(a[int(sys.argv[2])])))`, waves.path, String(tip.col)),
+    );
     assert.strictEqual(tip.value, expected);
     await shot(page, '6-line');
   });
@@ -381,7 +404,11 @@ with open(sys.argv[8] + '/model.safetensors', 'wb') as f:
     assert.strictEqual(await frame.innerText('#retry'), 'Reopen');
     await shot(page, '7-truncated');
     await frame.click('#retry');
-    await frame.waitForFunction(() => /truncated/.test(document.getElementById('error-text')?.textContent ?? '') && !document.getElementById('error')!.hidden, undefined, { timeout: 20_000 });
+    await frame.waitForFunction(
+      () => /truncated/.test(document.getElementById('error-text')?.textContent ?? '') && !document.getElementById('error')!.hidden,
+      undefined,
+      { timeout: 20_000 },
+    );
     // The extension host still runs commands: another preview opens and draws.
     const other = await preview(pattern.name);
     assert.match(await other.innerText('#info'), /float32 · 48×72/);
@@ -407,7 +434,10 @@ with open(sys.argv[8] + '/model.safetensors', 'wb') as f:
     await frame.waitForFunction(() => /range 5 … 5 /.test(document.getElementById('status')?.textContent ?? ''), undefined, { timeout: 10_000 });
     // Python makes a new segment under the same name: live mode says so, and Reopen maps the new one.
     jar.track(`${live.path}.new.npy`);
-    python(`import numpy as np,sys,os; np.save(sys.argv[1] + '.new.npy', np.full((64, 64), 7, dtype='<f4')); os.replace(sys.argv[1] + '.new.npy', sys.argv[1])`, live.path);
+    python(
+      `import numpy as np,sys,os; np.save(sys.argv[1] + '.new.npy', np.full((64, 64), 7, dtype='<f4')); os.replace(sys.argv[1] + '.new.npy', sys.argv[1])`,
+      live.path,
+    );
     await frame.waitForSelector('#error:not([hidden])', { timeout: 10_000 });
     assert.match(await frame.innerText('#error-text'), /replaced by a new segment of the same name/);
     await shot(page, '8c-live-replaced');
@@ -486,7 +516,10 @@ print(w.dtype.str, w.shape == (r1 - r0, c1 - c0) and bool(np.array_equal(w, a[r0
   it('shows the next segment in the preview panel until the user changes it, like VS Code preview editors', async () => {
     await runCommand(page, 'View: Close All Editors');
     const previewTabs = page.locator('.tabs-container .tab', { hasText: 'Preview: ' });
-    await previewTabs.first().waitFor({ state: 'detached', timeout: 10_000 }).catch(() => undefined);
+    await previewTabs
+      .first()
+      .waitFor({ state: 'detached', timeout: 10_000 })
+      .catch(() => undefined);
     const first = await preview(pattern.name);
     assert.strictEqual(await previewTabs.count(), 1);
     // Untouched: the next preview replaces it, in the same running webview.
@@ -566,7 +599,10 @@ open(sys.argv[1], 'wb').write(struct.pack('<Q', len(h)) + h + t.tobytes())
   });
 
   it('opens .npy and .safetensors files from the Explorer in the viewer, with a tensor picker', async () => {
-    await page.getByRole('tab', { name: /Explorer/ }).first().click();
+    await page
+      .getByRole('tab', { name: /Explorer/ })
+      .first()
+      .click();
     const open = async (file: string) => {
       const row = page.locator('.explorer-folders-view .monaco-list-row', { hasText: file });
       await row.waitFor({ timeout: 30_000 });
@@ -586,7 +622,9 @@ open(sys.argv[1], 'wb').write(struct.pack('<Q', len(h)) + h + t.tobytes())
     assert.match(await st.innerText('#info'), /float32 · 16×24/);
     assert.deepStrictEqual(await st.$$eval('#tensor option', (o: any[]) => o.map((x) => x.value)), ['embed.weight', 'head.bias']);
     await st.selectOption('#tensor', 'head.bias');
-    await st.waitForFunction(() => /float32 · 50 /.test(document.getElementById('info')?.textContent ?? '') && document.body.dataset.state === 'exact', undefined, { timeout: 20_000 });
+    await st.waitForFunction(() => /float32 · 50 /.test(document.getElementById('info')?.textContent ?? '') && document.body.dataset.state === 'exact', undefined, {
+      timeout: 20_000,
+    });
     assert.strictEqual(await st.$eval('body', (b) => b.dataset.plot), 'line');
     await shot(page, '9-safetensors');
   });
@@ -631,7 +669,12 @@ s.flush()
     );
     const workspace = path.join(scratch, 'ws');
     fs.mkdirSync(workspace);
-    server = await startCodeServer({ userDataDir: path.join(scratch, 'ud'), extensionsDir: path.join(scratch, 'ext'), folder: workspace, settings: { 'workbench.colorTheme': 'Default Dark Modern' } });
+    server = await startCodeServer({
+      userDataDir: path.join(scratch, 'ud'),
+      extensionsDir: path.join(scratch, 'ext'),
+      folder: workspace,
+      settings: { 'workbench.colorTheme': 'Default Dark Modern' },
+    });
     browser = await chromium.launch(chromiumOptions());
     const page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
     await page.goto(workbenchUrl(server.base, { folder: workspace, extensionPath: ROOT }));
@@ -674,9 +717,13 @@ s.flush()
       await ql.waitForSelector('body[data-state="exact"]', { timeout: 120_000 });
       await page.waitForTimeout(1500);
       await page.locator('.part.sidebar .monaco-list-row', { hasText: huge.name }).click();
-      await ql.waitForFunction((n: string) => document.getElementById('title')?.textContent === n && document.body.dataset.state === 'exact', huge.name, { timeout: 120_000 });
+      await ql.waitForFunction((n: string) => document.getElementById('title')?.textContent === n && document.body.dataset.state === 'exact', huge.name, {
+        timeout: 120_000,
+      });
       const t = await ql.$eval('body', (b: any) => ({ ...b.dataset }));
-      times.push(`Quick Look after a click (the reused preview editor draws it too), run ${run}: init at ${t.initMs} ms, first pixels ${t.firstPixelsMs} ms, last tile ${t.exactMs ?? '—'} ms after the selection`);
+      times.push(
+        `Quick Look after a click (the reused preview editor draws it too), run ${run}: init at ${t.initMs} ms, first pixels ${t.firstPixelsMs} ms, last tile ${t.exactMs ?? '—'} ms after the selection`,
+      );
       await shot(page, `big-quick-look-${run}`);
     }
     console.log(times.join('\n'));

@@ -10,7 +10,6 @@ import type { Frame, Page } from 'playwright-core';
 import { py, SegmentJar } from '../fixtures/segments';
 import { heatmapFrame, openWorkbench, previewFromPalette, shot, shotIfFailed, type Workbench } from './helpers';
 
-
 /** Gray levels down the canvas's middle column: one sample per `step` pixels. */
 async function columnGrays(frame: Frame): Promise<number[]> {
   // Runs in the webview (a browser); typed loosely since host code has no DOM types.

@@ -65,9 +65,7 @@ describe('SHM Inspector in a real extension host', function () {
     py(['npy', path, '<f4', '200,300', '--fill', 'halves']);
     await api.refresh();
     await vscode.commands.executeCommand('shmInspector.preview', name);
-    const preview = await waitFor('an exact image in the preview', () =>
-      api.previews().find((p) => p.name === name && p.lastTile?.mode === 'mean'),
-    );
+    const preview = await waitFor('an exact image in the preview', () => api.previews().find((p) => p.name === name && p.lastTile?.mode === 'mean'));
     assert.strictEqual(preview.error, null);
     assert.strictEqual(preview.lastTile!.min, 0);
     assert.strictEqual(preview.lastTile!.max, 1);

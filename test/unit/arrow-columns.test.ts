@@ -24,9 +24,18 @@ const price = Float64Array.from({ length: ROWS }, (_, i) => i * 1.5 + 0.25);
 function table(): A.Table {
   return new A.Table({
     price: A.vectorFromArray(price),
-    cat: A.vectorFromArray(Array.from({ length: ROWS }, (_, i) => ['a', 'b', 'c'][i % 3]), new A.Dictionary(new A.Utf8(), new A.Int32())),
-    nul: A.vectorFromArray(Array.from({ length: ROWS }, (_, i) => (i % 3 ? i : null)), new A.Float64()),
-    name: A.vectorFromArray(Array.from({ length: ROWS }, (_, i) => `n${i}`), new A.Utf8()),
+    cat: A.vectorFromArray(
+      Array.from({ length: ROWS }, (_, i) => ['a', 'b', 'c'][i % 3]),
+      new A.Dictionary(new A.Utf8(), new A.Int32()),
+    ),
+    nul: A.vectorFromArray(
+      Array.from({ length: ROWS }, (_, i) => (i % 3 ? i : null)),
+      new A.Float64(),
+    ),
+    name: A.vectorFromArray(
+      Array.from({ length: ROWS }, (_, i) => `n${i}`),
+      new A.Utf8(),
+    ),
   });
 }
 

@@ -59,7 +59,10 @@ describe('catalog: memory, folders, symlinks, interpretations', function () {
     const a = py(['npy', path.join(dir, 'multi_a.npy'), '<f4', '2,2']).trim();
     py(['npy', path.join(other, 'multi_b.npy'), '<f4', '3']);
     const cat = await listCatalog({ dirs: [dir, other + '/'], holders: false });
-    assert.deepStrictEqual(cat.directories.map((d) => d.path), [dir, other]);
+    assert.deepStrictEqual(
+      cat.directories.map((d) => d.path),
+      [dir, other],
+    );
     assert.ok(cat.segments.some((s) => s.name === 'multi_a.npy' && s.path === a));
     assert.ok(cat.segments.some((s) => s.name === 'multi_b.npy' && s.path === path.join(other, 'multi_b.npy')));
     fs.rmSync(a);
@@ -79,15 +82,21 @@ describe('catalog: memory, folders, symlinks, interpretations', function () {
     assert.strictEqual(f.producer, 'joblib');
     assert.deepStrictEqual(
       f.children!.map((c) => c.name),
-      ['joblib_memmapping_folder_1234_abcd/111-222-a.pkl_01.npy', 'joblib_memmapping_folder_1234_abcd/111-222-b.pkl_02.npy', 'joblib_memmapping_folder_1234_abcd/sub'],
+      [
+        'joblib_memmapping_folder_1234_abcd/111-222-a.pkl_01.npy',
+        'joblib_memmapping_folder_1234_abcd/111-222-b.pkl_02.npy',
+        'joblib_memmapping_folder_1234_abcd/sub',
+      ],
     );
-    const files = [
-      '111-222-a.pkl_01.npy',
-      '111-222-b.pkl_02.npy',
-      'sub/deep.npy',
-    ].map((n) => fs.statSync(path.join(folder, n)));
-    assert.strictEqual(f.size, files.reduce((s, st) => s + st.size, 0));
-    assert.strictEqual(f.allocatedBytes, files.reduce((s, st) => s + st.blocks * 512, 0));
+    const files = ['111-222-a.pkl_01.npy', '111-222-b.pkl_02.npy', 'sub/deep.npy'].map((n) => fs.statSync(path.join(folder, n)));
+    assert.strictEqual(
+      f.size,
+      files.reduce((s, st) => s + st.size, 0),
+    );
+    assert.strictEqual(
+      f.allocatedBytes,
+      files.reduce((s, st) => s + st.blocks * 512, 0),
+    );
     const a = f.children![0];
     assert.strictEqual(a.format, 'npy');
     assert.strictEqual(a.dtype, '<f8');
@@ -95,7 +104,10 @@ describe('catalog: memory, folders, symlinks, interpretations', function () {
     assert.strictEqual(a.path, path.join(folder, '111-222-a.pkl_01.npy'));
     const sub = f.children![2];
     assert.strictEqual(sub.format, 'directory');
-    assert.deepStrictEqual(sub.children!.map((c) => c.name), ['joblib_memmapping_folder_1234_abcd/sub/deep.npy']);
+    assert.deepStrictEqual(
+      sub.children!.map((c) => c.name),
+      ['joblib_memmapping_folder_1234_abcd/sub/deep.npy'],
+    );
     // inspect reaches an entry inside the folder by its relative name.
     const viaInspect = await inspectSegment('joblib_memmapping_folder_1234_abcd/sub/deep.npy', { dirs: [dir], holders: false });
     assert.ok(viaInspect);

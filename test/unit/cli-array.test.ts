@@ -17,11 +17,8 @@ import { runCli as runCliWith, type Run } from '../fixtures/cli';
 /** The webview's colormaps (DOM-free; the test build transpiles webview/ too): the CLI's PNGs must use the same ones. */
 import * as cm from '../../contract/colormaps';
 
-
 const ROOT = path.resolve(__dirname, '..', '..', '..');
 const MAKE_FORMATS = path.join(ROOT, 'test', 'fixtures', 'make_formats.py');
-
-
 
 let configDir = '';
 
@@ -180,11 +177,17 @@ describe('shm-inspector CLI: stats and render (cli-array)', function () {
   before(function () {
     tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'shmi-cli-array-'));
     configDir = path.join(tmp, 'config');
-    for (const k of ['f4', 'f8nd', 'c8', 'rawi4', 'rawbf16', 'grad', 'interp']) seg[k] = jar.name('shmi_cli_array', k.startsWith('raw') || k === 'interp' ? '.bin' : '.npy');
+    for (const k of ['f4', 'f8nd', 'c8', 'rawi4', 'rawbf16', 'grad', 'interp'])
+      seg[k] = jar.name('shmi_cli_array', k.startsWith('raw') || k === 'interp' ? '.bin' : '.npy');
     refs = makeCases([
       { path: seg.f4.path, dtype: '<f4', shape: [37, 53], specials: true, seed: 11, selections: [{ grid: [18, 26], modes: ['mean'] }] },
       {
-        path: seg.f8nd.path, dtype: '>f8', shape: [4, 5, 6], order: 'F', specials: true, seed: 12,
+        path: seg.f8nd.path,
+        dtype: '>f8',
+        shape: [4, 5, 6],
+        order: 'F',
+        specials: true,
+        seed: 12,
         selections: [{ index: [2, 0, 0] }, { axes: [0, 2], index: [0, 3, 0] }, { axes: [2, 1], index: [1, 0, 0], grid: [4, 3], modes: ['min', 'max'] }],
       },
       { path: seg.c8.path, dtype: '<c8', shape: [20, 30], specials: true, seed: 13, selections: [{ part: 'phase', grid: [5, 6], modes: ['mean'] }] },
@@ -272,7 +275,16 @@ describe('shm-inspector CLI: stats and render (cli-array)', function () {
     const std = Math.sqrt(fin.reduce((a, b) => a + (b - mean) ** 2, 0) / fin.length);
     sameStats(
       json<StatsDoc>(await cli(['stats', ar.name, '--column', 'x', '--json'])),
-      { count: 1000, finiteCount: fin.length, min: Math.min(...fin), max: Math.max(...fin), mean, std, nanCount: x.filter(Number.isNaN).length, infCount: x.filter((v) => v === -Infinity).length },
+      {
+        count: 1000,
+        finiteCount: fin.length,
+        min: Math.min(...fin),
+        max: Math.max(...fin),
+        mean,
+        std,
+        nanCount: x.filter(Number.isNaN).length,
+        infCount: x.filter((v) => v === -Infinity).length,
+      },
       'arrow Float64',
     );
     const k = json<StatsDoc>(await cli(['stats', ar.name, '--column', 'k', '--json']));
@@ -320,11 +332,16 @@ describe('shm-inspector CLI: stats and render (cli-array)', function () {
     const p2 = decodePng(fs.readFileSync(out2));
     assert.deepStrictEqual([p2.width, p2.height], [1, 64]);
     assert.deepStrictEqual(p2.pixel(0, 0), [0, 0, 0, 255]);
-    assert.deepStrictEqual(p2.pixel(0, 32), [Math.floor(((32 / 63 - 0.25) / 0.5) * 256), Math.floor(((32 / 63 - 0.25) / 0.5) * 256), Math.floor(((32 / 63 - 0.25) / 0.5) * 256), 255]);
+    assert.deepStrictEqual(p2.pixel(0, 32), [
+      Math.floor(((32 / 63 - 0.25) / 0.5) * 256),
+      Math.floor(((32 / 63 - 0.25) / 0.5) * 256),
+      Math.floor(((32 / 63 - 0.25) / 0.5) * 256),
+      255,
+    ]);
     assert.deepStrictEqual(p2.pixel(0, 63), [255, 255, 255, 255]);
   });
 
-  it('colours every cell of numpy\'s grid through the colormap table; NaN transparent, +-Inf in their colours', async () => {
+  it("colours every cell of numpy's grid through the colormap table; NaN transparent, +-Inf in their colours", async () => {
     const checkGrid = (png: Png, grid: number[], w: number, h: number, name: Parameters<typeof cm.lut>[0], lo: number, hi: number) => {
       assert.deepStrictEqual([png.width, png.height], [w, h]);
       const special = cm.specialColors(name);
@@ -357,18 +374,66 @@ describe('shm-inspector CLI: stats and render (cli-array)', function () {
     // N-D slice, min mode, explicit domain
     const s = refs[1].selections[2];
     const out = path.join(tmp, 'nd.png');
-    assert.strictEqual((await cli(['render', seg.f8nd.name, '--out', out, '--axes', '2,1', '--index', '1', '--mode', 'min', '--width', '3', '--height', '4', '--domain=-150:150', '--colormap', 'coolwarm'])).code, 0);
+    assert.strictEqual(
+      (
+        await cli([
+          'render',
+          seg.f8nd.name,
+          '--out',
+          out,
+          '--axes',
+          '2,1',
+          '--index',
+          '1',
+          '--mode',
+          'min',
+          '--width',
+          '3',
+          '--height',
+          '4',
+          '--domain=-150:150',
+          '--colormap',
+          'coolwarm',
+        ])
+      ).code,
+      0,
+    );
     checkGrid(decodePng(fs.readFileSync(out)), s.grid.min.map(decodeEnc), 3, 4, 'coolwarm', -150, 150);
     // complex phase, raw big-endian Fortran with an offset, bfloat16
     const c = refs[2].selections[0];
     const out2 = path.join(tmp, 'phase.png');
-    assert.strictEqual((await cli(['render', seg.c8.name, '--out', out2, '--part', 'phase', '--width', '6', '--height', '5', '--domain=-3.2:3.2', '--colormap', 'twilight'])).code, 0);
+    assert.strictEqual(
+      (await cli(['render', seg.c8.name, '--out', out2, '--part', 'phase', '--width', '6', '--height', '5', '--domain=-3.2:3.2', '--colormap', 'twilight'])).code,
+      0,
+    );
     checkGrid(decodePng(fs.readFileSync(out2)), c.grid.mean.map(decodeEnc), 6, 5, 'twilight', -3.2, 3.2);
     const out3 = path.join(tmp, 'rawi4.png');
-    assert.strictEqual((await cli(['render', seg.rawi4.name, '--out', out3, '--dtype', '>i4', '--shape', '13,17', '--offset', '5', '--order', 'F', '--domain=-1000:1000'])).code, 0);
+    assert.strictEqual(
+      (await cli(['render', seg.rawi4.name, '--out', out3, '--dtype', '>i4', '--shape', '13,17', '--offset', '5', '--order', 'F', '--domain=-1000:1000'])).code,
+      0,
+    );
     checkGrid(decodePng(fs.readFileSync(out3)), refs[3].selections[0].grid.strided.map(decodeEnc), 17, 13, 'viridis', -1000, 1000);
     const out4 = path.join(tmp, 'bf16.png');
-    assert.strictEqual((await cli(['render', seg.rawbf16.name, '--out', out4, '--dtype', 'bfloat16', '--shape', '11,9', '--mode', 'max', '--domain=-300:300', '--colormap', 'inferno'])).code, 0);
+    assert.strictEqual(
+      (
+        await cli([
+          'render',
+          seg.rawbf16.name,
+          '--out',
+          out4,
+          '--dtype',
+          'bfloat16',
+          '--shape',
+          '11,9',
+          '--mode',
+          'max',
+          '--domain=-300:300',
+          '--colormap',
+          'inferno',
+        ])
+      ).code,
+      0,
+    );
     checkGrid(decodePng(fs.readFileSync(out4)), refs[4].selections[0].grid.max.map(decodeEnc), 9, 11, 'inferno', -300, 300);
   });
 

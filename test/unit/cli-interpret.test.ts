@@ -70,10 +70,17 @@ describe('CLI interpret', function () {
     assert.match(ok(human), /interpreted as float16 1000×1000, C order/);
     assert.match(human.stderr, /note: .*leaves 2944 bytes after the data unread \(it uses 2000000 of 2002944 bytes\)/);
 
-    const list = JSON.parse(ok(await cli(['list', '--json']))) as { segments: { name: string; format: string; dtype: string; shape: number[]; details?: { interpretation?: { leftoverBytes: number } } }[] };
+    const list = JSON.parse(ok(await cli(['list', '--json']))) as {
+      segments: { name: string; format: string; dtype: string; shape: number[]; details?: { interpretation?: { leftoverBytes: number } } }[];
+    };
     const s = list.segments.find((x) => x.name === seg.name)!;
     assert.deepStrictEqual([s.format, s.dtype, s.shape, s.details?.interpretation?.leftoverBytes], ['raw', '<f2', [1000, 1000], 2944]);
-    assert.match(ok(await cli(['list'])).split('\n').find((l) => l.startsWith(seg.name)) ?? '', /float16\s+1000×1000.*interpreted, 2944 bytes left over/);
+    assert.match(
+      ok(await cli(['list']))
+        .split('\n')
+        .find((l) => l.startsWith(seg.name)) ?? '',
+      /float16\s+1000×1000.*interpreted, 2944 bytes left over/,
+    );
     assert.match(ok(await cli(['inspect', seg.name])), /interpreted\s+yes .*2944 bytes after the data left unread/);
 
     const stats = await cli(['stats', seg.name, '--json']);
@@ -116,11 +123,21 @@ describe('CLI interpret', function () {
     assert.strictEqual(missing.code, 1);
     assert.match(missing.stderr, /no such segment/);
     // The stored layout is still the one set before.
-    assert.deepStrictEqual(JSON.parse(ok(await cli(['interpret', seg.name, '--json']))).interpretation, { dtype: '<f2', shape: [1000, 1000], offset: 0, order: 'C' });
+    assert.deepStrictEqual(JSON.parse(ok(await cli(['interpret', seg.name, '--json']))).interpretation, {
+      dtype: '<f2',
+      shape: [1000, 1000],
+      offset: 0,
+      order: 'C',
+    });
   });
 
   it('--clear forgets it: raw again everywhere', async () => {
-    assert.deepStrictEqual(JSON.parse(ok(await cli(['interpret', seg.name, '--clear', '--json']))), { name: seg.name, size: 2_002_944, interpretation: null, cleared: true });
+    assert.deepStrictEqual(JSON.parse(ok(await cli(['interpret', seg.name, '--clear', '--json']))), {
+      name: seg.name,
+      size: 2_002_944,
+      interpretation: null,
+      cleared: true,
+    });
     assert.deepStrictEqual(JSON.parse(ok(await cli(['interpret', seg.name, '--clear', '--json']))).cleared, false, 'a second --clear has nothing to clear');
     const s = JSON.parse(ok(await cli(['inspect', seg.name, '--json']))) as { dtype: unknown; shape: unknown; details?: unknown };
     assert.deepStrictEqual([s.dtype, s.shape, s.details], [null, null, undefined]);

@@ -16,7 +16,6 @@ import { CLI, runCli as runCliWith, type Run } from '../fixtures/cli';
 const NOBODY = ['--reuid', 'nobody', '--regid', 'nogroup', '--clear-groups'];
 const NO_CAPS = ['--bounding-set', '-dac_override,-dac_read_search,-fowner,-sys_ptrace,-sys_admin', '--inh-caps', '-all'];
 
-
 let configDir = '';
 
 const runCli = (args: string[], opts: { as?: string[]; env?: NodeJS.ProcessEnv } = {}): Promise<Run> =>
@@ -171,7 +170,10 @@ describe('shm-inspector CLI: list and inspect', function () {
     }
     const tab = rows.find((l) => l.startsWith('tab.npy'))!;
     assert.ok(tab.slice(dt).startsWith('complex64'), tab);
-    assert.ok(rows.some((l) => l.startsWith('  x.npy')), 'a folder entry is indented under its folder');
+    assert.ok(
+      rows.some((l) => l.startsWith('  x.npy')),
+      'a folder entry is indented under its folder',
+    );
     const one = await runCli(['inspect', 'joblib_memmapping_folder_cli/x.npy', '--dir', dir]);
     assert.strictEqual(one.code, 0);
     assert.match(one.stdout, /^name\s+joblib_memmapping_folder_cli\/x\.npy$/m);
@@ -188,7 +190,10 @@ describe('shm-inspector CLI: list and inspect', function () {
     assert.deepStrictEqual(entry.shape, [10]);
     const f = json<Segment>(await runCli(['inspect', '--json', '--dir', dir, 'joblib_memmapping_folder_j']));
     assert.strictEqual(f.format, 'directory');
-    assert.deepStrictEqual(f.children!.map((c) => c.name), ['joblib_memmapping_folder_j/1.npy']);
+    assert.deepStrictEqual(
+      f.children!.map((c) => c.name),
+      ['joblib_memmapping_folder_j/1.npy'],
+    );
   });
 
   it('a deleted-but-mapped segment: inspect finds it, list puts it after the live ones', async () => {
@@ -223,7 +228,11 @@ describe('shm-inspector CLI: list and inspect', function () {
   it('an interpretation set through the shared file is what the CLI shows', async () => {
     const p = path.join(dir, 'interp.raw');
     py(['raw', p, '<i4', '5,2']);
-    await setInterpretation(await identityOf(dir, 'interp.raw'), { dtype: 'int32', shape: [5, 2], offset: 0, order: 'C' }, path.join(configDir, 'interpretations.json'));
+    await setInterpretation(
+      await identityOf(dir, 'interp.raw'),
+      { dtype: 'int32', shape: [5, 2], offset: 0, order: 'C' },
+      path.join(configDir, 'interpretations.json'),
+    );
     const seg = json<Segment>(await runCli(['inspect', 'interp.raw', '--dir', dir, '--json']));
     assert.strictEqual(seg.format, 'raw');
     assert.strictEqual(seg.dtype, '<i4');
@@ -231,7 +240,9 @@ describe('shm-inspector CLI: list and inspect', function () {
     assert.strictEqual(seg.fortranOrder, false);
     assert.strictEqual(seg.dataOffset, 0);
     // Another config directory: no interpretation.
-    const other = json<Segment>(await runCli(['inspect', 'interp.raw', '--dir', dir, '--json'], { env: { SHM_INSPECTOR_CONFIG_DIR: path.join(configDir, 'other') } }));
+    const other = json<Segment>(
+      await runCli(['inspect', 'interp.raw', '--dir', dir, '--json'], { env: { SHM_INSPECTOR_CONFIG_DIR: path.join(configDir, 'other') } }),
+    );
     assert.strictEqual(other.dtype, null);
   });
 
@@ -293,7 +304,10 @@ describe('shm-inspector CLI as an ordinary user (setpriv)', function () {
 
     // As root, the holder is visible.
     const asRoot = json<Catalog>(await runCli(['list', '--json', '--dir', dir]));
-    assert.deepStrictEqual(asRoot.segments.find((s) => s.name === 'root_held.npy')!.holders.map((h) => h.pid), [rootHolder.pid]);
+    assert.deepStrictEqual(
+      asRoot.segments.find((s) => s.name === 'root_held.npy')!.holders.map((h) => h.pid),
+      [rootHolder.pid],
+    );
 
     const cat = json<Catalog>(await runCli(['list', '--json', '--dir', dir], { as: NOBODY }));
     assert.ok(cat.invisibleProcesses >= 1, `invisible ${cat.invisibleProcesses}`);
@@ -343,7 +357,7 @@ describe('shm-inspector CLI as an ordinary user (setpriv)', function () {
     assert.strictEqual(seg2.error, null);
   });
 
-  it('root without capabilities: another user\'s 0600 file is unreadable; a fully privileged process is invisible, one without capabilities is not', async () => {
+  it("root without capabilities: another user's 0600 file is unreadable; a fully privileged process is invisible, one without capabilities is not", async () => {
     const theirs = path.join(dir, 'theirs.npy');
     py(['npy', theirs, '<f4', '3']);
     fs.chmodSync(theirs, 0o600);

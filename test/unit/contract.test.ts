@@ -18,7 +18,19 @@ void incomplete;
 
 const slice = { axes: [0, 1], index: [0, 0], part: 'magnitude' };
 const view = { type: 'view', id: 3, to: 0, slice, window: { r0: 0, r1: 10, c0: 0, c1: 10 }, width: 5, height: 5, mode: 'mean', plot: 'heatmap', live: false };
-const tile = { type: 'tile', re: 3, window: { r0: 0, r1: 2, c0: 0, c1: 2 }, width: 2, height: 2, values: new Float32Array(4), min: 0, max: 0, elapsedMs: 1, final: true, mode: 'mean' };
+const tile = {
+  type: 'tile',
+  re: 3,
+  window: { r0: 0, r1: 2, c0: 0, c1: 2 },
+  width: 2,
+  height: 2,
+  values: new Float32Array(4),
+  min: 0,
+  max: 0,
+  elapsedMs: 1,
+  final: true,
+  mode: 'mean',
+};
 
 describe('contract: registries and the validators derived from them', () => {
   it('every colormap has a 256-entry table; gray is (i, i, i), not a fallback', () => {

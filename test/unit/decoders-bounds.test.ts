@@ -46,10 +46,15 @@ interface Run {
 /** dist/cli.js ARGS (node started with `nodeArgs`), killed (SIGKILL) after `ceilingMs`: a hang shows as signal SIGKILL. */
 function cliWithin(args: string[], ceilingMs = 20_000, nodeArgs: string[] = []): Promise<Run> {
   return new Promise((resolve) => {
-    execFile(process.execPath, [...nodeArgs, CLI, ...args], { encoding: 'utf8', timeout: ceilingMs, killSignal: 'SIGKILL', maxBuffer: 256 << 20 }, (err, stdout, stderr) => {
-      const e = err as (Error & { code?: unknown; signal?: string | null }) | null;
-      resolve({ code: e ? (typeof e.code === 'number' ? e.code : null) : 0, signal: e?.signal ?? null, stdout, stderr });
-    });
+    execFile(
+      process.execPath,
+      [...nodeArgs, CLI, ...args],
+      { encoding: 'utf8', timeout: ceilingMs, killSignal: 'SIGKILL', maxBuffer: 256 << 20 },
+      (err, stdout, stderr) => {
+        const e = err as (Error & { code?: unknown; signal?: string | null }) | null;
+        resolve({ code: e ? (typeof e.code === 'number' ? e.code : null) : 0, signal: e?.signal ?? null, stdout, stderr });
+      },
+    );
   });
 }
 
@@ -84,8 +89,16 @@ describe('decoders: bounded, linear-time decoding', function () {
     });
 
     it('a malformed class is a GlobError that says what and where; the sidebar filter reports it and still filters', () => {
-      for (const [p, why] of [['[z-a]', /z-a runs backwards/], ['psm_[abc', /never closed/], ['[]', /never closed/], ['[!]', /never closed/]] as const) {
-        assert.throws(() => compileGlob(p), (e: unknown) => e instanceof GlobError && why.test((e as Error).message) && (e as Error).message.includes(p));
+      for (const [p, why] of [
+        ['[z-a]', /z-a runs backwards/],
+        ['psm_[abc', /never closed/],
+        ['[]', /never closed/],
+        ['[!]', /never closed/],
+      ] as const) {
+        assert.throws(
+          () => compileGlob(p),
+          (e: unknown) => e instanceof GlobError && why.test((e as Error).message) && (e as Error).message.includes(p),
+        );
         assert.match(globProblem(p) ?? '', why);
         assert.match(filterProblem(` ${p} `) ?? '', why);
       }
@@ -193,7 +206,11 @@ describe('decoders: bounded, linear-time decoding', function () {
         const cat = await listCatalog({ dirs: [d], interpretations: false });
         assert.strictEqual(cat.segments.length, count);
         const wrong = cat.segments.filter((s) => s.holders.length !== 1 || s.holders[0].pid !== pid || s.holders[0].via !== 'map' || s.orphan !== false);
-        assert.deepStrictEqual(wrong.slice(0, 3).map((s) => [s.name, s.holders]), [], `${wrong.length} files without their one holder`);
+        assert.deepStrictEqual(
+          wrong.slice(0, 3).map((s) => [s.name, s.holders]),
+          [],
+          `${wrong.length} files without their one holder`,
+        );
       } finally {
         child.kill('SIGKILL');
       }
@@ -211,11 +228,17 @@ describe('decoders: bounded, linear-time decoding', function () {
       assert.match(seg.error ?? '', /record batch 1 \(bytes \d+\.\.\d+\) overlaps record batch 0/);
       // Two blocks in the wrong order but apart are fine; one that reaches into the footer is not.
       const two = arrowFile(2, 8);
-      fs.writeFileSync(path.join(d, 'swapped.arrow'), refooter(two, (b) => [b[1], b[0]]));
+      fs.writeFileSync(
+        path.join(d, 'swapped.arrow'),
+        refooter(two, (b) => [b[1], b[0]]),
+      );
       const swapped = (await inspectSegment('swapped.arrow', { dirs: [d], holders: false }))!;
       assert.strictEqual(swapped.error, null);
       assert.strictEqual(swapped.details?.rows, 16);
-      fs.writeFileSync(path.join(d, 'long.arrow'), refooter(two, (b) => [b[0], new FileBlock(b[1].metaDataLength, b[1].bodyLength + 4096, b[1].offset)]));
+      fs.writeFileSync(
+        path.join(d, 'long.arrow'),
+        refooter(two, (b) => [b[0], new FileBlock(b[1].metaDataLength, b[1].bodyLength + 4096, b[1].offset)]),
+      );
       assert.match((await inspectSegment('long.arrow', { dirs: [d], holders: false }))!.error ?? '', /record batch 1 .* lies outside the data/);
     });
   });
@@ -239,10 +262,16 @@ describe('decoders: bounded, linear-time decoding', function () {
         assert.strictEqual(s.error, null);
         const meta = s.details?.metadata as Record<string, string>;
         assert.strictEqual(meta.format, 'pt', 'short values whole');
-        assert.ok(meta.blob.length < 4200 && meta.blob.startsWith('mmmm') && meta.blob.endsWith('(cut: 33554432 characters in all)'), 'the long one cut, its length said');
+        assert.ok(
+          meta.blob.length < 4200 && meta.blob.startsWith('mmmm') && meta.blob.endsWith('(cut: 33554432 characters in all)'),
+          'the long one cut, its length said',
+        );
         assert.strictEqual(s.details?.metadataCut, true);
         assert.strictEqual(s.details?.metadataBytes, blob.length + 'blob'.length + 'format'.length + 'pt'.length);
-        assert.deepStrictEqual(s.children!.map((c) => [c.name.slice(s.name.length + 1), c.dtype, c.shape]), [['w', '<f4', [2]]]);
+        assert.deepStrictEqual(
+          s.children!.map((c) => [c.name.slice(s.name.length + 1), c.dtype, c.shape]),
+          [['w', '<f4', [2]]],
+        );
       }
       assert.ok(r.stdout.length < 2 * 1024 * 1024, `the listing is ${r.stdout.length} bytes, not 46 copies of 32 MiB`);
     });
@@ -250,10 +279,7 @@ describe('decoders: bounded, linear-time decoding', function () {
 
   describe('attach on pickles', () => {
     const evilCode = (marker: string) =>
-      'import os, pickle, sys\n' +
-      'class Evil:\n' +
-      '    def __reduce__(self):\n' +
-      `        return (os.system, ('touch ' + ${JSON.stringify(marker)},))\n`;
+      'import os, pickle, sys\n' + 'class Evil:\n' + '    def __reduce__(self):\n' + `        return (os.system, ('touch ' + ${JSON.stringify(marker)},))\n`;
 
     it('never suggests loading a pickle the walker did not see through; says why; what it prints runs nothing', async () => {
       const d = freshDir();
@@ -307,7 +333,23 @@ describe('decoders: bounded, linear-time decoding', function () {
       assert.strictEqual(r.code, 2, r.stderr);
       assert.match(r.stderr, /^shm-inspector: --width 16384 --height 16384 makes a 8200 x 8200 image .* more than 67108864 .*\(see 'shm-inspector --help'\)\n$/);
       assert.ok(!fs.existsSync(out));
-      const ok = await cliWithin(['render', 'small.raw', '--dtype', 'u1', '--shape', '4,4', '--width', '16384', '--height', '16384', '--out', out, '--dir', d, '--json']);
+      const ok = await cliWithin([
+        'render',
+        'small.raw',
+        '--dtype',
+        'u1',
+        '--shape',
+        '4,4',
+        '--width',
+        '16384',
+        '--height',
+        '16384',
+        '--out',
+        out,
+        '--dir',
+        d,
+        '--json',
+      ]);
       assert.strictEqual(ok.code, 0, ok.stderr);
       assert.deepStrictEqual([JSON.parse(ok.stdout).width, JSON.parse(ok.stdout).height], [4, 4]);
     });
@@ -327,8 +369,14 @@ describe('decoders: bounded, linear-time decoding', function () {
       fs.writeFileSync(path.join(d, 'plain.bin'), '<?xml version="1.0"?>');
       const by = Object.fromEntries((await listCatalog({ dirs: [d], holders: false })).segments.map((s) => [s.name, s]));
       for (const s of Object.values(by)) assert.strictEqual(s.format, 'raw', s.name);
-      assert.strictEqual(by['a.npy'].error, 'named .npy but not decoded as such: expected the NPY magic \\x93NUMPY; the file starts 3c 3f 78 6d 6c 20 76 65 ("<?xml ve")');
-      assert.strictEqual(by['b.safetensors'].error, "named .safetensors but not decoded as such: expected a safetensors header (an 8-byte little-endian length, then '{'); its header length 1000 does not fit the file's 20 bytes");
+      assert.strictEqual(
+        by['a.npy'].error,
+        'named .npy but not decoded as such: expected the NPY magic \\x93NUMPY; the file starts 3c 3f 78 6d 6c 20 76 65 ("<?xml ve")',
+      );
+      assert.strictEqual(
+        by['b.safetensors'].error,
+        "named .safetensors but not decoded as such: expected a safetensors header (an 8-byte little-endian length, then '{'); its header length 1000 does not fit the file's 20 bytes",
+      );
       assert.match(by['c.feather'].error ?? '', /named \.feather but .*; it starts with FEA1: Feather v1, which is not Arrow IPC/);
       assert.match(by['d.arrow'].error ?? '', /named \.arrow but .*expected the Arrow file magic ARROW1 .*; the file starts 50 41 52 31/);
       assert.match(by['e.npy'].error ?? '', /named \.npy but .*; the file is empty/);

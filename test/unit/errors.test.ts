@@ -101,7 +101,12 @@ describe('typed errors: the addon rejects with a stable code', function () {
       [
         v.reduce({ ...slice, r0: 0, r1: rows, c0: 0, c1: cols, gridHeight: 512, gridWidth: 512, mode: 'mean' }),
         v.stats({ ...slice, bins: 4096, cancellable: true }),
-      ].map((q) => q.then(() => 'done', (e: { code?: string }) => e.code ?? 'no code'));
+      ].map((q) =>
+        q.then(
+          () => 'done',
+          (e: { code?: string }) => e.code ?? 'no code',
+        ),
+      );
 
     const view = await openView(p);
     try {
@@ -120,7 +125,10 @@ describe('typed errors: the addon rejects with a stable code', function () {
     const pending = passes(closing);
     closing.close();
     assert.deepStrictEqual(await Promise.all(pending), ['CLOSED', 'CLOSED']);
-    assert.strictEqual(thrownCode(() => closing.stats(slice)), 'CLOSED');
+    assert.strictEqual(
+      thrownCode(() => closing.stats(slice)),
+      'CLOSED',
+    );
   });
 
   it('bad arguments throw EINVAL (or RANGE for numbers out of range) at once', async () => {
@@ -128,10 +136,19 @@ describe('typed errors: the addon rejects with a stable code', function () {
     py(['npy', p, '<f4', '8,8']);
     const view = await openView(p);
     try {
-      assert.strictEqual(thrownCode(() => (native().openView as (x: unknown) => unknown)(42)), 'EINVAL');
-      assert.strictEqual(thrownCode(() => view.read(-1, 4)), 'RANGE');
+      assert.strictEqual(
+        thrownCode(() => (native().openView as (x: unknown) => unknown)(42)),
+        'EINVAL',
+      );
+      assert.strictEqual(
+        thrownCode(() => view.read(-1, 4)),
+        'RANGE',
+      );
       const slice = resolveSlice({ dtype: '<f4', shape: [8, 8], fortranOrder: false, dataOffset: 128 });
-      assert.strictEqual(thrownCode(() => view.reduce({ ...slice, r0: 0, r1: 9, c0: 0, c1: 8, gridHeight: 1, gridWidth: 1, mode: 'mean' })), 'RANGE');
+      assert.strictEqual(
+        thrownCode(() => view.reduce({ ...slice, r0: 0, r1: 9, c0: 0, c1: 8, gridHeight: 1, gridWidth: 1, mode: 'mean' })),
+        'RANGE',
+      );
       // A rejection's code is one of the registry's (an errno name the registry lacks maps to EIO).
       assert.ok(isErrorCode(await rejectionCode(openView(p + '.nope'))));
     } finally {

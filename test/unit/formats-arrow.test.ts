@@ -32,8 +32,16 @@ function table(dict: boolean, k = 0): A.Table {
 }
 
 const DTYPES: Record<string, string> = {
-  f64: 'Float64', i32: 'Int32', s: 'Utf8', b: 'Bool', ts: 'Timestamp<MILLISECOND>', i8: 'Int8',
-  cat: 'Dictionary<Int32, Utf8>', l: 'List<Int16>', u16: 'Uint16', f32: 'Float32',
+  f64: 'Float64',
+  i32: 'Int32',
+  s: 'Utf8',
+  b: 'Bool',
+  ts: 'Timestamp<MILLISECOND>',
+  i8: 'Int8',
+  cat: 'Dictionary<Int32, Utf8>',
+  l: 'List<Int16>',
+  u16: 'Uint16',
+  f32: 'Float32',
 };
 /** numpy dtype and values of the fixed-width columns of table(…, 0). */
 const FIXED: Record<string, [string, (number | null)[], number]> = {
@@ -146,16 +154,29 @@ describe('formats: Arrow IPC (written by apache-arrow)', () => {
       const seg = await put(A.tableToIPC(new A.Table({ x: A.vectorFromArray([], new A.Int32()) }), ipc));
       assert.strictEqual(seg.format, 'arrow');
       assert.strictEqual(seg.error, null);
-      assert.deepStrictEqual(seg.children!.map((c) => c.dtype), ['Int32']);
+      assert.deepStrictEqual(
+        seg.children!.map((c) => c.dtype),
+        ['Int32'],
+      );
     });
   }
 
   it('maps Arrow type names to the numpy dtype of their values buffer', () => {
     const cases: [A.DataType, string | null][] = [
-      [new A.Float64(), '<f8'], [new A.Float16(), '<f2'], [new A.Uint8(), '|u1'], [new A.Int64(), '<i8'],
-      [new A.DateDay(), '<i4'], [new A.DateMillisecond(), '<i8'], [new A.TimeSecond(), '<i4'], [new A.TimeNanosecond(), '<i8'],
-      [new A.TimestampNanosecond('UTC'), '<i8'], [new A.DurationMicrosecond(), '<i8'],
-      [new A.Utf8(), null], [new A.Bool(), null], [new A.Decimal(2, 10, 128), null], [new A.Dictionary(new A.Utf8(), new A.Int32()), null],
+      [new A.Float64(), '<f8'],
+      [new A.Float16(), '<f2'],
+      [new A.Uint8(), '|u1'],
+      [new A.Int64(), '<i8'],
+      [new A.DateDay(), '<i4'],
+      [new A.DateMillisecond(), '<i8'],
+      [new A.TimeSecond(), '<i4'],
+      [new A.TimeNanosecond(), '<i8'],
+      [new A.TimestampNanosecond('UTC'), '<i8'],
+      [new A.DurationMicrosecond(), '<i8'],
+      [new A.Utf8(), null],
+      [new A.Bool(), null],
+      [new A.Decimal(2, 10, 128), null],
+      [new A.Dictionary(new A.Utf8(), new A.Int32()), null],
     ];
     for (const [t, want] of cases) assert.strictEqual(arrowValuesDtype(String(t)), want, String(t));
   });
@@ -171,7 +192,10 @@ describe('formats: Arrow IPC (written by apache-arrow)', () => {
     assert.strictEqual(stream.error, null);
     assert.strictEqual(stream.details?.batches, null);
     assert.strictEqual(stream.details?.rows, null);
-    assert.deepStrictEqual(stream.children!.map((c) => c.dtype), ['Int32']);
+    assert.deepStrictEqual(
+      stream.children!.map((c) => c.dtype),
+      ['Int32'],
+    );
   });
 
   it('stream format before Arrow 0.15 (no continuation marker)', async () => {

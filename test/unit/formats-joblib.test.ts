@@ -74,7 +74,10 @@ describe('formats: joblib memmaps (real joblib.Parallel and joblib.dump)', () =>
     helper = started.child;
     const { seen } = started;
     assert.strictEqual(seen.length, 6);
-    assert.ok(seen.every((w) => w.type === 'memmap'), 'workers got memmaps');
+    assert.ok(
+      seen.every((w) => w.type === 'memmap'),
+      'workers got memmaps',
+    );
     const cat = await listCatalog({ dirs: [dir] });
     const folder = cat.segments.find((s) => s.format === 'directory' && /^joblib_memmapping_folder_/.test(s.name));
     assert.ok(folder, 'joblib_memmapping_folder_* listed');
@@ -148,11 +151,15 @@ describe('formats: joblib memmaps (real joblib.Parallel and joblib.dump)', () =>
       ['cut in the header', good.subarray(0, 120), /malformed pickle: truncated pickle/],
       ['bad opcode', Buffer.concat([good.subarray(0, 60), Buffer.from([0xf0]), good.subarray(61)]), /unsupported pickle opcode 0xf0/],
       ['bad memo reference', Buffer.from(good.toString('latin1').replace('h\x06h\r', 'h\x66h\r'), 'latin1'), /memo 102 missing/],
-      ['absurd padding', (() => {
-        const b = Buffer.from(good);
-        b[b.indexOf(Buffer.from('K\x10ub', 'latin1')) + 4] = 200; // BININT1 16, SETITEMS, BUILD, then the padding byte
-        return b;
-      })(), /padding of 200 bytes/],
+      [
+        'absurd padding',
+        (() => {
+          const b = Buffer.from(good);
+          b[b.indexOf(Buffer.from('K\x10ub', 'latin1')) + 4] = 200; // BININT1 16, SETITEMS, BUILD, then the padding byte
+          return b;
+        })(),
+        /padding of 200 bytes/,
+      ],
     ];
     for (const [what, bytes, re] of variants) {
       fs.writeFileSync(file, bytes);

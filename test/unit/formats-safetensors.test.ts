@@ -39,8 +39,21 @@ describe('formats: safetensors (hand-built with numpy)', () => {
   }
 
   const expected: Record<string, string> = {
-    F64: '<f8', F32: '<f4', F16: '<f2', BF16: 'bfloat16', I64: '<i8', I32: '<i4', I16: '<i2', I8: '|i1',
-    U8: '|u1', U16: '<u2', U32: '<u4', U64: '<u8', BOOL: '|b1', F8_E4M3: 'float8_e4m3fn', F8_E5M2: 'float8_e5m2',
+    F64: '<f8',
+    F32: '<f4',
+    F16: '<f2',
+    BF16: 'bfloat16',
+    I64: '<i8',
+    I32: '<i4',
+    I16: '<i2',
+    I8: '|i1',
+    U8: '|u1',
+    U16: '<u2',
+    U32: '<u4',
+    U64: '<u8',
+    BOOL: '|b1',
+    F8_E4M3: 'float8_e4m3fn',
+    F8_E5M2: 'float8_e5m2',
   };
 
   it('lists every tensor of every dtype as a child at its absolute offset; numpy reads each there', async () => {

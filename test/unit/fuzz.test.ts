@@ -99,7 +99,25 @@ async function decodeChecked(b: Uint8Array, where: string, name = 'fuzzed'): Pro
   return d;
 }
 
-const INTERESTING = [0n, 1n, 2n, 7n, 8n, 0x7fn, 0x80n, 0xffn, 0x7fffn, 0xffffn, 0x7fffffffn, 0x80000000n, 0xffffffffn, 1n << 53n, (1n << 63n) - 1n, 1n << 63n, (1n << 64n) - 1n];
+const INTERESTING = [
+  0n,
+  1n,
+  2n,
+  7n,
+  8n,
+  0x7fn,
+  0x80n,
+  0xffn,
+  0x7fffn,
+  0xffffn,
+  0x7fffffffn,
+  0x80000000n,
+  0xffffffffn,
+  1n << 53n,
+  (1n << 63n) - 1n,
+  1n << 63n,
+  (1n << 64n) - 1n,
+];
 
 function mutate(base: Buffer, r: () => number): Buffer {
   const pick = (n: number) => Math.floor(r() * n);
@@ -186,10 +204,16 @@ describe('formats: fuzz (mutated and truncated headers of every format)', () => 
     samples.push({ name: 'arrow file, wide schema', file: 'c.arrow', bytes: Buffer.from(A.tableToIPC(new A.Table(wide), 'file')), format: 'arrow' });
     // Issue #16: a ShareableList (made in /dev/shm by Python, read back) and a pickle in a segment.
     const sl = jar.name('shmi_fuzz_sl');
-    execFileSync(PYTHON, [path.resolve(__dirname, '..', '..', '..', 'test', 'fixtures', 'make_tables.py'), 'shareablelist', sl.name], { encoding: 'utf8', timeout: 60_000 });
+    execFileSync(PYTHON, [path.resolve(__dirname, '..', '..', '..', 'test', 'fixtures', 'make_tables.py'), 'shareablelist', sl.name], {
+      encoding: 'utf8',
+      timeout: 60_000,
+    });
     samples.push({ name: 'ShareableList', file: sl.name, bytes: fs.readFileSync(sl.path), format: 'shareablelist' });
     const pk = path.join(dir, 'obj');
-    execFileSync(PYTHON, [path.resolve(__dirname, '..', '..', '..', 'test', 'fixtures', 'make_tables.py'), 'pickle', pk, 'frame'], { encoding: 'utf8', timeout: 60_000 });
+    execFileSync(PYTHON, [path.resolve(__dirname, '..', '..', '..', 'test', 'fixtures', 'make_tables.py'), 'pickle', pk, 'frame'], {
+      encoding: 'utf8',
+      timeout: 60_000,
+    });
     samples.push({ name: 'pickle in a segment', file: 'obj', bytes: fs.readFileSync(pk), format: 'pickle' });
     samples.push({ name: 'arrow stream, wide schema', file: 'c.arrows', bytes: Buffer.from(A.tableToIPC(new A.Table(wide), 'stream')), format: 'arrow' });
   });
@@ -247,7 +271,12 @@ describe('formats: fuzz (mutated and truncated headers of every format)', () => 
       return Buffer.concat([len, Buffer.from(json), Buffer.alloc(data)]);
     };
     cases.push(['deep JSON', st(deep), 'safetensors', true]);
-    cases.push(['many tensors', st(JSON.stringify(Object.fromEntries(Array.from({ length: 20000 }, (_, k) => [`t${k}`, { dtype: 'U8', shape: [1], data_offsets: [k, k + 1] }]))), 20000), 'safetensors', false]);
+    cases.push([
+      'many tensors',
+      st(JSON.stringify(Object.fromEntries(Array.from({ length: 20000 }, (_, k) => [`t${k}`, { dtype: 'U8', shape: [1], data_offsets: [k, k + 1] }]))), 20000),
+      'safetensors',
+      false,
+    ]);
     cases.push(['metadata not strings', st('{"__metadata__": {"a": [1]}}'), 'safetensors', true]);
     // pickle: a MARK/APPEND loop, memo abuse, deep tuples.
     const pk = (body: number[]) => Buffer.from([0x80, 0x04, ...body, 0x2e]);
@@ -311,10 +340,45 @@ describe('formats: the native NPY fast path agrees with the TypeScript decoder',
     const dict = (descr: string, fortran: string, shape: string) => `{'descr': '${descr}', 'fortran_order': ${fortran}, 'shape': ${shape}, }`;
     const cases: [string, Buffer][] = [];
     for (const major of [1, 2, 3] as const) {
-      for (const [descr, item] of [['<f4', 4], ['>i8', 8], ['|u1', 1], ['|b1', 1], ['<c16', 16], ['=f2', 2], ['<U7', 28], ['|O', 8], ['<M8[ns]', 8], ['V16', 16], ['<f4x', 4], ['aaaaaaaaaaaaaaaa', 4], ['aaaaaaaaaaaaaaaaa', 4]] as const) {
-        for (const shape of ['()', '(5,)', '(3, 4)', '(3,4)', '(2, 3, )', '(0, 9)', '(1, 1, 1, 1, 1, 1, 1, 1)', '(9007199254740991,)', '(9007199254740992,)', '(99999999999999999999,)', '(3, -4)', '(3,  4)', '( 3, 4)', '(3, 4']) {
+      for (const [descr, item] of [
+        ['<f4', 4],
+        ['>i8', 8],
+        ['|u1', 1],
+        ['|b1', 1],
+        ['<c16', 16],
+        ['=f2', 2],
+        ['<U7', 28],
+        ['|O', 8],
+        ['<M8[ns]', 8],
+        ['V16', 16],
+        ['<f4x', 4],
+        ['aaaaaaaaaaaaaaaa', 4],
+        ['aaaaaaaaaaaaaaaaa', 4],
+      ] as const) {
+        for (const shape of [
+          '()',
+          '(5,)',
+          '(3, 4)',
+          '(3,4)',
+          '(2, 3, )',
+          '(0, 9)',
+          '(1, 1, 1, 1, 1, 1, 1, 1)',
+          '(9007199254740991,)',
+          '(9007199254740992,)',
+          '(99999999999999999999,)',
+          '(3, -4)',
+          '(3,  4)',
+          '( 3, 4)',
+          '(3, 4',
+        ]) {
           for (const fortran of ['False', 'True', 'true']) {
-            const dims = /^\(([\d, ]*)\)$/.test(shape) ? shape.slice(1, -1).split(',').filter((d) => d.trim()).map(Number) : [1];
+            const dims = /^\(([\d, ]*)\)$/.test(shape)
+              ? shape
+                  .slice(1, -1)
+                  .split(',')
+                  .filter((d) => d.trim())
+                  .map(Number)
+              : [1];
             const n = dims.every((d) => d < 1e6) ? dims.reduce((a, b) => a * b, 1) : 1;
             cases.push([`v${major} ${descr} ${shape} ${fortran}`, npyText(major, dict(descr, fortran, shape), n * item)]);
           }
@@ -329,7 +393,15 @@ describe('formats: the native NPY fast path agrees with the TypeScript decoder',
       cases.push([`v${major} unpadded`, npyText(major, dict('<f4', 'False', '(2, 2)'), 16, { pad: 0 })]);
       cases.push([`v${major} short data`, npyText(major, dict('<f8', 'False', '(10, 10)'), 799)]);
       cases.push([`v${major} header past the head read`, npyText(major, dict('<f4', 'False', '(2, 2)') + ' '.repeat(1500), 16)]);
-      cases.push([`v${major} tab padding`, Buffer.from(npyText(major, dict('<f4', 'False', '(2, 2)'), 16).toString('latin1').replace(/ {4}\n/, '\t   \n'), 'latin1')]);
+      cases.push([
+        `v${major} tab padding`,
+        Buffer.from(
+          npyText(major, dict('<f4', 'False', '(2, 2)'), 16)
+            .toString('latin1')
+            .replace(/ {4}\n/, '\t   \n'),
+          'latin1',
+        ),
+      ]);
     }
     const r = rng(0x9e37);
     const base = cases.slice();
@@ -356,7 +428,15 @@ describe('formats: the native NPY fast path agrees with the TypeScript decoder',
       const b = files.get(seg.name)!;
       const what = cases[Number(seg.name.slice(1, 6))][0];
       const d = await decodeChecked(b, what, seg.name);
-      const got = { format: seg.format, dtype: seg.dtype, shape: seg.shape, fortranOrder: seg.fortranOrder, dataOffset: seg.dataOffset, error: seg.error, details: seg.details };
+      const got = {
+        format: seg.format,
+        dtype: seg.dtype,
+        shape: seg.shape,
+        fortranOrder: seg.fortranOrder,
+        dataOffset: seg.dataOffset,
+        error: seg.error,
+        details: seg.details,
+      };
       const want = { format: d.format, dtype: d.dtype, shape: d.shape, fortranOrder: d.fortranOrder, dataOffset: d.dataOffset, error: d.error, details: d.details };
       assert.deepStrictEqual(got, want, `${what} (${seg.name})`);
     }

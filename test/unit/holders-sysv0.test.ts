@@ -34,6 +34,9 @@ describe('holder scan: System V shmid 0 in a new IPC namespace', function () {
     const scan = await scanHolders([], { sysv: true, pids: [child.pid!] });
     const me = scan.processes.find((p) => p.pid === child!.pid);
     assert.ok(me, `the producer (pid ${child.pid}) is a holder: ${JSON.stringify(scan)}`);
-    assert.ok(me.maps.some((m) => m.ino === 0 && /^\/SYSV00000000/.test(m.path)), JSON.stringify(me.maps));
+    assert.ok(
+      me.maps.some((m) => m.ino === 0 && /^\/SYSV00000000/.test(m.path)),
+      JSON.stringify(me.maps),
+    );
   });
 });

@@ -124,8 +124,15 @@ describe('holder scan: the maps walk', function () {
     const del = (JSON.parse(run.stdout) as { segments: Seg[] }).segments.filter((s) => s.deleted);
     // /proc/PID/maps writes a newline and these 4 characters alike; map_files (which tells them
     // apart) needs CAP_SYS_ADMIN. The walk reads the name itself: no guess, no "uncertain" note.
-    assert.deepStrictEqual(del.map((s) => s.name), ['a\\\\012b'], run.stdout); // its display form: a backslash doubled
-    assert.deepStrictEqual(del[0].holders.map((h) => [h.pid, h.via]), [[p.pid, 'map']]);
+    assert.deepStrictEqual(
+      del.map((s) => s.name),
+      ['a\\\\012b'],
+      run.stdout,
+    ); // its display form: a backslash doubled
+    assert.deepStrictEqual(
+      del[0].holders.map((h) => [h.pid, h.via]),
+      [[p.pid, 'map']],
+    );
     assert.ok(!del[0].details || !('nameUncertain' in del[0].details), JSON.stringify(del[0].details));
   });
 });

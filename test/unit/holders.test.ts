@@ -57,7 +57,7 @@ describe('holders and deleted-but-mapped segments (live Python processes)', func
     assert.strictEqual(seg.orphan, false);
   });
 
-  it('numpy.memmap holds it via map+fd (Python\'s mmap keeps a duplicate fd), one entry per process', async () => {
+  it("numpy.memmap holds it via map+fd (Python's mmap keeps a duplicate fd), one entry per process", async () => {
     const { name, path } = jar.name('shmi_hold', '.npy');
     py(['npy', path, '<f8', '20,3']);
     const child = await jar.holder(['hold', path, '--fd']);
@@ -108,7 +108,7 @@ describe('holders and deleted-but-mapped segments (live Python processes)', func
     assert.deepStrictEqual(seg!.holders, []);
   });
 
-  it('this process: its own mapping (a preview\'s view) makes it a holder, its passing reads while listing do not', async () => {
+  it("this process: its own mapping (a preview's view) makes it a holder, its passing reads while listing do not", async () => {
     const { name, path } = jar.name('shmi_self', '.npy');
     py(['npy', path, '<f4', '64,64']);
     for (let i = 0; i < 3; i++) assert.deepStrictEqual((await inspectSegment(name))!.holders, [], 'reading it to list it is not holding it');
@@ -143,7 +143,10 @@ describe('holders and deleted-but-mapped segments (live Python processes)', func
     assert.strictEqual(mine.length, 1, 'once per (dev, ino)');
     const seg = mine[0];
     const at = cat.segments.indexOf(seg);
-    assert.ok(cat.segments.slice(at).every((s) => s.deleted), 'deleted ones come after every live one');
+    assert.ok(
+      cat.segments.slice(at).every((s) => s.deleted),
+      'deleted ones come after every live one',
+    );
     assert.strictEqual(seg.deleted, true);
     assert.strictEqual(seg.name, name);
     assert.deepStrictEqual(holderPids(seg).sort(), [a.pid!, b.pid!].sort());
@@ -182,14 +185,17 @@ describe('holders and deleted-but-mapped segments (live Python processes)', func
     assert.ok(seg.mtimeMs > 0 && seg.uid === process.getuid!(), 'fstat fields');
   });
 
-  it('a new segment reusing a deleted one\'s name: list shows both, inspect prefers the live one', async () => {
+  it("a new segment reusing a deleted one's name: list shows both, inspect prefers the live one", async () => {
     const { name, path } = jar.name('shmi_reuse', '.npy');
     py(['npy', path, '<f4', '6,6']);
     await jar.holder(['keep', path, '--via', 'map', '--unlink']);
     py(['npy', path, '<i2', '7']);
     const cat = await listCatalog();
     const both = cat.segments.filter((s) => s.name === name);
-    assert.deepStrictEqual(both.map((s) => s.deleted), [false, true]);
+    assert.deepStrictEqual(
+      both.map((s) => s.deleted),
+      [false, true],
+    );
     assert.notStrictEqual(both[0].ino, both[1].ino);
     const seg = await inspectSegment('/' + name);
     assert.ok(seg);

@@ -114,7 +114,10 @@ describe('hostile input: names, messages and paths', function () {
     fs.writeFileSync(path.join(d, '.shmi-123-0123456789ab.tmp'), 'ours');
     fs.writeFileSync(path.join(d, '.shmi-rm-0123456789abcdef'), 'ours');
     const list = JSON.parse((await runCli(['list', '--json', '--dir', d])).stdout) as { segments: { name: string }[] };
-    assert.deepStrictEqual(list.segments.map((s) => s.name), ['.shmi-cache']);
+    assert.deepStrictEqual(
+      list.segments.map((s) => s.name),
+      ['.shmi-cache'],
+    );
     const info = await runCli(['inspect', '.shmi-cache', '--dir', d]);
     assert.strictEqual(info.code, 0, info.stderr);
     const u = await runCli(['unlink', '.shmi-cache', '--dir', d]);
@@ -129,7 +132,10 @@ describe('hostile input: names, messages and paths', function () {
     const d = freshDir();
     const c = await runCli(['create', 'lat\\xe9', '--dtype', 'u1', '--shape', '4', '--dir', d]);
     assert.strictEqual(c.code, 0, c.stderr);
-    assert.deepStrictEqual(fs.readdirSync(d, { encoding: 'buffer' }).map((b) => b.toString('hex')), ['6c6174e9']);
+    assert.deepStrictEqual(
+      fs.readdirSync(d, { encoding: 'buffer' }).map((b) => b.toString('hex')),
+      ['6c6174e9'],
+    );
     assert.match(c.stdout, /^created lat\\xe9: /);
     const cj = JSON.parse((await runCli(['create', 'a\\\\b', '--dtype', 'u1', '--shape', '4', '--json', '--dir', d])).stdout) as { name: string; path: string };
     assert.strictEqual(cj.name, 'a\\\\b');
@@ -205,8 +211,15 @@ describe('hostile input: names, messages and paths', function () {
     type Seg = { name: string; deleted: boolean; holders: { pid: number; via: string }[]; details?: Record<string, unknown> };
     const list = JSON.parse((await runCli(['list', '--json', '--dir', d])).stdout) as { segments: Seg[] };
     const del = list.segments.filter((s) => s.deleted);
-    assert.deepStrictEqual(del.map((s) => s.name), ['a\\\\012b'], JSON.stringify(list.segments));
-    assert.deepStrictEqual(del[0].holders.map((h) => [h.pid, h.via]), [[child.pid, 'map']]);
+    assert.deepStrictEqual(
+      del.map((s) => s.name),
+      ['a\\\\012b'],
+      JSON.stringify(list.segments),
+    );
+    assert.deepStrictEqual(
+      del[0].holders.map((h) => [h.pid, h.via]),
+      [[child.pid, 'map']],
+    );
     assert.ok(!del[0].details || !('nameUncertain' in del[0].details));
   });
   it('render --out never opens what is there: a FIFO or a symlink is refused at once, a regular file is replaced whole', async () => {
@@ -232,7 +245,11 @@ describe('hostile input: names, messages and paths', function () {
     assert.strictEqual(ok.code, 0, ok.stderr);
     assert.deepStrictEqual([...fs.readFileSync(png).subarray(1, 4)], [...Buffer.from('PNG')]);
     assert.strictEqual(fs.statSync(png).mode & 0o777, 0o640);
-    assert.deepStrictEqual(fs.readdirSync(tmp).filter((n) => n.startsWith('.shmi-')), [], 'no temp left');
+    assert.deepStrictEqual(
+      fs.readdirSync(tmp).filter((n) => n.startsWith('.shmi-')),
+      [],
+      'no temp left',
+    );
   });
   it('a newline in a user-given path is escaped in human output: one line per fact, as without it', async () => {
     const d = freshDir();

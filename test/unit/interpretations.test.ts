@@ -71,7 +71,7 @@ describe('interpretations file (shared by CLI and extension)', function () {
     assert.strictEqual(await getInterpretation(id({ dev: 28 }), file), null, 'another file system');
   });
 
-  it('identityOf: a real segment\'s birth time; a recreated file with the same name is another segment', async () => {
+  it("identityOf: a real segment's birth time; a recreated file with the same name is another segment", async () => {
     const p = path.join(dir, 'ident.bin');
     py(['raw', p, '<f4', '4']);
     const a = await identityOf(dir, 'ident.bin');
@@ -99,7 +99,10 @@ describe('interpretations file (shared by CLI and extension)', function () {
       [{ ...ok, order: 'X' }, /order must be 'C' or 'F'/],
       [null, /an interpretation is an object/],
     ] as const) {
-      assert.throws(() => validateInterpretation(bad), (e: unknown) => e instanceof InterpretationError && why.test((e as Error).message));
+      assert.throws(
+        () => validateInterpretation(bad),
+        (e: unknown) => e instanceof InterpretationError && why.test((e as Error).message),
+      );
     }
     assert.deepStrictEqual(validateInterpretation({ dtype: 'bfloat16', shape: [] }), { dtype: 'bfloat16', shape: [], offset: 0, order: 'C' });
     assert.deepStrictEqual(validateInterpretation({ dtype: '>f8', shape: [1] }).dtype, '>f8');

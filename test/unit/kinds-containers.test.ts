@@ -36,7 +36,7 @@ function json<T>(r: Run): T {
   return JSON.parse(r.stdout) as T;
 }
 
-describe('containers: other mount namespaces\' /dev/shm (ns:NS/NAME)', function () {
+describe("containers: other mount namespaces' /dev/shm (ns:NS/NAME)", function () {
   this.timeout(90_000);
   const id = crypto.randomBytes(32).toString('hex');
   const name = `shmi_ct_${process.pid}_${crypto.randomBytes(3).toString('hex')}.npy`;
@@ -83,7 +83,10 @@ describe('containers: other mount namespaces\' /dev/shm (ns:NS/NAME)', function 
     assert.deepStrictEqual(nameFromCgroup(`0::/system.slice/docker-${hex}.scope\n`, 9), { name: `docker ${hex.slice(0, 12)}`, source: 'docker', containerId: hex });
     assert.deepStrictEqual(nameFromCgroup(`12:memory:/docker/${hex}\n`, 9).name, `docker ${hex.slice(0, 12)}`);
     const uid = '0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0';
-    assert.strictEqual(nameFromCgroup(`0::/kubepods.slice/kubepods-burstable.slice/kubepods-burstable-pod${uid.replace(/-/g, '_')}.slice/cri-containerd-${hex}.scope\n`, 9).name, `pod ${uid}`);
+    assert.strictEqual(
+      nameFromCgroup(`0::/kubepods.slice/kubepods-burstable.slice/kubepods-burstable-pod${uid.replace(/-/g, '_')}.slice/cri-containerd-${hex}.scope\n`, 9).name,
+      `pod ${uid}`,
+    );
     assert.strictEqual(nameFromCgroup('0::/system.slice/postgresql.service\n', 9).name, 'postgresql.service');
     assert.strictEqual(nameFromCgroup('0::/\n', 42).name, 'pid 42');
     assert.deepStrictEqual(parseContainerName(`ns:5/a/b`), { ns: 5, rel: 'a/b' });
@@ -91,7 +94,7 @@ describe('containers: other mount namespaces\' /dev/shm (ns:NS/NAME)', function 
     assert.throws(() => parseContainerName('ns:x/y'), /not a container segment name/);
   });
 
-  it('finds the namespace\'s top tmpfs from outside: named from the cgroup, sized, its numpy segment decoded and held', async () => {
+  it("finds the namespace's top tmpfs from outside: named from the cgroup, sized, its numpy segment decoded and held", async () => {
     const scan = await listContainers();
     const g = scan.groups.find((x) => x.namespace.id === ns);
     assert.ok(g, `namespace ${ns} listed (groups: ${scan.groups.map((x) => x.namespace.id).join(', ')}; unreadable: ${JSON.stringify(scan.unreadable)})`);
@@ -102,18 +105,22 @@ describe('containers: other mount namespaces\' /dev/shm (ns:NS/NAME)', function 
     assert.strictEqual(g.size, 1 << 20);
     assert.ok(g.used > 0 && g.free < g.size);
     const names = g.segments.map((s) => s.name).sort();
-    assert.deepStrictEqual(names, [`ns:${ns}/dirlink`, `ns:${ns}/${name}`], 'the lower tmpfs\'s file is not reachable, so not listed');
+    assert.deepStrictEqual(names, [`ns:${ns}/dirlink`, `ns:${ns}/${name}`], "the lower tmpfs's file is not reachable, so not listed");
     const s = g.segments.find((x) => x.name === `ns:${ns}/${name}`)!;
     assert.strictEqual(s.kind, 'container');
     assert.strictEqual(s.path, null);
     assert.deepStrictEqual([s.format, s.dtype, s.shape], ['npy', '<f8', [16, 32]]);
-    assert.deepStrictEqual(s.holders.map((h) => h.pid), [child.pid], 'held across namespaces (device + inode)');
+    assert.deepStrictEqual(
+      s.holders.map((h) => h.pid),
+      [child.pid],
+      'held across namespaces (device + inode)',
+    );
     assert.strictEqual(s.namespace.id, ns);
     const link = g.segments.find((x) => x.name === `ns:${ns}/dirlink`)!;
     assert.deepStrictEqual([link.format, link.symlinkTarget], ['symlink', hostDir]);
   });
 
-  it('never follows a link out of the container\'s root', async () => {
+  it("never follows a link out of the container's root", async () => {
     // What a path through /proc/PID/root would do: the absolute link resolves against the host's root.
     assert.strictEqual(fs.readFileSync(`/proc/${child.pid}/root/dev/shm/dirlink/secret`, 'utf8'), 'host only');
     await assert.rejects(openInRoot(`/proc/${child.pid}/root`, '/dev/shm/dirlink/secret'), (e: { code?: string }) => e.code === 'ENOENT');
@@ -147,7 +154,7 @@ describe('containers: other mount namespaces\' /dev/shm (ns:NS/NAME)', function 
     assert.match(text, new RegExp(`docker ${id.slice(0, 12)} \\(mount namespace ${ns}, pid ${child.pid}\\): /dev/shm .* used of 1\\.0 MiB`));
   });
 
-  it('without the privilege to enter a namespace\'s root, says so and counts it', async () => {
+  it("without the privilege to enter a namespace's root, says so and counts it", async () => {
     const r = await runCli(['list', '--kind', 'container', '--json'], {
       as: ['--bounding-set', '-sys_ptrace,-dac_read_search,-dac_override,-sys_admin', '--inh-caps', '-all'],
     });

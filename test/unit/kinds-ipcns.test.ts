@@ -64,7 +64,10 @@ describe('System V segments of other IPC namespaces (sysv:NS/SHMID)', function (
     assert.strictEqual(s.name, `sysv:${ns}/${shmid}`);
     assert.deepStrictEqual([s.format, s.dtype, s.shape], ['npy', '<f4', [64, 32]]);
     assert.strictEqual(s.sysv.nattch, 1);
-    assert.deepStrictEqual(s.holders.map((h) => h.pid), [child.pid]);
+    assert.deepStrictEqual(
+      s.holders.map((h) => h.pid),
+      [child.pid],
+    );
     assert.strictEqual(s.namespace.pid, child.pid);
   });
 

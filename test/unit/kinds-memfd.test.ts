@@ -112,7 +112,11 @@ describe('memfd regions and shared anonymous memory (memfd:INO, anon:INO)', func
     assert.strictEqual(s.dtype, '<f8');
     assert.deepStrictEqual(s.shape, [30, 40]);
     // Python's mmap keeps a dup of the fd it maps: the child has it mapped and open; the parent closed its fd.
-    assert.deepStrictEqual(s.holders.map((h) => [h.pid, h.via]), [[memfd.forked, 'map+fd']], 'only the child holds it');
+    assert.deepStrictEqual(
+      s.holders.map((h) => [h.pid, h.via]),
+      [[memfd.forked, 'map+fd']],
+      'only the child holds it',
+    );
     assert.strictEqual(s.orphan, false);
   });
 
@@ -124,7 +128,10 @@ describe('memfd regions and shared anonymous memory (memfd:INO, anon:INO)', func
     assert.strictEqual(s.size, 4096 * Math.ceil(npyBytes(20, 50).length / 4096));
     assert.strictEqual(s.format, 'npy');
     assert.deepStrictEqual(s.shape, [20, 50]);
-    assert.deepStrictEqual(s.holders.map((h) => h.pid).sort((a, b) => a - b), [anon.parent, anon.forked].sort((a, b) => a - b));
+    assert.deepStrictEqual(
+      s.holders.map((h) => h.pid).sort((a, b) => a - b),
+      [anon.parent, anon.forked].sort((a, b) => a - b),
+    );
   });
 
   it('CLI: list --kind lists them (not by default), inspect/stats/render read them through a holder', async () => {

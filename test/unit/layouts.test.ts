@@ -21,7 +21,18 @@ describe('layout proposals for raw segments', function () {
   /** A SharedMemory segment holding `dtype` `shape` (filled by numpy), of `size` bytes, the array from `offset`. */
   function shared(dtype: string, shape: string, fill: string, opts: { size?: number; offset?: number } = {}): { path: string; size: number } {
     const s = jar.name('shmi_layouts');
-    py(['shared_memory', s.name, dtype, shape, '--fill', fill, '--seed', '7', ...(opts.size ? ['--size', String(opts.size)] : []), ...(opts.offset ? ['--offset', String(opts.offset)] : [])]);
+    py([
+      'shared_memory',
+      s.name,
+      dtype,
+      shape,
+      '--fill',
+      fill,
+      '--seed',
+      '7',
+      ...(opts.size ? ['--size', String(opts.size)] : []),
+      ...(opts.offset ? ['--offset', String(opts.offset)] : []),
+    ]);
     return { path: s.path, size: fs.statSync(s.path).size };
   }
 
@@ -46,11 +57,18 @@ describe('layout proposals for raw segments', function () {
       assert.strictEqual(p[0].trailingBytes, 2944, 'the padding is left over');
       assert.match(p[0].reason, /page padding \(2944 bytes\)/);
       // The exact fit of the padded size (978 x 1024) is there, below.
-      assert.ok(p.some((x) => x.dtype === '<f2' && x.shape.join() === '978,1024' && x.trailingBytes === 0), words(p));
+      assert.ok(
+        p.some((x) => x.dtype === '<f2' && x.shape.join() === '978,1024' && x.trailingBytes === 0),
+        words(p),
+      );
     }
     // From the size alone (no bytes read) it is still first.
     first(proposeLayouts(2_000_000), '<f2', [1000, 1000]);
-    first(proposeLayouts(2_002_944).filter((x) => x.dtype === '<f2'), '<f2', [1000, 1000]);
+    first(
+      proposeLayouts(2_002_944).filter((x) => x.dtype === '<f2'),
+      '<f2',
+      [1000, 1000],
+    );
   });
 
   it('the bytes decide the width: float32 and float64 matrices are not proposed as float16 (or the reverse)', async () => {
@@ -58,7 +76,10 @@ describe('layout proposals for raw segments', function () {
     const f4 = shared('<f4', '600,800', 'random');
     const l = await proposeForFile(f4.path, f4.size);
     assert.strictEqual(l[0].dtype, '<f4', words(l));
-    assert.ok(l.slice(0, 3).some((p) => p.dtype === '<f4' && p.shape.join() === '600,800'), words(l));
+    assert.ok(
+      l.slice(0, 3).some((p) => p.dtype === '<f4' && p.shape.join() === '600,800'),
+      words(l),
+    );
     const f8 = shared('<f8', '768,1024', 'random');
     first(await proposeForFile(f8.path, f8.size), '<f8', [768, 1024]);
     const i4 = shared('<i4', '200,300', 'random');
@@ -89,7 +110,10 @@ describe('layout proposals for raw segments', function () {
     }
     // A prime count of float16 elements: the 1-D array is among the proposals, and nothing claims a 2-D exact fit.
     const l = proposeLayouts(2 * 1_000_003, { max: 100 });
-    assert.ok(l.some((p) => p.dtype === '<f2' && p.shape.join() === '1000003' && p.trailingBytes === 0), words(l));
+    assert.ok(
+      l.some((p) => p.dtype === '<f2' && p.shape.join() === '1000003' && p.trailingBytes === 0),
+      words(l),
+    );
   });
 
   it('degenerate sizes give no or few proposals and never throw; a huge size is quick', () => {

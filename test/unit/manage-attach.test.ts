@@ -42,7 +42,9 @@ function runPy(code: string, check: string, python = PYTHON): Promise<string> {
   const f = path.join(tmp, `run_${++k}.py`);
   fs.writeFileSync(f, code + '\n' + check + '\n');
   return new Promise((resolve, reject) =>
-    execFile(python, [f], { encoding: 'utf8', timeout: 60_000 }, (err, out, errText) => (err ? reject(new Error(`${err.message}\n${errText}\n--- code:\n${code}`)) : resolve(out))),
+    execFile(python, [f], { encoding: 'utf8', timeout: 60_000 }, (err, out, errText) =>
+      err ? reject(new Error(`${err.message}\n${errText}\n--- code:\n${code}`)) : resolve(out),
+    ),
   );
 }
 
@@ -51,9 +53,29 @@ const SHA_ARR = "import hashlib\nprint(hashlib.sha256(arr.tobytes(order='A')).he
 
 function fakeSegment(over: Partial<Segment>): Segment {
   return {
-    name: 'x', path: '/dev/shm/x', dev: 1, ino: 2, size: 100, allocatedBytes: 4096, mtimeMs: 0, uid: 0, mode: 0o600, format: 'raw',
-    producer: null, dtype: null, shape: null, fortranOrder: null, dataOffset: null, children: null, holders: [], orphan: true,
-    deleted: false, symlinkTarget: null, error: null, errorCode: null, ...over,
+    name: 'x',
+    path: '/dev/shm/x',
+    dev: 1,
+    ino: 2,
+    size: 100,
+    allocatedBytes: 4096,
+    mtimeMs: 0,
+    uid: 0,
+    mode: 0o600,
+    format: 'raw',
+    producer: null,
+    dtype: null,
+    shape: null,
+    fortranOrder: null,
+    dataOffset: null,
+    children: null,
+    holders: [],
+    orphan: true,
+    deleted: false,
+    symlinkTarget: null,
+    error: null,
+    errorCode: null,
+    ...over,
   };
 }
 
@@ -97,7 +119,7 @@ describe('manage: attach code', function () {
     }
   });
 
-  it('a deleted-but-mapped NPY: the snippet finds it through the holder\'s /proc/PID/fd and loads it', async () => {
+  it("a deleted-but-mapped NPY: the snippet finds it through the holder's /proc/PID/fd and loads it", async () => {
     const { name, path: p } = jar.name('shmi_mattach_del', '.npy');
     py(['npy', p, '<i8', '40', '--fill', 'arange']);
     const data = fs.readFileSync(p).subarray(128);
@@ -142,7 +164,7 @@ describe('manage: attach code', function () {
     const bytes = crypto.randomBytes(3000);
     fs.writeFileSync(p, bytes);
     const s0 = await seg(name, SHM_DIR);
-    const check = "import hashlib\nprint(hashlib.sha256(bytes(data[:3000])).hexdigest())";
+    const check = 'import hashlib\nprint(hashlib.sha256(bytes(data[:3000])).hexdigest())';
     const s = attachCode(s0);
     assert.strictEqual(s.kind, 'SharedMemory');
     assert.deepStrictEqual(s.requires, []);
@@ -227,7 +249,10 @@ describe('manage: attach code', function () {
     assert.strictEqual((await runPy(one.code, 'print(type(obj).__name__, obj.shape, obj.dtype.str)')).trim(), 'memmap (10, 3) <f8');
     const folder = attachCode(await seg('joblib_memmapping_folder_a'));
     compile(folder.code);
-    assert.strictEqual((await runPy(folder.code, 'print(sorted((k, v.shape) for k, v in objects.items()))')).trim(), "[('1-2-x.pkl', (10, 3)), ('1-2-y.pkl', (7,))]");
+    assert.strictEqual(
+      (await runPy(folder.code, 'print(sorted((k, v.shape) for k, v in objects.items()))')).trim(),
+      "[('1-2-x.pkl', (10, 3)), ('1-2-y.pkl', (7,))]",
+    );
   });
 
   it('semaphores and symlinks get code that compiles (posix_ipc; a comment for a link, never followed)', () => {

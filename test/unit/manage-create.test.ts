@@ -15,9 +15,6 @@ import { CLI, runCli, treeSnapshot as snapshot, type Run } from '../fixtures/cli
 
 const MANAGE_JS = path.resolve(__dirname, '..', '..', 'extension', 'core', 'manage', 'index.js');
 
-
-
-
 function oneLine(r: Run, code: number, re: RegExp): void {
   assert.strictEqual(r.code, code, `exit ${code}: ${r.stderr}`);
   assert.strictEqual(r.stdout, '');
@@ -108,7 +105,11 @@ describe('manage: create', function () {
           const res = JSON.parse(r.stdout);
           const file = path.join(dir, name);
           const after = snapshot(dir);
-          assert.deepStrictEqual(Object.keys(after).filter((k) => !(k in before)), [name], 'exactly one new entry');
+          assert.deepStrictEqual(
+            Object.keys(after).filter((k) => !(k in before)),
+            [name],
+            'exactly one new entry',
+          );
           for (const k of Object.keys(before)) assert.strictEqual(after[k], before[k]);
           const st = fs.statSync(file);
           assert.strictEqual(st.mode & 0o777, 0o600);
@@ -152,9 +153,18 @@ describe('manage: create', function () {
     assert.strictEqual(r.code, 0, r.stderr);
     const res = JSON.parse(r.stdout);
     assert.deepStrictEqual([res.dtype, res.shape, res.fortranOrder], ['>f8', [6, 4], true]);
-    const same = execFileSync('/usr/bin/python3', ['-c', `import numpy as np, sys
+    const same = execFileSync(
+      '/usr/bin/python3',
+      [
+        '-c',
+        `import numpy as np, sys
 a = np.load(sys.argv[1]); b = np.load(sys.argv[2], mmap_mode='r+')
-print(a.dtype == b.dtype and np.array_equal(a, b) and b.flags.f_contiguous)`, src, path.join(dir, 'from_f')], { encoding: 'utf8' });
+print(a.dtype == b.dtype and np.array_equal(a, b) and b.flags.f_contiguous)`,
+        src,
+        path.join(dir, 'from_f'),
+      ],
+      { encoding: 'utf8' },
+    );
     assert.strictEqual(same.trim(), 'True');
     const raw = await runCli(['create', 'from_raw', '--from', src, '--format', 'raw', '--dir', dir, '--json']);
     assert.strictEqual(raw.code, 0, raw.stderr);
@@ -181,7 +191,11 @@ print(a.dtype == b.dtype and np.array_equal(a, b) and b.flags.f_contiguous)`, sr
     fs.writeFileSync(path.join(dir, 'existing'), 'old');
     const before = snapshot(dir);
     const beforeOut = snapshot(outside);
-    oneLine(await runCli(['create', 'planted', '--dtype', 'f4', '--shape', '4', '--fill', 'arange', '--dir', dir]), 1, /planted: already exists \(a symbolic link; not followed\)/);
+    oneLine(
+      await runCli(['create', 'planted', '--dtype', 'f4', '--shape', '4', '--fill', 'arange', '--dir', dir]),
+      1,
+      /planted: already exists \(a symbolic link; not followed\)/,
+    );
     oneLine(await runCli(['create', 'dangling', '--dtype', 'f4', '--shape', '4', '--dir', dir]), 1, /dangling: already exists/);
     oneLine(await runCli(['create', 'existing', '--dtype', 'f4', '--shape', '4', '--dir', dir]), 1, /existing: already exists$/m);
     assert.deepStrictEqual(snapshot(dir), before);
@@ -194,7 +208,11 @@ print(a.dtype == b.dtype and np.array_equal(a, b) and b.flags.f_contiguous)`, sr
 
   it('CLI create: a progress line on a terminal only, erased when done; nothing on a captured stderr', async () => {
     // `script` gives the command a terminal (util-linux); its output is what the terminal showed.
-    const shown = execFileSync('script', ['-qec', `${process.execPath} ${CLI} create --dir ${dir} tty.npy --dtype float64 --shape 32000000 --fill random`, '/dev/null'], { encoding: 'utf8', timeout: 60_000 });
+    const shown = execFileSync(
+      'script',
+      ['-qec', `${process.execPath} ${CLI} create --dir ${dir} tty.npy --dtype float64 --shape 32000000 --fill random`, '/dev/null'],
+      { encoding: 'utf8', timeout: 60_000 },
+    );
     assert.match(shown, /\r\x1b\[Kcreating tty\.npy: \d+% \([\d.]+ MiB of 244\.1 MiB, [\d.]+ [KMG]iB\/s; Ctrl\+C cancels\)/);
     assert.match(shown, /\r\x1b\[Kcreated tty\.npy: float64 32000000/, 'the line is erased before the result');
     const r = await runCli(['create', '--dir', dir, 'piped.npy', '--dtype', 'float64', '--shape', '32000000', '--fill', 'random']);
@@ -210,7 +228,12 @@ print(a.dtype == b.dtype and np.array_equal(a, b) and b.flags.f_contiguous)`, sr
     let calls = 0;
     await assert.rejects(
       createSegment({
-        dir, name: 'cancelled', dtype: 'f8', shape: [4 << 20], fill: 'random', signal: ac.signal,
+        dir,
+        name: 'cancelled',
+        dtype: 'f8',
+        shape: [4 << 20],
+        fill: 'random',
+        signal: ac.signal,
         onProgress: (done, total) => {
           calls++;
           assert.ok(done <= total && total === 32 << 20);
@@ -232,7 +255,12 @@ print(a.dtype == b.dtype and np.array_equal(a, b) and b.flags.f_contiguous)`, sr
     const ac = new AbortController();
     // After the file is created, someone renames a file of theirs over it; then the create is cancelled.
     const p = createSegment({
-      dir, name: 'swapped', dtype: 'u1', shape: [20 << 20], fill: 'random', signal: ac.signal,
+      dir,
+      name: 'swapped',
+      dtype: 'u1',
+      shape: [20 << 20],
+      fill: 'random',
+      signal: ac.signal,
       onProgress: () => {
         if (swapped) return;
         swapped = true;
@@ -269,7 +297,11 @@ print(a.dtype == b.dtype and np.array_equal(a, b) and b.flags.f_contiguous)`, sr
       assert.match(out, /error: .* ran out of room while writing mid .*nothing was left behind/);
       assert.strictEqual(second.replace(/^error:.*\n/m, ''), '', `nothing left after ENOSPC: ${second}`);
       // The refusal's message, with the figures (run once more to capture stderr).
-      const err = execFileSync('unshare', ['-m', 'sh', '-c', `mount -t tmpfs -o size=1m none ${mnt} && ${process.execPath} ${CLI} create big --dtype f8 --shape 200000 --dir ${mnt} 2>&1; true`], { encoding: 'utf8' });
+      const err = execFileSync(
+        'unshare',
+        ['-m', 'sh', '-c', `mount -t tmpfs -o size=1m none ${mnt} && ${process.execPath} ${CLI} create big --dtype f8 --shape 200000 --dir ${mnt} 2>&1; true`],
+        { encoding: 'utf8' },
+      );
       assert.match(err, /^shm-inspector: not enough room in .*: big needs 1600128 bytes \(1\.5 MiB\), 1048576 bytes \(1\.0 MiB\) free of 1\.0 MiB\n$/);
     } finally {
       fs.rmdirSync(mnt);

@@ -15,8 +15,6 @@ import { identityOf, setInterpretation } from '../../extension/core/interpretati
 import { py, SegmentJar } from '../fixtures/segments';
 import { CLI, runCli as runCliWith, type Run } from '../fixtures/cli';
 
-
-
 let configDir = '';
 
 const runCli = (args: string[]): Promise<Run> => runCliWith(args, { env: { SHM_INSPECTOR_CONFIG_DIR: configDir } });
@@ -118,15 +116,28 @@ describe('manage: persist and restore', function () {
   it('a raw segment with an interpretation is saved as .npy that numpy loads equal; raw without one gets raw bytes + FILE.json', async () => {
     const raw = path.join(dir, 'psm_interp');
     py(['raw', raw, '>i2', '6,7', '--offset', '16', '--order', 'F', '--fill', 'random']);
-    await setInterpretation(await identityOf(dir, 'psm_interp'), { dtype: '>i2', shape: [6, 7], offset: 16, order: 'F' }, path.join(configDir, 'interpretations.json'));
+    await setInterpretation(
+      await identityOf(dir, 'psm_interp'),
+      { dtype: '>i2', shape: [6, 7], offset: 16, order: 'F' },
+      path.join(configDir, 'interpretations.json'),
+    );
     const to = path.join(disk, 'interp.npy');
     const r = ok<{ format: string; sidecar: string | null; sha256: string }>(await runCli(['persist', 'psm_interp', '--to', to, '--dir', dir, '--json']));
     assert.deepStrictEqual([r.format, r.sidecar], ['npy', null]);
     assert.strictEqual(r.sha256, sha(to));
-    const same = execFileSync('/usr/bin/python3', ['-c', `import numpy as np, sys
+    const same = execFileSync(
+      '/usr/bin/python3',
+      [
+        '-c',
+        `import numpy as np, sys
 a = np.load(sys.argv[1], mmap_mode='r')
 b = np.memmap(sys.argv[2], dtype='>i2', mode='r', offset=16, shape=(6, 7), order='F')
-print(a.dtype.str, a.shape, a.flags.f_contiguous, np.array_equal(a, b))`, to, raw], { encoding: 'utf8' });
+print(a.dtype.str, a.shape, a.flags.f_contiguous, np.array_equal(a, b))`,
+        to,
+        raw,
+      ],
+      { encoding: 'utf8' },
+    );
     assert.strictEqual(same.trim(), '>i2 (6, 7) True True');
 
     const plain = path.join(dir, 'psm_plain');
@@ -182,7 +193,10 @@ print(a.dtype.str, a.shape, a.flags.f_contiguous, np.array_equal(a, b))`, to, ra
     assert.strictEqual((await runCli(['persist', 'nope', '--dir', dir])).code, 2, '--to is required');
     assert.strictEqual((await runCli(['persist', '../x', '--to', to, '--dir', dir])).code, 2);
     assert.ok(!fs.existsSync(to));
-    assert.deepStrictEqual(fs.readdirSync(disk).filter((n) => n.startsWith('.shmi-')), []);
+    assert.deepStrictEqual(
+      fs.readdirSync(disk).filter((n) => n.startsWith('.shmi-')),
+      [],
+    );
   });
 
   it('a full target file system (own tmpfs, unshare -m): persist refused with the figures; restore into a full directory too', function () {
@@ -193,14 +207,26 @@ print(a.dtype.str, a.shape, a.flags.f_contiguous, np.array_equal(a, b))`, to, ra
     const snap = path.join(disk, 'big_snap.npy');
     fs.copyFileSync(src, snap);
     try {
-      const out = execFileSync('unshare', ['-m', 'sh', '-c', [
-        `mount -t tmpfs -o size=1m none ${mnt}`,
-        `${process.execPath} ${CLI} persist big.npy --to ${mnt}/big.npy --dir ${dir} 2>&1; echo "rc=$?"`,
-        `${process.execPath} ${CLI} restore ${snap} --dir ${mnt} 2>&1; echo "rc=$?"`,
-        `ls -A ${mnt}`,
-      ].join('\n')], { encoding: 'utf8' });
+      const out = execFileSync(
+        'unshare',
+        [
+          '-m',
+          'sh',
+          '-c',
+          [
+            `mount -t tmpfs -o size=1m none ${mnt}`,
+            `${process.execPath} ${CLI} persist big.npy --to ${mnt}/big.npy --dir ${dir} 2>&1; echo "rc=$?"`,
+            `${process.execPath} ${CLI} restore ${snap} --dir ${mnt} 2>&1; echo "rc=$?"`,
+            `ls -A ${mnt}`,
+          ].join('\n'),
+        ],
+        { encoding: 'utf8' },
+      );
       const lines = out.trim().split('\n');
-      assert.match(lines[0], new RegExp(`^shm-inspector: not enough room in ${mnt}: big\\.npy needs 2400128 bytes \\(2\\.3 MiB\\), 1048576 bytes \\(1\\.0 MiB\\) free of 1\\.0 MiB$`));
+      assert.match(
+        lines[0],
+        new RegExp(`^shm-inspector: not enough room in ${mnt}: big\\.npy needs 2400128 bytes \\(2\\.3 MiB\\), 1048576 bytes \\(1\\.0 MiB\\) free of 1\\.0 MiB$`),
+      );
       assert.strictEqual(lines[1], 'rc=1');
       assert.match(lines[2], /^shm-inspector: not enough room in .*: big_snap\.npy needs 2400128 bytes/);
       assert.strictEqual(lines[3], 'rc=1');
@@ -240,7 +266,10 @@ print(a.dtype.str, a.shape, a.flags.f_contiguous, np.array_equal(a, b))`, to, ra
         assert.deepStrictEqual(left, [], 'the temp file was removed');
       } else {
         // SIGKILL cannot be caught: at most the hidden temp file remains, never the target.
-        assert.ok(left.every((n) => /^\.shmi-\d+-[0-9a-f]+\.tmp$/.test(n)), left.join(', '));
+        assert.ok(
+          left.every((n) => /^\.shmi-\d+-[0-9a-f]+\.tmp$/.test(n)),
+          left.join(', '),
+        );
       }
     });
   }

@@ -69,7 +69,10 @@ describe('manage: removal races (only the planned inode is ever removed)', funct
     jar.cleanup();
   });
 
-  for (const [impl, remove] of [['removeEntries (addon)', removeEntries], ['removeEntries without the addon', removeEntriesTs]] as const) {
+  for (const [impl, remove] of [
+    ['removeEntries (addon)', removeEntries],
+    ['removeEntries without the addon', removeEntriesTs],
+  ] as const) {
     it(`${impl}: removes the planned inode; a name replaced meanwhile is put back untouched (CHANGED); vanished is ENOENT; a bad name EINVAL`, async () => {
       const d = freshDir();
       fs.writeFileSync(path.join(d, 'a'), Buffer.alloc(8192, 1));
@@ -91,7 +94,10 @@ describe('manage: removal races (only the planned inode is ever removed)', funct
           { name: 'a', dev: a.dev, ino: a.ino },
         ]),
       );
-      assert.deepStrictEqual(out.map((o) => o.code), ['OK', 'CHANGED', 'CHANGED', 'ENOENT', 'EINVAL', 'ENOENT']);
+      assert.deepStrictEqual(
+        out.map((o) => o.code),
+        ['OK', 'CHANGED', 'CHANGED', 'ENOENT', 'EINVAL', 'ENOENT'],
+      );
       assert.strictEqual(out[0].blocks * 512, a.blocks * 512);
       assert.strictEqual(out[0].nlink, 1);
       assert.match(out[1].message!, /replaced by a different file/);
@@ -116,7 +122,10 @@ describe('manage: removal races (only the planned inode is ever removed)', funct
           { name: 'link', dev: lst.dev, ino: lst.ino, kind: 'symlink' },
         ]),
       );
-      assert.deepStrictEqual(out.map((o) => o.code), ['ENOTEMPTY', 'OK']);
+      assert.deepStrictEqual(
+        out.map((o) => o.code),
+        ['ENOTEMPTY', 'OK'],
+      );
       assert.deepStrictEqual(fs.readdirSync(d).sort(), ['folder', 'target']);
       assert.strictEqual(fs.lstatSync(f).ino, fst.ino);
       assert.deepStrictEqual(fs.readdirSync(f), ['late.pkl']);
@@ -214,7 +223,7 @@ describe('manage: removal races (only the planned inode is ever removed)', funct
     assert.ok(removedTotal > 0);
   });
 
-  it('fuzz, a folder: its entries exchanged with files outside it and replaced while the UI\'s clear (the planned segments) empties it; only planned entries disappear', async () => {
+  it("fuzz, a folder: its entries exchanged with files outside it and replaced while the UI's clear (the planned segments) empties it; only planned entries disappear", async () => {
     const PAIRS = 600;
     const REPLACES = 200;
     let changed = 0;
@@ -228,7 +237,10 @@ describe('manage: removal races (only the planned inode is ever removed)', funct
       for (let i = 0; i < PAIRS; i++) fs.writeFileSync(path.join(outside, `g${String(i).padStart(5, '0')}`), `bystander ${i}`);
       const before = inodes(d);
       const { segments } = await planClear({ dir: d, glob: 'joblib_*' });
-      assert.deepStrictEqual(segments.map((s) => [s.name, s.children!.length]), [['joblib_memmapping_folder_race', PAIRS + REPLACES]]);
+      assert.deepStrictEqual(
+        segments.map((s) => [s.name, s.children!.length]),
+        [['joblib_memmapping_folder_race', PAIRS + REPLACES]],
+      );
       const plannedInodes = new Set(segments[0].children!.map((c) => c.ino));
       const log = path.join(root, `racer-folder-${trial}.log`);
       const stop = path.join(root, `racer-folder-${trial}.stop`);
@@ -311,7 +323,10 @@ describe('manage: removal races (only the planned inode is ever removed)', funct
     const before = snapshot(d);
     const dry = JSON.parse((await runCli(['clear', '--glob', 'joblib_*', '--json', '--dir', d])).stdout) as ClearResult;
     assert.deepStrictEqual(dry.planned, ['joblib_shallow.pkl']);
-    assert.deepStrictEqual(dry.failed.map((f) => f.name), ['joblib_memmapping_folder_deep']);
+    assert.deepStrictEqual(
+      dry.failed.map((f) => f.name),
+      ['joblib_memmapping_folder_deep'],
+    );
     assert.match(dry.failed[0].error, /^not all of it could be listed \(.*nested deeper than 16 levels.*\); none of it is removed$/);
     const r = await runCli(['clear', '--glob', 'joblib_*', '--yes', '--json', '--dir', d]);
     assert.strictEqual(r.code, 1);
@@ -321,7 +336,13 @@ describe('manage: removal races (only the planned inode is ever removed)', funct
     const u = await runCli(['unlink', 'joblib_memmapping_folder_deep', 'joblib_shallow.pkl', '--dir', d, '--json']);
     assert.strictEqual(u.code, 1);
     const out = (JSON.parse(u.stdout) as { outcomes: UnlinkOutcome[] }).outcomes;
-    assert.deepStrictEqual(out.map((o) => [o.status, o.error]), [['failed', dry.failed[0].error], ['missing', 'no such segment']]);
+    assert.deepStrictEqual(
+      out.map((o) => [o.status, o.error]),
+      [
+        ['failed', dry.failed[0].error],
+        ['missing', 'no such segment'],
+      ],
+    );
     const expect = { ...before };
     delete expect['joblib_shallow.pkl'];
     assert.deepStrictEqual(snapshot(d), expect, 'not one entry of the deep folder was removed');

@@ -19,9 +19,6 @@ const MAKE_FORMATS = path.resolve(__dirname, '..', '..', '..', 'test', 'fixtures
 const NOBODY = ['--reuid', 'nobody', '--regid', 'nogroup', '--clear-groups'];
 const NO_CAPS = ['--bounding-set', '-dac_override,-dac_read_search,-fowner', '--inh-caps', '-all'];
 
-
-
-
 /** Asserts that `after` is `before` minus exactly `gone` (and plus `added`, when given). */
 function changed(before: Record<string, string>, after: Record<string, string>, gone: string[], added: string[] = []): void {
   const expect = { ...before };
@@ -85,7 +82,12 @@ describe('manage: unlink and clear', function () {
     const d = freshDir();
     file(d, 'a.shm');
     const before = snapshot(d);
-    for (const args of [['clear', '--dir', d], ['clear', '--yes', '--dir', d], ['clear', '--older-than', '5x', '--dir', d], ['clear', '--glob', 'x', 'extra', '--dir', d]]) {
+    for (const args of [
+      ['clear', '--dir', d],
+      ['clear', '--yes', '--dir', d],
+      ['clear', '--older-than', '5x', '--dir', d],
+      ['clear', '--glob', 'x', 'extra', '--dir', d],
+    ]) {
       const r = await runCli(args);
       assert.strictEqual(r.code, 2, `${args.join(' ')}: ${r.stderr}`);
       assert.strictEqual(r.stdout, '');
@@ -169,7 +171,10 @@ describe('manage: unlink and clear', function () {
     } else {
       // (Here PID 1 belongs to the sandbox and cannot be read even by root.)
       assert.deepStrictEqual(r.removed, []);
-      assert.deepStrictEqual(r.skipped.map((s) => s.name), ['orphan.bin']);
+      assert.deepStrictEqual(
+        r.skipped.map((s) => s.name),
+        ['orphan.bin'],
+      );
       assert.match(r.skipped[0].reason, /cannot tell whether it is an orphan/);
       assert.deepStrictEqual(snapshot(d), before);
       const r2 = JSON.parse((await runCli(['clear', '--orphans', '--include-in-use', '--yes', '--json', '--dir', d])).stdout) as ClearResult;
@@ -258,7 +263,10 @@ describe('manage: unlink and clear', function () {
     assert.strictEqual(fs.readFileSync(path.join(d, 'swap.shm'), 'utf8'), 'new content');
     // unlink with the identity shown (the tree's Unlink): the same.
     const u = await unlinkSegments({ dir: d, names: [{ name: 'swap.shm', dev: segments[2].dev, ino: segments[2].ino }] });
-    assert.deepStrictEqual(u.map((o) => [o.status, o.error]), [['failed', 'replaced by a different file since it was listed; left alone']]);
+    assert.deepStrictEqual(
+      u.map((o) => [o.status, o.error]),
+      [['failed', 'replaced by a different file since it was listed; left alone']],
+    );
     assert.strictEqual(fs.readFileSync(path.join(d, 'swap.shm'), 'utf8'), 'new content');
   });
 
@@ -320,10 +328,16 @@ describe('manage: unlink and clear', function () {
     const f = await runCli(['unlink', '/held.npy', '--force', '--dir', d, '--json']);
     assert.strictEqual(f.code, 0, f.stderr);
     const doc = JSON.parse(f.stdout) as { outcomes: UnlinkOutcome[]; bytes: number; pendingBytes: number };
-    assert.deepStrictEqual(doc.outcomes, [{
-      name: 'held.npy', status: 'removed', error: `its RAM is not freed until python3 (pid ${h.pid}) let go`, bytes: 0, pendingBytes: alloc,
-      holders: [{ pid: h.pid, comm: 'python3', via: 'map' }],
-    }]);
+    assert.deepStrictEqual(doc.outcomes, [
+      {
+        name: 'held.npy',
+        status: 'removed',
+        error: `its RAM is not freed until python3 (pid ${h.pid}) let go`,
+        bytes: 0,
+        pendingBytes: alloc,
+        holders: [{ pid: h.pid, comm: 'python3', via: 'map' }],
+      },
+    ]);
     assert.strictEqual(doc.pendingBytes, alloc);
     changed(before, snapshot(d), ['held.npy']);
   });
@@ -336,7 +350,14 @@ describe('manage: unlink and clear', function () {
     const r = await runCli(['unlink', 'a', 'missing', 'b', '--dir', d, '--json']);
     assert.strictEqual(r.code, 1);
     const doc = JSON.parse(r.stdout) as { outcomes: UnlinkOutcome[]; bytes: number };
-    assert.deepStrictEqual(doc.outcomes.map((o) => [o.name, o.status]), [['a', 'removed'], ['missing', 'missing'], ['b', 'removed']]);
+    assert.deepStrictEqual(
+      doc.outcomes.map((o) => [o.name, o.status]),
+      [
+        ['a', 'removed'],
+        ['missing', 'missing'],
+        ['b', 'removed'],
+      ],
+    );
     assert.strictEqual(doc.bytes, 12288);
     assert.match(r.stderr, /^shm-inspector: 1 of 3 not unlinked.*\n$/);
     changed(before, snapshot(d), ['a', 'b']);
@@ -354,11 +375,20 @@ describe('manage: unlink and clear', function () {
     const before = snapshot(d);
     const part = 'part of a container file; unlink the container';
     const alone = await unlinkSegments({ dir: d, names: ['m.safetensors/w'] });
-    assert.deepStrictEqual(alone.map((o) => [o.name, o.status, o.error]), [['m.safetensors/w', 'failed', part]]);
+    assert.deepStrictEqual(
+      alone.map((o) => [o.name, o.status, o.error]),
+      [['m.safetensors/w', 'failed', part]],
+    );
     const r = await runCli(['unlink', 'm.safetensors/w', 'a', '--dir', d, '--json']);
     assert.strictEqual(r.code, 1);
     const doc = JSON.parse(r.stdout) as { outcomes: UnlinkOutcome[] };
-    assert.deepStrictEqual(doc.outcomes.map((o) => [o.name, o.status, o.error]), [['m.safetensors/w', 'failed', part], ['a', 'removed', null]]);
+    assert.deepStrictEqual(
+      doc.outcomes.map((o) => [o.name, o.status, o.error]),
+      [
+        ['m.safetensors/w', 'failed', part],
+        ['a', 'removed', null],
+      ],
+    );
     changed(before, snapshot(d), ['a']);
     const c = await clearSegments({ dir: d, names: ['m.safetensors/b', 'm.safetensors'] });
     assert.deepStrictEqual(c.removed, ['m.safetensors']);
@@ -396,7 +426,10 @@ describe('manage: unlink and clear', function () {
     const r = await runCli(['clear', '--glob', '*', '--yes', '--json', '--dir', d], NO_CAPS);
     assert.strictEqual(r.code, 1, r.stderr);
     const doc = JSON.parse(r.stdout) as ClearResult;
-    assert.deepStrictEqual(doc.failed.map((f) => f.name), ['x.shm']);
+    assert.deepStrictEqual(
+      doc.failed.map((f) => f.name),
+      ['x.shm'],
+    );
     assert.match(doc.failed[0].error, /^EACCES: permission denied/);
     const u = await runCli(['unlink', 'x.shm', '--dir', d], NO_CAPS);
     assert.strictEqual(u.code, 1);
@@ -432,6 +465,9 @@ describe('manage: unlink and clear', function () {
     await assert.rejects(unlinkSegments({ dir: d, names: ['k', '../x'] }), /is outside/);
     assert.deepStrictEqual(snapshot(d), before);
     const out = await unlinkSegments({ dir: d, names: ['k'] });
-    assert.deepStrictEqual(out.map((o) => o.status), ['removed']);
+    assert.deepStrictEqual(
+      out.map((o) => o.status),
+      ['removed'],
+    );
   });
 });

@@ -94,7 +94,10 @@ describe('manage: snapshots, creation and opens leave no wrong state', function 
     // Only a stray FILE.sha256: refused too (it would be replaced).
     const lone = path.join(disk, 'lone.bin');
     fs.writeFileSync(`${lone}.sha256`, 'mine\n');
-    assert.strictEqual((await runCli(['persist', 'p2', '--to', lone, '--dir', dir])).stderr, `shm-inspector: ${lone}.sha256 already exists; pass --force to replace it\n`);
+    assert.strictEqual(
+      (await runCli(['persist', 'p2', '--to', lone, '--dir', dir])).stderr,
+      `shm-inspector: ${lone}.sha256 already exists; pass --force to replace it\n`,
+    );
     assert.ok(!fs.existsSync(lone));
     const f = ok<{ sha256: string }>(await runCli(['persist', 'p2', '--to', to, '--dir', dir, '--force', '--json']));
     assert.ok(fs.readFileSync(to).equals(fs.readFileSync(path.join(dir, 'p2'))));
@@ -122,19 +125,27 @@ describe('manage: snapshots, creation and opens leave no wrong state', function 
     const mnt = fs.mkdtempSync(path.join(os.tmpdir(), 'shmi-snapfull-'));
     const fit = path.join(dir, 'fit_raw');
     try {
-      const out = inPrivateMounts([
-        'set -e',
-        `mount -t tmpfs -o size=1m none ${mnt}`,
-        `${process.execPath} ${CLI} persist empty_raw --to ${mnt}/snap --dir ${dir} >/dev/null`,
-        // The new data takes exactly the room that is left: FILE.sha256 (and FILE.json) find none.
-        `head -c $(( $(stat -f -c '%a * %S' ${mnt}) )) /dev/urandom > ${fit}`,
-        `${process.execPath} ${CLI} persist fit_raw --to ${mnt}/snap --dir ${dir} --force 2>&1 || echo "rc=$?"`,
-        `cd ${mnt} && sha256sum -c snap.sha256 2>&1`,
-        `stat -c '%s' ${mnt}/snap`,
-        `ls -A ${mnt}`,
-      ].join('\n'));
+      const out = inPrivateMounts(
+        [
+          'set -e',
+          `mount -t tmpfs -o size=1m none ${mnt}`,
+          `${process.execPath} ${CLI} persist empty_raw --to ${mnt}/snap --dir ${dir} >/dev/null`,
+          // The new data takes exactly the room that is left: FILE.sha256 (and FILE.json) find none.
+          `head -c $(( $(stat -f -c '%a * %S' ${mnt}) )) /dev/urandom > ${fit}`,
+          `${process.execPath} ${CLI} persist fit_raw --to ${mnt}/snap --dir ${dir} --force 2>&1 || echo "rc=$?"`,
+          `cd ${mnt} && sha256sum -c snap.sha256 2>&1`,
+          `stat -c '%s' ${mnt}/snap`,
+          `ls -A ${mnt}`,
+        ].join('\n'),
+      );
       const lines = out.trim().split('\n');
-      assert.match(lines[0], new RegExp(`^shm-inspector: ${mnt} ran out of room while writing snap \\(\\d+ bytes \\([\\d.]+ [KM]iB\\)\\); snap, snap.sha256 and snap.json are untouched$`), out);
+      assert.match(
+        lines[0],
+        new RegExp(
+          `^shm-inspector: ${mnt} ran out of room while writing snap \\(\\d+ bytes \\([\\d.]+ [KM]iB\\)\\); snap, snap.sha256 and snap.json are untouched$`,
+        ),
+        out,
+      );
       assert.deepStrictEqual(lines.slice(1), ['rc=1', 'snap: OK', '0', 'snap', 'snap.json', 'snap.sha256'], out);
     } finally {
       fs.rmdirSync(mnt);
@@ -183,11 +194,20 @@ describe('manage: snapshots, creation and opens leave no wrong state', function 
       if (isOld[0] === false) assert.ok(!isOld[1] && !isOld[2], `${label}: new data only after the new checksum and sidecar`);
       if (isOld[1] === false) assert.ok(!isOld[2], `${label}: a new checksum only after the new sidecar`);
       const name = `restored_${path.basename(path.dirname(file))}`;
-      const listed = fs.readdirSync(dir).filter((n) => !n.startsWith('.shmi-')).sort();
+      const listed = fs
+        .readdirSync(dir)
+        .filter((n) => !n.startsWith('.shmi-'))
+        .sort();
       const r = await runCli(['restore', file, '--name', name, '--dir', dir, '--json']);
       if (r.code !== 0) {
         assert.match(r.stderr, /checksum mismatch|describes other bytes/, `${label}: ${r.stderr}`);
-        assert.deepStrictEqual(fs.readdirSync(dir).filter((n) => !n.startsWith('.shmi-')).sort(), listed);
+        assert.deepStrictEqual(
+          fs
+            .readdirSync(dir)
+            .filter((n) => !n.startsWith('.shmi-'))
+            .sort(),
+          listed,
+        );
         assert.ok(isOld.includes(false) && isOld.includes(true), `${label}: only a mixed snapshot is refused`);
         return 'refused';
       }
@@ -221,8 +241,29 @@ describe('manage: snapshots, creation and opens leave no wrong state', function 
         const file = freshOld();
         const watched = step === 1 ? `${file}.json` : step === 2 ? `${file}.sha256` : file;
         const ino = fs.statSync(watched).ino;
-        const tracer = spawn('strace', ['-f', '-qq', '-o', '/dev/null', '-e', 'trace=rename,renameat,renameat2', '-e', 'inject=rename,renameat,renameat2:delay_exit=400000',
-          process.execPath, CLI, 'persist', 'kill_new', '--to', file, '--dir', dir, '--force'], { stdio: 'ignore' });
+        const tracer = spawn(
+          'strace',
+          [
+            '-f',
+            '-qq',
+            '-o',
+            '/dev/null',
+            '-e',
+            'trace=rename,renameat,renameat2',
+            '-e',
+            'inject=rename,renameat,renameat2:delay_exit=400000',
+            process.execPath,
+            CLI,
+            'persist',
+            'kill_new',
+            '--to',
+            file,
+            '--dir',
+            dir,
+            '--force',
+          ],
+          { stdio: 'ignore' },
+        );
         const deadline = Date.now() + 60_000;
         while (fs.statSync(watched).ino === ino) {
           assert.ok(Date.now() < deadline, `rename ${step} never happened`);
@@ -285,7 +326,10 @@ describe('manage: snapshots, creation and opens leave no wrong state', function 
     assert.ok(fs.lstatSync(`${to}.json`).isFIFO(), 'a FIFO that is not our sidecar is left alone');
     const snapFifo = path.join(disk, 'snap_fifo');
     execFileSync('mkfifo', [snapFifo]);
-    assert.strictEqual((await runCliSoon(['restore', snapFifo, '--dir', dir])).stderr, `shm-inspector: ${snapFifo}: a FIFO (named pipe), not a regular file; not read\n`);
+    assert.strictEqual(
+      (await runCliSoon(['restore', snapFifo, '--dir', dir])).stderr,
+      `shm-inspector: ${snapFifo}: a FIFO (named pipe), not a regular file; not read\n`,
+    );
     assert.ok(Date.now() - started < 30_000);
     const proc = await runCliSoon(['restore', '/proc/self/status', '--name', 'proc_status', '--dir', dir]);
     assert.strictEqual(proc.stderr, 'shm-inspector: /proc/self/status: a /proc file, whose size is not its content; copy it to a regular file first\n');
@@ -305,7 +349,13 @@ describe('manage: snapshots, creation and opens leave no wrong state', function 
       assert.ok(Array.isArray(JSON.parse(r.stdout).segments));
       fs.writeFileSync(path.join(dir, 'p8'), 'x'.repeat(64));
       const set = setInterpretation(await identityOf(dir, 'p8'), { dtype: '<f4', shape: [16], offset: 0, order: 'C' }, file);
-      const settled = await Promise.race([set.then(() => 'set', (e: Error) => e.message), sleep(10_000).then(() => 'still blocked after 10 s')]);
+      const settled = await Promise.race([
+        set.then(
+          () => 'set',
+          (e: Error) => e.message,
+        ),
+        sleep(10_000).then(() => 'still blocked after 10 s'),
+      ]);
       assert.strictEqual(settled, `${file}: a FIFO (named pipe), not a regular file; not read`);
     } finally {
       fs.rmSync(cfg, { recursive: true, force: true });
@@ -314,7 +364,9 @@ describe('manage: snapshots, creation and opens leave no wrong state', function 
 
   it('SIGKILL during create of a 256 MiB random segment: nothing under its name (the hidden temp is not listed)', async () => {
     const name = 'killed_create';
-    const child = spawn(process.execPath, [CLI, 'create', name, '--dtype', 'u1', '--shape', String(256 << 20), '--fill', 'random', '--dir', dir], { stdio: 'ignore' });
+    const child = spawn(process.execPath, [CLI, 'create', name, '--dtype', 'u1', '--shape', String(256 << 20), '--fill', 'random', '--dir', dir], {
+      stdio: 'ignore',
+    });
     const t0 = Date.now();
     for (;;) {
       const made = [...temps(dir), ...(fs.existsSync(path.join(dir, name)) ? [name] : [])].map((n) => path.join(dir, n));
@@ -328,7 +380,11 @@ describe('manage: snapshots, creation and opens leave no wrong state', function 
     const left = temps(dir);
     assert.ok(left.length === 1 && /^\.shmi-\d+-[0-9a-f]{12}\.tmp$/.test(left[0]), left.join(', '));
     const listed = ok<{ segments: { name: string }[] }>(await runCli(['list', '--dir', dir, '--json'])).segments.map((s) => s.name);
-    assert.deepStrictEqual(listed.filter((n) => n.includes('.shmi-')), [], 'the temp is never listed');
+    assert.deepStrictEqual(
+      listed.filter((n) => n.includes('.shmi-')),
+      [],
+      'the temp is never listed',
+    );
     for (const n of left) fs.unlinkSync(path.join(dir, n));
   });
 
@@ -347,7 +403,10 @@ describe('manage: snapshots, creation and opens leave no wrong state', function 
     make(`.shmi-${process.pid}-0123456789ad.tmp`, true);
     make(`.shmi-rm-${deadPid}-x`, true);
     ok(await runCli(['create', 'after_kill', '--dtype', 'u1', '--shape', '4', '--dir', sweepDir, '--json']));
-    assert.deepStrictEqual(fs.readdirSync(sweepDir).sort(), [`.shmi-${deadPid}-0123456789ac.tmp`, `.shmi-${process.pid}-0123456789ad.tmp`, `.shmi-rm-${deadPid}-x`, 'after_kill'].sort());
+    assert.deepStrictEqual(
+      fs.readdirSync(sweepDir).sort(),
+      [`.shmi-${deadPid}-0123456789ac.tmp`, `.shmi-${process.pid}-0123456789ad.tmp`, `.shmi-rm-${deadPid}-x`, 'after_kill'].sort(),
+    );
     make(`.shmi-${deadPid}-0123456789ae.tmp`, true);
     fs.writeFileSync(path.join(dir, 'p7'), 'x');
     ok(await runCli(['persist', 'p7', '--to', path.join(sweepDir, 'p7.bin'), '--dir', dir, '--json']));
@@ -363,7 +422,10 @@ describe('manage: snapshots, creation and opens leave no wrong state', function 
     fs.writeFileSync(path.join(dir, 'joblib_memmapping_folder_t', 'real.pkl'), 'x');
     const cat = ok<{ segments: { name: string; children: { name: string }[] | null }[] }>(await runCli(['list', '--dir', dir, '--json']));
     const names = cat.segments.flatMap((s) => [s.name, ...(s.children ?? []).map((c) => c.name)]);
-    assert.deepStrictEqual(names.filter((n) => n.includes('.shmi-')), []);
+    assert.deepStrictEqual(
+      names.filter((n) => n.includes('.shmi-')),
+      [],
+    );
     assert.ok(names.includes('joblib_memmapping_folder_t/real.pkl'));
     const c = await runCli(['create', '.shmi-99-0123456789ab.tmp', '--dtype', 'u1', '--shape', '3', '--dir', dir]);
     assert.strictEqual(c.code, 2);

@@ -70,7 +70,11 @@ describe('mapped views: the inspected file, read without allocating (mapview)', 
     // on b's bytes reads 0 and 2.125 (mean 1.0625); b's header on a's bytes reads 0.0078125 (not 3).
     python('import numpy as np, sys; np.save(sys.argv[1], np.ones((1024, 1024), "<f4")); np.save(sys.argv[2], np.full((512, 1024), 3.0, "<f8"))', [a, b]);
     assert.strictEqual(fs.statSync(a).size, fs.statSync(b).size);
-    const swapper = spawn(PYTHON, ['-c', `
+    const swapper = spawn(
+      PYTHON,
+      [
+        '-c',
+        `
 import ctypes, os, sys, time
 libc = ctypes.CDLL(None, use_errno=True)
 AT_FDCWD, RENAME_EXCHANGE = -100, 2
@@ -80,7 +84,12 @@ while True:
     if libc.renameat2(AT_FDCWD, a, AT_FDCWD, b, RENAME_EXCHANGE) != 0:
         sys.exit("renameat2: " + os.strerror(ctypes.get_errno()))
     time.sleep(0.0003)
-`, a, b], { stdio: ['ignore', 'pipe', 'inherit'] });
+`,
+        a,
+        b,
+      ],
+      { stdio: ['ignore', 'pipe', 'inherit'] },
+    );
     try {
       await new Promise<void>((resolve, reject) => {
         swapper.stdout!.once('data', () => resolve());
@@ -121,7 +130,10 @@ while True:
       const source = new FileSource(a);
       const first = await source.load(null);
       fs.renameSync(path.join(dir, 'b.npy'), a);
-      await assert.rejects(openView(first.path, first.identity), (e: Error) => viewErrorCode(e) === 'CHANGED' && /replaced by another file since it was inspected/.test(e.message));
+      await assert.rejects(
+        openView(first.path, first.identity),
+        (e: Error) => viewErrorCode(e) === 'CHANGED' && /replaced by another file since it was inspected/.test(e.message),
+      );
       const again = await source.load(null);
       assert.deepStrictEqual(again.layout.shape, [4, 4]);
       const view = await openView(again.path, again.identity);
@@ -140,7 +152,8 @@ while True:
     // numpy's open_memmap writes the header and the last byte; 64 rows of data are written at row 1000 (pwrite: no other page).
     const rows = 16384;
     const cols = 16384;
-    python(`
+    python(
+      `
 import numpy as np, os, sys
 p = sys.argv[1]
 m = np.lib.format.open_memmap(p, mode="w+", dtype="<f4", shape=(${rows}, ${cols}))
@@ -150,7 +163,9 @@ data = (np.arange(64 * ${cols}) % 1000 + 1).astype("<f4")
 fd = os.open(p, os.O_WRONLY)
 os.pwrite(fd, data.tobytes(), off + 1000 * ${cols} * 4)
 os.close(fd)
-`, [p]);
+`,
+      [p],
+    );
     const blocks = () => fs.statSync(p).blocks;
     const before = blocks();
     assert.ok(before * 512 < 8 << 20, `the fixture is sparse (${before * 512} bytes allocated)`);
@@ -239,7 +254,8 @@ os.close(fd)
     const cap = Math.floor(Number(fs.readFileSync('/proc/sys/vm/max_map_count', 'utf8')) / 8);
     const pages = 2 * (cap + 500);
     // Every other page holds data (ones): a page-sized hole between each two.
-    python(`
+    python(
+      `
 import numpy as np, os, sys
 fd = os.open(sys.argv[1], os.O_WRONLY | os.O_CREAT, 0o600)
 os.ftruncate(fd, ${pages} * 4096)
@@ -247,7 +263,9 @@ one = np.ones(1024, "<f4").tobytes()
 for k in range(0, ${pages}, 2):
     os.pwrite(fd, one, k * 4096)
 os.close(fd)
-`, [p]);
+`,
+      [p],
+    );
     const before = fs.statSync(p).blocks;
     const view = await openView(p);
     try {
@@ -269,19 +287,21 @@ os.close(fd)
       // 4096 x 4096 x 16384 float32 = 1 TiB; slice 8 (256 MiB) holds 16384 twos at 1 MiB into it.
       const dims = '--dtype f4 --shape 4096,4096,16384 --index 8';
       const used = `df -B1 --output=used ${mnt} | tail -1`;
-      const { code, out } = await inOwnMountNs([
-        'set -e',
-        `mount -t tmpfs -o size=64m none ${mnt}`,
-        `truncate -s 1T ${mnt}/big`,
-        `${PYTHON} -c 'import numpy as np, os; fd = os.open("${mnt}/big", os.O_WRONLY); os.pwrite(fd, np.full(16384, 2, "<f4").tobytes(), 2**31 + 2**20)'`,
-        `echo "before=$(${used})"`,
-        `echo "stats=$(${process.execPath} ${CLI} stats big --dir ${mnt} ${dims} --json 2>&1)"`,
-        `${process.execPath} ${CLI} render big --dir ${mnt} ${dims} --mode strided --out ${mnt}.png --json >/dev/null`,
-        `${process.execPath} ${CLI} render big --dir ${mnt} ${dims} --mode max --window 0:64,: --out ${mnt}.png --json >/dev/null`,
-        `echo "after=$(${used})"`,
-        `echo "blocks=$(stat -c %b ${mnt}/big)"`,
-        `umount ${mnt}`,
-      ].join('\n'));
+      const { code, out } = await inOwnMountNs(
+        [
+          'set -e',
+          `mount -t tmpfs -o size=64m none ${mnt}`,
+          `truncate -s 1T ${mnt}/big`,
+          `${PYTHON} -c 'import numpy as np, os; fd = os.open("${mnt}/big", os.O_WRONLY); os.pwrite(fd, np.full(16384, 2, "<f4").tobytes(), 2**31 + 2**20)'`,
+          `echo "before=$(${used})"`,
+          `echo "stats=$(${process.execPath} ${CLI} stats big --dir ${mnt} ${dims} --json 2>&1)"`,
+          `${process.execPath} ${CLI} render big --dir ${mnt} ${dims} --mode strided --out ${mnt}.png --json >/dev/null`,
+          `${process.execPath} ${CLI} render big --dir ${mnt} ${dims} --mode max --window 0:64,: --out ${mnt}.png --json >/dev/null`,
+          `echo "after=$(${used})"`,
+          `echo "blocks=$(stat -c %b ${mnt}/big)"`,
+          `umount ${mnt}`,
+        ].join('\n'),
+      );
       assert.strictEqual(code, 0, out);
       const r = reports(out);
       const s = r.stats as StatsDoc;
@@ -301,7 +321,9 @@ os.close(fd)
     if (!isRoot) this.skip();
     const mnt = fs.mkdtempSync(path.join(os.tmpdir(), 'shmi-full-'));
     const script = path.join(mnt + '.js');
-    fs.writeFileSync(script, `
+    fs.writeFileSync(
+      script,
+      `
 const fs = require('fs');
 const { execFileSync } = require('child_process');
 const { openView } = require(${JSON.stringify(NATIVE_JS)});
@@ -328,7 +350,8 @@ const outcome = (p) => p.then((s) => ({ max: s.max, mean: s.mean }), (e) => ({ c
   out('blocks', fs.statSync(f).blocks);
   v.close();
 })().catch((e) => { console.log('crash', e); process.exit(3); });
-`);
+`,
+    );
     try {
       const { code, out } = await inOwnMountNs(`set -e\nmount -t tmpfs -o size=4m none ${mnt}\n${process.execPath} ${script} ${mnt}\numount ${mnt}`);
       assert.strictEqual(code, 0, out);
@@ -337,7 +360,10 @@ const outcome = (p) => p.then((s) => ({ max: s.max, mean: s.mean }), (e) => ({ c
       assert.strictEqual(r.filler, 'ENOSPC');
       const full = r.full as { code: string; message: string };
       assert.strictEqual(full.code, 'NOSPACE', out);
-      assert.match(full.message, /^the file system holding the segment is full \(\d+ of 4194304 bytes free\): reading the hole at offset 26\d{4} needed a new page \(SIGBUS caught\); the segment did not shrink/);
+      assert.match(
+        full.message,
+        /^the file system holding the segment is full \(\d+ of 4194304 bytes free\): reading the hole at offset 26\d{4} needed a new page \(SIGBUS caught\); the segment did not shrink/,
+      );
       assert.strictEqual(r.refreshed, 1);
       assert.deepStrictEqual(r.afterRefresh, { max: 1, mean: 0.75 });
       const shrunk = r.shrunk as { code: string; message: string };

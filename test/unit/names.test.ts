@@ -19,7 +19,10 @@ import { PYTHON } from '../fixtures/segments';
 
 /** Raw names of the directory, as bytes (hex), through a Buffer readdir. */
 function rawNames(dir: string): string[] {
-  return fs.readdirSync(dir, { encoding: 'buffer' }).map((b) => b.toString('hex')).sort();
+  return fs
+    .readdirSync(dir, { encoding: 'buffer' })
+    .map((b) => b.toString('hex'))
+    .sort();
 }
 
 /** Runs Python with `dir` as sys.argv[1] (bytes: os.fsencode). */
@@ -148,7 +151,11 @@ describe('names: hostile and non-UTF-8 names through the CLI', function () {
     python("np.save(open(d + b'/held.npy', 'wb'), np.zeros(8))", dir);
     const child = spawn(
       PYTHON,
-      ['-c', "import mmap,sys\nopen('/proc/self/comm','w').write('ev\\x1b[31m\\x9b2J')\nf=open(sys.argv[1],'rb')\nm=mmap.mmap(f.fileno(),0,prot=mmap.PROT_READ)\nprint('ready',flush=True)\nsys.stdin.read()", `${dir}/held.npy`],
+      [
+        '-c',
+        "import mmap,sys\nopen('/proc/self/comm','w').write('ev\\x1b[31m\\x9b2J')\nf=open(sys.argv[1],'rb')\nm=mmap.mmap(f.fileno(),0,prot=mmap.PROT_READ)\nprint('ready',flush=True)\nsys.stdin.read()",
+        `${dir}/held.npy`,
+      ],
       { stdio: ['pipe', 'pipe', 'inherit'] },
     );
     procs.push(child);
@@ -164,12 +171,12 @@ describe('names: hostile and non-UTF-8 names through the CLI', function () {
   });
 
   it("a Latin-1 name (b'caf\\xe9') is listed, inspected, read, persisted, unlinked and cleared by its escaped name", async () => {
-    python(
-      "for n in [b'caf\\xe9.npy', b'caf\\xe9_2', b'keep']:\n    np.save(open(d + b'/' + n, 'wb'), np.arange(12, dtype='<i4').reshape(3, 4))",
-      dir,
-    );
+    python("for n in [b'caf\\xe9.npy', b'caf\\xe9_2', b'keep']:\n    np.save(open(d + b'/' + n, 'wb'), np.arange(12, dtype='<i4').reshape(3, 4))", dir);
     const cat = json<Catalog>(await cli(['list', '--json', '--dir', dir]));
-    assert.deepStrictEqual(cat.segments.map((s) => s.name), ['caf\\xe9.npy', 'caf\\xe9_2', 'keep']);
+    assert.deepStrictEqual(
+      cat.segments.map((s) => s.name),
+      ['caf\\xe9.npy', 'caf\\xe9_2', 'keep'],
+    );
     assert.strictEqual(cat.segments[0].nameBytes, hex('caf\xe9.npy'));
     const seg = json<Segment>(await cli(['inspect', 'caf\\xe9.npy', '--dir', dir, '--json']));
     assert.deepStrictEqual([seg.name, seg.format, seg.dtype, seg.shape], ['caf\\xe9.npy', 'npy', '<i4', [3, 4]]);
@@ -186,7 +193,10 @@ describe('names: hostile and non-UTF-8 names through the CLI', function () {
     assert.strictEqual(execFileSync(PYTHON, ['-c', 'import numpy as np,sys; print(np.load(sys.argv[1]).sum())', out], { encoding: 'utf8' }).trim(), '66');
 
     const u = json<{ outcomes: { name: string; status: string }[] }>(await cli(['unlink', 'caf\\xe9.npy', '--dir', dir, '--json']));
-    assert.deepStrictEqual(u.outcomes.map((o) => [o.name, o.status]), [['caf\\xe9.npy', 'removed']]);
+    assert.deepStrictEqual(
+      u.outcomes.map((o) => [o.name, o.status]),
+      [['caf\\xe9.npy', 'removed']],
+    );
     assert.deepStrictEqual(rawNames(dir), [hex('caf\xe9_2'), hex('keep')].sort());
 
     const plan = await cli(['clear', '--glob', 'caf\\xe9*', '--dir', dir]);
@@ -200,11 +210,14 @@ describe('names: hostile and non-UTF-8 names through the CLI', function () {
   it('two names that differ only in bytes that are not UTF-8 stay two rows, each removable on its own', async () => {
     python("for n in [b'x\\xff', b'x\\xfe', b'x\\\\xff']:\n    open(d + b'/' + n, 'wb').write(b'1234')", dir);
     const cat = json<Catalog>(await cli(['list', '--json', '--dir', dir]));
-    assert.deepStrictEqual(cat.segments.map((s) => [s.name, s.nameBytes]), [
-      ['x\\\\xff', hex('x\\xff')],
-      ['x\\xfe', hex('x\xfe')],
-      ['x\\xff', hex('x\xff')],
-    ]);
+    assert.deepStrictEqual(
+      cat.segments.map((s) => [s.name, s.nameBytes]),
+      [
+        ['x\\\\xff', hex('x\\xff')],
+        ['x\\xfe', hex('x\xfe')],
+        ['x\\xff', hex('x\xff')],
+      ],
+    );
     const human = await cli(['list', '--dir', dir]);
     assert.strictEqual(human.stdout.split('\n').filter((l) => l.startsWith('x\\')).length, 3, human.stdout);
     json(await cli(['unlink', 'x\\xff', '--dir', dir, '--json']));
@@ -221,10 +234,13 @@ describe('names: hostile and non-UTF-8 names through the CLI', function () {
     assert.ok(!CONTROL.test(r.stdout), JSON.stringify(r.stdout));
     assert.match(r.stdout, /^ {2}w\\x1b\[31m\\x0ax +8 B/m);
     const cat = json<Catalog>(await cli(['list', '--json', '--dir', dir]));
-    assert.deepStrictEqual(cat.segments[0].children!.map((c) => [c.name, c.nameBytes]), [
-      ['m.safetensors/w\\x1b[31m\\x0ax', hex('m.safetensors/w\x1b[31m\nx')],
-      ['m.safetensors/ok', undefined],
-    ]);
+    assert.deepStrictEqual(
+      cat.segments[0].children!.map((c) => [c.name, c.nameBytes]),
+      [
+        ['m.safetensors/w\\x1b[31m\\x0ax', hex('m.safetensors/w\x1b[31m\nx')],
+        ['m.safetensors/ok', undefined],
+      ],
+    );
     for (const t of ['w\\x1b[31m\\x0ax', 'w\x1b[31m\nx']) {
       const st = json<{ max: number }>(await cli(['stats', 'm.safetensors', '--tensor', t, '--dir', dir, '--json']));
       assert.strictEqual(st.max, 2);
@@ -234,14 +250,21 @@ describe('names: hostile and non-UTF-8 names through the CLI', function () {
   it('a deleted segment whose name is not UTF-8 keeps its bytes: listed once by its spelling, persisted through its holder', async () => {
     const child = spawn(
       PYTHON,
-      ['-c', "import mmap,os,sys\nimport numpy as np\np = os.fsencode(sys.argv[1]) + b'/d\\xe9l\\xff'\nnp.save(open(p, 'wb'), np.arange(5.0))\nf=open(p,'rb')\nm=mmap.mmap(f.fileno(),0,prot=mmap.PROT_READ)\nos.unlink(p)\nprint('ready',flush=True)\nsys.stdin.read()", dir],
+      [
+        '-c',
+        "import mmap,os,sys\nimport numpy as np\np = os.fsencode(sys.argv[1]) + b'/d\\xe9l\\xff'\nnp.save(open(p, 'wb'), np.arange(5.0))\nf=open(p,'rb')\nm=mmap.mmap(f.fileno(),0,prot=mmap.PROT_READ)\nos.unlink(p)\nprint('ready',flush=True)\nsys.stdin.read()",
+        dir,
+      ],
       { stdio: ['pipe', 'pipe', 'inherit'] },
     );
     procs.push(child);
     await new Promise<void>((resolve) => child.stdout!.once('data', () => resolve()));
     const cat = json<Catalog>(await cli(['list', '--json', '--dir', dir]));
     const del = cat.segments.filter((s) => s.deleted);
-    assert.deepStrictEqual(del.map((s) => [s.name, s.nameBytes, s.path, s.format]), [['d\\xe9l\\xff', hex('d\xe9l\xff'), `${dir}/d\\xe9l\\xff`, 'npy']]);
+    assert.deepStrictEqual(
+      del.map((s) => [s.name, s.nameBytes, s.path, s.format]),
+      [['d\\xe9l\\xff', hex('d\xe9l\xff'), `${dir}/d\\xe9l\\xff`, 'npy']],
+    );
     const out = path.join(configDir, 'del.npy');
     json(await cli(['persist', 'd\\xe9l\\xff', '--pid', String(child.pid), '--to', out, '--dir', dir, '--json']));
     assert.strictEqual(execFileSync(PYTHON, ['-c', 'import numpy as np,sys; print(np.load(sys.argv[1]).sum())', out], { encoding: 'utf8' }).trim(), '10.0');
@@ -252,14 +275,20 @@ describe('names: hostile and non-UTF-8 names through the CLI', function () {
   it('an entry named like another kind (sysv:, memfd:, anon:, ns:) is written ./NAME, and is addressed and removed so', async () => {
     python("np.save(open(d + b'/sysv:7.npy', 'wb'), np.ones(3))\nos.mkdir(d + b'/anon:x')\nnp.save(open(d + b'/anon:x/a.npy', 'wb'), np.ones(2))", dir);
     const cat = json<Catalog>(await cli(['list', '--json', '--dir', dir]));
-    assert.deepStrictEqual(cat.segments.map((s) => [s.name, s.path, s.nameBytes]), [
-      ['./anon:x', `${dir}/anon:x`, undefined],
-      ['./sysv:7.npy', `${dir}/sysv:7.npy`, undefined],
-    ]);
+    assert.deepStrictEqual(
+      cat.segments.map((s) => [s.name, s.path, s.nameBytes]),
+      [
+        ['./anon:x', `${dir}/anon:x`, undefined],
+        ['./sysv:7.npy', `${dir}/sysv:7.npy`, undefined],
+      ],
+    );
     assert.strictEqual(cat.segments[0].children![0].name, './anon:x/a.npy');
     assert.deepStrictEqual(json<Segment>(await cli(['inspect', './anon:x/a.npy', '--dir', dir, '--json'])).shape, [2]);
     const u = json<{ outcomes: { name: string; status: string }[] }>(await cli(['unlink', './sysv:7.npy', '--dir', dir, '--json']));
-    assert.deepStrictEqual(u.outcomes.map((o) => [o.name, o.status]), [['./sysv:7.npy', 'removed']]);
+    assert.deepStrictEqual(
+      u.outcomes.map((o) => [o.name, o.status]),
+      [['./sysv:7.npy', 'removed']],
+    );
     assert.deepStrictEqual(rawNames(dir), [hex('anon:x')]);
   });
 
@@ -268,7 +297,10 @@ describe('names: hostile and non-UTF-8 names through the CLI', function () {
     const cat = await listCatalog({ dirs: [dir], holders: false });
     const folder = cat.segments.find((s) => s.format === 'directory')!;
     assert.strictEqual(folder.name, 'f\\xe9');
-    assert.deepStrictEqual(folder.children!.map((c) => [c.name, c.format, c.path]), [['f\\xe9/a\\xff.npy', 'npy', `${dir}/f\\xe9/a\\xff.npy`]]);
+    assert.deepStrictEqual(
+      folder.children!.map((c) => [c.name, c.format, c.path]),
+      [['f\\xe9/a\\xff.npy', 'npy', `${dir}/f\\xe9/a\\xff.npy`]],
+    );
     const seg = json<Segment>(await cli(['inspect', 'f\\xe9/a\\xff.npy', '--dir', dir, '--json']));
     assert.deepStrictEqual(seg.shape, [3]);
   });

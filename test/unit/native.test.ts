@@ -95,10 +95,7 @@ describe('native addon (real, on segments numpy wrote)', () => {
     try {
       fs.truncateSync(path, 1000);
       const slice = resolveSlice({ dtype: '<f4', shape: [64, 64], fortranOrder: false, dataOffset: 128 });
-      await assert.rejects(
-        view.reduce({ ...slice, r0: 0, r1: 64, c0: 0, c1: 64, gridHeight: 8, gridWidth: 8, mode: 'mean' }),
-        /shrank/,
-      );
+      await assert.rejects(view.reduce({ ...slice, r0: 0, r1: 64, c0: 0, c1: 64, gridHeight: 8, gridWidth: 8, mode: 'mean' }), /shrank/);
     } finally {
       view.close();
     }

@@ -60,11 +60,7 @@ describe('number formatter', () => {
 
   it('stats on a terminal prints the numbers numpy has', async () => {
     const seg = jar.name('shmi_numbers', '.npy');
-    execFileSync(PYTHON, [
-      '-c',
-      'import numpy as np, sys; np.save(sys.argv[1], np.array([1.4075229870513795e-10, 1.2345e20, 1e20, -2.5e-7]))',
-      seg.path,
-    ]);
+    execFileSync(PYTHON, ['-c', 'import numpy as np, sys; np.save(sys.argv[1], np.array([1.4075229870513795e-10, 1.2345e20, 1e20, -2.5e-7]))', seg.path]);
     const r = await runCli(['stats', seg.name]);
     assert.strictEqual(r.code, 0, r.stderr);
     const row = (k: string) => new RegExp(`^${k}\\s+(\\S+)$`, 'm').exec(r.stdout)?.[1];

@@ -51,7 +51,10 @@ describe('processes: memory, fork families, copied since fork (real Python famil
     const f = r.families.find((x) => x.root === fam.info.pid);
     assert.ok(f, 'a family rooted at the parent');
     const forked = ['read', 'iterate', `write:${N_PAGES}`, 'idle'].map((x) => fam.worker(x));
-    assert.deepStrictEqual([...f.members].sort((a, b) => a - b), [fam.info.pid, ...forked].sort((a, b) => a - b));
+    assert.deepStrictEqual(
+      [...f.members].sort((a, b) => a - b),
+      [fam.info.pid, ...forked].sort((a, b) => a - b),
+    );
     assert.strictEqual(f.members[0], fam.info.pid, 'the root first');
     // The exec'd child (now `sleep`) and the spawned interpreter (same executable, new address space) are no forked children.
     const all = await scanProcesses();
@@ -69,9 +72,18 @@ describe('processes: memory, fork families, copied since fork (real Python famil
     assert.ok(all.zombies >= 1, 'zombies counted');
     // Sums: true RAM is the members' PSS, rssSum what top adds up, children's figures summed.
     const members = f.members.map((m) => proc(r, m));
-    assert.strictEqual(f.trueBytes, members.reduce((s, m) => s + m.pss, 0));
-    assert.strictEqual(f.rssSum, members.reduce((s, m) => s + m.rss, 0));
-    assert.strictEqual(f.copiedBytes, members.slice(1).reduce((s, m) => s + m.inherited!.copiedBytes, 0));
+    assert.strictEqual(
+      f.trueBytes,
+      members.reduce((s, m) => s + m.pss, 0),
+    );
+    assert.strictEqual(
+      f.rssSum,
+      members.reduce((s, m) => s + m.rss, 0),
+    );
+    assert.strictEqual(
+      f.copiedBytes,
+      members.slice(1).reduce((s, m) => s + m.inherited!.copiedBytes, 0),
+    );
     assert.ok(f.rssSum > f.trueBytes * 2, `top's sum ${f.rssSum} counts the shared array once per worker (true ${f.trueBytes})`);
   });
 
@@ -109,7 +121,7 @@ describe('processes: memory, fork families, copied since fork (real Python famil
     // The array's range shows the writer's copies.
     const a0 = fam.info.arrayAddress + fam.info.arrayBytes / 2;
     const arrRange = inh(`write:${N_PAGES}`).ranges!.find((g) => g.start <= a0 && a0 < g.end);
-    assert.ok(arrRange && arrRange.copiedBytes >= N_PAGES * page, 'the copies are in the array\'s range');
+    assert.ok(arrRange && arrRange.copiedBytes >= N_PAGES * page, "the copies are in the array's range");
     const f = r.families[0];
     assert.strictEqual(f.exact, true);
     const e = explainFamily(f, new Map(r.processes.map((p) => [p.pid, p])));
@@ -150,7 +162,12 @@ describe('processes: memory, fork families, copied since fork (real Python famil
     const kid = proc(r, fam.worker('idle'));
     for (const k of ['pid', 'ppid', 'comm', 'cmdline', 'rss', 'pss', 'uss', 'swap']) assert.ok(k in kid, `process.${k}`);
     assert.ok(Array.isArray(kid.cmdline));
-    assert.deepStrictEqual(Object.keys(kid.inherited!).filter((k) => ['sharedBytes', 'copiedBytes', 'exact'].includes(k)).sort(), ['copiedBytes', 'exact', 'sharedBytes']);
+    assert.deepStrictEqual(
+      Object.keys(kid.inherited!)
+        .filter((k) => ['sharedBytes', 'copiedBytes', 'exact'].includes(k))
+        .sort(),
+      ['copiedBytes', 'exact', 'sharedBytes'],
+    );
     assert.strictEqual(kid.inherited!.exact, false);
     assert.strictEqual(proc(r, fam.info.pid).inherited, undefined, 'the root inherited nothing');
   });
@@ -161,9 +178,19 @@ describe('processes: memory, fork families, copied since fork (real Python famil
     const lines = run.stdout.split('\n');
     const head = lines.find((l) => l.startsWith('PID'))!;
     assert.match(head, /^PID\s+RSS\s+PSS\s+USS\s+SHARED\s+COPIED\s+COMMAND$/);
-    assert.ok(lines.some((l) => l.startsWith(String(fam.info.pid))), 'root row');
-    for (const role of ['read', 'idle']) assert.ok(lines.some((l) => new RegExp(`^[├└]─ ${fam.worker(role)} `).test(l)), `${role} under the root`);
-    assert.ok(lines.some((l) => l.startsWith('= family')), 'family total row');
+    assert.ok(
+      lines.some((l) => l.startsWith(String(fam.info.pid))),
+      'root row',
+    );
+    for (const role of ['read', 'idle'])
+      assert.ok(
+        lines.some((l) => new RegExp(`^[├└]─ ${fam.worker(role)} `).test(l)),
+        `${role} under the root`,
+      );
+    assert.ok(
+      lines.some((l) => l.startsWith('= family')),
+      'family total row',
+    );
     // Columns line up: every row's RSS ends where the header's RSS ends.
     const end = head.indexOf('RSS') + 3;
     for (const l of lines.filter((x) => /^[├└]─ \d+/.test(x))) assert.match(l.slice(end - 3, end), /iB$| B$/);
@@ -199,9 +226,12 @@ describe('processes: memory, fork families, copied since fork (real Python famil
     // The middle of the array (its first page may sit in a mapping of its own, split by the kernel).
     const mid = fam.info.arrayAddress + fam.info.arrayBytes / 2;
     const arr = heap.mappings.find((m) => m.start <= mid && mid < m.end)!;
-    assert.ok(arr.rss >= fam.info.arrayBytes * 0.98 && arr.shared >= fam.info.arrayBytes * 0.9, 'the array\'s mapping is resident and shared with the workers');
+    assert.ok(arr.rss >= fam.info.arrayBytes * 0.98 && arr.shared >= fam.info.arrayBytes * 0.9, "the array's mapping is resident and shared with the workers");
     const libs = groups.find((g) => g.kind === 'library')!;
-    assert.ok(libs.mappings.some((m) => /libpython|python3/.test(m.path)), 'the interpreter');
+    assert.ok(
+      libs.mappings.some((m) => /libpython|python3/.test(m.path)),
+      'the interpreter',
+    );
     assert.ok(groups.some((g) => g.kind === 'stack'));
     await assert.rejects(processMappings(4194304), /exited|No such/);
   });
@@ -233,20 +263,20 @@ print('ready',flush=True); sys.stdin.read()`;
     const m = shm.mappings.find((x) => x.path === seg.path)!;
     assert.ok(m, 'the segment is in the shared-memory group');
     assert.strictEqual(m.ino, st.ino);
-    assert.strictEqual(m.dev, st.dev, 'the device matches the catalog\'s st_dev (links the row to its segment)');
+    assert.strictEqual(m.dev, st.dev, "the device matches the catalog's st_dev (links the row to its segment)");
     assert.strictEqual(m.rss, 5 * MiB);
     const [res] = await segmentResidency(st.dev, st.ino, [c.pid!]);
     assert.deepStrictEqual({ pid: res.pid, rss: res.rss }, { pid: c.pid, rss: 5 * MiB });
     c.stdin!.end();
   });
 
-  it('a family in another PID namespace (unshare -p -f --mount-proc) is found with this namespace\'s PIDs', async function () {
+  it("a family in another PID namespace (unshare -p -f --mount-proc) is found with this namespace's PIDs", async function () {
     if (process.getuid?.() !== 0) this.skip();
     const f = await startFamily(8, 1000, ['idle', 'idle'], ['unshare', '-p', '-f', '--mount-proc']);
     try {
       assert.strictEqual(f.info.pid, 1, 'the script is init of its namespace');
       const [root] = childrenOf(f.proc.pid!);
-      assert.ok(root, 'unshare\'s child');
+      assert.ok(root, "unshare's child");
       const r = await memoryReport({ family: root, exact: true });
       assert.strictEqual(r.families.length, 1);
       assert.strictEqual(r.families[0].root, root, 'the root has its PID in our namespace');
@@ -259,17 +289,29 @@ print('ready',flush=True); sys.stdin.read()`;
 
   it('processes that exit during scans are dropped silently, never a failure', async () => {
     // A shell that keeps forking short-lived Python families while the scans run.
-    const churn = spawn('sh', ['-c', `while :; do ${PYTHON} -c "import os
+    const churn = spawn(
+      'sh',
+      [
+        '-c',
+        `while :; do ${PYTHON} -c "import os
 for i in range(8):
     if os.fork()==0: os._exit(0)
-" ; done`], { stdio: 'ignore' });
+" ; done`,
+      ],
+      { stdio: 'ignore' },
+    );
     started.push(churn);
     try {
       for (let i = 0; i < 8; i++) {
         const r = await memoryReport({ exact: i % 2 === 0 });
         assert.ok(r.processes.length > 0);
         for (const p of r.processes) assert.ok(p.rss >= 0 && p.pss >= 0 && Number.isFinite(p.pss), `${p.pid} has figures`);
-        for (const f of r.families) for (const m of f.members) assert.ok(r.processes.some((p) => p.pid === m), 'members are listed');
+        for (const f of r.families)
+          for (const m of f.members)
+            assert.ok(
+              r.processes.some((p) => p.pid === m),
+              'members are listed',
+            );
       }
     } finally {
       churn.kill('SIGKILL');
@@ -300,9 +342,14 @@ for i in range(8):
     const r = await memoryReport();
     assert.ok(!r.processes.some((p) => p.pid === 1));
     assert.ok(r.uninspectable >= 1);
-    const asNobody = execFileSync('setpriv', ['--reuid', 'nobody', '--regid', 'nogroup', '--clear-groups', process.execPath, CLI, 'ps', '--json'], { encoding: 'utf8' });
+    const asNobody = execFileSync('setpriv', ['--reuid', 'nobody', '--regid', 'nogroup', '--clear-groups', process.execPath, CLI, 'ps', '--json'], {
+      encoding: 'utf8',
+    });
     const other = JSON.parse(asNobody) as MemoryReport;
     assert.ok(other.uninspectable > r.uninspectable, 'nobody may inspect fewer processes, and says how many it could not');
-    assert.ok(other.processes.every((p) => p.uid === 65534), 'nobody lists only its own processes');
+    assert.ok(
+      other.processes.every((p) => p.uid === 65534),
+      'nobody lists only its own processes',
+    );
   });
 });

@@ -98,8 +98,31 @@ function checkStats(st: StatsResult, ref: RefStats, what: string): void {
 }
 
 const ALL_DTYPES = [
-  '|b1', '|i1', '|u1', '<i2', '>i2', '<u2', '>u2', '<i4', '>i4', '<u4', '>u4', '<i8', '>i8', '<u8', '>u8',
-  '<f2', '>f2', '<f4', '>f4', '<f8', '>f8', '<c8', '>c8', '<c16', '>c16',
+  '|b1',
+  '|i1',
+  '|u1',
+  '<i2',
+  '>i2',
+  '<u2',
+  '>u2',
+  '<i4',
+  '>i4',
+  '<u4',
+  '>u4',
+  '<i8',
+  '>i8',
+  '<u8',
+  '>u8',
+  '<f2',
+  '>f2',
+  '<f4',
+  '>f4',
+  '<f8',
+  '>f8',
+  '<c8',
+  '>c8',
+  '<c16',
+  '>c16',
 ];
 
 function buildCases(): Case[] {
@@ -219,7 +242,11 @@ function buildCases(): Case[] {
     specials: true,
     selections: [{ grid: [7, 3] }, { window: [1, 90, 100, 16999], grid: [2, 5] }],
   });
-  for (const [dtype, frac] of [['<f4', 0.3], ['>f8', 0.02], ['<f8', 0.6]] as const) {
+  for (const [dtype, frac] of [
+    ['<f4', 0.3],
+    ['>f8', 0.02],
+    ['<f8', 0.6],
+  ] as const) {
     cases.push({
       label: `${dtype} 160x9000 with ${frac * 100}% NaN scattered and NaN/Inf runs (NaN-aware sweeps)`,
       dtype,
@@ -323,7 +350,10 @@ describe('native statistics: histograms and cancellation (reduce)', function () 
   it('bins over [min, max] of the finite values when no range is given, as numpy would bin them', async () => {
     const { path: p } = jar.name('shmi_reduce', '.npy');
     const spec = path.join(os.tmpdir(), `${uniqueName('shmi_hist_spec')}.json`);
-    fs.writeFileSync(spec, JSON.stringify([{ path: p, dtype: '<f4', shape: [300, 1000], specials: true, selections: [{ grid: [1, 1], modes: ['mean'], hist: 64 }] }]));
+    fs.writeFileSync(
+      spec,
+      JSON.stringify([{ path: p, dtype: '<f4', shape: [300, 1000], specials: true, selections: [{ grid: [1, 1], modes: ['mean'], hist: 64 }] }]),
+    );
     let ref: RefCase;
     try {
       ref = (JSON.parse(py(['cases', spec])) as RefCase[])[0];
@@ -374,7 +404,12 @@ describe('native statistics: histograms and cancellation (reduce)', function () 
           view.reduce({ ...slice, r0: 0, r1: rows, c0: 0, c1: cols, gridHeight: 512, gridWidth: 512, mode: 'mean' }),
           view.reduce({ ...slice, r0: 0, r1: rows, c0: 0, c1: cols, gridHeight: 1, gridWidth: 7, mode: 'max' }),
           view.stats({ ...slice, cancellable: true }),
-        ].map((p2) => p2.then(() => 'done', (e: Error) => e.message));
+        ].map((p2) =>
+          p2.then(
+            () => 'done',
+            (e: Error) => e.message,
+          ),
+        );
         await new Promise((r) => setTimeout(r, i));
         view.cancelPending();
         for (const outcome of await Promise.all(pending)) {
@@ -406,8 +441,15 @@ describe('native statistics: histograms and cancellation (reduce)', function () 
     const slice = resolveSlice({ dtype: '<f4', shape: [rows, cols], fortranOrder: false, dataOffset: offset });
     const view = await openView(p);
     // A panel that shows another array closes its view: what it was computing must not hold the threads.
-    const pending = [view.stats(slice), view.stats({ ...slice, bins: 4096 }), view.reduce({ ...slice, r0: 0, r1: rows, c0: 0, c1: cols, gridHeight: 512, gridWidth: 512, mode: 'mean' })].map((q) =>
-      q.then(() => 'done', (e: Error) => e.message),
+    const pending = [
+      view.stats(slice),
+      view.stats({ ...slice, bins: 4096 }),
+      view.reduce({ ...slice, r0: 0, r1: rows, c0: 0, c1: cols, gridHeight: 512, gridWidth: 512, mode: 'mean' }),
+    ].map((q) =>
+      q.then(
+        () => 'done',
+        (e: Error) => e.message,
+      ),
     );
     view.close();
     for (const outcome of await Promise.all(pending)) assert.strictEqual(outcome, 'cancelled: the view was closed');
@@ -418,7 +460,11 @@ describe('native statistics: histograms and cancellation (reduce)', function () 
   it('stores a cell beyond float32 range as ±Inf in float32 cells, and leaves it out of their extent', async () => {
     // complex64 magnitudes of parts near FLT_MAX exceed it (the viewer asks float64 cells for them).
     const seg = jar.name('shmi_reduce_c8big', '.npy');
-    execFileSync(PYTHON, ['-c', "import numpy as np, sys; a = np.lib.format.open_memmap(sys.argv[1], mode='w+', dtype='<c8', shape=(2, 2)); a[:, 0] = 3e38 + 3e38j; a[:, 1] = 1 + 1j; a.flush()", seg.path]);
+    execFileSync(PYTHON, [
+      '-c',
+      "import numpy as np, sys; a = np.lib.format.open_memmap(sys.argv[1], mode='w+', dtype='<c8', shape=(2, 2)); a[:, 0] = 3e38 + 3e38j; a[:, 1] = 1 + 1j; a.flush()",
+      seg.path,
+    ]);
     const view = await openView(seg.path);
     try {
       const slice = resolveSlice({ dtype: '<c8', shape: [2, 2], fortranOrder: false, dataOffset: 128 }, { part: 'magnitude' });

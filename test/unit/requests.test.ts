@@ -21,7 +21,8 @@ function link() {
   const makeResponder = () =>
     new Responder<Incoming, Answer>({
       post: (m) => toPage.push(structuredClone(m)),
-      validate: (raw) => (isObj(raw) && (raw.type === 'sum' || raw.type === 'echo' || raw.type === 'hello') && typeof raw.to === 'number' ? (raw as unknown as Incoming) : null),
+      validate: (raw) =>
+        isObj(raw) && (raw.type === 'sum' || raw.type === 'echo' || raw.type === 'hello') && typeof raw.to === 'number' ? (raw as unknown as Incoming) : null,
     });
   return {
     toHost,
@@ -61,7 +62,13 @@ describe('contract: requests and replies', () => {
     assert.ok(host.reply(id, { type: 'echo', text: 'x' }));
     l.toPage.push({ type: 'echo', text: 'forged', re: 999, from: host.self });
     l.flushToPage();
-    assert.deepStrictEqual(l.pageGot.map((m) => [m.type, m.re]), [['note', undefined], ['echo', id]]);
+    assert.deepStrictEqual(
+      l.pageGot.map((m) => [m.type, m.re]),
+      [
+        ['note', undefined],
+        ['echo', id],
+      ],
+    );
     assert.ok(!l.requester.pending('echo'));
   });
 
@@ -79,7 +86,10 @@ describe('contract: requests and replies', () => {
     l.flushToHost(deliver);
     const other = l.requester.request({ type: 'echo', text: 'e' });
     const second = l.requester.request({ type: 'sum', a: 3, b: 4 });
-    assert.deepStrictEqual(l.toHost.map((m) => (m as { type: string }).type), ['echo', 'cancel', 'sum']);
+    assert.deepStrictEqual(
+      l.toHost.map((m) => (m as { type: string }).type),
+      ['echo', 'cancel', 'sum'],
+    );
     l.flushToHost(deliver);
     assert.ok(signals.get(first)!.aborted, 'the superseded request is aborted on the host');
     assert.ok(!signals.get(second)!.aborted && !signals.get(other)!.aborted, 'other channels and the newer request run on');
@@ -88,7 +98,10 @@ describe('contract: requests and replies', () => {
     l.toPage.push({ type: 'sum', value: 3, last: true, re: first, from: host.self });
     assert.ok(host.reply(second, { type: 'sum', value: 7, last: true }));
     l.flushToPage();
-    assert.deepStrictEqual(l.pageGot.filter((m) => m.type === 'sum').map((m) => m.re), [second]);
+    assert.deepStrictEqual(
+      l.pageGot.filter((m) => m.type === 'sum').map((m) => m.re),
+      [second],
+    );
   });
 
   it('keeps a request live through its partial replies until the last one', () => {
@@ -167,7 +180,8 @@ describe('contract: requests and replies', () => {
   it('drops malformed messages on both sides', () => {
     const l = link();
     const host = l.makeResponder();
-    for (const raw of [null, 'sum', { type: 'nope', to: 0 }, { type: 'sum', a: 1 }, { type: 'cancel', re: 'x', to: host.self }]) assert.strictEqual(host.receive(raw), null);
+    for (const raw of [null, 'sum', { type: 'nope', to: 0 }, { type: 'sum', a: 1 }, { type: 'cancel', re: 'x', to: host.self }])
+      assert.strictEqual(host.receive(raw), null);
     for (const raw of [undefined, 42, { type: 'bogus', re: 1 }]) assert.strictEqual(l.requester.receive(raw), null);
   });
 });

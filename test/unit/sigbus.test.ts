@@ -82,7 +82,10 @@ describe('SIGBUS guard: truncating a big segment while it is read (sigbus)', fun
     const view = await openView(p);
     try {
       const r = await view.reduce({ ...whole, gridHeight: 2, gridWidth: 2, mode: 'max' });
-      assert.deepStrictEqual([...r.values], [99.9, 99.9, 99.9, 99.9].map((v) => Math.fround(v)));
+      assert.deepStrictEqual(
+        [...r.values],
+        [99.9, 99.9, 99.9, 99.9].map((v) => Math.fround(v)),
+      );
       const st = await view.stats(slice);
       assert.strictEqual(st.count, ROWS * COLS);
       assert.strictEqual(st.nanCount, 0);

@@ -60,9 +60,17 @@ describe('npm start: steps, apt lock, Ctrl+C', function () {
 
   /** Takes an fcntl write lock on `file` in a python3 process (as dpkg does); released when its stdin closes. */
   async function holdLock(file: string): Promise<ChildProcess> {
-    const p = spawn('/usr/bin/python3', ['-c', 'import fcntl, os, sys\nfd = os.open(sys.argv[1], os.O_RDWR | os.O_CREAT, 0o640)\nfcntl.lockf(fd, fcntl.LOCK_EX)\nprint("locked", flush=True)\nsys.stdin.read()', file], {
-      stdio: ['pipe', 'pipe', 'inherit'],
-    });
+    const p = spawn(
+      '/usr/bin/python3',
+      [
+        '-c',
+        'import fcntl, os, sys\nfd = os.open(sys.argv[1], os.O_RDWR | os.O_CREAT, 0o640)\nfcntl.lockf(fd, fcntl.LOCK_EX)\nprint("locked", flush=True)\nsys.stdin.read()',
+        file,
+      ],
+      {
+        stdio: ['pipe', 'pipe', 'inherit'],
+      },
+    );
     await new Promise<void>((r) => p.stdout!.on('data', (d: Buffer) => d.toString().includes('locked') && r()));
     holder = p;
     return p;
@@ -70,7 +78,13 @@ describe('npm start: steps, apt lock, Ctrl+C', function () {
 
   function drive(env: Record<string, string> = {}): Driver {
     const proc = spawn(process.execPath, ['--input-type=module', '-e', DRIVER], {
-      env: { ...process.env, SHM_START_LOG: path.join(tmp, 'start.log'), SHM_START_APT_LOCKS: locks.join(':'), SHM_START_APT_GET: path.join(tmp, 'apt-get'), ...env },
+      env: {
+        ...process.env,
+        SHM_START_LOG: path.join(tmp, 'start.log'),
+        SHM_START_APT_LOCKS: locks.join(':'),
+        SHM_START_APT_GET: path.join(tmp, 'apt-get'),
+        ...env,
+      },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let out = '';
@@ -95,10 +109,7 @@ describe('npm start: steps, apt lock, Ctrl+C', function () {
     const lock = await holdLock(locks[0]);
     const d = drive();
     await until('the waiting note', () => d.out().includes('waiting for apt'));
-    assert.strictEqual(
-      d.out(),
-      `installing python3-numpy with apt-get…\n  waiting for apt: ${locks[0]} is held by python3 (pid ${lock.pid}); Ctrl+C stops\n`,
-    );
+    assert.strictEqual(d.out(), `installing python3-numpy with apt-get…\n  waiting for apt: ${locks[0]} is held by python3 (pid ${lock.pid}); Ctrl+C stops\n`);
     await sleep(1500);
     assert.strictEqual(args(), '', 'apt-get waits for the lock');
     lock.stdin!.end();

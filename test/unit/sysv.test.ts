@@ -37,7 +37,8 @@ class SysvJar {
 
   /** A producer that stays attached (`prefix`: e.g. unshare -i); resolves with its shmid once ready. */
   async hold(args: string[], prefix: string[] = []): Promise<{ id: number; child: ChildProcess }> {
-    const [cmd, argv] = prefix.length > 0 ? [prefix[0], [...prefix.slice(1), PYTHON, PRODUCER, 'make', ...args, '--hold']] : [PYTHON, [PRODUCER, 'make', ...args, '--hold']];
+    const [cmd, argv] =
+      prefix.length > 0 ? [prefix[0], [...prefix.slice(1), PYTHON, PRODUCER, 'make', ...args, '--hold']] : [PYTHON, [PRODUCER, 'make', ...args, '--hold']];
     const child = spawn(cmd, argv, { stdio: ['pipe', 'pipe', 'inherit'] });
     this.procs.add(child);
     const id = await new Promise<number>((resolve, reject) => {
@@ -84,10 +85,42 @@ describe('System V table parsing (/proc/sysvipc/shm)', () => {
       '-559038737     65537  1640      219902325555200   42    43      2  1000  1001     0     0          0          0 1796192603                     0                  8192\n' +
       '  12 garbage\n';
     assert.deepStrictEqual(parseSysvTable(text), [
-      { key: 0, shmid: 13, perms: 0o600, size: 176, cpid: 8716, lpid: 8716, nattch: 0, uid: 0, gid: 0, cuid: 0, cgid: 0,
-        atimeMs: 1796192600000, dtimeMs: 1796192601000, ctimeMs: 1796192602000, rss: 4096, swap: 0 },
-      { key: 0xdeadbeef, shmid: 65537, perms: 0o1640, size: 219902325555200, cpid: 42, lpid: 43, nattch: 2, uid: 1000, gid: 1001, cuid: 0, cgid: 0,
-        atimeMs: 0, dtimeMs: 0, ctimeMs: 1796192603000, rss: 0, swap: 8192 },
+      {
+        key: 0,
+        shmid: 13,
+        perms: 0o600,
+        size: 176,
+        cpid: 8716,
+        lpid: 8716,
+        nattch: 0,
+        uid: 0,
+        gid: 0,
+        cuid: 0,
+        cgid: 0,
+        atimeMs: 1796192600000,
+        dtimeMs: 1796192601000,
+        ctimeMs: 1796192602000,
+        rss: 4096,
+        swap: 0,
+      },
+      {
+        key: 0xdeadbeef,
+        shmid: 65537,
+        perms: 0o1640,
+        size: 219902325555200,
+        cpid: 42,
+        lpid: 43,
+        nattch: 2,
+        uid: 1000,
+        gid: 1001,
+        cuid: 0,
+        cgid: 0,
+        atimeMs: 0,
+        dtimeMs: 0,
+        ctimeMs: 1796192603000,
+        rss: 0,
+        swap: 8192,
+      },
     ]);
     assert.deepStrictEqual(parseSysvTable(''), []);
   });
@@ -143,7 +176,7 @@ describe('System V segments (real shmget/shmat producers)', function () {
     assert.deepStrictEqual([s.format, s.dtype, s.shape], ['npy', '<i8', [5]]);
   });
 
-  it("a process in a private IPC namespace (unshare -i): its segment is not listed, nor is it a holder of ours", async function () {
+  it('a process in a private IPC namespace (unshare -i): its segment is not listed, nor is it a holder of ours', async function () {
     if (process.getuid?.() !== 0) this.skip();
     const key = freshKey();
     const mine = jar.make(['64', '--key', String(key)]);
@@ -229,7 +262,15 @@ describe('System V segments (real shmget/shmat producers)', function () {
     const a = jar.make(['4096', '--key', key(1), '--npy', '<f8', '512']);
     const b = jar.make(['4096', '--key', key(2)]);
     const { id: held, child } = await jar.hold(['4096', '--key', key(3)]);
-    type Clear = { dryRun?: true; planned?: string[]; removed: string[]; skipped: { name: string; reason: string }[]; failed: unknown[]; bytes: number; pendingBytes: number };
+    type Clear = {
+      dryRun?: true;
+      planned?: string[];
+      removed: string[];
+      skipped: { name: string; reason: string }[];
+      failed: unknown[];
+      bytes: number;
+      pendingBytes: number;
+    };
     const plan = json<Clear>(await runCli(['clear', '--kind', 'sysv', '--glob', glob, '--json']));
     assert.strictEqual(plan.dryRun, true);
     assert.deepStrictEqual(plan.removed, [], 'a plan removes nothing');
@@ -261,11 +302,28 @@ describe('System V segments (real shmget/shmat producers)', function () {
     const r = await runCli(['unlink', `sysv:${held}`, 'shmi_no_such_segment_here', '--json']);
     assert.strictEqual(r.code, 1);
     const refused = JSON.parse(r.stdout) as { outcomes: { status: string; holders: { pid: number }[] }[] };
-    assert.deepStrictEqual(refused.outcomes.map((o) => o.status), ['held', 'missing']);
-    assert.deepStrictEqual(refused.outcomes[0].holders.map((h) => h.pid), [child.pid]);
-    assert.ok((await readSysvTable()).some((x) => x.shmid === held), 'still there');
-    const forced = json<{ outcomes: { name: string; status: string; pendingBytes: number }[] }>(await runCli(['unlink', `sysv:${held}`, `sysv:${orphan}`, '--force', '--json']));
-    assert.deepStrictEqual(forced.outcomes.map((o) => [o.name, o.status]), [[`sysv:${held}`, 'removed'], [`sysv:${orphan}`, 'removed']]);
+    assert.deepStrictEqual(
+      refused.outcomes.map((o) => o.status),
+      ['held', 'missing'],
+    );
+    assert.deepStrictEqual(
+      refused.outcomes[0].holders.map((h) => h.pid),
+      [child.pid],
+    );
+    assert.ok(
+      (await readSysvTable()).some((x) => x.shmid === held),
+      'still there',
+    );
+    const forced = json<{ outcomes: { name: string; status: string; pendingBytes: number }[] }>(
+      await runCli(['unlink', `sysv:${held}`, `sysv:${orphan}`, '--force', '--json']),
+    );
+    assert.deepStrictEqual(
+      forced.outcomes.map((o) => [o.name, o.status]),
+      [
+        [`sysv:${held}`, 'removed'],
+        [`sysv:${orphan}`, 'removed'],
+      ],
+    );
     assert.ok(forced.outcomes[0].pendingBytes > 0, 'its RAM stays until the producer detaches');
     const table = await readSysvTable();
     assert.ok(!table.some((x) => x.shmid === orphan), 'the orphan is gone');

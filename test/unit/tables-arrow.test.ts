@@ -41,11 +41,18 @@ describe('tables: Arrow IPC files and streams (tables-arrow)', function () {
         const v = await open(`every-${kind}-${cuts.length}.arrow`, A.tableToIPC(tableOf(cols, N, cuts), kind));
         const t = await ArrowTable.open(v);
         assert.strictEqual(t.totalRows, N);
-        assert.deepStrictEqual(t.columns.map((c) => c.name), cols.map((c) => c.name));
+        assert.deepStrictEqual(
+          t.columns.map((c) => c.name),
+          cols.map((c) => c.name),
+        );
         const rows = [0, N - 1, ...CUTS.flatMap((c) => [c - 1, c])];
         for (const r of rows) {
           const page = await t.rows(r, 1);
-          assert.deepStrictEqual(page.errors, cols.map(() => null), `row ${r}`);
+          assert.deepStrictEqual(
+            page.errors,
+            cols.map(() => null),
+            `row ${r}`,
+          );
           cols.forEach((c, j) => assert.deepStrictEqual(page.rows[0][j], c.expect(r), `row ${r}, column ${c.name}`));
         }
         // A page across every boundary, and a subset of columns in another order.
@@ -77,7 +84,14 @@ describe('tables: Arrow IPC files and streams (tables-arrow)', function () {
     const d2 = d1.concat(A.vectorFromArray(['c'], new A.Utf8()));
     const s = new A.Schema([new A.Field('d', type)]);
     const batch = (dict: A.Vector, ix: number[]) =>
-      new A.RecordBatch(s, A.makeData({ type: new A.Struct(s.fields), length: ix.length, children: [A.makeData({ type, length: ix.length, data: Int32Array.from(ix), dictionary: dict })] }));
+      new A.RecordBatch(
+        s,
+        A.makeData({
+          type: new A.Struct(s.fields),
+          length: ix.length,
+          children: [A.makeData({ type, length: ix.length, data: Int32Array.from(ix), dictionary: dict })],
+        }),
+      );
     const table = new A.Table([batch(d1, [0, 1, 0]), batch(d2, [2, 1, 2])]);
     for (const kind of ['stream', 'file'] as const) {
       const t = await ArrowTable.open(await open(`delta.${kind}`, A.tableToIPC(table, kind)));
@@ -89,7 +103,10 @@ describe('tables: Arrow IPC files and streams (tables-arrow)', function () {
     const n = 300_000;
     const table = new A.Table({
       x: A.makeVector(Float64Array.from({ length: n }, (_, i) => i)),
-      s: A.vectorFromArray(Array.from({ length: n }, (_, i) => `v${i}`), new A.Utf8()),
+      s: A.vectorFromArray(
+        Array.from({ length: n }, (_, i) => `v${i}`),
+        new A.Utf8(),
+      ),
     });
     const v = await open('big.arrow', A.tableToIPC(table, 'file'));
     let bytes = 0;

@@ -69,8 +69,14 @@ const ROWS = 10;
 function table(): A.Table {
   return new A.Table({
     x: A.makeVector(Float64Array.from({ length: ROWS }, (_, i) => i)),
-    s: A.vectorFromArray(Array.from({ length: ROWS }, (_, i) => `s${i}`), new A.Utf8()),
-    d: A.vectorFromArray(Array.from({ length: ROWS }, (_, i) => ['p', 'q'][i % 2]), new A.Dictionary(new A.Utf8(), new A.Int32())),
+    s: A.vectorFromArray(
+      Array.from({ length: ROWS }, (_, i) => `s${i}`),
+      new A.Utf8(),
+    ),
+    d: A.vectorFromArray(
+      Array.from({ length: ROWS }, (_, i) => ['p', 'q'][i % 2]),
+      new A.Dictionary(new A.Utf8(), new A.Int32()),
+    ),
   });
 }
 
@@ -103,7 +109,10 @@ describe('tables: bad input (tables-bad)', function () {
     }
   }
   const failsToOpen = async (name: string, bytes: Uint8Array, re: RegExp) => {
-    await assert.rejects(withFile(name, bytes, (s) => ArrowTable.open(s)), re);
+    await assert.rejects(
+      withFile(name, bytes, (s) => ArrowTable.open(s)),
+      re,
+    );
     const r = await runCli(['head', name, '--dir', dir]);
     assert.strictEqual(r.code, 1, r.stderr);
     assert.match(r.stderr, re);
@@ -116,21 +125,39 @@ describe('tables: bad input (tables-bad)', function () {
     const lying = Buffer.from(good);
     lying.writeInt32LE(good.length * 2, good.length - 10);
     await failsToOpen('lying-footer.arrow', lying, /Arrow footer length \d+ does not fit the (\d+-byte )?file/);
-    await failsToOpen('past.arrow', refooter(good, (b) => b.map((x) => Object.assign(x, { offset: good.length * 4 }))), /record batch 0 \(\d+\+\d+\+\d+\) lies outside the data/);
-    await failsToOpen('overlap.arrow', refooter(good, (b) => [b[0], b[0]]), /record batch 1 .* overlaps record batch 0/);
+    await failsToOpen(
+      'past.arrow',
+      refooter(good, (b) => b.map((x) => Object.assign(x, { offset: good.length * 4 }))),
+      /record batch 0 \(\d+\+\d+\+\d+\) lies outside the data/,
+    );
+    await failsToOpen(
+      'overlap.arrow',
+      refooter(good, (b) => [b[0], b[0]]),
+      /record batch 1 .* overlaps record batch 0/,
+    );
   });
 
   it('buffers shorter than their rows, or past the body; offsets that fall; rows that disagree with the batch', async () => {
     const parts = messages(A.tableToIPC(table(), 'stream'));
     const at = parts.findIndex((p) => Message.decode(p.meta).isRecordBatch());
-    const edited = (edit: (nodes: FieldNode[], buffers: BufferRegion[]) => void) => stream(parts.map((p, i) => (i === at ? { meta: editBatch(p.meta, edit), body: p.body } : p)));
+    const edited = (edit: (nodes: FieldNode[], buffers: BufferRegion[]) => void) =>
+      stream(parts.map((p, i) => (i === at ? { meta: editBatch(p.meta, edit), body: p.body } : p)));
     // x: buffers 0 (validity), 1 (values); s: 2, 3 (offsets), 4 (data); d: 5, 6 (indices).
-    let errors = await pageErrors('short.arrows', edited((_n, b) => (b[1] = new BufferRegion(b[1].offset, 24))));
+    let errors = await pageErrors(
+      'short.arrows',
+      edited((_n, b) => (b[1] = new BufferRegion(b[1].offset, 24))),
+    );
     assert.match(errors[0]!, /column 'x', record batch 0: its values buffer holds 24 bytes; rows need bytes 0\.\.80/);
     assert.deepStrictEqual(errors.slice(1), [null, null], 'the other columns still read');
-    errors = await pageErrors('past-body.arrows', edited((_n, b) => (b[4] = new BufferRegion(1 << 20, 8))));
+    errors = await pageErrors(
+      'past-body.arrows',
+      edited((_n, b) => (b[4] = new BufferRegion(1 << 20, 8))),
+    );
     assert.match(errors[0]!, /record batch 0: a buffer of column 's' \(1048576\+8\) lies outside the \d+-byte body/);
-    errors = await pageErrors('rows.arrows', edited((n) => (n[1] = new FieldNode(ROWS + 5, 0))));
+    errors = await pageErrors(
+      'rows.arrows',
+      edited((n) => (n[1] = new FieldNode(ROWS + 5, 0))),
+    );
     assert.match(errors[1]!, /record batch 0: column 's' has 15 rows, the batch 10/);
     // Offsets that fall: the body's offsets of column s written downwards.
     const h = Message.decode(parts[at].meta).header() as BatchHeader;

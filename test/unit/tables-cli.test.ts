@@ -33,7 +33,11 @@ describe('shm-inspector head (tables-cli)', function () {
       assert.deepStrictEqual(Object.keys(doc), ['columns', 'offset', 'totalRows', 'rows']);
       assert.deepStrictEqual(doc.columns[7], { name: 'f64', type: 'Float64' });
       assert.deepStrictEqual([doc.offset, doc.totalRows], [10, N]);
-      assert.deepStrictEqual(doc.rows, [10, 11, 12, 13, 14].map((i) => cols.map((c) => c.expect(i))), name);
+      assert.deepStrictEqual(
+        doc.rows,
+        [10, 11, 12, 13, 14].map((i) => cols.map((c) => c.expect(i))),
+        name,
+      );
     }
   });
 
@@ -42,7 +46,10 @@ describe('shm-inspector head (tables-cli)', function () {
     assert.deepStrictEqual(one.columns, [{ name: 'utf8', type: 'Utf8' }]);
     assert.deepStrictEqual(one.rows, [[cols[8].expect(28)], [cols[8].expect(29)]]);
     const csv = await cli(['head', 'every.arrows', '--csv', '--rows', '2', '--offset', '1', '--columns', 'struct,f64,utf8,list']);
-    assert.strictEqual(csv.stdout, `struct,f64,utf8,list\r\n"{""x"":1,""y"":""s1""}",Infinity,row 1 é😀,[0]\r\n"{""x"":2,""y"":""s2""}",-Infinity,row 2 é😀é😀,"[0,1]"\r\n`);
+    assert.strictEqual(
+      csv.stdout,
+      `struct,f64,utf8,list\r\n"{""x"":1,""y"":""s1""}",Infinity,row 1 é😀,[0]\r\n"{""x"":2,""y"":""s2""}",-Infinity,row 2 é😀é😀,"[0,1]"\r\n`,
+    );
     const none = JSON.parse((await cli(['head', 'every.arrows', '--json', '--offset', '99'])).stdout);
     assert.deepStrictEqual([none.offset, none.rows], [N, []]);
   });
@@ -50,7 +57,10 @@ describe('shm-inspector head (tables-cli)', function () {
   it('the aligned table: row numbers, names and types, numbers to the right, nulls written null', async () => {
     const r = await cli(['head', 'every.feather', '--rows', '2', '--columns', 'i32,utf8']);
     assert.strictEqual(r.code, 0, r.stderr);
-    assert.strictEqual(r.stdout, ['every.feather: 30 rows x 25 columns; rows 0..1', '     i32  utf8', '   Int32  Utf8', '0   null  null', '1  -1000  row 1 é😀', ''].join('\n'));
+    assert.strictEqual(
+      r.stdout,
+      ['every.feather: 30 rows x 25 columns; rows 0..1', '     i32  utf8', '   Int32  Utf8', '0   null  null', '1  -1000  row 1 é😀', ''].join('\n'),
+    );
   });
 
   it('usage errors (exit 2) and failures (exit 1) say what is wrong', async () => {

@@ -39,8 +39,14 @@ describe('tables: numpy records, ShareableList and pickles from Python (tables-p
     const v = await openView(file);
     try {
       const t = await RecordTable.open(v);
-      assert.deepStrictEqual(t.columns.map((c) => c.name), want.names);
-      assert.deepStrictEqual(t.columns.map((c) => c.type), ['<i8', '<f8', '<u2', '|b1', '|S8', '<U10', '<M8[ns]']);
+      assert.deepStrictEqual(
+        t.columns.map((c) => c.name),
+        want.names,
+      );
+      assert.deepStrictEqual(
+        t.columns.map((c) => c.type),
+        ['<i8', '<f8', '<u2', '|b1', '|S8', '<U10', '<M8[ns]'],
+      );
       assert.strictEqual(t.totalRows, want.rows.length);
       const all = await t.rows(0, t.totalRows);
       assert.deepStrictEqual(all.rows, want.rows);
@@ -62,7 +68,10 @@ describe('tables: numpy records, ShareableList and pickles from Python (tables-p
     assert.strictEqual(st.code, 0, st.stderr);
     const prices = want.rows.map((r) => r[1]).filter((x): x is number => typeof x === 'number');
     const s = JSON.parse(st.stdout);
-    assert.deepStrictEqual([s.count, s.finiteCount, s.nanCount, s.nullCount, s.min, s.max], [1000, prices.length, 1000 - prices.length, 0, Math.min(...prices), Math.max(...prices)]);
+    assert.deepStrictEqual(
+      [s.count, s.finiteCount, s.nanCount, s.nullCount, s.min, s.max],
+      [1000, prices.length, 1000 - prices.length, 0, Math.min(...prices), Math.max(...prices)],
+    );
     assert.ok(Math.abs(s.mean - prices.reduce((a, b) => a + b, 0) / prices.length) < 1e-9);
   });
 
@@ -74,7 +83,10 @@ describe('tables: numpy records, ShareableList and pickles from Python (tables-p
         const v = await openView(file);
         try {
           const t = await RecordTable.open(v);
-          assert.deepStrictEqual(t.columns.map((c) => c.name), ['a', 'pt.x', 'pt.tag', 'v', 'u', 'b']);
+          assert.deepStrictEqual(
+            t.columns.map((c) => c.name),
+            ['a', 'pt.x', 'pt.tag', 'v', 'u', 'b'],
+          );
           assert.strictEqual(t.itemsize, want.itemsize);
           assert.deepStrictEqual((await t.rows(0, 100)).rows, want.rows);
         } finally {
@@ -85,11 +97,14 @@ describe('tables: numpy records, ShareableList and pickles from Python (tables-p
   }
 
   it('numeric arrays: 1-D as `value`, 2-D C and Fortran as columns "0".."n-1", N-D only through --index', async () => {
-    execFileSync(PYTHON, ['-c', `import numpy as np
+    execFileSync(PYTHON, [
+      '-c',
+      `import numpy as np
 np.save('${dir}/v.npy', (np.arange(5) - 2).astype('>i4'))
 np.save('${dir}/c.npy', np.arange(12, dtype='f8').reshape(3, 4) / 8)
 np.save('${dir}/f.npy', np.asfortranarray(np.arange(12, dtype='i2').reshape(3, 4)))
-np.save('${dir}/nd.npy', np.arange(24, dtype='u1').reshape(2, 3, 4))`]);
+np.save('${dir}/nd.npy', np.arange(24, dtype='u1').reshape(2, 3, 4))`,
+    ]);
     const head = async (args: string[]) => {
       const r = await cli(['head', ...args, '--json']);
       assert.strictEqual(r.code, 0, r.stderr);
@@ -99,15 +114,32 @@ np.save('${dir}/nd.npy', np.arange(24, dtype='u1').reshape(2, 3, 4))`]);
     assert.deepStrictEqual(v.columns, [{ name: 'value', type: '>i4' }]);
     assert.deepStrictEqual(v.rows, [[-2], [-1], [0], [1], [2]]);
     const c = await head(['c.npy', '--offset', '1', '--columns', '3,0']);
-    assert.deepStrictEqual(c.rows, [[7 / 8, 4 / 8], [11 / 8, 8 / 8]]);
+    assert.deepStrictEqual(c.rows, [
+      [7 / 8, 4 / 8],
+      [11 / 8, 8 / 8],
+    ]);
     const f = await head(['f.npy']);
-    assert.deepStrictEqual(f.columns.map((x) => x.name), ['0', '1', '2', '3']);
-    assert.deepStrictEqual(f.rows, [[0, 1, 2, 3], [4, 5, 6, 7], [8, 9, 10, 11]]);
+    assert.deepStrictEqual(
+      f.columns.map((x) => x.name),
+      ['0', '1', '2', '3'],
+    );
+    assert.deepStrictEqual(f.rows, [
+      [0, 1, 2, 3],
+      [4, 5, 6, 7],
+      [8, 9, 10, 11],
+    ]);
     const nd = await cli(['head', 'nd.npy']);
     assert.strictEqual(nd.code, 2);
     assert.match(nd.stderr, /nd\.npy is a 3-D array \[2, 3, 4\]: pick the 2-D slice to show with --index/);
-    assert.deepStrictEqual((await head(['nd.npy', '--index', '1'])).rows, [[12, 13, 14, 15], [16, 17, 18, 19], [20, 21, 22, 23]]);
-    assert.deepStrictEqual((await head(['nd.npy', '--index', '2', '--axes', '0,1'])).rows, [[2, 6, 10], [14, 18, 22]]);
+    assert.deepStrictEqual((await head(['nd.npy', '--index', '1'])).rows, [
+      [12, 13, 14, 15],
+      [16, 17, 18, 19],
+      [20, 21, 22, 23],
+    ]);
+    assert.deepStrictEqual((await head(['nd.npy', '--index', '2', '--axes', '0,1'])).rows, [
+      [2, 6, 10],
+      [14, 18, 22],
+    ]);
   });
 
   it('a ShareableList made by /usr/bin/python3: format shareablelist, its items typed in one column `value`', async () => {
@@ -135,7 +167,8 @@ np.save('${dir}/nd.npy', np.arange(24, dtype='u1').reshape(2, 3, 4))`]);
     make(['pickle', path.join(dir, 'frame.pkl'), 'frame']);
     make(['pickle', path.join(dir, 'hostile'), 'hostile', marker]);
     const cat = await listCatalog({ dirs: [dir], holders: false });
-    const details = (n: string) => cat.segments.find((s) => s.name === n)?.details?.pickle as { type: string; length: number | null; preview: string; classes: string[] };
+    const details = (n: string) =>
+      cat.segments.find((s) => s.name === n)?.details?.pickle as { type: string; length: number | null; preview: string; classes: string[] };
     assert.strictEqual(cat.segments.find((s) => s.name === 'dict.pkl')?.format, 'pickle');
     assert.deepStrictEqual([details('dict.pkl').type, details('dict.pkl').length], ['builtins.dict', 5004]);
     assert.match(details('dict.pkl').preview, /^\{'alpha': 1, 'beta': \[1, 2, 3\], 'gamma': 'text', 'delta': None, 'k0': 0/);

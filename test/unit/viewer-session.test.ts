@@ -58,7 +58,8 @@ class FakeWebview implements ViewerPort {
     for (;;) {
       const hit = this.got.slice(from).find((m): m is Msg<T> => m.type === type && pred(m as Msg<T>));
       if (hit) return hit;
-      if (Date.now() - t0 > ms) throw new Error(`no ${type} message in ${ms} ms; got ${JSON.stringify(this.got.map((m) => [m.type, 'message' in m ? m.message : '']))}`);
+      if (Date.now() - t0 > ms)
+        throw new Error(`no ${type} message in ${ms} ms; got ${JSON.stringify(this.got.map((m) => [m.type, 'message' in m ? m.message : '']))}`);
       await new Promise((r) => setTimeout(r, 5));
     }
   }
@@ -266,7 +267,11 @@ describe('viewer session (fake webview, real addon, real numpy files)', function
     assert.ok(Math.abs(reply.mean! - (2e6 + (1e6 - 1) / 2)) < 1e-6);
     assert.strictEqual(reply.quantiles.length, 1);
     await sleep(100);
-    assert.deepStrictEqual(port.of('stats').map((m) => m.re), [second], `no reply to the superseded request ${first}`);
+    assert.deepStrictEqual(
+      port.of('stats').map((m) => m.re),
+      [second],
+      `no reply to the superseded request ${first}`,
+    );
     // Cancelled with nothing after it: no reply either, and the next request is answered.
     port.request({ type: 'stats', slice: slice(1), quantiles: [], fresh: false });
     port.page.cancel('stats');

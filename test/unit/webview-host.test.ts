@@ -22,7 +22,12 @@ describe('webview host: messages from the viewer', () => {
     assert.deepStrictEqual(m, view);
     assert.notStrictEqual((m as typeof view).window, view.window);
     assert.deepStrictEqual(parseWebviewMessage({ type: 'ready', extra: 1 }), { type: 'ready', plotArea: null, embedded: false, to: 0 });
-    assert.deepStrictEqual(parseWebviewMessage({ type: 'ready', plotArea: { width: 800, height: 600 }, embedded: true, to: 2 }), { type: 'ready', plotArea: { width: 800, height: 600 }, embedded: true, to: 2 });
+    assert.deepStrictEqual(parseWebviewMessage({ type: 'ready', plotArea: { width: 800, height: 600 }, embedded: true, to: 2 }), {
+      type: 'ready',
+      plotArea: { width: 800, height: 600 },
+      embedded: true,
+      to: 2,
+    });
     // A plot size that is not one (negative, fractional, absurd) is dropped, not trusted.
     for (const plotArea of [{ width: -1, height: 5 }, { width: 1.5, height: 5 }, { width: 1e9, height: 5 }, 'big']) {
       assert.deepStrictEqual(parseWebviewMessage({ type: 'ready', plotArea }), { type: 'ready', plotArea: null, embedded: false, to: 0 });
@@ -86,7 +91,7 @@ describe('webview host: NPY files and quantiles', () => {
     }
   });
 
-  it('finds quantiles from a histogram with numpy\'s linear rule', () => {
+  it("finds quantiles from a histogram with numpy's linear rule", () => {
     // 100 values 0..99 in 10 bins of width 10: the 50 % quantile (rank 49.5) lies in bin 4.
     const h = new Float64Array(10).fill(10);
     const q = quantileFromHistogram(h, 0, 100, 0, 100, 0.5);
@@ -115,20 +120,33 @@ a.flush()`,
         const g = await gatherWindow(view, slice, { r0: 17, r1: 140, c0: 33, c1: 151 });
         const out = path.join(dir, 'w.npy');
         fs.writeFileSync(out, Buffer.concat([npyHeader(g.descr, g.shape), g.data]));
-        assert.strictEqual(py(`import numpy as np,sys; a=np.load(sys.argv[1]); w=np.load(sys.argv[2]); print(w.dtype.str, np.array_equal(w, a[17:140, 33:151]))`, file, out).trim(), '>f4 True');
+        assert.strictEqual(
+          py(`import numpy as np,sys; a=np.load(sys.argv[1]); w=np.load(sys.argv[2]); print(w.dtype.str, np.array_equal(w, a[17:140, 33:151]))`, file, out).trim(),
+          '>f4 True',
+        );
         const e = await readElement(view, slice, 123, 45);
         assert.strictEqual(e.text, py(`import numpy as np,sys; print(np.load(sys.argv[1])[123,45])`, file).trim());
         await assert.rejects(gatherWindow(view, slice, { r0: 0, r1: 300, c0: 0, c1: 200 }, 1000), /limited to/);
         // A slice whose elements lie far apart (the first two axes of a 4-D array): 24 KB and 1.9 MB strides.
         const far = path.join(dir, 'far.npy');
-        py(`import numpy as np,sys; a=np.lib.format.open_memmap(sys.argv[1], mode='w+', dtype='<f8', shape=(20, 80, 50, 60)); a[...] = np.arange(a.size, dtype='<f8').reshape(a.shape); a.flush()`, far);
+        py(
+          `import numpy as np,sys; a=np.lib.format.open_memmap(sys.argv[1], mode='w+', dtype='<f8', shape=(20, 80, 50, 60)); a[...] = np.arange(a.size, dtype='<f8').reshape(a.shape); a.flush()`,
+          far,
+        );
         const farView = await openView(far);
         try {
           const farSlice = resolveSlice({ dtype: '<f8', shape: [20, 80, 50, 60], fortranOrder: false, dataOffset: 128 }, { axes: [0, 1], index: [0, 0, 7, 9] });
           const fg = await gatherWindow(farView, farSlice, { r0: 3, r1: 17, c0: 5, c1: 70 });
           const fout = path.join(dir, 'fw.npy');
           fs.writeFileSync(fout, Buffer.concat([npyHeader(fg.descr, fg.shape), fg.data]));
-          assert.strictEqual(py(`import numpy as np,sys; a=np.load(sys.argv[1], mmap_mode='r'); w=np.load(sys.argv[2]); print(np.array_equal(w, a[3:17, 5:70, 7, 9]))`, far, fout).trim(), 'True');
+          assert.strictEqual(
+            py(
+              `import numpy as np,sys; a=np.load(sys.argv[1], mmap_mode='r'); w=np.load(sys.argv[2]); print(np.array_equal(w, a[3:17, 5:70, 7, 9]))`,
+              far,
+              fout,
+            ).trim(),
+            'True',
+          );
         } finally {
           farView.close();
         }

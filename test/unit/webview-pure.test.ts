@@ -35,10 +35,17 @@ describe('webview: colormaps', () => {
   it('agrees with matplotlib entry by entry where it is installed', function () {
     let out: string;
     try {
-      out = execFileSync('/usr/bin/python3', ['-c', `
+      out = execFileSync(
+        '/usr/bin/python3',
+        [
+          '-c',
+          `
 import numpy as np, json
 from matplotlib import colormaps as m
-print(json.dumps({n: np.round(m[n](np.linspace(0, 1, 256))[:, :3] * 255).astype(int).ravel().tolist() for n in ['viridis', 'magma', 'inferno', 'plasma', 'cividis', 'turbo', 'RdBu']}))`], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
+print(json.dumps({n: np.round(m[n](np.linspace(0, 1, 256))[:, :3] * 255).astype(int).ravel().tolist() for n in ['viridis', 'magma', 'inferno', 'plasma', 'cividis', 'turbo', 'RdBu']}))`,
+        ],
+        { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] },
+      );
     } catch {
       this.skip();
       return;
@@ -85,7 +92,15 @@ describe('webview: scales and domains', () => {
   });
 
   it('picks the domain for each mode, and repairs log domains that reach 0', () => {
-    const stats = { min: -5, max: 100, minPositive: 0.5, quantiles: [{ q: 0.01, value: -4 }, { q: 0.99, value: 90 }] };
+    const stats = {
+      min: -5,
+      max: 100,
+      minPositive: 0.5,
+      quantiles: [
+        { q: 0.01, value: -4 },
+        { q: 0.99, value: 90 },
+      ],
+    };
     assert.deepStrictEqual(sc.resolveDomain({ mode: 'minmax', scale: 'linear', stats }), { lo: -5, hi: 100, note: null, provisional: false });
     const p = sc.resolveDomain({ mode: 'p1', scale: 'linear', stats });
     assert.deepStrictEqual([p.lo, p.hi], [-4, 90]);
@@ -189,7 +204,19 @@ describe('webview: viewport', () => {
 
 describe('webview: message checks and saved state', () => {
   it('accepts well-formed host messages and refuses malformed ones', () => {
-    const tile = { type: 'tile', re: 1, window: { r0: 0, r1: 2, c0: 0, c1: 2 }, width: 2, height: 2, mode: 'mean', values: new Float32Array(4), min: 0, max: 1, elapsedMs: 1, final: true };
+    const tile = {
+      type: 'tile',
+      re: 1,
+      window: { r0: 0, r1: 2, c0: 0, c1: 2 },
+      width: 2,
+      height: 2,
+      mode: 'mean',
+      values: new Float32Array(4),
+      min: 0,
+      max: 1,
+      elapsedMs: 1,
+      final: true,
+    };
     assert.ok(va.validateHostMessage(tile));
     assert.strictEqual(va.validateHostMessage({ ...tile, values: new Float32Array(3) }), null);
     assert.strictEqual(va.validateHostMessage({ ...tile, values: [0, 0, 0, 0] }), null);
@@ -198,14 +225,36 @@ describe('webview: message checks and saved state', () => {
     assert.strictEqual(va.validateHostMessage({ type: 'error', message: 'x', kind: 'boom' }), null);
     assert.ok(va.validateHostMessage({ type: 'error', message: 'x', kind: 'changed' }));
     assert.strictEqual(va.validateHostMessage({ type: 'init', segment: { name: 'x' }, requestedAt: 0 }), null);
-    const segment = { name: 'a', path: '/dev/shm/a', kind: 'segment', dtype: '<f4', dtypeWords: 'float32', shape: [4, 6], fortranOrder: false, complex: false, size: 224, rows: 4, cols: 6 };
+    const segment = {
+      name: 'a',
+      path: '/dev/shm/a',
+      kind: 'segment',
+      dtype: '<f4',
+      dtypeWords: 'float32',
+      shape: [4, 6],
+      fortranOrder: false,
+      complex: false,
+      size: 224,
+      rows: 4,
+      cols: 6,
+    };
     const init = { type: 'init', segment, requestedAt: 5, from: 2 };
     assert.ok(va.validateHostMessage(init));
     assert.strictEqual(va.validateHostMessage({ ...init, from: 'x' }), null);
     // A reply says which request it answers; nothing else does.
     assert.strictEqual(va.validateHostMessage({ ...tile, re: undefined }), null);
     assert.strictEqual(va.validateHostMessage({ ...init, re: 1 }), null);
-    const first = { slice: { axes: [0, 1], index: [0, 0], part: 'magnitude' }, window: { r0: 0, r1: 4, c0: 0, c1: 6 }, width: 3, height: 2, values: new Float32Array(6), min: 0, max: 1, elapsedMs: 1, exact: false };
+    const first = {
+      slice: { axes: [0, 1], index: [0, 0], part: 'magnitude' },
+      window: { r0: 0, r1: 4, c0: 0, c1: 6 },
+      width: 3,
+      height: 2,
+      values: new Float32Array(6),
+      min: 0,
+      max: 1,
+      elapsedMs: 1,
+      exact: false,
+    };
     assert.ok(va.validateHostMessage({ ...init, first }));
     assert.strictEqual(va.validateHostMessage({ ...init, first: { ...first, values: new Float32Array(5) } }), null);
     assert.strictEqual(va.validateHostMessage({ ...init, first: { ...first, slice: { axes: 'x', index: [], part: 'magnitude' } } }), null);
@@ -216,7 +265,17 @@ describe('webview: message checks and saved state', () => {
 
   it('restores a saved state field by field, dropping what is malformed', () => {
     assert.strictEqual(stt.sanitizeState({ v: 2 }), null);
-    const s = stt.sanitizeState({ v: 1, name: 'a', path: '/dev/shm/a', colormap: 'nope', scale: 'log', live: 3, viewport: { x0: 0, x1: 1, y0: 0, y1: 'x' }, axes: [0, 2], index: [1, -1] });
+    const s = stt.sanitizeState({
+      v: 1,
+      name: 'a',
+      path: '/dev/shm/a',
+      colormap: 'nope',
+      scale: 'log',
+      live: 3,
+      viewport: { x0: 0, x1: 1, y0: 0, y1: 'x' },
+      axes: [0, 2],
+      index: [1, -1],
+    });
     assert.ok(s);
     assert.strictEqual(s!.colormap, 'viridis');
     assert.strictEqual(s!.scale, 'log');

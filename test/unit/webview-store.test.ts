@@ -3,7 +3,13 @@ import * as assert from 'assert';
 import { defaultState, sanitizeState, settingsFor, type ViewState } from '../../webview/state';
 import { SettingsStore } from '../../webview/store';
 
-const arr = (name: string, shape: number[], more: { tensor?: string; complex?: boolean } = {}) => ({ name, path: `/dev/shm/${name}`, shape, complex: false, ...more });
+const arr = (name: string, shape: number[], more: { tensor?: string; complex?: boolean } = {}) => ({
+  name,
+  path: `/dev/shm/${name}`,
+  shape,
+  complex: false,
+  ...more,
+});
 
 describe('webview: settings store', () => {
   it('saves nothing before the settings belong to an array, then every change; reads back only what checks', () => {
@@ -19,10 +25,13 @@ describe('webview: settings store', () => {
     store.replace(settingsFor(arr('a', [4, 5]), store.state, null));
     store.state.colormap = 'magma';
     store.save();
-    assert.deepStrictEqual(saved.map((s) => (s as ViewState).colormap), ['viridis', 'magma']);
+    assert.deepStrictEqual(
+      saved.map((s) => (s as ViewState).colormap),
+      ['viridis', 'magma'],
+    );
   });
 
-  it('keeps the view of the same array, restores a panel\'s own saved view, and starts another array afresh with the display choices', () => {
+  it("keeps the view of the same array, restores a panel's own saved view, and starts another array afresh with the display choices", () => {
     const shown = settingsFor(arr('a', [10, 20, 30]), defaultState('', ''), null);
     assert.deepStrictEqual([shown.axes, shown.index, shown.part], [[1, 2], [0, 0, 0], 'magnitude']);
     shown.colormap = 'RdBu';

@@ -244,9 +244,7 @@ export function bufferCount(type: DataType, version: MetadataVersion): number | 
     case Type.Utf8View:
       return null; // plus a per-batch count of variadic buffers
     default:
-      return fixedWidth(type) !== null || [Type.Bool, Type.List, Type.LargeList, Type.Map, Type.Dictionary].includes(type.typeId)
-        ? 2
-        : null;
+      return fixedWidth(type) !== null || [Type.Bool, Type.List, Type.LargeList, Type.Map, Type.Dictionary].includes(type.typeId) ? 2 : null;
   }
 }
 
@@ -371,9 +369,17 @@ export async function decodeArrow(file: FileBytes, read: ReadAt): Promise<Decode
 }
 
 const VALUE_DTYPES: Record<string, string> = {
-  Int8: '|i1', Int16: '<i2', Int32: '<i4', Int64: '<i8',
-  Uint8: '|u1', Uint16: '<u2', Uint32: '<u4', Uint64: '<u8',
-  Float16: '<f2', Float32: '<f4', Float64: '<f8',
+  Int8: '|i1',
+  Int16: '<i2',
+  Int32: '<i4',
+  Int64: '<i8',
+  Uint8: '|u1',
+  Uint16: '<u2',
+  Uint32: '<u4',
+  Uint64: '<u8',
+  Float16: '<f2',
+  Float32: '<f4',
+  Float64: '<f8',
 };
 
 /**

@@ -27,7 +27,7 @@ function contains(b: Uint8Array, s: string): boolean {
 
 /** A pickle start: PROTO 2..5, or a protocol 0/1 GLOBAL or MARK. */
 function looksLikePickle(h: Uint8Array): boolean {
-  return (h[0] === 0x80 && h[1] >= 2 && h[1] <= 5) || h[0] === 0x63 /* c */ || h[0] === 0x28 /* ( */;
+  return (h[0] === 0x80 && h[1] >= 2 && h[1] <= 5) || h[0] === 0x63 /* c */ || h[0] === 0x28; /* ( */
 }
 
 export const IN_JOBLIB_FOLDER = /(^|\/)joblib_memmapping_folder_[^/]*\/[^/]+\.pkl$/;
@@ -118,8 +118,13 @@ function fromWrapper(file: FileBytes, bytes: Uint8Array, buildAt: number, wrappe
 /** Globals a joblib array pickle names (the wrapper, the array class, dtype; copyreg in protocols 0 and 1). */
 const SAFE_GLOBALS = new Set([
   'joblib.numpy_pickle.NumpyArrayWrapper',
-  ...['numpy', 'numpy.core.memmap', 'numpy._core.memmap', 'numpy.matrixlib.defmatrix'].flatMap((m) => ['ndarray', 'dtype', 'memmap', 'matrix'].map((n) => `${m}.${n}`)),
-  'copy_reg._reconstructor', 'copyreg._reconstructor', '__builtin__.object', 'builtins.object',
+  ...['numpy', 'numpy.core.memmap', 'numpy._core.memmap', 'numpy.matrixlib.defmatrix'].flatMap((m) =>
+    ['ndarray', 'dtype', 'memmap', 'matrix'].map((n) => `${m}.${n}`),
+  ),
+  'copy_reg._reconstructor',
+  'copyreg._reconstructor',
+  '__builtin__.object',
+  'builtins.object',
 ]);
 
 /**

@@ -65,7 +65,13 @@ export async function decodeNpy(file: FileBytes, read: ReadAt): Promise<Decoded>
       // The exact form numpy writes: no need for the general literal parser.
       descr = fast[1];
       fortran = fast[2] === 'True';
-      const dims = fast[3] === '' ? [] : fast[3].split(',').filter((d) => d.trim() !== '').map(Number);
+      const dims =
+        fast[3] === ''
+          ? []
+          : fast[3]
+              .split(',')
+              .filter((d) => d.trim() !== '')
+              .map(Number);
       shape = dimsProblem(dims.length) ?? dims;
       if (dims.some((d) => !Number.isSafeInteger(d))) shape = 'bad dimension in shape';
     } else {

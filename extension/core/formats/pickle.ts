@@ -8,7 +8,10 @@ import type { Decoded, FileBytes, ReadAt } from '../types';
 import { describeError, failed, latin1Text, MiB, readExact, view } from './util';
 
 export class PGlobal {
-  constructor(readonly module: string, readonly name: string) {}
+  constructor(
+    readonly module: string,
+    readonly name: string,
+  ) {}
   is(module: string, name: string): boolean {
     return this.module === module && this.name === name;
   }
@@ -39,7 +42,10 @@ export class PDict {
 /** An object made by REDUCE, NEWOBJ, INST or OBJ: its callable/class, arguments and BUILD state. */
 export class PObject {
   state: PValue | undefined;
-  constructor(readonly callable: PValue, readonly args: PValue) {}
+  constructor(
+    readonly callable: PValue,
+    readonly args: PValue,
+  ) {}
   /** The class: the callable, or the first argument of copyreg._reconstructor (protocols 0 and 1). */
   get cls(): PValue {
     const c = this.callable;
@@ -168,8 +174,7 @@ export function walkPickle(b: Uint8Array, want: (cls: PGlobal) => boolean, compl
     if (l instanceof PList) {
       for (const it of items) if (l.items.length < keep) l.items.push(it);
       l.count += items.length;
-    }
-    else if (!(l instanceof POpaque || l instanceof PObject)) fail('APPEND on a non-list');
+    } else if (!(l instanceof POpaque || l instanceof PObject)) fail('APPEND on a non-list');
   };
 
   try {
@@ -459,7 +464,6 @@ export function walkPickle(b: Uint8Array, want: (cls: PGlobal) => boolean, compl
     throw e;
   }
 }
-
 
 /** Python's raw-unicode-escape: only \uXXXX and \UXXXXXXXX are escapes. */
 function unescapeRaw(s: string): string {

@@ -30,8 +30,20 @@ const WORDS = [
 ] as const;
 
 // Character codes the parser compares against (charCodeAt: no one-character strings made).
-const LBRACE = 0x7b, RBRACE = 0x7d, LPAREN = 0x28, RPAREN = 0x29, LBRACKET = 0x5b, RBRACKET = 0x5d;
-const COLON = 0x3a, COMMA = 0x2c, QUOTE = 0x27, DQUOTE = 0x22, BACKSLASH = 0x5c, MINUS = 0x2d, ZERO = 0x30, NINE = 0x39;
+const LBRACE = 0x7b,
+  RBRACE = 0x7d,
+  LPAREN = 0x28,
+  RPAREN = 0x29,
+  LBRACKET = 0x5b,
+  RBRACKET = 0x5d;
+const COLON = 0x3a,
+  COMMA = 0x2c,
+  QUOTE = 0x27,
+  DQUOTE = 0x22,
+  BACKSLASH = 0x5c,
+  MINUS = 0x2d,
+  ZERO = 0x30,
+  NINE = 0x39;
 
 /**
  * Parses `text` in one pass: every character is looked at a bounded number of times (a 1 MiB

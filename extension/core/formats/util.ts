@@ -80,7 +80,9 @@ export function keptMetadata(entries: Iterable<[string, unknown]>): { metadata: 
 export function keptParts(parts: DecodedChild[], details: Record<string, unknown>): DecodedChild[] {
   const kept = parts.length > MAX_PARTS ? parts.slice(0, MAX_PARTS) : parts;
   if (kept !== parts) details.partsListed = kept.length;
-  return kept.map((c) => (c.name.length <= MAX_KEPT_TEXT ? c : { ...c, name: cutText(c.name), error: c.error ?? `a name of ${c.name.length} characters (cut here)` }));
+  return kept.map((c) =>
+    c.name.length <= MAX_KEPT_TEXT ? c : { ...c, name: cutText(c.name), error: c.error ?? `a name of ${c.name.length} characters (cut here)` },
+  );
 }
 
 /** The message of any thrown value (one definition: core/errors.ts). */
@@ -90,7 +92,6 @@ export { errorMessage as describeError } from '../errors';
 export function elementCount(shape: readonly number[]): number {
   return shape.reduce((a, b) => a * b, 1);
 }
-
 
 /** A Decoded that only says what went wrong. */
 export function failed(format: SegmentFormat, error: string, details?: Record<string, unknown>): Decoded {
@@ -126,14 +127,7 @@ export function bytesAt(file: FileBytes, offset: number, length: number): Uint8A
  * Throws a FormatError (never reads) when the range is outside the file or longer than `cap`,
  * so no decoder can ask for more than the file holds.
  */
-export async function readExact(
-  file: FileBytes,
-  read: ReadAt,
-  offset: number,
-  length: number,
-  what: string,
-  cap = 16 * MiB,
-): Promise<Uint8Array> {
+export async function readExact(file: FileBytes, read: ReadAt, offset: number, length: number, what: string, cap = 16 * MiB): Promise<Uint8Array> {
   if (!Number.isSafeInteger(offset) || !Number.isSafeInteger(length) || offset < 0 || length < 0) {
     throw new FormatError(`${what}: bad range ${offset}+${length}`);
   }

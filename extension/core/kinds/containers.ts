@@ -69,7 +69,10 @@ async function nsOf(pid: number | 'self', kind: 'mnt' | 'ipc'): Promise<number |
 
 /** Every process's namespace of `kind` (PIDs ascending per namespace), our own, and how many could not be read. */
 export async function namespacesOf(kind: 'mnt' | 'ipc'): Promise<{ own: number | null; byNs: Map<number, number[]>; hidden: number }> {
-  const pids = (await fs.promises.readdir('/proc')).filter((n) => /^\d+$/.test(n)).map(Number).sort((a, b) => a - b);
+  const pids = (await fs.promises.readdir('/proc'))
+    .filter((n) => /^\d+$/.test(n))
+    .map(Number)
+    .sort((a, b) => a - b);
   const [own, nss] = await Promise.all([nsOf('self', kind), Promise.all(pids.map((p) => nsOf(p, kind)))]);
   const byNs = new Map<number, number[]>();
   let hidden = 0;
@@ -89,7 +92,10 @@ export async function namespacesOf(kind: 'mnt' | 'ipc'): Promise<{ own: number |
 
 /** A container's name from /proc/PID/cgroup (docs/cli.md: the Docker id, the pod uid, the unit), else `pid N`. */
 export function nameFromCgroup(text: string, pid: number): { name: string; source: string; containerId: string | null } {
-  const paths = text.split('\n').map((l) => l.slice(l.indexOf(':', l.indexOf(':') + 1) + 1)).filter((p) => p.length > 1);
+  const paths = text
+    .split('\n')
+    .map((l) => l.slice(l.indexOf(':', l.indexOf(':') + 1) + 1))
+    .filter((p) => p.length > 1);
   const find = (re: RegExp) => {
     for (const p of paths) {
       const m = re.exec(p);
@@ -179,7 +185,10 @@ export async function listContainers(opts: ContainerListOptions = {}): Promise<C
   const dir = opts.dir ?? DEFAULT_DIR;
   const { own, byNs, hidden } = await namespacesOf('mnt');
   out.hiddenProcesses = hidden;
-  const hostDev = await fs.promises.stat(dir).then((s) => s.dev, () => -1);
+  const hostDev = await fs.promises.stat(dir).then(
+    (s) => s.dev,
+    () => -1,
+  );
   const byDev = new Map<number, ContainerGroup>();
   const jobs = [...byNs].filter(([ns]) => ns !== own && (opts.only === undefined || ns === opts.only));
   await Promise.all(
@@ -210,7 +219,10 @@ export async function listContainers(opts: ContainerListOptions = {}): Promise<C
           known.sharedWith.push(ns);
           return;
         }
-        const namespace = await namespaceOf(ns, pids.filter((p) => p >= pid));
+        const namespace = await namespaceOf(
+          ns,
+          pids.filter((p) => p >= pid),
+        );
         const group: ContainerGroup = { namespace, path: dir, dev: opened.dev, size: 0, used: 0, free: 0, sharedWith: [], segments: [] };
         byDev.set(opened.dev, group);
         const fdDir = `/proc/self/fd/${opened.fd}`;
@@ -253,7 +265,10 @@ export async function inspectContainerSegment(name: string, opts: { dir?: string
       const fdDir = `/proc/self/fd/${opened.fd}`;
       const seg = await inspectSegment(p.rel, { dirs: [fdDir], holders: opts.holders, interpretations: false });
       if (!seg) return null;
-      const namespace = await namespaceOf(p.ns, pids.filter((x) => x >= pid));
+      const namespace = await namespaceOf(
+        p.ns,
+        pids.filter((x) => x >= pid),
+      );
       return asContainerSegment(seg, namespace, escapeText(dir), fdDir);
     } finally {
       fs.closeSync(opened.fd);

@@ -91,7 +91,9 @@ async function scanNamespace(id: number, pids: number[], out: IpcNamespaceScan, 
     out.namespaces.push(namespace);
     const [holders, decoded] = await Promise.all([
       holdersIn(pids, records),
-      decode ? decodeSysv(records, new Map(ends.map((e) => [e.shmid, e])), ref) : Promise.resolve(records.map(() => ({ format: 'raw' as const, dtype: null, shape: null, fortranOrder: null, dataOffset: null, error: null }))),
+      decode
+        ? decodeSysv(records, new Map(ends.map((e) => [e.shmid, e])), ref)
+        : Promise.resolve(records.map(() => ({ format: 'raw' as const, dtype: null, shape: null, fortranOrder: null, dataOffset: null, error: null }))),
     ]);
     for (const [i, r] of records.entries()) {
       const s = sysvSegment(r, holders.get(r.shmid) ?? [], decoded[i]) as ForeignSysvSegment;
@@ -147,7 +149,13 @@ export async function removeForeignSysv(ns: number, shmid: number, opts: { force
   if (!s) return { name, status: 'missing', error: 'no such System V segment', ...none, holders: [] };
   const attached = s.sysv.nattch > 0;
   if (attached && !opts.force) {
-    return { name, status: 'held', error: `attached ${s.sysv.nattch} time${s.sysv.nattch === 1 ? '' : 's'}; pass --force to remove it when they detach`, ...none, holders: s.holders };
+    return {
+      name,
+      status: 'held',
+      error: `attached ${s.sysv.nattch} time${s.sysv.nattch === 1 ? '' : 's'}; pass --force to remove it when they detach`,
+      ...none,
+      holders: s.holders,
+    };
   }
   try {
     await removeSysv(shmid, namespaceRef(s));

@@ -109,8 +109,16 @@ async function memSegment(r: MemRef): Promise<MemSegment> {
   let seg: Segment;
   if ('error' in held) {
     const size = r.fdSize ?? r.mapBytes;
-    seg = newSegment(rel, name, { dev: r.dev, ino: r.ino, size, blocks: 0, mtimeMs: 0, uid: -1, mode: 0 }, { format: 'raw', dtype: null, shape: null, fortranOrder: null, dataOffset: null, error: null }, name);
-    const why = held.error ? `cannot open it through its holders (${held.error})` : 'no holder to read it through (reading another process\'s mapping needs CAP_SYS_ADMIN)';
+    seg = newSegment(
+      rel,
+      name,
+      { dev: r.dev, ino: r.ino, size, blocks: 0, mtimeMs: 0, uid: -1, mode: 0 },
+      { format: 'raw', dtype: null, shape: null, fortranOrder: null, dataOffset: null, error: null },
+      name,
+    );
+    const why = held.error
+      ? `cannot open it through its holders (${held.error})`
+      : "no holder to read it through (reading another process's mapping needs CAP_SYS_ADMIN)";
     seg.details = { sizeFrom: r.fdSize !== null ? 'fstat' : 'mapping', unread: why, residentUnknown: true };
   } else {
     seg = newSegment(rel, name, held.e, held.d, name);

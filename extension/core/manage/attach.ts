@@ -126,34 +126,55 @@ function numpyView(seg: Segment, v: Version, dtype: string, shape: number[], off
   const order = fortran ? ", order='F'" : '';
   if (bySharedMemory(seg, v)) {
     const shm = sharedMemoryLines(path.basename(seg.path), v);
-    return dropPath(snippet('SharedMemory', ['import numpy as np', ...dt.imports, ...shm.imports], [
-      ...shm.body,
-      `arr = np.ndarray(${pyTuple(shape)}, dtype=${dt.expr}, buffer=shm.buf, offset=${offset}${order})`,
-      '# before shm.close(): del arr (the array points into shm.buf)',
-    ], dt.requires, seg));
+    return dropPath(
+      snippet(
+        'SharedMemory',
+        ['import numpy as np', ...dt.imports, ...shm.imports],
+        [
+          ...shm.body,
+          `arr = np.ndarray(${pyTuple(shape)}, dtype=${dt.expr}, buffer=shm.buf, offset=${offset}${order})`,
+          '# before shm.close(): del arr (the array points into shm.buf)',
+        ],
+        dt.requires,
+        seg,
+      ),
+    );
   }
-  return snippet('numpy', ['import numpy as np', ...dt.imports], [
-    `arr = np.memmap(path, dtype=${dt.expr}, mode='r', offset=${offset}, shape=${pyTuple(shape)}${order})`,
-  ], dt.requires, seg);
+  return snippet(
+    'numpy',
+    ['import numpy as np', ...dt.imports],
+    [`arr = np.memmap(path, dtype=${dt.expr}, mode='r', offset=${offset}, shape=${pyTuple(shape)}${order})`],
+    dt.requires,
+    seg,
+  );
 }
 
 function rawBytes(seg: Segment, v: Version, note: string | null): AttachSnippet {
   const pre = note ? [`# ${note.replace(/\n/g, ' ')}`] : [];
   if (bySharedMemory(seg, v)) {
     const shm = sharedMemoryLines(path.basename(seg.path), v);
-    return dropPath(snippet('SharedMemory', shm.imports, [
-      ...pre,
-      ...shm.body,
-      'data = shm.buf  # a memoryview of the raw bytes (no dtype or shape is known)',
-      'print(len(data), bytes(data[:16]))',
-    ], [], seg));
+    return dropPath(
+      snippet(
+        'SharedMemory',
+        shm.imports,
+        [...pre, ...shm.body, 'data = shm.buf  # a memoryview of the raw bytes (no dtype or shape is known)', 'print(len(data), bytes(data[:16]))'],
+        [],
+        seg,
+      ),
+    );
   }
-  return snippet('mmap', ['import mmap'], [
-    ...pre,
-    "with open(path, 'rb') as f:",
-    '    data = mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ)  # the raw bytes (no dtype or shape is known)',
-    'print(len(data), data[:16])',
-  ], [], seg);
+  return snippet(
+    'mmap',
+    ['import mmap'],
+    [
+      ...pre,
+      "with open(path, 'rb') as f:",
+      '    data = mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ)  # the raw bytes (no dtype or shape is known)',
+      'print(len(data), data[:16])',
+    ],
+    [],
+    seg,
+  );
 }
 
 /** Removes the `path = ...` line when the snippet opens the segment by name. */
@@ -197,25 +218,36 @@ export function attachCode(segment: Segment, opts: { python?: [number, number] }
       return snippet('numpy', ['import numpy as np'], ["arr = np.load(path, mmap_mode='r')"], ['numpy'], seg);
     case 'sharedarray': {
       if (seg.error || !seg.dtype || !seg.shape) break;
-      const url = !seg.deleted && path.dirname(seg.path) === SHM ? [`arr = sa.attach(${pyName('shm://' + path.basename(seg.path))})`] : ["arr = sa.attach('file://' + path)"];
+      const url =
+        !seg.deleted && path.dirname(seg.path) === SHM ? [`arr = sa.attach(${pyName('shm://' + path.basename(seg.path))})`] : ["arr = sa.attach('file://' + path)"];
       const main = snippet('SharedArray', ['import SharedArray as sa'], url, ['SharedArray'], seg);
       return { ...(url[0].includes('shm://') ? dropPath(main) : main), alternatives: [numpyView(seg, v, seg.dtype, seg.shape, seg.dataOffset ?? 0, false)] };
     }
     case 'safetensors':
-      return snippet('safetensors', ['from safetensors import safe_open'], [
-        "with safe_open(path, framework='numpy') as f:",
-        '    tensors = {name: f.get_tensor(name) for name in f.keys()}',
-      ], ['safetensors', 'numpy'], seg);
+      return snippet(
+        'safetensors',
+        ['from safetensors import safe_open'],
+        ["with safe_open(path, framework='numpy') as f:", '    tensors = {name: f.get_tensor(name) for name in f.keys()}'],
+        ['safetensors', 'numpy'],
+        seg,
+      );
     case 'tensor': {
       const { part } = containerAndPart(seg);
-      const main = snippet('safetensors', ['from safetensors import safe_open'], [
-        "with safe_open(path, framework='numpy') as f:",
-        `    tensor = f.get_tensor(${pyName(part)})`,
-      ], ['safetensors', 'numpy'], seg);
+      const main = snippet(
+        'safetensors',
+        ['from safetensors import safe_open'],
+        ["with safe_open(path, framework='numpy') as f:", `    tensor = f.get_tensor(${pyName(part)})`],
+        ['safetensors', 'numpy'],
+        seg,
+      );
       if (!seg.error && seg.dtype && seg.shape && seg.dataOffset !== null) {
-        const alt = snippet('numpy', ['import numpy as np', ...dtypeExpr(seg.dtype).imports], [
-          `tensor = np.memmap(path, dtype=${dtypeExpr(seg.dtype).expr}, mode='r', offset=${seg.dataOffset}, shape=${pyTuple(seg.shape)})`,
-        ], dtypeExpr(seg.dtype).requires, seg);
+        const alt = snippet(
+          'numpy',
+          ['import numpy as np', ...dtypeExpr(seg.dtype).imports],
+          [`tensor = np.memmap(path, dtype=${dtypeExpr(seg.dtype).expr}, mode='r', offset=${seg.dataOffset}, shape=${pyTuple(seg.shape)})`],
+          dtypeExpr(seg.dtype).requires,
+          seg,
+        );
         return { ...main, alternatives: [alt] };
       }
       return main;
@@ -228,7 +260,13 @@ export function attachCode(segment: Segment, opts: { python?: [number, number] }
           ? ['table = pa.ipc.open_file(source).read_all()']
           : ipc === 'stream'
             ? ['table = pa.ipc.open_stream(source).read_all()']
-            : ['try:', '    table = pa.ipc.open_file(source).read_all()', 'except pa.ArrowInvalid:', '    source.seek(0)', '    table = pa.ipc.open_stream(source).read_all()'];
+            : [
+                'try:',
+                '    table = pa.ipc.open_file(source).read_all()',
+                'except pa.ArrowInvalid:',
+                '    source.seek(0)',
+                '    table = pa.ipc.open_stream(source).read_all()',
+              ];
       const col = seg.format === 'column' ? [`column = table.column(${pyName(containerAndPart(seg).part)})`] : [];
       return snippet('pyarrow', ['import pyarrow as pa', 'import pyarrow.ipc'], ["source = pa.memory_map(path, 'r')", ...open, ...col], ['pyarrow'], seg);
     }
@@ -247,23 +285,35 @@ export function attachCode(segment: Segment, opts: { python?: [number, number] }
     case 'directory': {
       const pkls = (seg.children ?? []).filter((c) => c.name.endsWith('.pkl'));
       const ok = pkls.filter((c) => unpickleRisk(c) === null);
-      const skipped = pkls.filter((c) => unpickleRisk(c) !== null).map((c) => `#   ${c.name.slice(c.name.lastIndexOf('/') + 1).replace(/\n/g, ' ')}: ${unpickleRisk(c)}`);
+      const skipped = pkls
+        .filter((c) => unpickleRisk(c) !== null)
+        .map((c) => `#   ${c.name.slice(c.name.lastIndexOf('/') + 1).replace(/\n/g, ' ')}: ${unpickleRisk(c)}`);
       if (ok.length === 0) {
         const why = pkls.length === 0 ? 'it holds no .pkl file' : 'none of its .pkl files is an array pickle that was checked whole';
         return { kind: 'none', code: notLoading(seg.name, why) + skipped.join('\n') + (skipped.length ? '\n' : ''), requires: [] };
       }
       // The files checked when listed, by name (not whatever the folder holds when this runs).
       const names = ok.map((c) => pyStr(c.name.slice(c.name.lastIndexOf('/') + 1)));
-      return snippet('joblib', ['import os', 'import joblib'], [
-        ...(skipped.length ? ['# not loaded (loading runs what a pickle names; these were not checked whole):', ...skipped] : []),
-        'objects = {',
-        "    name: joblib.load(os.path.join(path, name), mmap_mode='r')",
-        `    for name in [${names.join(', ')}]`,
-        '}',
-      ], ['joblib'], seg);
+      return snippet(
+        'joblib',
+        ['import os', 'import joblib'],
+        [
+          ...(skipped.length ? ['# not loaded (loading runs what a pickle names; these were not checked whole):', ...skipped] : []),
+          'objects = {',
+          "    name: joblib.load(os.path.join(path, name), mmap_mode='r')",
+          `    for name in [${names.join(', ')}]`,
+          '}',
+        ],
+        ['joblib'],
+        seg,
+      );
     }
     case 'symlink':
-      return { kind: 'none', code: `# ${seg.name.replace(/\n/g, ' ')} is a symbolic link to ${String(seg.symlinkTarget).replace(/\n/g, ' ')}; SHM Inspector never follows it.\n`, requires: [] };
+      return {
+        kind: 'none',
+        code: `# ${seg.name.replace(/\n/g, ' ')} is a symbolic link to ${String(seg.symlinkTarget).replace(/\n/g, ' ')}; SHM Inspector never follows it.\n`,
+        requires: [],
+      };
     case 'semaphore': {
       const name = path.basename(seg.path).replace(/^sem\./, '');
       return {

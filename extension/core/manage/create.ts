@@ -14,8 +14,25 @@ import { decodeNpy } from '../formats/npy';
 import { fsPathIn, respell } from '../names';
 import { OperationError, type CreateRequest, type CreateResult, type Fill } from './api';
 import {
-  arrayBytes, bytesWords, checkAbort, CHUNK, copyRange, createExclusive, errnoOf, errnoText, isAbort, npyDescr, npyHeader,
-  openRegular, placeNoReplace, removeIfSame, requireRoom, sweepStaleTemps, tempBeside, validateName, writeAll,
+  arrayBytes,
+  bytesWords,
+  checkAbort,
+  CHUNK,
+  copyRange,
+  createExclusive,
+  errnoOf,
+  errnoText,
+  isAbort,
+  npyDescr,
+  npyHeader,
+  openRegular,
+  placeNoReplace,
+  removeIfSame,
+  requireRoom,
+  sweepStaleTemps,
+  tempBeside,
+  validateName,
+  writeAll,
 } from './util';
 import { errorCode } from '../errors';
 
@@ -160,7 +177,12 @@ export function fillChunk(dt: NumericDType, fill: Exclude<Fill, 'zeros'>, start:
         for (let i = 0; i < count; i++) u8[i] &= 1;
       } else for (let i = 0; i < count; i++) u8[i] = at(i) !== 0 ? 1 : 0;
       break;
-    case 'i1': case 'u1': case 'i2': case 'u2': case 'i4': case 'u4': {
+    case 'i1':
+    case 'u1':
+    case 'i2':
+    case 'u2':
+    case 'i4':
+    case 'u4': {
       if (rnd) {
         nodeCrypto().randomFillSync(u8);
         break;
@@ -170,7 +192,8 @@ export function fillChunk(dt: NumericDType, fill: Exclude<Fill, 'zeros'>, start:
       for (let i = 0; i < count; i++) a[i] = at(i);
       break;
     }
-    case 'i8': case 'u8': {
+    case 'i8':
+    case 'u8': {
       if (rnd) {
         nodeCrypto().randomFillSync(u8);
         break;
@@ -183,20 +206,23 @@ export function fillChunk(dt: NumericDType, fill: Exclude<Fill, 'zeros'>, start:
       }
       break;
     }
-    case 'f2': case 'bf16': {
+    case 'f2':
+    case 'bf16': {
       const a = new Uint16Array(ab);
       const conv = dt.kernel === 'f2' ? toHalfBits : toBfloat16Bits;
       const one = dt.kernel === 'f2' ? 0x3c00 : 0x3f80;
       for (let i = 0; i < count; i++) a[i] = rnd ? unit(conv, one) : conv(at(i));
       break;
     }
-    case 'f4': case 'f8': {
+    case 'f4':
+    case 'f8': {
       const a = dt.kernel === 'f4' ? new Float32Array(ab) : new Float64Array(ab);
       const r = dt.kernel === 'f4' ? unit32 : Math.random;
       for (let i = 0; i < count; i++) a[i] = rnd ? r() : at(i);
       break;
     }
-    case 'c8': case 'c16': {
+    case 'c8':
+    case 'c16': {
       const a = dt.kernel === 'c8' ? new Float32Array(ab) : new Float64Array(ab);
       const r = dt.kernel === 'c8' ? unit32 : Math.random;
       for (let i = 0; i < count; i++) {
@@ -252,7 +278,8 @@ export async function createSegment(req: CreateRequest): Promise<CreateResult> {
     if (plan.from) {
       const opened = await openRegular(plan.from.file, { follow: true });
       src = opened.fh;
-      if (opened.st.dev !== plan.from.dev || opened.st.ino !== plan.from.ino) throw new OperationError(`${plan.from.file}: replaced while it was being read; try again`);
+      if (opened.st.dev !== plan.from.dev || opened.st.ino !== plan.from.ino)
+        throw new OperationError(`${plan.from.file}: replaced while it was being read; try again`);
       await copyRange(src, plan.from.dataOffset, plan.dataBytes, fh, base, { signal: req.signal, onProgress: req.onProgress });
     } else if (fill === 'zeros') {
       await fh.truncate(total);

@@ -22,8 +22,26 @@ import { inspectMemSegment, parseMemName } from '../kinds/memfd';
 import { containerReadPath, inspectContainerSegment, parseContainerName } from '../kinds/containers';
 import { ExistsError, OperationError, type PersistRequest, type PersistResult, type RestoreRequest, type RestoreResult } from './api';
 import {
-  arrayBytes, bytesWords, checkAbort, copyRange, createExclusive, errnoOf, errnoText, fsyncDir, isAbort, npyDescr, npyHeader,
-  openRegular, placeNoReplace, readSmallRegular, removeIfSame, requireRoom, sweepStaleTemps, tempBeside, validateName, writeAll,
+  arrayBytes,
+  bytesWords,
+  checkAbort,
+  copyRange,
+  createExclusive,
+  errnoOf,
+  errnoText,
+  fsyncDir,
+  isAbort,
+  npyDescr,
+  npyHeader,
+  openRegular,
+  placeNoReplace,
+  readSmallRegular,
+  removeIfSame,
+  requireRoom,
+  sweepStaleTemps,
+  tempBeside,
+  validateName,
+  writeAll,
 } from './util';
 import { errorCode } from '../errors';
 
@@ -99,7 +117,9 @@ async function openDeleted(seg: Segment, pid: number | undefined): Promise<Sourc
     }
   }
   const detail = why.length > 0 ? ` (${why.slice(0, 3).join('; ')})` : '';
-  throw new OperationError(`${seg.name}: ${seg.deleted ? 'deleted, and it' : 'it'} cannot be read through ${pids.length > 0 ? `its holders ${pids.join(', ')}` : 'any holder'}${detail}`);
+  throw new OperationError(
+    `${seg.name}: ${seg.deleted ? 'deleted, and it' : 'it'} cannot be read through ${pids.length > 0 ? `its holders ${pids.join(', ')}` : 'any holder'}${detail}`,
+  );
 }
 
 interface Interp {
@@ -358,7 +378,10 @@ export async function persistSegment(req: PersistRequest): Promise<PersistResult
       throw new OperationError(`${rel}: persist failed: ${errnoText(e)}; nothing was left behind`, errorCode(e));
     }
     if (placed > 0) {
-      const done = staged.slice(0, placed).map((s) => path.basename(s.final)).join(' and ');
+      const done = staged
+        .slice(0, placed)
+        .map((s) => path.basename(s.final))
+        .join(' and ');
       throw new OperationError(
         `${rel}: persist failed after ${done} had been replaced (${errnoText(e)}): the files at ${to} no longer belong together, and restore refuses them; persist again`,
       );
@@ -433,14 +456,19 @@ export async function restoreSegment(req: RestoreRequest): Promise<RestoreResult
       throw new OperationError(`${file}: checksum mismatch (${path.basename(file)}.sha256 says ${wrong}, the file has ${got}); not restored`);
     }
     if (sidecar?.sha256 && sidecar.sha256 !== got) {
-      throw new OperationError(`${file}: ${path.basename(file)}.json describes other bytes (sha256 ${sidecar.sha256}, the file has ${got}): they are not from the same snapshot; not restored`);
+      throw new OperationError(
+        `${file}: ${path.basename(file)}.json describes other bytes (sha256 ${sidecar.sha256}, the file has ${got}): they are not from the same snapshot; not restored`,
+      );
     }
     checkAbort(req.signal);
     // Replace only what was checked: the entry the name held then (`existing`, which the caller's
     // force was about), never a file that took the name since; a name that was free must still be.
     const now = existing ? await fs.promises.lstat(full).catch(() => null) : null;
     if (req.force && existing && now && !(now.dev === existing.dev && now.ino === existing.ino)) {
-      throw new OperationError(`${name}: another file took its place in ${dir} while the snapshot was restored; not replaced (restore again to replace what is there now)`, 'CHANGED');
+      throw new OperationError(
+        `${name}: another file took its place in ${dir} while the snapshot was restored; not replaced (restore again to replace what is there now)`,
+        'CHANGED',
+      );
     }
     if (req.force && existing && now) {
       await fs.promises.rename(tmp, full);

@@ -60,7 +60,10 @@ function refusal(why: string): string {
 
 /** A directory opened without following a symlink; entries are reached through its fd. */
 class DirFd {
-  private constructor(readonly fh: fs.promises.FileHandle, readonly label: string) {}
+  private constructor(
+    readonly fh: fs.promises.FileHandle,
+    readonly label: string,
+  ) {}
   static async open(p: string | Buffer, label: string, expect?: { dev: number; ino: number }, follow = false): Promise<DirFd> {
     const c = fs.constants;
     const fh = await fs.promises.open(p, c.O_RDONLY | c.O_DIRECTORY | (follow ? 0 : c.O_NOFOLLOW));
@@ -156,7 +159,10 @@ function settle(seg: Segment, o: RemoveOutcome, t: Tally): Fate {
       t.failed.push({ name, error: 'entries that were not listed appeared in it; the folder is left in place' });
       return { r: 'kept', gone: [] };
     case 'DISPLACED':
-      t.failed.push({ name, error: `replaced by a different file while it was being removed; that file was kept, under the name ${o.displacedAs} (its own name had been taken meanwhile)` });
+      t.failed.push({
+        name,
+        error: `replaced by a different file while it was being removed; that file was kept, under the name ${o.displacedAs} (its own name had been taken meanwhile)`,
+      });
       return { r: 'kept', gone: [] };
     default:
       t.failed.push({ name, error: `${o.code}: ${o.message ?? o.code}` });
@@ -174,7 +180,10 @@ async function removeAll(d: DirFd, segs: Segment[], t: Tally, signal?: AbortSign
   const batch: number[] = [];
   const flush = async () => {
     if (batch.length === 0) return;
-    const outcomes = await removeIn(d, batch.map((i) => segs[i]));
+    const outcomes = await removeIn(
+      d,
+      batch.map((i) => segs[i]),
+    );
     batch.forEach((i, k) => (fates[i] = settle(segs[i], outcomes[k], t)));
     batch.length = 0;
   };
@@ -287,8 +296,14 @@ export async function unlinkSegments(req: UnlinkRequest): Promise<UnlinkOutcome[
   const cat = targets.length > 1 ? (await listCatalog({ dirs: [dir] })).segments : null;
   const out: UnlinkOutcome[] = [];
   for (const tgt of targets) {
-    const outcome = (status: UnlinkOutcome['status'], error: string | null, holders: Holder[] = [], bytes = 0, pendingBytes = 0): UnlinkOutcome =>
-      ({ name: tgt.rel, status, error, bytes, pendingBytes, holders });
+    const outcome = (status: UnlinkOutcome['status'], error: string | null, holders: Holder[] = [], bytes = 0, pendingBytes = 0): UnlinkOutcome => ({
+      name: tgt.rel,
+      status,
+      error,
+      bytes,
+      pendingBytes,
+      holders,
+    });
     let seg = cat ? findLiveByPath(cat, tgt.full) : await inspectSegment(tgt.rel, { dirs: [dir] });
     if (!seg || seg.deleted) {
       out.push(outcome('missing', seg?.deleted ? `already unlinked; still held by ${holdersWords(seg.holders)}` : 'no such segment', seg?.holders ?? []));
@@ -470,7 +485,12 @@ export async function clearSegments(req: ClearRequest): Promise<ClearResult> {
       continue;
     }
     try {
-      const got = await removeAll(parent, idx.map((i) => segments[i]), t, req.signal);
+      const got = await removeAll(
+        parent,
+        idx.map((i) => segments[i]),
+        t,
+        req.signal,
+      );
       idx.forEach((i, k) => (fates[i] = got[k]));
     } finally {
       await parent.close();

@@ -31,7 +31,8 @@ export function validateName(name: string): string | null {
   if (bytes.includes(0)) return `invalid segment name '${shown.replace(/\\x00/g, '\\0')}': it contains a NUL byte`;
   if (bytes.includes(0x2f)) return `invalid segment name '${shown}': it may not contain '/'`;
   if (shown === '.' || shown === '..') return `invalid segment name '${shown}'`;
-  if (isOurTemporary(shown)) return `invalid segment name '${shown}': names like ${TEMP_PREFIX}PID-HEX.tmp and ${TEMP_PREFIX}rm-HEX are SHM Inspector's temporary files`;
+  if (isOurTemporary(shown))
+    return `invalid segment name '${shown}': names like ${TEMP_PREFIX}PID-HEX.tmp and ${TEMP_PREFIX}rm-HEX are SHM Inspector's temporary files`;
   if (bytes.length > 255) return `invalid segment name: ${bytes.length} bytes long, at most 255`;
   return null;
 }
@@ -145,7 +146,13 @@ export async function placeNoReplace(tmp: string, final: string | Buffer): Promi
     if (errnoOf(e) === 'EEXIST') return false;
     // A file system without hard links (vfat, some FUSE): check, then rename (not atomic there).
     if (!['EPERM', 'EOPNOTSUPP', 'ENOTSUP', 'ENOSYS'].includes(errnoOf(e) ?? '')) throw e;
-    if (await fs.promises.lstat(final).then(() => true, () => false)) return false;
+    if (
+      await fs.promises.lstat(final).then(
+        () => true,
+        () => false,
+      )
+    )
+      return false;
     await fs.promises.rename(tmp, final);
     return true;
   }
@@ -239,7 +246,10 @@ export function npyHeader(descr: string, fortranOrder: boolean, shape: readonly 
   }
   const body = Buffer.from(text, 'latin1');
   const hlen = body.length + 1;
-  for (const [major, lenBytes] of [[1, 2], [2, 4]] as const) {
+  for (const [major, lenBytes] of [
+    [1, 2],
+    [2, 4],
+  ] as const) {
     const pad = NPY_ALIGN - ((8 + lenBytes + hlen) % NPY_ALIGN);
     const total = hlen + pad;
     if (lenBytes === 2 && total > 0xffff) continue;

@@ -47,7 +47,10 @@ export function explainFamily(f: Family, byPid: Map<number, ProcessMemory>): Exp
       verdict: 'unknown',
       copiedShare: null,
       summary: `${workers}; nothing inherited is resident in both parent and child`,
-      paragraphs: [ram, 'No page of private memory is resident in both a child and its parent, so there is nothing to compare (the parent may have freed what it had before forking).'],
+      paragraphs: [
+        ram,
+        'No page of private memory is resident in both a child and its parent, so there is nothing to compare (the parent may have freed what it had before forking).',
+      ],
       python,
     };
   }
@@ -75,14 +78,18 @@ export function explainFamily(f: Family, byPid: Map<number, ProcessMemory>): Exp
     paragraphs.push('Copy-on-write is working: the children read what they inherited without copying much of it.');
     return { verdict: 'shared', copiedShare: share, summary, paragraphs, python };
   }
-  paragraphs.push(`Had those pages stayed shared, the family would use about ${formatBytes(Math.max(0, f.trueBytes - f.copiedBytes))} instead of ${formatBytes(f.trueBytes)}.`);
+  paragraphs.push(
+    `Had those pages stayed shared, the family would use about ${formatBytes(Math.max(0, f.trueBytes - f.copiedBytes))} instead of ${formatBytes(f.trueBytes)}.`,
+  );
   if (python) {
     paragraphs.push(
       'In Python this usually means the children read Python objects (dicts, lists, pandas DataFrames of objects, strings): even reading an object changes its reference count, which writes to the page it lives on, so the kernel copies that page for the child. The data buffers of numpy arrays and Arrow tables are not written by reading them, and stay shared.',
       "What keeps data shared: put it in shared memory before forking: a numpy array in `multiprocessing.shared_memory.SharedMemory`, an `.npy` file in /dev/shm opened with `np.load(path, mmap_mode='r')`, or an Arrow IPC file opened with `pyarrow.memory_map`; keep large collections of Python objects out of the parent, or turn them into arrays. Call `gc.freeze()` just before forking so that the garbage collector's own passes do not write to every object it tracks.",
     );
   } else {
-    paragraphs.push('The children (or the parent) write to memory they shared after fork, and each page written is copied. Data that must stay shared belongs in a shared mapping (shm_open or a MAP_SHARED file) rather than in private memory inherited by fork.');
+    paragraphs.push(
+      'The children (or the parent) write to memory they shared after fork, and each page written is copied. Data that must stay shared belongs in a shared mapping (shm_open or a MAP_SHARED file) rather than in private memory inherited by fork.',
+    );
   }
   return { verdict: level >= COPIED_WARN ? 'copied' : 'copying', copiedShare: share, summary, paragraphs, python };
 }

@@ -11,9 +11,30 @@ import { ShmError } from '../errors';
 
 /** The order of the numbers per process in the native scan (native/src/procs.cc `Field`). */
 const F = {
-  pid: 0, ppid: 1, startTicks: 2, uid: 3, startBrk: 4, startStack: 5, exeDev: 6, exeIno: 7,
-  rss: 8, pss: 9, pssAnon: 10, pssFile: 11, pssShmem: 12, sharedClean: 13, sharedDirty: 14, privateClean: 15, privateDirty: 16,
-  swap: 17, swapPss: 18, anonymous: 19, rssAnon: 20, rssFile: 21, rssShmem: 22, threads: 23,
+  pid: 0,
+  ppid: 1,
+  startTicks: 2,
+  uid: 3,
+  startBrk: 4,
+  startStack: 5,
+  exeDev: 6,
+  exeIno: 7,
+  rss: 8,
+  pss: 9,
+  pssAnon: 10,
+  pssFile: 11,
+  pssShmem: 12,
+  sharedClean: 13,
+  sharedDirty: 14,
+  privateClean: 15,
+  privateDirty: 16,
+  swap: 17,
+  swapPss: 18,
+  anonymous: 19,
+  rssAnon: 20,
+  rssFile: 21,
+  rssShmem: 22,
+  threads: 23,
 } as const;
 
 /** What decides whether a child was forked (and did not exec): kept beside each process, not reported. */
@@ -83,12 +104,7 @@ export async function scanProcesses(): Promise<ProcessScan> {
  */
 function forkedFrom(child: Identity | undefined, parent: Identity | undefined): boolean {
   if (!child || !parent || child.exeIno === 0 || child.startBrk === 0) return false;
-  return (
-    child.exeDev === parent.exeDev &&
-    child.exeIno === parent.exeIno &&
-    child.startBrk === parent.startBrk &&
-    child.startStack === parent.startStack
-  );
+  return child.exeDev === parent.exeDev && child.exeIno === parent.exeIno && child.startBrk === parent.startBrk && child.startStack === parent.startStack;
 }
 
 /**

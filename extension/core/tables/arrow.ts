@@ -341,12 +341,16 @@ export class ArrowTable implements TableModel {
    */
   valueRuns(col: number): { offset: number; rows: number; nullCount: number; start: number }[] {
     const type = this.schema.fields[col]?.type as DataType | undefined;
-    if (!type || (type.typeId !== Type.Int && type.typeId !== Type.Float)) throw new TableError(`column '${this.columns[col]?.name}' is ${String(type)}, not a number`);
+    if (!type || (type.typeId !== Type.Int && type.typeId !== Type.Float))
+      throw new TableError(`column '${this.columns[col]?.name}' is ${String(type)}, not a number`);
     const w = fixedWidth(type)!;
     return this.batches.map((batch) => {
       const L = this.layoutOf(batch)[col];
       const values = L.buffers[1];
-      if (values.length < L.node.length * w) throw new TableError(`record batch ${batch.index}: the values buffer of '${L.path}' holds ${values.length} bytes, its ${L.node.length} rows need ${L.node.length * w}`);
+      if (values.length < L.node.length * w)
+        throw new TableError(
+          `record batch ${batch.index}: the values buffer of '${L.path}' holds ${values.length} bytes, its ${L.node.length} rows need ${L.node.length * w}`,
+        );
       return { offset: batch.body + values.offset, rows: L.node.length, nullCount: L.node.nullCount, start: batch.start };
     });
   }
@@ -371,7 +375,8 @@ export class ArrowTable implements TableModel {
       }
       l = layOut(this.schema.fields, batch, this.version);
       for (const c of l) {
-        if (c.node.length !== batch.header.length) throw new TableError(`record batch ${batch.index}: column '${c.path}' has ${c.node.length} rows, the batch ${batch.header.length}`);
+        if (c.node.length !== batch.header.length)
+          throw new TableError(`record batch ${batch.index}: column '${c.path}' has ${c.node.length} rows, the batch ${batch.header.length}`);
       }
       if (this.layouts.size > 256) this.layouts.clear();
       this.layouts.set(batch, l);
@@ -385,7 +390,7 @@ export class ArrowTable implements TableModel {
     const out: Cell[][] = Array.from({ length: end - start }, () => new Array<Cell>(cols.length).fill(null));
     const errors: (string | null)[] = cols.map(() => null);
     const spans: { batch: Batch; a: number; b: number }[] = [];
-    for (let r = start; r < end; ) {
+    for (let r = start; r < end;) {
       const batch = this.batches[this.batchOf(r)];
       const b = Math.min(end, batch.start + batch.header.length);
       if (b > r) spans.push({ batch, a: r - batch.start, b: b - batch.start });
@@ -550,7 +555,7 @@ export class ArrowTable implements TableModel {
   private async readDictionary(L: Layout, a: number, b: number, valid: ((i: number) => boolean) | null): Promise<Cell[]> {
     const t = L.type as T & { id: number; indices: DataType; dictionary: DataType };
     const n = b - a;
-    const w = (t.indices as T).bitWidth as number / 8;
+    const w = ((t.indices as T).bitWidth as number) / 8;
     const raw = await this.buffer(L, 1, a * w, n * w, 'indices');
     const conv = cellOf(t.indices);
     const idx = new Array<number>(n);

@@ -124,7 +124,14 @@ function kindOfDtype(dtype: string, shape: number[]): CellKind {
 
 const M8_UNITS: Record<string, [number, bigint]> = {
   // unit -> (digits of the ISO fraction, factor to those digits)
-  s: [0, 1n], ms: [3, 1n], us: [6, 1n], ns: [9, 1n], m: [0, 60n], h: [0, 3600n], D: [0, 86400n], W: [0, 604800n],
+  s: [0, 1n],
+  ms: [3, 1n],
+  us: [6, 1n],
+  ns: [9, 1n],
+  m: [0, 60n],
+  h: [0, 3600n],
+  D: [0, 86400n],
+  W: [0, 604800n],
 };
 const NAT = -(1n << 63n);
 
@@ -149,7 +156,8 @@ export function elementCell(dtype: string): (b: Uint8Array, at: number) => Cell 
         return (b, at) => floatCell(new DataView(b.buffer, b.byteOffset).getFloat64(at, little));
       case 'c': {
         const h = w / 2;
-        const get = (b: Uint8Array, at: number) => (h === 4 ? new DataView(b.buffer, b.byteOffset).getFloat32(at, little) : new DataView(b.buffer, b.byteOffset).getFloat64(at, little));
+        const get = (b: Uint8Array, at: number) =>
+          h === 4 ? new DataView(b.buffer, b.byteOffset).getFloat32(at, little) : new DataView(b.buffer, b.byteOffset).getFloat64(at, little);
         return (b, at) => [floatCell(get(b, at)), floatCell(get(b, at + h))];
       }
     }
@@ -251,7 +259,11 @@ export class RecordTable implements TableModel {
     readonly totalRows: number,
     readonly dataOffset: number,
   ) {
-    this.columns = fields.map((f) => ({ name: f.name, type: f.shape.length ? `${f.dtype}${JSON.stringify(f.shape).replace('[', '(').replace(']', ')')}` : f.dtype, kind: kindOfDtype(f.dtype, f.shape) }));
+    this.columns = fields.map((f) => ({
+      name: f.name,
+      type: f.shape.length ? `${f.dtype}${JSON.stringify(f.shape).replace('[', '(').replace(']', ')')}` : f.dtype,
+      kind: kindOfDtype(f.dtype, f.shape),
+    }));
     this.cells = fields.map((f) => {
       try {
         return fieldCell(f);
@@ -272,7 +284,9 @@ export class RecordTable implements TableModel {
     const need = BigInt(rows) * BigInt(itemsize);
     const have = BigInt(src.size - h.dataOffset);
     if (need > have) {
-      throw new TableError(`truncated: ${rows} records of ${itemsize} bytes need ${need} bytes of data, the file has ${have < 0n ? 0n : have} after its header (the dtype's itemsize disagrees with the file, or it was cut)`);
+      throw new TableError(
+        `truncated: ${rows} records of ${itemsize} bytes need ${need} bytes of data, the file has ${have < 0n ? 0n : have} after its header (the dtype's itemsize disagrees with the file, or it was cut)`,
+      );
     }
     const t = new RecordTable(src, fields, itemsize, rows, h.dataOffset);
     if (h.shape.length > 1) t.notes.push(`a ${h.shape.join(' x ')} record array, read as ${rows} rows in its stored (${h.fortran ? 'Fortran' : 'C'}) order`);
@@ -391,7 +405,8 @@ export class ArrayTable implements TableModel {
         runs.map(async ([r0, r1, c0, c1]) => {
           const first = at(r0, c0);
           const bytes = await readRange(this.src, first, at(r1, c1) + this.itemsize - first, 'array values');
-          for (let r = r0; r <= r1; r++) for (const c of cols) if (c >= c0 && c <= c1) cells.set((r - a) * this.columns.length + c, this.cell(bytes, at(r, c) - first));
+          for (let r = r0; r <= r1; r++)
+            for (const c of cols) if (c >= c0 && c <= c1) cells.set((r - a) * this.columns.length + c, this.cell(bytes, at(r, c) - first));
         }),
       );
       for (let r = 0; r < b - a; r++) for (const c of cols) out[r].push(cells.get(r * this.columns.length + c)!);

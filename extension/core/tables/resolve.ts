@@ -29,7 +29,10 @@ export interface OpenedTable {
 export function columnIndex(model: TableModel, name: string, what: string): number {
   const k = model.columns.findIndex((c) => c.name === name || c.name === respell(name));
   if (k < 0) {
-    const names = model.columns.slice(0, 20).map((c) => c.name).join(', ');
+    const names = model.columns
+      .slice(0, 20)
+      .map((c) => c.name)
+      .join(', ');
     throw new TableError(`${what}: no column '${name}' (it has ${names}${model.columns.length > 20 ? `, ... ${model.columns.length} in all` : ''})`);
   }
   return k;
@@ -76,7 +79,9 @@ export async function openNamedTable(dir: string, name: string, flags: Selection
     if (seg.error && tableFormat(seg)) throw new TableError(`${seg.name}: ${seg.error}`);
     if (seg.format === 'pickle') {
       const p = seg.details?.pickle as { type?: string; length?: number | null } | undefined;
-      throw new TableError(`${seg.name}: a pickle (${p?.type ?? 'unknown type'}${typeof p?.length === 'number' ? ` of length ${p.length}` : ''}), not a table: inspect describes it, nothing in it is run`);
+      throw new TableError(
+        `${seg.name}: a pickle (${p?.type ?? 'unknown type'}${typeof p?.length === 'number' ? ` of length ${p.length}` : ''}), not a table: inspect describes it, nothing in it is run`,
+      );
     }
     // The array's grid before the mapping: bad flags are said without opening anything.
     const grid = tableFormat(seg) ? undefined : arrayGrid(seg, flags);
@@ -85,7 +90,8 @@ export async function openNamedTable(dir: string, name: string, flags: Selection
       view = shmid !== null ? await openSysvView(shmid) : await openView(fsPath(seg.path), { dev: seg.dev, ino: seg.ino });
     } catch (e) {
       if (shmid === null && errorCode(e) === 'CHANGED' && attempt === 0) continue;
-      if (errorCode(e) === 'CHANGED') throw new TableError(`${seg.name}: replaced by another file while it was being opened, twice (renamed over or recreated); try again`, 'CHANGED');
+      if (errorCode(e) === 'CHANGED')
+        throw new TableError(`${seg.name}: replaced by another file while it was being opened, twice (renamed over or recreated); try again`, 'CHANGED');
       throw new TableError(`${seg.name}: ${errorMessage(e)}`, errorCode(e), { cause: e });
     }
     try {

@@ -44,7 +44,9 @@ export class ShareableListTable implements TableModel {
       const kind = itemKind(fmt, codes[i]);
       if (!kind) throw new TableError(`item ${a + i}: format '${fmt}' with back-transform code ${codes[i]} is not a ShareableList item`);
       if (!(at[i] >= 0 && at[i] + kind.bytes <= at[i + 1] && at[i + 1] <= dataEnd)) {
-        throw new TableError(`item ${a + i}: offsets ${at[i]}..${at[i + 1]} are inconsistent with its ${kind.bytes}-byte format '${fmt}' (the data area has ${dataEnd} bytes)`);
+        throw new TableError(
+          `item ${a + i}: offsets ${at[i]}..${at[i + 1]} are inconsistent with its ${kind.bytes}-byte format '${fmt}' (the data area has ${dataEnd} bytes)`,
+        );
       }
       return kind;
     });

@@ -37,7 +37,9 @@ function passesOf(model: TableModel, col: number): { passes: Pass[]; nulls: numb
     const runs = model.valueRuns(col);
     return {
       passes: runs.map((r) =>
-        r.nullCount > 0 ? { start: r.start, rows: r.rows } : { spec: { dtype: dt.kernel, byteSwap: false, offset: r.offset, strideR: 0, strideC: dt.itemsize, rows: r.rows > 0 ? 1 : 0, cols: r.rows } },
+        r.nullCount > 0
+          ? { start: r.start, rows: r.rows }
+          : { spec: { dtype: dt.kernel, byteSwap: false, offset: r.offset, strideR: 0, strideC: dt.itemsize, rows: r.rows > 0 ? 1 : 0, cols: r.rows } },
       ),
       nulls: runs.reduce((n, r) => n + r.nullCount, 0),
     };
@@ -47,7 +49,14 @@ function passesOf(model: TableModel, col: number): { passes: Pass[]; nulls: numb
     const dt = parseNumericDType(f.dtype);
     if (!dt || f.shape.length) throw new TableError(`field '${f.name}' is ${model.columns[col].type}, not a number`);
     const n = model.totalRows;
-    return { passes: [{ spec: { dtype: dt.kernel, byteSwap: dt.byteSwap, offset: model.dataOffset + f.offset, strideR: 0, strideC: model.itemsize, rows: n > 0 ? 1 : 0, cols: n } }], nulls: 0 };
+    return {
+      passes: [
+        {
+          spec: { dtype: dt.kernel, byteSwap: dt.byteSwap, offset: model.dataOffset + f.offset, strideR: 0, strideC: model.itemsize, rows: n > 0 ? 1 : 0, cols: n },
+        },
+      ],
+      nulls: 0,
+    };
   }
   if (model instanceof ArrayTable) {
     const s = model.columnRun(col);
@@ -101,8 +110,16 @@ class Acc {
   result(): StatsResult {
     const f = this.finite;
     return {
-      count: this.count, finiteCount: f, nanCount: this.nan, infCount: this.pos + this.neg, posInfCount: this.pos, negInfCount: this.neg,
-      min: f ? this.min : null, max: f ? this.max : null, mean: f ? this.mean : null, std: f ? Math.sqrt(this.m2 / f) : null,
+      count: this.count,
+      finiteCount: f,
+      nanCount: this.nan,
+      infCount: this.pos + this.neg,
+      posInfCount: this.pos,
+      negInfCount: this.neg,
+      min: f ? this.min : null,
+      max: f ? this.max : null,
+      mean: f ? this.mean : null,
+      std: f ? Math.sqrt(this.m2 / f) : null,
     };
   }
 }

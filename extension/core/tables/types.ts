@@ -16,7 +16,8 @@ import { ShmError } from '../errors';
 export type Cell = null | boolean | number | string | Cell[] | { [key: string]: Cell };
 
 /** How a column's cells read (for alignment and formatting in a grid). */
-export type CellKind = 'int' | 'float' | 'bool' | 'string' | 'bytes' | 'decimal' | 'date' | 'time' | 'timestamp' | 'duration' | 'list' | 'struct' | 'null' | 'mixed' | 'other';
+export type CellKind =
+  'int' | 'float' | 'bool' | 'string' | 'bytes' | 'decimal' | 'date' | 'time' | 'timestamp' | 'duration' | 'list' | 'struct' | 'null' | 'mixed' | 'other';
 
 export interface TableColumn {
   name: string;
