@@ -94,6 +94,10 @@ describe('first use: sidebar and viewer', function () {
 
   it('opens an Arrow column from a click, as a tensor opens: a 1-D array of its values', async () => {
     await row(page, table.name).locator('.monaco-tl-twistie').click();
+    // Let the opened rows settle (the tree redraws as the scan that follows an expansion lands): a click
+    // computed before a redraw lands on the row that moved under it.
+    await row(page, 'price').waitFor({ state: 'visible' });
+    await page.waitForTimeout(1000);
     await row(page, 'price').click();
     const frame = await heatmapFrame(page, `${table.name}/price`);
     await frame.waitForSelector('body[data-state="exact"]', { timeout: 30_000 });
