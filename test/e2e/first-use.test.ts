@@ -13,7 +13,9 @@ import type { Frame, Page } from 'playwright-core';
 import { PYTHON, SegmentJar } from '../fixtures/segments';
 import {
   answerStep,
+  clickUntil,
   contextMenu,
+  expandRow,
   heatmapFrame,
   openSharedMemoryView,
   openWorkbench,
@@ -93,13 +95,8 @@ describe('first use: sidebar and viewer', function () {
   });
 
   it('opens an Arrow column from a click, as a tensor opens: a 1-D array of its values', async () => {
-    await row(page, table.name).locator('.monaco-tl-twistie').click();
-    // Let the opened rows settle (the tree redraws as the scan that follows an expansion lands): a click
-    // computed before a redraw lands on the row that moved under it.
-    await row(page, 'price').waitFor({ state: 'visible' });
-    await page.waitForTimeout(1000);
-    await row(page, 'price').click();
-    const frame = await heatmapFrame(page, `${table.name}/price`);
+    await expandRow(page, row(page, table.name));
+    const frame = await clickUntil(page, row(page, 'price'), (ms) => heatmapFrame(page, `${table.name}/price`, ms));
     await frame.waitForSelector('body[data-state="exact"]', { timeout: 30_000 });
     assert.strictEqual(await frame.$eval('body', (b: any) => b.dataset.plot), 'line');
     assert.match(await frame.innerText('#info'), /^float64 · 500 · /);
@@ -201,7 +198,7 @@ describe('first use: sidebar and viewer', function () {
     // The tree names the panel, not "node pid N".
     const deleted = row(page, doomed.name);
     await deleted.waitFor({ timeout: 30_000 });
-    await deleted.locator('.monaco-tl-twistie').click();
+    await expandRow(page, deleted);
     const holder = page.locator('.part.sidebar .monaco-list-row', { hasText: "this window's preview" });
     await holder.waitFor();
     assert.match(await holder.innerText(), new RegExp(`maps it(, has it open)? · “Preview: ${doomed.name.replace(/\./g, '\\.')} \\(unlinked\\)”`));

@@ -178,3 +178,61 @@ export async function hoverUntil(page: Page, row: Locator, hover: Locator): Prom
     }
   }
 }
+
+/**
+ * Waits until `loc` is visible and its box has not moved for `quietMs`. The tree redraws whenever a
+ * scan lands (other suites share /dev/shm), and a click computed before a redraw lands on whatever
+ * moved under it.
+ */
+export async function whenStill(page: Page, loc: Locator, quietMs = 500, ms = 30_000): Promise<void> {
+  const target = loc.first();
+  await target.waitFor({ state: 'visible', timeout: ms });
+  const deadline = Date.now() + ms;
+  let last = '';
+  let since = Date.now();
+  while (Date.now() < deadline) {
+    const key = JSON.stringify(await target.boundingBox({ timeout: 1000 }).catch(() => null));
+    if (key === 'null' || key !== last) {
+      last = key;
+      since = Date.now();
+    } else if (Date.now() - since >= quietMs) return;
+    await page.waitForTimeout(100);
+  }
+  throw new Error(`${String(loc)} did not stop moving in ${ms} ms`);
+}
+
+/**
+ * Clicks a tree row once it is still, then waits for what the click does (`done`, given how long
+ * it may wait). A click that lands while VS Code replaces the tree's items selects the row without
+ * running its command (the item's command went with the old items): it is made again, three tries.
+ */
+export async function clickUntil<T>(
+  page: Page,
+  loc: Locator,
+  done: (ms: number) => Promise<T>,
+  options: { position?: { x: number; y: number }; tries?: number; ms?: number } = {},
+): Promise<T> {
+  const tries = options.tries ?? 3;
+  for (let attempt = 1; ; attempt++) {
+    await whenStill(page, loc);
+    await loc.first().click(options.position ? { position: options.position } : undefined);
+    try {
+      return await done(attempt < tries ? 10_000 : (options.ms ?? 30_000));
+    } catch (e) {
+      if (attempt >= tries) throw e;
+    }
+  }
+}
+
+/** Expands a tree row (clicking its twistie again if a redraw swallowed the click) until VS Code says it is expanded. */
+export async function expandRow(page: Page, row: Locator): Promise<void> {
+  await whenStill(page, row);
+  if ((await row.first().getAttribute('aria-expanded')) === 'true') return;
+  await clickUntil(page, row.first().locator('.monaco-tl-twistie'), async (ms) => {
+    const deadline = Date.now() + Math.min(ms, 5000);
+    while ((await row.first().getAttribute('aria-expanded')) !== 'true') {
+      if (Date.now() > deadline) throw new Error(`${String(row)} did not expand`);
+      await page.waitForTimeout(100);
+    }
+  });
+}

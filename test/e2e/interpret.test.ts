@@ -15,6 +15,7 @@ import { py, SegmentJar } from '../fixtures/segments';
 import {
   answerInput,
   answerStep,
+  clickUntil,
   contextMenu,
   heatmapFrame,
   quickLookFrame,
@@ -66,22 +67,17 @@ describe('Interpret As… (raw segments)', function () {
   });
 
   const row = (name: string) => page.locator('.part.sidebar .monaco-list-row', { hasText: name });
-  /**
-   * Clicks a raw row until Interpret As… opens for it: other suites share /dev/shm, and a click that
-   * lands while their segments re-render the tree selects the row without running its command.
-   */
-  const clickUntilPick = async (name: string, position?: { x: number; y: number }) => {
-    const title = page.locator('.quick-input-widget .quick-input-title', { hasText: `Interpret ${name}` });
-    for (let attempt = 0; ; attempt++) {
-      await row(name).click(position ? { position } : undefined);
-      try {
-        await title.waitFor({ state: 'visible', timeout: 5000 });
-        return;
-      } catch (e) {
-        if (attempt >= 3) throw e;
-      }
-    }
-  };
+  /** Clicks a raw row until Interpret As… opens for it (helpers.ts clickUntil: a redraw can swallow a click). */
+  const clickUntilPick = (name: string, position?: { x: number; y: number }) =>
+    clickUntil(
+      page,
+      row(name),
+      (timeout) => page.locator('.quick-input-widget .quick-input-title', { hasText: `Interpret ${name}` }).waitFor({ state: 'visible', timeout }),
+      {
+        position,
+        tries: 4,
+      },
+    );
   const pickRows = () => page.locator('.quick-input-widget .quick-input-list .monaco-list-row');
   const stored = (): Record<string, { name: string; dtype: string; shape: number[]; offset: number; order: string }> => {
     try {

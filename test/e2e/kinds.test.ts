@@ -12,7 +12,7 @@ import * as os from 'os';
 import * as path from 'path';
 import type { Page } from 'playwright-core';
 import { PYTHON } from '../fixtures/segments';
-import { heatmapFrame, hoverUntil, openSharedMemoryView, openWorkbench, runCommand, shot, shotIfFailed, type Workbench } from './helpers';
+import { clickUntil, heatmapFrame, hoverUntil, openSharedMemoryView, openWorkbench, runCommand, shot, shotIfFailed, type Workbench } from './helpers';
 
 const PRODUCER = path.resolve(__dirname, '..', '..', '..', 'test', 'fixtures', 'memfd_producer.py');
 
@@ -96,8 +96,7 @@ describe('memfd regions in the sidebar', function () {
     assert.match(tip, /no name to unlink/);
     await shot(page, 'kinds-memfd-sidebar');
     await page.mouse.move(900, 600);
-    await row.click();
-    const frame = await heatmapFrame(page, m[1], 60_000);
+    const frame = await clickUntil(page, row, (ms) => heatmapFrame(page, m[1], ms), { ms: 60_000 });
     await frame.waitForSelector('body[data-state="exact"]', { timeout: 60_000 });
     await shot(page, 'kinds-memfd-preview');
   });

@@ -8,7 +8,18 @@ import * as assert from 'assert';
 import * as fs from 'fs';
 import type { Frame, Page } from 'playwright-core';
 import { py, SegmentJar } from '../fixtures/segments';
-import { focusSegmentList, heatmapFrame, openSharedMemoryView, openWorkbench, quickLookFrame, runCommand, shot, shotIfFailed, type Workbench } from './helpers';
+import {
+  clickUntil,
+  focusSegmentList,
+  heatmapFrame,
+  openSharedMemoryView,
+  openWorkbench,
+  quickLookFrame,
+  runCommand,
+  shot,
+  shotIfFailed,
+  type Workbench,
+} from './helpers';
 
 // Functions given to waitForFunction run in the webview; the test build has no DOM types.
 declare const document: any;
@@ -41,8 +52,14 @@ describe('Quick Look', function () {
   });
 
   const row = (name: string) => page.locator('.part.sidebar .monaco-list-row', { hasText: name });
-  const shows = (ql: Frame, name: string) =>
-    ql.waitForFunction((n: string) => document.getElementById('title')?.textContent === n && document.body.dataset.state === 'exact', name, { timeout: 30_000 });
+  const shows = (ql: Frame, name: string, timeout = 30_000) =>
+    ql.waitForFunction((n: string) => document.getElementById('title')?.textContent === n && document.body.dataset.state === 'exact', name, { timeout });
+  /** Clicks a row until Quick Look shows it and (with `editor`) the click's preview editor opened too. */
+  const select = (ql: Frame, name: string, editor = false) =>
+    clickUntil(page, row(name), async (ms) => {
+      await shows(ql, name, ms);
+      if (editor) await heatmapFrame(page, name, ms);
+    });
 
   it('is off until asked for; then draws the selected array, opens it in an editor, and lets go of a segment that vanishes', async () => {
     assert.strictEqual(await page.locator('.part.sidebar .pane-header', { hasText: 'Quick Look' }).count(), 0, 'no Quick Look before it is asked for');
@@ -50,8 +67,7 @@ describe('Quick Look', function () {
     const ql = await quickLookFrame(page, /Select an array/);
     assert.ok(await ql.isHidden('#toolbar'), 'no controls in Quick Look');
     // A click selects the row (and previews it in an editor, as before); Quick Look draws it too.
-    await row(ramp.name).click();
-    await shows(ql, ramp.name);
+    await select(ql, ramp.name, true);
     const t = await ql.$eval('body', (b: any) => ({ ...b.dataset }));
     console.log(`      Quick Look: first pixels ${t.firstPixelsMs} ms after the selection, last tile ${t.exactMs} ms`);
     assert.ok(Number(t.firstPixelsMs) >= 0, 'the first pixels were timed');
@@ -66,8 +82,7 @@ describe('Quick Look', function () {
     await heatmapFrame(page, ramp.name);
     await shot(page, 'quicklook-1-selected');
     // Another row: Quick Look follows.
-    await row(ints.name).click();
-    await shows(ql, ints.name);
+    await select(ql, ints.name);
     // Open shows Quick Look's array in a preview editor.
     await runCommand(page, 'View: Close All Editors', focusSegmentList);
     await page
@@ -81,8 +96,7 @@ describe('Quick Look', function () {
     // A segment that vanishes: Quick Look says so (and gives its mapping back).
     py(['npy', gone.path, '<f4', '20,30', '--fill', 'arange']);
     await row(gone.name).waitFor({ timeout: 30_000 });
-    await row(gone.name).click();
-    await shows(ql, gone.name);
+    await select(ql, gone.name);
     fs.rmSync(gone.path);
     await ql.waitForFunction(() => (document.getElementById('notice')?.textContent ?? '').includes('no longer in the list'), undefined, { timeout: 30_000 });
     await shot(page, 'quicklook-2-gone');
@@ -94,17 +108,19 @@ describe('Quick Look', function () {
     fs.truncateSync(cut.path, fs.statSync(cut.path).size - 30_000);
     const ql = await quickLookFrame(page, /.*/);
     await row(cut.name).waitFor({ timeout: 30_000 });
-    await row(cut.name).click({ position: { x: 60, y: 8 } });
-    await ql.waitForFunction((n: string) => document.getElementById('title')?.textContent === n && !document.getElementById('error')?.hidden, cut.name, {
-      timeout: 30_000,
-    });
+    await clickUntil(
+      page,
+      row(cut.name),
+      (timeout) =>
+        ql.waitForFunction((n: string) => document.getElementById('title')?.textContent === n && !document.getElementById('error')?.hidden, cut.name, { timeout }),
+      { position: { x: 60, y: 8 } },
+    );
     const text = await ql.innerText('#error-text');
     assert.match(text, new RegExp(`^${cut.name.replace(/\./g, '\\.')} cannot be shown: .*(truncat|short|bytes)`, 'i'));
     assert.ok(await ql.isHidden('#retry'), 'no Retry for an array that cannot be shown');
     assert.ok(await ql.isDisabled('#open'));
     await shot(page, 'quicklook-4-cannot-show');
-    await row(ramp.name).click();
-    await shows(ql, ramp.name);
+    await select(ql, ramp.name);
     assert.ok(await ql.isHidden('#error'), 'the next array clears the error');
   });
 
@@ -112,8 +128,7 @@ describe('Quick Look', function () {
     py(['npy', big.path, '<f4', '8400,8400', '--fill', 'gradient']); // 269 MiB
     await row(big.name).waitFor({ timeout: 30_000 });
     const ql = await quickLookFrame(page, /.*/);
-    await row(big.name).click();
-    await shows(ql, big.name);
+    await select(ql, big.name, true);
     assert.match(await ql.innerText('#info'), /sampled/, 'Quick Look says it samples');
     const lum = await ql.$eval('#heatmap', (c: any) => {
       const ctx = c.getContext('2d');

@@ -7,7 +7,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import type { Page } from 'playwright-core';
 import { py, SegmentJar } from '../fixtures/segments';
-import { answerInput, openSharedMemoryView, openWorkbench, shot, shotIfFailed, type Workbench } from './helpers';
+import { answerInput, expandRow, openSharedMemoryView, openWorkbench, shot, shotIfFailed, type Workbench } from './helpers';
 
 /** Visible tree rows' labels, in screen order. */
 async function rowLabels(page: Page): Promise<string[]> {
@@ -124,7 +124,7 @@ describe('the Segments sidebar', function () {
     await shot(page, '5-sidebar-tooltip');
     await page.mouse.move(900, 600);
     // The holder is also a child item.
-    await row.locator('.monaco-tl-twistie').click();
+    await expandRow(page, row);
     await page.locator('.part.sidebar .monaco-list-row', { hasText: `pid ${holder.pid}` }).waitFor();
   });
 
