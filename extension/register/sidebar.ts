@@ -11,7 +11,10 @@ import { statfs } from '../native';
 import { PreviewPanel } from '../preview';
 import type { Node } from '../sidebar/nodes';
 import { UsageStatus } from '../sidebar/statusbar';
-import { SegmentDecorations, SegmentTree } from '../sidebar/tree';
+import { isPreviewable } from '../core/format-words';
+import { isInterpretable } from '../commands/interpret';
+import { openedRow } from '../sidebar/opened';
+import { OPEN_ROW_COMMAND, SegmentDecorations, SegmentTree } from '../sidebar/tree';
 import { DirWatcher } from '../sidebar/watch';
 import { CONFIG, config, configuredDirs, setContext, setSetting } from './settings';
 
@@ -69,6 +72,12 @@ export function register(context: vscode.ExtensionContext): Sidebar {
   };
   context.subscriptions.push(
     vscode.commands.registerCommand('shmInspector.refresh', () => tree.refresh()),
+    vscode.commands.registerCommand(OPEN_ROW_COMMAND, async () => {
+      const node = await openedRow(view);
+      if (node?.kind !== 'segment') return;
+      if (isPreviewable(node.segment)) await vscode.commands.executeCommand('shmInspector.preview', node.segment);
+      else if (isInterpretable(node.segment)) await vscode.commands.executeCommand('shmInspector.interpretAs', node.segment);
+    }),
     vscode.commands.registerCommand('shmInspector.copyPath', async (arg?: unknown) => {
       const segs = segmentsOf(arg, view.selection);
       if (segs.length > 0) await vscode.env.clipboard.writeText(segs.map((s) => s.path).join('\n'));

@@ -12,6 +12,7 @@ import { MAPPING_KIND_WORDS, processMappings, segmentResidency, type Mapping, ty
 import { Cancelled, exactAvailable, memoryReport } from '../core/processes/scan';
 import type { Family, MemoryReport, ProcessMemory } from '../core/processes/types';
 import type { Segment } from '../core/types';
+import { openedRow } from './opened';
 
 export const PROCESSES_VIEW = 'shmInspector.processes';
 const FILTER_KEY = 'shmInspector.processes.filter';
@@ -275,7 +276,7 @@ export class ProcessTree implements vscode.TreeDataProvider<PNode>, vscode.FileD
         if (node.segment) {
           item.contextValue = 'shmMapping';
           item.iconPath = new vscode.ThemeIcon('database');
-          item.command = { command: 'shmInspector.processes.revealSegment', title: 'Show in Segments', arguments: [node.segment.name] };
+          item.command = { command: 'shmInspector.processes.openRow', title: 'Show in Segments' };
         }
         return item;
       }
@@ -344,7 +345,7 @@ export function registerProcessesView(context: vscode.ExtensionContext, deps: Pr
       if (e.affectsConfiguration('shmInspector.processes.exact') && view.visible) void tree.refresh();
     }),
     { dispose: () => clearInterval(timer) },
-    ...registerProcessCommands(tree, deps, setFilter),
+    ...registerProcessCommands(tree, view, deps, setFilter),
   ];
   if (view.visible) void tree.refresh();
   schedule();
@@ -370,7 +371,12 @@ function describeView(view: vscode.TreeView<PNode>, tree: ProcessTree): void {
   void vscode.commands.executeCommand('setContext', 'shmInspector.processes.filtered', tree.filter !== '');
 }
 
-function registerProcessCommands(tree: ProcessTree, deps: ProcessesViewDeps, setFilter: (filter: string) => Promise<void>): vscode.Disposable[] {
+function registerProcessCommands(
+  tree: ProcessTree,
+  view: vscode.TreeView<PNode>,
+  deps: ProcessesViewDeps,
+  setFilter: (filter: string) => Promise<void>,
+): vscode.Disposable[] {
   return [
     vscode.commands.registerCommand('shmInspector.processes.refresh', () => tree.refresh()),
     vscode.commands.registerCommand('shmInspector.processes.cancel', () => tree.cancel()),
@@ -386,7 +392,14 @@ function registerProcessCommands(tree: ProcessTree, deps: ProcessesViewDeps, set
       if (value !== undefined) await setFilter(value.trim());
     }),
     vscode.commands.registerCommand('shmInspector.processes.clearFilter', () => setFilter('')),
-    vscode.commands.registerCommand('shmInspector.processes.revealSegment', async (name?: unknown) => {
+    // A click on a segment's mapping: the row's command carries no arguments (sidebar/opened.ts).
+    vscode.commands.registerCommand('shmInspector.processes.openRow', async () => {
+      const node = await openedRow(view);
+      if (node?.kind === 'mapping' && node.segment) await vscode.commands.executeCommand('shmInspector.processes.revealSegment', node.segment.name);
+    }),
+    vscode.commands.registerCommand('shmInspector.processes.revealSegment', async (arg?: unknown) => {
+      // A name (hover links), or the mapping's row (its context menu).
+      const name = arg && typeof arg === 'object' && 'segment' in arg ? (arg as { segment?: Segment }).segment?.name : arg;
       const s = deps.segments().find((x) => x.name === name && !x.deleted);
       if (s) await deps.revealSegment(s);
       else void vscode.window.showInformationMessage(`SHM Inspector: ${String(name)} is not in the Segments view (another directory, or removed).`);

@@ -77,6 +77,9 @@ export class SegmentDecorations implements vscode.FileDecorationProvider {
   }
 }
 
+/** What a click (or Enter) on a segment row runs: a preview, or Interpret As… for raw bytes (register/sidebar.ts). */
+export const OPEN_ROW_COMMAND = 'shmInspector.openRow';
+
 export type TreeState = 'loading' | 'ok' | 'empty' | 'missing' | 'error';
 
 export class SegmentTree implements vscode.TreeDataProvider<Node>, vscode.Disposable {
@@ -337,8 +340,9 @@ export class SegmentTree implements vscode.TreeDataProvider<Node>, vscode.Dispos
     item.contextValue = ['segment', s.format, previewable ? 'previewable' : '', s.deleted ? 'deleted' : 'live', isPart(s) ? 'part' : 'file']
       .filter(Boolean)
       .join(' ');
-    if (previewable) item.command = { command: 'shmInspector.preview', title: 'Preview Segment', arguments: [s] };
-    else if (isInterpretable(s)) item.command = { command: 'shmInspector.interpretAs', title: 'Interpret As…', arguments: [s] };
+    // No arguments: the command reads the selected row (sidebar/opened.ts says why).
+    if (previewable) item.command = { command: OPEN_ROW_COMMAND, title: 'Preview Segment' };
+    else if (isInterpretable(s)) item.command = { command: OPEN_ROW_COMMAND, title: 'Interpret As…' };
     adjustKindItem(item, s);
     return item;
   }

@@ -3,11 +3,12 @@
  * with holders, sorting, filtering, grouping, the deleted group and the status bar.
  */
 import * as assert from 'assert';
+import { spawn } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
 import type { Page } from 'playwright-core';
-import { py, SegmentJar } from '../fixtures/segments';
-import { answerInput, expandRow, openSharedMemoryView, openWorkbench, shot, shotIfFailed, type Workbench } from './helpers';
+import { py, PYTHON, SegmentJar } from '../fixtures/segments';
+import { answerInput, expandRow, heatmapFrame, openSharedMemoryView, openWorkbench, shot, shotIfFailed, type Workbench } from './helpers';
 
 /** Visible tree rows' labels, in screen order. */
 async function rowLabels(page: Page): Promise<string[]> {
@@ -178,6 +179,35 @@ describe('the Segments sidebar', function () {
     await page.locator('.part.sidebar .monaco-list-row', { hasText: doomed.name }).waitFor();
     await shot(page, '7-sidebar-grouped-deleted');
     await overflowAction(page, 'Show as a Flat List');
+    await clickViewAction(page, 'Clear Filter');
+  });
+
+  it('every click opens its row, also while the tree redraws (a producer rewriting a segment beside it every 50 ms)', async () => {
+    // Ten segments, one click each: a preview can only show a segment its own click opened.
+    const targets = Array.from({ length: 10 }, (_, i) => jar.name(`${tag}_click_${i}`, '.npy'));
+    const churn = jar.name(`${tag}_click_churn`, '.bin');
+    for (const t of targets) py(['npy', t.path, '<f4', '20,30', '--fill', 'arange']);
+    await clickViewAction(page, 'Filter…');
+    await answerInput(page, `${tag}_click*`);
+    // Its size changes with every write: each scan changes what the tree shows, and the tree redraws.
+    const producer = spawn(
+      PYTHON,
+      ['-c', 'import sys, time\ni = 0\nwhile True:\n    open(sys.argv[1], "wb").write(b"x" * 4096 * (1 + i % 7))\n    i += 1\n    time.sleep(0.05)', churn.path],
+      { stdio: 'ignore' },
+    );
+    try {
+      await page.locator('.part.sidebar .monaco-list-row', { hasText: churn.name }).waitFor({ timeout: 10_000 });
+      // One click each, never repeated: before the rows' commands carried no arguments, a click that
+      // landed during a redraw selected the row and opened nothing.
+      for (const target of targets) {
+        const row = page.locator('.part.sidebar .monaco-list-row', { hasText: target.name });
+        await row.waitFor();
+        await row.click();
+        await heatmapFrame(page, target.name, 15_000);
+      }
+    } finally {
+      producer.kill();
+    }
     await clickViewAction(page, 'Clear Filter');
   });
 });
