@@ -203,8 +203,9 @@ export async function whenStill(page: Page, loc: Locator, quietMs = 500, ms = 30
 
 /**
  * Clicks a tree row once it is still, then waits for what the click does (`done`, given how long
- * it may wait). A click that lands while VS Code replaces the tree's items selects the row without
- * running its command (the item's command went with the old items): it is made again, three tries.
+ * it may wait); three tries. The product opens a row clicked during a redraw (sidebar/opened.ts, and
+ * sidebar.test.ts clicks once under a churning producer); this repeats a click only for a row that
+ * moved under the pointer between Playwright's check and its click.
  */
 export async function clickUntil<T>(
   page: Page,
