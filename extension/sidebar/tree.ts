@@ -13,6 +13,7 @@ import type { Catalog, Segment } from '../core/types';
 import { userName } from '../core/users';
 import { displayText } from '../core/names';
 import { isPart } from '../core/segments';
+import { tableFormat } from '../core/tables/open';
 import { errorCode, errorMessage, isReadFailure } from '../core/errors';
 import { holderLabel, segmentId, segmentLabel, segmentLabels, segmentNode, segmentNodes, type Node } from './nodes';
 import { isInterpretable } from '../commands/interpret';
@@ -334,10 +335,13 @@ export class SegmentTree implements vscode.TreeDataProvider<Node>, vscode.Dispos
     item.resourceUri = vscode.Uri.from({ scheme: DECORATION_SCHEME, path: `/${s.name}`, query: mark });
     item.iconPath = iconOf(s);
     const previewable = isPreviewable(s);
-    item.contextValue = ['segment', s.format, previewable ? 'previewable' : '', s.deleted ? 'deleted' : 'live', isPart(s) ? 'part' : 'file']
+    // A table (Arrow file or stream, structured NPY, ShareableList) opens in the table viewer; its columns stay arrays.
+    const table = !s.deleted && tableFormat(s) !== null;
+    item.contextValue = ['segment', s.format, previewable ? 'previewable' : '', table ? 'table' : '', s.deleted ? 'deleted' : 'live', isPart(s) ? 'part' : 'file']
       .filter(Boolean)
       .join(' ');
-    if (previewable) item.command = { command: 'shmInspector.preview', title: 'Preview Segment', arguments: [s] };
+    if (table) item.command = { command: 'shmInspector.openAsTable', title: 'Open as Table', arguments: [s] };
+    else if (previewable) item.command = { command: 'shmInspector.preview', title: 'Preview Segment', arguments: [s] };
     else if (isInterpretable(s)) item.command = { command: 'shmInspector.interpretAs', title: 'Interpret As…', arguments: [s] };
     adjustKindItem(item, s);
     return item;
