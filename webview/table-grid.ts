@@ -57,15 +57,54 @@ export function scrollTopFor(row: number, viewH: number, total: number): number 
   return Math.ceil((Math.min(r, maxFirst) / maxFirst) * maxTop);
 }
 
-/** The rows [first, end) drawn for a view of `viewH` pixels of rows. */
-export function visibleRows(scrollTop: number, viewH: number, total: number): { first: number; end: number; shift: number } {
-  const { row, shift } = firstRowAt(scrollTop, viewH, total);
+/**
+ * A row put first by Go to row or the keyboard, and the scrollTop that put it there: with a scaled
+ * scrollbar one pixel spans many rows, so while the scroll stays at `top` the anchor, not the
+ * pixel, says which row is first (every row of 100 million is reachable, one at a time).
+ */
+export interface RowAnchor {
+  row: number;
+  top: number;
+}
+
+export function anchorAt(row: number, viewH: number, total: number): RowAnchor {
+  const r = Math.max(0, Math.min(Math.floor(row), Math.max(0, total - 1)));
+  return { row: r, top: scrollTopFor(r, viewH, total) };
+}
+
+/** The rows [first, end) drawn for a view of `viewH` pixels of rows (an anchor still at its scrollTop decides the first). */
+export function visibleRows(scrollTop: number, viewH: number, total: number, anchor: RowAnchor | null = null): { first: number; end: number; shift: number } {
+  let { row, shift } = firstRowAt(scrollTop, viewH, total);
+  if (anchor && Math.abs(scrollTop - anchor.top) < 1) {
+    row = Math.min(anchor.row, Math.max(0, total - Math.floor(viewH / ROW_H)));
+    shift = 0;
+  }
   return { first: row, end: Math.min(total, row + rowsInView(viewH + shift)), shift };
+}
+
+/** The first row a key moves the view to (arrows by a row, pages by a screen, Home and End), or null for other keys. */
+export function rowForKey(key: string, first: number, viewH: number, total: number): number | null {
+  const page = Math.max(1, Math.floor(viewH / ROW_H) - 1);
+  switch (key) {
+    case 'ArrowDown':
+      return Math.min(first + 1, Math.max(0, total - 1));
+    case 'ArrowUp':
+      return Math.max(0, first - 1);
+    case 'PageDown':
+      return Math.min(first + page, Math.max(0, total - 1));
+    case 'PageUp':
+      return Math.max(0, first - page);
+    case 'Home':
+      return 0;
+    case 'End':
+      return Math.max(0, total - 1);
+  }
+  return null;
 }
 
 /** Width of the row-number column for a table of `total` rows. */
 export function rowNumberWidth(total: number): number {
-  return 16 + 8 * Math.max(3, String(Math.max(0, total - 1)).length);
+  return 24 + 9 * Math.max(3, String(Math.max(0, total - 1)).length);
 }
 
 const KIND_WIDTH: Partial<Record<TableCellKind, number>> = {
@@ -75,7 +114,7 @@ const KIND_WIDTH: Partial<Record<TableCellKind, number>> = {
   bool: 70,
   date: 110,
   time: 130,
-  timestamp: 240,
+  timestamp: 290,
   duration: 120,
   string: 200,
   bytes: 180,

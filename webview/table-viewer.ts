@@ -25,18 +25,20 @@ import { Container, type PostApi } from './container';
 import { byId } from './controls';
 import { SettingsStore, type StateApi } from './store';
 import {
+  anchorAt,
   cellText,
   columnEdges,
   columnWidth,
   HEAD_H,
   missingRows,
   ROW_H,
+  rowForKey,
   rowNumberWidth,
   rowsHeight,
-  scrollTopFor,
   statsText,
   visibleColumns,
   visibleRows,
+  type RowAnchor,
 } from './table-grid';
 import { displayText } from './text';
 import { showKeep } from './toolbar';
@@ -82,6 +84,8 @@ export class TableViewer {
   /** When the rows now asked for were first wanted (a scroll), for the time to draw them. */
   private wantedAt: number | null = null;
   private pinned = false;
+  /** The row Go to row or a key put first (a scaled scrollbar cannot say it by the pixel). */
+  private anchor: RowAnchor | null = null;
   private readonly el = {
     title: byId('title'),
     info: byId('info'),
@@ -127,6 +131,15 @@ export class TableViewer {
       if (ev.key !== 'Enter' || !this.table) return;
       const row = Math.floor(el.goto.valueAsNumber);
       if (Number.isFinite(row)) this.goToRow(row);
+    });
+    el.scroller.addEventListener('keydown', (ev) => {
+      const t = this.table;
+      const v = this.view();
+      if (!t || !v || ev.altKey || ev.metaKey || ev.target !== el.scroller) return;
+      const row = rowForKey(ev.key, v.rows.first, this.rowsViewHeight(), t.totalRows);
+      if (row === null) return;
+      ev.preventDefault();
+      this.goToRow(row);
     });
     el.head.addEventListener('mouseover', (ev) => this.onHeaderHover(ev));
     el.head.addEventListener('mouseleave', () => this.hideStats());
@@ -199,7 +212,8 @@ export class TableViewer {
     this.totalWidth = e.total;
     this.layout();
     this.el.scroller.scrollLeft = 0;
-    this.el.scroller.scrollTop = scrollTopFor(row, this.rowsViewHeight(), t.totalRows);
+    this.anchor = anchorAt(row, this.rowsViewHeight(), t.totalRows);
+    this.el.scroller.scrollTop = this.anchor.top;
     this.wantedAt = performance.now();
     this.schedule();
   }
@@ -232,7 +246,8 @@ export class TableViewer {
     if (!t) return;
     this.pin();
     this.wantedAt = performance.now();
-    this.el.scroller.scrollTop = scrollTopFor(row, this.rowsViewHeight(), t.totalRows);
+    this.anchor = anchorAt(row, this.rowsViewHeight(), t.totalRows);
+    this.el.scroller.scrollTop = this.anchor.top;
     this.schedule();
   }
 
@@ -248,7 +263,9 @@ export class TableViewer {
     const t = this.table;
     if (!t) return null;
     const s = this.el.scroller;
-    const rows = visibleRows(s.scrollTop, this.rowsViewHeight(), t.totalRows);
+    // The scrollbar moved away from an anchored row: the pixel decides again.
+    if (this.anchor && Math.abs(s.scrollTop - this.anchor.top) >= 1) this.anchor = null;
+    const rows = visibleRows(s.scrollTop, this.rowsViewHeight(), t.totalRows, this.anchor);
     const cols = visibleColumns(this.left, this.widths, s.scrollLeft, Math.max(1, s.clientWidth - this.rowNumW()));
     return { rows, cols };
   }
@@ -324,6 +341,7 @@ export class TableViewer {
       const ms = performance.now() - this.wantedAt;
       this.wantedAt = null;
       document.body.dataset.drawnMs = ms.toFixed(1);
+      document.body.dataset.drawnAt = String(performance.now());
       this.c.send({ type: 'timing', requestToDrawnMs: ms, offset: rows.first });
     }
     const miss = missingRows((r, c) => this.cells.get(r)?.has(c) ?? this.colErrors.has(c), rows, cols);
@@ -351,6 +369,7 @@ export class TableViewer {
       else this.colErrors.delete(c);
     });
     if (this.cells.size > CACHE_ROWS) this.evict(m.offset);
+    document.body.dataset.hostMs = m.elapsedMs.toFixed(2);
     if (m.totalRows !== t.totalRows) {
       t.totalRows = m.totalRows;
       document.body.dataset.rows = String(t.totalRows);

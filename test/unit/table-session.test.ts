@@ -15,7 +15,7 @@ import { Requester } from '../../contract/requests';
 import { validateTableHostMessage, type TableHostMessage, type TableHostToWebview, type TableWebviewMessage } from '../../contract/table';
 import { segmentTableSource, TableSession } from '../../extension/table/session';
 import type { ViewerPort } from '../../extension/preview/session';
-import { everyType, tableOf } from '../fixtures/tables';
+import { bigTable, everyType, tableOf } from '../fixtures/tables';
 import { PYTHON, SegmentJar } from '../fixtures/segments';
 
 const MAKE = path.resolve(__dirname, '..', '..', '..', 'test', 'fixtures', 'make_tables.py');
@@ -108,24 +108,16 @@ describe('table viewer session (fake webview, real producers, real addon) (table
   it('a 1,000,000-row Arrow file: the last rows served alone, their values as written; column statistics', async () => {
     const n = 1_000_000;
     const seg = jar.name('shmi_tsession_big', '.arrow');
-    const id = Int32Array.from({ length: n }, (_, i) => i * 3 - 7);
-    const x = Float64Array.from({ length: n }, (_, i) => (i % 1000 === 999 ? NaN : i * 0.5));
-    const name = A.vectorFromArray(
-      Array.from({ length: n }, (_, i) => (i % 10 === 0 ? null : `name ${i}`)),
-      new A.Utf8(),
-    );
-    fs.writeFileSync(seg.path, A.tableToIPC(new A.Table({ id: A.makeVector(id), x: A.makeVector(x), name }), 'file'));
+    const big = bigTable(n);
+    fs.writeFileSync(seg.path, big.bytes);
     const { port } = open(seg);
     assert.strictEqual((await port.next('init')).table.totalRows, n);
     const page = await port.rows(n - 40, 40, [0, 1, 2]);
     assert.strictEqual(page.rows.length, 40);
-    page.rows.forEach((r, k) => {
-      const i = n - 40 + k;
-      assert.deepStrictEqual(r, [i * 3 - 7, i % 1000 === 999 ? 'NaN' : i * 0.5, i % 10 === 0 ? null : `name ${i}`], `row ${i}`);
-    });
+    page.rows.forEach((r, k) => assert.deepStrictEqual(r, big.expect(n - 40 + k), `row ${n - 40 + k}`));
     const idStats = port.page.request({ type: 'colstats', column: 1 });
     const st = await port.next('colstats', (m) => m.re === idStats);
-    const finite = Array.from(x).filter((v) => !Number.isNaN(v));
+    const finite = Array.from({ length: n }, (_, i) => big.expect(i)[1]).filter((v): v is number => typeof v === 'number');
     assert.strictEqual(st.error, null);
     assert.deepStrictEqual([st.stats!.count, st.stats!.nanCount, st.stats!.nullCount, st.stats!.min, st.stats!.max], [n, n / 1000, 0, 0, finite[finite.length - 1]]);
     assert.ok(Math.abs(st.stats!.mean! - finite.reduce((a, b) => a + b, 0) / finite.length) < 1e-6);
