@@ -12,36 +12,20 @@
 // request, the host reading the rows from the mapping, the reply through code-server, the DOM
 // built), the next animation frame after that (pixels), and the host's part (TableSession reading
 // the page).
-import { spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
+import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { median } from './common.mjs';
+import { median, runTimingTest } from './common.mjs';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const { values: opts } = parseArgs({ options: { runs: { type: 'string', default: '9' } } });
-const results = process.env.SHM_RESULTS ?? 'test-results';
 const load = () =>
   loadavg()
     .map((x) => x.toFixed(2))
     .join(' ');
 console.log(`table viewer bench: ${opts.runs} runs; load average before: ${load()} (2-core machine)`);
-const r = spawnSync(process.execPath, [join(root, 'test', 'harness', 'run-all.mjs')], {
-  cwd: root,
-  env: { ...process.env, SHM_TABLE_BENCH: opts.runs, SHM_TEST_LEVELS: 'e2e', SHM_TEST_GREP: 'times scrolling to the last rows' },
-  encoding: 'utf8',
-  maxBuffer: 1 << 26,
-});
-if (r.status !== 0) {
-  process.stdout.write(r.stdout.slice(-4000));
-  process.stderr.write(r.stderr.slice(-4000));
-  throw new Error(`the timing test failed (exit ${r.status})`);
-}
-const lines = readFileSync(join(root, results, 'table-timing.txt'), 'utf8')
-  .trim()
-  .split('\n');
+const lines = runTimingTest(root, { SHM_TABLE_BENCH: opts.runs, SHM_TEST_LEVELS: 'e2e', SHM_TEST_GREP: 'times scrolling to the last rows' }, 'table-timing.txt');
 for (const l of lines) console.log(`  ${l}`);
 const col = (re) => lines.map((l) => Number(re.exec(l)?.[1]));
 const fmt = (xs) => `median ${median(xs).toFixed(1)} ms (min ${Math.min(...xs).toFixed(1)}, max ${Math.max(...xs).toFixed(1)})`;

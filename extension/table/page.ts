@@ -1,8 +1,8 @@
 /**
- * The table viewer's page as text: strict CSP with a nonce, one script (dist/table.js), styles
- * from the VS Code theme. No vscode import, so that tests can serve the same page to a browser.
+ * The table viewer's page as text (preview/page.ts webviewDocument: strict CSP with a nonce), one
+ * script (dist/table.js), styles from the VS Code theme. No vscode import, so that tests can serve the same page to a browser.
  */
-import * as crypto from 'crypto';
+import { webviewDocument } from '../preview/page';
 
 const CSS = `
   html, body { height: 100%; margin: 0; padding: 0; overflow: hidden; }
@@ -87,21 +87,5 @@ export interface TablePageOptions {
 }
 
 export function tablePage(o: TablePageOptions): string {
-  const nonce = crypto.randomBytes(16).toString('base64');
-  const csp = ["default-src 'none'", `style-src 'nonce-${nonce}'`, `script-src 'nonce-${nonce}'`].join('; ');
-  const esc = (s: string) => s.replace(/[&<>"]/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;' })[c] as string);
-  return `<!DOCTYPE html>
-<html lang="en">
-<head>
-<meta charset="UTF-8">
-<meta http-equiv="Content-Security-Policy" content="${csp}">
-<meta name="viewport" content="width=device-width, initial-scale=1.0">
-<style nonce="${nonce}">${CSS}</style>
-<title>${esc(o.title)}</title>
-</head>
-<body data-state="loading">
-${BODY}
-<script nonce="${nonce}" src="${o.script}"></script>
-</body>
-</html>`;
+  return webviewDocument({ title: o.title, css: CSS, bodyAttrs: 'data-state="loading"', body: `${BODY}\n`, script: o.script });
 }

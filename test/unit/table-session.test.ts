@@ -11,57 +11,24 @@ import * as assert from 'assert';
 import { execFileSync } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
-import { Requester } from '../../contract/requests';
-import { validateTableHostMessage, type TableHostMessage, type TableHostToWebview, type TableWebviewMessage } from '../../contract/table';
+import { validateTableHostMessage, type TableHostMessage, type TableWebviewMessage } from '../../contract/table';
 import { segmentTableSource, TableSession } from '../../extension/table/session';
-import type { ViewerPort } from '../../extension/preview/session';
+import { FakeWebview } from '../fixtures/fake-webview';
 import { bigTable, everyType, tableOf } from '../fixtures/tables';
 import { PYTHON, SegmentJar } from '../fixtures/segments';
 
 const MAKE = path.resolve(__dirname, '..', '..', '..', 'test', 'fixtures', 'make_tables.py');
 const make = (args: string[]) => JSON.parse(execFileSync(PYTHON, [MAKE, ...args], { encoding: 'utf8', timeout: 60_000 }));
 
-type Msg<T extends TableHostMessage['type']> = Extract<TableHostToWebview, { type: T }>;
-
-/** A table webview as the session sees it: what the host posts goes through the webview's own Requester and validator. */
-class FakeTableWebview implements ViewerPort {
-  readonly got: TableHostToWebview[] = [];
-  private readonly listeners = new Set<(m: unknown) => void>();
-  readonly page = new Requester<TableWebviewMessage, TableHostMessage>({
-    post: (m) => queueMicrotask(() => this.listeners.forEach((l) => l(structuredClone(m)))),
-    validate: validateTableHostMessage,
-  });
-
-  postMessage(msg: unknown): Promise<boolean> {
-    const got = this.page.receive(structuredClone(msg));
-    if (got) this.got.push(got);
-    return Promise.resolve(true);
+/** A table webview as the session sees it, with a helper that asks for rows and waits for that very reply. */
+class FakeTableWebview extends FakeWebview<TableWebviewMessage, TableHostMessage> {
+  constructor() {
+    super(validateTableHostMessage);
   }
 
-  onDidReceiveMessage(listener: (m: unknown) => void): { dispose(): void } {
-    this.listeners.add(listener);
-    return { dispose: () => this.listeners.delete(listener) };
-  }
-
-  send(m: Extract<TableWebviewMessage, { type: 'ready' | 'retry' | 'pin' }>): void {
-    this.page.send(m);
-  }
-
-  /** Asks for rows and resolves with the reply to that very request. */
-  async rows(offset: number, count: number, columns: number[]): Promise<Msg<'rows'>> {
-    const id = this.page.request({ type: 'rows', offset, count, columns });
+  async rows(offset: number, count: number, columns: number[]) {
+    const id = this.request({ type: 'rows', offset, count, columns });
     return this.next('rows', (m) => m.re === id);
-  }
-
-  async next<T extends TableHostMessage['type']>(type: T, pred: (m: Msg<T>) => boolean = () => true, ms = 10_000): Promise<Msg<T>> {
-    const t0 = Date.now();
-    for (;;) {
-      const hit = this.got.find((m): m is Msg<T> => m.type === type && pred(m as Msg<T>));
-      if (hit) return hit;
-      if (Date.now() - t0 > ms)
-        throw new Error(`no ${type} message in ${ms} ms; got ${JSON.stringify(this.got.map((m) => [m.type, 'message' in m ? m.message : '']))}`);
-      await new Promise((r) => setTimeout(r, 5));
-    }
   }
 }
 
