@@ -12,6 +12,11 @@
 // request, the host reading the rows from the mapping, the reply through code-server, the DOM
 // built), the next animation frame after that (pixels), and the host's part (TableSession reading
 // the page).
+//
+// Measured 2026-12-02 (this branch, 9 runs, 2 shared cores at load average ~12, so figures are noisy):
+//   scroll to the last rows drawn: median 94.9 ms (min 45.0, max 387.1); to the next animation frame
+//   after: median 171.6 ms (min 71.5); of which the host reading the page (40 rows x 3 columns from the
+//   mapping): median 5.3 ms (min 0.8). The rest is the reply's way through code-server and the DOM.
 import { loadavg } from 'node:os';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
