@@ -55,9 +55,11 @@ export function segmentTableSource(seg: Pick<Segment, 'name' | 'path'>): TableSo
     name: seg.name,
     path: seg.path,
     async open() {
-      await fs.promises.lstat(fsPath(seg.path)).catch((e: NodeJS.ErrnoException) => {
-        if (e.code === 'ENOENT') throw new ShmError(`${seg.name} no longer exists (it was unlinked or renamed)`, 'ENOENT');
-      });
+      // A file's name (a System V segment's `sysv:ID` is looked up by openNamedTable).
+      if (seg.path.startsWith('/'))
+        await fs.promises.lstat(fsPath(seg.path)).catch((e: NodeJS.ErrnoException) => {
+          if (e.code === 'ENOENT') throw new ShmError(`${seg.name} no longer exists (it was unlinked or renamed)`, 'ENOENT');
+        });
       const t = await openNamedTable(path.dirname(seg.path), seg.path);
       return { model: t.model, view: t.view, path: t.segment.path, size: t.segment.size };
     },
@@ -202,7 +204,7 @@ export class TableSession {
    * shrunk (an error with its code: Reopen reads what the name holds now).
    */
   private async stillTheSegment(t: OpenTable): Promise<boolean> {
-    if (t.view.path.startsWith('/proc/')) return true;
+    if (t.view.path.startsWith('/proc/') || !t.path.startsWith('/')) return true;
     const st = await fs.promises.lstat(fsPath(t.path), { bigint: true }).catch((e: NodeJS.ErrnoException) => (e.code === 'ENOENT' ? null : undefined));
     if (st === undefined) return true;
     if (st === null) {
