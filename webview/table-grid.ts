@@ -220,3 +220,15 @@ export function missingRows(
   }
   return lo < 0 ? null : { first: lo, end: hi + 1 };
 }
+
+/** A cell as TSV text: its whole value (JSON for lists and structs), tabs and line breaks escaped. */
+function tsvCell(c: TableCell | undefined): string {
+  if (c === undefined || c === null) return '';
+  const t = typeof c === 'object' ? JSON.stringify(c) : String(c);
+  return t.replace(/\\/g, '\\\\').replace(/\t/g, '\\t').replace(/\r/g, '\\r').replace(/\n/g, '\\n');
+}
+
+/** Rows as TSV with a header line of column names (what Copy puts on the clipboard: the rows on screen). */
+export function tsvOf(names: readonly string[], rows: readonly (readonly (TableCell | undefined)[])[]): string {
+  return [names.map((n) => tsvCell(n)), ...rows.map((r) => r.map(tsvCell))].map((line) => line.join('\t')).join('\n') + '\n';
+}

@@ -36,6 +36,7 @@ import {
   rowNumberWidth,
   rowsHeight,
   statsText,
+  tsvOf,
   visibleColumns,
   visibleRows,
   type RowAnchor,
@@ -140,6 +141,22 @@ export class TableViewer {
       if (row === null) return;
       ev.preventDefault();
       this.goToRow(row);
+    });
+    // Copy (Ctrl+C): the rows on screen, the visible columns, as TSV with their names.
+    document.addEventListener('copy', (ev) => {
+      const t = this.table;
+      const v = this.view();
+      if (!t || !v || ev.target === el.goto || !ev.clipboardData) return;
+      const cols = Array.from({ length: v.cols.end - v.cols.first }, (_, k) => v.cols.first + k);
+      const rows = Array.from({ length: v.rows.end - v.rows.first }, (_, k) => cols.map((c) => this.cells.get(v.rows.first + k)?.get(c)));
+      ev.clipboardData.setData(
+        'text/plain',
+        tsvOf(
+          cols.map((c) => t.columns[c].name),
+          rows,
+        ),
+      );
+      ev.preventDefault();
     });
     el.head.addEventListener('mouseover', (ev) => this.onHeaderHover(ev));
     el.head.addEventListener('mouseleave', () => this.hideStats());

@@ -65,6 +65,18 @@ describe('table viewer: grid layout, cells and messages (table-grid)', () => {
     assert.strictEqual(c.title, long);
     assert.strictEqual(g.cellText('a\u202eb', 'string').text, 'a\\xe2\\x80\\xaeb', 'a bidi override is shown escaped');
     assert.deepStrictEqual(g.cellText({ a: [1, null] }, 'struct').text, '{"a":[1,null]}');
+    // Copy: TSV of the rows on screen, a header of names, whole values, tabs and line breaks escaped.
+    assert.strictEqual(
+      g.tsvOf(
+        ['a', 'b\tc'],
+        [
+          [1, 'x\ny'],
+          [null, { k: [1] }],
+          [undefined, 'NaN'],
+        ],
+      ),
+      'a\tb\\tc\n1\tx\\ny\n\t{"k":[1]}\n\tNaN\n',
+    );
     assert.strictEqual(
       g.statsText({ count: 10, nullCount: 2, nanCount: 1, infCount: 0, min: -1.5, max: 3, mean: 0.25, std: 1 }),
       'min -1.5 · max 3 · mean 0.25 · nulls 2 · NaN 1',
