@@ -1,5 +1,7 @@
 // Helpers every benchmark uses: cleanup on any exit, the median, and timing a child process.
 import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 
 /** Runs `cleanup` once, when the process exits or is interrupted (SIGINT, SIGTERM, SIGHUP exit 130). */
 export function onExit(cleanup) {
@@ -42,4 +44,26 @@ export function timeProcess(cmd, args) {
   const ms = Number(process.hrtime.bigint() - t0) / 1e6;
   if (r.status !== 0) throw new Error(`${cmd} ${args.slice(0, 3).join(' ')}${args.length > 3 ? ' ...' : ''} exited ${r.status}: ${r.stderr}`);
   return { ms, stdout: r.stdout };
+}
+
+/**
+ * Runs one opt-in e2e test (run-all.mjs with `env`: SHM_TEST_LEVELS, SHM_TEST_GREP and the test's own
+ * switch) from `root`, and returns the lines of the timing file it writes into the results folder
+ * (`file`). Throws, with the end of its output, when the test fails.
+ */
+export function runTimingTest(root, env, file) {
+  const r = spawnSync(process.execPath, [join(root, 'test', 'harness', 'run-all.mjs')], {
+    cwd: root,
+    env: { ...process.env, ...env },
+    encoding: 'utf8',
+    maxBuffer: 1 << 26,
+  });
+  if (r.status !== 0) {
+    process.stdout.write(r.stdout.slice(-4000));
+    process.stderr.write(r.stderr.slice(-4000));
+    throw new Error(`the timing test failed (exit ${r.status})`);
+  }
+  return readFileSync(join(root, process.env.SHM_RESULTS ?? 'test-results', file), 'utf8')
+    .trim()
+    .split('\n');
 }

@@ -10,33 +10,18 @@
 // preview editors), then 3 times in Quick Look (a click on the row), and reads the webview's own timestamps (host clock at the request, webview
 // clock at each step: both are this machine's Date.now()). Its segments have unique names and
 // are removed when it ends.
-import { spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
+import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { runTimingTest } from './common.mjs';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
-const results = process.env.SHM_RESULTS ?? 'test-results';
 console.log(
   `load average before: ${loadavg()
     .map((x) => x.toFixed(2))
     .join(' ')} (2-core machine)`,
 );
-const r = spawnSync(process.execPath, [join(root, 'test', 'harness', 'run-all.mjs')], {
-  cwd: root,
-  env: { ...process.env, SHM_VIEWER_BIG: '1', SHM_TEST_LEVELS: 'e2e', SHM_TEST_GREP: '1 GiB matrix' },
-  encoding: 'utf8',
-  maxBuffer: 1 << 26,
-});
-if (r.status !== 0) {
-  process.stdout.write(r.stdout.slice(-4000));
-  process.stderr.write(r.stderr.slice(-4000));
-  throw new Error(`the timing test failed (exit ${r.status})`);
-}
-const lines = readFileSync(join(root, results, 'viewer-timing.txt'), 'utf8')
-  .trim()
-  .split('\n');
+const lines = runTimingTest(root, { SHM_VIEWER_BIG: '1', SHM_TEST_LEVELS: 'e2e', SHM_TEST_GREP: '1 GiB matrix' }, 'viewer-timing.txt');
 for (const l of lines) console.log(l);
 const firstPixels = (kind) => lines.filter((l) => l.startsWith(kind)).map((l) => Number(/first pixels (\d+) ms/.exec(l)?.[1]));
 const median = (xs) => [...xs].sort((a, b) => a - b)[xs.length >> 1];

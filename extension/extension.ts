@@ -12,12 +12,14 @@ import * as preview from './register/preview';
 import * as processes from './register/processes';
 import * as quickLook from './register/quicklook';
 import * as sidebar from './register/sidebar';
+import * as table from './register/table';
 
 export function activate(context: vscode.ExtensionContext): ShmInspectorApi {
   const segments = sidebar.register(context);
   reportNativeLoadError();
   quickLook.register(context, segments);
   preview.register(context, segments);
+  table.register(context, segments);
   manage.register(context, segments);
   processes.register(context, segments);
   segments.start();

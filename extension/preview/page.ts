@@ -161,29 +161,46 @@ export interface PageOptions {
   placeholder?: string;
 }
 
-export function viewerPage(o: PageOptions): string {
-  const { script, init } = o;
-  const opts = o;
+/** Text escaped for HTML (attributes and elements). */
+export function escapeHtml(s: string): string {
+  return s.replace(/[&<>"]/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;' })[c] as string);
+}
+
+/**
+ * A webview's document, for every viewer (matrix and table): a strict CSP with a nonce (images
+ * only from `imgSrc` when given), the styles, the body (with `bodyAttrs`), then one script.
+ */
+export function webviewDocument(o: { title: string; css: string; bodyAttrs: string; body: string; script: string; imgSrc?: string }): string {
   const nonce = crypto.randomBytes(16).toString('base64');
-  const csp = ["default-src 'none'", `img-src ${o.cspSource} data: blob:`, `style-src 'nonce-${nonce}'`, `script-src 'nonce-${nonce}'`].join('; ');
-  const esc = (s: string) => s.replace(/[&<>"]/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;' })[c] as string);
+  const csp = ["default-src 'none'", ...(o.imgSrc ? [`img-src ${o.imgSrc}`] : []), `style-src 'nonce-${nonce}'`, `script-src 'nonce-${nonce}'`].join('; ');
   return `<!DOCTYPE html>
 <html lang="en">
 <head>
 <meta charset="UTF-8">
 <meta http-equiv="Content-Security-Policy" content="${csp}">
 <meta name="viewport" content="width=device-width, initial-scale=1.0">
-<style nonce="${nonce}">${CSS}</style>
-<title>${esc(o.title)}</title>
+<style nonce="${nonce}">${o.css}</style>
+<title>${escapeHtml(o.title)}</title>
 </head>
-<body data-state="loading"${opts.compact ? ' data-layout="compact"' : ''}>
-${opts.placeholder ? BODY.replace('<span id="title">Loading…</span>', `<span id="title">${esc(opts.placeholder)}</span>`) : BODY}
-${
-  init
-    ? // Data blocks, never run; '<' is escaped so that no text in them can close the element.
-      `<script type="application/json" id="init-json">${init.json.replace(/</g, '\\u003c')}</script>\n<script type="text/plain" id="init-values">${init.values}</script>\n`
-    : ''
-}<script nonce="${nonce}" src="${script}"></script>
+<body ${o.bodyAttrs}>
+${o.body}<script nonce="${nonce}" src="${o.script}"></script>
 </body>
 </html>`;
+}
+
+export function viewerPage(o: PageOptions): string {
+  const { init } = o;
+  const body = o.placeholder ? BODY.replace('<span id="title">Loading…</span>', `<span id="title">${escapeHtml(o.placeholder)}</span>`) : BODY;
+  const blocks = init
+    ? // Data blocks, never run; '<' is escaped so that no text in them can close the element.
+      `<script type="application/json" id="init-json">${init.json.replace(/</g, '\\u003c')}</script>\n<script type="text/plain" id="init-values">${init.values}</script>\n`
+    : '';
+  return webviewDocument({
+    title: o.title,
+    css: CSS,
+    bodyAttrs: `data-state="loading"${o.compact ? ' data-layout="compact"' : ''}`,
+    body: `${body}\n${blocks}`,
+    script: o.script,
+    imgSrc: `${o.cspSource} data: blob:`,
+  });
 }

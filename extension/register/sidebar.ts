@@ -11,10 +11,8 @@ import { statfs } from '../native';
 import { PreviewPanel } from '../preview';
 import type { Node } from '../sidebar/nodes';
 import { UsageStatus } from '../sidebar/statusbar';
-import { isPreviewable } from '../core/format-words';
-import { isInterpretable } from '../commands/interpret';
 import { openedRow } from '../sidebar/opened';
-import { OPEN_ROW_COMMAND, SegmentDecorations, SegmentTree } from '../sidebar/tree';
+import { OPEN_ROW_COMMAND, rowAction, SegmentDecorations, SegmentTree } from '../sidebar/tree';
 import { DirWatcher } from '../sidebar/watch';
 import { CONFIG, config, configuredDirs, setContext, setSetting } from './settings';
 
@@ -74,9 +72,8 @@ export function register(context: vscode.ExtensionContext): Sidebar {
     vscode.commands.registerCommand('shmInspector.refresh', () => tree.refresh()),
     vscode.commands.registerCommand(OPEN_ROW_COMMAND, async () => {
       const node = await openedRow(view);
-      if (node?.kind !== 'segment') return;
-      if (isPreviewable(node.segment)) await vscode.commands.executeCommand('shmInspector.preview', node.segment);
-      else if (isInterpretable(node.segment)) await vscode.commands.executeCommand('shmInspector.interpretAs', node.segment);
+      const action = node?.kind === 'segment' ? rowAction(node.segment) : undefined;
+      if (node?.kind === 'segment' && action) await vscode.commands.executeCommand(action.command, node.segment);
     }),
     vscode.commands.registerCommand('shmInspector.copyPath', async (arg?: unknown) => {
       const segs = segmentsOf(arg, view.selection);

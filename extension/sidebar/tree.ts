@@ -13,6 +13,7 @@ import type { Catalog, Segment } from '../core/types';
 import { userName } from '../core/users';
 import { displayText } from '../core/names';
 import { isPart } from '../core/segments';
+import { tableFormat } from '../core/tables/open';
 import { errorCode, errorMessage, isReadFailure } from '../core/errors';
 import { holderLabel, segmentId, segmentLabel, segmentLabels, segmentNode, segmentNodes, type Node } from './nodes';
 import { isInterpretable } from '../commands/interpret';
@@ -79,6 +80,14 @@ export class SegmentDecorations implements vscode.FileDecorationProvider {
 
 /** What a click (or Enter) on a segment row runs: a preview, or Interpret As… for raw bytes (register/sidebar.ts). */
 export const OPEN_ROW_COMMAND = 'shmInspector.openRow';
+
+/** What a click on a segment's row does: open a table, preview an array, or Interpret As… raw bytes. */
+export function rowAction(s: Segment): { command: string; title: string } | undefined {
+  if (!s.deleted && tableFormat(s) !== null) return { command: 'shmInspector.openAsTable', title: 'Open as Table' };
+  if (isPreviewable(s)) return { command: 'shmInspector.preview', title: 'Preview Segment' };
+  if (isInterpretable(s)) return { command: 'shmInspector.interpretAs', title: 'Interpret As…' };
+  return undefined;
+}
 
 export type TreeState = 'loading' | 'ok' | 'empty' | 'missing' | 'error';
 
@@ -337,12 +346,14 @@ export class SegmentTree implements vscode.TreeDataProvider<Node>, vscode.Dispos
     item.resourceUri = vscode.Uri.from({ scheme: DECORATION_SCHEME, path: `/${s.name}`, query: mark });
     item.iconPath = iconOf(s);
     const previewable = isPreviewable(s);
-    item.contextValue = ['segment', s.format, previewable ? 'previewable' : '', s.deleted ? 'deleted' : 'live', isPart(s) ? 'part' : 'file']
+    // A table (Arrow file or stream, structured NPY, ShareableList) opens in the table viewer; its columns stay arrays.
+    const table = !s.deleted && tableFormat(s) !== null;
+    item.contextValue = ['segment', s.format, previewable ? 'previewable' : '', table ? 'table' : '', s.deleted ? 'deleted' : 'live', isPart(s) ? 'part' : 'file']
       .filter(Boolean)
       .join(' ');
     // No arguments: the command reads the selected row (sidebar/opened.ts says why).
-    if (previewable) item.command = { command: OPEN_ROW_COMMAND, title: 'Preview Segment' };
-    else if (isInterpretable(s)) item.command = { command: OPEN_ROW_COMMAND, title: 'Interpret As…' };
+    const action = rowAction(s);
+    if (action) item.command = { command: OPEN_ROW_COMMAND, title: action.title };
     adjustKindItem(item, s);
     return item;
   }

@@ -1,0 +1,100 @@
+/**
+ * The table viewer's DOM-free part (webview/table-grid.ts) and its message checks (contract/table.ts):
+ * a 100-million-row table scrolls end to end (a scaled scrollbar, every row reachable by Go to row),
+ * only the visible rows and columns are wanted, cells read as the user expects (nulls, NaN, long
+ * text), and malformed messages are refused on both sides.
+ */
+import * as assert from 'assert';
+import { MAX_PAGE_ROWS, parseTableWebviewMessage, validateTableHostMessage } from '../../contract/table';
+import * as g from '../../webview/table-grid';
+
+describe('table viewer: grid layout, cells and messages (table-grid)', () => {
+  it('scrolls a small table pixel by pixel and a 100-million-row one through a scaled scrollbar, to its last row', () => {
+    const viewH = 600;
+    assert.deepStrictEqual(g.visibleRows(0, viewH, 1000), { first: 0, end: Math.ceil(viewH / g.ROW_H), shift: 0 });
+    assert.deepStrictEqual(g.firstRowAt(g.ROW_H * 10 + 5, viewH, 1000), { row: 10, shift: 5 });
+    const n = 100_000_000;
+    const h = g.rowsHeight(n);
+    assert.ok(h <= g.MAX_SCROLL_PX, 'below the largest element a browser makes');
+    const last = g.visibleRows(h - viewH, viewH, n);
+    assert.strictEqual(last.end, n, 'the bottom of the scrollbar shows the last row');
+    assert.ok(last.end - last.first <= g.rowsInView(viewH), 'no more rows than fit');
+    // Go to row: any row comes first (but those of the last screen, which show with it).
+    for (const row of [0, 1, 12_345_678, 50_000_000, n - 1000]) {
+      const a = g.anchorAt(row, viewH, n);
+      assert.strictEqual(g.visibleRows(a.top, viewH, n, a).first, row, `row ${row}`);
+      // Near it without the anchor (one pixel spans many rows), and the keyboard moves one row at a time from it.
+      assert.ok(Math.abs(g.firstRowAt(a.top, viewH, n).row - row) <= n / h + 1, `row ${row}, by the pixel`);
+      assert.strictEqual(g.rowForKey('ArrowDown', row, viewH, n), row + 1);
+    }
+    const end = g.anchorAt(g.rowForKey('End', 0, viewH, n)!, viewH, n);
+    assert.strictEqual(g.visibleRows(end.top, viewH, n, end).end, n, 'End shows the last row');
+    assert.strictEqual(g.visibleRows(g.scrollTopFor(n - 1, viewH, n), viewH, n).end, n);
+  });
+
+  it('wants only the visible columns, and only the rows whose cells are not known', () => {
+    const widths = [100, 120, 200, 80, 300];
+    const { left, total } = g.columnEdges(widths);
+    assert.deepStrictEqual([left, total], [[0, 100, 220, 420, 500], 800]);
+    assert.deepStrictEqual(g.visibleColumns(left, widths, 0, 250), { first: 0, end: 3 });
+    assert.deepStrictEqual(g.visibleColumns(left, widths, 230, 100), { first: 2, end: 3 });
+    assert.deepStrictEqual(g.visibleColumns(left, widths, 790, 100), { first: 4, end: 5 });
+    const known = new Set(['10,1', '10,2', '11,1', '13,2']);
+    assert.deepStrictEqual(
+      g.missingRows((r, c) => known.has(`${r},${c}`), { first: 10, end: 14 }, { first: 1, end: 3 }),
+      { first: 11, end: 14 },
+    );
+    assert.strictEqual(
+      g.missingRows(() => true, { first: 0, end: 30 }, { first: 0, end: 5 }),
+      null,
+    );
+  });
+
+  it('reads cells as a pandas user expects: one number format right-aligned, null and NaN distinct, long text cut with the whole on hover', () => {
+    assert.deepStrictEqual(g.cellText(null, 'float'), { text: 'null', title: 'null', cls: 'null' });
+    assert.deepStrictEqual(g.cellText('NaN', 'float'), { text: 'NaN', title: 'NaN', cls: 'nan' });
+    assert.deepStrictEqual(g.cellText('-Infinity', 'float'), { text: '-∞', title: '-Infinity', cls: 'nan' });
+    assert.deepStrictEqual(g.cellText('NaN', 'string'), { text: 'NaN', title: 'NaN', cls: 'text' }, 'a string column’s "NaN" is text');
+    assert.deepStrictEqual(g.cellText(0.1 + 0.2, 'float'), { text: '0.3', title: '0.30000000000000004', cls: 'num' });
+    assert.deepStrictEqual(g.cellText(1.5e-7, 'float').text, '1.5e-7');
+    assert.deepStrictEqual(g.cellText(-12345678901234, 'int'), { text: '-12345678901234', title: '-12345678901234', cls: 'num' });
+    assert.deepStrictEqual(g.cellText('18446744073709551615', 'int'), { text: '18446744073709551615', title: '18446744073709551615', cls: 'num' });
+    const long = 'x'.repeat(5000);
+    const c = g.cellText(long, 'string');
+    assert.strictEqual(c.text.length, g.MAX_CELL_CHARS + 1);
+    assert.strictEqual(c.title, long);
+    assert.strictEqual(g.cellText('a\u202eb', 'string').text, 'a\\xe2\\x80\\xaeb', 'a bidi override is shown escaped');
+    assert.deepStrictEqual(g.cellText({ a: [1, null] }, 'struct').text, '{"a":[1,null]}');
+    // Copy: TSV of the rows on screen, a header of names, whole values, tabs and line breaks escaped.
+    assert.strictEqual(
+      g.tsvOf(
+        ['a', 'b\tc'],
+        [
+          [1, 'x\ny'],
+          [null, { k: [1] }],
+          [undefined, 'NaN'],
+        ],
+      ),
+      'a\tb\\tc\n1\tx\\ny\n\t{"k":[1]}\n\tNaN\n',
+    );
+    assert.strictEqual(
+      g.statsText({ count: 10, nullCount: 2, nanCount: 1, infCount: 0, min: -1.5, max: 3, mean: 0.25, std: 1 }),
+      'min -1.5 · max 3 · mean 0.25 · nulls 2 · NaN 1',
+    );
+  });
+
+  it('refuses malformed messages: pages too big, cells that are not JSON values, replies without their request', () => {
+    const ok = { type: 'rows', offset: 5, count: 10, columns: [0, 2], id: 3, to: 1 };
+    assert.deepStrictEqual(parseTableWebviewMessage(ok), ok);
+    assert.strictEqual(parseTableWebviewMessage({ ...ok, count: MAX_PAGE_ROWS + 1 }), null);
+    assert.strictEqual(parseTableWebviewMessage({ ...ok, offset: -1 }), null);
+    assert.strictEqual(parseTableWebviewMessage({ ...ok, id: undefined }), null, 'a request without its number');
+    assert.strictEqual(parseTableWebviewMessage({ type: 'eval', code: '1' }), null);
+    const reply = { type: 'rows', re: 3, from: 1, offset: 5, columns: [0], rows: [[1], [null]], errors: [null], totalRows: 7, elapsedMs: 1 };
+    assert.ok(validateTableHostMessage(reply));
+    assert.strictEqual(validateTableHostMessage({ ...reply, re: undefined }), null);
+    assert.strictEqual(validateTableHostMessage({ ...reply, rows: [[1, 2]] }), null, 'a row wider than its columns');
+    assert.strictEqual(validateTableHostMessage({ ...reply, rows: [[NaN]] }), null, 'NaN travels as a string');
+    assert.strictEqual(validateTableHostMessage({ type: 'error', message: 'x', kind: 'changed', code: 'NOPE' }), null);
+  });
+});
