@@ -8,6 +8,7 @@ import type { ShmInspectorApi } from './api';
 import { nativeLoadError } from './native';
 import { PreviewPanel } from './preview';
 import * as manage from './register/manage';
+import * as picture from './register/picture';
 import * as preview from './register/preview';
 import * as processes from './register/processes';
 import * as quickLook from './register/quicklook';
@@ -20,6 +21,7 @@ export function activate(context: vscode.ExtensionContext): ShmInspectorApi {
   preview.register(context, segments);
   manage.register(context, segments);
   processes.register(context, segments);
+  picture.register(context);
   segments.start();
   return api(segments);
 }

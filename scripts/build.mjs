@@ -59,7 +59,7 @@ const builds = [
   },
   {
     ...common,
-    entryPoints: { webview: 'webview/main.ts' },
+    entryPoints: { webview: 'webview/main.ts', picture: 'webview/picture-main.ts' },
     outdir: 'dist',
     platform: 'browser',
     format: 'iife',

@@ -139,6 +139,8 @@ export class PictureSession {
   }
 
   private async treemap(id: number, width: number, height: number, signal: AbortSignal): Promise<void> {
+    // Nothing is read while the panel is hidden (its page may still ask on its timer).
+    if (!this.visible) return;
     let last = this.lastReport;
     if (!last || Date.now() - last.at > REPORT_REUSE_MS) {
       const [report, mem] = await Promise.all([(this.deps.report ?? (() => memoryReport()))(), (this.deps.memInfo ?? readMemInfo)()]);
