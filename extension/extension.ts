@@ -1,6 +1,6 @@
 /**
  * The extension's entry point: each area registers itself (extension/register/: the Segments
- * view, the viewer, Quick Look, management, the Processes view) over extension/core, and
+ * view, the viewer, Quick Look, management, the Processes view, the memory picture) over extension/core, and
  * `activate` returns the API tests and other extensions use (extension/api.ts).
  */
 import * as vscode from 'vscode';

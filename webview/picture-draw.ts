@@ -219,11 +219,17 @@ export function drawTimeline(ctx: CanvasRenderingContext2D, series: readonly Ser
       // The estimate: a thin dashed line.
       ctx.setLineDash([4, 3]);
       ctx.lineWidth = 1.25;
-      polyline(ctx, s.estimate.map((q) => [xOf(f, q.t), yOf(p, q[p.key])]));
+      polyline(
+        ctx,
+        s.estimate.map((q) => [xOf(f, q.t), yOf(p, q[p.key])]),
+      );
       ctx.setLineDash([]);
       // Exact points: a solid line with dots.
       ctx.lineWidth = 2;
-      polyline(ctx, s.exact.map((q) => [xOf(f, q.t), yOf(p, q[p.key])]));
+      polyline(
+        ctx,
+        s.exact.map((q) => [xOf(f, q.t), yOf(p, q[p.key])]),
+      );
       for (const q of s.exact) {
         ctx.beginPath();
         ctx.arc(xOf(f, q.t), yOf(p, q[p.key]), 2.5, 0, Math.PI * 2);

@@ -137,7 +137,8 @@ export class PictureViewer {
       const r = this.map ? rectAt(this.map.rects, e.offsetX, e.offsetY) : null;
       if (!r) return;
       if (r.family !== undefined) this.watch(r.family);
-      else if (r.pid !== undefined) this.notice('info', `${r.label} is in no fork family: it has no forked child and was not forked (or it exec'd), so it shares no anonymous memory.`);
+      else if (r.pid !== undefined)
+        this.notice('info', `${r.label} is in no fork family: it has no forked child and was not forked (or it exec'd), so it shares no anonymous memory.`);
     });
     const tl = this.el.timeline;
     tl.addEventListener('mousemove', (e) => {
@@ -254,7 +255,9 @@ export class PictureViewer {
     const exact = this.points.filter((p) => p.exact).length;
     const parts = [
       t.done ? 'the family has ended' : `${running} forked member${running === 1 ? '' : 's'} running`,
-      t.exactOn ? `dots: exact (pagemap), ${exact} so far; dashed: estimate from smaps every second` : 'dashed: estimate from smaps every second (exact counts need CAP_SYS_ADMIN)',
+      t.exactOn
+        ? `dots: exact (pagemap), ${exact} so far; dashed: estimate from smaps every second`
+        : 'dashed: estimate from smaps every second (exact counts need CAP_SYS_ADMIN)',
     ];
     if (kids.length === 0 && !t.done) parts.unshift('no forked child yet');
     this.el.timelineInfo.textContent = parts.join(' · ');

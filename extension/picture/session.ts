@@ -216,7 +216,8 @@ export class PictureSession {
           this.watching = null;
         }
       },
-      onError: (e) => this.rpc.post({ type: 'notice', level: 'warning', message: `The timeline could not be measured: ${e instanceof Error ? e.message : String(e)}` }),
+      onError: (e) =>
+        this.rpc.post({ type: 'notice', level: 'warning', message: `The timeline could not be measured: ${e instanceof Error ? e.message : String(e)}` }),
     });
     if (this.visible) w.sampler.start();
     else w.sampler.stop();

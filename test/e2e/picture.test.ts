@@ -11,9 +11,9 @@ import type { Frame, Page } from 'playwright-core';
 import { formatBytes } from '../../contract/bytes';
 import { memoryReport } from '../../extension/core/processes/scan';
 import { startFamily, type RunningFamily } from '../fixtures/families';
-import { answerInput, openSharedMemoryView, openWorkbench, runCommand, shot, shotIfFailed, whenStill, type Workbench } from './helpers';
+import { answerInput, setPanes, openSharedMemoryView, openWorkbench, runCommand, shot, shotIfFailed, whenStill, type Workbench } from './helpers';
 
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
+// Functions given to evaluate run in the webview; the test build has no DOM types.
 declare const document: any;
 
 async function pictureFrame(page: Page, ms = 60_000): Promise<Frame> {
@@ -41,7 +41,9 @@ interface TopRect {
 }
 
 async function topRects(frame: Frame): Promise<TopRect[]> {
-  return JSON.parse((await frame.$eval('#treemap', (c) => (c as unknown as { dataset: Record<string, string | undefined> }).dataset.top ?? '[]')) || '[]') as TopRect[];
+  return JSON.parse(
+    (await frame.$eval('#treemap', (c) => (c as unknown as { dataset: Record<string, string | undefined> }).dataset.top ?? '[]')) || '[]',
+  ) as TopRect[];
 }
 
 describe('the memory picture', function () {
@@ -99,16 +101,7 @@ describe('the memory picture', function () {
     await page.mouse.move(5, 5);
     // The Shared Memory view is open since the first test (its tab toggles it).
     if (!(await page.locator('.part.sidebar .pane-header', { hasText: /^Processes/i }).isVisible())) await openSharedMemoryView(page);
-    for (const [name, expanded] of [
-      ['Segments', 'false'],
-      ['Processes', 'true'],
-    ]) {
-      const header = page.locator('.part.sidebar .pane-header', { hasText: new RegExp(`^${name}`, 'i') }).first();
-      for (let i = 0; i < 3 && (await header.getAttribute('aria-expanded')) !== expanded; i++) {
-        await header.locator('h3').click();
-        await page.waitForTimeout(300);
-      }
-    }
+    await setPanes(page, { Segments: false, Processes: true });
     await runCommand(page, 'SHM Inspector: Filter Processes…');
     await answerInput(page, String(fam!.info.pid));
     const row = page

@@ -18,16 +18,15 @@ import {
   validatePictureWebviewMessage,
   type PictureHostMessage,
   type PictureMessage,
-  type PictureToWebview,
   type TimelinePoint,
 } from '../../contract/picture';
-import { Requester } from '../../contract/requests';
 import { exactAvailable, memoryReport } from '../../extension/core/processes/scan';
 import { FamilySampler } from '../../extension/core/processes/timeline';
 import { layoutTreemap, memoryTree, processKinds, readMemInfo, squarify, type Box, type MemoryNode } from '../../extension/core/processes/treemap';
 import { writeUserFile } from '../../extension/core/fsutil';
 import { PictureSession } from '../../extension/picture/session';
-import type { SaveTarget, ViewerPort } from '../../extension/preview/session';
+import type { SaveTarget } from '../../extension/preview/session';
+import { FakeWebview } from '../fixtures/fake-webview';
 import { PYTHON } from '../fixtures/segments';
 
 const MiB = 1024 * 1024;
@@ -42,7 +41,7 @@ function overlap(a: Box, b: Box): number {
 /** A deterministic spread of sizes: a few large, many small (like a machine's processes). */
 function sizes(n: number, seed: number): number[] {
   let s = seed;
-  const rnd = () => ((s = (s * 1103515245 + 12345) % 2147483648) / 2147483648);
+  const rnd = () => (s = (s * 1103515245 + 12345) % 2147483648) / 2147483648;
   return Array.from({ length: n }, () => Math.floor(Math.exp(rnd() * 14)) + 1);
 }
 
@@ -288,32 +287,6 @@ describe('memory picture: family timeline (real forked Python)', function () {
   });
 });
 
-/** A webview as the session sees it: what the host posts goes through the webview's own Requester and validator. */
-class FakePictureWebview implements ViewerPort {
-  readonly got: PictureToWebview[] = [];
-  private readonly listeners = new Set<(m: unknown) => void>();
-  readonly page = new Requester<PictureMessage, PictureHostMessage>({
-    post: (m) => queueMicrotask(() => this.listeners.forEach((l) => l(structuredClone(m)))),
-    validate: validatePictureHostMessage,
-    isLast: isLastPictureReply,
-  });
-
-  postMessage(msg: unknown): Promise<boolean> {
-    const got = this.page.receive(structuredClone(msg));
-    if (got) this.got.push(got);
-    return Promise.resolve(true);
-  }
-
-  onDidReceiveMessage(listener: (m: unknown) => void): { dispose(): void } {
-    this.listeners.add(listener);
-    return { dispose: () => this.listeners.delete(listener) };
-  }
-
-  of<T extends PictureHostMessage['type']>(type: T): Extract<PictureToWebview, { type: T }>[] {
-    return this.got.filter((m): m is Extract<PictureToWebview, { type: T }> => m.type === type);
-  }
-}
-
 describe('memory picture: host session', function () {
   this.timeout(120_000);
   let pair: Pair;
@@ -329,7 +302,7 @@ describe('memory picture: host session', function () {
 
   it('a treemap at the asked size with the family in it; the timeline streams; hidden stops it; export writes the PNG', async () => {
     const saved: string[] = [];
-    const web = new FakePictureWebview();
+    const web = new FakeWebview<PictureMessage, PictureHostMessage>(validatePictureHostMessage, isLastPictureReply);
     const session = new PictureSession(web, {
       exact: () => true,
       io: {
@@ -352,7 +325,10 @@ describe('memory picture: host session', function () {
       assert.ok(fam, 'the family has its rectangle');
       assert.strictEqual(fam.role, 'family');
       assert.ok(fam.bytes > 0 && fam.rss! >= fam.bytes, 'PSS and RSS for the hover');
-      assert.ok(tm.rects.some((r) => r.pid === pair.child && r.family === pair.pid && r.role === 'process'), 'the child inside its family');
+      assert.ok(
+        tm.rects.some((r) => r.pid === pair.child && r.family === pair.pid && r.role === 'process'),
+        'the child inside its family',
+      );
       assert.ok(tm.rects.length <= 800 * 500);
       // Timeline: the first reply resets, the next ones add points.
       web.page.request({ type: 'watch', root: pair.pid });
@@ -375,7 +351,10 @@ describe('memory picture: host session', function () {
       session.setVisible(true);
       await until('timeline again when shown', () => web.of('timeline').length > n);
       // Export: the host writes the PNG the webview made.
-      const png = Buffer.from('89504e470d0a1a0a0000000d49484452000000010000000108060000001f15c4890000000d49444154789c6360000002000001e221bc330000000049454e44ae426082', 'hex');
+      const png = Buffer.from(
+        '89504e470d0a1a0a0000000d49484452000000010000000108060000001f15c4890000000d49444154789c6360000002000001e221bc330000000049454e44ae426082',
+        'hex',
+      );
       web.page.send({ type: 'exportPng', dataUrl: `data:image/png;base64,${png.toString('base64')}`, suggestedName: 'memory picture' });
       await until('saved', () => web.of('notice').find((m) => /^Saved /.test(m.message)));
       assert.deepStrictEqual(fs.readFileSync(saved[0]), png);
@@ -395,6 +374,10 @@ describe('memory picture: host session', function () {
     assert.strictEqual(validatePictureWebviewMessage({ type: 'watch', to: 0, root: 5 }), null, 'a request without its number');
     assert.ok(validatePictureWebviewMessage({ type: 'watch', to: 0, id: 3, root: 5 }));
     assert.strictEqual(validatePictureHostMessage({ type: 'treemap', re: 1, width: 1, height: 1, rects: [{ id: 'x' }] }), null);
-    assert.strictEqual(validatePictureHostMessage({ type: 'timeline', root: 1, label: '', reset: true, done: false, members: [], points: [], exactOn: true }), null, 'a reply without re');
+    assert.strictEqual(
+      validatePictureHostMessage({ type: 'timeline', root: 1, label: '', reset: true, done: false, members: [], points: [], exactOn: true }),
+      null,
+      'a reply without re',
+    );
   });
 });

@@ -10,38 +10,22 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { isLastReply, type HostMessage, type HostToWebview, type WebviewEvent, type WebviewMessage } from '../../contract/protocol';
-import { Requester } from '../../contract/requests';
 import { inspectSegment } from '../../extension/core/catalog';
 import { writeUserFile } from '../../extension/core/fsutil';
-import { ViewerSession, type SaveTarget, type ViewerIO, type ViewerPort } from '../../extension/preview/session';
+import { ViewerSession, type SaveTarget, type ViewerIO } from '../../extension/preview/session';
 import { FileSource, SegmentSource } from '../../extension/preview/source';
 import { validateHostMessage } from '../../webview/validate';
+import { FakeWebview as BaseFakeWebview } from '../fixtures/fake-webview';
 import { PYTHON } from '../fixtures/segments';
 
 const py = (code: string, ...args: string[]) => execFileSync(PYTHON, ['-c', code, ...args], { encoding: 'utf8' });
 
 type Msg<T extends HostMessage['type']> = Extract<HostToWebview, { type: T }>;
 
-/** A webview as the session sees it: what the host posts goes through the webview's own Requester. */
-class FakeWebview implements ViewerPort {
-  readonly got: HostToWebview[] = [];
-  private readonly listeners = new Set<(m: unknown) => void>();
-  readonly page = new Requester<WebviewMessage, HostMessage>({
-    // Structured clone, as postMessage does: nothing shared between the sides.
-    post: (m) => queueMicrotask(() => this.listeners.forEach((l) => l(structuredClone(m)))),
-    validate: validateHostMessage,
-    isLast: isLastReply,
-  });
-
-  postMessage(msg: unknown): Promise<boolean> {
-    const got = this.page.receive(structuredClone(msg));
-    if (got) this.got.push(got);
-    return Promise.resolve(true);
-  }
-
-  onDidReceiveMessage(listener: (m: unknown) => void): { dispose(): void } {
-    this.listeners.add(listener);
-    return { dispose: () => this.listeners.delete(listener) };
+/** A webview as the session sees it, with the viewer's messages. */
+class FakeWebview extends BaseFakeWebview<WebviewMessage, HostMessage> {
+  constructor() {
+    super(validateHostMessage, isLastReply);
   }
 
   send(m: WebviewEvent): void {
@@ -62,10 +46,6 @@ class FakeWebview implements ViewerPort {
         throw new Error(`no ${type} message in ${ms} ms; got ${JSON.stringify(this.got.map((m) => [m.type, 'message' in m ? m.message : '']))}`);
       await new Promise((r) => setTimeout(r, 5));
     }
-  }
-
-  of<T extends HostMessage['type']>(type: T): Msg<T>[] {
-    return this.got.filter((m): m is Msg<T> => m.type === type);
   }
 }
 

@@ -6,26 +6,11 @@
  * more rectangles than it has pixels to show them. No `vscode` here.
  */
 import * as fs from 'fs';
-import { MEMORY_KINDS, type MemoryKind, type PictureRect, type RectRole } from '../../../contract/picture';
+import { MEMORY_KINDS, type MemoryKind, type PictureRect } from '../../../contract/picture';
 import type { MemoryReport, ProcessMemory } from './types';
 
-/** A node of the memory tree: a family, a process, a kind of a process's memory, or a lump of small ones. */
-export interface MemoryNode {
-  id: string;
-  role: RectRole;
-  label: string;
-  /** PSS bytes (a parent's is the sum of its children's). */
-  bytes: number;
-  kind?: MemoryKind;
-  family?: number;
-  pid?: number;
-  count?: number;
-  rss?: number;
-  sharedBytes?: number;
-  copiedBytes?: number;
-  exact?: boolean;
-  children?: MemoryNode[];
-}
+/** A node of the memory tree: a family, a process, a kind of a process's memory, or a lump of small ones (a rectangle before its place is known). */
+export type MemoryNode = Omit<PictureRect, 'depth' | 'x' | 'y' | 'w' | 'h'> & { children?: MemoryNode[] };
 
 /** What /proc/meminfo says of the machine (bytes). */
 export interface MemInfo {
