@@ -168,7 +168,8 @@ export const LEGEND_W = 230;
 export function timelineFrame(series: readonly Series[], width: number, height: number, now: number): TimelineFrame {
   const all = series.flatMap((s) => [...s.estimate, ...s.exact]);
   const t1 = Math.max(now, ...all.map((p) => p.t));
-  const t0 = Math.min(t1 - 60_000, ...all.map((p) => p.t));
+  // At least 20 s across; then the whole history, from the first point to now.
+  const t0 = Math.min(t1 - 20_000, ...all.map((p) => p.t));
   const gap = 22;
   const bottom = 18;
   const ph = Math.max(10, (height - bottom - gap - 6) / 2);

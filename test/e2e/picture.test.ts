@@ -1,17 +1,19 @@
 /**
  * The memory picture in the real workbench, over a real Python fork family
  * (test/fixtures/fork_family.py): the treemap has a rectangle for the family whose hover gives
- * its PSS, Watch Family Over Time on the family's row in the Processes view opens its timeline,
+ * its PSS and a click on which shows its timeline, Watch Family Over Time on another family's row
+ * in the Processes view switches the timeline to that family,
  * whose points come in (exact ones: the host runs as root), and Export PNG writes a valid PNG
  * through the save dialog. Screenshots: picture-*.png.
  */
 import * as assert from 'assert';
 import * as fs from 'fs';
+import * as path from 'path';
 import type { Frame, Page } from 'playwright-core';
 import { formatBytes } from '../../contract/bytes';
 import { memoryReport } from '../../extension/core/processes/scan';
 import { startFamily, type RunningFamily } from '../fixtures/families';
-import { answerInput, setPanes, openSharedMemoryView, openWorkbench, runCommand, shot, shotIfFailed, whenStill, type Workbench } from './helpers';
+import { answerInput, setPanes, openSharedMemoryView, openWorkbench, runCommand, shot, shotIfFailed, SHOTS, whenStill, type Workbench } from './helpers';
 
 // Functions given to evaluate run in the webview; the test build has no DOM types.
 declare const document: any;
@@ -51,12 +53,15 @@ describe('the memory picture', function () {
   let wb: Workbench | undefined;
   let page: Page;
   let fam: RunningFamily | undefined;
+  /** A second family, watched from its row in the Processes view. */
+  let other: RunningFamily | undefined;
   let frame: Frame;
 
   before(async () => {
     // A parent with a 64 MiB array (large enough to stand out in the treemap) and two workers: one
     // writes 2000 pages of it, one idles.
     fam = await startFamily(64, 20_000, ['write:2000', 'idle']);
+    other = await startFamily(16, 1000, ['write:500', 'idle']);
     wb = await openWorkbench('picture', { 'shmInspector.processes.refreshInterval': 2 });
     page = wb.page;
   });
@@ -68,6 +73,7 @@ describe('the memory picture', function () {
   after(async () => {
     await wb?.close();
     await fam?.stop();
+    await other?.stop();
   });
 
   it("Show Memory Picture: a treemap rectangle for the test's own family, its PSS in the hover", async () => {
@@ -95,6 +101,10 @@ describe('the memory picture', function () {
     assert.match(text, /copied ~?[\d.]+ MiB copied since fork/);
     assert.match(await frame.innerText('#info'), /RAM in use .* of .* · processes' PSS/);
     await shot(page, 'picture-1-treemap-hover');
+    // A click on the family picks it for the timeline.
+    await canvas.click({ position: { x: rect.x + Math.min(rect.w / 2, 40), y: rect.y + 5 } });
+    await frame.waitForFunction((pid) => document.getElementById('timeline')?.dataset.root === String(pid), fam!.info.pid, { timeout: 20_000 });
+    await frame.waitForFunction(() => Number(document.getElementById('timeline')?.dataset.points ?? 0) >= 2, undefined, { timeout: 20_000 });
   });
 
   it('Watch Family Over Time on the family row shows its timeline: points come in, exact ones marked', async () => {
@@ -103,15 +113,15 @@ describe('the memory picture', function () {
     if (!(await page.locator('.part.sidebar .pane-header', { hasText: /^Processes/i }).isVisible())) await openSharedMemoryView(page);
     await setPanes(page, { Segments: false, Processes: true });
     await runCommand(page, 'SHM Inspector: Filter Processes…');
-    await answerInput(page, String(fam!.info.pid));
+    await answerInput(page, String(other!.info.pid));
     const row = page
       .locator('.part.sidebar .pane', { has: page.locator('.pane-header', { hasText: /^Processes/i }) })
-      .locator('.monaco-list-row', { hasText: `python3 (${fam!.info.pid}) + 2 forked` });
+      .locator('.monaco-list-row', { hasText: `python3 (${other!.info.pid}) + 2 forked` });
     await whenStill(page, row, 500, 60_000);
     await row.hover();
     await row.locator('.action-label[aria-label="Watch Family Over Time"]').click();
     frame = await pictureFrame(page);
-    await frame.waitForFunction((pid) => document.getElementById('timeline')?.dataset.root === String(pid), fam!.info.pid, { timeout: 20_000 });
+    await frame.waitForFunction((pid) => document.getElementById('timeline')?.dataset.root === String(pid), other!.info.pid, { timeout: 20_000 });
     // Estimates every second and exact passes between them: several points, some exact.
     await frame.waitForFunction(
       () => {
@@ -124,7 +134,7 @@ describe('the memory picture', function () {
     const info = await frame.innerText('#timeline-info');
     assert.match(info, /2 forked members running/);
     assert.match(info, /dots: exact \(pagemap\), \d+ so far/);
-    assert.match(await frame.innerText('#timeline-title'), new RegExp(`python3 \\(${fam!.info.pid}\\) over time`));
+    assert.match(await frame.innerText('#timeline-title'), new RegExp(`python3 \\(${other!.info.pid}\\) over time`));
     // The timeline has pixels drawn in it (lines and dots, not an empty canvas).
     const drawn = await frame.evaluate(() => {
       const cv = document.getElementById('timeline');
@@ -154,5 +164,7 @@ describe('the memory picture', function () {
     assert.ok(bytes.readUInt32BE(16) > 400 && bytes.readUInt32BE(20) > 300, `the picture's size ${bytes.readUInt32BE(16)}×${bytes.readUInt32BE(20)}`);
     assert.strictEqual(bytes.subarray(-8, -4).toString(), 'IEND');
     await shot(page, 'picture-3-exported');
+    // The file itself beside the screenshots, to look at.
+    fs.copyFileSync(png, path.join(SHOTS, 'picture-4-exported-file.png'));
   });
 });

@@ -119,16 +119,8 @@ export interface Box {
   h: number;
 }
 
-/** The worst aspect ratio of a row of areas laid along a side of length `side`. */
-function worst(row: number[], side: number): number {
-  let sum = 0;
-  let max = 0;
-  let min = Infinity;
-  for (const a of row) {
-    sum += a;
-    max = Math.max(max, a);
-    min = Math.min(min, a);
-  }
+/** The worst aspect ratio of a row of areas (their sum, smallest and largest) laid along a side of length `side`. */
+function worst(sum: number, min: number, max: number, side: number): number {
   const s2 = side * side;
   const sum2 = sum * sum;
   return Math.max((s2 * max) / sum2, sum2 / (s2 * min));
@@ -152,10 +144,11 @@ export function squarify(values: number[], box: Box): Box[] {
   let k = 0;
   while (k < order.length) {
     const side = Math.min(w, h);
-    const row = [order[k].a];
+    // Areas come largest first: a row's largest is its first, its smallest its last.
+    const max = order[k].a;
+    let sum = max;
     let j = k + 1;
-    while (j < order.length && worst([...row, order[j].a], side) <= worst(row, side)) row.push(order[j++].a);
-    const sum = row.reduce((s, a) => s + a, 0);
+    while (j < order.length && worst(sum + order[j].a, order[j].a, max, side) <= worst(sum, order[j - 1].a, max, side)) sum += order[j++].a;
     // The last row takes what is left exactly (no gap from rounding).
     const last = j >= order.length;
     if (w >= h) {
@@ -201,6 +194,20 @@ function lumpLabel(parent: MemoryNode | null, n: number): string {
   return `${n} smaller kinds`;
 }
 
+/** A node's rectangle: its fields (but its children) and its place; copied field by field (no spread: thousands a layout). */
+function toRect(n: MemoryNode, depth: number, b: Box): PictureRect {
+  const r: PictureRect = { id: n.id, role: n.role, depth, x: b.x, y: b.y, w: b.w, h: b.h, label: n.label, bytes: n.bytes };
+  if (n.kind !== undefined) r.kind = n.kind;
+  if (n.family !== undefined) r.family = n.family;
+  if (n.pid !== undefined) r.pid = n.pid;
+  if (n.count !== undefined) r.count = n.count;
+  if (n.rss !== undefined) r.rss = n.rss;
+  if (n.sharedBytes !== undefined) r.sharedBytes = n.sharedBytes;
+  if (n.copiedBytes !== undefined) r.copiedBytes = n.copiedBytes;
+  if (n.exact !== undefined) r.exact = n.exact;
+  return r;
+}
+
 /**
  * Lays the tree out in `box`: each level squarified inside its parent (below the parent's label
  * strip), depth first. Entries that would be smaller than `minArea` are lumped into one rectangle
@@ -242,8 +249,8 @@ export function layoutTreemap(nodes: MemoryNode[], box: Box, opts: TreemapOption
     );
     shown.forEach((n, i) => {
       const r = boxes[i];
-      const { children, ...fields } = n;
-      rects.push({ ...fields, depth, x: r.x, y: r.y, w: r.w, h: r.h });
+      rects.push(toRect(n, depth, r));
+      const children = n.children;
       if (!children || children.length === 0) return;
       const labelled = r.h >= header * 2.5 && r.w >= 48;
       const inner: Box = labelled
