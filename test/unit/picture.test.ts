@@ -14,6 +14,9 @@ import * as os from 'os';
 import * as path from 'path';
 import {
   isLastPictureReply,
+  MEMORY_KINDS,
+  PICTURE_REQUESTS,
+  RECT_ROLES,
   validatePictureHostMessage,
   validatePictureWebviewMessage,
   type PictureHostMessage,
@@ -365,6 +368,28 @@ describe('memory picture: host session', function () {
     const n = web.got.length;
     await new Promise((r) => setTimeout(r, 1500));
     assert.strictEqual(web.got.length, n, 'nothing after the panel closed');
+  });
+
+  it('the validators take every kind and role of the registries, and nothing else', () => {
+    const treemap = (rect: Record<string, unknown>) => ({
+      type: 'treemap',
+      re: 1,
+      width: 10,
+      height: 10,
+      rects: [{ id: 'x', role: 'kind', depth: 0, x: 0, y: 0, w: 1, h: 1, label: '', bytes: 1, ...rect }],
+      totalBytes: 1,
+      memTotal: 1,
+      memUsed: 1,
+      processes: 1,
+      uninspectable: 0,
+      exactAvailable: true,
+      scannedAtMs: 0,
+    });
+    for (const kind of Object.keys(MEMORY_KINDS)) assert.ok(validatePictureHostMessage(treemap({ kind })), kind);
+    for (const role of RECT_ROLES) assert.ok(validatePictureHostMessage(treemap({ role })), role);
+    assert.strictEqual(validatePictureHostMessage(treemap({ kind: 'heap' })), null);
+    assert.strictEqual(validatePictureHostMessage(treemap({ role: 'segment' })), null);
+    for (const type of PICTURE_REQUESTS) assert.strictEqual(validatePictureWebviewMessage({ type, to: 0 }), null, `${type} is a request: it needs its number`);
   });
 
   it('malformed messages from either side are dropped', () => {
