@@ -126,7 +126,7 @@ export function rectTooltip(r: PictureRect, total: number): [string, string, str
     const est = r.exact ? '' : '~';
     const what = r.role === 'family' ? 'its forked children' : 'this child';
     rows.push(['shared', `${est}${formatBytes(r.sharedBytes)} still shared with the parent by ${what}`]);
-    rows.push(['copied', `${est}${formatBytes(r.copiedBytes)} copied since fork${r.exact ? ' (counted page by page)' : ' (estimated from smaps)'}`]);
+    rows.push(['copied', `${est}${formatBytes(r.copiedBytes)} since fork${r.exact ? ' (counted page by page)' : ' (estimated from smaps)'}`]);
   }
   if (r.role === 'kind' && r.kind === 'family') rows.push(['', 'anonymous memory still shared across fork (estimate)']);
   if (r.role === 'lump') rows.push(['', `${r.count ?? 0} entries too small to draw apart`]);

@@ -42,7 +42,7 @@ const BODY = `
 <div id="treemap-box" class="plot"><canvas id="treemap" tabindex="0" role="img" aria-label="Treemap of the machine's RAM: fork families, processes and kinds of memory, sized by PSS"></canvas></div>
 <div class="section-head"><span class="section-title" id="timeline-title">Family over time</span><span class="section-info" id="timeline-info"></span></div>
 <div id="timeline-box" class="plot"><canvas id="timeline" role="img" aria-label="Shared and copied bytes of each forked member over time"></canvas>
-  <div id="timeline-empty">Click a fork family in the treemap (or <i>Watch Family Over Time</i> on a family in the Processes view) to watch what its members still share with their parents and what they have copied.</div></div>
+  <div id="timeline-empty"><span>Click a fork family in the treemap (or <i>Watch Family Over Time</i> on a family in the Processes view) to watch what its members still share with their parents and what they have copied.</span></div></div>
 <div id="tooltip" hidden></div>`;
 
 export function picturePage(o: { script: string; cspSource: string }): string {
