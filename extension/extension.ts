@@ -1,6 +1,6 @@
 /**
  * The extension's entry point: each area registers itself (extension/register/: the Segments
- * view, the viewer, Quick Look, management, the Processes view) over extension/core, and
+ * view, the viewer, Quick Look, management, the Processes view, the memory picture) over extension/core, and
  * `activate` returns the API tests and other extensions use (extension/api.ts).
  */
 import * as vscode from 'vscode';
@@ -8,6 +8,7 @@ import type { ShmInspectorApi } from './api';
 import { nativeLoadError } from './native';
 import { PreviewPanel } from './preview';
 import * as manage from './register/manage';
+import * as picture from './register/picture';
 import * as preview from './register/preview';
 import * as processes from './register/processes';
 import * as quickLook from './register/quicklook';
@@ -22,6 +23,7 @@ export function activate(context: vscode.ExtensionContext): ShmInspectorApi {
   table.register(context, segments);
   manage.register(context, segments);
   processes.register(context, segments);
+  picture.register(context);
   segments.start();
   return api(segments);
 }

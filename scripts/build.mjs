@@ -59,7 +59,7 @@ const builds = [
   },
   {
     ...common,
-    entryPoints: { webview: 'webview/main.ts', table: 'webview/table-main.ts' },
+    entryPoints: { webview: 'webview/main.ts', table: 'webview/table-main.ts', picture: 'webview/picture-main.ts' },
     outdir: 'dist',
     platform: 'browser',
     format: 'iife',

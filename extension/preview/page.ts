@@ -5,7 +5,26 @@
  */
 import * as crypto from 'crypto';
 
-const CSS = `
+/** Rules every webview page of ours shares (buttons, notices, the tooltip), in the theme's colours. */
+export const SHARED_CSS = `
+  button { height: var(--ctl-h); font: inherit; color: var(--vscode-button-secondaryForeground); background: var(--vscode-button-secondaryBackground);
+         border: 1px solid var(--vscode-button-border, transparent); border-radius: 2px; padding: 0 9px; cursor: pointer; white-space: nowrap; }
+  button:hover:not(:disabled) { background: var(--vscode-button-secondaryHoverBackground); }
+  button:disabled, select:disabled, input:disabled { opacity: .5; cursor: default; }
+  button.primary { color: var(--vscode-button-foreground); background: var(--vscode-button-background); }
+  button.primary:hover { background: var(--vscode-button-hoverBackground); }
+  :focus-visible { outline: 1px solid var(--vscode-focusBorder); outline-offset: 1px; }
+  #notice { margin: 0 12px; padding: 4px 8px; border-left: 3px solid var(--vscode-notificationsInfoIcon-foreground, var(--vscode-focusBorder)); }
+  #notice.error { border-left-color: var(--vscode-notificationsErrorIcon-foreground, #f14c4c); }
+  #notice.warning { border-left-color: var(--vscode-notificationsWarningIcon-foreground, #cca700); }
+  #tooltip { position: absolute; pointer-events: none; z-index: 5; padding: 5px 8px; border-radius: 3px; white-space: pre;
+             font-family: var(--vscode-editor-font-family, monospace); font-size: 0.92em; line-height: 1.45;
+             color: var(--vscode-editorHoverWidget-foreground, var(--vscode-foreground)); background: var(--vscode-editorHoverWidget-background);
+             border: 1px solid var(--vscode-editorHoverWidget-border, var(--vscode-widget-border)); box-shadow: 0 2px 8px var(--vscode-widget-shadow, rgba(0,0,0,.35)); }
+  #tooltip .k { color: var(--vscode-descriptionForeground); }
+`;
+
+const CSS = `${SHARED_CSS}
   :root { --gap: 6px; --ctl-h: 24px; }
   html, body { height: 100%; margin: 0; padding: 0; overflow: hidden; }
   body { display: flex; flex-direction: column; font-family: var(--vscode-font-family); font-size: var(--vscode-font-size);
@@ -35,24 +54,14 @@ const CSS = `
          border-color: var(--vscode-input-border, transparent); }
   input[type=checkbox] { accent-color: var(--vscode-checkbox-background, var(--vscode-button-background)); margin: 0; }
   input[type=range] { accent-color: var(--vscode-button-background); width: 180px; }
-  button { height: var(--ctl-h); font: inherit; color: var(--vscode-button-secondaryForeground); background: var(--vscode-button-secondaryBackground);
-         border: 1px solid var(--vscode-button-border, transparent); border-radius: 2px; padding: 0 9px; cursor: pointer; white-space: nowrap; }
-  button:hover:not(:disabled) { background: var(--vscode-button-secondaryHoverBackground); }
-  button:disabled, select:disabled, input:disabled { opacity: .5; cursor: default; }
   body[data-state=error] #figure { opacity: .35; }
-  button.primary { color: var(--vscode-button-foreground); background: var(--vscode-button-background); }
-  button.primary:hover { background: var(--vscode-button-hoverBackground); }
   button[aria-pressed=true] { color: var(--vscode-button-foreground); background: var(--vscode-button-background); }
-  :focus-visible { outline: 1px solid var(--vscode-focusBorder); outline-offset: 1px; }
   #slicer:empty, [hidden] { display: none !important; }
   .axis-slider { display: inline-flex; align-items: center; gap: 6px; }
   .axis-slider output { min-width: 5ch; font-variant-numeric: tabular-nums; color: var(--vscode-foreground); }
   #error { margin: 8px 12px; padding: 10px 12px; border: 1px solid var(--vscode-inputValidation-errorBorder, #be1100);
            background: var(--vscode-inputValidation-errorBackground, rgba(190,17,0,.15)); display: flex; gap: 12px; align-items: center; }
   #error-text { flex: 1; white-space: pre-wrap; }
-  #notice { margin: 0 12px; padding: 4px 8px; border-left: 3px solid var(--vscode-notificationsInfoIcon-foreground, var(--vscode-focusBorder)); }
-  #notice.error { border-left-color: var(--vscode-notificationsErrorIcon-foreground, #f14c4c); }
-  #notice.warning { border-left-color: var(--vscode-notificationsWarningIcon-foreground, #cca700); }
   #figure { flex: 1; min-height: 0; position: relative; margin: 4px 8px 0; }
   #figure canvas { position: absolute; }
   #heatmap { image-rendering: pixelated; cursor: crosshair; outline-offset: 2px;
@@ -61,11 +70,6 @@ const CSS = `
   body[data-plot=line] #heatmap { background: transparent; }
   #heatmap.dragging { cursor: grabbing; }
   #overlay, #cells { pointer-events: none; }
-  #tooltip { position: absolute; pointer-events: none; z-index: 5; padding: 5px 8px; border-radius: 3px; white-space: pre;
-             font-family: var(--vscode-editor-font-family, monospace); font-size: 0.92em; line-height: 1.45;
-             color: var(--vscode-editorHoverWidget-foreground, var(--vscode-foreground)); background: var(--vscode-editorHoverWidget-background);
-             border: 1px solid var(--vscode-editorHoverWidget-border, var(--vscode-widget-border)); box-shadow: 0 2px 8px var(--vscode-widget-shadow, rgba(0,0,0,.35)); }
-  #tooltip .k { color: var(--vscode-descriptionForeground); }
   footer { display: flex; gap: 4px 18px; align-items: center; padding: 4px 12px 8px; color: var(--vscode-descriptionForeground); font-size: 0.92em;
            white-space: nowrap; overflow: hidden; }
   #legend { display: inline-flex; gap: 12px; align-items: center; flex: none; }

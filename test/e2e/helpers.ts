@@ -61,6 +61,17 @@ export async function openSharedMemoryView(page: Page): Promise<void> {
   await page.locator('.part.sidebar .monaco-list:visible, .part.sidebar .welcome-view:visible').first().waitFor();
 }
 
+/** Expands or collapses the Shared Memory view's panes by name (`{ Segments: false, Processes: true }`), a few clicks at most. */
+export async function setPanes(page: Page, panes: Record<string, boolean>): Promise<void> {
+  for (const [name, expanded] of Object.entries(panes)) {
+    const header = page.locator('.part.sidebar .pane-header', { hasText: new RegExp(`^${name}`, 'i') }).first();
+    for (let i = 0; i < 3 && (await header.getAttribute('aria-expanded')) !== String(expanded); i++) {
+      await header.locator('h3').click();
+      await page.waitForTimeout(300);
+    }
+  }
+}
+
 /** Saves a screenshot named after the test when it failed (use in afterEach). */
 export async function shotIfFailed(page: Page | undefined, test: Mocha.Test | undefined, prefix: string): Promise<void> {
   if (test?.state === 'failed' && page) {

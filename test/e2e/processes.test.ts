@@ -9,7 +9,7 @@ import type { Locator, Page } from 'playwright-core';
 import { startFamily, type RunningFamily } from '../fixtures/families';
 import { PYTHON, SegmentJar } from '../fixtures/segments';
 import { spawn, type ChildProcess } from 'child_process';
-import { answerInput, contextMenu, openSharedMemoryView, openWorkbench, runCommand, shot, shotIfFailed, type Workbench } from './helpers';
+import { answerInput, contextMenu, openSharedMemoryView, openWorkbench, runCommand, setPanes, shot, shotIfFailed, type Workbench } from './helpers';
 
 /** A row of the Processes view (not of Segments, which may show the same name). */
 function row(page: Page, text: string | RegExp): Locator {
@@ -67,16 +67,7 @@ describe('the Processes view', function () {
     await page.mouse.down();
     await page.mouse.move(860, box.y + 300, { steps: 8 });
     await page.mouse.up();
-    for (const [name, expanded] of [
-      ['Segments', 'false'],
-      ['Processes', 'true'],
-    ]) {
-      const header = page.locator('.part.sidebar .pane-header', { hasText: new RegExp(`^${name}`, 'i') }).first();
-      for (let i = 0; i < 3 && (await header.getAttribute('aria-expanded')) !== expanded; i++) {
-        await header.locator('h3').click();
-        await page.waitForTimeout(300);
-      }
-    }
+    await setPanes(page, { Segments: false, Processes: true });
   });
 
   afterEach(async function () {
