@@ -351,6 +351,11 @@ export async function inspectSysv(shmid: number, opts: SysvListOptions = {}): Pr
   return r ? (await segmentsOf([r], opts))[0] : null;
 }
 
+/** Whether `now` is still the segment that was listed as `listed` (a shmid can name a new segment after a removal). */
+export function sameSysvSegment(now: SysvRecord, listed: SysvRecord): boolean {
+  return now.shmid === listed.shmid && now.key === listed.key && now.ctimeMs === listed.ctimeMs && now.cpid === listed.cpid;
+}
+
 export type SysvRemoveStatus = 'removed' | 'held' | 'missing' | 'failed';
 export interface SysvRemoveOutcome {
   name: string;
@@ -371,7 +376,7 @@ export async function removeSysvSegment(shmid: number, opts: { force?: boolean; 
   const name = `sysv:${shmid}`;
   const seg = await inspectSysv(shmid, { decode: false });
   const none = { bytes: 0, pendingBytes: 0 };
-  if (!seg || (opts.expected && (seg.sysv.key !== opts.expected.key || seg.sysv.ctimeMs !== opts.expected.ctimeMs || seg.sysv.cpid !== opts.expected.cpid))) {
+  if (!seg || (opts.expected && !sameSysvSegment(seg.sysv, opts.expected))) {
     return { name, status: 'missing', error: 'no such System V segment', ...none, holders: [] };
   }
   const attached = seg.sysv.nattch > 0;

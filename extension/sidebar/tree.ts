@@ -14,10 +14,11 @@ import { userName } from '../core/users';
 import { displayText } from '../core/names';
 import { isPart } from '../core/segments';
 import { errorCode, errorMessage, isReadFailure } from '../core/errors';
-import { holderLabel, segmentId, segmentLabel, segmentLabels, segmentNode, segmentNodes, type Node } from './nodes';
+import { holderLabel, segmentId, segmentLabel, segmentLabels, segmentNode, segmentNodes, sysvChildren, type Node } from './nodes';
 import { isInterpretable } from '../commands/interpret';
 import { listSysv, type SysvSegment } from '../core/sysv';
-import { SYSV_GROUP_ID, sysvGroupItem, sysvSegmentItem, sysvTooltip } from './sysv';
+import { SYSV_GROUP_ID, sysvGroupItem, sysvNsGroupItem, sysvSegmentItem, sysvTooltip } from './sysv';
+import { listForeignSysv, type IpcNamespaceScan } from '../core/kinds/ipcns';
 import { adjustKindItem, kindGroupItem, kindGroupNodes, kindRemoveNote, kindTotals, type KindsState } from './kinds';
 import { listContainers, listMemSegments } from '../core/kinds';
 import { setOtherKinds } from './statusbar';
@@ -88,6 +89,8 @@ export class SegmentTree implements vscode.TreeDataProvider<Node>, vscode.Dispos
   private catalog: Catalog | null = null;
   /** The System V segments of the last scan (their own group; none when the kernel has none). */
   sysv: SysvSegment[] = [];
+  /** The System V segments of the other IPC namespaces (containers'), and those that could not be entered. */
+  foreignSysv: IpcNamespaceScan = { segments: [], namespaces: [], unreadable: [] };
   /** memfd, anonymous and containers' segments of the last scan (sidebar/kinds.ts). */
   kinds: KindsState = { mem: [], containers: null };
   private arranged: Arranged = { segments: [], groups: [], deleted: [], hidden: 0 };
@@ -155,7 +158,8 @@ export class SegmentTree implements vscode.TreeDataProvider<Node>, vscode.Dispos
     const sig =
       signatureOf(this.arranged, this.state, this.scanError) +
       '\nS' +
-      this.sysv.map((s) => segmentSignature(s as unknown as Segment) + s.sysv.nattch + s.sysv.perms).join('\n') +
+      [...this.sysv, ...this.foreignSysv.segments].map((s) => segmentSignature(s as unknown as Segment) + s.sysv.nattch + s.sysv.perms).join('\n') +
+      `U${this.foreignSysv.unreadable.length}` +
       '\nK' +
       [...this.kinds.mem, ...(this.kinds.containers?.groups.flatMap((g) => g.segments) ?? [])].map((s) => segmentSignature(s as unknown as Segment)).join('\n') +
       (this.kinds.containers?.groups.map((g) => `${g.dev}:${g.used}`).join(',') ?? '');
@@ -169,6 +173,7 @@ export class SegmentTree implements vscode.TreeDataProvider<Node>, vscode.Dispos
     const dirs = this.dirs();
     const t0 = performance.now();
     const sysv = listSysv().catch((): SysvSegment[] => []);
+    const foreignSysv = listForeignSysv().catch((): IpcNamespaceScan => ({ segments: [], namespaces: [], unreadable: [] }));
     const mem = listMemSegments().catch(() => []);
     const containers = listContainers().catch(() => null);
     try {
@@ -182,8 +187,9 @@ export class SegmentTree implements vscode.TreeDataProvider<Node>, vscode.Dispos
       this.scanError = missing ? `${dirs.join(', ')} does not exist` : errorMessage(e);
     }
     this.sysv = await sysv;
+    this.foreignSysv = await foreignSysv;
     this.kinds = { mem: await mem, containers: await containers };
-    setOtherKinds(kindTotals(this.kinds, this.sysv));
+    setOtherKinds(kindTotals(this.kinds, [...this.sysv, ...this.foreignSysv.segments]));
     this.arranged = arrange(this.segments, this.options());
     this.lastScanMs = performance.now() - t0;
     this.fireIfChanged();
@@ -206,7 +212,9 @@ export class SegmentTree implements vscode.TreeDataProvider<Node>, vscode.Dispos
       // hundred regions stay beside the few rows asked for.
       const m = nameMatcher(this.options().filter);
       const sysv = this.sysv.filter((s) => m(s.name));
-      if (sysv.length > 0) top.push({ kind: 'sysvGroup', id: SYSV_GROUP_ID, segments: sysv });
+      const foreign = this.foreignSysv.segments.filter((s) => m(s.name));
+      if (sysv.length + foreign.length > 0)
+        top.push({ kind: 'sysvGroup', id: SYSV_GROUP_ID, segments: sysv, foreign, unreadable: this.foreignSysv.unreadable.length });
       top.push(...kindGroupNodes({ ...this.kinds, mem: this.kinds.mem.filter((s) => m(s.name) || (s.label !== null && m(s.label))) }));
       if (top.length === 0 && a.hidden > 0) {
         top.push({ kind: 'message', id: 'message:hidden', text: `${a.hidden} segments hidden by the filter`, detail: 'Clear the filter to see them.' });
@@ -218,7 +226,8 @@ export class SegmentTree implements vscode.TreeDataProvider<Node>, vscode.Dispos
     else if (node.kind === 'deletedGroup') kids = segmentNodes(node.segments, node.id);
     else if (node.kind === 'bucket') kids = node.segments.map(segmentNode);
     else if (node.kind === 'kindGroup') kids = node.children;
-    else if (node.kind === 'sysvGroup') kids = node.segments.map((s): Node => ({ kind: 'sysvSegment', id: `sysv:${s.sysv.shmid}:${s.sysv.ctimeMs}`, segment: s }));
+    else if (node.kind === 'sysvGroup') kids = sysvChildren(node.segments, node.foreign);
+    else if (node.kind === 'sysvNsGroup') kids = sysvChildren(node.segments, []);
     else if (node.kind === 'sysvSegment') {
       const s = node.segment as unknown as Segment;
       kids = node.segment.holders.map((h): Node => ({ kind: 'holder', id: `${node.id}/pid:${h.pid}`, holder: h, segment: s }));
@@ -304,7 +313,9 @@ export class SegmentTree implements vscode.TreeDataProvider<Node>, vscode.Dispos
       case 'segment':
         return this.segmentItem(node.id, node.segment);
       case 'sysvGroup':
-        return sysvGroupItem(node.segments);
+        return sysvGroupItem(node.segments, node.foreign, node.unreadable);
+      case 'sysvNsGroup':
+        return sysvNsGroupItem(node);
       case 'kindGroup':
         return kindGroupItem(node);
       case 'sysvSegment':

@@ -12,6 +12,7 @@ import * as path from 'path';
 import { listForeignSysv, parseForeignSysvName } from '../../extension/core/kinds/ipcns';
 import { ownIpcNamespace, type SysvSegment } from '../../extension/core/sysv';
 import { runCli, type Run } from '../fixtures/cli';
+import { sysvChildren, type Node } from '../../extension/sidebar/nodes';
 import { PYTHON } from '../fixtures/segments';
 
 const PRODUCER = path.resolve(__dirname, '..', '..', '..', 'test', 'fixtures', 'sysv_producer.py');
@@ -69,6 +70,32 @@ describe('System V segments of other IPC namespaces (sysv:NS/SHMID)', function (
       [child.pid],
     );
     assert.strictEqual(s.namespace.pid, child.pid);
+  });
+
+  it('the sidebar: a group per other IPC namespace under System V, named as the CLI names it, with the segment and its holder', async () => {
+    const scan = await listForeignSysv();
+    const own = [{ sysv: { shmid: 1, ctimeMs: 5 } } as unknown as SysvSegment];
+    const kids = sysvChildren(own, scan.segments);
+    assert.strictEqual(kids[0].kind, 'sysvSegment', "this namespace's segments first");
+    const groups = kids.filter((k): k is Extract<Node, { kind: 'sysvNsGroup' }> => k.kind === 'sysvNsGroup');
+    assert.deepStrictEqual(
+      groups.map((g) => g.namespace.id),
+      [...new Set(scan.segments.map((s) => s.namespace.id))].sort((a, b) => a - b),
+      'one group per namespace with segments, in namespace order',
+    );
+    const g = groups.find((x) => x.namespace.id === ns)!;
+    assert.strictEqual(g.namespace.name, `pid ${child.pid}`, 'no container cgroup: named from its process, as list --kind sysv names it');
+    const text = (await runCli(['list', '--kind', 'sysv'])).stdout;
+    assert.ok(text.includes(`IPC namespace ${ns}, ${g.namespace.name} (pid ${child.pid})`), text);
+    const rows = sysvChildren(g.segments, []);
+    const row = rows.find((r) => r.kind === 'sysvSegment' && r.segment.sysv.shmid === shmid) as Extract<Node, { kind: 'sysvSegment' }>;
+    assert.ok(row, JSON.stringify(rows.map((r) => r.id)));
+    assert.strictEqual(row.segment.name, `sysv:${ns}/${shmid}`);
+    assert.match(row.id, new RegExp(`^sysv:${ns}/${shmid}:`), 'its row id names the namespace: equal shmids of two namespaces are two rows');
+    assert.deepStrictEqual(
+      row.segment.holders.map((h) => h.pid),
+      [child.pid],
+    );
   });
 
   it('CLI: list --kind sysv shows it under its namespace; inspect, stats; unlink refuses an attached one without --force', async () => {

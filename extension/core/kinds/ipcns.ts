@@ -12,7 +12,7 @@
 import * as fs from 'fs';
 import { openSysvView, removeSysv, scanSysv, tryNative, type IpcNamespaceRef, type MappedView } from '../../native';
 import { UsageError } from '../catalog';
-import { decodeSysv, parseSysvTable, sysvSegment, type SysvRecord, type SysvRemoveOutcome, type SysvSegment } from '../sysv';
+import { decodeSysv, parseSysvTable, sameSysvSegment, sysvSegment, type SysvRecord, type SysvRemoveOutcome, type SysvSegment } from '../sysv';
 import { HEAD_BYTES, TAIL_BYTES, type Holder } from '../types';
 import { nameFromCgroup, namespacesOf, type ContainerNamespace } from './containers';
 
@@ -136,8 +136,12 @@ export function openForeignSysvView(s: ForeignSysvSegment): Promise<MappedView> 
   return openSysvView(s.sysv.shmid, namespaceRef(s));
 }
 
-/** IPC_RMID in another namespace, with the rules of removeSysvSegment (attached: `held` unless force). */
-export async function removeForeignSysv(ns: number, shmid: number, opts: { force?: boolean } = {}): Promise<SysvRemoveOutcome> {
+/**
+ * IPC_RMID in another namespace, with the rules of removeSysvSegment (attached: `held` unless
+ * force; `expected`, a listed segment: its key, creation time and creator must still match, or the
+ * shmid names another segment now and nothing is removed).
+ */
+export async function removeForeignSysv(ns: number, shmid: number, opts: { force?: boolean; expected?: SysvRecord } = {}): Promise<SysvRemoveOutcome> {
   const name = `sysv:${ns}/${shmid}`;
   const none = { bytes: 0, pendingBytes: 0 };
   let s: ForeignSysvSegment | null;
@@ -146,7 +150,7 @@ export async function removeForeignSysv(ns: number, shmid: number, opts: { force
   } catch (e) {
     return { name, status: 'failed', error: (e as Error).message.replace(`${name}: `, ''), ...none, holders: [] };
   }
-  if (!s) return { name, status: 'missing', error: 'no such System V segment', ...none, holders: [] };
+  if (!s || (opts.expected && !sameSysvSegment(s.sysv, opts.expected))) return { name, status: 'missing', error: 'no such System V segment', ...none, holders: [] };
   const attached = s.sysv.nattch > 0;
   if (attached && !opts.force) {
     return {
