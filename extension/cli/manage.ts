@@ -19,10 +19,12 @@ import {
 } from '../core/manage';
 import { displayText, escapeText, respell } from '../core/names';
 import { shapeFlag } from '../core/select';
-import { clearSysv, ownIpcNamespace, parseSysvName, removeSysvSegment } from '../core/sysv';
+import { clearSysv, inspectSysv, ownIpcNamespace, parseSysvName, removeSysvSegment } from '../core/sysv';
 import { inspectMemSegment, memRemoveRefusal, parseMemName } from '../core/kinds/memfd';
 import { isKindName } from '../core/kinds';
-import { parseForeignSysvName, removeForeignSysv } from '../core/kinds/ipcns';
+import { inspectForeignSysv, parseForeignSysvName, removeForeignSysv } from '../core/kinds/ipcns';
+import { parseContainerName } from '../core/kinds/containers';
+import type { Segment } from '../core/types';
 import { Failure, failureOf, table, type Command, type CommandContext } from './common';
 import { errorCode } from '../core/errors';
 
@@ -138,6 +140,32 @@ async function heldOutcome(name: string): Promise<UnlinkOutcome> {
   const s = await inspectMemSegment(name);
   if (!s) return { name, status: 'missing', error: 'no such region (no visible process holds it)', ...none, holders: [] };
   return { name, status: 'failed', error: memRemoveRefusal(s), ...none, holders: s.holders };
+}
+
+/**
+ * The segment `attach` writes code for: a file of D, or (issue #15) `sysv:ID`, `sysv:NS/ID`,
+ * `memfd:INO`, `anon:INO`; a container's `ns:NS/NAME` is opened from inside it, not from here.
+ */
+async function attachTarget(ctx: CommandContext): Promise<Segment> {
+  const name = ctx.positionals[0];
+  const ns = await ownIpcNamespace();
+  const foreign = parseForeignSysvName(name, ns);
+  const shmid = foreign ? null : parseSysvName(name, ns);
+  let seg: Segment | null;
+  if (foreign) seg = (await inspectForeignSysv(foreign.ns, foreign.shmid).catch((e: unknown) => Promise.reject(failureOf(e)))) as unknown as Segment | null;
+  else if (shmid !== null) seg = (await inspectSysv(shmid)) as unknown as Segment | null;
+  else if (parseMemName(name)) {
+    seg = (await inspectMemSegment(name)) as unknown as Segment | null;
+    if (!seg) throw new Failure(`${name}: no such region (no visible process holds it)`, 'ENOENT');
+  } else if (parseContainerName(name)) {
+    throw new Failure(`${name}: a container's file; attach to it from inside the container, as /dev/shm/${name.slice(name.indexOf('/') + 1)}`);
+  } else {
+    const { rel } = resolveName(ctx.dir, name);
+    seg = await inspectSegment(rel, { dirs: [ctx.dir] });
+    if (!seg) throw new Failure(`${rel}: no such segment`, 'ENOENT');
+  }
+  if (!seg) throw new Failure(`${name}: no such System V segment`, 'ENOENT');
+  return seg;
 }
 
 export const MANAGE_COMMANDS: Command[] = [
@@ -313,7 +341,7 @@ export const MANAGE_COMMANDS: Command[] = [
   {
     name: 'attach',
     synopsis: 'attach NAME [--python 3.X]',
-    summary: 'print Python code that opens the segment (np.load, SharedMemory, SharedArray, safetensors, pyarrow, joblib)',
+    summary: 'print Python code that opens the segment (np.load, SharedMemory, SharedArray, safetensors, pyarrow, joblib; shmat for sysv:, a holder\'s fd for memfd:)',
     options: { python: { type: 'string' } },
     positionals: [1, 1],
     async run(ctx) {
@@ -324,9 +352,7 @@ export const MANAGE_COMMANDS: Command[] = [
         if (!m || m[1] !== '3') throw new UsageError(`--python: expected 3.X (got '${pv}')`);
         python = [3, Number(m[2])];
       }
-      const { rel } = resolveName(ctx.dir, ctx.positionals[0]);
-      const seg = await inspectSegment(rel, { dirs: [ctx.dir] });
-      if (!seg) throw new Failure(`${rel}: no such segment`, 'ENOENT');
+      const seg = await attachTarget(ctx);
       const s = attachCode(seg, { python });
       if (ctx.json) ctx.printJson(s);
       else {

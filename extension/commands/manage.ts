@@ -458,6 +458,18 @@ class Reports implements vscode.TextDocumentContentProvider {
 
 const reports = new Reports();
 
+/** What the copied code needs beyond Python (issue #15's kinds): who must still hold it, where it must run. */
+function attachCaveat(seg: Segment): string {
+  const kind = (seg as { kind?: string }).kind;
+  const who = seg.holders.map((h) => `${displayText(h.comm)} (pid ${h.pid})`).join(', ') || 'its holder';
+  if (kind === 'memfd') return ` It opens it through ${who}: it works only while that process holds it, and for the same user (or root).`;
+  if (kind === 'anonymous') return ` It opens it through ${who}'s /proc/PID/map_files: as root only, while that process maps it.`;
+  const ns = (seg as { namespace?: { id: number; name: string } }).namespace;
+  if (kind === 'sysv' && ns) return ` The segment is in IPC namespace ${ns.id} (${displayText(ns.name)}): run the code inside it, or as root on Python 3.12+.`;
+  if (kind === 'sysv') return ' It attaches read-only (shmat with SHM_RDONLY); detach with shmdt when done.';
+  return '';
+}
+
 async function copyAttachFlow(deps: ManageDeps, arg: unknown): Promise<void> {
   let seg = deps.targets(arg)[0];
   if (!seg && typeof arg === 'string') seg = (await deps.refresh()).find((s) => s.name === arg) as Segment;
@@ -465,7 +477,7 @@ async function copyAttachFlow(deps: ManageDeps, arg: unknown): Promise<void> {
   const snippet = attachCode(seg);
   await vscode.env.clipboard.writeText(snippet.code);
   const req = snippet.requires.length > 0 ? ` (needs ${snippet.requires.join(', ')})` : '';
-  void vscode.window.showInformationMessage(`Copied Python code that opens ${seg.name} with ${snippet.kind}${req}.`);
+  void vscode.window.showInformationMessage(`Copied Python code that opens ${seg.name} with ${snippet.kind}${req}.${attachCaveat(seg)}`);
 }
 
 export function registerManageCommands(deps: ManageDeps): vscode.Disposable[] {

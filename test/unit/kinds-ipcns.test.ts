@@ -13,7 +13,7 @@ import { listForeignSysv, parseForeignSysvName } from '../../extension/core/kind
 import { ownIpcNamespace, type SysvSegment } from '../../extension/core/sysv';
 import { runCli, type Run } from '../fixtures/cli';
 import { sysvChildren, type Node } from '../../extension/sidebar/nodes';
-import { PYTHON } from '../fixtures/segments';
+import { PYTHON, runPython } from '../fixtures/segments';
 
 const PRODUCER = path.resolve(__dirname, '..', '..', '..', 'test', 'fixtures', 'sysv_producer.py');
 
@@ -96,6 +96,16 @@ describe('System V segments of other IPC namespaces (sysv:NS/SHMID)', function (
       row.segment.holders.map((h) => h.pid),
       [child.pid],
     );
+  });
+
+  it('attach sysv:NS/SHMID: the code enters the namespace (or runs inside it: nsenter) and reads the right values', async () => {
+    const s = json<{ kind: string; code: string }>(await runCli(['attach', `sysv:${ns}/${shmid}`, '--json']));
+    assert.strictEqual(s.kind, 'ctypes');
+    assert.match(s.code, new RegExp(`with open\\('/proc/${child.pid}/ns/ipc'\\) as ns_file:\\n    os\\.setns\\(ns_file\\.fileno\\(\\), os\\.CLONE_NEWIPC\\)`));
+    // Debian's python3 is 3.11 (no os.setns): run it inside the namespace as the comment says, without those two lines.
+    const inside = s.code.replace(/^with open\('\/proc\/\d+\/ns\/ipc'\) as ns_file:\n    os\.setns\(.*\n/m, '');
+    const run = runPython(inside, 'print(arr.dtype, arr.shape, float(arr[63, 31]), float(arr.sum()))', ['nsenter', `--ipc=/proc/${child.pid}/ns/ipc`]);
+    assert.strictEqual(run.stdout.trim(), 'float32 (64, 32) 2047.0 2096128.0', run.stderr);
   });
 
   it('CLI: list --kind sysv shows it under its namespace; inspect, stats; unlink refuses an attached one without --force', async () => {

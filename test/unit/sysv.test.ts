@@ -15,7 +15,7 @@ import * as path from 'path';
 import { inspectSysv, listSysv, parseSysvTable, readSysvTable, type SysvSegment } from '../../extension/core/sysv';
 import { openSysvView } from '../../extension/native';
 import { runCli, type Run } from '../fixtures/cli';
-import { PYTHON } from '../fixtures/segments';
+import { PYTHON, runPython } from '../fixtures/segments';
 
 const PRODUCER = path.resolve(__dirname, '..', '..', '..', 'test', 'fixtures', 'sysv_producer.py');
 const NOBODY = ['--reuid', 'nobody', '--regid', 'nogroup', '--clear-groups'];
@@ -291,6 +291,30 @@ describe('System V segments (real shmget/shmat producers)', function () {
     assert.ok((table.find((r) => r.shmid === held)!.perms & 0o1000) !== 0, 'marked for removal, still attached');
     oneLine(await runCli(['clear', '--kind', 'sysv']), 2, /needs at least one selector/);
     oneLine(await runCli(['clear', '--kind', 'memfd', '--orphans']), 2, /posix or sysv/);
+  });
+
+  it('attach sysv:ID: the code to copy (ctypes shmat, read-only) reads the right values in /usr/bin/python3; sysv_ipc beside it', async () => {
+    const id = jar.make(['4096', '--key', String(freshKey()), '--npy', '<i4', '6,7']);
+    type Snippet = { kind: string; code: string; requires: string[]; alternatives: { kind: string; code: string; requires: string[] }[] };
+    const s = json<Snippet>(await runCli(['attach', `sysv:${id}`, '--json']));
+    assert.deepStrictEqual([s.kind, s.requires], ['ctypes', ['numpy']]);
+    assert.match(s.code, /shmat\(shmid, None, SHM_RDONLY\)/);
+    const run = runPython(s.code, "print(arr.dtype, arr.shape, int(arr.sum()), int(arr[5, 6]), arr.flags.writeable)\nlibc.shmdt(ctypes.c_void_p(addr))");
+    assert.strictEqual(run.stdout.trim(), 'int32 (6, 7) 861 41 False', `${run.stderr}\n--- code:\n${s.code}`);
+    // Detached again: the kernel counts no attachment of ours left behind.
+    assert.strictEqual((await inspectSysv(id, { decode: false }))!.sysv.nattch, 0);
+    assert.deepStrictEqual([s.alternatives[0].kind, s.alternatives[0].requires], ['sysv_ipc', ['sysv_ipc', 'numpy']]);
+    assert.match(s.alternatives[0].code, new RegExp(`sysv_ipc\\.attach\\(${id}, flags=sysv_ipc\\.SHM_RDONLY\\)`));
+    const compiled = runPython(`compile(${JSON.stringify(s.alternatives[0].code)}, 'alt', 'exec')`);
+    assert.strictEqual(compiled.code, 0, compiled.stderr);
+    // Raw bytes (no header): the bytes themselves; the text form names what it needs.
+    const raw = jar.make(['100', '--key', String(freshKey())]);
+    const r = json<Snippet>(await runCli(['attach', `sysv:${raw}`, '--json']));
+    assert.deepStrictEqual(r.requires, []);
+    assert.strictEqual(runPython(r.code).stdout.trim(), `100 b'${'\\x00'.repeat(16)}'`);
+    const gone = await runCli(['attach', 'sysv:2147483000']);
+    assert.strictEqual(gone.code, 1);
+    assert.match(gone.stderr, /sysv:2147483000: no such System V segment/);
   });
 
   it('CLI: unlink sysv:ID refuses an attached segment without --force, removes it with; an orphan goes at once', async () => {
