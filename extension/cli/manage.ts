@@ -10,6 +10,7 @@ import {
   parseDuration,
   persistSegment,
   restoreSegment,
+  restoresAsWords,
   unlinkSegments,
   validateName,
   type ClearResult,
@@ -142,6 +143,12 @@ async function heldOutcome(name: string): Promise<UnlinkOutcome> {
   return { name, status: 'failed', error: memRemoveRefusal(s), ...none, holders: s.holders };
 }
 
+/** `sysv:ID` or `sysv:NS/ID` (a malformed `sysv:` name is a usage error). */
+async function isSysvName(name: string): Promise<boolean> {
+  const ns = await ownIpcNamespace();
+  return parseForeignSysvName(name, ns) !== null || parseSysvName(name, ns) !== null;
+}
+
 /**
  * The segment `attach` writes code for: a file of D, or (issue #15) `sysv:ID`, `sysv:NS/ID`,
  * `memfd:INO`, `anon:INO`; a container's `ns:NS/NAME` is opened from inside it, not from here.
@@ -213,7 +220,8 @@ export const MANAGE_COMMANDS: Command[] = [
       if (!to) throw new UsageError('persist needs --to FILE');
       const pidText = str(ctx, 'pid');
       if (pidText !== undefined && !/^[1-9]\d{0,9}$/.test(pidText)) throw new UsageError(`--pid: not a process id: '${pidText}'`);
-      const rel = isKindName(ctx.positionals[0]) ? ctx.positionals[0] : resolveName(ctx.dir, ctx.positionals[0]).rel;
+      const given = ctx.positionals[0];
+      const rel = isKindName(given) || (await isSysvName(given)) ? given : resolveName(ctx.dir, given).rel;
       const r = await cancellable(
         (signal, onProgress) =>
           persistSegment({ dir: ctx.dir, name: rel, to, pid: pidText ? Number(pidText) : undefined, force: flag(ctx, 'force'), signal, onProgress }),
@@ -223,7 +231,8 @@ export const MANAGE_COMMANDS: Command[] = [
       else {
         ctx.print(
           `persisted ${rel} to ${displayText(r.file)} (${r.format}, ${r.bytes} bytes)\nsha256 ${r.sha256} in ${displayText(r.file)}.sha256` +
-            (r.sidecar ? `\nwhat is known about the raw bytes: ${displayText(r.sidecar)}` : ''),
+            (r.sidecar ? `\nwhat is known about the raw bytes: ${displayText(r.sidecar)}` : '') +
+            (r.fromKind ? `\n${restoresAsWords(r.fromKind)}` : ''),
         );
       }
       return 0;
@@ -341,7 +350,8 @@ export const MANAGE_COMMANDS: Command[] = [
   {
     name: 'attach',
     synopsis: 'attach NAME [--python 3.X]',
-    summary: 'print Python code that opens the segment (np.load, SharedMemory, SharedArray, safetensors, pyarrow, joblib; shmat for sysv:, a holder\'s fd for memfd:)',
+    summary:
+      "print Python code that opens the segment (np.load, SharedMemory, SharedArray, safetensors, pyarrow, joblib; shmat for sysv:, a holder's fd for memfd:)",
     options: { python: { type: 'string' } },
     positionals: [1, 1],
     async run(ctx) {

@@ -17,6 +17,7 @@ import {
   planClear,
   replacingIfConfirmed,
   restoreSegment,
+  restoresAsWords,
   unlinkSegments,
   validateName,
   type ClearRequest,
@@ -31,6 +32,7 @@ import { dtypeWords, parseDTypeSpec } from '../core/dtype';
 import { displayText, entryPath } from '../core/names';
 import { isPart } from '../core/segments';
 import type { Segment } from '../core/types';
+import type { SysvSegment } from '../core/sysv';
 
 export interface ManageDeps {
   /** The directory new segments go to (the first configured one). */
@@ -44,6 +46,8 @@ export interface ManageDeps {
 }
 
 const TITLE = 'SHM Inspector';
+
+const isSysv = (s: Segment) => (s as { kind?: string }).kind === 'sysv';
 
 /** Cancelled by the user (the progress notification's Cancel: an AbortError, code CANCELLED). */
 function isAbort(e: unknown): boolean {
@@ -265,8 +269,9 @@ async function persistFlow(deps: ManageDeps, arg: unknown, target?: string): Pro
   /** The save dialog asks before it returns an existing file: replacing that snapshot (its .sha256 and .json too) is confirmed. */
   let confirmed = false;
   if (!file) {
-    const base = path.basename(seg.name);
-    const suggestion = seg.format === 'raw' && seg.dtype ? `${base}.npy` : base;
+    // sysv:ID has no file name: `sysv-<key>-<id>`, with .npy when it holds one.
+    const base = isSysv(seg) ? `sysv-${(seg as unknown as SysvSegment).sysv.keyHex}-${(seg as unknown as SysvSegment).sysv.shmid}` : path.basename(seg.name);
+    const suggestion = (seg.format === 'raw' && seg.dtype) || (isSysv(seg) && seg.format === 'npy') ? `${base}.npy` : base;
     const home = process.env.HOME ?? '/';
     const folder = vscode.workspace.workspaceFolders?.[0]?.uri.fsPath ?? home;
     const uri = await vscode.window.showSaveDialog({
@@ -284,7 +289,15 @@ async function persistFlow(deps: ManageDeps, arg: unknown, target?: string): Pro
   const to = file;
   const run = (force: boolean) =>
     withByteProgress(`Persisting ${seg.name}`, (lr) =>
-      persistSegment({ ...lr, dir: dirOf(seg), name: seg.name, to, force, pid: seg.deleted ? seg.holders[0]?.pid : undefined }),
+      persistSegment({
+        ...lr,
+        // A System V segment has no path (nor a folder): its name is all persist needs.
+        dir: seg.path ? dirOf(seg) : deps.dir(),
+        name: seg.name,
+        to,
+        force,
+        pid: seg.deleted && !isSysv(seg) ? seg.holders[0]?.pid : undefined,
+      }),
     );
   try {
     const r = await replacingIfConfirmed(
@@ -298,7 +311,8 @@ async function persistFlow(deps: ManageDeps, arg: unknown, target?: string): Pro
     );
     if (!r) return;
     void vscode.window.showInformationMessage(
-      `Persisted ${seg.name} to ${r.file} (${formatBytes(r.bytes)}, ${r.format}); SHA-256 in ${path.basename(r.file)}.sha256.`,
+      `Persisted ${seg.name} to ${r.file} (${formatBytes(r.bytes)}, ${r.format}); SHA-256 in ${path.basename(r.file)}.sha256.` +
+        (r.fromKind ? ` ${restoresAsWords(r.fromKind).replace(/^r/, 'R')}.` : ''),
     );
   } catch (e) {
     if (isAbort(e)) void vscode.window.showInformationMessage(`Persisting ${seg.name} was cancelled; no file was changed.`);

@@ -8,6 +8,7 @@
 import * as assert from 'assert';
 import { spawn, type ChildProcess } from 'child_process';
 import * as fs from 'fs';
+import * as os from 'os';
 import * as path from 'path';
 import { listForeignSysv, parseForeignSysvName } from '../../extension/core/kinds/ipcns';
 import { ownIpcNamespace, type SysvSegment } from '../../extension/core/sysv';
@@ -106,6 +107,17 @@ describe('System V segments of other IPC namespaces (sysv:NS/SHMID)', function (
     const inside = s.code.replace(/^with open\('\/proc\/\d+\/ns\/ipc'\) as ns_file:\n    os\.setns\(.*\n/m, '');
     const run = runPython(inside, 'print(arr.dtype, arr.shape, float(arr[63, 31]), float(arr.sum()))', ['nsenter', `--ipc=/proc/${child.pid}/ns/ipc`]);
     assert.strictEqual(run.stdout.trim(), 'float32 (64, 32) 2047.0 2096128.0', run.stderr);
+    // persist: attached read-only by a thread inside the namespace; a POSIX snapshot on this side.
+    const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'shmi-ipcns-'));
+    try {
+      const file = path.join(tmp, 'c.npy');
+      const p = json<{ format: string; fromKind: string }>(await runCli(['persist', `sysv:${ns}/${shmid}`, '--to', file, '--json']));
+      assert.deepStrictEqual([p.format, p.fromKind], ['npy', 'sysv']);
+      const back = runPython(`import numpy as np\na = np.load(${JSON.stringify(file)})\nprint(a.shape, float(a[63, 31]))`);
+      assert.strictEqual(back.stdout.trim(), '(64, 32) 2047.0', back.stderr);
+    } finally {
+      fs.rmSync(tmp, { recursive: true, force: true });
+    }
   });
 
   it('CLI: list --kind sysv shows it under its namespace; inspect, stats; unlink refuses an attached one without --force', async () => {

@@ -158,8 +158,10 @@ describe('memfd regions and shared anonymous memory (memfd:INO, anon:INO)', func
     const all = json<{ segments: MemSegment[] }>(await runCli(['list', '--kind', 'memfd', '--json']));
     const m = findMemfd(all.segments)!;
     const file = path.join(tmp, 'rescued.npy');
-    const p = json<{ format: string; sha256: string }>(await runCli(['persist', m.name, '--to', file, '--json']));
-    assert.strictEqual(p.format, 'npy');
+    const p = json<{ format: string; sha256: string; fromKind: string }>(await runCli(['persist', m.name, '--to', file, '--json']));
+    assert.deepStrictEqual([p.format, p.fromKind], ['npy', 'memfd']);
+    const text = await runCli(['persist', m.name, '--to', path.join(tmp, 'again.npy')]);
+    assert.match(text.stdout, /restore loads it back as a POSIX segment \(a file of the segment directory\), not as a memfd region/);
     assert.ok(fs.readFileSync(file).equals(npyBytes(30, 40)), 'the snapshot holds the region’s bytes');
     const u = await runCli(['unlink', m.name]);
     assert.strictEqual(u.code, 1);
@@ -170,7 +172,10 @@ describe('memfd regions and shared anonymous memory (memfd:INO, anon:INO)', func
     const m = findMemfd(await listMemSegments({ kinds: ['memfd'] }))!;
     const s = json<{ kind: string; code: string; requires: string[] }>(await runCli(['attach', m.name, '--json']));
     assert.deepStrictEqual([s.kind, s.requires], ['numpy', ['numpy']]);
-    assert.match(s.code, new RegExp(`python3 \\(pid ${memfd.forked}\\), as /proc/PID/fd/N\\. This works only while that process holds it,\\n# and only for the same user`));
+    assert.match(
+      s.code,
+      new RegExp(`python3 \\(pid ${memfd.forked}\\), as /proc/PID/fd/N\\. This works only while that process holds it,\\n# and only for the same user`),
+    );
     const run = runPython(s.code, 'print(path.split("/")[1:4:2], arr.dtype, arr.shape, float(arr[29, 39]), float(arr.sum()))');
     assert.strictEqual(run.stdout.trim(), `['proc', 'fd'] float64 (30, 40) 1199.0 719400.0`, `${run.stderr}\n--- code:\n${s.code}`);
     // Another user may not reach it through the holder's fd: the code says so, it does not read something else.

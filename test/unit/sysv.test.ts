@@ -11,6 +11,7 @@ import * as assert from 'assert';
 import { execFileSync, spawn, type ChildProcess } from 'child_process';
 import * as crypto from 'crypto';
 import * as fs from 'fs';
+import * as os from 'os';
 import * as path from 'path';
 import { inspectSysv, listSysv, parseSysvTable, readSysvTable, type SysvSegment } from '../../extension/core/sysv';
 import { openSysvView } from '../../extension/native';
@@ -299,7 +300,7 @@ describe('System V segments (real shmget/shmat producers)', function () {
     const s = json<Snippet>(await runCli(['attach', `sysv:${id}`, '--json']));
     assert.deepStrictEqual([s.kind, s.requires], ['ctypes', ['numpy']]);
     assert.match(s.code, /shmat\(shmid, None, SHM_RDONLY\)/);
-    const run = runPython(s.code, "print(arr.dtype, arr.shape, int(arr.sum()), int(arr[5, 6]), arr.flags.writeable)\nlibc.shmdt(ctypes.c_void_p(addr))");
+    const run = runPython(s.code, 'print(arr.dtype, arr.shape, int(arr.sum()), int(arr[5, 6]), arr.flags.writeable)\nlibc.shmdt(ctypes.c_void_p(addr))');
     assert.strictEqual(run.stdout.trim(), 'int32 (6, 7) 861 41 False', `${run.stderr}\n--- code:\n${s.code}`);
     // Detached again: the kernel counts no attachment of ours left behind.
     assert.strictEqual((await inspectSysv(id, { decode: false }))!.sysv.nattch, 0);
@@ -315,6 +316,42 @@ describe('System V segments (real shmget/shmat producers)', function () {
     const gone = await runCli(['attach', 'sysv:2147483000']);
     assert.strictEqual(gone.code, 1);
     assert.match(gone.stderr, /sysv:2147483000: no such System V segment/);
+  });
+
+  it('persist sysv:ID: a snapshot through the read-only attach (NPY as it is, raw with FILE.json); restore makes a POSIX segment of it', async () => {
+    const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'shmi-sysv-persist-'));
+    try {
+      const id = jar.make(['4096', '--key', String(freshKey()), '--npy', '<i4', '6,7']);
+      const file = path.join(tmp, 'snap.npy');
+      const p = json<{ format: string; bytes: number; fromKind: string; sidecar: string | null }>(await runCli(['persist', `sysv:${id}`, '--to', file, '--json']));
+      assert.deepStrictEqual([p.format, p.bytes, p.fromKind, p.sidecar], ['npy', 4096, 'sysv', null]);
+      const check = runPython(`import numpy as np\na = np.load(${JSON.stringify(file)})\nprint(a.dtype, a.shape, int(a.sum()))`);
+      assert.strictEqual(check.stdout.trim(), 'int32 (6, 7) 861', check.stderr);
+      assert.match(fs.readFileSync(`${file}.sha256`, 'utf8'), /^[0-9a-f]{64} {2}snap\.npy\n$/);
+      // Read-only and detached: the segment is as it was, attached by nobody.
+      assert.strictEqual((await inspectSysv(id, { decode: false }))!.sysv.nattch, 0);
+      const text = await runCli(['persist', `sysv:${id}`, '--to', path.join(tmp, 'again.npy')]);
+      assert.match(text.stdout, /restore loads it back as a POSIX segment \(a file of the segment directory\), not as a System V segment/);
+      // Restored: a file of the segment directory (here a folder of the test's), decoded like any.
+      const dir = path.join(tmp, 'shm');
+      fs.mkdirSync(dir);
+      const r = json<{ name: string; verified: boolean }>(await runCli(['restore', file, '--dir', dir, '--name', 'back.npy', '--json']));
+      assert.deepStrictEqual([r.name, r.verified], ['back.npy', true]);
+      const back = json<{ format: string; dtype: string; shape: number[] }>(await runCli(['inspect', 'back.npy', '--dir', dir, '--json']));
+      assert.deepStrictEqual([back.format, back.dtype, back.shape], ['npy', '<i4', [6, 7]]);
+      // Raw bytes: FILE.json says what they came from.
+      const raw = jar.make(['100', '--key', String(freshKey())]);
+      const rp = json<{ format: string; sidecar: string }>(await runCli(['persist', `sysv:${raw}`, '--to', path.join(tmp, 'raw.bin'), '--json']));
+      assert.strictEqual(rp.format, 'raw');
+      const side = JSON.parse(fs.readFileSync(rp.sidecar, 'utf8')) as { name: string; size: number; readVia: string };
+      assert.deepStrictEqual([side.name, side.size, side.readVia], [`sysv:${raw}`, 100, `shmat(${raw}, SHM_RDONLY)`]);
+      const gone = await runCli(['persist', 'sysv:2147483000', '--to', path.join(tmp, 'none')]);
+      assert.strictEqual(gone.code, 1);
+      assert.match(gone.stderr, /sysv:2147483000: no such System V segment/);
+      assert.ok(!fs.existsSync(path.join(tmp, 'none')));
+    } finally {
+      fs.rmSync(tmp, { recursive: true, force: true });
+    }
   });
 
   it('CLI: unlink sysv:ID refuses an attached segment without --force, removes it with; an orphan goes at once', async () => {

@@ -82,7 +82,7 @@ function holderNote(seg: Segment): string[] {
   if (kind === 'anonymous')
     return [
       `# ${seg.name} is shared anonymous memory of ${who}: it has no name anywhere and is opened through`,
-      "# /proc/PID/map_files of a process that maps it (root only: CAP_SYS_ADMIN), while that process maps it.",
+      '# /proc/PID/map_files of a process that maps it (root only: CAP_SYS_ADMIN), while that process maps it.',
     ];
   return [`# ${seg.name} was unlinked but is still held by ${who}:`, '# it can only be opened through a holder, while that holder keeps it.'];
 }
@@ -246,7 +246,9 @@ export function attachCode(segment: Segment, opts: { python?: [number, number] }
     case 'sharedarray': {
       if (seg.error || !seg.dtype || !seg.shape) break;
       const url =
-        !seg.deleted && !isHeld(seg) && path.dirname(seg.path) === SHM ? [`arr = sa.attach(${pyName('shm://' + path.basename(seg.path))})`] : ["arr = sa.attach('file://' + path)"];
+        !seg.deleted && !isHeld(seg) && path.dirname(seg.path) === SHM
+          ? [`arr = sa.attach(${pyName('shm://' + path.basename(seg.path))})`]
+          : ["arr = sa.attach('file://' + path)"];
       const main = snippet('SharedArray', ['import SharedArray as sa'], url, ['SharedArray'], seg);
       return { ...(url[0].includes('shm://') ? dropPath(main) : main), alternatives: [numpyView(seg, v, seg.dtype, seg.shape, seg.dataOffset ?? 0, false)] };
     }
@@ -393,10 +395,7 @@ function sysvAttachCode(seg: SysvSegment): AttachSnippet {
       ]
     : [];
   const view = arr
-    ? [
-        `arr = np.ndarray(${pyTuple(arr.shape)}, dtype=${dt!.expr}, buffer=data, offset=${arr.offset}${order})`,
-        'arr.flags.writeable = False',
-      ]
+    ? [`arr = np.ndarray(${pyTuple(arr.shape)}, dtype=${dt!.expr}, buffer=data, offset=${arr.offset}${order})`, 'arr.flags.writeable = False']
     : ['print(len(data), bytes(data[:16]))'];
   const main = [
     ...head,
@@ -411,7 +410,7 @@ function sysvAttachCode(seg: SysvSegment): AttachSnippet {
     'if addr is None or addr == ctypes.c_void_p(-1).value:',
     '    err = ctypes.get_errno()',
     "    raise OSError(err, 'shmat(%d): %s' % (shmid, os.strerror(err)))",
-    'data = memoryview((ctypes.c_char * size).from_address(addr)).cast(\'B\')',
+    "data = memoryview((ctypes.c_char * size).from_address(addr)).cast('B')",
     ...view,
     `# when done: ${arr ? 'del arr; ' : ''}del data; libc.shmdt(ctypes.c_void_p(addr))`,
   ];
@@ -426,9 +425,7 @@ function sysvAttachCode(seg: SysvSegment): AttachSnippet {
     ...enter,
     `shm = sysv_ipc.attach(${r.shmid}, flags=sysv_ipc.SHM_RDONLY)`,
     'data = shm.read()  # a copy of the bytes',
-    ...(arr
-      ? [`arr = np.ndarray(${pyTuple(arr.shape)}, dtype=${dt!.expr}, buffer=data, offset=${arr.offset}${order})`]
-      : ['print(len(data), data[:16])']),
+    ...(arr ? [`arr = np.ndarray(${pyTuple(arr.shape)}, dtype=${dt!.expr}, buffer=data, offset=${arr.offset}${order})`] : ['print(len(data), data[:16])']),
     'shm.detach()',
   ];
   return {
