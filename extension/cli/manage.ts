@@ -20,11 +20,12 @@ import {
 } from '../core/manage';
 import { displayText, escapeText, respell } from '../core/names';
 import { shapeFlag } from '../core/select';
-import { clearSysv, inspectSysv, ownIpcNamespace, parseSysvName, removeSysvSegment } from '../core/sysv';
-import { inspectMemSegment, memRemoveRefusal, parseMemName } from '../core/kinds/memfd';
+import { inspectSysv, ownIpcNamespace, parseSysvName, removeSysvSegment } from '../core/sysv';
+import { inspectMemSegment, memClearRefusal, memRemoveRefusal, parseMemName } from '../core/kinds/memfd';
 import { isKindName } from '../core/kinds';
 import { inspectForeignSysv, parseForeignSysvName, removeForeignSysv } from '../core/kinds/ipcns';
 import { parseContainerName } from '../core/kinds/containers';
+import { clearContainers, clearSysv } from '../core/kinds/clear';
 import type { Segment } from '../core/types';
 import { Failure, failureOf, table, type Command, type CommandContext } from './common';
 import { errorCode } from '../core/errors';
@@ -301,7 +302,7 @@ export const MANAGE_COMMANDS: Command[] = [
   },
   {
     name: 'clear',
-    synopsis: 'clear [--glob G] [--orphans] [--older-than DURATION] [--include-in-use] [--dry-run] [--yes] [--json] [--kind posix|sysv]',
+    synopsis: 'clear [--glob G] [--orphans] [--older-than DURATION] [--include-in-use] [--dry-run] [--yes] [--json] [--kind posix|sysv|container] [--namespace NS]',
     summary: 'remove segments by selectors (combined with AND); in-use ones only with --include-in-use; a plan unless --yes',
     options: {
       glob: { type: 'string' },
@@ -311,11 +312,18 @@ export const MANAGE_COMMANDS: Command[] = [
       'dry-run': { type: 'boolean' },
       yes: { type: 'boolean' },
       kind: { type: 'string' },
+      namespace: { type: 'string' },
     },
     positionals: [0, 0],
     async run(ctx) {
       const kind = str(ctx, 'kind') ?? 'posix';
-      if (kind !== 'posix' && kind !== 'sysv') throw new UsageError(`clear --kind: posix or sysv (got '${kind}')`);
+      if (kind === 'memfd' || kind === 'anonymous') throw new UsageError(`clear --kind ${kind}: ${memClearRefusal(kind)}`);
+      if (kind !== 'posix' && kind !== 'sysv' && kind !== 'container') throw new UsageError(`clear --kind: posix, sysv or container (got '${kind}')`);
+      const nsText = str(ctx, 'namespace');
+      if (nsText !== undefined && kind === 'posix') throw new UsageError('--namespace goes with --kind sysv or container');
+      if (nsText !== undefined && !/^\d{1,12}$/.test(nsText) && !(nsText === 'all' && kind === 'sysv'))
+        throw new UsageError(`--namespace: a namespace's inode number${kind === 'sysv' ? ' or all' : ''} (got '${nsText}')`);
+      const namespace = nsText === undefined ? undefined : nsText === 'all' ? ('all' as const) : Number(nsText);
       const glob = str(ctx, 'glob');
       const olderText = str(ctx, 'older-than');
       const orphans = flag(ctx, 'orphans');
@@ -330,10 +338,15 @@ export const MANAGE_COMMANDS: Command[] = [
         olderThanMs = d;
       }
       const dryRun = flag(ctx, 'dry-run') || !flag(ctx, 'yes');
+      const includeInUse = flag(ctx, 'include-in-use');
       const r =
         kind === 'sysv'
-          ? await clearSysv({ glob, orphans, olderThanMs, includeInUse: flag(ctx, 'include-in-use'), dryRun })
-          : await cancellable((signal) => clearSegments({ dir: ctx.dir, glob, orphans, olderThanMs, includeInUse: flag(ctx, 'include-in-use'), dryRun, signal }));
+          ? await clearSysv({ glob, orphans, olderThanMs, includeInUse, dryRun, namespace })
+          : kind === 'container'
+            ? await cancellable((signal) =>
+                clearContainers({ glob, orphans, olderThanMs, includeInUse, dryRun, signal, namespace: namespace as number | undefined }),
+              )
+            : await cancellable((signal) => clearSegments({ dir: ctx.dir, glob, orphans, olderThanMs, includeInUse, dryRun, signal }));
       const planned = r.planned?.length ?? 0;
       if (ctx.json) ctx.printJson(r);
       else {

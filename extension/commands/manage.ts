@@ -33,6 +33,9 @@ import { displayText, entryPath } from '../core/names';
 import { isPart } from '../core/segments';
 import type { Segment } from '../core/types';
 import type { SysvSegment } from '../core/sysv';
+import { clearContainers, clearSysv } from '../core/kinds/clear';
+import type { ContainerSegment } from '../core/kinds/containers';
+import { memRemoveRefusal, type MemSegment } from '../core/kinds/memfd';
 
 export interface ManageDeps {
   /** The directory new segments go to (the first configured one). */
@@ -47,7 +50,8 @@ export interface ManageDeps {
 
 const TITLE = 'SHM Inspector';
 
-const isSysv = (s: Segment) => (s as { kind?: string }).kind === 'sysv';
+const kindOf = (s: Segment): string => (s as { kind?: string }).kind ?? 'posix';
+const isSysv = (s: Segment) => kindOf(s) === 'sysv';
 
 /** Cancelled by the user (the progress notification's Cancel: an AbortError, code CANCELLED). */
 function isAbort(e: unknown): boolean {
@@ -350,10 +354,13 @@ const segmentsWord = (n: number) => `${n} segment${n === 1 ? '' : 's'}`;
 
 async function clearFlow(deps: ManageDeps, arg: unknown): Promise<void> {
   const dir = deps.dir();
-  const selected = deps.targets(arg).filter((s) => !s.deleted && !isPart(s));
+  const chosen = arg !== undefined ? deps.targets(arg) : [];
+  // The other kinds of the selection (issue #15): System V rows, containers' files, memfd regions.
+  const others = chosen.filter((s) => kindOf(s) !== 'posix');
+  const selected = chosen.filter((s) => kindOf(s) === 'posix' && !s.deleted && !isPart(s));
   const req: ClearRequest = { dir };
-  if (selected.length > 0 && arg !== undefined) {
-    req.dir = dirOf(selected[0]);
+  if (selected.length > 0 || others.length > 0) {
+    req.dir = selected.length > 0 ? dirOf(selected[0]) : dir;
     req.names = selected.filter((s) => dirOf(s) === req.dir).map((s) => s.name);
   } else {
     const glob = await vscode.window.showInputBox({
@@ -391,7 +398,14 @@ async function clearFlow(deps: ManageDeps, arg: unknown): Promise<void> {
       return;
     }
   }
-  const { result: plan, segments } = await planClear(req);
+  const parts: ClearPart[] = [];
+  if (req.names === undefined || req.names.length > 0) {
+    const { result, segments } = await planClear(req);
+    parts.push({ plan: result, segments, run: (picked, signal) => clearSegments({ ...req, names: picked, dryRun: false, signal }) });
+  }
+  parts.push(...(await otherKindParts(others)));
+  const plan = mergeClear(parts.map((p) => p.plan));
+  const segments = parts.flatMap((p) => p.segments);
   if (segments.length === 0) {
     void vscode.window.showInformationMessage(
       `${TITLE}: nothing to clear${
@@ -419,12 +433,22 @@ async function clearFlow(deps: ManageDeps, arg: unknown): Promise<void> {
     ignoreFocusOut: true,
   });
   if (!picked) return;
-  // Exactly the segments shown: one whose name now holds another file is left alone.
-  const names = picked.map((p) => p.seg).filter((s): s is Segment => !!s);
-  if (names.length === 0) return;
+  // Exactly the segments shown: one whose name now holds another file (or whose shmid another segment) is left alone.
+  const chosenSegs = new Set(picked.map((p) => p.seg).filter((s): s is Segment => !!s));
+  if (chosenSegs.size === 0) return;
   let result: ClearResult;
   try {
-    result = await withByteProgress(`Clearing ${segmentsWord(names.length)}`, (lr) => clearSegments({ ...req, names, dryRun: false, signal: lr.signal }));
+    result = await withByteProgress(`Clearing ${segmentsWord(chosenSegs.size)}`, async (lr) => {
+      const done: ClearResult[] = [];
+      for (const part of parts) {
+        const mine = part.segments.filter((s) => chosenSegs.has(s));
+        if (mine.length === 0 || lr.signal?.aborted) continue;
+        const r = await part.run(mine, lr.signal);
+        done.push(r);
+        if (r.interrupted) break;
+      }
+      return mergeClear(done);
+    });
   } catch (e) {
     void vscode.window.showErrorMessage(`${TITLE}: could not clear: ${message(e)}`);
     return;
@@ -440,6 +464,62 @@ async function clearFlow(deps: ManageDeps, arg: unknown): Promise<void> {
   const show = result.failed.length > 0 ? vscode.window.showErrorMessage : vscode.window.showInformationMessage;
   const choice = await show(summary + '.', 'Show Details');
   if (choice === 'Show Details') await reports.show('clear', result);
+}
+
+/** One kind's share of a clear: its plan, the segments it would remove, and how to remove the picked ones. */
+interface ClearPart {
+  plan: ClearResult;
+  segments: Segment[];
+  run(picked: Segment[], signal?: AbortSignal): Promise<ClearResult>;
+}
+
+/** The plans of the selection's other kinds: System V rows and containers' files by their own rules; memfd and anonymous refused, saying why. */
+async function otherKindParts(others: Segment[]): Promise<ClearPart[]> {
+  const parts: ClearPart[] = [];
+  const sysv = others.filter((s) => kindOf(s) === 'sysv') as unknown as SysvSegment[];
+  const inContainers = others.filter((s) => kindOf(s) === 'container') as unknown as ContainerSegment[];
+  const held = others.filter((s) => kindOf(s) === 'memfd' || kindOf(s) === 'anonymous');
+  const picks = <T extends { name: string }>(plan: ClearResult, given: T[]) => given.filter((s) => plan.planned?.includes(s.name)) as unknown as Segment[];
+  if (sysv.length > 0) {
+    const plan = await clearSysv({ segments: sysv, dryRun: true });
+    parts.push({ plan, segments: picks(plan, sysv), run: (picked) => clearSysv({ segments: picked as unknown as SysvSegment[] }) });
+  }
+  if (inContainers.length > 0) {
+    const plan = await clearContainers({ segments: inContainers, dryRun: true });
+    parts.push({
+      plan,
+      segments: picks(plan, inContainers),
+      run: (picked, signal) => clearContainers({ segments: picked as unknown as ContainerSegment[], signal }),
+    });
+  }
+  if (held.length > 0) {
+    const plan: ClearResult = {
+      dryRun: true,
+      planned: [],
+      removed: [],
+      failed: [],
+      bytes: 0,
+      pendingBytes: 0,
+      skipped: held.map((s) => ({ name: s.name, reason: memRemoveRefusal(s as unknown as MemSegment) })),
+    };
+    parts.push({ plan, segments: [], run: () => Promise.resolve(plan) });
+  }
+  return parts;
+}
+
+/** Several clear results as one (the summary and the details of a clear across kinds). */
+function mergeClear(results: ClearResult[]): ClearResult {
+  const out: ClearResult = { removed: [], skipped: [], failed: [], bytes: 0, pendingBytes: 0 };
+  for (const r of results) {
+    if (r.dryRun) Object.assign(out, { dryRun: true, planned: [...(out.planned ?? []), ...(r.planned ?? [])] });
+    if (r.interrupted) out.interrupted = true;
+    out.removed.push(...r.removed);
+    out.skipped.push(...r.skipped);
+    out.failed.push(...r.failed);
+    out.bytes += r.bytes;
+    out.pendingBytes += r.pendingBytes;
+  }
+  return out;
 }
 
 /**

@@ -14,6 +14,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { inspectSysv, listSysv, parseSysvTable, readSysvTable, type SysvSegment } from '../../extension/core/sysv';
+import { clearSysv } from '../../extension/core/kinds/clear';
 import { openSysvView } from '../../extension/native';
 import { runCli, type Run } from '../fixtures/cli';
 import { PYTHON, runPython } from '../fixtures/segments';
@@ -291,7 +292,8 @@ describe('System V segments (real shmget/shmat producers)', function () {
     table = await readSysvTable();
     assert.ok((table.find((r) => r.shmid === held)!.perms & 0o1000) !== 0, 'marked for removal, still attached');
     oneLine(await runCli(['clear', '--kind', 'sysv']), 2, /needs at least one selector/);
-    oneLine(await runCli(['clear', '--kind', 'memfd', '--orphans']), 2, /posix or sysv/);
+    oneLine(await runCli(['clear', '--kind', 'memfd', '--orphans']), 2, /memfd regions cannot be cleared: nothing names them/);
+    oneLine(await runCli(['clear', '--kind', 'bogus', '--orphans']), 2, /posix, sysv or container/);
   });
 
   it('attach sysv:ID: the code to copy (ctypes shmat, read-only) reads the right values in /usr/bin/python3; sysv_ipc beside it', async () => {
@@ -352,6 +354,33 @@ describe('System V segments (real shmget/shmat producers)', function () {
     } finally {
       fs.rmSync(tmp, { recursive: true, force: true });
     }
+  });
+
+  it("the UI's clear of selected System V rows: exactly those, each re-checked (shmid, key, creation time) before IPC_RMID", async () => {
+    const a = jar.make(['64', '--key', String(freshKey())]);
+    const b = jar.make(['64', '--key', String(freshKey())]);
+    const { id: held } = await jar.hold(['64', '--key', String(freshKey())]);
+    const listed = await listSysv({ decode: false });
+    const [sa, sb, sh] = [byId(listed, a)!, byId(listed, b)!, byId(listed, held)!];
+    // b as listed long ago: its shmid now names a segment made later (what a reused shmid looks like).
+    const stale = { ...sb, sysv: { ...sb.sysv, ctimeMs: sb.sysv.ctimeMs - 60_000 } };
+    const plan = await clearSysv({ segments: [sa, stale, sh], dryRun: true });
+    assert.deepStrictEqual(plan.planned, [`sysv:${a}`]);
+    assert.deepStrictEqual(
+      plan.skipped.map((x) => [x.name, x.reason.replace(/python3 \(pid \d+\)/, 'P')]),
+      [
+        [`sysv:${b}`, 'replaced by another segment since it was listed; left alone'],
+        [`sysv:${held}`, 'attached by P; pass --include-in-use'],
+      ],
+    );
+    const r = await clearSysv({ segments: [sa, stale, sh] });
+    assert.deepStrictEqual(r.removed, [`sysv:${a}`]);
+    const after = await listSysv({ decode: false });
+    assert.ok(!byId(after, a), 'the planned one is gone');
+    assert.ok(byId(after, b) && byId(after, held), 'the replaced and the attached ones stay');
+    // Gone since it was listed: skipped, saying so.
+    const again = await clearSysv({ segments: [sa] });
+    assert.deepStrictEqual([again.removed, again.skipped[0]?.reason], [[], 'gone since it was listed']);
   });
 
   it('CLI: unlink sysv:ID refuses an attached segment without --force, removes it with; an orphan goes at once', async () => {
