@@ -7,7 +7,6 @@
  */
 import * as vscode from 'vscode';
 import { arrange, nameMatcher, type ArrangeOptions, type Arranged } from '../core/arrange';
-import { listCatalog } from '../core/catalog';
 import { arrayLimit, formatBytes, isPreviewable, modeString, segmentDescription, segmentFacts } from '../core/format-words';
 import type { Catalog, Segment } from '../core/types';
 import { userName } from '../core/users';
@@ -16,11 +15,11 @@ import { isPart } from '../core/segments';
 import { errorCode, errorMessage, isReadFailure } from '../core/errors';
 import { holderLabel, segmentId, segmentLabel, segmentLabels, segmentNode, segmentNodes, sysvChildren, type Node } from './nodes';
 import { isInterpretable } from '../commands/interpret';
-import { listSysv, type SysvSegment } from '../core/sysv';
+import type { SysvSegment } from '../core/sysv';
 import { SYSV_GROUP_ID, sysvGroupItem, sysvNsGroupItem, sysvSegmentItem, sysvTooltip } from './sysv';
-import { listForeignSysv, type IpcNamespaceScan } from '../core/kinds/ipcns';
+import type { IpcNamespaceScan } from '../core/kinds/ipcns';
+import { scanEverything } from '../core/kinds/scan';
 import { adjustKindItem, kindGroupItem, kindGroupNodes, kindRemoveNote, kindTotals, type KindsState } from './kinds';
-import { listContainers, listMemSegments } from '../core/kinds';
 import { setOtherKinds } from './statusbar';
 
 const DECORATION_SCHEME = 'shm-inspector';
@@ -169,26 +168,28 @@ export class SegmentTree implements vscode.TreeDataProvider<Node>, vscode.Dispos
     }
   }
 
+  /**
+   * Every kind in one scan (core/kinds/scan.ts); the tree's state is replaced all at once when the
+   * slowest kind is in, so no redraw (or command) ever sees one kind of this scan beside another of
+   * the last one.
+   */
   private async scan(): Promise<Catalog | null> {
     const dirs = this.dirs();
     const t0 = performance.now();
-    const sysv = listSysv().catch((): SysvSegment[] => []);
-    const foreignSysv = listForeignSysv().catch((): IpcNamespaceScan => ({ segments: [], namespaces: [], unreadable: [] }));
-    const mem = listMemSegments().catch(() => []);
-    const containers = listContainers().catch(() => null);
-    try {
-      this.catalog = await listCatalog({ dirs });
+    const all = await scanEverything(dirs);
+    if (all.catalog) {
+      this.catalog = all.catalog;
       this.scanError = null;
-      this.state = this.catalog.segments.length === 0 ? 'empty' : 'ok';
-    } catch (e) {
-      const missing = errorCode(e) === 'ENOENT';
+      this.state = all.catalog.segments.length === 0 ? 'empty' : 'ok';
+    } else {
+      const missing = errorCode(all.catalogError) === 'ENOENT';
       this.catalog = null;
       this.state = missing ? 'missing' : 'error';
-      this.scanError = missing ? `${dirs.join(', ')} does not exist` : errorMessage(e);
+      this.scanError = missing ? `${dirs.join(', ')} does not exist` : errorMessage(all.catalogError);
     }
-    this.sysv = await sysv;
-    this.foreignSysv = await foreignSysv;
-    this.kinds = { mem: await mem, containers: await containers };
+    this.sysv = all.sysv;
+    this.foreignSysv = all.foreignSysv;
+    this.kinds = { mem: all.mem, containers: all.containers };
     setOtherKinds(kindTotals(this.kinds, [...this.sysv, ...this.foreignSysv.segments]));
     this.arranged = arrange(this.segments, this.options());
     this.lastScanMs = performance.now() - t0;
