@@ -139,6 +139,45 @@ describe('System V segments of other IPC namespaces (sysv:NS/SHMID)', function (
     assert.strictEqual(after?.sysv.markedForRemoval, true, 'marked for removal, still attached');
   });
 
+  it('a header written after the segment was first listed is decoded at the next listing (the decoded headers kept between scans are only recognised ones)', async () => {
+    const late = spawn('unshare', ['-i', PYTHON, PRODUCER, 'make', '4096', '--hold'], { stdio: ['pipe', 'pipe', 'inherit'] });
+    try {
+      const id = await new Promise<number>((resolve, reject) => {
+        let buf = '';
+        late.stdout!.on('data', (d: Buffer) => {
+          buf += d.toString();
+          const m = /shmid (\d+)\n[^]*ready/.exec(buf);
+          if (m) resolve(Number(m[1]));
+        });
+        late.on('exit', (code) => reject(new Error(`producer exited with ${code}`)));
+      });
+      const lateNs = Number(/\[(\d+)\]/.exec(fs.readlinkSync(`/proc/${late.pid}/ns/ipc`))![1]);
+      const first = (await listForeignSysv({ only: lateNs })).segments.find((x) => x.sysv.shmid === id);
+      assert.strictEqual(first?.format, 'raw', 'zeros at first');
+      // The producer writes its .npy now, through an attach of its own inside the namespace.
+      const write = runPython(
+        [
+          'import ctypes, io, numpy as np',
+          'libc = ctypes.CDLL(None, use_errno=True)',
+          'libc.shmat.argtypes = (ctypes.c_int, ctypes.c_void_p, ctypes.c_int)',
+          'libc.shmat.restype = ctypes.c_void_p',
+          "b = io.BytesIO(); np.save(b, np.arange(12, dtype='<i2').reshape(3, 4)); data = b.getvalue()",
+          `a = libc.shmat(${id}, None, 0)`,
+          'ctypes.memmove(a, data, len(data))',
+        ].join('\n'),
+        '',
+        ['nsenter', `--ipc=/proc/${late.pid}/ns/ipc`],
+      );
+      assert.strictEqual(write.code, 0, write.stderr);
+      const again = (await listForeignSysv({ only: lateNs })).segments.find((x) => x.sysv.shmid === id);
+      assert.deepStrictEqual([again?.format, again?.dtype, again?.shape], ['npy', '<i2', [3, 4]]);
+      const third = (await listForeignSysv({ only: lateNs })).segments.find((x) => x.sysv.shmid === id);
+      assert.deepStrictEqual([third?.format, third?.shape], ['npy', [3, 4]], 'and kept so');
+    } finally {
+      late.kill('SIGKILL');
+    }
+  });
+
   it('without CAP_SYS_ADMIN: the namespace is counted as not entered, with why', async () => {
     const r = await runCli(['list', '--kind', 'sysv', '--json'], { as: ['--bounding-set', '-sys_admin', '--inh-caps', '-all'] });
     const doc = json<{ segments: SysvSegment[]; ipcNamespacesUnreadable: { id: number; error: string }[] }>(r);
