@@ -12,6 +12,7 @@ import * as os from 'os';
 import * as path from 'path';
 import type { Page } from 'playwright-core';
 import { PYTHON } from '../fixtures/segments';
+import { holdSysv } from '../fixtures/sysv';
 import {
   clickUntil,
   expandRow,
@@ -27,7 +28,6 @@ import {
 } from './helpers';
 
 const PRODUCER = path.resolve(__dirname, '..', '..', '..', 'test', 'fixtures', 'memfd_producer.py');
-const SYSV_PRODUCER = path.resolve(__dirname, '..', '..', '..', 'test', 'fixtures', 'sysv_producer.py');
 
 describe('memfd regions in the sidebar', function () {
   this.timeout(180_000);
@@ -120,17 +120,9 @@ describe('memfd regions in the sidebar', function () {
   });
 
   it("shows another IPC namespace's System V segment in a group of its own under System V, with the process attached; its row offers attach code and persist", async () => {
-    sysvChild = spawn('unshare', ['-i', PYTHON, SYSV_PRODUCER, 'make', '0', '--npy', '<f4', '64,32', '--hold'], { stdio: ['pipe', 'pipe', 'inherit'] });
-    const shmid = await new Promise<number>((resolve, reject) => {
-      let buf = '';
-      sysvChild!.stdout!.on('data', (d: Buffer) => {
-        buf += d.toString();
-        const m = /shmid (\d+)\n[^]*ready/.exec(buf);
-        if (m) resolve(Number(m[1]));
-      });
-      sysvChild!.on('exit', (code) => reject(new Error(`producer exited with ${code}`)));
-    });
-    const ns = Number(/\[(\d+)\]/.exec(fs.readlinkSync(`/proc/${sysvChild.pid}/ns/ipc`))![1]);
+    const held = await holdSysv(['0', '--npy', '<f4', '64,32'], true);
+    sysvChild = held.child;
+    const { shmid, ns } = held;
     await runCommand(page, 'SHM Inspector: Refresh');
     // Every group folded (the machine's memfd regions, opened by the test above, would push these rows out of view), then System V opened.
     const header = page.locator('.part.sidebar .pane-header', { hasText: 'Segments' }).first();

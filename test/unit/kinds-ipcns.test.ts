@@ -6,7 +6,7 @@
  * as a namespace that could not be entered. The producer (and with it its namespace) ends in `after`.
  */
 import * as assert from 'assert';
-import { spawn, type ChildProcess } from 'child_process';
+import type { ChildProcess } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
@@ -14,9 +14,8 @@ import { listForeignSysv, parseForeignSysvName } from '../../extension/core/kind
 import { ownIpcNamespace, type SysvSegment } from '../../extension/core/sysv';
 import { runCli, type Run } from '../fixtures/cli';
 import { sysvChildren, type Node } from '../../extension/sidebar/nodes';
-import { PYTHON, runPython } from '../fixtures/segments';
-
-const PRODUCER = path.resolve(__dirname, '..', '..', '..', 'test', 'fixtures', 'sysv_producer.py');
+import { runPython } from '../fixtures/segments';
+import { holdSysv } from '../fixtures/sysv';
 
 function json<T>(r: Run): T {
   assert.strictEqual(r.code, 0, `exit 0 (stderr: ${r.stderr})`);
@@ -31,17 +30,7 @@ describe('System V segments of other IPC namespaces (sysv:NS/SHMID)', function (
 
   before(async function () {
     if (process.getuid?.() !== 0) this.skip();
-    child = spawn('unshare', ['-i', PYTHON, PRODUCER, 'make', '0', '--npy', '<f4', '64,32', '--hold'], { stdio: ['pipe', 'pipe', 'inherit'] });
-    shmid = await new Promise<number>((resolve, reject) => {
-      let buf = '';
-      child.stdout!.on('data', (d: Buffer) => {
-        buf += d.toString();
-        const m = /shmid (\d+)\n[^]*ready/.exec(buf);
-        if (m) resolve(Number(m[1]));
-      });
-      child.on('exit', (code) => reject(new Error(`producer exited with ${code}`)));
-    });
-    ns = Number(/\[(\d+)\]/.exec(fs.readlinkSync(`/proc/${child.pid}/ns/ipc`))![1]);
+    ({ child, shmid, ns } = await holdSysv(['0', '--npy', '<f4', '64,32'], true));
   });
 
   after(async () => {
@@ -140,18 +129,8 @@ describe('System V segments of other IPC namespaces (sysv:NS/SHMID)', function (
   });
 
   it('a header written after the segment was first listed is decoded at the next listing (the decoded headers kept between scans are only recognised ones)', async () => {
-    const late = spawn('unshare', ['-i', PYTHON, PRODUCER, 'make', '4096', '--hold'], { stdio: ['pipe', 'pipe', 'inherit'] });
+    const { child: late, shmid: id, ns: lateNs } = await holdSysv(['4096'], true);
     try {
-      const id = await new Promise<number>((resolve, reject) => {
-        let buf = '';
-        late.stdout!.on('data', (d: Buffer) => {
-          buf += d.toString();
-          const m = /shmid (\d+)\n[^]*ready/.exec(buf);
-          if (m) resolve(Number(m[1]));
-        });
-        late.on('exit', (code) => reject(new Error(`producer exited with ${code}`)));
-      });
-      const lateNs = Number(/\[(\d+)\]/.exec(fs.readlinkSync(`/proc/${late.pid}/ns/ipc`))![1]);
       const first = (await listForeignSysv({ only: lateNs })).segments.find((x) => x.sysv.shmid === id);
       assert.strictEqual(first?.format, 'raw', 'zeros at first');
       // The producer writes its .npy now, through an attach of its own inside the namespace.
