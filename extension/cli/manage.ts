@@ -10,6 +10,7 @@ import {
   parseDuration,
   persistSegment,
   restoreSegment,
+  restoresAsWords,
   unlinkSegments,
   validateName,
   type ClearResult,
@@ -19,10 +20,13 @@ import {
 } from '../core/manage';
 import { displayText, escapeText, respell } from '../core/names';
 import { shapeFlag } from '../core/select';
-import { clearSysv, ownIpcNamespace, parseSysvName, removeSysvSegment } from '../core/sysv';
-import { inspectMemSegment, memRemoveRefusal, parseMemName } from '../core/kinds/memfd';
+import { inspectSysv, ownIpcNamespace, parseSysvName, removeSysvSegment } from '../core/sysv';
+import { inspectMemSegment, memClearRefusal, memRemoveRefusal, parseMemName } from '../core/kinds/memfd';
 import { isKindName } from '../core/kinds';
-import { parseForeignSysvName, removeForeignSysv } from '../core/kinds/ipcns';
+import { inspectForeignSysv, parseForeignSysvName, removeForeignSysv } from '../core/kinds/ipcns';
+import { parseContainerName } from '../core/kinds/containers';
+import { clearContainers, clearSysv } from '../core/kinds/clear';
+import type { Segment } from '../core/types';
 import { Failure, failureOf, table, type Command, type CommandContext } from './common';
 import { errorCode } from '../core/errors';
 
@@ -140,6 +144,38 @@ async function heldOutcome(name: string): Promise<UnlinkOutcome> {
   return { name, status: 'failed', error: memRemoveRefusal(s), ...none, holders: s.holders };
 }
 
+/** `sysv:ID` or `sysv:NS/ID` (a malformed `sysv:` name is a usage error). */
+async function isSysvName(name: string): Promise<boolean> {
+  const ns = await ownIpcNamespace();
+  return parseForeignSysvName(name, ns) !== null || parseSysvName(name, ns) !== null;
+}
+
+/**
+ * The segment `attach` writes code for: a file of D, or (issue #15) `sysv:ID`, `sysv:NS/ID`,
+ * `memfd:INO`, `anon:INO`; a container's `ns:NS/NAME` is opened from inside it, not from here.
+ */
+async function attachTarget(ctx: CommandContext): Promise<Segment> {
+  const name = ctx.positionals[0];
+  const ns = await ownIpcNamespace();
+  const foreign = parseForeignSysvName(name, ns);
+  const shmid = foreign ? null : parseSysvName(name, ns);
+  let seg: Segment | null;
+  if (foreign) seg = (await inspectForeignSysv(foreign.ns, foreign.shmid).catch((e: unknown) => Promise.reject(failureOf(e)))) as unknown as Segment | null;
+  else if (shmid !== null) seg = (await inspectSysv(shmid)) as unknown as Segment | null;
+  else if (parseMemName(name)) {
+    seg = (await inspectMemSegment(name)) as unknown as Segment | null;
+    if (!seg) throw new Failure(`${name}: no such region (no visible process holds it)`, 'ENOENT');
+  } else if (parseContainerName(name)) {
+    throw new Failure(`${name}: a container's file; attach to it from inside the container, as /dev/shm/${name.slice(name.indexOf('/') + 1)}`);
+  } else {
+    const { rel } = resolveName(ctx.dir, name);
+    seg = await inspectSegment(rel, { dirs: [ctx.dir] });
+    if (!seg) throw new Failure(`${rel}: no such segment`, 'ENOENT');
+  }
+  if (!seg) throw new Failure(`${name}: no such System V segment`, 'ENOENT');
+  return seg;
+}
+
 export const MANAGE_COMMANDS: Command[] = [
   {
     name: 'create',
@@ -185,7 +221,8 @@ export const MANAGE_COMMANDS: Command[] = [
       if (!to) throw new UsageError('persist needs --to FILE');
       const pidText = str(ctx, 'pid');
       if (pidText !== undefined && !/^[1-9]\d{0,9}$/.test(pidText)) throw new UsageError(`--pid: not a process id: '${pidText}'`);
-      const rel = isKindName(ctx.positionals[0]) ? ctx.positionals[0] : resolveName(ctx.dir, ctx.positionals[0]).rel;
+      const given = ctx.positionals[0];
+      const rel = isKindName(given) || (await isSysvName(given)) ? given : resolveName(ctx.dir, given).rel;
       const r = await cancellable(
         (signal, onProgress) =>
           persistSegment({ dir: ctx.dir, name: rel, to, pid: pidText ? Number(pidText) : undefined, force: flag(ctx, 'force'), signal, onProgress }),
@@ -195,7 +232,8 @@ export const MANAGE_COMMANDS: Command[] = [
       else {
         ctx.print(
           `persisted ${rel} to ${displayText(r.file)} (${r.format}, ${r.bytes} bytes)\nsha256 ${r.sha256} in ${displayText(r.file)}.sha256` +
-            (r.sidecar ? `\nwhat is known about the raw bytes: ${displayText(r.sidecar)}` : ''),
+            (r.sidecar ? `\nwhat is known about the raw bytes: ${displayText(r.sidecar)}` : '') +
+            (r.fromKind ? `\n${restoresAsWords(r.fromKind)}` : ''),
         );
       }
       return 0;
@@ -264,7 +302,7 @@ export const MANAGE_COMMANDS: Command[] = [
   },
   {
     name: 'clear',
-    synopsis: 'clear [--glob G] [--orphans] [--older-than DURATION] [--include-in-use] [--dry-run] [--yes] [--json] [--kind posix|sysv]',
+    synopsis: 'clear [--glob G] [--orphans] [--older-than DURATION] [--include-in-use] [--dry-run] [--yes] [--json] [--kind posix|sysv|container] [--namespace NS]',
     summary: 'remove segments by selectors (combined with AND); in-use ones only with --include-in-use; a plan unless --yes',
     options: {
       glob: { type: 'string' },
@@ -274,11 +312,18 @@ export const MANAGE_COMMANDS: Command[] = [
       'dry-run': { type: 'boolean' },
       yes: { type: 'boolean' },
       kind: { type: 'string' },
+      namespace: { type: 'string' },
     },
     positionals: [0, 0],
     async run(ctx) {
       const kind = str(ctx, 'kind') ?? 'posix';
-      if (kind !== 'posix' && kind !== 'sysv') throw new UsageError(`clear --kind: posix or sysv (got '${kind}')`);
+      if (kind === 'memfd' || kind === 'anonymous') throw new UsageError(`clear --kind ${kind}: ${memClearRefusal(kind)}`);
+      if (kind !== 'posix' && kind !== 'sysv' && kind !== 'container') throw new UsageError(`clear --kind: posix, sysv or container (got '${kind}')`);
+      const nsText = str(ctx, 'namespace');
+      if (nsText !== undefined && kind === 'posix') throw new UsageError('--namespace goes with --kind sysv or container');
+      if (nsText !== undefined && !/^\d{1,12}$/.test(nsText) && !(nsText === 'all' && kind === 'sysv'))
+        throw new UsageError(`--namespace: a namespace's inode number${kind === 'sysv' ? ' or all' : ''} (got '${nsText}')`);
+      const namespace = nsText === undefined ? undefined : nsText === 'all' ? ('all' as const) : Number(nsText);
       const glob = str(ctx, 'glob');
       const olderText = str(ctx, 'older-than');
       const orphans = flag(ctx, 'orphans');
@@ -293,10 +338,15 @@ export const MANAGE_COMMANDS: Command[] = [
         olderThanMs = d;
       }
       const dryRun = flag(ctx, 'dry-run') || !flag(ctx, 'yes');
+      const includeInUse = flag(ctx, 'include-in-use');
       const r =
         kind === 'sysv'
-          ? await clearSysv({ glob, orphans, olderThanMs, includeInUse: flag(ctx, 'include-in-use'), dryRun })
-          : await cancellable((signal) => clearSegments({ dir: ctx.dir, glob, orphans, olderThanMs, includeInUse: flag(ctx, 'include-in-use'), dryRun, signal }));
+          ? await clearSysv({ glob, orphans, olderThanMs, includeInUse, dryRun, namespace })
+          : kind === 'container'
+            ? await cancellable((signal) =>
+                clearContainers({ glob, orphans, olderThanMs, includeInUse, dryRun, signal, namespace: namespace as number | undefined }),
+              )
+            : await cancellable((signal) => clearSegments({ dir: ctx.dir, glob, orphans, olderThanMs, includeInUse, dryRun, signal }));
       const planned = r.planned?.length ?? 0;
       if (ctx.json) ctx.printJson(r);
       else {
@@ -313,7 +363,8 @@ export const MANAGE_COMMANDS: Command[] = [
   {
     name: 'attach',
     synopsis: 'attach NAME [--python 3.X]',
-    summary: 'print Python code that opens the segment (np.load, SharedMemory, SharedArray, safetensors, pyarrow, joblib)',
+    summary:
+      "print Python code that opens the segment (np.load, SharedMemory, SharedArray, safetensors, pyarrow, joblib; shmat for sysv:, a holder's fd for memfd:)",
     options: { python: { type: 'string' } },
     positionals: [1, 1],
     async run(ctx) {
@@ -324,9 +375,7 @@ export const MANAGE_COMMANDS: Command[] = [
         if (!m || m[1] !== '3') throw new UsageError(`--python: expected 3.X (got '${pv}')`);
         python = [3, Number(m[2])];
       }
-      const { rel } = resolveName(ctx.dir, ctx.positionals[0]);
-      const seg = await inspectSegment(rel, { dirs: [ctx.dir] });
-      if (!seg) throw new Failure(`${rel}: no such segment`, 'ENOENT');
+      const seg = await attachTarget(ctx);
       const s = attachCode(seg, { python });
       if (ctx.json) ctx.printJson(s);
       else {

@@ -17,6 +17,7 @@ import {
   planClear,
   replacingIfConfirmed,
   restoreSegment,
+  restoresAsWords,
   unlinkSegments,
   validateName,
   type ClearRequest,
@@ -31,6 +32,10 @@ import { dtypeWords, parseDTypeSpec } from '../core/dtype';
 import { displayText, entryPath } from '../core/names';
 import { isPart } from '../core/segments';
 import type { Segment } from '../core/types';
+import type { SysvSegment } from '../core/sysv';
+import { clearContainers, clearSysv } from '../core/kinds/clear';
+import type { ContainerSegment } from '../core/kinds/containers';
+import { memRemoveRefusal, type MemSegment } from '../core/kinds/memfd';
 
 export interface ManageDeps {
   /** The directory new segments go to (the first configured one). */
@@ -44,6 +49,9 @@ export interface ManageDeps {
 }
 
 const TITLE = 'SHM Inspector';
+
+const kindOf = (s: Segment): string => (s as { kind?: string }).kind ?? 'posix';
+const isSysv = (s: Segment) => kindOf(s) === 'sysv';
 
 /** Cancelled by the user (the progress notification's Cancel: an AbortError, code CANCELLED). */
 function isAbort(e: unknown): boolean {
@@ -265,8 +273,9 @@ async function persistFlow(deps: ManageDeps, arg: unknown, target?: string): Pro
   /** The save dialog asks before it returns an existing file: replacing that snapshot (its .sha256 and .json too) is confirmed. */
   let confirmed = false;
   if (!file) {
-    const base = path.basename(seg.name);
-    const suggestion = seg.format === 'raw' && seg.dtype ? `${base}.npy` : base;
+    // sysv:ID has no file name: `sysv-<key>-<id>`, with .npy when it holds one.
+    const base = isSysv(seg) ? `sysv-${(seg as unknown as SysvSegment).sysv.keyHex}-${(seg as unknown as SysvSegment).sysv.shmid}` : path.basename(seg.name);
+    const suggestion = (seg.format === 'raw' && seg.dtype) || (isSysv(seg) && seg.format === 'npy') ? `${base}.npy` : base;
     const home = process.env.HOME ?? '/';
     const folder = vscode.workspace.workspaceFolders?.[0]?.uri.fsPath ?? home;
     const uri = await vscode.window.showSaveDialog({
@@ -284,7 +293,15 @@ async function persistFlow(deps: ManageDeps, arg: unknown, target?: string): Pro
   const to = file;
   const run = (force: boolean) =>
     withByteProgress(`Persisting ${seg.name}`, (lr) =>
-      persistSegment({ ...lr, dir: dirOf(seg), name: seg.name, to, force, pid: seg.deleted ? seg.holders[0]?.pid : undefined }),
+      persistSegment({
+        ...lr,
+        // A System V segment has no path (nor a folder): its name is all persist needs.
+        dir: seg.path ? dirOf(seg) : deps.dir(),
+        name: seg.name,
+        to,
+        force,
+        pid: seg.deleted && !isSysv(seg) ? seg.holders[0]?.pid : undefined,
+      }),
     );
   try {
     const r = await replacingIfConfirmed(
@@ -298,7 +315,8 @@ async function persistFlow(deps: ManageDeps, arg: unknown, target?: string): Pro
     );
     if (!r) return;
     void vscode.window.showInformationMessage(
-      `Persisted ${seg.name} to ${r.file} (${formatBytes(r.bytes)}, ${r.format}); SHA-256 in ${path.basename(r.file)}.sha256.`,
+      `Persisted ${seg.name} to ${r.file} (${formatBytes(r.bytes)}, ${r.format}); SHA-256 in ${path.basename(r.file)}.sha256.` +
+        (r.fromKind ? ` ${restoresAsWords(r.fromKind).replace(/^r/, 'R')}.` : ''),
     );
   } catch (e) {
     if (isAbort(e)) void vscode.window.showInformationMessage(`Persisting ${seg.name} was cancelled; no file was changed.`);
@@ -336,10 +354,13 @@ const segmentsWord = (n: number) => `${n} segment${n === 1 ? '' : 's'}`;
 
 async function clearFlow(deps: ManageDeps, arg: unknown): Promise<void> {
   const dir = deps.dir();
-  const selected = deps.targets(arg).filter((s) => !s.deleted && !isPart(s));
+  const chosen = arg !== undefined ? deps.targets(arg) : [];
+  // The other kinds of the selection (issue #15): System V rows, containers' files, memfd regions.
+  const others = chosen.filter((s) => kindOf(s) !== 'posix');
+  const selected = chosen.filter((s) => kindOf(s) === 'posix' && !s.deleted && !isPart(s));
   const req: ClearRequest = { dir };
-  if (selected.length > 0 && arg !== undefined) {
-    req.dir = dirOf(selected[0]);
+  if (selected.length > 0 || others.length > 0) {
+    req.dir = selected.length > 0 ? dirOf(selected[0]) : dir;
     req.names = selected.filter((s) => dirOf(s) === req.dir).map((s) => s.name);
   } else {
     const glob = await vscode.window.showInputBox({
@@ -377,7 +398,14 @@ async function clearFlow(deps: ManageDeps, arg: unknown): Promise<void> {
       return;
     }
   }
-  const { result: plan, segments } = await planClear(req);
+  const parts: ClearPart[] = [];
+  if (req.names === undefined || req.names.length > 0) {
+    const { result, segments } = await planClear(req);
+    parts.push({ plan: result, segments, run: (picked, signal) => clearSegments({ ...req, names: picked, dryRun: false, signal }) });
+  }
+  parts.push(...(await otherKindParts(others)));
+  const plan = mergeClear(parts.map((p) => p.plan));
+  const segments = parts.flatMap((p) => p.segments);
   if (segments.length === 0) {
     void vscode.window.showInformationMessage(
       `${TITLE}: nothing to clear${
@@ -405,12 +433,22 @@ async function clearFlow(deps: ManageDeps, arg: unknown): Promise<void> {
     ignoreFocusOut: true,
   });
   if (!picked) return;
-  // Exactly the segments shown: one whose name now holds another file is left alone.
-  const names = picked.map((p) => p.seg).filter((s): s is Segment => !!s);
-  if (names.length === 0) return;
+  // Exactly the segments shown: one whose name now holds another file (or whose shmid another segment) is left alone.
+  const chosenSegs = new Set(picked.map((p) => p.seg).filter((s): s is Segment => !!s));
+  if (chosenSegs.size === 0) return;
   let result: ClearResult;
   try {
-    result = await withByteProgress(`Clearing ${segmentsWord(names.length)}`, (lr) => clearSegments({ ...req, names, dryRun: false, signal: lr.signal }));
+    result = await withByteProgress(`Clearing ${segmentsWord(chosenSegs.size)}`, async (lr) => {
+      const done: ClearResult[] = [];
+      for (const part of parts) {
+        const mine = part.segments.filter((s) => chosenSegs.has(s));
+        if (mine.length === 0 || lr.signal?.aborted) continue;
+        const r = await part.run(mine, lr.signal);
+        done.push(r);
+        if (r.interrupted) break;
+      }
+      return mergeClear(done);
+    });
   } catch (e) {
     void vscode.window.showErrorMessage(`${TITLE}: could not clear: ${message(e)}`);
     return;
@@ -426,6 +464,62 @@ async function clearFlow(deps: ManageDeps, arg: unknown): Promise<void> {
   const show = result.failed.length > 0 ? vscode.window.showErrorMessage : vscode.window.showInformationMessage;
   const choice = await show(summary + '.', 'Show Details');
   if (choice === 'Show Details') await reports.show('clear', result);
+}
+
+/** One kind's share of a clear: its plan, the segments it would remove, and how to remove the picked ones. */
+interface ClearPart {
+  plan: ClearResult;
+  segments: Segment[];
+  run(picked: Segment[], signal?: AbortSignal): Promise<ClearResult>;
+}
+
+/** The plans of the selection's other kinds: System V rows and containers' files by their own rules; memfd and anonymous refused, saying why. */
+async function otherKindParts(others: Segment[]): Promise<ClearPart[]> {
+  const parts: ClearPart[] = [];
+  const sysv = others.filter((s) => kindOf(s) === 'sysv') as unknown as SysvSegment[];
+  const inContainers = others.filter((s) => kindOf(s) === 'container') as unknown as ContainerSegment[];
+  const held = others.filter((s) => kindOf(s) === 'memfd' || kindOf(s) === 'anonymous');
+  const picks = <T extends { name: string }>(plan: ClearResult, given: T[]) => given.filter((s) => plan.planned?.includes(s.name)) as unknown as Segment[];
+  if (sysv.length > 0) {
+    const plan = await clearSysv({ segments: sysv, dryRun: true });
+    parts.push({ plan, segments: picks(plan, sysv), run: (picked) => clearSysv({ segments: picked as unknown as SysvSegment[] }) });
+  }
+  if (inContainers.length > 0) {
+    const plan = await clearContainers({ segments: inContainers, dryRun: true });
+    parts.push({
+      plan,
+      segments: picks(plan, inContainers),
+      run: (picked, signal) => clearContainers({ segments: picked as unknown as ContainerSegment[], signal }),
+    });
+  }
+  if (held.length > 0) {
+    const plan: ClearResult = {
+      dryRun: true,
+      planned: [],
+      removed: [],
+      failed: [],
+      bytes: 0,
+      pendingBytes: 0,
+      skipped: held.map((s) => ({ name: s.name, reason: memRemoveRefusal(s as unknown as MemSegment) })),
+    };
+    parts.push({ plan, segments: [], run: () => Promise.resolve(plan) });
+  }
+  return parts;
+}
+
+/** Several clear results as one (the summary and the details of a clear across kinds). */
+function mergeClear(results: ClearResult[]): ClearResult {
+  const out: ClearResult = { removed: [], skipped: [], failed: [], bytes: 0, pendingBytes: 0 };
+  for (const r of results) {
+    if (r.dryRun) Object.assign(out, { dryRun: true, planned: [...(out.planned ?? []), ...(r.planned ?? [])] });
+    if (r.interrupted) out.interrupted = true;
+    out.removed.push(...r.removed);
+    out.skipped.push(...r.skipped);
+    out.failed.push(...r.failed);
+    out.bytes += r.bytes;
+    out.pendingBytes += r.pendingBytes;
+  }
+  return out;
 }
 
 /**
@@ -458,6 +552,18 @@ class Reports implements vscode.TextDocumentContentProvider {
 
 const reports = new Reports();
 
+/** What the copied code needs beyond Python (issue #15's kinds): who must still hold it, where it must run. */
+function attachCaveat(seg: Segment): string {
+  const kind = (seg as { kind?: string }).kind;
+  const who = seg.holders.map((h) => `${displayText(h.comm)} (pid ${h.pid})`).join(', ') || 'its holder';
+  if (kind === 'memfd') return ` It opens it through ${who}: it works only while that process holds it, and for the same user (or root).`;
+  if (kind === 'anonymous') return ` It opens it through ${who}'s /proc/PID/map_files: as root only, while that process maps it.`;
+  const ns = (seg as { namespace?: { id: number; name: string } }).namespace;
+  if (kind === 'sysv' && ns) return ` The segment is in IPC namespace ${ns.id} (${displayText(ns.name)}): run the code inside it, or as root on Python 3.12+.`;
+  if (kind === 'sysv') return ' It attaches read-only (shmat with SHM_RDONLY); detach with shmdt when done.';
+  return '';
+}
+
 async function copyAttachFlow(deps: ManageDeps, arg: unknown): Promise<void> {
   let seg = deps.targets(arg)[0];
   if (!seg && typeof arg === 'string') seg = (await deps.refresh()).find((s) => s.name === arg) as Segment;
@@ -465,7 +571,7 @@ async function copyAttachFlow(deps: ManageDeps, arg: unknown): Promise<void> {
   const snippet = attachCode(seg);
   await vscode.env.clipboard.writeText(snippet.code);
   const req = snippet.requires.length > 0 ? ` (needs ${snippet.requires.join(', ')})` : '';
-  void vscode.window.showInformationMessage(`Copied Python code that opens ${seg.name} with ${snippet.kind}${req}.`);
+  void vscode.window.showInformationMessage(`Copied Python code that opens ${seg.name} with ${snippet.kind}${req}.${attachCaveat(seg)}`);
 }
 
 export function registerManageCommands(deps: ManageDeps): vscode.Disposable[] {

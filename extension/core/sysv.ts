@@ -13,8 +13,6 @@ import { openSysvView, readSysvEnds, removeSysv, scanHolders, scanSysv, tryNativ
 import { codeBeside, errorCode, errorCodeOr, type ErrorCode } from './errors';
 import { decodeFile } from './formats';
 import { UsageError } from './catalog';
-import { globRegExp } from './glob';
-import type { ClearResult } from './manage/api';
 import { HEAD_BYTES, TAIL_BYTES, type Decoded, type Holder, type Segment } from './types';
 
 export const SYSV_TABLE = '/proc/sysvipc/shm';
@@ -351,6 +349,11 @@ export async function inspectSysv(shmid: number, opts: SysvListOptions = {}): Pr
   return r ? (await segmentsOf([r], opts))[0] : null;
 }
 
+/** Whether `now` is still the segment that was listed as `listed` (a shmid can name a new segment after a removal). */
+export function sameSysvSegment(now: SysvRecord, listed: SysvRecord): boolean {
+  return now.shmid === listed.shmid && now.key === listed.key && now.ctimeMs === listed.ctimeMs && now.cpid === listed.cpid;
+}
+
 export type SysvRemoveStatus = 'removed' | 'held' | 'missing' | 'failed';
 export interface SysvRemoveOutcome {
   name: string;
@@ -371,7 +374,7 @@ export async function removeSysvSegment(shmid: number, opts: { force?: boolean; 
   const name = `sysv:${shmid}`;
   const seg = await inspectSysv(shmid, { decode: false });
   const none = { bytes: 0, pendingBytes: 0 };
-  if (!seg || (opts.expected && (seg.sysv.key !== opts.expected.key || seg.sysv.ctimeMs !== opts.expected.ctimeMs || seg.sysv.cpid !== opts.expected.cpid))) {
+  if (!seg || (opts.expected && !sameSysvSegment(seg.sysv, opts.expected))) {
     return { name, status: 'missing', error: 'no such System V segment', ...none, holders: [] };
   }
   const attached = seg.sysv.nattch > 0;
@@ -391,72 +394,4 @@ export async function removeSysvSegment(shmid: number, opts: { force?: boolean; 
     return { name, status: 'failed', error: (e as Error).message.replace(`${name}: `, ''), ...none, holders: seg.holders };
   }
   return { name, status: 'removed', error: null, bytes: attached ? 0 : seg.allocatedBytes, pendingBytes: attached ? seg.allocatedBytes : 0, holders: seg.holders };
-}
-
-export interface SysvClearRequest {
-  /** Matched against the key as `0x%08x` (lsipc's spelling), e.g. `0x5eed*`. */
-  glob?: string;
-  /** Only segments no process attaches (NATTCH 0). */
-  orphans?: boolean;
-  /** Only segments created (or last changed with IPC_SET) at least this long ago. */
-  olderThanMs?: number;
-  /** Also remove attached ones (they go when their last process detaches). */
-  includeInUse?: boolean;
-  dryRun?: boolean;
-  now?: number;
-}
-
-/**
- * `clear --kind sysv`: the segments every given selector picks (AND), removed with IPC_RMID, or
- * only planned (`dryRun`). An attached one is skipped unless `includeInUse`; one already removed
- * (SHM_DEST) is skipped. The result has the shape of the posix `clear`'s.
- */
-export async function clearSysv(req: SysvClearRequest): Promise<ClearResult> {
-  if (req.glob === undefined && !req.orphans && req.olderThanMs === undefined) {
-    throw new UsageError('clear needs at least one selector: --glob G, --orphans or --older-than DURATION');
-  }
-  const re = req.glob !== undefined ? globRegExp(req.glob) : null;
-  const now = req.now ?? Date.now();
-  // No decoding: our attach would change what ipcs shows (lpid, atime) of segments we only plan to remove.
-  const list = await listSysv({ decode: false });
-  const out: ClearResult = {
-    ...(req.dryRun ? { dryRun: true as const, planned: [] as string[] } : {}),
-    removed: [],
-    skipped: [],
-    failed: [],
-    bytes: 0,
-    pendingBytes: 0,
-  };
-  for (const s of list) {
-    const r = s.sysv;
-    if (re && !re.test(r.keyHex)) continue;
-    if (req.orphans && r.nattch > 0) continue;
-    if (req.olderThanMs !== undefined && !(r.ctimeMs > 0 && r.ctimeMs <= now - req.olderThanMs)) continue;
-    if (r.markedForRemoval) {
-      out.skipped.push({ name: s.name, reason: `already removed; goes when its ${r.nattch} attachment${r.nattch === 1 ? '' : 's'} detach` });
-      continue;
-    }
-    if (r.nattch > 0 && !req.includeInUse) {
-      const who = s.holders.length > 0 ? s.holders.map((h) => `${h.comm} (pid ${h.pid})`).join(', ') : `${r.nattch} process${r.nattch === 1 ? '' : 'es'}`;
-      out.skipped.push({ name: s.name, reason: `attached by ${who}; pass --include-in-use` });
-      continue;
-    }
-    if (req.dryRun) {
-      out.planned!.push(s.name);
-      if (r.nattch > 0) out.pendingBytes += s.allocatedBytes;
-      else out.bytes += s.allocatedBytes;
-      continue;
-    }
-    const o = await removeSysvSegment(r.shmid, { force: true, expected: r });
-    if (o.status === 'removed') {
-      out.removed.push(s.name);
-      out.bytes += o.bytes;
-      out.pendingBytes += o.pendingBytes;
-    } else if (o.status === 'missing') {
-      out.skipped.push({ name: s.name, reason: 'gone meanwhile' });
-    } else {
-      out.failed.push({ name: s.name, error: o.error ?? o.status });
-    }
-  }
-  return out;
 }

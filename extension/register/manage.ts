@@ -8,7 +8,7 @@ import type { Sidebar } from './sidebar';
 export function register(context: vscode.ExtensionContext, sidebar: Sidebar): void {
   const { tree } = sidebar;
   context.subscriptions.push(
-    ...registerSysvCommands({ segments: () => tree.sysv, refresh: () => tree.refresh() }),
+    ...registerSysvCommands({ segments: () => [...tree.sysv, ...tree.foreignSysv.segments], refresh: () => tree.refresh() }),
     ...registerManageCommands({
       dir: () => configuredDirs()[0],
       targets: sidebar.targets,

@@ -37,7 +37,8 @@ export function segmentsOf(arg: unknown, selected: readonly Node[] | undefined):
   const fromNode = (n: unknown): Segment | null => {
     if (n && typeof n === 'object') {
       const o = n as Partial<Node> & Partial<Segment>;
-      if (o.kind === 'segment' && 'segment' in o) return (o as { segment: Segment }).segment;
+      // A System V row is a segment too (path null: the commands that need a file say so).
+      if ((o.kind === 'segment' || o.kind === 'sysvSegment') && 'segment' in o) return (o as { segment: Segment }).segment;
       if (typeof o.path === 'string' && typeof o.name === 'string' && 'format' in o) return o as Segment;
     }
     return null;
@@ -77,7 +78,7 @@ export function register(context: vscode.ExtensionContext): Sidebar {
     }),
     vscode.commands.registerCommand('shmInspector.copyPath', async (arg?: unknown) => {
       const segs = segmentsOf(arg, view.selection);
-      if (segs.length > 0) await vscode.env.clipboard.writeText(segs.map((s) => s.path).join('\n'));
+      if (segs.length > 0) await vscode.env.clipboard.writeText(segs.map((s) => s.path ?? s.name).join('\n'));
     }),
     vscode.commands.registerCommand('shmInspector.showDetails', async (arg?: unknown) => {
       const segs = segmentsOf(arg, view.selection);

@@ -1,6 +1,8 @@
 /** The elements of the Segments tree. */
 import type { Holder, Segment } from '../core/types';
 import type { SysvSegment } from '../core/sysv';
+import type { ForeignSysvSegment } from '../core/kinds/ipcns';
+import type { ContainerNamespace } from '../core/kinds/containers';
 import type { ProducerGroup } from '../core/arrange';
 import { displayText } from '../core/names';
 
@@ -11,8 +13,10 @@ export type Node =
   | { kind: 'holder'; id: string; holder: Holder; segment: Segment }
   | { kind: 'message'; id: string; text: string; detail?: string }
   | { kind: 'bucket'; id: string; first: string; last: string; segments: Segment[] }
-  | { kind: 'sysvGroup'; id: string; segments: SysvSegment[] }
+  | { kind: 'sysvGroup'; id: string; segments: SysvSegment[]; foreign: ForeignSysvSegment[]; unreadable: number }
   | { kind: 'sysvSegment'; id: string; segment: SysvSegment }
+  /** The System V segments of one other IPC namespace (a container's), under the System V group. */
+  | { kind: 'sysvNsGroup'; id: string; namespace: ContainerNamespace; segments: ForeignSysvSegment[] }
   /** A group of the other kinds (sidebar/kinds.ts): memfd and anonymous, Containers, one container. */
   | { kind: 'kindGroup'; id: string; label: string; description: string; tooltip: string; icon: string; children: Node[] };
 
@@ -130,6 +134,30 @@ export function segmentNodes(segs: Segment[], parentId: string): Node[] {
       last: part[part.length - 1].name,
       segments: part,
     });
+  }
+  return out;
+}
+
+/** A System V segment's row id: its shmid and creation time (a shmid reused by a new segment is a new row). */
+export function sysvNodeId(s: SysvSegment): string {
+  const ns = (s as Partial<ForeignSysvSegment>).namespace;
+  return `sysv:${ns ? `${ns.id}/` : ''}${s.sysv.shmid}:${s.sysv.ctimeMs}`;
+}
+
+/**
+ * The System V group's children: this namespace's segments, then one group per other IPC namespace
+ * that has segments (a container's, named from its cgroup as the CLI names it), in namespace order.
+ */
+export function sysvChildren(own: SysvSegment[], foreign: ForeignSysvSegment[]): Node[] {
+  const out: Node[] = own.map((s) => ({ kind: 'sysvSegment', id: sysvNodeId(s), segment: s }));
+  const byNs = new Map<number, ForeignSysvSegment[]>();
+  for (const s of foreign) {
+    let l = byNs.get(s.namespace.id);
+    if (!l) byNs.set(s.namespace.id, (l = []));
+    l.push(s);
+  }
+  for (const [id, segs] of [...byNs].sort((a, b) => a[0] - b[0])) {
+    out.push({ kind: 'sysvNsGroup', id: `group:sysv/${id}`, namespace: segs[0].namespace, segments: [...segs].sort((a, b) => a.sysv.shmid - b.sysv.shmid) });
   }
   return out;
 }

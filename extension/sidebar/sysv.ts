@@ -10,22 +10,55 @@ import { displayText } from '../core/names';
 import { isPermissionCode } from '../core/errors';
 import { removeSysvSegment, type SysvSegment } from '../core/sysv';
 import { userName } from '../core/users';
-import { holderLabel } from './nodes';
+import { removeForeignSysv, type ForeignSysvSegment } from '../core/kinds/ipcns';
+import { holderLabel, type Node } from './nodes';
 
 export const SYSV_GROUP_ID = 'group:sysv';
 
-export function sysvGroupItem(segments: SysvSegment[]): vscode.TreeItem {
-  const item = new vscode.TreeItem('System V', vscode.TreeItemCollapsibleState.Expanded);
-  item.id = SYSV_GROUP_ID;
+/** Count, RAM and orphans of a list of segments, as the group rows describe them. */
+function totalsWords(segments: SysvSegment[]): string {
   const ram = segments.reduce((t, s) => t + s.allocatedBytes, 0);
   const orphans = segments.filter((s) => s.sysv.nattch === 0).length;
-  item.description = `${segments.length} · ${formatBytes(ram)}${orphans > 0 ? ` · ${orphans} orphaned` : ''}`;
+  return `${segments.length} · ${formatBytes(ram)}${orphans > 0 ? ` · ${orphans} orphaned` : ''}`;
+}
+
+/**
+ * The System V group: this IPC namespace's segments and, below them, those of the other IPC
+ * namespaces (containers'), one group each; its totals count them all.
+ */
+export function sysvGroupItem(segments: SysvSegment[], foreign: ForeignSysvSegment[] = [], unreadable = 0): vscode.TreeItem {
+  const item = new vscode.TreeItem('System V', vscode.TreeItemCollapsibleState.Expanded);
+  item.id = SYSV_GROUP_ID;
+  const namespaces = new Set(foreign.map((s) => s.namespace.id)).size;
+  item.description =
+    totalsWords([...segments, ...foreign]) +
+    (namespaces > 0 ? ` · ${namespaces} other namespace${namespaces === 1 ? '' : 's'}` : '') +
+    (unreadable > 0 ? ` · ${unreadable} not entered` : '');
   item.tooltip = new vscode.MarkdownString(
-    'System V shared memory segments (`shmget`) of this IPC namespace, as `ipcs -m` lists them. ' +
-      'They are not files in /dev/shm; an orphan (attached by no process) keeps its RAM until it is removed.',
+    'System V shared memory segments (`shmget`) of this IPC namespace, as `ipcs -m` lists them' +
+      (namespaces > 0 ? ', then those of other IPC namespaces (containers), which `ipcs` here cannot show, one group each' : '') +
+      '. They are not files in /dev/shm; an orphan (attached by no process) keeps its RAM until it is removed.' +
+      (unreadable > 0 ? ` ${unreadable} IPC namespace${unreadable === 1 ? '' : 's'} could not be entered (no CAP_SYS_ADMIN, or their process exited).` : ''),
   );
   item.iconPath = new vscode.ThemeIcon('server');
   item.contextValue = 'sysvGroup';
+  return item;
+}
+
+/** One other IPC namespace's segments: named as the CLI names it (the container, else the PID). */
+export function sysvNsGroupItem(node: Extract<Node, { kind: 'sysvNsGroup' }>): vscode.TreeItem {
+  const ns = node.namespace;
+  const item = new vscode.TreeItem(`${displayText(ns.name)} (IPC namespace ${ns.id})`, vscode.TreeItemCollapsibleState.Expanded);
+  item.id = node.id;
+  item.description = totalsWords(node.segments);
+  item.tooltip = new vscode.MarkdownString(
+    `System V segments of IPC namespace ${ns.id} (${displayText(ns.name).replace(/[\\`*_{}[\]()#+\-.!|<>]/g, '\\$&')}), ` +
+      `entered through pid ${ns.pid} (${ns.processes} process${ns.processes === 1 ? '' : 'es'})` +
+      (ns.containerId ? `, container ${ns.containerId}` : '') +
+      '. `ipcs` on the host does not show them; their names are `sysv:NS/SHMID`.',
+  );
+  item.iconPath = new vscode.ThemeIcon('package');
+  item.contextValue = 'sysvNsGroup';
   return item;
 }
 
@@ -50,6 +83,8 @@ export function sysvSegmentItem(id: string, s: SysvSegment): vscode.TreeItem {
   return item;
 }
 
+const namespaceWords = (ns: ForeignSysvSegment['namespace']) => `${ns.id} · ${displayText(ns.name)} (entered through pid ${ns.pid})`;
+
 const when = (ms: number) => (ms > 0 ? new Date(ms).toLocaleString() : 'never');
 
 export async function sysvTooltip(s: SysvSegment): Promise<vscode.MarkdownString> {
@@ -70,6 +105,7 @@ export async function sysvTooltip(s: SysvSegment): Promise<vscode.MarkdownString
           ? 'processes that could not be inspected'
           : 'none: orphan',
     ],
+    ...((s as Partial<ForeignSysvSegment>).namespace ? ([['IPC namespace', namespaceWords((s as ForeignSysvSegment).namespace)]] as [string, string][]) : []),
     ['created by', `pid ${r.cpid}`],
     ['last attach/detach', `pid ${r.lpid}`],
     ['times', `changed ${when(r.ctimeMs)} · attached ${when(r.atimeMs)} · detached ${when(r.dtimeMs)}`],
@@ -99,7 +135,10 @@ export function registerSysvCommands(deps: { segments: () => SysvSegment[]; refr
         'Remove',
       );
       if (ok !== 'Remove') return;
-      const o = await removeSysvSegment(s.sysv.shmid, { force: true, expected: s.sysv });
+      const ns = (s as Partial<ForeignSysvSegment>).namespace;
+      const o = ns
+        ? await removeForeignSysv(ns.id, s.sysv.shmid, { force: true, expected: s.sysv })
+        : await removeSysvSegment(s.sysv.shmid, { force: true, expected: s.sysv });
       await deps.refresh();
       if (o.status === 'removed') {
         void vscode.window.showInformationMessage(

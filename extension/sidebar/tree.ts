@@ -7,7 +7,6 @@
  */
 import * as vscode from 'vscode';
 import { arrange, nameMatcher, type ArrangeOptions, type Arranged } from '../core/arrange';
-import { listCatalog } from '../core/catalog';
 import { arrayLimit, formatBytes, isPreviewable, modeString, segmentDescription, segmentFacts } from '../core/format-words';
 import type { Catalog, Segment } from '../core/types';
 import { userName } from '../core/users';
@@ -15,12 +14,13 @@ import { displayText } from '../core/names';
 import { isPart } from '../core/segments';
 import { tableFormat } from '../core/tables/open';
 import { errorCode, errorMessage, isReadFailure } from '../core/errors';
-import { holderLabel, segmentId, segmentLabel, segmentLabels, segmentNode, segmentNodes, type Node } from './nodes';
+import { holderLabel, segmentId, segmentLabel, segmentLabels, segmentNode, segmentNodes, sysvChildren, type Node } from './nodes';
 import { isInterpretable } from '../commands/interpret';
-import { listSysv, type SysvSegment } from '../core/sysv';
-import { SYSV_GROUP_ID, sysvGroupItem, sysvSegmentItem, sysvTooltip } from './sysv';
+import type { SysvSegment } from '../core/sysv';
+import { SYSV_GROUP_ID, sysvGroupItem, sysvNsGroupItem, sysvSegmentItem, sysvTooltip } from './sysv';
+import type { IpcNamespaceScan } from '../core/kinds/ipcns';
+import { scanEverything } from '../core/kinds/scan';
 import { adjustKindItem, kindGroupItem, kindGroupNodes, kindRemoveNote, kindTotals, type KindsState } from './kinds';
-import { listContainers, listMemSegments } from '../core/kinds';
 import { setOtherKinds } from './statusbar';
 
 const DECORATION_SCHEME = 'shm-inspector';
@@ -100,6 +100,8 @@ export class SegmentTree implements vscode.TreeDataProvider<Node>, vscode.Dispos
   private catalog: Catalog | null = null;
   /** The System V segments of the last scan (their own group; none when the kernel has none). */
   sysv: SysvSegment[] = [];
+  /** The System V segments of the other IPC namespaces (containers'), and those that could not be entered. */
+  foreignSysv: IpcNamespaceScan = { segments: [], namespaces: [], unreadable: [] };
   /** memfd, anonymous and containers' segments of the last scan (sidebar/kinds.ts). */
   kinds: KindsState = { mem: [], containers: null };
   private arranged: Arranged = { segments: [], groups: [], deleted: [], hidden: 0 };
@@ -167,7 +169,8 @@ export class SegmentTree implements vscode.TreeDataProvider<Node>, vscode.Dispos
     const sig =
       signatureOf(this.arranged, this.state, this.scanError) +
       '\nS' +
-      this.sysv.map((s) => segmentSignature(s as unknown as Segment) + s.sysv.nattch + s.sysv.perms).join('\n') +
+      [...this.sysv, ...this.foreignSysv.segments].map((s) => segmentSignature(s as unknown as Segment) + s.sysv.nattch + s.sysv.perms).join('\n') +
+      `U${this.foreignSysv.unreadable.length}` +
       '\nK' +
       [...this.kinds.mem, ...(this.kinds.containers?.groups.flatMap((g) => g.segments) ?? [])].map((s) => segmentSignature(s as unknown as Segment)).join('\n') +
       (this.kinds.containers?.groups.map((g) => `${g.dev}:${g.used}`).join(',') ?? '');
@@ -177,25 +180,29 @@ export class SegmentTree implements vscode.TreeDataProvider<Node>, vscode.Dispos
     }
   }
 
+  /**
+   * Every kind in one scan (core/kinds/scan.ts); the tree's state is replaced all at once when the
+   * slowest kind is in, so no redraw (or command) ever sees one kind of this scan beside another of
+   * the last one.
+   */
   private async scan(): Promise<Catalog | null> {
     const dirs = this.dirs();
     const t0 = performance.now();
-    const sysv = listSysv().catch((): SysvSegment[] => []);
-    const mem = listMemSegments().catch(() => []);
-    const containers = listContainers().catch(() => null);
-    try {
-      this.catalog = await listCatalog({ dirs });
+    const all = await scanEverything(dirs);
+    if (all.catalog) {
+      this.catalog = all.catalog;
       this.scanError = null;
-      this.state = this.catalog.segments.length === 0 ? 'empty' : 'ok';
-    } catch (e) {
-      const missing = errorCode(e) === 'ENOENT';
+      this.state = all.catalog.segments.length === 0 ? 'empty' : 'ok';
+    } else {
+      const missing = errorCode(all.catalogError) === 'ENOENT';
       this.catalog = null;
       this.state = missing ? 'missing' : 'error';
-      this.scanError = missing ? `${dirs.join(', ')} does not exist` : errorMessage(e);
+      this.scanError = missing ? `${dirs.join(', ')} does not exist` : errorMessage(all.catalogError);
     }
-    this.sysv = await sysv;
-    this.kinds = { mem: await mem, containers: await containers };
-    setOtherKinds(kindTotals(this.kinds, this.sysv));
+    this.sysv = all.sysv;
+    this.foreignSysv = all.foreignSysv;
+    this.kinds = { mem: all.mem, containers: all.containers };
+    setOtherKinds(kindTotals(this.kinds, [...this.sysv, ...this.foreignSysv.segments]));
     this.arranged = arrange(this.segments, this.options());
     this.lastScanMs = performance.now() - t0;
     this.fireIfChanged();
@@ -218,7 +225,9 @@ export class SegmentTree implements vscode.TreeDataProvider<Node>, vscode.Dispos
       // hundred regions stay beside the few rows asked for.
       const m = nameMatcher(this.options().filter);
       const sysv = this.sysv.filter((s) => m(s.name));
-      if (sysv.length > 0) top.push({ kind: 'sysvGroup', id: SYSV_GROUP_ID, segments: sysv });
+      const foreign = this.foreignSysv.segments.filter((s) => m(s.name));
+      if (sysv.length + foreign.length > 0)
+        top.push({ kind: 'sysvGroup', id: SYSV_GROUP_ID, segments: sysv, foreign, unreadable: this.foreignSysv.unreadable.length });
       top.push(...kindGroupNodes({ ...this.kinds, mem: this.kinds.mem.filter((s) => m(s.name) || (s.label !== null && m(s.label))) }));
       if (top.length === 0 && a.hidden > 0) {
         top.push({ kind: 'message', id: 'message:hidden', text: `${a.hidden} segments hidden by the filter`, detail: 'Clear the filter to see them.' });
@@ -230,7 +239,8 @@ export class SegmentTree implements vscode.TreeDataProvider<Node>, vscode.Dispos
     else if (node.kind === 'deletedGroup') kids = segmentNodes(node.segments, node.id);
     else if (node.kind === 'bucket') kids = node.segments.map(segmentNode);
     else if (node.kind === 'kindGroup') kids = node.children;
-    else if (node.kind === 'sysvGroup') kids = node.segments.map((s): Node => ({ kind: 'sysvSegment', id: `sysv:${s.sysv.shmid}:${s.sysv.ctimeMs}`, segment: s }));
+    else if (node.kind === 'sysvGroup') kids = sysvChildren(node.segments, node.foreign);
+    else if (node.kind === 'sysvNsGroup') kids = sysvChildren(node.segments, []);
     else if (node.kind === 'sysvSegment') {
       const s = node.segment as unknown as Segment;
       kids = node.segment.holders.map((h): Node => ({ kind: 'holder', id: `${node.id}/pid:${h.pid}`, holder: h, segment: s }));
@@ -316,7 +326,9 @@ export class SegmentTree implements vscode.TreeDataProvider<Node>, vscode.Dispos
       case 'segment':
         return this.segmentItem(node.id, node.segment);
       case 'sysvGroup':
-        return sysvGroupItem(node.segments);
+        return sysvGroupItem(node.segments, node.foreign, node.unreadable);
+      case 'sysvNsGroup':
+        return sysvNsGroupItem(node);
       case 'kindGroup':
         return kindGroupItem(node);
       case 'sysvSegment':

@@ -126,7 +126,9 @@ export async function runCommand(page: Page, title: string, focus: (page: Page) 
 /** Right-clicks a tree row and picks a context menu item (VS Code's menus ignore a click that lands at once: hover, then Enter). */
 export async function contextMenu(page: Page, rowText: string, item: string): Promise<void> {
   const row = page.locator('.part.sidebar .monaco-list-row', { hasText: rowText });
-  await row.click({ button: 'right' });
+  // A redraw between the right-click and the pick closes the menu: right-click once the row is still.
+  await whenStill(page, row);
+  await row.first().click({ button: 'right' });
   const entry = page.getByRole('menuitem', { name: item });
   await entry.hover();
   await page.waitForTimeout(300);

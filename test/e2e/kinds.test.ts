@@ -12,13 +12,27 @@ import * as os from 'os';
 import * as path from 'path';
 import type { Page } from 'playwright-core';
 import { PYTHON } from '../fixtures/segments';
-import { clickUntil, heatmapFrame, hoverUntil, openSharedMemoryView, openWorkbench, runCommand, shot, shotIfFailed, type Workbench } from './helpers';
+import { holdSysv } from '../fixtures/sysv';
+import {
+  clickUntil,
+  expandRow,
+  heatmapFrame,
+  hoverUntil,
+  openSharedMemoryView,
+  openWorkbench,
+  runCommand,
+  shot,
+  shotIfFailed,
+  whenStill,
+  type Workbench,
+} from './helpers';
 
 const PRODUCER = path.resolve(__dirname, '..', '..', '..', 'test', 'fixtures', 'memfd_producer.py');
 
 describe('memfd regions in the sidebar', function () {
   this.timeout(180_000);
   let child: ChildProcess | undefined;
+  let sysvChild: ChildProcess | undefined;
   let wb: Workbench | undefined;
   let page: Page;
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'shmi-e2e-kinds-'));
@@ -37,6 +51,8 @@ describe('memfd regions in the sidebar', function () {
   after(async () => {
     await wb?.close();
     fs.rmSync(dir, { recursive: true, force: true });
+    // Its segment goes with its private IPC namespace.
+    sysvChild?.kill('SIGKILL');
     if (child?.pid) {
       try {
         process.kill(-child.pid, 'SIGKILL');
@@ -45,6 +61,19 @@ describe('memfd regions in the sidebar', function () {
       }
     }
   });
+
+  /** Scrolls the Segments list down until `l` is drawn (rows out of view are not in the DOM). */
+  const scrollTo = async (l: ReturnType<Page['locator']>, ms: number) => {
+    const list = page.locator('.part.sidebar .monaco-list').first();
+    const deadline = Date.now() + ms;
+    while (!(await l.isVisible())) {
+      if (Date.now() > deadline) throw new Error(`not shown within ${ms} ms: ${l.toString()}`);
+      await list.hover();
+      await page.mouse.wheel(0, 300);
+      await page.waitForTimeout(300);
+    }
+  };
+  const row0 = (text: string) => page.locator('.part.sidebar .monaco-list-row', { hasText: text });
 
   it('shows a memfd under its label in its own group with totals; the hover names its holder; a click previews it', async () => {
     const label = `shmi_e2e_memfd_${process.pid}.npy`;
@@ -64,22 +93,11 @@ describe('memfd regions in the sidebar', function () {
     // Processes view is folded and the list scrolled until each row is drawn.
     const processes = page.locator('.part.sidebar .pane-header', { hasText: 'Processes' }).first();
     if ((await processes.count()) > 0 && (await processes.getAttribute('aria-expanded')) === 'true') await processes.click();
-    const list = page.locator('.part.sidebar .monaco-list').first();
-    const scrollTo = async (l: ReturnType<Page['locator']>, ms: number) => {
-      const deadline = Date.now() + ms;
-      while (!(await l.isVisible())) {
-        if (Date.now() > deadline) throw new Error(`not shown within ${ms} ms: ${l.toString()}`);
-        await list.hover();
-        await page.mouse.wheel(0, 300);
-        await page.waitForTimeout(300);
-      }
-    };
-    const row0 = (text: string) => page.locator('.part.sidebar .monaco-list-row', { hasText: text });
     const group = page.locator('.part.sidebar .monaco-list-row', { hasText: 'memfd and anonymous' }).first();
     await scrollTo(group, 90_000);
     assert.match((await group.innerText()).replace(/\s+/g, ' '), /memfd and anonymous\s*\d+ · [\d.]+ [KMG]iB/);
-    // Over 20 regions (this browser's own), the group starts folded: open it.
-    if ((await group.getAttribute('aria-expanded')) === 'false') await group.click();
+    // Over 20 regions (this browser's own), the group starts folded: open it (again if a redraw swallowed the click).
+    await expandRow(page, group);
     // Largest first: the test's 4 MiB region is drawn just below the group once it is open (scrolling before then passes it).
     await row0(label)
       .waitFor({ state: 'visible', timeout: 10_000 })
@@ -99,5 +117,42 @@ describe('memfd regions in the sidebar', function () {
     const frame = await clickUntil(page, row, (ms) => heatmapFrame(page, m[1], ms), { ms: 60_000 });
     await frame.waitForSelector('body[data-state="exact"]', { timeout: 60_000 });
     await shot(page, 'kinds-memfd-preview');
+  });
+
+  it("shows another IPC namespace's System V segment in a group of its own under System V, with the process attached; its row offers attach code and persist", async () => {
+    const held = await holdSysv(['0', '--npy', '<f4', '64,32'], true);
+    sysvChild = held.child;
+    const { shmid, ns } = held;
+    await runCommand(page, 'SHM Inspector: Refresh');
+    // Every group folded (the machine's memfd regions, opened by the test above, would push these rows out of view), then System V opened.
+    const header = page.locator('.part.sidebar .pane-header', { hasText: 'Segments' }).first();
+    await header.hover();
+    await header.locator('.action-label[aria-label*="Collapse All"]').click();
+    await expandRow(page, row0('System V').first());
+    const group = row0(`IPC namespace ${ns}`).first();
+    await scrollTo(group, 60_000);
+    await expandRow(page, group);
+    assert.match((await group.innerText()).replace(/\s+/g, ' '), new RegExp(`pid ${sysvChild.pid} \\(IPC namespace ${ns}\\)\\s*1 · [\\d.]+ KiB`));
+    const row = row0(`sysv:${ns}/${shmid}`).first();
+    await scrollTo(row, 10_000);
+    assert.match((await row.innerText()).replace(/\s+/g, ' '), /8\.1 KiB · float32 64×32 · 0x00000000 · 1 attached/);
+    await expandRow(page, row);
+    const holder = row0(`pid ${sysvChild.pid} · maps it`).first();
+    await scrollTo(holder, 10_000);
+    assert.match((await holder.innerText()).replace(/\s+/g, ' '), /python3/);
+    const hover = page.locator('.monaco-hover', { hasText: 'IPC namespace' }).first();
+    await hoverUntil(page, row, hover);
+    assert.match((await hover.innerText()).replace(/\s+/g, ' '), new RegExp(`${ns} · pid ${sysvChild.pid} \\(entered through pid ${sysvChild.pid}\\)`));
+    await shot(page, 'kinds-sysv-namespace');
+    await page.mouse.move(900, 600);
+    await whenStill(page, row);
+    await row.click({ button: 'right' });
+    const menu = page.locator('.monaco-menu-container .action-label');
+    await menu.first().waitFor();
+    const items = (await menu.allInnerTexts()).map((t) => t.trim());
+    await shot(page, 'kinds-sysv-namespace-menu');
+    await page.keyboard.press('Escape');
+    for (const want of ['Copy Python Attach Code', 'Persist to Disk…', 'Remove System V Segment…'])
+      assert.ok(items.includes(want), `${want} in ${JSON.stringify(items)}`);
   });
 });

@@ -5,10 +5,11 @@
  * process made here is removed in `after` (IPC_RMID).
  */
 import * as assert from 'assert';
-import { execFileSync, spawn, type ChildProcess } from 'child_process';
+import { execFileSync, type ChildProcess } from 'child_process';
 import * as path from 'path';
 import type { Page } from 'playwright-core';
 import { PYTHON } from '../fixtures/segments';
+import { holdSysv } from '../fixtures/sysv';
 import { contextMenu, hoverUntil, openSharedMemoryView, openWorkbench, runCommand, shot, shotIfFailed, type Workbench } from './helpers';
 
 const PRODUCER = path.resolve(__dirname, '..', '..', '..', 'test', 'fixtures', 'sysv_producer.py');
@@ -40,17 +41,8 @@ describe('System V segments in the sidebar', function () {
     const out = execFileSync(PYTHON, [PRODUCER, 'make', '0', '--npy', '<f4', '256,384'], { encoding: 'utf8' });
     const orphan = Number(/shmid (\d+)/.exec(out)![1]);
     ids.push(orphan);
-    const child = spawn(PYTHON, [PRODUCER, 'make', '65536', '--hold'], { stdio: ['pipe', 'pipe', 'inherit'] });
+    const { child, shmid: held } = await holdSysv(['65536']);
     procs.push(child);
-    const held = await new Promise<number>((resolve, reject) => {
-      let buf = '';
-      child.stdout!.on('data', (d: Buffer) => {
-        buf += d.toString();
-        const m = /shmid (\d+)\n[^]*ready/.exec(buf);
-        if (m) resolve(Number(m[1]));
-      });
-      child.on('exit', (code) => reject(new Error(`producer exited with ${code}`)));
-    });
     ids.push(held);
     // System V segments are not files: no watcher sees them; a refresh lists them.
     await runCommand(page, 'SHM Inspector: Refresh');

@@ -16,6 +16,7 @@ import * as os from 'os';
 import * as path from 'path';
 import { listContainers, nameFromCgroup, parseContainerName, type ContainerSegment } from '../../extension/core/kinds/containers';
 import { openInRoot } from '../../extension/native';
+import { clearContainers } from '../../extension/core/kinds/clear';
 import { runCli, type Run } from '../fixtures/cli';
 import { PYTHON } from '../fixtures/segments';
 
@@ -152,6 +153,43 @@ describe("containers: other mount namespaces' /dev/shm (ns:NS/NAME)", function (
     assert.ok(fs.readFileSync(file).equals(fs.readFileSync(`/proc/${child.pid}/root/dev/shm/${name}`)));
     const text = (await runCli(['list', '--kind', 'container'])).stdout;
     assert.match(text, new RegExp(`docker ${id.slice(0, 12)} \\(mount namespace ${ns}, pid ${child.pid}\\): /dev/shm .* used of 1\\.0 MiB`));
+  });
+
+  it("clear --kind container: a plan of the container's orphans by the posix rules, then removed inside its root; the held one and the link's target stay", async () => {
+    const shm = `/proc/${child.pid}/root/dev/shm`;
+    const orphan = `shmi_ct_orphan_${process.pid}.bin`;
+    fs.writeFileSync(`${shm}/${orphan}`, Buffer.alloc(8192, 7));
+    const plan = json<{ dryRun: boolean; planned: string[]; skipped: { name: string; reason: string }[]; bytes: number }>(
+      await runCli(['clear', '--kind', 'container', '--namespace', String(ns), '--glob', 'shmi_ct_*', '--json']),
+    );
+    assert.deepStrictEqual(plan.planned, [`ns:${ns}/${orphan}`], 'a plan without --yes');
+    assert.ok(plan.bytes >= 8192);
+    const held = plan.skipped.find((x) => x.name === `ns:${ns}/${name}`);
+    assert.match(held?.reason ?? '', new RegExp(`in use by python3 \\(pid ${child.pid}\\)`), JSON.stringify(plan.skipped));
+    assert.ok(fs.existsSync(`${shm}/${orphan}`), 'a plan removes nothing');
+    const done = json<{ removed: string[] }>(await runCli(['clear', '--kind', 'container', '--namespace', String(ns), '--glob', 'shmi_ct_*', '--yes', '--json']));
+    assert.deepStrictEqual(done.removed, [`ns:${ns}/${orphan}`]);
+    assert.ok(!fs.existsSync(`${shm}/${orphan}`));
+    assert.ok(fs.existsSync(`${shm}/${name}`), 'the held segment stays');
+    // The link is an entry of the container's folder: clearing it removes the link, never what it points to on the host.
+    const link = json<{ removed: string[] }>(await runCli(['clear', '--kind', 'container', '--namespace', String(ns), '--glob', 'dirlink', '--yes', '--json']));
+    assert.deepStrictEqual(link.removed, [`ns:${ns}/dirlink`]);
+    assert.strictEqual(fs.readFileSync(path.join(hostDir, 'secret'), 'utf8'), 'host only');
+    // The UI's selection: exactly the listed entry (device and inode), nothing that took its name since.
+    fs.writeFileSync(`${shm}/${orphan}`, 'first');
+    const listed = (await listContainers({ only: ns })).groups[0].segments.find((x) => x.name === `ns:${ns}/${orphan}`)!;
+    fs.renameSync(`${shm}/${orphan}`, `${shm}/${orphan}.old`);
+    fs.writeFileSync(`${shm}/${orphan}`, 'second');
+    const swapped = await clearContainers({ segments: [listed] });
+    assert.deepStrictEqual(swapped.removed, []);
+    assert.match(swapped.skipped[0]?.reason ?? '', /replaced by a different file since it was listed/);
+    assert.strictEqual(fs.readFileSync(`${shm}/${orphan}`, 'utf8'), 'second');
+    fs.unlinkSync(`${shm}/${orphan}`);
+    fs.unlinkSync(`${shm}/${orphan}.old`);
+    // memfd and anonymous memory: refused, saying why.
+    const memfd = await runCli(['clear', '--kind', 'memfd', '--orphans']);
+    assert.strictEqual(memfd.code, 2);
+    assert.match(memfd.stderr, /memfd regions cannot be cleared: nothing names them .* freed when the processes that hold it close and unmap it/);
   });
 
   it("without the privilege to enter a namespace's root, says so and counts it", async () => {

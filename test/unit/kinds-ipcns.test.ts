@@ -6,15 +6,16 @@
  * as a namespace that could not be entered. The producer (and with it its namespace) ends in `after`.
  */
 import * as assert from 'assert';
-import { spawn, type ChildProcess } from 'child_process';
+import type { ChildProcess } from 'child_process';
 import * as fs from 'fs';
+import * as os from 'os';
 import * as path from 'path';
 import { listForeignSysv, parseForeignSysvName } from '../../extension/core/kinds/ipcns';
 import { ownIpcNamespace, type SysvSegment } from '../../extension/core/sysv';
 import { runCli, type Run } from '../fixtures/cli';
-import { PYTHON } from '../fixtures/segments';
-
-const PRODUCER = path.resolve(__dirname, '..', '..', '..', 'test', 'fixtures', 'sysv_producer.py');
+import { sysvChildren, type Node } from '../../extension/sidebar/nodes';
+import { runPython } from '../fixtures/segments';
+import { holdSysv } from '../fixtures/sysv';
 
 function json<T>(r: Run): T {
   assert.strictEqual(r.code, 0, `exit 0 (stderr: ${r.stderr})`);
@@ -29,17 +30,7 @@ describe('System V segments of other IPC namespaces (sysv:NS/SHMID)', function (
 
   before(async function () {
     if (process.getuid?.() !== 0) this.skip();
-    child = spawn('unshare', ['-i', PYTHON, PRODUCER, 'make', '0', '--npy', '<f4', '64,32', '--hold'], { stdio: ['pipe', 'pipe', 'inherit'] });
-    shmid = await new Promise<number>((resolve, reject) => {
-      let buf = '';
-      child.stdout!.on('data', (d: Buffer) => {
-        buf += d.toString();
-        const m = /shmid (\d+)\n[^]*ready/.exec(buf);
-        if (m) resolve(Number(m[1]));
-      });
-      child.on('exit', (code) => reject(new Error(`producer exited with ${code}`)));
-    });
-    ns = Number(/\[(\d+)\]/.exec(fs.readlinkSync(`/proc/${child.pid}/ns/ipc`))![1]);
+    ({ child, shmid, ns } = await holdSysv(['0', '--npy', '<f4', '64,32'], true));
   });
 
   after(async () => {
@@ -71,6 +62,53 @@ describe('System V segments of other IPC namespaces (sysv:NS/SHMID)', function (
     assert.strictEqual(s.namespace.pid, child.pid);
   });
 
+  it('the sidebar: a group per other IPC namespace under System V, named as the CLI names it, with the segment and its holder', async () => {
+    const scan = await listForeignSysv();
+    const own = [{ sysv: { shmid: 1, ctimeMs: 5 } } as unknown as SysvSegment];
+    const kids = sysvChildren(own, scan.segments);
+    assert.strictEqual(kids[0].kind, 'sysvSegment', "this namespace's segments first");
+    const groups = kids.filter((k): k is Extract<Node, { kind: 'sysvNsGroup' }> => k.kind === 'sysvNsGroup');
+    assert.deepStrictEqual(
+      groups.map((g) => g.namespace.id),
+      [...new Set(scan.segments.map((s) => s.namespace.id))].sort((a, b) => a - b),
+      'one group per namespace with segments, in namespace order',
+    );
+    const g = groups.find((x) => x.namespace.id === ns)!;
+    assert.strictEqual(g.namespace.name, `pid ${child.pid}`, 'no container cgroup: named from its process, as list --kind sysv names it');
+    const text = (await runCli(['list', '--kind', 'sysv'])).stdout;
+    assert.ok(text.includes(`IPC namespace ${ns}, ${g.namespace.name} (pid ${child.pid})`), text);
+    const rows = sysvChildren(g.segments, []);
+    const row = rows.find((r) => r.kind === 'sysvSegment' && r.segment.sysv.shmid === shmid) as Extract<Node, { kind: 'sysvSegment' }>;
+    assert.ok(row, JSON.stringify(rows.map((r) => r.id)));
+    assert.strictEqual(row.segment.name, `sysv:${ns}/${shmid}`);
+    assert.match(row.id, new RegExp(`^sysv:${ns}/${shmid}:`), 'its row id names the namespace: equal shmids of two namespaces are two rows');
+    assert.deepStrictEqual(
+      row.segment.holders.map((h) => h.pid),
+      [child.pid],
+    );
+  });
+
+  it('attach sysv:NS/SHMID: the code enters the namespace (or runs inside it: nsenter) and reads the right values', async () => {
+    const s = json<{ kind: string; code: string }>(await runCli(['attach', `sysv:${ns}/${shmid}`, '--json']));
+    assert.strictEqual(s.kind, 'ctypes');
+    assert.match(s.code, new RegExp(`with open\\('/proc/${child.pid}/ns/ipc'\\) as ns_file:\\n    os\\.setns\\(ns_file\\.fileno\\(\\), os\\.CLONE_NEWIPC\\)`));
+    // Debian's python3 is 3.11 (no os.setns): run it inside the namespace as the comment says, without those two lines.
+    const inside = s.code.replace(/^with open\('\/proc\/\d+\/ns\/ipc'\) as ns_file:\n    os\.setns\(.*\n/m, '');
+    const run = runPython(inside, 'print(arr.dtype, arr.shape, float(arr[63, 31]), float(arr.sum()))', ['nsenter', `--ipc=/proc/${child.pid}/ns/ipc`]);
+    assert.strictEqual(run.stdout.trim(), 'float32 (64, 32) 2047.0 2096128.0', run.stderr);
+    // persist: attached read-only by a thread inside the namespace; a POSIX snapshot on this side.
+    const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'shmi-ipcns-'));
+    try {
+      const file = path.join(tmp, 'c.npy');
+      const p = json<{ format: string; fromKind: string }>(await runCli(['persist', `sysv:${ns}/${shmid}`, '--to', file, '--json']));
+      assert.deepStrictEqual([p.format, p.fromKind], ['npy', 'sysv']);
+      const back = runPython(`import numpy as np\na = np.load(${JSON.stringify(file)})\nprint(a.shape, float(a[63, 31]))`);
+      assert.strictEqual(back.stdout.trim(), '(64, 32) 2047.0', back.stderr);
+    } finally {
+      fs.rmSync(tmp, { recursive: true, force: true });
+    }
+  });
+
   it('CLI: list --kind sysv shows it under its namespace; inspect, stats; unlink refuses an attached one without --force', async () => {
     const doc = json<{ segments: SysvSegment[]; ipcNamespacesUnreadable: unknown[] }>(await runCli(['list', '--kind', 'sysv', '--json']));
     assert.ok(doc.segments.some((s) => s.name === `sysv:${ns}/${shmid}`));
@@ -88,6 +126,35 @@ describe('System V segments of other IPC namespaces (sysv:NS/SHMID)', function (
     assert.strictEqual(gone.outcomes[0].status, 'removed');
     const after = (await listForeignSysv({ only: ns })).segments.find((x) => x.sysv.shmid === shmid);
     assert.strictEqual(after?.sysv.markedForRemoval, true, 'marked for removal, still attached');
+  });
+
+  it('a header written after the segment was first listed is decoded at the next listing (the decoded headers kept between scans are only recognised ones)', async () => {
+    const { child: late, shmid: id, ns: lateNs } = await holdSysv(['4096'], true);
+    try {
+      const first = (await listForeignSysv({ only: lateNs })).segments.find((x) => x.sysv.shmid === id);
+      assert.strictEqual(first?.format, 'raw', 'zeros at first');
+      // The producer writes its .npy now, through an attach of its own inside the namespace.
+      const write = runPython(
+        [
+          'import ctypes, io, numpy as np',
+          'libc = ctypes.CDLL(None, use_errno=True)',
+          'libc.shmat.argtypes = (ctypes.c_int, ctypes.c_void_p, ctypes.c_int)',
+          'libc.shmat.restype = ctypes.c_void_p',
+          "b = io.BytesIO(); np.save(b, np.arange(12, dtype='<i2').reshape(3, 4)); data = b.getvalue()",
+          `a = libc.shmat(${id}, None, 0)`,
+          'ctypes.memmove(a, data, len(data))',
+        ].join('\n'),
+        '',
+        ['nsenter', `--ipc=/proc/${late.pid}/ns/ipc`],
+      );
+      assert.strictEqual(write.code, 0, write.stderr);
+      const again = (await listForeignSysv({ only: lateNs })).segments.find((x) => x.sysv.shmid === id);
+      assert.deepStrictEqual([again?.format, again?.dtype, again?.shape], ['npy', '<i2', [3, 4]]);
+      const third = (await listForeignSysv({ only: lateNs })).segments.find((x) => x.sysv.shmid === id);
+      assert.deepStrictEqual([third?.format, third?.shape], ['npy', [3, 4]], 'and kept so');
+    } finally {
+      late.kill('SIGKILL');
+    }
   });
 
   it('without CAP_SYS_ADMIN: the namespace is counted as not entered, with why', async () => {

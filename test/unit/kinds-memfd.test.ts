@@ -14,7 +14,7 @@ import * as os from 'os';
 import * as path from 'path';
 import { classifyShmemPath, listMemSegments, parseMemName, type MemSegment } from '../../extension/core/kinds/memfd';
 import { runCli, type Run } from '../fixtures/cli';
-import { PYTHON } from '../fixtures/segments';
+import { PYTHON, runPython } from '../fixtures/segments';
 
 const PRODUCER = path.resolve(__dirname, '..', '..', '..', 'test', 'fixtures', 'memfd_producer.py');
 
@@ -158,12 +158,30 @@ describe('memfd regions and shared anonymous memory (memfd:INO, anon:INO)', func
     const all = json<{ segments: MemSegment[] }>(await runCli(['list', '--kind', 'memfd', '--json']));
     const m = findMemfd(all.segments)!;
     const file = path.join(tmp, 'rescued.npy');
-    const p = json<{ format: string; sha256: string }>(await runCli(['persist', m.name, '--to', file, '--json']));
-    assert.strictEqual(p.format, 'npy');
+    const p = json<{ format: string; sha256: string; fromKind: string }>(await runCli(['persist', m.name, '--to', file, '--json']));
+    assert.deepStrictEqual([p.format, p.fromKind], ['npy', 'memfd']);
+    const text = await runCli(['persist', m.name, '--to', path.join(tmp, 'again.npy')]);
+    assert.match(text.stdout, /restore loads it back as a POSIX segment \(a file of the segment directory\), not as a memfd region/);
     assert.ok(fs.readFileSync(file).equals(npyBytes(30, 40)), 'the snapshot holds the region’s bytes');
     const u = await runCli(['unlink', m.name]);
     assert.strictEqual(u.code, 1);
     assert.match(u.stderr, /no name to unlink; it is freed when python3 \(pid \d+\) closes and unmaps it/);
+  });
+
+  it('attach memfd:INO: the code to copy opens it through its holder and reads the right values in /usr/bin/python3, saying when it works', async () => {
+    const m = findMemfd(await listMemSegments({ kinds: ['memfd'] }))!;
+    const s = json<{ kind: string; code: string; requires: string[] }>(await runCli(['attach', m.name, '--json']));
+    assert.deepStrictEqual([s.kind, s.requires], ['numpy', ['numpy']]);
+    assert.match(
+      s.code,
+      new RegExp(`python3 \\(pid ${memfd.forked}\\), as /proc/PID/fd/N\\. This works only while that process holds it,\\n# and only for the same user`),
+    );
+    const run = runPython(s.code, 'print(path.split("/")[1:4:2], arr.dtype, arr.shape, float(arr[29, 39]), float(arr.sum()))');
+    assert.strictEqual(run.stdout.trim(), `['proc', 'fd'] float64 (30, 40) 1199.0 719400.0`, `${run.stderr}\n--- code:\n${s.code}`);
+    // Another user may not reach it through the holder's fd: the code says so, it does not read something else.
+    const other = runPython(s.code, '', ['setpriv', '--reuid', 'nobody', '--regid', 'nogroup', '--clear-groups']);
+    assert.notStrictEqual(other.code, 0);
+    assert.match(other.stderr, new RegExp(`FileNotFoundError: no process this user may inspect still holds ${m.name}`));
   });
 
   it('a region whose last holder exits between list and read is "no such region", not a crash', async () => {

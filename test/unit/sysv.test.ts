@@ -11,11 +11,13 @@ import * as assert from 'assert';
 import { execFileSync, spawn, type ChildProcess } from 'child_process';
 import * as crypto from 'crypto';
 import * as fs from 'fs';
+import * as os from 'os';
 import * as path from 'path';
 import { inspectSysv, listSysv, parseSysvTable, readSysvTable, type SysvSegment } from '../../extension/core/sysv';
+import { clearSysv } from '../../extension/core/kinds/clear';
 import { openSysvView } from '../../extension/native';
 import { runCli, type Run } from '../fixtures/cli';
-import { PYTHON } from '../fixtures/segments';
+import { PYTHON, runPython } from '../fixtures/segments';
 
 const PRODUCER = path.resolve(__dirname, '..', '..', '..', 'test', 'fixtures', 'sysv_producer.py');
 const NOBODY = ['--reuid', 'nobody', '--regid', 'nogroup', '--clear-groups'];
@@ -290,7 +292,95 @@ describe('System V segments (real shmget/shmat producers)', function () {
     table = await readSysvTable();
     assert.ok((table.find((r) => r.shmid === held)!.perms & 0o1000) !== 0, 'marked for removal, still attached');
     oneLine(await runCli(['clear', '--kind', 'sysv']), 2, /needs at least one selector/);
-    oneLine(await runCli(['clear', '--kind', 'memfd', '--orphans']), 2, /posix or sysv/);
+    oneLine(await runCli(['clear', '--kind', 'memfd', '--orphans']), 2, /memfd regions cannot be cleared: nothing names them/);
+    oneLine(await runCli(['clear', '--kind', 'bogus', '--orphans']), 2, /posix, sysv or container/);
+  });
+
+  it('attach sysv:ID: the code to copy (ctypes shmat, read-only) reads the right values in /usr/bin/python3; sysv_ipc beside it', async () => {
+    const id = jar.make(['4096', '--key', String(freshKey()), '--npy', '<i4', '6,7']);
+    type Snippet = { kind: string; code: string; requires: string[]; alternatives: { kind: string; code: string; requires: string[] }[] };
+    const s = json<Snippet>(await runCli(['attach', `sysv:${id}`, '--json']));
+    assert.deepStrictEqual([s.kind, s.requires], ['ctypes', ['numpy']]);
+    assert.match(s.code, /shmat\(shmid, None, SHM_RDONLY\)/);
+    const run = runPython(s.code, 'print(arr.dtype, arr.shape, int(arr.sum()), int(arr[5, 6]), arr.flags.writeable)\nlibc.shmdt(ctypes.c_void_p(addr))');
+    assert.strictEqual(run.stdout.trim(), 'int32 (6, 7) 861 41 False', `${run.stderr}\n--- code:\n${s.code}`);
+    // Detached again: the kernel counts no attachment of ours left behind.
+    assert.strictEqual((await inspectSysv(id, { decode: false }))!.sysv.nattch, 0);
+    assert.deepStrictEqual([s.alternatives[0].kind, s.alternatives[0].requires], ['sysv_ipc', ['sysv_ipc', 'numpy']]);
+    assert.match(s.alternatives[0].code, new RegExp(`sysv_ipc\\.attach\\(${id}, flags=sysv_ipc\\.SHM_RDONLY\\)`));
+    const compiled = runPython(`compile(${JSON.stringify(s.alternatives[0].code)}, 'alt', 'exec')`);
+    assert.strictEqual(compiled.code, 0, compiled.stderr);
+    // Raw bytes (no header): the bytes themselves; the text form names what it needs.
+    const raw = jar.make(['100', '--key', String(freshKey())]);
+    const r = json<Snippet>(await runCli(['attach', `sysv:${raw}`, '--json']));
+    assert.deepStrictEqual(r.requires, []);
+    assert.strictEqual(runPython(r.code).stdout.trim(), `100 b'${'\\x00'.repeat(16)}'`);
+    const gone = await runCli(['attach', 'sysv:2147483000']);
+    assert.strictEqual(gone.code, 1);
+    assert.match(gone.stderr, /sysv:2147483000: no such System V segment/);
+  });
+
+  it('persist sysv:ID: a snapshot through the read-only attach (NPY as it is, raw with FILE.json); restore makes a POSIX segment of it', async () => {
+    const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'shmi-sysv-persist-'));
+    try {
+      const id = jar.make(['4096', '--key', String(freshKey()), '--npy', '<i4', '6,7']);
+      const file = path.join(tmp, 'snap.npy');
+      const p = json<{ format: string; bytes: number; fromKind: string; sidecar: string | null }>(await runCli(['persist', `sysv:${id}`, '--to', file, '--json']));
+      assert.deepStrictEqual([p.format, p.bytes, p.fromKind, p.sidecar], ['npy', 4096, 'sysv', null]);
+      const check = runPython(`import numpy as np\na = np.load(${JSON.stringify(file)})\nprint(a.dtype, a.shape, int(a.sum()))`);
+      assert.strictEqual(check.stdout.trim(), 'int32 (6, 7) 861', check.stderr);
+      assert.match(fs.readFileSync(`${file}.sha256`, 'utf8'), /^[0-9a-f]{64} {2}snap\.npy\n$/);
+      // Read-only and detached: the segment is as it was, attached by nobody.
+      assert.strictEqual((await inspectSysv(id, { decode: false }))!.sysv.nattch, 0);
+      const text = await runCli(['persist', `sysv:${id}`, '--to', path.join(tmp, 'again.npy')]);
+      assert.match(text.stdout, /restore loads it back as a POSIX segment \(a file of the segment directory\), not as a System V segment/);
+      // Restored: a file of the segment directory (here a folder of the test's), decoded like any.
+      const dir = path.join(tmp, 'shm');
+      fs.mkdirSync(dir);
+      const r = json<{ name: string; verified: boolean }>(await runCli(['restore', file, '--dir', dir, '--name', 'back.npy', '--json']));
+      assert.deepStrictEqual([r.name, r.verified], ['back.npy', true]);
+      const back = json<{ format: string; dtype: string; shape: number[] }>(await runCli(['inspect', 'back.npy', '--dir', dir, '--json']));
+      assert.deepStrictEqual([back.format, back.dtype, back.shape], ['npy', '<i4', [6, 7]]);
+      // Raw bytes: FILE.json says what they came from.
+      const raw = jar.make(['100', '--key', String(freshKey())]);
+      const rp = json<{ format: string; sidecar: string }>(await runCli(['persist', `sysv:${raw}`, '--to', path.join(tmp, 'raw.bin'), '--json']));
+      assert.strictEqual(rp.format, 'raw');
+      const side = JSON.parse(fs.readFileSync(rp.sidecar, 'utf8')) as { name: string; size: number; readVia: string };
+      assert.deepStrictEqual([side.name, side.size, side.readVia], [`sysv:${raw}`, 100, `shmat(${raw}, SHM_RDONLY)`]);
+      const gone = await runCli(['persist', 'sysv:2147483000', '--to', path.join(tmp, 'none')]);
+      assert.strictEqual(gone.code, 1);
+      assert.match(gone.stderr, /sysv:2147483000: no such System V segment/);
+      assert.ok(!fs.existsSync(path.join(tmp, 'none')));
+    } finally {
+      fs.rmSync(tmp, { recursive: true, force: true });
+    }
+  });
+
+  it("the UI's clear of selected System V rows: exactly those, each re-checked (shmid, key, creation time) before IPC_RMID", async () => {
+    const a = jar.make(['64', '--key', String(freshKey())]);
+    const b = jar.make(['64', '--key', String(freshKey())]);
+    const { id: held } = await jar.hold(['64', '--key', String(freshKey())]);
+    const listed = await listSysv({ decode: false });
+    const [sa, sb, sh] = [byId(listed, a)!, byId(listed, b)!, byId(listed, held)!];
+    // b as listed long ago: its shmid now names a segment made later (what a reused shmid looks like).
+    const stale = { ...sb, sysv: { ...sb.sysv, ctimeMs: sb.sysv.ctimeMs - 60_000 } };
+    const plan = await clearSysv({ segments: [sa, stale, sh], dryRun: true });
+    assert.deepStrictEqual(plan.planned, [`sysv:${a}`]);
+    assert.deepStrictEqual(
+      plan.skipped.map((x) => [x.name, x.reason.replace(/python3 \(pid \d+\)/, 'P')]),
+      [
+        [`sysv:${b}`, 'replaced by another segment since it was listed; left alone'],
+        [`sysv:${held}`, 'attached by P; pass --include-in-use'],
+      ],
+    );
+    const r = await clearSysv({ segments: [sa, stale, sh] });
+    assert.deepStrictEqual(r.removed, [`sysv:${a}`]);
+    const after = await listSysv({ decode: false });
+    assert.ok(!byId(after, a), 'the planned one is gone');
+    assert.ok(byId(after, b) && byId(after, held), 'the replaced and the attached ones stay');
+    // Gone since it was listed: skipped, saying so.
+    const again = await clearSysv({ segments: [sa] });
+    assert.deepStrictEqual([again.removed, again.skipped[0]?.reason], [[], 'gone since it was listed']);
   });
 
   it('CLI: unlink sysv:ID refuses an attached segment without --force, removes it with; an orphan goes at once', async () => {

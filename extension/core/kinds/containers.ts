@@ -154,7 +154,7 @@ function asContainerSegment(s: Segment, ns: ContainerNamespace, dirInNs: string,
 }
 
 /** The folder `dir` inside the namespace of `pid`, opened inside its root; null when it is not there. */
-async function openShmDir(pid: number, dir: string): Promise<{ fd: number; dev: number } | null> {
+export async function openShmDir(pid: number, dir: string): Promise<{ fd: number; dev: number } | null> {
   try {
     const o = await openInRoot(`/proc/${pid}/root`, dir, true);
     return { fd: o.fd, dev: o.dev };

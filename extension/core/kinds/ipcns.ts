@@ -12,8 +12,8 @@
 import * as fs from 'fs';
 import { openSysvView, removeSysv, scanSysv, tryNative, type IpcNamespaceRef, type MappedView } from '../../native';
 import { UsageError } from '../catalog';
-import { decodeSysv, parseSysvTable, sysvSegment, type SysvRecord, type SysvRemoveOutcome, type SysvSegment } from '../sysv';
-import { HEAD_BYTES, TAIL_BYTES, type Holder } from '../types';
+import { decodeSysv, parseSysvTable, sameSysvSegment, sysvSegment, type SysvRecord, type SysvRemoveOutcome, type SysvSegment } from '../sysv';
+import type { Decoded, Holder } from '../types';
 import { nameFromCgroup, namespacesOf, type ContainerNamespace } from './containers';
 
 export type ForeignSysvSegment = SysvSegment & { namespace: ContainerNamespace };
@@ -71,15 +71,41 @@ async function namespaceInfo(id: number, pid: number, processes: number): Promis
   return { id, ...nameFromCgroup(text, pid), pid, processes };
 }
 
+/**
+ * Headers decoded before, by namespace, shmid, creation time and size: the Segments view lists
+ * every other namespace at each refresh, and attaching thousands of segments there each time is
+ * most of its cost (bench/kinds.mjs). Only a recognised header is kept (a producer that writes its
+ * header after creating the segment is read again until it has one); an entry goes when its
+ * segment is no longer listed.
+ */
+const decodedBefore = new Map<number, Map<string, Decoded>>();
+const DECODE_KEY = (r: SysvRecord) => `${r.shmid}/${r.ctimeMs}/${r.size}`;
+
+async function decodeCached(ns: number, records: SysvRecord[], ref: IpcNamespaceRef): Promise<Decoded[]> {
+  const before = decodedBefore.get(ns) ?? new Map<string, Decoded>();
+  const missing = records.filter((r) => !before.has(DECODE_KEY(r)));
+  const fresh = missing.length > 0 ? await decodeSysv(missing, undefined, ref) : [];
+  const now = new Map<string, Decoded>();
+  const got = new Map(missing.map((r, i) => [DECODE_KEY(r), fresh[i]]));
+  const out = records.map((r) => {
+    const k = DECODE_KEY(r);
+    const d = before.get(k) ?? got.get(k)!;
+    if (d.format !== 'raw' && d.error === null) now.set(k, d);
+    return d;
+  });
+  decodedBefore.set(ns, now);
+  return out;
+}
+
 /** One namespace's segments, read on a thread that entered it; its first process that still exists is the way in. */
 async function scanNamespace(id: number, pids: number[], out: IpcNamespaceScan, decode: boolean): Promise<void> {
   let lastError = 'its processes exited';
   for (const pid of pids.slice(0, 4)) {
     const ref: IpcNamespaceRef = { path: `/proc/${pid}/ns/ipc`, ino: id };
     let table: string;
-    let ends: Awaited<ReturnType<typeof scanSysv>>['ends'];
     try {
-      ({ table, ends } = await scanSysv(decode ? HEAD_BYTES : 0, decode ? TAIL_BYTES : 0, ref));
+      // The table only (no attach); headers are read below for the segments not decoded before.
+      ({ table } = await scanSysv(0, 0, ref));
     } catch (e) {
       lastError = (e as Error).message;
       // Exited (ESTALE, ENOENT): its next process reaches the same namespace. Refused: say so.
@@ -92,7 +118,7 @@ async function scanNamespace(id: number, pids: number[], out: IpcNamespaceScan, 
     const [holders, decoded] = await Promise.all([
       holdersIn(pids, records),
       decode
-        ? decodeSysv(records, new Map(ends.map((e) => [e.shmid, e])), ref)
+        ? decodeCached(id, records, ref)
         : Promise.resolve(records.map(() => ({ format: 'raw' as const, dtype: null, shape: null, fortranOrder: null, dataOffset: null, error: null }))),
     ]);
     for (const [i, r] of records.entries()) {
@@ -112,6 +138,8 @@ export async function listForeignSysv(opts: { only?: number; decode?: boolean } 
   if (tryNative() === null) return out;
   const { own, byNs } = await namespacesOf('ipc');
   const jobs = [...byNs].filter(([ns]) => ns !== own && (opts.only === undefined || ns === opts.only));
+  // Headers decoded before in namespaces that are gone: forgotten.
+  for (const ns of decodedBefore.keys()) if (!byNs.has(ns)) decodedBefore.delete(ns);
   await Promise.all(jobs.map(([ns, pids]) => scanNamespace(ns, pids, out, opts.decode !== false)));
   out.segments.sort((a, b) => a.namespace.id - b.namespace.id || a.sysv.shmid - b.sysv.shmid);
   out.namespaces.sort((a, b) => a.id - b.id);
@@ -136,8 +164,12 @@ export function openForeignSysvView(s: ForeignSysvSegment): Promise<MappedView> 
   return openSysvView(s.sysv.shmid, namespaceRef(s));
 }
 
-/** IPC_RMID in another namespace, with the rules of removeSysvSegment (attached: `held` unless force). */
-export async function removeForeignSysv(ns: number, shmid: number, opts: { force?: boolean } = {}): Promise<SysvRemoveOutcome> {
+/**
+ * IPC_RMID in another namespace, with the rules of removeSysvSegment (attached: `held` unless
+ * force; `expected`, a listed segment: its key, creation time and creator must still match, or the
+ * shmid names another segment now and nothing is removed).
+ */
+export async function removeForeignSysv(ns: number, shmid: number, opts: { force?: boolean; expected?: SysvRecord } = {}): Promise<SysvRemoveOutcome> {
   const name = `sysv:${ns}/${shmid}`;
   const none = { bytes: 0, pendingBytes: 0 };
   let s: ForeignSysvSegment | null;
@@ -146,7 +178,7 @@ export async function removeForeignSysv(ns: number, shmid: number, opts: { force
   } catch (e) {
     return { name, status: 'failed', error: (e as Error).message.replace(`${name}: `, ''), ...none, holders: [] };
   }
-  if (!s) return { name, status: 'missing', error: 'no such System V segment', ...none, holders: [] };
+  if (!s || (opts.expected && !sameSysvSegment(s.sysv, opts.expected))) return { name, status: 'missing', error: 'no such System V segment', ...none, holders: [] };
   const attached = s.sysv.nattch > 0;
   if (attached && !opts.force) {
     return {

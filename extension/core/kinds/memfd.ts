@@ -174,3 +174,11 @@ export function memRemoveRefusal(s: MemSegment): string {
     ? `a memfd region has no name to unlink; it is freed when ${who} close${s.holders.length === 1 ? 's' : ''} and unmap${s.holders.length === 1 ? 's' : ''} it`
     : `shared anonymous memory has no name to unlink; it is freed when ${who} unmap${s.holders.length === 1 ? 's' : ''} it or exit${s.holders.length === 1 ? 's' : ''}`;
 }
+
+/** Why `clear` never selects memfd regions or shared anonymous memory. */
+export function memClearRefusal(kind: 'memfd' | 'anonymous'): string {
+  return (
+    `${kind === 'memfd' ? 'memfd regions' : 'shared anonymous memory'} cannot be cleared: nothing names ${kind === 'memfd' ? 'them' : 'it'} (no file to unlink, no id to remove); ` +
+    `${kind === 'memfd' ? 'each is' : 'it is'} freed when the processes that hold it close and unmap it or exit (list --kind ${kind} names them)`
+  );
+}

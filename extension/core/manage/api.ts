@@ -74,6 +74,12 @@ export interface PersistResult {
   sidecar: string | null;
   /** The FILE.sha256 written beside it. */
   checksumFile?: string;
+  /**
+   * (Issue #15) The kind the snapshot came from when it is not a file of the segment directory
+   * (`sysv`, `memfd`, `anonymous`, `container`); `restore` loads every snapshot back as a POSIX
+   * segment, a file of the directory. Absent for posix segments.
+   */
+  fromKind?: string;
 }
 
 export interface RestoreRequest extends LongRunning {

@@ -12,6 +12,8 @@ import { parseNumericDType } from '../dtype';
 import { displayText, pythonFsName } from '../names';
 import type { Segment } from '../types';
 import type { AttachSnippet } from './api';
+import type { SysvSegment } from '../sysv';
+import type { ForeignSysvSegment } from '../kinds/ipcns';
 
 const SHM = '/dev/shm';
 
@@ -60,13 +62,37 @@ function dtypeExpr(dtype: string): Dtype {
 /** A Python literal of a spelled name or path (core/names.ts): its exact bytes, as Python's os decodes them. */
 const pyName = (spelled: string) => pyStr(pythonFsName(spelled));
 
-/** Where the file is: its path, or (deleted) a search through its holders' /proc/PID/fd. */
+/** A memfd region or shared anonymous memory (core/kinds/memfd.ts): no name anywhere, only its holders reach it. */
+function isHeld(seg: Segment): boolean {
+  const kind = (seg as { kind?: string }).kind;
+  return kind === 'memfd' || kind === 'anonymous';
+}
+
+/** Why the snippet goes through a holder's /proc/PID/fd or map_files, in comment lines. */
+function holderNote(seg: Segment): string[] {
+  const who = seg.holders.map((h) => `${displayText(h.comm)} (pid ${h.pid})`).join(', ') || 'a process';
+  const kind = (seg as { kind?: string }).kind;
+  const label = (seg as { label?: string | null }).label;
+  if (kind === 'memfd')
+    return [
+      `# ${seg.name}${label ? ` (memfd_create ${displayText(label)})` : ''} has no name in any folder: it is opened through`,
+      `# a process that holds it, ${who}, as /proc/PID/fd/N. This works only while that process holds it,`,
+      '# and only for the same user as that process (or root).',
+    ];
+  if (kind === 'anonymous')
+    return [
+      `# ${seg.name} is shared anonymous memory of ${who}: it has no name anywhere and is opened through`,
+      '# /proc/PID/map_files of a process that maps it (root only: CAP_SYS_ADMIN), while that process maps it.',
+    ];
+  return [`# ${seg.name} was unlinked but is still held by ${who}:`, '# it can only be opened through a holder, while that holder keeps it.'];
+}
+
+/** Where the file is: its path, or (deleted, memfd, anonymous) a search through its holders' /proc/PID/fd and map_files. */
 function locate(seg: Segment): string[] {
-  if (!seg.deleted) return [`path = ${pyName(seg.path)}`];
+  if (!seg.deleted && !isHeld(seg)) return [`path = ${pyName(seg.path)}`];
   const pids = seg.holders.map((h) => String(h.pid));
   return [
-    `# ${seg.name} was unlinked but is still held by ${seg.holders.map((h) => `${displayText(h.comm)} (pid ${h.pid})`).join(', ') || 'a process'}:`,
-    '# it can only be opened through a holder, while that holder keeps it.',
+    ...holderNote(seg),
     'def find_deleted_segment(pids, dev, ino):',
     '    for pid in pids:',
     "        for kind in ('fd', 'map_files'):",
@@ -83,7 +109,7 @@ function locate(seg: Segment): string[] {
     '                    continue',
     '                if st.st_dev == dev and st.st_ino == ino:',
     '                    return p',
-    `    raise FileNotFoundError(${pyStr(`no process this user may inspect still holds the deleted segment ${seg.name}`)})`,
+    `    raise FileNotFoundError(${pyStr(`no process this user may inspect still holds ${isHeld(seg) ? '' : 'the deleted segment '}${seg.name}`)})`,
     '',
     '',
     `path = find_deleted_segment([${pids.join(', ')}], ${seg.dev}, ${seg.ino})`,
@@ -92,7 +118,7 @@ function locate(seg: Segment): string[] {
 
 /** True when the segment can be opened by name with SharedMemory (directly in /dev/shm, Python >= 3.8). */
 function bySharedMemory(seg: Segment, v: Version): boolean {
-  return !seg.deleted && path.dirname(seg.path) === SHM && atLeast(v, 3, 8) !== false;
+  return !seg.deleted && !isHeld(seg) && path.dirname(seg.path) === SHM && atLeast(v, 3, 8) !== false;
 }
 
 /** Opening an existing SharedMemory segment without letting this process's resource tracker unlink it. */
@@ -114,7 +140,7 @@ function sharedMemoryLines(name: string, v: Version): { imports: string[]; body:
 }
 
 function snippet(kind: string, imports: string[], body: string[], requires: string[], seg: Segment): AttachSnippet {
-  const imp = [...new Set([...(seg.deleted ? ['import os'] : []), ...imports])];
+  const imp = [...new Set([...(seg.deleted || isHeld(seg) ? ['import os'] : []), ...imports])];
   const sorted = [...imp.filter((l) => l.startsWith('import ')), ...imp.filter((l) => l.startsWith('from '))];
   const code = [...sorted, '', ...locate(seg), ...body].join('\n') + '\n';
   return { kind, code, requires: [...new Set(requires)] };
@@ -212,6 +238,7 @@ function notLoading(name: string, why: string): string {
 export function attachCode(segment: Segment, opts: { python?: [number, number] } = {}): AttachSnippet {
   const v = opts.python;
   const seg = segment;
+  if ((seg as { kind?: string }).kind === 'sysv') return sysvAttachCode(seg as unknown as SysvSegment);
   switch (seg.format) {
     case 'npy':
       if (seg.error) break;
@@ -219,7 +246,9 @@ export function attachCode(segment: Segment, opts: { python?: [number, number] }
     case 'sharedarray': {
       if (seg.error || !seg.dtype || !seg.shape) break;
       const url =
-        !seg.deleted && path.dirname(seg.path) === SHM ? [`arr = sa.attach(${pyName('shm://' + path.basename(seg.path))})`] : ["arr = sa.attach('file://' + path)"];
+        !seg.deleted && !isHeld(seg) && path.dirname(seg.path) === SHM
+          ? [`arr = sa.attach(${pyName('shm://' + path.basename(seg.path))})`]
+          : ["arr = sa.attach('file://' + path)"];
       const main = snippet('SharedArray', ['import SharedArray as sa'], url, ['SharedArray'], seg);
       return { ...(url[0].includes('shm://') ? dropPath(main) : main), alternatives: [numpyView(seg, v, seg.dtype, seg.shape, seg.dataOffset ?? 0, false)] };
     }
@@ -329,4 +358,80 @@ export function attachCode(segment: Segment, opts: { python?: [number, number] }
       break;
   }
   return rawBytes(seg, v, seg.error ? `the ${seg.format} decoder said: ${seg.error}` : null);
+}
+
+/** The array a System V segment's header describes, or null (not numeric, or a format numpy cannot view directly). */
+function sysvArray(seg: SysvSegment): { dtype: string; shape: number[]; offset: number; fortran: boolean } | null {
+  if (seg.error || !seg.dtype || !seg.shape || seg.dataOffset === null) return null;
+  if (seg.format !== 'npy' && seg.format !== 'raw' && seg.format !== 'sharedarray') return null;
+  if (!parseNumericDType(seg.dtype)) return null;
+  return { dtype: seg.dtype, shape: seg.shape, offset: seg.dataOffset, fortran: seg.fortranOrder === true };
+}
+
+/**
+ * A System V segment: attached read-only by its shmid with libc's shmat through ctypes (standard
+ * library), the array over the attached bytes; `sysv_ipc` (PyPI) as the alternative. A segment of
+ * another IPC namespace (a container's) is only reachable from inside it: the snippet enters it
+ * first (os.setns, Python 3.12+, as root), or runs as is inside the container.
+ */
+function sysvAttachCode(seg: SysvSegment): AttachSnippet {
+  const r = seg.sysv;
+  const ns = (seg as Partial<ForeignSysvSegment>).namespace;
+  const arr = sysvArray(seg);
+  const dt = arr ? dtypeExpr(arr.dtype) : null;
+  const order = arr?.fortran ? ", order='F'" : '';
+  const head = [
+    `# ${seg.name}: System V segment, key ${r.keyHex}${r.key === 0 ? ' (IPC_PRIVATE)' : ''}, ${r.size} bytes${seg.dtype ? `, ${seg.format} ${seg.dtype} ${JSON.stringify(seg.shape)}` : ''}.`,
+    '# Attached read-only (SHM_RDONLY): writing to it would crash this process, so the array is read-only.',
+  ];
+  const enter = ns
+    ? [
+        `# It belongs to IPC namespace ${ns.id} (${displayText(ns.name).replace(/\n/g, ' ')}), which no other namespace sees: run this`,
+        `# inside it (docker exec, or nsenter --ipc=/proc/${ns.pid}/ns/ipc python3 without these two lines), or as`,
+        '# root on Python 3.12+ with them: they move this whole process into that namespace.',
+        `with open('/proc/${ns.pid}/ns/ipc') as ns_file:`,
+        '    os.setns(ns_file.fileno(), os.CLONE_NEWIPC)',
+        '',
+      ]
+    : [];
+  const view = arr
+    ? [`arr = np.ndarray(${pyTuple(arr.shape)}, dtype=${dt!.expr}, buffer=data, offset=${arr.offset}${order})`, 'arr.flags.writeable = False']
+    : ['print(len(data), bytes(data[:16]))'];
+  const main = [
+    ...head,
+    ...enter,
+    "libc = ctypes.CDLL(ctypes.util.find_library('c') or 'libc.so.6', use_errno=True)",
+    'libc.shmat.argtypes = (ctypes.c_int, ctypes.c_void_p, ctypes.c_int)',
+    'libc.shmat.restype = ctypes.c_void_p',
+    'libc.shmdt.argtypes = (ctypes.c_void_p,)',
+    'SHM_RDONLY = 0o10000',
+    `shmid, size = ${r.shmid}, ${r.size}`,
+    'addr = libc.shmat(shmid, None, SHM_RDONLY)',
+    'if addr is None or addr == ctypes.c_void_p(-1).value:',
+    '    err = ctypes.get_errno()',
+    "    raise OSError(err, 'shmat(%d): %s' % (shmid, os.strerror(err)))",
+    "data = memoryview((ctypes.c_char * size).from_address(addr)).cast('B')",
+    ...view,
+    `# when done: ${arr ? 'del arr; ' : ''}del data; libc.shmdt(ctypes.c_void_p(addr))`,
+  ];
+  const imports = ['import ctypes', 'import ctypes.util', 'import os', ...(arr ? ['import numpy as np', ...dt!.imports] : [])];
+  const code = [...imports, '', ...main].join('\n') + '\n';
+  const alt = [
+    'import sysv_ipc',
+    ...(arr ? ['import numpy as np', ...dt!.imports] : []),
+    ...(ns ? ['import os'] : []),
+    '',
+    ...head.slice(0, 1),
+    ...enter,
+    `shm = sysv_ipc.attach(${r.shmid}, flags=sysv_ipc.SHM_RDONLY)`,
+    'data = shm.read()  # a copy of the bytes',
+    ...(arr ? [`arr = np.ndarray(${pyTuple(arr.shape)}, dtype=${dt!.expr}, buffer=data, offset=${arr.offset}${order})`] : ['print(len(data), data[:16])']),
+    'shm.detach()',
+  ];
+  return {
+    kind: 'ctypes',
+    code,
+    requires: arr ? dt!.requires : [],
+    alternatives: [{ kind: 'sysv_ipc', code: alt.join('\n') + '\n', requires: ['sysv_ipc', ...(arr ? dt!.requires : [])] }],
+  };
 }

@@ -2,6 +2,6 @@
 export * from './api';
 export { validateName, npyHeader } from './util';
 export { createSegment, planCreate } from './create';
-export { persistSegment, restoreSegment } from './persist';
+export { persistSegment, restoreSegment, restoresAsWords } from './persist';
 export { unlinkSegments, clearSegments, planClear, globRegExp, type ClearPlan } from './remove';
 export { attachCode } from './attach';

@@ -24,6 +24,7 @@ import { ExistsError, OperationError, type PersistRequest, type PersistResult, t
 import {
   arrayBytes,
   bytesWords,
+  type ByteSource,
   checkAbort,
   copyRange,
   createExclusive,
@@ -44,6 +45,52 @@ import {
   writeAll,
 } from './util';
 import { errorCode } from '../errors';
+import { inspectSysv, ownIpcNamespace, parseSysvName, sameSysvSegment, type SysvSegment } from '../sysv';
+import { inspectForeignSysv, openForeignSysvView, parseForeignSysvName, type ForeignSysvSegment } from '../kinds/ipcns';
+import { openSysvView } from '../../native';
+
+/** `sysv:ID` or `sysv:NS/ID`: the segment as listed now (decoded), or null when NAME is not a System V name. */
+async function findSysv(name: string): Promise<SysvSegment | null | undefined> {
+  const own = await ownIpcNamespace();
+  const foreign = parseForeignSysvName(name, own);
+  if (foreign) return inspectForeignSysv(foreign.ns, foreign.shmid).catch((e: unknown) => Promise.reject(new OperationError((e as Error).message, errorCode(e))));
+  const id = parseSysvName(name, own);
+  return id === null ? undefined : inspectSysv(id);
+}
+
+/**
+ * A System V segment attached read-only (a thread inside its namespace for another one's), checked
+ * after the attach to still be the segment that was listed (key, creation time, creator): a shmid
+ * that names a new segment since is refused, never copied. Reads go through the attach; close detaches.
+ */
+async function openSysv(seg: SysvSegment): Promise<Source> {
+  const foreign = (seg as Partial<ForeignSysvSegment>).namespace ? (seg as ForeignSysvSegment) : null;
+  let view: Awaited<ReturnType<typeof openSysvView>>;
+  try {
+    view = foreign ? await openForeignSysvView(foreign) : await openSysvView(seg.sysv.shmid);
+  } catch (e) {
+    if (errorCode(e) === 'EINVAL') throw new OperationError(`${seg.name}: no such System V segment (removed meanwhile)`, 'ENOENT');
+    throw new OperationError(`${seg.name}: cannot attach it: ${(e as Error).message.replace(`${seg.name}: `, '')}`, errorCode(e));
+  }
+  const now = foreign
+    ? await inspectForeignSysv(foreign.namespace.id, seg.sysv.shmid, { decode: false }).catch(() => null)
+    : await inspectSysv(seg.sysv.shmid, { decode: false, holders: false });
+  if (!now || !sameSysvSegment(now.sysv, seg.sysv)) {
+    view.close();
+    throw new OperationError(`${seg.name}: replaced by another segment while it was being read; try again`);
+  }
+  const fh: ByteSource = {
+    async read(buf, offset, length, position) {
+      const n = Math.max(0, Math.min(length, view.size - position));
+      if (n === 0) return { bytesRead: 0 };
+      const got = await view.read(position, n);
+      buf.set(got, offset);
+      return { bytesRead: got.length };
+    },
+    close: async () => view.close(),
+  };
+  return { fh, size: view.size, mode: seg.mode, via: `shmat(${seg.sysv.shmid}, SHM_RDONLY)${foreign ? ` in IPC namespace ${foreign.namespace.id}` : ''}` };
+}
 
 /** The segment to persist: with `pid`, a deleted one that this process holds is preferred. */
 async function findSegment(dir: string, rel: string, pid: number | undefined): Promise<Segment | null> {
@@ -56,7 +103,7 @@ async function findSegment(dir: string, rel: string, pid: number | undefined): P
 }
 
 interface Source {
-  fh: fs.promises.FileHandle;
+  fh: ByteSource;
   size: number;
   mode: number;
   via: string;
@@ -248,21 +295,26 @@ export async function persistSegment(req: PersistRequest): Promise<PersistResult
   const held = parseMemName(req.name) !== null;
   // ns:NS/NAME: a file of another mount namespace, opened through /proc/PID/root as the listed inode only.
   const inNs = !held && parseContainerName(req.name) !== null;
-  const rel = held || inNs ? req.name : resolveName(dir, req.name).rel;
+  // sysv:ID, sysv:NS/ID: attached read-only; the snapshot is a file like any other (restore makes a POSIX segment of it).
+  const sysv = held || inNs ? undefined : await findSysv(req.name);
+  const rel = held || inNs || sysv !== undefined ? req.name : resolveName(dir, req.name).rel;
   if (!req.to) throw new OperationError('a target file is needed');
   const to = path.resolve(req.to);
   const toDir = path.dirname(to);
-  const seg = held
-    ? ((await inspectMemSegment(req.name)) as unknown as Segment | null)
-    : inNs
-      ? await inspectContainerSegment(req.name, { dir }).then((c) => (c ? { ...c, path: containerReadPath(c) } : null))
-      : await findSegment(dir, rel, req.pid);
+  if (sysv === null) throw new OperationError(`${rel}: no such System V segment`, 'ENOENT');
+  const seg = sysv
+    ? ({ ...sysv, path: sysv.name } as unknown as Segment)
+    : held
+      ? ((await inspectMemSegment(req.name)) as unknown as Segment | null)
+      : inNs
+        ? await inspectContainerSegment(req.name, { dir }).then((c) => (c ? { ...c, path: containerReadPath(c) } : null))
+        : await findSegment(dir, rel, req.pid);
   if (!seg) throw new OperationError(`${rel}: no such segment`, 'ENOENT');
   if (seg.format === 'directory') throw new OperationError(`${rel}: a folder; persist its entries one by one`);
   if (seg.format === 'symlink') throw new OperationError(`${rel}: a symbolic link (to ${seg.symlinkTarget}); not followed`);
   if (isPart(seg)) throw new OperationError(`${rel}: part of a container; persist the container`);
   const tst = await fs.promises.lstat(to).catch(() => null);
-  if (tst && !seg.deleted && tst.dev === seg.dev && tst.ino === seg.ino) throw new OperationError(`${to}: is the segment itself`);
+  if (tst && !sysv && !seg.deleted && tst.dev === seg.dev && tst.ino === seg.ino) throw new OperationError(`${to}: is the segment itself`);
   const checksumFile = `${to}.sha256`;
   const sidecarFile = `${to}.json`;
   const taken: string[] = [];
@@ -271,7 +323,7 @@ export async function persistSegment(req: PersistRequest): Promise<PersistResult
   const oldSidecar = sidecarExists ? await ourSidecar(sidecarFile) : null;
   checkAbort(req.signal);
 
-  const src = seg.deleted || held ? await openDeleted(seg, req.pid) : await openLive(seg);
+  const src = sysv ? await openSysv(sysv) : seg.deleted || held ? await openDeleted(seg, req.pid) : await openLive(seg);
   const interp = interpretationOf(seg);
   let header: Buffer = Buffer.alloc(0);
   let srcOffset = 0;
@@ -367,7 +419,8 @@ export async function persistSegment(req: PersistRequest): Promise<PersistResult
     }
     if (!raw && oldSidecar) await fs.promises.unlink(sidecarFile).catch((e) => (errnoOf(e) === 'ENOENT' ? undefined : Promise.reject(e)));
     await fsyncDir(toDir);
-    return { file: to, sha256, bytes: total, format, sidecar, checksumFile };
+    const fromKind = (seg as { kind?: string }).kind;
+    return { file: to, sha256, bytes: total, format, sidecar, checksumFile, ...(fromKind ? { fromKind } : {}) };
   } catch (e) {
     for (const s of staged.slice(placed)) await removeIfSame(s.tmp, s.dev, s.ino);
     if (placed > 0 && !req.force) {
@@ -397,6 +450,13 @@ export async function persistSegment(req: PersistRequest): Promise<PersistResult
   } finally {
     await src.fh.close().catch(() => undefined);
   }
+}
+
+/** What `restore` makes of a snapshot of another kind: a POSIX segment, never the kind it came from. */
+export function restoresAsWords(kind: string): string {
+  const what =
+    kind === 'sysv' ? 'a System V segment' : kind === 'memfd' ? 'a memfd region' : kind === 'anonymous' ? 'shared anonymous memory' : "a container's segment";
+  return `restore loads it back as a POSIX segment (a file of the segment directory), not as ${what}`;
 }
 
 /** The checksum that FILE.sha256 gives for FILE, or null when there is no FILE.sha256. */

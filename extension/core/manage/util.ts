@@ -192,8 +192,14 @@ export interface CopyOptions {
 }
 
 /** Copies `length` bytes from `src` at `srcOffset` to `dst` at `dstOffset`, chunk by chunk. */
+/** What copyRange reads from: an open file, or a read-only attach of a System V segment (persist.ts). */
+export interface ByteSource {
+  read(buf: Buffer, offset: number, length: number, position: number): Promise<{ bytesRead: number }>;
+  close(): Promise<void>;
+}
+
 export async function copyRange(
-  src: fs.promises.FileHandle,
+  src: ByteSource,
   srcOffset: number,
   length: number,
   dst: fs.promises.FileHandle,
