@@ -50,20 +50,16 @@ async function segmentToPreview(arg: unknown, sidebar: Sidebar): Promise<Segment
     const s = segmentsOf(arg, undefined)[0];
     if (s) return s;
   }
-  await sidebar.tree.refresh();
-  const flat = collectSegments(sidebar.tree.segments, (s) => isPreviewable(s) || isInterpretable(s));
-  if (flat.length === 0) {
-    void vscode.window.showInformationMessage('SHM Inspector: no segment holds an array that can be previewed.');
-    return undefined;
-  }
-  const pick = await vscode.window.showQuickPick(
-    flat.map((s) => ({
+  // The picker opens at once (busy) and fills when the fresh scan lands: under load a scan takes seconds.
+  const items = sidebar.tree.refresh().then(() =>
+    collectSegments(sidebar.tree.segments, (s) => isPreviewable(s) || isInterpretable(s)).map((s) => ({
       label: s.name,
       description: isPreviewable(s) ? segmentDescription(s) : `${segmentDescription(s)} · raw bytes: Interpret As…`,
       segment: s,
     })),
-    { placeHolder: 'Segment to preview', matchOnDescription: true },
   );
+  const pick = await vscode.window.showQuickPick(items, { placeHolder: 'Segment to preview', matchOnDescription: true });
+  if (!pick && (await items).length === 0) void vscode.window.showInformationMessage('SHM Inspector: no segment holds an array that can be previewed.');
   return pick?.segment;
 }
 

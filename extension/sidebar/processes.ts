@@ -12,6 +12,7 @@ import { MAPPING_KIND_WORDS, processMappings, segmentResidency, type Mapping, ty
 import { Cancelled, exactAvailable, memoryReport } from '../core/processes/scan';
 import type { Family, MemoryReport, ProcessMemory } from '../core/processes/types';
 import type { Segment } from '../core/types';
+import { errorMessage } from '../core/errors';
 import { openedRow } from './opened';
 
 export const PROCESSES_VIEW = 'shmInspector.processes';
@@ -444,19 +445,26 @@ async function pickByResidency(seg: Segment): Promise<number | undefined> {
     );
     return undefined;
   }
-  const res = await segmentResidency(
+  // The pick opens at once (busy) and fills when every holder's smaps has been read.
+  const items = segmentResidency(
     seg.dev,
     seg.ino,
     holders.map((h) => h.pid),
+  ).then(
+    (res) =>
+      res.map((r) => {
+        const h = holders.find((x) => x.pid === r.pid)!;
+        return {
+          label: `${h.comm} (${r.pid})`,
+          description: r.error ? r.error : `${formatBytes(r.rss)} of ${formatBytes(seg.size)} resident · PSS ${formatBytes(r.pss)}`,
+          pid: r.pid,
+        };
+      }),
+    (e: unknown) => {
+      void vscode.window.showErrorMessage(`SHM Inspector: cannot read who has ${seg.name} resident: ${errorMessage(e)}`);
+      return [];
+    },
   );
-  const items = res.map((r) => {
-    const h = holders.find((x) => x.pid === r.pid)!;
-    return {
-      label: `${h.comm} (${r.pid})`,
-      description: r.error ? r.error : `${formatBytes(r.rss)} of ${formatBytes(seg.size)} resident · PSS ${formatBytes(r.pss)}`,
-      pid: r.pid,
-    };
-  });
   const pick = await vscode.window.showQuickPick(items, {
     title: `${seg.name}: resident in each process that maps it`,
     placeHolder: 'Pick one to show it in the Processes view',

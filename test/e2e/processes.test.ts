@@ -154,9 +154,18 @@ print('ready',flush=True); sys.stdin.read()`;
     await answerInput(page, seg.name);
     await runCommand(page, 'SHM Inspector: Refresh');
     await segmentRow(page, seg.name).waitFor({ timeout: 30_000 });
-    await contextMenu(page, seg.name, 'Show Residency per Holder');
     const item = page.locator('.quick-input-list .monaco-list-row', { hasText: `(${holder.pid})` });
-    await item.waitFor({ timeout: 15_000 });
+    // The menu's Enter can be lost under load: ask again (the pick lists holders once their smaps are read).
+    for (let attempt = 1; ; attempt++) {
+      await contextMenu(page, seg.name, 'Show Residency per Holder');
+      try {
+        await item.waitFor({ timeout: 30_000 });
+        break;
+      } catch (e) {
+        if (attempt >= 3) throw e;
+        await page.keyboard.press('Escape');
+      }
+    }
     assert.match((await item.innerText()).replace(/\s+/g, ' '), /3\.0 MiB of 8\.0 MiB resident · PSS 3\.0 MiB/);
     await shot(page, 'processes-3-residency');
     await item.click();

@@ -606,6 +606,8 @@ open(sys.argv[1], 'wb').write(struct.pack('<Q', len(h)) + h + t.tobytes())
     const open = async (file: string) => {
       const row = page.locator('.explorer-folders-view .monaco-list-row', { hasText: file });
       await row.waitFor({ timeout: 30_000 });
+      // Away from the activity bar: its hover ("Explorer (Ctrl+Shift+E)") would take the click.
+      await page.mouse.move(900, 600);
       await row.click({ button: 'right' });
       const item = page.getByRole('menuitem', { name: 'Open in Array Viewer' });
       await item.hover();
