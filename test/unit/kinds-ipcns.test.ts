@@ -12,7 +12,7 @@ import * as path from 'path';
 import { listForeignSysv, parseForeignSysvName } from '../../extension/core/kinds/ipcns';
 import { ownIpcNamespace, type SysvSegment } from '../../extension/core/sysv';
 import { runCli, type Run } from '../fixtures/cli';
-import { PYTHON } from '../fixtures/segments';
+import { PYTHON, untilReady } from '../fixtures/segments';
 
 const PRODUCER = path.resolve(__dirname, '..', '..', '..', 'test', 'fixtures', 'sysv_producer.py');
 
@@ -30,15 +30,7 @@ describe('System V segments of other IPC namespaces (sysv:NS/SHMID)', function (
   before(async function () {
     if (process.getuid?.() !== 0) this.skip();
     child = spawn('unshare', ['-i', PYTHON, PRODUCER, 'make', '0', '--npy', '<f4', '64,32', '--hold'], { stdio: ['pipe', 'pipe', 'inherit'] });
-    shmid = await new Promise<number>((resolve, reject) => {
-      let buf = '';
-      child.stdout!.on('data', (d: Buffer) => {
-        buf += d.toString();
-        const m = /shmid (\d+)\n[^]*ready/.exec(buf);
-        if (m) resolve(Number(m[1]));
-      });
-      child.on('exit', (code) => reject(new Error(`producer exited with ${code}`)));
-    });
+    shmid = Number(/shmid (\d+)/.exec(await untilReady(child, 'producer'))![1]);
     ns = Number(/\[(\d+)\]/.exec(fs.readlinkSync(`/proc/${child.pid}/ns/ipc`))![1]);
   });
 
