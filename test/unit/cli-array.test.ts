@@ -12,6 +12,7 @@ import * as path from 'path';
 import * as zlib from 'zlib';
 import { identityOf, setInterpretation } from '../../extension/core/interpretations';
 import { py, pyFormats, SegmentJar, SHM_DIR, uniqueName } from '../fixtures/segments';
+import type { statsDoc } from '../../extension/cli/common';
 import { runCli as runCliWith, type Run } from '../fixtures/cli';
 /** The webview's colormaps (DOM-free; the test build transpiles webview/ too): the CLI's PNGs must use the same ones. */
 import * as cm from '../../contract/colormaps';
@@ -33,16 +34,8 @@ function fails(r: Run, code: number, pattern: RegExp): void {
   assert.match(r.stderr, pattern);
 }
 
-interface StatsDoc {
-  count: number;
-  finiteCount: number;
-  min: number | null;
-  max: number | null;
-  mean: number | null;
-  std: number | null;
-  nanCount: number;
-  infCount: number;
-}
+/** `stats --json` of an array (docs/cli.md). */
+type StatsDoc = ReturnType<typeof statsDoc>;
 const STATS_KEYS = ['count', 'finiteCount', 'min', 'max', 'mean', 'std', 'nanCount', 'infCount'];
 
 function near(actual: number | null, expected: number | null, what: string): void {
