@@ -1,7 +1,39 @@
-// Helpers every benchmark uses: cleanup on any exit, the median, and timing a child process.
-import { spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
+// Helpers every benchmark uses: where the build is, cleanup on any exit, the median, timing a child
+// process, the load average, running main, and the System V segments the sysv and kinds benches make.
+import { spawn, spawnSync } from 'node:child_process';
+import { readFileSync, readlinkSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { loadavg } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+/** The repository, the built CLI, and the Python the benches make segments with (Debian's, with numpy). */
+export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+export const CLI = join(ROOT, 'dist', 'cli.js');
+export const PYTHON = process.env.SHM_TEST_PYTHON ?? '/usr/bin/python3';
+
+const require = createRequire(import.meta.url);
+/** A module transpiled by scripts/build.mjs (`out/`, or $SHM_OUT), e.g. requireOut('extension', 'core', 'sysv.js'). */
+export function requireOut(...parts) {
+  return require(join(ROOT, process.env.SHM_OUT || 'out', ...parts));
+}
+
+/** The 1, 5 and 15 minute load averages, `0.52 0.61 0.70` (on a shared machine, other work shows as noise). */
+export function loadAverage() {
+  return loadavg()
+    .map((x) => x.toFixed(2))
+    .join(' ');
+}
+
+/** Runs the bench's `main`: a failure prints its stack and sets exit code 1; `cleanup` runs either way. */
+export function runMain(main, cleanup = () => {}) {
+  main()
+    .catch((e) => {
+      console.error(`bench failed: ${e instanceof Error ? e.stack : e}`);
+      process.exitCode = 1;
+    })
+    .finally(cleanup);
+}
 
 /** Runs `cleanup` once, when the process exits or is interrupted (SIGINT, SIGTERM, SIGHUP exit 130). */
 export function onExit(cleanup) {
@@ -66,4 +98,92 @@ export function runTimingTest(root, env, file) {
   return readFileSync(join(root, process.env.SHM_RESULTS ?? 'test-results', file), 'utf8')
     .trim()
     .split('\n');
+}
+
+// One process makes N System V segments (an .npy header and 16 float32 in each), prints each shmid,
+// attaches one in ten and keeps them attached until its stdin closes or it is killed.
+const SYSV_MAKER = `
+import ctypes, io, sys, numpy as np
+libc = ctypes.CDLL(None, use_errno=True)
+libc.shmget.argtypes = [ctypes.c_int, ctypes.c_size_t, ctypes.c_int]
+libc.shmat.argtypes = [ctypes.c_int, ctypes.c_void_p, ctypes.c_int]
+libc.shmat.restype = ctypes.c_void_p
+libc.shmdt.argtypes = [ctypes.c_void_p]
+b = io.BytesIO(); np.save(b, np.arange(16, dtype='<f4').reshape(4, 4)); data = b.getvalue()
+for i in range(int(sys.argv[1])):
+    s = libc.shmget(0, len(data), 0o1000 | 0o2000 | 0o600)
+    if s < 0: break
+    print(s, flush=True)
+    a = libc.shmat(s, None, 0)
+    ctypes.memmove(a, data, len(data))
+    if i % 10: libc.shmdt(a)
+print("ready", flush=True)
+sys.stdin.read()
+`;
+
+/**
+ * Starts the maker of `count` System V segments (with `unshare`, in a private IPC namespace of its
+ * own: its segments go with it). `ids` fills with the shmids as they are made (for a cleanup, even
+ * after a failure); `ready` resolves, once all are made (fewer than asked when kernel.shmmni is
+ * reached), to the inode of the maker's IPC namespace.
+ */
+export function startSysvMaker(count, { unshare = false } = {}) {
+  const argv = [PYTHON, '-c', SYSV_MAKER, String(count)];
+  if (unshare) argv.unshift('unshare', '-i');
+  const child = spawn(argv[0], argv.slice(1), { stdio: ['pipe', 'pipe', 'inherit'] });
+  const ids = [];
+  const ready = new Promise((resolveMade, reject) => {
+    let buf = '';
+    child.stdout.on('data', (d) => {
+      buf += d.toString();
+      const lines = buf.split('\n');
+      buf = lines.pop();
+      for (const l of lines) {
+        if (l !== 'ready') ids.push(Number(l));
+        else resolveMade(Number(/\[(\d+)\]/.exec(readlinkSync(`/proc/${child.pid}/ns/ipc`))[1]));
+      }
+    });
+    child.on('exit', (code) => reject(new Error(`maker exited ${code}`)));
+  });
+  return { child, ids, ready };
+}
+
+/**
+ * Checks the CLI's first `list --kind sysv --json` before anything is timed: of the segments `ours`
+ * picks, `count` are listed, every one decoded (the maker's 4x4 .npy) and one in ten `held`.
+ */
+export function checkSysvList(ours, held, count) {
+  const doc = JSON.parse(timeProcess(process.execPath, [CLI, 'list', '--kind', 'sysv', '--json']).stdout);
+  const seen = doc.segments.filter(ours);
+  const decoded = seen.filter((s) => s.format === 'npy' && s.shape?.join() === '4,4').length;
+  const h = seen.filter(held).length;
+  if (seen.length !== count || decoded !== count || h !== count / 10) {
+    throw new Error(`CLI saw ${seen.length} of ours, ${decoded} decoded, ${h} held (expected ${count}, ${count}, ${count / 10})`);
+  }
+}
+
+/**
+ * `shm-inspector list --kind sysv --json` timed beside `node -e 0`, `lsipc -m` and `ipcs -m`
+ * (timeBeside, `runs` each); `print` writes their medians (`cli`: what the CLI covers, `tools`:
+ * what the system tools do), the 50 ms target and the CLI's runs.
+ */
+export function timeSysvList(runs) {
+  const t = timeBeside(runs, [
+    ['cli', process.execPath, [CLI, 'list', '--kind', 'sysv', '--json']],
+    ['node', process.execPath, ['-e', '0']],
+    ['lsipc', 'lsipc', ['-m']],
+    ['ipcs', 'ipcs', ['-m']],
+  ]);
+  return {
+    print(fmt, cli, tools = '') {
+      const mCli = t.cli.median;
+      const mNode = t.node.median;
+      console.log(`${fmt(mCli)}  shm-inspector list --kind sysv --json (whole process, ${cli})`);
+      console.log(`${fmt(mNode)}  node -e 0`);
+      console.log(`${fmt(mCli - mNode)}  difference   target < 50 ms: ${mCli - mNode < 50 ? 'met' : 'MISSED'}`);
+      console.log(`${fmt(t.lsipc.median)}  lsipc -m${tools}`);
+      console.log(`${fmt(t.ipcs.median)}  ipcs -m${tools}`);
+      console.log(`CLI runs: ${t.cli.runs.map((x) => x.toFixed(0)).join(' ')}`);
+    },
+  };
 }

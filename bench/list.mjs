@@ -8,24 +8,16 @@
 // the end (also on failure or Ctrl-C). Nothing else in /dev/shm is touched.
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, rmSync, statSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import { loadavg } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { median, onExit, timeProcess } from './common.mjs';
+import { CLI, loadAverage, median, onExit, PYTHON, requireOut, ROOT, runMain, timeProcess } from './common.mjs';
 
-const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const { values: opts } = parseArgs({
   options: { count: { type: 'string', default: '10000' }, runs: { type: 'string', default: '9' } },
 });
 const COUNT = Number(opts.count);
 const RUNS = Number(opts.runs);
-const PYTHON = process.env.SHM_TEST_PYTHON ?? '/usr/bin/python3';
-const HELPER = join(root, 'bench', 'bench_npy.py');
-const CLI = join(root, 'dist', 'cli.js');
-const OUT = process.env.SHM_OUT || 'out';
-const require = createRequire(import.meta.url);
+const HELPER = join(ROOT, 'bench', 'bench_npy.py');
 
 const dir = `/dev/shm/shmi_bench_${process.pid}_${randomBytes(4).toString('hex')}`;
 function cleanup() {
@@ -40,11 +32,7 @@ async function main() {
   const t0 = Date.now();
   timeProcess(PYTHON, [HELPER, 'make', dir, String(COUNT)]);
   console.log(`made ${COUNT} NPY segments in ${dir} in ${Date.now() - t0} ms (one Python process, np.save)`);
-  console.log(
-    `load average before: ${loadavg()
-      .map((x) => x.toFixed(2))
-      .join(' ')}  (2-core machine; other work on it shows as noise)`,
-  );
+  console.log(`load average before: ${loadAverage()}  (2-core machine; other work on it shows as noise)`);
 
   // Correctness first: the CLI sees every segment, decoded.
   const first = timeProcess(process.execPath, [CLI, 'list', '--json', '--dir', dir]);
@@ -72,8 +60,8 @@ async function main() {
   }
 
   // In-process figures (the extension host's view: no process start).
-  const { listCatalog } = require(join(root, OUT, 'extension', 'core', 'catalog.js'));
-  const { scanHolders, scanDir } = require(join(root, OUT, 'extension', 'native.js'));
+  const { listCatalog } = requireOut('extension', 'core', 'catalog.js');
+  const { scanHolders, scanDir } = requireOut('extension', 'native.js');
   const dev = statSync(dir).dev;
   const inproc = [];
   const stringify = [];
@@ -117,16 +105,7 @@ async function main() {
   );
   console.log(`CLI runs: ${cli.map((x) => x.toFixed(0)).join(' ')}`);
   console.log(`ref runs: ${ref.map((x) => x.toFixed(0)).join(' ')}`);
-  console.log(
-    `load average after: ${loadavg()
-      .map((x) => x.toFixed(2))
-      .join(' ')}`,
-  );
+  console.log(`load average after: ${loadAverage()}`);
 }
 
-main()
-  .catch((e) => {
-    console.error(`bench failed: ${e instanceof Error ? e.stack : e}`);
-    process.exitCode = 1;
-  })
-  .finally(cleanup);
+runMain(main, cleanup);

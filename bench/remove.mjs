@@ -16,35 +16,23 @@ import { spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { median, onExit } from './common.mjs';
+import { CLI, median, onExit, PYTHON, ROOT, timeProcess } from './common.mjs';
 
-const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const { values: opts } = parseArgs({
   options: { count: { type: 'string', default: '50000' }, runs: { type: 'string', default: '3' }, trials: { type: 'string', default: '8' } },
 });
 const COUNT = Number(opts.count);
 const RUNS = Number(opts.runs);
 const TRIALS = Number(opts.trials);
-const PYTHON = process.env.SHM_TEST_PYTHON ?? '/usr/bin/python3';
-const CLI = join(root, 'dist', 'cli.js');
-const RACER = join(root, 'test', 'fixtures', 'rename_racer.py');
+const RACER = join(ROOT, 'test', 'fixtures', 'rename_racer.py');
 
 const base = `/dev/shm/shmi_bench_remove_${process.pid}_${randomBytes(4).toString('hex')}`;
 function cleanup() {
   rmSync(base, { recursive: true, force: true });
 }
 onExit(cleanup);
-
-function timed(cmd, args) {
-  const t0 = process.hrtime.bigint();
-  const r = spawnSync(cmd, args, { encoding: 'utf8', maxBuffer: 1 << 30 });
-  const ms = Number(process.hrtime.bigint() - t0) / 1e6;
-  if (r.status !== 0) throw new Error(`${cmd} ${args.slice(0, 3).join(' ')}... exited ${r.status}: ${r.stderr}`);
-  return { ms, stdout: r.stdout };
-}
 
 function makeFiles(d, n) {
   rmSync(d, { recursive: true, force: true });
@@ -59,13 +47,13 @@ function throughput() {
   const py = [];
   for (let r = 0; r < RUNS; r++) {
     makeFiles(d, COUNT);
-    plan.push(timed(process.execPath, [CLI, 'clear', '--glob', 'psm_*', '--json', '--dir', d]).ms);
-    const run = timed(process.execPath, [CLI, 'clear', '--glob', 'psm_*', '--yes', '--json', '--dir', d]);
+    plan.push(timeProcess(process.execPath, [CLI, 'clear', '--glob', 'psm_*', '--json', '--dir', d]).ms);
+    const run = timeProcess(process.execPath, [CLI, 'clear', '--glob', 'psm_*', '--yes', '--json', '--dir', d]);
     const doc = JSON.parse(run.stdout);
     if (doc.removed.length !== COUNT || readdirSync(d).length !== 0) throw new Error(`clear removed ${doc.removed.length} of ${COUNT}`);
     clear.push(run.ms);
     makeFiles(d, COUNT);
-    py.push(timed(PYTHON, ['-c', 'import os,sys\nd=sys.argv[1]\nfor n in os.listdir(d): os.unlink(os.path.join(d, n))', d]).ms);
+    py.push(timeProcess(PYTHON, ['-c', 'import os,sys\nd=sys.argv[1]\nfor n in os.listdir(d): os.unlink(os.path.join(d, n))', d]).ms);
   }
   const p = median(plan);
   const c = median(clear);

@@ -5,6 +5,7 @@
  * `render` PNGs both paint with. DOM-free, Node-free.
  */
 import { LUT_HEX } from './colormap-data';
+import { isKeyOf, keysOf } from './registry';
 
 /** Every colormap, with the label the toolbar shows, in the toolbar's order; the first is the default. */
 export const COLORMAP_LABELS = {
@@ -20,11 +21,9 @@ export const COLORMAP_LABELS = {
   twilight: 'Twilight (cyclic)',
 } as const;
 export type ColormapName = keyof typeof COLORMAP_LABELS;
-export const COLORMAPS = Object.keys(COLORMAP_LABELS) as ColormapName[];
+export const COLORMAPS: ColormapName[] = keysOf(COLORMAP_LABELS);
 
-export function isColormap(v: unknown): v is ColormapName {
-  return typeof v === 'string' && Object.prototype.hasOwnProperty.call(COLORMAP_LABELS, v);
-}
+export const isColormap = isKeyOf(COLORMAP_LABELS);
 
 const tables = new Map<string, Uint8Array>();
 

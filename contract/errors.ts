@@ -2,6 +2,7 @@
 // webview share. A decision about an error is made by its code, never by its
 // message text. One registry, `as const`; the type and the validator derive
 // from it. Append codes; never rename one (scripts read them in JSON).
+import { isKeyOf } from './registry';
 
 /** Every stable error code, with what it means (for docs and hovers). */
 export const ERROR_CODES = {
@@ -46,6 +47,4 @@ export const ERROR_CODES = {
 
 export type ErrorCode = keyof typeof ERROR_CODES;
 
-export function isErrorCode(x: unknown): x is ErrorCode {
-  return typeof x === 'string' && Object.prototype.hasOwnProperty.call(ERROR_CODES, x);
-}
+export const isErrorCode = isKeyOf(ERROR_CODES);

@@ -8,6 +8,7 @@ import type { ErrorCode } from './errors';
 import type { Addressed, Numbered, Stamped } from './requests';
 import type { ComplexPart, ReduceMode } from './reduce';
 import type { StatsSummary } from './stats';
+import { isKeyOf } from './registry';
 
 export type { ComplexPart, ReduceMode, StatsSummary };
 
@@ -31,9 +32,7 @@ export const ERROR_KINDS = {
   unsupported: null,
 } as const;
 export type ErrorKind = keyof typeof ERROR_KINDS;
-export function isErrorKind(x: unknown): x is ErrorKind {
-  return typeof x === 'string' && Object.prototype.hasOwnProperty.call(ERROR_KINDS, x);
-}
+export const isErrorKind = isKeyOf(ERROR_KINDS);
 
 export const NOTICE_LEVELS = ['info', 'warning', 'error'] as const;
 export type NoticeLevel = (typeof NOTICE_LEVELS)[number];

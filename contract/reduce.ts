@@ -3,6 +3,7 @@
 // list of modes or parts in the host, the CLI, the webview and their
 // validators derives from these. The addon exports its own list of modes
 // (`reduceModes`) and a unit test holds it equal to REDUCE_MODES.
+import { isKeyOf, keysOf } from './registry';
 
 /** Reduce modes, with the label the toolbar shows, in the toolbar's order; the first is the default. */
 export const REDUCE_MODES = {
@@ -12,11 +13,9 @@ export const REDUCE_MODES = {
   strided: 'Sample',
 } as const;
 export type ReduceMode = keyof typeof REDUCE_MODES;
-export const REDUCE_MODE_NAMES = Object.keys(REDUCE_MODES) as ReduceMode[];
+export const REDUCE_MODE_NAMES: ReduceMode[] = keysOf(REDUCE_MODES);
 export const DEFAULT_REDUCE_MODE: ReduceMode = 'mean';
-export function isReduceMode(x: unknown): x is ReduceMode {
-  return typeof x === 'string' && Object.prototype.hasOwnProperty.call(REDUCE_MODES, x);
-}
+export const isReduceMode = isKeyOf(REDUCE_MODES);
 
 /** Parts of a complex element, with their labels; the first is the default. */
 export const COMPLEX_PARTS = {
@@ -26,7 +25,5 @@ export const COMPLEX_PARTS = {
   imag: 'Imaginary',
 } as const;
 export type ComplexPart = keyof typeof COMPLEX_PARTS;
-export const COMPLEX_PART_NAMES = Object.keys(COMPLEX_PARTS) as ComplexPart[];
-export function isComplexPart(x: unknown): x is ComplexPart {
-  return typeof x === 'string' && Object.prototype.hasOwnProperty.call(COMPLEX_PARTS, x);
-}
+export const COMPLEX_PART_NAMES: ComplexPart[] = keysOf(COMPLEX_PARTS);
+export const isComplexPart = isKeyOf(COMPLEX_PARTS);

@@ -200,12 +200,6 @@ export type { StatsResult };
 export type ViewErrorCode =
   'SHRANK' | 'NOSPACE' | 'FAULT' | 'CANCELLED' | 'CLOSED' | 'CHANGED' | 'RANGE' | 'NOTFILE' | 'ENOENT' | 'EACCES' | 'ELOOP' | (string & {});
 
-/** The code of a view's rejection, or null for any other error. */
-export function viewErrorCode(e: unknown): ViewErrorCode | null {
-  const code = (e as { code?: unknown } | null)?.code;
-  return e instanceof Error && typeof code === 'string' ? code : null;
-}
-
 /** The file a header was decoded from: openView refuses another (CHANGED). */
 export interface FileIdentity {
   dev: number;
@@ -451,6 +445,21 @@ export function nativeLoadError(): string | null {
 
 // ---- pure-TypeScript fallbacks (slower; used only when the addon is missing) ----
 
+/** An entry as the scan gives it, from its lstat (the names of the kinds it knows; nothing read yet). */
+export function statEntry(name: string, st: fs.Stats): ScanEntry {
+  return {
+    name,
+    kind: st.isFile() ? 'file' : st.isDirectory() ? 'dir' : st.isSymbolicLink() ? 'symlink' : 'other',
+    size: st.size,
+    blocks: st.blocks,
+    dev: st.dev,
+    ino: st.ino,
+    mode: st.mode,
+    uid: st.uid,
+    mtimeMs: st.mtimeMs,
+  };
+}
+
 async function scanDirTs(dir: string | Buffer, headBytes: number, tailBytes: number): Promise<ScanEntry[]> {
   const raw = await fs.promises.readdir(dir, { encoding: 'buffer' });
   const out: ScanEntry[] = [];
@@ -467,17 +476,7 @@ async function scanDirTs(dir: string | Buffer, headBytes: number, tailBytes: num
         out.push({ name, kind: 'other', size: 0, blocks: 0, dev: 0, ino: 0, mode: 0, uid: 0, mtimeMs: 0, error: String(e), errorCode: errorCode(e) });
         return;
       }
-      const e: ScanEntry = {
-        name,
-        kind: st.isFile() ? 'file' : st.isDirectory() ? 'dir' : st.isSymbolicLink() ? 'symlink' : 'other',
-        size: st.size,
-        blocks: st.blocks,
-        dev: st.dev,
-        ino: st.ino,
-        mode: st.mode,
-        uid: st.uid,
-        mtimeMs: st.mtimeMs,
-      };
+      const e = statEntry(name, st);
       if (e.kind === 'symlink') e.linkTarget = await fs.promises.readlink(full).catch(() => '');
       if (e.kind === 'file') {
         let fh: fs.promises.FileHandle | undefined;

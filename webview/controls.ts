@@ -12,6 +12,20 @@ export function byId<T extends HTMLElement = HTMLElement>(id: string): T {
   return el as T;
 }
 
+/**
+ * The page's elements named in `spec` (`key: [id, type]`), typed from it; an id missing from the
+ * page, or naming an element of another type, throws at once rather than at first use.
+ */
+export function elementsById<S extends Record<string, readonly [string, new () => HTMLElement]>>(spec: S): { [K in keyof S]: InstanceType<S[K][1]> } {
+  const out: Record<string, HTMLElement> = {};
+  for (const [key, [id, type]] of Object.entries(spec)) {
+    const el = byId(id);
+    if (!(el instanceof type)) throw new Error(`#${id} is not a ${type.name}`);
+    out[key] = el;
+  }
+  return out as { [K in keyof S]: InstanceType<S[K][1]> };
+}
+
 function options(select: HTMLSelectElement, items: readonly (readonly [string, string])[]): void {
   select.replaceChildren(
     ...items.map(([value, label]) => {
@@ -26,24 +40,24 @@ function options(select: HTMLSelectElement, items: readonly (readonly [string, s
 const SCALE_LABELS: Record<string, string> = { linear: 'Linear', log: 'Log', symlog: 'Symlog', sqrt: 'Sqrt' };
 
 /** Fills the toolbar's selects. */
-export function fillToolbar(): void {
+export function fillToolbar(el: Record<'colormap' | 'scale' | 'domain' | 'mode' | 'live', HTMLSelectElement>): void {
   options(
-    byId<HTMLSelectElement>('colormap'),
+    el.colormap,
     COLORMAPS.map((c) => [c, COLORMAP_LABELS[c]] as const),
   );
   options(
-    byId<HTMLSelectElement>('scale'),
+    el.scale,
     SCALES.map((s) => [s, SCALE_LABELS[s]] as const),
   );
   options(
-    byId<HTMLSelectElement>('domain'),
+    el.domain,
     DOMAIN_MODES.map((d) => [d, DOMAIN_LABELS[d]] as const),
   );
   options(
-    byId<HTMLSelectElement>('mode'),
+    el.mode,
     REDUCE_MODE_NAMES.map((m) => [m, REDUCE_MODES[m]] as const),
   );
-  options(byId<HTMLSelectElement>('live'), [['0', 'Off'], ...LIVE_INTERVALS.map((s) => [String(s), `${s} s`] as const)]);
+  options(el.live, [['0', 'Off'], ...LIVE_INTERVALS.map((s) => [String(s), `${s} s`] as const)]);
 }
 
 export interface SlicerCallbacks {

@@ -22,8 +22,8 @@ import {
 } from '../contract/protocol';
 import type { Stamped } from '../contract/requests';
 import { Container, embeddedInit, type PostApi } from './container';
-import { buildSlicer, byId, fillToolbar } from './controls';
-import { cellValue, composeFigure, drawFigure, fillTooltip, paintCells, sceneNorm, setTitle, statsText, type FigureElements, type Scene } from './draw';
+import { buildSlicer, elementsById, fillToolbar } from './controls';
+import { cellValue, composeFigure, drawFigure, fillTooltip, paintCells, sceneNorm, setTitle, statsText, type Scene } from './draw';
 import { attachInteraction } from './interaction';
 import { computeLayout, placeCanvases, readTheme, type Layout, type LineData, type Tile } from './plot';
 import { DOMAIN_QUANTILES } from './scales';
@@ -31,7 +31,7 @@ import { defaultState, sanitizeState, settingsFor, type ViewState } from './stat
 import { SettingsStore, type StateApi } from './store';
 import { displayText } from './text';
 import { formatCount, formatValue } from './ticks';
-import { showKeep, syncToolbar, toolbarElements, wireToolbar, type ToolbarElements } from './toolbar';
+import { showKeep, syncToolbar, toolbarElements, wireToolbar } from './toolbar';
 import { validateHostMessage } from './validate';
 import { cellAt, clampViewport, fullViewport, gridSize, isFull, toCells, windowOf, type Extent, type Viewport } from './viewport';
 
@@ -47,37 +47,28 @@ const QUICK_EXACT_MAX = 256 * 1024 * 1024;
 
 type Host<T extends HostMessage['type']> = Extract<HostMessage, { type: T }> & Stamped;
 
-interface Elements extends FigureElements, ToolbarElements {
-  title: HTMLElement;
-  info: HTMLElement;
-  status: HTMLElement;
-  error: HTMLElement;
-  errorText: HTMLElement;
-  notice: HTMLElement;
-  overlay: HTMLCanvasElement;
-  tooltip: HTMLElement;
-  stats: HTMLElement;
-}
-
-function elements(): Elements {
+/** The page's elements: the toolbar's, the figure's (draw.ts) and the viewer's own. */
+function elements() {
   return {
     ...toolbarElements(),
-    title: byId('title'),
-    info: byId('info'),
-    status: byId('status'),
-    error: byId('error'),
-    errorText: byId('error-text'),
-    notice: byId('notice'),
-    figure: byId('figure'),
-    heatmap: byId<HTMLCanvasElement>('heatmap'),
-    overlay: byId<HTMLCanvasElement>('overlay'),
-    cells: byId<HTMLCanvasElement>('cells'),
-    xaxis: byId<HTMLCanvasElement>('xaxis'),
-    yaxis: byId<HTMLCanvasElement>('yaxis'),
-    colorbar: byId<HTMLCanvasElement>('colorbar'),
-    tooltip: byId('tooltip'),
-    legend: byId('legend'),
-    stats: byId('stats'),
+    ...elementsById({
+      title: ['title', HTMLElement],
+      info: ['info', HTMLElement],
+      status: ['status', HTMLElement],
+      error: ['error', HTMLElement],
+      errorText: ['error-text', HTMLElement],
+      notice: ['notice', HTMLElement],
+      figure: ['figure', HTMLElement],
+      heatmap: ['heatmap', HTMLCanvasElement],
+      overlay: ['overlay', HTMLCanvasElement],
+      cells: ['cells', HTMLCanvasElement],
+      xaxis: ['xaxis', HTMLCanvasElement],
+      yaxis: ['yaxis', HTMLCanvasElement],
+      colorbar: ['colorbar', HTMLCanvasElement],
+      tooltip: ['tooltip', HTMLElement],
+      legend: ['legend', HTMLElement],
+      stats: ['stats', HTMLElement],
+    }),
   };
 }
 
@@ -208,7 +199,7 @@ export class HeatmapViewer {
       this.theme = readTheme();
       this.redraw();
     }).observe(document.body, { attributes: true, attributeFilter: ['class'] });
-    fillToolbar();
+    fillToolbar(el);
     // A new panel's page may carry its init (and first picture): drawn before the round trip of 'ready'.
     const carried = embeddedInit(document);
     if (carried) this.host.deliver(carried);

@@ -5,51 +5,34 @@
  */
 import { isColormap, type ColormapName } from '../contract/colormaps';
 import { isReduceMode, type ReduceMode } from '../contract/reduce';
-import { byId } from './controls';
+import { byId, elementsById } from './controls';
 import { isDomainMode, isScale, type DomainMode, type ScaleName } from './scales';
 import type { ViewState } from './state';
 
-export interface ToolbarElements {
-  colormap: HTMLSelectElement;
-  invert: HTMLInputElement;
-  scale: HTMLSelectElement;
-  domain: HTMLSelectElement;
-  customDomain: HTMLElement;
-  domainLo: HTMLInputElement;
-  domainHi: HTMLInputElement;
-  mode: HTMLSelectElement;
-  aspect: HTMLSelectElement;
-  live: HTMLSelectElement;
-  pause: HTMLButtonElement;
-  reset: HTMLButtonElement;
-  retry: HTMLButtonElement;
-  exportPng: HTMLButtonElement;
-  saveNpy: HTMLButtonElement;
-  keep: HTMLButtonElement;
-  open: HTMLButtonElement;
+/** The toolbar's controls (and the header's Keep open and Open, the error's Reopen), each of the type it must be. */
+export function toolbarElements() {
+  return elementsById({
+    colormap: ['colormap', HTMLSelectElement],
+    invert: ['invert', HTMLInputElement],
+    scale: ['scale', HTMLSelectElement],
+    domain: ['domain', HTMLSelectElement],
+    customDomain: ['custom-domain', HTMLElement],
+    domainLo: ['domain-lo', HTMLInputElement],
+    domainHi: ['domain-hi', HTMLInputElement],
+    mode: ['mode', HTMLSelectElement],
+    aspect: ['aspect', HTMLSelectElement],
+    live: ['live', HTMLSelectElement],
+    pause: ['pause', HTMLButtonElement],
+    reset: ['reset', HTMLButtonElement],
+    retry: ['retry', HTMLButtonElement],
+    exportPng: ['export-png', HTMLButtonElement],
+    saveNpy: ['save-npy', HTMLButtonElement],
+    keep: ['keep', HTMLButtonElement],
+    open: ['open', HTMLButtonElement],
+  });
 }
 
-export function toolbarElements(): ToolbarElements {
-  return {
-    colormap: byId<HTMLSelectElement>('colormap'),
-    invert: byId<HTMLInputElement>('invert'),
-    scale: byId<HTMLSelectElement>('scale'),
-    domain: byId<HTMLSelectElement>('domain'),
-    customDomain: byId('custom-domain'),
-    domainLo: byId<HTMLInputElement>('domain-lo'),
-    domainHi: byId<HTMLInputElement>('domain-hi'),
-    mode: byId<HTMLSelectElement>('mode'),
-    aspect: byId<HTMLSelectElement>('aspect'),
-    live: byId<HTMLSelectElement>('live'),
-    pause: byId<HTMLButtonElement>('pause'),
-    reset: byId<HTMLButtonElement>('reset'),
-    retry: byId<HTMLButtonElement>('retry'),
-    exportPng: byId<HTMLButtonElement>('export-png'),
-    saveNpy: byId<HTMLButtonElement>('save-npy'),
-    keep: byId<HTMLButtonElement>('keep'),
-    open: byId<HTMLButtonElement>('open'),
-  };
-}
+export type ToolbarElements = ReturnType<typeof toolbarElements>;
 
 export interface ToolbarActions {
   colormap(name: ColormapName): void;
@@ -72,11 +55,28 @@ export interface ToolbarActions {
   open(): void;
 }
 
+/** A select's change, acted on only when its value is one the registry knows. */
+function onSelect<T extends string>(select: HTMLSelectElement, known: (v: string) => v is T, act: (v: T) => void): void {
+  select.addEventListener('change', () => known(select.value) && act(select.value));
+}
+
+/** The buttons that do one thing when clicked: the action of the same name (Keep open: `pin`). */
+const BUTTONS = [
+  ['pause', 'pause'],
+  ['reset', 'reset'],
+  ['retry', 'retry'],
+  ['saveNpy', 'saveNpy'],
+  ['exportPng', 'exportPng'],
+  ['keep', 'pin'],
+  ['open', 'open'],
+] as const;
+
+/** Turns the controls' events into the actions: the toolbar's one wiring, with each control's values checked. */
 export function wireToolbar(el: ToolbarElements, a: ToolbarActions): void {
-  el.colormap.addEventListener('change', () => isColormap(el.colormap.value) && a.colormap(el.colormap.value));
+  onSelect(el.colormap, isColormap, (c) => a.colormap(c));
   el.invert.addEventListener('change', () => a.invert(el.invert.checked));
-  el.scale.addEventListener('change', () => isScale(el.scale.value) && a.scale(el.scale.value));
-  el.domain.addEventListener('change', () => isDomainMode(el.domain.value) && a.domain(el.domain.value));
+  onSelect(el.scale, isScale, (s) => a.scale(s));
+  onSelect(el.domain, isDomainMode, (d) => a.domain(d));
   const custom = () => {
     const lo = el.domainLo.valueAsNumber;
     const hi = el.domainHi.valueAsNumber;
@@ -84,19 +84,13 @@ export function wireToolbar(el: ToolbarElements, a: ToolbarActions): void {
   };
   el.domainLo.addEventListener('change', custom);
   el.domainHi.addEventListener('change', custom);
-  el.mode.addEventListener('change', () => isReduceMode(el.mode.value) && a.mode(el.mode.value));
+  onSelect(el.mode, isReduceMode, (m) => a.mode(m));
   el.aspect.addEventListener('change', () => a.aspect(el.aspect.value === 'fill' ? 'fill' : 'equal'));
   el.live.addEventListener('change', () => {
     const s = Number(el.live.value);
     a.live(Number.isFinite(s) ? s : 0);
   });
-  el.pause.addEventListener('click', () => a.pause());
-  el.reset.addEventListener('click', () => a.reset());
-  el.retry.addEventListener('click', () => a.retry());
-  el.saveNpy.addEventListener('click', () => a.saveNpy());
-  el.exportPng.addEventListener('click', () => a.exportPng());
-  el.keep.addEventListener('click', () => a.pin());
-  el.open.addEventListener('click', () => a.open());
+  for (const [button, action] of BUTTONS) el[button].addEventListener('click', () => a[action]());
   // Any control the user changes (toolbar or slice sliders) keeps this array in the panel.
   byId('toolbar').addEventListener('change', () => a.pin());
   byId('slicer').addEventListener('input', () => a.pin());

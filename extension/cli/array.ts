@@ -17,7 +17,7 @@ import { inspectForeignSysv, openForeignSysvView, parseForeignSysvName, type For
 import type { Segment } from '../core/types';
 import { openSysvView, openView, type MappedView } from '../native';
 import { errorCode, isReadFailure, ShmError } from '../core/errors';
-import { Failure, failureOf, table, type Command, type CommandContext } from './common';
+import { Failure, failureOf, statsDoc, statsTable, type Command, type CommandContext } from './common';
 import { tableColumnStats } from './head';
 
 const SELECTION_HELP =
@@ -153,38 +153,14 @@ export const ARRAY_COMMANDS: Command[] = [
         const slice = selectSlice(sel.layout, flags);
         const spec = sliced ? slice : wholeArray(sel.layout, flags);
         const st = await view.stats(spec);
-        const doc = {
-          count: st.count,
-          finiteCount: st.finiteCount,
-          min: st.min,
-          max: st.max,
-          mean: st.mean,
-          std: st.std,
-          nanCount: st.nanCount,
-          infCount: st.infCount,
-        };
         if (ctx.json) {
-          ctx.printJson(doc);
+          ctx.printJson(statsDoc(st));
           return 0;
         }
         const over = sliced ? `the ${spec.rows} x ${spec.cols} slice` : `the whole array [${sel.layout.shape.join(', ')}]`;
         const part = flags.part ? `, ${flags.part}` : '';
         ctx.print(`${sel.what}: ${dtypeWords(sel.layout.dtype)}${part}, over ${over}`);
-        ctx.print(
-          table(
-            [
-              ['count', String(doc.count)],
-              ['finite', String(doc.finiteCount)],
-              ['NaN', String(doc.nanCount)],
-              ['Inf', `${doc.infCount}${doc.infCount ? ` (+Inf ${st.posInfCount}, -Inf ${st.negInfCount})` : ''}`],
-              ['min', numberText(doc.min)],
-              ['max', numberText(doc.max)],
-              ['mean', numberText(doc.mean)],
-              ['std', numberText(doc.std)],
-            ],
-            new Set(),
-          ),
-        );
+        ctx.print(statsTable(st));
         return 0;
       });
     },

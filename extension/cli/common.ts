@@ -2,6 +2,8 @@
 import type { ParseArgsConfig } from 'util';
 import { displayText } from '../core/names';
 import { errorCode, errorMessage, ShmError, type ErrorCode } from '../core/errors';
+import { formatNumber } from '../core/numbers';
+import type { StatsResult } from '../../contract/stats';
 
 /** A command that failed (exit 1); the message is the one-line reason, the code what kind of failure (never USAGE). */
 export class Failure extends ShmError {
@@ -75,4 +77,35 @@ export function table(cells: string[][], right: Set<number> = new Set()): string
         .trimEnd(),
     )
     .join('\n');
+}
+
+/** The `stats --json` document (docs/cli.md) of a stats pass; a table column's adds its null rows. */
+export function statsDoc(st: StatsResult, nullCount?: number) {
+  const doc = {
+    count: st.count,
+    finiteCount: st.finiteCount,
+    min: st.min,
+    max: st.max,
+    mean: st.mean,
+    std: st.std,
+    nanCount: st.nanCount,
+    infCount: st.infCount,
+  };
+  return nullCount === undefined ? doc : { ...doc, nullCount };
+}
+
+/** The `stats` table for people: the counts (a table column's null rows after count), then the values to 9 digits. */
+export function statsTable(st: StatsResult, nullCount?: number): string {
+  const num = (x: number | null) => formatNumber(x, 9);
+  return table([
+    ['count', String(st.count)],
+    ...(nullCount === undefined ? [] : [['null', String(nullCount)]]),
+    ['finite', String(st.finiteCount)],
+    ['NaN', String(st.nanCount)],
+    ['Inf', `${st.infCount}${st.infCount ? ` (+Inf ${st.posInfCount}, -Inf ${st.negInfCount})` : ''}`],
+    ['min', num(st.min)],
+    ['max', num(st.max)],
+    ['mean', num(st.mean)],
+    ['std', num(st.std)],
+  ]);
 }

@@ -12,7 +12,7 @@ import { ArrowTable } from '../core/tables/arrow';
 import { columnStats } from '../core/tables/stats';
 import { columnIndex, openNamedTable, type OpenedTable } from '../core/tables/resolve';
 import { TableError, type Cell, type TableColumn } from '../core/tables/types';
-import { Failure, table, type Command, type CommandContext } from './common';
+import { Failure, statsDoc, statsTable, table, type Command, type CommandContext } from './common';
 
 const DEFAULT_ROWS = 10;
 /** Rows read per request: a page of output at a time, whatever --rows asks. */
@@ -166,34 +166,10 @@ export async function tableColumnStats(ctx: CommandContext): Promise<number | nu
     }
     const st = await columnStats(t.model, col, t.view);
     const c = t.model.columns[col];
-    const doc = {
-      count: st.count,
-      finiteCount: st.finiteCount,
-      min: st.min,
-      max: st.max,
-      mean: st.mean,
-      std: st.std,
-      nanCount: st.nanCount,
-      infCount: st.infCount,
-      nullCount: st.nullCount,
-    };
-    if (ctx.json) ctx.printJson(doc);
+    if (ctx.json) ctx.printJson(statsDoc(st, st.nullCount));
     else {
-      const num = (x: number | null) => formatNumber(x, 9);
       ctx.print(`${t.what} column '${c.name}': ${c.type}, over its ${t.model.totalRows} rows`);
-      ctx.print(
-        table([
-          ['count', String(doc.count)],
-          ['null', String(doc.nullCount)],
-          ['finite', String(doc.finiteCount)],
-          ['NaN', String(doc.nanCount)],
-          ['Inf', `${doc.infCount}${doc.infCount ? ` (+Inf ${st.posInfCount}, -Inf ${st.negInfCount})` : ''}`],
-          ['min', num(doc.min)],
-          ['max', num(doc.max)],
-          ['mean', num(doc.mean)],
-          ['std', num(doc.std)],
-        ]),
-      );
+      ctx.print(statsTable(st, st.nullCount));
     }
     return 0;
   } catch (e) {

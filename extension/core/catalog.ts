@@ -16,6 +16,7 @@ import {
   scanHolders,
   scanNames,
   scanNpyHeader,
+  statEntry,
   statfs,
   tryNative,
   type FsUsage,
@@ -756,17 +757,7 @@ async function scanOne(dir: string, name: string): Promise<ScanEntry | null> {
     if ((e as NodeJS.ErrnoException).code === 'ENOENT' || (e as NodeJS.ErrnoException).code === 'ENOTDIR') return null;
     throw e;
   }
-  const e: ScanEntry = {
-    name,
-    kind: st.isFile() ? 'file' : st.isDirectory() ? 'dir' : st.isSymbolicLink() ? 'symlink' : 'other',
-    size: st.size,
-    blocks: st.blocks,
-    dev: st.dev,
-    ino: st.ino,
-    mode: st.mode,
-    uid: st.uid,
-    mtimeMs: st.mtimeMs,
-  };
+  const e = statEntry(name, st);
   if (e.kind === 'symlink') {
     try {
       e.linkTarget = await fs.promises.readlink(full);

@@ -238,10 +238,15 @@ async function readSysvRange(shmid: number, offset: number, length: number, ns?:
 }
 
 /**
- * Decodes segments' headers from their ends (read in one native pass unless given); a refused attach
- * is the error. `ns`: the segments are another IPC namespace's (core/kinds/ipcns.ts).
+ * What each segment's header says, decoded from its ends (read in one native pass unless given; a
+ * refused attach is the error), or, without `decode`, nothing read: raw, no attach at all. `ns`:
+ * the segments are another IPC namespace's (core/kinds/ipcns.ts).
  */
-export async function decodeSysv(records: SysvRecord[], given?: Map<number, SysvEnds>, ns?: IpcNamespaceRef): Promise<Decoded[]> {
+export function sysvHeaders(records: SysvRecord[], decode: boolean, given?: Map<number, SysvEnds>, ns?: IpcNamespaceRef): Promise<Decoded[]> {
+  return decode && records.length > 0 ? decodeSysv(records, given, ns) : Promise.resolve(records.map(() => undecoded(null)));
+}
+
+async function decodeSysv(records: SysvRecord[], given?: Map<number, SysvEnds>, ns?: IpcNamespaceRef): Promise<Decoded[]> {
   const missing = given ? records.filter((r) => !given.has(r.shmid)) : records;
   const read =
     missing.length > 0
@@ -338,8 +343,7 @@ async function segmentsOf(records: SysvRecord[], opts: SysvListOptions, ends?: M
   const native = tryNative() !== null;
   // Our own attaches for reading the ends are over (each is detached at once): none shows as a holder.
   const holders = opts.holders !== false && native ? await findSysvHolders(records) : new Map<number, Holder[]>();
-  const decode = opts.decode !== false && native && records.length > 0;
-  const decoded = decode ? await decodeSysv(records, ends) : records.map(() => undecoded(null));
+  const decoded = await sysvHeaders(records, opts.decode !== false && native, ends);
   return records.map((r, i) => sysvSegment(r, holders.get(r.shmid) ?? [], decoded[i]));
 }
 
@@ -371,14 +375,20 @@ export interface SysvRemoveOutcome {
  * that now names another segment: its key and creation time must still match.
  */
 export async function removeSysvSegment(shmid: number, opts: { force?: boolean; expected?: SysvRecord } = {}): Promise<SysvRemoveOutcome> {
-  const name = `sysv:${shmid}`;
   const seg = await inspectSysv(shmid, { decode: false });
+  const other = seg !== null && opts.expected !== undefined && !sameSysvSegment(seg.sysv, opts.expected);
+  return removeFoundSysv(`sysv:${shmid}`, other ? null : seg, opts.force);
+}
+
+/**
+ * IPC_RMID on a segment just looked up under `name` (null: there is none): refused while attached
+ * unless `force`. `ns`: the segment is another IPC namespace's (core/kinds/ipcns.ts).
+ */
+export async function removeFoundSysv(name: string, seg: SysvSegment | null, force?: boolean, ns?: IpcNamespaceRef): Promise<SysvRemoveOutcome> {
   const none = { bytes: 0, pendingBytes: 0 };
-  if (!seg || (opts.expected && !sameSysvSegment(seg.sysv, opts.expected))) {
-    return { name, status: 'missing', error: 'no such System V segment', ...none, holders: [] };
-  }
+  if (!seg) return { name, status: 'missing', error: 'no such System V segment', ...none, holders: [] };
   const attached = seg.sysv.nattch > 0;
-  if (attached && !opts.force) {
+  if (attached && !force) {
     return {
       name,
       status: 'held',
@@ -388,7 +398,7 @@ export async function removeSysvSegment(shmid: number, opts: { force?: boolean; 
     };
   }
   try {
-    await removeSysv(shmid);
+    await removeSysv(seg.sysv.shmid, ns);
   } catch (e) {
     if (errorCode(e) === 'EINVAL') return { name, status: 'missing', error: 'no such System V segment', ...none, holders: [] };
     return { name, status: 'failed', error: (e as Error).message.replace(`${name}: `, ''), ...none, holders: seg.holders };

@@ -19,18 +19,17 @@ template <typename E>
 __attribute__((always_inline)) inline void AccSumT(double* __restrict acc, const E* __restrict p, int64_t n) {
   for (int64_t i = 0; i < n; ++i) acc[i] += static_cast<double>(p[i]);
 }
-template <typename E>
-__attribute__((always_inline)) inline void AccMinT(E* __restrict acc, const E* __restrict p, int64_t n) {
-  for (int64_t i = 0; i < n; ++i) {
-    E v = p[i], a = acc[i];
-    acc[i] = v < a ? v : a;
-  }
+// min(v, a) (kMax: max) that skips a NaN in either (the accumulator is never NaN).
+template <bool kMax, typename E>
+__attribute__((always_inline)) inline E Pick(E v, E a) {
+  if constexpr (kMax) return v > a ? v : a;
+  else return v < a ? v : a;
 }
-template <typename E>
-__attribute__((always_inline)) inline void AccMaxT(E* __restrict acc, const E* __restrict p, int64_t n) {
+template <bool kMax, typename E>
+__attribute__((always_inline)) inline void AccPickT(E* __restrict acc, const E* __restrict p, int64_t n) {
   for (int64_t i = 0; i < n; ++i) {
     E v = p[i], a = acc[i];
-    acc[i] = v > a ? v : a;
+    acc[i] = Pick<kMax>(v, a);
   }
 }
 
@@ -42,24 +41,10 @@ __attribute__((always_inline)) inline void AccSum4T(double* __restrict acc, cons
     acc[i] += (static_cast<double>(p0[i]) + static_cast<double>(p1[i])) +
               (static_cast<double>(p2[i]) + static_cast<double>(p3[i]));
 }
-// min(a, b) that skips a NaN in either (the accumulator is never NaN).
-template <typename E>
-__attribute__((always_inline)) inline E Lo(E v, E a) {
-  return v < a ? v : a;
-}
-template <typename E>
-__attribute__((always_inline)) inline E Hi(E v, E a) {
-  return v > a ? v : a;
-}
-template <typename E>
-__attribute__((always_inline)) inline void AccMin4T(E* __restrict acc, const E* __restrict p0, const E* __restrict p1,
-                                                    const E* __restrict p2, const E* __restrict p3, int64_t n) {
-  for (int64_t i = 0; i < n; ++i) acc[i] = Lo(p3[i], Lo(p2[i], Lo(p1[i], Lo(p0[i], acc[i]))));
-}
-template <typename E>
-__attribute__((always_inline)) inline void AccMax4T(E* __restrict acc, const E* __restrict p0, const E* __restrict p1,
-                                                    const E* __restrict p2, const E* __restrict p3, int64_t n) {
-  for (int64_t i = 0; i < n; ++i) acc[i] = Hi(p3[i], Hi(p2[i], Hi(p1[i], Hi(p0[i], acc[i]))));
+template <bool kMax, typename E>
+__attribute__((always_inline)) inline void AccPick4T(E* __restrict acc, const E* __restrict p0, const E* __restrict p1,
+                                                     const E* __restrict p2, const E* __restrict p3, int64_t n) {
+  for (int64_t i = 0; i < n; ++i) acc[i] = Pick<kMax>(p3[i], Pick<kMax>(p2[i], Pick<kMax>(p1[i], Pick<kMax>(p0[i], acc[i]))));
 }
 
 template <typename E, bool kSet = false>
@@ -80,8 +65,8 @@ __attribute__((always_inline)) inline void AccSum8T(double* __restrict acc, cons
     acc[i] = kSet ? t : acc[i] + t;
   }
 }
-template <typename E>
-__attribute__((always_inline)) inline void AccMin8T(E* __restrict acc, const E* const* r, int64_t n) {
+template <bool kMax, typename E>
+__attribute__((always_inline)) inline void AccPick8T(E* __restrict acc, const E* const* r, int64_t n) {
   const E* __restrict p0 = r[0];
   const E* __restrict p1 = r[1];
   const E* __restrict p2 = r[2];
@@ -91,20 +76,10 @@ __attribute__((always_inline)) inline void AccMin8T(E* __restrict acc, const E* 
   const E* __restrict p6 = r[6];
   const E* __restrict p7 = r[7];
   for (int64_t i = 0; i < n; ++i)
-    acc[i] = Lo(p7[i], Lo(p6[i], Lo(p5[i], Lo(p4[i], Lo(p3[i], Lo(p2[i], Lo(p1[i], Lo(p0[i], acc[i]))))))));
-}
-template <typename E>
-__attribute__((always_inline)) inline void AccMax8T(E* __restrict acc, const E* const* r, int64_t n) {
-  const E* __restrict p0 = r[0];
-  const E* __restrict p1 = r[1];
-  const E* __restrict p2 = r[2];
-  const E* __restrict p3 = r[3];
-  const E* __restrict p4 = r[4];
-  const E* __restrict p5 = r[5];
-  const E* __restrict p6 = r[6];
-  const E* __restrict p7 = r[7];
-  for (int64_t i = 0; i < n; ++i)
-    acc[i] = Hi(p7[i], Hi(p6[i], Hi(p5[i], Hi(p4[i], Hi(p3[i], Hi(p2[i], Hi(p1[i], Hi(p0[i], acc[i]))))))));
+    acc[i] = Pick<kMax>(
+        p7[i],
+        Pick<kMax>(p6[i],
+                   Pick<kMax>(p5[i], Pick<kMax>(p4[i], Pick<kMax>(p3[i], Pick<kMax>(p2[i], Pick<kMax>(p1[i], Pick<kMax>(p0[i], acc[i]))))))));
 }
 
 template <typename E>
@@ -237,10 +212,10 @@ __attribute__((always_inline)) inline void HistogramT(uint64_t* __restrict h, co
 
 SHM_CLONES void AccSum(double* acc, const float* p, int64_t n) { AccSumT(acc, p, n); }
 SHM_CLONES void AccSum(double* acc, const double* p, int64_t n) { AccSumT(acc, p, n); }
-SHM_CLONES void AccMin(float* acc, const float* p, int64_t n) { AccMinT(acc, p, n); }
-SHM_CLONES void AccMin(double* acc, const double* p, int64_t n) { AccMinT(acc, p, n); }
-SHM_CLONES void AccMax(float* acc, const float* p, int64_t n) { AccMaxT(acc, p, n); }
-SHM_CLONES void AccMax(double* acc, const double* p, int64_t n) { AccMaxT(acc, p, n); }
+SHM_CLONES void AccMin(float* acc, const float* p, int64_t n) { AccPickT<false>(acc, p, n); }
+SHM_CLONES void AccMin(double* acc, const double* p, int64_t n) { AccPickT<false>(acc, p, n); }
+SHM_CLONES void AccMax(float* acc, const float* p, int64_t n) { AccPickT<true>(acc, p, n); }
+SHM_CLONES void AccMax(double* acc, const double* p, int64_t n) { AccPickT<true>(acc, p, n); }
 SHM_CLONES void AccSum4(double* acc, const float* p0, const float* p1, const float* p2, const float* p3, int64_t n) {
   AccSum4T(acc, p0, p1, p2, p3, n);
 }
@@ -249,27 +224,27 @@ SHM_CLONES void AccSum4(double* acc, const double* p0, const double* p1, const d
   AccSum4T(acc, p0, p1, p2, p3, n);
 }
 SHM_CLONES void AccMin4(float* acc, const float* p0, const float* p1, const float* p2, const float* p3, int64_t n) {
-  AccMin4T(acc, p0, p1, p2, p3, n);
+  AccPick4T<false>(acc, p0, p1, p2, p3, n);
 }
 SHM_CLONES void AccMin4(double* acc, const double* p0, const double* p1, const double* p2, const double* p3,
                         int64_t n) {
-  AccMin4T(acc, p0, p1, p2, p3, n);
+  AccPick4T<false>(acc, p0, p1, p2, p3, n);
 }
 SHM_CLONES void AccMax4(float* acc, const float* p0, const float* p1, const float* p2, const float* p3, int64_t n) {
-  AccMax4T(acc, p0, p1, p2, p3, n);
+  AccPick4T<true>(acc, p0, p1, p2, p3, n);
 }
 SHM_CLONES void AccMax4(double* acc, const double* p0, const double* p1, const double* p2, const double* p3,
                         int64_t n) {
-  AccMax4T(acc, p0, p1, p2, p3, n);
+  AccPick4T<true>(acc, p0, p1, p2, p3, n);
 }
 SHM_CLONES void SetSum8(double* acc, const float* const* rows, int64_t n) { AccSum8T<float, true>(acc, rows, n); }
 SHM_CLONES void SetSum8(double* acc, const double* const* rows, int64_t n) { AccSum8T<double, true>(acc, rows, n); }
 SHM_CLONES void AccSum8(double* acc, const float* const* rows, int64_t n) { AccSum8T(acc, rows, n); }
 SHM_CLONES void AccSum8(double* acc, const double* const* rows, int64_t n) { AccSum8T(acc, rows, n); }
-SHM_CLONES void AccMin8(float* acc, const float* const* rows, int64_t n) { AccMin8T(acc, rows, n); }
-SHM_CLONES void AccMin8(double* acc, const double* const* rows, int64_t n) { AccMin8T(acc, rows, n); }
-SHM_CLONES void AccMax8(float* acc, const float* const* rows, int64_t n) { AccMax8T(acc, rows, n); }
-SHM_CLONES void AccMax8(double* acc, const double* const* rows, int64_t n) { AccMax8T(acc, rows, n); }
+SHM_CLONES void AccMin8(float* acc, const float* const* rows, int64_t n) { AccPick8T<false>(acc, rows, n); }
+SHM_CLONES void AccMin8(double* acc, const double* const* rows, int64_t n) { AccPick8T<false>(acc, rows, n); }
+SHM_CLONES void AccMax8(float* acc, const float* const* rows, int64_t n) { AccPick8T<true>(acc, rows, n); }
+SHM_CLONES void AccMax8(double* acc, const double* const* rows, int64_t n) { AccPick8T<true>(acc, rows, n); }
 SHM_CLONES void FoldSum(const double* acc, const int64_t* at, int64_t cells, double* out) {
   FoldSumT(acc, at, cells, out);
 }

@@ -7,7 +7,6 @@
  */
 import * as A from 'apache-arrow';
 import * as assert from 'assert';
-import { execFileSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
@@ -15,9 +14,8 @@ import { inspectSegment, listCatalog } from '../../extension/core/catalog';
 import { arrayLimit, isPreviewable, segmentFacts } from '../../extension/core/format-words';
 import type { Segment } from '../../extension/core/types';
 import { runCli } from '../fixtures/cli';
-import { PYTHON } from '../fixtures/segments';
+import { pyFormats } from '../fixtures/segments';
 
-const MAKE_FORMATS = path.resolve(__dirname, '..', '..', '..', 'test', 'fixtures', 'make_formats.py');
 const ROWS = 10;
 const price = Float64Array.from({ length: ROWS }, (_, i) => i * 1.5 + 0.25);
 
@@ -55,7 +53,7 @@ describe('Arrow columns as arrays', function () {
     fs.writeFileSync(path.join(dir, 'two.arrow'), A.tableToIPC(one.concat(one), 'file'));
     fs.mkdirSync(path.join(dir, 'folder'));
     fs.writeFileSync(path.join(dir, 'folder', 'inner.arrow'), A.tableToIPC(table(), 'stream'));
-    execFileSync(PYTHON, [MAKE_FORMATS, 'safetensors', path.join(dir, 'model.safetensors'), 'layer/w:F32:7,9;b:BF16:5'], { encoding: 'utf8' });
+    pyFormats(['safetensors', path.join(dir, 'model.safetensors'), 'layer/w:F32:7,9;b:BF16:5']);
   });
   after(() => fs.rmSync(dir, { recursive: true, force: true }));
 

@@ -6,19 +6,16 @@
  */
 import * as A from 'apache-arrow';
 import * as assert from 'assert';
-import { execFileSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import * as zlib from 'zlib';
 import { identityOf, setInterpretation } from '../../extension/core/interpretations';
-import { PYTHON, py, SegmentJar, SHM_DIR, uniqueName } from '../fixtures/segments';
+import { py, pyFormats, SegmentJar, SHM_DIR, uniqueName } from '../fixtures/segments';
+import type { statsDoc } from '../../extension/cli/common';
 import { runCli as runCliWith, type Run } from '../fixtures/cli';
 /** The webview's colormaps (DOM-free; the test build transpiles webview/ too): the CLI's PNGs must use the same ones. */
 import * as cm from '../../contract/colormaps';
-
-const ROOT = path.resolve(__dirname, '..', '..', '..');
-const MAKE_FORMATS = path.join(ROOT, 'test', 'fixtures', 'make_formats.py');
 
 let configDir = '';
 
@@ -37,16 +34,8 @@ function fails(r: Run, code: number, pattern: RegExp): void {
   assert.match(r.stderr, pattern);
 }
 
-interface StatsDoc {
-  count: number;
-  finiteCount: number;
-  min: number | null;
-  max: number | null;
-  mean: number | null;
-  std: number | null;
-  nanCount: number;
-  infCount: number;
-}
+/** `stats --json` of an array (docs/cli.md). */
+type StatsDoc = ReturnType<typeof statsDoc>;
 const STATS_KEYS = ['count', 'finiteCount', 'min', 'max', 'mean', 'std', 'nanCount', 'infCount'];
 
 function near(actual: number | null, expected: number | null, what: string): void {
@@ -161,10 +150,6 @@ function makeCases(specs: object[]): Ref[] {
   }
 }
 
-function makeFormats(args: string[]): unknown {
-  return JSON.parse(execFileSync(PYTHON, [MAKE_FORMATS, ...args], { encoding: 'utf8', timeout: 60_000 }));
-}
-
 const decodeEnc = (v: number | null | string) => (v === null ? NaN : v === 'Infinity' ? Infinity : v === '-Infinity' ? -Infinity : Number(v));
 
 describe('shm-inspector CLI: stats and render (cli-array)', function () {
@@ -247,7 +232,7 @@ describe('shm-inspector CLI: stats and render (cli-array)', function () {
     const want = (dtype: string, shape: string, key: string, take?: number) =>
       JSON.parse(py(['sample_stats', dtype, shape, key, ...(take === undefined ? [] : ['--take', String(take)])])) as StatsDoc;
     const st = jar.name('shmi_cli_array', '.safetensors');
-    makeFormats(['safetensors', st.path, 'w:F32:7,9;b:BF16:5;i:I16:3,4,2']);
+    pyFormats(['safetensors', st.path, 'w:F32:7,9;b:BF16:5;i:I16:3,4,2']);
     sameStats(json<StatsDoc>(await cli(['stats', st.name, '--tensor', 'w', '--json'])), want('<f4', '7,9', 'w'), 'tensor w');
     sameStats(json<StatsDoc>(await cli(['stats', st.name, '--tensor', 'b', '--json'])), want('bfloat16', '5', 'b'), 'tensor b (bf16)');
     sameStats(json<StatsDoc>(await cli(['stats', st.name, '--tensor', 'i', '--json', '--index', '1'])), want('<i2', '3,4,2', 'i', 1), 'tensor i [1]');
@@ -255,11 +240,11 @@ describe('shm-inspector CLI: stats and render (cli-array)', function () {
     fails(await cli(['stats', st.name, '--tensor', 'nope']), 1, /no tensor 'nope'/);
 
     const jl = jar.name('shmi_cli_array', '.pkl');
-    makeFormats(['joblib-dump', jl.path, '>f8', '6,7', '--order', 'F']);
+    pyFormats(['joblib-dump', jl.path, '>f8', '6,7', '--order', 'F']);
     sameStats(json<StatsDoc>(await cli(['stats', jl.name, '--json'])), want('>f8', '6,7', jl.name), 'joblib');
 
     const sa = jar.name('shmi_cli_array');
-    makeFormats(['sharedarray', sa.path, '<i2', '8,9']);
+    pyFormats(['sharedarray', sa.path, '<i2', '8,9']);
     sameStats(json<StatsDoc>(await cli(['stats', sa.name, '--json'])), want('<i2', '8,9', sa.name), 'sharedarray');
 
     const ar = jar.name('shmi_cli_array', '.arrow');
@@ -450,7 +435,7 @@ describe('shm-inspector CLI: stats and render (cli-array)', function () {
     py(['npy', text.path, '<U3', '2']);
     fails(await cli(['stats', text.name]), 1, /dtype <U3 is not numeric; it cannot be drawn/);
     const cut = jar.name('shmi_cli_array', '.pkl');
-    makeFormats(['joblib-dump', cut.path, '<f8', '100,10']);
+    pyFormats(['joblib-dump', cut.path, '<f8', '100,10']);
     fs.truncateSync(cut.path, 4000);
     fails(await cli(['render', cut.name, '--out', out]), 1, /truncated: shape \[100,10\] needs 8000 bytes/);
     assert.ok(!fs.existsSync(out), 'no PNG written on failure');

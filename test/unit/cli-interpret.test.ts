@@ -9,8 +9,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { runCli, type Run } from '../fixtures/cli';
-import { PYTHON, py, SegmentJar } from '../fixtures/segments';
-import { execFileSync } from 'child_process';
+import { pyCode, py, SegmentJar } from '../fixtures/segments';
 
 describe('CLI interpret', function () {
   this.timeout(60_000);
@@ -36,7 +35,7 @@ describe('CLI interpret', function () {
   /** numpy's statistics of the float16 1000x1000 at the start of the segment. */
   function numpyStats(): { count: number; min: number; max: number; mean: number } {
     const code = `import numpy as np,json;a=np.fromfile('${seg.path}',dtype='<f2',count=1000000).astype(np.float64);print(json.dumps({'count':a.size,'min':a.min(),'max':a.max(),'mean':a.mean()}))`;
-    return JSON.parse(execFileSync(PYTHON, ['-c', code], { encoding: 'utf8' })) as { count: number; min: number; max: number; mean: number };
+    return JSON.parse(pyCode(code)) as { count: number; min: number; max: number; mean: number };
   }
 
   it('without a layout: no interpretation yet, and float16 1000x1000 (page padding) proposed first', async () => {

@@ -10,7 +10,7 @@ import * as os from 'os';
 import * as path from 'path';
 import { identityOf, setInterpretation } from '../../extension/core/interpretations';
 import type { Catalog, Segment } from '../../extension/core/types';
-import { MAKE_SEGMENTS, py, PYTHON, SegmentJar, SHM_DIR, uniqueName } from '../fixtures/segments';
+import { MAKE_SEGMENTS, py, PYTHON, SegmentJar, SHM_DIR, uniqueName, untilReady } from '../fixtures/segments';
 import { CLI, runCli as runCliWith, type Run } from '../fixtures/cli';
 
 const NOBODY = ['--reuid', 'nobody', '--regid', 'nogroup', '--clear-groups'];
@@ -279,14 +279,7 @@ describe('shm-inspector CLI as an ordinary user (setpriv)', function () {
   async function holderAs(as: string[], args: string[]): Promise<ChildProcess> {
     const child = spawn('setpriv', [...as, PYTHON, MAKE_SEGMENTS, ...args], { stdio: ['pipe', 'pipe', 'inherit'] });
     children.push(child);
-    await new Promise<void>((resolve, reject) => {
-      let buf = '';
-      child.stdout!.on('data', (d: Buffer) => {
-        buf += d.toString();
-        if (buf.includes('ready')) resolve();
-      });
-      child.on('exit', (code) => reject(new Error(`holder exited with ${code}`)));
-    });
+    await untilReady(child);
     return child;
   }
 

@@ -7,7 +7,6 @@
  * generous ceilings against hanging, not measurements: the figures are in bench/decoders.mjs.
  */
 import * as assert from 'assert';
-import { execFile, execFileSync, spawn } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
 import { filterProblem, nameMatcher } from '../../extension/core/arrange';
@@ -16,8 +15,8 @@ import { compileGlob, GlobError, globProblem } from '../../extension/core/glob';
 import { attachCode } from '../../extension/core/manage/attach';
 import type { Segment } from '../../extension/core/types';
 import { arrowFile, FileBlock, refooter } from '../fixtures/arrow';
-import { CLI } from '../fixtures/cli';
-import { PYTHON, SegmentJar } from '../fixtures/segments';
+import { CLI, runCli, type Run } from '../fixtures/cli';
+import { PYTHON, pyCode, SegmentJar, untilReady } from '../fixtures/segments';
 
 const ROOT = path.resolve(__dirname, '..', '..', '..');
 
@@ -32,47 +31,15 @@ function npyBytes(header: string, dataBytes: number, version: 1 | 2 = 2): Buffer
   return Buffer.concat([p, h, Buffer.alloc(dataBytes)]);
 }
 
-function pyRun(code: string, args: string[] = []): string {
-  return execFileSync(PYTHON, ['-c', code, ...args], { encoding: 'utf8', timeout: 120_000 });
-}
-
-interface Run {
-  code: number | null;
-  signal: string | null;
-  stdout: string;
-  stderr: string;
-}
-
 /** dist/cli.js ARGS (node started with `nodeArgs`), killed (SIGKILL) after `ceilingMs`: a hang shows as signal SIGKILL. */
-function cliWithin(args: string[], ceilingMs = 20_000, nodeArgs: string[] = []): Promise<Run> {
-  return new Promise((resolve) => {
-    execFile(
-      process.execPath,
-      [...nodeArgs, CLI, ...args],
-      { encoding: 'utf8', timeout: ceilingMs, killSignal: 'SIGKILL', maxBuffer: 256 << 20 },
-      (err, stdout, stderr) => {
-        const e = err as (Error & { code?: unknown; signal?: string | null }) | null;
-        resolve({ code: e ? (typeof e.code === 'number' ? e.code : null) : 0, signal: e?.signal ?? null, stdout, stderr });
-      },
-    );
-  });
-}
+const cliWithin = (args: string[], ceilingMs = 20_000, nodeArgs: string[] = []): Promise<Run> => runCli(args, { timeoutMs: ceilingMs, nodeArgs });
 
 describe('decoders: bounded, linear-time decoding', function () {
   this.timeout(120_000);
   const jar = new SegmentJar();
-  let root: string;
-  let n = 0;
-  const freshDir = () => {
-    const d = path.join(root, `d${++n}`);
-    fs.mkdirSync(d);
-    return d;
-  };
-  before(() => {
-    assert.ok(fs.existsSync(CLI), 'dist/cli.js is built');
-    root = jar.name('shmi_bounds').path;
-    fs.mkdirSync(root);
-  });
+  const dirs = jar.folders('shmi_bounds');
+  const freshDir = () => dirs.fresh();
+  before(() => assert.ok(fs.existsSync(CLI), 'dist/cli.js is built'));
   after(() => jar.cleanup());
 
   describe('glob (clear --glob, the sidebar filter)', () => {
@@ -154,7 +121,7 @@ describe('decoders: bounded, linear-time decoding', function () {
 
     it("numpy's own 600-field record header (14 KB, past numpy's default read limit) opens", async () => {
       const d = freshDir();
-      pyRun(
+      pyCode(
         'import numpy as np, sys\n' +
           "dt = np.dtype([('field_%03d_with_a_long_name' % i, '<f8') for i in range(600)])\n" +
           'np.save(sys.argv[1], np.zeros(3, dtype=dt))',
@@ -192,17 +159,9 @@ describe('decoders: bounded, linear-time decoding', function () {
     it('one process mapping 60,000 files of the listed folder: each file has it as holder, once', async function () {
       const d = freshDir();
       const count = 60_000;
-      const child = spawn(PYTHON, [path.join(ROOT, 'bench', 'map_files.py'), d, String(count)], { stdio: ['pipe', 'pipe', 'inherit'] });
+      const child = jar.spawn(PYTHON, [path.join(ROOT, 'bench', 'map_files.py'), d, String(count)]);
       try {
-        const pid = await new Promise<number>((resolve, reject) => {
-          let out = '';
-          child.stdout!.on('data', (b: Buffer) => {
-            out += b.toString();
-            const m = /ready (\d+)/.exec(out);
-            if (m) resolve(Number(m[1]));
-          });
-          child.on('exit', (code) => reject(new Error(`map_files.py exited ${code}`)));
-        });
+        const pid = Number(/ready (\d+)/.exec(await untilReady(child, 'map_files.py'))![1]);
         const cat = await listCatalog({ dirs: [d], interpretations: false });
         assert.strictEqual(cat.segments.length, count);
         const wrong = cat.segments.filter((s) => s.holders.length !== 1 || s.holders[0].pid !== pid || s.holders[0].via !== 'map' || s.orphan !== false);
@@ -287,11 +246,11 @@ describe('decoders: bounded, linear-time decoding', function () {
       fs.mkdirSync(folder);
       const marker = path.join(d, 'RAN');
       // No array at all: a pickle whose loading runs a command.
-      pyRun(evilCode(marker) + 'open(sys.argv[1], "wb").write(pickle.dumps(Evil(), protocol=4))', [path.join(folder, 'evil.pkl')]);
+      pyCode(evilCode(marker) + 'open(sys.argv[1], "wb").write(pickle.dumps(Evil(), protocol=4))', [path.join(folder, 'evil.pkl')]);
       // A real joblib dump whose list holds that object before an array.
-      pyRun(evilCode(marker) + 'import joblib, numpy as np\njoblib.dump([Evil(), np.arange(6.0)], sys.argv[1])', [path.join(folder, 'mixed.pkl')]);
+      pyCode(evilCode(marker) + 'import joblib, numpy as np\njoblib.dump([Evil(), np.arange(6.0)], sys.argv[1])', [path.join(folder, 'mixed.pkl')]);
       // And a plain joblib array, which may be loaded.
-      pyRun('import joblib, numpy as np, sys\njoblib.dump(np.arange(5, dtype="<i4"), sys.argv[1])', [path.join(folder, 'good.pkl')]);
+      pyCode('import joblib, numpy as np, sys\njoblib.dump(np.arange(5, dtype="<i4"), sys.argv[1])', [path.join(folder, 'good.pkl')]);
       assert.ok(!fs.existsSync(marker));
       const seg = async (n: string) => (await inspectSegment(`joblib_memmapping_folder_t/${n}`, { dirs: [d], holders: false }))!;
 
@@ -314,9 +273,9 @@ describe('decoders: bounded, linear-time decoding', function () {
       assert.strictEqual(all.kind, 'joblib');
       assert.match(all.code, /#   evil\.pkl: pickle holds no joblib NumpyArrayWrapper/);
       assert.match(all.code, /#   mixed\.pkl: the pickle names posix\.system/);
-      const out = pyRun(all.code + '\nprint(sorted((k, v.tolist()) for k, v in objects.items()))');
+      const out = pyCode(all.code + '\nprint(sorted((k, v.tolist()) for k, v in objects.items()))');
       assert.strictEqual(out.trim(), "[('good.pkl', [0, 1, 2, 3, 4])]");
-      for (const code of [evil.code, mixed.code, ...(mixed.alternatives ?? []).map((a) => a.code)]) pyRun(code);
+      for (const code of [evil.code, mixed.code, ...(mixed.alternatives ?? []).map((a) => a.code)]) pyCode(code);
       assert.ok(!fs.existsSync(marker), 'nothing printed by attach ran the pickle');
     });
   });

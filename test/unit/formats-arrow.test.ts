@@ -1,19 +1,12 @@
 import * as assert from 'assert';
-import { execFileSync } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
 import * as A from 'apache-arrow';
 import { Footer } from 'apache-arrow/ipc/metadata/file';
-import { listCatalog } from '../../extension/core/catalog';
 import { arrowValuesDtype } from '../../extension/core/formats/arrow';
 import type { Segment } from '../../extension/core/types';
-import { PYTHON, SegmentJar, uniqueName } from '../fixtures/segments';
-
-const MAKE_FORMATS = path.resolve(__dirname, '..', '..', '..', 'test', 'fixtures', 'make_formats.py');
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
-function pyf(args: string[]): any {
-  return JSON.parse(execFileSync(PYTHON, [MAKE_FORMATS, ...args], { encoding: 'utf8', timeout: 60_000 }));
-}
+import { pyFormats, SegmentJar, uniqueName } from '../fixtures/segments';
+import { listed } from './helpers';
 
 /** A table of many column types; `dict` adds a dictionary column (the file format allows one per file). */
 function table(dict: boolean, k = 0): A.Table {
@@ -74,18 +67,14 @@ describe('formats: Arrow IPC (written by apache-arrow)', () => {
   const jar = new SegmentJar();
   let dir = '';
   before(() => {
-    dir = jar.name('shmi_fmt_arrow').path;
-    fs.mkdirSync(dir);
+    dir = jar.folder('shmi_fmt_arrow');
   });
   after(() => jar.cleanup());
 
   async function put(bytes: Uint8Array, suffix = ''): Promise<Segment> {
     const name = uniqueName('arrow') + suffix;
     fs.writeFileSync(path.join(dir, name), bytes);
-    const cat = await listCatalog({ dirs: [dir], holders: false });
-    const seg = cat.segments.find((s) => s.name === name);
-    assert.ok(seg, `${name} listed`);
-    return seg;
+    return listed(dir, name);
   }
 
   for (const ipc of ['file', 'stream'] as const) {
@@ -122,7 +111,7 @@ describe('formats: Arrow IPC (written by apache-arrow)', () => {
         assert.strictEqual(c.size, 4 * fixed[2]);
         assert.strictEqual(arrowValuesDtype(c.dtype!), fixed[0], `${col}: numpy dtype of its values`);
         assert.ok(c.dataOffset! % 8 === 0, 'Arrow buffers are 8-byte aligned');
-        const check = pyf(['check-values', seg.path, fixed[0], '4', String(c.dataOffset), JSON.stringify(fixed[1])]);
+        const check = pyFormats(['check-values', seg.path, fixed[0], '4', String(c.dataOffset), JSON.stringify(fixed[1])]);
         assert.strictEqual(check.equal, true, `${col}: numpy reads ${JSON.stringify(check.got)}`);
       }
     });
@@ -146,7 +135,7 @@ describe('formats: Arrow IPC (written by apache-arrow)', () => {
       assert.strictEqual(seg.details?.rows, 2);
       const last = seg.children![149];
       assert.ok(last.name.endsWith('/column_number_149'));
-      const check = pyf(['check-values', seg.path, '<f8', '2', String(last.dataOffset), '[149, 150]']);
+      const check = pyFormats(['check-values', seg.path, '<f8', '2', String(last.dataOffset), '[149, 150]']);
       assert.strictEqual(check.equal, true);
     });
 

@@ -1,16 +1,11 @@
 import * as assert from 'assert';
-import { execFileSync, spawn, type ChildProcess } from 'child_process';
+import { spawn, type ChildProcess } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
 import { listCatalog } from '../../extension/core/catalog';
 import type { Segment } from '../../extension/core/types';
-import { PYTHON, SegmentJar, uniqueName } from '../fixtures/segments';
-
-const MAKE_FORMATS = path.resolve(__dirname, '..', '..', '..', 'test', 'fixtures', 'make_formats.py');
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
-function pyf(args: string[]): any {
-  return JSON.parse(execFileSync(PYTHON, [MAKE_FORMATS, ...args], { encoding: 'utf8', timeout: 60_000 }));
-}
+import { MAKE_FORMATS, PYTHON, pyFormats, SegmentJar, uniqueName, untilReady } from '../fixtures/segments';
+import { listed } from './helpers';
 
 interface WorkerView {
   file: string;
@@ -22,17 +17,10 @@ interface WorkerView {
 }
 
 /** Starts `make_formats.py joblib-parallel DIR`; resolves with what the workers saw once it prints `ready`. */
-function startParallel(dir: string): Promise<{ child: ChildProcess; seen: WorkerView[] }> {
+async function startParallel(dir: string): Promise<{ child: ChildProcess; seen: WorkerView[] }> {
   const child = spawn(PYTHON, [MAKE_FORMATS, 'joblib-parallel', dir], { stdio: ['pipe', 'pipe', 'inherit'] });
-  return new Promise((resolve, reject) => {
-    let out = '';
-    child.stdout!.on('data', (d: Buffer) => {
-      out += d.toString();
-      const lines = out.split('\n');
-      if (lines.includes('ready')) resolve({ child, seen: JSON.parse(lines[0]) });
-    });
-    child.on('exit', (code) => reject(new Error(`joblib-parallel exited with ${code} before ready:\n${out}`)));
-  });
+  const out = await untilReady(child, 'joblib-parallel');
+  return { child, seen: JSON.parse(out.split('\n')[0]) };
 }
 
 /** Closes the helper's stdin (it leaves the Parallel context, joblib removes its folder) and waits. */
@@ -53,20 +41,14 @@ describe('formats: joblib memmaps (real joblib.Parallel and joblib.dump)', () =>
   let dir = '';
   let helper: ChildProcess | null = null;
   before(() => {
-    dir = jar.name('shmi_fmt_joblib').path;
-    fs.mkdirSync(dir);
+    dir = jar.folder('shmi_fmt_joblib');
   });
   after(async () => {
     if (helper) await stopParallel(helper);
     jar.cleanup();
   });
 
-  async function segment(name: string): Promise<Segment> {
-    const cat = await listCatalog({ dirs: [dir], holders: false });
-    const seg = cat.segments.find((s) => s.name === name);
-    assert.ok(seg, `${name} listed`);
-    return seg;
-  }
+  const segment = (name: string): Promise<Segment> => listed(dir, name);
 
   it('decodes what Parallel(n_jobs=2, max_nbytes=1000) memmaps: the offsets joblib itself maps, numpy agrees', async function () {
     this.timeout(90_000);
@@ -95,7 +77,7 @@ describe('formats: joblib memmaps (real joblib.Parallel and joblib.dump)', () =>
       assert.strictEqual(seg.dataOffset, w.offset, 'the offset joblib passes to np.memmap');
       assert.strictEqual(seg.details?.allowMmap, true);
       assert.strictEqual(seg.details?.alignment, 16);
-      const check = pyf(['joblib-check', seg.path, seg.dtype!, seg.shape!.join(','), String(seg.dataOffset), seg.fortranOrder ? 'F' : 'C']);
+      const check = pyFormats(['joblib-check', seg.path, seg.dtype!, seg.shape!.join(','), String(seg.dataOffset), seg.fortranOrder ? 'F' : 'C']);
       assert.strictEqual(check.equal, true, 'numpy at dataOffset == joblib.load');
     }
     await stopParallel(helper);
@@ -118,7 +100,7 @@ describe('formats: joblib memmaps (real joblib.Parallel and joblib.dump)', () =>
     it(`decodes joblib.dump of ${dtype} (${shape || 'scalar'}) ${order}-order with protocol ${protocol ?? 'default'}; numpy agrees`, async () => {
       const name = uniqueName('jl') + '.pkl';
       const file = path.join(dir, name);
-      pyf(['joblib-dump', file, dtype, shape, '--order', order, ...(protocol === null ? [] : ['--protocol', String(protocol)])]);
+      pyFormats(['joblib-dump', file, dtype, shape, '--order', order, ...(protocol === null ? [] : ['--protocol', String(protocol)])]);
       const seg = await segment(name);
       assert.strictEqual(seg.error, null);
       assert.strictEqual(seg.format, 'joblib');
@@ -127,7 +109,7 @@ describe('formats: joblib memmaps (real joblib.Parallel and joblib.dump)', () =>
       const fortran = order === 'F' && seg.shape!.filter((d) => d > 1).length > 1;
       assert.strictEqual(seg.fortranOrder, fortran);
       assert.strictEqual(seg.dataOffset! % 16, 0, 'joblib >= 1.2 aligns the data to 16 bytes');
-      const check = pyf(['joblib-check', file, seg.dtype!, seg.shape!.join(','), String(seg.dataOffset), seg.fortranOrder ? 'F' : 'C']);
+      const check = pyFormats(['joblib-check', file, seg.dtype!, seg.shape!.join(','), String(seg.dataOffset), seg.fortranOrder ? 'F' : 'C']);
       assert.strictEqual(check.equal, true, 'numpy at dataOffset == joblib.load');
     });
   }
@@ -135,7 +117,7 @@ describe('formats: joblib memmaps (real joblib.Parallel and joblib.dump)', () =>
   it('reports a joblib pickle whose array bytes were cut short', async () => {
     const name = uniqueName('jl') + '.pkl';
     const file = path.join(dir, name);
-    pyf(['joblib-dump', file, '<f8', '100,10']);
+    pyFormats(['joblib-dump', file, '<f8', '100,10']);
     fs.truncateSync(file, 4000);
     const seg = await segment(name);
     assert.strictEqual(seg.format, 'joblib');
@@ -145,7 +127,7 @@ describe('formats: joblib memmaps (real joblib.Parallel and joblib.dump)', () =>
   it('reports broken pickles and unknown opcodes, never runs them', async () => {
     const name = uniqueName('jl') + '.pkl';
     const file = path.join(dir, name);
-    pyf(['joblib-dump', file, '<f8', '4']);
+    pyFormats(['joblib-dump', file, '<f8', '4']);
     const good = fs.readFileSync(file);
     const variants: [string, Buffer, RegExp][] = [
       ['cut in the header', good.subarray(0, 120), /malformed pickle: truncated pickle/],

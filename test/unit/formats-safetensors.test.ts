@@ -1,32 +1,19 @@
 import * as assert from 'assert';
-import { execFileSync } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
-import { listCatalog } from '../../extension/core/catalog';
 import type { Segment } from '../../extension/core/types';
-import { PYTHON, SegmentJar, uniqueName } from '../fixtures/segments';
-
-const MAKE_FORMATS = path.resolve(__dirname, '..', '..', '..', 'test', 'fixtures', 'make_formats.py');
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
-function pyf(args: string[]): any {
-  return JSON.parse(execFileSync(PYTHON, [MAKE_FORMATS, ...args], { encoding: 'utf8', timeout: 60_000 }));
-}
+import { pyFormats, SegmentJar, uniqueName } from '../fixtures/segments';
+import { listed } from './helpers';
 
 describe('formats: safetensors (hand-built with numpy)', () => {
   const jar = new SegmentJar();
   let dir = '';
   before(() => {
-    dir = jar.name('shmi_fmt_st').path;
-    fs.mkdirSync(dir);
+    dir = jar.folder('shmi_fmt_st');
   });
   after(() => jar.cleanup());
 
-  async function segment(name: string): Promise<Segment> {
-    const cat = await listCatalog({ dirs: [dir], holders: false });
-    const seg = cat.segments.find((s) => s.name === name);
-    assert.ok(seg, `${name} listed`);
-    return seg;
-  }
+  const segment = (name: string): Promise<Segment> => listed(dir, name);
 
   /** Writes a safetensors file with bytes from Node (for malformed ones). */
   function write(header: unknown, data: Buffer | number, rawHeader?: Buffer): string {
@@ -61,7 +48,7 @@ describe('formats: safetensors (hand-built with numpy)', () => {
     const spec = Object.keys(expected).map((st, k) => `layer.${k}.${st.toLowerCase()}:${st}:${dims[k]}`);
     const name = uniqueName('st') + '.safetensors';
     const file = path.join(dir, name);
-    const made = pyf(['safetensors', file, spec.join(';'), '--meta', 'format=pt,step=7']);
+    const made = pyFormats(['safetensors', file, spec.join(';'), '--meta', 'format=pt,step=7']);
     const seg = await segment(name);
     assert.strictEqual(seg.error, null);
     assert.strictEqual(seg.format, 'safetensors');
@@ -79,7 +66,7 @@ describe('formats: safetensors (hand-built with numpy)', () => {
       assert.strictEqual(child.dataOffset, made.tensors[tname][0]);
       assert.strictEqual(child.size, made.tensors[tname][1] - made.tensors[tname][0]);
       assert.strictEqual(child.error, null);
-      const check = pyf(['check', file, child.dtype!, child.shape!.join(','), String(child.dataOffset), 'C', tname]);
+      const check = pyFormats(['check', file, child.dtype!, child.shape!.join(','), String(child.dataOffset), 'C', tname]);
       assert.strictEqual(check.equal, true, `numpy reads ${tname} at its dataOffset`);
     });
   });
@@ -87,7 +74,7 @@ describe('formats: safetensors (hand-built with numpy)', () => {
   it('decodes a header larger than the first 1024 bytes (read on demand)', async () => {
     const spec = Array.from({ length: 60 }, (_, k) => `model.blocks.${k}.attention.weight:F32:2,3`).join(';');
     const name = uniqueName('st') + '.safetensors';
-    const made = pyf(['safetensors', path.join(dir, name), spec]);
+    const made = pyFormats(['safetensors', path.join(dir, name), spec]);
     assert.ok(made.base > 2048);
     const seg = await segment(name);
     assert.strictEqual(seg.error, null);

@@ -1,32 +1,19 @@
 import * as assert from 'assert';
-import { execFileSync } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
-import { listCatalog } from '../../extension/core/catalog';
 import type { Segment } from '../../extension/core/types';
-import { PYTHON, SegmentJar, uniqueName } from '../fixtures/segments';
-
-const MAKE_FORMATS = path.resolve(__dirname, '..', '..', '..', 'test', 'fixtures', 'make_formats.py');
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
-function pyf(args: string[]): any {
-  return JSON.parse(execFileSync(PYTHON, [MAKE_FORMATS, ...args], { encoding: 'utf8', timeout: 60_000 }));
-}
+import { pyFormats, SegmentJar, uniqueName } from '../fixtures/segments';
+import { listed } from './helpers';
 
 describe('formats: SharedArray trailer (hand-built with numpy)', () => {
   const jar = new SegmentJar();
   let dir = '';
   before(() => {
-    dir = jar.name('shmi_fmt_sa').path;
-    fs.mkdirSync(dir);
+    dir = jar.folder('shmi_fmt_sa');
   });
   after(() => jar.cleanup());
 
-  async function segment(name: string): Promise<Segment> {
-    const cat = await listCatalog({ dirs: [dir], holders: false });
-    const seg = cat.segments.find((s) => s.name === name);
-    assert.ok(seg, `${name} listed`);
-    return seg;
-  }
+  const segment = (name: string): Promise<Segment> => listed(dir, name);
 
   const cases: [string, string, number[], 32 | 64, number, number][] = [
     // numpy dtype, expected dtype, shape, NPY_MAXDIMS, slack bytes, numpy typenum
@@ -48,7 +35,7 @@ describe('formats: SharedArray trailer (hand-built with numpy)', () => {
   for (const [np, dtype, shape, maxdims, extra, typenum] of cases) {
     it(`decodes ${np} ${JSON.stringify(shape)} with a ${maxdims === 32 ? 292 : 548}-byte trailer${extra ? ' and slack' : ''}; numpy reads the same array at dataOffset`, async () => {
       const name = uniqueName('sa');
-      const made = pyf(['sharedarray', path.join(dir, name), np, shape.join(','), '--maxdims', String(maxdims), '--extra', String(extra)]);
+      const made = pyFormats(['sharedarray', path.join(dir, name), np, shape.join(','), '--maxdims', String(maxdims), '--extra', String(extra)]);
       assert.strictEqual(made.typenum, typenum, 'numpy type number as expected');
       const seg = await segment(name);
       assert.strictEqual(seg.error, null);
@@ -60,7 +47,7 @@ describe('formats: SharedArray trailer (hand-built with numpy)', () => {
       assert.strictEqual(seg.size, made.size);
       assert.strictEqual(seg.details?.trailerBytes, made.trailer);
       assert.strictEqual(seg.details?.typenum, typenum);
-      const check = pyf(['check', path.join(dir, name), seg.dtype!, seg.shape!.join(','), String(seg.dataOffset), 'C', name]);
+      const check = pyFormats(['check', path.join(dir, name), seg.dtype!, seg.shape!.join(','), String(seg.dataOffset), 'C', name]);
       assert.strictEqual(check.equal, true, 'numpy reads the written array at dataOffset');
     });
   }
@@ -69,7 +56,7 @@ describe('formats: SharedArray trailer (hand-built with numpy)', () => {
   async function edited(maxdims: 32 | 64, edit: (trailer: DataView, file: Buffer) => Buffer | void): Promise<Segment> {
     const name = uniqueName('sa');
     const file = path.join(dir, name);
-    pyf(['sharedarray', file, '<f4', '8,8', '--maxdims', String(maxdims)]);
+    pyFormats(['sharedarray', file, '<f4', '8,8', '--maxdims', String(maxdims)]);
     let bytes: Buffer = fs.readFileSync(file);
     const tb = maxdims === 32 ? 292 : 548;
     const dv = new DataView(bytes.buffer, bytes.byteOffset + bytes.length - tb, tb);

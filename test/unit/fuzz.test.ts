@@ -5,7 +5,6 @@
  * nothing decoded without an error may claim data beyond the end of the file.
  */
 import * as assert from 'assert';
-import { execFileSync } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
 import * as A from 'apache-arrow';
@@ -15,9 +14,7 @@ import { decodeFile } from '../../extension/core/formats';
 import { checkExtent } from '../../extension/core/formats/util';
 import { HEAD_BYTES, TAIL_BYTES, type Decoded, type FileBytes } from '../../extension/core/types';
 import { scanDirListing } from '../../extension/native';
-import { PYTHON, SegmentJar } from '../fixtures/segments';
-
-const MAKE_FORMATS = path.resolve(__dirname, '..', '..', '..', 'test', 'fixtures', 'make_formats.py');
+import { pyFormats, pyTables, SegmentJar } from '../fixtures/segments';
 
 /** mulberry32: a small deterministic PRNG. */
 function rng(seed: number): () => number {
@@ -169,10 +166,9 @@ describe('formats: fuzz (mutated and truncated headers of every format)', () => 
     this.timeout(60_000);
     const dir = jar.name('shmi_fmt_fuzz').path;
     fs.mkdirSync(dir);
-    const py = (args: string[]) => execFileSync(PYTHON, [MAKE_FORMATS, ...args], { encoding: 'utf8', timeout: 60_000 });
     const made = (name: string, format: string, args: string[], file = name) => {
       const p = path.join(dir, file);
-      py([args[0], p, ...args.slice(1)]);
+      pyFormats([args[0], p, ...args.slice(1)]);
       samples.push({ name, file, bytes: fs.readFileSync(p), format });
     };
     samples.push({ name: 'npy v1', file: 'a.npy', bytes: npy(1, '<f4', [3, 4]), format: 'npy' });
@@ -204,16 +200,10 @@ describe('formats: fuzz (mutated and truncated headers of every format)', () => 
     samples.push({ name: 'arrow file, wide schema', file: 'c.arrow', bytes: Buffer.from(A.tableToIPC(new A.Table(wide), 'file')), format: 'arrow' });
     // Issue #16: a ShareableList (made in /dev/shm by Python, read back) and a pickle in a segment.
     const sl = jar.name('shmi_fuzz_sl');
-    execFileSync(PYTHON, [path.resolve(__dirname, '..', '..', '..', 'test', 'fixtures', 'make_tables.py'), 'shareablelist', sl.name], {
-      encoding: 'utf8',
-      timeout: 60_000,
-    });
+    pyTables(['shareablelist', sl.name]);
     samples.push({ name: 'ShareableList', file: sl.name, bytes: fs.readFileSync(sl.path), format: 'shareablelist' });
     const pk = path.join(dir, 'obj');
-    execFileSync(PYTHON, [path.resolve(__dirname, '..', '..', '..', 'test', 'fixtures', 'make_tables.py'), 'pickle', pk, 'frame'], {
-      encoding: 'utf8',
-      timeout: 60_000,
-    });
+    pyTables(['pickle', pk, 'frame']);
     samples.push({ name: 'pickle in a segment', file: 'obj', bytes: fs.readFileSync(pk), format: 'pickle' });
     samples.push({ name: 'arrow stream, wide schema', file: 'c.arrows', bytes: Buffer.from(A.tableToIPC(new A.Table(wide), 'stream')), format: 'arrow' });
   });

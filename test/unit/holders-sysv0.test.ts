@@ -8,6 +8,7 @@ import * as assert from 'assert';
 import { spawn, type ChildProcess } from 'child_process';
 import * as path from 'path';
 import { scanHolders } from '../../extension/native';
+import { untilReady } from '../fixtures/segments';
 
 const PRODUCER = path.resolve(__dirname, '..', '..', '..', 'test', 'fixtures', 'sysv_producer.py');
 
@@ -22,14 +23,7 @@ describe('holder scan: System V shmid 0 in a new IPC namespace', function () {
 
   it('lists the process attached to shmid 0 as a holder of it', async () => {
     child = spawn('unshare', ['-i', '/usr/bin/python3', PRODUCER, 'make', '4096', '--hold'], { stdio: ['pipe', 'pipe', 'inherit'] });
-    let out = '';
-    await new Promise<void>((resolve, reject) => {
-      child!.stdout!.on('data', (b: Buffer) => {
-        out += b.toString();
-        if (out.includes('ready')) resolve();
-      });
-      child!.on('exit', (c) => reject(new Error(`producer exited (${c}): ${out}`)));
-    });
+    const out = await untilReady(child, 'producer');
     assert.match(out, /shmid 0\b/, 'a new IPC namespace gives its first segment shmid 0');
     const scan = await scanHolders([], { sysv: true, pids: [child.pid!] });
     const me = scan.processes.find((p) => p.pid === child!.pid);

@@ -3,39 +3,14 @@
  * pool's threads): what it reports is what /proc/PID/maps says, and a mapped name is read exactly.
  */
 import * as assert from 'assert';
-import { spawn, type ChildProcess } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
 import { scanHolders } from '../../extension/native';
 import { runCli } from '../fixtures/cli';
-import { PYTHON, SegmentJar } from '../fixtures/segments';
+import { SegmentJar } from '../fixtures/segments';
 
 // map_files needs CAP_SYS_ADMIN or CAP_CHECKPOINT_RESTORE: without both, only maps tells the name.
 const NO_SYS_ADMIN = ['--bounding-set', '-sys_admin,-checkpoint_restore', '--inh-caps', '-all'];
-
-/** A Python process that runs `body` (with `libc.mmap` ready), prints `ready`, then sleeps. */
-function holder(body: string[], args: string[]): Promise<ChildProcess> {
-  const script = [
-    'import ctypes, os, sys, time',
-    'libc = ctypes.CDLL(None, use_errno=True)',
-    'libc.mmap.restype = ctypes.c_void_p',
-    'libc.mmap.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int, ctypes.c_int, ctypes.c_int, ctypes.c_long]',
-    'def mapit(path, length, offset=0):',
-    '    fd = os.open(path, os.O_RDONLY)',
-    '    p = libc.mmap(None, length, 1, 1, fd, offset)',
-    '    os.close(fd)',
-    '    assert p not in (None, ctypes.c_void_p(-1).value)',
-    '    return p',
-    ...body,
-    'print("ready", flush=True)',
-    'time.sleep(600)',
-  ].join('\n');
-  const child = spawn(PYTHON, ['-c', script, ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
-  return new Promise((resolve, reject) => {
-    child.stdout!.on('data', (b: Buffer) => b.toString().includes('ready') && resolve(child));
-    child.on('exit', (code) => reject(new Error(`holder exited ${code}`)));
-  });
-}
 
 /** Each file of device `dev` in /proc/PID/maps, in order of its first mapping: count of mappings and highest end offset. */
 function fromMapsText(pid: number, dev: number): { ino: number; path: string; count: number; bytes: number }[] {
@@ -61,18 +36,10 @@ function fromMapsText(pid: number, dev: number): { ino: number; path: string; co
 describe('holder scan: the maps walk', function () {
   this.timeout(120_000);
   const jar = new SegmentJar();
-  const procs: ChildProcess[] = [];
   let root: string;
 
-  before(() => {
-    root = jar.name('shmi_walk').path;
-    fs.mkdirSync(root);
-  });
-  after(async () => {
-    for (const p of procs) p.kill('SIGKILL');
-    fs.rmSync(root, { recursive: true, force: true });
-    await jar.cleanup();
-  });
+  before(() => (root = jar.folder('shmi_walk')));
+  after(() => jar.cleanup());
 
   it('one process mapping 3000 files, some several times far apart: each file once, in maps order, with its mapping count and extent', async () => {
     const d = path.join(root, 'many');
@@ -80,7 +47,7 @@ describe('holder scan: the maps walk', function () {
     const page = 4096;
     for (let i = 0; i < 3000; i++) fs.writeFileSync(path.join(d, `f${String(i).padStart(4, '0')}`), Buffer.alloc(i % 7 === 0 ? 4 * page : page));
     // f0000 first and last (its two mappings thousands of mappings apart), f0007 three times with different extents.
-    const p = await holder(
+    const p = await jar.mapper(
       [
         'd = sys.argv[1]',
         'keep = [mapit(d + "/f0000", 4096)]',
@@ -89,7 +56,6 @@ describe('holder scan: the maps walk', function () {
       ],
       [d],
     );
-    procs.push(p);
     const dev = fs.statSync(d).dev;
     const want = fromMapsText(p.pid!, dev);
     assert.strictEqual(want.length, 3000);
@@ -116,8 +82,7 @@ describe('holder scan: the maps walk', function () {
     fs.mkdirSync(d);
     const file = path.join(d, 'a\\012b');
     fs.writeFileSync(file, Buffer.alloc(8192, 2));
-    const p = await holder(['mapit(sys.argv[1], 8192)', 'os.unlink(sys.argv[1])'], [file]);
-    procs.push(p);
+    const p = await jar.mapper(['mapit(sys.argv[1], 8192)', 'os.unlink(sys.argv[1])'], [file]);
     const run = await runCli(['list', '--json', '--dir', d], { as: NO_SYS_ADMIN });
     assert.strictEqual(run.code, 0, run.stderr);
     type Seg = { name: string; deleted: boolean; holders: { pid: number; via: string }[]; details?: Record<string, unknown> };

@@ -5,31 +5,11 @@
  * Each test works in its own directory (never all of /dev/shm) and removes what it made.
  */
 import * as assert from 'assert';
-import { execFileSync, spawn, type ChildProcess } from 'child_process';
+import { execFileSync } from 'child_process';
 import * as fs from 'fs';
-import * as os from 'os';
 import * as path from 'path';
 import { CLI, runCli } from '../fixtures/cli';
-import { PYTHON, SegmentJar } from '../fixtures/segments';
-
-/** A process that names itself `comm` (prctl PR_SET_NAME) and maps `file`; resolves when it has. */
-function namedHolder(comm: Buffer, file: string): Promise<ChildProcess> {
-  const script = [
-    'import ctypes, mmap, os, sys, time',
-    'name = bytes.fromhex(sys.argv[1])',
-    'ctypes.CDLL(None).prctl(15, ctypes.c_char_p(name), 0, 0, 0)',
-    'fd = os.open(sys.argv[2], os.O_RDWR)',
-    'm = mmap.mmap(fd, 0)',
-    'os.close(fd)',
-    'print("ready", flush=True)',
-    'time.sleep(600)',
-  ].join('\n');
-  const child = spawn(PYTHON, ['-c', script, comm.toString('hex'), file], { stdio: ['ignore', 'pipe', 'inherit'] });
-  return new Promise((resolve, reject) => {
-    child.stdout!.on('data', (d: Buffer) => d.toString().includes('ready') && resolve(child));
-    child.on('exit', (code) => reject(new Error(`holder exited ${code}`)));
-  });
-}
+import { SegmentJar } from '../fixtures/segments';
 
 /** The lines of a text, without the empty one after its last newline. */
 const lines = (s: string) => s.split('\n').filter((l, i, a) => !(l === '' && i === a.length - 1));
@@ -37,35 +17,32 @@ const lines = (s: string) => s.split('\n').filter((l, i, a) => !(l === '' && i =
 describe('hostile input: names, messages and paths', function () {
   this.timeout(60_000);
   const jar = new SegmentJar();
-  const procs: ChildProcess[] = [];
-  let root: string;
+  const dirs = jar.folders('shmi_hostile');
+  const freshDir = () => dirs.fresh();
   let tmp: string;
-  let n = 0;
-  const freshDir = () => {
-    const d = path.join(root, `d${++n}`);
-    fs.mkdirSync(d);
-    return d;
-  };
+  /** A process that names itself `comm` (prctl PR_SET_NAME) and maps `file` (Python's mmap); resolves when it has. */
+  const namedHolder = (comm: Buffer, file: string) =>
+    jar.mapper(
+      [
+        'ctypes.CDLL(None).prctl(15, ctypes.c_char_p(bytes.fromhex(sys.argv[1])), 0, 0, 0)',
+        'fd = os.open(sys.argv[2], os.O_RDWR)',
+        'm = mmap.mmap(fd, 0)',
+        'os.close(fd)',
+      ],
+      [comm.toString('hex'), file],
+    );
 
   before(() => {
     assert.ok(fs.existsSync(CLI), 'dist/cli.js is built');
-    root = jar.name('shmi_hostile').path;
-    fs.mkdirSync(root);
-    tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'shmi-hostile-'));
+    tmp = jar.temp('shmi-hostile-');
   });
-  after(async () => {
-    for (const p of procs) p.kill('SIGKILL');
-    fs.rmSync(root, { recursive: true, force: true });
-    fs.rmSync(tmp, { recursive: true, force: true });
-    await jar.cleanup();
-  });
+  after(() => jar.cleanup());
 
   it('a process name with a newline and ESC is escaped in unlink refusals and listings, never splitting a line', async () => {
     const d = freshDir();
     const file = path.join(d, 'plain');
     fs.writeFileSync(file, Buffer.alloc(4096, 1));
     const h = await namedHolder(Buffer.from('ev\nil\x1b[1m', 'latin1'), file);
-    procs.push(h);
     const shown = `ev\\x0ail\\x1b[1m (pid ${h.pid})`;
     const one = await runCli(['unlink', 'plain', '--dir', d]);
     assert.strictEqual(one.code, 1);
@@ -190,24 +167,7 @@ describe('hostile input: names, messages and paths', function () {
     const file = path.join(d, 'a\\012b');
     fs.writeFileSync(file, Buffer.alloc(8192, 2));
     // Mapped through libc's mmap and the fd closed: held by the mapping alone (Python's mmap keeps a dup).
-    const script = [
-      'import ctypes, os, sys, time',
-      'libc = ctypes.CDLL(None, use_errno=True)',
-      'libc.mmap.restype = ctypes.c_void_p',
-      'libc.mmap.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int, ctypes.c_int, ctypes.c_int, ctypes.c_long]',
-      'fd = os.open(sys.argv[1], os.O_RDONLY)',
-      'p = libc.mmap(None, 8192, 1, 1, fd, 0)',
-      'os.close(fd)',
-      'os.unlink(sys.argv[1])',
-      'print("ready", flush=True)',
-      'time.sleep(600)',
-    ].join('\n');
-    const child = spawn(PYTHON, ['-c', script, file], { stdio: ['ignore', 'pipe', 'inherit'] });
-    procs.push(child);
-    await new Promise<void>((resolve, reject) => {
-      child.stdout!.on('data', (b: Buffer) => b.toString().includes('ready') && resolve());
-      child.on('exit', (code) => reject(new Error(`holder exited ${code}`)));
-    });
+    const child = await jar.mapper(['mapit(sys.argv[1], 8192)', 'os.unlink(sys.argv[1])'], [file]);
     type Seg = { name: string; deleted: boolean; holders: { pid: number; via: string }[]; details?: Record<string, unknown> };
     const list = JSON.parse((await runCli(['list', '--json', '--dir', d])).stdout) as { segments: Seg[] };
     const del = list.segments.filter((s) => s.deleted);
@@ -263,7 +223,7 @@ describe('hostile input: names, messages and paths', function () {
     assert.strictEqual(p.code, 0, p.stderr);
     assert.strictEqual(lines(p.stdout).length, 2, p.stdout);
     assert.match(lines(p.stdout)[1], /^sha256 [0-9a-f]{64} in .*\/snap\\x0a\.npy\.sha256$/);
-    const dn = fs.mkdtempSync(path.join(root, 'd\nn-'));
+    const dn = fs.mkdtempSync(path.join(dirs.root, 'd\nn-'));
     const c = await runCli(['create', 'x', '--dtype', 'u1', '--shape', '2', '--dir', dn]);
     assert.strictEqual(c.code, 0, c.stderr);
     assert.strictEqual(lines(c.stdout).length, 2, c.stdout);
@@ -291,11 +251,7 @@ describe('hostile input: names, messages and paths', function () {
     assert.strictEqual((await runCli(['persist', 'rawseg', '--to', to, '--dir', d])).code, 0);
     assert.deepStrictEqual(fs.readdirSync(out).sort(), ['snap', 'snap.json', 'snap.sha256']);
     const before = fs.readFileSync(`${to}.json`, 'utf8');
-    try {
-      execFileSync('chattr', ['+i', `${to}.sha256`], { stdio: 'ignore' });
-    } catch {
-      this.skip(); // no chattr on this tmpfs
-    }
+    if (!jar.freeze(`${to}.sha256`)) this.skip(); // no chattr on this tmpfs
     try {
       const r = await runCli(['persist', 'arr', '--to', to, '--force', '--dir', d]);
       assert.strictEqual(r.code, 1);
@@ -303,7 +259,7 @@ describe('hostile input: names, messages and paths', function () {
       assert.strictEqual(fs.readFileSync(`${to}.json`, 'utf8'), before, 'the old FILE.json is still there');
       assert.deepStrictEqual(fs.readdirSync(out).sort(), ['snap', 'snap.json', 'snap.sha256']);
     } finally {
-      execFileSync('chattr', ['-i', `${to}.sha256`]);
+      jar.thaw(`${to}.sha256`);
     }
   });
   /** Runs `act` once, the moment a `.shmi-*` temp appears in `dir` (the operation has checked its target and is copying). */

@@ -18,7 +18,7 @@ import { listContainers, nameFromCgroup, parseContainerName, type ContainerSegme
 import { openInRoot } from '../../extension/native';
 import { clearContainers } from '../../extension/core/kinds/clear';
 import { runCli, type Run } from '../fixtures/cli';
-import { PYTHON } from '../fixtures/segments';
+import { PYTHON, untilReady } from '../fixtures/segments';
 
 const PRODUCER = path.resolve(__dirname, '..', '..', '..', 'test', 'fixtures', 'container_producer.py');
 
@@ -54,15 +54,7 @@ describe("containers: other mount namespaces' /dev/shm (ns:NS/NAME)", function (
     fs.writeFileSync(path.join(hostDir, 'secret'), 'host only');
     fs.mkdirSync(cgDir);
     child = spawn('unshare', ['-m', '--propagation', 'private', PYTHON, PRODUCER, hostDir, name, '16', '32'], { stdio: ['pipe', 'pipe', 'inherit'] });
-    const m = await new Promise<RegExpExecArray>((resolve, reject) => {
-      let buf = '';
-      child.stdout!.on('data', (d: Buffer) => {
-        buf += d.toString();
-        const r = /ready ns=(\d+) dev=(\d+)/.exec(buf);
-        if (r) resolve(r);
-      });
-      child.on('exit', (code) => reject(new Error(`container producer exited with ${code}`)));
-    });
+    const m = /ready ns=(\d+) dev=(\d+)/.exec(await untilReady(child, 'container producer'))!;
     ns = Number(m[1]);
     dev = Number(m[2]);
     fs.writeFileSync(path.join(cgDir, 'cgroup.procs'), String(child.pid));

@@ -14,7 +14,7 @@ import * as os from 'os';
 import * as path from 'path';
 import { classifyShmemPath, listMemSegments, parseMemName, type MemSegment } from '../../extension/core/kinds/memfd';
 import { runCli, type Run } from '../fixtures/cli';
-import { PYTHON, runPython } from '../fixtures/segments';
+import { PYTHON, runPython, untilReady } from '../fixtures/segments';
 
 const PRODUCER = path.resolve(__dirname, '..', '..', '..', 'test', 'fixtures', 'memfd_producer.py');
 
@@ -26,19 +26,12 @@ interface Producer {
 
 const live = new Set<ChildProcess>();
 
-function produce(args: string[]): Promise<Producer> {
+async function produce(args: string[]): Promise<Producer> {
   // Its own process group: `after` ends the forked child with it (which holds the stdout pipe too).
   const child = spawn(PYTHON, [PRODUCER, ...args], { stdio: ['pipe', 'pipe', 'inherit'], detached: true });
   live.add(child);
-  return new Promise((resolve, reject) => {
-    let buf = '';
-    child.stdout!.on('data', (d: Buffer) => {
-      buf += d.toString();
-      const m = /ready parent=(\d+) child=(\d+)/.exec(buf);
-      if (m) resolve({ child, parent: Number(m[1]), forked: Number(m[2]) });
-    });
-    child.on('exit', (code) => reject(new Error(`producer exited with ${code} before ready`)));
-  });
+  const m = /ready parent=(\d+) child=(\d+)/.exec(await untilReady(child, 'producer'))!;
+  return { child, parent: Number(m[1]), forked: Number(m[2]) };
 }
 
 function stop(p: Producer): Promise<void> {

@@ -15,10 +15,9 @@ import { inspectSegment } from '../../extension/core/catalog';
 import { identityOf, setInterpretation } from '../../extension/core/interpretations';
 import { attachCode, type AttachSnippet } from '../../extension/core/manage';
 import type { Segment } from '../../extension/core/types';
-import { py, PYTHON, SegmentJar, SHM_DIR } from '../fixtures/segments';
+import { py, PYTHON, pyFormats, SegmentJar, SHM_DIR } from '../fixtures/segments';
 
 const CLI = path.resolve(__dirname, '..', '..', '..', 'dist', 'cli.js');
-const MAKE_FORMATS = path.resolve(__dirname, '..', '..', '..', 'test', 'fixtures', 'make_formats.py');
 
 /** A Python 3.13 for the track=False snippets, when this machine has one (pyenv). */
 function python313(): string | null {
@@ -187,7 +186,7 @@ describe('manage: attach code', function () {
 
   it('SharedArray data: SharedArray.attach("shm://name") (compiled only: not installable) and a numpy alternative (run)', async () => {
     const { name, path: p } = jar.name('shmi_mattach_sa');
-    execFileSync(PYTHON, [MAKE_FORMATS, 'sharedarray', p, '<i4', '7,3']);
+    pyFormats(['sharedarray', p, '<i4', '7,3']);
     const s0 = await seg(name, SHM_DIR);
     assert.strictEqual(s0.format, 'sharedarray');
     const s = attachCode(s0);
@@ -200,7 +199,7 @@ describe('manage: attach code', function () {
     assert.strictEqual((await runPy(alt.code, SHA_ARR)).trim(), sha(fs.readFileSync(p).subarray(0, 84)));
     // Outside /dev/shm: file:// and np.memmap.
     const q = path.join(dir, 'sa_file');
-    execFileSync(PYTHON, [MAKE_FORMATS, 'sharedarray', q, '<f8', '4']);
+    pyFormats(['sharedarray', q, '<f8', '4']);
     const f = attachCode(await seg('sa_file'));
     assert.match(f.code, /sa\.attach\('file:\/\/' \+ path\)/);
     compile(f.code);
@@ -209,7 +208,7 @@ describe('manage: attach code', function () {
 
   it('safetensors: safe_open(path, framework="numpy") (compiled only), get_tensor for a tensor; its np.memmap alternative is run', async () => {
     const p = path.join(dir, 'model.safetensors');
-    const info = JSON.parse(execFileSync(PYTHON, [MAKE_FORMATS, 'safetensors', p, 'w/0:F32:3,4;b:I16:5'], { encoding: 'utf8' }));
+    const info = pyFormats(['safetensors', p, 'w/0:F32:3,4;b:I16:5']);
     const s0 = await seg('model.safetensors');
     const c = attachCode(s0);
     assert.strictEqual(c.kind, 'safetensors');
@@ -241,8 +240,8 @@ describe('manage: attach code', function () {
   it('joblib: joblib.load(path, mmap_mode="r") for a .pkl, and a joblib folder entry by entry (run)', async () => {
     const f = path.join(dir, 'joblib_memmapping_folder_a');
     fs.mkdirSync(f);
-    execFileSync(PYTHON, [MAKE_FORMATS, 'joblib-dump', path.join(f, '1-2-x.pkl'), '<f8', '10,3']);
-    execFileSync(PYTHON, [MAKE_FORMATS, 'joblib-dump', path.join(f, '1-2-y.pkl'), '<i4', '7']);
+    pyFormats(['joblib-dump', path.join(f, '1-2-x.pkl'), '<f8', '10,3']);
+    pyFormats(['joblib-dump', path.join(f, '1-2-y.pkl'), '<i4', '7']);
     const one = attachCode(await seg('joblib_memmapping_folder_a/1-2-x.pkl'));
     assert.strictEqual(one.kind, 'joblib');
     compile(one.code);

@@ -8,13 +8,13 @@
  * under /dev/shm and removes only that.
  */
 import * as assert from 'assert';
-import { execFileSync, spawn } from 'child_process';
+import { spawn } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
 import { clearSegments, planClear, type ClearResult, type UnlinkOutcome } from '../../extension/core/manage';
 import { removeEntries, removeEntriesTs } from '../../extension/native';
 import { CLI, runCli, treeSnapshot as snapshot } from '../fixtures/cli';
-import { PYTHON, SegmentJar } from '../fixtures/segments';
+import { PYTHON, pyCode, SegmentJar, untilReady } from '../fixtures/segments';
 
 const RACER = path.resolve(__dirname, '..', '..', '..', 'test', 'fixtures', 'rename_racer.py');
 
@@ -50,24 +50,11 @@ function leftovers(d: string): string[] {
 describe('manage: removal races (only the planned inode is ever removed)', function () {
   this.timeout(180_000);
   const jar = new SegmentJar();
-  let root: string;
-  let n = 0;
-  const freshDir = () => {
-    const d = path.join(root, `d${++n}`);
-    fs.mkdirSync(d);
-    return d;
-  };
-  const chattred: string[] = [];
+  const dirs = jar.folders('shmi_mraces');
+  const freshDir = () => dirs.fresh();
 
-  before(() => {
-    assert.ok(fs.existsSync(CLI), 'dist/cli.js is built');
-    root = jar.name('shmi_mraces').path;
-    fs.mkdirSync(root);
-  });
-  after(() => {
-    for (const p of chattred) execFileSync('chattr', ['-i', p]);
-    jar.cleanup();
-  });
+  before(() => assert.ok(fs.existsSync(CLI), 'dist/cli.js is built'));
+  after(() => jar.cleanup());
 
   for (const [impl, remove] of [
     ['removeEntries (addon)', removeEntries],
@@ -131,18 +118,12 @@ describe('manage: removal races (only the planned inode is ever removed)', funct
       assert.deepStrictEqual(fs.readdirSync(f), ['late.pkl']);
       const frozen = path.join(d, 'frozen');
       fs.writeFileSync(frozen, 'frozen');
-      try {
-        execFileSync('chattr', ['+i', frozen], { stdio: 'ignore' });
-      } catch {
-        return; // no chattr on this tmpfs
-      }
-      chattred.push(frozen);
+      if (!jar.freeze(frozen)) return; // no chattr on this tmpfs
       const st = fs.lstatSync(frozen);
       const [o] = await inDir(d, (fd) => remove(fd, [{ name: 'frozen', dev: st.dev, ino: st.ino, kind: 'file' }]));
       assert.deepStrictEqual([o.code, o.message], ['EPERM', 'operation not permitted']);
       assert.strictEqual(fs.readFileSync(frozen, 'utf8'), 'frozen');
-      execFileSync('chattr', ['-i', frozen]);
-      chattred.pop();
+      jar.thaw(frozen);
       assert.deepStrictEqual(leftovers(d), []);
     });
   }
@@ -171,17 +152,12 @@ describe('manage: removal races (only the planned inode is ever removed)', funct
       fs.writeFileSync(path.join(d, 'keep.old'), 'bystander');
       fs.utimesSync(path.join(d, 'keep.old'), old, old);
       const before = inodes(d);
-      const log = path.join(root, `racer-${trials}.log`);
-      const stop = path.join(root, `racer-${trials}.stop`);
+      const log = path.join(dirs.root, `racer-${trials}.log`);
+      const stop = path.join(dirs.root, `racer-${trials}.stop`);
       const racer = spawn(PYTHON, [RACER, d, String(PAIRS), String(REPLACES), log, stop], { stdio: ['ignore', 'pipe', 'inherit'] });
       let said = '';
-      const ready = new Promise<void>((resolve, reject) => {
-        racer.stdout!.on('data', (b: Buffer) => {
-          said += b.toString();
-          if (said.includes('ready')) resolve();
-        });
-        racer.on('exit', (code) => reject(new Error(`racer exited with ${code} before ready`)));
-      });
+      racer.stdout!.on('data', (b: Buffer) => (said += b.toString()));
+      const ready = untilReady(racer, 'racer');
       const exited = new Promise<void>((resolve) => racer.on('exit', () => resolve()));
       let r;
       try {
@@ -242,13 +218,10 @@ describe('manage: removal races (only the planned inode is ever removed)', funct
         [['joblib_memmapping_folder_race', PAIRS + REPLACES]],
       );
       const plannedInodes = new Set(segments[0].children!.map((c) => c.ino));
-      const log = path.join(root, `racer-folder-${trial}.log`);
-      const stop = path.join(root, `racer-folder-${trial}.stop`);
+      const log = path.join(dirs.root, `racer-folder-${trial}.log`);
+      const stop = path.join(dirs.root, `racer-folder-${trial}.stop`);
       const racer = spawn(PYTHON, [RACER, folder, String(PAIRS), String(REPLACES), log, stop, outside], { stdio: ['ignore', 'pipe', 'inherit'] });
-      const ready = new Promise<void>((resolve, reject) => {
-        racer.stdout!.on('data', (b: Buffer) => b.toString().includes('ready') && resolve());
-        racer.on('exit', (code) => reject(new Error(`racer exited with ${code} before ready`)));
-      });
+      const ready = untilReady(racer, 'racer');
       const exited = new Promise<void>((resolve) => racer.on('exit', () => resolve()));
       let r: ClearResult;
       try {
@@ -282,7 +255,7 @@ describe('manage: removal races (only the planned inode is ever removed)', funct
   it('an interrupted clear (SIGINT mid-run over many entries) prints the same document with interrupted: true, removed = exactly what is gone, exit 1', async () => {
     const d = freshDir();
     const COUNT = 20_000;
-    execFileSync(PYTHON, ['-c', `import os,sys\nfor i in range(${COUNT}): open(os.path.join(sys.argv[1], 'psm_%06d' % i), 'wb').close()`, d]);
+    pyCode(`import os,sys\nfor i in range(${COUNT}): open(os.path.join(sys.argv[1], 'psm_%06d' % i), 'wb').close()`, [d]);
     const before = new Set(fs.readdirSync(d));
     assert.strictEqual(before.size, COUNT);
     const child = spawn(process.execPath, [CLI, 'clear', '--glob', 'psm_*', '--yes', '--json', '--dir', d], { stdio: ['ignore', 'pipe', 'pipe'] });

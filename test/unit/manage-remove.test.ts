@@ -11,11 +11,10 @@ import { execFileSync } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
 import { clearSegments, globRegExp, planClear, unlinkSegments, type ClearResult, type UnlinkOutcome } from '../../extension/core/manage';
-import { PYTHON, py, SegmentJar } from '../fixtures/segments';
+import { py, pyFormats, SegmentJar } from '../fixtures/segments';
 import { CLI, runCli as runCliWith, treeSnapshot as snapshot, type Run } from '../fixtures/cli';
 const runCli = (args: string[], as?: string[]): Promise<Run> => runCliWith(args, { as });
 
-const MAKE_FORMATS = path.resolve(__dirname, '..', '..', '..', 'test', 'fixtures', 'make_formats.py');
 const NOBODY = ['--reuid', 'nobody', '--regid', 'nogroup', '--clear-groups'];
 const NO_CAPS = ['--bounding-set', '-dac_override,-dac_read_search,-fowner', '--inh-caps', '-all'];
 
@@ -38,15 +37,10 @@ function canSetpriv(): boolean {
 describe('manage: unlink and clear', function () {
   this.timeout(120_000);
   const jar = new SegmentJar();
-  let root: string;
   let outside: string;
-  let n = 0;
+  const dirs = jar.folders('shmi_mremove');
   /** A fresh directory for one test. */
-  const freshDir = () => {
-    const d = path.join(root, `d${++n}`);
-    fs.mkdirSync(d);
-    return d;
-  };
+  const freshDir = () => dirs.fresh();
   const file = (d: string, name: string, bytes = 4096, mode = 0o600) => {
     const p = path.join(d, name);
     fs.writeFileSync(p, Buffer.alloc(bytes, 7), { mode });
@@ -55,19 +49,12 @@ describe('manage: unlink and clear', function () {
 
   before(() => {
     assert.ok(fs.existsSync(CLI), 'dist/cli.js is built');
-    root = jar.name('shmi_mremove').path;
-    fs.mkdirSync(root);
-    outside = jar.name('shmi_mremove_outside').path;
-    fs.mkdirSync(outside);
+    outside = jar.folder('shmi_mremove_outside');
     fs.writeFileSync(path.join(outside, 'victim.shm'), 'precious');
     fs.mkdirSync(path.join(outside, 'victim_dir'));
     fs.writeFileSync(path.join(outside, 'victim_dir', 'inner.pkl'), 'precious too');
   });
-  after(() => {
-    for (const p of chattred) execFileSync('chattr', ['-i', p]);
-    jar.cleanup();
-  });
-  const chattred: string[] = [];
+  after(() => jar.cleanup());
 
   it('globRegExp: *, ?, [..], [!..]; * never crosses /; regex characters are literal', () => {
     const g = (p: string, s: string) => globRegExp(p).test(s);
@@ -370,7 +357,7 @@ describe('manage: unlink and clear', function () {
   it('a tensor among several names: refused as part of its container, as when named alone; in clear, it never keeps its container named too from going', async () => {
     const d = freshDir();
     const model = path.join(d, 'm.safetensors');
-    execFileSync(PYTHON, [MAKE_FORMATS, 'safetensors', model, 'w:F32:4,4;b:F32:4'], { encoding: 'utf8' });
+    pyFormats(['safetensors', model, 'w:F32:4,4;b:F32:4']);
     file(d, 'a');
     const before = snapshot(d);
     const part = 'part of a container file; unlink the container';
@@ -441,12 +428,7 @@ describe('manage: unlink and clear', function () {
     const d = freshDir();
     const p = file(d, 'frozen.shm');
     file(d, 'thawed.shm');
-    try {
-      execFileSync('chattr', ['+i', p], { stdio: 'ignore' });
-    } catch {
-      this.skip(); // no chattr on this tmpfs
-    }
-    chattred.push(p);
+    if (!jar.freeze(p)) this.skip(); // no chattr on this tmpfs
     const before = snapshot(d);
     const r = await runCli(['clear', '--glob', '*.shm', '--yes', '--json', '--dir', d]);
     assert.strictEqual(r.code, 1);
@@ -454,8 +436,7 @@ describe('manage: unlink and clear', function () {
     assert.deepStrictEqual(doc.removed, ['thawed.shm']);
     assert.deepStrictEqual(doc.failed, [{ name: 'frozen.shm', error: 'EPERM: operation not permitted' }]);
     changed(before, snapshot(d), ['thawed.shm']);
-    execFileSync('chattr', ['-i', p]);
-    chattred.pop();
+    jar.thaw(p);
   });
 
   it('unlinkSegments in-process: outcomes in order; names outside the directory are usage errors before anything is removed', async () => {

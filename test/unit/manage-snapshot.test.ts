@@ -9,7 +9,7 @@
  * names are never listed.
  */
 import * as assert from 'assert';
-import { execFile, execFileSync, spawn, type ChildProcess } from 'child_process';
+import { execFileSync, spawn, type ChildProcess } from 'child_process';
 import * as crypto from 'crypto';
 import * as fs from 'fs';
 import * as os from 'os';
@@ -22,15 +22,7 @@ let configDir = '';
 const runCli = (args: string[]): Promise<Run> => runCliWith(args, { env: { SHM_INSPECTOR_CONFIG_DIR: configDir } });
 
 /** `shm-inspector ARGS...` that must finish within 20 s (a blocked open would hang forever): SIGKILLed after. */
-function runCliSoon(args: string[], config = configDir): Promise<Run> {
-  return new Promise((resolve) => {
-    const env = { ...process.env, SHM_INSPECTOR_CONFIG_DIR: config };
-    execFile(process.execPath, [CLI, ...args], { encoding: 'utf8', timeout: 20_000, killSignal: 'SIGKILL', env }, (err, stdout, stderr) => {
-      const code = err ? (typeof (err as { code?: unknown }).code === 'number' ? (err as { code: number }).code : -1) : 0;
-      resolve({ code, stdout, stderr: err?.killed ? `${stderr}(still blocked after 20 s: killed)` : stderr });
-    });
-  });
-}
+const runCliSoon = (args: string[], config = configDir): Promise<Run> => runCliWith(args, { env: { SHM_INSPECTOR_CONFIG_DIR: config }, timeoutMs: 20_000 });
 const sha = (p: string) => crypto.createHash('sha256').update(fs.readFileSync(p)).digest('hex');
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const temps = (d: string) => fs.readdirSync(d).filter((n) => n.startsWith('.shmi-'));

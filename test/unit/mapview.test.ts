@@ -17,19 +17,15 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { resolveSlice } from '../../extension/core/array';
-import { openView, viewErrorCode, type StatsResult } from '../../extension/native';
+import { errorCode } from '../../extension/core/errors';
+import { openView, type StatsResult } from '../../extension/native';
 import { FileSource } from '../../extension/preview/source';
 import { baseStats, sliceQuantile } from '../../extension/preview/stats';
 import { CLI, runCli, type Run } from '../fixtures/cli';
-import { PYTHON, SegmentJar } from '../fixtures/segments';
+import { PYTHON, pyCode, SegmentJar } from '../fixtures/segments';
 
 const NATIVE_JS = path.resolve(__dirname, '..', '..', 'extension', 'native.js');
 const isRoot = process.getuid?.() === 0;
-
-/** Runs a Python snippet with Debian's numpy; returns its stdout. */
-function python(code: string, args: string[] = []): string {
-  return execFileSync(PYTHON, ['-c', code, ...args], { encoding: 'utf8', timeout: 120_000 });
-}
 
 /** Runs `sh -c script` in a mount namespace of its own (its tmpfs mounts vanish with it). */
 function inOwnMountNs(script: string, timeout = 180_000): Promise<{ code: number; out: string }> {
@@ -68,7 +64,7 @@ describe('mapped views: the inspected file, read without allocating (mapview)', 
     const b = path.join(dir, 'b.npy');
     // Same size, different headers: a is float32 1024 x 1024 of ones, b float64 512 x 1024 of threes. A's header
     // on b's bytes reads 0 and 2.125 (mean 1.0625); b's header on a's bytes reads 0.0078125 (not 3).
-    python('import numpy as np, sys; np.save(sys.argv[1], np.ones((1024, 1024), "<f4")); np.save(sys.argv[2], np.full((512, 1024), 3.0, "<f8"))', [a, b]);
+    pyCode('import numpy as np, sys; np.save(sys.argv[1], np.ones((1024, 1024), "<f4")); np.save(sys.argv[2], np.full((512, 1024), 3.0, "<f8"))', [a, b]);
     assert.strictEqual(fs.statSync(a).size, fs.statSync(b).size);
     const swapper = spawn(
       PYTHON,
@@ -126,13 +122,13 @@ while True:
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'shmi-source-'));
     try {
       const a = path.join(dir, 'a.npy');
-      python('import numpy as np, sys; np.save(sys.argv[1], np.ones((8, 8), "<f4")); np.save(sys.argv[2], np.full((4, 4), 3, "<f8"))', [a, path.join(dir, 'b.npy')]);
+      pyCode('import numpy as np, sys; np.save(sys.argv[1], np.ones((8, 8), "<f4")); np.save(sys.argv[2], np.full((4, 4), 3, "<f8"))', [a, path.join(dir, 'b.npy')]);
       const source = new FileSource(a);
       const first = await source.load(null);
       fs.renameSync(path.join(dir, 'b.npy'), a);
       await assert.rejects(
         openView(first.path, first.identity),
-        (e: Error) => viewErrorCode(e) === 'CHANGED' && /replaced by another file since it was inspected/.test(e.message),
+        (e: Error) => errorCode(e) === 'CHANGED' && /replaced by another file since it was inspected/.test(e.message),
       );
       const again = await source.load(null);
       assert.deepStrictEqual(again.layout.shape, [4, 4]);
@@ -152,7 +148,7 @@ while True:
     // numpy's open_memmap writes the header and the last byte; 64 rows of data are written at row 1000 (pwrite: no other page).
     const rows = 16384;
     const cols = 16384;
-    python(
+    pyCode(
       `
 import numpy as np, os, sys
 p = sys.argv[1]
@@ -254,7 +250,7 @@ os.close(fd)
     const cap = Math.floor(Number(fs.readFileSync('/proc/sys/vm/max_map_count', 'utf8')) / 8);
     const pages = 2 * (cap + 500);
     // Every other page holds data (ones): a page-sized hole between each two.
-    python(
+    pyCode(
       `
 import numpy as np, os, sys
 fd = os.open(sys.argv[1], os.O_WRONLY | os.O_CREAT, 0o600)
@@ -384,6 +380,6 @@ const outcome = (p) => p.then((s) => ({ max: s.max, mean: s.mean }), (e) => ({ c
       assert.strictEqual(r.code, 1);
       assert.strictEqual(r.stderr, `shm-inspector: ${name}: not a regular file (FIFO, socket or device)\n`);
     }
-    await assert.rejects(openView(p), (e: Error) => viewErrorCode(e) === 'NOTFILE' && /not a regular file \(a FIFO\)/.test(e.message));
+    await assert.rejects(openView(p), (e: Error) => errorCode(e) === 'NOTFILE' && /not a regular file \(a FIFO\)/.test(e.message));
   });
 });

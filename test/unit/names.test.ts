@@ -5,7 +5,7 @@
  * directory (never in the shared /dev/shm).
  */
 import * as assert from 'assert';
-import { execFileSync, spawn, type ChildProcess } from 'child_process';
+import { spawn, type ChildProcess } from 'child_process';
 import * as crypto from 'crypto';
 import * as fs from 'fs';
 import * as os from 'os';
@@ -15,7 +15,7 @@ import { displayLines, displayText, entryName, escapeBytes, escapeText, fsPath, 
 import type { Catalog, Segment } from '../../extension/core/types';
 import { holderLabel, segmentLabel } from '../../extension/sidebar/nodes';
 import { CLI, runCli, type Run } from '../fixtures/cli';
-import { PYTHON } from '../fixtures/segments';
+import { PYTHON, pyCode, untilReady } from '../fixtures/segments';
 
 /** Raw names of the directory, as bytes (hex), through a Buffer readdir. */
 function rawNames(dir: string): string[] {
@@ -27,7 +27,7 @@ function rawNames(dir: string): string[] {
 
 /** Runs Python with `dir` as sys.argv[1] (bytes: os.fsencode). */
 function python(code: string, dir: string): string {
-  return execFileSync(PYTHON, ['-c', `import os, sys\nimport numpy as np\nd = os.fsencode(sys.argv[1])\n${code}`, dir], { encoding: 'utf8' });
+  return pyCode(`import os, sys\nimport numpy as np\nd = os.fsencode(sys.argv[1])\n${code}`, [dir]);
 }
 
 const hex = (s: string) => Buffer.from(s, 'latin1').toString('hex');
@@ -159,7 +159,7 @@ describe('names: hostile and non-UTF-8 names through the CLI', function () {
       { stdio: ['pipe', 'pipe', 'inherit'] },
     );
     procs.push(child);
-    await new Promise<void>((resolve) => child.stdout!.once('data', () => resolve()));
+    await untilReady(child);
     for (const args of [['list'], ['inspect', 'held.npy']]) {
       const r = await cli([...args, '--dir', dir]);
       assert.strictEqual(r.code, 0, r.stderr);
@@ -186,11 +186,11 @@ describe('names: hostile and non-UTF-8 names through the CLI', function () {
     // attach prints Python that opens the exact bytes (os's surrogateescape spelling).
     const attach = await cli(['attach', 'caf\\xe9.npy', '--dir', dir]);
     assert.strictEqual(attach.code, 0, attach.stderr);
-    assert.strictEqual(execFileSync(PYTHON, ['-c', `${attach.stdout}\nprint(int(arr.sum()))`], { encoding: 'utf8' }).trim(), '66');
+    assert.strictEqual(pyCode(`${attach.stdout}\nprint(int(arr.sum()))`).trim(), '66');
 
     const out = path.join(configDir, 'snap.npy');
     json(await cli(['persist', 'caf\\xe9.npy', '--to', out, '--dir', dir, '--json']));
-    assert.strictEqual(execFileSync(PYTHON, ['-c', 'import numpy as np,sys; print(np.load(sys.argv[1]).sum())', out], { encoding: 'utf8' }).trim(), '66');
+    assert.strictEqual(pyCode('import numpy as np,sys; print(np.load(sys.argv[1]).sum())', [out]).trim(), '66');
 
     const u = json<{ outcomes: { name: string; status: string }[] }>(await cli(['unlink', 'caf\\xe9.npy', '--dir', dir, '--json']));
     assert.deepStrictEqual(
@@ -258,7 +258,7 @@ describe('names: hostile and non-UTF-8 names through the CLI', function () {
       { stdio: ['pipe', 'pipe', 'inherit'] },
     );
     procs.push(child);
-    await new Promise<void>((resolve) => child.stdout!.once('data', () => resolve()));
+    await untilReady(child);
     const cat = json<Catalog>(await cli(['list', '--json', '--dir', dir]));
     const del = cat.segments.filter((s) => s.deleted);
     assert.deepStrictEqual(
@@ -267,7 +267,7 @@ describe('names: hostile and non-UTF-8 names through the CLI', function () {
     );
     const out = path.join(configDir, 'del.npy');
     json(await cli(['persist', 'd\\xe9l\\xff', '--pid', String(child.pid), '--to', out, '--dir', dir, '--json']));
-    assert.strictEqual(execFileSync(PYTHON, ['-c', 'import numpy as np,sys; print(np.load(sys.argv[1]).sum())', out], { encoding: 'utf8' }).trim(), '10.0');
+    assert.strictEqual(pyCode('import numpy as np,sys; print(np.load(sys.argv[1]).sum())', [out]).trim(), '10.0');
     child.kill('SIGKILL');
     await new Promise((resolve) => child.once('exit', resolve));
   });

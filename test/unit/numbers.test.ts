@@ -4,13 +4,12 @@
  * (decodeElement) and the webview's statistics/colorbar text (webview/ticks.ts).
  */
 import * as assert from 'assert';
-import { execFileSync } from 'child_process';
 import { parseNumericDType } from '../../extension/core/dtype';
 import { formatNumber } from '../../extension/core/numbers';
 import { decodeElement } from '../../extension/preview/element';
 import * as tk from '../../webview/ticks';
 import { runCli } from '../fixtures/cli';
-import { PYTHON, SegmentJar } from '../fixtures/segments';
+import { pyCode, SegmentJar } from '../fixtures/segments';
 
 describe('number formatter', () => {
   const jar = new SegmentJar();
@@ -60,7 +59,7 @@ describe('number formatter', () => {
 
   it('stats on a terminal prints the numbers numpy has', async () => {
     const seg = jar.name('shmi_numbers', '.npy');
-    execFileSync(PYTHON, ['-c', 'import numpy as np, sys; np.save(sys.argv[1], np.array([1.4075229870513795e-10, 1.2345e20, 1e20, -2.5e-7]))', seg.path]);
+    pyCode('import numpy as np, sys; np.save(sys.argv[1], np.array([1.4075229870513795e-10, 1.2345e20, 1e20, -2.5e-7]))', [seg.path]);
     const r = await runCli(['stats', seg.name]);
     assert.strictEqual(r.code, 0, r.stderr);
     const row = (k: string) => new RegExp(`^${k}\\s+(\\S+)$`, 'm').exec(r.stdout)?.[1];
@@ -70,7 +69,7 @@ describe('number formatter', () => {
     const json = JSON.parse((await runCli(['stats', seg.name, '--json'])).stdout) as { min: number; max: number };
     assert.deepStrictEqual([json.min, json.max], [-2.5e-7, 1.2345e20], 'the JSON keeps every digit');
     const small = jar.name('shmi_numbers', '.npy');
-    execFileSync(PYTHON, ['-c', 'import numpy as np, sys; np.save(sys.argv[1], np.array([1.4075229870513795e-10, 2e-10]))', small.path]);
+    pyCode('import numpy as np, sys; np.save(sys.argv[1], np.array([1.4075229870513795e-10, 2e-10]))', [small.path]);
     const s = await runCli(['stats', small.name]);
     assert.match(s.stdout, /^min\s+1\.40752299e-10$/m, s.stdout);
     assert.match(s.stdout, /^max\s+2e-10$/m);

@@ -12,21 +12,12 @@ import * as os from 'os';
 import * as path from 'path';
 import { resolveSlice, type ArrayLayout, type SliceChoice } from '../../extension/core/array';
 import { native, openView, type ReduceMode, type StatsResult } from '../../extension/native';
+import type { StatsCounts } from '../../contract/stats';
 import { PYTHON, py, SegmentJar, uniqueName } from '../fixtures/segments';
 
 type Enc = number | null | 'Infinity' | '-Infinity';
-interface RefStats {
-  count: number;
-  finiteCount: number;
-  min: number | null;
-  max: number | null;
-  mean: number | null;
-  std: number | null;
-  nanCount: number;
-  infCount: number;
-  posInfCount: number;
-  negInfCount: number;
-}
+/** What numpy computes of a slice: the fields of a stats pass (contract/stats.ts), no histogram. */
+type RefStats = StatsCounts & { infCount: number };
 interface RefSelection {
   rows: number;
   cols: number;

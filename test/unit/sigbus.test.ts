@@ -7,7 +7,8 @@
 import * as assert from 'assert';
 import * as fs from 'fs';
 import { resolveSlice } from '../../extension/core/array';
-import { openView, viewErrorCode } from '../../extension/native';
+import { errorCode } from '../../extension/core/errors';
+import { openView } from '../../extension/native';
 import { SegmentJar } from '../fixtures/segments';
 
 const ROWS = 4096;
@@ -63,14 +64,14 @@ describe('SIGBUS guard: truncating a big segment while it is read (sigbus)', fun
           }
           const msg = (s.reason as Error).message;
           assert.match(msg, /shrank/, `a clear error, got: ${msg}`);
-          assert.strictEqual(viewErrorCode(s.reason), 'SHRANK', `code SHRANK beside the message: ${msg}`);
+          assert.strictEqual(errorCode(s.reason), 'SHRANK', `code SHRANK beside the message: ${msg}`);
           assert.ok(!msg.includes('\n'), 'one line');
           if (/SIGBUS/.test(msg)) outcomes.sigbus++;
           else outcomes.shrank++;
         }
         // The view stays usable: a read inside what is left, and a clear error past it.
         if (i % 2 === 0) assert.strictEqual((await view.read(0, 64)).length, 64);
-        await assert.rejects(view.read(BYTES - 64, 64), (e: Error) => /shrank/.test(e.message) && viewErrorCode(e) === 'SHRANK');
+        await assert.rejects(view.read(BYTES - 64, 64), (e: Error) => /shrank/.test(e.message) && errorCode(e) === 'SHRANK');
       } finally {
         view.close();
       }

@@ -17,7 +17,7 @@ import { inspectSysv, listSysv, parseSysvTable, readSysvTable, type SysvSegment 
 import { clearSysv } from '../../extension/core/kinds/clear';
 import { openSysvView } from '../../extension/native';
 import { runCli, type Run } from '../fixtures/cli';
-import { PYTHON, runPython } from '../fixtures/segments';
+import { PYTHON, runPython, untilReady } from '../fixtures/segments';
 
 const PRODUCER = path.resolve(__dirname, '..', '..', '..', 'test', 'fixtures', 'sysv_producer.py');
 const NOBODY = ['--reuid', 'nobody', '--regid', 'nogroup', '--clear-groups'];
@@ -43,15 +43,7 @@ class SysvJar {
       prefix.length > 0 ? [prefix[0], [...prefix.slice(1), PYTHON, PRODUCER, 'make', ...args, '--hold']] : [PYTHON, [PRODUCER, 'make', ...args, '--hold']];
     const child = spawn(cmd, argv, { stdio: ['pipe', 'pipe', 'inherit'] });
     this.procs.add(child);
-    const id = await new Promise<number>((resolve, reject) => {
-      let buf = '';
-      child.stdout!.on('data', (d: Buffer) => {
-        buf += d.toString();
-        const m = /shmid (\d+)\n(?:[^]*)ready/.exec(buf);
-        if (m) resolve(Number(m[1]));
-      });
-      child.on('exit', (code) => reject(new Error(`producer exited with ${code} before ready`)));
-    });
+    const id = Number(/shmid (\d+)/.exec(await untilReady(child, 'producer'))![1]);
     // A segment of a private namespace goes with the namespace: only ours are removed here.
     if (prefix.length === 0) this.ids.add(id);
     return { id, child };

@@ -9,7 +9,6 @@
 import * as A from 'apache-arrow';
 import { BodyCompression, BufferRegion, FieldNode, Message, RecordBatch as BatchHeader, DictionaryBatch } from 'apache-arrow/ipc/metadata/message';
 import * as assert from 'assert';
-import { execFileSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
@@ -20,9 +19,7 @@ import type { TableBytes, TableModel } from '../../extension/core/tables/types';
 import { openView } from '../../extension/native';
 import { refooter } from '../fixtures/arrow';
 import { runCli } from '../fixtures/cli';
-import { PYTHON, SegmentJar } from '../fixtures/segments';
-
-const MAKE = path.resolve(__dirname, '..', '..', '..', 'test', 'fixtures', 'make_tables.py');
+import { pyCode, pyTables, SegmentJar } from '../fixtures/segments';
 
 /** The messages of a stream: [flatbuffer, body] each (end marker not included). */
 function messages(stream: Uint8Array): { meta: Uint8Array; body: Uint8Array }[] {
@@ -197,7 +194,7 @@ describe('tables: bad input (tables-bad)', function () {
 
   it('a structured NPY whose records do not fit the file (the dtype disagrees with it)', async () => {
     const p = path.join(dir, 'rec.npy');
-    execFileSync(PYTHON, ['-c', `import numpy as np; np.save('${p}', np.zeros(100, dtype=[('a', '<f8'), ('b', 'S4')]))`]);
+    pyCode(`import numpy as np; np.save('${p}', np.zeros(100, dtype=[('a', '<f8'), ('b', 'S4')]))`);
     const bytes = fs.readFileSync(p);
     // The header says 24-byte records (a wider b) over the 12-byte records written.
     const text = bytes.toString('latin1').replace("('b', '|S4')", "('b', '|S16')");
@@ -212,7 +209,7 @@ describe('tables: bad input (tables-bad)', function () {
 
   it('a ShareableList whose offsets disagree with its formats', async () => {
     const { name, path: p } = jar.name('shmi_test_badsl');
-    execFileSync(PYTHON, [MAKE, 'shareablelist', name]);
+    pyTables(['shareablelist', name]);
     const bytes = fs.readFileSync(p);
     bytes.writeBigInt64LE(4n, 8 + 8 * 2); // item 1 (8 bytes, a float) now ends past item 2's start
     fs.rmSync(p);

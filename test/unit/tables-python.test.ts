@@ -6,7 +6,6 @@
  * value is checked against what the producer wrote; `head` and `stats` through the real CLI.
  */
 import * as assert from 'assert';
-import { execFileSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
@@ -16,10 +15,8 @@ import { openNamedTable } from '../../extension/core/tables/resolve';
 import { ShareableListTable } from '../../extension/core/tables/shareablelist';
 import { openView } from '../../extension/native';
 import { runCli } from '../fixtures/cli';
-import { PYTHON, SegmentJar } from '../fixtures/segments';
+import { pyCode, pyTables, SegmentJar } from '../fixtures/segments';
 
-const MAKE = path.resolve(__dirname, '..', '..', '..', 'test', 'fixtures', 'make_tables.py');
-const make = (args: string[]) => JSON.parse(execFileSync(PYTHON, [MAKE, ...args], { encoding: 'utf8', timeout: 60_000 }));
 type Cell = unknown;
 
 describe('tables: numpy records, ShareableList and pickles from Python (tables-python)', function () {
@@ -35,7 +32,7 @@ describe('tables: numpy records, ShareableList and pickles from Python (tables-p
 
   it('a pandas DataFrame as a record array: every row read at its record, as pandas wrote it', async () => {
     const file = path.join(dir, 'frame.npy');
-    const want = make(['records', file]) as { names: string[]; rows: Cell[][] };
+    const want = pyTables(['records', file]) as { names: string[]; rows: Cell[][] };
     const v = await openView(file);
     try {
       const t = await RecordTable.open(v);
@@ -79,7 +76,7 @@ describe('tables: numpy records, ShareableList and pickles from Python (tables-p
     for (const order of ['<', '>']) {
       it(`a nested structured dtype, ${layout}, ${order === '<' ? 'little' : 'big'}-endian, with a sub-array: columns a, pt.x, pt.tag, v, u, b`, async () => {
         const file = path.join(dir, `nested-${layout}-${order === '<' ? 'le' : 'be'}.npy`);
-        const want = make(['nested', file, layout, order]) as { itemsize: number; rows: Cell[][] };
+        const want = pyTables(['nested', file, layout, order]) as { itemsize: number; rows: Cell[][] };
         const v = await openView(file);
         try {
           const t = await RecordTable.open(v);
@@ -97,14 +94,13 @@ describe('tables: numpy records, ShareableList and pickles from Python (tables-p
   }
 
   it('numeric arrays: 1-D as `value`, 2-D C and Fortran as columns "0".."n-1", N-D only through --index', async () => {
-    execFileSync(PYTHON, [
-      '-c',
+    pyCode(
       `import numpy as np
 np.save('${dir}/v.npy', (np.arange(5) - 2).astype('>i4'))
 np.save('${dir}/c.npy', np.arange(12, dtype='f8').reshape(3, 4) / 8)
 np.save('${dir}/f.npy', np.asfortranarray(np.arange(12, dtype='i2').reshape(3, 4)))
 np.save('${dir}/nd.npy', np.arange(24, dtype='u1').reshape(2, 3, 4))`,
-    ]);
+    );
     const head = async (args: string[]) => {
       const r = await cli(['head', ...args, '--json']);
       assert.strictEqual(r.code, 0, r.stderr);
@@ -144,7 +140,7 @@ np.save('${dir}/nd.npy', np.arange(24, dtype='u1').reshape(2, 3, 4))`,
 
   it('a ShareableList made by /usr/bin/python3: format shareablelist, its items typed in one column `value`', async () => {
     const { name, path: p } = jar.name('shmi_test_sl');
-    const want = make(['shareablelist', name]) as { rows: Cell[][] };
+    const want = pyTables(['shareablelist', name]) as { rows: Cell[][] };
     const seg = await inspectSegment(name, { holders: false });
     assert.ok(seg);
     assert.strictEqual(seg.format, 'shareablelist');
@@ -163,9 +159,9 @@ np.save('${dir}/nd.npy', np.arange(24, dtype='u1').reshape(2, 3, 4))`,
 
   it('pickles are described by walking them, never run: a dict, a DataFrame, and one whose __reduce__ would run a command', async () => {
     const marker = path.join(dir, 'RAN');
-    make(['pickle', path.join(dir, 'dict.pkl'), 'dict']);
-    make(['pickle', path.join(dir, 'frame.pkl'), 'frame']);
-    make(['pickle', path.join(dir, 'hostile'), 'hostile', marker]);
+    pyTables(['pickle', path.join(dir, 'dict.pkl'), 'dict']);
+    pyTables(['pickle', path.join(dir, 'frame.pkl'), 'frame']);
+    pyTables(['pickle', path.join(dir, 'hostile'), 'hostile', marker]);
     const cat = await listCatalog({ dirs: [dir], holders: false });
     const details = (n: string) =>
       cat.segments.find((s) => s.name === n)?.details?.pickle as { type: string; length: number | null; preview: string; classes: string[] };

@@ -5,7 +5,6 @@
  * under its name (and Reopen finding the new one), stats superseded, saving through the injected IO.
  */
 import * as assert from 'assert';
-import { execFileSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
@@ -16,9 +15,9 @@ import { ViewerSession, type SaveTarget, type ViewerIO } from '../../extension/p
 import { FileSource, SegmentSource } from '../../extension/preview/source';
 import { validateHostMessage } from '../../webview/validate';
 import { FakeWebview as FakeWebviewBase } from '../fixtures/fake-webview';
-import { PYTHON } from '../fixtures/segments';
+import { pyCode } from '../fixtures/segments';
 
-const py = (code: string, ...args: string[]) => execFileSync(PYTHON, ['-c', code, ...args], { encoding: 'utf8' });
+const py = (code: string, ...args: string[]) => pyCode(code, args);
 
 /** A webview as the session sees it: what the host posts goes through the webview's own Requester. */
 class FakeWebview extends FakeWebviewBase<WebviewMessage, HostMessage> {

@@ -1,6 +1,5 @@
 /** The viewer's host side that needs no VS Code: message checks, exact element decoding, NPY writing, quantiles. */
 import * as assert from 'assert';
-import { execFileSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
@@ -10,9 +9,9 @@ import { decodeElement, gatherWindow, npyHeader, readElement } from '../../exten
 import { baseStats, quantileFromHistogram, sliceQuantile } from '../../extension/preview/stats';
 import { MAX_CELLS, parseWebviewMessage } from '../../extension/preview/validate';
 import { parseNumericDType } from '../../extension/core/dtype';
-import { PYTHON } from '../fixtures/segments';
+import { pyCode } from '../fixtures/segments';
 
-const py = (code: string, ...args: string[]) => execFileSync(PYTHON, ['-c', code, ...args], { encoding: 'utf8' });
+const py = (code: string, ...args: string[]) => pyCode(code, args);
 
 describe('webview host: messages from the viewer', () => {
   const slice = { axes: [0, 1], index: [0, 0], part: 'magnitude' };

@@ -10,9 +10,9 @@
  * No `vscode` import: the CLI, the UI and the tests all call this.
  */
 import * as fs from 'fs';
-import { openSysvView, removeSysv, scanSysv, tryNative, type IpcNamespaceRef, type MappedView } from '../../native';
+import { openSysvView, scanSysv, tryNative, type IpcNamespaceRef, type MappedView } from '../../native';
 import { UsageError } from '../catalog';
-import { decodeSysv, parseSysvTable, sameSysvSegment, sysvSegment, type SysvRecord, type SysvRemoveOutcome, type SysvSegment } from '../sysv';
+import { parseSysvTable, removeFoundSysv, sameSysvSegment, sysvHeaders, sysvSegment, type SysvRecord, type SysvRemoveOutcome, type SysvSegment } from '../sysv';
 import type { Decoded, Holder } from '../types';
 import { nameFromCgroup, namespacesOf, type ContainerNamespace } from './containers';
 
@@ -84,7 +84,7 @@ const DECODE_KEY = (r: SysvRecord) => `${r.shmid}/${r.ctimeMs}/${r.size}`;
 async function decodeCached(ns: number, records: SysvRecord[], ref: IpcNamespaceRef): Promise<Decoded[]> {
   const before = decodedBefore.get(ns) ?? new Map<string, Decoded>();
   const missing = records.filter((r) => !before.has(DECODE_KEY(r)));
-  const fresh = missing.length > 0 ? await decodeSysv(missing, undefined, ref) : [];
+  const fresh = await sysvHeaders(missing, true, undefined, ref);
   const now = new Map<string, Decoded>();
   const got = new Map(missing.map((r, i) => [DECODE_KEY(r), fresh[i]]));
   const out = records.map((r) => {
@@ -115,12 +115,7 @@ async function scanNamespace(id: number, pids: number[], out: IpcNamespaceScan, 
     const records = parseSysvTable(table).sort((a, b) => a.shmid - b.shmid);
     const namespace = await namespaceInfo(id, pid, pids.length);
     out.namespaces.push(namespace);
-    const [holders, decoded] = await Promise.all([
-      holdersIn(pids, records),
-      decode
-        ? decodeCached(id, records, ref)
-        : Promise.resolve(records.map(() => ({ format: 'raw' as const, dtype: null, shape: null, fortranOrder: null, dataOffset: null, error: null }))),
-    ]);
+    const [holders, decoded] = await Promise.all([holdersIn(pids, records), decode ? decodeCached(id, records, ref) : sysvHeaders(records, false)]);
     for (const [i, r] of records.entries()) {
       const s = sysvSegment(r, holders.get(r.shmid) ?? [], decoded[i]) as ForeignSysvSegment;
       s.name = `sysv:${id}/${r.shmid}`;
@@ -171,29 +166,12 @@ export function openForeignSysvView(s: ForeignSysvSegment): Promise<MappedView> 
  */
 export async function removeForeignSysv(ns: number, shmid: number, opts: { force?: boolean; expected?: SysvRecord } = {}): Promise<SysvRemoveOutcome> {
   const name = `sysv:${ns}/${shmid}`;
-  const none = { bytes: 0, pendingBytes: 0 };
   let s: ForeignSysvSegment | null;
   try {
     s = await inspectForeignSysv(ns, shmid, { decode: false });
   } catch (e) {
-    return { name, status: 'failed', error: (e as Error).message.replace(`${name}: `, ''), ...none, holders: [] };
+    return { name, status: 'failed', error: (e as Error).message.replace(`${name}: `, ''), bytes: 0, pendingBytes: 0, holders: [] };
   }
-  if (!s || (opts.expected && !sameSysvSegment(s.sysv, opts.expected))) return { name, status: 'missing', error: 'no such System V segment', ...none, holders: [] };
-  const attached = s.sysv.nattch > 0;
-  if (attached && !opts.force) {
-    return {
-      name,
-      status: 'held',
-      error: `attached ${s.sysv.nattch} time${s.sysv.nattch === 1 ? '' : 's'}; pass --force to remove it when they detach`,
-      ...none,
-      holders: s.holders,
-    };
-  }
-  try {
-    await removeSysv(shmid, namespaceRef(s));
-  } catch (e) {
-    if ((e as { code?: string }).code === 'EINVAL') return { name, status: 'missing', error: 'no such System V segment', ...none, holders: [] };
-    return { name, status: 'failed', error: (e as Error).message.replace(`${name}: `, ''), ...none, holders: s.holders };
-  }
-  return { name, status: 'removed', error: null, bytes: attached ? 0 : s.allocatedBytes, pendingBytes: attached ? s.allocatedBytes : 0, holders: s.holders };
+  const same = s !== null && (!opts.expected || sameSysvSegment(s.sysv, opts.expected));
+  return removeFoundSysv(name, same ? s : null, opts.force, s ? namespaceRef(s) : undefined);
 }
