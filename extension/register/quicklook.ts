@@ -3,6 +3,7 @@ import * as vscode from 'vscode';
 import { isPreviewable } from '../core/format-words';
 import { segmentLookup } from '../preview';
 import { QuickLook } from '../quicklook';
+import { openedRow } from '../sidebar/opened';
 import { configuredDirs } from './settings';
 import type { Sidebar } from './sidebar';
 
@@ -10,9 +11,10 @@ export function register(context: vscode.ExtensionContext, sidebar: Sidebar): vo
   const quickLook = QuickLook.register(context, segmentLookup(configuredDirs));
   context.subscriptions.push(
     // One row selected (a click, or Enter): its array is shown, or why it cannot be.
-    sidebar.view.onDidChangeSelection((e) => {
-      const [node, more] = e.selection;
-      if (node?.kind !== 'segment' || more) return;
+    sidebar.view.onDidChangeSelection(async (e) => {
+      // A selection made while the tree redraws arrives without its element (sidebar/opened.ts): wait for it.
+      const node = e.selection.length === 1 ? e.selection[0] : e.selection.length === 0 ? await openedRow(sidebar.view) : undefined;
+      if (node?.kind !== 'segment') return;
       if (isPreviewable(node.segment)) quickLook.show(node.segment);
       else quickLook.cannotShow(node.segment);
     }),

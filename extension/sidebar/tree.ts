@@ -111,6 +111,10 @@ export class SegmentTree implements vscode.TreeDataProvider<Node>, vscode.Dispos
   private scanError: string | null = null;
   /** What the tree showed last; a scan that changes nothing visible does not re-render (hovers survive). */
   private signature = '';
+  /** The other kinds' part of it: when only that changes, only their groups are redrawn (fireIfChanged). */
+  private kindsSignature = '';
+  /** The group nodes the tree shows for the other kinds (updated in place when only they change). */
+  private shownKindGroups = new Map<string, Node>();
   private running: Promise<Catalog | null> | null = null;
   private queued: Promise<Catalog | null> | null = null;
   state: TreeState = 'loading';
@@ -172,12 +176,37 @@ export class SegmentTree implements vscode.TreeDataProvider<Node>, vscode.Dispos
       [...this.sysv, ...this.foreignSysv.segments].map((s) => segmentSignature(s as unknown as Segment) + s.sysv.nattch + s.sysv.perms).join('\n') +
       `U${this.foreignSysv.unreadable.length}` +
       '\nK' +
+      this.kindGroups()
+        .map((n) => n.id)
+        .join(',');
+    const kinds =
       [...this.kinds.mem, ...(this.kinds.containers?.groups.flatMap((g) => g.segments) ?? [])].map((s) => segmentSignature(s as unknown as Segment)).join('\n') +
       (this.kinds.containers?.groups.map((g) => `${g.dev}:${g.used}`).join(',') ?? '');
     if (force || sig !== this.signature) {
       this.signature = sig;
+      this.kindsSignature = kinds;
       this.changed.fire();
+    } else if (kinds !== this.kindsSignature) {
+      // Only the memfd/anonymous or containers' groups changed (a browser's regions grow all the time):
+      // those groups are redrawn, not the whole tree, so a click or menu on another row is never
+      // caught by a redraw. Their nodes stay the objects the tree holds, updated in place.
+      this.kindsSignature = kinds;
+      for (const fresh of this.kindGroups()) {
+        const shown = this.shownKindGroups.get(fresh.id);
+        if (!shown) {
+          this.changed.fire();
+          return;
+        }
+        Object.assign(shown, fresh);
+        this.changed.fire(shown);
+      }
     }
+  }
+
+  /** The memfd/anonymous and containers' group nodes of the last scan, narrowed by the filter. */
+  private kindGroups(): Node[] {
+    const m = nameMatcher(this.options().filter);
+    return kindGroupNodes({ ...this.kinds, mem: this.kinds.mem.filter((s) => m(s.name) || (s.label !== null && m(s.label))) });
   }
 
   /**
@@ -228,7 +257,9 @@ export class SegmentTree implements vscode.TreeDataProvider<Node>, vscode.Dispos
       const foreign = this.foreignSysv.segments.filter((s) => m(s.name));
       if (sysv.length + foreign.length > 0)
         top.push({ kind: 'sysvGroup', id: SYSV_GROUP_ID, segments: sysv, foreign, unreadable: this.foreignSysv.unreadable.length });
-      top.push(...kindGroupNodes({ ...this.kinds, mem: this.kinds.mem.filter((s) => m(s.name) || (s.label !== null && m(s.label))) }));
+      const groups = this.kindGroups();
+      this.shownKindGroups = new Map(groups.map((n) => [n.id, n]));
+      top.push(...groups);
       if (top.length === 0 && a.hidden > 0) {
         top.push({ kind: 'message', id: 'message:hidden', text: `${a.hidden} segments hidden by the filter`, detail: 'Clear the filter to see them.' });
       }
