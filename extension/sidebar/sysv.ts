@@ -116,13 +116,34 @@ export async function sysvTooltip(s: SysvSegment): Promise<vscode.MarkdownString
   return md;
 }
 
+async function pickSysv(segments: SysvSegment[]): Promise<SysvSegment | undefined> {
+  if (segments.length === 0) {
+    void vscode.window.showInformationMessage('No System V segments to remove.');
+    return undefined;
+  }
+  const picked = await vscode.window.showQuickPick(
+    segments.map((s) => ({
+      label: s.name,
+      description: `${formatBytes(s.size)} · key ${s.sysv.keyHex} · ${s.sysv.nattch > 0 ? `${s.sysv.nattch} attached` : 'orphan'}`,
+      s,
+    })),
+    { title: 'Remove System V Segment', placeHolder: 'Segment to remove' },
+  );
+  return picked?.s;
+}
+
 /** `shmInspector.removeSysv`: IPC_RMID after a modal confirmation that names the processes attached. */
 export function registerSysvCommands(deps: { segments: () => SysvSegment[]; refresh: () => Promise<unknown> }): vscode.Disposable[] {
   return [
     vscode.commands.registerCommand('shmInspector.removeSysv', async (arg?: unknown) => {
       const name = (arg as { segment?: SysvSegment })?.segment?.name ?? (arg as SysvSegment)?.name ?? (typeof arg === 'string' ? arg : undefined);
-      const s = deps.segments().find((x) => x.name === name);
-      if (!s) return;
+      // A context menu picked while the tree redraws reaches us without its row (VS Code drops the
+      // element of a refreshed node): ask which segment rather than do nothing.
+      const s = deps.segments().find((x) => x.name === name) ?? (name === undefined ? await pickSysv(deps.segments()) : undefined);
+      if (!s) {
+        if (name !== undefined) void vscode.window.showErrorMessage(`No System V segment ${name} any more: it was removed meanwhile.`);
+        return;
+      }
       const attached = s.sysv.nattch;
       const who = s.holders.length > 0 ? s.holders.map((h) => `${holderLabel(h)} (pid ${h.pid})`).join(', ') : `${attached} process${attached === 1 ? '' : 'es'}`;
       const detail =

@@ -114,37 +114,60 @@ export async function answerStep(page: Page, title: string | RegExp, text: strin
 
 /** Runs a command from the palette by its full title (`focus` first moves keyboard focus out of any webview). */
 export async function runCommand(page: Page, title: string, focus: (page: Page) => Promise<void> = focusWorkbench): Promise<void> {
-  await focus(page);
-  await page.keyboard.press('F1');
   const input = page.locator('.quick-input-widget .quick-input-box input');
-  await input.waitFor({ state: 'visible' });
-  await input.fill(`>${title}`);
-  await page.locator('.quick-input-list .monaco-list-row', { hasText: title }).first().waitFor();
-  await page.keyboard.press('Enter');
+  const row = page.locator('.quick-input-widget .quick-input-list .monaco-list-row', { hasText: title }).first();
+  // The palette closes when focus leaves it (a webview that takes focus back, a notification): then
+  // the row is there but hidden, and Enter would go elsewhere. Open it again rather than press blind.
+  for (let attempt = 1; ; attempt++) {
+    await focus(page);
+    await page.keyboard.press('F1');
+    try {
+      await input.waitFor({ state: 'visible', timeout: 5000 });
+      await input.fill(`>${title}`);
+      await row.waitFor({ state: 'visible', timeout: 10_000 });
+      if (!(await input.evaluate((el) => el === (el.ownerDocument as { activeElement: unknown }).activeElement)))
+        throw new Error('the command palette lost the focus');
+      await page.keyboard.press('Enter');
+      return;
+    } catch (e) {
+      if (attempt >= 3) throw e;
+      await page.keyboard.press('Escape');
+    }
+  }
 }
 
-/** Right-clicks a tree row and picks a context menu item (VS Code's menus ignore a click that lands at once: hover, then Enter). */
-export async function contextMenu(page: Page, rowText: string, item: string): Promise<void> {
+/**
+ * Right-clicks a tree row and picks a context menu item (VS Code's menus ignore a click that lands at
+ * once: hover, then Enter). A redraw between the right-click and the pick closes the menu, and Enter
+ * would then open the focused row: the pick is tried again, as a user would, until `done` sees its effect.
+ */
+export async function contextMenu(page: Page, rowText: string, item: string, done?: (ms: number) => Promise<unknown>): Promise<void> {
   const row = page.locator('.part.sidebar .monaco-list-row', { hasText: rowText });
-  // A redraw between the right-click and the pick closes the menu: right-click once the row is still.
-  await whenStill(page, row);
-  await row.first().click({ button: 'right' });
   const entry = page.getByRole('menuitem', { name: item });
-  await entry.hover();
-  await page.waitForTimeout(300);
-  await page.keyboard.press('Enter');
+  for (let attempt = 1; ; attempt++) {
+    await whenStill(page, row);
+    await row.first().click({ button: 'right' });
+    try {
+      await entry.hover({ timeout: 5000 });
+      await page.waitForTimeout(300);
+      if (!(await entry.isVisible())) throw new Error(`the menu closed before "${item}" was picked`);
+      await page.keyboard.press('Enter');
+      if (done) await done(attempt < 3 ? 10_000 : 30_000);
+      return;
+    } catch (e) {
+      if (attempt >= 3) throw e;
+      await page.keyboard.press('Escape');
+    }
+  }
 }
 
 /** Runs "SHM Inspector: Preview Segment" from the palette, picks `name`, and waits for its exact picture. */
 export async function previewFromPalette(page: Page, name: string, ms = 30_000): Promise<Frame> {
-  await focusWorkbench(page);
-  await page.keyboard.press('F1');
-  await page.keyboard.type('SHM Inspector: Preview Segment');
-  await page.locator('.quick-input-list .monaco-list-row', { hasText: 'Preview Segment' }).first().waitFor();
-  await page.keyboard.press('Enter');
-  await page.getByPlaceholder('Segment to preview').waitFor();
-  await page.keyboard.type(name);
-  await page.locator('.quick-input-list .monaco-list-row', { hasText: name }).first().waitFor();
+  await runCommand(page, 'SHM Inspector: Preview Segment');
+  const input = page.getByPlaceholder('Segment to preview');
+  await input.waitFor();
+  await input.fill(name);
+  await page.locator('.quick-input-widget .quick-input-list .monaco-list-row', { hasText: name }).first().waitFor({ state: 'visible' });
   await page.keyboard.press('Enter');
   const frame = await heatmapFrame(page, name, ms);
   await frame.waitForSelector('body[data-state="exact"]', { timeout: ms });

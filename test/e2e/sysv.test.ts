@@ -62,9 +62,8 @@ describe('System V segments in the sidebar', function () {
     assert.match(text, new RegExp(`python3 \\(pid ${child.pid}\\)`));
     assert.match(text, /1 time/);
     await shot(page, 'sysv-sidebar');
-    await contextMenu(page, `sysv:${orphan}`, 'Remove System V Segment…');
     const dialog = page.locator('.monaco-dialog-box');
-    await dialog.waitFor({ timeout: 10_000 });
+    await contextMenu(page, `sysv:${orphan}`, 'Remove System V Segment…', (ms) => dialog.waitFor({ timeout: ms }));
     assert.match(await dialog.innerText(), /No process attaches it/);
     await dialog.getByRole('button', { name: 'Remove' }).click();
     await row.waitFor({ state: 'detached', timeout: 15_000 });
