@@ -11,11 +11,12 @@ import { tablePage } from './table/page';
 import { segmentTableSource, TableSession, type TableSource } from './table/session';
 
 /** The only folder the table viewer loads from. */
-function tableOptions(extensionUri: vscode.Uri): vscode.WebviewOptions {
+export function tableOptions(extensionUri: vscode.Uri): vscode.WebviewOptions {
   return { enableScripts: true, localResourceRoots: [vscode.Uri.joinPath(extensionUri, 'dist')] };
 }
 
-function tableHtml(webview: vscode.Webview, extensionUri: vscode.Uri, title: string): string {
+/** The table viewer's page, titled `title`. */
+export function tableHtml(webview: vscode.Webview, extensionUri: vscode.Uri, title: string): string {
   const script = webview.asWebviewUri(vscode.Uri.joinPath(extensionUri, 'dist', 'table.js')).toString();
   return tablePage({ script, title });
 }
