@@ -13,6 +13,7 @@ import type { Segment } from '../core/types';
 import { isInterpretable, registerInterpretCommands } from '../commands/interpret';
 import { ArrayFileEditorProvider } from '../editor';
 import { PreviewPanel, segmentLookup } from '../preview';
+import { TablePanel } from '../table';
 import type { Node } from '../sidebar/nodes';
 import { configuredDirs } from './settings';
 import { segmentsOf, type Sidebar } from './sidebar';
@@ -30,7 +31,7 @@ export function register(context: vscode.ExtensionContext, sidebar: Sidebar): vo
       const n = arg as Partial<Node> | undefined;
       if (n?.kind !== 'holder') return;
       const { segment } = n as Extract<Node, { kind: 'holder' }>;
-      if (PreviewPanel.closeMapping(segment) > 0) await sidebar.tree.refresh();
+      if (PreviewPanel.closeMapping(segment) + TablePanel.closeMapping(segment) > 0) await sidebar.tree.refresh();
     }),
     // Preview panels survive a window reload; .npy/.safetensors files open in the viewer on request.
     PreviewPanel.registerSerializer(context, lookup),

@@ -8,6 +8,7 @@ import * as vscode from 'vscode';
 import { filterProblem, type ArrangeOptions, type SortKey } from '../core/arrange';
 import type { Segment } from '../core/types';
 import { statfs } from '../native';
+import { TablePanel } from '../table';
 import { PreviewPanel } from '../preview';
 import type { Node } from '../sidebar/nodes';
 import { UsageStatus } from '../sidebar/statusbar';
@@ -56,7 +57,7 @@ export function register(context: vscode.ExtensionContext): Sidebar {
     showSemaphores: config().get<boolean>('showSemaphores', true),
     filter: context.workspaceState.get<string>(FILTER_KEY, ''),
   });
-  const tree = new SegmentTree(configuredDirs, options, (s) => PreviewPanel.titlesMapping(s));
+  const tree = new SegmentTree(configuredDirs, options, (s) => [...PreviewPanel.titlesMapping(s), ...TablePanel.titlesMapping(s)]);
   const view = vscode.window.createTreeView('shmInspector.segments', { treeDataProvider: tree, canSelectMany: true, showCollapseAll: true });
   context.subscriptions.push(tree, view, vscode.window.registerFileDecorationProvider(new SegmentDecorations()));
   const status = registerLiveUpdates(context, tree, view);

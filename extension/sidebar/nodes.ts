@@ -5,6 +5,7 @@ import type { ForeignSysvSegment } from '../core/kinds/ipcns';
 import type { ContainerNamespace } from '../core/kinds/containers';
 import type { ProducerGroup } from '../core/arrange';
 import { displayText } from '../core/names';
+import { isPart } from '../core/segments';
 
 export type Node =
   | { kind: 'segment'; id: string; segment: Segment }
@@ -112,9 +113,12 @@ export function holderLabel(h: Holder): string {
   return displayText(h.comm);
 }
 
-/** Stable across refreshes, so expansion and selection survive them. */
+/**
+ * Stable across refreshes, so expansion and selection survive them. A deleted file is known by its
+ * inode, which its parts (an Arrow file's columns, a safetensors file's tensors) share: they add their name.
+ */
 export function segmentId(s: Segment): string {
-  return s.deleted ? `deleted:${s.dev}:${s.ino}` : `segment:${s.path}#${s.name}`;
+  return s.deleted ? `deleted:${s.dev}:${s.ino}${isPart(s) ? `/${s.name}` : ''}` : `segment:${s.path}#${s.name}`;
 }
 
 export function segmentNode(s: Segment): Node {

@@ -9,10 +9,10 @@ import { execFileSync } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
 import type { Page } from 'playwright-core';
-import { PYTHON } from '../fixtures/segments';
+import { PYTHON, SegmentJar } from '../fixtures/segments';
 import { bigTable } from '../fixtures/tables';
 import { cellText } from '../../webview/table-grid';
-import { openWorkbench, shot, shotIfFailed, type Workbench } from './helpers';
+import { answerStep, clickUntil, contextMenu, expandRow, openSharedMemoryView, openWorkbench, runCommand, shot, shotIfFailed, type Workbench } from './helpers';
 import { cellAt, drawn, tableFrame } from './table-helpers';
 
 const MAKE = path.resolve(__dirname, '..', '..', '..', 'test', 'fixtures', 'make_tables.py');
@@ -22,26 +22,26 @@ describe('table files from the Explorer', function () {
   const N = 100_000;
   let expect: (i: number) => unknown[];
   let records: unknown[][] = [];
+  const jar = new SegmentJar();
+  const doomed = jar.name('shmi_e2e_tabledoomed', '.arrow');
   let wb: Workbench | undefined;
   let page: Page;
 
   before(async () => {
-    wb = await openWorkbench('tablefiles');
+    wb = await openWorkbench('tablefiles', {}, (workspace) => {
+      const t = bigTable(N);
+      expect = t.expect;
+      fs.writeFileSync(path.join(workspace, 'frame.feather'), t.bytes);
+      records = JSON.parse(execFileSync(PYTHON, [MAKE, 'records', path.join(workspace, 'records.npy')], { encoding: 'utf8', timeout: 60_000 })).rows;
+    });
     page = wb.page;
-    const t = bigTable(N);
-    expect = t.expect;
-    fs.writeFileSync(path.join(wb.workspace, 'frame.feather'), t.bytes);
-    records = JSON.parse(execFileSync(PYTHON, [MAKE, 'records', path.join(wb.workspace, 'records.npy')], { encoding: 'utf8', timeout: 60_000 })).rows;
-    // The Explorer shows at start; a click on its tab when it shows hides the sidebar.
-    const explorer = page.locator('.explorer-folders-view');
-    for (let attempt = 0; attempt < 3 && !(await explorer.isVisible()); attempt++) {
-      await explorer.waitFor({ timeout: 5000 }).catch(() =>
-        page
-          .getByRole('tab', { name: /Explorer/ })
-          .first()
-          .click(),
-      );
-    }
+    // The Explorer shows at start (a click on its tab then would hide the sidebar).
+    await page.locator('.explorer-folders-view').waitFor({ timeout: 30_000 });
+    // The extension is up (its status bar item shows): VS Code knows its editors before a double-click.
+    await page
+      .locator('.statusbar-item', { hasText: /shm .* \/ / })
+      .first()
+      .waitFor({ timeout: 60_000 });
   });
 
   afterEach(async function () {
@@ -50,6 +50,7 @@ describe('table files from the Explorer', function () {
 
   after(async () => {
     await wb?.close();
+    jar.cleanup();
   });
 
   /** The Explorer's row of `file`, once listed (away from the activity bar, whose hover takes clicks). */
@@ -90,5 +91,28 @@ describe('table files from the Explorer', function () {
     for (let r = 0; r < 3; r++)
       for (let c = 0; c < 5; c++) assert.strictEqual((await cellAt(f, r, c))?.text, cellText(records[r][c] as never, kinds[c]).text, `record ${r}, field ${c}`);
     await shot(page, 'tablefile-2-records');
+  });
+
+  it('names the table panel as what keeps an unlinked Arrow segment in RAM, and closes it on request', async () => {
+    fs.writeFileSync(doomed.path, bigTable(1000).bytes);
+    await openSharedMemoryView(page);
+    await runCommand(page, 'SHM Inspector: Filter…');
+    await answerStep(page, 'Filter segments', 'shmi_e2e_tabledoomed_*');
+    const segRow = page.locator('.part.sidebar .monaco-list-row', { hasText: doomed.name }).first();
+    await segRow.waitFor({ timeout: 30_000 });
+    const f = await clickUntil(page, segRow, (ms) => tableFrame(page, doomed.name, ms), { tries: 5 });
+    await drawn(f, 0);
+    fs.unlinkSync(doomed.path);
+    // The deleted-but-mapped row names this window's table panel as its holder.
+    await runCommand(page, 'SHM Inspector: Refresh');
+    await page.locator('.part.sidebar .monaco-list-row', { hasText: 'Deleted but still mapped' }).waitFor({ timeout: 30_000 });
+    await expandRow(page, segRow);
+    const holder = page.locator('.part.sidebar .monaco-list-row', { hasText: "this window's preview" });
+    await holder.waitFor({ timeout: 30_000 });
+    assert.match(await holder.innerText(), new RegExp(`“Table: ${doomed.name.replace(/\./g, '\\.')}”`));
+    await shot(page, 'tablefile-3-unlinked-own-table');
+    const tab = page.locator('.tab', { hasText: `Table: ${doomed.name}` });
+    await contextMenu(page, "this window's preview", 'Close the Preview That Holds It', (ms) => tab.waitFor({ state: 'detached', timeout: ms }));
+    await segRow.waitFor({ state: 'detached', timeout: 30_000 });
   });
 });
