@@ -5,7 +5,9 @@
  */
 import * as vscode from 'vscode';
 import { dtypeWords } from '../core/dtype';
-import { formatBytes, modeString, shapeWords } from '../core/format-words';
+import { formatBytes, isPreviewable, modeString, shapeWords } from '../core/format-words';
+import { tableFormat } from '../core/tables/open';
+import type { Segment } from '../core/types';
 import { displayText } from '../core/names';
 import { isPermissionCode } from '../core/errors';
 import { removeSysvSegment, type SysvSegment } from '../core/sysv';
@@ -71,7 +73,8 @@ function sysvDescription(s: SysvSegment): string {
   return parts.join(' · ');
 }
 
-export function sysvSegmentItem(id: string, s: SysvSegment): vscode.TreeItem {
+/** `action`: what a click on the row runs (the tree's row command), or none. */
+export function sysvSegmentItem(id: string, s: SysvSegment, action?: { command: string; title: string }): vscode.TreeItem {
   const item = new vscode.TreeItem(s.name, s.holders.length > 0 ? vscode.TreeItemCollapsibleState.Collapsed : vscode.TreeItemCollapsibleState.None);
   item.id = id;
   item.description = sysvDescription(s);
@@ -79,7 +82,14 @@ export function sysvSegmentItem(id: string, s: SysvSegment): vscode.TreeItem {
   item.iconPath = warn
     ? new vscode.ThemeIcon(isPermissionCode(s.errorCode) ? 'lock' : 'warning', new vscode.ThemeColor('problemsWarningIcon.foreground'))
     : new vscode.ThemeIcon(s.dtype ? 'symbol-array' : 'file-binary', s.sysv.nattch === 0 || s.deleted ? new vscode.ThemeColor('list.warningForeground') : undefined);
-  item.contextValue = ['sysv', s.format, s.sysv.nattch > 0 ? 'attached' : 'orphan', s.deleted ? 'dest' : ''].filter(Boolean).join(' ');
+  // `previewable`/`table` offer Preview Segment / Open as Table as on a file's row; a click opens what rowAction says.
+  const seg = s as unknown as Segment;
+  const previewable = isPreviewable(seg);
+  const table = tableFormat(seg) !== null;
+  item.contextValue = ['sysv', s.format, s.sysv.nattch > 0 ? 'attached' : 'orphan', s.deleted ? 'dest' : '', previewable ? 'previewable' : '', table ? 'table' : '']
+    .filter(Boolean)
+    .join(' ');
+  if (action) item.command = { command: action.command, title: action.title };
   return item;
 }
 
