@@ -1,8 +1,11 @@
 /**
  * The System V group of the Segments view in the real workbench: a segment Python made with
  * shmget (an orphaned numpy array) and one a live process attaches appear in their own group
- * with totals; Remove (context menu, modal warning) takes the orphan away. Every segment and
- * process made here is removed in `after` (IPC_RMID).
+ * with totals; Remove (context menu, modal warning) takes the orphan away. A click on an orphaned
+ * NPY segment's row opens the matrix viewer on a read-only attach (its picture checked pixel by
+ * pixel), the tree names the preview as its holder, and removing the segment while it is shown is
+ * said in the panel; closing the panel frees it. Every segment and process made here is removed
+ * in `after` (IPC_RMID).
  */
 import * as assert from 'assert';
 import { execFileSync, type ChildProcess } from 'child_process';
@@ -10,7 +13,20 @@ import * as path from 'path';
 import type { Page } from 'playwright-core';
 import { PYTHON } from '../fixtures/segments';
 import { holdSysv } from '../fixtures/sysv';
-import { contextMenu, hoverUntil, openSharedMemoryView, openWorkbench, runCommand, shot, shotIfFailed, type Workbench } from './helpers';
+import {
+  clickUntil,
+  contextMenu,
+  expandRow,
+  heatmapFrame,
+  hoverUntil,
+  openSharedMemoryView,
+  openWorkbench,
+  runCommand,
+  shot,
+  shotIfFailed,
+  whenStill,
+  type Workbench,
+} from './helpers';
 
 const PRODUCER = path.resolve(__dirname, '..', '..', '..', 'test', 'fixtures', 'sysv_producer.py');
 
@@ -68,5 +84,75 @@ describe('System V segments in the sidebar', function () {
     await dialog.getByRole('button', { name: 'Remove' }).click();
     await row.waitFor({ state: 'detached', timeout: 15_000 });
     await heldRow.waitFor({ timeout: 5_000 });
+  });
+
+  it('a click on an orphaned NPY segment opens the matrix viewer on it; removed while shown, the panel says its attachment keeps it', async () => {
+    const out = execFileSync(PYTHON, [PRODUCER, 'make', '0', '--npy', '<f4', '64,96'], { encoding: 'utf8' });
+    const id = Number(/shmid (\d+)/.exec(out)![1]);
+    ids.push(id);
+    const name = `sysv:${id}`;
+    await runCommand(page, 'SHM Inspector: Refresh');
+    // The row whose label is exactly the name (its text runs on into the description: `sysv:824.1 KiB`).
+    const rowOf = (label: string) =>
+      page.locator('.part.sidebar .monaco-list-row').filter({ has: page.locator('.label-name', { hasText: new RegExp(`^${label}$`) }) });
+    const row = rowOf(name);
+    await row.first().waitFor({ timeout: 20_000 });
+    assert.match((await row.first().innerText()).replace(/\s+/g, ' '), /24\.1 KiB · float32 64×96 · 0x00000000 · orphan/);
+    const frame = await clickUntil(page, row, async (ms) => {
+      const f = await heatmapFrame(page, name, ms);
+      await f.waitForSelector('body[data-state="exact"]', { timeout: ms });
+      return f;
+    });
+    // numpy.arange(6144) as 64×96: the exact range, dark at the top left, bright at the bottom right (viridis).
+    assert.match(await frame.innerText('#status'), /range 0 … 6143 /);
+    const px = (r: number, c: number) =>
+      frame.$eval(
+        '#heatmap',
+        (cv: any, a: number[]) =>
+          Array.from(
+            cv.getContext('2d').getImageData(Math.floor(((a[1] + 0.5) * cv.width) / 96), Math.floor(((a[0] + 0.5) * cv.height) / 64), 1, 1)
+              .data as Uint8ClampedArray,
+          ),
+        [r, c],
+      );
+    const near = (got: number[], want: number[], what: string) =>
+      assert.ok(
+        want.every((v, i) => Math.abs(got[i] - v) <= 6),
+        `${what}: ${got.join(',')} is not ${want.join(',')}`,
+      );
+    near(await px(0, 0), [68, 1, 84, 255], 'top left (0)');
+    near(await px(63, 95), [253, 231, 37, 255], 'bottom right (6143)');
+    const mid = await px(32, 0);
+    assert.ok(mid[1] > 100 && mid[1] < 200, `row 32 is mid-scale teal: ${mid.join(',')}`);
+    await shot(page, 'sysv-preview');
+    // The tree: attached once now, by this window's preview.
+    await runCommand(page, 'SHM Inspector: Refresh');
+    await rowOf(name).filter({ hasText: '1 attached' }).first().waitFor({ timeout: 20_000 });
+    await expandRow(page, row);
+    const holder = page.locator('.part.sidebar .monaco-list-row', { hasText: "this window's preview" }).first();
+    await holder.waitFor({ timeout: 15_000 });
+    assert.match(await holder.innerText(), new RegExp(`Preview: ${name}`));
+    // Removed (IPC_RMID) by someone else while shown: the panel and its tab say so.
+    execFileSync(PYTHON, [PRODUCER, 'rm', String(id)]);
+    await runCommand(page, 'SHM Inspector: Refresh');
+    const notice = await frame.waitForSelector('#notice[data-sticky="true"]:not([hidden])', { timeout: 30_000 });
+    assert.match(
+      (await notice.innerText()).replace(/\s+/g, ' '),
+      new RegExp(`${name} was removed \\(IPC_RMID\\): .*this panel's attachment keeps its memory \\(24\\.1 KiB\\) in use`),
+    );
+    const tab = page.locator('.tab', { hasText: `Preview: ${name} (removed)` });
+    await tab.waitFor({ timeout: 15_000 });
+    await whenStill(page, tab);
+    await shot(page, 'sysv-preview-removed');
+    // Closing the panel detaches it: the segment is gone from the kernel's table.
+    await tab.hover();
+    await tab.locator('.codicon-close, .codicon-pinned, [aria-label^="Close"]').first().click();
+    const deadline = Date.now() + 15_000;
+    const listed = () =>
+      execFileSync('cat', ['/proc/sysvipc/shm'], { encoding: 'utf8' })
+        .split('\n')
+        .some((l) => l.trim().split(/\s+/)[1] === String(id));
+    while (listed() && Date.now() < deadline) await page.waitForTimeout(200);
+    assert.ok(!listed(), `${name} freed once the panel closed`);
   });
 });
