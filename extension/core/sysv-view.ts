@@ -6,13 +6,15 @@
  * it, with a stable code: a segment removed meanwhile is ENOENT (as for a vanished file), one this
  * user may not attach is EACCES (its mode, owner and our uid), and one that now names another
  * segment is CHANGED. Also: looking a System V name up again (Reopen, a window reload) and whether
- * a segment the viewer attaches was removed since (IPC_RMID: its attachment alone keeps it).
+ * a segment the viewer attaches was removed since (IPC_RMID: its attachment alone keeps it); likely
+ * layouts of a raw one from a sample of its bytes (Interpret As…).
  *
  * No `vscode` import: the viewer session, Quick Look and the tests all call this.
  */
 import { openSysvView, type MappedView } from '../native';
 import { errorCode, ShmError } from './errors';
 import { modeString } from './format-words';
+import { proposeLayouts, sampleSegment, type ByteSample, type LayoutProposal } from './layouts';
 import { inspectForeignSysv, namespaceRef, parseForeignSysvName, type ForeignSysvSegment } from './kinds/ipcns';
 import { inspectSysv, ownIpcNamespace, parseSysvName, readSysvTable, sameSysvSegment, SHM_DEST, type SysvRecord, type SysvSegment } from './sysv';
 
@@ -96,4 +98,25 @@ export async function sysvRemovedSince(s: SysvSegment): Promise<boolean | null> 
   if (now === undefined) return null;
   // While we attach it, it cannot be gone; a removed one's key is IPC_PRIVATE (0) from then on.
   return now === null || (now.perms & SHM_DEST) !== 0 || (s.sysv.key !== 0 && now.key !== s.sysv.key);
+}
+
+/**
+ * Likely layouts of a System V segment: from its size and a bounded sample of its bytes read
+ * through a read-only attach (detached at once); from its size alone when it cannot be attached.
+ */
+export async function proposeForSysv(s: SysvSegment, max = 12): Promise<LayoutProposal[]> {
+  let sample: ByteSample | null = null;
+  if (s.size > 0) {
+    const view = await openSysvSegmentView(s).catch(() => null);
+    if (view) {
+      try {
+        sample = await sampleSegment(view, Math.min(s.size, view.size));
+      } catch {
+        sample = null;
+      } finally {
+        view.close();
+      }
+    }
+  }
+  return proposeLayouts(s.size, { sample, max });
 }

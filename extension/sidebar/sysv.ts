@@ -9,7 +9,7 @@ import { formatBytes, isPreviewable, modeString, shapeWords } from '../core/form
 import { tableFormat } from '../core/tables/open';
 import type { Segment } from '../core/types';
 import { displayText } from '../core/names';
-import { isPermissionCode } from '../core/errors';
+import { isPermissionCode, isReadFailure } from '../core/errors';
 import { removeSysvSegment, type SysvSegment } from '../core/sysv';
 import { userName } from '../core/users';
 import { removeForeignSysv, type ForeignSysvSegment } from '../core/kinds/ipcns';
@@ -86,7 +86,17 @@ export function sysvSegmentItem(id: string, s: SysvSegment, action?: { command: 
   const seg = s as unknown as Segment;
   const previewable = isPreviewable(seg);
   const table = tableFormat(seg) !== null;
-  item.contextValue = ['sysv', s.format, s.sysv.nattch > 0 ? 'attached' : 'orphan', s.deleted ? 'dest' : '', previewable ? 'previewable' : '', table ? 'table' : '']
+  // `interpretable`: raw bytes this user can attach get Interpret As… (as a raw file's row does).
+  const interpretable = s.format === 'raw' && !s.deleted && !isReadFailure(s.errorCode);
+  item.contextValue = [
+    'sysv',
+    s.format,
+    s.sysv.nattch > 0 ? 'attached' : 'orphan',
+    s.deleted ? 'dest' : '',
+    previewable ? 'previewable' : '',
+    table ? 'table' : '',
+    interpretable ? 'interpretable' : '',
+  ]
     .filter(Boolean)
     .join(' ');
   if (action) item.command = { command: action.command, title: action.title };

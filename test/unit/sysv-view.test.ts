@@ -4,15 +4,20 @@
  * an NPY written into it), attached read-only while the session is open and detached when it is
  * disposed; a segment removed (IPC_RMID) while shown, which the attachment keeps (the panel says
  * so); one removed between list and attach (ENOENT, "vanished"); one another user may not attach
- * (EACCES, run as nobody with setpriv); one of a private IPC namespace (unshare -i, sysv:NS/SHMID).
+ * (EACCES, run as nobody with setpriv); one of a private IPC namespace (unshare -i, sysv:NS/SHMID);
+ * a raw one given a layout (Interpret As…, `interpret sysv:ID`), kept in a private interpretations file.
  * Every segment and process made here is removed in `after`.
  */
 import * as assert from 'assert';
 import { execFileSync, spawn, type ChildProcess } from 'child_process';
 import * as path from 'path';
 import { isLastReply, type HostMessage, type WebviewMessage } from '../../contract/protocol';
-import { inspectSysv, readSysvTable } from '../../extension/core/sysv';
-import { lookupSysv, openSysvSegmentView } from '../../extension/core/sysv-view';
+import * as fs from 'fs';
+import * as os from 'os';
+import { inspectSysv, readSysvTable, type SysvSegment } from '../../extension/core/sysv';
+import { applySysvInterpretations, interpretSysv, sysvIdentity } from '../../extension/core/sysv-interpret';
+import { lookupSysv, openSysvSegmentView, proposeForSysv } from '../../extension/core/sysv-view';
+import { runCli } from '../fixtures/cli';
 import { removeSysv } from '../../extension/native';
 import { ViewerSession, type ViewerIO } from '../../extension/preview/session';
 import { SegmentSource } from '../../extension/preview/source';
@@ -56,9 +61,9 @@ describe('the matrix viewer on System V segments (real producer, real addon)', f
   const procs = new Set<ChildProcess>();
   const sessions: ViewerSession[] = [];
 
-  /** An orphaned segment holding numpy.arange(ROWS*COLS) as an NPY of `dtype`; its shmid. */
-  const make = (dtype: string, rows: number, cols: number, more: string[] = []): number => {
-    const out = execFileSync(PYTHON, [PRODUCER, 'make', '0', '--npy', dtype, `${rows},${cols}`, ...more], { encoding: 'utf8', timeout: 60_000 });
+  /** An orphaned segment holding numpy.arange(ROWS*COLS) as an NPY of `dtype` (`--raw`: the data alone); its shmid. */
+  const make = (dtype: string, rows: number, cols: number, more: string[] = [], as = '--npy'): number => {
+    const out = execFileSync(PYTHON, [PRODUCER, 'make', '0', as, dtype, `${rows},${cols}`, ...more], { encoding: 'utf8', timeout: 60_000 });
     const id = Number(/shmid (\d+)/.exec(out)![1]);
     ids.add(id);
     return id;
@@ -160,6 +165,70 @@ describe('the matrix viewer on System V segments (real producer, real addon)', f
     assert.strictEqual(r.code, 'EACCES');
     assert.match(r.message, /shmat refused: its mode rw------- \(0600\) belongs to uid 0, gid 0, and does not let this user \(uid 65534\) read it/);
     assert.deepStrictEqual([r.d.kind, r.d.code], ['permission', 'EACCES']);
+  });
+
+  it('a raw segment given a layout (Interpret As…, `interpret sysv:ID`): proposed from its bytes, listed and drawn with it, kept under its shmid and creation only', async () => {
+    const cfg = fs.mkdtempSync(path.join(os.tmpdir(), 'shmi-sysv-interp-'));
+    const file = path.join(cfg, 'interpretations.json');
+    try {
+      const id = make('float64', 12, 20, [], '--raw');
+      const raw = await inspectSysv(id, { holders: false, interpretations: file });
+      assert.ok(raw);
+      assert.deepStrictEqual([raw.format, raw.dtype, raw.size], ['raw', null, 12 * 20 * 8]);
+      // Likely layouts from a sample read through a read-only attach: float64 among the plausible ones.
+      const proposals = await proposeForSysv(raw, 12);
+      assert.ok(
+        proposals.some((p) => p.dtype === '<f8' && p.plausibility === 1),
+        JSON.stringify(proposals.slice(0, 3)),
+      );
+      assert.strictEqual(await nattch(id), 0, 'the sample attach is detached at once');
+      const { interpretation, leftoverBytes } = await interpretSysv(raw, { dtype: 'float64', shape: [12, 20], offset: 0, order: 'C' }, file);
+      assert.deepStrictEqual([interpretation.dtype, leftoverBytes], ['<f8', 0]);
+      await assert.rejects(interpretSysv(raw, { dtype: 'float64', shape: [13, 20], offset: 0, order: 'C' }, file), /needs 2080 bytes, the segment has 1920/);
+      // Listed with it (format stays raw), and drawn by the viewer.
+      const now = await inspectSysv(id, { holders: false, interpretations: file });
+      assert.deepStrictEqual([now!.format, now!.dtype, now!.shape], ['raw', '<f8', [12, 20]]);
+      assert.deepStrictEqual((now!.details as { interpretation: { leftoverBytes: number } }).interpretation.leftoverBytes, 0);
+      const port = new FakeWebview();
+      session(port, now as unknown as Segment);
+      port.send({ type: 'ready', plotArea: null });
+      await port.next('init');
+      port.request(view(12, 20));
+      const tile = await port.next('tile', (t) => t.final);
+      assert.deepStrictEqual([tile.min, tile.max, tile.values[21]], [0, 239, 21]);
+      // Another segment under the same shmid later (a reused id) would have another creation: the identity says so.
+      const id2 = sysvIdentity(now!);
+      assert.deepStrictEqual([id2.dev, id2.ino, id2.name], [0, id, `sysv:${id}`]);
+      assert.strictEqual(id2.birth, `s${now!.sysv.ctimeMs}p${now!.sysv.cpid}`);
+      const other = {
+        ...now!,
+        sysv: { ...now!.sysv, ctimeMs: now!.sysv.ctimeMs + 1000 },
+        format: 'raw',
+        dtype: null,
+        shape: null,
+        details: undefined,
+      } as unknown as SysvSegment;
+      await applySysvInterpretations([other], file);
+      assert.strictEqual(other.dtype, null, 'not inherited by a newer segment of that shmid');
+      // The CLI: proposals, set, stats with it, clear.
+      const env = { SHM_INSPECTOR_CONFIG_DIR: cfg };
+      const listed = await runCli(['interpret', `sysv:${id}`, '--json'], { env });
+      const doc = JSON.parse(listed.stdout) as { interpretation: { dtype: string } | null; proposals: { dtype: string }[] };
+      assert.deepStrictEqual([doc.interpretation?.dtype, doc.proposals.some((p) => p.dtype === '<f8')], ['<f8', true]);
+      const st = await runCli(['stats', `sysv:${id}`, '--json'], { env });
+      assert.strictEqual(st.code, 0, st.stderr);
+      assert.deepStrictEqual([JSON.parse(st.stdout).count, JSON.parse(st.stdout).max], [240, 239]);
+      const set = await runCli(['interpret', `sysv:${id}`, '--dtype', 'float32', '--shape', '24,20'], { env });
+      assert.match(set.stdout, new RegExp(`sysv:${id}: interpreted as float32 24×20, C order`));
+      const cleared = await runCli(['interpret', `sysv:${id}`, '--clear'], { env });
+      assert.match(cleared.stdout, /interpretation cleared \(raw bytes again\)/);
+      assert.strictEqual((await inspectSysv(id, { holders: false, interpretations: file }))!.dtype, null);
+      const npy = make('float32', 2, 2);
+      const refused = await runCli(['interpret', `sysv:${npy}`], { env });
+      assert.deepStrictEqual([refused.code, /is npy: its layout is known/.test(refused.stderr)], [1, true]);
+    } finally {
+      fs.rmSync(cfg, { recursive: true, force: true });
+    }
   });
 
   it('a segment of a private IPC namespace (sysv:NS/SHMID): found by name, attached inside it, drawn', async function () {
