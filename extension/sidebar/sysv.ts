@@ -165,7 +165,11 @@ export function registerSysvCommands(deps: { segments: () => SysvSegment[]; refr
         return;
       }
       const attached = s.sysv.nattch;
-      const who = s.holders.length > 0 ? s.holders.map((h) => `${holderLabel(h)} (pid ${h.pid})`).join(', ') : `${attached} process${attached === 1 ? '' : 'es'}`;
+      // This window's own attachment is a preview (or Quick Look) of it: named so, not as "node".
+      const who =
+        s.holders.length > 0
+          ? s.holders.map((h) => (h.pid === process.pid ? "this window's preview" : `${holderLabel(h)} (pid ${h.pid})`)).join(', ')
+          : `${attached} process${attached === 1 ? '' : 'es'}`;
       const detail =
         attached > 0
           ? `${who} still attach${attached === 1 && s.holders.length <= 1 ? 'es' : ''} it: its ${formatBytes(s.allocatedBytes)} stay in RAM until they detach, and they keep reading and writing it meanwhile.`
