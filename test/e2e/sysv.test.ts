@@ -9,6 +9,8 @@
  */
 import * as assert from 'assert';
 import { execFileSync, type ChildProcess } from 'child_process';
+import * as fs from 'fs';
+import * as os from 'os';
 import * as path from 'path';
 import type { Page } from 'playwright-core';
 import { PYTHON } from '../fixtures/segments';
@@ -28,6 +30,9 @@ import {
   type Workbench,
 } from './helpers';
 
+// The webview's page, in functions run there (frame.waitForFunction).
+declare const document: any;
+
 const PRODUCER = path.resolve(__dirname, '..', '..', '..', 'test', 'fixtures', 'sysv_producer.py');
 
 describe('System V segments in the sidebar', function () {
@@ -37,7 +42,13 @@ describe('System V segments in the sidebar', function () {
   let wb: Workbench | undefined;
   let page: Page;
 
+  const savedConfigEnv = process.env.SHM_INSPECTOR_CONFIG_DIR;
+  let configDir = '';
+
   before(async () => {
+    // The extension host (started below) inherits this: Interpret As… stores into a file of this test's own.
+    configDir = fs.mkdtempSync(path.join(os.tmpdir(), 'shmi-e2e-sysv-'));
+    process.env.SHM_INSPECTOR_CONFIG_DIR = configDir;
     wb = await openWorkbench('sysv');
     page = wb.page;
     await openSharedMemoryView(page);
@@ -51,7 +62,14 @@ describe('System V segments in the sidebar', function () {
     await wb?.close();
     for (const p of procs) p.kill('SIGKILL');
     if (ids.length > 0) execFileSync(PYTHON, [PRODUCER, 'rm', ...ids.map(String)]);
+    if (savedConfigEnv === undefined) delete process.env.SHM_INSPECTOR_CONFIG_DIR;
+    else process.env.SHM_INSPECTOR_CONFIG_DIR = savedConfigEnv;
+    if (configDir) fs.rmSync(configDir, { recursive: true, force: true });
   });
+
+  /** The row whose label is exactly `label` (its text runs on into the description: `sysv:824.1 KiB`). */
+  const rowOf = (label: string) =>
+    page.locator('.part.sidebar .monaco-list-row').filter({ has: page.locator('.label-name', { hasText: new RegExp(`^${label}$`) }) });
 
   it('shows a System V group with an orphaned numpy segment and an attached one; Remove takes the orphan away', async () => {
     const out = execFileSync(PYTHON, [PRODUCER, 'make', '0', '--npy', '<f4', '256,384'], { encoding: 'utf8' });
@@ -92,9 +110,6 @@ describe('System V segments in the sidebar', function () {
     ids.push(id);
     const name = `sysv:${id}`;
     await runCommand(page, 'SHM Inspector: Refresh');
-    // The row whose label is exactly the name (its text runs on into the description: `sysv:824.1 KiB`).
-    const rowOf = (label: string) =>
-      page.locator('.part.sidebar .monaco-list-row').filter({ has: page.locator('.label-name', { hasText: new RegExp(`^${label}$`) }) });
     const row = rowOf(name);
     await row.first().waitFor({ timeout: 20_000 });
     assert.match((await row.first().innerText()).replace(/\s+/g, ' '), /24\.1 KiB · float32 64×96 · 0x00000000 · orphan/);
@@ -154,5 +169,43 @@ describe('System V segments in the sidebar', function () {
         .some((l) => l.trim().split(/\s+/)[1] === String(id));
     while (listed() && Date.now() < deadline) await page.waitForTimeout(200);
     assert.ok(!listed(), `${name} freed once the panel closed`);
+  });
+
+  it('a click on a raw System V row opens Interpret As… (proposals from its bytes); the layout chosen is stored for it and drawn', async () => {
+    const out = execFileSync(PYTHON, [PRODUCER, 'make', '0', '--raw', '<f8', '48,64'], { encoding: 'utf8' });
+    const id = Number(/shmid (\d+)/.exec(out)![1]);
+    ids.push(id);
+    const name = `sysv:${id}`;
+    await runCommand(page, 'SHM Inspector: Refresh');
+    const row = rowOf(name);
+    await row.first().waitFor({ timeout: 20_000 });
+    assert.match((await row.first().innerText()).replace(/\s+/g, ' '), /24\.0 KiB · 0x00000000 · orphan/);
+    await clickUntil(page, row, (timeout) =>
+      page.locator('.quick-input-widget .quick-input-title', { hasText: `Interpret ${name}` }).waitFor({ state: 'visible', timeout }),
+    );
+    const pick = page.locator('.quick-input-widget .quick-input-list .monaco-list-row').filter({ hasText: 'float64 48×64' }).first();
+    await pick.waitFor({ timeout: 30_000 });
+    await shot(page, 'sysv-interpret-pick');
+    await pick.click();
+    await page.locator('.quick-input-widget').waitFor({ state: 'hidden' });
+    const frame = await heatmapFrame(page, name);
+    await frame.waitForFunction(() => /^float64 · 48×64 · /.test(document.getElementById('info')?.textContent ?? ''), undefined, { timeout: 30_000 });
+    await frame.waitForSelector('body[data-state="exact"]', { timeout: 30_000 });
+    assert.match(await frame.innerText('#status'), /range 0 … 3071 /);
+    const entries = Object.values(
+      (
+        JSON.parse(fs.readFileSync(path.join(configDir, 'interpretations.json'), 'utf8')) as {
+          entries: Record<string, { name: string; dtype: string; shape: number[]; ino: number }>;
+        }
+      ).entries,
+    );
+    assert.deepStrictEqual(
+      entries.map((e) => [e.name, e.dtype, e.shape, e.ino]),
+      [[name, '<f8', [48, 64], id]],
+      'stored in the file the CLI shares, under its shmid',
+    );
+    // The tree reads it with the layout now.
+    await rowOf(name).filter({ hasText: 'float64 48×64' }).first().waitFor({ timeout: 20_000 });
+    await shot(page, 'sysv-interpret-drawn');
   });
 });
