@@ -67,6 +67,19 @@ describe('System V segments in the sidebar', function () {
     if (configDir) fs.rmSync(configDir, { recursive: true, force: true });
   });
 
+  /** An orphaned segment made by the producer (`make 0 ARGS`), listed after a refresh: its shmid, name and row (whose text must match `words`). */
+  const orphanRow = async (args: string[], words: RegExp) => {
+    const out = execFileSync(PYTHON, [PRODUCER, 'make', '0', ...args], { encoding: 'utf8' });
+    const id = Number(/shmid (\d+)/.exec(out)![1]);
+    ids.push(id);
+    const name = `sysv:${id}`;
+    await runCommand(page, 'SHM Inspector: Refresh');
+    const row = rowOf(name);
+    await row.first().waitFor({ timeout: 20_000 });
+    assert.match((await row.first().innerText()).replace(/\s+/g, ' '), words);
+    return { id, name, row };
+  };
+
   /** The row whose label is exactly `label` (its text runs on into the description: `sysv:824.1 KiB`). */
   const rowOf = (label: string) =>
     page.locator('.part.sidebar .monaco-list-row').filter({ has: page.locator('.label-name', { hasText: new RegExp(`^${label}$`) }) });
@@ -105,14 +118,7 @@ describe('System V segments in the sidebar', function () {
   });
 
   it('a click on an orphaned NPY segment opens the matrix viewer on it; removed while shown, the panel says its attachment keeps it', async () => {
-    const out = execFileSync(PYTHON, [PRODUCER, 'make', '0', '--npy', '<f4', '64,96'], { encoding: 'utf8' });
-    const id = Number(/shmid (\d+)/.exec(out)![1]);
-    ids.push(id);
-    const name = `sysv:${id}`;
-    await runCommand(page, 'SHM Inspector: Refresh');
-    const row = rowOf(name);
-    await row.first().waitFor({ timeout: 20_000 });
-    assert.match((await row.first().innerText()).replace(/\s+/g, ' '), /24\.1 KiB · float32 64×96 · 0x00000000 · orphan/);
+    const { id, name, row } = await orphanRow(['--npy', '<f4', '64,96'], /24\.1 KiB · float32 64×96 · 0x00000000 · orphan/);
     const frame = await clickUntil(page, row, async (ms) => {
       const f = await heatmapFrame(page, name, ms);
       await f.waitForSelector('body[data-state="exact"]', { timeout: ms });
@@ -172,14 +178,7 @@ describe('System V segments in the sidebar', function () {
   });
 
   it('a click on a raw System V row opens Interpret As… (proposals from its bytes); the layout chosen is stored for it and drawn', async () => {
-    const out = execFileSync(PYTHON, [PRODUCER, 'make', '0', '--raw', '<f8', '48,64'], { encoding: 'utf8' });
-    const id = Number(/shmid (\d+)/.exec(out)![1]);
-    ids.push(id);
-    const name = `sysv:${id}`;
-    await runCommand(page, 'SHM Inspector: Refresh');
-    const row = rowOf(name);
-    await row.first().waitFor({ timeout: 20_000 });
-    assert.match((await row.first().innerText()).replace(/\s+/g, ' '), /24\.0 KiB · 0x00000000 · orphan/);
+    const { id, name, row } = await orphanRow(['--raw', '<f8', '48,64'], /24\.0 KiB · 0x00000000 · orphan/);
     await clickUntil(page, row, (timeout) =>
       page.locator('.quick-input-widget .quick-input-title', { hasText: `Interpret ${name}` }).waitFor({ state: 'visible', timeout }),
     );

@@ -11,7 +11,6 @@
 import * as assert from 'assert';
 import { execFileSync, spawn, type ChildProcess } from 'child_process';
 import * as path from 'path';
-import { isLastReply, type HostMessage, type WebviewMessage } from '../../contract/protocol';
 import * as fs from 'fs';
 import * as os from 'os';
 import { inspectSysv, readSysvTable, type SysvSegment } from '../../extension/core/sysv';
@@ -22,34 +21,16 @@ import { removeSysv } from '../../extension/native';
 import { ViewerSession, type ViewerIO } from '../../extension/preview/session';
 import { SegmentSource } from '../../extension/preview/source';
 import type { Segment } from '../../extension/core/types';
-import { validateHostMessage } from '../../webview/validate';
-import { FakeWebview as FakeWebviewBase } from '../fixtures/fake-webview';
+import { ViewerWebview as FakeWebview, viewRequest } from '../fixtures/viewer-webview';
 import { PYTHON, untilReady } from '../fixtures/segments';
 
 const PRODUCER = path.resolve(__dirname, '..', '..', '..', 'test', 'fixtures', 'sysv_producer.py');
 const OUT = path.resolve(__dirname, '..', '..');
 const NOBODY = ['--reuid', 'nobody', '--regid', 'nogroup', '--clear-groups'];
 
-class FakeWebview extends FakeWebviewBase<WebviewMessage, HostMessage> {
-  constructor() {
-    super(validateHostMessage, isLastReply);
-  }
-}
-
 const noIO: ViewerIO = { showSaveDialog: async () => undefined, writeFile: async () => undefined };
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-type ViewRequest = Extract<WebviewMessage, { type: 'view' }>;
-const view = (rows: number, cols: number, more: Partial<ViewRequest> = {}): ViewRequest => ({
-  type: 'view',
-  slice: { axes: [0, 1], index: [0, 0], part: 'magnitude' },
-  window: { r0: 0, r1: rows, c0: 0, c1: cols },
-  width: cols,
-  height: rows,
-  mode: 'mean',
-  plot: 'heatmap',
-  live: false,
-  ...more,
-});
+const view = viewRequest;
 
 async function nattch(shmid: number): Promise<number | null> {
   return (await readSysvTable()).find((r) => r.shmid === shmid)?.nattch ?? null;
