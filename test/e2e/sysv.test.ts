@@ -23,6 +23,7 @@ import {
   hoverUntil,
   openSharedMemoryView,
   openWorkbench,
+  quickLookFrame,
   runCommand,
   shot,
   shotIfFailed,
@@ -206,5 +207,35 @@ describe('System V segments in the sidebar', function () {
     // The tree reads it with the layout now.
     await rowOf(name).filter({ hasText: 'float64 48×64' }).first().waitFor({ timeout: 20_000 });
     await shot(page, 'sysv-interpret-drawn');
+  });
+
+  it('Quick Look draws a selected System V segment through its attach, and detaches it (freeing it) once it is removed', async () => {
+    await runCommand(page, 'View: Close All Editors');
+    await runCommand(page, 'SHM Inspector: Show Quick Look');
+    const ql = await quickLookFrame(page, /.*/);
+    const { id, name, row } = await orphanRow(['--npy', '<i2', '30,40'], /2\.5 KiB · int16 30×40 · 0x00000000 · orphan/);
+    await clickUntil(page, row, (ms) =>
+      ql.waitForFunction((n: string) => document.getElementById('title')?.textContent === n && document.body.dataset.state === 'exact', name, { timeout: ms }),
+    );
+    assert.match(await ql.innerText('#status'), /range 0 … 1199/);
+    await shot(page, 'sysv-quicklook');
+    // Removed (IPC_RMID) while Quick Look attaches it (and the click's preview editor, closed first): Quick Look lets go, which frees it.
+    await runCommand(page, 'View: Close All Editors');
+    execFileSync(PYTHON, [PRODUCER, 'rm', String(id)]);
+    await runCommand(page, 'SHM Inspector: Refresh');
+    await ql.waitForFunction(
+      (n: string) => (document.getElementById('notice')?.textContent ?? '').includes(`${n} was removed (IPC_RMID): Quick Look detached it`),
+      name,
+      { timeout: 30_000 },
+    );
+    const listed = () =>
+      fs
+        .readFileSync('/proc/sysvipc/shm', 'utf8')
+        .split('\n')
+        .some((l) => l.trim().split(/\s+/)[1] === String(id));
+    const deadline = Date.now() + 15_000;
+    while (listed() && Date.now() < deadline) await page.waitForTimeout(200);
+    assert.ok(!listed(), `${name} freed once Quick Look let go`);
+    await shot(page, 'sysv-quicklook-removed');
   });
 });
