@@ -16,7 +16,6 @@ import type { PreviewInfo } from '../api';
 import { resolveSlice, SliceError, type ResolvedSlice } from '../core/array';
 import { formatBytes } from '../../contract/bytes';
 import { openView, type MappedView, type ReduceMode } from '../native';
-import type { SysvSegment } from '../core/sysv';
 import { sysvRemovedSince } from '../core/sysv-view';
 import { gatherWindow, npyHeader, readElement } from './element';
 import type { EmbeddedInit } from './page';
@@ -210,11 +209,6 @@ export class ViewerSession {
         ? `${this.name} was removed (IPC_RMID): no process can attach it any more, and this panel's attachment keeps its memory${size} in use (with any other process still attached). Close the panel to free it.`
         : `${this.name} was unlinked: no one can open it by name any more, and this panel's mapping is what keeps its memory${size} in use. Close the panel to free it.`,
     });
-  }
-
-  /** The System V segment this session attaches (null for a file). */
-  get sysv(): SysvSegment | null {
-    return this.view ? (this.loaded?.sysv ?? null) : null;
   }
 
   private post(msg: HostMessage): void {

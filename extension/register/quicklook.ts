@@ -4,6 +4,7 @@ import { isPreviewable } from '../core/format-words';
 import type { Segment } from '../core/types';
 import { segmentLookup } from '../preview';
 import { QuickLook } from '../quicklook';
+import { rowSegment } from '../sidebar/nodes';
 import { openedRow } from '../sidebar/opened';
 import { configuredDirs } from './settings';
 import type { Sidebar } from './sidebar';
@@ -15,8 +16,8 @@ export function register(context: vscode.ExtensionContext, sidebar: Sidebar): vo
     sidebar.view.onDidChangeSelection(async (e) => {
       // A selection made while the tree redraws arrives without its element (sidebar/opened.ts): wait for it.
       const node = e.selection.length === 1 ? e.selection[0] : e.selection.length === 0 ? await openedRow(sidebar.view) : undefined;
-      // A System V row shows as a file's row does (the viewer attaches it read-only).
-      const s = node?.kind === 'segment' ? node.segment : node?.kind === 'sysvSegment' ? (node.segment as unknown as Segment) : undefined;
+      // A System V row opens as a file's row does (its segment has no path: the viewer attaches it).
+      const s = rowSegment(node);
       if (!s) return;
       if (isPreviewable(s)) quickLook.show(s);
       else quickLook.cannotShow(s);

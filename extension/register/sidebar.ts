@@ -9,7 +9,7 @@ import { filterProblem, type ArrangeOptions, type SortKey } from '../core/arrang
 import type { Segment } from '../core/types';
 import { statfs } from '../native';
 import { PreviewPanel } from '../preview';
-import type { Node } from '../sidebar/nodes';
+import { rowSegment, type Node } from '../sidebar/nodes';
 import { UsageStatus } from '../sidebar/statusbar';
 import { openedRow } from '../sidebar/opened';
 import { OPEN_ROW_COMMAND, rowAction, SegmentDecorations, SegmentTree } from '../sidebar/tree';
@@ -76,7 +76,7 @@ export function register(context: vscode.ExtensionContext): Sidebar {
     vscode.commands.registerCommand(OPEN_ROW_COMMAND, async () => {
       const node = await openedRow(view);
       // A System V row opens as a file's row does (its segment has no path: the viewer attaches it).
-      const s = node?.kind === 'segment' ? node.segment : node?.kind === 'sysvSegment' ? (node.segment as unknown as Segment) : undefined;
+      const s = rowSegment(node);
       const action = s ? rowAction(s) : undefined;
       if (s && action) await vscode.commands.executeCommand(action.command, s);
     }),
