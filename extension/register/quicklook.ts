@@ -1,8 +1,10 @@
 /** Quick Look: the side view that follows the Segments tree's selection (off until asked for). */
 import * as vscode from 'vscode';
 import { isPreviewable } from '../core/format-words';
+import type { Segment } from '../core/types';
 import { segmentLookup } from '../preview';
 import { QuickLook } from '../quicklook';
+import { rowSegment } from '../sidebar/nodes';
 import { openedRow } from '../sidebar/opened';
 import { configuredDirs } from './settings';
 import type { Sidebar } from './sidebar';
@@ -14,11 +16,14 @@ export function register(context: vscode.ExtensionContext, sidebar: Sidebar): vo
     sidebar.view.onDidChangeSelection(async (e) => {
       // A selection made while the tree redraws arrives without its element (sidebar/opened.ts): wait for it.
       const node = e.selection.length === 1 ? e.selection[0] : e.selection.length === 0 ? await openedRow(sidebar.view) : undefined;
-      if (node?.kind !== 'segment') return;
-      if (isPreviewable(node.segment)) quickLook.show(node.segment);
-      else quickLook.cannotShow(node.segment);
+      // A System V row opens as a file's row does (its segment has no path: the viewer attaches it).
+      const s = rowSegment(node);
+      if (!s) return;
+      if (isPreviewable(s)) quickLook.show(s);
+      else quickLook.cannotShow(s);
     }),
-    sidebar.tree.onDidScan((cat) => cat && quickLook.onList(sidebar.tree.segments)),
+    // System V segments are in the list too: one removed (or gone) is let go, which detaches it.
+    sidebar.tree.onDidScan((cat) => cat && quickLook.onList([...sidebar.tree.segments, ...(sidebar.tree.sysvSegments as unknown as Segment[])])),
     // The view container's menu, or this command, shows it.
     vscode.commands.registerCommand('shmInspector.showQuickLook', () => vscode.commands.executeCommand(`${QuickLook.viewType}.focus`)),
   );

@@ -165,3 +165,10 @@ export function sysvChildren(own: SysvSegment[], foreign: ForeignSysvSegment[]):
   }
   return out;
 }
+
+/** The segment a row opens: a file's row, or a System V one (no path: the viewer attaches it); none for other rows. */
+export function rowSegment(node: Node | undefined): Segment | undefined {
+  if (node?.kind === 'segment') return node.segment;
+  if (node?.kind === 'sysvSegment') return node.segment as unknown as Segment;
+  return undefined;
+}
