@@ -3,7 +3,7 @@
  * count, nulls, finite count, NaN and Inf counts, min, max, mean, std (ddof=0) and optionally a
  * histogram. Native passes over the mapping wherever the values lie at a fixed stride (an Arrow
  * batch without nulls, a record field, an array column), combined over batches; batches with
- * nulls (whose slots hold no values) are read page by page, nulls skipped. Cancellable between passes.
+ * nulls (whose slots hold no values) or compressed ones are read page by page, nulls skipped. Cancellable between passes.
  */
 import type { MappedView, SliceSpec, StatsResult } from '../../native';
 import { arrowValuesDtype } from '../formats/arrow';
@@ -37,7 +37,7 @@ function passesOf(model: TableModel, col: number): { passes: Pass[]; nulls: numb
     const runs = model.valueRuns(col);
     return {
       passes: runs.map((r) =>
-        r.nullCount > 0
+        r.nullCount > 0 || r.compressed
           ? { start: r.start, rows: r.rows }
           : { spec: { dtype: dt.kernel, byteSwap: false, offset: r.offset, strideR: 0, strideC: dt.itemsize, rows: r.rows > 0 ? 1 : 0, cols: r.rows } },
       ),
