@@ -10,7 +10,8 @@
  * A compressed batch (LZ4 frame or ZSTD, pyarrow's default for Feather) has each buffer as its
  * int64 uncompressed length, then the frame (or -1, then the bytes as they are): the buffers a
  * page needs are decompressed once, natively (TableBytes.decompress), into exactly the length
- * they declare, and kept in an LRU within DECOMPRESSED_BUDGET bytes for the next pages.
+ * they declare, and kept in an LRU within DECOMPRESSED_BUDGET bytes for the next pages (a batch
+ * that declares more in all is said to be too big to show).
  */
 import { DateUnit, IntervalUnit, MetadataVersion, Precision, TimeUnit, Type, UnionMode } from 'apache-arrow/enum';
 import type { DataType, Field, Schema } from 'apache-arrow';
@@ -56,7 +57,7 @@ interface Layout {
 const MAX_BATCHES = 1 << 20;
 /** Dictionary entries kept decoded, over all columns. */
 const DICT_CACHE = 100_000;
-/** Decompressed buffers kept, in bytes, over the whole table; one buffer larger than this is refused. */
+/** Decompressed buffers kept, in bytes, over the whole table; a batch that declares more than this is refused. */
 export const DECOMPRESSED_BUDGET = 256 * 1024 * 1024;
 const MIB = 1024 * 1024;
 
@@ -238,6 +239,7 @@ export class ArrowTable implements TableModel {
   private cache = new DictCache();
   private layouts = new Map<Batch, Layout[]>();
   private unpacked = new Unpacked();
+  private declared = new Map<Batch, Promise<Map<number, bigint>>>();
 
   private constructor(private readonly src: TableBytes) {}
 
@@ -504,18 +506,10 @@ export class ArrowTable implements TableModel {
     const codec = codecOf(L.batch);
     if (!codec || region.length === 0) return { at, length: region.length };
     if (region.length < 8) throw new TableError(`its ${what} buffer is ${region.length} bytes: a compressed buffer starts with its 8-byte length`);
-    const prefix = await readRange(this.src, at, 8, `column '${L.path}' ${what} length`);
-    const declared = new DataView(prefix.buffer, prefix.byteOffset, 8).getBigInt64(0, true);
+    const declared = (await this.declaredOf(L.batch)).get(at)!;
     // -1: the writer left this buffer as it was (compressing did not make it smaller).
     if (declared === -1n) return { at: at + 8, length: region.length - 8 };
     if (declared < 0n) throw new TableError(`its ${what} buffer declares ${declared} bytes uncompressed`, 'LENGTH_MISMATCH');
-    if (declared > BigInt(DECOMPRESSED_BUDGET)) {
-      throw new TableError(
-        `its ${what} buffer declares ${(Number(declared) / MIB).toFixed(1)} MiB uncompressed, more than the ${DECOMPRESSED_BUDGET / MIB} MiB ` +
-          `kept decompressed: record batch ${L.batch.index} is too big to show (a file written in smaller batches can be)`,
-        'OVER_BUDGET',
-      );
-    }
     const unpack = this.src.decompress?.bind(this.src);
     if (!unpack) throw new TableError(`record batch ${L.batch.index} is compressed (${codec}): reading it needs the native addon`);
     return this.unpacked.get(at, async () => {
@@ -527,6 +521,39 @@ export class ArrowTable implements TableModel {
         throw e;
       }
     });
+  }
+
+  /**
+   * The uncompressed length each buffer of a compressed batch declares (its int64 prefix), by the
+   * buffer's offset in the file: read once per batch, all at once. A batch that declares more than
+   * DECOMPRESSED_BUDGET in all is refused (OVER_BUDGET): it could not stay decompressed while shown.
+   */
+  private declaredOf(batch: Batch): Promise<Map<number, bigint>> {
+    let p = this.declared.get(batch);
+    if (!p) {
+      p = (async () => {
+        const regions = batch.header.buffers.filter((r) => r.length >= 8);
+        const heads = await Promise.all(regions.map((r) => readRange(this.src, batch.body + r.offset, 8, `record batch ${batch.index} buffer length`)));
+        const out = new Map<number, bigint>();
+        let total = 0n;
+        regions.forEach((r, i) => {
+          const v = new DataView(heads[i].buffer, heads[i].byteOffset, 8).getBigInt64(0, true);
+          out.set(batch.body + r.offset, v);
+          if (v > 0n) total += v;
+        });
+        if (total > BigInt(DECOMPRESSED_BUDGET)) {
+          throw new TableError(
+            `record batch ${batch.index} decompresses to ${(Number(total) / MIB).toFixed(1)} MiB, more than the ${DECOMPRESSED_BUDGET / MIB} MiB ` +
+              `kept decompressed: too big to show (a file written in smaller batches can be: pyarrow's write_feather(..., chunksize=N))`,
+            'OVER_BUDGET',
+          );
+        }
+        return out;
+      })();
+      if (this.declared.size >= 4096) this.declared.clear();
+      this.declared.set(batch, p);
+    }
+    return p;
   }
 
   /** Bytes of decompressed buffers held for the next pages (at most DECOMPRESSED_BUDGET, plus one being read). */
