@@ -352,6 +352,11 @@ export class ArrowTable implements TableModel {
   private addBatch(header: BatchHeader, body: number, bodyLength: number): void {
     const rows = header.length;
     if (!Number.isSafeInteger(rows) || rows < 0) throw new TableError(`Arrow record batch ${this.batches.length}: ${rows} rows`);
+    if (header.compression && !this.notes.some((n) => n.startsWith('record batches compressed'))) {
+      this.notes.push(
+        `record batches compressed (${compressionName(header.compression.type)}): each is decompressed when its rows are first read, at most ${DECOMPRESSED_BUDGET / MIB} MiB kept`,
+      );
+    }
     this.batches.push({ header, body, bodyLength, start: this.totalRows, dictionaries: new Map(this.dicts), index: this.batches.length });
     this.totalRows += rows;
   }
@@ -404,7 +409,7 @@ export class ArrowTable implements TableModel {
    * statistics): the absolute offset of its first value, its rows and nulls, its first row.
    * Throws a TableError for a column of another type; a compressed batch's run is marked `compressed` (no offset).
    */
-  valueRuns(col: number): { offset: number; rows: number; nullCount: number; start: number; compressed: boolean }[] {
+  valueRuns(col: number): { offset: number; rows: number; nullCount: number; start: number; compressed: boolean; batch: number }[] {
     const type = this.schema.fields[col]?.type as DataType | undefined;
     if (!type || (type.typeId !== Type.Int && type.typeId !== Type.Float))
       throw new TableError(`column '${this.columns[col]?.name}' is ${String(type)}, not a number`);
@@ -413,13 +418,42 @@ export class ArrowTable implements TableModel {
       const L = this.layoutOf(batch)[col];
       const values = L.buffers[1];
       // Not in the file as values: read through rows(), which decompresses.
-      if (codecOf(batch)) return { offset: -1, rows: L.node.length, nullCount: L.node.nullCount, start: batch.start, compressed: true };
+      if (codecOf(batch)) return { offset: -1, rows: L.node.length, nullCount: L.node.nullCount, start: batch.start, compressed: true, batch: batch.index };
       if (values.length < L.node.length * w)
         throw new TableError(
           `record batch ${batch.index}: the values buffer of '${L.path}' holds ${values.length} bytes, its ${L.node.length} rows need ${L.node.length * w}`,
         );
-      return { offset: batch.body + values.offset, rows: L.node.length, nullCount: L.node.nullCount, start: batch.start, compressed: false };
+      return { offset: batch.body + values.offset, rows: L.node.length, nullCount: L.node.nullCount, start: batch.start, compressed: false, batch: batch.index };
     });
+  }
+
+  /**
+   * The values of a top-level integer or float column in record batch `index`, as a typed array
+   * over its values buffer (a compressed batch's decompressed, through the cache): for statistics
+   * without a cell per value. Null for a type with no typed array (float16); nulls are not applied.
+   */
+  async batchValues(col: number, index: number): Promise<ArrayLike<number | bigint> | null> {
+    const batch = this.batches[index];
+    const L = this.layoutOf(batch)[col];
+    const t = L.type as T;
+    const w = fixedWidth(L.type);
+    if (w === null || (L.type.typeId !== Type.Int && L.type.typeId !== Type.Float) || (L.type.typeId === Type.Float && t.precision === Precision.HALF)) return null;
+    const n = L.node.length;
+    const raw = await this.buffer(L, 1, 0, n * w, 'values');
+    const b = raw.byteOffset % w === 0 ? raw : raw.slice();
+    const [buf, at] = [b.buffer, b.byteOffset];
+    if (L.type.typeId === Type.Float) return w === 8 ? new Float64Array(buf, at, n) : new Float32Array(buf, at, n);
+    const signed = t.isSigned as boolean;
+    switch (w) {
+      case 1:
+        return signed ? new Int8Array(buf, at, n) : b.subarray(0, n);
+      case 2:
+        return signed ? new Int16Array(buf, at, n) : new Uint16Array(buf, at, n);
+      case 4:
+        return signed ? new Int32Array(buf, at, n) : new Uint32Array(buf, at, n);
+      default:
+        return signed ? new BigInt64Array(buf, at, n) : new BigUint64Array(buf, at, n);
+    }
   }
 
   /** The batch holding row r (binary search over the batches' first rows). */
