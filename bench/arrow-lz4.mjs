@@ -1,0 +1,218 @@
+// Benchmark: compressed Arrow files in the table model (issue #16, item 2), host side. Prints figures; not part of npm test.
+//
+//   node scripts/build.mjs && node bench/arrow-lz4.mjs [--rows N] [--runs R] [--page P] [--batch B]
+//
+// An Arrow IPC file of N rows (default 10,000,000) x 10 columns in B-row record batches (default
+// 65,536, pyarrow's write_feather chunk), its buffers LZ4 frames made by Debian's python3-lz4
+// through apache-arrow's writer (test/fixtures/compressed.ts, a batch at a time, the writer's
+// prefixes fixed), and the same table uncompressed, in a unique folder of /dev/shm. For each, the
+// median of R runs (default 5), each on a fresh mapping:
+//   open     the footer, the schema and every record batch header (ArrowTable.open);
+//   first    open + the first page of P rows (default 60) of all columns (LZ4: decompressing batch 0);
+//   last     open + the last page;
+//   scroll   one page at a random row of an open table (LZ4: mostly a batch not decompressed yet);
+//   again    the same page once more (LZ4: from the cache);
+// and the host's private (anonymous) memory growth over 400 pages at random rows, beside the bytes
+// the cache holds and its budget (DECOMPRESSED_BUDGET). The folder is removed at the end (also on
+// failure or Ctrl-C); nothing else is touched.
+//
+// Measured 2026-12-02 (this branch, 10M rows, 5 runs, 2 cores shared with three other jobs at load average ~7, so noisy):
+//   LZ4 (356 MiB; 153 batches): open 48.3 ms, first page 68.0 ms, last page 67.9 ms, a page of scrolling
+//     2.53 ms (its batch decompressed: max 161 ms), the same page again 0.47 ms; private memory growth over
+//     400 random pages 241.6 MiB, the cache at most 256.0 MiB (its budget).
+//   uncompressed (704 MiB): open 47.1 ms, first page 48.4 ms, last page 54.1 ms, a page of scrolling 3.13 ms,
+//     again 0.77 ms; private memory growth 0.1 MiB.
+import { randomBytes } from 'node:crypto';
+import { closeSync, mkdirSync, openSync, readFileSync, rmSync, statSync, writeSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { loadAverage, median, onExit, requireOut, ROOT } from './common.mjs';
+
+const { values: opts } = parseArgs({
+  options: {
+    rows: { type: 'string', default: '10000000' },
+    runs: { type: 'string', default: '5' },
+    page: { type: 'string', default: '60' },
+    batch: { type: 'string', default: '65536' },
+  },
+});
+const N = Number(opts.rows);
+const RUNS = Number(opts.runs);
+const PAGE = Number(opts.page);
+const BATCH = Number(opts.batch);
+const require = createRequire(join(ROOT, 'package.json'));
+const A = require('apache-arrow');
+const { Footer, FileBlock } = require('apache-arrow/ipc/metadata/file');
+const { Message } = require('apache-arrow/ipc/metadata/message');
+const { ArrowTable, DECOMPRESSED_BUDGET } = requireOut('extension', 'core', 'tables', 'arrow.js');
+const { openView } = requireOut('extension', 'native.js');
+const { compressedIpc } = requireOut('test', 'fixtures', 'compressed.js');
+
+const dir = `/dev/shm/shmi_bench_lz4_${process.pid}_${randomBytes(4).toString('hex')}`;
+onExit(() => rmSync(dir, { recursive: true, force: true }));
+mkdirSync(dir);
+
+const WORDS = ['alpha', 'beta', 'gamma', 'delta', 'epsilon', 'zeta', 'eta', 'theta'];
+const dictType = new A.Dictionary(new A.Utf8(), new A.Int32(), 0);
+const dictionary = A.vectorFromArray(WORDS, new A.Utf8());
+
+/**
+ * Rows [from, from + n) as one record batch, columns as a DataFrame has them: an int64 id, three
+ * float64 of few distinct values (prices), three float64 of noise (LZ4 cannot shrink them: the
+ * writer keeps them as they are, -1), an int32, a short string, a category.
+ */
+function batch(from, n) {
+  const id = new BigInt64Array(n);
+  const f = Array.from({ length: 6 }, () => new Float64Array(n));
+  const q = new Int32Array(n);
+  const offsets = new Int32Array(n + 1);
+  const chars = [];
+  const cat = new Int32Array(n);
+  let len = 0;
+  for (let i = 0; i < n; i++) {
+    const r = from + i;
+    id[i] = BigInt(r);
+    for (let k = 0; k < 3; k++) f[k][i] = Math.round(Math.sin(r / 1000 + k) * 100) / 4;
+    for (let k = 3; k < 6; k++) f[k][i] = Math.sin(r * (k + 1)) * 1000;
+    q[i] = r % 1000;
+    const s = `r${r.toString(36)}`;
+    chars.push(s);
+    len += s.length;
+    offsets[i + 1] = len;
+    cat[i] = r % WORDS.length;
+  }
+  const data = Buffer.from(chars.join(''), 'latin1');
+  const children = [
+    A.makeData({ type: new A.Int64(), length: n, data: id }),
+    ...f.map((d) => A.makeData({ type: new A.Float64(), length: n, data: d })),
+    A.makeData({ type: new A.Int32(), length: n, data: q }),
+    A.makeData({ type: new A.Utf8(), length: n, valueOffsets: offsets, data }),
+    A.makeData({ type: dictType, length: n, data: cat, dictionary }),
+  ];
+  const fields = [
+    new A.Field('id', new A.Int64()),
+    ...f.map((_, k) => new A.Field(`x${k}`, new A.Float64())),
+    new A.Field('qty', new A.Int32()),
+    new A.Field('name', new A.Utf8()),
+    new A.Field('cat', dictType),
+  ];
+  return new A.RecordBatch(new A.Schema(fields), A.makeData({ type: new A.Struct(fields), length: n, children }));
+}
+
+/** The messages of a stream: [start, metadata length with its prefix, body length, decoded]. */
+function messages(b) {
+  const out = [];
+  for (let pos = 0; pos + 8 <= b.length;) {
+    const len = b.readInt32LE(pos + 4);
+    if (len <= 0) break;
+    const m = Message.decode(b.subarray(pos + 8, pos + 8 + len));
+    out.push({ pos, meta: 8 + len, body: Number(m.bodyLength), m });
+    pos += 8 + len + Number(m.bodyLength);
+  }
+  return out;
+}
+
+/**
+ * Writes the file a batch at a time: each batch as a compressed stream (schema, dictionary,
+ * batch; one run of Python each) whose messages are copied as they are, the schema and the
+ * dictionary from the first only; then the footer. `compress` false: apache-arrow's plain writer.
+ */
+function write(file, compress) {
+  const fd = openSync(file, 'w');
+  let at = 0;
+  const put = (bytes) => {
+    writeSync(fd, bytes);
+    at += bytes.length;
+  };
+  const blocks = [];
+  const dicts = [];
+  let schema = null;
+  put(Buffer.from('ARROW1\0\0', 'latin1'));
+  for (let from = 0; from < N; from += BATCH) {
+    const t = new A.Table([batch(from, Math.min(BATCH, N - from))]);
+    const s = Buffer.from(compress ? compressedIpc(t, 'stream', 'lz4', { sized: false }) : A.tableToIPC(t, 'stream'));
+    for (const msg of messages(s)) {
+      const bytes = s.subarray(msg.pos, msg.pos + msg.meta + msg.body);
+      if (msg.m.isSchema()) {
+        if (schema) continue;
+        schema = msg.m.header();
+      } else if (msg.m.isDictionaryBatch()) {
+        if (from > 0) continue;
+        dicts.push(new FileBlock(msg.meta, msg.body, at));
+      } else if (msg.m.isRecordBatch()) {
+        blocks.push(new FileBlock(msg.meta, msg.body, at));
+      }
+      put(bytes);
+    }
+  }
+  put(Buffer.from([0xff, 0xff, 0xff, 0xff, 0, 0, 0, 0]));
+  const footer = Footer.encode(new Footer(schema, 4, blocks, dicts));
+  const tail = Buffer.alloc(10);
+  tail.writeInt32LE(footer.length, 0);
+  tail.write('ARROW1', 4, 'latin1');
+  put(footer);
+  put(tail);
+  closeSync(fd);
+}
+
+const anon = () => Number(/RssAnon:\s+(\d+)/.exec(readFileSync('/proc/self/status', 'utf8'))[1]) * 1024;
+const now = () => Number(process.hrtime.bigint()) / 1e6;
+const fmt = (ms) => `${ms.toFixed(ms < 10 ? 2 : 1)} ms`;
+const MiB = (b) => `${(b / 2 ** 20).toFixed(1)} MiB`;
+
+async function measure(file) {
+  const times = { open: [], first: [], last: [], scroll: [], again: [] };
+  const check = (page, what) => {
+    if (page.errors.some((e) => e) || page.rows.length === 0) throw new Error(`${what}: ${page.errors.find((e) => e)}`);
+  };
+  for (let r = 0; r < RUNS; r++) {
+    for (const which of ['first', 'last']) {
+      const t0 = now();
+      const v = await openView(file);
+      const t = await ArrowTable.open(v);
+      const t1 = now();
+      check(await t.rows(which === 'first' ? 0 : t.totalRows - PAGE, PAGE), which);
+      const t2 = now();
+      if (which === 'first') times.open.push(t1 - t0);
+      times[which].push(t2 - t0);
+      v.close();
+    }
+  }
+  const v = await openView(file);
+  const t = await ArrowTable.open(v);
+  global.gc?.();
+  const before = anon();
+  let peak = before;
+  let held = 0;
+  for (let r = 0; r < 400; r++) {
+    const at = Math.floor(Math.random() * (N - PAGE));
+    const t0 = now();
+    check(await t.rows(at, PAGE), `row ${at}`);
+    const t1 = now();
+    await t.rows(at, PAGE);
+    times.again.push(now() - t1);
+    times.scroll.push(t1 - t0);
+    peak = Math.max(peak, anon());
+    held = Math.max(held, t.decompressedBytes);
+  }
+  v.close();
+  return { times, growth: peak - before, held };
+}
+
+console.log(
+  `arrow-lz4 bench: ${N} rows x 10 columns in ${BATCH}-row batches, pages of ${PAGE} rows, ${RUNS} runs; load average ${loadAverage()}, node ${process.version}`,
+);
+for (const compress of [true, false]) {
+  const file = join(dir, compress ? 'lz4.feather' : 'plain.arrow');
+  const t0 = now();
+  write(file, compress);
+  console.log(`\n${compress ? 'LZ4 frames (python3-lz4)' : 'uncompressed'}: ${MiB(statSync(file).size)} written in ${fmt(now() - t0)}`);
+  const { times, growth, held } = await measure(file);
+  const line = (k) => `  ${k.padEnd(7)} median ${fmt(median(times[k])).padStart(9)}  (min ${fmt(Math.min(...times[k]))}, max ${fmt(Math.max(...times[k]))})`;
+  for (const k of ['open', 'first', 'last', 'scroll', 'again']) console.log(line(k));
+  console.log(
+    `  private memory growth over 400 pages at random rows: ${MiB(growth)}; decompressed bytes held at most ${MiB(held)} (budget ${MiB(DECOMPRESSED_BUDGET)})`,
+  );
+  rmSync(file);
+}
