@@ -12,6 +12,7 @@
 //   last     open + the last page;
 //   scroll   one page at a random row of an open table (LZ4: mostly a batch not decompressed yet);
 //   again    the same page once more (LZ4: from the cache);
+//   stats    the statistics of column x0 over all rows (LZ4: every batch's x0 decompressed, read as a typed array);
 // and the host's private (anonymous) memory growth over 400 pages at random rows, beside the bytes
 // the cache holds and its budget (DECOMPRESSED_BUDGET). The folder is removed at the end (also on
 // failure or Ctrl-C); nothing else is touched.
@@ -48,6 +49,7 @@ const { Message } = require('apache-arrow/ipc/metadata/message');
 const { ArrowTable, DECOMPRESSED_BUDGET } = requireOut('extension', 'core', 'tables', 'arrow.js');
 const { openView } = requireOut('extension', 'native.js');
 const { compressedIpc } = requireOut('test', 'fixtures', 'compressed.js');
+const { columnStats } = requireOut('extension', 'core', 'tables', 'stats.js');
 
 const dir = `/dev/shm/shmi_bench_lz4_${process.pid}_${randomBytes(4).toString('hex')}`;
 onExit(() => rmSync(dir, { recursive: true, force: true }));
@@ -196,6 +198,18 @@ async function measure(file) {
     peak = Math.max(peak, anon());
     held = Math.max(held, t.decompressedBytes);
   }
+  // A column's statistics over all rows (the header's hover; `stats NAME/x0`), on a fresh mapping.
+  const stats = [];
+  for (let r = 0; r < Math.min(RUNS, 3); r++) {
+    const v2 = await openView(file);
+    const t2 = await ArrowTable.open(v2);
+    const t0 = now();
+    const st = await columnStats(t2, 1, v2);
+    stats.push(now() - t0);
+    if (st.count !== N) throw new Error(`stats counted ${st.count} of ${N}`);
+    v2.close();
+  }
+  times.stats = stats;
   v.close();
   return { times, growth: peak - before, held };
 }
@@ -210,7 +224,7 @@ for (const compress of [true, false]) {
   console.log(`\n${compress ? 'LZ4 frames (python3-lz4)' : 'uncompressed'}: ${MiB(statSync(file).size)} written in ${fmt(now() - t0)}`);
   const { times, growth, held } = await measure(file);
   const line = (k) => `  ${k.padEnd(7)} median ${fmt(median(times[k])).padStart(9)}  (min ${fmt(Math.min(...times[k]))}, max ${fmt(Math.max(...times[k]))})`;
-  for (const k of ['open', 'first', 'last', 'scroll', 'again']) console.log(line(k));
+  for (const k of ['open', 'first', 'last', 'scroll', 'again', 'stats']) console.log(line(k));
   console.log(
     `  private memory growth over 400 pages at random rows: ${MiB(growth)}; decompressed bytes held at most ${MiB(held)} (budget ${MiB(DECOMPRESSED_BUDGET)})`,
   );
