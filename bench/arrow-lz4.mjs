@@ -17,12 +17,14 @@
 // the cache holds and its budget (DECOMPRESSED_BUDGET). The folder is removed at the end (also on
 // failure or Ctrl-C); nothing else is touched.
 //
-// Measured 2026-12-02 (this branch, 10M rows, 5 runs, 2 cores shared with three other jobs at load average ~7, so noisy):
-//   LZ4 (356 MiB; 153 batches): open 48.3 ms, first page 68.0 ms, last page 67.9 ms, a page of scrolling
-//     2.53 ms (its batch decompressed: max 161 ms), the same page again 0.47 ms; private memory growth over
-//     400 random pages 241.6 MiB, the cache at most 256.0 MiB (its budget).
-//   uncompressed (704 MiB): open 47.1 ms, first page 48.4 ms, last page 54.1 ms, a page of scrolling 3.13 ms,
-//     again 0.77 ms; private memory growth 0.1 MiB.
+// Measured 2026-12-02 (this branch, 10M rows, 5 runs, 2 cores shared with three other jobs at load average ~10, so noisy):
+//   LZ4 (356 MiB; 153 batches): open 35.6 ms, first page 64.2 ms, last page 59.4 ms, a page of scrolling
+//     1.59 ms (a batch decompressed: max 195 ms under load), the same page again 0.30 ms; statistics of x0
+//     638 ms; private memory growth over 400 random pages 237.9 MiB, the cache at most 256.0 MiB (its budget).
+//   uncompressed (704 MiB): open 74.5 ms, first page 119.6 ms, last page 57.1 ms, a page of scrolling 0.70 ms,
+//     again 0.36 ms; statistics of x0 (native passes) 114.3 ms; private memory growth 0.1 MiB.
+//   An earlier run (load ~7): LZ4 first 68.0 ms, last 67.9 ms, scroll 2.53 ms, growth 241.6 MiB; uncompressed
+//     first 48.4 ms, last 54.1 ms, scroll 3.13 ms.
 import { randomBytes } from 'node:crypto';
 import { closeSync, mkdirSync, openSync, readFileSync, rmSync, statSync, writeSync } from 'node:fs';
 import { createRequire } from 'node:module';
