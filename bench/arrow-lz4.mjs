@@ -26,11 +26,11 @@
 //   An earlier run (load ~7): LZ4 first 68.0 ms, last 67.9 ms, scroll 2.53 ms, growth 241.6 MiB; uncompressed
 //     first 48.4 ms, last 54.1 ms, scroll 3.13 ms.
 import { randomBytes } from 'node:crypto';
-import { closeSync, mkdirSync, openSync, readFileSync, rmSync, statSync, writeSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, rmSync, statSync, writeSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { loadAverage, median, onExit, requireOut, ROOT } from './common.mjs';
+import { anonBytes, fmtMiB, fmtMs, frameBatch, loadAverage, median, nowMs, onExit, requireOut, ROOT } from './common.mjs';
 
 const { values: opts } = parseArgs({
   options: {
@@ -57,52 +57,8 @@ const dir = `/dev/shm/shmi_bench_lz4_${process.pid}_${randomBytes(4).toString('h
 onExit(() => rmSync(dir, { recursive: true, force: true }));
 mkdirSync(dir);
 
-const WORDS = ['alpha', 'beta', 'gamma', 'delta', 'epsilon', 'zeta', 'eta', 'theta'];
-const dictType = new A.Dictionary(new A.Utf8(), new A.Int32(), 0);
-const dictionary = A.vectorFromArray(WORDS, new A.Utf8());
-
-/**
- * Rows [from, from + n) as one record batch, columns as a DataFrame has them: an int64 id, three
- * float64 of few distinct values (prices), three float64 of noise (LZ4 cannot shrink them: the
- * writer keeps them as they are, -1), an int32, a short string, a category.
- */
-function batch(from, n) {
-  const id = new BigInt64Array(n);
-  const f = Array.from({ length: 6 }, () => new Float64Array(n));
-  const q = new Int32Array(n);
-  const offsets = new Int32Array(n + 1);
-  const chars = [];
-  const cat = new Int32Array(n);
-  let len = 0;
-  for (let i = 0; i < n; i++) {
-    const r = from + i;
-    id[i] = BigInt(r);
-    for (let k = 0; k < 3; k++) f[k][i] = Math.round(Math.sin(r / 1000 + k) * 100) / 4;
-    for (let k = 3; k < 6; k++) f[k][i] = Math.sin(r * (k + 1)) * 1000;
-    q[i] = r % 1000;
-    const s = `r${r.toString(36)}`;
-    chars.push(s);
-    len += s.length;
-    offsets[i + 1] = len;
-    cat[i] = r % WORDS.length;
-  }
-  const data = Buffer.from(chars.join(''), 'latin1');
-  const children = [
-    A.makeData({ type: new A.Int64(), length: n, data: id }),
-    ...f.map((d) => A.makeData({ type: new A.Float64(), length: n, data: d })),
-    A.makeData({ type: new A.Int32(), length: n, data: q }),
-    A.makeData({ type: new A.Utf8(), length: n, valueOffsets: offsets, data }),
-    A.makeData({ type: dictType, length: n, data: cat, dictionary }),
-  ];
-  const fields = [
-    new A.Field('id', new A.Int64()),
-    ...f.map((_, k) => new A.Field(`x${k}`, new A.Float64())),
-    new A.Field('qty', new A.Int32()),
-    new A.Field('name', new A.Utf8()),
-    new A.Field('cat', dictType),
-  ];
-  return new A.RecordBatch(new A.Schema(fields), A.makeData({ type: new A.Struct(fields), length: n, children }));
-}
+/** Rows [from, from + n): three of the six float64 columns of few distinct values (LZ4 shrinks them), three of noise. */
+const batch = (from, n) => frameBatch(A, from, n, 3);
 
 /** The messages of a stream: [start, metadata length with its prefix, body length, decoded]. */
 function messages(b) {
@@ -160,10 +116,7 @@ function write(file, compress) {
   closeSync(fd);
 }
 
-const anon = () => Number(/RssAnon:\s+(\d+)/.exec(readFileSync('/proc/self/status', 'utf8'))[1]) * 1024;
-const now = () => Number(process.hrtime.bigint()) / 1e6;
-const fmt = (ms) => `${ms.toFixed(ms < 10 ? 2 : 1)} ms`;
-const MiB = (b) => `${(b / 2 ** 20).toFixed(1)} MiB`;
+const [anon, now, fmt, MiB] = [anonBytes, nowMs, fmtMs, fmtMiB];
 
 async function measure(file) {
   const times = { open: [], first: [], last: [], scroll: [], again: [] };
