@@ -70,6 +70,8 @@ export class PictureViewer {
     timelineInfo: byId('timeline-info'),
     timelineEmpty: byId('timeline-empty'),
     tooltip: byId('tooltip'),
+    /** Said by screen readers, not shown: the rectangle the keyboard stepped to. */
+    announce: byId('announce'),
     exportPng: byId<HTMLButtonElement>('export-png'),
   };
   private theme: Theme = readTheme();
@@ -135,10 +137,32 @@ export class PictureViewer {
     });
     tm.addEventListener('click', (e) => {
       const r = this.map ? rectAt(this.map.rects, e.offsetX, e.offsetY) : null;
-      if (!r) return;
-      if (r.family !== undefined) this.watch(r.family);
-      else if (r.pid !== undefined)
-        this.notice('info', `${r.label} is in no fork family: it has no forked child and was not forked (or it exec'd), so it shares no anonymous memory.`);
+      if (r) this.pick(r);
+    });
+    // The keyboard: arrows (and Home/End) step through the top-level rectangles, largest first, with
+    // their hover; Enter or Space picks one as a click does.
+    tm.addEventListener('keydown', (e) => {
+      const top = this.map ? this.map.rects.filter((r) => r.depth === 0) : [];
+      if (top.length === 0) return;
+      const at = this.hoverRect ? top.findIndex((r) => r.id === this.hoverRect!.id) : -1;
+      const step: Record<string, number> = { ArrowRight: at + 1, ArrowDown: at + 1, ArrowLeft: at - 1, ArrowUp: at - 1, Home: 0, End: top.length - 1 };
+      if ((e.key === 'Enter' || e.key === ' ') && at >= 0) {
+        e.preventDefault();
+        this.pick(top[at]);
+        return;
+      }
+      if (!(e.key in step)) return;
+      e.preventDefault();
+      const r = top[Math.max(0, Math.min(top.length - 1, at < 0 && e.key.startsWith('Arrow') ? 0 : step[e.key]))];
+      this.hoverRect = r;
+      this.drawTreemap();
+      const box = tm.getBoundingClientRect();
+      this.tooltip(rectTooltip(r, this.map!.totalBytes), { clientX: box.left + r.x + Math.min(r.w / 2, 60), clientY: box.top + r.y + Math.min(r.h / 2, 30) });
+      tm.dataset.focused = r.id;
+      this.el.announce.textContent = `${r.label}: ${formatBytes(r.bytes)} PSS (${top.indexOf(r) + 1} of ${top.length}; Enter watches a family)`;
+    });
+    tm.addEventListener('blur', () => {
+      this.el.tooltip.hidden = true;
     });
     const tl = this.el.timeline;
     tl.addEventListener('mousemove', (e) => {
@@ -214,6 +238,13 @@ export class PictureViewer {
     }
   }
 
+  /** A rectangle clicked (or picked with Enter): its family's timeline, or why a lone process has none. */
+  private pick(r: PictureRect): void {
+    if (r.family !== undefined) this.watch(r.family);
+    else if (r.pid !== undefined)
+      this.notice('info', `${r.label} is in no fork family: it has no forked child and was not forked (or it exec'd), so it shares no anonymous memory.`);
+  }
+
   private notice(level: 'info' | 'warning' | 'error', message: string): void {
     const n = this.el.notice;
     n.hidden = false;
@@ -221,7 +252,8 @@ export class PictureViewer {
     n.textContent = message;
   }
 
-  private tooltip(rows: [string, string, string?][], e: MouseEvent): void {
+  /** Shows the tooltip beside a pointer position (the mouse's, or a rectangle's picked with the keyboard). */
+  private tooltip(rows: [string, string, string?][], e: { clientX: number; clientY: number }): void {
     const t = this.el.tooltip;
     fillTooltip(t, rows);
     t.hidden = false;

@@ -27,6 +27,7 @@ const CSS = `${SHARED_CSS}
   #timeline-empty { position: absolute; inset: 0; display: flex; align-items: center; justify-content: center; color: var(--vscode-descriptionForeground);
                     text-align: center; padding: 0 24px; pointer-events: none; }
   #notice { margin: 2px 12px; }
+  .sr-only { position: absolute; width: 1px; height: 1px; overflow: hidden; clip: rect(0 0 0 0); white-space: nowrap; }
 `;
 
 const BODY = `
@@ -38,12 +39,13 @@ const BODY = `
 </header>
 <div id="notice" role="status" hidden></div>
 <div class="section-head"><span class="section-title">RAM by fork family, process and kind (PSS)</span>
-  <span class="section-info" id="treemap-info">click a family to watch it over time</span><span id="legend"></span></div>
-<div id="treemap-box" class="plot"><canvas id="treemap" tabindex="0" role="img" aria-label="Treemap of the machine's RAM: fork families, processes and kinds of memory, sized by PSS"></canvas></div>
+  <span class="section-info" id="treemap-info">click a family (or step with the arrow keys, then Enter) to watch it over time</span><span id="legend"></span></div>
+<div id="treemap-box" class="plot"><canvas id="treemap" tabindex="0" role="img" aria-label="Treemap of the machine's RAM: fork families, processes and kinds of memory, sized by PSS. Arrow keys step through the families and processes, Enter watches a family over time"></canvas></div>
 <div class="section-head"><span class="section-title" id="timeline-title">Family over time</span><span class="section-info" id="timeline-info"></span></div>
 <div id="timeline-box" class="plot"><canvas id="timeline" role="img" aria-label="Shared and copied bytes of each forked member over time"></canvas>
   <div id="timeline-empty"><span>Click a fork family in the treemap (or <i>Watch Family Over Time</i> on a family in the Processes view) to watch what its members still share with their parents and what they have copied.</span></div></div>
-<div id="tooltip" hidden></div>`;
+<div id="tooltip" hidden></div>
+<span id="announce" class="sr-only" aria-live="polite"></span>`;
 
 export function picturePage(o: { script: string; cspSource: string }): string {
   return webviewDocument({

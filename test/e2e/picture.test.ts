@@ -194,4 +194,21 @@ describe('the memory picture', function () {
     await frame.waitForFunction(() => JSON.parse(document.getElementById('treemap')?.dataset.top || '[]').length > 0, undefined, { timeout: 60_000 });
     await shot(page, 'picture-5-after-reload');
   });
+
+  it('steps through the treemap with the arrow keys, the hover following, and Enter watches a family', async () => {
+    const canvas = frame.locator('#treemap');
+    await canvas.focus();
+    await page.keyboard.press('Home');
+    const tops = await topRects(frame);
+    assert.strictEqual(await canvas.getAttribute('data-focused'), tops[0].id, 'Home: the largest rectangle');
+    assert.ok(await frame.locator('#tooltip').isVisible(), 'its hover shows');
+    const want = `family:${fam!.info.pid}`;
+    for (let i = 0; i < 200 && (await canvas.getAttribute('data-focused')) !== want; i++) await page.keyboard.press('ArrowRight');
+    assert.strictEqual(await canvas.getAttribute('data-focused'), want, "the test's family is reached");
+    assert.match(await frame.innerText('#tooltip'), /PSS/);
+    assert.match((await frame.textContent('#announce')) ?? '', /\+ 2 forked: .* PSS \(\d+ of \d+; Enter watches a family\)/, 'said to a screen reader');
+    await shot(page, 'picture-6-keyboard');
+    await page.keyboard.press('Enter');
+    await frame.waitForFunction((pid) => document.getElementById('timeline')?.dataset.root === String(pid), fam!.info.pid, { timeout: 20_000 });
+  });
 });
