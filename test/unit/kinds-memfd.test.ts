@@ -177,6 +177,22 @@ describe('memfd regions and shared anonymous memory (memfd:INO, anon:INO)', func
     assert.match(other.stderr, new RegExp(`FileNotFoundError: no process this user may inspect still holds ${m.name}`));
   });
 
+  it("attach anon:INO: the code to copy opens shared anonymous memory through a holder's map_files (root) and reads the right values", async () => {
+    const a = findAnon(await listMemSegments({ kinds: ['anonymous'] }))!;
+    const s = json<{ kind: string; code: string; requires: string[] }>(await runCli(['attach', a.name, '--json']));
+    assert.deepStrictEqual([s.kind, s.requires], ['numpy', ['numpy']]);
+    assert.match(
+      s.code,
+      /is shared anonymous memory of .*python3 \(pid \d+\).*\n# \/proc\/PID\/map_files of a process that maps it \(root only: CAP_SYS_ADMIN or CAP_CHECKPOINT_RESTORE\)/,
+    );
+    const run = runPython(s.code, 'print(path.split("/")[1:4:2], arr.dtype, arr.shape, float(arr[19, 49]), float(arr.sum()))');
+    assert.strictEqual(run.stdout.trim(), `['proc', 'map_files'] float64 (20, 50) 999.0 499500.0`, `${run.stderr}\n--- code:\n${s.code}`);
+    // Without CAP_SYS_ADMIN (or CAP_CHECKPOINT_RESTORE) map_files cannot be opened: the code says no process it may inspect holds it.
+    const plain = runPython(s.code, '', ['setpriv', '--bounding-set', '-sys_admin,-checkpoint_restore', '--inh-caps', '-all']);
+    assert.notStrictEqual(plain.code, 0);
+    assert.match(plain.stderr, new RegExp(`FileNotFoundError: no process this user may inspect still holds ${a.name}`));
+  });
+
   it('a region whose last holder exits between list and read is "no such region", not a crash', async () => {
     const p = await produce(['memfd', `${label}-gone`, '2', '2']);
     const s = (await listMemSegments({ kinds: ['memfd'] })).find((x) => x.label === `${label}-gone`)!;

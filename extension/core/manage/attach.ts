@@ -82,7 +82,7 @@ function holderNote(seg: Segment): string[] {
   if (kind === 'anonymous')
     return [
       `# ${seg.name} is shared anonymous memory of ${who}: it has no name anywhere and is opened through`,
-      '# /proc/PID/map_files of a process that maps it (root only: CAP_SYS_ADMIN), while that process maps it.',
+      '# /proc/PID/map_files of a process that maps it (root only: CAP_SYS_ADMIN or CAP_CHECKPOINT_RESTORE), while that process maps it.',
     ];
   return [`# ${seg.name} was unlinked but is still held by ${who}:`, '# it can only be opened through a holder, while that holder keeps it.'];
 }
