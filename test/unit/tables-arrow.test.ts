@@ -7,11 +7,11 @@
 import * as A from 'apache-arrow';
 import * as assert from 'assert';
 import * as fs from 'fs';
-import * as os from 'os';
 import * as path from 'path';
+import { mappedScratch } from './helpers';
 import { ArrowTable } from '../../extension/core/tables/arrow';
 import type { TableBytes } from '../../extension/core/tables/types';
-import { openView, type MappedView } from '../../extension/native';
+import { openView } from '../../extension/native';
 import { everyType, tableOf } from '../fixtures/tables';
 
 const N = 43;
@@ -19,20 +19,8 @@ const CUTS = [7, 19, 20];
 
 describe('tables: Arrow IPC files and streams (tables-arrow)', function () {
   this.timeout(60_000);
-  let dir = '';
-  const views: MappedView[] = [];
-  const open = async (file: string, bytes: Uint8Array) => {
-    const p = path.join(dir, file);
-    fs.writeFileSync(p, bytes);
-    const v = await openView(p);
-    views.push(v);
-    return v;
-  };
-  before(() => (dir = fs.mkdtempSync(path.join(os.tmpdir(), 'shmi-tables-arrow-'))));
-  after(() => {
-    views.forEach((v) => v.close());
-    fs.rmSync(dir, { recursive: true, force: true });
-  });
+  const scratch = mappedScratch('shmi-tables-arrow-');
+  const open = scratch.open;
 
   const cols = everyType(N);
   for (const kind of ['file', 'stream'] as const) {
@@ -123,7 +111,7 @@ describe('tables: Arrow IPC files and streams (tables-arrow)', function () {
     const full = A.tableToIPC(one, 'stream');
     // The same stream cut after its first batch (the schema, the dictionary-free first batch), no end marker yet.
     const first = A.tableToIPC(new A.Table([one.batches[0]]), 'stream');
-    const p = path.join(dir, 'growing.arrows');
+    const p = path.join(scratch.dir(), 'growing.arrows');
     fs.writeFileSync(p, first.subarray(0, first.length - 8)); // without the end-of-stream marker
     const v1 = await openView(p);
     const t = await ArrowTable.open(v1);
@@ -131,9 +119,12 @@ describe('tables: Arrow IPC files and streams (tables-arrow)', function () {
     v1.close();
     fs.writeFileSync(p, full);
     const v2 = await openView(p);
-    views.push(v2);
-    const t2 = await ArrowTable.open(v2);
-    assert.strictEqual(t2.totalRows, N);
-    assert.deepStrictEqual((await t2.rows(N - 1, 1)).rows[0], [cols[0].expect(N - 1), cols[1].expect(N - 1), cols[2].expect(N - 1)]);
+    try {
+      const t2 = await ArrowTable.open(v2);
+      assert.strictEqual(t2.totalRows, N);
+      assert.deepStrictEqual((await t2.rows(N - 1, 1)).rows[0], [cols[0].expect(N - 1), cols[1].expect(N - 1), cols[2].expect(N - 1)]);
+    } finally {
+      v2.close();
+    }
   });
 });

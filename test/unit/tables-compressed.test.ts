@@ -12,11 +12,11 @@ import * as A from 'apache-arrow';
 import * as assert from 'assert';
 import { execFileSync } from 'child_process';
 import * as fs from 'fs';
-import * as os from 'os';
 import * as path from 'path';
+import { mappedScratch } from './helpers';
 import { ArrowTable, DECOMPRESSED_BUDGET } from '../../extension/core/tables/arrow';
 import type { TableBytes } from '../../extension/core/tables/types';
-import { openView, type MappedView } from '../../extension/native';
+import type { MappedView } from '../../extension/native';
 import { runCli } from '../fixtures/cli';
 import { bodyBuffers, compressedIpc, pyCompress } from '../fixtures/compressed';
 import { everyType, tableOf } from '../fixtures/tables';
@@ -27,15 +27,8 @@ const CUTS = [700, 1023, 1024];
 
 describe('tables: compressed Arrow buffers, LZ4 frame and ZSTD (tables-compressed)', function () {
   this.timeout(120_000);
-  let dir = '';
-  const views: MappedView[] = [];
-  const open = async (file: string, bytes: Uint8Array) => {
-    const p = path.join(dir, file);
-    fs.writeFileSync(p, bytes);
-    const v = await openView(p);
-    views.push(v);
-    return v;
-  };
+  const scratch = mappedScratch('shmi-tables-lz4-');
+  const open = scratch.open;
   /** The view, counting its decompress calls. */
   const counted = (v: MappedView) => {
     const calls = { n: 0 };
@@ -46,11 +39,6 @@ describe('tables: compressed Arrow buffers, LZ4 frame and ZSTD (tables-compresse
     };
     return { src, calls };
   };
-  before(() => (dir = fs.mkdtempSync(path.join(os.tmpdir(), 'shmi-tables-lz4-'))));
-  after(() => {
-    views.forEach((v) => v.close());
-    fs.rmSync(dir, { recursive: true, force: true });
-  });
 
   const cols = everyType(N);
   const table = tableOf(cols, N, CUTS);
@@ -150,7 +138,7 @@ describe('tables: compressed Arrow buffers, LZ4 frame and ZSTD (tables-compresse
     await assert.rejects(async () => v.decompress('lz4', 0, frame.length, 2 ** 31), { code: 'RANGE' });
     await assert.rejects(async () => v.decompress('gzip' as 'lz4', 0, frame.length, 1000), { code: 'EINVAL' });
     // The file cut under the mapping: SHRANK, and this process lives on (reads run under the SIGBUS guard).
-    fs.truncateSync(path.join(dir, 'bare.lz4'), 10);
+    fs.truncateSync(path.join(scratch.dir(), 'bare.lz4'), 10);
     await assert.rejects(v.decompress('lz4', 0, frame.length, 1000), { code: 'SHRANK' });
   });
 
@@ -166,10 +154,10 @@ describe('tables: compressed Arrow buffers, LZ4 frame and ZSTD (tables-compresse
   });
 
   it('head, stats NAME/COLUMN and inspect on compressed files, through the CLI', async () => {
-    fs.writeFileSync(path.join(dir, 'cli.feather'), compressedIpc(table, 'file', 'lz4', { sized: false }));
-    fs.writeFileSync(path.join(dir, 'cli.arrows'), compressedIpc(table, 'stream', 'zstd'));
+    fs.writeFileSync(path.join(scratch.dir(), 'cli.feather'), compressedIpc(table, 'file', 'lz4', { sized: false }));
+    fs.writeFileSync(path.join(scratch.dir(), 'cli.arrows'), compressedIpc(table, 'stream', 'zstd'));
     for (const name of ['cli.feather', 'cli.arrows']) {
-      const r = await runCli(['head', name, '--json', '--offset', String(CUTS[0] - 2), '--rows', '4', '--dir', dir]);
+      const r = await runCli(['head', name, '--json', '--offset', String(CUTS[0] - 2), '--rows', '4', '--dir', scratch.dir()]);
       assert.strictEqual(r.code, 0, r.stderr);
       const doc = JSON.parse(r.stdout);
       assert.deepStrictEqual(
@@ -179,7 +167,7 @@ describe('tables: compressed Arrow buffers, LZ4 frame and ZSTD (tables-compresse
       );
       // f64 has nulls (read as cells), u16 and f32 none (their decompressed values read as typed arrays).
       for (const col of ['f64', 'u16', 'f32']) {
-        const st = await runCli(['stats', `${name}/${col}`, '--json', '--dir', dir]);
+        const st = await runCli(['stats', `${name}/${col}`, '--json', '--dir', scratch.dir()]);
         assert.strictEqual(st.code, 0, st.stderr);
         const j = cols.findIndex((c) => c.name === col);
         const vals = Array.from({ length: N }, (_, i) => cols[j].expect(i)).filter((x): x is number => typeof x === 'number');
@@ -187,7 +175,7 @@ describe('tables: compressed Arrow buffers, LZ4 frame and ZSTD (tables-compresse
         assert.deepStrictEqual([got.finiteCount, got.min, got.max], [vals.length, Math.min(...vals), Math.max(...vals)], `${name}/${col}`);
       }
     }
-    const ins = await runCli(['inspect', 'cli.feather', '--json', '--dir', dir]);
+    const ins = await runCli(['inspect', 'cli.feather', '--json', '--dir', scratch.dir()]);
     assert.strictEqual(ins.code, 0, ins.stderr);
     const doc = JSON.parse(ins.stdout);
     assert.match(JSON.stringify(doc), /"compression":"LZ4 frame"/);
