@@ -6,6 +6,7 @@
  */
 import * as path from 'path';
 import * as vscode from 'vscode';
+import { registerOpenWith } from './open-with';
 import { inspectSegment } from './core/catalog';
 import { tableFormat } from './core/tables/open';
 import { viewerHtml, viewerOptions } from './preview/html';
@@ -32,17 +33,9 @@ export class ArrayFileEditorProvider implements vscode.CustomReadonlyEditorProvi
         webviewOptions: { retainContextWhenHidden: false },
         supportsMultipleEditorsPerDocument: true,
       }),
-      vscode.commands.registerCommand('shmInspector.openArrayFile', async (uri?: vscode.Uri) => {
-        let target = uri instanceof vscode.Uri ? uri : vscode.window.activeTextEditor?.document.uri;
-        if (!target) {
-          const picked = await vscode.window.showOpenDialog({
-            title: 'Open an array file in SHM Inspector',
-            canSelectMany: false,
-            filters: { Arrays: ['npy', 'safetensors'], 'All files': ['*'] },
-          });
-          target = picked?.[0];
-        }
-        if (target) await vscode.commands.executeCommand('vscode.openWith', target, ARRAY_EDITOR_VIEW_TYPE);
+      registerOpenWith('shmInspector.openArrayFile', ARRAY_EDITOR_VIEW_TYPE, {
+        title: 'Open an array file in SHM Inspector',
+        filters: { Arrays: ['npy', 'safetensors'], 'All files': ['*'] },
       }),
     );
   }

@@ -7,6 +7,7 @@
  */
 import * as path from 'path';
 import * as vscode from 'vscode';
+import { registerOpenWith } from '../open-with';
 import { tableHtml, tableOptions } from '../table';
 import { segmentTableSource, TableSession } from './session';
 
@@ -30,17 +31,9 @@ export class TableFileEditorProvider implements vscode.CustomReadonlyEditorProvi
         webviewOptions: { retainContextWhenHidden: true },
         supportsMultipleEditorsPerDocument: true,
       }),
-      vscode.commands.registerCommand('shmInspector.openTableFile', async (uri?: vscode.Uri) => {
-        let target = uri instanceof vscode.Uri ? uri : vscode.window.activeTextEditor?.document.uri;
-        if (!target) {
-          const picked = await vscode.window.showOpenDialog({
-            title: 'Open an Arrow or Feather file in SHM Inspector',
-            canSelectMany: false,
-            filters: { 'Arrow and Feather': ['arrow', 'feather', 'arrows', 'npy'], 'All files': ['*'] },
-          });
-          target = picked?.[0];
-        }
-        if (target) await vscode.commands.executeCommand('vscode.openWith', target, TABLE_EDITOR_VIEW_TYPE);
+      registerOpenWith('shmInspector.openTableFile', TABLE_EDITOR_VIEW_TYPE, {
+        title: 'Open an Arrow or Feather file in SHM Inspector',
+        filters: { 'Arrow and Feather': ['arrow', 'feather', 'arrows', 'npy'], 'All files': ['*'] },
       }),
     );
   }
