@@ -116,6 +116,21 @@ export type TableWebviewToHost = (TableEvent | (TableRequest & Numbered)) & Addr
 /** The host's replies (answers to a request, with `re`). */
 export const TABLE_REPLIES = ['rows', 'colstats'] as const satisfies readonly TableHostMessage['type'][];
 
+/**
+ * Table messages carried in a matrix viewer's page (Quick Look shows a table's first rows there):
+ * each wrapped as `{ type: 'table', body }` both ways, so that neither side's viewer protocol
+ * (protocol.ts) takes them for its own, and the table's side sees only them.
+ */
+export const TABLE_PANE = 'table';
+export interface TablePaneEnvelope {
+  type: typeof TABLE_PANE;
+  body: unknown;
+}
+/** The table message a posted message carries, or undefined when it is not one. */
+export function tablePaneBody(m: unknown): unknown {
+  return isRec(m) && m.type === TABLE_PANE ? m.body : undefined;
+}
+
 type Rec = Record<string, unknown>;
 const isRec = (v: unknown): v is Rec => typeof v === 'object' && v !== null && !Array.isArray(v);
 const isInt = (v: unknown, min = 0): v is number => typeof v === 'number' && Number.isSafeInteger(v) && v >= min;

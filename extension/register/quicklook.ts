@@ -1,8 +1,7 @@
 /** Quick Look: the side view that follows the Segments tree's selection (off until asked for). */
 import * as vscode from 'vscode';
-import { isPreviewable } from '../core/format-words';
 import { segmentLookup } from '../preview';
-import { QuickLook } from '../quicklook';
+import { QuickLook, quickLookShows } from '../quicklook';
 import { openedRow } from '../sidebar/opened';
 import { configuredDirs } from './settings';
 import type { Sidebar } from './sidebar';
@@ -13,9 +12,10 @@ export function register(context: vscode.ExtensionContext, sidebar: Sidebar): vo
     // One row selected (a click, or Enter): its array is shown, or why it cannot be.
     sidebar.view.onDidChangeSelection(async (e) => {
       // A selection made while the tree redraws arrives without its element (sidebar/opened.ts): wait for it.
+      // An array is drawn, a table's first rows shown; anything else is said why not.
       const node = e.selection.length === 1 ? e.selection[0] : e.selection.length === 0 ? await openedRow(sidebar.view) : undefined;
       if (node?.kind !== 'segment') return;
-      if (isPreviewable(node.segment)) quickLook.show(node.segment);
+      if (quickLookShows(node.segment)) quickLook.show(node.segment);
       else quickLook.cannotShow(node.segment);
     }),
     sidebar.tree.onDidScan((cat) => cat && quickLook.onList(sidebar.tree.segments)),
