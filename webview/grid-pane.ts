@@ -170,7 +170,11 @@ export class GridPane {
     this.goToRow(Math.max(0, row - Math.floor((visible - 1) / 2)));
     const c = Math.max(0, Math.min(col, this.left.length - 1));
     const viewW = Math.max(1, s.clientWidth - this.rowNumW());
-    s.scrollLeft = Math.max(0, (this.left[c] ?? 0) + (this.widths[c] ?? 0) / 2 - viewW / 2);
+    // The first column whole (not cut under the row numbers), as near the middle as that allows.
+    const want = (this.left[c] ?? 0) + (this.widths[c] ?? 0) / 2 - viewW / 2;
+    let first = c;
+    while (first > 0 && this.left[first - 1] >= want) first--;
+    s.scrollLeft = this.left[first] ?? 0;
     this.schedule();
   }
 

@@ -8,16 +8,28 @@
  */
 import { formatBytes } from '../contract/bytes';
 import type { Stamped } from '../contract/requests';
-import { tablePaneBody, TABLE_PANE, validateTableHostMessage, type TableHostMessage, type TablePaneEnvelope, type TableWebviewMessage } from '../contract/table';
+import {
+  CELL_KINDS,
+  tablePaneBody,
+  TABLE_PANE,
+  validateTableHostMessage,
+  type TableHostMessage,
+  type TablePaneEnvelope,
+  type TableWebviewMessage,
+} from '../contract/table';
 import { Container, type PostApi } from './container';
 import { elementsById } from './controls';
 import { setTitle } from './draw';
 import { GridPane } from './grid-pane';
+import { columnWidth } from './table-grid';
 import { displayText } from './text';
 
 /** Milliseconds of quiet before the rows of a scrolled view are asked for; the longest wait while it keeps scrolling. */
 const DEBOUNCE_MS = 12;
 const MAX_WAIT_MS = 60;
+/** Widest a column is in the sidebar (numbers, then text: more columns fit; the hover has a cut value whole). */
+const NUMBER_MAX_W = 110;
+const TEXT_MAX_W = 150;
 
 export class QuickTable {
   private readonly c: Container<TableWebviewMessage, TableHostMessage>;
@@ -48,6 +60,7 @@ export class QuickTable {
       {
         need: (rows, columns) =>
           this.c.debounce('rows', () => this.c.request({ type: 'rows', offset: rows.first, count: rows.end - rows.first, columns }), DEBOUNCE_MS, MAX_WAIT_MS),
+        width: (c) => Math.min(columnWidth(c), CELL_KINDS[c.kind] === 'right' ? NUMBER_MAX_W : TEXT_MAX_W),
         drawn: (_v, pending) => {
           if (!pending && document.body.dataset.view === 'grid') document.body.dataset.state = 'exact';
         },

@@ -79,6 +79,7 @@ const CSS = `${SHARED_CSS}${GRID_CSS}
   input[type=range] { accent-color: var(--vscode-button-background); width: 180px; }
   body[data-state=error] #figure { opacity: .35; }
   button[aria-pressed=true] { color: var(--vscode-button-foreground); background: var(--vscode-button-background); }
+  button[aria-pressed=true]:hover:not(:disabled) { background: var(--vscode-button-hoverBackground); }
   #slicer:empty, [hidden] { display: none !important; }
   .axis-slider { display: inline-flex; align-items: center; gap: 6px; }
   .axis-slider output { min-width: 5ch; font-variant-numeric: tabular-nums; color: var(--vscode-foreground); }
