@@ -66,6 +66,8 @@ export class GridPane {
   private anchor: RowAnchor | null = null;
   private frame = 0;
   private readonly cacheRows: number;
+  /** A cell drawn outlined (the one the matrix viewer's grid was opened at), or null. */
+  mark: { row: number; col: number } | null = null;
 
   constructor(
     readonly el: GridElements,
@@ -95,6 +97,7 @@ export class GridPane {
 
   /** A new table (or array): its columns and row count; what was known is forgotten. */
   show(columns: readonly TableColumnInfo[], totalRows: number): void {
+    this.mark = null;
     this.columns = columns;
     this.total = totalRows;
     this.cells.clear();
@@ -270,7 +273,8 @@ export class GridPane {
         const cell = known?.get(c);
         const ct = cellText(cell, this.columns[c].kind);
         if (cell === undefined) pending++;
-        d.className = `cell ${cell === undefined ? 'pending' : ct.cls}${r % 2 ? ' row-odd' : ''}`;
+        const marked = this.mark !== null && this.mark.row === r && this.mark.col === c;
+        d.className = `cell ${cell === undefined ? 'pending' : ct.cls}${r % 2 ? ' row-odd' : ''}${marked ? ' marked' : ''}`;
         d.dataset.row = String(r);
         d.dataset.col = String(c);
         d.setAttribute('role', 'gridcell');

@@ -458,6 +458,8 @@ export class HeatmapViewer {
     const at = this.hoverCell && !this.el.tooltip.hidden ? this.hoverCell : centreCell(this.vp, this.extent);
     this.hideTooltip();
     this.gridOn = true;
+    this.st.grid = { ...at };
+    this.store.save();
     this.body.dataset.view = 'grid';
     this.syncControls();
     this.showGrid(at);
@@ -468,6 +470,8 @@ export class HeatmapViewer {
   private showGrid(at: { row: number; col: number }): void {
     const seg = this.seg!;
     this.grid.show(arrayColumns(seg.dtype, seg.dtypeWords, seg.complex, this.extent.cols), this.extent.rows);
+    // The cell it was opened at, outlined.
+    this.grid.mark = { ...at };
     this.grid.centreOn(at.row, at.col);
     this.gridPut = { top: this.el.vgScroller.scrollTop, left: this.el.vgScroller.scrollLeft };
     this.grid.draw();
@@ -479,6 +483,8 @@ export class HeatmapViewer {
     const moved = Math.abs(s.scrollTop - this.gridPut.top) >= 1 || Math.abs(s.scrollLeft - this.gridPut.left) >= 1;
     const at = moved ? this.grid.centre() : null;
     this.gridOn = false;
+    this.st.grid = null;
+    this.store.save();
     this.host.cancelTimer('cells');
     this.body.dataset.view = 'plot';
     this.syncControls();
@@ -503,6 +509,12 @@ export class HeatmapViewer {
   private gridDrawn(v: GridView, pending: number): void {
     if (!this.gridOn) return;
     const { rows, cols } = v;
+    // Where the grid is, for a reload to show it there again.
+    const at = this.grid.centre();
+    if (at && (at.row !== this.st.grid?.row || at.col !== this.st.grid.col)) {
+      this.st.grid = at;
+      this.store.save();
+    }
     this.el.status.textContent =
       `rows ${rows.first.toLocaleString('en-US')}–${(rows.end - 1).toLocaleString('en-US')} · columns ${cols.first.toLocaleString('en-US')}–${(cols.end - 1).toLocaleString('en-US')}` +
       `${pending ? ' · reading…' : ' · exact values'}`;
@@ -684,11 +696,12 @@ export class HeatmapViewer {
     this.syncControls();
     this.relayout();
     this.redraw();
-    // The grid of values stays on for another 2-D slice (a reload, a reused panel), around the view's centre.
-    if (this.gridOn && this.plot !== 'heatmap') this.gridOn = false;
+    // The grid of values stays on where it was for this array (reopened, or the panel restored after a reload).
+    const g = this.plot === 'heatmap' ? this.st.grid : null;
+    this.gridOn = g !== null;
     body.dataset.view = this.gridOn ? 'grid' : 'plot';
     this.syncControls();
-    if (this.gridOn) this.showGrid(centreCell(this.vp, this.extent));
+    if (g) this.showGrid({ row: Math.min(g.row, this.extent.rows - 1), col: Math.min(g.col, this.extent.cols - 1) });
     if (this.tile) {
       this.timing(false);
       this.setStatus(`${first!.exact ? 'every element' : 'sampled'} · ${this.tile.height}×${this.tile.width} cells · reading…`);

@@ -45,6 +45,7 @@ export const GRID_CSS = `
   .hcell.num { text-align: right; }
   .hcell:hover { background: var(--vscode-list-hoverBackground); }
   .hcell.corner { z-index: 3; }
+  .cell.marked { outline: 2px solid var(--vscode-focusBorder, #007fd4); outline-offset: -2px; }
 `;
 
 const CSS = `${SHARED_CSS}${GRID_CSS}

@@ -284,6 +284,11 @@ describe('the table viewer', function () {
     assert.ok(Math.abs((rows[0] + rows.at(-1)!) / 2 - 150) <= 1.5, 'in the middle of the rows shown');
     assert.ok(Math.abs((cols[0] + cols.at(-1)!) / 2 - 250) <= 1.5, 'in the middle of the columns shown');
     checkCells(cells);
+    assert.deepStrictEqual(
+      cells.filter((x) => /\bmarked\b/.test(x[4])).map((x) => [x[0], x[1]]),
+      [[150, 250]],
+      'the centre cell is outlined',
+    );
     const nan = cells.find(([r, c]) => r === 150 && c === 251)!;
     assert.deepStrictEqual([nan[2], /\bnan\b/.test(nan[4])], ['NaN', true], 'NaN shown as such');
     assert.strictEqual(await h.$eval('.cell[data-row="150"][data-col="250"]', (d: any) => getComputedStyle(d).textAlign), 'right');
@@ -301,6 +306,9 @@ describe('the table viewer', function () {
     const box = await h.$eval('#heatmap', (c: any) => ({ w: c.clientWidth, h: c.clientHeight }));
     const at = { x: Math.round(box.w * 0.2), y: Math.round(box.h * 0.7) };
     await h.click('#heatmap', { position: at });
+    // Zoomed in (+ about the centre), so that the heatmap can follow the grid back.
+    for (let k = 0; k < 3; k++) await page.keyboard.press('+');
+    await h.waitForFunction(() => document.getElementById('heatmap').dataset.view !== '0,500,0,300', undefined, { timeout: 10_000 });
     await h.hover('#heatmap', { position: { x: at.x + 1, y: at.y } });
     await h.waitForSelector('#tooltip:not([hidden])[data-value]', { timeout: 10_000 });
     const hovered = await h.$eval('#tooltip', (t: any) => ({ row: Number(t.dataset.row), col: Number(t.dataset.col), value: t.dataset.value }));
@@ -312,9 +320,25 @@ describe('the table viewer', function () {
       `the hovered cell (${hovered.row}, ${hovered.col}) is on screen`,
     );
     checkCells(around);
+    assert.deepStrictEqual(
+      around.filter((x) => /\bmarked\b/.test(x[4])).map((x) => [x[0], x[1]]),
+      [[hovered.row, hovered.col]],
+      'the hovered cell is outlined',
+    );
     await shot(page, 'table-6-matrix-hovered');
+    // End: the last rows; T: back to the heatmap, at the same zoom, centred where the grid went (its bottom rows).
+    const zoomed = (await h.$eval('#heatmap', (c: any) => c.dataset.view as string)).split(',').map(Number);
+    await page.keyboard.press('End');
+    await h.waitForFunction((n: number) => document.querySelector(`#vg-rows .cell[data-row="${n}"]`) !== null, R - 1, { timeout: 10_000 });
+    checkCells(await gridCells());
     await page.keyboard.press('t');
     await h.waitForFunction(() => document.body.dataset.view === 'plot', undefined, { timeout: 10_000 });
+    const back = (await h.$eval('#heatmap', (c: any) => c.dataset.view as string)).split(',').map(Number);
+    assert.ok(
+      Math.abs(back[1] - back[0] - (zoomed[1] - zoomed[0])) < 0.01 && Math.abs(back[3] - back[2] - (zoomed[3] - zoomed[2])) < 0.01,
+      `the same zoom (${zoomed} → ${back})`,
+    );
+    assert.strictEqual(back[3], R, `the heatmap shows the bottom rows the grid went to (${back})`);
   });
 
   // bench/table-view.mjs runs this alone (SHM_TABLE_BENCH=R runs): times are measured, never asserted.
