@@ -34,6 +34,8 @@ const TEXT_MAX_W = 150;
 export class QuickTable {
   private readonly c: Container<TableWebviewMessage, TableHostMessage>;
   private readonly grid: GridPane;
+  /** Host clock when the user selected the table shown (its init says), until its first rows are drawn. */
+  private requestedAt: number | null = null;
   private readonly el = elementsById({
     title: ['title', HTMLElement],
     info: ['info', HTMLElement],
@@ -62,7 +64,11 @@ export class QuickTable {
           this.c.debounce('rows', () => this.c.request({ type: 'rows', offset: rows.first, count: rows.end - rows.first, columns }), DEBOUNCE_MS, MAX_WAIT_MS),
         width: (c) => Math.min(columnWidth(c), CELL_KINDS[c.kind] === 'right' ? NUMBER_MAX_W : TEXT_MAX_W),
         drawn: (_v, pending) => {
-          if (!pending && document.body.dataset.view === 'grid') document.body.dataset.state = 'exact';
+          if (pending || document.body.dataset.view !== 'grid') return;
+          document.body.dataset.state = 'exact';
+          // From the selection to its first rows on screen (the same clock: one machine).
+          if (this.requestedAt !== null) document.body.dataset.firstRowsMs = String(Date.now() - this.requestedAt);
+          this.requestedAt = null;
         },
       },
     );
@@ -85,6 +91,8 @@ export class QuickTable {
         body.dataset.view = 'grid';
         body.dataset.state = 'loading';
         body.dataset.rows = String(t.totalRows);
+        delete body.dataset.firstRowsMs;
+        this.requestedAt = m.requestedAt;
         setTitle(el.title, displayText(t.name));
         el.info.textContent = `${t.totalRows.toLocaleString('en-US')} rows × ${t.columns.length} columns · ${formatBytes(t.size)} · ${t.source}`;
         el.open.disabled = false;

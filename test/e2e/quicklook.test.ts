@@ -193,7 +193,21 @@ describe('Quick Look', function () {
       assert.strictEqual(text, w.text, `record ${r}, field ${want.names[c]}`);
       assert.match(cls, new RegExp(`\\b${w.cls}\\b`), `record ${r}, field ${want.names[c]}: class`);
     }
-    console.log(`      (Quick Look shows ${rows.length} rows × ${heads.length} of 7 columns)`);
+    const ms = await ql.$eval('body', (b: any) => b.dataset.firstRowsMs);
+    console.log(`      (Quick Look shows ${rows.length} rows × ${heads.length} of 7 columns, drawn ${ms} ms after the selection)`);
+    assert.ok(Number(ms) >= 0, 'timed');
+    // The click opened the table viewer too (its own panel), which draws the same first rows.
+    const viewer = await (async () => {
+      for (const deadline = Date.now() + 30_000; Date.now() < deadline; await page.waitForTimeout(200)) {
+        for (const f of page.frames()) {
+          const title = await f.$eval('#title', (t: any) => t.textContent as string).catch(() => '');
+          if (title === records.name && (await f.$('#scroller').catch(() => null))) return f;
+        }
+      }
+      throw new Error(`no table viewer showing ${records.name}`);
+    })();
+    await viewer.waitForFunction(() => document.body.dataset.pending === '0', undefined, { timeout: 30_000 });
+    assert.strictEqual(await viewer.$eval('.cell[data-row="3"][data-col="1"]', (d: any) => d.textContent), 'NaN');
     await shot(page, 'quicklook-5-table');
     // An array again: the picture comes back.
     await select(ql, ramp.name);
