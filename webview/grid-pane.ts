@@ -18,6 +18,7 @@ import {
   rowForKey,
   rowNumberWidth,
   rowsHeight,
+  tsvOf,
   visibleColumns,
   visibleRows,
   type RowAnchor,
@@ -138,6 +139,18 @@ export class GridPane {
   /** A known cell, or undefined. */
   cell(r: number, c: number): TableCell | undefined {
     return this.cells.get(r)?.get(c);
+  }
+
+  /** The rows on screen, the visible columns, as TSV with their names (what Copy puts on the clipboard); null when nothing shows. */
+  visibleTsv(): string | null {
+    const v = this.view();
+    if (!v) return null;
+    const cols = Array.from({ length: v.cols.end - v.cols.first }, (_, k) => v.cols.first + k);
+    const rows = Array.from({ length: v.rows.end - v.rows.first }, (_, k) => cols.map((c) => this.cell(v.rows.first + k, c)));
+    return tsvOf(
+      cols.map((c) => this.columns[c].name),
+      rows,
+    );
   }
 
   column(c: number): TableColumnInfo | undefined {

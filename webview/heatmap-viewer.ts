@@ -233,6 +233,13 @@ export class HeatmapViewer {
       this.redraw();
     }).observe(document.body, { attributes: true, attributeFilter: ['class'] });
     fillToolbar(el);
+    // Copy (Ctrl+C) in the grid of values: the elements on screen as TSV, headed by their column numbers.
+    document.addEventListener('copy', (ev) => {
+      const tsv = this.gridOn ? this.grid.visibleTsv() : null;
+      if (tsv === null || !ev.clipboardData || ev.target instanceof HTMLInputElement) return;
+      ev.clipboardData.setData('text/plain', tsv);
+      ev.preventDefault();
+    });
     // T: the Table toggle, around the hovered cell when the pointer is on one.
     window.addEventListener('keydown', (ev) => {
       if ((ev.key !== 't' && ev.key !== 'T') || ev.ctrlKey || ev.metaKey || ev.altKey || this.compact) return;

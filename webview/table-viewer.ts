@@ -17,7 +17,7 @@ import { Container, type PostApi } from './container';
 import { byId } from './controls';
 import { GridPane, type GridView } from './grid-pane';
 import { SettingsStore, type StateApi } from './store';
-import { HEAD_H, statsText, tsvOf } from './table-grid';
+import { HEAD_H, statsText } from './table-grid';
 import { displayText } from './text';
 import { showKeep } from './toolbar';
 
@@ -107,18 +107,9 @@ export class TableViewer {
     });
     // Copy (Ctrl+C): the rows on screen, the visible columns, as TSV with their names.
     document.addEventListener('copy', (ev) => {
-      const t = this.table;
-      const v = this.grid.view();
-      if (!t || !v || ev.target === el.goto || !ev.clipboardData) return;
-      const cols = Array.from({ length: v.cols.end - v.cols.first }, (_, k) => v.cols.first + k);
-      const rows = Array.from({ length: v.rows.end - v.rows.first }, (_, k) => cols.map((c) => this.grid.cell(v.rows.first + k, c)));
-      ev.clipboardData.setData(
-        'text/plain',
-        tsvOf(
-          cols.map((c) => t.columns[c].name),
-          rows,
-        ),
-      );
+      const tsv = this.table ? this.grid.visibleTsv() : null;
+      if (tsv === null || ev.target === el.goto || !ev.clipboardData) return;
+      ev.clipboardData.setData('text/plain', tsv);
       ev.preventDefault();
     });
     el.head.addEventListener('mouseover', (ev) => this.onHeaderHover(ev));

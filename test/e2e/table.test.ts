@@ -289,6 +289,25 @@ describe('the table viewer', function () {
       [[150, 250]],
       'the centre cell is outlined',
     );
+    // Copy: the elements on screen as TSV, headed by their column numbers.
+    const tsv: string = await h.evaluate(() => {
+      const dt = new DataTransfer();
+      document.dispatchEvent(new ClipboardEvent('copy', { clipboardData: dt, bubbles: true, cancelable: true }));
+      return dt.getData('text/plain');
+    });
+    const lines = tsv
+      .trimEnd()
+      .split('\n')
+      .map((l) => l.split('\t'));
+    assert.deepStrictEqual(lines[0], cols.map(String));
+    assert.deepStrictEqual(
+      lines.slice(1).map((l) => l.length),
+      rows.map(() => cols.length),
+    );
+    assert.deepStrictEqual(
+      lines[1],
+      cols.map((c) => arrayCell(texts[rows[0] * C + c])),
+    );
     const nan = cells.find(([r, c]) => r === 150 && c === 251)!;
     assert.deepStrictEqual([nan[2], /\bnan\b/.test(nan[4])], ['NaN', true], 'NaN shown as such');
     assert.strictEqual(await h.$eval('.cell[data-row="150"][data-col="250"]', (d: any) => getComputedStyle(d).textAlign), 'right');
