@@ -94,7 +94,8 @@ export type TableHostMessage =
       elapsedMs: number;
     }
   | { type: 'colstats'; column: number; stats: TableColumnStats | null; error: string | null }
-  | { type: 'error'; message: string; kind: ErrorKind; code?: ErrorCode }
+  /** `subject`: the table it is about (Quick Look names it when it failed before its first rows were shown). */
+  | { type: 'error'; message: string; kind: ErrorKind; code?: ErrorCode; subject?: string }
   | { type: 'notice'; level: NoticeLevel; message: string; sticky?: boolean };
 export type TableHostToWebview = TableHostMessage & Stamped;
 
@@ -187,7 +188,7 @@ export function validateTableHostMessage(m: unknown): TableHostToWebview | null 
     case 'colstats':
       return ok(isInt(m.column) && (m.stats === null || isStats(m.stats)) && (m.error === null || isStr(m.error)));
     case 'error':
-      return ok(isStr(m.message) && isErrorKind(m.kind) && (m.code === undefined || isErrorCode(m.code)));
+      return ok(isStr(m.message) && isErrorKind(m.kind) && (m.code === undefined || isErrorCode(m.code)) && (m.subject === undefined || isStr(m.subject)));
     case 'notice':
       return ok(isStr(m.message) && isNoticeLevel(m.level) && (m.sticky === undefined || typeof m.sticky === 'boolean'));
     default:

@@ -28,9 +28,9 @@ import type { SegmentLookup } from './preview';
 import { segmentTableSource, tablePanePort, TableSession } from './table/session';
 import type { HostToWebview } from '../contract/protocol';
 
-/** Whether Quick Look shows a segment: an array it can draw, or a table's first rows. */
+/** Whether Quick Look shows a segment: an array it can draw, or a table's first rows (one whose header was read without error). */
 export function quickLookShows(s: Segment): boolean {
-  return tableFormat(s) !== null || isPreviewable(s);
+  return (tableFormat(s) !== null && !s.error && !s.deleted) || isPreviewable(s);
 }
 
 const PLACEHOLDER = 'Select an array or a table in Segments to see it here';

@@ -34,6 +34,8 @@ const TEXT_MAX_W = 150;
 export class QuickTable {
   private readonly c: Container<TableWebviewMessage, TableHostMessage>;
   private readonly grid: GridPane;
+  /** The table shown (its init came), or null. */
+  private shown: string | null = null;
   /** Host clock when the user selected the table shown (its init says), until its first rows are drawn. */
   private requestedAt: number | null = null;
   private readonly el = elementsById({
@@ -92,6 +94,7 @@ export class QuickTable {
         body.dataset.state = 'loading';
         body.dataset.rows = String(t.totalRows);
         delete body.dataset.firstRowsMs;
+        this.shown = t.name;
         this.requestedAt = m.requestedAt;
         setTitle(el.title, displayText(t.name));
         el.info.textContent = `${t.totalRows.toLocaleString('en-US')} rows × ${t.columns.length} columns · ${formatBytes(t.size)} · ${t.source}`;
@@ -117,6 +120,17 @@ export class QuickTable {
         // Nothing to retry here (Open shows the table viewer, which can reopen it).
         this.c.forget();
         body.dataset.state = 'error';
+        if (m.subject !== undefined && (m.subject !== this.shown || body.dataset.view !== 'grid')) {
+          // It failed before its first rows came: no rows, nor the picture or the rows of what was shown before, under its name.
+          this.shown = m.subject;
+          body.dataset.view = 'grid';
+          setTitle(el.title, displayText(m.subject));
+          el.info.textContent = '';
+          el.notice.hidden = true;
+          this.grid.show([], 0);
+          el.head.replaceChildren();
+          el.rows.replaceChildren();
+        }
         el.errorText.textContent = displayText(m.message);
         el.error.dataset.code = m.code ?? '';
         el.retry.hidden = true;

@@ -144,7 +144,7 @@ export class TableSession {
   private fail(e: unknown): void {
     const { kind, code, message } = describeFailure(e, this.name);
     this.error = message;
-    this.post({ type: 'error', kind, code, message });
+    this.post({ type: 'error', kind, code, message, subject: this.name });
   }
 
   private async onMessage(raw: unknown): Promise<void> {

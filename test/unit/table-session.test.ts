@@ -155,6 +155,12 @@ describe('table viewer session (fake webview, real producers, real addon) (table
     );
     assert.strictEqual(pane.of('init').length, 1, 'the unwrapped retry was not heard');
     assert.strictEqual(pane.of('rows').length, 1, 'the unwrapped rows request was not answered');
+    // A table that fails before its first rows: the error names it (Quick Look titles it so).
+    const gone = jar.name('shmi_tsession_ql_gone', '.npy');
+    const failing = new TableSession(tablePanePort(page), segmentTableSource(gone), Date.now(), { running: true });
+    sessions.push(failing);
+    const err = await pane.next('error');
+    assert.deepStrictEqual([err.subject, err.code], [gone.name, 'ENOENT']);
   });
 
   it('a ShareableList from multiprocessing.shared_memory: one column of typed items', async () => {
