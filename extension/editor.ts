@@ -1,13 +1,18 @@
 /**
  * .npy and .safetensors files on disk in the viewer, as a read-only custom editor
  * ("Open With… > SHM Inspector", priority "option": it never replaces another
- * editor by default). The file is mapped, never read whole, so any size opens.
+ * editor by default). The file is mapped, never read whole, so any size opens. A structured
+ * .npy opens in the table viewer instead (table/editor.ts).
  */
+import * as path from 'path';
 import * as vscode from 'vscode';
+import { inspectSegment } from './core/catalog';
+import { tableFormat } from './core/tables/open';
 import { viewerHtml, viewerOptions } from './preview/html';
 import { ViewerSession } from './preview/session';
 import { vscodeViewerIO } from './preview/vscode-io';
 import { FileSource } from './preview/source';
+import { showTableFile } from './table/editor';
 
 export const ARRAY_EDITOR_VIEW_TYPE = 'shmInspector.arrayFile';
 
@@ -51,8 +56,17 @@ export class ArrayFileEditorProvider implements vscode.CustomReadonlyEditorProvi
     return new ArrayDocument(uri);
   }
 
-  resolveCustomEditor(document: ArrayDocument, panel: vscode.WebviewPanel): void {
+  async resolveCustomEditor(document: ArrayDocument, panel: vscode.WebviewPanel): Promise<void> {
     const requestedAt = Date.now();
+    // A structured .npy (a record array, a DataFrame's to_records()) is a table: one row per record.
+    if (document.uri.scheme === 'file' && /\.npy$/i.test(document.uri.fsPath)) {
+      const file = document.uri.fsPath;
+      const seg = await inspectSegment(path.basename(file), { dirs: [path.dirname(file)], holders: false }).catch(() => null);
+      if (seg && tableFormat(seg)) {
+        showTableFile(this.context, document.uri, panel);
+        return;
+      }
+    }
     const extensionUri = this.context.extensionUri;
     panel.webview.options = viewerOptions(extensionUri);
     if (document.uri.scheme !== 'file') {

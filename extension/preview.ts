@@ -8,6 +8,7 @@ import * as vscode from 'vscode';
 import type { PreviewInfo } from './api';
 import { inspectSegment } from './core/catalog';
 import { findSegment } from './core/segments';
+import { isSysvSegment, lookupSysv } from './core/sysv-view';
 import type { Segment } from './core/types';
 import { viewerHtml, viewerOptions } from './preview/html';
 import { ViewerSession, type PlotArea } from './preview/session';
@@ -20,6 +21,8 @@ export type SegmentLookup = (name: string) => Promise<Segment | null>;
 /** A lookup over `dirs()` that also finds a container's child (`model.safetensors/weight`) by name. */
 export function segmentLookup(dirs: () => string[]): SegmentLookup {
   return async (name) => {
+    // sysv:SHMID, sysv:NS/SHMID: the System V segment now (its own namespace or another).
+    if (name.startsWith('sysv:')) return (await lookupSysv(name).catch(() => null)) as unknown as Segment | null;
     const direct = await inspectSegment(name, { dirs: dirs() }).catch(() => null);
     if (direct && direct.name === name) return direct;
     const parts = name.split('/');
@@ -51,6 +54,8 @@ export class PreviewPanel {
   static mapping(s: Segment): PreviewPanel[] {
     return [...PreviewPanel.open].filter((p) => {
       const m = p.session.mapped;
+      // A System V segment's view is its attachment: no path, its name and shmid.
+      if (isSysvSegment(s)) return m !== null && m.dev === 0 && m.ino === s.ino && m.path === s.name;
       return m !== null && m.ino === s.ino && m.path === s.path;
     });
   }
@@ -67,14 +72,17 @@ export class PreviewPanel {
     return panels.length;
   }
 
-  /** After a scan: a panel whose segment now shows as deleted says so (and its tab too). */
-  static noteScan(segments: Segment[]): void {
+  /**
+   * After a scan: a panel whose segment now shows as deleted (a file unlinked, a System V segment
+   * removed with IPC_RMID while attached) says so (and its tab too).
+   */
+  static noteScan(segments: readonly Segment[]): void {
     for (const s of segments) {
       if (!s.deleted) continue;
       for (const p of PreviewPanel.mapping(s)) {
         if (p.session.unlinked) continue;
         p.session.markUnlinked();
-        p.panel.title = `Preview: ${p.session.name} (unlinked)`;
+        p.panel.title = `Preview: ${p.session.name} (${isSysvSegment(s) ? 'removed' : 'unlinked'})`;
       }
     }
   }

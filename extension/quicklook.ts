@@ -7,7 +7,7 @@
  * webview. The same ViewerSession as the preview editor serves it (hover values, zoom; exact
  * cells and statistics for arrays up to 256 MiB, sampled beyond: see webview/main.ts); Open
  * shows the array in a full preview editor. The mapping is dropped when the view is hidden or
- * the segment leaves the list.
+ * the segment leaves the list (a System V segment, attached read-only, is detached when it is removed).
  *
  * A table (an Arrow file, a structured NPY, a ShareableList: core/tables) shows as its first rows
  * in the same page: a TableSession (table/session.ts, the table viewer's) answers the page's grid
@@ -17,6 +17,7 @@
 import * as vscode from 'vscode';
 import { isPreviewable } from './core/format-words';
 import { findSegment } from './core/segments';
+import { isSysvSegment } from './core/sysv-view';
 import { tableFormat } from './core/tables/open';
 import type { Segment } from './core/types';
 import { viewerHtml, viewerOptions } from './preview/html';
@@ -157,7 +158,11 @@ export class QuickLook implements vscode.WebviewViewProvider, vscode.Disposable 
       this.show(now);
       return;
     }
-    const notice: HostToWebview = { type: 'notice', level: 'info', message: `${s.name} is no longer in the list.` };
+    // A System V segment removed (IPC_RMID) while shown: letting go of it was detaching it, which frees it.
+    const message = isSysvSegment(s)
+      ? `${s.name} was removed (IPC_RMID): Quick Look detached it, so its memory is freed once no other process attaches it.`
+      : `${s.name} is no longer in the list.`;
+    const notice: HostToWebview = { type: 'notice', level: 'info', message };
     if (this.ready) void this.view?.webview.postMessage(notice).then(undefined, () => undefined);
   }
 

@@ -11,11 +11,12 @@ import { tablePage } from './table/page';
 import { segmentTableSource, TableSession, type TableSource } from './table/session';
 
 /** The only folder the table viewer loads from. */
-function tableOptions(extensionUri: vscode.Uri): vscode.WebviewOptions {
+export function tableOptions(extensionUri: vscode.Uri): vscode.WebviewOptions {
   return { enableScripts: true, localResourceRoots: [vscode.Uri.joinPath(extensionUri, 'dist')] };
 }
 
-function tableHtml(webview: vscode.Webview, extensionUri: vscode.Uri, title: string): string {
+/** The table viewer's page, titled `title`. */
+export function tableHtml(webview: vscode.Webview, extensionUri: vscode.Uri, title: string): string {
   const script = webview.asWebviewUri(vscode.Uri.joinPath(extensionUri, 'dist', 'table.js')).toString();
   return tablePage({ script, title });
 }
@@ -38,9 +39,19 @@ export class TablePanel {
     return [...TablePanel.open].map((p) => ({ name: p.session.name, error: p.session.error, pinned: p.session.pinned, timing: p.session.timing }));
   }
 
+  /** The panels that map `s`. */
+  private static mapping(s: Segment): TablePanel[] {
+    return [...TablePanel.open].filter((p) => p.session.mapped?.ino === s.ino && p.session.mapped.path === s.path);
+  }
+
+  /** The titles of the panels that map `s` (the Segments view names them as what holds it). */
+  static titlesMapping(s: Segment): string[] {
+    return TablePanel.mapping(s).map((p) => p.panel.title);
+  }
+
   /** Closes the panels that map `s` (an unlinked segment's memory is kept by their mapping); how many. */
   static closeMapping(s: Segment): number {
-    const panels = [...TablePanel.open].filter((p) => p.session.mapped?.ino === s.ino && p.session.mapped.path === s.path);
+    const panels = TablePanel.mapping(s);
     for (const p of panels) p.panel.dispose();
     return panels.length;
   }

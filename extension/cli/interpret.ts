@@ -2,7 +2,7 @@
  * `interpret`: gives a raw segment a layout (dtype, shape, offset, order) that `list`, `inspect`,
  * `stats`, `render`, `persist`, `attach` and the extension then use; `--clear` forgets it; without
  * a layout it prints the stored one and likely layouts from the segment's size and bytes
- * (docs/cli.md, "interpret").
+ * (docs/cli.md, "interpret"). NAME may be a System V segment's (`sysv:SHMID`, `sysv:NS/SHMID`).
  */
 import { fsPath } from '../core/names';
 import { inspectSegment, resolveName, UsageError } from '../core/catalog';
@@ -20,6 +20,10 @@ import {
 import { leftoverWords, proposeForFile } from '../core/layouts';
 import { parseSelectionFlags } from '../core/select';
 import type { Segment } from '../core/types';
+import type { SysvSegment } from '../core/sysv';
+import { isReadFailure, ShmError } from '../core/errors';
+import { forgetSysvInterpretation, interpretSysv } from '../core/sysv-interpret';
+import { lookupSysv, proposeForSysv } from '../core/sysv-view';
 import { Failure, failureOf, table, type Command } from './common';
 
 /** `float16 1000×1000, C order` (`, from offset 16` when there is one). */
@@ -34,6 +38,16 @@ async function rawSegment(dir: string, given: string): Promise<Segment> {
   if (!seg || seg.deleted) throw new Failure(`${rel}: no such segment${seg?.deleted ? ' (deleted: only its holders can still read it)' : ''}`, 'ENOENT');
   if (seg.format !== 'raw') throw new Failure(`${rel} is ${seg.format}: its layout is known (only raw segments are interpreted)`, 'FORMAT');
   return seg;
+}
+
+/** The raw System V segment a `sysv:` NAME names (Failure when there is none, it cannot be read, or it is not raw). */
+async function rawSysvSegment(given: string): Promise<SysvSegment> {
+  const s = await lookupSysv(given).catch((e: unknown) => Promise.reject(e instanceof UsageError ? e : failureOf(e)));
+  if (!s) throw new Failure(`${given}: no such System V segment`, 'ENOENT');
+  // Not attachable (another user's, too large): say why rather than propose layouts of bytes it cannot read.
+  if (isReadFailure(s.errorCode)) throw failureOf(new ShmError(s.error ?? '', s.errorCode!), s.name);
+  if (s.format !== 'raw') throw new Failure(`${s.name} is ${s.format}: its layout is known (only raw segments are interpreted)`, 'FORMAT');
+  return s;
 }
 
 export const INTERPRET_COMMANDS: Command[] = [
@@ -55,17 +69,19 @@ export const INTERPRET_COMMANDS: Command[] = [
       const flags = parseSelectionFlags({ dtype: v.dtype, shape: v.shape, offset: v.offset, order: v.order });
       const clear = v.clear === true;
       if (clear && flags.raw) throw new UsageError('give a layout or --clear, not both');
-      const seg = await rawSegment(ctx.dir, ctx.positionals[0]);
+      // sysv:SHMID, sysv:NS/SHMID: a System V segment (its layout kept under its shmid and creation: core/sysv-interpret.ts).
+      const sysv = ctx.positionals[0].startsWith('sysv:') ? await rawSysvSegment(ctx.positionals[0]) : null;
+      const seg = sysv ? (sysv as unknown as Segment) : await rawSegment(ctx.dir, ctx.positionals[0]);
       const name = seg.name;
       try {
         if (clear) {
-          const cleared = await removeInterpretation(await identityOf(ctx.dir, name));
+          const cleared = sysv ? await forgetSysvInterpretation(sysv) : await removeInterpretation(await identityOf(ctx.dir, name));
           if (ctx.json) ctx.printJson({ name, size: seg.size, interpretation: null, cleared });
           else ctx.print(cleared ? `${name}: interpretation cleared (raw bytes again)` : `${name}: had no interpretation`);
           return 0;
         }
         if (flags.raw) {
-          const { interpretation, leftoverBytes: left } = await interpretSegment(ctx.dir, name, flags.raw);
+          const { interpretation, leftoverBytes: left } = sysv ? await interpretSysv(sysv, flags.raw) : await interpretSegment(ctx.dir, name, flags.raw);
           if (ctx.json) {
             ctx.printJson({ name, size: seg.size, interpretation, leftoverBytes: left });
           } else {
@@ -81,7 +97,7 @@ export const INTERPRET_COMMANDS: Command[] = [
       }
       // No layout given: what is stored, and what the size and the bytes suggest.
       const stored = storedInterpretation(seg);
-      const proposals = await proposeForFile(fsPath(seg.path), seg.size, 10);
+      const proposals = sysv ? await proposeForSysv(sysv, 10) : await proposeForFile(fsPath(seg.path), seg.size, 10);
       if (ctx.json) {
         ctx.printJson({
           name,

@@ -26,6 +26,7 @@ import { isKindName } from '../core/kinds';
 import { inspectForeignSysv, parseForeignSysvName, removeForeignSysv } from '../core/kinds/ipcns';
 import { parseContainerName } from '../core/kinds/containers';
 import { clearContainers, clearSysv } from '../core/kinds/clear';
+import { unlinkContainerSegments } from '../core/kinds/unlink';
 import type { Segment } from '../core/types';
 import { Failure, failureOf, table, type Command, type CommandContext } from './common';
 import { errorCode } from '../core/errors';
@@ -133,12 +134,9 @@ function clearText(r: ClearResult): string {
   return lines.join('\n');
 }
 
-/** `unlink memfd:INO|anon:INO|ns:NS/NAME`: never removed (no name to unlink); `failed`, saying who must let go. */
+/** `unlink memfd:INO|anon:INO`: never removed (no name to unlink); `failed`, saying who must let go. */
 async function heldOutcome(name: string): Promise<UnlinkOutcome> {
   const none = { bytes: 0, pendingBytes: 0 };
-  if (!parseMemName(name)) {
-    return { name, status: 'failed', error: "a container's file: remove it from inside the container, where its processes expect it", ...none, holders: [] };
-  }
   const s = await inspectMemSegment(name);
   if (!s) return { name, status: 'missing', error: 'no such region (no visible process holds it)', ...none, holders: [] };
   return { name, status: 'failed', error: memRemoveRefusal(s), ...none, holders: s.holders };
@@ -265,7 +263,8 @@ export const MANAGE_COMMANDS: Command[] = [
   {
     name: 'unlink',
     synopsis: 'unlink NAME... [--force]',
-    summary: 'remove segments (sysv:SHMID with IPC_RMID); one a process holds only with --force (its RAM stays in use until it lets go)',
+    summary:
+      'remove segments (sysv:SHMID with IPC_RMID; ns:NS/NAME inside its container); one a process holds only with --force (its RAM stays in use until it lets go)',
     options: { force: { type: 'boolean' } },
     positionals: [0, Number.MAX_SAFE_INTEGER],
     async run(ctx) {
@@ -274,8 +273,18 @@ export const MANAGE_COMMANDS: Command[] = [
       const ns = await ownIpcNamespace();
       const foreign = ctx.positionals.map((n) => parseForeignSysvName(n, ns));
       const ids = ctx.positionals.map((n, i) => (foreign[i] ? foreign[i].shmid : parseSysvName(n, ns)));
-      const held = ctx.positionals.map((n) => isKindName(n));
-      const files = ctx.positionals.filter((_, i) => ids[i] === null && !held[i]);
+      // ns:NS/NAME: a container's file, removed inside its namespace (core/kinds/unlink.ts).
+      const inContainer = ctx.positionals.map((n) => parseContainerName(n) !== null);
+      const held = ctx.positionals.map((n, i) => !inContainer[i] && isKindName(n));
+      const files = ctx.positionals.filter((_, i) => ids[i] === null && !held[i] && !inContainer[i]);
+      const containerOutcomes = inContainer.some(Boolean)
+        ? await unlinkContainerSegments(
+            ctx.positionals.filter((_, i) => inContainer[i]),
+            { force: flag(ctx, 'force') },
+          ).catch((e: unknown) => {
+            throw asFailure(e);
+          })
+        : [];
       const fileOutcomes =
         files.length === 0
           ? []
@@ -286,6 +295,7 @@ export const MANAGE_COMMANDS: Command[] = [
       for (const [i, id] of ids.entries()) {
         const f = foreign[i];
         if (f) outcomes.push(await removeForeignSysv(f.ns, f.shmid, { force: flag(ctx, 'force') }));
+        else if (inContainer[i]) outcomes.push(containerOutcomes.shift()!);
         else if (held[i]) outcomes.push(await heldOutcome(ctx.positionals[i]));
         else outcomes.push(id === null ? fileOutcomes.shift()! : await removeSysvSegment(id, { force: flag(ctx, 'force') }));
       }

@@ -6,6 +6,8 @@
  * which one is right before choosing it. Accepting stores it (core/interpretations.ts, the file
  * the CLI shares); cancelling drops the layout tried (the panel it opened closes). "Other layout…"
  * asks dtype, shape, offset and order one by one. Bytes a layout leaves after the data are said.
+ * A raw System V segment is interpreted the same way (sampled through a read-only attach, its
+ * layout kept under its shmid and creation time: core/sysv-interpret.ts).
  */
 import { fsPath } from '../core/names';
 import * as path from 'path';
@@ -17,6 +19,9 @@ import { leftoverWords, proposeForFile, type LayoutProposal } from '../core/layo
 import { collectSegments } from '../core/segments';
 import type { Segment } from '../core/types';
 import { PreviewPanel, type SegmentLookup } from '../preview';
+import { isReadFailure } from '../core/errors';
+import { forgetSysvInterpretation, interpretSysv } from '../core/sysv-interpret';
+import { isSysvSegment, proposeForSysv, sysvOf } from '../core/sysv-view';
 
 export interface InterpretDeps {
   context: vscode.ExtensionContext;
@@ -31,9 +36,31 @@ const TITLE = 'SHM Inspector';
 /** Active-item changes closer than this draw only the last one (arrowing through the list). */
 const PREVIEW_DELAY_MS = 120;
 
-/** True for a segment Interpret As… applies to: raw bytes of a live regular file. */
+/**
+ * True for a segment Interpret As… applies to: raw bytes of a live regular file, or of a System V
+ * segment this user can attach (not one removed while attached).
+ */
 export function isInterpretable(s: Segment): boolean {
-  return s.format === 'raw' && !s.deleted && s.path !== null;
+  if (s.format !== 'raw' || s.deleted) return false;
+  return isSysvSegment(s) ? !isReadFailure(s.errorCode) : s.path !== null;
+}
+
+/** Proposals for a segment's layout: from its bytes (a file's mapping, a System V segment's attach). */
+function propose(s: Segment, max: number): Promise<LayoutProposal[]> {
+  const sysv = sysvOf(s);
+  return sysv ? proposeForSysv(sysv, max) : proposeForFile(fsPath(s.path), s.size, max);
+}
+
+/** Stores a layout for a segment (a System V one under its shmid and creation time: core/sysv-interpret.ts). */
+function store(s: Segment, layout: Interpretation): Promise<{ interpretation: Interpretation; leftoverBytes: number }> {
+  const sysv = sysvOf(s);
+  return sysv ? interpretSysv(sysv, layout) : interpretSegment(dirOf(s), s.name, layout);
+}
+
+/** Forgets a segment's layout; false when it had none. */
+async function forget(s: Segment): Promise<boolean> {
+  const sysv = sysvOf(s);
+  return sysv ? forgetSysvInterpretation(sysv) : removeInterpretation(await identityOf(dirOf(s), s.name));
 }
 
 /** The directory a segment's name is relative to. */
@@ -67,7 +94,7 @@ function proposalItem(p: LayoutProposal, size: number, current: Interpretation |
 /** Stores a layout for the segment and says what it leaves over; false when it could not be stored. */
 async function commit(s: Segment, layout: Interpretation): Promise<boolean> {
   try {
-    const { interpretation, leftoverBytes } = await interpretSegment(dirOf(s), s.name, layout);
+    const { interpretation, leftoverBytes } = await store(s, layout);
     const words = leftoverBytes > 0 ? leftoverWords(s.size, interpretation) : null;
     const text = `${s.name}: interpreted as ${layoutLabel(interpretation)}, ${interpretation.order} order${interpretation.offset ? ` from offset ${interpretation.offset}` : ''}.`;
     if (words) void vscode.window.showWarningMessage(`${text} The layout ${words}.`);
@@ -183,7 +210,7 @@ async function pickLayout(
       finish(item.layout ? { layout: item.layout } : { action: item.action });
     });
     qp.onDidHide(() => finish(undefined));
-    proposeForFile(fsPath(s.path), s.size, 12).then(
+    propose(s, 12).then(
       (proposals) => {
         if (done) return;
         const items = proposals.map((p) => proposalItem(p, s.size, current));
@@ -221,7 +248,7 @@ export async function interpretAs(deps: InterpretDeps, s: Segment): Promise<void
   let layout = picked?.layout;
   if (picked?.action === 'other') layout = await askLayout(s, picked.active ?? storedInterpretation(s));
   if (picked?.action === 'clear') {
-    const cleared = await removeInterpretation(await identityOf(dirOf(s), s.name)).catch((e: unknown) => {
+    const cleared = await forget(s).catch((e: unknown) => {
       void vscode.window.showErrorMessage(`${TITLE}: ${e instanceof Error ? e.message : String(e)}`);
       return false;
     });
@@ -238,7 +265,9 @@ export async function interpretAs(deps: InterpretDeps, s: Segment): Promise<void
     }
     return;
   }
-  const now = (await deps.refresh()).find((x) => x.path === s.path && x.name === s.name);
+  // A System V segment is not in the catalog's list: it is shown with the layout chosen.
+  const now = isSysvSegment(s) ? undefined : (await deps.refresh()).find((x) => x.path === s.path && x.name === s.name);
+  if (isSysvSegment(s)) await deps.refresh();
   // The panel shows what was chosen: already, when it was the layout previewed last; otherwise (entered
   // step by step, or chosen before its preview came up) it is drawn now.
   const a = picked?.active;

@@ -26,6 +26,7 @@ import {
   type LongRunning,
   type PlannedName,
 } from '../core/manage';
+import { unlinkContainerSegments } from '../core/kinds/unlink';
 import { parseShape } from '../core/array';
 import { errorCode, errorMessage as message } from '../core/errors';
 import { dtypeWords, parseDTypeSpec } from '../core/dtype';
@@ -212,6 +213,9 @@ function holdersWords(s: Segment): string {
   return s.holders.map((h) => (h.pid === process.pid ? `this window's SHM Inspector (a preview maps it)` : `${displayText(h.comm)} (pid ${h.pid})`)).join(', ');
 }
 
+/** A container's file (`ns:NS/NAME`, a row of the Containers group). */
+const isContainerSegment = (s: Segment) => (s as { kind?: string }).kind === 'container';
+
 async function unlinkFlow(deps: ManageDeps, arg: unknown): Promise<void> {
   const picked = deps.targets(arg).filter((s) => !s.deleted && !isPart(s));
   if (picked.length === 0) {
@@ -219,8 +223,12 @@ async function unlinkFlow(deps: ManageDeps, arg: unknown): Promise<void> {
     return;
   }
   // Holders change without any file-system event (a process maps the segment): look again now.
+  // A container's file (ns:NS/NAME) is not in this list: it goes as its row was listed (device and
+  // inode), and is looked up again inside its namespace, where its holders are checked once more.
   const fresh = await deps.refresh();
-  const segs = picked.map((p) => fresh.find((s) => !s.deleted && s.path === p.path && s.name === p.name)).filter((s): s is Segment => s !== undefined);
+  const segs = picked
+    .map((p) => (isContainerSegment(p) ? p : fresh.find((s) => !s.deleted && s.path === p.path && s.name === p.name)))
+    .filter((s): s is Segment => s !== undefined);
   if (segs.length === 0) {
     void vscode.window.showInformationMessage(`${TITLE}: ${picked.map((s) => s.name).join(', ')} no longer exists.`);
     return;
@@ -242,8 +250,14 @@ async function unlinkFlow(deps: ManageDeps, arg: unknown): Promise<void> {
   if (choice !== 'Unlink') return;
   // Each as shown in the dialog: a name given to another file meanwhile is left alone.
   const byDir = new Map<string, PlannedName[]>();
-  for (const s of segs) byDir.set(dirOf(s), [...(byDir.get(dirOf(s)) ?? []), s]);
-  const out = (await Promise.all([...byDir].map(([dir, names]) => unlinkSegments({ dir, names, force: true })))).flat();
+  const inContainers = segs.filter(isContainerSegment);
+  for (const s of segs) if (!isContainerSegment(s)) byDir.set(dirOf(s), [...(byDir.get(dirOf(s)) ?? []), s]);
+  const out = (
+    await Promise.all([
+      ...[...byDir].map(([dir, names]) => unlinkSegments({ dir, names, force: true })),
+      inContainers.length > 0 ? unlinkContainerSegments(inContainers, { force: true }) : Promise.resolve([]),
+    ])
+  ).flat();
   await deps.refresh();
   const removed = out.filter((o) => o.status === 'removed');
   const failed = out.filter((o) => o.status !== 'removed');

@@ -13,6 +13,7 @@ import { openSysvView, readSysvEnds, removeSysv, scanHolders, scanSysv, tryNativ
 import { codeBeside, errorCode, errorCodeOr, type ErrorCode } from './errors';
 import { decodeFile } from './formats';
 import { UsageError } from './catalog';
+import { applySysvInterpretations } from './sysv-interpret';
 import { HEAD_BYTES, TAIL_BYTES, type Decoded, type Holder, type Segment } from './types';
 
 export const SYSV_TABLE = '/proc/sysvipc/shm';
@@ -318,6 +319,8 @@ export interface SysvListOptions {
   holders?: boolean;
   /** The table to read (tests); default /proc/sysvipc/shm. */
   table?: string;
+  /** The interpretations file to apply (tests); false: none; default the shared one (core/interpretations.ts). */
+  interpretations?: string | false;
 }
 
 /** Every System V segment of this IPC namespace, by shmid. */
@@ -344,7 +347,10 @@ async function segmentsOf(records: SysvRecord[], opts: SysvListOptions, ends?: M
   // Our own attaches for reading the ends are over (each is detached at once): none shows as a holder.
   const holders = opts.holders !== false && native ? await findSysvHolders(records) : new Map<number, Holder[]>();
   const decoded = await sysvHeaders(records, opts.decode !== false && native, ends);
-  return records.map((r, i) => sysvSegment(r, holders.get(r.shmid) ?? [], decoded[i]));
+  const segs = records.map((r, i) => sysvSegment(r, holders.get(r.shmid) ?? [], decoded[i]));
+  // Raw ones given a layout (Interpret As…, `interpret sysv:ID`) read as arrays, as files do.
+  if (opts.decode !== false) await applySysvInterpretations(segs, opts.interpretations);
+  return segs;
 }
 
 /** One System V segment by shmid, or null when there is none. */

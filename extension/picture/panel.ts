@@ -32,12 +32,26 @@ export class PicturePanel {
         'Memory Picture',
         { viewColumn: vscode.ViewColumn.Active },
         // The timeline's history stays in the page while another tab is in front (sampling pauses meanwhile).
-        { enableScripts: true, retainContextWhenHidden: true, localResourceRoots: [vscode.Uri.joinPath(context.extensionUri, 'dist')] },
+        { ...pictureOptions(context), retainContextWhenHidden: true },
       );
       p = PicturePanel.create(context, panel);
     }
     if (family !== undefined) p.session.select(family);
     return p;
+  }
+
+  /**
+   * Brings the picture back after a window reload: the page keeps the watched family in its settings
+   * store and asks for it again once it is ready (a family that has ended says so).
+   */
+  static registerSerializer(context: vscode.ExtensionContext): vscode.Disposable {
+    return vscode.window.registerWebviewPanelSerializer(PicturePanel.viewType, {
+      async deserializeWebviewPanel(panel: vscode.WebviewPanel): Promise<void> {
+        panel.webview.options = pictureOptions(context);
+        PicturePanel.current?.panel.dispose();
+        PicturePanel.create(context, panel);
+      },
+    });
   }
 
   private static create(context: vscode.ExtensionContext, panel: vscode.WebviewPanel): PicturePanel {
@@ -56,4 +70,8 @@ export class PicturePanel {
     });
     return p;
   }
+}
+
+function pictureOptions(context: vscode.ExtensionContext): vscode.WebviewOptions {
+  return { enableScripts: true, localResourceRoots: [vscode.Uri.joinPath(context.extensionUri, 'dist')] };
 }

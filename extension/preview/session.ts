@@ -16,6 +16,7 @@ import type { PreviewInfo } from '../api';
 import { resolveSlice, SliceError, type ResolvedSlice } from '../core/array';
 import { formatBytes } from '../../contract/bytes';
 import { openView, type MappedView, type ReduceMode } from '../native';
+import { sysvRemovedSince } from '../core/sysv-view';
 import { gatherWindow, npyHeader, readElement, readElementTexts } from './element';
 import type { EmbeddedInit } from './page';
 import { NotAnArrayError, type ArraySource, type LoadedSource } from './source';
@@ -204,7 +205,9 @@ export class ViewerSession {
       type: 'notice',
       level: 'warning',
       sticky: true,
-      message: `${this.name} was unlinked: no one can open it by name any more, and this panel's mapping is what keeps its memory${size} in use. Close the panel to free it.`,
+      message: this.loaded?.sysv
+        ? `${this.name} was removed (IPC_RMID): no process can attach it any more, and this panel's attachment keeps its memory${size} in use (with any other process still attached). Close the panel to free it.`
+        : `${this.name} was unlinked: no one can open it by name any more, and this panel's mapping is what keeps its memory${size} in use. Close the panel to free it.`,
     });
   }
 
@@ -390,7 +393,7 @@ export class ViewerSession {
         this.view = null;
         let v: MappedView;
         try {
-          v = await openView(loaded.file ?? loaded.path, loaded.identity);
+          v = loaded.open ? await loaded.open() : await openView(loaded.file ?? loaded.path, loaded.identity);
         } catch (e) {
           if (failureCode(e) === 'CHANGED' && attempt === 0) continue;
           throw e;
@@ -450,6 +453,11 @@ export class ViewerSession {
    */
   private async stillTheSegment(view: MappedView): Promise<boolean> {
     if (view.path.startsWith('/proc/')) return true; // a deleted segment read through its holder
+    if (this.loaded?.sysv) {
+      // A System V segment cannot be replaced while attached: only removed (then this attachment keeps it).
+      if (await sysvRemovedSince(this.loaded.sysv)) this.markUnlinked();
+      return true;
+    }
     const st = await fs.promises
       .lstat(this.loaded?.file ?? view.path, { bigint: true })
       .catch((e: NodeJS.ErrnoException) => (e.code === 'ENOENT' ? null : undefined));

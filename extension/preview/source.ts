@@ -1,7 +1,8 @@
 /**
  * Where the viewer's array comes from: a segment of the catalog (re-inspected
- * on Reopen, since it may have been recreated or truncated) or a file on disk
- * opened in the custom editor (decoded with the catalog's format decoders).
+ * on Reopen, since it may have been recreated or truncated), a System V segment
+ * (attached read-only, core/sysv-view.ts) or a file on disk opened in the custom
+ * editor (decoded with the catalog's format decoders).
  */
 import * as fs from 'fs';
 import * as path from 'path';
@@ -11,7 +12,9 @@ import { decodeFile } from '../core/formats';
 import { fsPath } from '../core/names';
 import { HEAD_BYTES, TAIL_BYTES, type Decoded, type Segment } from '../core/types';
 import { errnoOf, openRegular } from '../core/fsutil';
-import type { FileIdentity } from '../native';
+import type { FileIdentity, MappedView } from '../native';
+import { openSysvSegmentView, sysvOf } from '../core/sysv-view';
+import type { SysvSegment } from '../core/sysv';
 import type { SegmentSummary, TensorSummary } from '../../contract/protocol';
 
 export interface LoadedSource {
@@ -23,6 +26,10 @@ export interface LoadedSource {
   file?: string | Buffer;
   /** The file the layout was decoded from: the view maps that one or none (openView's `expect`). */
   identity: FileIdentity;
+  /** A System V segment: attached by this (read-only, checked to be the listed one) instead of mapping `path`. */
+  open?: () => Promise<MappedView>;
+  /** The System V segment attached (for the notice once it is removed while shown). */
+  sysv?: SysvSegment;
 }
 
 export interface ArraySource {
@@ -88,10 +95,26 @@ export class SegmentSource implements ArraySource {
     this.current = null; // the next load (a Reopen) looks again
     if (!s) {
       s = await this.reinspect(this.name);
-      if (!s) throw Object.assign(new Error(`${this.name} no longer exists (it was unlinked or renamed)`), { code: 'ENOENT' });
+      if (!s)
+        throw Object.assign(
+          new Error(`${this.name} no longer exists (${this.name.startsWith('sysv:') ? 'the System V segment was removed' : 'it was unlinked or renamed'})`),
+          { code: 'ENOENT' },
+        );
     }
     const layout = layoutOf(s.name, s);
     const note = typeof s.details?.note === 'string' ? s.details.note : undefined;
+    const seg = sysvOf(s);
+    if (seg) {
+      // No file: `path` is its name, the view its attachment (dev 0, inode the shmid).
+      return {
+        summary: summary('segment', seg.name, seg.name, seg.size, layout, note ? { note } : {}),
+        layout,
+        path: seg.name,
+        identity: { dev: 0, ino: seg.sysv.shmid },
+        open: () => openSysvSegmentView(seg),
+        sysv: seg,
+      };
+    }
     return {
       summary: summary('segment', s.name, s.path, s.size, layout, note ? { note } : {}),
       layout,

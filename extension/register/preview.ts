@@ -13,6 +13,7 @@ import type { Segment } from '../core/types';
 import { isInterpretable, registerInterpretCommands } from '../commands/interpret';
 import { ArrayFileEditorProvider } from '../editor';
 import { PreviewPanel, segmentLookup } from '../preview';
+import { TablePanel } from '../table';
 import type { Node } from '../sidebar/nodes';
 import { configuredDirs } from './settings';
 import { segmentsOf, type Sidebar } from './sidebar';
@@ -25,12 +26,13 @@ export function register(context: vscode.ExtensionContext, sidebar: Sidebar): vo
       if (segment) await preview(context, segment);
     }),
     // A preview whose segment was unlinked says so (its mapping is what keeps the memory in use).
-    sidebar.tree.onDidScan((cat) => cat && PreviewPanel.noteScan(cat.segments)),
+    // A System V segment removed (IPC_RMID) while a panel attaches it: the panel says so too.
+    sidebar.tree.onDidScan((cat) => PreviewPanel.noteScan([...(cat?.segments ?? []), ...(sidebar.tree.sysvSegments as unknown as Segment[])])),
     vscode.commands.registerCommand('shmInspector.closeHoldingPreview', async (arg?: unknown) => {
       const n = arg as Partial<Node> | undefined;
       if (n?.kind !== 'holder') return;
       const { segment } = n as Extract<Node, { kind: 'holder' }>;
-      if (PreviewPanel.closeMapping(segment) > 0) await sidebar.tree.refresh();
+      if (PreviewPanel.closeMapping(segment) + TablePanel.closeMapping(segment) > 0) await sidebar.tree.refresh();
     }),
     // Preview panels survive a window reload; .npy/.safetensors files open in the viewer on request.
     PreviewPanel.registerSerializer(context, lookup),

@@ -8,8 +8,9 @@ import * as vscode from 'vscode';
 import { filterProblem, type ArrangeOptions, type SortKey } from '../core/arrange';
 import type { Segment } from '../core/types';
 import { statfs } from '../native';
+import { TablePanel } from '../table';
 import { PreviewPanel } from '../preview';
-import type { Node } from '../sidebar/nodes';
+import { rowSegment, type Node } from '../sidebar/nodes';
 import { UsageStatus } from '../sidebar/statusbar';
 import { openedRow } from '../sidebar/opened';
 import { OPEN_ROW_COMMAND, rowAction, SegmentDecorations, SegmentTree } from '../sidebar/tree';
@@ -39,6 +40,8 @@ export function segmentsOf(arg: unknown, selected: readonly Node[] | undefined):
       const o = n as Partial<Node> & Partial<Segment>;
       // A System V row is a segment too (path null: the commands that need a file say so).
       if ((o.kind === 'segment' || o.kind === 'sysvSegment') && 'segment' in o) return (o as { segment: Segment }).segment;
+      // A System V segment given as is (a row's command, Quick Look's Open).
+      if ((o as { kind?: string }).kind === 'sysv' && typeof (o as { sysv?: unknown }).sysv === 'object' && typeof o.name === 'string') return o as Segment;
       if (typeof o.path === 'string' && typeof o.name === 'string' && 'format' in o) return o as Segment;
     }
     return null;
@@ -56,7 +59,7 @@ export function register(context: vscode.ExtensionContext): Sidebar {
     showSemaphores: config().get<boolean>('showSemaphores', true),
     filter: context.workspaceState.get<string>(FILTER_KEY, ''),
   });
-  const tree = new SegmentTree(configuredDirs, options, (s) => PreviewPanel.titlesMapping(s));
+  const tree = new SegmentTree(configuredDirs, options, (s) => [...PreviewPanel.titlesMapping(s), ...TablePanel.titlesMapping(s)]);
   const view = vscode.window.createTreeView('shmInspector.segments', { treeDataProvider: tree, canSelectMany: true, showCollapseAll: true });
   context.subscriptions.push(tree, view, vscode.window.registerFileDecorationProvider(new SegmentDecorations()));
   const status = registerLiveUpdates(context, tree, view);
@@ -73,8 +76,10 @@ export function register(context: vscode.ExtensionContext): Sidebar {
     vscode.commands.registerCommand('shmInspector.refresh', () => tree.refresh()),
     vscode.commands.registerCommand(OPEN_ROW_COMMAND, async () => {
       const node = await openedRow(view);
-      const action = node?.kind === 'segment' ? rowAction(node.segment) : undefined;
-      if (node?.kind === 'segment' && action) await vscode.commands.executeCommand(action.command, node.segment);
+      // A System V row opens as a file's row does (its segment has no path: the viewer attaches it).
+      const s = rowSegment(node);
+      const action = s ? rowAction(s) : undefined;
+      if (s && action) await vscode.commands.executeCommand(action.command, s);
     }),
     vscode.commands.registerCommand('shmInspector.copyPath', async (arg?: unknown) => {
       const segs = segmentsOf(arg, view.selection);

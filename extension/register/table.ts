@@ -1,7 +1,8 @@
 /**
  * The table viewer's entry points (issue #16): Open as Table (a row, a name, or a pick of the
  * segments that hold a table: Arrow files and streams, structured NPY, ShareableLists; a click on
- * such a row in the Segments view runs it), and table panels restored after a reload.
+ * such a row in the Segments view runs it), table panels restored after a reload, and Arrow files
+ * on disk opened from the Explorer (table/editor.ts).
  */
 import * as vscode from 'vscode';
 import { inspectSegment } from '../core/catalog';
@@ -11,6 +12,7 @@ import { tableFormat } from '../core/tables/open';
 import type { Segment } from '../core/types';
 import { segmentLookup } from '../preview';
 import { TablePanel } from '../table';
+import { TableFileEditorProvider } from '../table/editor';
 import { configuredDirs } from './settings';
 import { segmentsOf, type Sidebar } from './sidebar';
 
@@ -28,6 +30,7 @@ export function register(context: vscode.ExtensionContext, sidebar: Sidebar): vo
       TablePanel.show(context, segment);
     }),
     TablePanel.registerSerializer(context, segmentLookup(configuredDirs)),
+    TableFileEditorProvider.register(context),
   );
 }
 

@@ -3,8 +3,9 @@
  * only when not empty, with totals; their rows are ordinary segment rows (hover, preview, Quick
  * Look, details, persist), made from segments whose `path` is the way to read them from here (a
  * holder's /proc/PID/fd/N or map_files link; a container's /proc/PID/root/dev/shm/NAME), which the
- * readers open only as the listed device and inode. *Unlink* is not offered on them, the hover says
- * why (a memfd has no name to unlink); *Clear Segments* on a selection removes containers' files
+ * readers open only as the listed device and inode. *Unlink* is not offered on memfd and anonymous
+ * rows, the hover says why (a memfd has no name to unlink); a container's file is unlinked inside
+ * its root (core/kinds/unlink.ts); *Clear Segments* on a selection removes containers' files
  * (core/kinds/clear.ts) and says why memfd regions are left.
  * The tree (tree.ts) asks this module for the groups after each scan.
  */
@@ -127,8 +128,9 @@ export function kindGroupItem(node: Extract<Node, { kind: 'kindGroup' }>): vscod
 }
 
 /**
- * A row of these groups: no *Unlink*, *Clear* or *Interpret As* (`live` is what offers them),
- * *Persist* stays (it reads through the same link), and its label says what it is.
+ * A row of these groups: no *Interpret As* (`live` is what offers it), *Persist* stays (it reads
+ * through the same link), *Unlink…* only on a container's file (`container` and `file`: removed
+ * inside its root, core/kinds/unlink.ts), and its label says what it is.
  */
 export function adjustKindItem(item: vscode.TreeItem, s: Segment): void {
   const kind = (s as { kind?: string }).kind;
@@ -151,7 +153,5 @@ export function adjustKindItem(item: vscode.TreeItem, s: Segment): void {
 export function kindRemoveNote(s: Segment): string | null {
   const kind = (s as { kind?: string }).kind;
   if (kind === 'memfd' || kind === 'anonymous') return memRemoveRefusal(s as unknown as MemSegment);
-  if (kind === 'container')
-    return "a container's file: Unlink is not offered; select it (with others) and use Clear Segments, which removes it inside the container's root only as it was listed, or remove it from inside the container";
   return null;
 }

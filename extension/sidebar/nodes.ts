@@ -5,6 +5,7 @@ import type { ForeignSysvSegment } from '../core/kinds/ipcns';
 import type { ContainerNamespace } from '../core/kinds/containers';
 import type { ProducerGroup } from '../core/arrange';
 import { displayText } from '../core/names';
+import { isPart } from '../core/segments';
 
 export type Node =
   | { kind: 'segment'; id: string; segment: Segment }
@@ -112,9 +113,12 @@ export function holderLabel(h: Holder): string {
   return displayText(h.comm);
 }
 
-/** Stable across refreshes, so expansion and selection survive them. */
+/**
+ * Stable across refreshes, so expansion and selection survive them. A deleted file is known by its
+ * inode, which its parts (an Arrow file's columns, a safetensors file's tensors) share: they add their name.
+ */
 export function segmentId(s: Segment): string {
-  return s.deleted ? `deleted:${s.dev}:${s.ino}` : `segment:${s.path}#${s.name}`;
+  return s.deleted ? `deleted:${s.dev}:${s.ino}${isPart(s) ? `/${s.name}` : ''}` : `segment:${s.path}#${s.name}`;
 }
 
 export function segmentNode(s: Segment): Node {
@@ -160,4 +164,11 @@ export function sysvChildren(own: SysvSegment[], foreign: ForeignSysvSegment[]):
     out.push({ kind: 'sysvNsGroup', id: `group:sysv/${id}`, namespace: segs[0].namespace, segments: [...segs].sort((a, b) => a.sysv.shmid - b.sysv.shmid) });
   }
   return out;
+}
+
+/** The segment a row opens: a file's row, or a System V one (no path: the viewer attaches it); none for other rows. */
+export function rowSegment(node: Node | undefined): Segment | undefined {
+  if (node?.kind === 'segment') return node.segment;
+  if (node?.kind === 'sysvSegment') return node.segment as unknown as Segment;
+  return undefined;
 }

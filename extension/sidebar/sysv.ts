@@ -5,9 +5,11 @@
  */
 import * as vscode from 'vscode';
 import { dtypeWords } from '../core/dtype';
-import { formatBytes, modeString, shapeWords } from '../core/format-words';
+import { formatBytes, isPreviewable, modeString, shapeWords } from '../core/format-words';
+import { tableFormat } from '../core/tables/open';
+import type { Segment } from '../core/types';
 import { displayText } from '../core/names';
-import { isPermissionCode } from '../core/errors';
+import { isPermissionCode, isReadFailure } from '../core/errors';
 import { removeSysvSegment, type SysvSegment } from '../core/sysv';
 import { userName } from '../core/users';
 import { removeForeignSysv, type ForeignSysvSegment } from '../core/kinds/ipcns';
@@ -71,7 +73,8 @@ function sysvDescription(s: SysvSegment): string {
   return parts.join(' · ');
 }
 
-export function sysvSegmentItem(id: string, s: SysvSegment): vscode.TreeItem {
+/** `action`: what a click on the row runs (the tree's row command), or none. */
+export function sysvSegmentItem(id: string, s: SysvSegment, action?: { command: string; title: string }): vscode.TreeItem {
   const item = new vscode.TreeItem(s.name, s.holders.length > 0 ? vscode.TreeItemCollapsibleState.Collapsed : vscode.TreeItemCollapsibleState.None);
   item.id = id;
   item.description = sysvDescription(s);
@@ -79,7 +82,24 @@ export function sysvSegmentItem(id: string, s: SysvSegment): vscode.TreeItem {
   item.iconPath = warn
     ? new vscode.ThemeIcon(isPermissionCode(s.errorCode) ? 'lock' : 'warning', new vscode.ThemeColor('problemsWarningIcon.foreground'))
     : new vscode.ThemeIcon(s.dtype ? 'symbol-array' : 'file-binary', s.sysv.nattch === 0 || s.deleted ? new vscode.ThemeColor('list.warningForeground') : undefined);
-  item.contextValue = ['sysv', s.format, s.sysv.nattch > 0 ? 'attached' : 'orphan', s.deleted ? 'dest' : ''].filter(Boolean).join(' ');
+  // `previewable`/`table` offer Preview Segment / Open as Table as on a file's row; a click opens what rowAction says.
+  const seg = s as unknown as Segment;
+  const previewable = isPreviewable(seg);
+  const table = tableFormat(seg) !== null;
+  // `interpretable`: raw bytes this user can attach get Interpret As… (as a raw file's row does).
+  const interpretable = s.format === 'raw' && !s.deleted && !isReadFailure(s.errorCode);
+  item.contextValue = [
+    'sysv',
+    s.format,
+    s.sysv.nattch > 0 ? 'attached' : 'orphan',
+    s.deleted ? 'dest' : '',
+    previewable ? 'previewable' : '',
+    table ? 'table' : '',
+    interpretable ? 'interpretable' : '',
+  ]
+    .filter(Boolean)
+    .join(' ');
+  if (action) item.command = { command: action.command, title: action.title };
   return item;
 }
 
@@ -145,7 +165,11 @@ export function registerSysvCommands(deps: { segments: () => SysvSegment[]; refr
         return;
       }
       const attached = s.sysv.nattch;
-      const who = s.holders.length > 0 ? s.holders.map((h) => `${holderLabel(h)} (pid ${h.pid})`).join(', ') : `${attached} process${attached === 1 ? '' : 'es'}`;
+      // This window's own attachment is a preview (or Quick Look) of it: named so, not as "node".
+      const who =
+        s.holders.length > 0
+          ? s.holders.map((h) => (h.pid === process.pid ? "this window's preview" : `${holderLabel(h)} (pid ${h.pid})`)).join(', ')
+          : `${attached} process${attached === 1 ? '' : 'es'}`;
       const detail =
         attached > 0
           ? `${who} still attach${attached === 1 && s.holders.length <= 1 ? 'es' : ''} it: its ${formatBytes(s.allocatedBytes)} stay in RAM until they detach, and they keep reading and writing it meanwhile.`

@@ -131,6 +131,11 @@ export class SegmentTree implements vscode.TreeDataProvider<Node>, vscode.Dispos
     private readonly ownMappings: (s: Segment) => string[] = () => [],
   ) {}
 
+  /** The System V segments of the last scan: this IPC namespace's, then the other namespaces'. */
+  get sysvSegments(): SysvSegment[] {
+    return [...this.sysv, ...this.foreignSysv.segments];
+  }
+
   /** All segments of the last scan (unfiltered). */
   get segments(): Segment[] {
     return this.catalog?.segments ?? [];
@@ -363,7 +368,11 @@ export class SegmentTree implements vscode.TreeDataProvider<Node>, vscode.Dispos
       case 'kindGroup':
         return kindGroupItem(node);
       case 'sysvSegment':
-        return sysvSegmentItem(node.id, node.segment);
+        return sysvSegmentItem(
+          node.id,
+          node.segment,
+          rowAction(node.segment as unknown as Segment) ? { command: OPEN_ROW_COMMAND, title: rowAction(node.segment as unknown as Segment)!.title } : undefined,
+        );
       case 'bucket': {
         const item = new vscode.TreeItem(displayText(`${node.first} … ${node.last}`), vscode.TreeItemCollapsibleState.Collapsed);
         item.id = node.id;

@@ -305,7 +305,7 @@ class ViewWorker : public PromiseWorker {
     int64_t now = m.CurrentSize();
     if (now < 0 || static_cast<unsigned __int128>(now) >= end) return false;
     Fail("SHRANK", "the segment shrank to " + std::to_string(now) + " bytes " + when + " (it had " +
-                       std::to_string(m.len) + "; this read needs " + U128(end) + "); reopen it to see what it holds now");
+                       std::to_string(m.len) + "; this read needs " + U128(end) + ")");
     return true;
   }
 
@@ -319,7 +319,7 @@ class ViewWorker : public PromiseWorker {
     const int64_t now = m.CurrentSize();
     if (now >= 0 && ((known && static_cast<uint64_t>(now) <= off) || static_cast<unsigned __int128>(now) < end)) {
       Fail("SHRANK", "the segment shrank to " + std::to_string(now) + " bytes while it was being read (SIGBUS caught" +
-                         where + "); reopen it to see what it holds now");
+                         where + ")");
       return;
     }
     bool hole = false;

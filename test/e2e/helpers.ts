@@ -27,10 +27,16 @@ export interface Workbench {
 }
 
 /** Starts code-server with the extension from this repository and opens its workbench in headless Chromium. */
-export async function openWorkbench(prefix: string, settings: Record<string, unknown> = {}): Promise<Workbench> {
+export async function openWorkbench(
+  prefix: string,
+  settings: Record<string, unknown> = {},
+  /** Fills the workspace folder before the workbench opens (the Explorer lists what is there then). */
+  prepare?: (workspace: string) => void,
+): Promise<Workbench> {
   const scratch = fs.mkdtempSync(path.join(os.tmpdir(), `shmi-e2e-${prefix}-`));
   const workspace = path.join(scratch, 'workspace');
   fs.mkdirSync(workspace);
+  prepare?.(workspace);
   const server = await startCodeServer({
     userDataDir: path.join(scratch, 'user-data'),
     extensionsDir: path.join(scratch, 'extensions'),

@@ -3,7 +3,9 @@
  * that Python made with os.memfd_create, holding an .npy and kept alive by a forked child, appears
  * under its label with its name, size, dtype and shape; its hover says who holds it and why it
  * cannot be removed from here; a click previews it (read through the child's /proc/PID/fd link).
- * The producer is killed in `after`.
+ * A "container" (a process in its own mount namespace with a tmpfs on /dev/shm) shows in the
+ * Containers group, and Unlink… on one of its files removes it inside the container's root.
+ * The producers are killed in `after` (the container's mounts go with its namespace).
  */
 import * as assert from 'assert';
 import { spawn, type ChildProcess } from 'child_process';
@@ -15,6 +17,7 @@ import { PYTHON } from '../fixtures/segments';
 import { holdSysv } from '../fixtures/sysv';
 import {
   clickUntil,
+  contextMenu,
   expandRow,
   heatmapFrame,
   hoverUntil,
@@ -28,11 +31,14 @@ import {
 } from './helpers';
 
 const PRODUCER = path.resolve(__dirname, '..', '..', '..', 'test', 'fixtures', 'memfd_producer.py');
+const CONTAINER = path.resolve(__dirname, '..', '..', '..', 'test', 'fixtures', 'container_producer.py');
 
 describe('memfd regions in the sidebar', function () {
   this.timeout(180_000);
   let child: ChildProcess | undefined;
   let sysvChild: ChildProcess | undefined;
+  let ctChild: ChildProcess | undefined;
+  const ctHost = fs.mkdtempSync(path.join(os.tmpdir(), 'shmi-e2e-ct-host-'));
   let wb: Workbench | undefined;
   let page: Page;
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'shmi-e2e-kinds-'));
@@ -51,8 +57,14 @@ describe('memfd regions in the sidebar', function () {
   after(async () => {
     await wb?.close();
     fs.rmSync(dir, { recursive: true, force: true });
-    // Its segment goes with its private IPC namespace.
+    // Its segment goes with its private IPC namespace; the container's mounts with its mount namespace.
     sysvChild?.kill('SIGKILL');
+    if (ctChild && ctChild.exitCode === null) {
+      const gone = new Promise((r) => ctChild!.once('exit', r));
+      ctChild.kill('SIGKILL');
+      await gone;
+    }
+    fs.rmSync(ctHost, { recursive: true, force: true });
     if (child?.pid) {
       try {
         process.kill(-child.pid, 'SIGKILL');
@@ -154,5 +166,45 @@ describe('memfd regions in the sidebar', function () {
     await page.keyboard.press('Escape');
     for (const want of ['Copy Python Attach Code', 'Persist to Disk…', 'Remove System V Segment…'])
       assert.ok(items.includes(want), `${want} in ${JSON.stringify(items)}`);
+  });
+
+  it("Unlink… on a container's file removes it inside the container's root; the file the container's process holds stays", async () => {
+    const held = `shmi_e2e_ct_${process.pid}.npy`;
+    const orphan = `shmi_e2e_ct_orphan_${process.pid}.bin`;
+    ctChild = spawn('unshare', ['-m', '--propagation', 'private', PYTHON, CONTAINER, ctHost, held, '16', '32'], { stdio: ['pipe', 'pipe', 'inherit'] });
+    const pid = ctChild.pid!;
+    await new Promise<void>((resolve, reject) => {
+      let buf = '';
+      ctChild!.stdout!.on('data', (d: Buffer) => {
+        buf += d.toString();
+        if (/ready ns=\d+/.test(buf)) resolve();
+      });
+      ctChild!.on('exit', (code) => reject(new Error(`container producer exited with ${code}`)));
+    });
+    const shm = `/proc/${pid}/root/dev/shm`;
+    fs.writeFileSync(`${shm}/${orphan}`, Buffer.alloc(8192, 5));
+    await runCommand(page, 'SHM Inspector: Refresh');
+    // Every group folded (the machine's memfd regions would push these rows out of view), then Containers opened.
+    const header = page.locator('.part.sidebar .pane-header', { hasText: 'Segments' }).first();
+    await header.hover();
+    await header.locator('.action-label[aria-label*="Collapse All"]').click();
+    const group = row0('Containers').first();
+    await scrollTo(group, 60_000);
+    await expandRow(page, group);
+    const mine = row0(`pid ${pid}`).first();
+    await scrollTo(mine, 30_000);
+    await expandRow(page, mine);
+    const row = row0(orphan).first();
+    await scrollTo(row, 30_000);
+    assert.match((await row.innerText()).replace(/\s+/g, ' '), /8\.0 KiB/);
+    const dialog = page.locator('.monaco-dialog-box');
+    await contextMenu(page, orphan, 'Unlink…', (ms) => dialog.waitFor({ timeout: ms }));
+    assert.match((await dialog.innerText()).replace(/\s+/g, ' '), new RegExp(`Unlink ns:\\d+/${orphan.replace(/\./g, '\\.')}\\?`));
+    await shot(page, 'kinds-container-unlink');
+    await dialog.getByRole('button', { name: 'Unlink' }).click();
+    await row0(orphan).first().waitFor({ state: 'detached', timeout: 20_000 });
+    assert.ok(!fs.existsSync(`${shm}/${orphan}`), "removed inside the container's /dev/shm");
+    assert.ok(fs.existsSync(`${shm}/${held}`), 'the held file stays');
+    await shot(page, 'kinds-container-unlinked');
   });
 });

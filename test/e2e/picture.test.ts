@@ -4,7 +4,7 @@
  * its PSS and a click on which shows its timeline, Watch Family Over Time on another family's row
  * in the Processes view switches the timeline to that family,
  * whose points come in (exact ones: the host runs as root), and Export PNG writes a valid PNG
- * through the save dialog. Screenshots: picture-*.png.
+ * through the save dialog, and the panel comes back after a window reload. Screenshots: picture-*.png.
  */
 import * as assert from 'assert';
 import * as fs from 'fs';
@@ -179,5 +179,19 @@ describe('the memory picture', function () {
     await shot(page, 'picture-3-exported');
     // The file itself beside the screenshots, to look at.
     fs.copyFileSync(png, path.join(SHOTS, 'picture-4-exported-file.png'));
+  });
+
+  it('comes back after a window reload, still watching the family it watched', async () => {
+    // Developer: Reload Window (the workbench saves its state, as on any reload).
+    await runCommand(page, 'Developer: Reload Window');
+    await page.waitForTimeout(2000);
+    await page.waitForSelector('.monaco-workbench', { timeout: 60_000 });
+    await page.locator('.tab', { hasText: 'Memory Picture' }).click({ timeout: 60_000 });
+    frame = await pictureFrame(page);
+    await frame.waitForFunction((pid) => document.getElementById('timeline')?.dataset.root === String(pid), other!.info.pid, { timeout: 30_000 });
+    await frame.waitForFunction(() => Number(document.getElementById('timeline')?.dataset.points ?? 0) >= 2, undefined, { timeout: 30_000 });
+    // The treemap is read again (every process: seconds under load), then drawn.
+    await frame.waitForFunction(() => JSON.parse(document.getElementById('treemap')?.dataset.top || '[]').length > 0, undefined, { timeout: 60_000 });
+    await shot(page, 'picture-5-after-reload');
   });
 });

@@ -4,7 +4,7 @@
  * two tmpfs stacked on /dev/shm, a numpy segment on the top one that it keeps mapped, placed in a
  * cgroup named like Docker's (`docker-<64 hex>.scope`), and a symbolic link in its /dev/shm that
  * leads out of its root. Found from outside by the core (listContainers) and the CLI (list --kind
- * container, inspect/stats/render/persist ns:NS/NAME), named from the cgroup, never following the
+ * container, inspect/stats/render/persist/unlink ns:NS/NAME), named from the cgroup, never following the
  * link out. The process, its cgroup and the host folder are removed in `after`; its mounts go with
  * its namespace.
  */
@@ -17,6 +17,7 @@ import * as path from 'path';
 import { listContainers, nameFromCgroup, parseContainerName, type ContainerSegment } from '../../extension/core/kinds/containers';
 import { openInRoot } from '../../extension/native';
 import { clearContainers } from '../../extension/core/kinds/clear';
+import { unlinkContainerSegments } from '../../extension/core/kinds/unlink';
 import { runCli, type Run } from '../fixtures/cli';
 import { PYTHON, untilReady } from '../fixtures/segments';
 
@@ -182,6 +183,55 @@ describe("containers: other mount namespaces' /dev/shm (ns:NS/NAME)", function (
     const memfd = await runCli(['clear', '--kind', 'memfd', '--orphans']);
     assert.strictEqual(memfd.code, 2);
     assert.match(memfd.stderr, /memfd regions cannot be cleared: nothing names them .* freed when the processes that hold it close and unmap it/);
+  });
+
+  it("unlink ns:NS/NAME: removed inside the container's root by the plain unlink's rules; held only with --force, a link as a link, a name swapped to another inode left alone", async () => {
+    const shm = `/proc/${child.pid}/root/dev/shm`;
+    const orphan = `shmi_ct_unlink_${process.pid}.bin`;
+    fs.writeFileSync(`${shm}/${orphan}`, Buffer.alloc(4096, 3));
+    const done = json<{ outcomes: { name: string; status: string }[]; bytes: number }>(await runCli(['unlink', `ns:${ns}/${orphan}`, '--json']));
+    assert.deepStrictEqual(
+      done.outcomes.map((o) => [o.name, o.status]),
+      [[`ns:${ns}/${orphan}`, 'removed']],
+    );
+    assert.ok(done.bytes >= 4096);
+    assert.ok(!fs.existsSync(`${shm}/${orphan}`));
+    // Held by the container's process: refused without --force, naming it; the segment stays.
+    const held = await runCli(['unlink', `ns:${ns}/${name}`]);
+    assert.strictEqual(held.code, 1);
+    assert.match(held.stderr, new RegExp(`ns:${ns}/${name.replace(/\./g, '\\.')}: held by python3 \\(pid ${child.pid}\\); pass --force`));
+    assert.ok(fs.existsSync(`${shm}/${name}`));
+    // A symbolic link out of the container's root: the link goes, never what it points to on the host.
+    fs.symlinkSync(hostDir, `${shm}/shmi_ct_link`);
+    const link = await runCli(['unlink', `ns:${ns}/shmi_ct_link`]);
+    assert.strictEqual(link.code, 0, link.stderr);
+    assert.match(link.stdout, new RegExp(`unlinked ns:${ns}/shmi_ct_link`));
+    assert.ok(!fs.existsSync(`${shm}/shmi_ct_link`));
+    assert.strictEqual(fs.readFileSync(path.join(hostDir, 'secret'), 'utf8'), 'host only');
+    // Missing names and namespaces; mixed with a posix name in one command.
+    const missing = await runCli(['unlink', `ns:${ns}/shmi_ct_none_${process.pid}`]);
+    assert.deepStrictEqual([missing.code, /no such segment/.test(missing.stderr)], [1, true]);
+    const gone = json<{ outcomes: { name: string; status: string; error: string }[] }>(
+      await runCli(['unlink', 'ns:1/x', `shmi_ct_none_${process.pid}`, '--json']).then((r) => ({ ...r, code: 0 })),
+    );
+    assert.deepStrictEqual(
+      gone.outcomes.map((o) => o.status),
+      ['missing', 'missing'],
+    );
+    assert.match(gone.outcomes[0].error, /no process is in mount namespace 1/);
+    // The sidebar's Unlink: exactly the listed entry (device and inode), nothing that took its name since.
+    fs.writeFileSync(`${shm}/${orphan}`, 'first');
+    const listed = (await listContainers({ only: ns })).groups[0].segments.find((x) => x.name === `ns:${ns}/${orphan}`)!;
+    fs.renameSync(`${shm}/${orphan}`, `${shm}/${orphan}.old`);
+    fs.writeFileSync(`${shm}/${orphan}`, 'second');
+    const [swapped] = await unlinkContainerSegments([{ name: listed.name, dev: listed.dev, ino: listed.ino }]);
+    assert.deepStrictEqual([swapped.name, swapped.status], [`ns:${ns}/${orphan}`, 'failed']);
+    assert.match(swapped.error ?? '', /replaced by a different file since it was listed; left alone/);
+    assert.strictEqual(fs.readFileSync(`${shm}/${orphan}`, 'utf8'), 'second');
+    const old = (await listContainers({ only: ns })).groups[0].segments.find((x) => x.name === `ns:${ns}/${orphan}.old`)!;
+    const [ok] = await unlinkContainerSegments([{ name: old.name, dev: old.dev, ino: old.ino }]);
+    assert.strictEqual(ok.status, 'removed');
+    fs.unlinkSync(`${shm}/${orphan}`);
   });
 
   it("without the privilege to enter a namespace's root, says so and counts it", async () => {

@@ -69,4 +69,12 @@ describe('tree labels of long names', () => {
     }
     assert.strictEqual(segmentLabel(seg('folder/t\x1b[2Jx\n')), 't\\x1b[2Jx\\x0a', 'short hostile names as before');
   });
+
+  it('gives a deleted Arrow file and each of its columns ids of their own (VS Code refuses a tree with two alike)', () => {
+    const file = { name: 'df.arrow', path: '/dev/shm/df.arrow', deleted: true, dev: 26, ino: 17062, format: 'arrow', holders: [] } as unknown as Segment;
+    const cols = ['a', 'b'].map((c) => ({ ...file, name: `df.arrow/${c}`, format: 'column' }) as unknown as Segment);
+    const ids = [file, ...cols].map(segmentId);
+    assert.strictEqual(new Set(ids).size, 3, ids.join(' '));
+    assert.strictEqual(ids[0], 'deleted:26:17062', 'the file keeps its id');
+  });
 });

@@ -8,23 +8,14 @@ import * as assert from 'assert';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { isLastReply, type HostMessage, type WebviewMessage } from '../../contract/protocol';
 import { inspectSegment } from '../../extension/core/catalog';
 import { writeUserFile } from '../../extension/core/fsutil';
 import { ViewerSession, type SaveTarget, type ViewerIO } from '../../extension/preview/session';
 import { FileSource, SegmentSource } from '../../extension/preview/source';
-import { validateHostMessage } from '../../webview/validate';
-import { FakeWebview as FakeWebviewBase } from '../fixtures/fake-webview';
+import { ViewerWebview as FakeWebview, viewRequest } from '../fixtures/viewer-webview';
 import { pyCode } from '../fixtures/segments';
 
 const py = (code: string, ...args: string[]) => pyCode(code, args);
-
-/** A webview as the session sees it: what the host posts goes through the webview's own Requester. */
-class FakeWebview extends FakeWebviewBase<WebviewMessage, HostMessage> {
-  constructor() {
-    super(validateHostMessage, isLastReply);
-  }
-}
 
 /** Saving into the test's directory: the dialog answers from a script, the writer is the real one. */
 function fileIO(answers: (string | undefined)[]): ViewerIO & { asked: string[] } {
@@ -41,18 +32,7 @@ function fileIO(answers: (string | undefined)[]): ViewerIO & { asked: string[] }
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-type ViewRequest = Extract<WebviewMessage, { type: 'view' }>;
-const view = (rows: number, cols: number, more: Partial<ViewRequest> = {}): ViewRequest => ({
-  type: 'view',
-  slice: { axes: [0, 1], index: [0, 0], part: 'magnitude' },
-  window: { r0: 0, r1: rows, c0: 0, c1: cols },
-  width: cols,
-  height: rows,
-  mode: 'mean',
-  plot: 'heatmap',
-  live: false,
-  ...more,
-});
+const view = viewRequest;
 
 describe('viewer session (fake webview, real addon, real numpy files)', function () {
   this.timeout(20_000);

@@ -14,6 +14,7 @@ import { openSysvView, scanSysv, tryNative, type IpcNamespaceRef, type MappedVie
 import { UsageError } from '../catalog';
 import { parseSysvTable, removeFoundSysv, sameSysvSegment, sysvHeaders, sysvSegment, type SysvRecord, type SysvRemoveOutcome, type SysvSegment } from '../sysv';
 import type { Decoded, Holder } from '../types';
+import { applySysvInterpretations } from '../sysv-interpret';
 import { nameFromCgroup, namespacesOf, type ContainerNamespace } from './containers';
 
 export type ForeignSysvSegment = SysvSegment & { namespace: ContainerNamespace };
@@ -136,6 +137,8 @@ export async function listForeignSysv(opts: { only?: number; decode?: boolean } 
   // Headers decoded before in namespaces that are gone: forgotten.
   for (const ns of decodedBefore.keys()) if (!byNs.has(ns)) decodedBefore.delete(ns);
   await Promise.all(jobs.map(([ns, pids]) => scanNamespace(ns, pids, out, opts.decode !== false)));
+  // Raw ones given a layout (Interpret As…, `interpret sysv:NS/ID`) read as arrays, as files do.
+  if (opts.decode !== false) await applySysvInterpretations(out.segments);
   out.segments.sort((a, b) => a.namespace.id - b.namespace.id || a.sysv.shmid - b.sysv.shmid);
   out.namespaces.sort((a, b) => a.id - b.id);
   out.unreadable.sort((a, b) => a.id - b.id);
