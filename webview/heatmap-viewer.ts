@@ -134,6 +134,8 @@ export class HeatmapViewer {
   private gridOn = false;
   /** Where the grid was put (scroll offsets): scrolled from there, the heatmap follows it back. */
   private gridPut = { top: 0, left: 0 };
+  /** When the toggle was pressed, until the grid's values are all on screen (body data-grid-ms). */
+  private gridAskedAt: number | null = null;
 
   constructor(api: PostApi & StateApi) {
     this.store = new SettingsStore<ViewState>(api, sanitizeState, defaultState('', ''));
@@ -465,6 +467,8 @@ export class HeatmapViewer {
     const at = this.hoverCell && !this.el.tooltip.hidden ? this.hoverCell : centreCell(this.vp, this.extent);
     this.hideTooltip();
     this.gridOn = true;
+    this.gridAskedAt = performance.now();
+    delete this.body.dataset.gridMs;
     this.st.grid = { ...at };
     this.store.save();
     this.body.dataset.view = 'grid';
@@ -516,6 +520,10 @@ export class HeatmapViewer {
   private gridDrawn(v: GridView, pending: number): void {
     if (!this.gridOn) return;
     const { rows, cols } = v;
+    if (!pending && this.gridAskedAt !== null) {
+      this.body.dataset.gridMs = (performance.now() - this.gridAskedAt).toFixed(1);
+      this.gridAskedAt = null;
+    }
     // Where the grid is, for a reload to show it there again.
     const at = this.grid.centre();
     if (at && (at.row !== this.st.grid?.row || at.col !== this.st.grid.col)) {

@@ -315,7 +315,10 @@ describe('the table viewer', function () {
       hs.map((x) => [x.querySelector('.name').textContent, x.querySelector('.type').textContent]),
     );
     assert.deepStrictEqual(heads[0], [String(cols[0]), 'float32']);
-    console.log(`      (grid of ${rows.length}×${cols.length} values, rows ${rows[0]}..${rows.at(-1)}, columns ${cols[0]}..${cols.at(-1)})`);
+    const ms = await h.$eval('body', (b: any) => b.dataset.gridMs);
+    console.log(
+      `      (grid of ${rows.length}×${cols.length} values, rows ${rows[0]}..${rows.at(-1)}, columns ${cols[0]}..${cols.at(-1)}, on screen ${ms} ms after the click)`,
+    );
     await shot(page, 'table-5-matrix-values');
     // Back to the heatmap.
     await h.click('#table-toggle');
