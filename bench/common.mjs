@@ -1,5 +1,6 @@
 // Helpers every benchmark uses: where the build is, cleanup on any exit, the median, timing a child
-// process, the load average, running main, and the System V segments the sysv and kinds benches make.
+// process, the load average, running main, and the System V segments the sysv and kinds benches make;
+// the DataFrame-like record batches and the time/memory words of the table benches.
 import { spawn, spawnSync } from 'node:child_process';
 import { readFileSync, readlinkSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -187,3 +188,60 @@ export function timeSysvList(runs) {
     },
   };
 }
+
+const FRAME_WORDS = ['alpha', 'beta', 'gamma', 'delta', 'epsilon', 'zeta', 'eta', 'theta'];
+const frameTypes = new WeakMap();
+
+/**
+ * Rows [from, from + n) as one apache-arrow record batch (`A`: the apache-arrow module), columns as
+ * a DataFrame has them: an int64 id, six float64 (the first `smooth` of few distinct values, as
+ * prices are; the others noise, which LZ4 cannot shrink), an int32, a short string, a category.
+ */
+export function frameBatch(A, from, n, smooth = 0) {
+  if (!frameTypes.has(A))
+    frameTypes.set(A, { dictType: new A.Dictionary(new A.Utf8(), new A.Int32(), 0), dictionary: A.vectorFromArray(FRAME_WORDS, new A.Utf8()) });
+  const { dictType, dictionary } = frameTypes.get(A);
+  const id = new BigInt64Array(n);
+  const f = Array.from({ length: 6 }, () => new Float64Array(n));
+  const q = new Int32Array(n);
+  const offsets = new Int32Array(n + 1);
+  const chars = [];
+  const cat = new Int32Array(n);
+  let len = 0;
+  for (let i = 0; i < n; i++) {
+    const r = from + i;
+    id[i] = BigInt(r);
+    for (let k = 0; k < 6; k++) f[k][i] = k < smooth ? Math.round(Math.sin(r / 1000 + k) * 100) / 4 : Math.sin(r * (k + 1)) * 1000;
+    q[i] = r % 1000;
+    const s = `r${r.toString(36)}`;
+    chars.push(s);
+    len += s.length;
+    offsets[i + 1] = len;
+    cat[i] = r % FRAME_WORDS.length;
+  }
+  const data = Buffer.from(chars.join(''), 'latin1');
+  const children = [
+    A.makeData({ type: new A.Int64(), length: n, data: id }),
+    ...f.map((d) => A.makeData({ type: new A.Float64(), length: n, data: d })),
+    A.makeData({ type: new A.Int32(), length: n, data: q }),
+    A.makeData({ type: new A.Utf8(), length: n, valueOffsets: offsets, data }),
+    A.makeData({ type: dictType, length: n, data: cat, dictionary }),
+  ];
+  const fields = [
+    new A.Field('id', new A.Int64()),
+    ...f.map((_, k) => new A.Field(`x${k}`, new A.Float64())),
+    new A.Field('qty', new A.Int32()),
+    new A.Field('name', new A.Utf8()),
+    new A.Field('cat', dictType),
+  ];
+  return new A.RecordBatch(new A.Schema(fields), A.makeData({ type: new A.Struct(fields), length: n, children }));
+}
+
+/** This process's private (anonymous) resident bytes. */
+export const anonBytes = () => Number(/RssAnon:\s+(\d+)/.exec(readFileSync('/proc/self/status', 'utf8'))[1]) * 1024;
+/** Milliseconds, monotonic. */
+export const nowMs = () => Number(process.hrtime.bigint()) / 1e6;
+/** `12.3 ms`, `0.45 ms`. */
+export const fmtMs = (ms) => `${ms.toFixed(ms < 10 ? 2 : 1)} ms`;
+/** `12.3 MiB`. */
+export const fmtMiB = (b) => `${(b / 2 ** 20).toFixed(1)} MiB`;

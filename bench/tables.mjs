@@ -13,7 +13,7 @@
 // and the extension host's private (anonymous) memory growth over 200 pages at random rows.
 // Beside it, in the same run, what a data-preview extension does: read the file whole and decode it
 // with apache-arrow's tableFromIPC (time and anonymous memory growth).
-// Compressed (LZ4/ZSTD) files are not read yet (the table model says so), so they are not measured.
+// Compressed (LZ4/ZSTD) files: bench/arrow-lz4.mjs.
 // The folder is removed at the end (also on failure or Ctrl-C); nothing else is touched.
 //
 // Measured 2026-12-02 (this branch, 10M rows, 5 runs, 2 shared cores at load average ~20, so medians are noisy):
@@ -28,7 +28,7 @@ import { loadavg } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { median, onExit } from './common.mjs';
+import { anonBytes, fmtMiB, fmtMs, frameBatch, median, nowMs, onExit } from './common.mjs';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const { values: opts } = parseArgs({
@@ -47,48 +47,8 @@ const dir = `/dev/shm/shmi_bench_tables_${process.pid}_${randomBytes(4).toString
 onExit(() => rmSync(dir, { recursive: true, force: true }));
 mkdirSync(dir);
 
-const WORDS = ['alpha', 'beta', 'gamma', 'delta', 'epsilon', 'zeta', 'eta', 'theta'];
-const dictType = new A.Dictionary(new A.Utf8(), new A.Int32(), 0);
-const dictionary = A.vectorFromArray(WORDS, new A.Utf8());
-
 /** Rows [from, from + n) as one record batch: ids, six float64, an int32, a short string, a category. */
-function batch(from, n) {
-  const id = new BigInt64Array(n);
-  const f = Array.from({ length: 6 }, () => new Float64Array(n));
-  const q = new Int32Array(n);
-  const offsets = new Int32Array(n + 1);
-  const chars = [];
-  const cat = new Int32Array(n);
-  let len = 0;
-  for (let i = 0; i < n; i++) {
-    const r = from + i;
-    id[i] = BigInt(r);
-    for (let k = 0; k < 6; k++) f[k][i] = Math.sin(r * (k + 1)) * 1000;
-    q[i] = r % 1000;
-    const s = `r${r.toString(36)}`;
-    chars.push(s);
-    len += s.length;
-    offsets[i + 1] = len;
-    cat[i] = r % WORDS.length;
-  }
-  const data = Buffer.from(chars.join(''), 'latin1');
-  const children = [
-    A.makeData({ type: new A.Int64(), length: n, data: id }),
-    ...f.map((d) => A.makeData({ type: new A.Float64(), length: n, data: d })),
-    A.makeData({ type: new A.Int32(), length: n, data: q }),
-    A.makeData({ type: new A.Utf8(), length: n, valueOffsets: offsets, data }),
-    A.makeData({ type: dictType, length: n, data: cat, dictionary }),
-  ];
-  const fields = [
-    new A.Field('id', new A.Int64()),
-    ...f.map((_, k) => new A.Field(`x${k}`, new A.Float64())),
-    new A.Field('qty', new A.Int32()),
-    new A.Field('name', new A.Utf8()),
-    new A.Field('cat', dictType),
-  ];
-  const schema = new A.Schema(fields);
-  return new A.RecordBatch(schema, A.makeData({ type: new A.Struct(fields), length: n, children }));
-}
+const batch = (from, n) => frameBatch(A, from, n);
 
 /** Writes N rows in batches of `size` rows, a batch at a time. */
 async function write(file, size) {
@@ -100,10 +60,7 @@ async function write(file, size) {
   await done;
 }
 
-const anon = () => Number(/RssAnon:\s+(\d+)/.exec(readFileSync('/proc/self/status', 'utf8'))[1]) * 1024;
-const now = () => Number(process.hrtime.bigint()) / 1e6;
-const fmt = (ms) => `${ms.toFixed(ms < 10 ? 2 : 1)} ms`;
-const MiB = (b) => `${(b / 2 ** 20).toFixed(1)} MiB`;
+const [anon, now, fmt, MiB] = [anonBytes, nowMs, fmtMs, fmtMiB];
 
 async function measure(file) {
   const times = { open: [], first: [], last: [], scroll: [] };

@@ -43,6 +43,10 @@ export const ERROR_CODES = {
   SELECTION: 'the part of an array asked for (tensor, column, axes, index, dtype) does not exist or cannot be drawn',
   NATIVE: 'the native addon could not be loaded',
   NONS: 'another namespace (IPC, mount) could not be entered: no privilege, or its last process is gone',
+  // Appended (issue #16 item 2: compressed Arrow buffers).
+  DECOMPRESS: 'a compressed buffer could not be decompressed (a corrupt or truncated frame)',
+  LENGTH_MISMATCH: 'a compressed buffer decompresses to more or fewer bytes than it declares',
+  OVER_BUDGET: 'bigger than the memory budget kept for it (a decompressed buffer)',
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

@@ -195,10 +195,24 @@ export type { StatsResult };
  * CANCELLED: superseded (cancelPending); CLOSED: the view was closed;
  * CHANGED: openView's `expect` names another file than the path does now (renamed over, recreated);
  * RANGE: the bytes asked for lie past the end the file had when opened; NOTFILE: a FIFO, socket, device or directory;
+ * DECOMPRESS, LENGTH_MISMATCH: decompress() met a corrupt frame, or one of another length than declared;
  * else the errno name of a failed open or mmap (ENOENT, EACCES, ELOOP for a symbolic link, ENOMEM...).
  */
 export type ViewErrorCode =
-  'SHRANK' | 'NOSPACE' | 'FAULT' | 'CANCELLED' | 'CLOSED' | 'CHANGED' | 'RANGE' | 'NOTFILE' | 'ENOENT' | 'EACCES' | 'ELOOP' | (string & {});
+  | 'SHRANK'
+  | 'NOSPACE'
+  | 'FAULT'
+  | 'CANCELLED'
+  | 'CLOSED'
+  | 'CHANGED'
+  | 'RANGE'
+  | 'NOTFILE'
+  | 'DECOMPRESS'
+  | 'LENGTH_MISMATCH'
+  | 'ENOENT'
+  | 'EACCES'
+  | 'ELOOP'
+  | (string & {});
 
 /** The file a header was decoded from: openView refuses another (CHANGED). */
 export interface FileIdentity {
@@ -242,6 +256,13 @@ export interface MappedView {
   read(offset: number, length: number): Promise<Uint8Array>;
   /** The window's elements as stored, in C order, at any strides (at most 256 MiB). */
   gather(req: { offset: number; rows: number; cols: number; strideR: number; strideC: number; itemSize: number }): Promise<Uint8Array>;
+  /**
+   * Decodes bytes [offset, offset + length) of the mapping, one LZ4 frame or one ZSTD frame (an
+   * Arrow compressed buffer after its 8-byte length), into exactly `declaredLength` bytes (at most
+   * 1 GiB; the output is allocated once, never larger). Rejects with code DECOMPRESS (a corrupt or
+   * truncated frame), LENGTH_MISMATCH (it decodes to more or fewer bytes than declared), RANGE, SHRANK...
+   */
+  decompress(codec: 'lz4' | 'zstd', offset: number, length: number, declaredLength: number): Promise<Uint8Array>;
   /** Makes running reductions of this view stop early (their promises reject with "cancelled"). */
   cancelPending(): void;
   close(): void;

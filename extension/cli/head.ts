@@ -162,7 +162,7 @@ export async function tableColumnStats(ctx: CommandContext): Promise<number | nu
       // One batch without nulls is one array: the array path reads it (and says why a type is not numeric).
       if (!['int', 'float'].includes(t.model.columns[col].kind) || t.model.columns[col].type.startsWith('Dictionary')) return null;
       const runs = t.model.valueRuns(col);
-      if (runs.length === 1 && runs[0].nullCount === 0) return null;
+      if (runs.length === 1 && runs[0].nullCount === 0 && !runs[0].compressed) return null;
     }
     const st = await columnStats(t.model, col, t.view);
     const c = t.model.columns[col];

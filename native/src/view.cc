@@ -28,6 +28,7 @@
 #include <vector>
 
 #include "common.h"
+#include "decompress.h"
 #include "guard.h"
 #include "pages.h"
 #include "kernels.h"
@@ -548,6 +549,44 @@ class GatherWorker : public ViewWorker {
   std::vector<uint8_t> buf_;
 };
 
+// ---- decompress (Arrow's compressed buffers) -----------------------------
+
+// Bytes [off, off + len) of the mapping, one LZ4 or ZSTD frame, decoded into a Uint8Array of
+// exactly `declared` bytes made on the JS thread before (never more memory than declared).
+class DecompressWorker : public ViewWorker {
+ public:
+  DecompressWorker(Napi::Env env, MappingPtr m, Codec c, uint64_t off, uint64_t len, size_t declared)
+      : ViewWorker(env), m_(std::move(m)), codec_(c), off_(off), len_(len), cap_(declared) {
+    Napi::Uint8Array out = Napi::Uint8Array::New(env, declared);
+    dst_ = out.Data();
+    out_ = Napi::Persistent(out.As<Napi::Object>());
+  }
+  void Execute() override {
+    const unsigned __int128 end = static_cast<unsigned __int128>(off_) + len_;
+    if (!Readable(*m_, end)) return;
+    Decoder d(codec_);  // made outside the guard: a caught SIGBUS skips no destructor
+    if (!d.ready()) return Fail("ENOMEM", "no memory for a decompression context");
+    DecodeOutcome o;
+    const uint8_t* src = m_->addr + off_;
+    const size_t n = static_cast<size_t>(len_), cap = cap_;
+    uint8_t* dst = dst_;
+    if (!Guarded([&] { d.Run(src, n, dst, cap, o); })) return Faulted(*m_, LastFaultAddress(), end);
+    if (Shrank(*m_, end, "while it was being decompressed")) return;
+    std::string code;
+    std::string msg = DescribeOutcome(o, codec_, n, cap, code);
+    if (!code.empty()) Fail(code, msg);
+  }
+  Napi::Value Result(Napi::Env env) override { return out_.Value(); }
+
+ private:
+  MappingPtr m_;
+  Codec codec_;
+  uint64_t off_, len_;
+  size_t cap_;
+  uint8_t* dst_ = nullptr;
+  Napi::Reference<Napi::Object> out_;
+};
+
 // ---- holes, again -------------------------------------------------------
 
 Napi::Object HoleInfo(Napi::Env env, const Mapping& m, int64_t size) {
@@ -591,7 +630,7 @@ class View : public Napi::ObjectWrap<View> {
                         InstanceAccessor<&View::Closed>("closed"), InstanceAccessor<&View::Holes>("holes"),
                         InstanceMethod<&View::Refresh>("refresh"), InstanceMethod<&View::Reduce>("reduce"),
                         InstanceMethod<&View::Stats>("stats"), InstanceMethod<&View::Read>("read"),
-                        InstanceMethod<&View::Gather>("gather"),
+                        InstanceMethod<&View::Gather>("gather"), InstanceMethod<&View::Decompress>("decompress"),
                         InstanceMethod<&View::Cancel>("cancelPending"), InstanceMethod<&View::Close>("close")});
   }
 
@@ -726,6 +765,28 @@ class View : public Napi::ObjectWrap<View> {
     if (v[1] * v[2] * item > 256.0 * 1024 * 1024) throw CodedError<Napi::RangeError>(env, "RANGE", "gather: at most 256 MiB");
     auto* w = new GatherWorker(env, m, static_cast<uint64_t>(v[0]), static_cast<int64_t>(v[1]), static_cast<int64_t>(v[2]),
                                static_cast<int64_t>(v[3]), static_cast<int64_t>(v[4]), static_cast<int64_t>(item));
+    Napi::Promise p = w->Promise();
+    w->Queue();
+    return p;
+  }
+
+  // decompress(codec 'lz4' | 'zstd', offset, length, declaredLength <= 1 GiB): one frame, decoded.
+  Napi::Value Decompress(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    MappingPtr m = Live(env);
+    const std::string codec = info.Length() > 0 && info[0].IsString() ? info[0].As<Napi::String>().Utf8Value() : "";
+    if (codec != "lz4" && codec != "zstd") throw CodedError<Napi::TypeError>(env, "EINVAL", "decompress: the codec must be 'lz4' or 'zstd'");
+    double v[3];
+    for (int k = 0; k < 3; ++k) {
+      v[k] = info.Length() > static_cast<size_t>(k + 1) && info[k + 1].IsNumber() ? info[k + 1].As<Napi::Number>().DoubleValue() : -1;
+      if (!(v[k] >= 0) || std::floor(v[k]) != v[k] || v[k] > 9007199254740991.0)
+        throw CodedError<Napi::RangeError>(env, "RANGE", "decompress(codec, offset, length, declaredLength): non-negative integers");
+    }
+    if (v[2] > 1024.0 * 1024 * 1024)
+      throw CodedError<Napi::RangeError>(env, "RANGE", "decompress: a buffer that declares " + std::to_string(static_cast<uint64_t>(v[2])) +
+                                                           " bytes, more than the 1 GiB this reads at once");
+    auto* w = new DecompressWorker(env, m, codec == "lz4" ? Codec::Lz4Frame : Codec::Zstd, static_cast<uint64_t>(v[0]),
+                                   static_cast<uint64_t>(v[1]), static_cast<size_t>(v[2]));
     Napi::Promise p = w->Promise();
     w->Queue();
     return p;

@@ -4,7 +4,10 @@
  * (numbers right-aligned in one format, nulls and NaN distinct, a long text cut with the whole of it
  * on hover); the End key brings the last rows of a 1,000,000-row table with their values; a
  * header's hover shows the column's statistics; a pandas record array (structured NPY) opens as a
- * table too, and an Arrow column still opens as a 1-D array. Screenshots: table-*.png.
+ * table too, and an Arrow column still opens as a 1-D array; an LZ4-compressed Feather file (frames by
+ * python3-lz4 through apache-arrow's writer) shows the same cells, first and last rows, with a note
+ * that its batches are compressed; the matrix viewer's Table toggle shows the exact values numpy
+ * wrote around a cell, and goes back to the heatmap. Screenshots: table-*.png.
  */
 import * as assert from 'assert';
 import { execFileSync } from 'child_process';
@@ -15,6 +18,8 @@ import type { Frame, Page } from 'playwright-core';
 import { ROOT } from '../harness/code-server';
 import { pyCode, PYTHON, SegmentJar } from '../fixtures/segments';
 import { bigTable } from '../fixtures/tables';
+import { compressedIpc } from '../fixtures/compressed';
+import * as A from 'apache-arrow';
 // The webview's DOM-free modules, as the test build transpiles them: the grid's own format of a cell, an element's text as a cell.
 import { arrayCell } from '../../webview/array-grid';
 import { cellText, formatFloat } from '../../webview/table-grid';
@@ -92,6 +97,7 @@ describe('the table viewer', function () {
   const big = jar.name('shmi_e2e_table_big', '.arrow');
   const frame = jar.name('shmi_e2e_table_frame', '.npy');
   const matrix = jar.name('shmi_e2e_table_matrix', '.npy');
+  const lz4 = jar.name('shmi_e2e_table_lz4', '.feather');
   const kinds = ['int', 'float', 'string'] as const;
   let expect: (i: number) => (string | number | null)[];
   let frameRows: unknown[][] = [];
@@ -102,6 +108,11 @@ describe('the table viewer', function () {
     const t = bigTable(N);
     expect = t.expect as typeof expect;
     fs.writeFileSync(big.path, t.bytes);
+    // The same rows in 64Ki-row batches (pyarrow's Feather chunks), LZ4 frames without their size (as Arrow C++ writes them).
+    const whole = A.tableFromIPC(t.bytes);
+    const batches: A.RecordBatch[] = [];
+    for (let at = 0; at < N; at += 65536) batches.push(...whole.slice(at, Math.min(N, at + 65536)).batches);
+    fs.writeFileSync(lz4.path, compressedIpc(new A.Table(batches), 'file', 'lz4', { sized: false }));
     frameRows = JSON.parse(execFileSync(PYTHON, [MAKE, 'records', frame.path], { encoding: 'utf8', timeout: 60_000 })).rows;
     wb = await openWorkbench('table');
     page = wb.page;
@@ -319,7 +330,7 @@ describe('the table viewer', function () {
     console.log(
       `      (grid of ${rows.length}×${cols.length} values, rows ${rows[0]}..${rows.at(-1)}, columns ${cols[0]}..${cols.at(-1)}, on screen ${ms} ms after the click)`,
     );
-    await shot(page, 'table-5-matrix-values');
+    await shot(page, 'table-7-matrix-values');
     // Back to the heatmap.
     await h.click('#table-toggle');
     await h.waitForFunction(() => document.body.dataset.view === 'plot' && document.body.dataset.state === 'exact', undefined, { timeout: 30_000 });
@@ -347,7 +358,7 @@ describe('the table viewer', function () {
       [[hovered.row, hovered.col]],
       'the hovered cell is outlined',
     );
-    await shot(page, 'table-6-matrix-hovered');
+    await shot(page, 'table-8-matrix-hovered');
     // End: the last rows; T: back to the heatmap, at the same zoom, centred where the grid went (its bottom rows).
     const zoomed = (await h.$eval('#heatmap', (c: any) => c.dataset.view as string)).split(',').map(Number);
     await page.keyboard.press('End');
@@ -361,6 +372,29 @@ describe('the table viewer', function () {
       `the same zoom (${zoomed} → ${back})`,
     );
     assert.strictEqual(back[3], R, `the heatmap shows the bottom rows the grid went to (${back})`);
+  });
+
+  it('opens an LZ4-compressed Feather file: the same cells at the first and last rows, and a note that its batches are compressed', async () => {
+    const f = await clickUntil(page, row(page, lz4.name), (ms) => tableFrame(page, lz4.name, ms), { tries: 5 });
+    await drawn(f, 0);
+    assert.match(await f.innerText('#info'), /^1,000,000 rows × 3 columns · /);
+    assert.match(await f.innerText('#notes'), /record batches compressed \(LZ4 frame\): each is decompressed when its rows are first read, at most 256 MiB kept/);
+    const visible = Number(await f.$eval('#rows', (r: any) => r.querySelectorAll('.rnum').length));
+    await checkRows(f, 0, Math.min(visible, 12));
+    await shot(page, 'table-5-lz4-first-rows');
+    await f.click('#scroller');
+    await page.keyboard.press('End');
+    await f.waitForFunction((n: number) => document.body.dataset.pending === '0' && document.querySelector(`.cell[data-row="${n - 1}"]`) !== null, N, {
+      timeout: 30_000,
+    });
+    const first = Number(await f.$eval('body', (b: any) => b.dataset.first));
+    await checkRows(f, first, N);
+    // Either side of a batch boundary (row 65536 starts batch 1).
+    await f.fill('#goto', '65530');
+    await f.press('#goto', 'Enter');
+    await drawn(f, 65530);
+    await checkRows(f, 65530, 65542);
+    await shot(page, 'table-6-lz4-boundary');
   });
 
   // bench/table-view.mjs runs this alone (SHM_TABLE_BENCH=R runs): times are measured, never asserted.

@@ -272,12 +272,14 @@ export function fixedWidth(type: DataType): number | null {
 }
 
 /**
- * The columns, laid out from the first uncompressed record batch: where a fixed-width column's
- * values lie (only a column in one batch is one contiguous array), the bytes a dictionary
- * column's indices take, and the nulls a validity bitmap marks (their slots hold no value).
+ * The columns, laid out from the first record batch: where a fixed-width column's values lie
+ * (only a column in one uncompressed batch is one contiguous array), the bytes a dictionary
+ * column's indices take, and the nulls a validity bitmap marks (their slots hold no value). A
+ * compressed batch's columns have their size as decompressed and a note, no place in the file.
  */
 function columns(scan: Scan): DecodedChild[] {
-  const batch = scan.rows !== null && scan.first && !scan.first.header.compression ? scan.first : null;
+  const batch = scan.rows !== null && scan.first ? scan.first : null;
+  const codec = batch?.header.compression ? compressionName(batch.header.compression.type) : null;
   let next: number | null = 0; // index of the next buffer in the batch, null once the layout is unknown
   let node = 0; // index of the next field node (one per field, children included)
   const walk = (f: Field): void => {
@@ -299,6 +301,10 @@ function columns(scan: Scan): DecodedChild[] {
     const rows = batch.header.length;
     // Row counts from a damaged header: no layout, no size, rather than negative ones.
     if (!Number.isSafeInteger(rows) || rows < 0 || !Number.isSafeInteger(scan.rows) || scan.rows! < rows) return child;
+    if (codec !== null) {
+      const note = `its buffers are compressed (${codec}): the table view and \`head\` decompress them; it cannot be drawn in place`;
+      return { ...child, size: scan.rows! * width, details: { compression: codec, note } };
+    }
     const bytes = rows * width;
     if (!values || values.offset < 0 || values.length < bytes || values.offset + bytes > batch.bodyLength) {
       return { ...child, error: `column '${f.name}': values buffer of ${values?.length ?? 0} bytes cannot hold ${rows} rows` };
@@ -350,6 +356,7 @@ export async function decodeArrow(file: FileBytes, read: ReadAt): Promise<Decode
       rows: scan.rows,
       batches: scan.batches,
       dictionaryBatches: scan.dictionaryBatches,
+      ...(scan.first?.header.compression ? { compression: compressionName(scan.first.header.compression.type) } : {}),
       ...(meta.size > 0 ? { metadata: meta.metadata } : {}),
       ...(meta.cut ? { metadataCut: true, metadataBytes: meta.size } : {}),
     };
@@ -366,6 +373,11 @@ export async function decodeArrow(file: FileBytes, read: ReadAt): Promise<Decode
   } catch (e) {
     return failed('arrow', e instanceof FormatError ? e.message : `Arrow ${kind}: ${describeError(e)}`, { ipc: kind });
   }
+}
+
+/** Arrow's name for a BodyCompression codec (CompressionType), or its number when Arrow defines none. */
+export function compressionName(type: number): string {
+  return type === 0 ? 'LZ4 frame' : type === 1 ? 'ZSTD' : `unknown codec ${type}`;
 }
 
 const VALUE_DTYPES: Record<string, string> = {

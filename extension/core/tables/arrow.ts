@@ -7,11 +7,16 @@
  * often one batch of all its rows: decoding whole batches would copy the file. Dictionary columns
  * read their indices, then only the dictionary entries those indices name (cached, bounded).
  * Metadata flatbuffers are verified (formats/flatbuf.ts) before apache-arrow decodes them.
+ * A compressed batch (LZ4 frame or ZSTD, pyarrow's default for Feather) has each buffer as its
+ * int64 uncompressed length, then the frame (or -1, then the bytes as they are): the buffers a
+ * page needs are decompressed once, natively (TableBytes.decompress), into exactly the length
+ * they declare, and kept in an LRU within DECOMPRESSED_BUDGET bytes for the next pages (a batch
+ * that declares more in all is said to be too big to show).
  */
 import { DateUnit, IntervalUnit, MetadataVersion, Precision, TimeUnit, Type, UnionMode } from 'apache-arrow/enum';
 import type { DataType, Field, Schema } from 'apache-arrow';
 import type { BufferRegion, FieldNode, RecordBatch as BatchHeader } from 'apache-arrow/ipc/metadata/message';
-import { arrowIpc, blockMessage, Budget, bufferCount, checkBlocks, decodeMessage, FILE_MAGIC, fixedWidth, readMessage } from '../formats/arrow';
+import { arrowIpc, blockMessage, Budget, bufferCount, checkBlocks, compressionName, decodeMessage, FILE_MAGIC, fixedWidth, readMessage } from '../formats/arrow';
 import { verifyFooter } from '../formats/flatbuf';
 import type { FileBytes } from '../types';
 import { describeError, FormatError } from '../formats/util';
@@ -52,6 +57,64 @@ interface Layout {
 const MAX_BATCHES = 1 << 20;
 /** Dictionary entries kept decoded, over all columns. */
 const DICT_CACHE = 100_000;
+/** Decompressed buffers kept, in bytes, over the whole table; a batch that declares more than this is refused. */
+export const DECOMPRESSED_BUDGET = 256 * 1024 * 1024;
+const MIB = 1024 * 1024;
+
+/** The codec a batch's buffers are compressed with, null when they are not; a TableError for another. */
+function codecOf(batch: Batch): 'lz4' | 'zstd' | null {
+  const c = batch.header.compression;
+  if (!c) return null;
+  // BodyCompressionMethod BUFFER (0) is the only one Arrow defines.
+  if (c.method !== 0) throw new TableError(`record batch ${batch.index}: body compression method ${c.method} is not one Arrow defines (BUFFER)`);
+  if (c.type === 0) return 'lz4';
+  if (c.type === 1) return 'zstd';
+  throw new TableError(`record batch ${batch.index} is compressed with ${compressionName(c.type)}: Arrow defines LZ4 frame (0) and ZSTD (1)`);
+}
+
+/** A buffer as read: bytes decompressed, or where its bytes lie in the file (not compressed). */
+type Plain = Uint8Array | { at: number; length: number };
+
+/** Decompressed buffers by their offset in the file, least recently used first, within DECOMPRESSED_BUDGET. */
+class Unpacked {
+  private m = new Map<number, { bytes: Promise<Uint8Array>; size: number }>();
+  private total = 0;
+  /** Bytes held now (for tests and the bench). */
+  get bytes(): number {
+    return this.total;
+  }
+  get(at: number, make: () => Promise<Uint8Array>): Promise<Uint8Array> {
+    const hit = this.m.get(at);
+    if (hit) {
+      this.m.delete(at);
+      this.m.set(at, hit);
+      return hit.bytes;
+    }
+    const entry = { bytes: make(), size: 0 };
+    this.m.set(at, entry);
+    entry.bytes.then(
+      (b) => {
+        if (this.m.get(at) !== entry) return;
+        entry.size = b.byteLength;
+        this.total += entry.size;
+        // The oldest go first; the one just made stays (it is within the budget by itself).
+        for (const [k, e] of this.m) {
+          if (this.total <= DECOMPRESSED_BUDGET || k === at) break;
+          this.m.delete(k);
+          this.total -= e.size;
+        }
+      },
+      () => {
+        if (this.m.get(at) === entry) this.m.delete(at);
+      },
+    );
+    return entry.bytes;
+  }
+  clear(): void {
+    this.m.clear();
+    this.total = 0;
+  }
+}
 
 function kindOf(type: DataType): CellKind {
   switch (type.typeId) {
@@ -175,6 +238,8 @@ export class ArrowTable implements TableModel {
   private dictTypes = new Map<number, DataType>();
   private cache = new DictCache();
   private layouts = new Map<Batch, Layout[]>();
+  private unpacked = new Unpacked();
+  private declared = new Map<Batch, Promise<Map<number, bigint>>>();
 
   private constructor(private readonly src: TableBytes) {}
 
@@ -287,6 +352,11 @@ export class ArrowTable implements TableModel {
   private addBatch(header: BatchHeader, body: number, bodyLength: number): void {
     const rows = header.length;
     if (!Number.isSafeInteger(rows) || rows < 0) throw new TableError(`Arrow record batch ${this.batches.length}: ${rows} rows`);
+    if (header.compression && !this.notes.some((n) => n.startsWith('record batches compressed'))) {
+      this.notes.push(
+        `record batches compressed (${compressionName(header.compression.type)}): each is decompressed when its rows are first read, at most ${DECOMPRESSED_BUDGET / MIB} MiB kept`,
+      );
+    }
     this.batches.push({ header, body, bodyLength, start: this.totalRows, dictionaries: new Map(this.dicts), index: this.batches.length });
     this.totalRows += rows;
   }
@@ -337,9 +407,9 @@ export class ArrowTable implements TableModel {
   /**
    * Where a top-level fixed-width numeric column's values lie, batch by batch (for native
    * statistics): the absolute offset of its first value, its rows and nulls, its first row.
-   * Throws a TableError for a column of another type or a compressed batch.
+   * Throws a TableError for a column of another type; a compressed batch's run is marked `compressed` (no offset).
    */
-  valueRuns(col: number): { offset: number; rows: number; nullCount: number; start: number }[] {
+  valueRuns(col: number): { offset: number; rows: number; nullCount: number; start: number; compressed: boolean; batch: number }[] {
     const type = this.schema.fields[col]?.type as DataType | undefined;
     if (!type || (type.typeId !== Type.Int && type.typeId !== Type.Float))
       throw new TableError(`column '${this.columns[col]?.name}' is ${String(type)}, not a number`);
@@ -347,12 +417,43 @@ export class ArrowTable implements TableModel {
     return this.batches.map((batch) => {
       const L = this.layoutOf(batch)[col];
       const values = L.buffers[1];
+      // Not in the file as values: read through rows(), which decompresses.
+      if (codecOf(batch)) return { offset: -1, rows: L.node.length, nullCount: L.node.nullCount, start: batch.start, compressed: true, batch: batch.index };
       if (values.length < L.node.length * w)
         throw new TableError(
           `record batch ${batch.index}: the values buffer of '${L.path}' holds ${values.length} bytes, its ${L.node.length} rows need ${L.node.length * w}`,
         );
-      return { offset: batch.body + values.offset, rows: L.node.length, nullCount: L.node.nullCount, start: batch.start };
+      return { offset: batch.body + values.offset, rows: L.node.length, nullCount: L.node.nullCount, start: batch.start, compressed: false, batch: batch.index };
     });
+  }
+
+  /**
+   * The values of a top-level integer or float column in record batch `index`, as a typed array
+   * over its values buffer (a compressed batch's decompressed, through the cache): for statistics
+   * without a cell per value. Null for a type with no typed array (float16); nulls are not applied.
+   */
+  async batchValues(col: number, index: number): Promise<ArrayLike<number | bigint> | null> {
+    const batch = this.batches[index];
+    const L = this.layoutOf(batch)[col];
+    const t = L.type as T;
+    const w = fixedWidth(L.type);
+    if (w === null || (L.type.typeId !== Type.Int && L.type.typeId !== Type.Float) || (L.type.typeId === Type.Float && t.precision === Precision.HALF)) return null;
+    const n = L.node.length;
+    const raw = await this.buffer(L, 1, 0, n * w, 'values');
+    const b = raw.byteOffset % w === 0 ? raw : raw.slice();
+    const [buf, at] = [b.buffer, b.byteOffset];
+    if (L.type.typeId === Type.Float) return w === 8 ? new Float64Array(buf, at, n) : new Float32Array(buf, at, n);
+    const signed = t.isSigned as boolean;
+    switch (w) {
+      case 1:
+        return signed ? new Int8Array(buf, at, n) : b.subarray(0, n);
+      case 2:
+        return signed ? new Int16Array(buf, at, n) : new Uint16Array(buf, at, n);
+      case 4:
+        return signed ? new Int32Array(buf, at, n) : new Uint32Array(buf, at, n);
+      default:
+        return signed ? new BigInt64Array(buf, at, n) : new BigUint64Array(buf, at, n);
+    }
   }
 
   /** The batch holding row r (binary search over the batches' first rows). */
@@ -370,9 +471,7 @@ export class ArrowTable implements TableModel {
   private layoutOf(batch: Batch): Layout[] {
     let l = this.layouts.get(batch);
     if (!l) {
-      if (batch.header.compression) {
-        throw new TableError(`record batch ${batch.index} is compressed (LZ4 or ZSTD): compressed Arrow buffers are not read yet`);
-      }
+      codecOf(batch); // an unknown codec is refused before any buffer is read
       l = layOut(this.schema.fields, batch, this.version);
       for (const c of l) {
         if (c.node.length !== batch.header.length)
@@ -422,11 +521,78 @@ export class ArrowTable implements TableModel {
 
   /** Bytes [from, from + length) of buffer k of a node, checked against the buffer's declared length. */
   private async buffer(L: Layout, k: number, from: number, length: number, what: string): Promise<Uint8Array> {
-    const region = L.buffers[k];
-    if (from + length > region.length) {
-      throw new TableError(`its ${what} buffer holds ${region.length} bytes; rows ${L.path ? '' : ''}need bytes ${from}..${from + length}`);
+    const plain = await this.plain(L, k, what);
+    const size = plain instanceof Uint8Array ? plain.byteLength : plain.length;
+    if (from + length > size) {
+      throw new TableError(`its ${what} buffer holds ${size} bytes; rows need bytes ${from}..${from + length}`);
     }
-    return readRange(this.src, L.batch.body + region.offset + from, length, `column '${L.path}' ${what}`);
+    if (plain instanceof Uint8Array) return plain.subarray(from, from + length);
+    return readRange(this.src, plain.at + from, length, `column '${L.path}' ${what}`);
+  }
+
+  /**
+   * Buffer k of a node as its reader sees it: where it lies in the file, or (a compressed batch)
+   * its bytes decompressed, from the cache or once natively, bounded by the length it declares.
+   */
+  private async plain(L: Layout, k: number, what: string): Promise<Plain> {
+    const region = L.buffers[k];
+    const at = L.batch.body + region.offset;
+    const codec = codecOf(L.batch);
+    if (!codec || region.length === 0) return { at, length: region.length };
+    if (region.length < 8) throw new TableError(`its ${what} buffer is ${region.length} bytes: a compressed buffer starts with its 8-byte length`);
+    const declared = (await this.declaredOf(L.batch)).get(at)!;
+    // -1: the writer left this buffer as it was (compressing did not make it smaller).
+    if (declared === -1n) return { at: at + 8, length: region.length - 8 };
+    if (declared < 0n) throw new TableError(`its ${what} buffer declares ${declared} bytes uncompressed`, 'LENGTH_MISMATCH');
+    const unpack = this.src.decompress?.bind(this.src);
+    if (!unpack) throw new TableError(`record batch ${L.batch.index} is compressed (${codec}): reading it needs the native addon`);
+    return this.unpacked.get(at, async () => {
+      try {
+        return await unpack(codec, at + 8, region.length - 8, Number(declared));
+      } catch (e) {
+        const code = (e as { code?: unknown }).code;
+        if (code === 'DECOMPRESS' || code === 'LENGTH_MISMATCH') throw new TableError(`its ${what} buffer: ${describeError(e)}`, code);
+        throw e;
+      }
+    });
+  }
+
+  /**
+   * The uncompressed length each buffer of a compressed batch declares (its int64 prefix), by the
+   * buffer's offset in the file: read once per batch, all at once. A batch that declares more than
+   * DECOMPRESSED_BUDGET in all is refused (OVER_BUDGET): it could not stay decompressed while shown.
+   */
+  private declaredOf(batch: Batch): Promise<Map<number, bigint>> {
+    let p = this.declared.get(batch);
+    if (!p) {
+      p = (async () => {
+        const regions = batch.header.buffers.filter((r) => r.length >= 8);
+        const heads = await Promise.all(regions.map((r) => readRange(this.src, batch.body + r.offset, 8, `record batch ${batch.index} buffer length`)));
+        const out = new Map<number, bigint>();
+        let total = 0n;
+        regions.forEach((r, i) => {
+          const v = new DataView(heads[i].buffer, heads[i].byteOffset, 8).getBigInt64(0, true);
+          out.set(batch.body + r.offset, v);
+          if (v > 0n) total += v;
+        });
+        if (total > BigInt(DECOMPRESSED_BUDGET)) {
+          throw new TableError(
+            `record batch ${batch.index} decompresses to ${(Number(total) / MIB).toFixed(1)} MiB, more than the ${DECOMPRESSED_BUDGET / MIB} MiB ` +
+              `kept decompressed: too big to show (a file written in smaller batches can be: pyarrow's write_feather(..., chunksize=N))`,
+            'OVER_BUDGET',
+          );
+        }
+        return out;
+      })();
+      if (this.declared.size >= 4096) this.declared.clear();
+      this.declared.set(batch, p);
+    }
+    return p;
+  }
+
+  /** Bytes of decompressed buffers held for the next pages (at most DECOMPRESSED_BUDGET, plus one being read). */
+  get decompressedBytes(): number {
+    return this.unpacked.bytes;
   }
 
   /** Validity of rows [a, b): null when every row is valid. */

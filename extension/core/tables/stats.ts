@@ -3,7 +3,7 @@
  * count, nulls, finite count, NaN and Inf counts, min, max, mean, std (ddof=0) and optionally a
  * histogram. Native passes over the mapping wherever the values lie at a fixed stride (an Arrow
  * batch without nulls, a record field, an array column), combined over batches; batches with
- * nulls (whose slots hold no values) are read page by page, nulls skipped. Cancellable between passes.
+ * nulls (whose slots hold no values) or compressed ones are read page by page, nulls skipped. Cancellable between passes.
  */
 import type { MappedView, SliceSpec, StatsResult } from '../../native';
 import { arrowValuesDtype } from '../formats/arrow';
@@ -25,8 +25,11 @@ export interface ColumnStatsOptions {
   cancelled?: () => boolean;
 }
 
-/** One pass: a native strided run, or cells read through the model (nulls skipped). */
-type Pass = { spec: SliceSpec } | { start: number; rows: number };
+/**
+ * One pass: a native strided run; a compressed Arrow batch without nulls, its values decompressed
+ * (`batch`; cells when its type has no typed array); or cells read through the model (nulls skipped).
+ */
+type Pass = { spec: SliceSpec } | { start: number; rows: number; batch?: number };
 
 const PAGE = 65_536;
 
@@ -37,8 +40,8 @@ function passesOf(model: TableModel, col: number): { passes: Pass[]; nulls: numb
     const runs = model.valueRuns(col);
     return {
       passes: runs.map((r) =>
-        r.nullCount > 0
-          ? { start: r.start, rows: r.rows }
+        r.nullCount > 0 || r.compressed
+          ? { start: r.start, rows: r.rows, ...(r.compressed && r.nullCount === 0 ? { batch: r.batch } : {}) }
           : { spec: { dtype: dt.kernel, byteSwap: false, offset: r.offset, strideR: 0, strideC: dt.itemsize, rows: r.rows > 0 ? 1 : 0, cols: r.rows } },
       ),
       nulls: runs.reduce((n, r) => n + r.nullCount, 0),
@@ -160,8 +163,18 @@ export async function columnStats(model: TableModel, col: number, view: Pick<Map
   };
   const parts: StatsResult[] = [];
   let nulls = 0;
-  const slow = async (p: { start: number; rows: number }, each: (v: number) => void): Promise<Acc> => {
+  const slow = async (p: { start: number; rows: number; batch?: number }, each: (v: number) => void): Promise<Acc> => {
     const acc = new Acc();
+    const values = p.batch !== undefined && model instanceof ArrowTable ? await model.batchValues(col, p.batch) : null;
+    if (values) {
+      check();
+      for (let i = 0; i < values.length; i++) {
+        const v = Number(values[i]);
+        acc.add(v);
+        each(v);
+      }
+      return acc;
+    }
     for (let r = p.start; r < p.start + p.rows; r += PAGE) {
       check();
       const page = await model.rows(r, Math.min(PAGE, p.start + p.rows - r), [col]);

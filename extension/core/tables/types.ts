@@ -56,6 +56,11 @@ export interface TableModel {
 export interface TableBytes {
   readonly size: number;
   read(offset: number, length: number): Promise<Uint8Array>;
+  /**
+   * One LZ4 or ZSTD frame at [offset, offset + length) decoded into exactly `declaredLength`
+   * bytes (MappedView.decompress); without it a compressed Arrow batch is not read.
+   */
+  decompress?(codec: 'lz4' | 'zstd', offset: number, length: number, declaredLength: number): Promise<Uint8Array>;
 }
 
 /** Input the table model refuses (lying metadata, truncated buffers...): a one-line message. */
