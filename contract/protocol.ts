@@ -154,6 +154,13 @@ export type HostMessage =
       value: number;
     }
   | {
+      /** The elements of a window of the slice, each as stored, written out (the Table toggle's grid). */
+      type: 'cells';
+      window: Window2D;
+      /** Row-major, (r1 - r0) * (c1 - c0) texts, in the form of `value`'s `text` (nan, inf, -inf for non-finite floats). */
+      texts: string[];
+    }
+  | {
       type: 'error';
       message: string;
       kind: ErrorKind;
@@ -172,8 +179,12 @@ export type HostMessage =
 export type WebviewToHost = (WebviewEvent | (WebviewRequest & Numbered)) & Addressed;
 
 /** The webview's messages that the host replies to (each type is its own channel). */
-export type WebviewRequest = Extract<WebviewMessage, { type: 'view' | 'stats' | 'hover' }>;
-export const WEBVIEW_REQUESTS = ['view', 'stats', 'hover'] as const satisfies readonly WebviewRequest['type'][];
+export type WebviewRequest = Extract<WebviewMessage, { type: 'view' | 'stats' | 'hover' | 'cells' }>;
+export const WEBVIEW_REQUESTS = ['view', 'stats', 'hover', 'cells'] as const satisfies readonly WebviewRequest['type'][];
+
+/** Most rows and columns of elements one `cells` request may ask for: a tall, wide screen's grid of values. */
+export const MAX_GRID_ROWS = 1000;
+export const MAX_GRID_COLUMNS = 256;
 export type WebviewEvent = Exclude<WebviewMessage, WebviewRequest>;
 
 /** A reply's last part: every reply but a sampled tile that an exact one will follow. */
@@ -209,6 +220,8 @@ export type WebviewMessage =
     }
   | { type: 'stats'; slice: SliceSelection; quantiles: number[]; fresh: boolean }
   | { type: 'hover'; slice: SliceSelection; row: number; col: number }
+  /** The Table toggle's grid: the elements of `window` (at most MAX_GRID_ROWS × MAX_GRID_COLUMNS), exactly as stored. */
+  | { type: 'cells'; slice: SliceSelection; window: Window2D }
   | { type: 'exportPng'; dataUrl: string; suggestedName: string }
   | { type: 'saveNpy'; slice: SliceSelection; window: Window2D }
   | { type: 'selectTensor'; name: string }

@@ -94,7 +94,8 @@ export type TableHostMessage =
       elapsedMs: number;
     }
   | { type: 'colstats'; column: number; stats: TableColumnStats | null; error: string | null }
-  | { type: 'error'; message: string; kind: ErrorKind; code?: ErrorCode }
+  /** `subject`: the table it is about (Quick Look names it when it failed before its first rows were shown). */
+  | { type: 'error'; message: string; kind: ErrorKind; code?: ErrorCode; subject?: string }
   | { type: 'notice'; level: NoticeLevel; message: string; sticky?: boolean };
 export type TableHostToWebview = TableHostMessage & Stamped;
 
@@ -115,6 +116,21 @@ export type TableWebviewToHost = (TableEvent | (TableRequest & Numbered)) & Addr
 
 /** The host's replies (answers to a request, with `re`). */
 export const TABLE_REPLIES = ['rows', 'colstats'] as const satisfies readonly TableHostMessage['type'][];
+
+/**
+ * Table messages carried in a matrix viewer's page (Quick Look shows a table's first rows there):
+ * each wrapped as `{ type: 'table', body }` both ways, so that neither side's viewer protocol
+ * (protocol.ts) takes them for its own, and the table's side sees only them.
+ */
+export const TABLE_PANE = 'table';
+export interface TablePaneEnvelope {
+  type: typeof TABLE_PANE;
+  body: unknown;
+}
+/** The table message a posted message carries, or undefined when it is not one. */
+export function tablePaneBody(m: unknown): unknown {
+  return isRec(m) && m.type === TABLE_PANE ? m.body : undefined;
+}
 
 type Rec = Record<string, unknown>;
 const isRec = (v: unknown): v is Rec => typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -172,7 +188,7 @@ export function validateTableHostMessage(m: unknown): TableHostToWebview | null 
     case 'colstats':
       return ok(isInt(m.column) && (m.stats === null || isStats(m.stats)) && (m.error === null || isStr(m.error)));
     case 'error':
-      return ok(isStr(m.message) && isErrorKind(m.kind) && (m.code === undefined || isErrorCode(m.code)));
+      return ok(isStr(m.message) && isErrorKind(m.kind) && (m.code === undefined || isErrorCode(m.code)) && (m.subject === undefined || isStr(m.subject)));
     case 'notice':
       return ok(isStr(m.message) && isNoticeLevel(m.level) && (m.sticky === undefined || typeof m.sticky === 'boolean'));
     default:

@@ -8,11 +8,17 @@
  * cells and statistics for arrays up to 256 MiB, sampled beyond: see webview/main.ts); Open
  * shows the array in a full preview editor. The mapping is dropped when the view is hidden or
  * the segment leaves the list (a System V segment, attached read-only, is detached when it is removed).
+ *
+ * A table (an Arrow file, a structured NPY, a ShareableList: core/tables) shows as its first rows
+ * in the same page: a TableSession (table/session.ts, the table viewer's) answers the page's grid
+ * for the rows and columns that fit, its messages wrapped (tablePanePort) so that the page's
+ * heatmap viewer never takes them for its own; Open shows it in the table viewer.
  */
 import * as vscode from 'vscode';
 import { isPreviewable } from './core/format-words';
 import { findSegment } from './core/segments';
 import { isSysvSegment } from './core/sysv-view';
+import { tableFormat } from './core/tables/open';
 import type { Segment } from './core/types';
 import { viewerHtml, viewerOptions } from './preview/html';
 import { ViewerSession, type PlotArea } from './preview/session';
@@ -20,15 +26,21 @@ import { SegmentSource } from './preview/source';
 import { parseWebviewMessage } from './preview/validate';
 import { vscodeViewerIO } from './preview/vscode-io';
 import type { SegmentLookup } from './preview';
+import { segmentTableSource, tablePanePort, TableSession } from './table/session';
 import type { HostToWebview } from '../contract/protocol';
 
-const PLACEHOLDER = 'Select an array in Segments to see it here';
+/** Whether Quick Look shows a segment: an array it can draw, or a table's first rows (one whose header was read without error). */
+export function quickLookShows(s: Segment): boolean {
+  return (tableFormat(s) !== null && !s.error && !s.deleted) || isPreviewable(s);
+}
+
+const PLACEHOLDER = 'Select an array or a table in Segments to see it here';
 
 export class QuickLook implements vscode.WebviewViewProvider, vscode.Disposable {
   static readonly viewType = 'shmInspector.quickLook';
 
   private view: vscode.WebviewView | null = null;
-  private session: ViewerSession | null = null;
+  private session: ViewerSession | TableSession | null = null;
   /** The segment shown (or to show once the webview is ready). */
   private segment: Segment | null = null;
   /** The selected segment it said it cannot show (a raw one is shown once it is given a layout). */
@@ -68,10 +80,13 @@ export class QuickLook implements vscode.WebviewViewProvider, vscode.Disposable 
           // The page (re)started: show what was selected meanwhile. A session already there answers
           // a later 'ready' itself.
           if (first && this.segment && !this.session && view.visible) this.start(this.segment, Date.now());
+          // A table's session hears only the table's messages: a page that started again gets its rows afresh.
+          else if (!first && this.segment && this.session instanceof TableSession && view.visible) this.start(this.segment, Date.now());
           // A selection it cannot show, made before the page was up: said now.
           else if (first && !this.segment && this.refused) this.postRefusal(this.refused);
         } else if (msg.type === 'openPreview' && this.segment) {
-          void vscode.commands.executeCommand('shmInspector.preview', this.segment);
+          // A table opens in the table viewer, an array in a preview editor.
+          void vscode.commands.executeCommand(tableFormat(this.segment) ? 'shmInspector.openAsTable' : 'shmInspector.preview', this.segment);
         }
       }),
       view.onDidChangeVisibility(() => {
@@ -131,7 +146,7 @@ export class QuickLook implements vscode.WebviewViewProvider, vscode.Disposable 
     const now = findSegment(segments, (x) => x.path === s.path && x.name === s.name);
     if (s === this.refused) {
       // Refused before (a raw segment): shown once it reads as an array (Interpret As… gave it a layout).
-      if (now && !now.deleted && now.ino === s.ino && isPreviewable(now)) this.show(now);
+      if (now && !now.deleted && now.ino === s.ino && quickLookShows(now)) this.show(now);
       else if (!now || now.ino !== s.ino) this.refused = null;
       return;
     }
@@ -153,17 +168,22 @@ export class QuickLook implements vscode.WebviewViewProvider, vscode.Disposable 
 
   private start(segment: Segment, requestedAt: number): void {
     if (!this.view) return;
-    this.session?.dispose();
+    this.stop();
+    if (tableFormat(segment)) {
+      // Its first rows: the page is running, so the session sends init as soon as the table is open.
+      this.session = new TableSession(tablePanePort(this.view.webview), segmentTableSource(segment), requestedAt, { running: true });
+      return;
+    }
     const source = new SegmentSource(segment, segment.name, segment.path, this.lookup);
     this.session = new ViewerSession(this.view.webview, source, requestedAt, null, {
       io: vscodeViewerIO,
-      plotArea: this.session?.plotArea ?? this.plotArea,
+      plotArea: this.plotArea,
       running: true,
     });
   }
 
   private stop(): void {
-    if (this.session?.plotArea) this.plotArea = this.session.plotArea;
+    if (this.session instanceof ViewerSession && this.session.plotArea) this.plotArea = this.session.plotArea;
     this.session?.dispose();
     this.session = null;
   }

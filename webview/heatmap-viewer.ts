@@ -13,6 +13,8 @@ import { formatBytes } from '../contract/bytes';
 import {
   ERROR_KINDS,
   isLastReply,
+  MAX_GRID_COLUMNS,
+  MAX_GRID_ROWS,
   type FirstPicture,
   type HostMessage,
   type SegmentSummary,
@@ -21,10 +23,12 @@ import {
   type WebviewMessage,
 } from '../contract/protocol';
 import type { Stamped } from '../contract/requests';
+import { arrayColumns, arrayColumnWidth, arrayRows, centreCell, viewportCentredOn } from './array-grid';
 import { Container, embeddedInit, type PostApi } from './container';
 import { buildSlicer, elementsById, fillToolbar } from './controls';
 import { cellValue, composeFigure, drawFigure, fillTooltip, paintCells, sceneNorm, setTitle, statsText, type Scene } from './draw';
 import { attachInteraction } from './interaction';
+import { GridPane, type GridView } from './grid-pane';
 import { computeLayout, placeCanvases, readTheme, type Layout, type LineData, type Tile } from './plot';
 import { DOMAIN_QUANTILES } from './scales';
 import { defaultState, sanitizeState, settingsFor, type ViewState } from './state';
@@ -38,6 +42,9 @@ import { cellAt, clampViewport, fullViewport, gridSize, isFull, toCells, windowO
 /** Milliseconds of quiet before a changed view is asked for; and the longest wait while it keeps changing. */
 const DEBOUNCE_MS = 40;
 const MAX_WAIT_MS = 200;
+/** The same for the grid of values' elements as it scrolls. */
+const GRID_DEBOUNCE_MS = 12;
+const GRID_MAX_WAIT_MS = 60;
 /**
  * Quick Look reads every element (exact cells, statistics) only of arrays up to this size; bigger
  * ones it samples, one element a cell, and leaves the passes over gigabytes to a preview editor
@@ -68,8 +75,19 @@ function elements() {
       tooltip: ['tooltip', HTMLElement],
       legend: ['legend', HTMLElement],
       stats: ['stats', HTMLElement],
+      vgrid: ['vgrid', HTMLElement],
+      vgScroller: ['vg-scroller', HTMLElement],
+      vgSticky: ['vg-sticky', HTMLElement],
+      vgHead: ['vg-head', HTMLElement],
+      vgRows: ['vg-rows', HTMLElement],
+      vgSpacer: ['vg-spacer', HTMLElement],
     }),
   };
+}
+
+/** The integers [a, b). */
+function range(a: number, b: number): number[] {
+  return Array.from({ length: Math.max(0, b - a) }, (_, k) => a + k);
 }
 
 function sameSlice(a: SliceSelection, b: SliceSelection): boolean {
@@ -111,10 +129,26 @@ export class HeatmapViewer {
   private firstPixelsMs: number | null = null;
   /** The user changed the view (or pressed Keep open): the host stops reusing this panel for other arrays. */
   private pinned = false;
+  /** The Table toggle: the grid of exact values (grid-pane.ts) shows in the figure's place. */
+  private readonly grid: GridPane;
+  private gridOn = false;
+  /** Where the grid was put (scroll offsets): scrolled from there, the heatmap follows it back. */
+  private gridPut = { top: 0, left: 0 };
+  /** When the toggle was pressed, until the grid's values are all on screen (body data-grid-ms). */
+  private gridAskedAt: number | null = null;
 
   constructor(api: PostApi & StateApi) {
     this.store = new SettingsStore<ViewState>(api, sanitizeState, defaultState('', ''));
     this.host = new Container<WebviewMessage, HostMessage>(api, { validate: validateHostMessage, isLast: isLastReply, onMessage: (m) => this.onHostMessage(m) });
+    const el = this.el;
+    this.grid = new GridPane(
+      { scroller: el.vgScroller, sticky: el.vgSticky, head: el.vgHead, rows: el.vgRows, spacer: el.vgSpacer },
+      {
+        need: (rows, columns) => this.gridOn && this.host.debounce('cells', () => this.requestCells(rows, columns), GRID_DEBOUNCE_MS, GRID_MAX_WAIT_MS),
+        drawn: (v, pending) => this.gridDrawn(v, pending),
+        width: (c) => arrayColumnWidth(this.seg?.dtype ?? '', c.kind),
+      },
+    );
   }
 
   private get st(): ViewState {
@@ -151,6 +185,7 @@ export class HeatmapViewer {
         this.store.save();
         this.startLive();
       },
+      table: () => this.toggleGrid(),
       pause: () => {
         this.st.paused = !this.st.paused;
         this.syncControls();
@@ -200,6 +235,20 @@ export class HeatmapViewer {
       this.redraw();
     }).observe(document.body, { attributes: true, attributeFilter: ['class'] });
     fillToolbar(el);
+    // Copy (Ctrl+C) in the grid of values: the elements on screen as TSV, headed by their column numbers.
+    document.addEventListener('copy', (ev) => {
+      const tsv = this.gridOn ? this.grid.visibleTsv() : null;
+      if (tsv === null || !ev.clipboardData || ev.target instanceof HTMLInputElement) return;
+      ev.clipboardData.setData('text/plain', tsv);
+      ev.preventDefault();
+    });
+    // T: the Table toggle, around the hovered cell when the pointer is on one.
+    window.addEventListener('keydown', (ev) => {
+      if ((ev.key !== 't' && ev.key !== 'T') || ev.ctrlKey || ev.metaKey || ev.altKey || this.compact) return;
+      if (ev.target instanceof HTMLInputElement || ev.target instanceof HTMLSelectElement) return;
+      ev.preventDefault();
+      this.toggleGrid();
+    });
     // A new panel's page may carry its init (and first picture): drawn before the round trip of 'ready'.
     const carried = embeddedInit(document);
     if (carried) this.host.deliver(carried);
@@ -236,7 +285,7 @@ export class HeatmapViewer {
   }
 
   private syncControls(): void {
-    syncToolbar(this.el, this.st, { line: this.plot === 'line', aspect: this.effectiveAspect() });
+    syncToolbar(this.el, this.st, { line: this.plot === 'line', aspect: this.effectiveAspect(), grid: this.gridOn });
   }
 
   // ---- slice and view geometry ---------------------------------------------
@@ -404,11 +453,99 @@ export class HeatmapViewer {
     this.scheduleView();
   }
 
+  // ---- the grid of values (the Table toggle) ---------------------------------
+
+  private toggleGrid(): void {
+    if (this.gridOn) this.leaveGrid();
+    else this.enterGrid();
+  }
+
+  /** Shows the slice's elements as a grid of their exact values, the hovered cell (or the view's centre) in its middle. */
+  private enterGrid(): void {
+    if (!this.seg || this.plot !== 'heatmap') return;
+    this.pin();
+    const at = this.hoverCell && !this.el.tooltip.hidden ? this.hoverCell : centreCell(this.vp, this.extent);
+    this.hideTooltip();
+    this.gridOn = true;
+    this.gridAskedAt = performance.now();
+    delete this.body.dataset.gridMs;
+    this.st.grid = { ...at };
+    this.store.save();
+    this.body.dataset.view = 'grid';
+    this.syncControls();
+    this.showGrid(at);
+    this.el.vgScroller.focus({ preventScroll: true });
+  }
+
+  /** The grid of the slice shown now, cell `at` in its middle. */
+  private showGrid(at: { row: number; col: number }): void {
+    const seg = this.seg!;
+    this.grid.show(arrayColumns(seg.dtype, seg.dtypeWords, seg.complex, this.extent.cols), this.extent.rows);
+    // The cell it was opened at, outlined.
+    this.grid.mark = { ...at };
+    this.grid.centreOn(at.row, at.col);
+    this.gridPut = { top: this.el.vgScroller.scrollTop, left: this.el.vgScroller.scrollLeft };
+    this.grid.draw();
+  }
+
+  /** Back to the heatmap; scrolled away from where it was put, the heatmap is centred where the grid was (at the same zoom). */
+  private leaveGrid(): void {
+    const s = this.el.vgScroller;
+    const moved = Math.abs(s.scrollTop - this.gridPut.top) >= 1 || Math.abs(s.scrollLeft - this.gridPut.left) >= 1;
+    const at = moved ? this.grid.centre() : null;
+    this.gridOn = false;
+    this.st.grid = null;
+    this.store.save();
+    this.host.cancelTimer('cells');
+    this.body.dataset.view = 'plot';
+    this.syncControls();
+    this.relayout();
+    if (at) this.setViewport(viewportCentredOn(this.vp, at.row, at.col, this.extent));
+    else this.redraw();
+    this.setStatus(this.statusBase);
+  }
+
+  private requestCells(rows: { first: number; end: number }, columns: number[]): void {
+    if (!this.seg || !columns.length) return;
+    const c0 = columns[0];
+    const win = {
+      r0: rows.first,
+      r1: Math.min(rows.end, rows.first + MAX_GRID_ROWS),
+      c0,
+      c1: Math.min(columns[columns.length - 1] + 1, c0 + MAX_GRID_COLUMNS),
+    };
+    this.host.request({ type: 'cells', slice: this.currentSlice(), window: win });
+  }
+
+  private gridDrawn(v: GridView, pending: number): void {
+    if (!this.gridOn) return;
+    const { rows, cols } = v;
+    if (!pending && this.gridAskedAt !== null) {
+      this.body.dataset.gridMs = (performance.now() - this.gridAskedAt).toFixed(1);
+      this.gridAskedAt = null;
+    }
+    // Where the grid is, for a reload to show it there again.
+    const at = this.grid.centre();
+    if (at && (at.row !== this.st.grid?.row || at.col !== this.st.grid.col)) {
+      this.st.grid = at;
+      this.store.save();
+    }
+    this.el.status.textContent =
+      `rows ${rows.first.toLocaleString('en-US')}–${(rows.end - 1).toLocaleString('en-US')} · columns ${cols.first.toLocaleString('en-US')}–${(cols.end - 1).toLocaleString('en-US')}` +
+      `${pending ? ' · reading…' : ' · exact values'}`;
+  }
+
   // ---- live mode -------------------------------------------------------------
 
   private liveTick(): void {
     const st = this.st;
     if (!this.seg || st.live === 0 || st.paused || this.body.dataset.state === 'error') return;
+    if (this.gridOn) {
+      // The grid's elements read again (the cells shown stay until they come).
+      const v = this.grid.view();
+      if (v && !this.host.pending('cells')) this.requestCells(v.rows, range(v.cols.first, v.cols.end));
+      return;
+    }
     if (!this.host.pending('view')) this.sendView(true);
     if (!this.host.pending('stats') && this.plot === 'heatmap') this.requestStats(true);
   }
@@ -518,6 +655,9 @@ export class HeatmapViewer {
         this.showStats();
         this.redraw();
         break;
+      case 'cells':
+        if (this.gridOn) this.grid.put(msg.window.r0, range(msg.window.c0, msg.window.c1), arrayRows(msg.texts, msg.window.c1 - msg.window.c0));
+        break;
       case 'value':
         if (this.hoverCell && this.hoverCell.row === msg.row && this.hoverCell.col === msg.col) this.renderTooltip(msg.row, msg.col, msg.text);
         break;
@@ -571,6 +711,12 @@ export class HeatmapViewer {
     this.syncControls();
     this.relayout();
     this.redraw();
+    // The grid of values stays on where it was for this array (reopened, or the panel restored after a reload).
+    const g = this.plot === 'heatmap' ? this.st.grid : null;
+    this.gridOn = g !== null;
+    body.dataset.view = this.gridOn ? 'grid' : 'plot';
+    this.syncControls();
+    if (g) this.showGrid({ row: Math.min(g.row, this.extent.rows - 1), col: Math.min(g.col, this.extent.cols - 1) });
     if (this.tile) {
       this.timing(false);
       this.setStatus(`${first!.exact ? 'every element' : 'sampled'} · ${this.tile.height}×${this.tile.width} cells · reading…`);
@@ -622,6 +768,8 @@ export class HeatmapViewer {
     this.save();
     this.scheduleView();
     this.requestStats();
+    // The grid shows the new slice: where it was (another index), or around the view's centre (other axes).
+    if (this.gridOn) this.showGrid((!axesChanged && this.grid.centre()) || centreCell(this.vp, this.extent));
   }
 
   /** After the first exact picture: the whole slice's statistics. */
@@ -697,6 +845,8 @@ export class HeatmapViewer {
       el.notice.hidden = true;
       el.stats.textContent = '';
       el.figure.style.visibility = 'hidden';
+      // Nor the grid of values (or of a table's rows, in Quick Look) of what was shown before.
+      this.body.dataset.view = 'plot';
     }
     this.body.dataset.state = 'error';
     // What was asked gets no reply now.

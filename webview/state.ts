@@ -27,6 +27,8 @@ export interface ViewState {
   /** Seconds between re-reads; 0 = off. */
   live: number;
   paused: boolean;
+  /** The Table toggle: on, the cell in the middle of the grid of values (a reload shows it there again); off, null. */
+  grid: { row: number; col: number } | null;
 }
 
 export function defaultState(name: string, path: string): ViewState {
@@ -49,6 +51,7 @@ export function defaultState(name: string, path: string): ViewState {
     viewport: null,
     live: 0,
     paused: false,
+    grid: null,
   };
 }
 
@@ -66,6 +69,11 @@ export function sanitizeState(raw: unknown): ViewState | null {
   const viewport =
     vp && ['x0', 'x1', 'y0', 'y1'].every((k) => typeof vp[k] === 'number' && Number.isFinite(vp[k] as number))
       ? { x0: vp.x0 as number, x1: vp.x1 as number, y0: vp.y0 as number, y1: vp.y1 as number }
+      : null;
+  const g = r.grid as Record<string, unknown> | null | undefined;
+  const grid =
+    g && Number.isSafeInteger(g.row) && Number.isSafeInteger(g.col) && (g.row as number) >= 0 && (g.col as number) >= 0
+      ? { row: g.row as number, col: g.col as number }
       : null;
   const axes =
     Array.isArray(r.axes) && r.axes.length === 2 && r.axes.every((a) => Number.isInteger(a) && a >= 0) ? ([r.axes[0], r.axes[1]] as [number, number]) : null;
@@ -88,6 +96,7 @@ export function sanitizeState(raw: unknown): ViewState | null {
     viewport,
     live: (LIVE_INTERVALS as readonly number[]).includes(r.live as number) ? (r.live as number) : 0,
     paused: r.paused === true,
+    grid,
   };
 }
 

@@ -12,35 +12,12 @@
 import { formatBytes } from '../contract/bytes';
 import { ERROR_KINDS } from '../contract/protocol';
 import type { Stamped } from '../contract/requests';
-import {
-  CELL_KINDS,
-  validateTableHostMessage,
-  type TableCell,
-  type TableColumnStats,
-  type TableHostMessage,
-  type TableSummary,
-  type TableWebviewMessage,
-} from '../contract/table';
+import { validateTableHostMessage, type TableColumnStats, type TableHostMessage, type TableSummary, type TableWebviewMessage } from '../contract/table';
 import { Container, type PostApi } from './container';
 import { byId } from './controls';
+import { GridPane, type GridView } from './grid-pane';
 import { SettingsStore, type StateApi } from './store';
-import {
-  anchorAt,
-  cellText,
-  columnEdges,
-  columnWidth,
-  HEAD_H,
-  missingRows,
-  ROW_H,
-  rowForKey,
-  rowNumberWidth,
-  rowsHeight,
-  statsText,
-  tsvOf,
-  visibleColumns,
-  visibleRows,
-  type RowAnchor,
-} from './table-grid';
+import { HEAD_H, statsText } from './table-grid';
 import { displayText } from './text';
 import { showKeep } from './toolbar';
 
@@ -62,8 +39,6 @@ const DEBOUNCE_MS = 12;
 const MAX_WAIT_MS = 60;
 /** Hover over a header this long before its statistics are asked for. */
 const STATS_HOVER_MS = 250;
-/** Rows kept in the cache: beyond this, those farthest from the view are dropped. */
-const CACHE_ROWS = 4000;
 
 type Host<T extends TableHostMessage['type']> = Extract<TableHostMessage, { type: T }> & Stamped;
 
@@ -71,22 +46,13 @@ export class TableViewer {
   private readonly c: Container<TableWebviewMessage, TableHostMessage>;
   private readonly store: SettingsStore<TableViewState>;
   private table: TableSummary | null = null;
-  private widths: number[] = [];
-  private left: number[] = [];
-  private totalWidth = 0;
-  /** Known cells: row -> column -> cell. */
-  private cells = new Map<number, Map<number, TableCell>>();
-  /** Per column, why its cells could not be read (last page), or absent. */
-  private colErrors = new Map<number, string>();
   private stats = new Map<number, TableColumnStats | string>();
   private hoveredColumn: number | null = null;
   private hoverTimer: number | undefined;
-  private frame = 0;
   /** When the rows now asked for were first wanted (a scroll), for the time to draw them. */
   private wantedAt: number | null = null;
   private pinned = false;
-  /** The row Go to row or a key put first (a scaled scrollbar cannot say it by the pixel). */
-  private anchor: RowAnchor | null = null;
+  private readonly grid: GridPane;
   private readonly el = {
     title: byId('title'),
     info: byId('info'),
@@ -112,17 +78,23 @@ export class TableViewer {
       onMessage: (m) => this.onMessage(m),
     });
     this.store = new SettingsStore<TableViewState>(api, checkState, { name: '', path: '', row: 0 });
+    const el = this.el;
+    this.grid = new GridPane(
+      { scroller: el.scroller, sticky: el.sticky, head: el.head, rows: el.rows, spacer: el.spacer },
+      {
+        need: (rows, columns) => this.requestRows(rows, columns),
+        drawn: (v, pending) => this.drawn(v, pending),
+        scrolled: () => {
+          this.wantedAt ??= performance.now();
+          this.pin();
+        },
+      },
+    );
   }
 
   start(): void {
     this.c.listen(window);
     const el = this.el;
-    el.scroller.addEventListener('scroll', () => {
-      this.wantedAt ??= performance.now();
-      this.pin();
-      this.schedule();
-    });
-    window.addEventListener('resize', () => this.schedule());
     el.retry.addEventListener('click', () => {
       el.error.hidden = true;
       this.c.send({ type: 'retry' });
@@ -133,29 +105,11 @@ export class TableViewer {
       const row = Math.floor(el.goto.valueAsNumber);
       if (Number.isFinite(row)) this.goToRow(row);
     });
-    el.scroller.addEventListener('keydown', (ev) => {
-      const t = this.table;
-      const v = this.view();
-      if (!t || !v || ev.altKey || ev.metaKey || ev.target !== el.scroller) return;
-      const row = rowForKey(ev.key, v.rows.first, this.rowsViewHeight(), t.totalRows);
-      if (row === null) return;
-      ev.preventDefault();
-      this.goToRow(row);
-    });
     // Copy (Ctrl+C): the rows on screen, the visible columns, as TSV with their names.
     document.addEventListener('copy', (ev) => {
-      const t = this.table;
-      const v = this.view();
-      if (!t || !v || ev.target === el.goto || !ev.clipboardData) return;
-      const cols = Array.from({ length: v.cols.end - v.cols.first }, (_, k) => v.cols.first + k);
-      const rows = Array.from({ length: v.rows.end - v.rows.first }, (_, k) => cols.map((c) => this.cells.get(v.rows.first + k)?.get(c)));
-      ev.clipboardData.setData(
-        'text/plain',
-        tsvOf(
-          cols.map((c) => t.columns[c].name),
-          rows,
-        ),
-      );
+      const tsv = this.table ? this.grid.visibleTsv() : null;
+      if (tsv === null || ev.target === el.goto || !ev.clipboardData) return;
+      ev.clipboardData.setData('text/plain', tsv);
       ev.preventDefault();
     });
     el.head.addEventListener('mouseover', (ev) => this.onHeaderHover(ev));
@@ -210,8 +164,6 @@ export class TableViewer {
     const same = this.table?.name === t.name && this.table.path === t.path;
     this.table = t;
     this.store.replace({ name: t.name, path: t.path, row });
-    this.cells.clear();
-    this.colErrors.clear();
     this.stats.clear();
     this.pinned = !m.reusable;
     showKeep(this.el, m.reusable);
@@ -223,134 +175,26 @@ export class TableViewer {
     this.el.info.textContent = `${t.totalRows.toLocaleString('en-US')} rows × ${t.columns.length} columns · ${formatBytes(t.size)} · ${t.source}`;
     this.el.notes.textContent = t.notes.map(displayText).join(' · ');
     this.el.goto.max = String(Math.max(0, t.totalRows - 1));
-    this.widths = t.columns.map(columnWidth);
-    const e = columnEdges(this.widths);
-    this.left = e.left;
-    this.totalWidth = e.total;
-    this.layout();
+    this.grid.show(t.columns, t.totalRows);
     this.el.scroller.scrollLeft = 0;
-    this.anchor = anchorAt(row, this.rowsViewHeight(), t.totalRows);
-    this.el.scroller.scrollTop = this.anchor.top;
+    this.grid.goToRow(row);
     this.wantedAt = performance.now();
-    this.schedule();
-  }
-
-  /** Pixels of rows the view shows. */
-  private rowsViewHeight(): number {
-    return Math.max(ROW_H, this.el.scroller.clientHeight - HEAD_H);
-  }
-
-  private rowNumW(): number {
-    return rowNumberWidth(this.table?.totalRows ?? 0);
-  }
-
-  /** Sizes the scroll area: the sticky view is the viewport, the spacer makes the rest of the scroll range. */
-  private layout(): void {
-    const t = this.table;
-    if (!t) return;
-    const s = this.el.scroller;
-    const viewW = s.clientWidth;
-    const viewH = s.clientHeight;
-    this.el.sticky.style.width = `${viewW}px`;
-    this.el.sticky.style.height = `${viewH}px`;
-    const contentH = HEAD_H + rowsHeight(t.totalRows);
-    this.el.spacer.style.height = `${Math.max(0, contentH - viewH)}px`;
-    this.el.spacer.style.width = `${this.rowNumW() + this.totalWidth}px`;
   }
 
   private goToRow(row: number): void {
-    const t = this.table;
-    if (!t) return;
+    if (!this.table) return;
     this.pin();
     this.wantedAt = performance.now();
-    this.anchor = anchorAt(row, this.rowsViewHeight(), t.totalRows);
-    this.el.scroller.scrollTop = this.anchor.top;
-    this.schedule();
+    this.grid.goToRow(row);
   }
 
-  private schedule(): void {
-    if (this.frame) return;
-    this.frame = requestAnimationFrame(() => {
-      this.frame = 0;
-      this.draw();
-    });
-  }
-
-  private view(): { rows: { first: number; end: number; shift: number }; cols: { first: number; end: number } } | null {
+  /** After the grid drew: the first row kept for a reload, the status, and the time from a scroll to its rows drawn. */
+  private drawn(v: GridView, pending: number): void {
     const t = this.table;
-    if (!t) return null;
-    const s = this.el.scroller;
-    // The scrollbar moved away from an anchored row: the pixel decides again.
-    if (this.anchor && Math.abs(s.scrollTop - this.anchor.top) >= 1) this.anchor = null;
-    const rows = visibleRows(s.scrollTop, this.rowsViewHeight(), t.totalRows, this.anchor);
-    const cols = visibleColumns(this.left, this.widths, s.scrollLeft, Math.max(1, s.clientWidth - this.rowNumW()));
-    return { rows, cols };
-  }
-
-  /** Draws what is known of the visible rows, and asks for what is not. */
-  private draw(): void {
-    const t = this.table;
-    const v = this.view();
-    if (!t || !v) return;
-    this.layout();
-    const { rows, cols } = v;
-    const s = this.el.scroller;
-    const rn = this.rowNumW();
-    const x0 = rn - s.scrollLeft;
+    if (!t) return;
+    const { rows } = v;
     this.store.state.row = rows.first;
     this.store.save();
-    // The header: the corner, then each visible column's name and type.
-    const head: HTMLElement[] = [];
-    const corner = document.createElement('div');
-    corner.className = 'hcell corner';
-    Object.assign(corner.style, { left: '0px', top: '0px', width: `${rn}px` });
-    corner.textContent = '#';
-    head.push(corner);
-    for (let c = cols.first; c < cols.end; c++) {
-      const col = t.columns[c];
-      const h = document.createElement('div');
-      h.className = `hcell${CELL_KINDS[col.kind] === 'right' ? ' num' : ''}`;
-      h.dataset.col = String(c);
-      h.setAttribute('role', 'columnheader');
-      Object.assign(h.style, { left: `${x0 + this.left[c]}px`, top: '0px', width: `${this.widths[c]}px` });
-      const name = document.createElement('span');
-      name.className = 'name';
-      name.textContent = displayText(col.name);
-      const type = document.createElement('span');
-      type.className = 'type';
-      type.textContent = displayText(col.type);
-      h.append(name, type);
-      h.title = `${displayText(col.name)} (${displayText(col.type)})${this.colErrors.has(c) ? `\n${this.colErrors.get(c)}` : ''}`;
-      head.push(h);
-    }
-    this.el.head.replaceChildren(...head);
-    // The rows: the number, then each visible cell.
-    const out: HTMLElement[] = [];
-    let pending = 0;
-    for (let r = rows.first; r < rows.end; r++) {
-      const y = HEAD_H + (r - rows.first) * ROW_H - rows.shift;
-      const known = this.cells.get(r);
-      const num = document.createElement('div');
-      num.className = `rnum${r % 2 ? ' row-odd' : ''}`;
-      Object.assign(num.style, { left: '0px', top: `${y}px`, width: `${rn}px` });
-      num.textContent = String(r);
-      out.push(num);
-      for (let c = cols.first; c < cols.end; c++) {
-        const d = document.createElement('div');
-        const cell = known?.get(c);
-        const ct = cellText(cell, t.columns[c].kind);
-        if (cell === undefined) pending++;
-        d.className = `cell ${cell === undefined ? 'pending' : ct.cls}${r % 2 ? ' row-odd' : ''}`;
-        d.dataset.row = String(r);
-        d.dataset.col = String(c);
-        d.setAttribute('role', 'gridcell');
-        Object.assign(d.style, { left: `${x0 + this.left[c]}px`, top: `${y}px`, width: `${this.widths[c]}px` });
-        d.textContent = ct.text;
-        if (ct.title) d.title = ct.title;
-        out.push(d);
-      }
-    }
-    this.el.rows.replaceChildren(...out);
     document.body.dataset.first = String(rows.first);
     document.body.dataset.pending = String(pending);
     this.el.status.textContent = t.totalRows ? `rows ${rows.first.toLocaleString('en-US')}–${(rows.end - 1).toLocaleString('en-US')}` : 'no rows';
@@ -361,12 +205,9 @@ export class TableViewer {
       document.body.dataset.drawnAt = String(performance.now());
       this.c.send({ type: 'timing', requestToDrawnMs: ms, offset: rows.first });
     }
-    const miss = missingRows((r, c) => this.cells.get(r)?.has(c) ?? this.colErrors.has(c), rows, cols);
-    if (miss) this.requestRows(miss, cols);
   }
 
-  private requestRows(rows: { first: number; end: number }, cols: { first: number; end: number }): void {
-    const columns = Array.from({ length: cols.end - cols.first }, (_, k) => cols.first + k);
+  private requestRows(rows: { first: number; end: number }, columns: number[]): void {
     const ask = () => this.c.request({ type: 'rows', offset: rows.first, count: rows.end - rows.first, columns });
     this.c.debounce('rows', ask, DEBOUNCE_MS, MAX_WAIT_MS);
   }
@@ -374,32 +215,13 @@ export class TableViewer {
   private onRows(m: Host<'rows'>): void {
     const t = this.table;
     if (!t) return;
-    m.rows.forEach((row, i) => {
-      const r = m.offset + i;
-      let known = this.cells.get(r);
-      if (!known) this.cells.set(r, (known = new Map()));
-      m.columns.forEach((c, j) => known!.set(c, row[j]));
-    });
-    m.columns.forEach((c, j) => {
-      const e = m.errors[j];
-      if (e) this.colErrors.set(c, e);
-      else this.colErrors.delete(c);
-    });
-    if (this.cells.size > CACHE_ROWS) this.evict(m.offset);
     document.body.dataset.hostMs = m.elapsedMs.toFixed(2);
     if (m.totalRows !== t.totalRows) {
       t.totalRows = m.totalRows;
+      this.grid.setTotal(t.totalRows);
       document.body.dataset.rows = String(t.totalRows);
     }
-    this.draw();
-  }
-
-  /** Drops the cached rows farthest from `near`, down to half the cache. */
-  private evict(near: number): void {
-    const keep = [...this.cells.keys()].sort((a, b) => Math.abs(a - near) - Math.abs(b - near)).slice(0, CACHE_ROWS / 2);
-    const next = new Map<number, Map<number, TableCell>>();
-    for (const r of keep) next.set(r, this.cells.get(r)!);
-    this.cells = next;
+    this.grid.put(m.offset, m.columns, m.rows, m.errors);
   }
 
   private headerColumn(ev: Event): number | null {
@@ -445,7 +267,7 @@ export class TableViewer {
     box.replaceChildren(name, body);
     box.dataset.col = String(col);
     box.dataset.ready = String(s !== undefined);
-    const x = Math.max(0, Math.min(this.rowNumW() + this.left[col] - this.el.scroller.scrollLeft, this.el.scroller.clientWidth - 320));
+    const x = Math.max(0, Math.min(this.grid.columnX(col), this.el.scroller.clientWidth - 320));
     Object.assign(box.style, { left: `${x}px`, top: `${HEAD_H + 2}px` });
     box.hidden = false;
   }

@@ -23,6 +23,7 @@ export function toolbarElements() {
     aspect: ['aspect', HTMLSelectElement],
     live: ['live', HTMLSelectElement],
     pause: ['pause', HTMLButtonElement],
+    table: ['table-toggle', HTMLButtonElement],
     reset: ['reset', HTMLButtonElement],
     retry: ['retry', HTMLButtonElement],
     exportPng: ['export-png', HTMLButtonElement],
@@ -46,6 +47,8 @@ export interface ToolbarActions {
   /** Seconds between live re-reads, 0 = off. */
   live(seconds: number): void;
   pause(): void;
+  /** The Table toggle: the grid of exact values around the centre of the view, and back. */
+  table(): void;
   reset(): void;
   retry(): void;
   saveNpy(): void;
@@ -63,6 +66,7 @@ function onSelect<T extends string>(select: HTMLSelectElement, known: (v: string
 /** The buttons that do one thing when clicked: the action of the same name (Keep open: `pin`). */
 const BUTTONS = [
   ['pause', 'pause'],
+  ['table', 'table'],
   ['reset', 'reset'],
   ['retry', 'retry'],
   ['saveNpy', 'saveNpy'],
@@ -98,7 +102,7 @@ export function wireToolbar(el: ToolbarElements, a: ToolbarActions): void {
 }
 
 /** Sets the controls from the settings; a line plot has no colours, cells or aspect to choose. */
-export function syncToolbar(el: ToolbarElements, st: ViewState, opts: { line: boolean; aspect: 'equal' | 'fill' }): void {
+export function syncToolbar(el: ToolbarElements, st: ViewState, opts: { line: boolean; aspect: 'equal' | 'fill'; grid: boolean }): void {
   el.colormap.value = st.colormap;
   el.invert.checked = st.invert;
   el.scale.value = st.scale;
@@ -115,6 +119,9 @@ export function syncToolbar(el: ToolbarElements, st: ViewState, opts: { line: bo
   el.pause.disabled = st.live === 0;
   el.pause.textContent = st.paused ? 'Resume' : 'Pause';
   el.pause.setAttribute('aria-pressed', String(st.paused));
+  // The grid of values shows a 2-D slice: not a line plot.
+  el.table.disabled = opts.line;
+  el.table.setAttribute('aria-pressed', String(opts.grid));
 }
 
 /** Keep open takes its room in the header whether offered or not: showing it must not resize the plot. */

@@ -1,7 +1,16 @@
 /** Checks every message from the host before the webview acts on it. DOM-free. */
 import { isErrorCode } from '../contract/errors';
 import { isId } from '../contract/requests';
-import { isErrorKind, isNoticeLevel, type HostToWebview, type SegmentSummary, type TensorSummary, type Window2D } from '../contract/protocol';
+import {
+  isErrorKind,
+  isNoticeLevel,
+  MAX_GRID_COLUMNS,
+  MAX_GRID_ROWS,
+  type HostToWebview,
+  type SegmentSummary,
+  type TensorSummary,
+  type Window2D,
+} from '../contract/protocol';
 import { isComplexPart, isReduceMode } from '../contract/reduce';
 import { STATS_COUNT_FIELDS, STATS_VALUE_FIELDS } from '../contract/stats';
 
@@ -49,7 +58,7 @@ export function validateHostMessage(m: unknown): HostToWebview | null {
   // What contract/requests.ts adds: the sending session's number, the request a reply answers.
   if ((m.from !== undefined && !isId(m.from)) || (m.re !== undefined && !isId(m.re))) return null;
   // Replies answer a request; the rest answer none.
-  if ((m.type === 'tile' || m.type === 'line' || m.type === 'stats' || m.type === 'value') !== (m.re !== undefined)) return null;
+  if ((m.type === 'tile' || m.type === 'line' || m.type === 'stats' || m.type === 'value' || m.type === 'cells') !== (m.re !== undefined)) return null;
   switch (m.type) {
     case 'init':
       if (!isSegment(m.segment) || !isNum(m.requestedAt)) return null;
@@ -80,6 +89,12 @@ export function validateHostMessage(m: unknown): HostToWebview | null {
     }
     case 'value':
       return isInt(m.row) && isInt(m.col) && isStr(m.text) && isNum(m.value) ? (m as unknown as HostToWebview) : null;
+    case 'cells': {
+      if (!isWindow(m.window) || !Array.isArray(m.texts)) return null;
+      const w = m.window;
+      if (w.r1 - w.r0 > MAX_GRID_ROWS || w.c1 - w.c0 > MAX_GRID_COLUMNS || m.texts.length !== (w.r1 - w.r0) * (w.c1 - w.c0)) return null;
+      return m.texts.every(isStr) ? (m as unknown as HostToWebview) : null;
+    }
     case 'error':
       return isStr(m.message) && isErrorKind(m.kind) && (m.code === undefined || isErrorCode(m.code)) && (m.subject === undefined || isStr(m.subject))
         ? (m as unknown as HostToWebview)

@@ -130,6 +130,31 @@ export async function readElement(view: MappedView, slice: ResolvedSlice, row: n
   return decodeElement(bytes, slice.numeric, slice.part ?? 'magnitude');
 }
 
+/**
+ * The elements of window `win` of a slice, each written out as the hover writes it (decodeElement:
+ * exactly as stored), row-major: the Table toggle's grid of values. The addon reads the window at its
+ * strides on a worker thread; the caller keeps it to what is on screen (MAX_GRID_ROWS × MAX_GRID_COLUMNS).
+ */
+export async function readElementTexts(view: MappedView, slice: ResolvedSlice, win: Window2D): Promise<string[]> {
+  const w: Window2D = { r0: win.r0, r1: Math.min(win.r1, slice.rows), c0: win.c0, c1: Math.min(win.c1, slice.cols) };
+  if (w.r1 <= w.r0 || w.c1 <= w.c0) return [];
+  const item = slice.numeric.itemsize;
+  const n = (w.r1 - w.r0) * (w.c1 - w.c0);
+  const raw = await view.gather({
+    offset: elementOffset(slice, w.r0, w.c0),
+    rows: w.r1 - w.r0,
+    cols: w.c1 - w.c0,
+    strideR: slice.strideR,
+    strideC: slice.strideC,
+    itemSize: item,
+  });
+  if (raw.length < n * item) throw Object.assign(new Error('the segment ends before these elements'), { code: 'SHRANK' satisfies ErrorCode });
+  const part = slice.part ?? 'magnitude';
+  const out: string[] = new Array<string>(n);
+  for (let k = 0; k < n; k++) out[k] = decodeElement(raw.subarray(k * item, (k + 1) * item), slice.numeric, part).text;
+  return out;
+}
+
 // ---- NPY ---------------------------------------------------------------
 
 /** An NPY v1.0 header (magic, version, length, dict padded so the data starts at a multiple of 64). */

@@ -24,7 +24,31 @@ export const SHARED_CSS = `
   #tooltip .k { color: var(--vscode-descriptionForeground); }
 `;
 
-const CSS = `${SHARED_CSS}
+/** The virtual grid of cells (webview/grid-pane.ts): the table viewer's, and the matrix viewer's grid of values. */
+export const GRID_CSS = `
+  .grid-scroller { position: absolute; inset: 0; overflow: auto; outline: none; }
+  .grid-scroller:focus-visible { outline: 1px solid var(--vscode-focusBorder); outline-offset: -1px; }
+  .grid-sticky { position: sticky; top: 0; left: 0; overflow: hidden; }
+  .grid-spacer { pointer-events: none; }
+  .cell, .hcell, .rnum { position: absolute; box-sizing: border-box; padding: 0 8px; overflow: hidden; text-overflow: ellipsis; white-space: nowrap;
+          line-height: 22px; height: 22px; border-right: 1px solid var(--vscode-editorGroup-border, rgba(128,128,128,.2));
+          font-variant-numeric: tabular-nums; }
+  .row-odd { background: var(--vscode-list-hoverBackground, rgba(128,128,128,.06)); }
+  .cell.num, .cell.nan { text-align: right; font-family: var(--vscode-editor-font-family, monospace); }
+  .cell.null { color: var(--vscode-disabledForeground, #888); font-style: italic; }
+  .cell.nan { color: var(--vscode-debugTokenExpression-number, #b5cea8); font-style: italic; }
+  .cell.pending { color: var(--vscode-disabledForeground, #888); }
+  .rnum { text-align: right; color: var(--vscode-editorLineNumber-foreground, #858585); background: var(--vscode-editor-background); z-index: 1; }
+  .hcell { height: 26px; line-height: 13px; padding-top: 0; font-weight: 600; background: var(--vscode-editorGroupHeader-tabsBackground, var(--vscode-editor-background));
+           border-bottom: 1px solid var(--vscode-panel-border, rgba(128,128,128,.35)); cursor: default; z-index: 2; }
+  .hcell .type { display: block; font-weight: normal; font-size: .85em; color: var(--vscode-descriptionForeground); overflow: hidden; text-overflow: ellipsis; }
+  .hcell.num { text-align: right; }
+  .hcell:hover { background: var(--vscode-list-hoverBackground); }
+  .hcell.corner { z-index: 3; }
+  .cell.marked { outline: 2px solid var(--vscode-focusBorder, #007fd4); outline-offset: -2px; }
+`;
+
+const CSS = `${SHARED_CSS}${GRID_CSS}
   :root { --gap: 6px; --ctl-h: 24px; }
   html, body { height: 100%; margin: 0; padding: 0; overflow: hidden; }
   body { display: flex; flex-direction: column; font-family: var(--vscode-font-family); font-size: var(--vscode-font-size);
@@ -56,6 +80,7 @@ const CSS = `${SHARED_CSS}
   input[type=range] { accent-color: var(--vscode-button-background); width: 180px; }
   body[data-state=error] #figure { opacity: .35; }
   button[aria-pressed=true] { color: var(--vscode-button-foreground); background: var(--vscode-button-background); }
+  button[aria-pressed=true]:hover:not(:disabled) { background: var(--vscode-button-hoverBackground); }
   #slicer:empty, [hidden] { display: none !important; }
   .axis-slider { display: inline-flex; align-items: center; gap: 6px; }
   .axis-slider output { min-width: 5ch; font-variant-numeric: tabular-nums; color: var(--vscode-foreground); }
@@ -91,6 +116,12 @@ const CSS = `${SHARED_CSS}
   body[data-layout=compact] footer { padding: 2px 8px 4px; gap: 4px 10px; }
   body:not([data-layout=compact]) #open { display: none; }
   .sr-only { position: absolute; width: 1px; height: 1px; overflow: hidden; clip: rect(0 0 0 0); }
+  /* The grid of values (the Table toggle; Quick Look's first rows of a table) takes the figure's place. */
+  #vgrid { flex: 1; min-height: 0; position: relative; margin: 4px 8px 0; display: none; }
+  body[data-view=grid] #vgrid { display: block; }
+  body[data-view=grid] #figure, body[data-view=grid] #legend, body[data-view=grid] #hint, body[data-view=grid] #stats { display: none; }
+  body[data-layout=compact] #vgrid { margin: 2px 0 0; }
+  body[data-state=error] #vgrid { opacity: .35; }
 `;
 
 const BODY = `
@@ -124,6 +155,7 @@ const BODY = `
     <button id="pause" aria-pressed="false" disabled>Pause</button>
   </span>
   <span class="group">
+    <button id="table-toggle" aria-pressed="false" title="Show the elements around the centre of the view (or the hovered cell) as a grid of their exact values, and back (T)">Table</button>
     <button id="reset" title="Show the whole array (0)">Reset zoom</button>
     <button id="export-png" title="Save the figure as a PNG image">Export PNG</button>
     <button id="save-npy" title="Save the visible window's elements as a .npy file">Save .npy</button>
@@ -141,9 +173,15 @@ const BODY = `
   <canvas id="overlay" aria-hidden="true"></canvas>
   <div id="tooltip" hidden></div>
 </div>
+<div id="vgrid">
+  <div id="vg-scroller" class="grid-scroller" tabindex="0" role="grid" aria-label="Elements. Arrow keys, Page Up/Down, Home and End scroll.">
+    <div id="vg-sticky" class="grid-sticky"><div id="vg-head" role="row"></div><div id="vg-rows"></div></div>
+    <div id="vg-spacer" class="grid-spacer"></div>
+  </div>
+</div>
 <footer>
   <span id="legend"></span>
-  <span id="hint">Wheel: zoom · drag: pan · shift-drag: box zoom · double-click / 0: reset</span>
+  <span id="hint">Wheel: zoom · drag: pan · shift-drag: box zoom · double-click / 0: reset · T: table of values</span>
   <span id="stats"></span>
 </footer>`;
 

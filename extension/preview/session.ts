@@ -17,7 +17,7 @@ import { resolveSlice, SliceError, type ResolvedSlice } from '../core/array';
 import { formatBytes } from '../../contract/bytes';
 import { openView, type MappedView, type ReduceMode } from '../native';
 import { sysvRemovedSince } from '../core/sysv-view';
-import { gatherWindow, npyHeader, readElement } from './element';
+import { gatherWindow, npyHeader, readElement, readElementTexts } from './element';
 import type { EmbeddedInit } from './page';
 import { NotAnArrayError, type ArraySource, type LoadedSource } from './source';
 import { baseStats, sliceQuantile } from './stats';
@@ -261,6 +261,9 @@ export class ViewerSession {
           break;
         case 'hover':
           await this.hover(msg, signal!);
+          break;
+        case 'cells':
+          await this.cells(msg, signal!);
           break;
         case 'exportPng':
           await this.exportPng(msg.dataUrl, msg.suggestedName);
@@ -609,6 +612,16 @@ export class ViewerSession {
     if (msg.row >= slice.rows || msg.col >= slice.cols) return;
     const v = await readElement(this.view, slice, msg.row, msg.col);
     if (!signal.aborted) this.rpc.reply(msg.id, { type: 'value', row: msg.row, col: msg.col, text: v.text, value: v.value });
+  }
+
+  /** The Table toggle's grid: the elements of a window of the slice (clipped to it), as stored. */
+  private async cells(msg: Extract<WebviewToHost, { type: 'cells' }>, signal: AbortSignal): Promise<void> {
+    if (!this.view) return;
+    const slice = this.slice(msg.slice);
+    const w: Window2D = { r0: msg.window.r0, r1: Math.min(msg.window.r1, slice.rows), c0: msg.window.c0, c1: Math.min(msg.window.c1, slice.cols) };
+    if (w.r1 <= w.r0 || w.c1 <= w.c0) return;
+    const texts = await readElementTexts(this.view, slice, w);
+    if (!signal.aborted) this.rpc.reply(msg.id, { type: 'cells', window: w, texts });
   }
 
   /** Asks where to save and writes `parts` there; the panel says what became of it. */

@@ -1,6 +1,8 @@
 /** Checks every message from the viewer webview before the host acts on it (the session's Responder calls it). */
 import {
   isPlotKind,
+  MAX_GRID_COLUMNS,
+  MAX_GRID_ROWS,
   WEBVIEW_REQUESTS,
   type SliceSelection,
   type WebviewEvent,
@@ -90,6 +92,12 @@ function parseMessage(m: Record<string, unknown>): WebviewMessage | null {
       const slice = sliceOf(m.slice);
       if (!slice || !isInt(m.row) || !isInt(m.col)) return null;
       return { type: 'hover', slice, row: m.row, col: m.col };
+    }
+    case 'cells': {
+      const window = windowOf(m.window);
+      const slice = sliceOf(m.slice);
+      if (!window || !slice || window.r1 - window.r0 > MAX_GRID_ROWS || window.c1 - window.c0 > MAX_GRID_COLUMNS) return null;
+      return { type: 'cells', slice, window };
     }
     case 'exportPng':
       if (typeof m.dataUrl !== 'string' || !m.dataUrl.startsWith('data:image/png;base64,') || m.dataUrl.length > MAX_DATA_URL) return null;

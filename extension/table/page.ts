@@ -2,7 +2,7 @@
  * The table viewer's page as text (preview/page.ts webviewDocument: strict CSP with a nonce), one
  * script (dist/table.js), styles from the VS Code theme. No vscode import, so that tests can serve the same page to a browser.
  */
-import { webviewDocument } from '../preview/page';
+import { GRID_CSS, webviewDocument } from '../preview/page';
 
 const CSS = `
   html, body { height: 100%; margin: 0; padding: 0; overflow: hidden; }
@@ -33,25 +33,7 @@ const CSS = `
   [hidden] { display: none !important; }
   body[data-state=error] #gridwrap { opacity: .35; }
   #gridwrap { flex: 1; min-height: 0; position: relative; }
-  #scroller { position: absolute; inset: 0; overflow: auto; outline: none; }
-  #scroller:focus-visible { outline: 1px solid var(--vscode-focusBorder); outline-offset: -1px; }
-  #sticky { position: sticky; top: 0; left: 0; overflow: hidden; }
-  #spacer { pointer-events: none; }
-  .cell, .hcell, .rnum { position: absolute; box-sizing: border-box; padding: 0 8px; overflow: hidden; text-overflow: ellipsis; white-space: nowrap;
-          line-height: 22px; height: 22px; border-right: 1px solid var(--vscode-editorGroup-border, rgba(128,128,128,.2));
-          font-variant-numeric: tabular-nums; }
-  .row-odd { background: var(--vscode-list-hoverBackground, rgba(128,128,128,.06)); }
-  .cell.num, .cell.nan { text-align: right; font-family: var(--vscode-editor-font-family, monospace); }
-  .cell.null { color: var(--vscode-disabledForeground, #888); font-style: italic; }
-  .cell.nan { color: var(--vscode-debugTokenExpression-number, #b5cea8); font-style: italic; }
-  .cell.pending { color: var(--vscode-disabledForeground, #888); }
-  .rnum { text-align: right; color: var(--vscode-editorLineNumber-foreground, #858585); background: var(--vscode-editor-background); z-index: 1; }
-  .hcell { height: 26px; line-height: 13px; padding-top: 0; font-weight: 600; background: var(--vscode-editorGroupHeader-tabsBackground, var(--vscode-editor-background));
-           border-bottom: 1px solid var(--vscode-panel-border, rgba(128,128,128,.35)); cursor: default; z-index: 2; }
-  .hcell .type { display: block; font-weight: normal; font-size: .85em; color: var(--vscode-descriptionForeground); overflow: hidden; text-overflow: ellipsis; }
-  .hcell.num { text-align: right; }
-  .hcell:hover { background: var(--vscode-list-hoverBackground); }
-  .hcell.corner { z-index: 3; }
+${GRID_CSS}
   #colstats { position: absolute; z-index: 10; padding: 6px 8px; max-width: 420px; white-space: normal;
               background: var(--vscode-editorHoverWidget-background, #252526); color: var(--vscode-editorHoverWidget-foreground, inherit);
               border: 1px solid var(--vscode-editorHoverWidget-border, #454545); font-variant-numeric: tabular-nums; pointer-events: none; }
@@ -73,9 +55,9 @@ const BODY = `
 <div id="error" role="alert" hidden><div id="error-text"></div><button id="retry" class="primary">Reopen</button></div>
 <div id="notice" role="status" hidden></div>
 <div id="gridwrap">
-  <div id="scroller" tabindex="0" role="grid" aria-label="Table rows. Arrow keys, Page Up/Down, Home and End scroll.">
-    <div id="sticky"><div id="head" role="row"></div><div id="rows"></div></div>
-    <div id="spacer"></div>
+  <div id="scroller" class="grid-scroller" tabindex="0" role="grid" aria-label="Table rows. Arrow keys, Page Up/Down, Home and End scroll.">
+    <div id="sticky" class="grid-sticky"><div id="head" role="row"></div><div id="rows"></div></div>
+    <div id="spacer" class="grid-spacer"></div>
   </div>
   <div id="colstats" role="tooltip" hidden></div>
 </div>`;

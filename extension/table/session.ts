@@ -15,6 +15,9 @@ import { Responder } from '../../contract/requests';
 import {
   MAX_PAGE_ROWS,
   parseTableWebviewMessage,
+  tablePaneBody,
+  TABLE_PANE,
+  type TablePaneEnvelope,
   type TableCellKind,
   type TableColumnStats,
   type TableHostMessage,
@@ -63,6 +66,21 @@ export function segmentTableSource(seg: Pick<Segment, 'name' | 'path'>): TableSo
       const t = await openNamedTable(path.dirname(seg.path), seg.path);
       return { model: t.model, view: t.view, path: t.segment.path, size: t.segment.size };
     },
+  };
+}
+
+/**
+ * A table session's port in a matrix viewer's page (Quick Look): what it posts is wrapped, and it
+ * hears only the table messages of that page (contract/table.ts TABLE_PANE).
+ */
+export function tablePanePort(port: ViewerPort): ViewerPort {
+  return {
+    postMessage: (m) => port.postMessage({ type: TABLE_PANE, body: m } satisfies TablePaneEnvelope),
+    onDidReceiveMessage: (listener) =>
+      port.onDidReceiveMessage((raw) => {
+        const body = tablePaneBody(raw);
+        if (body !== undefined) listener(body);
+      }),
   };
 }
 
@@ -126,7 +144,7 @@ export class TableSession {
   private fail(e: unknown): void {
     const { kind, code, message } = describeFailure(e, this.name);
     this.error = message;
-    this.post({ type: 'error', kind, code, message });
+    this.post({ type: 'error', kind, code, message, subject: this.name });
   }
 
   private async onMessage(raw: unknown): Promise<void> {

@@ -2,12 +2,17 @@
  * Quick Look end to end, in a workbench of its own (the view is off by default, and showing it
  * splits the sidebar): turned on from the palette, it draws the array selected in the tree,
  * samples arrays too big to read twice, opens its array in a preview editor, and lets go of a
- * segment that leaves the list. Screenshots: test-results/screenshots/quicklook-*.png.
+ * segment that leaves the list; a table (a pandas record array saved by numpy) shows as its first
+ * rows. Screenshots: test-results/screenshots/quicklook-*.png.
  */
 import * as assert from 'assert';
+import { execFileSync } from 'child_process';
 import * as fs from 'fs';
+import * as path from 'path';
 import type { Frame, Page } from 'playwright-core';
-import { py, SegmentJar } from '../fixtures/segments';
+import { py, PYTHON, SegmentJar } from '../fixtures/segments';
+// The grid's own format of a cell (the webview's DOM-free module, as the test build transpiles it).
+import { cellText } from '../../webview/table-grid';
 import {
   clickUntil,
   focusSegmentList,
@@ -24,6 +29,8 @@ import {
 // Functions given to waitForFunction run in the webview; the test build has no DOM types.
 declare const document: any;
 
+const MAKE = path.resolve(__dirname, '..', '..', '..', 'test', 'fixtures', 'make_tables.py');
+
 describe('Quick Look', function () {
   this.timeout(180_000);
   const jar = new SegmentJar();
@@ -34,6 +41,7 @@ describe('Quick Look', function () {
   const gone = jar.name('shmi_ql_gone', '.npy');
   const big = jar.name('shmi_ql_big', '.npy');
   const cut = jar.name('shmi_ql_cut', '.npy');
+  const records = jar.name('shmi_ql_records', '.npy');
 
   before(async () => {
     py(['npy', ramp.path, '<f4', '256,384', '--fill', 'gradient']);
@@ -142,5 +150,73 @@ describe('Quick Look', function () {
     await editor.waitForSelector('body[data-state="exact"]', { timeout: 60_000 });
     assert.doesNotMatch(await editor.innerText('#info'), /sampled/);
     await shot(page, 'quicklook-3-sampled');
+  });
+
+  it("shows a table's first rows: a pandas DataFrame saved by numpy as a record array, the columns that fit with names and types, the values Python wrote", async () => {
+    const want = JSON.parse(execFileSync(PYTHON, [MAKE, 'records', records.path], { encoding: 'utf8', timeout: 60_000 })) as { names: string[]; rows: unknown[][] };
+    // Quick Look is on (the first test turns it on; this one may run alone).
+    if ((await page.locator('.part.sidebar .pane-header', { hasText: 'Quick Look' }).count()) === 0) await runCommand(page, 'SHM Inspector: Show Quick Look');
+    const ql = await quickLookFrame(page, /.*/);
+    await row(records.name).waitFor({ timeout: 30_000 });
+    await clickUntil(page, row(records.name), (timeout) =>
+      ql.waitForFunction(
+        (n: string) => document.getElementById('title')?.textContent === n && document.body.dataset.view === 'grid' && document.body.dataset.state === 'exact',
+        records.name,
+        { timeout },
+      ),
+    );
+    assert.match(await ql.innerText('#info'), /^1,000 rows × 7 columns · .* · npy$/);
+    assert.ok(await ql.isHidden('#heatmap'), 'the grid, not a picture');
+    const heads = await ql.$$eval('#vg-head .hcell:not(.corner)', (hs: any[]) =>
+      hs.map((h) => [h.querySelector('.name').textContent, h.querySelector('.type').textContent]),
+    );
+    assert.ok(heads.length >= 2, `some columns fit (${heads.length})`);
+    assert.deepStrictEqual(
+      heads.map((h) => h[0]),
+      want.names.slice(0, heads.length),
+    );
+    assert.deepStrictEqual(heads[0], ['id', '<i8']);
+    // The first rows, each visible cell as Python wrote it; one value a visible cell, no more.
+    const cells = (await ql.$$eval('#vg-rows .cell', (ds: any[]) => ds.map((d) => [Number(d.dataset.row), Number(d.dataset.col), d.textContent, d.className]))) as [
+      number,
+      number,
+      string,
+      string,
+    ][];
+    const rows = [...new Set(cells.map((c) => c[0]))];
+    assert.strictEqual(rows[0], 0, 'from the first row');
+    assert.ok(rows.length >= 5, `rows on screen: ${rows.length}`);
+    assert.strictEqual(cells.length, rows.length * heads.length, 'a cell per visible row and column');
+    const kinds = ['int', 'float', 'int', 'bool', 'string', 'string', 'timestamp'] as const;
+    for (const [r, c, text, cls] of cells) {
+      const w = cellText(want.rows[r][c] as never, kinds[c]);
+      assert.strictEqual(text, w.text, `record ${r}, field ${want.names[c]}`);
+      assert.match(cls, new RegExp(`\\b${w.cls}\\b`), `record ${r}, field ${want.names[c]}: class`);
+    }
+    const ms = await ql.$eval('body', (b: any) => b.dataset.firstRowsMs);
+    console.log(`      (Quick Look shows ${rows.length} rows × ${heads.length} of 7 columns, drawn ${ms} ms after the selection)`);
+    assert.ok(Number(ms) >= 0, 'timed');
+    // The click opened the table viewer too (its own panel), which draws the same first rows.
+    const viewer = await (async () => {
+      for (const deadline = Date.now() + 30_000; Date.now() < deadline; await page.waitForTimeout(200)) {
+        for (const f of page.frames()) {
+          const title = await f.$eval('#title', (t: any) => t.textContent as string).catch(() => '');
+          if (title === records.name && (await f.$('#scroller').catch(() => null))) return f;
+        }
+      }
+      throw new Error(`no table viewer showing ${records.name}`);
+    })();
+    await viewer.waitForFunction(() => document.body.dataset.pending === '0', undefined, { timeout: 30_000 });
+    assert.strictEqual(await viewer.$eval('.cell[data-row="3"][data-col="1"]', (d: any) => d.textContent), 'NaN');
+    await shot(page, 'quicklook-5-table');
+    // An array again: the picture comes back.
+    await select(ql, ramp.name);
+    assert.ok(await ql.isVisible('#heatmap'));
+    assert.strictEqual(await ql.$eval('body', (b: any) => b.dataset.view), 'plot');
+    // The table again (its viewer is open already: no new webview competes with Quick Look this time).
+    await clickUntil(page, row(records.name), (timeout) =>
+      ql.waitForFunction(() => document.body.dataset.view === 'grid' && document.body.dataset.firstRowsMs !== undefined, undefined, { timeout }),
+    );
+    console.log(`      (again: drawn ${await ql.$eval('body', (b: any) => b.dataset.firstRowsMs)} ms after the selection)`);
   });
 });

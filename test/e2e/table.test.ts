@@ -6,21 +6,36 @@
  * header's hover shows the column's statistics; a pandas record array (structured NPY) opens as a
  * table too, and an Arrow column still opens as a 1-D array; an LZ4-compressed Feather file (frames by
  * python3-lz4 through apache-arrow's writer) shows the same cells, first and last rows, with a note
- * that its batches are compressed. Screenshots: table-*.png.
+ * that its batches are compressed; the matrix viewer's Table toggle shows the exact values numpy
+ * wrote around a cell, and goes back to the heatmap. Screenshots: table-*.png.
  */
 import * as assert from 'assert';
 import { execFileSync } from 'child_process';
 import * as fs from 'fs';
+import * as os from 'os';
 import * as path from 'path';
 import type { Frame, Page } from 'playwright-core';
 import { ROOT } from '../harness/code-server';
-import { PYTHON, SegmentJar } from '../fixtures/segments';
+import { pyCode, PYTHON, SegmentJar } from '../fixtures/segments';
 import { bigTable } from '../fixtures/tables';
 import { compressedIpc } from '../fixtures/compressed';
 import * as A from 'apache-arrow';
-// The webview's DOM-free module, as the test build transpiles it: the grid's own format of a cell.
+// The webview's DOM-free modules, as the test build transpiles them: the grid's own format of a cell, an element's text as a cell.
+import { arrayCell } from '../../webview/array-grid';
 import { cellText, formatFloat } from '../../webview/table-grid';
-import { answerStep, clickUntil, expandRow, heatmapFrame, openSharedMemoryView, openWorkbench, runCommand, shot, shotIfFailed, type Workbench } from './helpers';
+import {
+  answerStep,
+  clickUntil,
+  expandRow,
+  heatmapFrame,
+  openSharedMemoryView,
+  openWorkbench,
+  previewFromPalette,
+  runCommand,
+  shot,
+  shotIfFailed,
+  type Workbench,
+} from './helpers';
 
 // Functions given to $eval/waitForFunction run in the webview; the test build has no DOM types.
 declare const document: any;
@@ -81,6 +96,7 @@ describe('the table viewer', function () {
   const jar = new SegmentJar();
   const big = jar.name('shmi_e2e_table_big', '.arrow');
   const frame = jar.name('shmi_e2e_table_frame', '.npy');
+  const matrix = jar.name('shmi_e2e_table_matrix', '.npy');
   const lz4 = jar.name('shmi_e2e_table_lz4', '.feather');
   const kinds = ['int', 'float', 'string'] as const;
   let expect: (i: number) => (string | number | null)[];
@@ -232,6 +248,130 @@ describe('the table viewer', function () {
     const h = await clickUntil(page, row(page, 'x'), (ms) => heatmapFrame(page, `${big.name}/x`, ms));
     await h.waitForSelector('body[data-state="exact"]', { timeout: 60_000 });
     assert.strictEqual(await h.$eval('body', (b: any) => b.dataset.plot), 'line');
+  });
+
+  it("the matrix viewer's Table toggle: the exact values numpy wrote around the cell the view is centred on, then around the hovered one (T), and back", async () => {
+    // float32 sevenths (their shortest float32 text, as numpy prints them) with a NaN beside the centre.
+    const R = 300;
+    const C = 500;
+    // (In a file: more than a pipe's buffer of text.)
+    const out = path.join(os.tmpdir(), `shmi_e2e_matrix_${process.pid}.json`);
+    pyCode(
+      [
+        'import numpy as np,sys,json',
+        `a=(np.arange(${R}*${C}).reshape(${R},${C})/7).astype(np.float32); a[150,251]=np.nan`,
+        'np.save(sys.argv[1], a)',
+        "t=lambda v: str(v)[:-2] if str(v).endswith('.0') else str(v)",
+        'json.dump([t(v) for v in a.ravel()], open(sys.argv[2], "w"))',
+      ].join('\n'),
+      [matrix.path, out],
+    );
+    const texts: string[] = JSON.parse(fs.readFileSync(out, 'utf8'));
+    fs.rmSync(out);
+    await row(page, matrix.name).waitFor({ timeout: 30_000 });
+    const h = await previewFromPalette(page, matrix.name);
+    /** Every cell the grid drew: row, column, text, hover, class. */
+    const gridCells = async () => {
+      await h.waitForFunction(() => document.body.dataset.view === 'grid' && document.getElementById('vg-scroller')?.dataset.pending === '0', undefined, {
+        timeout: 30_000,
+      });
+      return h.$$eval('#vg-rows .cell', (ds: any[]) =>
+        ds.map((d) => [Number(d.dataset.row), Number(d.dataset.col), d.textContent, d.title, d.className]),
+      ) as Promise<[number, number, string, string, string][]>;
+    };
+    const checkCells = (cells: [number, number, string, string, string][]) => {
+      for (const [r, c, text, title] of cells) {
+        const w = cellText(arrayCell(texts[r * C + c]), 'float');
+        assert.deepStrictEqual([text, title], [w.text, w.title], `element (${r}, ${c})`);
+      }
+    };
+    await h.click('#table-toggle');
+    const cells = await gridCells();
+    assert.strictEqual(await h.getAttribute('#table-toggle', 'aria-pressed'), 'true');
+    // The whole matrix is in view: its centre cell (150, 250) is in the middle of the grid.
+    const rows = [...new Set(cells.map((x) => x[0]))];
+    const cols = [...new Set(cells.map((x) => x[1]))];
+    assert.ok(rows.includes(150) && cols.includes(250), `the centre cell is on screen (rows ${rows[0]}..${rows.at(-1)}, columns ${cols[0]}..${cols.at(-1)})`);
+    assert.ok(Math.abs((rows[0] + rows.at(-1)!) / 2 - 150) <= 1.5, 'in the middle of the rows shown');
+    assert.ok(Math.abs((cols[0] + cols.at(-1)!) / 2 - 250) <= 1.5, 'in the middle of the columns shown');
+    checkCells(cells);
+    assert.deepStrictEqual(
+      cells.filter((x) => /\bmarked\b/.test(x[4])).map((x) => [x[0], x[1]]),
+      [[150, 250]],
+      'the centre cell is outlined',
+    );
+    // Copy: the elements on screen as TSV, headed by their column numbers.
+    const tsv: string = await h.evaluate(() => {
+      const dt = new DataTransfer();
+      document.dispatchEvent(new ClipboardEvent('copy', { clipboardData: dt, bubbles: true, cancelable: true }));
+      return dt.getData('text/plain');
+    });
+    const lines = tsv
+      .trimEnd()
+      .split('\n')
+      .map((l) => l.split('\t'));
+    assert.deepStrictEqual(lines[0], cols.map(String));
+    assert.deepStrictEqual(
+      lines.slice(1).map((l) => l.length),
+      rows.map(() => cols.length),
+    );
+    assert.deepStrictEqual(
+      lines[1],
+      cols.map((c) => arrayCell(texts[rows[0] * C + c])),
+    );
+    const nan = cells.find(([r, c]) => r === 150 && c === 251)!;
+    assert.deepStrictEqual([nan[2], /\bnan\b/.test(nan[4])], ['NaN', true], 'NaN shown as such');
+    assert.strictEqual(await h.$eval('.cell[data-row="150"][data-col="250"]', (d: any) => getComputedStyle(d).textAlign), 'right');
+    const heads = await h.$$eval('#vg-head .hcell:not(.corner)', (hs: any[]) =>
+      hs.map((x) => [x.querySelector('.name').textContent, x.querySelector('.type').textContent]),
+    );
+    assert.deepStrictEqual(heads[0], [String(cols[0]), 'float32']);
+    const ms = await h.$eval('body', (b: any) => b.dataset.gridMs);
+    console.log(
+      `      (grid of ${rows.length}×${cols.length} values, rows ${rows[0]}..${rows.at(-1)}, columns ${cols[0]}..${cols.at(-1)}, on screen ${ms} ms after the click)`,
+    );
+    await shot(page, 'table-7-matrix-values');
+    // Back to the heatmap.
+    await h.click('#table-toggle');
+    await h.waitForFunction(() => document.body.dataset.view === 'plot' && document.body.dataset.state === 'exact', undefined, { timeout: 30_000 });
+    assert.ok(await h.isVisible('#heatmap'));
+    // The hovered cell (the tooltip names it), then T: the grid around that cell.
+    const box = await h.$eval('#heatmap', (c: any) => ({ w: c.clientWidth, h: c.clientHeight }));
+    const at = { x: Math.round(box.w * 0.2), y: Math.round(box.h * 0.7) };
+    await h.click('#heatmap', { position: at });
+    // Zoomed in (+ about the centre), so that the heatmap can follow the grid back.
+    for (let k = 0; k < 3; k++) await page.keyboard.press('+');
+    await h.waitForFunction(() => document.getElementById('heatmap').dataset.view !== '0,500,0,300', undefined, { timeout: 10_000 });
+    await h.hover('#heatmap', { position: { x: at.x + 1, y: at.y } });
+    await h.waitForSelector('#tooltip:not([hidden])[data-value]', { timeout: 10_000 });
+    const hovered = await h.$eval('#tooltip', (t: any) => ({ row: Number(t.dataset.row), col: Number(t.dataset.col), value: t.dataset.value }));
+    assert.strictEqual(hovered.value, texts[hovered.row * C + hovered.col], 'the tooltip has the exact value too');
+    await page.keyboard.press('t');
+    const around = await gridCells();
+    assert.ok(
+      around.some(([r, c]) => r === hovered.row && c === hovered.col),
+      `the hovered cell (${hovered.row}, ${hovered.col}) is on screen`,
+    );
+    checkCells(around);
+    assert.deepStrictEqual(
+      around.filter((x) => /\bmarked\b/.test(x[4])).map((x) => [x[0], x[1]]),
+      [[hovered.row, hovered.col]],
+      'the hovered cell is outlined',
+    );
+    await shot(page, 'table-8-matrix-hovered');
+    // End: the last rows; T: back to the heatmap, at the same zoom, centred where the grid went (its bottom rows).
+    const zoomed = (await h.$eval('#heatmap', (c: any) => c.dataset.view as string)).split(',').map(Number);
+    await page.keyboard.press('End');
+    await h.waitForFunction((n: number) => document.querySelector(`#vg-rows .cell[data-row="${n}"]`) !== null, R - 1, { timeout: 10_000 });
+    checkCells(await gridCells());
+    await page.keyboard.press('t');
+    await h.waitForFunction(() => document.body.dataset.view === 'plot', undefined, { timeout: 10_000 });
+    const back = (await h.$eval('#heatmap', (c: any) => c.dataset.view as string)).split(',').map(Number);
+    assert.ok(
+      Math.abs(back[1] - back[0] - (zoomed[1] - zoomed[0])) < 0.01 && Math.abs(back[3] - back[2] - (zoomed[3] - zoomed[2])) < 0.01,
+      `the same zoom (${zoomed} → ${back})`,
+    );
+    assert.strictEqual(back[3], R, `the heatmap shows the bottom rows the grid went to (${back})`);
   });
 
   it('opens an LZ4-compressed Feather file: the same cells at the first and last rows, and a note that its batches are compressed', async () => {

@@ -6,7 +6,7 @@ import * as assert from 'assert';
 import { COLORMAPS, colorize, isColormap, linearNorm, lut, type ColormapName } from '../../contract/colormaps';
 import { formatBytes } from '../../contract/bytes';
 import { ERROR_CODES, type ErrorCode } from '../../contract/errors';
-import { ERROR_KINDS, type ErrorKind } from '../../contract/protocol';
+import { ERROR_KINDS, MAX_GRID_COLUMNS, MAX_GRID_ROWS, type ErrorKind } from '../../contract/protocol';
 import { COMPLEX_PART_NAMES, REDUCE_MODE_NAMES } from '../../contract/reduce';
 import { parseWebviewMessage } from '../../extension/preview/validate';
 import { validateHostMessage } from '../../webview/validate';
@@ -65,6 +65,19 @@ describe('contract: registries and the validators derived from them', () => {
     }
     assert.strictEqual(validateHostMessage({ type: 'error', kind: 'fatal', message: 'm' }), null);
     assert.strictEqual(validateHostMessage({ type: 'error', kind: 'other', code: 'ENOTREAL', message: 'm' }), null);
+  });
+
+  it("the Table toggle's cells: a window of at most MAX_GRID_ROWS × MAX_GRID_COLUMNS asked; a reply of exactly its texts", () => {
+    const ask = { type: 'cells', id: 4, to: 0, slice, window: { r0: 10, r1: 10 + MAX_GRID_ROWS, c0: 5, c1: 5 + MAX_GRID_COLUMNS } };
+    assert.deepStrictEqual(parseWebviewMessage(ask), { type: 'cells', id: 4, to: 0, slice, window: ask.window });
+    assert.strictEqual(parseWebviewMessage({ ...ask, window: { ...ask.window, r1: 11 + MAX_GRID_ROWS } }), null, 'too many rows');
+    assert.strictEqual(parseWebviewMessage({ ...ask, window: { ...ask.window, c1: 6 + MAX_GRID_COLUMNS } }), null, 'too many columns');
+    assert.strictEqual(parseWebviewMessage({ ...ask, id: undefined }), null, 'a request without its number');
+    const reply = { type: 'cells', re: 4, window: { r0: 0, r1: 2, c0: 0, c1: 3 }, texts: ['1', '2.5', 'nan', '-inf', '0', '7'] };
+    assert.ok(validateHostMessage(reply));
+    assert.strictEqual(validateHostMessage({ ...reply, texts: reply.texts.slice(1) }), null, 'one text short');
+    assert.strictEqual(validateHostMessage({ ...reply, texts: [...reply.texts.slice(1), 7] }), null, 'a number, not a text');
+    assert.strictEqual(validateHostMessage({ ...reply, re: undefined }), null, 'a reply answers a request');
   });
 
   it('says byte counts alike on both sides', () => {

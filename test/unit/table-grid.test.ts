@@ -6,6 +6,7 @@
  */
 import * as assert from 'assert';
 import { MAX_PAGE_ROWS, parseTableWebviewMessage, validateTableHostMessage } from '../../contract/table';
+import * as ag from '../../webview/array-grid';
 import * as g from '../../webview/table-grid';
 
 describe('table viewer: grid layout, cells and messages (table-grid)', () => {
@@ -96,5 +97,39 @@ describe('table viewer: grid layout, cells and messages (table-grid)', () => {
     assert.strictEqual(validateTableHostMessage({ ...reply, rows: [[1, 2]] }), null, 'a row wider than its columns');
     assert.strictEqual(validateTableHostMessage({ ...reply, rows: [[NaN]] }), null, 'NaN travels as a string');
     assert.strictEqual(validateTableHostMessage({ type: 'error', message: 'x', kind: 'changed', code: 'NOPE' }), null);
+  });
+
+  it("the matrix viewer's Table toggle: columns by the dtype, elements' texts as cells, the centre cell and the heatmap centred back on a cell", () => {
+    assert.deepStrictEqual(
+      ['<f4', '>f8', '<i8', '|u1', '|b1', 'bfloat16', '<c8'].map((d) => ag.arrayCellKind(d, d.includes('c'))),
+      ['float', 'float', 'int', 'int', 'bool', 'float', 'other'],
+    );
+    assert.ok(ag.arrayColumnWidth('<f8', 'float') > ag.arrayColumnWidth('<f4', 'float'), 'a double needs more room');
+    assert.deepStrictEqual(ag.arrayColumns('<f4', 'float32', false, 3), [
+      { name: '0', type: 'float32', kind: 'float' },
+      { name: '1', type: 'float32', kind: 'float' },
+      { name: '2', type: 'float32', kind: 'float' },
+    ]);
+    // The host's texts as stored; NaN and ±inf shown as the grid shows them (distinct), the rest as written.
+    const rows = ag.arrayRows(['0.1', 'nan', 'inf', '-inf', '1152921504606846976', 'True'], 3);
+    assert.deepStrictEqual(rows, [
+      ['0.1', 'NaN', 'Infinity'],
+      ['-Infinity', '1152921504606846976', 'True'],
+    ]);
+    assert.deepStrictEqual(
+      rows[0].map((c) => g.cellText(c, 'float')),
+      [
+        { text: '0.1', title: '0.1', cls: 'num' },
+        { text: 'NaN', title: 'NaN', cls: 'nan' },
+        { text: '∞', title: 'Infinity', cls: 'nan' },
+      ],
+    );
+    assert.strictEqual(g.cellText(rows[1][1], 'int').text, '1152921504606846976', 'an int64 beyond 2^53, exact');
+    const e = { rows: 1000, cols: 500 };
+    assert.deepStrictEqual(ag.centreCell({ x0: 100, x1: 140, y0: 10, y1: 30 }, e), { row: 20, col: 120 });
+    assert.deepStrictEqual(ag.centreCell({ x0: 0, x1: 500, y0: 0, y1: 1000 }, e), { row: 500, col: 250 });
+    // Back from the grid: the same zoom, centred on the grid's centre cell (clamped at the edges).
+    assert.deepStrictEqual(ag.viewportCentredOn({ x0: 100, x1: 140, y0: 10, y1: 30 }, 200, 300, e), { x0: 280.5, x1: 320.5, y0: 190.5, y1: 210.5 });
+    assert.deepStrictEqual(ag.viewportCentredOn({ x0: 100, x1: 140, y0: 10, y1: 30 }, 999, 0, e), { x0: 0, x1: 40, y0: 980, y1: 1000 });
   });
 });

@@ -11,8 +11,9 @@ import * as assert from 'assert';
 import { execFileSync } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
-import { validateTableHostMessage, type TableHostMessage, type TableWebviewMessage } from '../../contract/table';
-import { segmentTableSource, TableSession } from '../../extension/table/session';
+import { tablePaneBody, validateTableHostMessage, type TableHostMessage, type TableWebviewMessage } from '../../contract/table';
+import type { ViewerPort } from '../../extension/preview/session';
+import { segmentTableSource, tablePanePort, TableSession } from '../../extension/table/session';
 import { FakeWebview } from '../fixtures/fake-webview';
 import { bigTable, everyType, tableOf } from '../fixtures/tables';
 import { PYTHON, SegmentJar } from '../fixtures/segments';
@@ -114,6 +115,52 @@ describe('table viewer session (fake webview, real producers, real addon) (table
     const initN = await n.next('init');
     const last = wantN.rows.length - 1;
     assert.deepStrictEqual((await n.rows(last, 1, [...initN.table.columns.keys()])).rows, [wantN.rows[last]]);
+  });
+
+  it("in Quick Look's page (tablePanePort): its messages wrapped both ways, the viewer's own ignored; the first rows of a pandas record array as Python wrote them", async () => {
+    const frame = jar.name('shmi_tsession_ql', '.npy');
+    const want = make(['records', frame.path]) as { names: string[]; rows: unknown[][] };
+    // The page: what the host posts arrives wrapped; the table pane's messages leave wrapped; the heatmap viewer's do not.
+    const pane = new FakeTableWebview();
+    const posted: unknown[] = [];
+    const fromPage = new Set<(m: unknown) => void>();
+    const page: ViewerPort = {
+      postMessage: (m) => {
+        posted.push(m);
+        const body = tablePaneBody(m);
+        return body === undefined ? Promise.resolve(true) : pane.postMessage(body);
+      },
+      onDidReceiveMessage: (l) => {
+        fromPage.add(l);
+        return { dispose: () => fromPage.delete(l) };
+      },
+    };
+    pane.onDidReceiveMessage((m) => fromPage.forEach((l) => l({ type: 'table', body: m })));
+    const s = new TableSession(tablePanePort(page), segmentTableSource(frame), Date.now(), { running: true });
+    sessions.push(s);
+    // Running: init comes without a 'ready' (the page is up); a viewer message (unwrapped) is not the table's.
+    const init = await pane.next('init');
+    assert.deepStrictEqual([init.table.source, init.table.totalRows, init.reusable], ['npy', 1000, false]);
+    fromPage.forEach((l) => l({ type: 'retry', to: 0 }));
+    fromPage.forEach((l) => l({ type: 'rows', id: 99, to: 0, offset: 0, count: 5, columns: [0] }));
+    // The columns that fit, the rows on screen.
+    const page1 = await pane.rows(0, 15, [0, 1, 2, 3]);
+    assert.deepStrictEqual(
+      page1.rows,
+      want.rows.slice(0, 15).map((r) => r.slice(0, 4)),
+    );
+    assert.ok(
+      posted.every((m) => tablePaneBody(m) !== undefined),
+      'everything the session posted is wrapped',
+    );
+    assert.strictEqual(pane.of('init').length, 1, 'the unwrapped retry was not heard');
+    assert.strictEqual(pane.of('rows').length, 1, 'the unwrapped rows request was not answered');
+    // A table that fails before its first rows: the error names it (Quick Look titles it so).
+    const gone = jar.name('shmi_tsession_ql_gone', '.npy');
+    const failing = new TableSession(tablePanePort(page), segmentTableSource(gone), Date.now(), { running: true });
+    sessions.push(failing);
+    const err = await pane.next('error');
+    assert.deepStrictEqual([err.subject, err.code], [gone.name, 'ENOENT']);
   });
 
   it('a ShareableList from multiprocessing.shared_memory: one column of typed items', async () => {

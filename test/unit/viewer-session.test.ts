@@ -219,6 +219,48 @@ describe('viewer session (fake webview, real addon, real numpy files)', function
     assert.strictEqual(port.of('stats').length, 2);
   });
 
+  it("the Table toggle's cells: a window of elements each written as stored (numpy's shortest form), clipped to the slice; an N-D slice's too", async () => {
+    const f32 = path.join(dir, 'cells32.npy');
+    const i64 = path.join(dir, 'cells64.npy');
+    // float32 sevenths (the shortest text of the float32, not of its double), NaN and ±inf; int64 beyond 2^53 in a 3-D array.
+    const want = JSON.parse(
+      py(
+        [
+          'import numpy as np,sys,json',
+          'a=(np.arange(30*40).reshape(30,40)/7).astype(np.float32); a[3,4]=np.nan; a[5,6]=np.inf; a[5,7]=-np.inf',
+          'np.save(sys.argv[1], a)',
+          'b=np.arange(2*5*6,dtype=np.int64).reshape(2,5,6)*1000003+2**60',
+          'np.save(sys.argv[2], b)',
+          "t=lambda v: str(v)[:-2] if str(v).endswith('.0') else str(v)",
+          'print(json.dumps([[t(v) for v in a[2:8,3:9].ravel()], [t(v) for v in a[28:,38:].ravel()], [str(v) for v in b[1,1:4,2:5].ravel()]]))',
+        ].join('\n'),
+        f32,
+        i64,
+      ),
+    ) as string[][];
+    const port = new FakeWebview();
+    open(port, f32);
+    port.send({ type: 'ready', plotArea: null });
+    await port.next('init');
+    const slice = { axes: [0, 1] as [number, number], index: [0, 0], part: 'magnitude' as const };
+    const id = port.request({ type: 'cells', slice, window: { r0: 2, r1: 8, c0: 3, c1: 9 } });
+    const got = await port.next('cells', (m) => m.re === id);
+    assert.deepStrictEqual(got.window, { r0: 2, r1: 8, c0: 3, c1: 9 });
+    assert.deepStrictEqual(got.texts, want[0]);
+    assert.ok(got.texts.includes('nan') && got.texts.includes('inf') && got.texts.includes('-inf'));
+    // A window past the edges: clipped to the 30×40 slice.
+    const id2 = port.request({ type: 'cells', slice, window: { r0: 28, r1: 60, c0: 38, c1: 70 } });
+    const edge = await port.next('cells', (m) => m.re === id2);
+    assert.deepStrictEqual([edge.window, edge.texts], [{ r0: 28, r1: 30, c0: 38, c1: 40 }, want[1]]);
+    // The 2-D slice [1, :, :] of a 3-D int64 array: exact beyond 2^53.
+    const port3 = new FakeWebview();
+    open(port3, i64);
+    port3.send({ type: 'ready', plotArea: null });
+    await port3.next('init');
+    const id3 = port3.request({ type: 'cells', slice: { axes: [1, 2], index: [1, 0, 0], part: 'magnitude' }, window: { r0: 1, r1: 4, c0: 2, c1: 5 } });
+    assert.deepStrictEqual((await port3.next('cells', (m) => m.re === id3)).texts, want[2]);
+  });
+
   it('saves the visible window as .npy and the view as PNG where the dialog says; a cancelled dialog writes nothing', async () => {
     npy('save.npy', 'np.arange(12*10, dtype=np.int16).reshape(12, 10)');
     const out = path.join(dir, 'out.npy');

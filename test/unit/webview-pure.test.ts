@@ -275,6 +275,7 @@ describe('webview: message checks and saved state', () => {
       viewport: { x0: 0, x1: 1, y0: 0, y1: 'x' },
       axes: [0, 2],
       index: [1, -1],
+      grid: { row: 3, col: -1 },
     });
     assert.ok(s);
     assert.strictEqual(s!.colormap, 'viridis');
@@ -283,5 +284,7 @@ describe('webview: message checks and saved state', () => {
     assert.strictEqual(s!.viewport, null);
     assert.deepStrictEqual(s!.axes, [0, 2]);
     assert.deepStrictEqual(s!.index, []);
+    assert.strictEqual(s!.grid, null, 'a grid cell off the array is no grid');
+    assert.deepStrictEqual(stt.sanitizeState({ v: 1, name: 'a', path: '/dev/shm/a', grid: { row: 3, col: 4 } })!.grid, { row: 3, col: 4 });
   });
 });

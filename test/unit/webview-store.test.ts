@@ -37,15 +37,17 @@ describe('webview: settings store', () => {
     shown.colormap = 'RdBu';
     shown.index = [7, 0, 0];
     shown.viewport = { x0: 1, x1: 2, y0: 3, y1: 4 };
+    shown.grid = { row: 5, col: 6 };
     // Reopened: the same settings object, zoom and slice kept.
     assert.strictEqual(settingsFor(arr('a', [10, 20, 30]), shown, null), shown);
     // Another array in the reused panel: its own slice and zoom, the colormap kept; indices fitted to its shape.
     const next = settingsFor(arr('b', [3, 4]), shown, null);
-    assert.deepStrictEqual([next.name, next.colormap, next.viewport, next.axes, next.index], ['b', 'RdBu', null, [0, 1], [0, 0]]);
+    assert.deepStrictEqual([next.name, next.colormap, next.viewport, next.axes, next.index, next.grid], ['b', 'RdBu', null, [0, 1], [0, 0], null]);
     // A restored panel (no settings in use yet) takes its saved ones when they are this array's.
     const saved = { ...shown, name: 'c', path: '/dev/shm/c', index: [99, 0, 0], axes: [5, 1] as [number, number] };
     const restored = settingsFor(arr('c', [4, 20, 30]), defaultState('', ''), saved);
     assert.deepStrictEqual([restored.viewport, restored.index, restored.axes], [shown.viewport, [3, 0, 0], [1, 2]], 'out-of-range axes and indices are fitted');
+    assert.deepStrictEqual(restored.grid, { row: 5, col: 6 }, 'the Table toggle, on where it was');
     // A tensor is another array; a real array shows magnitudes.
     const t = settingsFor(arr('c', [4, 20, 30], { tensor: 'w' }), { ...restored, part: 'phase' }, null);
     assert.deepStrictEqual([t.tensor, t.viewport, t.part], ['w', null, 'magnitude']);
