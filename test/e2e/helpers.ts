@@ -173,11 +173,21 @@ export async function contextMenu(page: Page, rowText: string, item: string, don
 
 /** Runs "SHM Inspector: Preview Segment" from the palette, picks `name`, and waits for its exact picture. */
 export async function previewFromPalette(page: Page, name: string, ms = 30_000): Promise<Frame> {
-  await runCommand(page, 'SHM Inspector: Preview Segment');
   const input = page.getByPlaceholder('Segment to preview');
-  await input.waitFor();
-  await input.fill(name);
-  await page.locator('.quick-input-widget .quick-input-list .monaco-list-row', { hasText: name }).first().waitFor({ state: 'visible' });
+  const listed = page.locator('.quick-input-widget .quick-input-list .monaco-list-row', { hasText: name }).first();
+  // The picker closes when something takes the focus from it (as the palette does): open it again.
+  for (let attempt = 1; ; attempt++) {
+    await runCommand(page, 'SHM Inspector: Preview Segment');
+    try {
+      await input.waitFor({ state: 'visible', timeout: 10_000 });
+      await input.fill(name, { timeout: 5000 });
+      await listed.waitFor({ state: 'visible', timeout: 20_000 });
+      break;
+    } catch (e) {
+      if (attempt >= 3) throw e;
+      await page.keyboard.press('Escape');
+    }
+  }
   await page.keyboard.press('Enter');
   const frame = await heatmapFrame(page, name, ms);
   await frame.waitForSelector('body[data-state="exact"]', { timeout: ms });
@@ -262,11 +272,14 @@ export async function clickUntil<T>(
   const tries = options.tries ?? 3;
   for (let attempt = 1; ; attempt++) {
     await whenStill(page, loc);
-    await loc.first().click(options.position ? { position: options.position } : undefined);
     try {
+      // A row's hover (a table of facts under the row hovered last) can lie over the row to click.
+      await loc.first().click({ ...(options.position ? { position: options.position } : {}), timeout: 5000 });
       return await done(attempt < tries ? 10_000 : (options.ms ?? 30_000));
     } catch (e) {
       if (attempt >= tries) throw e;
+      await page.keyboard.press('Escape');
+      await page.mouse.move(5, 5);
     }
   }
 }
