@@ -23,8 +23,6 @@ class ArrayDocument implements vscode.CustomDocument {
 }
 
 export class ArrayFileEditorProvider implements vscode.CustomReadonlyEditorProvider<ArrayDocument> {
-  private static readonly sessions = new Set<ViewerSession>();
-
   constructor(private readonly context: vscode.ExtensionContext) {}
 
   static register(context: vscode.ExtensionContext): vscode.Disposable {
@@ -38,11 +36,6 @@ export class ArrayFileEditorProvider implements vscode.CustomReadonlyEditorProvi
         filters: { Arrays: ['npy', 'safetensors'], 'All files': ['*'] },
       }),
     );
-  }
-
-  /** The open array editors (for the API and tests). */
-  static get open(): ReadonlySet<ViewerSession> {
-    return ArrayFileEditorProvider.sessions;
   }
 
   openCustomDocument(uri: vscode.Uri): ArrayDocument {
@@ -67,11 +60,7 @@ export class ArrayFileEditorProvider implements vscode.CustomReadonlyEditorProvi
       return;
     }
     const session = new ViewerSession(panel.webview, new FileSource(document.uri.fsPath), requestedAt, null, { io: vscodeViewerIO });
-    ArrayFileEditorProvider.sessions.add(session);
     panel.webview.html = viewerHtml(panel.webview, extensionUri, document.uri.fsPath);
-    panel.onDidDispose(() => {
-      ArrayFileEditorProvider.sessions.delete(session);
-      session.dispose();
-    });
+    panel.onDidDispose(() => session.dispose());
   }
 }

@@ -18,9 +18,6 @@ class TableDocument implements vscode.CustomDocument {
   dispose(): void {}
 }
 
-/** The open table editors' sessions. */
-const sessions = new Set<TableSession>();
-
 export class TableFileEditorProvider implements vscode.CustomReadonlyEditorProvider<TableDocument> {
   constructor(private readonly context: vscode.ExtensionContext) {}
 
@@ -36,11 +33,6 @@ export class TableFileEditorProvider implements vscode.CustomReadonlyEditorProvi
         filters: { 'Arrow and Feather': ['arrow', 'feather', 'arrows', 'npy'], 'All files': ['*'] },
       }),
     );
-  }
-
-  /** The open table editors (for the API and tests). */
-  static get open(): ReadonlySet<TableSession> {
-    return sessions;
   }
 
   openCustomDocument(uri: vscode.Uri): TableDocument {
@@ -63,10 +55,6 @@ export function showTableFile(context: vscode.ExtensionContext, uri: vscode.Uri,
   const base = segmentTableSource({ name: uri.fsPath, path: uri.fsPath });
   // Titles say the file's name; what is opened is the file at its full path.
   const session = new TableSession(panel.webview, { name, path: uri.fsPath, open: () => base.open() }, Date.now(), { reusable: false });
-  sessions.add(session);
   panel.webview.html = tableHtml(panel.webview, context.extensionUri, name);
-  panel.onDidDispose(() => {
-    sessions.delete(session);
-    session.dispose();
-  });
+  panel.onDidDispose(() => session.dispose());
 }

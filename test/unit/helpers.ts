@@ -5,7 +5,9 @@ import * as os from 'os';
 import * as path from 'path';
 import { listCatalog } from '../../extension/core/catalog';
 import type { Segment } from '../../extension/core/types';
+import type { ArrowTable } from '../../extension/core/tables/arrow';
 import { openView, type MappedView } from '../../extension/native';
+import type { Column } from '../fixtures/tables';
 
 /** The segment `name` as the catalog of `dir` lists it (holders not read); fails the test when it is not listed. */
 export async function listed(dir: string, name: string): Promise<Segment> {
@@ -37,4 +39,17 @@ export function mappedScratch(prefix: string): { dir: () => string; open: (file:
       return v;
     },
   };
+}
+
+/** Row by row, the cells of `rows` (the first, the last, either side of each batch boundary) are those written, without errors. */
+export async function assertRowsAsWritten(t: ArrowTable, cols: Column[], rows: number[]): Promise<void> {
+  for (const r of rows) {
+    const page = await t.rows(r, 1);
+    assert.deepStrictEqual(
+      page.errors,
+      cols.map(() => null),
+      `row ${r}`,
+    );
+    cols.forEach((c, j) => assert.deepStrictEqual(page.rows[0][j], c.expect(r), `row ${r}, column ${c.name}`));
+  }
 }
