@@ -136,6 +136,11 @@ export interface ResponderOptions<In extends Incoming, Out extends Typed> {
   validate(raw: unknown): In | null;
   /** The channel of a request (a newer one of a channel supersedes the older); default its type. */
   channelOf?(req: In): string;
+  /**
+   * Messages taken whatever responder they are addressed to: a page that (re)started says 'ready' to
+   * the responder whose init it carried, which may have been replaced since by this one.
+   */
+  anyAddress?(msg: In): boolean;
 }
 
 /** A request received, with the signal that says when its replies are no longer wanted. */
@@ -167,7 +172,7 @@ export class Responder<In extends Incoming, Out extends Typed> {
       return null;
     }
     const msg = this.opts.validate(raw);
-    if (!msg || (msg.to !== 0 && msg.to !== this.self)) return null;
+    if (!msg || (msg.to !== 0 && msg.to !== this.self && !this.opts.anyAddress?.(msg))) return null;
     if (msg.id === undefined) return { msg, signal: null };
     const channel = this.opts.channelOf?.(msg) ?? msg.type;
     for (const [id, r] of this.running) if (r.channel === channel) this.abort(id);

@@ -172,6 +172,9 @@ export class ViewerSession {
     this.rpc = new Responder<WebviewToHost, HostMessage>({
       post: (m) => void webview.postMessage(m).then(undefined, () => undefined),
       validate: parseWebviewMessage,
+      // A panel handed to this session before its page started: the page says 'ready' to the session whose
+      // init it carried (and what this one posted before the page listened was lost), so this one answers.
+      anyAddress: (m) => m.type === 'ready',
     });
     this.disposables.push(webview.onDidReceiveMessage((m) => void this.onMessage(m)));
     this.preparing = this.load(false);

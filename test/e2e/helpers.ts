@@ -173,25 +173,33 @@ export async function contextMenu(page: Page, rowText: string, item: string, don
 
 /** Runs "SHM Inspector: Preview Segment" from the palette, picks `name`, and waits for its exact picture. */
 export async function previewFromPalette(page: Page, name: string, ms = 30_000): Promise<Frame> {
+  await pickInPreviewPalette(page, name);
+  await page.keyboard.press('Enter');
+  const frame = await heatmapFrame(page, name, ms);
+  await frame.waitForSelector('body[data-state="exact"]', { timeout: ms });
+  return frame;
+}
+
+/**
+ * Opens Preview Segment's picker, types `name` and waits for its row, highlighted and not yet chosen. The picker
+ * closes when something takes the focus from it (as the palette does): then it is opened again.
+ */
+export async function pickInPreviewPalette(page: Page, name: string): Promise<Locator> {
   const input = page.getByPlaceholder('Segment to preview');
   const listed = page.locator('.quick-input-widget .quick-input-list .monaco-list-row', { hasText: name }).first();
-  // The picker closes when something takes the focus from it (as the palette does): open it again.
   for (let attempt = 1; ; attempt++) {
     await runCommand(page, 'SHM Inspector: Preview Segment');
     try {
       await input.waitFor({ state: 'visible', timeout: 10_000 });
       await input.fill(name, { timeout: 5000 });
       await listed.waitFor({ state: 'visible', timeout: 20_000 });
-      break;
+      if (!(await input.evaluate((el) => el === (el.ownerDocument as { activeElement: unknown }).activeElement))) throw new Error('the picker lost the focus');
+      return listed;
     } catch (e) {
       if (attempt >= 3) throw e;
       await page.keyboard.press('Escape');
     }
   }
-  await page.keyboard.press('Enter');
-  const frame = await heatmapFrame(page, name, ms);
-  await frame.waitForSelector('body[data-state="exact"]', { timeout: ms });
-  return frame;
 }
 
 /** The webview frame of a preview editor that shows `title` (webviews are nested iframes; Quick Look's is not one). */

@@ -21,6 +21,7 @@ import {
   quickLookFrame,
   openSharedMemoryView,
   openWorkbench,
+  pickInPreviewPalette,
   runCommand,
   shot,
   shotIfFailed,
@@ -145,11 +146,7 @@ describe('Interpret As… (raw segments)', function () {
   });
 
   it('Preview Segment lists the raw segment and sends it to Interpret As…; Other layout… asks dtype, offset, shape and order, and says what a layout leaves over', async () => {
-    await runCommand(page, 'SHM Inspector: Preview Segment');
-    await page.getByPlaceholder('Segment to preview').waitFor();
-    await page.keyboard.type(other.name);
-    const listed = pickRows().filter({ hasText: other.name }).first();
-    await listed.waitFor();
+    const listed = await pickInPreviewPalette(page, other.name);
     assert.match((await listed.textContent()) ?? '', /raw bytes: Interpret As…/);
     await page.keyboard.press('Enter');
     await page.locator('.quick-input-widget .quick-input-title', { hasText: `Interpret ${other.name}` }).waitFor({ state: 'visible', timeout: 30_000 });

@@ -97,6 +97,32 @@ describe('viewer session (fake webview, real addon, real numpy files)', function
     assert.strictEqual(port.of('init').length, 1);
   });
 
+  it('a panel handed to the next layout before its page started: the page, carrying the first init, says ready to that session; the new one answers it', async () => {
+    npy('early-a.npy', 'np.zeros((16, 16), dtype=np.float32)');
+    npy('early-b.npy', 'np.full((12, 24), 3, dtype=np.float32)');
+    const port = new FakeWebview();
+    const a = open(port, path.join(dir, 'early-a.npy'), { plotArea: { width: 100, height: 100 } });
+    const carried = await a.embeddableInit();
+    assert.ok(carried);
+    // Interpret As… shows another layout while the page (which carries a's init) is still loading:
+    // what the new session posts now is lost.
+    port.deaf = true;
+    a.dispose();
+    open(port, path.join(dir, 'early-b.npy'), { plotArea: { width: 100, height: 100 }, running: true, reusable: true });
+    await sleep(300);
+    port.deaf = false;
+    const msg = JSON.parse(carried.json);
+    const bytes = Buffer.from(carried.values, 'base64');
+    msg.first.values = new Float32Array(bytes.buffer, bytes.byteOffset, bytes.length / 4);
+    await port.postMessage(msg);
+    port.send({ type: 'ready', plotArea: { width: 100, height: 100 }, embedded: true });
+    const init = await port.next('init', (m) => m.segment.name === 'early-b.npy', 0, 5000);
+    assert.deepStrictEqual(init.segment.shape, [12, 24]);
+    const id = port.request(view(12, 24));
+    const tile = await port.next('tile', (t) => t.final && t.re === id);
+    assert.deepStrictEqual([tile.width, tile.height, tile.max], [24, 12, 3], 'the page draws the layout shown last');
+  });
+
   it('a reused panel shows the next array; requests still addressed to the last one are not answered about it', async () => {
     npy('a.npy', 'np.zeros((20, 20), dtype=np.float32)');
     npy('b.npy', 'np.full((10, 30), 7, dtype=np.float32)');
