@@ -264,15 +264,16 @@ async function decodeSysv(records: SysvRecord[], given?: Map<number, SysvEnds>, 
   return Promise.all(
     records.map(async (r, i) => {
       const e = ends[i];
-      const what = new RegExp(`^sysv:(?:\\d+/)?${r.shmid}: `);
-      if (e.error !== undefined) return undecoded(`unreadable: ${e.error.replace(what, '')}`, errorCodeOr(e, 'UNREADABLE'));
+      // The message without its leading name (the row already says it); a RegExp only for a failure.
+      const bare = (m: string) => m.replace(new RegExp(`^sysv:(?:\\d+/)?${r.shmid}: `), '');
+      if (e.error !== undefined) return undecoded(`unreadable: ${bare(e.error)}`, errorCodeOr(e, 'UNREADABLE'));
       if (!e.head || e.size === 0) return undecoded(null);
       try {
         return await decodeFile(`sysv:${r.shmid}`, { size: e.size, head: e.head, tail: e.tail, tailOffset: e.tailOffset }, (o, n) =>
           readSysvRange(r.shmid, o, n, ns),
         );
       } catch (err) {
-        return undecoded(`unreadable: ${(err as Error).message.replace(what, '')}`, errorCodeOr(err, 'UNREADABLE'));
+        return undecoded(`unreadable: ${bare((err as Error).message)}`, errorCodeOr(err, 'UNREADABLE'));
       }
     }),
   );
