@@ -6,15 +6,16 @@
  * as a namespace that could not be entered. The producer (and with it its namespace) ends in `after`.
  */
 import * as assert from 'assert';
-import type { ChildProcess } from 'child_process';
+import { spawn, type ChildProcess } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { listForeignSysv, parseForeignSysvName } from '../../extension/core/kinds/ipcns';
+import { clearSysv } from '../../extension/core/kinds/clear';
+import { listForeignSysv, parseForeignSysvName, removeForeignSysv } from '../../extension/core/kinds/ipcns';
 import { ownIpcNamespace, type SysvSegment } from '../../extension/core/sysv';
 import { runCli, type Run } from '../fixtures/cli';
 import { sysvChildren, type Node } from '../../extension/sidebar/nodes';
-import { runPython } from '../fixtures/segments';
+import { PYTHON, runPython } from '../fixtures/segments';
 import { holdSysv } from '../fixtures/sysv';
 
 function json<T>(r: Run): T {
@@ -154,6 +155,57 @@ describe('System V segments of other IPC namespaces (sysv:NS/SHMID)', function (
       assert.deepStrictEqual([third?.format, third?.shape], ['npy', [3, 4]], 'and kept so');
     } finally {
       late.kill('SIGKILL');
+    }
+  });
+
+  it('a shmid that names another segment since it was listed (kernel.shm_next_id gives the new one the old id): Remove and Clear leave the new one alone', async () => {
+    // A producer in a private IPC namespace of its own: segment A (key 0x5eed0a), listed from here;
+    // then, on "swap", A removed and B (key 0x5eed0b) made under the same shmid through shm_next_id
+    // (the namespace's own). Its namespace, with B, goes when it exits.
+    const code = [
+      'import ctypes,sys',
+      'l=ctypes.CDLL(None,use_errno=True)',
+      'a=l.shmget(0x5eed0a,4096,0o1600); print("a",a,flush=True)',
+      'sys.stdin.readline()',
+      'l.shmctl(a,0,None)',
+      'open("/proc/sys/kernel/shm_next_id","w").write(str(a))',
+      'b=l.shmget(0x5eed0b,8192,0o1600); print("b",b,flush=True)',
+      'sys.stdin.readline()',
+    ].join('\n');
+    const p = spawn('unshare', ['-i', PYTHON, '-c', code], { stdio: ['pipe', 'pipe', 'inherit'] });
+    try {
+      let out = '';
+      const line = (re: RegExp) =>
+        new Promise<number>((resolve, reject) => {
+          const look = () => {
+            const m = re.exec(out);
+            if (m) resolve(Number(m[1]));
+          };
+          p.stdout!.on('data', (d: Buffer) => ((out += d.toString()), look()));
+          p.once('exit', (c) => reject(new Error(`producer exited with ${c}: ${out}`)));
+          look();
+        });
+      const a = await line(/^a (\d+)$/m);
+      const pns = Number(/\[(\d+)\]/.exec(fs.readlinkSync(`/proc/${p.pid}/ns/ipc`))![1]);
+      const listed = (await listForeignSysv({ only: pns, decode: false })).segments.find((x) => x.sysv.shmid === a);
+      assert.ok(listed, 'A is listed');
+      assert.strictEqual(listed.sysv.keyHex, '0x005eed0a');
+      p.stdin!.write('swap\n');
+      const b = await line(/^b (\d+)$/m);
+      assert.strictEqual(b, a, 'B has the shmid A had');
+
+      const removed = await removeForeignSysv(pns, a, { force: true, expected: listed.sysv });
+      assert.notStrictEqual(removed.status, 'removed', JSON.stringify(removed));
+      const cleared = await clearSysv({ segments: [listed], includeInUse: true, namespace: pns });
+      assert.deepStrictEqual(cleared.removed, []);
+      assert.deepStrictEqual(
+        cleared.skipped.map((x) => [x.name, x.reason]),
+        [[listed.name, 'replaced by another segment since it was listed; left alone']],
+      );
+      const now = (await listForeignSysv({ only: pns, decode: false })).segments.find((x) => x.sysv.shmid === a);
+      assert.deepStrictEqual(now && [now.sysv.keyHex, now.size], ['0x005eed0b', 8192], 'B is still there');
+    } finally {
+      p.kill('SIGKILL');
     }
   });
 
