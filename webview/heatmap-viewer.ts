@@ -460,9 +460,21 @@ export class HeatmapViewer {
     else this.enterGrid();
   }
 
+  /**
+   * A line plot's grid is one column of its elements, one a row (index, value): grid cell (i, 0) is
+   * element (0, i) of the slice. A heatmap's grid is the slice as it is.
+   */
+  private toGrid(c: { row: number; col: number }): { row: number; col: number } {
+    return this.plot === 'line' ? { row: c.col, col: 0 } : c;
+  }
+
+  private fromGrid(c: { row: number; col: number }): { row: number; col: number } {
+    return this.plot === 'line' ? { row: 0, col: c.row } : c;
+  }
+
   /** Shows the slice's elements as a grid of their exact values, the hovered cell (or the view's centre) in its middle. */
   private enterGrid(): void {
-    if (!this.seg || this.plot !== 'heatmap') return;
+    if (!this.seg) return;
     this.pin();
     const at = this.hoverCell && !this.el.tooltip.hidden ? this.hoverCell : centreCell(this.vp, this.extent);
     this.hideTooltip();
@@ -477,13 +489,15 @@ export class HeatmapViewer {
     this.el.vgScroller.focus({ preventScroll: true });
   }
 
-  /** The grid of the slice shown now, cell `at` in its middle. */
+  /** The grid of the slice shown now, element `at` (of the slice) in its middle. */
   private showGrid(at: { row: number; col: number }): void {
     const seg = this.seg!;
-    this.grid.show(arrayColumns(seg.dtype, seg.dtypeWords, seg.complex, this.extent.cols), this.extent.rows);
+    if (this.plot === 'line') this.grid.show([{ ...arrayColumns(seg.dtype, seg.dtypeWords, seg.complex, 1)[0], name: 'value' }], this.extent.cols);
+    else this.grid.show(arrayColumns(seg.dtype, seg.dtypeWords, seg.complex, this.extent.cols), this.extent.rows);
     // The cell it was opened at, outlined.
-    this.grid.mark = { ...at };
-    this.grid.centreOn(at.row, at.col);
+    const g = this.toGrid(at);
+    this.grid.mark = { ...g };
+    this.grid.centreOn(g.row, g.col);
     this.gridPut = { top: this.el.vgScroller.scrollTop, left: this.el.vgScroller.scrollLeft };
     this.grid.draw();
   }
@@ -492,7 +506,8 @@ export class HeatmapViewer {
   private leaveGrid(): void {
     const s = this.el.vgScroller;
     const moved = Math.abs(s.scrollTop - this.gridPut.top) >= 1 || Math.abs(s.scrollLeft - this.gridPut.left) >= 1;
-    const at = moved ? this.grid.centre() : null;
+    const centre = moved ? this.grid.centre() : null;
+    const at = centre && this.fromGrid(centre);
     this.gridOn = false;
     this.st.grid = null;
     this.store.save();
@@ -500,13 +515,22 @@ export class HeatmapViewer {
     this.body.dataset.view = 'plot';
     this.syncControls();
     this.relayout();
-    if (at) this.setViewport(viewportCentredOn(this.vp, at.row, at.col, this.extent));
-    else this.redraw();
+    if (at) {
+      const v = viewportCentredOn(this.vp, at.row, at.col, this.extent);
+      // A line plot moves along its elements only: its value axis stays.
+      this.setViewport(this.plot === 'line' ? { ...this.vp, x0: v.x0, x1: v.x1 } : v);
+    } else this.redraw();
     this.setStatus(this.statusBase);
   }
 
+  /** Asks for the elements of grid rows × columns (for a line plot, its rows are the elements). */
   private requestCells(rows: { first: number; end: number }, columns: number[]): void {
     if (!this.seg || !columns.length) return;
+    if (this.plot === 'line') {
+      const win = { r0: 0, r1: 1, c0: rows.first, c1: Math.min(rows.end, rows.first + MAX_GRID_ROWS) };
+      this.host.request({ type: 'cells', slice: this.currentSlice(), window: win });
+      return;
+    }
     const c0 = columns[0];
     const win = {
       r0: rows.first,
@@ -525,10 +549,16 @@ export class HeatmapViewer {
       this.gridAskedAt = null;
     }
     // Where the grid is, for a reload to show it there again.
-    const at = this.grid.centre();
+    const centre = this.grid.centre();
+    const at = centre && this.fromGrid(centre);
     if (at && (at.row !== this.st.grid?.row || at.col !== this.st.grid.col)) {
       this.st.grid = at;
       this.store.save();
+    }
+    const n = (x: number) => x.toLocaleString('en-US');
+    if (this.plot === 'line') {
+      this.el.status.textContent = `elements ${n(rows.first)}–${n(rows.end - 1)}${pending ? ' · reading…' : ' · exact values'}`;
+      return;
     }
     this.el.status.textContent =
       `rows ${rows.first.toLocaleString('en-US')}–${(rows.end - 1).toLocaleString('en-US')} · columns ${cols.first.toLocaleString('en-US')}–${(cols.end - 1).toLocaleString('en-US')}` +
@@ -656,7 +686,10 @@ export class HeatmapViewer {
         this.redraw();
         break;
       case 'cells':
-        if (this.gridOn) this.grid.put(msg.window.r0, range(msg.window.c0, msg.window.c1), arrayRows(msg.texts, msg.window.c1 - msg.window.c0));
+        if (!this.gridOn) break;
+        // A line plot's elements come as one row: its grid has them one a row.
+        if (this.plot === 'line') this.grid.put(msg.window.c0, [0], arrayRows(msg.texts, 1));
+        else this.grid.put(msg.window.r0, range(msg.window.c0, msg.window.c1), arrayRows(msg.texts, msg.window.c1 - msg.window.c0));
         break;
       case 'value':
         if (this.hoverCell && this.hoverCell.row === msg.row && this.hoverCell.col === msg.col) this.renderTooltip(msg.row, msg.col, msg.text);
@@ -712,7 +745,7 @@ export class HeatmapViewer {
     this.relayout();
     this.redraw();
     // The grid of values stays on where it was for this array (reopened, or the panel restored after a reload).
-    const g = this.plot === 'heatmap' ? this.st.grid : null;
+    const g = this.st.grid;
     this.gridOn = g !== null;
     body.dataset.view = this.gridOn ? 'grid' : 'plot';
     this.syncControls();

@@ -119,8 +119,6 @@ export function syncToolbar(el: ToolbarElements, st: ViewState, opts: { line: bo
   el.pause.disabled = st.live === 0;
   el.pause.textContent = st.paused ? 'Resume' : 'Pause';
   el.pause.setAttribute('aria-pressed', String(st.paused));
-  // The grid of values shows a 2-D slice: not a line plot.
-  el.table.disabled = opts.line;
   el.table.setAttribute('aria-pressed', String(opts.grid));
 }
 

@@ -390,6 +390,36 @@ with open(sys.argv[8] + '/model.safetensors', 'wb') as f:
     );
     assert.strictEqual(tip.value, expected);
     await shot(page, '6-line');
+
+    // T over the hovered sample: the grid of its elements, one a row (index, value), that sample outlined in the middle.
+    await page.keyboard.press('t');
+    await frame.waitForFunction(() => document.body.dataset.view === 'grid' && document.getElementById('vg-scroller')?.dataset.pending === '0', undefined, {
+      timeout: 30_000,
+    });
+    const cells = (await frame.$$eval('#vg-rows .cell', (ds: any[]) =>
+      ds.map((d) => [Number(d.dataset.row), Number(d.dataset.col), d.textContent, d.className]),
+    )) as [number, number, string, string][];
+    assert.deepStrictEqual([...new Set(cells.map((c) => c[1]))], [0], 'one column of values');
+    assert.match(await frame.innerText('#vg-head'), /value/);
+    assert.deepStrictEqual(
+      cells.filter((c) => /\bmarked\b/.test(c[3])).map((c) => c[0]),
+      [tip.col],
+      'the hovered sample is outlined',
+    );
+    const shown = cells.map((c) => c[0]);
+    const numpy: string[] = JSON.parse(
+      python(
+        `import numpy as np,sys,json; a=np.load(sys.argv[1], mmap_mode='r'); print(json.dumps([repr(float(a[i])) for i in range(int(sys.argv[2]), int(sys.argv[3]))]))`,
+        waves.path,
+        String(shown[0]),
+        String(shown.at(-1)! + 1),
+      ),
+    );
+    for (const [r, , text] of cells) assert.strictEqual(Number(text.replace(/\u2212/g, '-')), Number(numpy[r - shown[0]]), `element ${r}`);
+    assert.match(await frame.innerText('#status'), /^elements [\d,]+–[\d,]+ · exact values/);
+    await shot(page, '6b-line-grid');
+    await page.keyboard.press('t');
+    await frame.waitForFunction(() => document.body.dataset.view === 'plot', undefined, { timeout: 10_000 });
   });
 
   it('says clearly that a segment shrank while previewed, offers Reopen, and the extension host keeps answering', async () => {
