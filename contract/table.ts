@@ -94,6 +94,8 @@ export type TableHostMessage =
       elapsedMs: number;
     }
   | { type: 'colstats'; column: number; stats: TableColumnStats | null; error: string | null }
+  /** A producer appended to the table (an Arrow stream's new batches): its rows, size and notes now. */
+  | { type: 'grown'; totalRows: number; size: number; notes: string[] }
   /** `subject`: the table it is about (Quick Look names it when it failed before its first rows were shown). */
   | { type: 'error'; message: string; kind: ErrorKind; code?: ErrorCode; subject?: string }
   | { type: 'notice'; level: NoticeLevel; message: string; sticky?: boolean };
@@ -187,6 +189,8 @@ export function validateTableHostMessage(m: unknown): TableHostToWebview | null 
     }
     case 'colstats':
       return ok(isInt(m.column) && (m.stats === null || isStats(m.stats)) && (m.error === null || isStr(m.error)));
+    case 'grown':
+      return ok(isInt(m.totalRows) && isInt(m.size) && Array.isArray(m.notes) && m.notes.every(isStr));
     case 'error':
       return ok(isStr(m.message) && isErrorKind(m.kind) && (m.code === undefined || isErrorCode(m.code)) && (m.subject === undefined || isStr(m.subject)));
     case 'notice':

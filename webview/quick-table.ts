@@ -114,6 +114,11 @@ export class QuickTable {
         }
         this.grid.put(m.offset, m.columns, m.rows, m.errors);
         break;
+      case 'grown':
+        // A stream's new rows: the count (Quick Look shows the first rows, which stay).
+        this.grid.setTotal(m.totalRows);
+        body.dataset.rows = String(m.totalRows);
+        break;
       case 'colstats':
         break;
       case 'error':

@@ -136,6 +136,9 @@ export class TableViewer {
       case 'rows':
         this.onRows(m);
         break;
+      case 'grown':
+        this.onGrown(m);
+        break;
       case 'colstats':
         this.stats.set(m.column, m.stats ?? m.error ?? 'no statistics');
         if (this.hoveredColumn === m.column) this.showStats(m.column, false);
@@ -168,17 +171,42 @@ export class TableViewer {
     this.pinned = !m.reusable;
     showKeep(this.el, m.reusable);
     document.body.dataset.state = 'ready';
-    document.body.dataset.rows = String(t.totalRows);
     this.el.error.hidden = true;
     if (!same) this.el.notice.hidden = true;
     this.el.title.textContent = displayText(t.name);
-    this.el.info.textContent = `${t.totalRows.toLocaleString('en-US')} rows × ${t.columns.length} columns · ${formatBytes(t.size)} · ${t.source}`;
-    this.el.notes.textContent = t.notes.map(displayText).join(' · ');
-    this.el.goto.max = String(Math.max(0, t.totalRows - 1));
+    this.showFacts(t);
     this.grid.show(t.columns, t.totalRows);
     this.el.scroller.scrollLeft = 0;
     this.grid.goToRow(row);
     this.wantedAt = performance.now();
+  }
+
+  /** The line under the title (rows, columns, size, source), the notes, and Go to row's range. */
+  private showFacts(t: TableSummary): void {
+    document.body.dataset.rows = String(t.totalRows);
+    this.el.info.textContent = `${t.totalRows.toLocaleString('en-US')} rows × ${t.columns.length} columns · ${formatBytes(t.size)} · ${t.source}`;
+    this.el.notes.textContent = t.notes.map(displayText).join(' · ');
+    this.el.goto.max = String(Math.max(0, t.totalRows - 1));
+  }
+
+  /**
+   * The producer appended rows (an Arrow stream's new batches): the new count, and the new rows in
+   * view when the last rows were (the grid follows the end, as `tail -f` does); elsewhere it stays.
+   */
+  private onGrown(m: Host<'grown'>): void {
+    const t = this.table;
+    if (!t) return;
+    const v = this.grid.view();
+    const atEnd = v !== null && v.rows.end >= t.totalRows;
+    t.totalRows = m.totalRows;
+    t.size = m.size;
+    t.notes = m.notes;
+    this.stats.clear();
+    this.showFacts(t);
+    this.grid.setTotal(t.totalRows);
+    this.grid.layout();
+    if (atEnd && t.totalRows > 0) this.grid.goToRow(t.totalRows - 1);
+    else this.grid.schedule();
   }
 
   private goToRow(row: number): void {
@@ -219,7 +247,7 @@ export class TableViewer {
     if (m.totalRows !== t.totalRows) {
       t.totalRows = m.totalRows;
       this.grid.setTotal(t.totalRows);
-      document.body.dataset.rows = String(t.totalRows);
+      this.showFacts(t);
     }
     this.grid.put(m.offset, m.columns, m.rows, m.errors);
   }

@@ -31,7 +31,7 @@ import { openNamedTable } from '../core/tables/resolve';
 import { columnStats } from '../core/tables/stats';
 import type { TableModel } from '../core/tables/types';
 import type { Segment } from '../core/types';
-import type { MappedView } from '../native';
+import { openView, type MappedView } from '../native';
 import { describeFailure, failureCode, type ViewerPort } from '../preview/session';
 
 /** A table, opened: its model over the mapping, the mapping, and the file's facts. */
@@ -84,6 +84,9 @@ export function tablePanePort(port: ViewerPort): ViewerPort {
   };
 }
 
+/** How often an open table a producer may still append to (an Arrow stream with no end marker yet) is looked at. */
+export const APPEND_POLL_MS = 1000;
+
 /** The column kinds of the table model are the contract's (a kind added to one and not the other is a type error). */
 const kindOf = (k: TableModel['columns'][number]['kind']): TableCellKind => k;
 
@@ -96,6 +99,11 @@ export class TableSession {
   /** Stats per column, computed once per opening. */
   private readonly statsCache = new Map<number, TableColumnStats>();
   private unlinkNoted = false;
+  /** Looks for appended rows while the table may still grow (watchAppends). */
+  private appendTimer: ReturnType<typeof setInterval> | undefined;
+  private growing = false;
+  /** The mapping replaced by the last growth, kept until the next one (reads begun on it may still be running). */
+  private retired: MappedView | null = null;
   /** The last failure said in the panel, or null. */
   error: string | null = null;
   /** The webview's last measured time from a rows request to those rows drawn. */
@@ -202,6 +210,52 @@ export class TableSession {
     if (!t) return;
     this.error = null;
     this.post({ type: 'init', table: this.summary(t), requestedAt: this.requestedAt, reusable: this.reusable && !this.pinned });
+    this.watchAppends();
+  }
+
+  /** While its producer may still append (an Arrow stream without its end marker), the file is looked at every APPEND_POLL_MS. */
+  private watchAppends(): void {
+    clearInterval(this.appendTimer);
+    this.appendTimer = undefined;
+    const t = this.table;
+    // A file by its name (not a System V segment, nor one read through a holder's /proc entry).
+    if (!t?.model.appendable || !t.path.startsWith('/') || t.view.path.startsWith('/proc/')) return;
+    this.appendTimer = setInterval(() => void this.readAppended().catch((e: unknown) => this.fail(e)), APPEND_POLL_MS);
+    this.appendTimer.unref?.();
+  }
+
+  /**
+   * Reads what the producer appended: when the file (the same inode) has grown, it is mapped again
+   * at its new size, the model reads the new batches from there, and the webview is told the new
+   * row count. Resolves with whether it grew. (Also called by tests, without waiting for the timer.)
+   */
+  async readAppended(): Promise<boolean> {
+    const t = this.table;
+    if (!t || this.growing || this.disposed || !t.model.appendable) return false;
+    const st = await fs.promises.stat(fsPath(t.path)).catch(() => null);
+    if (!st || st.dev !== t.view.dev || st.ino !== t.view.ino || st.size <= t.view.size) return false;
+    this.growing = true;
+    try {
+      const v = await openView(fsPath(t.path), { dev: t.view.dev, ino: t.view.ino });
+      if (this.disposed || this.table !== t) {
+        v.close();
+        return false;
+      }
+      const before = t.model.totalRows;
+      await t.model.refresh(v);
+      this.retired?.close();
+      this.retired = t.view;
+      t.view = v;
+      t.size = v.size;
+      if (!t.model.appendable) this.watchAppends();
+      if (t.model.totalRows === before) return false;
+      // Statistics of the columns cover the rows there were.
+      this.statsCache.clear();
+      this.post({ type: 'grown', totalRows: t.model.totalRows, size: t.size, notes: [...t.model.notes] });
+      return true;
+    } finally {
+      this.growing = false;
+    }
   }
 
   private summary(t: OpenTable): TableSummary {
@@ -309,8 +363,12 @@ export class TableSession {
   }
 
   private close(): void {
+    clearInterval(this.appendTimer);
+    this.appendTimer = undefined;
     this.table?.view.close();
     this.table = null;
+    this.retired?.close();
+    this.retired = null;
   }
 
   dispose(): void {

@@ -10,7 +10,8 @@ import * as fs from 'fs';
 import * as path from 'path';
 import type { Page } from 'playwright-core';
 import { PYTHON, SegmentJar } from '../fixtures/segments';
-import { bigTable } from '../fixtures/tables';
+import * as A from 'apache-arrow';
+import { bigTable, everyType, tableOf } from '../fixtures/tables';
 import { cellText } from '../../webview/table-grid';
 import { answerStep, clickUntil, contextMenu, expandRow, openSharedMemoryView, openWorkbench, runCommand, shot, shotIfFailed, type Workbench } from './helpers';
 import { cellAt, drawn, tableFrame } from './table-helpers';
@@ -22,6 +23,11 @@ describe('table files from the Explorer', function () {
   const N = 100_000;
   let expect: (i: number) => unknown[];
   let records: unknown[][] = [];
+  let workspaceDir = '';
+  // An Arrow stream its writer is still appending to: two batches (20 rows) written, no end marker yet.
+  const streamCols = everyType(43);
+  const streamFull = A.tableToIPC(tableOf(streamCols, 43, [7, 20]), 'stream');
+  const streamHead = A.tableToIPC(new A.Table(tableOf(streamCols, 43, [7, 20]).batches.slice(0, 2)), 'stream').slice(0, -8);
   const jar = new SegmentJar();
   const doomed = jar.name('shmi_e2e_tabledoomed', '.arrow');
   let wb: Workbench | undefined;
@@ -29,6 +35,8 @@ describe('table files from the Explorer', function () {
 
   before(async () => {
     wb = await openWorkbench('tablefiles', {}, (workspace) => {
+      workspaceDir = workspace;
+      fs.writeFileSync(path.join(workspace, 'growing.arrows'), streamHead);
       const t = bigTable(N);
       expect = t.expect;
       fs.writeFileSync(path.join(workspace, 'frame.feather'), t.bytes);
@@ -91,6 +99,31 @@ describe('table files from the Explorer', function () {
     for (let r = 0; r < 3; r++)
       for (let c = 0; c < 5; c++) assert.strictEqual((await cellAt(f, r, c))?.text, cellText(records[r][c] as never, kinds[c]).text, `record ${r}, field ${c}`);
     await shot(page, 'tablefile-2-records');
+  });
+
+  it('follows an Arrow stream being appended to: shown at its end, the new batch comes into view with its values, the row count grows', async () => {
+    await (await explorerRow('growing.arrows')).dblclick();
+    const f = await tableFrame(page, 'growing.arrows');
+    await drawn(f, 0);
+    assert.match(await f.innerText('#info'), /^20 rows × /);
+    await f.click('#scroller');
+    await page.keyboard.press('End');
+    await f.waitForFunction(() => (globalThis as any).document.querySelector('.cell[data-row="19"]') !== null, undefined, { timeout: 30_000 });
+    // The writer appends its third batch (23 rows).
+    fs.appendFileSync(path.join(workspaceDir, 'growing.arrows'), streamFull.subarray(streamHead.length, streamFull.length - 8));
+    await f.waitForFunction(
+      () => {
+        const d = (globalThis as any).document;
+        return d.body.dataset.rows === '43' && d.body.dataset.pending === '0' && d.querySelector('.cell[data-row="42"]') !== null;
+      },
+      undefined,
+      { timeout: 30_000 },
+    );
+    assert.match(await f.innerText('#info'), /^43 rows × /);
+    for (const r of [20, 42])
+      for (let c = 0; c < 3; c++)
+        assert.strictEqual((await cellAt(f, r, c))?.text, cellText(streamCols[c].expect(r) as never, 'int').text, `row ${r}, ${streamCols[c].name}`);
+    await shot(page, 'tablefile-3-stream-grown');
   });
 
   it('names the table panel as what keeps an unlinked Arrow segment in RAM, and closes it on request', async () => {

@@ -73,6 +73,38 @@ describe('table viewer session (fake webview, real producers, real addon) (table
     });
   }
 
+  it('an Arrow stream being appended to: its new batches are read from the file mapped again, the webview told the new row count; a half-written batch waits; the end marker ends the watch', async () => {
+    const N2 = 43;
+    const every = everyType(N2);
+    const t = tableOf(every, N2, [7, 20]);
+    const full = A.tableToIPC(t, 'stream');
+    // The first two batches as a stream writer leaves them before its next batch: no end marker (8 bytes) yet.
+    const part = A.tableToIPC(new A.Table(t.batches.slice(0, 2)), 'stream');
+    const head = part.subarray(0, part.length - 8);
+    assert.strictEqual(Buffer.compare(Buffer.from(full.subarray(0, head.length)), Buffer.from(head)), 0, 'the stream of 2 batches is how the one of 3 begins');
+    const seg = jar.name('shmi_tsession_append', '.arrows');
+    fs.writeFileSync(seg.path, head);
+    const { port, session } = open(seg);
+    assert.strictEqual((await port.next('init')).table.totalRows, 20);
+    assert.strictEqual(await session.readAppended(), false, 'nothing appended yet');
+    // Half of the third batch: not read yet.
+    const rest = full.subarray(head.length, full.length - 8);
+    fs.appendFileSync(seg.path, rest.subarray(0, rest.length >> 1));
+    assert.strictEqual(await session.readAppended(), false, 'a batch being written is not read');
+    fs.appendFileSync(seg.path, rest.subarray(rest.length >> 1));
+    assert.strictEqual(await session.readAppended(), true);
+    const grown = await port.next('grown');
+    assert.deepStrictEqual([grown.totalRows, grown.size], [N2, full.length - 8]);
+    const page = await port.rows(18, 25, [...every.keys()]);
+    assert.strictEqual(page.rows.length, 25);
+    page.rows.forEach((r, i) => every.forEach((c, j) => assert.deepStrictEqual(r[j], c.expect(18 + i), `row ${18 + i}, ${c.name}`)));
+    // The writer closes the stream: nothing more to watch.
+    fs.appendFileSync(seg.path, full.subarray(full.length - 8));
+    assert.strictEqual(await session.readAppended(), false);
+    assert.strictEqual(await session.readAppended(), false);
+    assert.strictEqual(port.of('grown').length, 1);
+  });
+
   it('a 1,000,000-row Arrow file: the last rows served alone, their values as written; column statistics', async () => {
     const n = 1_000_000;
     const seg = jar.name('shmi_tsession_big', '.arrow');

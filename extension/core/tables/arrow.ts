@@ -241,7 +241,7 @@ export class ArrowTable implements TableModel {
   private unpacked = new Unpacked();
   private declared = new Map<Batch, Promise<Map<number, bigint>>>();
 
-  private constructor(private readonly src: TableBytes) {}
+  private constructor(private src: TableBytes) {}
 
   static async open(src: TableBytes): Promise<ArrowTable> {
     const t = new ArrowTable(src);
@@ -395,9 +395,16 @@ export class ArrowTable implements TableModel {
     }
   }
 
-  async refresh(): Promise<number> {
+  /** A stream whose end marker has not come yet: its producer may append batches. */
+  get appendable(): boolean {
+    return this.kind === 'stream' && !this.ended;
+  }
+
+  async refresh(grown?: TableBytes): Promise<number> {
     if (this.kind === 'stream') {
-      // The view's size is the file's as mapped: a caller re-opens the view to see a grown file.
+      // The view's size is the file's as mapped: the caller maps the grown file again. What was read
+      // stays where it was (a stream is only appended to), so the batches known keep their offsets.
+      if (grown && grown.size >= this.src.size) this.src = grown;
       this.notes = this.notes.filter((n) => !n.startsWith('stopped at byte'));
       await this.walkStream();
     }

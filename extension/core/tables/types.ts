@@ -48,8 +48,14 @@ export interface TableModel {
   readonly notes: readonly string[];
   /** Rows [offset, offset + count) clipped to the table, of the given columns (default all). */
   rows(offset: number, count: number, columns?: readonly number[]): Promise<TablePage>;
-  /** Reads what a producer appended since (an Arrow stream's new batches); resolves with the new row count. */
-  refresh(): Promise<number>;
+  /**
+   * Reads what a producer appended since (an Arrow stream's new batches); resolves with the new row
+   * count. `grown`: the same file mapped again at its new size (a mapping does not grow with its
+   * file), read from then on.
+   */
+  refresh(grown?: TableBytes): Promise<number>;
+  /** A producer may still append rows (an Arrow stream without its end marker): worth a refresh now and then. */
+  readonly appendable?: boolean;
 }
 
 /** Bytes of the mapped file: a MappedView is one. */
