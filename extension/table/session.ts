@@ -111,6 +111,8 @@ export class TableSession {
   /** Set once the user keeps the panel or scrolls; the panel then keeps this table. */
   pinned = false;
   private readonly reusable: boolean;
+  /** How often watchAppends looks (0: never; tests call readAppended themselves). */
+  private readonly appendPollMs: number;
 
   /**
    * Starts mapping the table at once, while the webview starts. `running`: the webview is already
@@ -121,9 +123,10 @@ export class TableSession {
     port: ViewerPort,
     readonly source: TableSource,
     private readonly requestedAt: number,
-    opts: { running?: boolean; reusable?: boolean } = {},
+    opts: { running?: boolean; reusable?: boolean; appendPollMs?: number } = {},
   ) {
     this.reusable = opts.reusable ?? false;
+    this.appendPollMs = opts.appendPollMs ?? APPEND_POLL_MS;
     this.rpc = new Responder<TableWebviewToHost, TableHostMessage>({
       post: (m) => void port.postMessage(m).then(undefined, () => undefined),
       validate: parseTableWebviewMessage,
@@ -219,8 +222,8 @@ export class TableSession {
     this.appendTimer = undefined;
     const t = this.table;
     // A file by its name (not a System V segment, nor one read through a holder's /proc entry).
-    if (!t?.model.appendable || !t.path.startsWith('/') || t.view.path.startsWith('/proc/')) return;
-    this.appendTimer = setInterval(() => void this.readAppended().catch((e: unknown) => this.fail(e)), APPEND_POLL_MS);
+    if (!t?.model.appendable || !t.path.startsWith('/') || t.view.path.startsWith('/proc/') || this.appendPollMs <= 0) return;
+    this.appendTimer = setInterval(() => void this.readAppended().catch((e: unknown) => this.fail(e)), this.appendPollMs);
     this.appendTimer.unref?.();
   }
 

@@ -37,9 +37,9 @@ describe('table viewer session (fake webview, real producers, real addon) (table
   this.timeout(120_000);
   const jar = new SegmentJar();
   const sessions: TableSession[] = [];
-  const open = (seg: { name: string; path: string }) => {
+  const open = (seg: { name: string; path: string }, opts: ConstructorParameters<typeof TableSession>[3] = {}) => {
     const port = new FakeTableWebview();
-    const s = new TableSession(port, segmentTableSource(seg), Date.now());
+    const s = new TableSession(port, segmentTableSource(seg), Date.now(), opts);
     sessions.push(s);
     port.send({ type: 'ready' });
     return { port, session: s };
@@ -84,7 +84,8 @@ describe('table viewer session (fake webview, real producers, real addon) (table
     assert.strictEqual(Buffer.compare(Buffer.from(full.subarray(0, head.length)), Buffer.from(head)), 0, 'the stream of 2 batches is how the one of 3 begins');
     const seg = jar.name('shmi_tsession_append', '.arrows');
     fs.writeFileSync(seg.path, head);
-    const { port, session } = open(seg);
+    // The test looks for appended rows itself (the session's own timer would race it).
+    const { port, session } = open(seg, { appendPollMs: 0 });
     assert.strictEqual((await port.next('init')).table.totalRows, 20);
     assert.strictEqual(await session.readAppended(), false, 'nothing appended yet');
     // Half of the third batch: not read yet.
