@@ -461,7 +461,8 @@ async function clearFlow(deps: ManageDeps, arg: unknown): Promise<void> {
         done.push(r);
         if (r.interrupted) break;
       }
-      return mergeClear(done);
+      // What the plan showed as skipped or failing (a memfd has no name to unlink, a segment in use...) stays in the report.
+      return mergeClear([...done, { removed: [], skipped: plan.skipped, failed: plan.failed, bytes: 0, pendingBytes: 0 }]);
     });
   } catch (e) {
     void vscode.window.showErrorMessage(`${TITLE}: could not clear: ${message(e)}`);

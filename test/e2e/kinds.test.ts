@@ -8,13 +8,13 @@
  * The producers are killed in `after` (the container's mounts go with its namespace).
  */
 import * as assert from 'assert';
-import { spawn, type ChildProcess } from 'child_process';
+import { execFileSync, spawn, type ChildProcess } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import type { Page } from 'playwright-core';
-import { PYTHON } from '../fixtures/segments';
-import { holdSysv } from '../fixtures/sysv';
+import { PYTHON, py } from '../fixtures/segments';
+import { holdSysv, SYSV_PRODUCER } from '../fixtures/sysv';
 import {
   clickUntil,
   contextMenu,
@@ -42,6 +42,9 @@ describe('memfd regions in the sidebar', function () {
   let wb: Workbench | undefined;
   let page: Page;
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'shmi-e2e-kinds-'));
+  const label = `shmi_e2e_memfd_${process.pid}.npy`;
+  /** System V segments this file made (removed in `after`). */
+  const sysvIds: number[] = [];
 
   before(async () => {
     // A /dev/shm stand-in of our own, empty: the machine's many other segments would push the groups out of view.
@@ -59,6 +62,7 @@ describe('memfd regions in the sidebar', function () {
     fs.rmSync(dir, { recursive: true, force: true });
     // Its segment goes with its private IPC namespace; the container's mounts with its mount namespace.
     sysvChild?.kill('SIGKILL');
+    if (sysvIds.length > 0) execFileSync(PYTHON, [SYSV_PRODUCER, 'rm', ...sysvIds.map(String)]);
     if (ctChild && ctChild.exitCode === null) {
       const gone = new Promise((r) => ctChild!.once('exit', r));
       ctChild.kill('SIGKILL');
@@ -88,7 +92,6 @@ describe('memfd regions in the sidebar', function () {
   const row0 = (text: string) => page.locator('.part.sidebar .monaco-list-row', { hasText: text });
 
   it('shows a memfd under its label in its own group with totals; the hover names its holder; a click previews it', async () => {
-    const label = `shmi_e2e_memfd_${process.pid}.npy`;
     child = spawn(PYTHON, [PRODUCER, 'memfd', label, '512', '1024'], { stdio: ['pipe', 'pipe', 'inherit'], detached: true });
     const forked = await new Promise<number>((resolve, reject) => {
       let buf = '';
@@ -206,5 +209,83 @@ describe('memfd regions in the sidebar', function () {
     assert.ok(!fs.existsSync(`${shm}/${orphan}`), "removed inside the container's /dev/shm");
     assert.ok(fs.existsSync(`${shm}/${held}`), 'the held file stays');
     await shot(page, 'kinds-container-unlinked');
+  });
+
+  it('Clear on a selection across kinds: the file and the orphaned System V segment are planned and removed; the memfd is listed as skipped, with why, and stays', async () => {
+    const file = `shmi_e2e_kclear_${process.pid}.npy`;
+    py(['npy', path.join(dir, file), '<f4', '16,16']);
+    const out = execFileSync(PYTHON, [SYSV_PRODUCER, 'make', '0', '--npy', '<f4', '8,8'], { encoding: 'utf8' });
+    const id = Number(/shmid (\d+)/.exec(out)![1]);
+    sysvIds.push(id);
+    await runCommand(page, 'SHM Inspector: Refresh');
+    // Each row found from the top of the list (scrolled down until it is drawn), groups opened as needed.
+    const list = page.locator('.part.sidebar .monaco-list').first();
+    const fromTop = async (l: ReturnType<Page['locator']>) => {
+      await list.hover();
+      await page.mouse.wheel(0, -100_000);
+      await page.waitForTimeout(300);
+      await scrollTo(l, 30_000);
+    };
+    const fileRow = row0(file).first();
+    await fromTop(fileRow);
+    await fromTop(row0('System V').first());
+    await expandRow(page, row0('System V').first());
+    const sysvRow = page
+      .locator('.part.sidebar .monaco-list-row')
+      .filter({ has: page.locator('.label-name', { hasText: new RegExp(`^sysv:${id}$`) }) })
+      .first();
+    await fromTop(sysvRow);
+    await fromTop(row0('memfd and anonymous').first());
+    await expandRow(page, row0('memfd and anonymous').first());
+    const memRow = row0(label).first();
+    await fromTop(memRow);
+    // The three selected: a click, then Ctrl+clicks (which add to the selection and open nothing).
+    await fromTop(fileRow);
+    await page.mouse.move(900, 600);
+    await whenStill(page, fileRow);
+    await fileRow.click();
+    for (const r of [sysvRow, memRow]) {
+      await fromTop(r);
+      await whenStill(page, r);
+      await r.click({ modifiers: ['Control'] });
+    }
+    // The click previewed the file, and an open preview maps it (in use): closed, so that the plan may remove it.
+    await runCommand(page, 'View: Close All Editors');
+    await fromTop(fileRow);
+    for (const r of [fileRow, sysvRow, memRow]) {
+      await fromTop(r);
+      assert.strictEqual(await r.getAttribute('aria-selected'), 'true', String(r));
+    }
+    const plan = page.locator('.quick-input-widget .quick-input-title', { hasText: 'Clear 2 segments' });
+    await memRow.click({ button: 'right' });
+    await page.getByRole('menuitem', { name: 'Clear Segments…' }).hover();
+    await page.waitForTimeout(300);
+    await page.keyboard.press('Enter');
+    await plan.waitFor({ timeout: 30_000 });
+    const rows = page.locator('.quick-input-list .monaco-list-row');
+    await rows.filter({ hasText: file }).first().waitFor();
+    await rows
+      .filter({ hasText: `sysv:${id}` })
+      .first()
+      .waitFor();
+    const memName = /memfd:\d+/.exec(await memRow.innerText())![0];
+    const skipped = rows.filter({ hasText: memName }).first();
+    await skipped.waitFor();
+    assert.match((await skipped.innerText()).replace(/\s+/g, ' '), /no name to unlink/);
+    await shot(page, 'kinds-clear-plan');
+    await page.keyboard.press('Enter');
+    const note = page.locator('.notification-list-item', { hasText: 'Cleared 2 segments:' });
+    await note.waitFor({ timeout: 30_000 });
+    assert.match(await note.innerText(), /1 skipped/);
+    assert.ok(!fs.existsSync(path.join(dir, file)), 'the file is gone');
+    assert.ok(
+      !fs
+        .readFileSync('/proc/sysvipc/shm', 'utf8')
+        .split('\n')
+        .some((l) => l.trim().split(/\s+/)[1] === String(id)),
+      'the System V segment is gone',
+    );
+    await memRow.waitFor({ timeout: 5000 });
+    await shot(page, 'kinds-clear-done');
   });
 });
