@@ -141,11 +141,13 @@ function isRect(v: unknown): v is PictureRect {
   return opt(v.rss, isCount) && opt(v.sharedBytes, isCount) && opt(v.copiedBytes, isCount) && opt(v.exact, isBool);
 }
 
-function isPoint(v: unknown): v is TimelinePoint {
+/** A timeline point as the host sends it (also what the webview saves and reads back after a reload). */
+export function isTimelinePoint(v: unknown): v is TimelinePoint {
   return isRec(v) && isNum(v.t) && isPid(v.pid) && isCount(v.sharedBytes) && isCount(v.copiedBytes) && isBool(v.exact);
 }
 
-function isMember(v: unknown): v is TimelineMember {
+/** A watched family's member as the host sends it. */
+export function isTimelineMember(v: unknown): v is TimelineMember {
   return isRec(v) && isPid(v.pid) && isStr(v.comm) && isBool(v.root) && isNum(v.firstMs) && (v.endMs === null || isNum(v.endMs));
 }
 
@@ -161,7 +163,7 @@ export function validatePictureHostMessage(m: unknown): PictureToWebview | null 
       return isBool(m.exactAvailable) && isNum(m.scannedAtMs) ? (m as unknown as PictureToWebview) : null;
     case 'timeline':
       if (!isPid(m.root) || !isStr(m.label) || !isBool(m.reset) || !isBool(m.done) || !isBool(m.exactOn)) return null;
-      if (!Array.isArray(m.members) || !m.members.every(isMember) || !Array.isArray(m.points) || !m.points.every(isPoint)) return null;
+      if (!Array.isArray(m.members) || !m.members.every(isTimelineMember) || !Array.isArray(m.points) || !m.points.every(isTimelinePoint)) return null;
       return m as unknown as PictureToWebview;
     case 'select':
       return isPid(m.root) ? (m as unknown as PictureToWebview) : null;

@@ -4,6 +4,7 @@
  * below; estimates dashed, exact points solid with dots; a member's exit marked), hit tests for
  * the hover, and the picture as one PNG.
  */
+import { gapsIn } from './gaps';
 import { formatBytes } from '../contract/bytes';
 import { MEMORY_KINDS, type MemoryKind, type PictureRect, type TimelineMember, type TimelinePoint } from '../contract/picture';
 import type { Theme } from './plot';
@@ -223,6 +224,7 @@ export function drawTimeline(ctx: CanvasRenderingContext2D, series: readonly Ser
       polyline(
         ctx,
         s.estimate.map((q) => [xOf(f, q.t), yOf(p, q[p.key])]),
+        gapsIn(s.estimate.map((q) => q.t)),
       );
       ctx.setLineDash([]);
       // Exact points: a solid line with dots.
@@ -230,6 +232,7 @@ export function drawTimeline(ctx: CanvasRenderingContext2D, series: readonly Ser
       polyline(
         ctx,
         s.exact.map((q) => [xOf(f, q.t), yOf(p, q[p.key])]),
+        gapsIn(s.exact.map((q) => q.t)),
       );
       for (const q of s.exact) {
         ctx.beginPath();
@@ -273,11 +276,14 @@ export function drawTimeline(ctx: CanvasRenderingContext2D, series: readonly Ser
   ctx.textAlign = 'left';
 }
 
-function polyline(ctx: CanvasRenderingContext2D, pts: [number, number][]): void {
+function polyline(ctx: CanvasRenderingContext2D, pts: [number, number][], breaks: ReadonlySet<number> = new Set()): void {
   if (pts.length === 0) return;
   ctx.beginPath();
   ctx.moveTo(pts[0][0], pts[0][1]);
-  for (const [x, y] of pts.slice(1)) ctx.lineTo(x, y);
+  for (let i = 1; i < pts.length; i++) {
+    if (breaks.has(i)) ctx.moveTo(pts[i][0], pts[i][1]);
+    else ctx.lineTo(pts[i][0], pts[i][1]);
+  }
   if (pts.length === 1) ctx.lineTo(pts[0][0] + 0.5, pts[0][1]);
   ctx.stroke();
 }

@@ -8,6 +8,8 @@
 import { formatBytes } from '../contract/bytes';
 import {
   isLastPictureReply,
+  isTimelineMember,
+  isTimelinePoint,
   MEMORY_KINDS,
   validatePictureHostMessage,
   type MemoryKind,
@@ -41,15 +43,29 @@ import { SettingsStore, type StateApi } from './store';
 /** Seconds between treemap refreshes while the panel is shown. */
 const TREEMAP_EVERY_MS = 5000;
 
+/** Timeline points kept across a reload (the last ones; at a point a member a second, over ten minutes of ten members). */
+const SAVED_POINTS = 6000;
+
 interface PictureState {
   /** The family whose timeline is shown. */
   root: number | null;
+  /** Its timeline so far, so that a reloaded window goes on from it rather than starting afresh. */
+  label?: string;
+  points?: TimelinePoint[];
+  members?: TimelineMember[];
 }
 
 function checkState(raw: unknown): PictureState | null {
   if (typeof raw !== 'object' || raw === null) return null;
-  const root = (raw as { root?: unknown }).root;
-  return { root: typeof root === 'number' && Number.isSafeInteger(root) && root > 0 ? root : null };
+  const r = raw as { root?: unknown; label?: unknown; points?: unknown; members?: unknown };
+  const root = typeof r.root === 'number' && Number.isSafeInteger(r.root) && r.root > 0 ? r.root : null;
+  const state: PictureState = { root };
+  if (root !== null && Array.isArray(r.points) && Array.isArray(r.members)) {
+    state.points = r.points.filter(isTimelinePoint).slice(-SAVED_POINTS);
+    state.members = r.members.filter(isTimelineMember);
+    state.label = typeof r.label === 'string' ? r.label : `PID ${root}`;
+  }
+  return state;
 }
 
 type Treemap = Extract<PictureHostMessage, { type: 'treemap' }>;
@@ -81,6 +97,8 @@ export class PictureViewer {
   private members: TimelineMember[] = [];
   private points: TimelinePoint[] = [];
   private timeline: { root: number; label: string; done: boolean; exactOn: boolean } | null = null;
+  /** The timeline saved before a reload, until the host's first reply for that family (which then adds to it). */
+  private restored: { root: number; members: TimelineMember[] } | null = null;
   private series: Series[] = [];
   private frame: TimelineFrame | null = null;
   private hoverPoint: TimelinePoint | null = null;
@@ -103,7 +121,17 @@ export class PictureViewer {
     this.container.every('treemap', TREEMAP_EVERY_MS, () => this.requestTreemap());
     const saved = this.store.saved();
     this.store.replace(saved ?? { root: null });
-    if (saved?.root) this.watch(saved.root);
+    if (saved?.root) {
+      this.watch(saved.root);
+      if (saved.points && saved.members) {
+        // The history before the reload, drawn at once; the host's replies go on from it.
+        this.timeline!.label = saved.label ?? this.timeline!.label;
+        this.points = saved.points;
+        this.members = saved.members;
+        this.restored = { root: saved.root, members: saved.members };
+        this.describeTimeline();
+      }
+    }
     // The theme changed: VS Code sets new variables on the body.
     new MutationObserver(() => {
       this.theme = readTheme();
@@ -191,8 +219,9 @@ export class PictureViewer {
     this.timeline = { root, label: `PID ${root}`, done: false, exactOn: false };
     this.members = [];
     this.points = [];
-    this.store.state.root = root;
-    this.store.save();
+    this.restored = null;
+    // Another family: its own state (the same one, restored after a reload, keeps the history saved).
+    if (this.store.state.root !== root) this.store.replace({ root });
     this.container.request({ type: 'watch', root });
     this.describeTimeline();
     this.redraw();
@@ -218,13 +247,22 @@ export class PictureViewer {
       case 'timeline':
         if (!this.timeline || this.timeline.root !== m.root) this.timeline = { root: m.root, label: m.label, done: m.done, exactOn: m.exactOn };
         Object.assign(this.timeline, { label: m.label, done: m.done, exactOn: m.exactOn });
-        if (m.reset) this.points = [];
-        this.points.push(...m.points);
-        this.members = m.members;
-        if (this.store.state.root !== m.root) {
-          this.store.state.root = m.root;
-          this.store.save();
+        if (m.reset && this.restored?.root === m.root) {
+          // The first reply after a reload: added to the saved history; members that exited meanwhile keep their lines, ended.
+          const now = new Set(m.members.map((x) => x.pid));
+          const last = (pid: number) => this.points.reduce((t, p) => (p.pid === pid && p.t > t ? p.t : t), 0);
+          const gone = this.restored.members.filter((x) => !now.has(x.pid)).map((x) => ({ ...x, endMs: x.endMs ?? last(x.pid) }));
+          this.members = [...m.members, ...gone];
+        } else {
+          if (m.reset) this.points = [];
+          this.members = m.members;
         }
+        this.restored = null;
+        this.points.push(...m.points);
+        if (this.points.length > 4 * SAVED_POINTS) this.points = this.points.slice(-2 * SAVED_POINTS);
+        this.store.state.root = m.root;
+        // Saved now and then (a window reload goes on from here), not at every point.
+        this.container.debounce('save-timeline', () => this.saveTimeline(), 1000, 5000);
         this.describeTimeline();
         this.drawTimeline();
         this.drawTreemap();
@@ -275,6 +313,13 @@ export class PictureViewer {
         return s;
       }),
     );
+  }
+
+  private saveTimeline(): void {
+    const t = this.timeline;
+    if (!t || this.store.state.root !== t.root) return;
+    Object.assign(this.store.state, { label: t.label, points: this.points.slice(-SAVED_POINTS), members: this.members });
+    this.store.save();
   }
 
   private describeTimeline(): void {

@@ -181,7 +181,12 @@ describe('the memory picture', function () {
     fs.copyFileSync(png, path.join(SHOTS, 'picture-4-exported-file.png'));
   });
 
-  it('comes back after a window reload, still watching the family it watched', async () => {
+  it('comes back after a window reload, still watching the family it watched, with the timeline it had drawn', async () => {
+    // The points drawn so far (saved with the panel's state within a few seconds).
+    const before = Number(await frame.$eval('#timeline', (c: any) => c.dataset.points));
+    await page.waitForTimeout(5500);
+    const saved = Number(await frame.$eval('#timeline', (c: any) => c.dataset.points));
+    assert.ok(saved >= before && before >= 2, `${before} then ${saved} points`);
     // Developer: Reload Window (the workbench saves its state, as on any reload).
     await runCommand(page, 'Developer: Reload Window');
     await page.waitForTimeout(2000);
@@ -189,7 +194,10 @@ describe('the memory picture', function () {
     await page.locator('.tab', { hasText: 'Memory Picture' }).click({ timeout: 60_000 });
     frame = await pictureFrame(page);
     await frame.waitForFunction((pid) => document.getElementById('timeline')?.dataset.root === String(pid), other!.info.pid, { timeout: 30_000 });
-    await frame.waitForFunction(() => Number(document.getElementById('timeline')?.dataset.points ?? 0) >= 2, undefined, { timeout: 30_000 });
+    // The history is back at once (no new point needed), and new points add to it.
+    const restored = Number(await frame.$eval('#timeline', (c: any) => c.dataset.points));
+    assert.ok(restored >= before, `the timeline kept its points: ${restored} after the reload, ${before} before`);
+    await frame.waitForFunction((n: number) => Number(document.getElementById('timeline')?.dataset.points ?? 0) > n, restored, { timeout: 30_000 });
     // The treemap is read again (every process: seconds under load), then drawn.
     await frame.waitForFunction(() => JSON.parse(document.getElementById('treemap')?.dataset.top || '[]').length > 0, undefined, { timeout: 60_000 });
     await shot(page, 'picture-5-after-reload');

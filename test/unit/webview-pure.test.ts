@@ -5,6 +5,7 @@
 import * as assert from 'assert';
 import { execFileSync } from 'child_process';
 import * as cm from '../../contract/colormaps';
+import { gapsIn } from '../../webview/gaps';
 import * as sc from '../../webview/scales';
 import * as stt from '../../webview/state';
 import * as tk from '../../webview/ticks';
@@ -286,5 +287,18 @@ describe('webview: message checks and saved state', () => {
     assert.deepStrictEqual(s!.index, []);
     assert.strictEqual(s!.grid, null, 'a grid cell off the array is no grid');
     assert.deepStrictEqual(stt.sanitizeState({ v: 1, name: 'a', path: '/dev/shm/a', grid: { row: 3, col: 4 } })!.grid, { row: 3, col: 4 });
+  });
+});
+
+describe('webview: the timeline breaks its lines where sampling stopped', () => {
+  it('a gap of more than five usual intervals (and at least 3 s) starts a new line; jitter does not', () => {
+    const every = (n: number, from: number, dt: number) => Array.from({ length: n }, (_, i) => from + i * dt);
+    // Points every second, a window reload of 12 s, then every second again.
+    assert.deepStrictEqual([...gapsIn([...every(10, 0, 1000), ...every(5, 21_000, 1000)])], [10]);
+    // Irregular but unbroken sampling (exact passes of 1.5-2.5 s): no break.
+    assert.deepStrictEqual([...gapsIn([0, 1500, 4000, 5600, 8000, 9700])], []);
+    // Slow sampling (every 4 s): a 10 s step is not a gap, a 30 s one is.
+    assert.deepStrictEqual([...gapsIn([0, 4000, 8000, 12_000, 22_000, 26_000, 56_000])], [6]);
+    assert.deepStrictEqual([...gapsIn([5]), ...gapsIn([])], []);
   });
 });
