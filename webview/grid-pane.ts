@@ -5,14 +5,25 @@
  * browser's tallest element, how a cell reads) and says which of them it does not know yet, so
  * that its owner asks its host for exactly those (about one value per visible cell). What the
  * cells are and where they come from is the owner's: a table's rows, or an array's elements.
+ *
+ * Columns are resized by dragging a header's right edge (a double-click there fits the column to
+ * its widest visible cell), or with Ctrl+Left/Right on a focused header; the widths are kept while
+ * the grid scrolls and handed to the owner to keep (the table viewer saves them for a reload). A
+ * list or struct cell opens as a tree of its value (value-tree.ts) on hover, or on Enter/Space when
+ * focused; Escape or leaving it closes the tree. Text from the data goes in by textContent only.
  */
 import { CELL_KINDS, type TableCell, type TableColumnInfo } from '../contract/table';
 import {
   anchorAt,
   cellText,
+  clampWidth,
   columnEdges,
   columnWidth,
+  fitWidth,
   HEAD_H,
+  MAX_COL_W,
+  MIN_COL_W,
+  RESIZE_STEP,
   missingRows,
   ROW_H,
   rowForKey,
@@ -24,6 +35,13 @@ import {
   type RowAnchor,
 } from './table-grid';
 import { displayText } from './text';
+import { childNodes, expandable, valueNode, type ValueNode } from './value-tree';
+
+/** Milliseconds a list or struct cell is hovered before its tree opens, and the grace for the pointer to reach the tree. */
+const TREE_HOVER_MS = 300;
+const TREE_LEAVE_MS = 250;
+/** Pixels a fitted column has besides its text: the padding (8 each side), the border, the resize handle. */
+const FIT_PAD = 16 + 1 + 6;
 
 /** The grid's elements: a scroller holding a sticky viewport (header, rows) and a spacer that makes the scroll range. */
 export interface GridElements {
@@ -51,6 +69,8 @@ export interface GridPaneOptions {
   width?(c: TableColumnInfo): number;
   /** Rows of known cells kept: beyond it, those farthest from the view are dropped. */
   cacheRows?: number;
+  /** The user resized a column: every column's width now. */
+  resized?(widths: readonly number[]): void;
 }
 
 export class GridPane {
@@ -69,6 +89,18 @@ export class GridPane {
   private readonly cacheRows: number;
   /** A cell drawn outlined (the one the matrix viewer's grid was opened at), or null. */
   mark: { row: number; col: number } | null = null;
+  /** A column edge being dragged: its column, the pointer's x and the width where the drag began. */
+  private drag: { col: number; x: number; w: number } | null = null;
+  /** The tree of a list or struct cell (shown beside the grid, outside what each draw replaces). */
+  private readonly pop: HTMLElement;
+  /** The cell whose tree is open (or about to open, after the hover delay). */
+  private popAt: { row: number; col: number } | null = null;
+  private popTimer: number | undefined;
+  private closeTimer: number | undefined;
+  /** The value of each tree item (for its children, made on demand). */
+  private nodes = new WeakMap<HTMLElement, ValueNode>();
+  /** When the last drag of a column edge ended (its click is not a click on the header). */
+  private dragEnded = 0;
 
   constructor(
     readonly el: GridElements,
@@ -77,6 +109,7 @@ export class GridPane {
     this.cacheRows = opts.cacheRows ?? 4000;
     el.scroller.addEventListener('scroll', () => {
       opts.scrolled?.();
+      this.closeTree(false);
       this.schedule();
     });
     window.addEventListener('resize', () => this.schedule());
@@ -89,6 +122,12 @@ export class GridPane {
       opts.scrolled?.();
       this.goToRow(row);
     });
+    this.listenResize();
+    this.pop = document.createElement('div');
+    this.pop.className = 'value-tree';
+    this.pop.hidden = true;
+    el.scroller.parentElement?.append(this.pop);
+    this.listenTree();
   }
 
   /** Whether a table is shown. */
@@ -97,13 +136,67 @@ export class GridPane {
   }
 
   /** A new table (or array): its columns and row count; what was known is forgotten. */
-  show(columns: readonly TableColumnInfo[], totalRows: number): void {
+  show(columns: readonly TableColumnInfo[], totalRows: number, widths?: readonly (number | null | undefined)[]): void {
     this.mark = null;
     this.columns = columns;
     this.total = totalRows;
     this.cells.clear();
     this.colErrors.clear();
-    this.widths = columns.map((c) => this.opts.width?.(c) ?? columnWidth(c));
+    this.closeTree(false);
+    this.widths = columns.map((c, i) => {
+      const w = widths?.[i];
+      return typeof w === 'number' ? clampWidth(w) : (this.opts.width?.(c) ?? columnWidth(c));
+    });
+    this.edges();
+  }
+
+  /** Every column's width now. */
+  columnWidths(): readonly number[] {
+    return this.widths;
+  }
+
+  /** Sets column `c`'s width (clamped) and draws; `user`: the owner is told (to keep it). */
+  setWidth(c: number, w: number, user = true): void {
+    if (c < 0 || c >= this.widths.length) return;
+    const next = clampWidth(w);
+    if (next === this.widths[c]) return;
+    this.widths[c] = next;
+    this.edges();
+    this.draw();
+    if (user) this.opts.resized?.(this.widths);
+  }
+
+  /** Fits column `c` to its widest text on screen: its visible cells, its name and its type. */
+  fitColumn(c: number): void {
+    const col = this.columns[c];
+    const v = this.view();
+    if (!col || !v) return;
+    const ctx = document.createElement('canvas').getContext('2d');
+    if (!ctx) return;
+    const fontOf = (sel: string, root: HTMLElement) => {
+      const e = root.querySelector<HTMLElement>(sel);
+      return e ? getComputedStyle(e).font : '';
+    };
+    const measure = (font: string, texts: string[]) => {
+      if (font) ctx.font = font;
+      return texts.map((t) => ctx.measureText(t).width);
+    };
+    const texts: string[] = [];
+    for (let r = v.rows.first; r < v.rows.end; r++) {
+      const cell = this.cell(r, c);
+      if (cell !== undefined) texts.push(cellText(cell, col.kind).text);
+    }
+    const cellFont = fontOf(`.cell[data-col="${c}"]:not(.pending)`, this.el.rows) || fontOf('.cell', this.el.rows);
+    const widths = [
+      ...measure(cellFont, texts),
+      ...measure(fontOf(`.hcell[data-col="${c}"] .name`, this.el.head), [displayText(col.name)]),
+      ...measure(fontOf(`.hcell[data-col="${c}"] .type`, this.el.head), [displayText(col.type)]),
+    ];
+    this.setWidth(c, fitWidth(widths, FIT_PAD));
+  }
+
+  /** The columns' left edges and the total width, from the widths. */
+  private edges(): void {
     const e = columnEdges(this.widths);
     this.left = e.left;
     this.totalWidth = e.total;
@@ -113,6 +206,7 @@ export class GridPane {
   /** Forgets the cells (they are read again as they show: live data). */
   forget(): void {
     this.cells.clear();
+    this.closeTree(false);
   }
 
   /** The rows have a new count (a stream grew). */
@@ -258,6 +352,7 @@ export class GridPane {
       h.className = `hcell${CELL_KINDS[col.kind] === 'right' ? ' num' : ''}`;
       h.dataset.col = String(c);
       h.setAttribute('role', 'columnheader');
+      h.tabIndex = 0;
       Object.assign(h.style, { left: `${x0 + this.left[c]}px`, top: '0px', width: `${this.widths[c]}px` });
       const name = document.createElement('span');
       name.className = 'name';
@@ -265,10 +360,27 @@ export class GridPane {
       const type = document.createElement('span');
       type.className = 'type';
       type.textContent = displayText(col.type);
-      h.append(name, type);
-      h.title = `${displayText(col.name)} (${displayText(col.type)})${this.colErrors.has(c) ? `\n${this.colErrors.get(c)}` : ''}`;
+      // The right edge: drag to resize, double-click to fit (a separator with its width, as ARIA's splitters).
+      const edge = document.createElement('div');
+      edge.className = 'col-resize';
+      edge.dataset.col = String(c);
+      edge.setAttribute('role', 'separator');
+      edge.setAttribute('aria-orientation', 'vertical');
+      edge.setAttribute('aria-label', `Width of column ${displayText(col.name)}`);
+      edge.setAttribute('aria-valuenow', String(this.widths[c]));
+      edge.setAttribute('aria-valuemin', String(MIN_COL_W));
+      edge.setAttribute('aria-valuemax', String(MAX_COL_W));
+      edge.title = 'Drag to resize the column, double-click to fit it to its widest visible cell (or Ctrl+←/→ on the focused header)';
+      h.append(name, type, edge);
+      h.title =
+        `${displayText(col.name)} (${displayText(col.type)})${this.colErrors.has(c) ? `\n${this.colErrors.get(c)}` : ''}` +
+        '\nResize: drag its right edge (double-click it to fit), or Ctrl+←/→ here (Shift: 5× the step)';
       head.push(h);
     }
+    // A header or cell with the focus is drawn anew: the focus goes to its successor.
+    const active = document.activeElement as HTMLElement | null;
+    const inHead = !!active && this.el.head.contains(active);
+    const focused = inHead || (!!active && this.el.rows.contains(active)) ? { row: active!.dataset.row, col: active!.dataset.col } : null;
     this.el.head.replaceChildren(...head);
     // The rows: the number, then each visible cell.
     const out: HTMLElement[] = [];
@@ -293,11 +405,24 @@ export class GridPane {
         d.setAttribute('role', 'gridcell');
         Object.assign(d.style, { left: `${x0 + this.left[c]}px`, top: `${y}px`, width: `${this.widths[c]}px` });
         d.textContent = ct.text;
-        if (ct.title) d.title = ct.title;
+        if (expandable(cell)) {
+          // Its tree shows the whole value (a title would cover it).
+          d.classList.add('expandable');
+          d.tabIndex = 0;
+          d.setAttribute('aria-haspopup', 'tree');
+          d.setAttribute('aria-expanded', String(!this.pop.hidden && this.popAt?.row === r && this.popAt.col === c));
+          d.setAttribute('aria-label', `${ct.text.slice(0, 80)}: Enter shows the whole value`);
+        } else if (ct.title) d.title = ct.title;
         out.push(d);
       }
     }
     this.el.rows.replaceChildren(...out);
+    if (focused) {
+      const again = inHead
+        ? this.el.head.querySelector<HTMLElement>(`.hcell[data-col="${focused.col}"]`)
+        : this.el.rows.querySelector<HTMLElement>(`.cell[data-row="${focused.row}"][data-col="${focused.col}"]`);
+      (again ?? this.el.scroller).focus({ preventScroll: true });
+    }
     this.el.scroller.dataset.first = String(rows.first);
     this.el.scroller.dataset.pending = String(pending);
     this.opts.drawn?.(v, pending);
@@ -307,6 +432,288 @@ export class GridPane {
         miss,
         Array.from({ length: cols.end - cols.first }, (_, k) => cols.first + k),
       );
+  }
+
+  /** Column resizing: a drag on a header's right edge, a double-click there, Ctrl+Left/Right on a focused header. */
+  private listenResize(): void {
+    const head = this.el.head;
+    const colOf = (t: EventTarget | null, sel: string) => {
+      const e = (t as HTMLElement | null)?.closest?.<HTMLElement>(sel);
+      return e?.dataset.col === undefined ? null : Number(e.dataset.col);
+    };
+    head.addEventListener('pointerdown', (ev) => {
+      const c = colOf(ev.target, '.col-resize');
+      if (c === null || ev.button !== 0) return;
+      ev.preventDefault();
+      ev.stopPropagation();
+      this.drag = { col: c, x: ev.clientX, w: this.widths[c] };
+      document.body.classList.add('col-resizing');
+    });
+    // On the window: the handle is drawn anew at each width, and the pointer leaves it.
+    window.addEventListener('pointermove', (ev) => {
+      if (this.drag) this.setWidth(this.drag.col, this.drag.w + ev.clientX - this.drag.x, false);
+    });
+    const end = () => {
+      if (!this.drag) return;
+      const c = this.drag.col;
+      this.drag = null;
+      this.dragEnded = performance.now();
+      document.body.classList.remove('col-resizing');
+      this.opts.resized?.(this.widths);
+      this.el.head.dataset.resized = String(c);
+    };
+    window.addEventListener('pointerup', end);
+    window.addEventListener('pointercancel', end);
+    // A click on the edge is not a click on the header (the table viewer's statistics).
+    head.addEventListener(
+      'click',
+      (ev) => {
+        if (colOf(ev.target, '.col-resize') !== null || performance.now() - this.dragEnded < 100) ev.stopPropagation();
+      },
+      true,
+    );
+    head.addEventListener('dblclick', (ev) => {
+      const c = colOf(ev.target, '.col-resize');
+      if (c === null) return;
+      ev.preventDefault();
+      this.fitColumn(c);
+    });
+    head.addEventListener('keydown', (ev) => {
+      const c = colOf(ev.target, '.hcell');
+      if (c === null || !ev.ctrlKey || ev.altKey || ev.metaKey || (ev.key !== 'ArrowLeft' && ev.key !== 'ArrowRight')) return;
+      ev.preventDefault();
+      const step = RESIZE_STEP * (ev.shiftKey ? 5 : 1);
+      this.setWidth(c, this.widths[c] + (ev.key === 'ArrowRight' ? step : -step));
+    });
+  }
+
+  /** A list or struct cell's tree: on hover (after a delay) or Enter/Space; closed by Escape, by leaving, by scrolling. */
+  private listenTree(): void {
+    const rows = this.el.rows;
+    const at = (t: EventTarget | null) => {
+      const d = (t as HTMLElement | null)?.closest?.<HTMLElement>('.cell.expandable');
+      return d ? { row: Number(d.dataset.row), col: Number(d.dataset.col), el: d } : null;
+    };
+    const same = (a: { row: number; col: number } | null, b: { row: number; col: number } | null) => !!a && !!b && a.row === b.row && a.col === b.col;
+    rows.addEventListener('mouseover', (ev) => {
+      const hit = at(ev.target);
+      if (same(hit, this.popAt)) {
+        window.clearTimeout(this.closeTimer);
+        return;
+      }
+      window.clearTimeout(this.popTimer);
+      if (!hit) {
+        this.closeSoon();
+        return;
+      }
+      if (!this.pop.hidden) this.closeTree(false);
+      this.popAt = { row: hit.row, col: hit.col };
+      this.popTimer = window.setTimeout(() => {
+        const d = rows.querySelector<HTMLElement>(`.cell.expandable[data-row="${hit.row}"][data-col="${hit.col}"]`);
+        if (d) this.openTree(d, false);
+      }, TREE_HOVER_MS);
+    });
+    rows.addEventListener('mouseleave', (ev) => {
+      if (!this.pop.contains(ev.relatedTarget as Node | null)) this.closeSoon();
+    });
+    rows.addEventListener('keydown', (ev) => {
+      const hit = at(ev.target);
+      if (!hit || ev.target !== hit.el || (ev.key !== 'Enter' && ev.key !== ' ')) return;
+      ev.preventDefault();
+      this.openTree(hit.el, true);
+    });
+    this.pop.addEventListener('mouseenter', () => window.clearTimeout(this.closeTimer));
+    this.pop.addEventListener('mouseleave', (ev) => {
+      if (!same(at(ev.relatedTarget), this.popAt)) this.closeSoon();
+    });
+    this.pop.addEventListener('click', (ev) => {
+      const item = (ev.target as HTMLElement).closest<HTMLElement>('[role="treeitem"]');
+      if (item && (ev.target as HTMLElement).closest('.vt-line')) this.toggleItem(item);
+    });
+    this.pop.addEventListener('keydown', (ev) => this.treeKey(ev));
+    document.addEventListener('keydown', (ev) => {
+      if (ev.key === 'Escape' && !this.pop.hidden) {
+        ev.preventDefault();
+        this.closeTree(true);
+      }
+    });
+  }
+
+  private closeSoon(): void {
+    window.clearTimeout(this.popTimer);
+    window.clearTimeout(this.closeTimer);
+    if (this.pop.hidden) {
+      this.popAt = null;
+      return;
+    }
+    this.closeTimer = window.setTimeout(() => this.closeTree(false), TREE_LEAVE_MS);
+  }
+
+  /** Closes the tree; `refocus`: the focus goes back to its cell (when it was in the tree). */
+  closeTree(refocus: boolean): void {
+    window.clearTimeout(this.popTimer);
+    window.clearTimeout(this.closeTimer);
+    if (!this.pop) return;
+    const was = this.popAt;
+    const hadFocus = this.pop.contains(document.activeElement);
+    this.popAt = null;
+    if (this.pop.hidden) return;
+    this.pop.hidden = true;
+    this.pop.replaceChildren();
+    const d = was && this.el.rows.querySelector<HTMLElement>(`.cell[data-row="${was.row}"][data-col="${was.col}"]`);
+    d?.setAttribute('aria-expanded', 'false');
+    if (d && (refocus || hadFocus)) d.focus({ preventScroll: true });
+  }
+
+  /** Opens the tree of cell element `d` beside it, its first level shown; `focus`: the keyboard goes into it. */
+  openTree(d: HTMLElement, focus: boolean): void {
+    const row = Number(d.dataset.row);
+    const col = Number(d.dataset.col);
+    const value = this.cell(row, col);
+    if (!expandable(value)) return;
+    window.clearTimeout(this.popTimer);
+    window.clearTimeout(this.closeTimer);
+    this.popAt = { row, col };
+    const pop = this.pop;
+    const name = displayText(this.columns[col]?.name ?? String(col));
+    const caption = document.createElement('div');
+    caption.className = 'vt-caption';
+    caption.textContent = `row ${row} · ${name}`;
+    const tree = document.createElement('div');
+    tree.setAttribute('role', 'tree');
+    tree.setAttribute('aria-label', `Value of ${name} at row ${row}`);
+    const root = this.treeItem(valueNode(value!), 1);
+    tree.append(root);
+    this.toggleItem(root);
+    pop.replaceChildren(caption, tree);
+    pop.dataset.row = String(row);
+    pop.dataset.col = String(col);
+    pop.hidden = false;
+    d.setAttribute('aria-expanded', 'true');
+    this.placeTree(d);
+    if (focus) root.focus({ preventScroll: true });
+  }
+
+  /** Puts the tree under its cell (above it when there is more room there), inside the grid's box. */
+  private placeTree(d: HTMLElement): void {
+    const pop = this.pop;
+    const box = pop.parentElement;
+    if (!box) return;
+    const b = box.getBoundingClientRect();
+    const c = d.getBoundingClientRect();
+    const below = b.bottom - c.bottom;
+    const above = c.top - b.top;
+    pop.style.maxHeight = `${Math.max(80, Math.max(below, above) - 8)}px`;
+    const h = pop.offsetHeight;
+    const top = h <= below - 4 || below >= above ? c.bottom - b.top + 2 : c.top - b.top - h - 2;
+    const left = Math.max(0, Math.min(c.left - b.left, box.clientWidth - pop.offsetWidth - 4));
+    Object.assign(pop.style, { left: `${left}px`, top: `${Math.max(0, top)}px` });
+  }
+
+  /** A tree item: its line (twisty, key, text, preview); its children are made when it is first expanded. */
+  private treeItem(n: ValueNode, level: number): HTMLElement {
+    const item = document.createElement('div');
+    item.setAttribute('role', 'treeitem');
+    item.setAttribute('aria-level', String(level));
+    item.tabIndex = -1;
+    item.className = `vt-item ${n.cls}`;
+    const line = document.createElement('div');
+    line.className = 'vt-line';
+    line.style.paddingLeft = `${(level - 1) * 14 + 4}px`;
+    const twisty = document.createElement('span');
+    twisty.className = 'vt-twisty';
+    const parts: HTMLElement[] = [twisty];
+    if (n.key) {
+      const key = document.createElement('span');
+      key.className = 'vt-key';
+      key.textContent = `${n.key}:`;
+      parts.push(key);
+    }
+    const text = document.createElement('span');
+    text.className = `vt-text ${n.cls}`;
+    text.textContent = n.text;
+    if (n.title) text.title = n.title;
+    parts.push(text);
+    if (n.count > 0) {
+      item.setAttribute('aria-expanded', 'false');
+      twisty.textContent = '▸';
+      const preview = document.createElement('span');
+      preview.className = 'vt-preview';
+      preview.textContent = n.preview;
+      parts.push(preview);
+    }
+    line.append(...parts);
+    item.append(line);
+    this.nodes.set(item, n);
+    return item;
+  }
+
+  /** Expands or collapses a list or struct item (its children one level down, made the first time). */
+  private toggleItem(item: HTMLElement, open?: boolean): void {
+    const n = this.nodes.get(item);
+    if (!n || n.count === 0) return;
+    const expanded = item.getAttribute('aria-expanded') === 'true';
+    const want = open ?? !expanded;
+    if (want === expanded) return;
+    item.setAttribute('aria-expanded', String(want));
+    item.querySelector(':scope > .vt-line > .vt-twisty')!.textContent = want ? '▾' : '▸';
+    let group = item.querySelector<HTMLElement>(':scope > [role="group"]');
+    if (want && !group) {
+      group = document.createElement('div');
+      group.setAttribute('role', 'group');
+      const level = Number(item.getAttribute('aria-level')) + 1;
+      const { nodes, more } = childNodes(n);
+      group.append(...nodes.map((c) => this.treeItem(c, level)));
+      if (more > 0) {
+        const rest = document.createElement('div');
+        rest.className = 'vt-more';
+        rest.style.paddingLeft = `${(level - 1) * 14 + 18}px`;
+        rest.textContent = `… ${more.toLocaleString('en-US')} more`;
+        group.append(rest);
+      }
+      item.append(group);
+    }
+    if (group) group.hidden = !want;
+  }
+
+  /** The tree's keys: ↑/↓ move, → expands (or goes in), ← collapses (or goes up), Enter/Space toggle, Home/End. */
+  private treeKey(ev: KeyboardEvent): void {
+    const item = (ev.target as HTMLElement).closest<HTMLElement>('[role="treeitem"]');
+    if (!item) return;
+    const items = [...this.pop.querySelectorAll<HTMLElement>('[role="treeitem"]')].filter((e) => e.offsetParent !== null);
+    const i = items.indexOf(item);
+    const go = (e: HTMLElement | undefined) => e?.focus({ preventScroll: false });
+    const expanded = item.getAttribute('aria-expanded');
+    switch (ev.key) {
+      case 'ArrowDown':
+        go(items[i + 1]);
+        break;
+      case 'ArrowUp':
+        go(items[i - 1]);
+        break;
+      case 'Home':
+        go(items[0]);
+        break;
+      case 'End':
+        go(items[items.length - 1]);
+        break;
+      case 'ArrowRight':
+        if (expanded === 'false') this.toggleItem(item, true);
+        else if (expanded === 'true') go(items[i + 1]);
+        break;
+      case 'ArrowLeft':
+        if (expanded === 'true') this.toggleItem(item, false);
+        else go(item.parentElement?.closest<HTMLElement>('[role="treeitem"]') ?? undefined);
+        break;
+      case 'Enter':
+      case ' ':
+        this.toggleItem(item);
+        break;
+      default:
+        return;
+    }
+    ev.preventDefault();
+    ev.stopPropagation();
   }
 
   /** Drops the cached rows farthest from `near`, down to half the cache. */
