@@ -40,8 +40,9 @@ import { childNodes, expandable, valueNode, type ValueNode } from './value-tree'
 /** Milliseconds a list or struct cell is hovered before its tree opens, and the grace for the pointer to reach the tree. */
 const TREE_HOVER_MS = 300;
 const TREE_LEAVE_MS = 250;
-/** Pixels a fitted column has besides its text: the padding (8 each side), the border, the resize handle. */
-const FIT_PAD = 16 + 1 + 6;
+/** Pixels of a header's resize handle, and a fitted column's slack beyond its widest cell (sub-pixel text). */
+const HANDLE_W = 6;
+const FIT_SLACK = 1;
 
 /** The grid's elements: a scroller holding a sticky viewport (header, rows) and a spacer that makes the scroll range. */
 export interface GridElements {
@@ -115,7 +116,8 @@ export class GridPane {
     window.addEventListener('resize', () => this.schedule());
     el.scroller.addEventListener('keydown', (ev) => {
       const v = this.view();
-      if (!v || ev.altKey || ev.metaKey || ev.target !== el.scroller) return;
+      // The scroller's keys, also from a focused header or cell (its own keys, handled first, excepted).
+      if (!v || ev.altKey || ev.metaKey || ev.defaultPrevented || !(ev.target === el.scroller || el.sticky.contains(ev.target as Node))) return;
       const row = rowForKey(ev.key, v.rows.first, this.rowsViewHeight(), this.total);
       if (row === null) return;
       ev.preventDefault();
@@ -166,33 +168,44 @@ export class GridPane {
     if (user) this.opts.resized?.(this.widths);
   }
 
-  /** Fits column `c` to its widest text on screen: its visible cells, its name and its type. */
+  /**
+   * Fits column `c` to its widest text on screen: its visible cells, its name and its type. Each is
+   * measured as the grid draws it (an unsized copy of its cell or header, hidden: the same font,
+   * digits and padding), all in one layout.
+   */
   fitColumn(c: number): void {
     const col = this.columns[c];
     const v = this.view();
     if (!col || !v) return;
-    const ctx = document.createElement('canvas').getContext('2d');
-    if (!ctx) return;
-    const fontOf = (sel: string, root: HTMLElement) => {
-      const e = root.querySelector<HTMLElement>(sel);
-      return e ? getComputedStyle(e).font : '';
+    const probes: HTMLElement[] = [];
+    const probe = (parent: HTMLElement, cls: string, fill: (e: HTMLElement) => void) => {
+      const e = document.createElement('div');
+      e.className = cls;
+      Object.assign(e.style, { visibility: 'hidden', left: '0px', top: '0px', width: 'auto', maxWidth: 'none' });
+      fill(e);
+      parent.append(e);
+      probes.push(e);
     };
-    const measure = (font: string, texts: string[]) => {
-      if (font) ctx.font = font;
-      return texts.map((t) => ctx.measureText(t).width);
-    };
-    const texts: string[] = [];
     for (let r = v.rows.first; r < v.rows.end; r++) {
       const cell = this.cell(r, c);
-      if (cell !== undefined) texts.push(cellText(cell, col.kind).text);
+      if (cell === undefined) continue;
+      const ct = cellText(cell, col.kind);
+      probe(this.el.rows, `cell ${ct.cls}`, (e) => (e.textContent = ct.text));
     }
-    const cellFont = fontOf(`.cell[data-col="${c}"]:not(.pending)`, this.el.rows) || fontOf('.cell', this.el.rows);
-    const widths = [
-      ...measure(cellFont, texts),
-      ...measure(fontOf(`.hcell[data-col="${c}"] .name`, this.el.head), [displayText(col.name)]),
-      ...measure(fontOf(`.hcell[data-col="${c}"] .type`, this.el.head), [displayText(col.type)]),
-    ];
-    this.setWidth(c, fitWidth(widths, FIT_PAD));
+    const heads = probes.length;
+    probe(this.el.head, 'hcell', (e) => {
+      const name = document.createElement('span');
+      name.className = 'name';
+      name.textContent = displayText(col.name);
+      const type = document.createElement('span');
+      type.className = 'type';
+      type.textContent = displayText(col.type);
+      e.append(name, type);
+    });
+    // Boxes with their padding and border; the header's beside its resize handle.
+    const widths = probes.map((e, k) => e.getBoundingClientRect().width + (k >= heads ? HANDLE_W : 0));
+    for (const e of probes) e.remove();
+    this.setWidth(c, fitWidth(widths, FIT_SLACK));
   }
 
   /** The columns' left edges and the total width, from the widths. */
@@ -674,6 +687,9 @@ export class GridPane {
       item.append(group);
     }
     if (group) group.hidden = !want;
+    // Wider now, perhaps: still inside the grid's box.
+    const box = this.pop.parentElement;
+    if (box && !this.pop.hidden) this.pop.style.left = `${Math.max(0, Math.min(this.pop.offsetLeft, box.clientWidth - this.pop.offsetWidth - 4))}px`;
   }
 
   /** The tree's keys: ↑/↓ move, → expands (or goes in), ← collapses (or goes up), Enter/Space toggle, Home/End. */

@@ -139,8 +139,7 @@ export function clampWidth(w: number): number {
 
 /**
  * The width that fits a column to its widest text (a double-click on its edge): the widest of the
- * measured `textWidths` (its visible cells, its name and type) plus `pad` (padding, border, the
- * resize handle), clamped.
+ * measured `textWidths` (its visible cells, its header, as drawn) plus `pad`, clamped.
  */
 export function fitWidth(textWidths: readonly number[], pad: number): number {
   let w = 0;

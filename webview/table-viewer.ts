@@ -259,6 +259,8 @@ export class TableViewer {
   }
 
   private onHeaderHover(ev: MouseEvent): void {
+    // A column's edge is for resizing it: no statistics over it.
+    if ((ev.target as HTMLElement | null)?.closest?.('.col-resize')) return;
     const col = this.headerColumn(ev);
     if (col === this.hoveredColumn) return;
     window.clearTimeout(this.hoverTimer);
