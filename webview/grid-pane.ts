@@ -74,6 +74,19 @@ export interface GridPaneOptions {
   resized?(widths: readonly number[]): void;
 }
 
+/** An element of `tag` with class `cls` holding `text` (as text: names and values may be hostile markup). */
+function textEl(tag: string, cls: string, text: string): HTMLElement {
+  const e = document.createElement(tag);
+  e.className = cls;
+  e.textContent = text;
+  return e;
+}
+
+/** A header's name and type. */
+function headText(col: TableColumnInfo): HTMLElement[] {
+  return [textEl('span', 'name', displayText(col.name)), textEl('span', 'type', displayText(col.type))];
+}
+
 export class GridPane {
   private columns: readonly TableColumnInfo[] = [];
   total = 0;
@@ -193,15 +206,7 @@ export class GridPane {
       probe(this.el.rows, `cell ${ct.cls}`, (e) => (e.textContent = ct.text));
     }
     const heads = probes.length;
-    probe(this.el.head, 'hcell', (e) => {
-      const name = document.createElement('span');
-      name.className = 'name';
-      name.textContent = displayText(col.name);
-      const type = document.createElement('span');
-      type.className = 'type';
-      type.textContent = displayText(col.type);
-      e.append(name, type);
-    });
+    probe(this.el.head, 'hcell', (e) => e.append(...headText(col)));
     // Boxes with their padding and border; the header's beside its resize handle.
     const widths = probes.map((e, k) => e.getBoundingClientRect().width + (k >= heads ? HANDLE_W : 0));
     for (const e of probes) e.remove();
@@ -367,12 +372,6 @@ export class GridPane {
       h.setAttribute('role', 'columnheader');
       h.tabIndex = 0;
       Object.assign(h.style, { left: `${x0 + this.left[c]}px`, top: '0px', width: `${this.widths[c]}px` });
-      const name = document.createElement('span');
-      name.className = 'name';
-      name.textContent = displayText(col.name);
-      const type = document.createElement('span');
-      type.className = 'type';
-      type.textContent = displayText(col.type);
       // The right edge: drag to resize, double-click to fit (a separator with its width, as ARIA's splitters).
       const edge = document.createElement('div');
       edge.className = 'col-resize';
@@ -384,7 +383,7 @@ export class GridPane {
       edge.setAttribute('aria-valuemin', String(MIN_COL_W));
       edge.setAttribute('aria-valuemax', String(MAX_COL_W));
       edge.title = 'Drag to resize the column, double-click to fit it to its widest visible cell (or Ctrl+←/→ on the focused header)';
-      h.append(name, type, edge);
+      h.append(...headText(col), edge);
       h.title =
         `${displayText(col.name)} (${displayText(col.type)})${this.colErrors.has(c) ? `\n${this.colErrors.get(c)}` : ''}` +
         '\nResize: drag its right edge (double-click it to fit), or Ctrl+←/→ here (Shift: 5× the step)';
@@ -589,9 +588,7 @@ export class GridPane {
     this.popAt = { row, col };
     const pop = this.pop;
     const name = displayText(this.columns[col]?.name ?? String(col));
-    const caption = document.createElement('div');
-    caption.className = 'vt-caption';
-    caption.textContent = `row ${row} · ${name}`;
+    const caption = textEl('div', 'vt-caption', `row ${row} · ${name}`);
     const tree = document.createElement('div');
     tree.setAttribute('role', 'tree');
     tree.setAttribute('aria-label', `Value of ${name} at row ${row}`);
@@ -633,27 +630,15 @@ export class GridPane {
     const line = document.createElement('div');
     line.className = 'vt-line';
     line.style.paddingLeft = `${(level - 1) * 14 + 4}px`;
-    const twisty = document.createElement('span');
-    twisty.className = 'vt-twisty';
+    const twisty = textEl('span', 'vt-twisty', n.count > 0 ? '▸' : '');
     const parts: HTMLElement[] = [twisty];
-    if (n.key) {
-      const key = document.createElement('span');
-      key.className = 'vt-key';
-      key.textContent = `${n.key}:`;
-      parts.push(key);
-    }
-    const text = document.createElement('span');
-    text.className = `vt-text ${n.cls}`;
-    text.textContent = n.text;
+    if (n.key) parts.push(textEl('span', 'vt-key', `${n.key}:`));
+    const text = textEl('span', `vt-text ${n.cls}`, n.text);
     if (n.title) text.title = n.title;
     parts.push(text);
     if (n.count > 0) {
       item.setAttribute('aria-expanded', 'false');
-      twisty.textContent = '▸';
-      const preview = document.createElement('span');
-      preview.className = 'vt-preview';
-      preview.textContent = n.preview;
-      parts.push(preview);
+      parts.push(textEl('span', 'vt-preview', n.preview));
     }
     line.append(...parts);
     item.append(line);
@@ -678,10 +663,8 @@ export class GridPane {
       const { nodes, more } = childNodes(n);
       group.append(...nodes.map((c) => this.treeItem(c, level)));
       if (more > 0) {
-        const rest = document.createElement('div');
-        rest.className = 'vt-more';
+        const rest = textEl('div', 'vt-more', `… ${more.toLocaleString('en-US')} more`);
         rest.style.paddingLeft = `${(level - 1) * 14 + 18}px`;
-        rest.textContent = `… ${more.toLocaleString('en-US')} more`;
         group.append(rest);
       }
       item.append(group);
