@@ -170,14 +170,18 @@ export class GridPane {
     return this.widths;
   }
 
-  /** Sets column `c`'s width (clamped) and draws; `user`: the owner is told (to keep it). */
-  setWidth(c: number, w: number, user = true): void {
+  /**
+   * Sets column `c`'s width (clamped) and draws it (at once, or at the next frame while a drag
+   * moves: one draw a frame however often the pointer moves); `user`: the owner is told (to keep it).
+   */
+  setWidth(c: number, w: number, user = true, now = true): void {
     if (c < 0 || c >= this.widths.length) return;
     const next = clampWidth(w);
     if (next === this.widths[c]) return;
     this.widths[c] = next;
     this.edges();
-    this.draw();
+    if (now) this.draw();
+    else this.schedule();
     if (user) this.opts.resized?.(this.widths);
   }
 
@@ -463,7 +467,7 @@ export class GridPane {
     });
     // On the window: the handle is drawn anew at each width, and the pointer leaves it.
     window.addEventListener('pointermove', (ev) => {
-      if (this.drag) this.setWidth(this.drag.col, this.drag.w + ev.clientX - this.drag.x, false);
+      if (this.drag) this.setWidth(this.drag.col, this.drag.w + ev.clientX - this.drag.x, false, false);
     });
     const end = () => {
       if (!this.drag) return;
@@ -471,6 +475,12 @@ export class GridPane {
       this.drag = null;
       this.dragEnded = performance.now();
       document.body.classList.remove('col-resizing');
+      // The last width drawn now if its frame has not come (not otherwise: a redraw would take the double-click's target away).
+      if (this.frame) {
+        cancelAnimationFrame(this.frame);
+        this.frame = 0;
+        this.draw();
+      }
       this.opts.resized?.(this.widths);
       this.el.head.dataset.resized = String(c);
     };
