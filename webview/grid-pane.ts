@@ -9,8 +9,8 @@
  * Columns are resized by dragging a header's right edge (a double-click there fits the column to
  * its widest visible cell), or with Ctrl+Left/Right on a focused header; the widths are kept while
  * the grid scrolls and handed to the owner to keep (the table viewer saves them for a reload). A
- * list or struct cell opens as a tree of its value (value-tree.ts) on hover, or on Enter/Space when
- * focused; Escape or leaving it closes the tree. Text from the data goes in by textContent only.
+ * list or struct cell opens as a tree of its value on hover, or on Enter/Space when focused
+ * (value-popup.ts). Text from the data goes in by textContent only.
  */
 import { CELL_KINDS, type TableCell, type TableColumnInfo } from '../contract/table';
 import {
@@ -35,11 +35,8 @@ import {
   type RowAnchor,
 } from './table-grid';
 import { displayText } from './text';
-import { childNodes, expandable, valueNode, type ValueNode } from './value-tree';
-
-/** Milliseconds a list or struct cell is hovered before its tree opens, and the grace for the pointer to reach the tree. */
-const TREE_HOVER_MS = 300;
-const TREE_LEAVE_MS = 250;
+import { textEl, ValuePopup } from './value-popup';
+import { expandable } from './value-tree';
 /** Pixels of a header's resize handle, and a fitted column's slack beyond its widest cell (sub-pixel text). */
 const HANDLE_W = 6;
 const FIT_SLACK = 1;
@@ -74,14 +71,6 @@ export interface GridPaneOptions {
   resized?(widths: readonly number[]): void;
 }
 
-/** An element of `tag` with class `cls` holding `text` (as text: names and values may be hostile markup). */
-function textEl(tag: string, cls: string, text: string): HTMLElement {
-  const e = document.createElement(tag);
-  e.className = cls;
-  e.textContent = text;
-  return e;
-}
-
 /** A header's name and type. */
 function headText(col: TableColumnInfo): HTMLElement[] {
   return [textEl('span', 'name', displayText(col.name)), textEl('span', 'type', displayText(col.type))];
@@ -106,13 +95,7 @@ export class GridPane {
   /** A column edge being dragged: its column, the pointer's x and the width where the drag began. */
   private drag: { col: number; x: number; w: number } | null = null;
   /** The tree of a list or struct cell (shown beside the grid, outside what each draw replaces). */
-  private readonly pop: HTMLElement;
-  /** The cell whose tree is open (or about to open, after the hover delay). */
-  private popAt: { row: number; col: number } | null = null;
-  private popTimer: number | undefined;
-  private closeTimer: number | undefined;
-  /** The value of each tree item (for its children, made on demand). */
-  private nodes = new WeakMap<HTMLElement, ValueNode>();
+  private readonly tree: ValuePopup;
   /** When the last drag of a column edge ended (its click is not a click on the header). */
   private dragEnded = 0;
 
@@ -123,7 +106,7 @@ export class GridPane {
     this.cacheRows = opts.cacheRows ?? 4000;
     el.scroller.addEventListener('scroll', () => {
       opts.scrolled?.();
-      this.closeTree(false);
+      this.tree.close(false);
       this.schedule();
     });
     window.addEventListener('resize', () => this.schedule());
@@ -138,11 +121,8 @@ export class GridPane {
       this.goToRow(row);
     });
     this.listenResize();
-    this.pop = document.createElement('div');
-    this.pop.className = 'value-tree';
-    this.pop.hidden = true;
-    el.scroller.parentElement?.append(this.pop);
-    this.listenTree();
+    this.tree = new ValuePopup(el.rows, (row, col) => ({ value: this.cell(row, col), column: this.columns[col]?.name ?? String(col) }));
+    el.scroller.parentElement?.append(this.tree.el);
   }
 
   /** Whether a table is shown. */
@@ -157,7 +137,7 @@ export class GridPane {
     this.total = totalRows;
     this.cells.clear();
     this.colErrors.clear();
-    this.closeTree(false);
+    this.tree.close(false);
     this.widths = columns.map((c, i) => {
       const w = widths?.[i];
       return typeof w === 'number' ? clampWidth(w) : (this.opts.width?.(c) ?? columnWidth(c));
@@ -228,7 +208,7 @@ export class GridPane {
   /** Forgets the cells (they are read again as they show: live data). */
   forget(): void {
     this.cells.clear();
-    this.closeTree(false);
+    this.tree.close(false);
   }
 
   /** The rows have a new count (a stream grew). */
@@ -426,7 +406,7 @@ export class GridPane {
           d.classList.add('expandable');
           d.tabIndex = 0;
           d.setAttribute('aria-haspopup', 'tree');
-          d.setAttribute('aria-expanded', String(!this.pop.hidden && this.popAt?.row === r && this.popAt.col === c));
+          d.setAttribute('aria-expanded', String(this.tree.showsCell(r, c)));
           d.setAttribute('aria-label', `${ct.text.slice(0, 80)}: Enter shows the whole value`);
         } else if (ct.title) d.title = ct.title;
         out.push(d);
@@ -507,222 +487,6 @@ export class GridPane {
       const step = RESIZE_STEP * (ev.shiftKey ? 5 : 1);
       this.setWidth(c, this.widths[c] + (ev.key === 'ArrowRight' ? step : -step));
     });
-  }
-
-  /** A list or struct cell's tree: on hover (after a delay) or Enter/Space; closed by Escape, by leaving, by scrolling. */
-  private listenTree(): void {
-    const rows = this.el.rows;
-    const at = (t: EventTarget | null) => {
-      const d = (t as HTMLElement | null)?.closest?.<HTMLElement>('.cell.expandable');
-      return d ? { row: Number(d.dataset.row), col: Number(d.dataset.col), el: d } : null;
-    };
-    const same = (a: { row: number; col: number } | null, b: { row: number; col: number } | null) => !!a && !!b && a.row === b.row && a.col === b.col;
-    rows.addEventListener('mouseover', (ev) => {
-      const hit = at(ev.target);
-      if (same(hit, this.popAt)) {
-        window.clearTimeout(this.closeTimer);
-        return;
-      }
-      window.clearTimeout(this.popTimer);
-      if (!hit) {
-        this.closeSoon();
-        return;
-      }
-      if (!this.pop.hidden) this.closeTree(false);
-      this.popAt = { row: hit.row, col: hit.col };
-      this.popTimer = window.setTimeout(() => {
-        const d = rows.querySelector<HTMLElement>(`.cell.expandable[data-row="${hit.row}"][data-col="${hit.col}"]`);
-        if (d) this.openTree(d, false);
-      }, TREE_HOVER_MS);
-    });
-    rows.addEventListener('mouseleave', (ev) => {
-      if (!this.pop.contains(ev.relatedTarget as Node | null)) this.closeSoon();
-    });
-    rows.addEventListener('keydown', (ev) => {
-      const hit = at(ev.target);
-      if (!hit || ev.target !== hit.el || (ev.key !== 'Enter' && ev.key !== ' ')) return;
-      ev.preventDefault();
-      this.openTree(hit.el, true);
-    });
-    this.pop.addEventListener('mouseenter', () => window.clearTimeout(this.closeTimer));
-    this.pop.addEventListener('mouseleave', (ev) => {
-      if (!same(at(ev.relatedTarget), this.popAt)) this.closeSoon();
-    });
-    this.pop.addEventListener('click', (ev) => {
-      const item = (ev.target as HTMLElement).closest<HTMLElement>('[role="treeitem"]');
-      if (item && (ev.target as HTMLElement).closest('.vt-line')) this.toggleItem(item);
-    });
-    this.pop.addEventListener('keydown', (ev) => this.treeKey(ev));
-    document.addEventListener('keydown', (ev) => {
-      if (ev.key === 'Escape' && !this.pop.hidden) {
-        ev.preventDefault();
-        this.closeTree(true);
-      }
-    });
-  }
-
-  private closeSoon(): void {
-    window.clearTimeout(this.popTimer);
-    window.clearTimeout(this.closeTimer);
-    if (this.pop.hidden) {
-      this.popAt = null;
-      return;
-    }
-    this.closeTimer = window.setTimeout(() => this.closeTree(false), TREE_LEAVE_MS);
-  }
-
-  /** Closes the tree; `refocus`: the focus goes back to its cell (when it was in the tree). */
-  closeTree(refocus: boolean): void {
-    window.clearTimeout(this.popTimer);
-    window.clearTimeout(this.closeTimer);
-    if (!this.pop) return;
-    const was = this.popAt;
-    const hadFocus = this.pop.contains(document.activeElement);
-    this.popAt = null;
-    if (this.pop.hidden) return;
-    this.pop.hidden = true;
-    this.pop.replaceChildren();
-    const d = was && this.el.rows.querySelector<HTMLElement>(`.cell[data-row="${was.row}"][data-col="${was.col}"]`);
-    d?.setAttribute('aria-expanded', 'false');
-    if (d && (refocus || hadFocus)) d.focus({ preventScroll: true });
-  }
-
-  /** Opens the tree of cell element `d` beside it, its first level shown; `focus`: the keyboard goes into it. */
-  openTree(d: HTMLElement, focus: boolean): void {
-    const row = Number(d.dataset.row);
-    const col = Number(d.dataset.col);
-    const value = this.cell(row, col);
-    if (!expandable(value)) return;
-    window.clearTimeout(this.popTimer);
-    window.clearTimeout(this.closeTimer);
-    this.popAt = { row, col };
-    const pop = this.pop;
-    const name = displayText(this.columns[col]?.name ?? String(col));
-    const caption = textEl('div', 'vt-caption', `row ${row} · ${name}`);
-    const tree = document.createElement('div');
-    tree.setAttribute('role', 'tree');
-    tree.setAttribute('aria-label', `Value of ${name} at row ${row}`);
-    const root = this.treeItem(valueNode(value!), 1);
-    tree.append(root);
-    this.toggleItem(root);
-    pop.replaceChildren(caption, tree);
-    pop.dataset.row = String(row);
-    pop.dataset.col = String(col);
-    pop.hidden = false;
-    d.setAttribute('aria-expanded', 'true');
-    this.placeTree(d);
-    if (focus) root.focus({ preventScroll: true });
-  }
-
-  /** Puts the tree under its cell (above it when there is more room there), inside the grid's box. */
-  private placeTree(d: HTMLElement): void {
-    const pop = this.pop;
-    const box = pop.parentElement;
-    if (!box) return;
-    const b = box.getBoundingClientRect();
-    const c = d.getBoundingClientRect();
-    const below = b.bottom - c.bottom;
-    const above = c.top - b.top;
-    pop.style.maxHeight = `${Math.max(80, Math.max(below, above) - 8)}px`;
-    const h = pop.offsetHeight;
-    const top = h <= below - 4 || below >= above ? c.bottom - b.top + 2 : c.top - b.top - h - 2;
-    const left = Math.max(0, Math.min(c.left - b.left, box.clientWidth - pop.offsetWidth - 4));
-    Object.assign(pop.style, { left: `${left}px`, top: `${Math.max(0, top)}px` });
-  }
-
-  /** A tree item: its line (twisty, key, text, preview); its children are made when it is first expanded. */
-  private treeItem(n: ValueNode, level: number): HTMLElement {
-    const item = document.createElement('div');
-    item.setAttribute('role', 'treeitem');
-    item.setAttribute('aria-level', String(level));
-    item.tabIndex = -1;
-    item.className = `vt-item ${n.cls}`;
-    const line = document.createElement('div');
-    line.className = 'vt-line';
-    line.style.paddingLeft = `${(level - 1) * 14 + 4}px`;
-    const twisty = textEl('span', 'vt-twisty', n.count > 0 ? '▸' : '');
-    const parts: HTMLElement[] = [twisty];
-    if (n.key) parts.push(textEl('span', 'vt-key', `${n.key}:`));
-    const text = textEl('span', `vt-text ${n.cls}`, n.text);
-    if (n.title) text.title = n.title;
-    parts.push(text);
-    if (n.count > 0) {
-      item.setAttribute('aria-expanded', 'false');
-      parts.push(textEl('span', 'vt-preview', n.preview));
-    }
-    line.append(...parts);
-    item.append(line);
-    this.nodes.set(item, n);
-    return item;
-  }
-
-  /** Expands or collapses a list or struct item (its children one level down, made the first time). */
-  private toggleItem(item: HTMLElement, open?: boolean): void {
-    const n = this.nodes.get(item);
-    if (!n || n.count === 0) return;
-    const expanded = item.getAttribute('aria-expanded') === 'true';
-    const want = open ?? !expanded;
-    if (want === expanded) return;
-    item.setAttribute('aria-expanded', String(want));
-    item.querySelector(':scope > .vt-line > .vt-twisty')!.textContent = want ? '▾' : '▸';
-    let group = item.querySelector<HTMLElement>(':scope > [role="group"]');
-    if (want && !group) {
-      group = document.createElement('div');
-      group.setAttribute('role', 'group');
-      const level = Number(item.getAttribute('aria-level')) + 1;
-      const { nodes, more } = childNodes(n);
-      group.append(...nodes.map((c) => this.treeItem(c, level)));
-      if (more > 0) {
-        const rest = textEl('div', 'vt-more', `… ${more.toLocaleString('en-US')} more`);
-        rest.style.paddingLeft = `${(level - 1) * 14 + 18}px`;
-        group.append(rest);
-      }
-      item.append(group);
-    }
-    if (group) group.hidden = !want;
-    // Wider now, perhaps: still inside the grid's box.
-    const box = this.pop.parentElement;
-    if (box && !this.pop.hidden) this.pop.style.left = `${Math.max(0, Math.min(this.pop.offsetLeft, box.clientWidth - this.pop.offsetWidth - 4))}px`;
-  }
-
-  /** The tree's keys: ↑/↓ move, → expands (or goes in), ← collapses (or goes up), Enter/Space toggle, Home/End. */
-  private treeKey(ev: KeyboardEvent): void {
-    const item = (ev.target as HTMLElement).closest<HTMLElement>('[role="treeitem"]');
-    if (!item) return;
-    const items = [...this.pop.querySelectorAll<HTMLElement>('[role="treeitem"]')].filter((e) => e.offsetParent !== null);
-    const i = items.indexOf(item);
-    const go = (e: HTMLElement | undefined) => e?.focus({ preventScroll: false });
-    const expanded = item.getAttribute('aria-expanded');
-    switch (ev.key) {
-      case 'ArrowDown':
-        go(items[i + 1]);
-        break;
-      case 'ArrowUp':
-        go(items[i - 1]);
-        break;
-      case 'Home':
-        go(items[0]);
-        break;
-      case 'End':
-        go(items[items.length - 1]);
-        break;
-      case 'ArrowRight':
-        if (expanded === 'false') this.toggleItem(item, true);
-        else if (expanded === 'true') go(items[i + 1]);
-        break;
-      case 'ArrowLeft':
-        if (expanded === 'true') this.toggleItem(item, false);
-        else go(item.parentElement?.closest<HTMLElement>('[role="treeitem"]') ?? undefined);
-        break;
-      case 'Enter':
-      case ' ':
-        this.toggleItem(item);
-        break;
-      default:
-        return;
-    }
-    ev.preventDefault();
-    ev.stopPropagation();
   }
 
   /** Drops the cached rows farthest from `near`, down to half the cache. */
