@@ -59,26 +59,26 @@ export class ValuePopup {
       return d ? { row: Number(d.dataset.row), col: Number(d.dataset.col), el: d } : null;
     };
     const same = (a: { row: number; col: number } | null, b: { row: number; col: number } | null) => !!a && !!b && a.row === b.row && a.col === b.col;
+    // Over the cell shown: it stays. Over another list or struct cell: that one opens after the delay,
+    // the one shown closes after the grace (sooner), unless the pointer reaches the tree first.
     rows.addEventListener('mouseover', (ev) => {
       const hit = at(ev.target);
+      window.clearTimeout(this.openTimer);
       if (same(hit, this.at)) {
         window.clearTimeout(this.closeTimer);
         return;
       }
-      window.clearTimeout(this.openTimer);
-      if (!hit) {
-        this.closeSoon();
-        return;
-      }
-      if (!this.el.hidden) this.close(false);
-      this.at = { row: hit.row, col: hit.col };
+      this.closeSoon();
+      if (!hit) return;
       this.openTimer = window.setTimeout(() => {
         const d = rows.querySelector<HTMLElement>(`.cell.expandable[data-row="${hit.row}"][data-col="${hit.col}"]`);
         if (d) this.open(d, false);
       }, TREE_HOVER_MS);
     });
     rows.addEventListener('mouseleave', (ev) => {
-      if (!this.el.contains(ev.relatedTarget as Node | null)) this.closeSoon();
+      if (this.el.contains(ev.relatedTarget as Node | null)) return;
+      window.clearTimeout(this.openTimer);
+      this.closeSoon();
     });
     rows.addEventListener('keydown', (ev) => {
       const hit = at(ev.target);
@@ -86,7 +86,10 @@ export class ValuePopup {
       ev.preventDefault();
       this.open(hit.el, true);
     });
-    this.el.addEventListener('mouseenter', () => window.clearTimeout(this.closeTimer));
+    this.el.addEventListener('mouseenter', () => {
+      window.clearTimeout(this.closeTimer);
+      window.clearTimeout(this.openTimer);
+    });
     this.el.addEventListener('mouseleave', (ev) => {
       if (!same(at(ev.relatedTarget), this.at)) this.closeSoon();
     });
@@ -103,14 +106,10 @@ export class ValuePopup {
     });
   }
 
-  closeSoon(): void {
-    window.clearTimeout(this.openTimer);
+  /** Closes the tree shown after the grace (the pointer may be on its way to it). */
+  private closeSoon(): void {
     window.clearTimeout(this.closeTimer);
-    if (this.el.hidden) {
-      this.at = null;
-      return;
-    }
-    this.closeTimer = window.setTimeout(() => this.close(false), TREE_LEAVE_MS);
+    if (!this.el.hidden) this.closeTimer = window.setTimeout(() => this.close(false), TREE_LEAVE_MS);
   }
 
   /** Closes the tree; `refocus`: the focus goes back to its cell (when it was in the tree). */
@@ -134,8 +133,7 @@ export class ValuePopup {
     const col = Number(d.dataset.col);
     const { value, column } = this.lookup(row, col);
     if (!expandable(value)) return;
-    window.clearTimeout(this.openTimer);
-    window.clearTimeout(this.closeTimer);
+    this.close(false);
     this.at = { row, col };
     const pop = this.el;
     const name = displayText(column);
@@ -166,7 +164,8 @@ export class ValuePopup {
     const above = c.top - b.top;
     pop.style.maxHeight = `${Math.max(80, Math.max(below, above) - 8)}px`;
     const h = pop.offsetHeight;
-    const top = h <= below - 4 || below >= above ? c.bottom - b.top + 2 : c.top - b.top - h - 2;
+    // Touching the cell: no gap over another cell for the pointer to cross on its way to the tree.
+    const top = h <= below - 4 || below >= above ? c.bottom - b.top - 1 : c.top - b.top - h + 1;
     const left = Math.max(0, Math.min(c.left - b.left, box.clientWidth - pop.offsetWidth - 4));
     Object.assign(pop.style, { left: `${left}px`, top: `${Math.max(0, top)}px` });
   }

@@ -510,6 +510,22 @@ describe('the table viewer', function () {
     await shot(page, 'table-12-struct-tree');
     await page.keyboard.press('Escape');
     await f.waitForSelector('.value-tree', { state: 'hidden', timeout: 5000 });
+    // The pointer on its way from a cell into its tree (over the cell's lower edge) keeps the tree open; a click there opens a level.
+    await f.hover('#rows .cell[data-row="6"][data-col="3"]');
+    tree = await treeLines(f);
+    assert.deepStrictEqual([tree.row, tree.col], [6, 3]);
+    const from = (await f.locator('#rows .cell[data-row="6"][data-col="3"]').boundingBox())!;
+    const to = (await f.locator('.value-tree [role="treeitem"][aria-level="2"] > .vt-line').first().boundingBox())!;
+    await page.mouse.move(from.x + 30, from.y + from.height / 2);
+    await page.mouse.move(to.x + 40, to.y + to.height / 2, { steps: 12 });
+    await page.waitForTimeout(700);
+    assert.strictEqual(await f.$eval('.value-tree', (t: any) => [t.hidden, t.dataset.row].join()), 'false,6', 'still the tree of row 6');
+    await page.mouse.click(to.x + 40, to.y + to.height / 2);
+    const opened = await f.$$eval('.value-tree [role="treeitem"][aria-level="3"]', (is: any[]) =>
+      is.filter((i) => i.offsetParent !== null).map((i) => i.querySelector('.vt-key').textContent + ' ' + i.querySelector('.vt-text').textContent),
+    );
+    assert.deepStrictEqual(opened, ['k: "a6"', 'v: [3 items]']);
+    await shot(page, 'table-13a-tree-by-pointer');
     // A list of structs holding lists: Enter on the focused cell opens it, the keyboard expands one level at a time.
     await page.mouse.move(5, 5);
     await f.focus('#rows .cell[data-row="4"][data-col="3"]');
