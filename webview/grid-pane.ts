@@ -23,8 +23,8 @@ import {
   HEAD_H,
   MAX_COL_W,
   MIN_COL_W,
-  RESIZE_STEP,
   missingRows,
+  RESIZE_STEP,
   ROW_H,
   rowForKey,
   rowNumberWidth,
@@ -37,6 +37,7 @@ import {
 import { displayText } from './text';
 import { textEl, ValuePopup } from './value-popup';
 import { expandable } from './value-tree';
+
 /** Pixels of a header's resize handle, and a fitted column's slack beyond its widest cell (sub-pixel text). */
 const HANDLE_W = 6;
 const FIT_SLACK = 1;
@@ -143,11 +144,6 @@ export class GridPane {
       return typeof w === 'number' ? clampWidth(w) : (this.opts.width?.(c) ?? columnWidth(c));
     });
     this.edges();
-  }
-
-  /** Every column's width now. */
-  columnWidths(): readonly number[] {
-    return this.widths;
   }
 
   /**
@@ -451,7 +447,6 @@ export class GridPane {
     });
     const end = () => {
       if (!this.drag) return;
-      const c = this.drag.col;
       this.drag = null;
       this.dragEnded = performance.now();
       document.body.classList.remove('col-resizing');
@@ -462,7 +457,6 @@ export class GridPane {
         this.draw();
       }
       this.opts.resized?.(this.widths);
-      this.el.head.dataset.resized = String(c);
     };
     window.addEventListener('pointerup', end);
     window.addEventListener('pointercancel', end);

@@ -25,7 +25,7 @@ export function textEl(tag: string, cls: string, text: string): HTMLElement {
 export class ValuePopup {
   /** The popup (its owner puts it beside the grid, outside what each draw replaces). */
   readonly el: HTMLElement;
-  /** The cell whose tree is open (or about to open, after the hover delay). */
+  /** The cell whose tree is open, or null. */
   private at: { row: number; col: number } | null = null;
   private openTimer: number | undefined;
   private closeTimer: number | undefined;
