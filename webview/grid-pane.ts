@@ -5,15 +5,26 @@
  * browser's tallest element, how a cell reads) and says which of them it does not know yet, so
  * that its owner asks its host for exactly those (about one value per visible cell). What the
  * cells are and where they come from is the owner's: a table's rows, or an array's elements.
+ *
+ * Columns are resized by dragging a header's right edge (a double-click there fits the column to
+ * its widest visible cell), or with Ctrl+Left/Right on a focused header; the widths are kept while
+ * the grid scrolls and handed to the owner to keep (the table viewer saves them for a reload). A
+ * list or struct cell opens as a tree of its value on hover, or on Enter/Space when focused
+ * (value-popup.ts). Text from the data goes in by textContent only.
  */
 import { CELL_KINDS, type TableCell, type TableColumnInfo } from '../contract/table';
 import {
   anchorAt,
   cellText,
+  clampWidth,
   columnEdges,
   columnWidth,
+  fitWidth,
   HEAD_H,
+  MAX_COL_W,
+  MIN_COL_W,
   missingRows,
+  RESIZE_STEP,
   ROW_H,
   rowForKey,
   rowNumberWidth,
@@ -24,6 +35,12 @@ import {
   type RowAnchor,
 } from './table-grid';
 import { displayText } from './text';
+import { textEl, ValuePopup } from './value-popup';
+import { expandable } from './value-tree';
+
+/** Pixels of a header's resize handle, and a fitted column's slack beyond its widest cell (sub-pixel text). */
+const HANDLE_W = 6;
+const FIT_SLACK = 1;
 
 /** The grid's elements: a scroller holding a sticky viewport (header, rows) and a spacer that makes the scroll range. */
 export interface GridElements {
@@ -51,6 +68,13 @@ export interface GridPaneOptions {
   width?(c: TableColumnInfo): number;
   /** Rows of known cells kept: beyond it, those farthest from the view are dropped. */
   cacheRows?: number;
+  /** The user resized a column: every column's width now. */
+  resized?(widths: readonly number[]): void;
+}
+
+/** A header's name and type. */
+function headText(col: TableColumnInfo): HTMLElement[] {
+  return [textEl('span', 'name', displayText(col.name)), textEl('span', 'type', displayText(col.type))];
 }
 
 export class GridPane {
@@ -69,6 +93,12 @@ export class GridPane {
   private readonly cacheRows: number;
   /** A cell drawn outlined (the one the matrix viewer's grid was opened at), or null. */
   mark: { row: number; col: number } | null = null;
+  /** A column edge being dragged: its column, the pointer's x and the width where the drag began. */
+  private drag: { col: number; x: number; w: number } | null = null;
+  /** The tree of a list or struct cell (shown beside the grid, outside what each draw replaces). */
+  private readonly tree: ValuePopup;
+  /** When the last drag of a column edge ended (its click is not a click on the header). */
+  private dragEnded = 0;
 
   constructor(
     readonly el: GridElements,
@@ -77,18 +107,23 @@ export class GridPane {
     this.cacheRows = opts.cacheRows ?? 4000;
     el.scroller.addEventListener('scroll', () => {
       opts.scrolled?.();
+      this.tree.close(false);
       this.schedule();
     });
     window.addEventListener('resize', () => this.schedule());
     el.scroller.addEventListener('keydown', (ev) => {
       const v = this.view();
-      if (!v || ev.altKey || ev.metaKey || ev.target !== el.scroller) return;
+      // The scroller's keys, also from a focused header or cell (its own keys, handled first, excepted).
+      if (!v || ev.altKey || ev.metaKey || ev.defaultPrevented || !(ev.target === el.scroller || el.sticky.contains(ev.target as Node))) return;
       const row = rowForKey(ev.key, v.rows.first, this.rowsViewHeight(), this.total);
       if (row === null) return;
       ev.preventDefault();
       opts.scrolled?.();
       this.goToRow(row);
     });
+    this.listenResize();
+    this.tree = new ValuePopup(el.rows, (row, col) => ({ value: this.cell(row, col), column: this.columns[col]?.name ?? String(col) }));
+    el.scroller.parentElement?.append(this.tree.el);
   }
 
   /** Whether a table is shown. */
@@ -97,13 +132,69 @@ export class GridPane {
   }
 
   /** A new table (or array): its columns and row count; what was known is forgotten. */
-  show(columns: readonly TableColumnInfo[], totalRows: number): void {
+  show(columns: readonly TableColumnInfo[], totalRows: number, widths?: readonly (number | null | undefined)[]): void {
     this.mark = null;
     this.columns = columns;
     this.total = totalRows;
     this.cells.clear();
     this.colErrors.clear();
-    this.widths = columns.map((c) => this.opts.width?.(c) ?? columnWidth(c));
+    this.tree.close(false);
+    this.widths = columns.map((c, i) => {
+      const w = widths?.[i];
+      return typeof w === 'number' ? clampWidth(w) : (this.opts.width?.(c) ?? columnWidth(c));
+    });
+    this.edges();
+  }
+
+  /**
+   * Sets column `c`'s width (clamped) and draws it (at once, or at the next frame while a drag
+   * moves: one draw a frame however often the pointer moves); `user`: the owner is told (to keep it).
+   */
+  setWidth(c: number, w: number, user = true, now = true): void {
+    if (c < 0 || c >= this.widths.length) return;
+    const next = clampWidth(w);
+    if (next === this.widths[c]) return;
+    this.widths[c] = next;
+    this.edges();
+    if (now) this.draw();
+    else this.schedule();
+    if (user) this.opts.resized?.(this.widths);
+  }
+
+  /**
+   * Fits column `c` to its widest text on screen: its visible cells, its name and its type. Each is
+   * measured as the grid draws it (an unsized copy of its cell or header, hidden: the same font,
+   * digits and padding), all in one layout.
+   */
+  fitColumn(c: number): void {
+    const col = this.columns[c];
+    const v = this.view();
+    if (!col || !v) return;
+    const probes: HTMLElement[] = [];
+    const probe = (parent: HTMLElement, cls: string, fill: (e: HTMLElement) => void) => {
+      const e = document.createElement('div');
+      e.className = cls;
+      Object.assign(e.style, { visibility: 'hidden', left: '0px', top: '0px', width: 'auto', maxWidth: 'none' });
+      fill(e);
+      parent.append(e);
+      probes.push(e);
+    };
+    for (let r = v.rows.first; r < v.rows.end; r++) {
+      const cell = this.cell(r, c);
+      if (cell === undefined) continue;
+      const ct = cellText(cell, col.kind);
+      probe(this.el.rows, `cell ${ct.cls}`, (e) => (e.textContent = ct.text));
+    }
+    const heads = probes.length;
+    probe(this.el.head, 'hcell', (e) => e.append(...headText(col)));
+    // Boxes with their padding and border; the header's beside its resize handle.
+    const widths = probes.map((e, k) => e.getBoundingClientRect().width + (k >= heads ? HANDLE_W : 0));
+    for (const e of probes) e.remove();
+    this.setWidth(c, fitWidth(widths, FIT_SLACK));
+  }
+
+  /** The columns' left edges and the total width, from the widths. */
+  private edges(): void {
     const e = columnEdges(this.widths);
     this.left = e.left;
     this.totalWidth = e.total;
@@ -113,6 +204,7 @@ export class GridPane {
   /** Forgets the cells (they are read again as they show: live data). */
   forget(): void {
     this.cells.clear();
+    this.tree.close(false);
   }
 
   /** The rows have a new count (a stream grew). */
@@ -258,17 +350,29 @@ export class GridPane {
       h.className = `hcell${CELL_KINDS[col.kind] === 'right' ? ' num' : ''}`;
       h.dataset.col = String(c);
       h.setAttribute('role', 'columnheader');
+      h.tabIndex = 0;
       Object.assign(h.style, { left: `${x0 + this.left[c]}px`, top: '0px', width: `${this.widths[c]}px` });
-      const name = document.createElement('span');
-      name.className = 'name';
-      name.textContent = displayText(col.name);
-      const type = document.createElement('span');
-      type.className = 'type';
-      type.textContent = displayText(col.type);
-      h.append(name, type);
-      h.title = `${displayText(col.name)} (${displayText(col.type)})${this.colErrors.has(c) ? `\n${this.colErrors.get(c)}` : ''}`;
+      // The right edge: drag to resize, double-click to fit (a separator with its width, as ARIA's splitters).
+      const edge = document.createElement('div');
+      edge.className = 'col-resize';
+      edge.dataset.col = String(c);
+      edge.setAttribute('role', 'separator');
+      edge.setAttribute('aria-orientation', 'vertical');
+      edge.setAttribute('aria-label', `Width of column ${displayText(col.name)}`);
+      edge.setAttribute('aria-valuenow', String(this.widths[c]));
+      edge.setAttribute('aria-valuemin', String(MIN_COL_W));
+      edge.setAttribute('aria-valuemax', String(MAX_COL_W));
+      edge.title = 'Drag to resize the column, double-click to fit it to its widest visible cell (or Ctrl+←/→ on the focused header)';
+      h.append(...headText(col), edge);
+      h.title =
+        `${displayText(col.name)} (${displayText(col.type)})${this.colErrors.has(c) ? `\n${this.colErrors.get(c)}` : ''}` +
+        '\nResize: drag its right edge (double-click it to fit), or Ctrl+←/→ here (Shift: 5× the step)';
       head.push(h);
     }
+    // A header or cell with the focus is drawn anew: the focus goes to its successor.
+    const active = document.activeElement as HTMLElement | null;
+    const inHead = !!active && this.el.head.contains(active);
+    const focused = inHead || (!!active && this.el.rows.contains(active)) ? { row: active!.dataset.row, col: active!.dataset.col } : null;
     this.el.head.replaceChildren(...head);
     // The rows: the number, then each visible cell.
     const out: HTMLElement[] = [];
@@ -293,11 +397,24 @@ export class GridPane {
         d.setAttribute('role', 'gridcell');
         Object.assign(d.style, { left: `${x0 + this.left[c]}px`, top: `${y}px`, width: `${this.widths[c]}px` });
         d.textContent = ct.text;
-        if (ct.title) d.title = ct.title;
+        if (expandable(cell)) {
+          // Its tree shows the whole value (a title would cover it).
+          d.classList.add('expandable');
+          d.tabIndex = 0;
+          d.setAttribute('aria-haspopup', 'tree');
+          d.setAttribute('aria-expanded', String(this.tree.showsCell(r, c)));
+          d.setAttribute('aria-label', `${ct.text.slice(0, 80)}: Enter shows the whole value`);
+        } else if (ct.title) d.title = ct.title;
         out.push(d);
       }
     }
     this.el.rows.replaceChildren(...out);
+    if (focused) {
+      const again = inHead
+        ? this.el.head.querySelector<HTMLElement>(`.hcell[data-col="${focused.col}"]`)
+        : this.el.rows.querySelector<HTMLElement>(`.cell[data-row="${focused.row}"][data-col="${focused.col}"]`);
+      (again ?? this.el.scroller).focus({ preventScroll: true });
+    }
     this.el.scroller.dataset.first = String(rows.first);
     this.el.scroller.dataset.pending = String(pending);
     this.opts.drawn?.(v, pending);
@@ -307,6 +424,63 @@ export class GridPane {
         miss,
         Array.from({ length: cols.end - cols.first }, (_, k) => cols.first + k),
       );
+  }
+
+  /** Column resizing: a drag on a header's right edge, a double-click there, Ctrl+Left/Right on a focused header. */
+  private listenResize(): void {
+    const head = this.el.head;
+    const colOf = (t: EventTarget | null, sel: string) => {
+      const e = (t as HTMLElement | null)?.closest?.<HTMLElement>(sel);
+      return e?.dataset.col === undefined ? null : Number(e.dataset.col);
+    };
+    head.addEventListener('pointerdown', (ev) => {
+      const c = colOf(ev.target, '.col-resize');
+      if (c === null || ev.button !== 0) return;
+      ev.preventDefault();
+      ev.stopPropagation();
+      this.drag = { col: c, x: ev.clientX, w: this.widths[c] };
+      document.body.classList.add('col-resizing');
+    });
+    // On the window: the handle is drawn anew at each width, and the pointer leaves it.
+    window.addEventListener('pointermove', (ev) => {
+      if (this.drag) this.setWidth(this.drag.col, this.drag.w + ev.clientX - this.drag.x, false, false);
+    });
+    const end = () => {
+      if (!this.drag) return;
+      this.drag = null;
+      this.dragEnded = performance.now();
+      document.body.classList.remove('col-resizing');
+      // The last width drawn now if its frame has not come (not otherwise: a redraw would take the double-click's target away).
+      if (this.frame) {
+        cancelAnimationFrame(this.frame);
+        this.frame = 0;
+        this.draw();
+      }
+      this.opts.resized?.(this.widths);
+    };
+    window.addEventListener('pointerup', end);
+    window.addEventListener('pointercancel', end);
+    // A click on the edge is not a click on the header (the table viewer's statistics).
+    head.addEventListener(
+      'click',
+      (ev) => {
+        if (colOf(ev.target, '.col-resize') !== null || performance.now() - this.dragEnded < 100) ev.stopPropagation();
+      },
+      true,
+    );
+    head.addEventListener('dblclick', (ev) => {
+      const c = colOf(ev.target, '.col-resize');
+      if (c === null) return;
+      ev.preventDefault();
+      this.fitColumn(c);
+    });
+    head.addEventListener('keydown', (ev) => {
+      const c = colOf(ev.target, '.hcell');
+      if (c === null || !ev.ctrlKey || ev.altKey || ev.metaKey || (ev.key !== 'ArrowLeft' && ev.key !== 'ArrowRight')) return;
+      ev.preventDefault();
+      const step = RESIZE_STEP * (ev.shiftKey ? 5 : 1);
+      this.setWidth(c, this.widths[c] + (ev.key === 'ArrowRight' ? step : -step));
+    });
   }
 
   /** Drops the cached rows farthest from `near`, down to half the cache. */

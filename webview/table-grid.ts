@@ -127,6 +127,26 @@ export function columnWidth(c: TableColumnInfo): number {
   return Math.round(Math.min(360, Math.max(byKind, header)));
 }
 
+/** A column's narrowest and widest width when the user resizes it (pixels), and a key's step (Shift: five). */
+export const MIN_COL_W = 40;
+export const MAX_COL_W = 1200;
+export const RESIZE_STEP = 10;
+
+/** A width the user asked for, whole and within [MIN_COL_W, MAX_COL_W]. */
+export function clampWidth(w: number): number {
+  return Number.isFinite(w) ? Math.min(MAX_COL_W, Math.max(MIN_COL_W, Math.round(w))) : MIN_COL_W;
+}
+
+/**
+ * The width that fits a column to its widest text (a double-click on its edge): the widest of the
+ * measured `textWidths` (its visible cells, its header, as drawn) plus `pad`, clamped.
+ */
+export function fitWidth(textWidths: readonly number[], pad: number): number {
+  let w = 0;
+  for (const t of textWidths) if (Number.isFinite(t) && t > w) w = t;
+  return clampWidth(Math.ceil(w + pad));
+}
+
 /** Left edges of the columns (after the row numbers) and the total width. */
 export function columnEdges(widths: readonly number[]): { left: number[]; total: number } {
   const left: number[] = [];

@@ -17,21 +17,30 @@ import { Container, type PostApi } from './container';
 import { byId } from './controls';
 import { GridPane, type GridView } from './grid-pane';
 import { SettingsStore, type StateApi } from './store';
-import { HEAD_H, statsText } from './table-grid';
+import { clampWidth, HEAD_H, statsText } from './table-grid';
 import { displayText } from './text';
 import { showKeep } from './toolbar';
 
-/** What the store keeps: the table shown (the serializer finds it again by name) and the first row on screen. */
+/**
+ * What the store keeps: the table shown (the serializer finds it again by name), the first row on
+ * screen, and the widths the user gave columns, by column name (pairs: a name is any text).
+ */
 export interface TableViewState {
   name: string;
   path: string;
   row: number;
+  widths: [string, number][];
 }
 
 function checkState(raw: unknown): TableViewState | null {
   const r = raw as Partial<TableViewState> | null;
   if (!r || typeof r.name !== 'string' || typeof r.path !== 'string') return null;
-  return { name: r.name, path: r.path, row: Number.isSafeInteger(r.row) && r.row! >= 0 ? r.row! : 0 };
+  const widths = Array.isArray(r.widths)
+    ? r.widths
+        .filter((p): p is [string, number] => Array.isArray(p) && p.length === 2 && typeof p[0] === 'string' && Number.isFinite(p[1]))
+        .map(([n, w]) => [n, clampWidth(w)] as [string, number])
+    : [];
+  return { name: r.name, path: r.path, row: Number.isSafeInteger(r.row) && r.row! >= 0 ? r.row! : 0, widths };
 }
 
 /** Milliseconds of quiet before the rows of a scrolled view are asked for; the longest wait while it keeps scrolling. */
@@ -77,7 +86,7 @@ export class TableViewer {
       validate: validateTableHostMessage,
       onMessage: (m) => this.onMessage(m),
     });
-    this.store = new SettingsStore<TableViewState>(api, checkState, { name: '', path: '', row: 0 });
+    this.store = new SettingsStore<TableViewState>(api, checkState, { name: '', path: '', row: 0, widths: [] });
     const el = this.el;
     this.grid = new GridPane(
       { scroller: el.scroller, sticky: el.sticky, head: el.head, rows: el.rows, spacer: el.spacer },
@@ -88,6 +97,7 @@ export class TableViewer {
           this.wantedAt ??= performance.now();
           this.pin();
         },
+        resized: (widths) => this.resized(widths),
       },
     );
   }
@@ -163,10 +173,12 @@ export class TableViewer {
   private init(m: Host<'init'>): void {
     const t = m.table;
     const saved = this.store.saved();
-    const row = saved && saved.name === t.name && saved.path === t.path ? saved.row : 0;
+    const again = saved && saved.name === t.name && saved.path === t.path;
+    const row = again ? saved.row : 0;
+    const widths = again ? saved.widths : [];
     const same = this.table?.name === t.name && this.table.path === t.path;
     this.table = t;
-    this.store.replace({ name: t.name, path: t.path, row });
+    this.store.replace({ name: t.name, path: t.path, row, widths });
     this.stats.clear();
     this.pinned = !m.reusable;
     showKeep(this.el, m.reusable);
@@ -175,7 +187,12 @@ export class TableViewer {
     if (!same) this.el.notice.hidden = true;
     this.el.title.textContent = displayText(t.name);
     this.showFacts(t);
-    this.grid.show(t.columns, t.totalRows);
+    const byName = new Map(widths);
+    this.grid.show(
+      t.columns,
+      t.totalRows,
+      t.columns.map((c) => byName.get(c.name)),
+    );
     this.el.scroller.scrollLeft = 0;
     this.grid.goToRow(row);
     this.wantedAt = performance.now();
@@ -207,6 +224,17 @@ export class TableViewer {
     this.grid.layout();
     if (atEnd && t.totalRows > 0) this.grid.goToRow(t.totalRows - 1);
     else this.grid.schedule();
+  }
+
+  /** The user resized a column: every column's width is kept by its name (for a reload). */
+  private resized(widths: readonly number[]): void {
+    const t = this.table;
+    if (!t) return;
+    const kept = new Map(this.store.state.widths);
+    t.columns.forEach((c, i) => kept.set(c.name, widths[i]));
+    this.store.state.widths = [...kept];
+    this.store.save();
+    document.body.dataset.widths = widths.join(',');
   }
 
   private goToRow(row: number): void {
@@ -259,6 +287,8 @@ export class TableViewer {
   }
 
   private onHeaderHover(ev: MouseEvent): void {
+    // A column's edge is for resizing it: no statistics over it.
+    if ((ev.target as HTMLElement | null)?.closest?.('.col-resize')) return;
     const col = this.headerColumn(ev);
     if (col === this.hoveredColumn) return;
     window.clearTimeout(this.hoverTimer);

@@ -46,6 +46,32 @@ export const GRID_CSS = `
   .hcell:hover { background: var(--vscode-list-hoverBackground); }
   .hcell.corner { z-index: 3; }
   .cell.marked { outline: 2px solid var(--vscode-focusBorder, #007fd4); outline-offset: -2px; }
+  .hcell:focus-visible, .cell:focus-visible { outline: 1px solid var(--vscode-focusBorder, #007fd4); outline-offset: -1px; }
+  .col-resize { position: absolute; top: 0; right: 0; width: 6px; height: 100%; cursor: col-resize; z-index: 1; }
+  .col-resize:hover { background: var(--vscode-sash-hoverBorder, var(--vscode-focusBorder, #007fd4)); }
+  body.col-resizing, body.col-resizing * { cursor: col-resize !important; user-select: none; }
+  .cell.expandable { cursor: pointer; }
+  .value-tree { position: absolute; z-index: 10; min-width: 200px; max-width: min(560px, 92%); overflow: hidden auto; padding: 3px 0 4px; line-height: 20px;
+                font-family: var(--vscode-editor-font-family, monospace); font-size: 0.92em;
+                color: var(--vscode-editorHoverWidget-foreground, var(--vscode-foreground)); background: var(--vscode-editorHoverWidget-background, #252526);
+                border: 1px solid var(--vscode-editorHoverWidget-border, var(--vscode-widget-border, #454545));
+                box-shadow: 0 2px 8px var(--vscode-widget-shadow, rgba(0,0,0,.35)); }
+  .value-tree .vt-caption { padding: 0 8px 3px; margin-bottom: 2px; font-family: var(--vscode-font-family); color: var(--vscode-descriptionForeground);
+                border-bottom: 1px solid var(--vscode-editorHoverWidget-border, rgba(128,128,128,.35)); white-space: nowrap; }
+  .vt-line { white-space: nowrap; padding-right: 10px; overflow: hidden; text-overflow: ellipsis; }
+  .vt-item[aria-expanded] > .vt-line { cursor: pointer; }
+  .vt-line:hover { background: var(--vscode-list-hoverBackground, rgba(128,128,128,.12)); }
+  .vt-item:focus { outline: none; }
+  .vt-item:focus > .vt-line { outline: 1px solid var(--vscode-focusBorder, #007fd4); outline-offset: -1px; }
+  .vt-twisty { display: inline-block; width: 14px; color: var(--vscode-descriptionForeground); }
+  .vt-key { color: var(--vscode-debugTokenExpression-name, #c586c0); margin-right: 6px; }
+  .vt-text.num { color: var(--vscode-debugTokenExpression-number, #b5cea8); }
+  .vt-text.str { color: var(--vscode-debugTokenExpression-string, #ce9178); }
+  .vt-text.bool { color: var(--vscode-debugTokenExpression-boolean, #4e94ce); }
+  .vt-text.null { color: var(--vscode-disabledForeground, #888); font-style: italic; }
+  .vt-text.list, .vt-text.struct { color: var(--vscode-descriptionForeground); }
+  .vt-preview { margin-left: 8px; color: var(--vscode-descriptionForeground); opacity: .75; }
+  .vt-more { color: var(--vscode-descriptionForeground); font-style: italic; white-space: nowrap; }
 `;
 
 const CSS = `${SHARED_CSS}${GRID_CSS}

@@ -7,7 +7,10 @@
  * table too, and an Arrow column still opens as a 1-D array; an LZ4-compressed Feather file (frames by
  * python3-lz4 through apache-arrow's writer) shows the same cells, first and last rows, with a note
  * that its batches are compressed; the matrix viewer's Table toggle shows the exact values numpy
- * wrote around a cell, and goes back to the heatmap. Screenshots: table-*.png.
+ * wrote around a cell, and goes back to the heatmap; columns resize by a drag on a header's edge
+ * (kept while scrolling to the end and back, and across a window reload), by Ctrl+Left/Right and by
+ * a double-click that fits; a list or struct cell opens a tree of the value apache-arrow wrote on
+ * hover, or on Enter, and Escape closes it. Screenshots: table-*.png.
  */
 import * as assert from 'assert';
 import { execFileSync } from 'child_process';
@@ -22,7 +25,8 @@ import { compressedIpc } from '../fixtures/compressed';
 import * as A from 'apache-arrow';
 // The webview's DOM-free modules, as the test build transpiles them: the grid's own format of a cell, an element's text as a cell.
 import { arrayCell } from '../../webview/array-grid';
-import { cellText, formatFloat } from '../../webview/table-grid';
+import { cellText, formatFloat, MIN_COL_W, RESIZE_STEP } from '../../webview/table-grid';
+import { childNodes, valueNode } from '../../webview/value-tree';
 import {
   answerStep,
   clickUntil,
@@ -44,6 +48,9 @@ declare const getComputedStyle: any;
 declare const requestAnimationFrame: any;
 declare const DataTransfer: any;
 declare const ClipboardEvent: any;
+declare const KeyboardEvent: any;
+declare const MouseEvent: any;
+declare const performance: any;
 
 const MAKE = path.resolve(__dirname, '..', '..', '..', 'test', 'fixtures', 'make_tables.py');
 const N = 1_000_000;
@@ -62,6 +69,7 @@ describe('the table viewer', function () {
   const frame = jar.name('shmi_e2e_table_frame', '.npy');
   const matrix = jar.name('shmi_e2e_table_matrix', '.npy');
   const lz4 = jar.name('shmi_e2e_table_lz4', '.feather');
+  const nested = jar.name('shmi_e2e_table_nested', '.arrow');
   const kinds = ['int', 'float', 'string'] as const;
   let expect: (i: number) => (string | number | null)[];
   let frameRows: unknown[][] = [];
@@ -77,6 +85,7 @@ describe('the table viewer', function () {
     const batches: A.RecordBatch[] = [];
     for (let at = 0; at < N; at += 65536) batches.push(...whole.slice(at, Math.min(N, at + 65536)).batches);
     fs.writeFileSync(lz4.path, compressedIpc(new A.Table(batches), 'file', 'lz4', { sized: false }));
+    fs.writeFileSync(nested.path, A.tableToIPC(nestedTable(), 'file'));
     frameRows = JSON.parse(execFileSync(PYTHON, [MAKE, 'records', frame.path], { encoding: 'utf8', timeout: 60_000 })).rows;
     wb = await openWorkbench('table');
     page = wb.page;
@@ -361,6 +370,211 @@ describe('the table viewer', function () {
     await shot(page, 'table-6-lz4-boundary');
   });
 
+  /** Column c's width as drawn: its header's and its cells' (every visible row). */
+  async function drawnWidths(f: Frame, c: number): Promise<{ head: number; cells: number[]; separator: string | null }> {
+    return f.evaluate((col: number) => {
+      const h = document.querySelector(`#head .hcell[data-col="${col}"]`);
+      return {
+        head: h.getBoundingClientRect().width,
+        cells: [...document.querySelectorAll(`#rows .cell[data-col="${col}"]`)].map((d: any) => d.getBoundingClientRect().width),
+        separator: h.querySelector('.col-resize[role="separator"]')?.getAttribute('aria-valuenow') ?? null,
+      };
+    }, c);
+  }
+
+  /** The open tree's lines (key, text) at its first two levels as shown: the root, then each child. */
+  async function treeLines(f: Frame): Promise<{ row: number; col: number; lines: [string, string][] }> {
+    await f.waitForSelector('.value-tree:not([hidden]) [role="treeitem"]', { timeout: 10_000 });
+    return f.$eval('.value-tree', (t: any) => ({
+      row: Number(t.dataset.row),
+      col: Number(t.dataset.col),
+      lines: [...t.querySelectorAll('[role="treeitem"]')]
+        .filter((i: any) => Number(i.getAttribute('aria-level')) <= 2)
+        .map((i: any) => [i.querySelector(':scope > .vt-line > .vt-key')?.textContent ?? '', i.querySelector(':scope > .vt-line > .vt-text').textContent]),
+    }));
+  }
+
+  /** The lines a tree of `v` shows at its first two levels, from the producer's value. */
+  function expectedLines(v: NestedRow[keyof NestedRow]): [string, string][] {
+    const root = valueNode(v as never);
+    return [['', root.text], ...childNodes(root).nodes.map((n): [string, string] => [`${n.key}:`, n.text])];
+  }
+
+  it('resizes a column by a drag on its header edge: its cells wider, still after End and Home; Ctrl+Right and a double-click fit', async () => {
+    const f = await clickUntil(page, row(page, nested.name), (ms) => tableFrame(page, nested.name, ms), { tries: 5 });
+    await drawn(f, 0);
+    assert.match(await f.innerText('#info'), new RegExp(`^${NESTED_ROWS} rows × 4 columns · `));
+    // The cells as written (lists and structs as their compact text).
+    for (let r = 0; r < 5; r++) {
+      const w = nestedRow(r);
+      for (const [c, key] of (['tags', 'point', 'pairs'] as const).entries()) {
+        const got = await cellAt(f, r, c + 1);
+        assert.strictEqual(got?.text, cellText(w[key] as never, c === 1 ? 'struct' : 'list').text, `row ${r}, ${key}`);
+      }
+    }
+    const before = await drawnWidths(f, 1);
+    assert.strictEqual(before.separator, String(Math.round(before.head)), 'the separator says the width');
+    const nextLeft = () => f.$eval('#head .hcell[data-col="2"]', (h: any) => h.getBoundingClientRect().left as number);
+    const nextBefore = await nextLeft();
+    const edge = (await f.locator('#head .col-resize[data-col="1"]').boundingBox())!;
+    const x = edge.x + edge.width / 2;
+    const y = edge.y + edge.height / 2;
+    await page.mouse.move(x, y);
+    await page.mouse.down();
+    for (let k = 1; k <= 5; k++) await page.mouse.move(x + k * 30, y);
+    await page.mouse.up();
+    const wide = Math.round(before.head) + 150;
+    const after = await drawnWidths(f, 1);
+    assert.strictEqual(Math.round(after.head), wide, 'the header is 150 px wider');
+    assert.ok(after.cells.length > 10 && after.cells.every((w) => Math.round(w) === wide), `every cell is as wide (${after.cells.slice(0, 5)})`);
+    assert.strictEqual(after.separator, String(wide));
+    assert.strictEqual(await f.$eval('body', (b: any) => b.dataset.widths.split(',')[1]), String(wide), 'the panel keeps it');
+    // The next column moved right by as much.
+    assert.ok(Math.abs((await nextLeft()) - nextBefore - 150) <= 1, 'the columns after it move');
+    await shot(page, 'table-9-column-resized');
+    // End, then Home: the rows are drawn anew, the width stays.
+    await f.click('#rows .cell[data-row="1"][data-col="0"]');
+    await page.keyboard.press('End');
+    await f.waitForFunction((n: number) => document.body.dataset.pending === '0' && document.querySelector(`.cell[data-row="${n - 1}"]`) !== null, NESTED_ROWS, {
+      timeout: 30_000,
+    });
+    const atEnd = await drawnWidths(f, 1);
+    assert.ok(atEnd.cells.length > 10 && atEnd.cells.every((w) => Math.round(w) === wide), 'still as wide at the end');
+    assert.strictEqual((await cellAt(f, NESTED_ROWS - 1, 1))?.text, cellText(nestedRow(NESTED_ROWS - 1).tags as never, 'list').text);
+    await page.keyboard.press('Home');
+    await drawn(f, 0);
+    assert.strictEqual(Math.round((await drawnWidths(f, 1)).head), wide, 'and back at the top');
+    // Ctrl+Right on the focused header: one step wider (Ctrl+Left back); never below the narrowest.
+    await f.focus('#head .hcell[data-col="1"]');
+    await page.keyboard.press('Control+ArrowRight');
+    assert.strictEqual(Math.round((await drawnWidths(f, 1)).head), wide + RESIZE_STEP);
+    await page.keyboard.press('Control+ArrowLeft');
+    assert.strictEqual(Math.round((await drawnWidths(f, 1)).head), wide);
+    assert.strictEqual(await f.evaluate(() => document.activeElement?.dataset.col), '1', 'the header keeps the focus as it is drawn anew');
+    await f.focus('#head .hcell[data-col="0"]');
+    for (let k = 0; k < 12; k++) await page.keyboard.press('Control+Shift+ArrowLeft');
+    assert.strictEqual(Math.round((await drawnWidths(f, 0)).head), MIN_COL_W);
+    // A double-click on the list column's edge fits it to its widest visible cell: narrower than the drag made it, nothing cut.
+    const listEdge = (await f.locator('#head .col-resize[data-col="1"]').boundingBox())!;
+    await page.mouse.dblclick(listEdge.x + listEdge.width / 2, listEdge.y + listEdge.height / 2);
+    await f.waitForFunction((w: number) => Math.round(document.querySelector('#head .hcell[data-col="1"]').getBoundingClientRect().width) !== w, wide, {
+      timeout: 5000,
+    });
+    const fit = await drawnWidths(f, 1);
+    assert.ok(fit.head > MIN_COL_W && fit.head < wide, `fitted to ${fit.head} px`);
+    const cut = await f.$$eval('#rows .cell[data-col="1"]', (ds: any[]) => ds.filter((d) => d.scrollWidth > d.clientWidth).map((d) => d.textContent));
+    assert.deepStrictEqual(cut, [], 'no cell of the fitted column is cut');
+    // Timed, not asserted: a width changed by a key (the redraw of the visible cells), and a fit (measuring them too).
+    const ms = await f.evaluate(() => {
+      const h = document.querySelector('#head .hcell[data-col="3"]');
+      const cells = document.querySelectorAll('#rows .cell').length;
+      const t0 = performance.now();
+      for (let k = 0; k < 10; k++) h.dispatchEvent(new KeyboardEvent('keydown', { key: k % 2 ? 'ArrowLeft' : 'ArrowRight', ctrlKey: true, bubbles: true }));
+      const t1 = performance.now();
+      document.querySelector('#head .col-resize[data-col="3"]').dispatchEvent(new MouseEvent('dblclick', { bubbles: true }));
+      return { cells, key: (t1 - t0) / 10, fit: performance.now() - t1 };
+    });
+    console.log(`      (${ms.cells} cells on screen: a resize step redrawn in ${ms.key.toFixed(2)} ms, a fit in ${ms.fit.toFixed(2)} ms)`);
+    await shot(page, 'table-10-column-fitted');
+  });
+
+  it('opens a list cell as a tree of its items on hover, a struct as its fields, nested levels one at a time; Escape and leaving close it', async () => {
+    const f = await tableFrame(page, nested.name);
+    await drawn(f, 0);
+    // A list: its items as the producer wrote them (a null among them).
+    await f.hover('#rows .cell[data-row="3"][data-col="1"]');
+    let tree = await treeLines(f);
+    assert.deepStrictEqual([tree.row, tree.col], [3, 1]);
+    assert.deepStrictEqual(tree.lines, expectedLines(nestedRow(3).tags));
+    assert.deepStrictEqual(tree.lines.slice(1), [
+      ['[0]:', '"tag 3.0"'],
+      ['[1]:', 'null'],
+      ['[2]:', '"tag 3.2"'],
+    ]);
+    assert.strictEqual(await f.getAttribute('#rows .cell[data-row="3"][data-col="1"]', 'aria-expanded'), 'true');
+    await shot(page, 'table-11-list-tree');
+    // Leaving it (to a plain cell) closes it.
+    await f.hover('#rows .cell[data-row="3"][data-col="0"]');
+    await f.waitForSelector('.value-tree', { state: 'hidden', timeout: 5000 });
+    // A struct: its fields; its long label cut, whole in the hover.
+    await f.hover('#rows .cell[data-row="2"][data-col="2"]');
+    tree = await treeLines(f);
+    assert.deepStrictEqual(tree.lines, expectedLines(nestedRow(2).point));
+    assert.deepStrictEqual(
+      tree.lines.slice(1).map((l) => l[0]),
+      ['x:', 'y:', 'label:'],
+    );
+    const label = await f.$eval('.value-tree .vt-item[aria-level="2"]:last-child .vt-text', (t: any) => ({ text: t.textContent, title: t.title }));
+    assert.strictEqual(label.title, JSON.stringify(nestedRow(2).point.label));
+    assert.ok(label.text.endsWith('…') && label.text.length < label.title.length, 'the long string is cut');
+    await shot(page, 'table-12-struct-tree');
+    await page.keyboard.press('Escape');
+    await f.waitForSelector('.value-tree', { state: 'hidden', timeout: 5000 });
+    // The pointer on its way from a cell into its tree (over the cell's lower edge) keeps the tree open; a click there opens a level.
+    await f.hover('#rows .cell[data-row="6"][data-col="3"]');
+    tree = await treeLines(f);
+    assert.deepStrictEqual([tree.row, tree.col], [6, 3]);
+    const from = (await f.locator('#rows .cell[data-row="6"][data-col="3"]').boundingBox())!;
+    const to = (await f.locator('.value-tree [role="treeitem"][aria-level="2"] > .vt-line').first().boundingBox())!;
+    await page.mouse.move(from.x + 30, from.y + from.height / 2);
+    await page.mouse.move(to.x + 40, to.y + to.height / 2, { steps: 12 });
+    await page.waitForTimeout(700);
+    assert.strictEqual(await f.$eval('.value-tree', (t: any) => [t.hidden, t.dataset.row].join()), 'false,6', 'still the tree of row 6');
+    await page.mouse.click(to.x + 40, to.y + to.height / 2);
+    const opened = await f.$$eval('.value-tree [role="treeitem"][aria-level="3"]', (is: any[]) =>
+      is.filter((i) => i.offsetParent !== null).map((i) => i.querySelector('.vt-key').textContent + ' ' + i.querySelector('.vt-text').textContent),
+    );
+    assert.deepStrictEqual(opened, ['k: "a6"', 'v: [3 items]']);
+    await shot(page, 'table-13a-tree-by-pointer');
+    // A list of structs holding lists: Enter on the focused cell opens it, the keyboard expands one level at a time.
+    await page.mouse.move(5, 5);
+    await f.focus('#rows .cell[data-row="4"][data-col="3"]');
+    await page.keyboard.press('Enter');
+    tree = await treeLines(f);
+    assert.deepStrictEqual(tree.lines, expectedLines(nestedRow(4).pairs));
+    assert.strictEqual(await f.evaluate(() => document.activeElement?.getAttribute('aria-level')), '1', 'the focus is in the tree');
+    await page.keyboard.press('ArrowDown');
+    await page.keyboard.press('ArrowRight');
+    const level3 = await f.$$eval('.value-tree [role="treeitem"][aria-level="3"]', (is: any[]) =>
+      is.filter((i) => i.offsetParent !== null).map((i) => [i.querySelector('.vt-key').textContent, i.querySelector('.vt-text').textContent]),
+    );
+    const first = childNodes(childNodes(valueNode(nestedRow(4).pairs as never)).nodes[0]).nodes;
+    assert.deepStrictEqual(
+      level3,
+      first.map((n) => [`${n.key}:`, n.text]),
+    );
+    // Its list of numbers, one level further down.
+    await page.keyboard.press('ArrowDown');
+    await page.keyboard.press('ArrowDown');
+    await page.keyboard.press('Enter');
+    const level4 = await f.$$eval('.value-tree [role="treeitem"][aria-level="4"]', (is: any[]) =>
+      is.filter((i) => i.offsetParent !== null).map((i) => i.querySelector('.vt-text').textContent),
+    );
+    assert.deepStrictEqual(level4, (nestedRow(4).pairs[0].v as number[]).map(String));
+    await shot(page, 'table-13-nested-tree');
+    await page.keyboard.press('Escape');
+    await f.waitForSelector('.value-tree', { state: 'hidden', timeout: 5000 });
+    assert.strictEqual(await f.evaluate(() => document.activeElement?.dataset.row), '4', 'Escape gives the focus back to the cell');
+    // No markup from the data: the struct's hostile text is text.
+    assert.strictEqual(await f.$('.value-tree img, #rows img'), null);
+  });
+
+  it('keeps the resized widths across a window reload', async () => {
+    let f = await tableFrame(page, nested.name);
+    const wide = Math.round((await drawnWidths(f, 1)).head);
+    assert.ok(wide > 200, `the list column is still resized (${wide} px)`);
+    await page.waitForTimeout(300);
+    await runCommand(page, 'Developer: Reload Window');
+    await page.waitForTimeout(2000);
+    await page.waitForSelector('.monaco-workbench', { timeout: 60_000 });
+    await page.locator('.tab', { hasText: nested.name }).first().click({ timeout: 60_000 });
+    f = await tableFrame(page, nested.name, 60_000);
+    await drawn(f);
+    assert.strictEqual(Math.round((await drawnWidths(f, 1)).head), wide);
+    assert.strictEqual(Math.round((await drawnWidths(f, 0)).head), MIN_COL_W);
+    await shot(page, 'table-14-widths-after-reload');
+  });
+
   // bench/table-view.mjs runs this alone (SHM_TABLE_BENCH=R runs): times are measured, never asserted.
   if (process.env.SHM_TABLE_BENCH) {
     it('times scrolling to the last rows (bench/table-view.mjs)', async () => {
@@ -392,3 +606,45 @@ describe('the table viewer', function () {
     });
   }
 });
+
+/** Rows of the nested table (lists, structs, lists of structs holding lists), as written. */
+const NESTED_ROWS = 400;
+interface NestedRow {
+  tags: (string | null)[] | null;
+  point: { x: number; y: number; label: string };
+  pairs: { k: string; v: number[] }[];
+}
+
+/** Row i of the nested table: what the producer is given, so what the grid must show. */
+function nestedRow(i: number): NestedRow {
+  return {
+    tags: i % 10 === 9 ? null : Array.from({ length: i % 5 }, (_, k) => (k === 1 && i % 2 ? null : `tag ${i}.${k}`)),
+    point: { x: i * 0.5, y: -i, label: i % 4 === 2 ? `${i}: <img src=x onerror=alert(1)> ${'long label '.repeat(20)}` : `p${i}` },
+    pairs: [
+      { k: `a${i}`, v: [i, i + 1, i + 2] },
+      { k: 'b', v: [] },
+    ],
+  };
+}
+
+/** The nested table as apache-arrow builds it (its builders write lists, structs and their nulls). */
+function nestedTable(): A.Table {
+  const rows = Array.from({ length: NESTED_ROWS }, (_, i) => nestedRow(i));
+  const point = new A.Struct([new A.Field('x', new A.Float64()), new A.Field('y', new A.Int32()), new A.Field('label', new A.Utf8())]);
+  const pair = new A.Struct([new A.Field('k', new A.Utf8()), new A.Field('v', new A.List(new A.Field('item', new A.Int32())))]);
+  return new A.Table({
+    id: A.vectorFromArray(Int32Array.from(rows, (_, i) => i)),
+    tags: A.vectorFromArray(
+      rows.map((r) => r.tags),
+      new A.List(new A.Field('item', new A.Utf8(), true)),
+    ),
+    point: A.vectorFromArray(
+      rows.map((r) => r.point),
+      point,
+    ),
+    pairs: A.vectorFromArray(
+      rows.map((r) => r.pairs),
+      new A.List(new A.Field('item', pair)),
+    ),
+  });
+}

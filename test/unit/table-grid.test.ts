@@ -2,12 +2,14 @@
  * The table viewer's DOM-free part (webview/table-grid.ts) and its message checks (contract/table.ts):
  * a 100-million-row table scrolls end to end (a scaled scrollbar, every row reachable by Go to row),
  * only the visible rows and columns are wanted, cells read as the user expects (nulls, NaN, long
- * text), and malformed messages are refused on both sides.
+ * text), and malformed messages are refused on both sides; columns resized by the user keep to
+ * their bounds and fit their widest text; a list or struct cell reads as a tree of its value.
  */
 import * as assert from 'assert';
 import { MAX_PAGE_ROWS, parseTableWebviewMessage, validateTableHostMessage } from '../../contract/table';
 import * as ag from '../../webview/array-grid';
 import * as g from '../../webview/table-grid';
+import * as vt from '../../webview/value-tree';
 
 describe('table viewer: grid layout, cells and messages (table-grid)', () => {
   it('scrolls a small table pixel by pixel and a 100-million-row one through a scaled scrollbar, to its last row', () => {
@@ -131,5 +133,67 @@ describe('table viewer: grid layout, cells and messages (table-grid)', () => {
     // Back from the grid: the same zoom, centred on the grid's centre cell (clamped at the edges).
     assert.deepStrictEqual(ag.viewportCentredOn({ x0: 100, x1: 140, y0: 10, y1: 30 }, 200, 300, e), { x0: 280.5, x1: 320.5, y0: 190.5, y1: 210.5 });
     assert.deepStrictEqual(ag.viewportCentredOn({ x0: 100, x1: 140, y0: 10, y1: 30 }, 999, 0, e), { x0: 0, x1: 40, y0: 980, y1: 1000 });
+  });
+
+  it('keeps a resized column between 40 and 1200 px, and fits it to its widest text', () => {
+    assert.deepStrictEqual([g.clampWidth(10), g.clampWidth(40), g.clampWidth(123.4), g.clampWidth(5000), g.clampWidth(NaN)], [40, 40, 123, 1200, 40]);
+    assert.deepStrictEqual([g.MIN_COL_W, g.MAX_COL_W], [40, 1200]);
+    // The widest of the texts (cells, name, type) plus the padding, whole pixels up.
+    assert.strictEqual(g.fitWidth([31.2, 80.5, 12], 23), 104);
+    assert.strictEqual(g.fitWidth([], 23), 40, 'nothing measured: the narrowest');
+    assert.strictEqual(g.fitWidth([1, 2], 2), 40, 'short texts: not below the narrowest');
+    assert.strictEqual(g.fitWidth([99_999, NaN, Infinity], 23), 1200, 'a huge text: not beyond the widest (NaN and Infinity ignored)');
+    // Resized widths move the columns after them.
+    assert.deepStrictEqual(g.columnEdges([40, 1200, 100]), { left: [0, 40, 1240], total: 1340 });
+  });
+
+  it('reads a nested list or struct as a tree, one level at a time, long strings cut with the whole in the hover', () => {
+    const value = { id: 7, tags: ['a', 'b'], inner: { xs: [1, 2.5, null], ok: true }, note: 'z'.repeat(300), '<b>x</b>': 'i' };
+    assert.strictEqual(vt.expandable(value), true);
+    assert.deepStrictEqual([vt.expandable([]), vt.expandable(null), vt.expandable('[1]'), vt.expandable(undefined)], [true, false, false, false]);
+    const root = vt.valueNode(value);
+    assert.deepStrictEqual([root.key, root.text, root.cls, root.count], ['', '{5 fields}', 'struct', 5]);
+    assert.ok(root.preview.startsWith('{id: 7, tags: ["a", "b"], inner: {xs: [1, 2.5, null]'), root.preview);
+    assert.ok(root.preview.length <= vt.MAX_PREVIEW + 1 && root.preview.endsWith('…'), 'the preview is cut');
+    const kids = vt.childNodes(root);
+    assert.strictEqual(kids.more, 0);
+    assert.deepStrictEqual(
+      kids.nodes.map((n) => [n.key, n.text, n.cls, n.count]),
+      [
+        ['id', '7', 'num', 0],
+        ['tags', '[2 items]', 'list', 2],
+        ['inner', '{2 fields}', 'struct', 2],
+        ['note', `"${'z'.repeat(vt.MAX_TREE_TEXT - 1)}…`, 'str', 0],
+        ['<b>x</b>', '"i"', 'str', 0],
+      ],
+    );
+    assert.strictEqual(kids.nodes[3].title, JSON.stringify('z'.repeat(300)), 'the whole string in the hover');
+    assert.strictEqual(kids.nodes[0].title, '', 'nothing cut, no hover');
+    const inner = vt.childNodes(kids.nodes[2]).nodes;
+    assert.deepStrictEqual(
+      inner.map((n) => [n.key, n.text, n.preview]),
+      [
+        ['xs', '[3 items]', '[1, 2.5, null]'],
+        ['ok', 'true', ''],
+      ],
+    );
+    assert.deepStrictEqual(
+      vt.childNodes(inner[0]).nodes.map((n) => [n.key, n.text, n.cls]),
+      [
+        ['[0]', '1', 'num'],
+        ['[1]', '2.5', 'num'],
+        ['[2]', 'null', 'null'],
+      ],
+    );
+    // A long list: its first items, and how many more; one item says so in the singular.
+    const many = vt.valueNode(Array.from({ length: 1234 }, (_, i) => i));
+    assert.strictEqual(many.text, '[1,234 items]');
+    const page = vt.childNodes(many, 100);
+    assert.deepStrictEqual([page.nodes.length, page.nodes[99].key, page.more], [100, '[99]', 1134]);
+    assert.strictEqual(vt.valueNode([[]]).text, '[1 item]');
+    assert.deepStrictEqual(vt.childNodes(vt.valueNode(3)), { nodes: [], more: 0 }, 'a leaf has no children');
+    // Unprintable characters escaped (names and values are shown as text).
+    assert.strictEqual(vt.valueNode('a\u202eb').text, '"a\\\\xe2\\\\x80\\\\xaeb"');
+    assert.strictEqual(vt.childNodes(vt.valueNode({ 'k\n': 1 })).nodes[0].key, 'k\\x0a');
   });
 });
