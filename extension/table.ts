@@ -56,6 +56,18 @@ export class TablePanel {
     return panels.length;
   }
 
+  /** After a scan: a panel whose table now shows as deleted (unlinked while open) says so, and its tab too. */
+  static noteScan(segments: readonly Segment[]): void {
+    for (const s of segments) {
+      if (!s.deleted) continue;
+      for (const p of TablePanel.mapping(s)) {
+        if (p.session.unlinked) continue;
+        p.session.markUnlinked();
+        p.panel.title = `Table: ${p.session.name} (unlinked)`;
+      }
+    }
+  }
+
   /** Shows a segment's table: the panel that shows it, else the open panel not kept, else a new one. */
   static show(context: vscode.ExtensionContext, segment: Segment, opts: { reuse?: boolean } = {}): void {
     const requestedAt = Date.now();

@@ -27,7 +27,10 @@ export function register(context: vscode.ExtensionContext, sidebar: Sidebar): vo
     }),
     // A preview whose segment was unlinked says so (its mapping is what keeps the memory in use).
     // A System V segment removed (IPC_RMID) while a panel attaches it: the panel says so too.
-    sidebar.tree.onDidScan((cat) => PreviewPanel.noteScan([...(cat?.segments ?? []), ...(sidebar.tree.sysvSegments as unknown as Segment[])])),
+    sidebar.tree.onDidScan((cat) => {
+      PreviewPanel.noteScan([...(cat?.segments ?? []), ...(sidebar.tree.sysvSegments as unknown as Segment[])]);
+      TablePanel.noteScan(cat?.segments ?? []);
+    }),
     vscode.commands.registerCommand('shmInspector.closeHoldingPreview', async (arg?: unknown) => {
       const n = arg as Partial<Node> | undefined;
       if (n?.kind !== 'holder') return;

@@ -283,15 +283,7 @@ export class TableSession {
     const st = await fs.promises.lstat(fsPath(t.path), { bigint: true }).catch((e: NodeJS.ErrnoException) => (e.code === 'ENOENT' ? null : undefined));
     if (st === undefined) return true;
     if (st === null) {
-      if (!this.unlinkNoted) {
-        this.unlinkNoted = true;
-        this.post({
-          type: 'notice',
-          level: 'warning',
-          sticky: true,
-          message: `${this.name} was unlinked: no one can open it by name any more; this panel still shows the rows its mapping holds (${formatBytes(t.size)} kept in use until you close it).`,
-        });
-      }
+      this.markUnlinked();
       return true;
     }
     let code: ErrorCode | null = null;
@@ -306,6 +298,27 @@ export class TableSession {
     if (!code) return true;
     this.fail(new ShmError(why, code));
     return false;
+  }
+
+  /** True once the panel has said that its table was unlinked. */
+  get unlinked(): boolean {
+    return this.unlinkNoted;
+  }
+
+  /**
+   * The mapped file was unlinked (seen when rows are read, or by the tree's scan while the panel is
+   * idle): the panel says so once, since its mapping alone now keeps that memory in use.
+   */
+  markUnlinked(): void {
+    const t = this.table;
+    if (this.unlinkNoted || this.disposed || !t) return;
+    this.unlinkNoted = true;
+    this.post({
+      type: 'notice',
+      level: 'warning',
+      sticky: true,
+      message: `${this.name} was unlinked: no one can open it by name any more; this panel still shows the rows its mapping holds (${formatBytes(t.size)} kept in use until you close it).`,
+    });
   }
 
   private async rows(msg: Extract<TableWebviewToHost, { type: 'rows' }>, signal: AbortSignal): Promise<void> {

@@ -139,10 +139,20 @@ describe('table files from the Explorer', function () {
     // The deleted-but-mapped row names this window's table panel as its holder.
     await runCommand(page, 'SHM Inspector: Refresh');
     await page.locator('.part.sidebar .monaco-list-row', { hasText: 'Deleted but still mapped' }).waitFor({ timeout: 30_000 });
+    // The panel says so without being scrolled (the scan told it), and its tab too.
+    await f.waitForFunction(
+      () => {
+        const n = (globalThis as any).document.getElementById('notice');
+        return n && !n.hidden && /was unlinked/.test(n.textContent ?? '');
+      },
+      undefined,
+      { timeout: 30_000 },
+    );
+    await page.locator('.tab', { hasText: `Table: ${doomed.name} (unlinked)` }).waitFor({ timeout: 10_000 });
     await expandRow(page, segRow);
     const holder = page.locator('.part.sidebar .monaco-list-row', { hasText: "this window's preview" });
     await holder.waitFor({ timeout: 30_000 });
-    assert.match(await holder.innerText(), new RegExp(`“Table: ${doomed.name.replace(/\./g, '\\.')}”`));
+    assert.match(await holder.innerText(), new RegExp(`“Table: ${doomed.name.replace(/\./g, '\\.')} \\(unlinked\\)”`));
     await shot(page, 'tablefile-3-unlinked-own-table');
     const tab = page.locator('.tab', { hasText: `Table: ${doomed.name}` });
     await contextMenu(page, "this window's preview", 'Close the Preview That Holds It', (ms) => tab.waitFor({ state: 'detached', timeout: ms }));
