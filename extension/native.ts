@@ -4,13 +4,13 @@
  * says why, naming every path tried; directory scans fall back to a slower
  * pure-TypeScript path, and array reads report that error.
  */
-import { randomBytes } from 'crypto';
 import * as fs from 'fs';
 import * as path from 'path';
 import type { ComplexPart, ReduceMode } from '../contract/reduce';
 import type { StatsResult } from '../contract/stats';
 import type { KernelType } from './core/dtype';
 import { errnoWords, errorCode, errorMessage, ShmError, type ErrorCode } from './core/errors';
+import { nodeCrypto } from './core/lazy';
 import { spellEntry, spellJoinedNames } from './core/names';
 
 export interface ScanEntry {
@@ -329,13 +329,14 @@ export interface NativeAddon {
   /** shmctl(IPC_RMID). Rejects with `code` EINVAL (no such segment) or EPERM. */
   removeSysv(shmid: number, ns?: IpcNamespaceRef | null): Promise<void>;
   /** The first and last bytes of each segment, each attached read-only and detached at once, in one worker pass. */
-  readSysvEnds(shmids: number[], headBytes: number, tailBytes: number, ns?: IpcNamespaceRef | null): Promise<SysvEnds[]>;
+  readSysvEnds(shmids: number[], headBytes: number, tailBytes: number, ns?: IpcNamespaceRef | null): Promise<RawSysvEnds>;
   /**
-   * /proc/sysvipc/shm and every listed segment's ends (with `shmid`), in one worker pass. With `ns`
+   * /proc/sysvipc/shm and every listed segment's ends (with `shmid`), in one worker pass; with
+   * headBytes and tailBytes 0, the table alone (`ends` empty: nothing attached). With `ns`
    * (and the four System V calls above), in that IPC namespace, entered by a thread of its own
    * (setns); rejects with `code` NONS when it cannot be entered (no CAP_SYS_ADMIN, its process gone).
    */
-  scanSysv(headBytes: number, tailBytes: number, ns?: IpcNamespaceRef | null): Promise<{ table: string; ends: (SysvEnds & { shmid: number })[] }>;
+  scanSysv(headBytes: number, tailBytes: number, ns?: IpcNamespaceRef | null): Promise<RawSysvEnds & { table: string }>;
   /** The device of the kernel's internal shmem mount (memfd, shared anonymous memory, System V). */
   shmemDevice(): Promise<number>;
   /**
@@ -403,6 +404,43 @@ export interface SysvEnds {
   tailOffset?: number;
   error?: string;
   code?: string;
+}
+
+/**
+ * The addon's ends of many segments as columns (see native/src/view.cc, SysvEndsWorker::Result):
+ * every head and tail in `bytes`; per segment five numbers in `cols` (shmid, size, offset in
+ * `bytes`, head length, tail length); `errors` flat triples (index, code, message).
+ */
+interface RawSysvEnds {
+  bytes: Uint8Array;
+  cols: Float64Array;
+  errors: (number | string)[];
+}
+
+/** The objects of the columns: heads and tails are views into the one buffer (no copy). */
+function sysvEndsOf(raw: RawSysvEnds): (SysvEnds & { shmid: number })[] {
+  const { bytes, cols } = raw;
+  const out: (SysvEnds & { shmid: number })[] = new Array(cols.length / 5);
+  for (let i = 0; i < out.length; i++) {
+    const c = i * 5;
+    const size = cols[c + 1];
+    const at = cols[c + 2];
+    const h = cols[c + 3];
+    const t = cols[c + 4];
+    const e: SysvEnds & { shmid: number } = { shmid: cols[c], size, head: bytes.subarray(at, at + h) };
+    if (t > 0) {
+      e.tail = bytes.subarray(at + h, at + h + t);
+      e.tailOffset = size - t;
+    }
+    out[i] = e;
+  }
+  for (let k = 0; k + 2 < raw.errors.length; k += 3) {
+    const e = out[raw.errors[k] as number];
+    delete e.head;
+    e.code = raw.errors[k + 1] as string;
+    e.error = raw.errors[k + 2] as string;
+  }
+  return out;
 }
 
 const ADDON_FILE = 'shm_native.node';
@@ -646,7 +684,7 @@ async function removeEntryTs(dirFd: number, it: RemoveItem): Promise<RemoveOutco
   if (name.length === 0 || name.includes(0x2f) || name.includes(0) || ['.', '..'].includes(name.toString('latin1'))) {
     return { code: 'EINVAL', message: 'invalid argument', blocks: 0, nlink: 0 };
   }
-  const hex = (k: number) => randomBytes(k).toString('hex');
+  const hex = (k: number) => nodeCrypto().randomBytes(k).toString('hex');
   const free = async (p: Buffer) =>
     fs.promises.lstat(p).then(
       () => false,
@@ -758,12 +796,12 @@ export function openSysvView(shmid: number, ns?: IpcNamespaceRef | null): Promis
 
 /** Heads and tails of System V segments, one worker pass (see NativeAddon.readSysvEnds). */
 export function readSysvEnds(shmids: number[], headBytes: number, tailBytes: number, ns?: IpcNamespaceRef | null): Promise<SysvEnds[]> {
-  return ns ? native().readSysvEnds(shmids, headBytes, tailBytes, ns) : native().readSysvEnds(shmids, headBytes, tailBytes);
+  return (ns ? native().readSysvEnds(shmids, headBytes, tailBytes, ns) : native().readSysvEnds(shmids, headBytes, tailBytes)).then(sysvEndsOf);
 }
 
 /** The System V table and every segment's ends in one worker pass (see NativeAddon.scanSysv). */
 export function scanSysv(headBytes: number, tailBytes: number, ns?: IpcNamespaceRef | null): Promise<{ table: string; ends: (SysvEnds & { shmid: number })[] }> {
-  return ns ? native().scanSysv(headBytes, tailBytes, ns) : native().scanSysv(headBytes, tailBytes);
+  return (ns ? native().scanSysv(headBytes, tailBytes, ns) : native().scanSysv(headBytes, tailBytes)).then((raw) => ({ table: raw.table, ends: sysvEndsOf(raw) }));
 }
 
 /** shmctl(IPC_RMID) on a worker thread (see NativeAddon.removeSysv). */

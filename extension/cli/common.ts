@@ -16,7 +16,9 @@ export class Failure extends ShmError {
 export function failureOf(e: unknown, what?: string): Failure {
   const code = errorCode(e);
   const text = errorMessage(e);
-  return new Failure(what === undefined ? text : `${what}: ${text}`, code === 'USAGE' ? 'FAILED' : code, { cause: e });
+  // The addon's messages about a System V segment already begin with its name.
+  const named = what === undefined || text.startsWith(`${what}: `) ? text : `${what}: ${text}`;
+  return new Failure(named, code === 'USAGE' ? 'FAILED' : code, { cause: e });
 }
 
 /** The exit code of a failed command (docs/cli.md): 2 for a usage error (code USAGE), 1 for any other. */

@@ -41,6 +41,11 @@ export interface SysvRecord {
   /** Resident and swapped bytes (the kernel prints bytes). */
   rss: number;
   swap: number;
+  /**
+   * The kernel printed rss and swap (Linux 4.5 and later): when both are 0 it holds no page of
+   * the segment, every byte is zero, and nothing is attached to read it. Not in the JSON.
+   */
+  pagesKnown?: boolean;
 }
 
 /** What a System V segment carries beside the common segment fields. */
@@ -107,6 +112,7 @@ export function parseSysvTable(text: string): SysvRecord[] {
       ctimeMs: f[13] * 1000,
       rss: k > 14 ? f[14] : 0,
       swap: k > 15 ? f[15] : 0,
+      pagesKnown: k > 15,
     });
   }
   return out;
@@ -175,7 +181,15 @@ async function ipcNamespace(pid: number | 'self'): Promise<number | null> {
   }
 }
 
-export const ownIpcNamespace = () => ipcNamespace('self');
+let ownNs: Promise<number | null> | null = null;
+/**
+ * This process's IPC namespace (asked once: only a native worker thread ever enters another, and
+ * /proc/self names the main thread's).
+ */
+export function ownIpcNamespace(): Promise<number | null> {
+  ownNs ??= ipcNamespace('self');
+  return ownNs;
+}
 
 const SYSV_PATH = /^\/SYSV([0-9a-f]{8})$/;
 
@@ -185,13 +199,17 @@ const SYSV_PATH = /^\/SYSV([0-9a-f]{8})$/;
  * shmids are its own) is left out; when its namespace cannot be read, the key in the mapping's
  * name must match too.
  */
-async function matchSysv(scan: HolderScan, records: SysvRecord[]): Promise<{ holders: Map<number, Holder[]>; vmas: Map<number, number> }> {
+async function matchSysv(
+  scan: HolderScan,
+  records: SysvRecord[],
+  known?: Map<number, number | null>,
+): Promise<{ holders: Map<number, Holder[]>; vmas: Map<number, number> }> {
   const byId = new Map(records.map((r) => [r.shmid, r]));
   const own = await ownIpcNamespace();
   const holders = new Map<number, Holder[]>();
   const vmas = new Map<number, number>();
   const candidates = scan.processes.filter((p) => p.maps.some((m) => SYSV_PATH.test(m.path)));
-  const nss = await Promise.all(candidates.map((p) => (own === null ? null : ipcNamespace(p.pid))));
+  const nss = await Promise.all(candidates.map((p) => (own === null ? null : known?.has(p.pid) ? known.get(p.pid)! : ipcNamespace(p.pid))));
   candidates.forEach((p, i) => {
     if (own !== null && nss[i] !== null && nss[i] !== own) return;
     for (const m of p.maps) {
@@ -219,7 +237,9 @@ async function findSysvHolders(records: SysvRecord[]): Promise<Map<number, Holde
   const attached = records.filter((r) => r.nattch > 0);
   if (attached.length === 0) return new Map();
   const hint = [...new Set(attached.flatMap((r) => [r.cpid, r.lpid]))].filter((p) => p > 0);
-  const first = await matchSysv(await scanHolders([], { sysv: true, pids: hint }), records);
+  // Their namespaces asked while their maps are read (one wait, not two: bench/sysv.mjs).
+  const [scan, nss] = await Promise.all([scanHolders([], { sysv: true, pids: hint }), Promise.all(hint.map((p) => ipcNamespace(p))), ownIpcNamespace()]);
+  const first = await matchSysv(scan, records, new Map(hint.map((p, i) => [p, nss[i]])));
   if (attached.every((r) => (first.vmas.get(r.shmid) ?? 0) >= r.nattch)) return first.holders;
   return (await matchSysv(await scanHolders([], { sysv: true }), records)).holders;
 }
@@ -247,8 +267,11 @@ export function sysvHeaders(records: SysvRecord[], decode: boolean, given?: Map<
   return decode && records.length > 0 ? decodeSysv(records, given, ns) : Promise.resolve(records.map(() => undecoded(null)));
 }
 
+/** The kernel holds no page of it: all zeros, decoded as raw without an attach (which would allocate one). */
+const unpaged = (r: SysvRecord) => r.pagesKnown === true && r.rss === 0 && r.swap === 0;
+
 async function decodeSysv(records: SysvRecord[], given?: Map<number, SysvEnds>, ns?: IpcNamespaceRef): Promise<Decoded[]> {
-  const missing = given ? records.filter((r) => !given.has(r.shmid)) : records;
+  const missing = records.filter((r) => !unpaged(r) && !given?.has(r.shmid));
   const read =
     missing.length > 0
       ? await readSysvEnds(
@@ -263,6 +286,7 @@ async function decodeSysv(records: SysvRecord[], given?: Map<number, SysvEnds>, 
   const ends = records.map((r) => byId.get(r.shmid)!);
   return Promise.all(
     records.map(async (r, i) => {
+      if (unpaged(r)) return undecoded(null);
       const e = ends[i];
       // The message without its leading name (the row already says it); a RegExp only for a failure.
       const bare = (m: string) => m.replace(new RegExp(`^sysv:(?:\\d+/)?${r.shmid}: `), '');
@@ -277,6 +301,33 @@ async function decodeSysv(records: SysvRecord[], given?: Map<number, SysvEnds>, 
       }
     }),
   );
+}
+
+/**
+ * The record with what a segment adds. Written out field by field: an object spread builds each of
+ * 1,000 records through a slow generic path (30 times this; bench/sysv.mjs).
+ */
+function sysvFacts(r: SysvRecord): SysvFacts {
+  return {
+    key: r.key,
+    shmid: r.shmid,
+    perms: r.perms,
+    size: r.size,
+    cpid: r.cpid,
+    lpid: r.lpid,
+    nattch: r.nattch,
+    uid: r.uid,
+    gid: r.gid,
+    cuid: r.cuid,
+    cgid: r.cgid,
+    atimeMs: r.atimeMs,
+    dtimeMs: r.dtimeMs,
+    ctimeMs: r.ctimeMs,
+    rss: r.rss,
+    swap: r.swap,
+    keyHex: keyHex(r.key),
+    markedForRemoval: (r.perms & SHM_DEST) !== 0,
+  };
 }
 
 /** One record as a segment object (docs/cli.md), with its holders and what its header says. */
@@ -307,7 +358,7 @@ export function sysvSegment(r: SysvRecord, holders: Holder[], d: Decoded): SysvS
     symlinkTarget: null,
     error: d.error,
     errorCode: codeBeside(d.error, d.errorCode),
-    sysv: { ...r, keyHex: keyHex(r.key), markedForRemoval: (r.perms & SHM_DEST) !== 0 },
+    sysv: sysvFacts(r),
   };
   if (d.details) seg.details = d.details;
   return seg;
@@ -326,11 +377,13 @@ export interface SysvListOptions {
 
 /** Every System V segment of this IPC namespace, by shmid. */
 export async function listSysv(opts: SysvListOptions = {}): Promise<SysvSegment[]> {
-  if (opts.table === undefined && opts.decode !== false && tryNative() !== null) {
-    // The table and every segment's ends in one worker pass (the common case: one thread hop).
-    const { table, ends } = await scanSysv(HEAD_BYTES, TAIL_BYTES);
+  if (opts.table === undefined && tryNative() !== null) {
+    // The table and every segment's ends in one worker pass (the common case: one thread hop);
+    // without decoding, the table alone, also one hop (fs.promises' open, reads and close are four).
+    const decode = opts.decode !== false;
+    const { table, ends } = await scanSysv(decode ? HEAD_BYTES : 0, decode ? TAIL_BYTES : 0);
     const records = parseSysvTable(table).sort((a, b) => a.shmid - b.shmid);
-    return segmentsOf(records, opts, new Map(ends.map((e) => [e.shmid, e])));
+    return segmentsOf(records, opts, decode ? new Map(ends.map((e) => [e.shmid, e])) : undefined);
   }
   const records = await readSysvTable(opts.table);
   return segmentsOf(

@@ -96,6 +96,7 @@ describe('System V table parsing (/proc/sysvipc/shm)', () => {
         ctimeMs: 1796192602000,
         rss: 4096,
         swap: 0,
+        pagesKnown: true,
       },
       {
         key: 0xdeadbeef,
@@ -114,6 +115,7 @@ describe('System V table parsing (/proc/sysvipc/shm)', () => {
         ctimeMs: 1796192603000,
         rss: 0,
         swap: 8192,
+        pagesKnown: true,
       },
     ]);
     assert.deepStrictEqual(parseSysvTable(''), []);
@@ -203,13 +205,33 @@ describe('System V segments (real shmget/shmat producers)', function () {
     assert.ok(byId(await listSysv(), id), 'still there');
   });
 
-  it('a segment larger than this process can attach (200 TiB, SHM_NORESERVE): listed with a clear error, stats exit 1', async () => {
+  it('a segment larger than this process can attach (200 TiB, SHM_NORESERVE): listed as empty (no page), stats exits 1 with a clear error', async () => {
     const id = jar.make([String(200 * 2 ** 40), '--noreserve', '--no-attach']);
-    const s = (await inspectSysv(id))!;
-    assert.strictEqual(s.size, 200 * 2 ** 40);
-    assert.match(s.error ?? '', /too large to attach/);
+    for (const s of [(await inspectSysv(id))!, byId(await listSysv(), id)!]) {
+      assert.strictEqual(s.size, 200 * 2 ** 40);
+      // The kernel holds no page of it: nothing to decode, and no attach tried.
+      assert.deepStrictEqual([s.format, s.error, s.allocatedBytes], ['raw', null, 0]);
+    }
     await assert.rejects(openSysvView(id), (e: Error & { code?: string }) => e.code === 'ENOMEM');
-    oneLine(await runCli(['stats', `sysv:${id}`, '--dtype', 'u1', '--shape', '16']), 1, /too large to attach/);
+    oneLine(
+      await runCli(['stats', `sysv:${id}`, '--dtype', 'u1', '--shape', String(200 * 2 ** 40)]),
+      1,
+      new RegExp(`^shm-inspector: sysv:${id}: too large to attach`),
+    );
+  });
+
+  it('a segment the kernel holds no page of is listed and inspected without an attach: no page allocated, atime and lpid untouched', async () => {
+    const id = jar.make([String(1 << 20), '--no-attach']);
+    const before = (await readSysvTable()).find((r) => r.shmid === id)!;
+    assert.deepStrictEqual([before.rss, before.atimeMs], [0, 0]);
+    const listed = byId(await listSysv(), id)!;
+    assert.deepStrictEqual([listed.format, listed.error, listed.allocatedBytes], ['raw', null, 0]);
+    assert.strictEqual((await inspectSysv(id))!.error, null);
+    const cli = json<{ segments: SysvSegment[] }>(await runCli(['list', '--kind', 'sysv', '--json']));
+    assert.strictEqual(byId(cli.segments, id)!.format, 'raw');
+    const after = (await readSysvTable()).find((r) => r.shmid === id)!;
+    // An attach would have set atime and lpid to us, and reading would have allocated its first page.
+    assert.deepStrictEqual([after.rss, after.atimeMs, after.lpid], [0, 0, before.lpid]);
   });
 
   it('CLI: list --kind sysv|all in JSON and as a table; posix stays the default; bad kinds are usage errors', async () => {
