@@ -399,6 +399,8 @@ export interface InheritedColumns {
 /** One segment's ends (readSysvEnds), or why it could not be read (`code` EINVAL, EACCES, ENOMEM...). */
 export interface SysvEnds {
   size: number;
+  /** An NPY header the addon parsed (only the exact form numpy writes), as the directory scan's; then there is no `head`. */
+  npy?: NpyHeader;
   head?: Uint8Array;
   tail?: Uint8Array;
   tailOffset?: number;
@@ -415,15 +417,27 @@ interface RawSysvEnds {
   bytes: Uint8Array;
   cols: Float64Array;
   errors: (number | string)[];
+  npy: Int32Array;
+  shapes: Float64Array;
+  shapeAt: Uint32Array;
+  descrs: string[];
 }
 
 /** The objects of the columns: heads and tails are views into the one buffer (no copy). */
 function sysvEndsOf(raw: RawSysvEnds): (SysvEnds & { shmid: number })[] {
-  const { bytes, cols } = raw;
+  const { cols } = raw;
+  // A plain Uint8Array: a Buffer's subarray goes through its species constructor, slow when cold.
+  const bytes = new Uint8Array(raw.bytes.buffer, raw.bytes.byteOffset, raw.bytes.byteLength);
   const out: (SysvEnds & { shmid: number })[] = new Array(cols.length / 5);
   for (let i = 0; i < out.length; i++) {
     const c = i * 5;
     const size = cols[c + 1];
+    const npy = scanNpyHeader(raw, i);
+    // A header the addon parsed needs no bytes (as the directory scan's).
+    if (npy) {
+      out[i] = { shmid: cols[c], size, npy };
+      continue;
+    }
     const at = cols[c + 2];
     const h = cols[c + 3];
     const t = cols[c + 4];
@@ -612,8 +626,8 @@ export function scanEntry(c: ScanListing, i: number, name: string): ScanEntry {
   return e;
 }
 
-/** The NPY header the native scan decoded for entry i, if it did. */
-export function scanNpyHeader(c: ScanListing, i: number): NpyHeader | null {
+/** The NPY header the native scan (or System V read) decoded for entry i, if it did. */
+export function scanNpyHeader(c: Pick<ScanListing, 'npy' | 'shapes' | 'shapeAt' | 'descrs'>, i: number): NpyHeader | null {
   const d = c.npy[i * 3];
   if (d < 0) return null;
   const shape: number[] = [];

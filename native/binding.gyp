@@ -2,7 +2,7 @@
   "targets": [
     {
       "target_name": "shm_native",
-      "sources": ["src/addon.cc", "src/scan.cc", "src/view.cc", "src/guard.cc", "src/pool.cc", "src/reduce.cc", "src/simd.cc", "src/fsops.cc", "src/procs.cc", "src/kinds.cc", "src/decompress.cc"],
+      "sources": ["src/addon.cc", "src/scan.cc", "src/view.cc", "src/guard.cc", "src/pool.cc", "src/reduce.cc", "src/simd.cc", "src/fsops.cc", "src/procs.cc", "src/kinds.cc", "src/decompress.cc", "src/npy.cc"],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
       "defines": ["NAPI_VERSION=8", "NODE_ADDON_API_DISABLE_DEPRECATED", "NAPI_CPP_EXCEPTIONS"],
       "cflags!": ["-fno-exceptions"],

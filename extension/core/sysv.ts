@@ -12,6 +12,7 @@ import * as fs from 'fs';
 import { openSysvView, readSysvEnds, removeSysv, scanHolders, scanSysv, tryNative, type HolderScan, type IpcNamespaceRef, type SysvEnds } from '../native';
 import { codeBeside, errorCode, errorCodeOr, type ErrorCode } from './errors';
 import { decodeFile } from './formats';
+import { npyDecoded } from './formats/npy';
 import { UsageError } from './catalog';
 import { applySysvInterpretations } from './sysv-interpret';
 import { HEAD_BYTES, TAIL_BYTES, type Decoded, type Holder, type Segment } from './types';
@@ -291,6 +292,8 @@ async function decodeSysv(records: SysvRecord[], given?: Map<number, SysvEnds>, 
       // The message without its leading name (the row already says it); a RegExp only for a failure.
       const bare = (m: string) => m.replace(new RegExp(`^sysv:(?:\\d+/)?${r.shmid}: `), '');
       if (e.error !== undefined) return undecoded(`unreadable: ${bare(e.error)}`, errorCodeOr(e, 'UNREADABLE'));
+      // The header numpy writes, parsed by the addon: checked here as the directory scan's are.
+      if (e.npy) return npyDecoded(e.npy.descr, e.npy.fortran, e.npy.shape, e.npy.dataOffset, e.size);
       if (!e.head || e.size === 0) return undecoded(null);
       try {
         return await decodeFile(`sysv:${r.shmid}`, { size: e.size, head: e.head, tail: e.tail, tailOffset: e.tailOffset }, (o, n) =>

@@ -16,6 +16,7 @@ import * as path from 'path';
 import { inspectSysv, listSysv, parseSysvTable, readSysvTable, type SysvSegment } from '../../extension/core/sysv';
 import { clearSysv } from '../../extension/core/kinds/clear';
 import { openSysvView } from '../../extension/native';
+import { decodeNpy } from '../../extension/core/formats/npy';
 import { runCli, type Run } from '../fixtures/cli';
 import { PYTHON, runPython, untilReady } from '../fixtures/segments';
 
@@ -160,6 +161,51 @@ describe('System V segments (real shmget/shmat producers)', function () {
     assert.strictEqual(h.format, 'raw');
     // Our own decoding attach is over: the kernel counts only the producer.
     assert.strictEqual((await inspectSysv(held))!.sysv.nattch, 1);
+  });
+
+  it("NPY headers read through the attach decode as the NPY decoder says: numpy's own form (parsed in the addon) and any other", async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'shmi-sysv-npy-'));
+    try {
+      const made = runPython(
+        `import numpy as np, os
+d = ${JSON.stringify(dir)}
+np.save(os.path.join(d, 'c.npy'), np.arange(12, dtype='>i2').reshape(3, 4))
+np.save(os.path.join(d, 'f.npy'), np.asfortranarray(np.arange(6, dtype='<f8').reshape(2, 3)))
+np.save(os.path.join(d, 'scalar.npy'), np.float32(1.5))
+np.save(os.path.join(d, 's.npy'), np.zeros(3, dtype=[('a', '<i4'), ('b', '<f8')]))
+np.save(os.path.join(d, 'big.npy'), np.zeros((2, 5), dtype='<f4'))
+# The same header written by hand with other spacing: valid, not numpy's form.
+h = b"{'descr':'<u2','fortran_order':False,'shape':(5,)}"
+h += b' ' * (64 - 10 - len(h) - 1) + b'\\n'
+open(os.path.join(d, 'spaced.npy'), 'wb').write(b'\\x93NUMPY\\x01\\x00' + len(h).to_bytes(2, 'little') + h + bytes(10))
+# A header that claims more data than the segment holds.
+open(os.path.join(d, 'short.npy'), 'wb').write(open(os.path.join(d, 'big.npy'), 'rb').read()[:-8])`,
+      );
+      assert.strictEqual(made.code, 0, made.stderr);
+      const names = ['c', 'f', 'scalar', 's', 'big', 'spaced', 'short'];
+      const ids = names.map((n) => jar.make(['1', '--from', path.join(dir, `${n}.npy`)]));
+      const list = await listSysv();
+      for (const [i, n] of names.entries()) {
+        const file = path.join(dir, `${n}.npy`);
+        const bytes = fs.readFileSync(file);
+        const s = byId(list, ids[i])!;
+        // The segment holds the file's bytes (a page at least): the decoder's verdict on them.
+        const want = await decodeNpy({ size: s.size, head: bytes.subarray(0, 1024), tail: undefined, tailOffset: undefined }, async () => new Uint8Array(0));
+        assert.deepStrictEqual(
+          [s.format, s.dtype, s.shape, s.fortranOrder, s.dataOffset, s.error],
+          [want.format, want.dtype, want.shape, want.fortranOrder, want.dataOffset, want.error],
+          n,
+        );
+      }
+      const f = (n: string) => byId(list, ids[names.indexOf(n)])!;
+      assert.deepStrictEqual([f('c').dtype, f('c').shape, f('c').fortranOrder], ['>i2', [3, 4], false]);
+      assert.deepStrictEqual([f('f').shape, f('f').fortranOrder], [[2, 3], true]);
+      assert.deepStrictEqual(f('scalar').shape, []);
+      assert.strictEqual(f('s').dtype, 'structured');
+      assert.deepStrictEqual([f('spaced').dtype, f('spaced').shape], ['<u2', [5]]);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('a segment removed (IPC_RMID) while attached is marked for removal (SHM_DEST) and still readable', async () => {
