@@ -11,6 +11,12 @@
 // killed at the end (also on failure or Ctrl-C); nothing else is touched.
 //
 //   node scripts/build.mjs && node bench/kinds.mjs [--namespaces NS] [--count N] [--runs R]
+//
+// Measured 2026-12-03 (main, 10 x 1,000 segments, 9 runs, load average ~1): this namespace's scan 0.25 ms (no
+// segments here); the 10 others 63.8 ms, 68.0 ms decoded (349 / 381 ms under load 6 on 2026-12-01); the tree's whole
+// scan 84.3 ms (605 ms then); the CLI 790.9 ms against node -e 0's 101.9 ms (target 50 ms: missed; 3.4 s then): the
+// attaches of 10,000 segments are serialized by this process's mmap lock (~230 ms), then 170 ms of garbage
+// collection, 110 ms writing 7.3 MB of JSON; lsipc -m 11.4 ms, ipcs -m 10.5 ms (this namespace only).
 import { parseArgs } from 'node:util';
 import { checkSysvList, loadAverage, median, onExit, requireOut, runMain, startSysvMaker, timeSysvList } from './common.mjs';
 

@@ -9,11 +9,13 @@
 //
 //   node scripts/build.mjs && node bench/sysv.mjs [--count N] [--runs R]
 //
-// Measured 2026-12-02 (main, 1,000 segments, 5 runs, load average ~0.5): /proc/sysvipc/shm read and parsed 6.8 ms
-// (the kernel writing the table is most of it); the scan with holders 14.4 ms (target 5 ms: missed); with every header
-// decoded through an attach 50.3 ms (1,000 shmat/shmdt: ~26 ms of kernel time); the CLI 224.8 ms against node -e 0's
-// 94.2 ms: 130.6 ms more (target 50 ms: missed; ~31 ms is loading the 430 KB bundle, the rest the attaches, cold
-// JavaScript and JSON); lsipc -m 55.1 ms, ipcs -m 21.1 ms.
+// Measured 2026-12-03 (main, 1,000 segments, 31 runs each in a warm series, load average ~1): /proc/sysvipc/shm
+// read and parsed 3.8 ms (the kernel writing the table is ~2.6 ms of it); the scan with holders 4.4 ms (target 5 ms:
+// met; 14.4 ms the day before: an object spread per segment, four thread hops to read the table); with every header
+// decoded through an attach 17.9 ms (50.3 ms before: 2,000 Node-API buffers, a page fault per segment, NPY parsed in
+// JavaScript); the CLI 199.1 ms against node -e 0's 97.8 ms: 101.3 ms more (target 50 ms: missed; 130.6 ms before;
+// ~30 ms is compiling and starting the 430 KB bundle, ~25 ms the 1,000 attaches in this VM, ~30 ms cold JavaScript,
+// ~8 ms the JSON); lsipc -m 57.5 ms, ipcs -m 22.1 ms.
 import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
