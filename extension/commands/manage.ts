@@ -420,12 +420,18 @@ async function clearFlow(deps: ManageDeps, arg: unknown): Promise<void> {
   parts.push(...(await otherKindParts(others)));
   const plan = mergeClear(parts.map((p) => p.plan));
   const segments = parts.flatMap((p) => p.segments);
+  // A memfd region or anonymous memory as the tree shows it: its producer's label, then its name.
+  const labels = new Map(others.map((s) => [s.name, (s as unknown as Partial<MemSegment>).label ?? null]));
+  const shown = (name: string) => {
+    const l = labels.get(name);
+    return l ? `${displayText(l)} (${name})` : name;
+  };
   if (segments.length === 0) {
     void vscode.window.showInformationMessage(
       `${TITLE}: nothing to clear${
         plan.skipped.length
           ? ` (${plan.skipped.length} skipped: ${plan.skipped
-              .map((s) => `${s.name}: ${s.reason}`)
+              .map((s) => `${shown(s.name)}: ${s.reason}`)
               .slice(0, 3)
               .join('; ')})`
           : ''
@@ -438,7 +444,7 @@ async function clearFlow(deps: ManageDeps, arg: unknown): Promise<void> {
   const left = [...plan.failed.map((f) => ({ name: f.name, reason: f.error })), ...plan.skipped];
   if (left.length > 0) {
     items.push({ label: 'Skipped', kind: vscode.QuickPickItemKind.Separator });
-    for (const s of left) items.push({ label: `$(circle-slash) ${s.name}`, description: s.reason });
+    for (const s of left) items.push({ label: `$(circle-slash) ${shown(s.name)}`, description: s.reason });
   }
   const picked = await vscode.window.showQuickPick(items, {
     title: `Clear ${segmentsWord(segments.length)}: ${formatBytes(plan.bytes)} freed now${plan.pendingBytes ? `, ${formatBytes(plan.pendingBytes)} when holders let go` : ''}`,

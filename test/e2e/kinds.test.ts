@@ -272,6 +272,8 @@ describe('memfd regions in the sidebar', function () {
     const skipped = rows.filter({ hasText: memName }).first();
     await skipped.waitFor();
     assert.match((await skipped.innerText()).replace(/\s+/g, ' '), /no name to unlink/);
+    // Named as the tree names it: the producer's label, then memfd:INO.
+    assert.ok((await skipped.innerText()).includes(`${label} (${memName})`), await skipped.innerText());
     await shot(page, 'kinds-clear-plan');
     await page.keyboard.press('Enter');
     const note = page.locator('.notification-list-item', { hasText: 'Cleared 2 segments:' });
