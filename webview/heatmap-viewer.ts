@@ -31,7 +31,7 @@ import { attachInteraction } from './interaction';
 import { GridPane, type GridView } from './grid-pane';
 import { computeLayout, placeCanvases, readTheme, type Layout, type LineData, type Tile } from './plot';
 import { DOMAIN_QUANTILES } from './scales';
-import { defaultState, sanitizeState, settingsFor, type ViewState } from './state';
+import { defaultState, GRID_WIDTHS_KEPT, sanitizeState, settingsFor, type ViewState } from './state';
 import { SettingsStore, type StateApi } from './store';
 import { displayText } from './text';
 import { formatCount, formatValue } from './ticks';
@@ -147,6 +147,7 @@ export class HeatmapViewer {
         need: (rows, columns) => this.gridOn && this.host.debounce('cells', () => this.requestCells(rows, columns), GRID_DEBOUNCE_MS, GRID_MAX_WAIT_MS),
         drawn: (v, pending) => this.gridDrawn(v, pending),
         width: (c) => arrayColumnWidth(this.seg?.dtype ?? '', c.kind),
+        resized: (widths) => this.gridResized(widths),
       },
     );
   }
@@ -489,17 +490,43 @@ export class HeatmapViewer {
     this.el.vgScroller.focus({ preventScroll: true });
   }
 
-  /** The grid of the slice shown now, element `at` (of the slice) in its middle. */
+  /** The grid of the slice shown now, element `at` (of the slice) in its middle, its columns as the user last sized them. */
   private showGrid(at: { row: number; col: number }): void {
     const seg = this.seg!;
-    if (this.plot === 'line') this.grid.show([{ ...arrayColumns(seg.dtype, seg.dtypeWords, seg.complex, 1)[0], name: 'value' }], this.extent.cols);
-    else this.grid.show(arrayColumns(seg.dtype, seg.dtypeWords, seg.complex, this.extent.cols), this.extent.rows);
+    const columns =
+      this.plot === 'line'
+        ? [{ ...arrayColumns(seg.dtype, seg.dtypeWords, seg.complex, 1)[0], name: 'value' }]
+        : arrayColumns(seg.dtype, seg.dtypeWords, seg.complex, this.extent.cols);
+    const widths: (number | undefined)[] = [];
+    for (const [c, w] of this.st.gridWidths) if (c < columns.length) widths[c] = w;
+    this.grid.show(columns, this.plot === 'line' ? this.extent.cols : this.extent.rows, widths);
     // The cell it was opened at, outlined.
     const g = this.toGrid(at);
     this.grid.mark = { ...g };
     this.grid.centreOn(g.row, g.col);
     this.gridPut = { top: this.el.vgScroller.scrollTop, left: this.el.vgScroller.scrollLeft };
     this.grid.draw();
+  }
+
+  /** The user resized a grid column: the widths that differ from the default are kept (the state's gridWidths). */
+  private gridResized(widths: readonly number[]): void {
+    const dtype = this.seg?.dtype ?? '';
+    const byKind = new Map<string, number>();
+    const had = new Map(this.st.gridWidths);
+    for (let c = 0; c < widths.length; c++) {
+      const kind = this.grid.column(c)?.kind;
+      if (kind === undefined) continue;
+      let d = byKind.get(kind);
+      if (d === undefined) byKind.set(kind, (d = arrayColumnWidth(dtype, kind)));
+      if (widths[c] === d) had.delete(c);
+      // Kept in the order resized, the latest last (the first ones go past GRID_WIDTHS_KEPT).
+      else if (had.get(c) !== widths[c]) {
+        had.delete(c);
+        had.set(c, widths[c]);
+      }
+    }
+    this.st.gridWidths = [...had].slice(-GRID_WIDTHS_KEPT);
+    this.store.save();
   }
 
   /** Back to the heatmap; scrolled away from where it was put, the heatmap is centred where the grid was (at the same zoom). */

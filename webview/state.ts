@@ -29,7 +29,12 @@ export interface ViewState {
   paused: boolean;
   /** The Table toggle: on, the cell in the middle of the grid of values (a reload shows it there again); off, null. */
   grid: { row: number; col: number } | null;
+  /** Columns of that grid the user resized, [column, width in px] (kept across toggles and reloads; at most GRID_WIDTHS_KEPT). */
+  gridWidths: [number, number][];
 }
+
+/** How many resized grid columns a state keeps (the most recently resized). */
+export const GRID_WIDTHS_KEPT = 256;
 
 export function defaultState(name: string, path: string): ViewState {
   return {
@@ -52,6 +57,7 @@ export function defaultState(name: string, path: string): ViewState {
     live: 0,
     paused: false,
     grid: null,
+    gridWidths: [],
   };
 }
 
@@ -97,6 +103,14 @@ export function sanitizeState(raw: unknown): ViewState | null {
     live: (LIVE_INTERVALS as readonly number[]).includes(r.live as number) ? (r.live as number) : 0,
     paused: r.paused === true,
     grid,
+    gridWidths: Array.isArray(r.gridWidths)
+      ? (r.gridWidths as unknown[])
+          .filter(
+            (p): p is [number, number] =>
+              Array.isArray(p) && p.length === 2 && Number.isSafeInteger(p[0]) && (p[0] as number) >= 0 && typeof p[1] === 'number' && Number.isFinite(p[1]),
+          )
+          .slice(-GRID_WIDTHS_KEPT)
+      : [],
   };
 }
 

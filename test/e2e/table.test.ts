@@ -304,6 +304,20 @@ describe('the table viewer', function () {
       `      (grid of ${rows.length}×${cols.length} values, rows ${rows[0]}..${rows.at(-1)}, columns ${cols[0]}..${cols.at(-1)}, on screen ${ms} ms after the click)`,
     );
     await shot(page, 'table-7-matrix-values');
+    // A column widened by a drag on its header's edge keeps its width when the table is toggled off and on again.
+    const headW = (c: number) => h.$eval(`#vg-head .hcell[data-col="${c}"]`, (x: any) => Math.round(x.getBoundingClientRect().width) as number);
+    const w0 = await headW(250);
+    const edge = (await h.locator('#vg-head .col-resize[data-col="250"]').boundingBox())!;
+    await page.mouse.move(edge.x + edge.width / 2, edge.y + edge.height / 2);
+    await page.mouse.down();
+    for (let k = 1; k <= 3; k++) await page.mouse.move(edge.x + edge.width / 2 + k * 30, edge.y + edge.height / 2);
+    await page.mouse.up();
+    assert.strictEqual(await headW(250), w0 + 90, 'the column is 90 px wider');
+    await h.click('#table-toggle');
+    await h.waitForFunction(() => document.body.dataset.view === 'plot', undefined, { timeout: 10_000 });
+    await h.click('#table-toggle');
+    await gridCells();
+    assert.deepStrictEqual([await headW(250), await headW(249)], [w0 + 90, w0], 'the resized column kept its width, its neighbour its own');
     // Back to the heatmap.
     await h.click('#table-toggle');
     await h.waitForFunction(() => document.body.dataset.view === 'plot' && document.body.dataset.state === 'exact', undefined, { timeout: 30_000 });

@@ -287,6 +287,17 @@ describe('webview: message checks and saved state', () => {
     assert.deepStrictEqual(s!.index, []);
     assert.strictEqual(s!.grid, null, 'a grid cell off the array is no grid');
     assert.deepStrictEqual(stt.sanitizeState({ v: 1, name: 'a', path: '/dev/shm/a', grid: { row: 3, col: 4 } })!.grid, { row: 3, col: 4 });
+    // The Table toggle's resized columns: pairs of a column and a width; anything else dropped, the latest kept.
+    assert.deepStrictEqual(s!.gridWidths, []);
+    const widths = stt.sanitizeState({ v: 1, name: 'a', path: '/dev/shm/a', gridWidths: [[0, 120], [-1, 80], [2, 'x'], [3], [5, 300.5], 'no'] })!.gridWidths;
+    assert.deepStrictEqual(widths, [
+      [0, 120],
+      [5, 300.5],
+    ]);
+    const many = Array.from({ length: stt.GRID_WIDTHS_KEPT + 10 }, (_, i) => [i, 100]);
+    const kept = stt.sanitizeState({ v: 1, name: 'a', path: '/dev/shm/a', gridWidths: many })!.gridWidths;
+    assert.strictEqual(kept.length, stt.GRID_WIDTHS_KEPT);
+    assert.deepStrictEqual(kept[0], [10, 100]);
   });
 });
 
