@@ -87,4 +87,37 @@ bool ParseCanonicalNpy(const uint8_t* h, size_t size, uint64_t fileSize, Canonic
   return true;
 }
 
+NpyColumns::NpyColumns(Napi::Env env, size_t n, size_t dims)
+    : env_(env),
+      n_(n),
+      npy_(Napi::Int32Array::New(env, n * 3)),
+      shapes_(Napi::Float64Array::New(env, dims)),
+      shapeAt_(Napi::Uint32Array::New(env, n + 1)),
+      descrs_(Napi::Array::New(env)) {}
+
+void NpyColumns::Put(size_t i, const CanonicalNpy* h) {
+  int32_t* np = npy_.Data() + i * 3;
+  np[0] = -1;
+  shapeAt_[i] = static_cast<uint32_t>(dimAt_);
+  if (!h) return;
+  auto it = index_.find(h->descr);
+  if (it == index_.end()) {
+    const int k = static_cast<int>(index_.size());
+    it = index_.emplace(h->descr, k).first;
+    descrs_.Set(static_cast<uint32_t>(k), Napi::String::New(env_, h->descr));
+  }
+  np[0] = it->second;
+  np[1] = h->fortran ? 1 : 0;
+  np[2] = static_cast<int32_t>(h->dataOffset);
+  for (double d : h->shape) shapes_[dimAt_++] = d;
+}
+
+void NpyColumns::SetOn(Napi::Object& o) {
+  shapeAt_[n_] = static_cast<uint32_t>(dimAt_);
+  o.Set("npy", npy_);
+  o.Set("shapes", shapes_);
+  o.Set("shapeAt", shapeAt_);
+  o.Set("descrs", descrs_);
+}
+
 }  // namespace shm

@@ -45,10 +45,7 @@ struct Entry {
   uint64_t tailOffset = 0;
   // Set when the head holds an NPY header in exactly the form numpy writes (see ParseCanonicalNpy).
   bool npy = false;
-  bool npyFortran = false;
-  uint32_t npyDataOffset = 0;
-  std::string npyDescr;
-  std::vector<double> npyShape;
+  CanonicalNpy npyHeader;
 };
 
 // Sets the entry's error: what failed and the errno (its text, and its code beside it).
@@ -59,14 +56,8 @@ void Failed(Entry& e, const char* what, int err) {
 
 // The entry's head as an NPY header in the form numpy writes (native/src/npy.h), if it is one.
 bool ParseCanonicalNpy(Entry& e) {
-  CanonicalNpy n;
-  if (!shm::ParseCanonicalNpy(e.head.data(), e.head.size(), static_cast<uint64_t>(e.st.st_size), n)) return false;
-  e.npy = true;
-  e.npyFortran = n.fortran;
-  e.npyDataOffset = n.dataOffset;
-  e.npyDescr = std::move(n.descr);
-  e.npyShape = std::move(n.shape);
-  return true;
+  e.npy = shm::ParseCanonicalNpy(e.head.data(), e.head.size(), static_cast<uint64_t>(e.st.st_size), e.npyHeader);
+  return e.npy;
 }
 
 // Opens a regular file (never following a symlink, never blocking on a FIFO),
@@ -236,24 +227,20 @@ class ScanDirWorker : public PromiseWorker {
     for (const Entry& e : entries_) {
       names.append(e.name);
       names.push_back('\0');
-      dims += e.npyShape.size();
+      dims += e.npy ? e.npyHeader.shape.size() : 0;
     }
     if (!names.empty()) names.pop_back();
     Napi::Uint8Array kinds = Napi::Uint8Array::New(env, n);
     Napi::Float64Array nums = Napi::Float64Array::New(env, n * 8);
     Napi::Int32Array ints = Napi::Int32Array::New(env, n * 6);
     Napi::Uint32Array spans = Napi::Uint32Array::New(env, n * 4);
-    Napi::Int32Array npy = Napi::Int32Array::New(env, n * 3);
-    Napi::Float64Array shapes = Napi::Float64Array::New(env, dims);
-    Napi::Uint32Array shapeAt = Napi::Uint32Array::New(env, n + 1);
+    NpyColumns npy(env, n, dims);
     size_t bytes = 0;
     for (const Entry& e : entries_)
       if (!e.npy && e.kind == "file" && e.error.empty()) bytes += e.head.size() + e.tail.size();
     Napi::ArrayBuffer ab = Napi::ArrayBuffer::New(env, std::max<size_t>(bytes, 1));
     uint8_t* base = static_cast<uint8_t*>(ab.Data());
-    size_t pos = 0, dimAt = 0;
-    std::map<std::string, int> descrIndex;
-    Napi::Array descrs = Napi::Array::New(env);
+    size_t pos = 0;
     Napi::Array errors = Napi::Array::New(env);
     Napi::Array errorCodes = Napi::Array::New(env);
     Napi::Array links = Napi::Array::New(env);
@@ -272,9 +259,8 @@ class ScanDirWorker : public PromiseWorker {
       f[6] = static_cast<double>(st.st_mtim.tv_sec) * 1e3 + static_cast<double>(st.st_mtim.tv_nsec) / 1e6;
       f[7] = static_cast<double>(e.tailOffset);
       for (int k = 0; k < 6; ++k) ints[i * 6 + k] = f[k] >= 0 && f[k] <= 2147483647.0 ? static_cast<int32_t>(f[k]) : -1;
-      int32_t* np = npy.Data() + i * 3;
-      np[0] = -1;
-      shapeAt[i] = static_cast<uint32_t>(dimAt);
+      const bool decoded = e.npy && e.kind == "file" && e.error.empty();
+      npy.Put(i, decoded ? &e.npyHeader : nullptr);
       if (!e.error.empty()) {
         errors.Set(nErrors++, Napi::Number::New(env, static_cast<double>(i)));
         errors.Set(nErrors++, Napi::String::New(env, e.error));
@@ -285,19 +271,7 @@ class ScanDirWorker : public PromiseWorker {
         links.Set(nLinks++, Napi::String::New(env, e.linkTarget));
       }
       if (e.kind != "file" || !e.error.empty()) continue;
-      if (e.npy) {
-        auto it = descrIndex.find(e.npyDescr);
-        if (it == descrIndex.end()) {
-          int k = static_cast<int>(descrIndex.size());
-          it = descrIndex.emplace(e.npyDescr, k).first;
-          descrs.Set(static_cast<uint32_t>(k), Napi::String::New(env, e.npyDescr));
-        }
-        np[0] = it->second;
-        np[1] = e.npyFortran ? 1 : 0;
-        np[2] = static_cast<int32_t>(e.npyDataOffset);
-        for (double d : e.npyShape) shapes[dimAt++] = d;
-        continue;
-      }
+      if (e.npy) continue;
       uint32_t* sp = spans.Data() + i * 4;
       if (!e.head.empty()) std::memcpy(base + pos, e.head.data(), e.head.size());
       sp[0] = static_cast<uint32_t>(pos);
@@ -308,7 +282,6 @@ class ScanDirWorker : public PromiseWorker {
       sp[3] = static_cast<uint32_t>(e.tail.size());
       pos += e.tail.size();
     }
-    shapeAt[n] = static_cast<uint32_t>(dimAt);
     Napi::Object out = Napi::Object::New(env);
     out.Set("names", Napi::Buffer<char>::Copy(env, names.data(), names.size()));
     out.Set("kinds", kinds);
@@ -316,10 +289,7 @@ class ScanDirWorker : public PromiseWorker {
     out.Set("ints", ints);
     out.Set("spans", spans);
     out.Set("bytes", ab);
-    out.Set("npy", npy);
-    out.Set("shapes", shapes);
-    out.Set("shapeAt", shapeAt);
-    out.Set("descrs", descrs);
+    npy.SetOn(out);
     out.Set("errors", errors);
     out.Set("errorCodes", errorCodes);
     out.Set("links", links);

@@ -1095,40 +1095,18 @@ class SysvEndsWorker : public PromiseWorker {
       if (t > 0) std::memcpy(dst + h, p + size - t, t);
     });
   }
+
   // Columns, not 1,000 objects with 2,000 buffers (Node-API makes each slowly, on the main thread):
   // `bytes` every head and tail back to back; `cols` five numbers a segment: shmid, size, where its
   // bytes start, head length, tail length; `errors` [index, code, message] of those not read.
   // extension/native.ts makes the SysvEnds objects (views into `bytes`).
-  // `npy` 3 per segment: descr index in `descrs` (-1: not parsed here), fortran, data offset;
-  // `shapes` the dims of each parsed header, segment i's from shapeAt[i] to shapeAt[i + 1].
+  // `npy`, `shapes`, `shapeAt` and `descrs` the NPY headers parsed here (NpyColumns, npy.h).
   Napi::Value Result(Napi::Env env) override {
     const size_t n = out_.size();
     size_t dims = 0;
     for (const Ends& e : out_) dims += e.npy ? e.header.shape.size() : 0;
-    Napi::Int32Array npy = Napi::Int32Array::New(env, n * 3);
-    Napi::Float64Array shapes = Napi::Float64Array::New(env, dims);
-    Napi::Uint32Array shapeAt = Napi::Uint32Array::New(env, n + 1);
-    Napi::Array descrs = Napi::Array::New(env);
-    std::map<std::string, int> descrIndex;
-    size_t dimAt = 0;
-    for (size_t i = 0; i < n; ++i) {
-      const Ends& e = out_[i];
-      int32_t* np = npy.Data() + i * 3;
-      np[0] = -1;
-      shapeAt[i] = static_cast<uint32_t>(dimAt);
-      if (!e.npy || e.err != 0) continue;
-      auto it = descrIndex.find(e.header.descr);
-      if (it == descrIndex.end()) {
-        const int k = static_cast<int>(descrIndex.size());
-        it = descrIndex.emplace(e.header.descr, k).first;
-        descrs.Set(static_cast<uint32_t>(k), Napi::String::New(env, e.header.descr));
-      }
-      np[0] = it->second;
-      np[1] = e.header.fortran ? 1 : 0;
-      np[2] = static_cast<int32_t>(e.header.dataOffset);
-      for (double d : e.header.shape) shapes[dimAt++] = d;
-    }
-    shapeAt[n] = static_cast<uint32_t>(dimAt);
+    NpyColumns npy(env, n, dims);
+    for (size_t i = 0; i < n; ++i) npy.Put(i, out_[i].npy && out_[i].err == 0 ? &out_[i].header : nullptr);
     Napi::Float64Array cols = Napi::Float64Array::New(env, n * 5);
     Napi::Array errors = Napi::Array::New(env);
     uint32_t ne = 0;
@@ -1158,10 +1136,7 @@ class SysvEndsWorker : public PromiseWorker {
     }
     r.Set("cols", cols);
     r.Set("errors", errors);
-    r.Set("npy", npy);
-    r.Set("shapes", shapes);
-    r.Set("shapeAt", shapeAt);
-    r.Set("descrs", descrs);
+    npy.SetOn(r);
     if (table_) r.Set("table", Napi::String::New(env, text_));
     return r;
   }
