@@ -183,7 +183,7 @@ class ScanDirWorker : public PromiseWorker {
     // tmpfs gives a folder the size of 20 bytes an entry: room for them all at once, not a
     // dozen reallocations that move every entry (and fault in new pages each time).
     struct stat dst {};
-    if (fstat(dirfd, &dst) == 0 && dst.st_size > 0) entries_.reserve(std::min<size_t>(static_cast<size_t>(dst.st_size) / 20 + 16, 1u << 20));
+    if (fstat(dirfd, &dst) == 0 && dst.st_size > 0) entries_.reserve(std::min<size_t>(static_cast<size_t>(dst.st_size) / 20 + 16, 1u << 16));
     while (struct dirent* de = readdir(d)) {
       if (std::strcmp(de->d_name, ".") == 0 || std::strcmp(de->d_name, "..") == 0) continue;
       Entry e;
