@@ -7,11 +7,11 @@
 // The segments go to a fresh, uniquely named directory under /dev/shm, removed at
 // the end (also on failure or Ctrl-C). Nothing else in /dev/shm is touched.
 //
-// Measured 2026-12-03 (main, 9 runs, load average ~1.4): the CLI 429 ms (target 300 ms: missed), 2.05x the Python
-// reference's 879 ms (target 3x: missed); in process 76.6 ms warm (224 ms the first call), the native scan 51.0 ms.
-// Session 2 measured 274-308 ms here; that code (a220108), built and run today beside today's on the same 10,000
-// files, took 351-356 ms against 383-385 ms: the machine is slower today, and the features since added ~30 ms (a
-// 430 KB bundle instead of 197 KB to compile, and more fields per segment to build and print).
+// Measured 2026-12-03 (main, 9 runs, load average ~1): the CLI 402 ms (target 300 ms: missed), 2.14x the Python
+// reference's 863 ms (target 3x: missed); in process 71.0 ms warm (166 ms the first call), the native scan 53.0 ms.
+// Session 2 measured 274-308 ms here. That code (a220108), built and run today on the same 10,000 files, took
+// 351-356 ms, and today's took 383-385 ms before this session's scan changes and 347-350 ms after (direct timings;
+// this bench's figure adds reading the 3.8 MB of output through a pipe): the machine is slower today.
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
