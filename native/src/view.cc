@@ -1048,16 +1048,13 @@ class SysvEndsWorker : public PromiseWorker {
       }
       // No bytes wanted (a listing that does not decode): no attach, which would also set atime and lpid.
       if (e.size == 0 || (head_ == 0 && tail_ == 0)) continue;
+      // No page at all: nothing to read (core/sysv.ts decodes it as zeros by the same rule).
+      if (i < empty_.size() && empty_[i]) continue;
       const size_t h = std::min<size_t>(head_, e.size);
       const size_t t = e.size > h ? std::min<size_t>(tail_, e.size) : 0;
       e.at = used;
       e.head = h;
       e.tail = t;
-      // No page at all: the zeros the buffer already holds.
-      if (i < empty_.size() && empty_[i]) {
-        used += h + t;
-        continue;
-      }
       void* a = shmat(ids_[i], nullptr, SHM_RDONLY);
       if (a == reinterpret_cast<void*>(-1)) {
         e.err = errno;
@@ -1069,7 +1066,6 @@ class SysvEndsWorker : public PromiseWorker {
         used += h + t;
       } else {
         e.err = EFAULT;
-        std::memset(bytes_.p + used, 0, h + t);  // the next one may be an empty segment's zeros
       }
       shmdt(a);
     }

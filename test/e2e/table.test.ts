@@ -318,6 +318,7 @@ describe('the table viewer', function () {
     await h.click('#table-toggle');
     await gridCells();
     assert.deepStrictEqual([await headW(250), await headW(249)], [w0 + 90, w0], 'the resized column kept its width, its neighbour its own');
+    await shot(page, 'table-7b-matrix-column-kept');
     // Back to the heatmap.
     await h.click('#table-toggle');
     await h.waitForFunction(() => document.body.dataset.view === 'plot' && document.body.dataset.state === 'exact', undefined, { timeout: 30_000 });
